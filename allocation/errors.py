@@ -1,0 +1,35 @@
+"""The exception tree of ``allocation``.
+
+AllocationError
+├── ProofError          a VRF proof or public key that does not verify (RFC 9381)
+├── ManifestError       a manifest that is malformed or inconsistent
+├── InfeasibleError     a roster or policy no assignment can satisfy (names the cause)
+├── BeaconError         a beacon value that does not verify against its commitment
+└── VerificationError   a recomputed allocation that differs from the published one
+"""
+
+from __future__ import annotations
+
+
+class AllocationError(Exception):
+    """Base of every domain error raised by ``allocation``."""
+
+
+class ProofError(AllocationError):
+    """A VRF proof, or the public key it is checked against, is invalid."""
+
+
+class ManifestError(AllocationError):
+    """A manifest is malformed or inconsistent."""
+
+
+class InfeasibleError(AllocationError):
+    """No assignment satisfies the roster and policy."""
+
+
+class BeaconError(AllocationError):
+    """A beacon value does not verify."""
+
+
+class VerificationError(AllocationError):
+    """A recomputed allocation differs from what was published."""

@@ -1,0 +1,133 @@
+"""Canonical, integer-only JSON: the bytes every event is signed and hashed as.
+
+Events are serialised with RFC 8785 (JSON Canonicalization Scheme) restricted to the subset the
+design allows (DESIGN §3.1): objects, arrays, strings, integers within ±(2^53−1), ``true``,
+``false`` and ``null``.  No floats ever, so JCS's ECMAScript number formatting reduces to
+decimal integers and the only subtle rule left is key order by UTF-16 code units.
+
+``canonical_json`` is the one function that makes these bytes; ``parse_canonical`` is the
+strict inverse: it accepts a byte string only when re-serialising the parsed value gives back
+exactly the same bytes, so a verifier can hash the stored bytes and still know they are the
+unique encoding of the value.  The tests cross-check both against the ``rfc8785`` package.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring
+from typing import Any
+
+from exam_core.errors import CanonicalError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer every JSON implementation represents exactly (I-JSON, RFC 7493 §2.2)."""
+
+MAX_DEPTH = 32
+"""Nesting deeper than this is refused: no event needs it and it bounds recursion."""
+
+JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _encode_string(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise CanonicalError("string holds a lone surrogate, which is not valid Unicode") from e
+    return encode_basestring(value)
+
+
+def _encode(value: object, out: list[str], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"nesting deeper than {MAX_DEPTH}")
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalError(f"integer {value} is outside ±(2^53−1)")
+        out.append(str(int(value)))
+    elif isinstance(value, float):
+        raise CanonicalError(f"float {value!r} is not allowed: events carry integers only")
+    elif isinstance(value, str):
+        out.append(_encode_string(value))
+    elif isinstance(value, Mapping):
+        keys = list(value)
+        for key in keys:
+            if not isinstance(key, str):
+                raise CanonicalError(f"object key {key!r} is not a string")
+        out.append("{")
+        for i, key in enumerate(sorted(keys, key=_utf16_key)):
+            if i:
+                out.append(",")
+            out.append(_encode_string(key))
+            out.append(":")
+            _encode(value[key], out, depth + 1)
+        out.append("}")
+    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out, depth + 1)
+        out.append("]")
+    else:
+        raise CanonicalError(f"value of type {type(value).__name__} is not JSON")
+
+
+def canonical_json(value: object) -> bytes:
+    """Serialise ``value`` as RFC 8785 canonical JSON, refusing anything outside the subset."""
+    out: list[str] = []
+    _encode(value, out, 0)
+    return "".join(out).encode("utf-8")
+
+
+def _refuse_float(text: str) -> Any:
+    raise CanonicalError(f"number {text} is not an integer: events carry integers only")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise CanonicalError(f"{text} is not JSON")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in obj:
+            raise CanonicalError(f"duplicate object key {key!r}")
+        obj[key] = item
+    return obj
+
+
+def parse_canonical(data: bytes) -> Any:
+    """Parse canonical JSON bytes strictly; raise ``CanonicalError`` for any other encoding.
+
+    Refused: invalid UTF-8, duplicate keys, floats and exponents, NaN/Infinity, integers
+    outside ±(2^53−1), lone surrogates, whitespace, unsorted keys, trailing bytes — in short
+    every byte string that is not exactly ``canonical_json`` of its value.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
+    try:
+        value = json.loads(
+            text,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_object,
+        )
+    except json.JSONDecodeError as e:
+        raise CanonicalError(f"not JSON: {e.msg} at byte {e.pos}") from e
+    except RecursionError as e:
+        raise CanonicalError("nesting too deep") from e
+    if canonical_json(value) != data:
+        raise CanonicalError("JSON is not in canonical form (RFC 8785: order, spacing, escapes)")
+    return value

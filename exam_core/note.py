@@ -1,0 +1,307 @@
+"""C2SP signed notes (https://c2sp.org/signed-note) with Ed25519 keys, and their vkeys.
+
+Every log entry, checkpoint and receipt in exam-integrity is a signed note, so this module is
+the single place that lays out and checks the format:
+
+    text (UTF-8, ends in "\\n", no control characters but "\\n")
+    "\\n"                                   (the last blank line separates text from signatures)
+    "— <key name> <base64(key ID[4] ‖ signature)>\\n"   one or more lines
+
+Key ID = SHA-256(name ‖ "\\n" ‖ sigtype ‖ public key)[:4]; sigtype 0x01 is Ed25519.
+Verifier rules (signed-note.md): unknown keys are ignored, a known key (name *and* ID match)
+whose signature fails rejects the whole note, at least one known key must verify, a verifier
+accepts at least 16 signatures, and a repeated line of a known key is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from exam_core.errors import KeyFormatError, NoteError
+
+SIGTYPE_ED25519 = 0x01
+SIGTYPE_COSIGNATURE_V1 = 0x04
+EM_DASH_PREFIX = "— ".encode()
+MAX_SIGNATURES = 100
+"""More signature lines than this are refused outright (the spec asks verifiers for ≥ 16)."""
+
+
+def check_key_name(name: str) -> None:
+    """Key names are non-empty and contain no Unicode space and no ``+`` (signed-note.md)."""
+    if not name or "+" in name or any(ch.isspace() for ch in name):
+        raise KeyFormatError(f"invalid key name {name!r}: empty, or contains a space or '+'")
+
+
+def key_id(name: str, sigtype: int, public_key: bytes) -> int:
+    """The 4-byte key ID of a note key, as a big-endian integer."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([sigtype]) + public_key).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    """One signature line: the key name, the key ID and the raw signature bytes after the ID."""
+
+    name: str
+    key_id: int
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class Note:
+    """A parsed, not yet verified note: the exact signed text and its signature lines."""
+
+    text: bytes
+    signatures: tuple[NoteSignature, ...]
+
+
+class NoteVerifier(Protocol):
+    """What ``open_note`` needs of a key: its name, its ID and a check of one signature."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
+
+    def verify(self, text: bytes, signature: bytes) -> bool: ...
+
+
+class NoteSigner(Protocol):
+    """What ``sign_note`` needs of a key: its name, its ID and a signature over the text."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
+
+    def sign(self, text: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Ed25519Verifier:
+    """An Ed25519 (sigtype 0x01) note key."""
+
+    name: str
+    public_key: bytes
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+        if len(self.public_key) != 32:
+            raise KeyFormatError("an Ed25519 public key is 32 bytes")
+
+    @property
+    def key_id(self) -> int:
+        return key_id(self.name, SIGTYPE_ED25519, self.public_key)
+
+    @property
+    def vkey(self) -> str:
+        return encode_vkey(self.name, SIGTYPE_ED25519, self.public_key)
+
+    def verify(self, text: bytes, signature: bytes) -> bool:
+        if len(signature) != 64:
+            return False
+        try:
+            _public_key_object(self.public_key).verify(signature, text)
+        except InvalidSignature:
+            return False
+        return True
+
+
+_PUBLIC_KEY_CACHE: dict[bytes, Ed25519PublicKey] = {}
+
+
+def _public_key_object(raw: bytes) -> Ed25519PublicKey:
+    # Loading a key costs about as much as hashing the message; the set of keys is small.
+    key = _PUBLIC_KEY_CACHE.get(raw)
+    if key is None:
+        key = Ed25519PublicKey.from_public_bytes(raw)
+        if len(_PUBLIC_KEY_CACHE) < 100_000:
+            _PUBLIC_KEY_CACHE[raw] = key
+    return key
+
+
+class Ed25519Signer:
+    """An Ed25519 private key with its note key name."""
+
+    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+        check_key_name(name)
+        self._name = name
+        self._private_key = private_key
+        self._public_key = private_key.public_key().public_bytes_raw()
+        self._key_id = key_id(name, SIGTYPE_ED25519, self._public_key)
+
+    @classmethod
+    def generate(cls, name: str) -> Ed25519Signer:
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, name: str, seed: bytes) -> Ed25519Signer:
+        if len(seed) != 32:
+            raise KeyFormatError("an Ed25519 seed is 32 bytes")
+        return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def key_id(self) -> int:
+        return self._key_id
+
+    @property
+    def public_key(self) -> bytes:
+        return self._public_key
+
+    @property
+    def private_key(self) -> Ed25519PrivateKey:
+        return self._private_key
+
+    @property
+    def verifier(self) -> Ed25519Verifier:
+        return Ed25519Verifier(self._name, self._public_key)
+
+    @property
+    def vkey(self) -> str:
+        return encode_vkey(self._name, SIGTYPE_ED25519, self._public_key)
+
+    def sign(self, text: bytes) -> bytes:
+        return self._private_key.sign(text)
+
+
+def encode_vkey(name: str, sigtype: int, public_key: bytes) -> str:
+    """``<name>+<hex key ID>+<base64(sigtype ‖ public key)>``."""
+    check_key_name(name)
+    encoded = base64.b64encode(bytes([sigtype]) + public_key).decode()
+    return f"{name}+{key_id(name, sigtype, public_key):08x}+{encoded}"
+
+
+@dataclass(frozen=True)
+class VKey:
+    """A parsed vkey: name, signature type, raw public key and the key ID it declared."""
+
+    name: str
+    sigtype: int
+    public_key: bytes
+    key_id: int
+
+
+def parse_vkey(vkey: str) -> VKey:
+    """Parse a vkey, checking that the declared key ID matches the key (split on two '+')."""
+    parts = vkey.split("+", 2)
+    if len(parts) != 3:
+        raise KeyFormatError("a vkey is <name>+<hex key id>+<base64 key>")
+    name, hex_id, encoded = parts
+    check_key_name(name)
+    if len(hex_id) != 8 or hex_id != hex_id.lower():
+        raise KeyFormatError("vkey key ID must be 8 lowercase hex digits")
+    try:
+        declared = int(hex_id, 16)
+        raw = base64.b64decode(encoded, validate=True)
+    except (ValueError, binascii.Error) as e:
+        raise KeyFormatError(f"vkey is not well encoded: {e}") from e
+    if len(raw) < 2:
+        raise KeyFormatError("vkey carries no key")
+    sigtype, public_key = raw[0], raw[1:]
+    if sigtype in (SIGTYPE_ED25519, SIGTYPE_COSIGNATURE_V1) and len(public_key) != 32:
+        raise KeyFormatError("an Ed25519 vkey holds a 32-byte key")
+    if key_id(name, sigtype, public_key) != declared:
+        raise KeyFormatError(f"vkey key ID {hex_id} does not match the key")
+    return VKey(name, sigtype, public_key, declared)
+
+
+def ed25519_verifier_from_vkey(vkey: str) -> Ed25519Verifier:
+    """An Ed25519 note verifier from its vkey; other signature types are refused."""
+    parsed = parse_vkey(vkey)
+    if parsed.sigtype != SIGTYPE_ED25519:
+        raise KeyFormatError(f"vkey of {parsed.name} is of type {parsed.sigtype}, not Ed25519")
+    return Ed25519Verifier(parsed.name, parsed.public_key)
+
+
+def _check_text(text: bytes) -> None:
+    if not text.endswith(b"\n"):
+        raise NoteError("note text must end with a newline")
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NoteError(f"note is not valid UTF-8 (byte {e.start})") from e
+    for ch in decoded:
+        if ch != "\n" and (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0):
+            raise NoteError(f"note holds control character U+{ord(ch):04X}")
+
+
+def sign_note(text: bytes, signers: Sequence[NoteSigner]) -> bytes:
+    """Make a signed note: ``text`` (which must end in a newline), a blank line, one line a key."""
+    _check_text(text)
+    if not signers:
+        raise RuntimeError("sign_note needs at least one signer")
+    lines = [text, b"\n"]
+    for signer in signers:
+        blob = signer.key_id.to_bytes(4, "big") + signer.sign(text)
+        lines.append(EM_DASH_PREFIX + signer.name.encode() + b" " + base64.b64encode(blob) + b"\n")
+    return b"".join(lines)
+
+
+def parse_note(data: bytes) -> Note:
+    """Split a note into its text and signature lines without checking any signature."""
+    _check_text(data)
+    split = data.rfind(b"\n\n")
+    if split < 0:
+        raise NoteError("note has no blank line before its signatures")
+    text, block = data[: split + 1], data[split + 2 :]
+    if not block:
+        raise NoteError("note has no signature lines")
+    signatures = []
+    for line in block.split(b"\n")[:-1]:
+        if not line.startswith(EM_DASH_PREFIX):
+            raise NoteError("signature line does not start with an em dash and a space")
+        fields = line[len(EM_DASH_PREFIX) :].split(b" ")
+        if len(fields) != 2:
+            raise NoteError("signature line is not '— <name> <base64>'")
+        name = fields[0].decode()
+        check_key_name(name)
+        try:
+            blob = base64.b64decode(fields[1], validate=True)
+        except binascii.Error as e:
+            raise NoteError(f"signature of {name} is not base64") from e
+        if len(blob) < 5:
+            raise NoteError(f"signature of {name} is too short")
+        signatures.append(NoteSignature(name, int.from_bytes(blob[:4], "big"), blob[4:]))
+    if len(signatures) > MAX_SIGNATURES:
+        raise NoteError(f"note has more than {MAX_SIGNATURES} signatures")
+    return Note(text, tuple(signatures))
+
+
+def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> tuple[Note, tuple[str, ...]]:
+    """Parse and verify a note; return it with the names of the known keys that signed it.
+
+    Raises ``NoteError`` when a known key's signature fails, a known key signs twice, or no
+    known key signed at all.
+    """
+    note = parse_note(data)
+    known = {(v.name, v.key_id): v for v in verifiers}
+    signed: list[str] = []
+    seen: set[tuple[str, int]] = set()
+    for sig in note.signatures:
+        ident = (sig.name, sig.key_id)
+        verifier = known.get(ident)
+        if verifier is None:
+            continue
+        if ident in seen:
+            raise NoteError(f"key {sig.name} signs the note twice")
+        seen.add(ident)
+        if not verifier.verify(note.text, sig.signature):
+            raise NoteError(f"signature of {sig.name} does not verify")
+        signed.append(sig.name)
+    if not signed:
+        raise NoteError("no known key signed the note")
+    return note, tuple(signed)
