@@ -1,0 +1,95 @@
+"""Content-addressed store for evidence too large for a log entry (DESIGN §3.1).
+
+Telemetry chunks, photos and raw device frames live here; an entry carries the blob's SHA-256
+and length.  A blob's name is its hash, so the store cannot hold two versions of one name, and
+a reader checks the hash of what it reads: a blob altered on disk is an error, never evidence.
+Writes go to a temporary file that is synced and then renamed into place, so a crash leaves
+either the whole blob or none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from exam_core.errors import StoreError
+
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_digest(sha256_hex: str) -> None:
+    if _HEX.fullmatch(sha256_hex) is None:
+        raise StoreError(f"not a lowercase hex SHA-256: {sha256_hex[:80]!r}")
+
+
+class BlobStore:
+    """Blobs under ``root`` at ``ab/cdef…`` (the first two hex digits name the folder)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256_hex: str) -> Path:
+        _check_digest(sha256_hex)
+        return self.root / sha256_hex[:2] / sha256_hex[2:]
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` durably and return its SHA-256 (hex); storing it twice is a no-op."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if target.exists():
+            return digest
+        folder = target.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
+        _fsync_dir(folder)
+        return digest
+
+    def has(self, sha256_hex: str) -> bool:
+        return self.path(sha256_hex).is_file()
+
+    def get(self, sha256_hex: str) -> bytes:
+        """The blob with this hash; ``StoreError`` if it is absent or its bytes do not match."""
+        try:
+            data = self.path(sha256_hex).read_bytes()
+        except FileNotFoundError as e:
+            raise StoreError(f"no blob {sha256_hex}") from e
+        if hashlib.sha256(data).hexdigest() != sha256_hex:
+            raise StoreError(f"blob {sha256_hex} is corrupt: its content has another hash")
+        return data
+
+    def digests(self) -> list[str]:
+        """Every stored blob's hash, sorted (temporary files of interrupted writes excluded)."""
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        for folder in self.root.iterdir():
+            if not folder.is_dir() or len(folder.name) != 2:
+                continue
+            for item in folder.iterdir():
+                digest = folder.name + item.name
+                if _HEX.fullmatch(digest):
+                    found.append(digest)
+        return sorted(found)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is durable only once the directory entry is.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

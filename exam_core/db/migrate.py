@@ -1,0 +1,36 @@
+"""Bring a database to the current schema with Alembic, from code.
+
+The Alembic configuration is built here rather than read from an ``alembic.ini``, so that an
+installed package (where no ini file sits beside the code) migrates its database the same way a
+checkout does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+import migrations
+
+HEAD = "0001"
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration that runs the packaged migrations on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every migration up to ``revision``."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``base`` removes the log tables)."""
+    command.downgrade(alembic_config(engine), revision)

@@ -1,0 +1,55 @@
+"""Tables of the signed log (DESIGN §3.3, §8).
+
+The log is three append-only tables:
+
+- ``log_entries``: entry ``idx`` → the exact entry bytes (the Merkle leaf input);
+- ``log_nodes``: the hash of every complete, aligned subtree, as (``level``, ``idx``) → hash,
+  where level 0 holds the leaf hashes.  The tree state is these stored hashes: the root of any
+  size and any proof read O(log n) of them, and the tlog-tiles at level L are rows of level
+  8·L — nothing is recomputed from all leaves;
+- ``log_checkpoints``: tree ``size`` → the checkpoint note signed by the log key.
+
+Primary keys make a second row for an index, a node or a size impossible, and the migration
+adds triggers that refuse UPDATE and DELETE inside the database itself.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, LargeBinary, SmallInteger
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the log tables."""
+
+
+class LogEntry(Base):
+    """One sequenced entry."""
+
+    __tablename__ = "log_entries"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class LogNode(Base):
+    """The RFC 6962 hash of the complete subtree of 2**level leaves starting at idx·2**level."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class LogCheckpoint(Base):
+    """A checkpoint published for one tree size, with the time it was signed."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    published_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+APPEND_ONLY_TABLES = ("log_entries", "log_nodes", "log_checkpoints")
