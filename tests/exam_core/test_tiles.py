@@ -128,10 +128,10 @@ def test_tiles_for_size() -> None:
     assert "tile/2/000.p/1" in paths
     assert "tile/entries/273.p/112" in paths
     assert len(paths) == 273 + 1 + 1 + 1 + 1 + 273 + 1
-    assert tile_for(1, 273, 70_000) == TilePath(1, 1, 17)
+    assert tile_for(1, 272, 70_000) == TilePath(1, 1, 17)
     assert entry_bundle_for(69_999, 70_000) == TilePath(None, 273, 112)
     with pytest.raises(ValueError):
-        tile_for(1, 273, 69_887)
+        tile_for(1, 273, 70_000)
 
 
 def test_tiles_round_trip_a_tree_and_serve_proofs() -> None:
