@@ -21,7 +21,8 @@ HEAD = "0001"
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration that runs the packaged migrations on ``engine``."""
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    # __path__ rather than __file__: an editable install may expose the folder as a namespace.
+    config.set_main_option("script_location", str(Path(next(iter(migrations.__path__)))))
     config.attributes["engine"] = engine
     return config
 
