@@ -26,21 +26,25 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from exam_core.errors import BundleError, StoreError
-from exam_core.merkle import EMPTY_ROOT, HASH_SIZE, HashSource, node_hash, subtree_root
+from exam_core.errors import BundleError, CheckpointError, StoreError
+from exam_core.merkle import EMPTY_ROOT, HASH_SIZE, HashSource, leaf_hash, node_hash, subtree_root
 
 TILE_WIDTH = 256
 TILE_HEIGHT = 8
 """log2 of the tile width: one tile level spans 8 Merkle levels."""
 MAX_TILE_LEVEL = 63
 MAX_ENTRY_BYTES = 65_535
+ENTRIES_LEVEL = -1
+"""The ``level`` of a ``TilePath`` that names an entry bundle."""
+TILE_MAX_BYTES = TILE_WIDTH * HASH_SIZE
+ENTRY_BUNDLE_MAX_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_BYTES)
 
-CHECKPOINT_PATH = "checkpoint"
+CHECKPOINT_FILE = "checkpoint"
 CHECKPOINTS_DIR = "checkpoints"
-POLICY_PATH = "policy"
+POLICY_FILE = "policy"
 TILE_DIR = "tile"
 BLOBS_DIR = "blobs"
 
@@ -51,39 +55,43 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _ORDINAL = re.compile(r"\d{12}")
 
 
-@dataclass(frozen=True)
-class TilePath:
-    """One tile or entry bundle: ``level`` None means an entry bundle; ``width`` 256 is full."""
+class TilePath(NamedTuple):
+    """One tile or entry bundle: ``level`` ``ENTRIES_LEVEL`` (−1) is an entry bundle; ``width``
+    None is a full tile of 256, otherwise a partial one of 1..255.
 
-    level: int | None
-    index: int
-    width: int = TILE_WIDTH
+    A plain tuple, so a reader can key dictionaries by it and unpack it as (level, n, width).
+    """
 
-    def __post_init__(self) -> None:
-        if self.level is not None and not 0 <= self.level <= MAX_TILE_LEVEL:
-            raise BundleError(f"tile level {self.level} is not in 0..{MAX_TILE_LEVEL}")
-        if self.index < 0:
-            raise BundleError(f"tile index {self.index} is negative")
-        if not 1 <= self.width <= TILE_WIDTH:
-            raise BundleError(f"tile width {self.width} is not in 1..{TILE_WIDTH}")
+    level: int
+    n: int
+    width: int | None = None
 
     @property
     def is_entries(self) -> bool:
-        return self.level is None
+        return self.level == ENTRIES_LEVEL
 
     @property
     def is_partial(self) -> bool:
-        return self.width < TILE_WIDTH
+        return self.width is not None
+
+    @property
+    def length(self) -> int:
+        """How many hashes or entries it holds."""
+        return TILE_WIDTH if self.width is None else self.width
 
     @property
     def path(self) -> str:
         """The path relative to the log prefix or bundle root, e.g. ``tile/0/x001/234.p/7``."""
-        return tile_path(self.level, self.index, None if self.width == TILE_WIDTH else self.width)
+        return tile_path(self.level, self.n, self.width)
 
     @property
     def full(self) -> TilePath:
         """The full tile this one is (or will become) a prefix of."""
-        return TilePath(self.level, self.index)
+        return TilePath(self.level, self.n)
+
+
+def _tile(level: int, index: int, count: int) -> TilePath:
+    return TilePath(level, index, None if count == TILE_WIDTH else count)
 
 
 def encode_tile_index(index: int) -> str:
@@ -99,39 +107,45 @@ def encode_tile_index(index: int) -> str:
 def parse_tile_index(text: str) -> int:
     """Strict inverse of ``encode_tile_index``: no leading ``x000`` group, no other shapes."""
     if not _GROUP.fullmatch(text) or text.startswith("x000"):
-        raise BundleError(f"tile index {text!r} is not in x001/x234/067 form")
+        raise CheckpointError(f"tile index {text!r} is not in x001/x234/067 form")
     return int(text.replace("x", "").replace("/", ""))
 
 
-def tile_path(level: int | None, index: int, width: int | None = None) -> str:
-    """``tile/<L>/<N>[.p/<W>]``, or ``tile/entries/<N>[.p/<W>]`` when ``level`` is None."""
-    if level is not None and not 0 <= level <= MAX_TILE_LEVEL:
+def tile_path(level: int, index: int, width: int | None = None) -> str:
+    """``tile/<L>/<N>[.p/<W>]``, or ``tile/entries/<N>[.p/<W>]`` when ``level`` is −1."""
+    if level != ENTRIES_LEVEL and not 0 <= level <= MAX_TILE_LEVEL:
         raise ValueError(f"tile level {level} is not in 0..{MAX_TILE_LEVEL}")
+    if index < 0:
+        raise ValueError("tile index is never negative")
     if width is not None and not 1 <= width < TILE_WIDTH:
         raise ValueError(f"partial tile width {width} is not in 1..{TILE_WIDTH - 1}")
-    head = "entries" if level is None else str(level)
+    head = "entries" if level == ENTRIES_LEVEL else str(level)
     tail = "" if width is None else f".p/{width}"
     return f"{TILE_DIR}/{head}/{encode_tile_index(index)}{tail}"
+
+
+def entry_bundle_path(index: int, width: int | None = None) -> str:
+    """``tile/entries/<N>[.p/<W>]``."""
+    return tile_path(ENTRIES_LEVEL, index, width)
 
 
 def parse_tile_path(path: str) -> TilePath:
     """Parse ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/<N>[.p/<W>]`` strictly."""
     parts = path.split("/", 2)
     if len(parts) != 3 or parts[0] != TILE_DIR:
-        raise BundleError(f"{path!r} is not a tile path")
+        raise CheckpointError(f"{path!r} is not a tile path")
     head, rest = parts[1], parts[2]
-    level: int | None
     if head == "entries":
-        level = None
+        level = ENTRIES_LEVEL
     elif _LEVEL.fullmatch(head) and int(head) <= MAX_TILE_LEVEL:
         level = int(head)
     else:
-        raise BundleError(f"tile level {head!r} is not a decimal in 0..{MAX_TILE_LEVEL}")
-    width = TILE_WIDTH
+        raise CheckpointError(f"tile level {head!r} is not a decimal in 0..{MAX_TILE_LEVEL}")
+    width = None
     if ".p/" in rest:
         rest, width_text = rest.split(".p/", 1)
         if not _WIDTH.fullmatch(width_text) or not 1 <= int(width_text) < TILE_WIDTH:
-            raise BundleError(f"partial width {width_text!r} is not in 1..{TILE_WIDTH - 1}")
+            raise CheckpointError(f"partial width {width_text!r} is not in 1..{TILE_WIDTH - 1}")
         width = int(width_text)
     return TilePath(level, parse_tile_index(rest), width)
 
@@ -155,9 +169,9 @@ def tiles_for_size(size: int) -> list[TilePath]:
             tiles.append(TilePath(level, count // TILE_WIDTH, count % TILE_WIDTH))
         level += 1
         count //= TILE_WIDTH
-    tiles.extend(TilePath(None, n) for n in range(size // TILE_WIDTH))
+    tiles.extend(TilePath(ENTRIES_LEVEL, n) for n in range(size // TILE_WIDTH))
     if size % TILE_WIDTH:
-        tiles.append(TilePath(None, size // TILE_WIDTH, size % TILE_WIDTH))
+        tiles.append(TilePath(ENTRIES_LEVEL, size // TILE_WIDTH, size % TILE_WIDTH))
     return tiles
 
 
@@ -167,8 +181,7 @@ def tile_for(level: int, hash_index: int, size: int) -> TilePath:
     if not 0 <= hash_index < count:
         raise ValueError(f"no hash {hash_index} at tile level {level} for size {size}")
     n = hash_index // TILE_WIDTH
-    width = min(TILE_WIDTH, count - n * TILE_WIDTH)
-    return TilePath(level, n, width)
+    return _tile(level, n, min(TILE_WIDTH, count - n * TILE_WIDTH))
 
 
 def entry_bundle_for(index: int, size: int) -> TilePath:
@@ -176,7 +189,7 @@ def entry_bundle_for(index: int, size: int) -> TilePath:
     if not 0 <= index < size:
         raise ValueError(f"no entry {index} in a log of size {size}")
     n = index // TILE_WIDTH
-    return TilePath(None, n, min(TILE_WIDTH, size - n * TILE_WIDTH))
+    return _tile(ENTRIES_LEVEL, n, min(TILE_WIDTH, size - n * TILE_WIDTH))
 
 
 # --- tile contents -----------------------------------------------------------------------
@@ -184,18 +197,18 @@ def entry_bundle_for(index: int, size: int) -> TilePath:
 
 def tile_contents(get_node: HashSource, tile: TilePath) -> bytes:
     """The bytes of a Merkle tile: its ``width`` hashes from Merkle level 8·level."""
-    if tile.level is None:
+    if tile.is_entries:
         raise ValueError("entry bundles are not made of hashes")
-    first = tile.index * TILE_WIDTH
+    first = tile.n * TILE_WIDTH
     level = TILE_HEIGHT * tile.level
-    return b"".join(get_node(level, first + j) for j in range(tile.width))
+    return b"".join(get_node(level, first + j) for j in range(tile.length))
 
 
 def split_tile(data: bytes, tile: TilePath) -> list[bytes]:
     """The hashes of a Merkle tile, checking it holds exactly ``width`` of them."""
-    if len(data) != tile.width * HASH_SIZE:
-        raise BundleError(
-            f"{tile.path} is {len(data)} bytes; {tile.width} hashes are {tile.width * HASH_SIZE}"
+    if len(data) != tile.length * HASH_SIZE:
+        raise CheckpointError(
+            f"{tile.path} is {len(data)} bytes; {tile.length} hashes are {tile.length * HASH_SIZE}"
         )
     return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
@@ -292,7 +305,7 @@ def tiles_for_append(
 # --- entry bundles -----------------------------------------------------------------------
 
 
-def encode_bundle(entries: Iterable[bytes]) -> bytes:
+def encode_entry_bundle(entries: Iterable[bytes]) -> bytes:
     """Concatenate entries, each prefixed with its big-endian uint16 length."""
     out = bytearray()
     for entry in entries:
@@ -302,7 +315,7 @@ def encode_bundle(entries: Iterable[bytes]) -> bytes:
     return bytes(out)
 
 
-def decode_bundle(data: bytes, expected: int | None = None) -> list[bytes]:
+def decode_entry_bundle(data: bytes, expected: int | None = None) -> list[bytes]:
     """Split an entry bundle strictly: no truncated entry, no empty entry, no trailing bytes.
 
     ``expected`` (the bundle's width) is checked when given.
@@ -311,18 +324,18 @@ def decode_bundle(data: bytes, expected: int | None = None) -> list[bytes]:
     pos = 0
     while pos < len(data):
         if pos + 2 > len(data):
-            raise BundleError(f"entry bundle is truncated inside a length prefix at byte {pos}")
+            raise CheckpointError(f"entry bundle is truncated inside a length prefix at byte {pos}")
         length = int.from_bytes(data[pos : pos + 2], "big")
         if length == 0:
-            raise BundleError(f"entry bundle holds an empty entry at byte {pos}")
+            raise CheckpointError(f"entry bundle holds an empty entry at byte {pos}")
         if pos + 2 + length > len(data):
-            raise BundleError(f"entry bundle is truncated inside entry {len(entries)}")
+            raise CheckpointError(f"entry bundle is truncated inside entry {len(entries)}")
         entries.append(data[pos + 2 : pos + 2 + length])
         pos += 2 + length
         if len(entries) > TILE_WIDTH:
-            raise BundleError(f"entry bundle holds more than {TILE_WIDTH} entries")
+            raise CheckpointError(f"entry bundle holds more than {TILE_WIDTH} entries")
     if expected is not None and len(entries) != expected:
-        raise BundleError(f"entry bundle holds {len(entries)} entries; expected {expected}")
+        raise CheckpointError(f"entry bundle holds {len(entries)} entries; expected {expected}")
     return entries
 
 
@@ -340,12 +353,12 @@ def bundles_for_append(
     first = old_size // TILE_WIDTH
     carried: list[bytes] = []
     if old_size % TILE_WIDTH:
-        old = TilePath(None, first, old_size % TILE_WIDTH)
-        carried = decode_bundle(read_bundle(old), old.width)
+        old = TilePath(ENTRIES_LEVEL, first, old_size % TILE_WIDTH)
+        carried = decode_entry_bundle(read_bundle(old), old.length)
     pending = [*carried, *new_entries]
     for n in range(first, (new_size - 1) // TILE_WIDTH + 1):
         chunk = pending[(n - first) * TILE_WIDTH : (n - first + 1) * TILE_WIDTH]
-        out[TilePath(None, n, len(chunk))] = encode_bundle(chunk)
+        out[_tile(ENTRIES_LEVEL, n, len(chunk))] = encode_entry_bundle(chunk)
     return out
 
 
@@ -362,7 +375,7 @@ def checkpoint_history_path(ordinal: int) -> str:
 def parse_checkpoint_history_name(name: str) -> int:
     """The ordinal of a file name in ``checkpoints/``."""
     if not _ORDINAL.fullmatch(name):
-        raise BundleError(f"checkpoint file {name!r} is not a 12-digit ordinal")
+        raise CheckpointError(f"checkpoint file {name!r} is not a 12-digit ordinal")
     return int(name)
 
 
@@ -376,12 +389,12 @@ def blob_path(sha256_hex: str) -> str:
 def parse_blob_name(name: str) -> str:
     """The digest named by a file in ``blobs/``."""
     if not _SHA256_HEX.fullmatch(name):
-        raise BundleError(f"blob file {name!r} is not a lowercase SHA-256 hex digest")
+        raise CheckpointError(f"blob file {name!r} is not a lowercase SHA-256 hex digest")
     return name
 
 
 def directory_reader(root: Path) -> TileReader:
-    """A ``TileReader`` over a bundle or mirror directory."""
+    """A ``TileReader`` over a bundle or mirror directory (a missing tile is a ``BundleError``)."""
 
     def read(tile: TilePath) -> bytes:
         try:
@@ -412,3 +425,19 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
                 raise
         except OSError as e:
             raise StoreError(f"cannot write {relative}: {e.strerror}") from e
+
+
+def bundle_files(entries: Sequence[bytes]) -> dict[str, bytes]:
+    """Every Merkle tile and entry bundle of a log holding ``entries``, by relative path."""
+    leaves = [leaf_hash(e) for e in entries]
+    files = tiles_for_append(0, leaves, _no_nodes)
+    files.update(bundles_for_append(0, entries, _no_nodes_reader))
+    return {tile.path: data for tile, data in files.items()}
+
+
+def _no_nodes(level: int, index: int) -> bytes:
+    raise IndexError(f"the empty tree has no node at level {level}, index {index}")
+
+
+def _no_nodes_reader(tile: TilePath) -> bytes:
+    raise IndexError(f"the empty log has no {tile.path}")

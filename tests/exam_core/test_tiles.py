@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exam_core.errors import BundleError, StoreError
+from exam_core.errors import BundleError, CheckpointError, StoreError
 from exam_core.merkle import (
     hash_source_from_leaf_hashes,
     inclusion_proof,
@@ -17,16 +17,19 @@ from exam_core.merkle import (
     root_from_leaf_hashes,
 )
 from exam_core.tiles import (
+    ENTRIES_LEVEL,
     MAX_ENTRY_BYTES,
     TilePath,
     blob_path,
+    bundle_files,
     bundles_for_append,
     checkpoint_history_path,
-    decode_bundle,
+    decode_entry_bundle,
     directory_reader,
-    encode_bundle,
+    encode_entry_bundle,
     encode_tile_index,
     entry_bundle_for,
+    entry_bundle_path,
     hash_source_from_tiles,
     parse_blob_name,
     parse_checkpoint_history_name,
@@ -68,16 +71,19 @@ def test_index_encoding(index: int, text: str) -> None:
     ["", "0", "00", "0000", "x000/001", "001/002", "x01/002", "x001/x002", "x001//002", "-01"],
 )
 def test_bad_index_encodings(text: str) -> None:
-    with pytest.raises(BundleError):
+    with pytest.raises(CheckpointError):
         parse_tile_index(text)
 
 
 def test_paths() -> None:
     assert tile_path(0, 1234067) == "tile/0/x001/x234/067"
     assert tile_path(1, 3, 7) == "tile/1/003.p/7"
-    assert tile_path(None, 390, 160) == "tile/entries/390.p/160"
-    assert parse_tile_path("tile/entries/390.p/160") == TilePath(None, 390, 160)
+    assert tile_path(ENTRIES_LEVEL, 390, 160) == "tile/entries/390.p/160"
+    assert parse_tile_path("tile/entries/390.p/160") == TilePath(ENTRIES_LEVEL, 390, 160)
     assert parse_tile_path("tile/63/000") == TilePath(63, 0)
+    assert parse_tile_path("tile/0/001") == (0, 1, None)
+    assert entry_bundle_path(3) == "tile/entries/003"
+    assert tile_path(ENTRIES_LEVEL, 3, 1) == "tile/entries/003.p/1"
     tile = TilePath(2, 1000, 9)
     assert parse_tile_path(tile.path) == tile
     assert tile.full == TilePath(2, 1000)
@@ -108,7 +114,7 @@ def test_paths() -> None:
     ],
 )
 def test_bad_paths(path: str) -> None:
-    with pytest.raises(BundleError):
+    with pytest.raises(CheckpointError):
         parse_tile_path(path)
 
 
@@ -129,7 +135,7 @@ def test_tiles_for_size() -> None:
     assert "tile/entries/273.p/112" in paths
     assert len(paths) == 273 + 1 + 1 + 1 + 1 + 273 + 1
     assert tile_for(1, 272, 70_000) == TilePath(1, 1, 17)
-    assert entry_bundle_for(69_999, 70_000) == TilePath(None, 273, 112)
+    assert entry_bundle_for(69_999, 70_000) == TilePath(ENTRIES_LEVEL, 273, 112)
     with pytest.raises(ValueError):
         tile_for(1, 273, 70_000)
 
@@ -157,7 +163,7 @@ def test_tiles_round_trip_a_tree_and_serve_proofs() -> None:
     assert read_leaf_hashes(read, size) == leaves
     with pytest.raises(IndexError):
         tiled(0, size)
-    with pytest.raises(BundleError):
+    with pytest.raises(CheckpointError):
         hash_source_from_tiles(lambda t: store[t][:-1], size)(0, 0)
 
 
@@ -182,8 +188,8 @@ def test_appends_in_batches_equal_one_build(batches: list[int]) -> None:
     for tile in tiles_for_size(size):
         if tile.is_entries:
             assert (
-                decode_bundle(bundles[tile], tile.width)
-                == entries[tile.index * 256 : tile.index * 256 + tile.width]
+                decode_entry_bundle(bundles[tile], tile.length)
+                == entries[tile.n * 256 : tile.n * 256 + tile.length]
             )
         else:
             assert store[tile] == tile_contents(source, tile)
@@ -192,15 +198,15 @@ def test_appends_in_batches_equal_one_build(batches: list[int]) -> None:
 
 def test_bundle_encoding() -> None:
     entries = [b"a", b"bc", b"x" * MAX_ENTRY_BYTES]
-    data = encode_bundle(entries)
+    data = encode_entry_bundle(entries)
     assert data[:3] == b"\x00\x01a"
-    assert decode_bundle(data) == entries
-    assert decode_bundle(data, 3) == entries
-    assert decode_bundle(b"") == []
+    assert decode_entry_bundle(data) == entries
+    assert decode_entry_bundle(data, 3) == entries
+    assert decode_entry_bundle(b"") == []
     with pytest.raises(ValueError):
-        encode_bundle([b"x" * (MAX_ENTRY_BYTES + 1)])
+        encode_entry_bundle([b"x" * (MAX_ENTRY_BYTES + 1)])
     with pytest.raises(ValueError):
-        encode_bundle([b""])
+        encode_entry_bundle([b""])
 
 
 @pytest.mark.parametrize(
@@ -216,8 +222,8 @@ def test_bundle_encoding() -> None:
     ],
 )
 def test_bad_bundles(data: bytes, reason: str) -> None:
-    with pytest.raises(BundleError, match=reason):
-        decode_bundle(data, 2 if reason == "expected 2" else None)
+    with pytest.raises(CheckpointError, match=reason):
+        decode_entry_bundle(data, 2 if reason == "expected 2" else None)
 
 
 def test_bundle_layout_paths() -> None:
@@ -227,29 +233,31 @@ def test_bundle_layout_paths() -> None:
     assert blob_path(digest) == f"blobs/{digest}"
     assert parse_blob_name(digest) == digest
     for bad in ("42", "00000000004a", "0000000000042"):
-        with pytest.raises(BundleError):
+        with pytest.raises(CheckpointError):
             parse_checkpoint_history_name(bad)
     for bad in (digest.upper(), digest[:-1], digest + "0"):
-        with pytest.raises(BundleError):
+        with pytest.raises(CheckpointError):
             parse_blob_name(bad)
         with pytest.raises(ValueError):
             blob_path(bad)
 
 
 def test_directory_write_then_read(tmp_path: Path) -> None:
-    leaves = _leaves(300)
+    entries = [b"e%d" % i for i in range(300)]
+    leaves = [leaf_hash(e) for e in entries]
     files = tiles_for_append(0, leaves, hash_source_from_leaf_hashes([]))
-    bundles = bundles_for_append(0, [b"e%d" % i for i in range(300)], lambda t: b"")
+    bundles = bundles_for_append(0, entries, lambda t: b"")
     write_files(tmp_path, {t.path: data for t, data in {**files, **bundles}.items()})
     reader = directory_reader(tmp_path)
     assert (tmp_path / "tile/0/001.p/44").is_file()
     assert (tmp_path / "tile/entries/001.p/44").is_file()
     assert root_from_tiles(reader, 300) == root_from_leaf_hashes(leaves)
-    assert decode_bundle(reader(TilePath(None, 1, 44)), 44)[0] == b"e256"
+    assert decode_entry_bundle(reader(TilePath(ENTRIES_LEVEL, 1, 44)), 44)[0] == b"e256"
     with pytest.raises(BundleError, match="cannot read"):
         reader(TilePath(0, 5))
     with pytest.raises(ValueError):
         write_files(tmp_path, {"../escape": b""})
+    assert bundle_files(entries) == {t.path: data for t, data in {**files, **bundles}.items()}
     (tmp_path / "blocked").write_bytes(b"")
     with pytest.raises(StoreError):
         write_files(tmp_path, {"blocked/file": b""})
