@@ -1,0 +1,102 @@
+"""Driver of the RF / cheating-device detector (Modbus unit 2, research/serial.md §6.3).
+
+Why it exists: the gate needs the detector armed and quiet, and every detection must reach the
+log with the reply bytes that showed it, including those raised and cleared between two polls
+(drained from the event FIFO by the shared cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from devices.errors import ReadbackError
+from devices.modbus_driver import ModbusDeviceDriver
+from devices.reading import DETECTOR, Reading
+from devices.register_map import (
+    CMD_ACK,
+    DETECTOR_ALARMS,
+    DETECTOR_CATEGORIES,
+    DETECTOR_CATEGORY_ADDR,
+    DETECTOR_CATEGORY_NAMES,
+    DETECTOR_CATEGORY_STRIDE,
+    DETECTOR_COIL_ARMED,
+    DETECTOR_COMMAND,
+    DETECTOR_RTC,
+    DETECTOR_STATES,
+    DETECTOR_TYPE,
+    STATUS_ADDR,
+    STATUS_COUNT,
+    DetectorStatus,
+    bit_names,
+    decode_detector_status,
+    signed16,
+)
+
+
+@dataclass(frozen=True)
+class CategoryTelemetry:
+    category: int
+    current_level: int
+    peak_since_ack: int
+    hit_count: int
+    state: int
+
+
+class DetectorDriver(ModbusDeviceDriver):
+    """Polls and commands one detector."""
+
+    kind = DETECTOR
+    device_type = DETECTOR_TYPE
+    command_register = DETECTOR_COMMAND
+    rtc_register = DETECTOR_RTC
+
+    def read_status(self) -> tuple[DetectorStatus, bytes]:
+        ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
+        return decode_detector_status(ex.reply.values), ex.reply.frame
+
+    def poll(self) -> Reading:
+        self._io()
+        counters, rebooted = self.poll_counters()
+        status, raw = self.read_status()
+        events, lost = self.drain_events(counters.events_pending)
+        values = asdict(status)
+        values.update(asdict(counters))
+        state = status.state
+        return Reading(
+            kind=DETECTOR,
+            values=values,
+            flags={
+                "alarm": bit_names(status.alarm_live, DETECTOR_ALARMS),
+                "latched": bit_names(status.alarm_latched, DETECTOR_ALARMS),
+                "detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES),
+            },
+            raw=raw,
+            events=events,
+            rebooted=rebooted,
+            events_lost=lost,
+            identity=self.identity.serial_number if self.identity else "",
+            extra={"state": DETECTOR_STATES[state] if state < len(DETECTOR_STATES) else str(state)},
+        )
+
+    def read_categories(self) -> tuple[CategoryTelemetry, ...]:
+        self._io()
+        count = DETECTOR_CATEGORIES * DETECTOR_CATEGORY_STRIDE
+        regs = self.master.read_input_registers(self.unit, DETECTOR_CATEGORY_ADDR, count)
+        values = regs.reply.values
+        out = []
+        for k in range(DETECTOR_CATEGORIES):
+            r = values[k * DETECTOR_CATEGORY_STRIDE : (k + 1) * DETECTOR_CATEGORY_STRIDE]
+            out.append(CategoryTelemetry(k, signed16(r[0]), signed16(r[1]), r[2], r[3]))
+        return tuple(out)
+
+    def set_armed(self, armed: bool) -> None:
+        """Arm or disarm through the coil, read back."""
+        self._io()
+        self.write_coil_checked(DETECTOR_COIL_ARMED, armed)
+
+    def acknowledge(self) -> DetectorStatus:
+        self.command(CMD_ACK)
+        status, _ = self.read_status()
+        if status.alarm_latched != status.alarm_live:
+            raise ReadbackError("acknowledge: latched alarms did not clear")
+        return status

@@ -1,0 +1,149 @@
+"""Driver of the exam-room jammer (Modbus unit 1, register map research/serial.md §6.2).
+
+Why it exists: the gate needs to know, with evidence, which bands are radiating and whether
+any alarm is on; the operator needs start/stop/acknowledge commands whose effect is read back,
+so the log records what the device did rather than what was asked (§5.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from devices.errors import ReadbackError
+from devices.modbus_driver import ModbusDeviceDriver
+from devices.reading import JAMMER, Reading
+from devices.register_map import (
+    CMD_ACK,
+    CMD_START,
+    CMD_STOP,
+    JAMMER_ALARMS,
+    JAMMER_BAND_ADDR,
+    JAMMER_BAND_STRIDE,
+    JAMMER_BANDS,
+    JAMMER_COIL_RF,
+    JAMMER_COMMAND,
+    JAMMER_RTC,
+    JAMMER_STATES,
+    JAMMER_TYPE,
+    STATUS_ADDR,
+    STATUS_COUNT,
+    JammerStatus,
+    bit_names,
+    decode_jammer_status,
+    signed16,
+)
+
+
+@dataclass(frozen=True)
+class BandTelemetry:
+    """Per-band block (§6.2): powers in 0.1 dBm, VSWR ×100, temperature 0.1 °C, MHz."""
+
+    band: int
+    status: int
+    fwd_power: int
+    refl_power: int
+    vswr: int
+    pa_temp: int
+    f_low: int
+    f_high: int
+    band_alarm: int
+
+
+def band_names(bitmap: int) -> frozenset[str]:
+    return frozenset(f"band-{n + 1}" for n in range(JAMMER_BANDS) if bitmap >> n & 1)
+
+
+class JammerDriver(ModbusDeviceDriver):
+    """Polls and commands one exam-room jammer."""
+
+    kind = JAMMER
+    device_type = JAMMER_TYPE
+    command_register = JAMMER_COMMAND
+    rtc_register = JAMMER_RTC
+
+    def read_status(self) -> tuple[JammerStatus, bytes]:
+        """One live-status read (FC04 0x0010 ×12): the fast-loop transaction of §6.5."""
+        ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
+        return decode_jammer_status(ex.reply.values), ex.reply.frame
+
+    def poll(self) -> Reading:
+        self._io()
+        counters, rebooted = self.poll_counters()
+        status, raw = self.read_status()
+        events, lost = self.drain_events(counters.events_pending)
+        values = asdict(status)
+        values.update(asdict(counters))
+        return Reading(
+            kind=JAMMER,
+            values=values,
+            flags={
+                "alarm": bit_names(status.alarm_live, JAMMER_ALARMS),
+                "latched": bit_names(status.alarm_latched, JAMMER_ALARMS),
+                "bands": band_names(status.active_bands),
+            },
+            raw=raw,
+            events=events,
+            rebooted=rebooted,
+            events_lost=lost,
+            identity=self.identity.serial_number if self.identity else "",
+            extra={"state": _name(JAMMER_STATES, status.state)},
+        )
+
+    def read_bands(self) -> tuple[BandTelemetry, ...]:
+        """The 64-register band block (slow loop, §6.5)."""
+        self._io()
+        count = JAMMER_BANDS * JAMMER_BAND_STRIDE
+        ex = self.master.read_input_registers(self.unit, JAMMER_BAND_ADDR, count)
+        regs = ex.reply.values
+        bands = []
+        for n in range(JAMMER_BANDS):
+            r = regs[n * JAMMER_BAND_STRIDE : (n + 1) * JAMMER_BAND_STRIDE]
+            bands.append(
+                BandTelemetry(
+                    n + 1,
+                    r[0],
+                    signed16(r[1]),
+                    signed16(r[2]),
+                    r[3],
+                    signed16(r[4]),
+                    r[5],
+                    r[6],
+                    r[7],
+                )
+            )
+        return tuple(bands)
+
+    # -- commands, each read back -------------------------------------------------------------
+
+    def set_band(self, band: int, on: bool) -> None:
+        if not 1 <= band <= JAMMER_BANDS:
+            raise ValueError(f"band {band} outside 1-{JAMMER_BANDS}")
+        self._io()
+        self.write_coil_checked(JAMMER_COIL_RF + band, on)
+
+    def start(self) -> JammerStatus:
+        """Start jamming on the enabled bands; fails unless the device reports jamming."""
+        self.command(CMD_START)
+        status, _ = self.read_status()
+        if status.state != 1:
+            raise ReadbackError(f"start: device state is {_name(JAMMER_STATES, status.state)}")
+        return status
+
+    def stop(self) -> JammerStatus:
+        self.command(CMD_STOP)
+        status, _ = self.read_status()
+        if status.state == 1 or status.active_bands:
+            raise ReadbackError("stop: device still radiating")
+        return status
+
+    def acknowledge(self) -> JammerStatus:
+        """Clear latched alarms; afterwards the latched bits equal the live ones."""
+        self.command(CMD_ACK)
+        status, _ = self.read_status()
+        if status.alarm_latched != status.alarm_live:
+            raise ReadbackError("acknowledge: latched alarms did not clear")
+        return status
+
+
+def _name(names: tuple[str, ...], value: int) -> str:
+    return names[value] if 0 <= value < len(names) else f"unknown-{value}"

@@ -1,0 +1,183 @@
+"""The polling cycle shared by the Modbus jammer and detector (research/serial.md §5, §6.5).
+
+Why it exists: both devices have the same identity block, counters, event FIFO and command
+register; only their status block and commands differ.  At connect the driver reads the
+identity (refusing another device type or map major version) and sets the device clock; each
+poll then reads the counters (reboot and event detection, §5.8), the live status, and drains
+the FIFO so no alarm raised and cleared between two polls is lost (§6.4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+
+from devices.errors import DeviceError, FrameError, LinkError, ReadbackError, ResponseTimeoutError
+from devices.modbus_master import ModbusMaster
+from devices.reading import DeviceEvent
+from devices.register_map import (
+    CMD_POP_EVENT,
+    COUNTERS_ADDR,
+    COUNTERS_COUNT,
+    FIFO_ADDR,
+    FIFO_COUNT,
+    IDENTITY_ADDR,
+    IDENTITY_COUNT,
+    MAP_VERSION,
+    Counters,
+    Identity,
+    decode_counters,
+    decode_event,
+    decode_identity,
+)
+
+MAX_EVENTS_PER_POLL = 16
+"""Bound on one poll's FIFO drain so a flood cannot starve the status loop; the rest waits."""
+
+
+class ModbusDeviceDriver:
+    """Connect, counters, FIFO and commands for one unit; subclasses add the status block."""
+
+    kind = "modbus"
+    device_type = 0
+    command_register = 0
+    rtc_register = 0
+
+    def __init__(
+        self,
+        master: ModbusMaster,
+        unit: int,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        set_clock: bool = True,
+    ) -> None:
+        self.master = master
+        self.unit = unit
+        self._wall_clock = wall_clock
+        self._set_clock = set_clock
+        self.identity: Identity | None = None
+        self._counters: Counters | None = None
+        self._last_event_seq: int | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.identity is not None
+
+    def close(self) -> None:
+        self.identity = None
+        self.master.link.close()
+
+    def connect(self) -> Identity:
+        """Identity, map version check, then the device clock (written and read back)."""
+        self.identity = None
+        regs = self.master.read_input_registers(self.unit, IDENTITY_ADDR, IDENTITY_COUNT)
+        identity = decode_identity(regs.reply.values)
+        if identity.device_type != self.device_type:
+            raise FrameError(
+                f"unit {self.unit} is device type {identity.device_type:#06x}, "
+                f"expected {self.device_type:#06x}"
+            )
+        if identity.map_version >> 8 != MAP_VERSION >> 8:
+            raise FrameError(f"unsupported register map version {identity.map_version:#06x}")
+        if self._set_clock:
+            now = int(self._wall_clock())
+            self.write_registers_checked(self.rtc_register, (now >> 16, now & 0xFFFF))
+        self.identity = identity
+        return identity
+
+    def _io(self) -> None:
+        if not self.connected:
+            self.connect()
+
+    def _read_counters(self) -> tuple[Counters, bytes]:
+        ex = self.master.read_input_registers(self.unit, COUNTERS_ADDR, COUNTERS_COUNT)
+        return decode_counters(ex.reply.values), ex.reply.frame
+
+    def poll_counters(self) -> tuple[Counters, bool]:
+        """Counters and whether the device rebooted since the last poll (§5.8)."""
+        try:
+            counters, _ = self._read_counters()
+        except LinkError:
+            self.identity = None
+            raise
+        previous = self._counters
+        rebooted = previous is not None and (
+            counters.boot_count != previous.boot_count or counters.uptime_s < previous.uptime_s
+        )
+        self._counters = counters
+        if rebooted:
+            self._last_event_seq = None
+        return counters, rebooted
+
+    def drain_events(self, pending: int) -> tuple[tuple[DeviceEvent, ...], int]:
+        """Read and pop up to ``MAX_EVENTS_PER_POLL`` records; also the count of lost records.
+
+        A pop is a write that is not idempotent, so it is never repeated blindly: after a
+        failed pop the head is read again and the pop counts as done only if the head moved.
+        """
+        events: list[DeviceEvent] = []
+        lost = 0
+        for _ in range(min(pending, MAX_EVENTS_PER_POLL)):
+            ex = self.master.read_input_registers(self.unit, FIFO_ADDR, FIFO_COUNT)
+            record = decode_event(ex.reply.values)
+            if record.type == 0:
+                break  # the FIFO emptied since the counters were read
+            try:
+                self.master.write_register(self.unit, self.command_register, CMD_POP_EVENT)
+            except (ResponseTimeoutError, FrameError):
+                again = self.master.read_input_registers(self.unit, FIFO_ADDR, FIFO_COUNT)
+                if decode_event(again.reply.values) == record:
+                    raise
+            if self._last_event_seq is not None:
+                gap = (record.event_seq - self._last_event_seq) & 0xFFFF
+                lost += max(gap - 1, 0)
+            self._last_event_seq = record.event_seq
+            events.append(
+                DeviceEvent(
+                    record.event_seq,
+                    record.type,
+                    record.subject,
+                    record.value,
+                    record.rtc_unix_s,
+                    record.uptime_s,
+                    ex.reply.frame,
+                )
+            )
+        return tuple(events), lost
+
+    # -- writes with read-back (§5.3) ----------------------------------------------------------
+
+    def write_registers_checked(self, address: int, values: tuple[int, ...]) -> None:
+        # A lost or garbled reply is not final: the read-back decides whether the write took.
+        with contextlib.suppress(ResponseTimeoutError, FrameError):
+            self.master.write_registers(self.unit, address, values)
+        back = self.master.read_holding_registers(self.unit, address, len(values))
+        if back.reply.values != values:
+            raise ReadbackError(
+                f"registers {address:#06x}: wrote {list(values)}, "
+                f"read back {list(back.reply.values)}"
+            )
+
+    def write_coil_checked(self, address: int, on: bool) -> None:
+        # A lost or garbled reply is not final: the read-back decides whether the write took.
+        with contextlib.suppress(ResponseTimeoutError, FrameError):
+            self.master.write_coil(self.unit, address, on)
+        back = self.master.read_coils(self.unit, address, 1)
+        if back.reply.values != (1 if on else 0,):
+            got = back.reply.values
+            raise ReadbackError(f"coil {address:#06x}: wrote {int(on)}, read back {got}")
+
+    def command(self, code: int) -> None:
+        """Write a command word; the caller checks its effect (commands are write-only)."""
+        self._io()
+        try:
+            self.master.write_register(self.unit, self.command_register, code)
+        except (ResponseTimeoutError, FrameError) as e:
+            # The effect check that follows decides; keep the cause if it fails.
+            self.master.last_error = e
+
+
+def failure_cause(e: DeviceError) -> str:
+    """A stable short name for the cause of a failed poll (for logs and state events)."""
+    return type(e).__name__.removesuffix("Error").lower() or "device"

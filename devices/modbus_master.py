@@ -1,0 +1,145 @@
+"""The Modbus RTU master: one request, one length-driven reply, a typed error for each failure.
+
+Why a separate layer: drivers speak in registers and commands; this layer owns the exchange
+rules of research/serial.md §5: length-driven receive with a first-byte and a frame-completion
+deadline (§5.1), flush-and-silence after any bad frame (§5.2, strategy a), one retry for reads
+(§5.3), and a count of every failure cause per port (§5.5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from dataclasses import dataclass
+
+from devices.errors import (
+    DeviceError,
+    FrameError,
+    LinkError,
+    LocalEchoError,
+    ResponseTimeoutError,
+)
+from devices.modbus_rtu import (
+    READ_COILS,
+    READ_DISCRETE_INPUTS,
+    READ_HOLDING_REGISTERS,
+    READ_INPUT_REGISTERS,
+    WRITE_MULTIPLE_REGISTERS,
+    WRITE_SINGLE_COIL,
+    WRITE_SINGLE_REGISTER,
+    Reply,
+    Request,
+    decode_reply,
+    encode_request,
+    reply_length,
+)
+from devices.transport import SerialLink
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A successful exchange: what was asked, what came back (exact bytes, for the log)."""
+
+    request: bytes
+    reply: Reply
+
+
+class ModbusMaster:
+    """Serialised transactions with one unit over a ``SerialLink``."""
+
+    def __init__(
+        self,
+        link: SerialLink,
+        *,
+        response_timeout_s: float = 0.5,
+        frame_timeout_s: float = 0.05,
+        read_retries: int = 1,
+    ) -> None:
+        self.link = link
+        self.response_timeout_s = response_timeout_s
+        self.frame_timeout_s = frame_timeout_s
+        self.read_retries = read_retries
+        self.failures: Counter[str] = Counter()
+        self.last_error: DeviceError | None = None
+
+    def transact(self, request: Request, *, retries: int | None = None) -> Exchange:
+        """Send ``request`` and return its decoded reply; raise the cause of the last failure.
+
+        Exceptions from the device and a lost link are final; noise and timeouts are retried
+        ``retries`` times (default: ``read_retries`` for reads, 0 for writes, because the
+        caller reads a write back instead of repeating it blindly).
+        """
+        if retries is None:
+            is_read = request.function in (
+                READ_COILS,
+                READ_DISCRETE_INPUTS,
+                READ_HOLDING_REGISTERS,
+                READ_INPUT_REGISTERS,
+            )
+            retries = self.read_retries if is_read else 0
+        frame = encode_request(request)
+        for attempt in range(retries + 1):
+            try:
+                reply = self._once(request, frame)
+            except (ResponseTimeoutError, FrameError) as e:
+                self._count(e)
+                self._recover()
+                if attempt == retries:
+                    raise
+                continue
+            except DeviceError as e:
+                self._count(e)
+                raise
+            self.last_error = None
+            return Exchange(frame, reply)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _count(self, e: DeviceError) -> None:
+        self.failures[type(e).__name__] += 1
+        self.last_error = e
+
+    def _once(self, request: Request, frame: bytes) -> Reply:
+        self.link.send(frame)
+        header = self.link.receive(3, self.response_timeout_s)
+        if frame.startswith(header):
+            # Our own request came back: a transceiver echo on a port not set for echo.
+            rest = self.link.receive(len(frame) - 3, self.frame_timeout_s)
+            if header + rest == frame:
+                raise LocalEchoError(f"unexpected local echo of {frame.hex()}")
+            header += rest
+            raise FrameError(f"reply starts like the request: {header.hex()}")
+        total = reply_length(header)
+        if total > 256:
+            raise FrameError(f"reply claims {total} bytes, more than an RTU frame can hold")
+        rest = self.link.receive(total - 3, self.frame_timeout_s + total * self.link.char_time_s)
+        return decode_reply(request, header + rest)
+
+    def _recover(self) -> None:
+        silence = max(self.link.silent_interval_s, 0.02)
+        # A link lost here is reported by the next transaction, with its own cause.
+        with contextlib.suppress(LinkError):
+            self.link.discard_until_silent(silence, self.response_timeout_s)
+
+    # -- conveniences -----------------------------------------------------------------------
+
+    def read_input_registers(self, unit: int, address: int, count: int) -> Exchange:
+        return self.transact(Request(unit, READ_INPUT_REGISTERS, address, count))
+
+    def read_holding_registers(self, unit: int, address: int, count: int) -> Exchange:
+        return self.transact(Request(unit, READ_HOLDING_REGISTERS, address, count))
+
+    def read_coils(self, unit: int, address: int, count: int) -> Exchange:
+        return self.transact(Request(unit, READ_COILS, address, count))
+
+    def read_discrete_inputs(self, unit: int, address: int, count: int) -> Exchange:
+        return self.transact(Request(unit, READ_DISCRETE_INPUTS, address, count))
+
+    def write_coil(self, unit: int, address: int, on: bool) -> Exchange:
+        return self.transact(Request(unit, WRITE_SINGLE_COIL, address, 1, (0xFF00 if on else 0,)))
+
+    def write_register(self, unit: int, address: int, value: int) -> Exchange:
+        return self.transact(Request(unit, WRITE_SINGLE_REGISTER, address, 1, (value,)))
+
+    def write_registers(self, unit: int, address: int, values: tuple[int, ...]) -> Exchange:
+        request = Request(unit, WRITE_MULTIPLE_REGISTERS, address, len(values), values)
+        return self.transact(request)
