@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from allocation.errors import AllocationError
-from api import cli_alloc, cli_demo, cli_devices, cli_log, cli_score
+from api import cli_alloc, cli_audit, cli_demo, cli_devices, cli_log, cli_score
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (cli_log, cli_alloc, cli_devices, cli_score, cli_demo):
+    for module in (cli_log, cli_alloc, cli_devices, cli_score, cli_audit, cli_demo):
         module.register(commands)
     return parser
 
