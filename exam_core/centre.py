@@ -208,6 +208,9 @@ class Centre:
         database_url: str | None = None,
         passphrase: bytes | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_age_ms: int = DEFAULT_MAX_AGE_MS,
+        max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
     ) -> Centre:
         """Create a centre: keys, database and the genesis entry registering the admin key."""
         root = Path(root)
@@ -232,6 +235,9 @@ class Centre:
             pinned_admins=(admin.vkey,),
             log_vkey=log_signer.vkey,
             database_url=database_url,
+            max_skew_ms=max_skew_ms,
+            max_batch=max_batch,
+            max_age_ms=max_age_ms,
         )
         _write_new_file(root / CONFIG_FILE, config.to_json())
         centre = cls.open(root, passphrase=passphrase, clock_ms=clock_ms)

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from exam_core.centre import Centre
 from exam_core.db import make_engine
 
 PG_ENV = "EXAM_TEST_DATABASE_URL"
@@ -53,3 +54,17 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+ORIGIN = "exam.example/c/370100-01"
+
+
+@pytest.fixture
+def centre(db_url: str, tmp_path: Path) -> Iterator[Centre]:
+    """A new centre whose log lives in ``db_url``; its genesis entry registers the admin.
+
+    Batches close after 5 ms rather than the default 250 ms, so tests do not wait on them.
+    """
+    c = Centre.create(tmp_path / "centre", ORIGIN, database_url=db_url, max_age_ms=5)
+    yield c
+    c.close()
