@@ -1,0 +1,62 @@
+"""Serial devices of the exam room: transport, framings, drivers, monitor and gate (DESIGN §5).
+
+Layers (STYLE §10): ``transport`` is the only importer of pyserial; ``crc``, ``modbus_rtu``,
+``at_canary`` and ``vendor_jammer`` are pure bytes <-> frame; ``modbus_master``, ``jammer``,
+``detector``, ``canary`` are drivers; ``monitor`` and ``gate`` decide from what drivers read.
+Emulators for tests, benchmarks and demonstrations live in ``devices.emulators``.
+"""
+
+from __future__ import annotations
+
+from devices.canary import CanaryDriver
+from devices.detector import DetectorDriver
+from devices.errors import (
+    CrcError,
+    DeviceConfigError,
+    DeviceError,
+    ExceptionResponseError,
+    FrameError,
+    LinkError,
+    LinkLostError,
+    LocalEchoError,
+    ReadbackError,
+    ResponseTimeoutError,
+    UnexpectedFunctionError,
+    UnexpectedUnitError,
+)
+from devices.gate import GateDecision, RoomRequirements, decide_gate
+from devices.jammer import JammerDriver
+from devices.modbus_master import ModbusMaster
+from devices.monitor import DeviceMonitor, DeviceView, MonitorConfig
+from devices.reading import DeviceEvent, DeviceName, PolledDevice, Reading
+from devices.transport import SerialLink
+
+__all__ = [
+    "CanaryDriver",
+    "CrcError",
+    "DetectorDriver",
+    "DeviceConfigError",
+    "DeviceError",
+    "DeviceEvent",
+    "DeviceMonitor",
+    "DeviceName",
+    "DeviceView",
+    "ExceptionResponseError",
+    "FrameError",
+    "GateDecision",
+    "JammerDriver",
+    "LinkError",
+    "LinkLostError",
+    "LocalEchoError",
+    "ModbusMaster",
+    "MonitorConfig",
+    "PolledDevice",
+    "Reading",
+    "ReadbackError",
+    "ResponseTimeoutError",
+    "RoomRequirements",
+    "SerialLink",
+    "UnexpectedFunctionError",
+    "UnexpectedUnitError",
+    "decide_gate",
+]
