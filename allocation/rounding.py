@@ -41,47 +41,38 @@ def round_fractional(
 ) -> tuple[int, ...]:
     """The examiner index drawn for each candidate."""
     n = len(fractional)
-    adj: list[dict[int, None]] = [{} for _ in range(n + examiners)]
-    weight: dict[tuple[int, int], int] = {}
+    # adj[c][examiner node] holds the weight; adj[examiner node][c] only marks the edge.
+    adj: list[dict[int, int]] = [{} for _ in range(n + examiners)]
     chosen = [-1] * n
     for c, row in enumerate(fractional):
         for e, w in row:
             if w == scale:
                 chosen[c] = e
             elif 0 < w < scale:
-                node = n + e
-                weight[(c, node)] = w
-                adj[c][node] = None
-                adj[node][c] = None
-
-    def settle(edge: tuple[int, int], w: int) -> None:
-        if 0 < w < scale:
-            weight[edge] = w
-            return
-        del weight[edge]
-        c, node = edge
-        del adj[c][node]
-        del adj[node][c]
-        if w == scale:
-            chosen[c] = node - n
+                adj[c][n + e] = w
+                adj[n + e][c] = 0
 
     def round_walk(nodes: list[int], closed: bool) -> None:
         ends = nodes[1:] + nodes[:1] if closed else nodes[1:]
-        edges = [(a, b) if a < b else (b, a) for a, b in zip(nodes, ends, strict=False)]
-        plus, minus = edges[0::2], edges[1::2]
-        w_plus = [weight[edge] for edge in plus]
-        w_minus = [weight[edge] for edge in minus]
+        pairs = [(a, b) if a < b else (b, a) for a, b in zip(nodes, ends, strict=False)]
+        weights = [adj[c][x] for c, x in pairs]
+        w_plus, w_minus = weights[0::2], weights[1::2]
         alpha = min(scale - max(w_plus), min(w_minus, default=scale))
         beta = min(w_plus)
         beta = min(beta, scale - max(w_minus, default=0))
         step = alpha if stream.below(alpha + beta) < beta else -beta
-        for edge, w in zip(plus, w_plus, strict=True):
-            settle(edge, w + step)
-        for edge, w in zip(minus, w_minus, strict=True):
-            settle(edge, w - step)
+        for k, (c, x) in enumerate(pairs):
+            w = weights[k] + (step if k % 2 == 0 else -step)
+            if 0 < w < scale:
+                adj[c][x] = w
+                continue
+            del adj[c][x]
+            del adj[x][c]
+            if w == scale:
+                chosen[c] = x - n
 
     stack: list[int] = []
-    position: dict[int, int] = {}
+    position = [-1] * (n + examiners)
     reversed_once = False
     next_start = 0
     while True:
@@ -90,7 +81,8 @@ def round_fractional(
                 next_start += 1
             if next_start == n:
                 break
-            stack, position, reversed_once = [next_start], {next_start: 0}, False
+            stack, reversed_once = [next_start], False
+            position[next_start] = 0
         top = stack[-1]
         came_from = stack[-2] if len(stack) > 1 else -1
         step_to = -1
@@ -99,20 +91,22 @@ def round_fractional(
                 step_to = v
                 break
         if step_to < 0:
-            if len(stack) == 1:  # nothing left to walk from here
-                stack, position = [], {}
-            elif reversed_once:
-                round_walk(stack, closed=False)
-                stack, position = [], {}
+            if reversed_once or len(stack) == 1:
+                if len(stack) > 1:
+                    round_walk(stack, closed=False)
+                for v in stack:
+                    position[v] = -1
+                stack = []
             else:
                 stack.reverse()
-                position = {v: i for i, v in enumerate(stack)}
+                for i, v in enumerate(stack):
+                    position[v] = i
                 reversed_once = True
-        elif step_to in position:
+        elif position[step_to] >= 0:
             i = position[step_to]
             round_walk(stack[i:], closed=True)
             for v in stack[i + 1 :]:
-                del position[v]
+                position[v] = -1
             del stack[i + 1 :]
         else:
             position[step_to] = len(stack)

@@ -1,0 +1,78 @@
+"""Synthetic but realistic rosters for demonstrations, tests and benchmarks.
+
+Shaped after the instance of research §1.2: several licence classes (mostly C1), about one
+driving school per twenty candidates, 40 % of examiners former instructors at one or two schools,
+a few declared relatives, and 30 % retakes whose previous examiner is excluded.  Every examiner
+is qualified for C1 and the first examiners cover every class in use, so rosters are feasible
+at any size where the load windows allow it.  Ids and evidence references are pseudonymous.
+"""
+
+from __future__ import annotations
+
+import random
+
+from allocation.roster import (
+    Candidate,
+    CandidateId,
+    Employment,
+    EvidenceRef,
+    Examiner,
+    ExaminerId,
+    PreviousFail,
+    Relation,
+    Roster,
+    SchoolId,
+)
+
+CLASS_MIX = (("C1", 60), ("C2", 15), ("B2", 10), ("A1", 5), ("D", 5), ("C5", 5))
+"""Licence classes of the candidates and their share in percent."""
+EXTRA_QUALIFICATION = {"C2": 70, "B2": 30, "A1": 15, "D": 25, "C5": 20}
+"""Percent of examiners qualified for each class beyond C1."""
+
+
+def synthetic_roster(candidates: int, examiners: int, seed: int, session: str = "") -> Roster:
+    """A roster of ``candidates`` × ``examiners``, reproducible from ``seed``."""
+    if candidates < 1 or examiners < 1:
+        raise ValueError("a roster has at least one candidate and one examiner")
+    rng = random.Random(seed)
+    schools = [SchoolId(f"school-{i:02d}") for i in range(1, max(2, candidates // 20) + 1)]
+    extra = list(EXTRA_QUALIFICATION)
+    staff = []
+    for i in range(examiners):
+        classes = {"C1"} | {c for c, pct in EXTRA_QUALIFICATION.items() if rng.randrange(100) < pct}
+        if i < len(extra):
+            classes.add(extra[i])  # the first examiners cover every class
+        jobs: tuple[Employment, ...] = ()
+        if rng.randrange(100) < 40:
+            picked = rng.sample(schools, k=min(len(schools), rng.choice((1, 1, 2))))
+            jobs = tuple(
+                Employment(school, EvidenceRef(f"hr/{rng.randrange(2005, 2024)}/{i:04d}-{n}"))
+                for n, school in enumerate(sorted(picked))
+            )
+        staff.append(Examiner(ExaminerId(f"e-{i + 1:03d}"), frozenset(classes), jobs))
+    weights = [pct for _, pct in CLASS_MIX]
+    classes_in_mix = [c for c, _ in CLASS_MIX]
+    people = []
+    relatives = []
+    for i in range(candidates):
+        cid = CandidateId(f"c-{i + 1:04d}")
+        fail = None
+        if rng.randrange(100) < 30:
+            fail = PreviousFail(
+                ExaminerId(f"e-{rng.randrange(1, examiners + 1):03d}"),
+                EvidenceRef(f"exam/{rng.randrange(10**6):06d}"),
+            )
+        people.append(
+            Candidate(cid, rng.choices(classes_in_mix, weights)[0], rng.choice(schools), fail)
+        )
+        if rng.randrange(1000) < 10:
+            relatives.append(
+                Relation(
+                    ExaminerId(f"e-{rng.randrange(1, examiners + 1):03d}"),
+                    cid,
+                    EvidenceRef(f"decl/{i + 1:04d}"),
+                )
+            )
+    relatives.sort(key=lambda r: (r.candidate, r.examiner))
+    name = session or f"session-{seed}"
+    return Roster(name, tuple(people), tuple(staff), tuple(relatives))

@@ -1,0 +1,187 @@
+"""The pure verifier of one allocation: manifest, beacon, VRF proof and assignment in, findings out.
+
+``examctl alloc verify`` and the audit's ``AllocationReplayer`` both call ``check_allocation``,
+so there is one definition of "this allocation holds".  It recomputes, in order:
+
+1. the manifest parses strictly and its hash is what the proof was made over;
+2. the manifest is internally sound: the conflicts are exactly those the roster implies, F is a
+   valid fractional assignment under the cap, and (``recompute``) Q* and F are exactly what the
+   deterministic construction gives for this roster and cap;
+3. the beacon reading is the value of the manifest's target round under its commitment (a
+   development beacon is reported as insecure);
+4. the VRF proof verifies under the manifest's key (RFC 9381 with key validation);
+5. the rounding driven by SHA-256(beta) reproduces the published assignment bit for bit.
+
+``check_allocation`` returns every finding; ``verify_allocation`` raises on any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from allocation.beacon import BeaconReading, parse_commitment
+from allocation.draw import Assignment, draw_assignment, draw_seed, vrf_input
+from allocation.ecvrf import ecvrf_verify
+from allocation.eligibility import assignment_problem, find_conflicts
+from allocation.errors import (
+    BeaconError,
+    InfeasibleError,
+    ManifestError,
+    ProofError,
+    VerificationError,
+)
+from allocation.fractional import build_fractional, check_fractional, smallest_cap
+from allocation.manifest import Manifest, manifest_sha256, parse_manifest
+from exam_core.note import NoteVerifier
+
+MAX_LISTED = 10
+"""At most this many differing pairs are spelled out in one finding."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an allocation does not hold; ``code`` is stable, ``message`` says why."""
+
+    code: str
+    message: str
+    severity: str = "error"
+
+
+def check_manifest(manifest: Manifest, *, recompute: bool = True) -> list[Problem]:
+    """Step 2: the manifest's conflicts and F against its own roster and cap."""
+    problems: list[Problem] = []
+    roster = manifest.roster
+    expected_conflicts = find_conflicts(roster)
+    if expected_conflicts != manifest.conflicts:
+        problems.append(
+            Problem("manifest_invalid", "conflicts differ from those the roster implies")
+        )
+    problem = assignment_problem(roster, expected_conflicts, manifest.scale)
+    for text in check_fractional(problem, manifest.fractional, manifest.cap)[:MAX_LISTED]:
+        problems.append(Problem("manifest_invalid", text))
+    if problems or not recompute:
+        return problems
+    try:
+        q_star = smallest_cap(problem)
+        fractional = build_fractional(problem, manifest.cap, q_star)
+    except InfeasibleError as e:
+        return [Problem("manifest_invalid", f"roster and cap admit no assignment: {e}")]
+    if q_star != manifest.q_star:
+        problems.append(
+            Problem("manifest_invalid", f"q_star is {manifest.q_star}, recomputed {q_star}")
+        )
+    if fractional != manifest.fractional:
+        rows = [
+            roster.candidates[c].id
+            for c, (a, b) in enumerate(zip(fractional, manifest.fractional, strict=True))
+            if a != b
+        ]
+        problems.append(
+            Problem(
+                "fractional_mismatch",
+                f"F is not the construction's for this roster and cap (rows of "
+                f"{', '.join(rows[:MAX_LISTED])}{' …' if len(rows) > MAX_LISTED else ''})",
+            )
+        )
+    return problems
+
+
+def _describe_difference(expected: Assignment, published: Assignment) -> str:
+    if len(expected) != len(published):
+        return f"assignment has {len(published)} pairs; the draw gives {len(expected)}"
+    diffs = [
+        f"{a[0]}: published {b[0]}→{b[1]}, recomputed →{a[1]}"
+        for a, b in zip(expected, published, strict=True)
+        if a != b
+    ]
+    more = f" (and {len(diffs) - MAX_LISTED} more)" if len(diffs) > MAX_LISTED else ""
+    return "; ".join(diffs[:MAX_LISTED]) + more
+
+
+def check_allocation(
+    manifest_bytes: bytes,
+    reading: BeaconReading,
+    proof: bytes,
+    assignment: Assignment,
+    *,
+    beacon_keys: Sequence[NoteVerifier] = (),
+    pinned_vrf_key: bytes | None = None,
+    recompute: bool = True,
+) -> list[Problem]:
+    """Every finding about one allocation (empty, or only warnings, when it holds)."""
+    # (1) the manifest
+    try:
+        manifest = parse_manifest(manifest_bytes)
+    except ManifestError as e:
+        return [Problem("manifest_invalid", str(e))]
+    digest = manifest_sha256(manifest_bytes)
+    # (2) its construction
+    problems = check_manifest(manifest, recompute=recompute)
+    fractional_ok = not any(p.code == "manifest_invalid" for p in problems)
+    # (3) the beacon (DESIGN §4.3)
+    if reading.round != manifest.beacon.round:
+        problems.append(
+            Problem(
+                "beacon_invalid",
+                f"beacon round {reading.round} is not the committed round {manifest.beacon.round}",
+            )
+        )
+    try:
+        commitment = parse_commitment(manifest.beacon.kind, manifest.beacon.commitment, beacon_keys)
+        commitment.verify(reading)
+    except BeaconError as e:
+        problems.append(Problem("beacon_invalid", str(e)))
+    else:
+        if commitment.insecure:
+            problems.append(
+                Problem(
+                    "beacon_insecure",
+                    f"{commitment.kind} beacon: its values are known in advance (development only)",
+                    "warning",
+                )
+            )
+    # (4) the VRF (DESIGN §4.4)
+    if pinned_vrf_key is not None and pinned_vrf_key != manifest.vrf_key:
+        problems.append(Problem("vrf_invalid", "manifest's VRF key is not the pinned key"))
+    try:
+        beta = ecvrf_verify(manifest.vrf_key, vrf_input(digest, reading), proof)
+    except ProofError as e:
+        problems.append(Problem("vrf_invalid", str(e)))
+        return problems
+    # (5) the draw (DESIGN §4.5)
+    if not fractional_ok:
+        problems.append(Problem("assignment_mismatch", "not recomputed: F is invalid"))
+        return problems
+    expected = draw_assignment(manifest, draw_seed(beta))
+    if expected != tuple(assignment):
+        problems.append(
+            Problem("assignment_mismatch", _describe_difference(expected, tuple(assignment)))
+        )
+    return problems
+
+
+def verify_allocation(
+    manifest_bytes: bytes,
+    reading: BeaconReading,
+    proof: bytes,
+    assignment: Assignment,
+    *,
+    beacon_keys: Sequence[NoteVerifier] = (),
+    pinned_vrf_key: bytes | None = None,
+) -> None:
+    """Raise ``VerificationError`` listing every error finding; warnings do not fail."""
+    errors = [
+        p
+        for p in check_allocation(
+            manifest_bytes,
+            reading,
+            proof,
+            assignment,
+            beacon_keys=beacon_keys,
+            pinned_vrf_key=pinned_vrf_key,
+        )
+        if p.severity == "error"
+    ]
+    if errors:
+        raise VerificationError("; ".join(f"{p.code}: {p.message}" for p in errors))
