@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -50,10 +51,17 @@ def now_ms() -> int:
 Case = Callable[[Centre, Ed25519Signer], bytes]
 
 
+def forge(data: bytes) -> bytes:
+    """Flip one bit of the Ed25519 signature, keeping the signature line well-formed."""
+    head, _, line = data[:-1].rpartition(b"\n")
+    prefix, _, b64 = line.rpartition(b" ")
+    blob = bytearray(base64.b64decode(b64))
+    blob[-1] ^= 0x01
+    return head + b"\n" + prefix + b" " + base64.b64encode(bytes(blob)) + b"\n"
+
+
 def bad_signature(c: Centre, s: Ed25519Signer) -> bytes:
-    data = bytearray(make_entry(s, event(s, 1, now_ms(), n=1)))
-    data[-10] ^= 0x01  # inside the base64 of the signature
-    return bytes(data)
+    return forge(make_entry(s, event(s, 1, now_ms(), n=1)))
 
 
 def unknown_key(c: Centre, s: Ed25519Signer) -> bytes:
@@ -236,9 +244,8 @@ def test_signatures_checked_ahead_in_a_pool_are_used_and_failures_rechecked() ->
             },
         )
         good = make_entry(admin, event(admin, 2, 1, n=1))
-        forged = bytearray(make_entry(admin, event(admin, 2, 1, n=2)))
-        forged[-10] ^= 1
-        entries = [parse_entry(d) for d in (genesis, good, bytes(forged))]
+        forged = forge(make_entry(admin, event(admin, 2, 1, n=2)))
+        entries = [parse_entry(d) for d in (genesis, good, forged)]
         pending = ingest.start_verification(entries[:1])
         keys = pending.verified_keys()
         assert keys == [admin.public_key]
