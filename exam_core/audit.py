@@ -263,6 +263,25 @@ def signing_keys(
     return result
 
 
+def _loose_signature_line(data: bytes) -> str | None:
+    """Why a signature line is not in canonical base64, or None.
+
+    Base64 leaves spare bits in its last character; a decoder ignores them, so a checkpoint
+    file could be altered without touching what is signed.  The log writes canonical base64,
+    and the audit holds the files to exactly that.
+    """
+    block = data[data.rfind(b"\n\n") + 2 :]
+    for line in block.split(b"\n")[:-1]:
+        encoded = line.rsplit(b" ", 1)[-1]
+        try:
+            canonical = base64.b64encode(base64.b64decode(encoded, validate=True))
+        except ValueError:
+            return "a signature line is not base64"
+        if canonical != encoded:
+            return f"signature line {line[:60]!r} is not canonical base64"
+    return None
+
+
 def _serial_signature_check(
     entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
 ) -> Iterator[bytes | None]:
@@ -313,6 +332,9 @@ class _Audit:
         except (NoteError, CheckpointError) as e:
             self.findings.add(None, "checkpoint_malformed", f"{path}: {e}")
             return None
+        loose = _loose_signature_line(data)
+        if loose is not None:
+            self.findings.add(None, "checkpoint_malformed", f"{path}: {loose}")
         if self.policy is not None and cp.origin != self.policy.origin:
             self.findings.add(
                 None,

@@ -40,7 +40,7 @@ from exam_core.tiles import (
     parse_tile_path,
 )
 
-__all__ = ["Bundle", "BundleLimits", "read_bundle"]
+__all__ = ["Bundle", "BundleLimits", "bundle_from_files", "read_bundle"]
 
 _ORDINAL = re.compile(r"[0-9]{12}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -121,6 +121,17 @@ class _Reader:
             return None
         return data
 
+    def bundle(self) -> Bundle:
+        return Bundle(
+            policy=self.policy,
+            checkpoint=self.checkpoint,
+            checkpoints=tuple((rel, data) for _, rel, data in sorted(self.checkpoints)),
+            tiles=self.tiles,
+            entry_bundles=self.entry_bundles,
+            blobs=self.blobs,
+            problems=tuple(self.problems),
+        )
+
     def classify(self, rel: str) -> None:
         parts = rel.split("/")
         top = parts[0]
@@ -164,6 +175,32 @@ class _Reader:
                 self.tiles[tile] = data
 
 
+class _MemoryReader(_Reader):
+    def __init__(self, files: Mapping[str, bytes], limits: BundleLimits) -> None:
+        super().__init__(Path(), limits)
+        self.files = files
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        data = self.files[rel]
+        if len(data) > limit:
+            self.problems.append(
+                _problem("oversized_file", rel, f"{len(data)} bytes; the limit is {limit}")
+            )
+            return None
+        return data
+
+
+def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = None) -> Bundle:
+    """The bundle made of ``files`` (relative path → bytes), filed as ``read_bundle`` files them.
+
+    For bundles that never touch a disk: a mirror's copy in memory, or tests.
+    """
+    reader = _MemoryReader(files, limits or BundleLimits())
+    for rel in sorted(files):
+        reader.classify(rel)
+    return reader.bundle()
+
+
 def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
     """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory."""
     try:
@@ -196,13 +233,4 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
                 continue
             reader.classify(rel)
 
-    reader.checkpoints.sort()
-    return Bundle(
-        policy=reader.policy,
-        checkpoint=reader.checkpoint,
-        checkpoints=tuple((rel, data) for _, rel, data in reader.checkpoints),
-        tiles=reader.tiles,
-        entry_bundles=reader.entry_bundles,
-        blobs=reader.blobs,
-        problems=tuple(reader.problems),
-    )
+    return reader.bundle()
