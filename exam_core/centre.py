@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import os
 import threading
 import time
@@ -136,8 +137,11 @@ class Centre:
         self._log_signer = log_signer
         self._passphrase = passphrase
         self._clock_ms = clock_ms
+        # spawn, not fork: workers start while the writer threads run and may hold locks.
         self._executor: Executor | None = (
-            ProcessPoolExecutor(verify_workers) if verify_workers > 0 else None
+            ProcessPoolExecutor(verify_workers, mp_context=multiprocessing.get_context("spawn"))
+            if verify_workers > 0
+            else None
         )
         self._seq_lock = threading.Lock()
         self._assigned: dict[str, int] = {}
