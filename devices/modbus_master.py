@@ -31,7 +31,7 @@ from devices.modbus_rtu import (
     Request,
     decode_reply,
     encode_request,
-    reply_length,
+    expected_reply_length,
 )
 from devices.transport import SerialLink
 
@@ -108,9 +108,7 @@ class ModbusMaster:
                 raise LocalEchoError(f"unexpected local echo of {frame.hex()}")
             header += rest
             raise FrameError(f"reply starts like the request: {header.hex()}")
-        total = reply_length(header)
-        if total > 256:
-            raise FrameError(f"reply claims {total} bytes, more than an RTU frame can hold")
+        total = expected_reply_length(request, header)
         rest = self.link.receive(total - 3, self.frame_timeout_s + total * self.link.char_time_s)
         return decode_reply(request, header + rest)
 

@@ -212,6 +212,25 @@ def reply_length(header: bytes) -> int:
     raise FrameError(f"reply header {header.hex()} names no known function (noise?)")
 
 
+def expected_reply_length(request: Request, header: bytes) -> int:
+    """Total length of the reply to ``request`` given its first three bytes.
+
+    The length comes from the request (as minimalmodbus does), not from the reply's own byte
+    count, so a corrupted count or function byte still ends in a CRC check rather than a wait;
+    only the exception bit, which a CRC check then confirms, shortens the read to 5 bytes.
+    """
+    if len(header) < 3:
+        raise ValueError("need the first three bytes of a reply")
+    if header[1] & 0x80:
+        return 5
+    fc = request.function
+    if fc in READ_BITS:
+        return 5 + (request.count + 7) // 8
+    if fc in READ_REGISTERS:
+        return 5 + 2 * request.count
+    return 8
+
+
 def decode_reply(request: Request, frame: bytes) -> Reply:
     """Decode the reply to ``request``, checking every field against the request.
 

@@ -1,0 +1,67 @@
+"""Fixtures: emulators served on real ptys and sockets, and an injectable clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from devices.emulators import EmulatorServer, FaultSpec, PtyEndpoint, SocketEndpoint
+from devices.emulators.server import Responder
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand (seconds), with a millisecond view."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def ms(self) -> int:
+        return int(self.now * 1000)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+ServeFn = Callable[..., EmulatorServer]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[ServeFn]:
+    """Start an emulator server; ``transport='pty'`` (default) or ``'socket'``."""
+    servers: list[EmulatorServer] = []
+
+    def start(
+        responder: Responder,
+        *,
+        transport: str = "pty",
+        baudrate: int = 115200,
+        faults: str = "",
+        **kwargs: object,
+    ) -> EmulatorServer:
+        if transport == "pty":
+            endpoint: PtyEndpoint | SocketEndpoint = PtyEndpoint(tmp_path / f"tty{len(servers)}")
+        else:
+            endpoint = SocketEndpoint()
+        server = EmulatorServer(
+            responder,
+            endpoint,
+            baudrate=baudrate,
+            faults=FaultSpec.parse(faults),
+            **kwargs,  # type: ignore[arg-type]
+        )
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
