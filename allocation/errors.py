@@ -5,7 +5,8 @@ AllocationError
 ├── ManifestError       a manifest that is malformed or inconsistent
 ├── InfeasibleError     a roster or policy no assignment can satisfy (names the cause)
 ├── BeaconError         a beacon value that does not verify against its commitment
-└── VerificationError   a recomputed allocation that differs from the published one
+├── VerificationError   a recomputed allocation that differs from the published one
+└── RepairError         a late change that cannot be applied (names the candidate)
 """
 
 from __future__ import annotations
@@ -33,3 +34,7 @@ class BeaconError(AllocationError):
 
 class VerificationError(AllocationError):
     """A recomputed allocation differs from what was published."""
+
+
+class RepairError(AllocationError):
+    """A late change names nobody on the roster, or leaves a candidate nobody may take."""
