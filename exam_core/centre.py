@@ -17,7 +17,6 @@ name is the origin (DESIGN §3.2, §3.3).
 
 from __future__ import annotations
 
-import base64
 import json
 import multiprocessing
 import os
@@ -38,6 +37,7 @@ from exam_core.errors import EntryError, KeyFormatError, StoreError
 from exam_core.ingest import fresh_ingest
 from exam_core.keys import read_key_file, write_key_file
 from exam_core.note import Ed25519Signer, check_key_name, parse_note
+from exam_core.policy import Policy, render_policy
 from exam_core.registry import DEFAULT_MAX_SKEW_MS
 from exam_core.schemas.types import ADMIN, ALL_ROLES, Role
 from exam_core.sequencer import (
@@ -47,6 +47,7 @@ from exam_core.sequencer import (
     wall_clock_ms,
 )
 from exam_core.store import LogStore
+from exam_core.tlog_proof import make_receipt
 
 CONFIG_FILE = "centre.json"
 KEYS_DIR = "keys"
@@ -54,7 +55,6 @@ BLOBS_DIR = "blobs"
 DEFAULT_DB_FILE = "log.db"
 FORMAT_VERSION = 1
 ADMIN_KEY_SUFFIX = "admin"
-TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 DEFAULT_WAIT_S = 30.0
 RECEIPT_POLL_S = 0.05
 
@@ -288,7 +288,8 @@ class Centre:
 
     def key_name(self, name: str) -> str:
         """A full key name: names not under the origin are taken as relative to it."""
-        full = name if name.startswith(self.origin + "/") else f"{self.origin}/{name}"
+        under = name == self.origin or name.startswith(self.origin + "/")
+        full = name if under else f"{self.origin}/{name}"
         try:
             check_key_name(full)
         except KeyFormatError as e:
@@ -407,10 +408,7 @@ class Centre:
         size = self.checkpoint_of(checkpoint).size
         if size <= index:
             raise StoreError(f"entry {index} is not published")
-        proof = self.store.inclusion_proof(index, size)
-        lines = [TLOG_PROOF_HEADER, f"index {index}"]
-        lines += [base64.b64encode(h).decode() for h in proof]
-        return ("\n".join(lines) + "\n\n").encode() + checkpoint
+        return make_receipt(index, self.store.inclusion_proof(index, size), checkpoint)
 
     def _wait_in_store(self, index: int, timeout: float | None) -> None:
         # This writer publishes its own entries; those of other writers sharing the database
@@ -432,10 +430,11 @@ class Centre:
 
     def policy_text(self) -> str:
         """The tlog-policy an auditor verifies this log with (log key, pinned admin keys)."""
-        lines = [f"log {self.log_vkey}"]
-        lines += [f"admin {vkey}" for vkey in self.config.pinned_admins]
-        lines.append("quorum none")
-        return "\n".join(lines) + "\n"
+        return render_policy(self.policy()).decode()
+
+    def policy(self) -> Policy:
+        """The tlog-policy of this log: its key, no witnesses yet, the pinned admin keys."""
+        return Policy.build(log=self.log_vkey, admins=self.config.pinned_admins)
 
     def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
