@@ -20,7 +20,7 @@ The steps, numbered as in the body:
 4. and 5. every allocation and every score is recomputed by the ``Replayer`` the caller plugs
    in for its event types (``exam_core`` never imports the domains that own them);
 6. every blob hashes to its name, and every blob an entry references (a ``…sha256`` field with
-   its sibling ``…length``) is present with that length; device gating (§5.4) is checked by
+   its sibling ``…length`` or ``…len``) is present with that length; device gating (§5.4) is checked by
    the ``gating`` replayers, the hook kept for it.
 
 Signature checks dominate the cost (tlog.md §5.2), so a caller may pass ``signature_check``: a
@@ -189,8 +189,9 @@ def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
     """The (sha256 hex, length) pairs an event references, at any depth.
 
     A reference is a field named ``<stem>sha256`` holding 64 lowercase hex digits with a sibling
-    integer field ``<stem>length`` (e.g. ``sha256``/``length``, ``manifest_sha256``/
-    ``manifest_length``).  A hash without a length is a commitment, not a blob reference.
+    integer field ``<stem>length`` or ``<stem>len`` (e.g. ``sha256``/``length``,
+    ``manifest_sha256``/``manifest_len``).  A hash without a length is a commitment (such as a
+    list of chunk hashes), not a blob reference.
     """
     found: list[tuple[str, int]] = []
     stack: list[Any] = [event]
@@ -199,7 +200,8 @@ def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
         if isinstance(value, Mapping):
             for key, item in value.items():
                 if isinstance(key, str) and key.endswith("sha256") and isinstance(item, str):
-                    length = value.get(key[: -len("sha256")] + "length")
+                    stem = key[: -len("sha256")]
+                    length = value.get(stem + "length", value.get(stem + "len"))
                     if (
                         _SHA256_HEX.fullmatch(item)
                         and isinstance(length, int)

@@ -93,7 +93,8 @@ class _Reader:
     def read(self, rel: str, limit: int) -> bytes | None:
         """The file's bytes, or None with a finding when it is not a readable regular file."""
         path = self.root / rel
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        # No symlink, and no blocking on a FIFO planted in the bundle.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(path, flags)
         except OSError as e:
