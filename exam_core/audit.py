@@ -20,8 +20,8 @@ The steps, numbered as in the body:
 4. and 5. every allocation and every score is recomputed by the ``Replayer`` the caller plugs
    in for its event types (``exam_core`` never imports the domains that own them);
 6. every blob hashes to its name, and every blob an entry references (a ``…sha256`` field with
-   its sibling ``…length`` or ``…len``) is present with that length; device gating (§5.4) is checked by
-   the ``gating`` replayers, the hook kept for it.
+   its sibling ``…length`` or ``…len``) is present with that length; device gating (§5.4) is
+   checked by the ``gating`` replayers, the hook kept for it.
 
 Signature checks dominate the cost (tlog.md §5.2), so a caller may pass ``signature_check``: a
 function that verifies the entries' signatures ahead of the ordered pass (e.g. in worker
