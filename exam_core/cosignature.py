@@ -269,3 +269,25 @@ def verify_witness_quorum(
             f" cosignatures; the quorum is {quorum}"
         )
     return cp, signed
+
+
+def verify_cosignature_freshness(
+    data: bytes,
+    witnesses: Iterable[CosignatureVerifier],
+    now: int,
+    max_age: int,
+    max_future: int = 30,
+) -> dict[str, int]:
+    """Check that every known witness cosigned within ``max_age`` seconds before ``now``.
+
+    A timestamp more than ``max_future`` seconds ahead of ``now`` is refused too (a witness's
+    clock may run a little fast; tlog-cosignature lets verifiers refuse future times).  Call it
+    after the signatures verified; it returns the timestamps by witness name.
+    """
+    stamps = cosignature_timestamps(data, witnesses)
+    for name, stamp in stamps.items():
+        if stamp > now + max_future:
+            raise CheckpointError(f"cosignature of {name} is dated {stamp - now} s in the future")
+        if stamp < now - max_age:
+            raise CheckpointError(f"cosignature of {name} is {now - stamp} s old; limit {max_age}")
+    return stamps

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exam_core.checkpoint import (
     MAX_CHECKPOINT_BYTES,
@@ -142,3 +144,20 @@ def test_checkpoint_values_are_checked() -> None:
         Checkpoint(ORIGIN, 1, ROOT8[:31])
     with pytest.raises(CheckpointError):
         Checkpoint("has space", 1, ROOT8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_hostile_bodies_raise_only_our_error(data: bytes) -> None:
+    try:
+        cp = parse_checkpoint_text(data)
+    except CheckpointError:
+        return
+    assert checkpoint_text(cp) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_hostile_notes_raise_only_our_error(data: bytes) -> None:
+    with pytest.raises(CheckpointError):
+        verify_checkpoint(GOOD + b"\n" + data, LOG.verifier)

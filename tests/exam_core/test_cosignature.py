@@ -21,6 +21,7 @@ from exam_core.cosignature import (
     cosigned_message,
     verified_witnesses,
     verifier_from_vkey,
+    verify_cosignature_freshness,
     verify_witness_quorum,
 )
 from exam_core.errors import CheckpointError, KeyFormatError
@@ -139,3 +140,15 @@ def test_witness_named_as_log_is_a_caller_bug() -> None:
     clash = CosignatureSigner.from_seed(ORIGIN, bytes(32), clock=lambda: TS)
     with pytest.raises(RuntimeError):
         verified_witnesses(NOTE, LOG.verifier, [clash.verifier])
+
+
+def test_freshness_bounds() -> None:
+    full = add_cosignatures(NOTE, [cosign_checkpoint(NOTE, LOG.verifier, W1)])
+    witnesses = [W1.verifier, W2.verifier]
+    assert verify_cosignature_freshness(full, witnesses, TS + 60, max_age=60) == {W1.name: TS}
+    assert verify_cosignature_freshness(full, witnesses, TS - 30, max_age=60) == {W1.name: TS}
+    with pytest.raises(CheckpointError, match="old"):
+        verify_cosignature_freshness(full, witnesses, TS + 61, max_age=60)
+    with pytest.raises(CheckpointError, match="future"):
+        verify_cosignature_freshness(full, witnesses, TS - 31, max_age=60)
+    assert verify_cosignature_freshness(full, [W2.verifier], TS + 10**6, max_age=60) == {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exam_core.checkpoint import Checkpoint, sign_checkpoint
 from exam_core.cosignature import CosignatureSigner, add_cosignatures, cosign_checkpoint
@@ -161,3 +163,45 @@ def test_hostile_sizes_and_bytes() -> None:
 def test_comments_blank_lines_and_tabs_are_ignored() -> None:
     text = f"\n   \n# c\n\t# c2\n\tlog\t{LOG.vkey}\t\nquorum none\n"
     assert parse_policy(text.encode()) == Policy.build(log=LOG.vkey)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_hostile_policy_bytes_raise_only_our_error(data: bytes) -> None:
+    with pytest.raises(CheckpointError):
+        parse_policy(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "log",
+                "witness",
+                "group",
+                "quorum",
+                "admin",
+                "none",
+                "W",
+                "G",
+                "any",
+                "all",
+                "1",
+                "2",
+                LOG.vkey,
+                X[0].vkey,
+                "#",
+                "\t",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_hostile_policy_lines_raise_only_our_error(words: list[str]) -> None:
+    text = " ".join(words).replace(" quorum", "\nquorum").replace(" group", "\ngroup") + "\n"
+    try:
+        policy = parse_policy(text.encode())
+    except CheckpointError:
+        return
+    assert parse_policy(render_policy(policy)) == policy

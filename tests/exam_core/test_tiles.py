@@ -261,3 +261,23 @@ def test_directory_write_then_read(tmp_path: Path) -> None:
     (tmp_path / "blocked").write_bytes(b"")
     with pytest.raises(StoreError):
         write_files(tmp_path, {"blocked/file": b""})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_hostile_bundle_bytes_raise_only_our_error(data: bytes) -> None:
+    try:
+        entries = decode_entry_bundle(data)
+    except CheckpointError:
+        return
+    assert encode_entry_bundle(entries) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="tile/entris0123456789x.p", max_size=40))
+def test_hostile_paths_raise_only_our_error(path: str) -> None:
+    try:
+        tile = parse_tile_path(path)
+    except CheckpointError:
+        return
+    assert tile.path == path

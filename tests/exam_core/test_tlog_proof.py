@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exam_core.checkpoint import Checkpoint, sign_checkpoint
 from exam_core.cosignature import CosignatureSigner, add_cosignatures, cosign_checkpoint
@@ -134,3 +136,10 @@ def test_make_receipt_refuses_impossible_input() -> None:
         make_receipt(0, [b"short"], NOTE)
     with pytest.raises(ValueError):
         make_receipt(0, [], NOTE, extra=b"")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_hostile_receipts_raise_only_our_errors(data: bytes) -> None:
+    with pytest.raises((CheckpointError, ProofError)):
+        verify_receipt(b"c2sp.org/tlog-proof@v1\n" + data, ENTRIES[0], POLICY)
