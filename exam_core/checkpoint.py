@@ -47,6 +47,8 @@ class Checkpoint:
             check_key_name(self.origin)
         except KeyFormatError as e:
             raise CheckpointError(f"invalid origin {self.origin!r}: {e}") from e
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in self.origin):
+            raise CheckpointError(f"origin {self.origin!r} holds a control character")
         if not 0 <= self.size <= MAX_TREE_SIZE:
             raise CheckpointError(f"tree size {self.size} is out of range")
         if len(self.root_hash) != HASH_SIZE:
@@ -96,8 +98,6 @@ def parse_checkpoint_text(text: bytes) -> Checkpoint:
         origin = origin_raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CheckpointError("checkpoint origin is not UTF-8") from e
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in origin):
-        raise CheckpointError("checkpoint origin holds a control character")
     return Checkpoint(origin, parse_size(size_raw), parse_hash(root_raw))
 
 

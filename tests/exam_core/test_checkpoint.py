@@ -144,6 +144,8 @@ def test_checkpoint_values_are_checked() -> None:
         Checkpoint(ORIGIN, 1, ROOT8[:31])
     with pytest.raises(CheckpointError):
         Checkpoint("has space", 1, ROOT8)
+    with pytest.raises(CheckpointError, match="control"):
+        Checkpoint("exam\x9f", 1, ROOT8)
 
 
 @settings(max_examples=300, deadline=None)
