@@ -132,8 +132,13 @@ class SerialLink:
         port, self._port = self._port, None
         if port is not None:
             # Closing a vanished port can fail; there is nothing left to release then.
+            # pyserial 3.5's socket:// close() skips socket.close() when shutdown() fails on a
+            # reset connection, then forgets the socket; keep it to close it ourselves.
+            sock = getattr(port, "_socket", None)
             with contextlib.suppress(serial.SerialException, OSError):
                 port.close()
+            if sock is not None:
+                sock.close()
 
     def _lost(self, e: BaseException) -> LinkLostError:
         self.close()

@@ -21,7 +21,7 @@ class ManualClock:
         return self.now
 
     def ms(self) -> int:
-        return int(self.now * 1000)
+        return round(self.now * 1000)
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
