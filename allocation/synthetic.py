@@ -3,7 +3,7 @@
 Shaped after the instance of research §1.2: several licence classes (mostly C1), about one
 driving school per twenty candidates, 40 % of examiners former instructors at one or two schools,
 a few declared relatives, and 30 % retakes whose previous examiner is excluded.  Every examiner
-is qualified for C1 and the first examiners cover every class in use, so rosters are feasible
+is qualified for C1 and the first examiners cover every class three times, so rosters are feasible
 at any size where the load windows allow it.  Ids and evidence references are pseudonymous.
 """
 
@@ -40,8 +40,8 @@ def synthetic_roster(candidates: int, examiners: int, seed: int, session: str = 
     staff = []
     for i in range(examiners):
         classes = {"C1"} | {c for c, pct in EXTRA_QUALIFICATION.items() if rng.randrange(100) < pct}
-        if i < len(extra):
-            classes.add(extra[i])  # the first examiners cover every class
+        if i < 3 * len(extra):
+            classes.add(extra[i % len(extra)])  # the first examiners cover every class thrice
         jobs: tuple[Employment, ...] = ()
         if rng.randrange(100) < 40:
             picked = rng.sample(schools, k=min(len(schools), rng.choice((1, 1, 2))))
