@@ -43,7 +43,13 @@ from exam_core.bundle import Bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text
 from exam_core.entry import Entry, parse_entry
 from exam_core.errors import CheckpointError, EntryError, ExamCoreError, NoteError
-from exam_core.merkle import HASH_SIZE, MerkleFrontier, hash_source_from_leaf_hashes, leaf_hash
+from exam_core.merkle import (
+    HASH_SIZE,
+    MerkleFrontier,
+    hash_source_from_leaf_hashes,
+    leaf_hash,
+    root_from_leaf_hashes,
+)
 from exam_core.note import parse_note, parse_vkey
 from exam_core.policy import Policy, parse_policy
 from exam_core.registry import KeyRegistry
@@ -54,6 +60,7 @@ from exam_core.tiles import (
     TILE_WIDTH,
     TilePath,
     decode_entry_bundle,
+    read_leaf_hashes,
     tiles_for_size,
 )
 
@@ -503,10 +510,30 @@ class _Audit:
                     f"{base64.b64encode(cp.root_hash).decode()}; the entries give "
                     f"{base64.b64encode(root).decode()}",
                 )
-        self.check_tiles(newest is not None and roots.get(newest.size) == newest.root_hash)
+        entries_hold = newest is not None and roots.get(newest.size) == newest.root_hash
+        tiles_hold = newest is not None and self.tiles_root(newest.size) == newest.root_hash
+        self.check_tiles(entries_hold, tiles_hold)
 
-    def check_tiles(self, entries_match_checkpoint: bool) -> None:
-        """Compare every tile file with the tile recomputed from the entries' leaf hashes."""
+    def tiles_root(self, size: int) -> bytes | None:
+        """The root the level-0 tile files give at ``size``, or None if they cannot give one."""
+
+        def read(tile: TilePath) -> bytes:
+            data = self.bundle.tiles.get(tile)
+            if data is None:
+                raise CheckpointError(f"{tile.path} is missing")
+            return data
+
+        try:
+            return root_from_leaf_hashes(read_leaf_hashes(read, size))
+        except CheckpointError:
+            return None
+
+    def check_tiles(self, entries_hold: bool, tiles_hold: bool) -> None:
+        """Compare every tile file with the tile recomputed from the entries' leaf hashes.
+
+        Where a level-0 tile and an entry disagree, the one that does not give the newest
+        checkpoint's root is named; if neither does, both are suspect (``leaf_mismatch``).
+        """
         size = len(self.leaves)
         get_node = hash_source_from_leaf_hashes(self.leaves)
         levels: list[list[bytes]] = []
@@ -541,11 +568,19 @@ class _Audit:
                 if data[k * HASH_SIZE : (k + 1) * HASH_SIZE] == have[first + k]:
                     continue
                 index = (first + k) << (TILE_HEIGHT * tile.level)
-                if tile.level == 0 and not entries_match_checkpoint:
+                if tile.level == 0 and not entries_hold and tiles_hold:
                     self.findings.add(
                         index,
                         "entry_mismatch",
-                        f"entry {index} does not hash to leaf {index} of {tile.path}",
+                        f"entry {index} does not hash to leaf {index} of {tile.path}, which the "
+                        "checkpoint covers",
+                    )
+                elif tile.level == 0 and not entries_hold:
+                    self.findings.add(
+                        index,
+                        "leaf_mismatch",
+                        f"entry {index} and leaf {index} of {tile.path} disagree, and neither "
+                        "the entries nor the tiles give the checkpoint's root",
                     )
                 else:
                     self.findings.add(
