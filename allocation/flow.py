@@ -47,6 +47,10 @@ class FlowNetwork:
                 return total
             total += self._blocking_flow(source, sink, level)
 
+    def reachable(self, source: int) -> set[int]:
+        """Nodes reachable from ``source`` in the residual network (one side of a min cut)."""
+        return {v for v, level in enumerate(self._levels(source)) if level >= 0}
+
     def _levels(self, source: int) -> list[int]:
         level = [-1] * self.nodes
         level[source] = 0
@@ -139,6 +143,10 @@ class BoundedFlow:
 
     def flow_on(self, handle: int) -> int:
         return self._lower[handle] + self.network.flow_on(self._edges[handle])
+
+    def stuck_side(self) -> set[int]:
+        """After a failed ``solve``: the nodes still reachable from the super source."""
+        return self.network.reachable(self._super_source) - {self._super_source}
 
     def unmet(self) -> list[tuple[int, int]]:
         """After ``solve``: (node, units of its excess or deficit that could not be routed)."""

@@ -24,7 +24,7 @@ Everything is deterministic, so an auditor can recompute F from the roster.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from allocation.errors import InfeasibleError
 from allocation.flow import BoundedFlow
@@ -88,17 +88,33 @@ def _solve(
     return flow, handles, flow.solve()
 
 
-def _unmet_message(problem: AssignmentProblem, flow: BoundedFlow) -> str:
-    n = len(problem.candidates)
-    stuck = [node for node, _ in flow.unmet()]
-    names = [problem.candidates[v - 1] for v in stuck if 1 <= v <= n]
-    loads = [problem.examiners[v - 1 - n] for v in stuck if n < v <= n + len(problem.examiners)]
-    parts = []
-    if names:
-        parts.append("candidates that cannot all be given an examiner: " + ", ".join(names[:20]))
-    if loads:
-        parts.append("examiners whose load window cannot be met: " + ", ".join(loads[:20]))
-    return "; ".join(parts) or "the roster has no feasible assignment"
+def _infeasible_reason(problem: AssignmentProblem) -> str:
+    """Name who makes the roster infeasible (called only when it is)."""
+    n, m, s = len(problem.candidates), len(problem.examiners), problem.scale
+    relaxed = replace(problem, load_min=(0,) * m)
+    flow, _, ok = _solve(relaxed, lambda c, p, e: (0, s))
+    if not ok:
+        # The min cut: these candidates can only go to these examiners, who lack the room.
+        side = flow.stuck_side()
+        names = [problem.candidates[v - 1] for v in sorted(side) if 1 <= v <= n]
+        full = [problem.examiners[v - 1 - n] for v in sorted(side) if n < v <= n + m]
+        more = " …" if len(names) > 20 else ""
+        return (
+            f"candidates that cannot all be given an examiner: {', '.join(names[:20])}{more} "
+            f"(their only eligible examiners, {', '.join(full[:20])}, lack the room)"
+        )
+    reach = [0] * m
+    for eligible in problem.eligible:
+        for e in eligible:
+            reach[e] += 1
+    short = [
+        f"{problem.examiners[e]} (minimum {problem.load_min[e]}, {reach[e]} eligible candidates)"
+        for e in range(m)
+        if reach[e] < problem.load_min[e]
+    ]
+    if short:
+        return "examiners whose minimum load cannot be met: " + ", ".join(short[:20])
+    return "the examiners' minimum loads cannot all be met at once with these eligibilities"
 
 
 def _cap_feasible(problem: AssignmentProblem, cap: int) -> bool:
@@ -109,9 +125,8 @@ def smallest_cap(problem: AssignmentProblem) -> int:
     """Q* in units of the scale: the least pair cap for which a valid F exists."""
     check_roster_feasible(problem)
     s = problem.scale
-    flow, _, ok = _solve(problem, lambda c, p, e: (0, s))
-    if not ok:
-        raise InfeasibleError(_unmet_message(problem, flow))
+    if not _solve(problem, lambda c, p, e: (0, s))[2]:
+        raise InfeasibleError(_infeasible_reason(problem))
     low = max(-(-s // len(eligible)) for eligible in problem.eligible)  # ⌈S / d_c⌉
     if _cap_feasible(problem, low):
         return low

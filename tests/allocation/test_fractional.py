@@ -139,7 +139,18 @@ def test_hall_violation_names_the_candidates() -> None:
     problem = AssignmentProblem(
         ("a", "b", "c", "d"), ("e0", "e1"), ((0,), (0,), (0,), (1,)), (0, 0), (2, 4), 10
     )
-    with pytest.raises(InfeasibleError, match=r"cannot all be given an examiner: a, b, c"):
+    with pytest.raises(
+        InfeasibleError,
+        match=r"cannot all be given an examiner: a, b, c \(their only eligible examiners, e0",
+    ):
+        smallest_cap(problem)
+
+
+def test_unreachable_minimum_load_names_the_examiner() -> None:
+    problem = AssignmentProblem(
+        ("a", "b", "c"), ("e0", "e1"), ((0, 1), (1,), (1,)), (2, 0), (3, 3), 10
+    )
+    with pytest.raises(InfeasibleError, match=r"minimum load cannot be met: e0 \(minimum 2"):
         smallest_cap(problem)
 
 
