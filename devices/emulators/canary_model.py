@@ -31,6 +31,7 @@ class CanaryModem:
         self._buffer = bytearray()
         self._reported: bool | None = None
         self._last_report_at = 0.0
+        self.reports_sent = 0
 
     def feed(self, data: bytes, now: float) -> list[Exchange]:
         self._buffer += data
@@ -53,6 +54,7 @@ class CanaryModem:
     def _report(self, now: float) -> bytes:
         self._reported = self.jammed
         self._last_report_at = now
+        self.reports_sent += 1
         return b"\r\n#JDR: JAMMED\r\n" if self.jammed else b"\r\n#JDR: OPERATIVE\r\n"
 
     def _answer(self, line: str, now: float) -> bytes:
