@@ -45,6 +45,8 @@ def round_fractional(
     adj: list[dict[int, int]] = [{} for _ in range(n + examiners)]
     chosen = [-1] * n
     for c, row in enumerate(fractional):
+        if sum(w for _, w in row) != scale or any(not 0 <= w <= scale for _, w in row):
+            raise ValueError(f"row {c} of F does not sum to the scale with weights in [0, S]")
         for e, w in row:
             if w == scale:
                 chosen[c] = e
@@ -112,5 +114,5 @@ def round_fractional(
             position[step_to] = len(stack)
             stack.append(step_to)
     if -1 in chosen:
-        raise ValueError("a row of F does not sum to the scale")
+        raise RuntimeError("rounding left a candidate without an examiner")
     return tuple(chosen)
