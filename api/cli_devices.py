@@ -1,14 +1,178 @@
-"""``examctl`` commands of the devices group."""
+"""``examctl`` commands of the devices group: ``emulate``, ``devices poll`` and ``gateway``.
+
+Why here: argument parsing and printing face the operator; the work is done by ``devices``
+(drivers, emulators) and ``api.gateway`` (the polling loop that signs into the log).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import signal
+import threading
+import time
+from pathlib import Path
 from typing import Any
+
+from api.gateway import load_gateway_config, run_gateway_loop
+from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
+from devices.emulators import (
+    EmulatorServer,
+    FaultSpec,
+    PtyEndpoint,
+    SocketEndpoint,
+    load_scenario,
+    make_responder,
+)
+from devices.emulators.scenario import Step
+from devices.emulators.server import Endpoint
+from devices.errors import DeviceConfigError
+from devices.reading import Reading
+
+_SOCKET_URL = re.compile(r"socket://([A-Za-z0-9.\-]+):(\d{1,5})")
 
 
 def register(commands: Any) -> None:
     """Add this group's sub-commands to the ``examctl`` parser."""
-    del commands
+    emulate = commands.add_parser("emulate", help="serve an emulated device")
+    emulate.add_argument("kind", choices=KIND_CHOICES)
+    where = emulate.add_mutually_exclusive_group(required=True)
+    where.add_argument("--listen", metavar="socket://HOST:PORT", help="serve on TCP")
+    where.add_argument("--pty", metavar="PATH", help="serve on a pty behind this symlink")
+    emulate.add_argument("--unit", type=int, help="Modbus unit (default 1 jammer, 2 detector)")
+    emulate.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
+    emulate.add_argument("--bits-per-char", type=int, default=11, choices=(10, 11))
+    emulate.add_argument("--turnaround-ms", type=int, default=5)
+    emulate.add_argument("--scenario", metavar="FILE", help="scripted steps (JSON)")
+    emulate.add_argument("--faults", metavar="SPEC", default="", help="e.g. bitflip=0.05,seed=7")
+    emulate.add_argument("--duration-s", type=float, help="stop after this long")
+    emulate.set_defaults(run=run_emulate)
+
+    group = commands.add_parser("devices", help="talk to serial devices")
+    sub = group.add_subparsers(dest="devices_command", required=True, metavar="ACTION")
+    poll = sub.add_parser("poll", help="poll one device and print its status as JSON")
+    poll.add_argument("--url", required=True, help="port path, socket://host:port, ...")
+    poll.add_argument("--kind", required=True, choices=KIND_CHOICES)
+    poll.add_argument("--unit", type=int)
+    poll.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
+    poll.add_argument("--parity", default="E", choices=("N", "E", "O"))
+    poll.add_argument("--echo", action="store_true", help="the RS-485 adapter echoes")
+    poll.add_argument("--timeout-ms", type=int, default=500)
+    how = poll.add_mutually_exclusive_group(required=True)
+    how.add_argument("--once", action="store_true", help="one status")
+    how.add_argument("--count", type=int, help="this many statuses, one JSON line each")
+    poll.add_argument("--interval-ms", type=int, default=250)
+    poll.set_defaults(run=run_poll)
+
+    gateway = commands.add_parser("gateway", help="poll configured devices into the log")
+    gateway.add_argument("--dir", required=True, help="the centre directory")
+    gateway.add_argument("--config", required=True, help="gateway configuration (JSON)")
+    gateway.add_argument("--duration-s", type=float, help="stop after this long")
+    gateway.add_argument("--cycles", type=int, help="stop after this many polling cycles")
+    gateway.set_defaults(run=run_gateway)
 
 
-_ = argparse
+def _stop_on_sigterm(stop: threading.Event) -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+
+def _endpoint(args: argparse.Namespace) -> Endpoint:
+    if args.pty:
+        return PtyEndpoint(Path(args.pty))
+    m = _SOCKET_URL.fullmatch(args.listen)
+    if m is None or int(m.group(2)) > 65535:
+        raise DeviceConfigError(f"--listen must be socket://HOST:PORT, not {args.listen!r}")
+    return SocketEndpoint(m.group(1), int(m.group(2)))
+
+
+def run_emulate(args: argparse.Namespace) -> int:
+    faults = FaultSpec.parse(args.faults)
+    scenario: tuple[Step, ...] = load_scenario(args.scenario) if args.scenario else ()
+    if args.unit is not None and not 1 <= args.unit <= 247:
+        raise DeviceConfigError("--unit must be within 1-247")
+    server = EmulatorServer(
+        make_responder(args.kind, unit=args.unit),
+        _endpoint(args),
+        baudrate=args.baud,
+        bits_per_char=args.bits_per_char,
+        turnaround_s=max(0, args.turnaround_ms) / 1000,
+        faults=faults,
+        scenario=scenario,
+    )
+    stop = threading.Event()
+    _stop_on_sigterm(stop)
+    with server:
+        print(f"serving {args.kind} on {server.url}", flush=True)
+        deadline = None if args.duration_s is None else time.monotonic() + args.duration_s
+        try:
+            while not stop.wait(0.1):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        except KeyboardInterrupt:
+            pass
+    for error in server.errors:
+        print(f"scenario: {error}")
+    return 1 if server.errors else 0
+
+
+def reading_json(name: str, reading: Reading) -> dict[str, object]:
+    """The printable form of a reading (integers, names, hex)."""
+    return {
+        "device": name,
+        "kind": reading.kind,
+        "state": reading.extra.get("state", ""),
+        "identity": reading.identity,
+        "values": dict(sorted(reading.values.items())),
+        "flags": {group: sorted(names) for group, names in sorted(reading.flags.items())},
+        "rebooted": reading.rebooted,
+        "events": [
+            {
+                "event_seq": e.event_seq,
+                "type": e.type,
+                "subject": e.subject,
+                "value": e.value,
+                "rtc_s": e.rtc_unix_s,
+                "uptime_s": e.uptime_s,
+                "raw": e.raw.hex(),
+            }
+            for e in reading.events
+        ],
+        "raw": reading.raw.hex(),
+    }
+
+
+def run_poll(args: argparse.Namespace) -> int:
+    spec = DeviceSpec(
+        name="cli",
+        kind=args.kind,
+        url=args.url,
+        unit=args.unit,
+        baudrate=args.baud,
+        parity=args.parity,
+        local_echo=args.echo,
+        response_timeout_ms=args.timeout_ms,
+    )
+    driver = spec.open_driver()
+    count = 1 if args.once else args.count
+    if count < 1:
+        raise DeviceConfigError("--count must be at least 1")
+    try:
+        for i in range(count):
+            if i:
+                time.sleep(max(0, args.interval_ms) / 1000)
+            reading = driver.poll()
+            print(json.dumps(reading_json(args.url, reading), sort_keys=True), flush=True)
+    finally:
+        driver.close()
+    return 0
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    config = load_gateway_config(Path(args.config))
+    stop = threading.Event()
+    _stop_on_sigterm(stop)
+    return run_gateway_loop(
+        Path(args.dir), config, stop, duration_s=args.duration_s, cycles=args.cycles
+    )

@@ -1,0 +1,262 @@
+"""The device gateway: poll every configured device and sign what happens into the centre's log.
+
+Why it lives in ``api``: it is the one place where ``devices`` (drivers, monitor, gate) meets the
+log (``exam_core.centre``); ``devices`` itself never imports the log.  Each monitor's events go
+through a sink that signs them with the gateway's key (role ``gateway``) and queues them on the
+centre's sequencer, so a slow commit never delays a poll.  For each room the gate is decided
+after every cycle, and a ``device.gate`` entry is written whenever the decision or its reasons
+change, and at each heartbeat.
+
+Configuration (JSON)::
+
+    {"key": "gateway/room-1",
+     "poll_ms": 250, "stale_after_ms": 1000, "offline_after_ms": 10000, "heartbeat_ms": 60000,
+     "devices": [{"name": "room-1/jammer", "kind": "jammer", "url": "/dev/serial/by-id/...",
+                  "unit": 1, "baud": 19200, "parity": "E"}, ...],
+     "rooms": [{"room": "room-1", "jammers": {"room-1/jammer": [1, 2, 3]},
+                "detectors": ["room-1/detector"], "canaries": ["room-1/canary"],
+                "max_age_ms": 2000}]}
+
+The key is created and registered with role ``gateway`` on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devices.device_spec import DeviceSpec
+from devices.errors import DeviceConfigError
+from devices.gate import DEFAULT_MAX_AGE_MS, GateDecision, RoomRequirements, decide_gate
+from devices.monitor import DeviceMonitor, MonitorConfig, monotonic_ms
+from exam_core.centre import Centre
+from exam_core.errors import ExamCoreError, StoreError
+from exam_core.note import Ed25519Signer
+from exam_core.schemas.types import GATEWAY
+
+MAX_PENDING = 10_000
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    key: str
+    devices: tuple[DeviceSpec, ...]
+    rooms: tuple[RoomRequirements, ...] = ()
+    poll_ms: int = 250
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+
+
+def _int(doc: Mapping[str, object], key: str, default: int, low: int, high: int) -> int:
+    value = doc.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise DeviceConfigError(f"{key} must be an integer within {low}-{high}")
+    return value
+
+
+def _names(value: object, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DeviceConfigError(f"{what} must be a list of device names")
+    return tuple(value)
+
+
+def _room(raw: object, known: set[str]) -> RoomRequirements:
+    if not isinstance(raw, dict):
+        raise DeviceConfigError("a room must be an object")
+    unknown = set(raw) - {"room", "jammers", "detectors", "canaries", "max_age_ms"}
+    if unknown:
+        raise DeviceConfigError(f"unknown room fields {sorted(unknown)}")
+    room = raw.get("room")
+    if not isinstance(room, str) or not room:
+        raise DeviceConfigError("room name missing")
+    jammers_raw = raw.get("jammers", {})
+    if not isinstance(jammers_raw, dict):
+        raise DeviceConfigError(f"{room}: jammers must map names to band lists")
+    jammers: dict[str, frozenset[int]] = {}
+    for name, bands in jammers_raw.items():
+        if not isinstance(bands, list) or not all(
+            isinstance(b, int) and not isinstance(b, bool) for b in bands
+        ):
+            raise DeviceConfigError(f"{room}: bands of {name} must be a list of integers")
+        jammers[name] = frozenset(bands)
+    requirements = RoomRequirements(
+        room=room,
+        jammers=jammers,
+        detectors=_names(raw.get("detectors", []), f"{room}: detectors"),
+        canaries=_names(raw.get("canaries", []), f"{room}: canaries"),
+        max_age_ms=_int(raw, "max_age_ms", DEFAULT_MAX_AGE_MS, 1, 3_600_000),
+    )
+    named = set(jammers) | set(requirements.detectors) | set(requirements.canaries)
+    if named - known:
+        raise DeviceConfigError(f"{room}: unknown devices {sorted(named - known)}")
+    return requirements
+
+
+def parse_gateway_config(data: bytes) -> GatewayConfig:
+    """Parse the configuration strictly; every mistake is a ``DeviceConfigError``."""
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DeviceConfigError(f"gateway configuration is not JSON: {e}") from e
+    if not isinstance(doc, dict):
+        raise DeviceConfigError("gateway configuration must be an object")
+    allowed = {"key", "devices", "rooms", "poll_ms", "stale_after_ms", "offline_after_ms"}
+    allowed |= {"heartbeat_ms", "stale_min_failures"}
+    unknown = set(doc) - allowed
+    if unknown:
+        raise DeviceConfigError(f"unknown configuration fields {sorted(unknown)}")
+    key = doc.get("key")
+    if not isinstance(key, str) or not key:
+        raise DeviceConfigError("key (the gateway's key name) is missing")
+    raw_devices = doc.get("devices")
+    if not isinstance(raw_devices, list) or not raw_devices:
+        raise DeviceConfigError("devices must be a non-empty list")
+    devices = tuple(DeviceSpec.from_json(d) for d in raw_devices)
+    names = [d.name for d in devices]
+    if len(set(names)) != len(names):
+        raise DeviceConfigError("device names must be unique")
+    raw_rooms = doc.get("rooms", [])
+    if not isinstance(raw_rooms, list):
+        raise DeviceConfigError("rooms must be a list")
+    rooms = tuple(_room(r, set(names)) for r in raw_rooms)
+    try:
+        monitor = MonitorConfig(
+            stale_after_ms=_int(doc, "stale_after_ms", 1000, 1, 3_600_000),
+            stale_min_failures=_int(doc, "stale_min_failures", 2, 1, 1000),
+            offline_after_ms=_int(doc, "offline_after_ms", 10_000, 1, 3_600_000),
+            heartbeat_ms=_int(doc, "heartbeat_ms", 60_000, 1000, 86_400_000),
+        )
+    except ValueError as e:
+        raise DeviceConfigError(str(e)) from e
+    poll_ms = _int(doc, "poll_ms", 250, 10, 60_000)
+    return GatewayConfig(key, devices, rooms, poll_ms, monitor)
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DeviceConfigError(f"cannot read {path}: {e}") from e
+    return parse_gateway_config(data)
+
+
+def gate_fields(decision: GateDecision, now_ms: int) -> dict[str, object]:
+    """The ``device.gate`` fields of a decision (bounded to the schema's limits)."""
+    return {
+        "room": decision.room,
+        "allowed": decision.allowed,
+        "reasons": [r[:256] for r in decision.reasons[:64]],
+        "evidence": [{"device": n, "raw": raw} for n, raw in decision.evidence[:32]],
+        "mono_ms": now_ms,
+    }
+
+
+class Gateway:
+    """Monitors, gate decisions and the signing sink for one centre."""
+
+    def __init__(self, centre: Centre, config: GatewayConfig) -> None:
+        self.centre = centre
+        self.config = config
+        self.signer = self._gateway_signer()
+        self.pending: list[Future[int]] = []
+        self.refused: list[str] = []
+        self.appended = 0
+        self.monitors = [
+            DeviceMonitor(spec.name, spec.open_driver(), self.sink, config=config.monitor)
+            for spec in config.devices
+        ]
+        self._last_gate: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        self._last_gate_ms: dict[str, int] = {}
+
+    def _gateway_signer(self) -> Ed25519Signer:
+        try:
+            return self.centre.signer(self.config.key)
+        except (ExamCoreError, OSError):
+            return self.centre.register_key(self.config.key, GATEWAY)
+
+    def sink(self, event_type: str, fields: dict[str, object]) -> None:
+        future = self.centre.submit(self.signer, event_type, fields)
+        self.pending.append(future)
+        self._collect(block=len(self.pending) > MAX_PENDING)
+
+    def _collect(self, block: bool = False) -> None:
+        still: list[Future[int]] = []
+        for future in self.pending:
+            if not block and not future.done():
+                still.append(future)
+                continue
+            try:
+                future.result()
+                self.appended += 1
+            except (ExamCoreError, OSError) as e:
+                self.refused.append(str(e))
+                print(f"gateway: entry refused: {e}", file=sys.stderr)
+        self.pending = still
+
+    def cycle(self) -> None:
+        """Poll every device once, then decide every room's gate."""
+        for monitor in self.monitors:
+            monitor.poll_once()
+        views = {m.name: m.view() for m in self.monitors}
+        now = monotonic_ms()
+        for room in self.config.rooms:
+            decision = decide_gate(room, views)
+            key = (decision.allowed, decision.reasons)
+            last = self._last_gate_ms.get(room.room)
+            heartbeat = last is None or now - last >= self.config.monitor.heartbeat_ms
+            if self._last_gate.get(room.room) != key or heartbeat:
+                self._last_gate[room.room] = key
+                self._last_gate_ms[room.room] = now
+                self.sink("device.gate", gate_fields(decision, now))
+        self._collect()
+
+    def finish(self) -> None:
+        for monitor in self.monitors:
+            monitor.device.close()
+        self._collect(block=True)
+
+
+def run_gateway_loop(
+    root: Path,
+    config: GatewayConfig,
+    stop: threading.Event,
+    *,
+    duration_s: float | None = None,
+    cycles: int | None = None,
+) -> int:
+    """Run until ``stop`` is set (or the duration/cycle limit); exit code 1 if any entry was
+    refused by the log."""
+    try:
+        centre = Centre.open(root)
+    except FileNotFoundError as e:
+        raise StoreError(f"{root} is not a centre directory") from e
+    with centre:
+        gateway = Gateway(centre, config)
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        done = 0
+        period = config.poll_ms / 1000
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                gateway.cycle()
+                done += 1
+                if cycles is not None and done >= cycles:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                stop.wait(max(0.0, period - (time.monotonic() - started)))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            gateway.finish()
+        print(
+            f"gateway: {done} cycles, {gateway.appended} entries signed, "
+            f"{len(gateway.refused)} refused",
+            flush=True,
+        )
+        return 1 if gateway.refused else 0

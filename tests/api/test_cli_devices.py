@@ -1,0 +1,214 @@
+"""``examctl emulate``, ``devices poll`` and ``gateway`` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from api.gateway import parse_gateway_config, run_gateway_loop
+from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
+from devices.errors import DeviceConfigError
+from exam_core.centre import Centre
+from exam_core.entry import parse_entry
+
+
+@pytest.fixture
+def jammer_url() -> Iterator[str]:
+    with EmulatorServer(make_responder("jammer"), SocketEndpoint()) as server:
+        yield server.url
+
+
+def test_poll_once_prints_one_status(jammer_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["devices", "poll", "--url", jammer_url, "--kind", "jammer", "--once"])
+    assert code == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["kind"] == "jammer"
+    assert status["state"] == "standby"
+    assert status["identity"] == "JM000001"
+    assert status["values"]["event_seq"] >= 1
+    assert bytes.fromhex(status["raw"])[:2] == b"\x01\x04"
+
+
+def test_poll_wrong_kind_is_one_line_error(
+    jammer_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["devices", "poll", "--url", jammer_url, "--kind", "detector", "--unit", "1", "--once"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("examctl: error:")
+    assert "device type" in err
+    assert err.count("\n") == 1
+
+
+def test_poll_unreachable_port(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["devices", "poll", "--url", str(tmp_path / "nope"), "--kind", "canary", "--once"])
+    assert code == 2
+    assert "cannot open" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_emulate_serves_until_terminated(tmp_path: Path) -> None:
+    port = _free_port()
+    scenario = tmp_path / "s.json"
+    scenario.write_text('{"steps": [{"at_ms": 0, "action": "jammed"}]}')
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "emulate",
+            "canary",
+            "--listen",
+            f"socket://127.0.0.1:{port}",
+            "--baud",
+            "115200",
+            "--scenario",
+            str(scenario),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == f"serving canary on socket://127.0.0.1:{port}"
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "devices",
+                "poll",
+                "--url",
+                f"socket://127.0.0.1:{port}",
+                "--kind",
+                "canary",
+                "--once",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert json.loads(out)["values"]["jammed"] == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--listen", "tcp://x:1"], "socket://HOST:PORT"),
+        (["--listen", "socket://127.0.0.1:1", "--faults", "boom=1"], "unknown fault"),
+        (["--listen", "socket://127.0.0.1:1", "--scenario", "/nonexistent"], "cannot read"),
+    ],
+)
+def test_emulate_bad_arguments(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["emulate", "jammer", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_gateway_signs_device_events_into_the_log(tmp_path: Path) -> None:
+    servers = [
+        EmulatorServer(make_responder(kind), SocketEndpoint()).start()
+        for kind in ("jammer", "detector", "canary")
+    ]
+    try:
+        servers[0].do("start")
+        servers[2].do("jammed")
+        config = {
+            "key": "gateway/room-1",
+            "poll_ms": 10,
+            "devices": [
+                {"name": "room-1/jammer", "kind": "jammer", "url": servers[0].url, "baud": 115200},
+                {"name": "room-1/detector", "kind": "detector", "url": servers[1].url},
+                {"name": "room-1/canary", "kind": "canary", "url": servers[2].url},
+            ],
+            "rooms": [
+                {
+                    "room": "room-1",
+                    "jammers": {"room-1/jammer": [1, 2, 3]},
+                    "detectors": ["room-1/detector"],
+                    "canaries": ["room-1/canary"],
+                }
+            ],
+        }
+        root = tmp_path / "centre"
+        Centre.create(root, "exam.example/c/370100-01").close()
+        stop = threading.Event()
+        code = run_gateway_loop(
+            root, parse_gateway_config(json.dumps(config).encode()), stop, cycles=3
+        )
+        assert code == 0
+        servers[1].do("detect", {"category": "wifi-2g4", "level": -400})
+        assert (
+            run_gateway_loop(
+                root, parse_gateway_config(json.dumps(config).encode()), stop, cycles=2
+            )
+            == 0
+        )
+    finally:
+        for server in servers:
+            server.stop()
+    with Centre.open(root) as centre:
+        entries = [parse_entry(e) for e in centre.store.entries(0, centre.store.size())]
+    device = [e for e in entries if e.type.startswith("device.")]
+    assert all(e.actor == "exam.example/c/370100-01/gateway/room-1" for e in device)
+    types = [e.type for e in device]
+    assert types.count("device.state") == 6  # ONLINE per device, once per gateway run
+    gates = [e.event for e in device if e.type == "device.gate"]
+    assert gates[0]["allowed"] is True
+    assert gates[-1]["allowed"] is False
+    assert "room-1/detector: detecting wifi-2g4" in gates[-1]["reasons"]
+    assert any(e.type == "device.detection" and e.event["name"] == "wifi-2g4" for e in device)
+    keys = [e for e in entries if e.type == "key.registered"]
+    assert len(keys) == 2  # the admin, then the gateway key, registered once
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "[]",
+        "{}",
+        '{"key": "g", "devices": []}',
+        '{"key": "g", "devices": [{"name": "a", "kind": "toaster", "url": "x"}]}',
+        '{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x", "baud": 7}]}',
+        '{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x", "extra": 1}]}',
+        '{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x"}], "rooms": '
+        '[{"room": "r", "canaries": ["b"]}]}',
+        '{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x"}], "poll_ms": 0}',
+        '{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x"}, '
+        '{"name": "a", "kind": "jammer", "url": "y"}]}',
+    ],
+)
+def test_bad_gateway_configs(doc: str) -> None:
+    with pytest.raises(DeviceConfigError):
+        parse_gateway_config(doc.encode())
+
+
+def test_gateway_without_centre(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "g.json"
+    config.write_text('{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x"}]}')
+    assert main(["gateway", "--dir", str(tmp_path / "none"), "--config", str(config)]) == 2
+    assert "centre" in capsys.readouterr().err
