@@ -1,0 +1,102 @@
+"""The scoring engine: telemetry, a course map and a rule table in; a result out.
+
+It is pure and deterministic (DESIGN §6): no clock, no file, no database, no floating point in
+any decision, so the same inputs give the same result bytes on every machine and the audit can
+recompute a score from the logged telemetry.  Each machine-judged rule of the table is decided
+by exactly one detector; a table naming a rule this engine cannot decide is refused rather than
+scored without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from exam_core.errors import ScoringError
+from exam_core.note import Ed25519Verifier
+from exam_core.scoring import field_items, general_rules, route_items
+from exam_core.scoring.course import Course, FieldCourse, RouteCourse
+from exam_core.scoring.facts import TrackFacts
+from exam_core.scoring.result import Deduction, ScoreResult, make_result
+from exam_core.scoring.rules import DISQUALIFYING, RuleTable
+from exam_core.scoring.telemetry import (
+    Track,
+    assemble_track,
+    parse_chunk,
+    verify_chunk_signature,
+)
+
+SUBJECT_OF = {FieldCourse: 2, RouteCourse: 3}
+
+
+def detector_codes(subject: int) -> frozenset[str]:
+    """Every rule code this engine can decide for a subject."""
+    own = field_items.DETECTORS if subject == 2 else route_items.DETECTORS
+    return frozenset(general_rules.DETECTORS) | frozenset(own)
+
+
+def check_table(table: RuleTable, subject: int) -> None:
+    """Refuse a table with a machine-judged rule that no detector decides."""
+    known = detector_codes(subject)
+    for rule in table.for_subject(subject):
+        if rule.judge == "machine" and rule.code not in known:
+            raise ScoringError(f"rule {rule.code} of {table.version} cannot be decided here")
+
+
+def score_track(
+    track: Track, course: Course, table: RuleTable, licence_class: str, stopped: bool = False
+) -> ScoreResult:
+    """Score one exam's track.
+
+    (1) the table must be decidable for the course's subject; (2) the general rules and the
+    subject's rules each add their deductions; (3) the score is 100 minus the points, passed
+    at or above the pass mark of the subject and licence class with no disqualifying rule
+    broken.  An exam the examiner stopped (``stopped``) keeps its points but never passes.
+    """
+    subject = 2 if isinstance(course, FieldCourse) else 3
+    # (1)
+    check_table(table, subject)
+    facts = TrackFacts(
+        track,
+        stop_speed_mm_s=table.common["stop_speed_mm_s"],
+        engine_running_rpm=table.common["engine_running_rpm"],
+    )
+    deductions: list[Deduction] = []
+    # (2)
+    rules = [r for r in table.for_subject(subject) if r.judge == "machine"]
+    if isinstance(course, FieldCourse):
+        field = field_items.FieldScene(facts, course, table.common["tyre_half_width_mm"])
+        for rule in rules:
+            if rule.code in general_rules.DETECTORS:
+                deductions += general_rules.DETECTORS[rule.code](facts, rule)
+            elif not (stopped and rule.code == "X20001"):
+                deductions += field_items.DETECTORS[rule.code](field, rule)
+    else:
+        route = route_items.RouteScene(facts, course, table.common["lane_hysteresis_mm"])
+        for rule in rules:
+            if rule.code in general_rules.DETECTORS:
+                deductions += general_rules.DETECTORS[rule.code](facts, rule)
+            elif not (stopped and rule.code == "X31201"):
+                deductions += route_items.DETECTORS[rule.code](route, rule)
+    # (3)
+    result = make_result(deductions, table.pass_mark(subject, licence_class), DISQUALIFYING)
+    if stopped and result.passed:
+        return ScoreResult(result.score, False, result.deductions)
+    return result
+
+
+def score_chunks(
+    blobs: Sequence[bytes],
+    course: Course,
+    table: RuleTable,
+    licence_class: str,
+    *,
+    verifier: Ed25519Verifier | None = None,
+    stopped: bool = False,
+) -> ScoreResult:
+    """Parse, check (signature when a verifier is given) and join chunk blobs, then score."""
+    chunks = [parse_chunk(b) for b in blobs]
+    if verifier is not None:
+        for chunk in chunks:
+            verify_chunk_signature(chunk, verifier)
+    track = assemble_track(chunks, table.telemetry)
+    return score_track(track, course, table, licence_class, stopped)

@@ -1,0 +1,124 @@
+"""Facts every rule reads from a track, computed once: stops, signal runs, starting-off.
+
+The rules are many and the track long (12,000 frames for a 20-minute 科目三 exam), so the
+engine does the per-frame passes here once and the rules work on runs (first frame, end frame)
+instead of rescanning the frames.  Everything is integer and deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from functools import cached_property
+
+from exam_core.scoring.telemetry import GEAR_NEUTRAL, GEAR_PARK, GEAR_REVERSE, Track
+
+Run = tuple[int, int]
+"""Frames ``start`` (inclusive) to ``end`` (exclusive)."""
+
+NOT_IN_GEAR = frozenset({GEAR_NEUTRAL, GEAR_PARK})
+
+
+def runs_of(flags: Sequence[bool]) -> list[Run]:
+    """Maximal runs of true values."""
+    out: list[Run] = []
+    start = -1
+    for i, flag in enumerate(flags):
+        if flag:
+            if start < 0:
+                start = i
+        elif start >= 0:
+            out.append((start, i))
+            start = -1
+    if start >= 0:
+        out.append((start, len(flags)))
+    return out
+
+
+class TrackFacts:
+    """Derived facts of one track under the table's common thresholds."""
+
+    def __init__(self, track: Track, stop_speed_mm_s: int, engine_running_rpm: int) -> None:
+        self.track = track
+        self.n = len(track)
+        self.stop_speed = stop_speed_mm_s
+        self.running_rpm = engine_running_rpm
+
+    def first_over(self, start: int, end: int, limit_ms: int) -> int | None:
+        """The first frame of [start, end) more than ``limit_ms`` after frame ``start``."""
+        t = self.track.t
+        deadline = t[start] + limit_ms
+        for i in range(start, end):
+            if t[i] > deadline:
+                return i
+        return None
+
+    @cached_property
+    def stationary(self) -> list[Run]:
+        """Runs of frames where the wheels do not turn (|speed| below the stop threshold)."""
+        s = self.stop_speed
+        return runs_of([-s < v < s for v in self.track.speed])
+
+    @cached_property
+    def first_motion(self) -> int | None:
+        """The first frame the car moves, or None if it never does."""
+        runs = self.stationary
+        if not runs or runs[0][0] > 0:
+            return 0
+        return runs[0][1] if runs[0][1] < self.n else None
+
+    @cached_property
+    def signal_changes(self) -> list[int]:
+        """Frames where the signal word differs from the previous frame, with 0 first."""
+        sig = self.track.signals
+        return [0] + [i for i in range(1, self.n) if sig[i] != sig[i - 1]]
+
+    def bit_runs(self, bit: int, on: bool = True) -> list[Run]:
+        """Runs of frames where ``bit`` is set (or clear, with ``on=False``)."""
+        sig = self.track.signals
+        bounds = [*self.signal_changes, self.n]
+        out: list[Run] = []
+        for a, b in itertools.pairwise(bounds):
+            if bool(sig[a] & bit) == on:
+                if out and out[-1][1] == a:
+                    out[-1] = (out[-1][0], b)
+                else:
+                    out.append((a, b))
+        return out
+
+    def bit_on_since(self, bit: int, frame: int) -> int | None:
+        """The first frame of the run of ``bit`` that covers ``frame``, or None if it is off."""
+        for a, b in self.bit_runs(bit):
+            if a <= frame < b:
+                return a
+        return None
+
+    @cached_property
+    def engine_running(self) -> list[bool]:
+        r = self.running_rpm
+        return [v >= r for v in self.track.rpm]
+
+    @cached_property
+    def rollbacks(self) -> list[tuple[int, int, int]]:
+        """Episodes of rolling backwards out of reverse gear: (first frame, end, odometer peak).
+
+        The odometer counts down when the wheels turn backwards.  An episode starts when it
+        drops below the highest reading since the last reverse gear and ends when it is back
+        at that reading, or reverse is engaged (reversing on purpose is never a roll-back).
+        """
+        odo, gear = self.track.odo, self.track.gear
+        out: list[tuple[int, int, int]] = []
+        peak = odo[0]
+        start = -1
+        for i in range(self.n):
+            o = odo[i]
+            if o >= peak or gear[i] == GEAR_REVERSE:
+                if start >= 0:
+                    out.append((start, i, peak))
+                    start = -1
+                peak = o
+            elif start < 0:
+                start = i
+        if start >= 0:
+            out.append((start, self.n, peak))
+        return out

@@ -1,0 +1,125 @@
+"""The general rules (通用评判) of both subjects: belt, monitoring, starter, roll-back, stall.
+
+Each detector decides one rule of the table from the track's facts and returns a deduction per
+occurrence with the frame that proves it; thresholds come from the rule's ``params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from exam_core.scoring.facts import NOT_IN_GEAR, TrackFacts, runs_of
+from exam_core.scoring.result import Deduction
+from exam_core.scoring.rules import Rule
+from exam_core.scoring.telemetry import BELT, CAMERA_OK, GEAR_NEUTRAL, STARTER
+
+GeneralDetector = Callable[[TrackFacts, Rule], list[Deduction]]
+
+
+def _one(rule: Rule, frame: int | None) -> list[Deduction]:
+    return [] if frame is None else [Deduction(frame, rule.code, rule.item, rule.points)]
+
+
+def seat_belt(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """From the first motion on, the belt must stay buckled: the first unbuckled frame."""
+    start = facts.first_motion
+    if start is None:
+        return []
+    for a, b in facts.bit_runs(BELT, on=False):
+        if b > start:
+            return _one(rule, max(a, start))
+    return []
+
+
+def monitoring_off(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """Audio/video monitoring off for more than ``max_ms``: the frame the limit is passed."""
+    limit = rule.param("max_ms")
+    for a, b in facts.bit_runs(CAMERA_OK, on=False):
+        frame = facts.first_over(a, b, limit)
+        if frame is not None:
+            return _one(rule, frame)
+    return []
+
+
+def start_in_gear(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """The starter turned while a gear is engaged: the first such frame."""
+    gear = facts.track.gear
+    for a, b in facts.bit_runs(STARTER):
+        for i in range(a, b):
+            if gear[i] not in NOT_IN_GEAR:
+                return _one(rule, i)
+    return []
+
+
+def starter_held(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """The starter still held more than ``max_ms`` after the engine runs, per occurrence."""
+    limit = rule.param("max_ms")
+    running = facts.engine_running
+    out = []
+    for a, b in facts.bit_runs(STARTER):
+        for ra, rb in runs_of(running[a:b]):
+            frame = facts.first_over(a + ra, a + rb, limit)
+            if frame is not None:
+                out.append(Deduction(frame, rule.code, rule.item, rule.points))
+    return out
+
+
+def rollback_over(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """Rolls back more than ``max_mm``: the first frame beyond the limit, per episode."""
+    limit = rule.param("max_mm")
+    odo = facts.track.odo
+    out = []
+    for a, b, peak in facts.rollbacks:
+        for i in range(a, b):
+            if peak - odo[i] > limit:
+                out.append(Deduction(i, rule.code, rule.item, rule.points))
+                break
+    return out
+
+
+def rollback_within(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """Rolls back between ``min_mm`` and ``max_mm``: the frame of the furthest roll, per episode."""
+    low, high = rule.param("min_mm"), rule.param("max_mm")
+    odo = facts.track.odo
+    out = []
+    for a, b, peak in facts.rollbacks:
+        lowest = min(range(a, b), key=lambda i: (odo[i], i))
+        if low <= peak - odo[lowest] <= high:
+            out.append(Deduction(lowest, rule.code, rule.item, rule.points))
+    return out
+
+
+def stall(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """The engine stops while a gear is engaged: each frame where it stops."""
+    running, gear = facts.engine_running, facts.track.gear
+    return [
+        Deduction(i, rule.code, rule.item, rule.points)
+        for i in range(1, facts.n)
+        if running[i - 1] and not running[i] and gear[i] not in NOT_IN_GEAR
+    ]
+
+
+def coasting(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """In neutral at ``min_speed_mm_s`` or more for ``min_ms`` or more: once, where reached."""
+    fast, limit = rule.param("min_speed_mm_s"), rule.param("min_ms")
+    gear, speed, t = facts.track.gear, facts.track.speed, facts.track.t
+    flags = [
+        g == GEAR_NEUTRAL and (v >= fast or v <= -fast) for g, v in zip(gear, speed, strict=True)
+    ]
+    for a, b in runs_of(flags):
+        for i in range(a, b):
+            if t[i] - t[a] >= limit:
+                return _one(rule, i)
+    return []
+
+
+DETECTORS: dict[str, GeneralDetector] = {
+    "10101": seat_belt,
+    "X10102": monitoring_off,
+    "X10103": start_in_gear,
+    "X10104": starter_held,
+    "10105": rollback_over,
+    "10202": rollback_within,
+    "10210": stall,
+    "X10106": coasting,
+}

@@ -1,0 +1,159 @@
+"""Rule tables: the deduction rules of one edition of the standard, as versioned data.
+
+Which conditions cost how many points, and every threshold they use (2 s stops, 30 cm
+roll-back, 50/30 cm distances, 210/90/30 s limits, 3 s indicators), live in a JSON table under
+``data/rules/``, never in code; the engine only knows how to decide each condition.  Codes are
+the national ones where ``research/domain.md`` §2.2 gives them; codes we defined ourselves start
+with ``X`` and are listed in ``docs/scoring.md``.  Loading is strict: an unknown field, a
+missing threshold or a rule the engine cannot decide is an error, not a silent skip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from exam_core.errors import ScoringError
+from exam_core.scoring.telemetry import TelemetryLimits
+
+RULE_TABLE_FORMAT = "exam-integrity/rule-table"
+DISQUALIFYING = 100
+"""Points of a 不合格 rule: it alone fails the exam."""
+
+SUBJECT_2 = 2
+SUBJECT_3 = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table: what is deducted, for which condition, decided how."""
+
+    code: str
+    subjects: frozenset[int]
+    item: str
+    condition: str
+    points: int
+    judge: str
+    params: Mapping[str, int]
+    source: str
+
+    def param(self, name: str) -> int:
+        try:
+            return self.params[name]
+        except KeyError:
+            raise ScoringError(f"rule {self.code} has no threshold {name!r}") from None
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """A whole table: version, pass marks, sensor limits, common thresholds and the rules."""
+
+    version: str
+    edition: str
+    pass_marks: Mapping[int, Mapping[str, int]]
+    common: Mapping[str, int]
+    telemetry: TelemetryLimits
+    rules: Mapping[str, Rule]
+
+    def pass_mark(self, subject: int, licence_class: str) -> int:
+        marks = self.pass_marks.get(subject)
+        if marks is None:
+            raise ScoringError(f"rule table {self.version} has no pass mark for subject {subject}")
+        return marks.get(licence_class, marks["default"])
+
+    def for_subject(self, subject: int) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules.values() if subject in r.subjects)
+
+
+def _int_map(value: Any, where: str) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise ScoringError(f"{where} must map names to integers")
+    return dict(value)
+
+
+def _exact_keys(obj: Any, keys: set[str], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise ScoringError(f"{where} must be an object")
+    if set(obj) != keys:
+        raise ScoringError(f"{where} has fields {sorted(obj)}, expected {sorted(keys)}")
+
+
+def parse_rule_table(data: bytes) -> RuleTable:
+    """Parse and check a rule table; raise ``ScoringError`` on any defect."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ScoringError(f"rule table is not JSON: {e}") from e
+    _exact_keys(
+        doc, {"format", "version", "edition", "pass_marks", "common", "telemetry", "rules"}, "table"
+    )
+    if doc["format"] != RULE_TABLE_FORMAT:
+        raise ScoringError(f"not a rule table: format {doc['format']!r}")
+    pass_marks: dict[int, Mapping[str, int]] = {}
+    if not isinstance(doc["pass_marks"], dict):
+        raise ScoringError("pass_marks must be an object")
+    for subject, marks in doc["pass_marks"].items():
+        parsed = _int_map(marks, f"pass_marks.{subject}")
+        if "default" not in parsed or not subject.isdigit():
+            raise ScoringError(f"pass_marks.{subject} needs a default and a numeric subject")
+        pass_marks[int(subject)] = parsed
+    tel = _int_map(doc["telemetry"], "telemetry")
+    _exact_keys(tel, {"timing_tolerance_ms", "max_step_mm", "max_speed_mm_s"}, "telemetry")
+    rules: dict[str, Rule] = {}
+    if not isinstance(doc["rules"], list):
+        raise ScoringError("rules must be a list")
+    keys = {"code", "subjects", "item", "condition", "points", "judge", "params", "source"}
+    for n, row in enumerate(doc["rules"]):
+        _exact_keys(row, keys, f"rules[{n}]")
+        code = row["code"]
+        if not isinstance(code, str) or code in rules:
+            raise ScoringError(f"rules[{n}]: code missing or repeated")
+        if row["points"] not in (5, 10, 20, DISQUALIFYING):
+            raise ScoringError(f"rule {code}: points must be 5, 10, 20 or 100")
+        if row["judge"] not in ("machine", "examiner"):
+            raise ScoringError(f"rule {code}: judge must be machine or examiner")
+        subjects = row["subjects"]
+        if not isinstance(subjects, list) or not set(subjects) <= {SUBJECT_2, SUBJECT_3}:
+            raise ScoringError(f"rule {code}: subjects must be a list of 2 and 3")
+        for text in ("item", "condition", "source"):
+            if not isinstance(row[text], str) or not row[text]:
+                raise ScoringError(f"rule {code}: {text} must be a non-empty string")
+        rules[code] = Rule(
+            code=code,
+            subjects=frozenset(subjects),
+            item=row["item"],
+            condition=row["condition"],
+            points=row["points"],
+            judge=row["judge"],
+            params=_int_map(row["params"], f"rule {code} params"),
+            source=row["source"],
+        )
+    for name in ("version", "edition"):
+        if not isinstance(doc[name], str) or not doc[name]:
+            raise ScoringError(f"{name} must be a non-empty string")
+    return RuleTable(
+        version=doc["version"],
+        edition=doc["edition"],
+        pass_marks=pass_marks,
+        common=_int_map(doc["common"], "common"),
+        telemetry=TelemetryLimits(**tel),
+        rules=rules,
+    )
+
+
+DEFAULT_RULE_TABLE = "ga1026-2017-v1.json"
+
+
+def load_rule_table(name: str = DEFAULT_RULE_TABLE) -> RuleTable:
+    """A rule table shipped with the package, by file name."""
+    path = resources.files("exam_core.scoring") / "data" / "rules" / name
+    try:
+        return parse_rule_table(path.read_bytes())
+    except OSError as e:
+        raise ScoringError(f"no rule table {name}: {e}") from e

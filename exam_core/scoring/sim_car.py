@@ -1,0 +1,216 @@
+"""The simulated car: true state, sensor noise and the manoeuvres scripts are made of.
+
+It drives the shipped 科目二 field or 科目三 route cleanly, or with chosen faults (any rule code
+of the table, and ``CODE:near`` for a near miss just on the right side of its threshold), and
+adds sensor noise (RTK position, heading, wheel speed, engine speed) from a seeded generator, so
+the same seed gives the same telemetry.  The simulator is a test instrument, not part of the
+scoring: it may use floating point; what it emits is integer frames.
+
+``expected`` maps each injected fault to the frames where its deduction must be found.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from exam_core.scoring.telemetry import (
+    BELT,
+    CAMERA_OK,
+    GEAR_NEUTRAL,
+    PARKING_BRAKE,
+    STARTER,
+    Frame,
+)
+
+Pt = tuple[float, float]
+
+
+@dataclass
+class Noise:
+    """Sensor noise, Gaussian and clipped at three standard deviations."""
+
+    position_mm: float = 8.0
+    heading_centideg: float = 5.0
+    speed_fraction: float = 0.005
+    rpm: float = 15.0
+
+
+@dataclass
+class SimRun:
+    """What the simulator produced: frames and, per injected fault, where it must show."""
+
+    frames: list[Frame]
+    expected: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+class Driver:
+    """The car's true state; every call to ``emit`` records one noisy frame."""
+
+    def __init__(self, seed: int, noise: Noise, period_ms: int = 100) -> None:
+        self.rng = random.Random(seed)
+        self.noise = noise
+        self.period = period_ms
+        self.frames: list[Frame] = []
+        self.truth: list[Pt] = []
+        self.x = self.y = 0.0
+        self.heading = 0.0
+        self.odo = 0.0
+        self.speed = 0.0
+        self.gear = GEAR_NEUTRAL
+        self.engine = False
+        self.rpm_override: int | None = None
+        self.signals = BELT | CAMERA_OK | PARKING_BRAKE
+        self.marks: dict[str, tuple[int, int]] = {}
+
+    @property
+    def frame(self) -> int:
+        """Index of the next frame to be emitted."""
+        return len(self.frames)
+
+    @property
+    def t(self) -> int:
+        return len(self.frames) * self.period
+
+    def _gauss(self, sigma: float) -> float:
+        return max(-3.0, min(3.0, self.rng.gauss(0.0, 1.0))) * sigma
+
+    def emit(self, speed: float = 0.0) -> None:
+        n = self.noise
+        heading = round(math.degrees(self.heading) * 100 + self._gauss(n.heading_centideg))
+        wheel = 0 if abs(speed) < 1 else round(speed * (1 + self._gauss(n.speed_fraction)))
+        if self.rpm_override is not None:
+            rpm = self.rpm_override
+        elif self.engine:
+            rpm = max(350, round(800 + abs(speed) * 0.12 + self._gauss(n.rpm)))
+        else:
+            rpm = 0
+        self.truth.append((self.x, self.y))
+        self.frames.append(
+            Frame(
+                t=self.t,
+                x=round(self.x + self._gauss(n.position_mm)),
+                y=round(self.y + self._gauss(n.position_mm)),
+                odo=round(self.odo),
+                heading=heading % 36_000,
+                speed=wheel,
+                gear=self.gear,
+                rpm=rpm,
+                signals=self.signals,
+            )
+        )
+
+    def hold(self, ms: int) -> None:
+        self.speed = 0.0
+        for _ in range(ms // self.period):
+            self.emit(0.0)
+
+    def set(self, bit: int, on: bool) -> None:
+        self.signals = self.signals | bit if on else self.signals & ~bit
+
+    def mark(self, code: str, first: int, last: int | None = None) -> None:
+        self.marks.setdefault(code, (first, first if last is None else last))
+
+    def start_engine(self, held_ms: int = 800, gear: int = GEAR_NEUTRAL) -> None:
+        """Turn the key: the engine catches after 0.3 s; the key is released ``held_ms`` later."""
+        before = self.gear
+        self.gear = gear
+        self.set(STARTER, True)
+        self.hold(300)
+        self.engine = True
+        self.hold(held_ms)
+        self.set(STARTER, False)
+        self.gear = before if gear != before else gear
+
+    def follow(
+        self,
+        points: Sequence[Pt],
+        v_max: float,
+        *,
+        reverse: bool = False,
+        v_end: float = 0.0,
+        accel: float = 900.0,
+        on_step: Callable[[Driver], None] | None = None,
+    ) -> None:
+        """Drive along a polyline (its first point is where the car is) with a speed profile."""
+        seg = [math.dist(a, b) for a, b in itertools.pairwise(points)]
+        total = sum(seg)
+        dt = self.period / 1000
+        s = 0.0
+        v = self.speed
+        k, base = 0, 0.0
+        while s < total - 1e-6:
+            room = math.sqrt(v_end * v_end + 2 * accel * (total - s))
+            v = max(min(v + accel * dt, v_max, room), 120.0)
+            step = min(v * dt, total - s)
+            s += step
+            while k < len(seg) - 1 and s > base + seg[k]:
+                base += seg[k]
+                k += 1
+            a, b = points[k], points[k + 1]
+            f = (s - base) / seg[k] if seg[k] else 1.0
+            self.x, self.y = a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f
+            direction = math.atan2(b[1] - a[1], b[0] - a[0])
+            self.heading = (direction + math.pi) % (2 * math.pi) if reverse else direction
+            self.odo += -step if reverse else step
+            self.speed = -v if reverse else v
+            if on_step is not None:
+                on_step(self)
+            self.emit(self.speed)
+        self.speed = v_end if v_end > 0 else 0.0
+
+    def roll_back(self, mm: float) -> None:
+        """Roll backwards ``mm`` in a forward gear (a hill start gone wrong) at 300 mm/s."""
+        dt = self.period / 1000
+        c, s = math.cos(self.heading), math.sin(self.heading)
+        remaining = mm
+        while remaining > 1e-6:
+            step = min(30.0, remaining)
+            remaining -= step
+            self.x -= c * step
+            self.y -= s * step
+            self.odo -= step
+            self.emit(-step / dt)
+        self.speed = 0.0
+
+
+def line(a: Pt, b: Pt) -> list[Pt]:
+    return [a, b]
+
+
+def arc(centre: Pt, radius: float, a0: float, a1: float, step: float = 1.0) -> list[Pt]:
+    """Points on a circle from angle ``a0`` to ``a1`` (degrees)."""
+    n = max(1, round(abs(a1 - a0) / step))
+    return [
+        (
+            centre[0] + radius * math.cos(math.radians(a0 + (a1 - a0) * i / n)),
+            centre[1] + radius * math.sin(math.radians(a0 + (a1 - a0) * i / n)),
+        )
+        for i in range(n + 1)
+    ]
+
+
+def parse_faults(codes: Iterable[str]) -> tuple[set[str], set[str]]:
+    trigger: set[str] = set()
+    near: set[str] = set()
+    for code in codes:
+        name, _, variant = code.partition(":")
+        if variant not in ("", "near"):
+            raise ValueError(f"unknown fault variant {code!r}")
+        (near if variant else trigger).add(name)
+    return trigger, near
+
+
+def amount(
+    code: str, faults: tuple[set[str], set[str]], hit: float, miss: float, clean: float
+) -> float:
+    """The fault's amount when triggered, its near-miss amount, or the clean amount."""
+    trig, near = faults
+    if code in trig:
+        return hit
+    if code in near:
+        return miss
+    return clean

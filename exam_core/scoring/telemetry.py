@@ -1,0 +1,292 @@
+"""Telemetry chunks: the binary frame format the in-car unit signs, and its strict parser.
+
+The score must be a function of what the car did (DESIGN §6), so the car's own record is the
+only input.  The in-car unit cuts its 10 Hz stream into chunks; each chunk is one blob whose
+SHA-256 is logged by a ``telemetry.chunk`` entry.  A chunk is
+
+    header   36 bytes  magic "EXTC", version u16 = 1, period ms u16, chunk number u32,
+                       first frame index u32, frame count u32, exam id (16 bytes)
+    frames   28 bytes each, little-endian:
+             t ms since exam start u32 · x mm i32 · y mm i32 · odometer mm i32 (reversing
+             counts down) · heading 0.01° u16 (0 = +x, counter-clockwise) · speed mm/s i16
+             (negative when reversing) · gear i8 (−1 R, 0 N, 1–6, 10 P) · reserved u8 = 0 ·
+             engine rpm u16 · signals u32 (bits below)
+    signature 64 bytes Ed25519 by the in-car unit over SIGNING_CONTEXT ‖ header ‖ frames
+
+``make_chunk`` is the one function that makes chunk bytes; ``parse_chunk`` is its strict
+inverse for untrusted bytes; ``assemble_track`` joins parsed chunks into the columns the engine
+reads and refuses gaps, time running backwards, irregular timing and impossible jumps, each with
+a ``TelemetryError`` whose ``reason`` is stable, so bad data is never silently scored.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from exam_core.errors import ScoringError
+from exam_core.note import Ed25519Signer, Ed25519Verifier
+
+MAGIC = b"EXTC"
+VERSION = 1
+SIGNING_CONTEXT = b"exam-integrity telemetry chunk v1\n"
+HEADER = struct.Struct("<4sHHIII16s")
+FRAME = struct.Struct("<IiiiHhbBHI")
+FIELDS_PER_FRAME = 10
+SIGNATURE_BYTES = 64
+MAX_FRAMES_PER_CHUNK = 6000
+"""Ten minutes at 10 Hz: bounds a chunk at about 168 kB."""
+
+GEAR_REVERSE = -1
+GEAR_NEUTRAL = 0
+GEAR_PARK = 10
+FORWARD_GEARS = frozenset({1, 2, 3, 4, 5, 6})
+VALID_GEARS = frozenset({GEAR_REVERSE, GEAR_NEUTRAL, GEAR_PARK, *FORWARD_GEARS})
+
+BELT = 1 << 0
+"""Driver's seat belt buckled."""
+DOOR_OPEN = 1 << 1
+"""Any door not fully closed."""
+PARKING_BRAKE = 1 << 2
+INDICATOR_LEFT = 1 << 3
+INDICATOR_RIGHT = 1 << 4
+DIPPED_BEAM = 1 << 5
+HIGH_BEAM = 1 << 6
+SIDE_LIGHTS = 1 << 7
+HAZARD = 1 << 8
+HORN = 1 << 9
+BRAKE_PEDAL = 1 << 10
+CLUTCH = 1 << 11
+WIPER = 1 << 12
+STARTER = 1 << 13
+"""Engine start key held in the start position."""
+CAMERA_OK = 1 << 14
+"""In-car audio and video monitoring recording and unobstructed."""
+KNOWN_SIGNALS = (1 << 15) - 1
+
+
+class TelemetryError(ScoringError):
+    """Telemetry that cannot be scored; ``reason`` is stable, ``frame`` says where if known."""
+
+    def __init__(self, reason: str, message: str, frame: int | None = None) -> None:
+        where = f" at frame {frame}" if frame is not None else ""
+        super().__init__(f"{reason}{where}: {message}")
+        self.reason = reason
+        self.frame = frame
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One telemetry sample (used to build chunks; the engine reads columns instead)."""
+
+    t: int
+    x: int
+    y: int
+    odo: int
+    heading: int
+    speed: int
+    gear: int
+    rpm: int
+    signals: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A parsed, signature-checked-or-not chunk: header fields, the exact bytes and the frames.
+
+    ``values`` is the flat tuple of every frame's fields in layout order (FIELDS_PER_FRAME per
+    frame); the engine slices columns out of it without building per-frame objects.
+    """
+
+    data: bytes
+    period_ms: int
+    chunk_no: int
+    first_frame: int
+    frame_count: int
+    exam_id: bytes
+    values: tuple[int, ...]
+
+    @property
+    def signed_bytes(self) -> bytes:
+        return SIGNING_CONTEXT + self.data[: len(self.data) - SIGNATURE_BYTES]
+
+    @property
+    def signature(self) -> bytes:
+        return self.data[len(self.data) - SIGNATURE_BYTES :]
+
+
+def make_chunk(
+    signer: Ed25519Signer,
+    exam_id: bytes,
+    chunk_no: int,
+    first_frame: int,
+    frames: Sequence[Frame],
+    *,
+    period_ms: int = 100,
+) -> bytes:
+    """Lay out and sign one chunk; the returned bytes are the blob, stored and hashed as is."""
+    if len(exam_id) != 16:
+        raise RuntimeError("exam ids are 16 bytes")
+    if not 1 <= len(frames) <= MAX_FRAMES_PER_CHUNK:
+        raise RuntimeError(f"a chunk holds 1 to {MAX_FRAMES_PER_CHUNK} frames")
+    parts = [HEADER.pack(MAGIC, VERSION, period_ms, chunk_no, first_frame, len(frames), exam_id)]
+    try:
+        for f in frames:
+            parts.append(
+                FRAME.pack(f.t, f.x, f.y, f.odo, f.heading, f.speed, f.gear, 0, f.rpm, f.signals)
+            )
+    except struct.error as e:
+        raise RuntimeError(f"frame value out of range: {e}") from e
+    body = b"".join(parts)
+    return body + signer.sign(SIGNING_CONTEXT + body)
+
+
+def parse_chunk(data: bytes) -> Chunk:
+    """Parse untrusted chunk bytes strictly; raise ``TelemetryError`` on any defect.
+
+    (1) header present, magic and version known; (2) frame count within bounds and the length
+    exactly header + frames + signature (no truncation, no trailing bytes); (3) every frame's
+    reserved byte zero, gear known, heading below 360°, no unknown signal bits.
+    """
+    # (1)
+    if len(data) < HEADER.size + SIGNATURE_BYTES:
+        raise TelemetryError("truncated", f"chunk of {len(data)} bytes is shorter than a header")
+    magic, version, period_ms, chunk_no, first_frame, count, exam_id = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise TelemetryError("bad_magic", f"chunk starts with {magic!r}, not {MAGIC!r}")
+    if version != VERSION:
+        raise TelemetryError("bad_version", f"chunk format version {version} is not known")
+    if not 1 <= period_ms <= 10_000:
+        raise TelemetryError("bad_header", f"frame period {period_ms} ms is not plausible")
+    # (2)
+    if not 1 <= count <= MAX_FRAMES_PER_CHUNK:
+        raise TelemetryError("bad_header", f"frame count {count} outside 1..{MAX_FRAMES_PER_CHUNK}")
+    expected = HEADER.size + count * FRAME.size + SIGNATURE_BYTES
+    if len(data) < expected:
+        raise TelemetryError("truncated", f"chunk is {len(data)} bytes; header says {expected}")
+    if len(data) > expected:
+        raise TelemetryError("trailing_bytes", f"{len(data) - expected} bytes after the signature")
+    layout = struct.Struct("<" + FRAME.format[1:] * count)
+    values = layout.unpack_from(data, HEADER.size)
+    # (3)
+    checks = (
+        (7, lambda v: v == 0, "reserved byte is not zero"),
+        (4, lambda v: 0 <= v < 36_000, "heading is not below 360°"),
+        (6, lambda v: v in VALID_GEARS, "gear value is not known"),
+    )
+    for column, ok, what in checks:
+        seen = set(values[column::FIELDS_PER_FRAME])
+        if all(ok(v) for v in seen):
+            continue
+        bad = next(i for i, v in enumerate(values[column::FIELDS_PER_FRAME]) if not ok(v))
+        raise TelemetryError("bad_value", what, first_frame + bad)
+    signals = 0
+    for s in set(values[9::FIELDS_PER_FRAME]):
+        signals |= s
+    if signals & ~KNOWN_SIGNALS:
+        raise TelemetryError("bad_value", f"unknown signal bits {signals & ~KNOWN_SIGNALS:#x}")
+    return Chunk(data, period_ms, chunk_no, first_frame, count, exam_id, values)
+
+
+def verify_chunk_signature(chunk: Chunk, verifier: Ed25519Verifier) -> None:
+    """Raise ``TelemetryError('bad_signature')`` unless the in-car unit's key signed the chunk."""
+    if not verifier.verify(chunk.signed_bytes, chunk.signature):
+        raise TelemetryError("bad_signature", f"chunk {chunk.chunk_no} is not signed by the unit")
+
+
+@dataclass(frozen=True)
+class TelemetryLimits:
+    """Plausibility limits of the sensors (from the rule table's ``telemetry`` section)."""
+
+    timing_tolerance_ms: int
+    max_step_mm: int
+    max_speed_mm_s: int
+
+
+@dataclass(frozen=True)
+class Track:
+    """A whole exam's telemetry as columns (one tuple per field, indexed by frame)."""
+
+    period_ms: int
+    exam_id: bytes
+    t: tuple[int, ...]
+    x: tuple[int, ...]
+    y: tuple[int, ...]
+    odo: tuple[int, ...]
+    heading: tuple[int, ...]
+    speed: tuple[int, ...]
+    gear: tuple[int, ...]
+    rpm: tuple[int, ...]
+    signals: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
+    """Join one exam's chunks in order and check that they form one continuous recording.
+
+    (1) at least one chunk, one exam id, one period; (2) chunk numbers 0, 1, 2, … and first
+    frames contiguous; (3) time starts at 0 and advances by one period per frame within the
+    tolerance: a larger step is a gap, a non-positive one time running backwards; (4) no
+    position step or speed beyond what a car can do.
+    """
+    # (1)
+    if not chunks:
+        raise TelemetryError("empty", "no telemetry chunks")
+    exam_id, period = chunks[0].exam_id, chunks[0].period_ms
+    values: list[int] = []
+    next_frame = 0
+    # (2)
+    for n, chunk in enumerate(chunks):
+        if chunk.exam_id != exam_id:
+            raise TelemetryError("exam_mismatch", f"chunk {n} belongs to another exam")
+        if chunk.period_ms != period:
+            raise TelemetryError("bad_header", f"chunk {n} changes the frame period")
+        if chunk.chunk_no != n:
+            raise TelemetryError("chunk_order", f"chunk number {chunk.chunk_no} where {n} is due")
+        if chunk.first_frame != next_frame:
+            raise TelemetryError(
+                "gap", f"chunk {n} starts at frame {chunk.first_frame}, not {next_frame}"
+            )
+        next_frame += chunk.frame_count
+        values.extend(chunk.values)
+    flat = tuple(values)
+    t = flat[0::FIELDS_PER_FRAME]
+    x = flat[1::FIELDS_PER_FRAME]
+    y = flat[2::FIELDS_PER_FRAME]
+    speed = flat[5::FIELDS_PER_FRAME]
+    # (3)
+    if t[0] != 0:
+        raise TelemetryError("bad_time", f"first frame is at {t[0]} ms, not 0", 0)
+    low, high = period - limits.timing_tolerance_ms, period + limits.timing_tolerance_ms
+    step = limits.max_step_mm
+    for i in range(1, len(t)):
+        dt = t[i] - t[i - 1]
+        if not low <= dt <= high:
+            if dt <= 0:
+                raise TelemetryError("time_backwards", f"time goes from {t[i - 1]} to {t[i]}", i)
+            if dt > high:
+                raise TelemetryError("gap", f"{dt} ms between frames; period is {period}", i)
+            raise TelemetryError("irregular_time", f"{dt} ms between frames", i)
+        # (4) Chebyshev distance: cheap, and a car cannot exceed it on either axis
+        if not (-step <= x[i] - x[i - 1] <= step and -step <= y[i] - y[i - 1] <= step):
+            raise TelemetryError("impossible_jump", "position jumps farther than a car moves", i)
+    top = limits.max_speed_mm_s
+    if max(speed) > top or min(speed) < -top:
+        i = next(k for k, v in enumerate(speed) if not -top <= v <= top)
+        raise TelemetryError("impossible_speed", f"speed {speed[i]} mm/s", i)
+    return Track(
+        period_ms=period,
+        exam_id=exam_id,
+        t=t,
+        x=x,
+        y=y,
+        odo=flat[3::FIELDS_PER_FRAME],
+        heading=flat[4::FIELDS_PER_FRAME],
+        speed=speed,
+        gear=flat[6::FIELDS_PER_FRAME],
+        rpm=flat[8::FIELDS_PER_FRAME],
+        signals=flat[9::FIELDS_PER_FRAME],
+    )
