@@ -6,8 +6,10 @@ operator has no choice left in it:
 
 1. no-show candidates leave the assignment;
 2. every candidate of a withdrawn examiner, in manifest order, takes a new examiner among those
-   eligible for them, not withdrawn and below their maximum load, chosen with probability
-   proportional to the candidate's row of F (uniformly among them if F gives them all zero);
+   eligible for them, not withdrawn and below their maximum load (when there are none, among
+   those exactly at it: a withdrawal removes capacity, so one over the window is allowed),
+   chosen with probability proportional to the candidate's row of F (uniformly among them if
+   F gives them all zero);
 3. candidates already assigned keep their examiner.
 
 Conditioned on the withdrawal, each reassigned pair has probability F[c][e] / Σ F[c][options],
@@ -84,12 +86,14 @@ def repair_assignment(
             continue
         # (2)
         c = row_of[candidate]
+        present = [e for e in problem.eligible[c] if problem.examiners[e] not in withdrawn]
         options = [
-            e
-            for e in problem.eligible[c]
-            if problem.examiners[e] not in withdrawn
-            and loads[ExaminerId(problem.examiners[e])] < problem.load_max[e]
+            e for e in present if loads[ExaminerId(problem.examiners[e])] < problem.load_max[e]
         ]
+        if not options:  # the withdrawal took capacity away: one over the maximum is allowed
+            options = [
+                e for e in present if loads[ExaminerId(problem.examiners[e])] == problem.load_max[e]
+            ]
         if not options:
             raise RepairError(
                 f"candidate {candidate} has no eligible examiner with room left after the repair"

@@ -1,0 +1,268 @@
+"""The audit replayer over real signed entries, and late-change repairs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from allocation import (
+    AllocationReplayer,
+    BeaconTarget,
+    HashChainBeacon,
+    LateChange,
+    RepairError,
+    assignment_problem,
+    committed_fields,
+    draw_seed,
+    encode_manifest,
+    made_fields,
+    make_allocation,
+    prepare_manifest,
+    repair_assignment,
+    repaired_fields,
+    vrf_public_key,
+)
+from exam_core.entry import Entry, make_entry, parse_entry
+from exam_core.note import Ed25519Signer
+from exam_core.replay import Finding
+from exam_core.schemas import validate_event
+from tests.allocation.samples import (
+    GENESIS_MS,
+    PERIOD_MS,
+    ROUND,
+    VRF_SECRET,
+    Published,
+    publish,
+    small_roster,
+)
+
+ORIGIN = "exam.example/c/370100-01"
+ALLOCATOR = Ed25519Signer.from_seed(f"{ORIGIN}/allocator/A1", b"\x11" * 32)
+ROUND_TIME = GENESIS_MS + ROUND * PERIOD_MS
+
+
+@dataclass
+class History:
+    """An in-memory bundle: the entries so far and the blobs by SHA-256."""
+
+    entries: list[Entry] = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    seq: int = 0
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        return self.blobs.get(sha256_hex)
+
+    def add_blob(self, data: bytes) -> None:
+        self.blobs[hashlib.sha256(data).hexdigest()] = data
+
+    def append(self, fields: dict[str, object], ts: int, signer: Ed25519Signer = ALLOCATOR) -> int:
+        self.seq += 1
+        event = {"v": 1, "log": ORIGIN, "ts": ts, "actor": signer.name, "seq": self.seq, **fields}
+        validate_event(event)  # the entries the allocation makes fit their schemas
+        self.entries.append(parse_entry(make_entry(signer, event)))
+        return len(self.entries) - 1
+
+
+def replay_all(history: History, replayer: AllocationReplayer | None = None) -> list[Finding]:
+    replayer = replayer or AllocationReplayer()
+    found: list[Finding] = []
+    for index, entry in enumerate(history.entries):
+        if entry.type in replayer.event_types:
+            view = History(history.entries[: index + 1], history.blobs)
+            found += replayer.replay(index, entry, view)
+    return found
+
+
+def codes(findings: Sequence[Finding]) -> list[tuple[int | None, str, str]]:
+    return [(f.index, f.code, f.severity) for f in findings]
+
+
+@pytest.fixture(scope="module")
+def published() -> Published:
+    return publish(small_roster(), cap=400)
+
+
+def honest(published: Published, *, commit_ts: int = GENESIS_MS + 1000) -> History:
+    history = History()
+    history.add_blob(published.manifest_bytes)
+    history.append(committed_fields(published.manifest_bytes, published.manifest), commit_ts)
+    history.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10)
+    return history
+
+
+def test_honest_history_replays_with_only_the_dev_beacon_warning(published: Published) -> None:
+    assert codes(replay_all(honest(published))) == [(1, "beacon_insecure", "warning")]
+
+
+def test_commitment_after_the_round_is_reported(published: Published) -> None:
+    found = codes(replay_all(honest(published, commit_ts=ROUND_TIME)))
+    assert (0, "committed_after_round", "error") in found
+
+
+def test_changed_assignment_in_the_made_entry_is_reported(published: Published) -> None:
+    history = honest(published)
+    pairs = list(published.allocation.assignment)
+    k = next(i for i in range(1, len(pairs)) if pairs[i][1] != pairs[0][1])
+    pairs[0], pairs[k] = (pairs[0][0], pairs[k][1]), (pairs[k][0], pairs[0][1])
+    forged = replace(published.allocation, assignment=tuple(pairs))
+    history.entries.pop()
+    history.append(made_fields(forged, published.manifest.session), ROUND_TIME + 10)
+    assert (1, "assignment_mismatch", "error") in codes(replay_all(history))
+
+
+def test_draw_without_commitment_and_duplicate_draw(published: Published) -> None:
+    lone = History()
+    lone.add_blob(published.manifest_bytes)
+    lone.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10)
+    assert codes(replay_all(lone)) == [(0, "missing_commitment", "error")]
+    twice = honest(published)
+    twice.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 20)
+    assert (2, "duplicate_draw", "error") in codes(replay_all(twice))
+
+
+def test_missing_or_substituted_manifest_blob(published: Published) -> None:
+    history = honest(published)
+    history.blobs.clear()
+    found = codes(replay_all(history))
+    assert (0, "manifest_missing", "error") in found
+    assert (1, "manifest_missing", "error") in found
+
+
+def test_draw_by_another_allocator_is_reported(published: Published) -> None:
+    history = honest(published)
+    history.entries.pop()
+    other = Ed25519Signer.from_seed(f"{ORIGIN}/allocator/A2", b"\x12" * 32)
+    history.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME, other)
+    assert (1, "actor_mismatch", "error") in codes(replay_all(history))
+
+
+def test_pinned_vrf_key_is_enforced_by_the_replayer(published: Published) -> None:
+    replayer = AllocationReplayer(pinned_vrf_keys={ALLOCATOR.name: b"\x05" * 32})
+    found = codes(replay_all(honest(published), replayer))
+    assert (0, "vrf_invalid", "error") in found
+    assert (1, "vrf_invalid", "error") in found
+
+
+def test_abort_and_recommit(published: Published) -> None:
+    history = honest(published)
+    later = publish(small_roster(), cap=400, round_number=ROUND + 100)
+    history.add_blob(later.manifest_bytes)
+    history.append(committed_fields(later.manifest_bytes, later.manifest), ROUND_TIME + 50)
+    assert (2, "recommitted", "warning") in codes(replay_all(history))
+
+    changed = publish(small_roster(), cap=500, round_number=ROUND + 200)
+    history.add_blob(changed.manifest_bytes)
+    history.append(committed_fields(changed.manifest_bytes, changed.manifest), ROUND_TIME + 60)
+    assert (3, "recommitted_changed", "error") in codes(replay_all(history))
+
+
+def test_hash_chain_beacon_replays_clean_with_the_pinned_beacon_key() -> None:
+    signer = Ed25519Signer.from_seed("monitor.example/beacon", b"\x21" * 32)
+    beacon = HashChainBeacon(
+        signer,
+        b"\x33" * 32,
+        genesis_ms=GENESIS_MS,
+        period_ms=PERIOD_MS,
+        rounds=20,
+        clock=lambda: ROUND_TIME,
+    )
+    manifest = prepare_manifest(
+        small_roster(),
+        scale=1000,
+        cap=400,
+        beacon=BeaconTarget("hashchain", beacon.commitment_text, ROUND),
+        vrf_key=vrf_public_key(VRF_SECRET),
+    )
+    data = encode_manifest(manifest)
+    allocation = make_allocation(data, manifest, beacon.reveal(ROUND), VRF_SECRET)
+    history = History()
+    history.add_blob(data)
+    history.append(committed_fields(data, manifest), GENESIS_MS + 1000)
+    history.append(made_fields(allocation, manifest.session), ROUND_TIME + 10)
+    assert replay_all(history, AllocationReplayer(beacon_keys=[signer.verifier])) == []
+    unpinned = codes(replay_all(history))
+    assert (0, "beacon_invalid", "error") in unpinned
+    assert (1, "beacon_invalid", "error") in unpinned
+
+
+# -- late changes --------------------------------------------------------------------------
+
+
+def _seed(published: Published) -> bytes:
+    return draw_seed(published.allocation.beta)
+
+
+def test_repair_moves_only_the_withdrawn_examiners_candidates(published: Published) -> None:
+    manifest, drawn = published.manifest, published.allocation.assignment
+    gone = "e-6"  # C1 only: its candidates all have somewhere to go
+    absent = next(c for c, e in drawn if e != gone)
+    changes = [LateChange("examiner_withdrawn", gone), LateChange("no_show", absent)]
+    repaired = repair_assignment(manifest, drawn, changes, _seed(published), 1)
+    assert repaired == repair_assignment(manifest, drawn, changes, _seed(published), 1)
+    before = dict(drawn)
+    after = dict(repaired)
+    assert absent not in after
+    assert set(after) == set(before) - {absent}
+    problem = assignment_problem(manifest.roster, manifest.conflicts, manifest.scale)
+    index = {e.id: j for j, e in enumerate(manifest.roster.examiners)}
+    loads = Counter(after.values())
+    for row, cand in enumerate(manifest.roster.candidates):
+        if cand.id not in after:
+            continue
+        assert after[cand.id] != gone
+        assert index[after[cand.id]] in problem.eligible[row]
+        if before[cand.id] != gone:
+            assert after[cand.id] == before[cand.id]
+    for j, examiner in enumerate(manifest.roster.examiners):
+        assert loads[examiner.id] <= problem.load_max[j] + 1
+
+
+def test_repair_refuses_unknown_subjects_and_impossible_repairs(published: Published) -> None:
+    manifest, drawn, seed = published.manifest, published.allocation.assignment, _seed(published)
+    with pytest.raises(RepairError, match="no-show c-zz is not in the assignment"):
+        repair_assignment(manifest, drawn, [LateChange("no_show", "c-zz")], seed, 1)
+    with pytest.raises(RepairError, match="e-zz is not on the roster"):
+        repair_assignment(manifest, drawn, [LateChange("examiner_withdrawn", "e-zz")], seed, 1)
+    with pytest.raises(RepairError, match="unknown late change"):
+        repair_assignment(manifest, drawn, [LateChange("flood", "e-1")], seed, 1)
+    with pytest.raises(RepairError, match="numbered from 1"):
+        repair_assignment(manifest, drawn, [LateChange("no_show", drawn[0][0])], seed, 0)
+    # Withdraw all C2 examiners but one: C2 candidates run out of room or eligibility.
+    c2 = [LateChange("examiner_withdrawn", f"e-{j}") for j in range(4)]
+    with pytest.raises(RepairError, match=r"candidate c-\d+ has no eligible examiner"):
+        repair_assignment(manifest, drawn, c2, seed, 1)
+
+
+def test_repair_entries_replay(published: Published) -> None:
+    history = honest(published)
+    drawn = published.allocation.assignment
+    changes = [LateChange("examiner_withdrawn", "e-6")]
+    repaired = repair_assignment(published.manifest, drawn, changes, _seed(published), 1)
+    fields = repaired_fields(
+        session=published.manifest.session,
+        manifest_hash=published.allocation.manifest_sha256,
+        number=1,
+        changes=changes,
+        reason="examiner reported sick at 07:40",
+        assignment=repaired,
+    )
+    history.append(fields, ROUND_TIME + 100)
+    assert codes(replay_all(history)) == [(1, "beacon_insecure", "warning")]
+
+    forged = dict(fields, assignment=[[c, e] for c, e in drawn])
+    history.entries.pop()
+    history.append(forged, ROUND_TIME + 100)
+    assert (2, "repair_mismatch", "error") in codes(replay_all(history))
+
+    history.entries.pop()
+    history.append(dict(fields, repair=2), ROUND_TIME + 100)
+    assert (2, "repair_mismatch", "error") in codes(replay_all(history))
+
+    lone = History()
+    lone.add_blob(published.manifest_bytes)
+    lone.append(fields, ROUND_TIME + 100)
+    assert codes(replay_all(lone)) == [(0, "missing_draw", "error")]
