@@ -313,19 +313,34 @@ class Centre:
         return self.signer(self.config.admin)
 
     def register_key(self, name: str, role: Role, passphrase: bytes | None = None) -> Ed25519Signer:
-        """Create key ``name`` with ``role``, store it (0600) and register it in the log."""
+        """Create key ``name`` with ``role``, store it (0600) and register it in the log.
+
+        The key file is written before the registration is appended, so a registered key always
+        has its private half.  A key file left by a registration that never reached the log
+        (a crash in between) is registered on the next call instead of being replaced.
+        """
         if role not in ALL_ROLES:
             raise StoreError(f"unknown role {role!r}; roles are {', '.join(sorted(ALL_ROLES))}")
         full = self.key_name(name)
+        if full == self.origin:
+            raise KeyFormatError("the log key signs checkpoints only")
         path = self.root / KEYS_DIR / key_file_name(full)
-        if path.exists():
-            raise StoreError(f"a key file for {full} already exists")
-        signer = Ed25519Signer.generate(full)
-        # The log entry first: if it is refused (e.g. the name is taken), no stray key file.
-        self.append(
-            self.admin(), "key.registered", {"name": full, "vkey": signer.vkey, "role": role}
-        )
-        write_key_file(path, signer, passphrase if passphrase is not None else self._passphrase)
+        secret = passphrase if passphrase is not None else self._passphrase
+        created = not path.exists()
+        if created:
+            signer = Ed25519Signer.generate(full)
+            write_key_file(path, signer, secret)
+        else:
+            if full in self.sequencer.registry_view.registry.keys:
+                raise StoreError(f"key {full} already exists")
+            signer = read_key_file(path, full, secret)
+        fields = {"name": full, "vkey": signer.vkey, "role": role}
+        try:
+            self.append(self.admin(), "key.registered", fields)
+        except BaseException:
+            if created:
+                path.unlink(missing_ok=True)
+            raise
         self._signers[full] = signer
         return signer
 

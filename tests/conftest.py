@@ -19,7 +19,13 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from exam_core.centre import Centre
+from exam_core.checkpoint import verify_checkpoint
 from exam_core.db import make_engine
+from exam_core.entry import parse_entry
+from exam_core.merkle import MerkleFrontier, leaf_hash
+from exam_core.note import ed25519_verifier_from_vkey
+from exam_core.registry import KeyRegistry
+from exam_core.store import LogStore
 
 PG_ENV = "EXAM_TEST_DATABASE_URL"
 
@@ -68,3 +74,38 @@ def centre(db_url: str, tmp_path: Path) -> Iterator[Centre]:
     c = Centre.create(tmp_path / "centre", ORIGIN, database_url=db_url, max_age_ms=5)
     yield c
     c.close()
+
+
+def assert_log_sound(
+    db_url: str, log_vkey: str, origin: str = ORIGIN, admit: bool = True
+) -> list[bytes]:
+    """Check what a kill or a race must never break; return the entries.
+
+    No gap and no entry beyond the newest checkpoint; every checkpoint signed by the log key
+    and equal to the root recomputed from the entries below its size; the stored tree hashes
+    agree; and (``admit``) the whole log passes the admission rules again, in order (keys,
+    roles, schema, signatures, per-actor seq without gaps or repeats).
+    """
+    store = LogStore.open(make_engine(db_url), migrate=False)
+    try:
+        size = store.size()
+        entries = store.entries(0, size + 1_000_000)
+        assert len(entries) == size, "entries beyond the newest checkpoint or a gap"
+        verifier = ed25519_verifier_from_vkey(log_vkey)
+        recomputed = MerkleFrontier()
+        sizes = []
+        for note in store.checkpoints():
+            cp = verify_checkpoint(note, verifier)
+            assert cp.size > recomputed.size, "checkpoint sizes must grow"
+            recomputed.extend([leaf_hash(e) for e in entries[recomputed.size : cp.size]])
+            assert cp.root_hash == recomputed.root()
+            sizes.append(cp.size)
+        assert not sizes or sizes[-1] == size
+        assert store.frontier(size).root() == recomputed.root()
+        if admit:
+            registry = KeyRegistry(origin)
+            for data in entries:
+                registry.admit(parse_entry(data))
+        return entries
+    finally:
+        store.close()

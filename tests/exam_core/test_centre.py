@@ -12,7 +12,8 @@ from exam_core.centre import CONFIG_FILE, Centre, key_file_name
 from exam_core.checkpoint import verify_checkpoint
 from exam_core.entry import parse_entry
 from exam_core.errors import EntryError, KeyFormatError, ProofError, StoreError
-from exam_core.note import ed25519_verifier_from_vkey
+from exam_core.keys import write_key_file
+from exam_core.note import Ed25519Signer, ed25519_verifier_from_vkey
 from exam_core.policy import parse_policy
 from exam_core.schemas.types import ADMIN, DEMO, Role
 from exam_core.tlog_proof import verify_receipt
@@ -121,6 +122,14 @@ def test_existing_key_file_blocks_registration(centre: Centre) -> None:
     centre.register_key("demo/a", DEMO)
     with pytest.raises(StoreError, match="already exists"):
         centre.register_key("demo/a", DEMO)
+
+
+def test_key_file_left_by_an_interrupted_registration_is_registered(centre: Centre) -> None:
+    orphan = Ed25519Signer.generate(f"{ORIGIN}/demo/orphan")
+    write_key_file(centre.root / "keys" / key_file_name(orphan.name), orphan)
+    signer = centre.register_key("demo/orphan", DEMO)
+    assert signer.vkey == orphan.vkey
+    assert parse_entry(centre.store.entry(centre.store.size() - 1)).event["vkey"] == orphan.vkey
 
 
 def test_revoked_key_can_no_longer_append(centre: Centre) -> None:
