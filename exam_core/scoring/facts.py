@@ -45,13 +45,22 @@ class TrackFacts:
         self.running_rpm = engine_running_rpm
 
     def first_over(self, start: int, end: int, limit_ms: int) -> int | None:
-        """The first frame of [start, end) more than ``limit_ms`` after frame ``start``."""
+        """The first frame of [start, end) at which a condition that has held since ``start``
+        has lasted more than ``limit_ms``.
+
+        Each frame stands for one period, so k frames last k periods: a stop seen on 21 frames
+        at 10 Hz lasted 2.1 s, on 20 frames 2.0 s.
+        """
         t = self.track.t
-        deadline = t[start] + limit_ms
+        deadline = t[start] + limit_ms - self.track.period_ms
         for i in range(start, end):
             if t[i] > deadline:
                 return i
         return None
+
+    def first_reaching(self, start: int, end: int, limit_ms: int) -> int | None:
+        """Like ``first_over`` but for conditions that count from ``limit_ms`` inclusive."""
+        return self.first_over(start, end, limit_ms - 1)
 
     @cached_property
     def stationary(self) -> list[Run]:

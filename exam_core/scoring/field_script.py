@@ -45,8 +45,74 @@ def simulate_field(
     for code, item, rule_ms in (("X20106", 0, 210_000), ("X20404", 2, 90_000)):
         if code in trig:
             a = durations[item][0]
-            run.expected[code] = (a + rule_ms // 100, a + rule_ms // 100 + 2)
+            run.expected[code] = (a + rule_ms // 100 - 2, a + rule_ms // 100 + 2)
     return run
+
+
+def s_bend(start: Pt, shift: float, radius: float, *, backwards: bool) -> list[Pt]:
+    """Two opposite arcs that move the car sideways by ``shift`` and end at the same heading.
+
+    Backwards: reversing west and to the right (into a bay); forwards: driving east and to the
+    left (out of it).
+    """
+    alpha = math.degrees(math.acos(1 - shift / (2 * radius)))
+    x0, y0 = start
+    if backwards:
+        c1 = (x0, y0 - radius)
+        first = arc(c1, radius, 90, 90 + alpha)
+        ix, iy = first[-1]
+        c2 = (2 * ix - c1[0], 2 * iy - c1[1])
+        return first + arc(c2, radius, 270 + alpha, 270)[1:]
+    c1 = (x0, y0 + radius)
+    first = arc(c1, radius, -90, -90 + alpha)
+    ix, iy = first[-1]
+    c2 = (2 * ix - c1[0], 2 * iy - c1[1])
+    return first + arc(c2, radius, 90 + alpha, 90)[1:]
+
+
+def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: float) -> None:
+    """Stop at the pole, wait, and start off up the hill (with roll-back, stall, … if asked)."""
+    trig, near = faults
+    both = trig | near
+
+    def amt(code: str, hit: float, miss: float, clean: float = 0.0) -> float:
+        return amount(code, faults, hit, miss, clean)
+
+    stop = drv.frame
+    drv.mark("20301", stop)
+    drv.mark("20303", stop)
+    drv.mark("20304", stop)
+    drv.mark("X20305", stop)
+    drv.mark("X20306", stop - 150, stop + 200)
+    drv.set(PARKING_BRAKE, True)
+    wait = round(amt("20302", 30500, 29500, 3000))
+    if "10210" in both:
+        drv.hold(1000)
+        if "10210" in near:
+            drv.gear = GEAR_NEUTRAL
+        drv.mark("10210", drv.frame)
+        drv.engine = False
+        drv.hold(1000)
+        drv.gear = GEAR_NEUTRAL
+        drv.start_engine()
+        drv.gear = 1
+    drv.hold(wait)
+    drv.mark("20302", stop + 300)
+    drv.set(PARKING_BRAKE, False)
+    roll = amt("10105", 310, 290) + amt("10202", 110, 90)
+    if roll:
+        a = drv.frame
+        drv.roll_back(roll)
+        drv.mark("10105", a, drv.frame)
+        drv.mark("10202", drv.frame - 1)
+        drv.hold(300)
+    if "10101" in trig:
+        drv.set(BELT, False)
+        drv.mark("10101", drv.frame)
+        drv.hold(200)
+        drv.set(BELT, True)
+    here = (drv.x, drv.y)
+    drv.follow([here, (64000, shift), (70000, 0), (77000, 0)], 2000, v_end=2000)
 
 
 def _zone_times(course: FieldCourse, truth: list[Pt]) -> list[tuple[int, int]]:
@@ -89,14 +155,14 @@ def _field_script(
         a = drv.frame
         drv.hold(5100 if "X10102" in trig else 4900)
         drv.set(CAMERA_OK, True)
-        drv.mark("X10102", a + 51)
+        drv.mark("X10102", a + 50)
     drv.hold(1000)
     gear_at_start = 1 if "X10103" in trig else GEAR_NEUTRAL
     held = round(amt("X10104", 2100, 1900, 800))
     a = drv.frame
     drv.start_engine(held_ms=held, gear=gear_at_start)
     drv.mark("X10103", a)
-    drv.mark("X10104", a + 3 + 21)
+    drv.mark("X10104", a + 3 + 20)
     drv.gear = 1 if "X10103" in near else GEAR_NEUTRAL
     drv.hold(1000)
     drv.gear = 1
@@ -121,14 +187,14 @@ def _field_script(
     drv.hold(1000)
     drv.gear = GEAR_REVERSE
     cx = stop_x
-    depth = -9450 + amt("20103", 3950, 3350, 0)
+    depth = -9450 + amt("20103", 400, 250, 0)
     a = drv.frame
     drv.follow(arc((cx, -5500), 5500, 90, 180), 800, reverse=True)
     drv.mark("X20105", a, a + 5)
     if "20104" in both:
         b = drv.frame
         drv.hold(2100 if "20104" in trig else 1900)
-        drv.mark("20104", b + 21)
+        drv.mark("20104", b + 20)
     drv.follow(line((cx - 5500, -5500), (cx - 5500, depth)), 800, reverse=True)
     drv.mark("20102", a, drv.frame)
     drv.hold(rp_hold)
@@ -145,44 +211,13 @@ def _field_script(
     # 坡道定点停车和起步
     shift = amt("20304", 200, 50) + amt("X20305", 350, 250) + amt("X20306", -300, -150)
     stop_x = 56400 - amt("20301", 550, 450) - amt("20303", 300, 100)
-    drv.follow([*line((cx, 0), (42000, 0)), (48000, shift), (stop_x, shift)], 2000, v_end=0)
     if "X20307" in trig:
-        drv.follow(line((stop_x, shift), (stop_x + 100, shift)), 300)
-    stop = drv.frame
-    drv.mark("20301", stop)
-    drv.mark("20303", stop)
-    drv.mark("20304", stop)
-    drv.mark("X20305", stop)
-    drv.mark("X20306", stop - 150, stop + 200)
-    drv.set(PARKING_BRAKE, True)
-    wait = round(amt("20302", 30500, 29500, 3000))
-    if "10210" in both:
-        drv.hold(1000)
-        if "10210" in near:
-            drv.gear = GEAR_NEUTRAL
-        drv.mark("10210", drv.frame)
-        drv.engine = False
-        drv.hold(1000)
-        drv.gear = GEAR_NEUTRAL
-        drv.start_engine()
-        drv.gear = 1
-    drv.hold(wait)
-    drv.mark("20302", stop + 301)
-    drv.set(PARKING_BRAKE, False)
-    roll = amt("10105", 310, 290) + amt("10202", 110, 90)
-    if roll:
         a = drv.frame
-        drv.roll_back(roll)
-        drv.mark("10105", a, drv.frame)
-        drv.mark("10202", drv.frame - 1)
-        drv.hold(300)
-    if "10101" in trig:
-        drv.set(BELT, False)
-        drv.mark("10101", drv.frame)
-        drv.hold(200)
-        drv.set(BELT, True)
-    here = (drv.x, drv.y)
-    drv.follow([here, (64000, shift), (70000, 0), (77000, 0)], 2000, v_end=2000)
+        drv.follow([*line((cx, 0), (42000, 0)), (77000, 0)], 2000, v_end=2000)
+        drv.mark("X20307", a, drv.frame)
+    else:
+        drv.follow([*line((cx, 0), (42000, 0)), (48000, shift), (stop_x, shift)], 2000)
+        _hill(drv, (trig, near), stop_x, shift)
 
     # 侧方停车 (coasting in neutral on the way in, if asked)
     if "X10106" in both:
@@ -190,21 +225,16 @@ def _field_script(
         a = drv.frame
         ms = 3100 if "X10106" in trig else 2900
         drv.follow(line((77000, 0), (77000 + ms * 2, 0)), 2000, v_end=2000, accel=1)
-        drv.mark("X10106", a + 30)
+        drv.mark("X10106", a + 29)
         drv.gear = 1
-    radius, alpha = 5000.0, math.degrees(math.acos(1 - 3050 / 10000))
-    xs = 93300 + 2 * radius * math.sin(math.radians(alpha))
-    lane_y = amt("20403", 950, 800)
-    sx = drv.x
-    pts = [(sx, 0.0), (sx + 4000, lane_y), (sx + 9000, lane_y), (sx + 13000, 0.0), (xs, 0.0)]
-    if sx + 13000 >= xs:
-        pts = [(sx, 0.0), (xs, 0.0)]
-    a = drv.frame
-    drv.follow(pts, 2000)
-    drv.mark("20403", a, drv.frame)
+    radius = 5000.0
+    sink = amt("20401", 500, 300) + amt("X20405", 500, 300)
+    entry = s_bend((0.0, 0.0), 3050 + sink, radius, backwards=True)
+    xs = 93300 - entry[-1][0]
+    entry = [(x + xs, y) for x, y in entry]
+    drv.follow(line((drv.x, 0), (xs, 0)), 2000)
     drv.hold(1000)
     drv.gear = GEAR_REVERSE
-    sink = amt("20401", 500, 300) + amt("X20405", 500, 300)
     if "X20407" in trig:
         drv.follow(line((xs, 0), (96000, 0)), 800, reverse=True)
         drv.hold(1000)
@@ -212,20 +242,14 @@ def _field_script(
         drv.follow(line((96000, 0), (116000, 0)), 2000, v_end=2000)
         drv.mark("X20407", drv.frame - 200, drv.frame)
     else:
-        c1 = (xs, -radius)
-        first = arc(c1, radius, 90, 90 + alpha)
-        ix, iy = first[-1]
-        # the second arc's centre mirrors the first through the inflection point
-        c2 = (2 * ix - c1[0], 2 * iy - c1[1])
-        second = arc(c2, radius, 270 + alpha, 270)
         a = drv.frame
-        drv.follow(first, 700, reverse=True)
+        half = len(entry) // 2
+        drv.follow(entry[: half + 1], 700, reverse=True)
         if "20402" in both:
             b = drv.frame
             drv.hold(2100 if "20402" in trig else 1900)
-            drv.mark("20402", b + 21)
-        end = second[-1]
-        drv.follow([*second, (end[0], end[1] - sink)] if sink else second, 700, reverse=True)
+            drv.mark("20402", b + 20)
+        drv.follow(entry[half:], 700, reverse=True)
         park = drv.frame
         drv.mark("20401", park)
         drv.mark("X20405", a, park)
@@ -235,12 +259,13 @@ def _field_script(
         drv.set(INDICATOR_LEFT, True)
         drv.hold(signal_ms)
         drv.mark("X20406", drv.frame)
-        back = [
-            (p[0], p[1]) for p in reversed(second + ([(end[0], end[1] - sink)] if sink else []))
-        ]
-        drv.follow(back + list(reversed(first))[1:], 1200)
+        wide = amt("20403", 450, 150)
+        leave = s_bend(entry[-1], 3050 + sink + wide, radius, backwards=False)
+        a = drv.frame
+        drv.follow([*leave, (leave[-1][0] + 3000, wide)], 1200, v_end=1200)
         drv.set(INDICATOR_LEFT, False)
-        drv.follow(line((drv.x, drv.y), (116000, 0)), 2000, v_end=2000)
+        drv.follow([(drv.x, drv.y), (drv.x + 8000, 0), (116000, 0)], 2000, v_end=2000)
+        drv.mark("20403", a, drv.frame)
 
     # 曲线行驶
     dy = amt("20601", -1000, -300)
@@ -251,7 +276,7 @@ def _field_script(
         drv.follow(s_pts, 1800)
         b = drv.frame
         drv.hold(2100 if "20602" in trig else 1900)
-        drv.mark("20602", b + 21)
+        drv.mark("20602", b + 20)
         s_pts = [s_pts[-1]]
     s_pts += [*arc((120000, 22500 + dy), 7500, 270, 90)[1:], (141000, 30000 + dy), (146000, 30000)]
     drv.follow(s_pts, 1800, v_end=1500)
@@ -274,7 +299,7 @@ def _field_script(
         drv.follow([(drv.x, drv.y), *turn], 1500)
         b = drv.frame
         drv.hold(2100 if "20702" in trig else 1900)
-        drv.mark("20702", b + 21)
+        drv.mark("20702", b + 20)
         turn = [turn[-1]]
     drv.follow([(drv.x, drv.y), *turn, (155000 + off, 40000)], 1500, v_end=1500)
     drv.set(INDICATOR_LEFT, False)

@@ -21,12 +21,15 @@ def _one(rule: Rule, frame: int | None) -> list[Deduction]:
 
 
 def seat_belt(facts: TrackFacts, rule: Rule) -> list[Deduction]:
-    """From the first motion on, the belt must stay buckled: the first unbuckled frame."""
+    """From the first motion to the final stop the belt stays buckled: the first frame it is
+    not (unbuckling after the car has come to its final stop is getting out, not driving)."""
     start = facts.first_motion
     if start is None:
         return []
+    last = facts.stationary[-1]
+    end = last[0] if last[1] == facts.n and last[0] > start else facts.n
     for a, b in facts.bit_runs(BELT, on=False):
-        if b > start:
+        if b > start and a < end:
             return _one(rule, max(a, start))
     return []
 
@@ -102,14 +105,14 @@ def stall(facts: TrackFacts, rule: Rule) -> list[Deduction]:
 def coasting(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     """In neutral at ``min_speed_mm_s`` or more for ``min_ms`` or more: once, where reached."""
     fast, limit = rule.param("min_speed_mm_s"), rule.param("min_ms")
-    gear, speed, t = facts.track.gear, facts.track.speed, facts.track.t
+    gear, speed = facts.track.gear, facts.track.speed
     flags = [
         g == GEAR_NEUTRAL and (v >= fast or v <= -fast) for g, v in zip(gear, speed, strict=True)
     ]
     for a, b in runs_of(flags):
-        for i in range(a, b):
-            if t[i] - t[a] >= limit:
-                return _one(rule, i)
+        frame = facts.first_reaching(a, b, limit)
+        if frame is not None:
+            return _one(rule, frame)
     return []
 
 

@@ -17,7 +17,7 @@ from functools import cached_property
 from math import isqrt
 
 from exam_core.scoring.course import RouteCourse, RouteZone
-from exam_core.scoring.facts import Run, TrackFacts
+from exam_core.scoring.facts import Run, TrackFacts, runs_of
 from exam_core.scoring.geometry import ONE, Q, cos_q, sin_q
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.rules import Rule
@@ -148,22 +148,16 @@ def _d(rule: Rule, frame: int) -> Deduction:
 
 
 def speeding(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """Above the road's limit for more than ``max_ms``: once, where the limit is passed."""
     limit = scene.course.speed_limit_mm_s
     speed = scene.facts.track.speed
     if max(speed) <= limit:
         return []
-    out = []
-    start = -1
-    for i, v in enumerate(speed):
-        if v > limit:
-            if start < 0:
-                start = i
-            elif scene.facts.track.t[i] - scene.facts.track.t[start] > rule.param("max_ms"):
-                out.append(_d(rule, i))
-                return out
-        else:
-            start = -1
-    return out
+    for a, b in runs_of([v > limit for v in speed]):
+        frame = scene.facts.first_over(a, b, rule.param("max_ms"))
+        if frame is not None:
+            return [_d(rule, frame)]
+    return []
 
 
 def centre_line(scene: RouteScene, rule: Rule) -> list[Deduction]:

@@ -117,14 +117,14 @@ def simulate_route(
         a = drv.frame
         drv.hold(5100 if "X10102" in trig else 4900)
         drv.set(CAMERA_OK, True)
-        drv.mark("X10102", a + 51)
+        drv.mark("X10102", a + 50)
     drv.hold(1000)
     a = drv.frame
     drv.start_engine(
         held_ms=round(amt("X10104", 2100, 1900, 800)), gear=1 if "X10103" in trig else 0
     )
     drv.mark("X10103", a)
-    drv.mark("X10104", a + 3 + 21)
+    drv.mark("X10104", a + 3 + 20)
     drv.gear = 1 if "X10103" in near else GEAR_NEUTRAL
     drv.hold(1000)
     if "10210" in both:
@@ -160,7 +160,7 @@ def simulate_route(
     drv.mark("X30106", first)
     drv.mark("X30201", first)
     drv.mark("X30203", first)
-    drv.mark("X30202", first + 31)
+    drv.mark("X30202", first + 30)
     if roll:
         drv.roll_back(roll)
         drv.mark("10105", first, drv.frame)
@@ -199,7 +199,7 @@ def simulate_route(
         a = drv.frame
         ms = 3100 if "X10106" in trig else 2900
         car.to(car.s + cruise * ms / 1000, cruise, accel=1e6)
-        drv.mark("X10106", a + 30)
+        drv.mark("X10106", a + 29)
         drv.gear = 4
     wander = amt("X30301", 1100, 900)
     if wander:
@@ -230,10 +230,13 @@ def simulate_route(
         if "X30104" in both:
             drv.set(INDICATOR_LEFT, True)
             car.to(car.s + 45_000, cruise)
-            car.to(car.s + 40_000, cruise, d=5250)
             a = drv.frame
-            car.to(car.s + cruise * (1.0 if "X30104" in trig else 3.8), cruise)
-            car.to(car.s + 40_000, cruise, d=8750)
+            if "X30104" in trig:
+                car.to(car.s + 60_000, cruise, d=8750)
+            else:
+                car.to(car.s + 40_000, cruise, d=5250)
+                car.to(car.s + cruise * 3.8, cruise)
+                car.to(car.s + 40_000, cruise, d=8750)
             drv.set(INDICATOR_LEFT, False)
             drv.mark("X30104", a, drv.frame)
             car.to(car.s + 20_000, cruise)
@@ -244,6 +247,9 @@ def simulate_route(
             change_lane(1)
             car.to(zl.end + 100_000, cruise)
             change_lane(0)
+    else:
+        car.to(zl.end + 500, cruise)
+        drv.mark("X30401", drv.frame - 10, drv.frame)
 
     def slow_through(zone: RouteZone, code: str, hit: float = 8600, miss: float = 8100) -> None:
         speed = amt(code, hit, miss, SLOW)
@@ -269,9 +275,9 @@ def simulate_route(
         car.to(car.s + 100_000, cruise)
         a = drv.frame
         ms = 2100 if "X30101" in trig else 1900
-        car.to(car.s + 14_500 * (ms + 100) / 1000, 14_500, v_end=14_500, accel=1e6)
+        car.to(car.s + 14_500 * ms / 1000, 14_500, v_end=14_500, accel=1e6)
         car.to(car.s + 10_000, cruise, accel=1e6)
-        drv.mark("X30101", a + 21)
+        drv.mark("X30101", a + 20)
 
     def turn(zone: RouteZone, code: str, bit: int, speed: float = SLOW) -> None:
         car.to(zone.start - 80_000, cruise)
@@ -317,6 +323,9 @@ def simulate_route(
         change_lane(1)
         car.to(car.s + 100_000, cruise)
         change_lane(0)
+    else:
+        car.to(zo.end + 500, cruise)
+        drv.mark("X31001", drv.frame - 10, drv.frame)
     turn(z["u_turn"], "X3UTURN", INDICATOR_LEFT, speed=3000)
 
     # 靠边停车
@@ -332,7 +341,6 @@ def simulate_route(
     car.to(stop_s - 5_000, 3000, d=900 + gap, v_end=2000)
     car.stop_at(stop_s, 2000)
     stop = drv.frame
-    drv.mark("X31201", drv.frame - 1)
     drv.mark("X31202", stop - 1, stop)
     drv.mark("X31203", stop - 1, stop)
     drv.hold(500)
@@ -364,4 +372,5 @@ def simulate_route(
     drv.set(DOOR_OPEN, "X31207" in trig)
     drv.hold(100)
     drv.mark("X31207", drv.frame - 1)
+    drv.mark("X31201", drv.frame - 1)
     return SimRun(drv.frames, drv.marks)
