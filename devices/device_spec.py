@@ -16,11 +16,12 @@ from devices.detector import DetectorDriver
 from devices.errors import DeviceConfigError
 from devices.jammer import JammerDriver
 from devices.modbus_master import ModbusMaster
-from devices.reading import CANARY, DETECTOR, JAMMER, PolledDevice
+from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER, PolledDevice
 from devices.register_map import DETECTOR_UNIT, JAMMER_UNIT
 from devices.transport import PARITIES, SerialLink
+from devices.vendor_jammer_driver import VendorJammerDriver
 
-KIND_CHOICES = (JAMMER, DETECTOR, CANARY)
+KIND_CHOICES = (JAMMER, DETECTOR, CANARY, VENDOR_JAMMER)
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 
@@ -83,6 +84,8 @@ class DeviceSpec:
         timeout_s = self.response_timeout_ms / 1000
         if self.kind == CANARY:
             return CanaryDriver(link, response_timeout_s=timeout_s)
+        if self.kind == VENDOR_JAMMER:
+            return VendorJammerDriver(link, report_timeout_s=max(timeout_s, 3.0))
         master = ModbusMaster(link, response_timeout_s=timeout_s)
         if self.kind == JAMMER:
             return JammerDriver(master, self.unit or JAMMER_UNIT)

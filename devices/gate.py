@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 from devices.errors import DeviceConfigError
 from devices.monitor import ONLINE, DeviceView
-from devices.reading import CANARY, DETECTOR, JAMMER
+from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER
 
 DEFAULT_MAX_AGE_MS = 2000
 
 
 @dataclass(frozen=True)
 class RoomRequirements:
-    """What a room needs before an exam starts; jammers map to their required bands (1-8)."""
+    """What a room needs before an exam starts; jammers map to their required bands."""
 
     room: str
     jammers: Mapping[str, frozenset[int]] = field(default_factory=dict)
@@ -34,8 +34,8 @@ class RoomRequirements:
         if not (self.jammers or self.detectors or self.canaries):
             raise DeviceConfigError(f"room {self.room!r} requires no device at all")
         for name, bands in self.jammers.items():
-            if not bands or not all(1 <= b <= 8 for b in bands):
-                raise DeviceConfigError(f"jammer {name!r}: required bands must be within 1-8")
+            if not bands or not all(1 <= b <= 18 for b in bands):
+                raise DeviceConfigError(f"jammer {name!r}: required bands must be within 1-18")
         if self.max_age_ms <= 0:
             raise DeviceConfigError("max_age_ms must be positive")
 
@@ -63,7 +63,9 @@ def decide_gate(requirements: RoomRequirements, views: Mapping[str, DeviceView])
             reasons.append(f"{name}: no status")
             continue
         evidence.append((name, view.reading.raw.hex()))
-        if view.reading.kind != kind:
+        if view.reading.kind != kind and not (
+            kind == JAMMER and view.reading.kind == VENDOR_JAMMER
+        ):
             reasons.append(f"{name}: is a {view.reading.kind}, required as a {kind}")
             continue
         if view.link_state != ONLINE:
@@ -75,12 +77,14 @@ def decide_gate(requirements: RoomRequirements, views: Mapping[str, DeviceView])
         alarms = sorted(reading.flags.get("alarm", frozenset()))
         latched = sorted(reading.flags.get("latched", frozenset()) - set(alarms))
         if kind == JAMMER:
+            # A vendor-protocol jammer names its bands "channel-N" (research/domain.md §5.1).
+            label = "channel" if reading.kind == VENDOR_JAMMER else "band"
             # (2) jamming, every required band radiating, no alarm
             if state != "jamming":
                 reasons.append(f"{name}: jammer is {state}, not jamming")
             radiating = reading.flags.get("bands", frozenset())
             for band in sorted(requirements.jammers[name]):
-                if f"band-{band}" not in radiating:
+                if f"{label}-{band}" not in radiating:
                     reasons.append(f"{name}: band {band} not radiating")
         elif kind == DETECTOR:
             # (3) armed and quiet

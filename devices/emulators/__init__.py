@@ -12,6 +12,7 @@ from devices.emulators.jammer_model import JammerModel
 from devices.emulators.modbus_slave import ModbusSlave
 from devices.emulators.scenario import Step, load_scenario, parse_scenario
 from devices.emulators.server import EmulatorServer, PtyEndpoint, Responder, SocketEndpoint
+from devices.emulators.vendor_jammer_model import VendorJammer
 from devices.errors import DeviceConfigError
 from devices.register_map import DETECTOR_UNIT, JAMMER_UNIT
 
@@ -27,6 +28,7 @@ __all__ = [
     "Responder",
     "SocketEndpoint",
     "Step",
+    "VendorJammer",
     "load_scenario",
     "make_responder",
     "parse_scenario",
@@ -36,7 +38,7 @@ __all__ = [
 def make_responder(
     kind: str, *, unit: int | None = None, clock: Callable[[], float] = time.monotonic
 ) -> Responder:
-    """The emulated device of ``kind`` (``jammer``, ``detector`` or ``canary``)."""
+    """The emulated device of ``kind`` (``jammer``, ``detector``, ``canary``, ``vendor-jammer``)."""
     if kind == "jammer":
         u = JAMMER_UNIT if unit is None else unit
         return ModbusSlave({u: JammerModel(clock, unit=u)})
@@ -45,4 +47,6 @@ def make_responder(
         return ModbusSlave({u: DetectorModel(clock, unit=u)})
     if kind == "canary":
         return CanaryModem()
+    if kind == "vendor-jammer":
+        return VendorJammer(clock)
     raise DeviceConfigError(f"no emulator for device kind {kind!r}")

@@ -119,7 +119,7 @@ def test_age_limit_is_configurable() -> None:
     [
         {},
         {"jammers": {"j": frozenset()}},
-        {"jammers": {"j": frozenset({9})}},
+        {"jammers": {"j": frozenset({19})}},
         {"canaries": ("c",), "max_age_ms": 0},
     ],
 )
