@@ -157,3 +157,14 @@ def load_rule_table(name: str = DEFAULT_RULE_TABLE) -> RuleTable:
         return parse_rule_table(path.read_bytes())
     except OSError as e:
         raise ScoringError(f"no rule table {name}: {e}") from e
+
+
+def rule_table_by_version(version: str) -> RuleTable:
+    """The shipped rule table with this version (as signed into ``exam.scored``)."""
+    folder = resources.files("exam_core.scoring") / "data" / "rules"
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".json"):
+            table = parse_rule_table(path.read_bytes())
+            if table.version == version:
+                return table
+    raise ScoringError(f"no rule table with version {version!r}")
