@@ -50,7 +50,7 @@ def register(commands: Any) -> None:
         "--jobs",
         type=int,
         default=os.cpu_count() or 1,
-        help="processes verifying signatures (default: one per core; 1 = in this process)",
+        help="processes auditing, this one included (default: one per core)",
     )
     parser.set_defaults(run=run)
 
@@ -80,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
             raise BundleError(f"cannot read policy {args.policy}: {e.strerror or e}") from e
     if args.jobs < 1:
         raise BundleError("--jobs must be at least 1")
-    bundle = read_bundle(Path(args.bundle))
     if args.jobs == 1:
-        report = check_bundle(bundle, default_replayers(), policy=policy)
+        report = check_bundle(read_bundle(Path(args.bundle)), default_replayers(), policy=policy)
     else:
-        with ProcessSignatureCheck(workers=args.jobs) as pool:
+        # This process verifies a share itself, so one worker per other core.
+        with ProcessSignatureCheck(workers=args.jobs - 1) as pool:
+            bundle = read_bundle(Path(args.bundle))
             report = check_bundle(bundle, default_replayers(), policy=policy, signature_check=pool)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1, sort_keys=True)

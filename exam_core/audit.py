@@ -50,7 +50,7 @@ from exam_core.merkle import (
     leaf_hash,
     root_from_leaf_hashes,
 )
-from exam_core.note import parse_note, parse_vkey
+from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier, parse_note, parse_vkey
 from exam_core.policy import Policy, parse_policy
 from exam_core.registry import KeyRegistry
 from exam_core.replay import Finding, Replayer
@@ -244,6 +244,30 @@ def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
     return {name: frozenset(found) for name, found in keys.items()}
 
 
+def _sole_signature(data: bytes) -> tuple[bytes, str, int, bytes] | None:
+    """(text, key name, key ID, signature) of a note with exactly one signature line, or None.
+
+    The split ``parse_note`` makes (the last blank line), without its other checks: the ordered
+    pass parses every entry fully and uses a verified key only for an entry that parses, for
+    which the two splits agree.
+    """
+    split = data.rfind(b"\n\n")
+    line = data[split + 2 :]
+    if split < 0 or not line.startswith(EM_DASH_PREFIX) or line.find(b"\n") != len(line) - 1:
+        return None
+    fields = line[len(EM_DASH_PREFIX) : -1].split(b" ")
+    if len(fields) != 2:
+        return None
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+        name = fields[0].decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    if len(blob) < 5:
+        return None
+    return data[: split + 1], name, int.from_bytes(blob[:4], "big"), blob[4:]
+
+
 def signing_keys(
     entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
 ) -> list[bytes | None]:
@@ -251,23 +275,20 @@ def signing_keys(
 
     Pure and order-free, so it can run on chunks in several processes.
     """
-    from exam_core.note import Ed25519Verifier  # noqa: PLC0415 - keeps the worker import small
-
+    verifiers = {
+        (verifier.name, verifier.key_id): verifier
+        for name, public_keys in keys.items()
+        for verifier in (Ed25519Verifier(name, public_key) for public_key in public_keys)
+    }
     result: list[bytes | None] = []
     for data in entries:
         found: bytes | None = None
-        try:
-            note = parse_note(data)
-        except NoteError:
-            result.append(None)
-            continue
-        if len(note.signatures) == 1:
-            sig = note.signatures[0]
-            for public_key in keys.get(sig.name, ()):
-                verifier = Ed25519Verifier(sig.name, public_key)
-                if verifier.key_id == sig.key_id and verifier.verify(note.text, sig.signature):
-                    found = public_key
-                    break
+        signed = _sole_signature(data)
+        if signed is not None:
+            text, name, key_id, signature = signed
+            verifier = verifiers.get((name, key_id))
+            if verifier is not None and verifier.verify(text, signature):
+                found = verifier.public_key
         result.append(found)
     return result
 
@@ -643,8 +664,9 @@ class _Audit:
             if history_whole:
                 for replayer in by_type.get(entry.type, ()):
                     self.replay(replayer, index, entry, history)
-            # (6) the evidence it references
-            for sha, length in blob_references(entry.event):
+            # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
+            refs = blob_references(entry.event) if b'sha256"' in data else []
+            for sha, length in refs:
                 referenced.add(sha)
                 if sha in self.good_blobs:
                     if len(self.good_blobs[sha]) != length:

@@ -1,14 +1,21 @@
-"""Entry signature checks for the audit, spread over worker processes.
+"""Entry signature checks for the audit, shared between this process and worker processes.
 
-Re-verifying every actor's Ed25519 signature is nearly all of an audit's cost (tlog.md §5.2:
-about 6,000 verifications per second per core), and it needs no order: which key is the
-registered one at each point is decided later by the ordered registry pass.  So the audit
-hands the entries to this pool in chunks, recomputes the tree while the workers verify, and then
-consumes their answers in log order (``exam_core.audit.SignatureCheck``).
+Re-verifying every actor's Ed25519 signature is most of an audit's cost (tlog.md §5.2: about
+6,000 verifications per second per core), and it needs no order: which key is the registered
+one at each point is decided later by the ordered registry pass.  So the audit hands chunks of
+entries to worker processes and consumes their answers in log order
+(``exam_core.audit.SignatureCheck``).
+
+The auditing process is busy too — it parses every entry, runs the registry and rebuilds the
+tree — so it keeps a share of the chunks and verifies those itself in the ordered pass (the
+check yields None for them, and the registry then verifies as ingest does).  With one worker
+per remaining core, every core is busy and the ordered pass never waits for a worker that is
+still starting: the first chunk is always its own.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,21 +25,42 @@ from types import TracebackType
 from exam_core.audit import signing_keys
 from exam_core.errors import BundleError
 
-__all__ = ["ProcessSignatureCheck"]
+__all__ = ["ProcessSignatureCheck", "local_share_for"]
 
-DEFAULT_CHUNK = 2048
-"""Entries per task: large enough that pickling is cheap next to verifying, small enough that
-the ordered pass can start early."""
+DEFAULT_CHUNK = 512
+"""Entries per task: pickling is cheap next to verifying them, and answers come back early."""
+
+VERIFY_COST = 200
+"""Relative cost of one signature check (µs on the reference machine, tlog.md §5.2)."""
+ORDERED_COST = 60
+"""Relative cost of the ordered pass per entry (parse, schema, registry, leaf hash)."""
+
+
+def local_share_for(workers: int) -> float:
+    """The share of chunks the auditing process verifies itself so that all processes finish
+    together: ``ORDERED + share·VERIFY = (1 − share)·VERIFY / workers``."""
+    if workers < 1:
+        return 1.0
+    per_worker = VERIFY_COST / workers
+    return max(0.0, (per_worker - ORDERED_COST) / (VERIFY_COST + per_worker))
 
 
 class ProcessSignatureCheck:
-    """A ``SignatureCheck`` backed by a process pool; use it as a context manager."""
+    """A ``SignatureCheck`` backed by ``workers`` processes; use it as a context manager.
 
-    def __init__(self, workers: int, chunk: int = DEFAULT_CHUNK) -> None:
+    Enter it early (before reading the bundle) so the workers start while the disk is read.
+    """
+
+    def __init__(
+        self, workers: int, chunk: int = DEFAULT_CHUNK, local_share: float | None = None
+    ) -> None:
         if workers < 1 or chunk < 1:
             raise RuntimeError("a signature pool needs at least one worker and one entry a task")
         self._workers = workers
         self._chunk = chunk
+        self._local_share = local_share_for(workers) if local_share is None else local_share
+        if not 0.0 <= self._local_share < 1.0:
+            raise RuntimeError("the local share of the chunks is in [0, 1)")
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessSignatureCheck:
@@ -40,6 +68,9 @@ class ProcessSignatureCheck:
         self._executor = ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
         )
+        # Start them now rather than at the first task.
+        for _ in range(self._workers):
+            self._executor.submit(int)
         return self
 
     def __exit__(
@@ -52,22 +83,33 @@ class ProcessSignatureCheck:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
+    def _is_local(self, i: int) -> bool:
+        # Spread the local chunks evenly, chunk 0 first (Bresenham on the share).
+        share = self._local_share
+        return math.ceil((i + 1) * share) > math.ceil(i * share)
+
     def __call__(
         self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
     ) -> Iterator[bytes | None]:
         if self._executor is None:
             raise RuntimeError("use ProcessSignatureCheck as a context manager")
         key_table = dict(keys)
-        futures = [
-            self._executor.submit(signing_keys, list(entries[i : i + self._chunk]), key_table)
-            for i in range(0, len(entries), self._chunk)
-        ]
-        return _in_order(futures)
+        plan: list[Future[list[bytes | None]] | int] = []
+        for n, i in enumerate(range(0, len(entries), self._chunk)):
+            chunk = list(entries[i : i + self._chunk])
+            if self._is_local(n):
+                plan.append(len(chunk))
+            else:
+                plan.append(self._executor.submit(signing_keys, chunk, key_table))
+        return _in_order(plan)
 
 
-def _in_order(futures: list[Future[list[bytes | None]]]) -> Iterator[bytes | None]:
-    for future in futures:
+def _in_order(plan: list[Future[list[bytes | None]] | int]) -> Iterator[bytes | None]:
+    for step in plan:
+        if isinstance(step, int):
+            yield from (None,) * step  # verified by the registry in the ordered pass
+            continue
         try:
-            yield from future.result()
+            yield from step.result()
         except BrokenProcessPool as e:
             raise BundleError(f"signature workers stopped: {e}") from e

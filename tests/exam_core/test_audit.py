@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from exam_core.audit import AuditReport, check_bundle
+from exam_core.audit import AuditReport, check_bundle, signing_keys
 from exam_core.bundle import bundle_from_files, read_bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.cosignature import add_cosignatures, cosign_checkpoint
@@ -40,7 +41,16 @@ def audit(tmp_path: Path, files: dict[str, bytes]) -> AuditReport:
         root = tmp_path / "bundle"
         write_files(root, files)
         assert check_bundle(read_bundle(root)) == report
+        # Signatures checked ahead (as worker processes do) change nothing in the findings.
+        ahead = check_bundle(bundle_from_files(files), signature_check=_ahead)
+        assert ahead == report
     return report
+
+
+def _ahead(
+    entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
+) -> Iterator[bytes | None]:
+    return iter(signing_keys(entries, keys))
 
 
 def found(report: AuditReport) -> set[tuple[str, int | None]]:

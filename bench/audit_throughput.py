@@ -1,0 +1,143 @@
+"""Offline audit throughput: entries audited per second against raw Ed25519 verification.
+
+Builds a bundle of signed entries on disk (eight demo actors, checkpoints along the way), then
+runs what ``examctl audit`` runs — read the bundle, verify signatures in worker processes while
+the tree is recomputed, then the ordered registry pass — and reports entries per second.  The
+physical limit, measured in the same run, is raw Ed25519 verification of the same entries with
+``cryptography`` on one core, times the cores the audit uses: an audit must verify every
+signature, so it can at best match that.
+
+    python bench/audit_throughput.py [--quick] [--entries N] [--jobs J] [--serial]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from exam_core.audit import check_bundle
+from exam_core.audit_pool import ProcessSignatureCheck
+from exam_core.bundle import read_bundle
+from exam_core.note import parse_note
+
+ACTORS = 8
+CHECKPOINT_EVERY = 4096
+
+
+def build(entries: int) -> tuple[dict[str, bytes], list[bytes], dict[str, bytes]]:
+    """The bundle files, the entries, and each actor's public key by name."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    factory = importlib.import_module("tests.exam_core.bundle_factory")
+    log = factory.LogBuilder()
+    actors = [log.key(f"bench{i}", "demo") for i in range(ACTORS)]
+    while len(log.entries) < entries:
+        n = len(log.entries)
+        log.append(actors[n % ACTORS], "demo.event", n=n, note="exam-room-A3 poll")
+        if len(log.entries) % CHECKPOINT_EVERY == 0:
+            log.checkpoint()
+    log.checkpoint()
+    keys = {a.name: a.public_key for a in actors} | {log.admin.name: log.admin.public_key}
+    return log.files(), log.entries, keys
+
+
+def raw_verifications_per_second(entries: list[bytes], keys: dict[str, bytes]) -> float:
+    """Ed25519 verifications per second on one core, keys loaded once, notes split beforehand."""
+    loaded = {name: Ed25519PublicKey.from_public_bytes(raw) for name, raw in keys.items()}
+    work = []
+    for data in entries:
+        note = parse_note(data)
+        sig = note.signatures[0]
+        work.append((loaded[sig.name], sig.signature, note.text))
+    # CPU time of this process: the capacity of one core, whatever else the machine runs.
+    start = time.process_time()
+    for key, signature, text in work:
+        try:
+            key.verify(signature, text)
+        except InvalidSignature as e:
+            raise SystemExit("benchmark entries must verify") from e
+    return len(work) / (time.process_time() - start)
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def audit(root: Path, jobs: int) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds incl. workers, entries) of one full audit from disk."""
+    cpu0, start = cpu_seconds(), time.perf_counter()
+    if jobs > 1:
+        with ProcessSignatureCheck(workers=jobs - 1) as pool:
+            report = check_bundle(read_bundle(root), signature_check=pool)
+    else:
+        report = check_bundle(read_bundle(root))
+    wall = time.perf_counter() - start
+    if not report.ok:
+        raise SystemExit(f"the benchmark bundle failed its audit: {report.findings[:3]}")
+    return wall, cpu_seconds() - cpu0, report.entries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 entries, under 30 s")
+    parser.add_argument("--entries", type=int, help="entries in the bundle (default 100,000)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="audit processes")
+    parser.add_argument("--serial", action="store_true", help="also audit in one process")
+    args = parser.parse_args()
+    entries = args.entries or (10_000 if args.quick else 100_000)
+
+    t = time.perf_counter()
+    files, log_entries, keys = build(entries)
+    print(f"built {len(log_entries)} signed entries in {time.perf_counter() - t:.1f} s")
+    raw = raw_verifications_per_second(log_entries[: min(len(log_entries), 4000)], keys)
+    print(f"limit: raw Ed25519 verification, one core (CPU time): {raw:,.0f} /s")
+
+    with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
+        root = Path(tmp) / "bundle"
+        factory = importlib.import_module("tests.exam_core.bundle_factory")
+        factory.write_files(root, files)
+        if args.serial:
+            wall, cpu, n = audit(root, 1)
+            print(
+                f"audit in one process: {n / wall:,.0f} entries/s ({n / wall / raw:.2f} of raw), "
+                f"{cpu / wall:.2f} cores busy"
+            )
+        wall, cpu, n = audit(root, args.jobs)
+    rate = n / wall
+    limit = raw * args.jobs
+    print(
+        f"audit with {args.jobs} processes: {n} entries in {wall:.2f} s = {rate:,.0f} entries/s, "
+        f"{cpu / wall:.2f} cores busy on average"
+    )
+    print(f"ratio to raw verification on one core: {rate / raw:.2f}")
+    print(f"ratio per core ({args.jobs} cores): {rate / limit:.2f}")
+    print(
+        f"per CPU-second actually used: {n / cpu:,.0f} entries "
+        f"({n / cpu / raw:.2f} of raw verification; other load on the machine does not count)"
+    )
+    print(
+        json.dumps(
+            {
+                "figure": "offline audit throughput",
+                "value": round(rate, 1),
+                "unit": "entries/s",
+                "limit": round(limit, 1),
+                "ratio": round(rate / limit, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
