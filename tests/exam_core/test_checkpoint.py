@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +22,12 @@ from exam_core.checkpoint import (
 from exam_core.errors import CheckpointError
 from exam_core.merkle import EMPTY_ROOT
 from exam_core.note import Ed25519Signer, sign_note
+from tests.vector_files import VECTOR_DIR
 
 NOTE_VECTORS: list[dict[str, Any]] = json.loads(
-    Path("/work/shared/vectors/signed_note_vectors.json").read_text()
+    (VECTOR_DIR / "signed_note_vectors.json").read_text()
 )["vectors"]
-RFC_VECTORS: dict[str, Any] = json.loads(
-    Path("/work/shared/vectors/rfc6962_vectors.json").read_text()
-)
+RFC_VECTORS: dict[str, Any] = json.loads((VECTOR_DIR / "rfc6962_vectors.json").read_text())
 ORIGIN = "exam.example/audit-log"
 ROOT8 = base64.b64decode("XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=")
 LOG = Ed25519Signer.from_seed(ORIGIN, bytes(range(32)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,10 @@ from exam_core.cosignature import (
 )
 from exam_core.errors import CheckpointError, KeyFormatError
 from exam_core.note import Ed25519Signer, Ed25519Verifier, key_id, open_note, parse_note
+from tests.vector_files import VECTOR_DIR
 
 NOTE_VECTORS: list[dict[str, Any]] = json.loads(
-    Path("/work/shared/vectors/signed_note_vectors.json").read_text()
+    (VECTOR_DIR / "signed_note_vectors.json").read_text()
 )["vectors"]
 EXAMPLE = next(v for v in NOTE_VECTORS if v["id"] == "c2sp-checkpoint-cosignature-format-example")
 ORIGIN = "exam.example/audit-log"

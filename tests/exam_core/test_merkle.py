@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,9 @@ from exam_core.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.vector_files import VECTOR_DIR
 
-VECTORS: dict[str, Any] = json.loads(Path("/work/shared/vectors/rfc6962_vectors.json").read_text())
+VECTORS: dict[str, Any] = json.loads((VECTOR_DIR / "rfc6962_vectors.json").read_text())
 LEAVES = [bytes.fromhex(h) for h in VECTORS["leaf_inputs_hex"]]
 LEAF_HASHES = [leaf_hash(d) for d in LEAVES]
 SOURCE = hash_source_from_leaf_hashes(LEAF_HASHES)

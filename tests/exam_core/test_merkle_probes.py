@@ -1,7 +1,7 @@
 """The transparency-dev/merkle probe corpus: accept exactly what the reference accepts.
 
 The probes (518 JSON files, Apache-2.0, transparency-dev/merkle ``testdata/`` @ 417fb0c) are
-read from ``/work/shared/vectors/transparency-dev-merkle``; each names its inputs and whether a
+read from ``tests/vectors/transparency-dev-merkle``; each names its inputs and whether a
 correct verifier must reject it.
 """
 
@@ -21,8 +21,9 @@ from exam_core.merkle import (
     verify_subtree_consistency,
     verify_subtree_inclusion,
 )
+from tests.vector_files import VECTOR_DIR
 
-PROBES = Path("/work/shared/vectors/transparency-dev-merkle")
+PROBES = VECTOR_DIR / "transparency-dev-merkle"
 
 
 def _probes(kind: str) -> list[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,12 +21,10 @@ from exam_core.note import (
     parse_vkey,
     sign_note,
 )
+from tests.vector_files import VECTOR_DIR
 
 VECTORS: dict[str, dict[str, Any]] = {
-    v["id"]: v
-    for v in json.loads(Path("/work/shared/vectors/signed_note_vectors.json").read_text())[
-        "vectors"
-    ]
+    v["id"]: v for v in json.loads((VECTOR_DIR / "signed_note_vectors.json").read_text())["vectors"]
 }
 PETER = VECTORS["go-sumdb-note-PeterNeumann"]
 ENOCH = VECTORS["go-sumdb-note-EnochRoot"]
