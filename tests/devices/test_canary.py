@@ -96,3 +96,25 @@ def test_faults_never_give_a_wrong_answer(serve: ServeFn) -> None:
         assert reading.values["jammed"] == 1
         ok += 1
     assert ok > 10
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"\r\nOK\r\n\r\n#JDR: JAMMED\r\n",
+        b"AT#JDR=2,63,128\r\r\nOK\r\n\r\n#JDR: OPERATIVE\r\n",
+    ],
+)
+def test_no_single_bit_flip_turns_into_the_other_answer(reply: bytes) -> None:
+    # The modem's text has no checksum; the strict line grammar must do the job instead.
+    truth = b"JAMMED" in reply
+    for bit in range(len(reply) * 8):
+        damaged = bytearray(reply)
+        damaged[bit // 8] ^= 1 << (bit % 8)
+        try:
+            lines, _ = split_lines(bytes(damaged))
+            parsed = [parse_line(line) for line in lines if not line.startswith("AT")]
+        except FrameError:
+            continue
+        reports = {p.jammed for p in parsed if isinstance(p, JdrReport)}
+        assert reports <= {truth}, (bit, bytes(damaged))

@@ -194,3 +194,21 @@ def test_every_event_fits_its_schema(serve: ServeFn, clock: ManualClock, kind: s
             **fields,
         }
         assert validate_event(event).type == type_
+
+
+def test_unplug_and_replug_are_logged_and_recovered(serve: ServeFn, clock: ManualClock) -> None:
+    server = serve(ModbusSlave({1: JammerModel(clock)}))
+    events: Events = []
+    monitor = _monitor(server.url, clock, events)
+    monitor.poll_once()
+    server.do("unplug")
+    for _ in range(4):
+        clock.advance(0.6)
+        monitor.poll_once()
+    assert monitor.state == STALE
+    stale = next(f for t, f in events if t == "device.state" and f["state"] == STALE)
+    assert "link" in str(stale["cause"])
+    server.do("replug")
+    clock.advance(0.6)
+    assert monitor.poll_once() is not None
+    assert _states(events) == [ONLINE, STALE, ONLINE]
