@@ -21,7 +21,7 @@ APPEND = [sys.executable, "-m", "api.cli", "log", "append"]
 @pytest.mark.slow
 def test_two_processes_append_without_collisions(db_url: str, tmp_path: Path) -> None:
     centre_dir = tmp_path / "centre"
-    with Centre.create(centre_dir, ORIGIN, database_url=db_url, max_age_ms=10) as centre:
+    with Centre.create(centre_dir, ORIGIN, database_url=db_url, max_age_ms=50) as centre:
         log_vkey = centre.log_vkey
         for name in ("demo/w1", "demo/w2"):
             centre.register_key(name, DEMO)
