@@ -42,13 +42,15 @@ from typing import Any
 from exam_core.bundle import Bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text
 from exam_core.entry import Entry, parse_entry
-from exam_core.errors import CheckpointError, EntryError, ExamCoreError, NoteError
+from exam_core.errors import CheckpointError, EntryError, ExamCoreError, NoteError, ProofError
 from exam_core.merkle import (
     HASH_SIZE,
     MerkleFrontier,
+    consistency_proof,
     hash_source_from_leaf_hashes,
     leaf_hash,
     root_from_leaf_hashes,
+    verify_consistency,
 )
 from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier, parse_note, parse_vkey
 from exam_core.policy import Policy, parse_policy
@@ -532,11 +534,42 @@ class _Audit:
                     f"{base64.b64encode(root).decode()}",
                 )
         entries_hold = newest is not None and roots.get(newest.size) == newest.root_hash
-        tiles_hold = newest is not None and self.tiles_root(newest.size) == newest.root_hash
+        tile_leaves = self.tile_leaves(newest.size) if newest is not None else None
+        tiles_hold = (
+            newest is not None
+            and tile_leaves is not None
+            and root_from_leaf_hashes(tile_leaves) == newest.root_hash
+        )
+        if newest is not None and tile_leaves is not None and tiles_hold:
+            self.check_consistency(newest, seen, tile_leaves)
         self.check_tiles(entries_hold, tiles_hold)
 
-    def tiles_root(self, size: int) -> bytes | None:
-        """The root the level-0 tile files give at ``size``, or None if they cannot give one."""
+    def check_consistency(
+        self, newest: Checkpoint, seen: Sequence[_SeenCheckpoint], tile_leaves: list[bytes]
+    ) -> None:
+        """RFC 9162 consistency of every checkpoint with the newest, proved from the tiles.
+
+        The proofs come from the level-0 tiles, which give the newest checkpoint's root, so
+        this holds or fails whatever the entry bundles say: a fork of the log is told apart
+        from entries changed in the bundle.
+        """
+        source = hash_source_from_leaf_hashes(tile_leaves)
+        for s in seen:
+            cp = s.checkpoint
+            if cp.size == 0 or cp.size > newest.size or cp == newest:
+                continue
+            try:
+                proof = consistency_proof(source, cp.size, newest.size)
+                verify_consistency(cp.size, newest.size, proof, cp.root_hash, newest.root_hash)
+            except ProofError as e:
+                self.findings.add(
+                    cp.size - 1,
+                    "checkpoint_inconsistent",
+                    f"{s.path}: size {cp.size} is not a prefix of the newest checkpoint: {e}",
+                )
+
+    def tile_leaves(self, size: int) -> list[bytes] | None:
+        """The leaf hashes the level-0 tile files give at ``size``, or None if they cannot."""
 
         def read(tile: TilePath) -> bytes:
             data = self.bundle.tiles.get(tile)
@@ -545,7 +578,7 @@ class _Audit:
             return data
 
         try:
-            return root_from_leaf_hashes(read_leaf_hashes(read, size))
+            return read_leaf_hashes(read, size)
         except CheckpointError:
             return None
 

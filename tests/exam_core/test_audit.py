@@ -93,6 +93,8 @@ def test_a_flipped_entry_byte_is_named_at_its_index(
         report = audit(tmp_path / str(pos), tampered)
         assert not report.ok
         assert ("entry_mismatch", index) in found(report)
+        # The checkpoints are still consistent with each other: the bundle, not the log, lies.
+        assert "checkpoint_inconsistent" not in {code for code, _ in found(report)}
         # The ordered pass refuses it too: its signature or its text no longer holds.
         assert {code for code, at in found(report) if at == index} - {"entry_mismatch"}
 
@@ -223,6 +225,8 @@ def test_two_checkpoints_of_one_size_with_different_trees_are_a_fork(
         )
     ]
     assert ("checkpoint_root", 96) in found(report)
+    # Proved from the tiles alone: the forked checkpoint is no prefix of the newest.
+    assert ("checkpoint_inconsistent", 96) in found(report)
     assert not [f for f in report.errors if f.code == "checkpoint_signature"]
 
 
