@@ -12,6 +12,8 @@ import pytest
 from allocation import (
     AllocationReplayer,
     BeaconTarget,
+    CandidateId,
+    ExaminerId,
     HashChainBeacon,
     LateChange,
     RepairError,
@@ -26,7 +28,7 @@ from allocation import (
     repaired_fields,
     vrf_public_key,
 )
-from exam_core.entry import Entry, make_entry, parse_entry
+from exam_core.entry import MAX_ENTRY_BYTES, Entry, make_entry, parse_entry
 from exam_core.note import Ed25519Signer
 from exam_core.replay import Finding
 from exam_core.schemas import validate_event
@@ -266,3 +268,11 @@ def test_repair_entries_replay(published: Published) -> None:
     lone.add_blob(published.manifest_bytes)
     lone.append(fields, ROUND_TIME + 100)
     assert codes(replay_all(lone)) == [(0, "missing_draw", "error")]
+
+
+def test_a_session_of_two_thousand_candidates_fits_one_made_entry(published: Published) -> None:
+    pairs = tuple((CandidateId(f"c-{i:04d}"), ExaminerId(f"e-{i % 400:03d}")) for i in range(2000))
+    big = replace(published.allocation, assignment=pairs)
+    history = History()
+    history.append(made_fields(big, published.manifest.session), ROUND_TIME)
+    assert len(history.entries[0].data) < MAX_ENTRY_BYTES
