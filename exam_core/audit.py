@@ -61,6 +61,7 @@ from exam_core.tiles import (
     TILE_HEIGHT,
     TILE_WIDTH,
     TilePath,
+    checkpoint_history_path,
     decode_entry_bundle,
     read_leaf_hashes,
     tiles_for_size,
@@ -384,7 +385,17 @@ class _Audit:
     def check_checkpoints(self) -> None:
         previous: _SeenCheckpoint | None = None
         by_size: dict[int, _SeenCheckpoint] = {}
+        expected = 0
         for path, data in self.bundle.checkpoints:
+            ordinal = int(path.rsplit("/", 1)[-1])
+            if ordinal != expected:
+                self.findings.add(
+                    None,
+                    "checkpoint_gap",
+                    f"{path}: {checkpoint_history_path(expected)} to "
+                    f"{checkpoint_history_path(ordinal - 1)} are missing",
+                )
+            expected = ordinal + 1
             seen = self.open_checkpoint(path, data)
             if seen is None:
                 continue
@@ -661,6 +672,14 @@ class _Audit:
             self.findings.add(None, "no_origin", "no policy or checkpoint names the log")
             return
         pinned = self.policy.admins if self.policy is not None else None
+        if pinned is not None and not pinned:
+            self.findings.add(
+                None,
+                "policy_no_admins",
+                "policy: pins no administrator key, so the keys the log registers at its start "
+                "are taken on trust",
+            )
+            pinned = None
         registry = KeyRegistry(origin, pinned_admins=pinned)
         by_type: dict[str, list[Replayer]] = defaultdict(list)
         for replayer in self.replayers:

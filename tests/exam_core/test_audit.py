@@ -326,3 +326,24 @@ def test_an_outside_policy_replaces_the_bundles_own(tmp_path: Path) -> None:
     report = check_bundle(read_bundle(root), policy=pinned)
     assert {f.code for f in report.errors} == {"checkpoint_signature"}
     assert check_bundle(read_bundle(root), policy=files["policy"]).ok
+
+
+def test_a_checkpoint_taken_out_of_the_history_leaves_a_gap(
+    tmp_path: Path, files: dict[str, bytes]
+) -> None:
+    tampered = {k: v for k, v in files.items() if k != "checkpoints/000000000001"}
+    report = audit(tmp_path, tampered)
+    assert [(f.code, f.message) for f in report.errors] == [
+        (
+            "checkpoint_gap",
+            "checkpoints/000000000002: checkpoints/000000000001 to checkpoints/000000000001 "
+            "are missing",
+        ),
+    ]
+
+
+def test_a_policy_that_pins_no_administrator_fails(tmp_path: Path, log: LogBuilder) -> None:
+    files = demo_log(6, checkpoint_every=6).files()
+    policy = b"".join(line for line in files["policy"].splitlines(True) if b"admin " not in line)
+    report = audit(tmp_path, files | {"policy": policy})
+    assert [f.code for f in report.errors] == ["policy_no_admins"]
