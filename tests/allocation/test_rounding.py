@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import replace
 
@@ -12,10 +13,13 @@ from allocation import (
     Manifest,
     SeedStream,
     assignment_problem,
+    build_fractional,
     draw_assignment,
     round_fractional,
+    smallest_cap,
 )
 from tests.allocation.samples import publish, small_roster
+from tests.allocation.test_fractional import random_problem
 
 DRAWS = 4000
 
@@ -107,3 +111,20 @@ def test_pinned_draw_vector() -> None:
     ]
     assert all(sorted(d) == [0, 1, 2] for d in drawn)  # loads 1 each: a permutation
     assert drawn == PINNED
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_every_draw_on_random_rosters_is_feasible(seed: int) -> None:
+    rng = random.Random(seed)
+    problem = random_problem(rng, scale=rng.choice((7, 60, 1000)))
+    cap = min(problem.scale, smallest_cap(problem) + rng.randint(0, 5))
+    fractional = build_fractional(problem, cap)
+    for k in range(20):
+        chosen = round_fractional(
+            fractional, len(problem.examiners), problem.scale, SeedStream(bytes([k]), "rounding")
+        )
+        loads = Counter(chosen)
+        for c, e in enumerate(chosen):
+            assert e in dict(fractional[c]), "drawn pair has F = 0"
+        for e in range(len(problem.examiners)):
+            assert problem.load_min[e] <= loads[e] <= problem.load_max[e]
