@@ -58,6 +58,10 @@ def repair_assignment(
         raise RepairError("a repair needs at least one late change")
     roster = manifest.roster
     index = {e.id: i for i, e in enumerate(roster.examiners)}
+    on_roster = {c.id for c in roster.candidates}
+    for candidate, examiner in assignment:
+        if candidate not in on_roster or examiner not in index:
+            raise RepairError(f"assignment pair {candidate}–{examiner} is not on the roster")
     assigned = {c for c, _ in assignment}
     absent: set[str] = set()
     withdrawn: set[str] = set()

@@ -32,8 +32,10 @@ from allocation.manifest import Manifest, manifest_sha256, parse_manifest
 from allocation.repair import LateChange, repair_assignment
 from allocation.verify import check_allocation
 from exam_core.entry import Entry
+from exam_core.errors import EntryError
 from exam_core.note import NoteVerifier
 from exam_core.replay import AuditHistory, Finding
+from exam_core.schemas import validate_event
 
 
 class AllocationReplayer:
@@ -55,6 +57,10 @@ class AllocationReplayer:
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event = entry.event
+        try:
+            validate_event(event)
+        except EntryError as e:
+            return [Finding(index, e.code, e.message)]
         if entry.type == COMMITTED:
             return self._committed(index, entry, history)
         if entry.type == MADE:
@@ -80,7 +86,17 @@ class AllocationReplayer:
 
     @staticmethod
     def _earlier(index: int, history: AuditHistory, kind: str) -> list[tuple[int, Entry]]:
-        return [(i, e) for i, e in enumerate(history.entries[:index]) if e.type == kind]
+        """Earlier entries of ``kind`` that fit their schema (the audit reports the others)."""
+        found = []
+        for i, e in enumerate(history.entries[:index]):
+            if e.type != kind:
+                continue
+            try:
+                validate_event(e.event)
+            except EntryError:
+                continue
+            found.append((i, e))
+        return found
 
     # -- the three entry types ---------------------------------------------------------------
 

@@ -276,3 +276,35 @@ def test_a_session_of_two_thousand_candidates_fits_one_made_entry(published: Pub
     history = History()
     history.append(made_fields(big, published.manifest.session), ROUND_TIME)
     assert len(history.entries[0].data) < MAX_ENTRY_BYTES
+
+
+def test_forged_draw_then_repair_is_reported_not_crashed(published: Published) -> None:
+    history = honest(published)
+    forged = replace(
+        published.allocation,
+        assignment=(("c-nobody", "e-0"), *published.allocation.assignment[1:]),  # type: ignore[arg-type]
+    )
+    history.entries.pop()
+    history.append(made_fields(forged, published.manifest.session), ROUND_TIME + 10)
+    fields = repaired_fields(
+        session=published.manifest.session,
+        manifest_hash=published.allocation.manifest_sha256,
+        number=1,
+        changes=[LateChange("examiner_withdrawn", "e-6")],
+        reason="sick",
+        assignment=forged.assignment,
+    )
+    history.append(fields, ROUND_TIME + 100)
+    found = codes(replay_all(history))
+    assert (1, "assignment_mismatch", "error") in found
+    assert (2, "repair_mismatch", "error") in found
+
+
+def test_entry_that_breaks_its_schema_is_a_finding(published: Published) -> None:
+    history = honest(published)
+    event = dict(history.entries[1].event)
+    del event["proof"]
+    bad = parse_entry(make_entry(ALLOCATOR, event))
+    found = AllocationReplayer().replay(1, bad, History([history.entries[0], bad], history.blobs))
+    assert codes(found) == [(1, "schema", "error")]
+    assert "proof: missing" in found[0].message
