@@ -7,4 +7,61 @@ recompute the result byte for byte.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from exam_core.scoring.course import (
+    Course,
+    FieldCourse,
+    RouteCourse,
+    course_by_version,
+    load_course,
+    parse_course,
+)
+from exam_core.scoring.engine import score_chunks, score_track
+from exam_core.scoring.replay import ScoringReplayer
+from exam_core.scoring.result import Deduction, ScoreResult, parse_result
+from exam_core.scoring.rules import (
+    Rule,
+    RuleTable,
+    load_rule_table,
+    parse_rule_table,
+    rule_table_by_version,
+)
+from exam_core.scoring.simulator import simulate
+from exam_core.scoring.telemetry import (
+    Chunk,
+    Frame,
+    TelemetryError,
+    Track,
+    assemble_track,
+    make_chunk,
+    parse_chunk,
+    verify_chunk_signature,
+)
+
+__all__ = [
+    "Chunk",
+    "Course",
+    "Deduction",
+    "FieldCourse",
+    "Frame",
+    "RouteCourse",
+    "Rule",
+    "RuleTable",
+    "ScoreResult",
+    "ScoringReplayer",
+    "TelemetryError",
+    "Track",
+    "assemble_track",
+    "course_by_version",
+    "load_course",
+    "load_rule_table",
+    "make_chunk",
+    "parse_chunk",
+    "parse_course",
+    "parse_result",
+    "parse_rule_table",
+    "rule_table_by_version",
+    "score_chunks",
+    "score_track",
+    "simulate",
+    "verify_chunk_signature",
+]

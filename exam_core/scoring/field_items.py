@@ -67,15 +67,34 @@ class FieldScene:
             out[item.item] = runs[0] if runs else None
         return out
 
+    @cached_property
+    def _corners(self) -> dict[int, tuple[Point, ...]]:
+        return {}
+
+    @cached_property
+    def _wheels(self) -> dict[int, tuple[Point, ...]]:
+        return {}
+
     def corners(self, i: int) -> tuple[Point, ...]:
-        tr = self.facts.track
-        return body_corners(tr.x[i], tr.y[i], tr.heading[i], self.dims)
+        found = self._corners.get(i)
+        if found is None:
+            tr = self.facts.track
+            found = self._corners[i] = body_corners(tr.x[i], tr.y[i], tr.heading[i], self.dims)
+        return found
 
     def wheels(self, i: int) -> tuple[Point, ...]:
-        tr = self.facts.track
-        return wheel_points(tr.x[i], tr.y[i], tr.heading[i], self.dims)
+        found = self._wheels.get(i)
+        if found is None:
+            tr = self.facts.track
+            found = self._wheels[i] = wheel_points(tr.x[i], tr.y[i], tr.heading[i], self.dims)
+        return found
 
     def body_in(self, i: int, polygon: tuple[Point, ...]) -> bool:
+        """The whole body strictly inside a convex polygon (a bay)."""
+        tr = self.facts.track
+        # the pose point is inside the body, so outside the polygon means the body is not in it
+        if not point_in_polygon((tr.x[i], tr.y[i]), polygon):
+            return False
         return all(point_in_polygon(c, polygon) for c in self.corners(i))
 
     def body_touches(self, i: int, index: SegmentIndex) -> bool:
@@ -87,10 +106,18 @@ class FieldScene:
         previous frame (so that a fast crossing between two samples is not missed)."""
         now = self.wheels(i)
         before = self.wheels(i - 1) if i > 0 else now
-        near = index.near(now + before, self.tyre_half_width)
         half = self.tyre_half_width
         for p, q in zip(before, now, strict=True):
-            for a, b in near:
+            x0, x1 = min(p[0], q[0]) - half, max(p[0], q[0]) + half
+            y0, y1 = min(p[1], q[1]) - half, max(p[1], q[1]) + half
+            for a, b in index.near(((x0, y0), (x1, y1))):
+                if (
+                    max(a[0], b[0]) < x0
+                    or min(a[0], b[0]) > x1
+                    or max(a[1], b[1]) < y0
+                    or min(a[1], b[1]) > y1
+                ):
+                    continue
                 if distance_to_segment(q, a, b) <= half or segments_intersect(p, q, a, b):
                     return True
         return False

@@ -18,7 +18,7 @@ from math import isqrt
 
 from exam_core.scoring.course import RouteCourse, RouteZone
 from exam_core.scoring.facts import Run, TrackFacts, runs_of
-from exam_core.scoring.geometry import ONE, Q, cos_q, sin_q
+from exam_core.scoring.geometry import ONE, Q, cos_q, sin_q, trig_tables
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.rules import Rule
 from exam_core.scoring.telemetry import DOOR_OPEN, INDICATOR_LEFT, INDICATOR_RIGHT, PARKING_BRAKE
@@ -113,17 +113,21 @@ class RouteScene:
             (i, lanes[i - 1], lanes[i]) for i in range(1, len(lanes)) if lanes[i] != lanes[i - 1]
         ]
 
-    def _unit(self, k: int) -> tuple[int, int]:
-        a, b = self.course.reference[k], self.course.reference[k + 1]
-        dx, dy = b[0] - a[0], b[1] - a[1]
-        length = isqrt(dx * dx + dy * dy)
-        return dx * ONE // length, dy * ONE // length
+    @cached_property
+    def units(self) -> list[tuple[int, int]]:
+        """Each reference segment's direction as a Q16 unit vector."""
+        out = []
+        for a, b in itertools.pairwise(self.course.reference):
+            dx, dy = b[0] - a[0], b[1] - a[1]
+            length = isqrt(dx * dx + dy * dy)
+            out.append((dx * ONE // length, dy * ONE // length))
+        return out
 
     def lateral_extent(self, i: int) -> tuple[int, int]:
         """Lowest and highest lateral offset of the body's corners at frame ``i``."""
         tr, dims = self.facts.track, self.course.vehicle
         _, d_col, k_col = self.projection
-        ux, uy = self._unit(k_col[i])
+        ux, uy = self.units[k_col[i]]
         c, s = cos_q(tr.heading[i]), sin_q(tr.heading[i])
         sin_rel = (ux * s - uy * c) >> Q
         cos_rel = abs((ux * c + uy * s) >> Q)
@@ -160,22 +164,58 @@ def speeding(scene: RouteScene, rule: Rule) -> list[Deduction]:
     return []
 
 
+def _lines_crossed(
+    scene: RouteScene, low: int | None, high: int | None, start: int = 0
+) -> int | None:
+    """The first frame where the body reaches below ``low`` or above ``high`` (lateral mm).
+
+    Only frames whose pose point is within the body's reach of a line get the full outline;
+    the rest cannot touch it.  This loop runs over every frame, so it is written flat.
+    """
+    tr, dims = scene.facts.track, scene.course.vehicle
+    _, d_col, k_col = scene.projection
+    units = scene.units
+    sin, cos = trig_tables()
+    reach = scene.reach
+    front, rear, half = dims.front, dims.rear_overhang, dims.width // 2
+    low_near = -(1 << 62) if low is None else low + reach
+    high_near = 1 << 62 if high is None else high - reach
+    heading = tr.heading
+    for i in range(start, len(d_col)):
+        d = d_col[i]
+        if low_near <= d <= high_near:
+            continue
+        ux, uy = units[k_col[i]]
+        c, s = cos[heading[i]], sin[heading[i]]
+        sin_rel = (ux * s - uy * c) >> Q
+        cos_rel = abs((ux * c + uy * s) >> Q)
+        a, b = front * sin_rel, -rear * sin_rel
+        w = half * cos_rel
+        if low is not None and d + ((min(a, b) - w) >> Q) < low:
+            return i
+        if high is not None and d + ((max(a, b) + w) >> Q) > high:
+            return i
+    return None
+
+
 def centre_line(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """The body over the solid centre line, outside the U-turn zone where it is broken."""
     line = scene.course.lanes * scene.course.lane_width
-    near = line - scene.reach
-    d_col = scene.projection[1]
-    for i, d in enumerate(d_col):
-        if d > near and scene.lateral_extent(i)[1] > line and not scene.in_zone(i, "u_turn"):
-            return [_d(rule, i)]
-    return []
+    u_turns = _windows(scene, "u_turn")
+    start = 0
+    while True:
+        frame = _lines_crossed(scene, None, line, start)
+        if frame is None:
+            return []
+        if not any(a <= frame < b for a, b in u_turns):
+            return [_d(rule, frame)]
+        start = frame + 1
 
 
 def edge_line(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    reach = scene.reach
-    for i, d in enumerate(scene.projection[1]):
-        if d < reach and scene.lateral_extent(i)[0] < 0:
-            return [_d(rule, i)]
-    return []
+    """The body over the right road edge line (moving or stopped)."""
+    frame = _lines_crossed(scene, 0, None)
+    return [] if frame is None else [_d(rule, frame)]
 
 
 def two_lanes(scene: RouteScene, rule: Rule) -> list[Deduction]:

@@ -76,7 +76,7 @@ class RouteDriver:
         d_to = self.d if d is None else d
         if s <= self.s:
             return
-        n = max(2, int((s - self.s) / 500) + 1)
+        n = max(2, int((s - self.s) / 1000) + 1)
         pts = [
             self.path.point(self.s + (s - self.s) * i / n, self.d + (d_to - self.d) * i / n)
             for i in range(n + 1)

@@ -75,25 +75,28 @@ class Driver:
     def t(self) -> int:
         return len(self.frames) * self.period
 
-    def _gauss(self, sigma: float) -> float:
-        return max(-3.0, min(3.0, self.rng.gauss(0.0, 1.0))) * sigma
+    def _noise(self) -> list[float]:
+        """Five clipped standard normal draws: heading, speed, rpm, x, y."""
+        gauss = self.rng.gauss
+        return [max(-3.0, min(3.0, gauss(0.0, 1.0))) for _ in range(5)]
 
     def emit(self, speed: float = 0.0) -> None:
         n = self.noise
-        heading = round(math.degrees(self.heading) * 100 + self._gauss(n.heading_centideg))
-        wheel = 0 if abs(speed) < 1 else round(speed * (1 + self._gauss(n.speed_fraction)))
+        e_heading, e_speed, e_rpm, e_x, e_y = self._noise()
+        heading = round(self.heading * 18_000 / math.pi + e_heading * n.heading_centideg)
+        wheel = 0 if -1 < speed < 1 else round(speed * (1 + e_speed * n.speed_fraction))
         if self.rpm_override is not None:
             rpm = self.rpm_override
         elif self.engine:
-            rpm = max(350, round(800 + abs(speed) * 0.12 + self._gauss(n.rpm)))
+            rpm = max(350, round(800 + abs(speed) * 0.12 + e_rpm * n.rpm))
         else:
             rpm = 0
         self.truth.append((self.x, self.y))
         self.frames.append(
             Frame(
-                t=self.t,
-                x=round(self.x + self._gauss(n.position_mm)),
-                y=round(self.y + self._gauss(n.position_mm)),
+                t=len(self.frames) * self.period,
+                x=round(self.x + e_x * n.position_mm),
+                y=round(self.y + e_y * n.position_mm),
                 odo=round(self.odo),
                 heading=heading % 36_000,
                 speed=wheel,
