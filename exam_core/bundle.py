@@ -5,7 +5,7 @@ run anywhere and be tested without a filesystem.  This module is the one layer t
 disk.  A bundle comes from the party being audited, so it is hostile input: the reader follows
 no symlink, reads no special file, refuses files larger than their format allows, and turns
 every odd path into a finding rather than an exception.  Only a bundle that cannot be read at
-all (no such directory) raises ``BundleError``.
+all (no such directory, or a directory with nothing of the layout) raises ``BundleError``.
 
 Layout (the contract shared with ``exam_core.export`` and ``exam_core.tiles``)::
 
@@ -43,6 +43,7 @@ from exam_core.tiles import (
 __all__ = ["Bundle", "BundleLimits", "bundle_from_files", "read_bundle"]
 
 _ORDINAL = re.compile(r"[0-9]{12}")
+_LAYOUT = frozenset({POLICY_FILE, CHECKPOINT_FILE, CHECKPOINTS_DIR, TILE_DIR, BLOBS_DIR})
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -218,6 +219,7 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
         where = os.path.relpath(e.filename, root) if e.filename else "."
         reader.problems.append(_problem("unreadable_file", where, e.strerror or str(e)))
 
+    layout_seen = False
     for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error, followlinks=False):
         base = os.path.relpath(dirpath, root)
         prefix = "" if base == "." else base.replace(os.sep, "/") + "/"
@@ -232,6 +234,8 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
             if os.path.islink(os.path.join(dirpath, name)):
                 reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
                 continue
+            layout_seen = layout_seen or rel.split("/", 1)[0] in _LAYOUT
             reader.classify(rel)
-
+    if not layout_seen:
+        raise BundleError(f"{root} holds no audit bundle: no policy, checkpoint, tile or blob")
     return reader.bundle()

@@ -42,12 +42,24 @@ def test_a_missing_or_non_directory_bundle_cannot_be_read(tmp_path: Path) -> Non
         read_bundle(tmp_path / "link")
 
 
-def test_an_empty_directory_is_a_failed_audit_not_a_crash(tmp_path: Path) -> None:
-    report = audit_dir(tmp_path)
+def test_a_directory_with_nothing_of_the_layout_is_no_bundle(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="holds no audit bundle"):
+        read_bundle(tmp_path)
+    (tmp_path / "centre.json").write_bytes(b"{}")
+    with pytest.raises(BundleError, match="holds no audit bundle"):
+        read_bundle(tmp_path)
+
+
+def test_a_bundle_without_policy_or_checkpoint_is_a_failed_audit_not_a_crash(
+    tmp_path: Path, files: dict[str, bytes]
+) -> None:
+    root = write_files(tmp_path / "b", {"tile/0/000.p/40": files["tile/0/000.p/40"]})
+    report = audit_dir(root)
     assert codes(report) == {
         ("missing_policy", None),
         ("missing_checkpoint", None),
         ("no_origin", None),
+        ("tile_beyond_tree", 0),
     }
     assert report.entries == 0
 
