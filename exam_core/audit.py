@@ -41,6 +41,7 @@ from typing import Any
 
 from exam_core.bundle import Bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text
+from exam_core.cosignature import verified_witnesses
 from exam_core.entry import Entry, parse_entry
 from exam_core.errors import CheckpointError, EntryError, ExamCoreError, NoteError, ProofError
 from exam_core.merkle import (
@@ -315,6 +316,15 @@ def _loose_signature_line(data: bytes) -> str | None:
     return None
 
 
+def _refusal_code(policy: Policy, data: bytes) -> str:
+    """Why the policy refused a checkpoint: a signature that fails, or too few witnesses."""
+    try:
+        verified_witnesses(data, policy.log_verifiers, policy.witness_verifiers.values())
+    except CheckpointError:
+        return "checkpoint_signature"
+    return "checkpoint_quorum"
+
+
 def _serial_signature_check(
     entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
 ) -> Iterator[bytes | None]:
@@ -378,8 +388,7 @@ class _Audit:
             try:
                 self.policy.verify_checkpoint(data)
             except CheckpointError as e:
-                code = "checkpoint_quorum" if "quorum" in str(e) else "checkpoint_signature"
-                self.findings.add(None, code, f"{path}: {e}")
+                self.findings.add(None, _refusal_code(self.policy, data), f"{path}: {e}")
         return _SeenCheckpoint(path, cp)
 
     def check_checkpoints(self) -> None:
