@@ -145,15 +145,18 @@ def load_gateway_config(path: Path) -> GatewayConfig:
     return parse_gateway_config(data)
 
 
-def gate_fields(decision: GateDecision, now_ms: int) -> dict[str, object]:
+def gate_fields(decision: GateDecision, now_ms: int, exam: str | None = None) -> dict[str, object]:
     """The ``device.gate`` fields of a decision (bounded to the schema's limits)."""
-    return {
+    fields: dict[str, object] = {
         "room": decision.room,
         "allowed": decision.allowed,
         "reasons": [r[:256] for r in decision.reasons[:64]],
         "evidence": [{"device": n, "raw": raw} for n, raw in decision.evidence[:32]],
         "mono_ms": now_ms,
     }
+    if exam is not None:
+        fields["exam"] = exam
+    return fields
 
 
 class Gateway:
@@ -214,6 +217,18 @@ class Gateway:
                 self._last_gate_ms[room.room] = now
                 self.sink("device.gate", gate_fields(decision, now))
         self._collect()
+
+    def request_gate(self, room: str, exam: str) -> tuple[GateDecision, int]:
+        """An exam asks to start in ``room``: decide now, sign the decision, wait until it is
+        durable, and return it with its log index (the caller starts the exam only if allowed).
+        """
+        requirements = next((r for r in self.config.rooms if r.room == room), None)
+        if requirements is None:
+            raise DeviceConfigError(f"room {room!r} is not configured on this gateway")
+        decision = decide_gate(requirements, {m.name: m.view() for m in self.monitors})
+        fields = gate_fields(decision, monotonic_ms(), exam)
+        index = self.centre.append(self.signer, "device.gate", fields)
+        return decision, index
 
     def finish(self) -> None:
         for monitor in self.monitors:

@@ -110,7 +110,9 @@ SCHEMAS: tuple[EventSchema, ...] = (
             "reasons": ListOf(Str(max_len=256), max_items=64),
             "evidence": ListOf(Obj({"device": DEVICE_NAME, "raw": RAW}), max_items=32),
             "mono_ms": Int(minimum=0),
+            "exam": Str(max_len=128, pattern=r"[A-Za-z0-9][A-Za-z0-9._:/-]*"),
         },
-        doc="A gate decision for a room (DESIGN §5.4): allowed, or every reason it is not.",
+        optional=frozenset({"exam"}),
+        doc="A gate decision for a room (DESIGN §5.4), for an exam when one asked to start.",
     ),
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.gateway import parse_gateway_config, run_gateway_loop
+from api.gateway import Gateway, parse_gateway_config, run_gateway_loop
 from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
 from devices.errors import DeviceConfigError
 from exam_core.centre import Centre
@@ -212,3 +212,43 @@ def test_gateway_without_centre(tmp_path: Path, capsys: pytest.CaptureFixture[st
     config.write_text('{"key": "g", "devices": [{"name": "a", "kind": "jammer", "url": "x"}]}')
     assert main(["gateway", "--dir", str(tmp_path / "none"), "--config", str(config)]) == 2
     assert "centre" in capsys.readouterr().err
+
+
+def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
+    with (
+        EmulatorServer(make_responder("jammer"), SocketEndpoint()) as jammer,
+        EmulatorServer(make_responder("canary"), SocketEndpoint()) as canary,
+    ):
+        config = parse_gateway_config(
+            json.dumps(
+                {
+                    "key": "gateway/g1",
+                    "devices": [
+                        {"name": "r/j", "kind": "jammer", "url": jammer.url},
+                        {"name": "r/c", "kind": "canary", "url": canary.url},
+                    ],
+                    "rooms": [{"room": "r", "jammers": {"r/j": [1, 8]}, "canaries": ["r/c"]}],
+                }
+            ).encode()
+        )
+        root = tmp_path / "centre"
+        Centre.create(root, "exam.example/c/1").close()
+        with Centre.open(root) as centre:
+            gateway = Gateway(centre, config)
+            gateway.cycle()
+            refused, _ = gateway.request_gate("r", "exam-0001")
+            jammer.do("start")
+            canary.do("jammed")
+            gateway.cycle()
+            allowed, index = gateway.request_gate("r", "exam-0002")
+            with pytest.raises(DeviceConfigError):
+                gateway.request_gate("nowhere", "exam-0003")
+            gateway.finish()
+            entry = parse_entry(centre.store.entry(index))
+    assert not refused.allowed
+    assert "r/j: jammer is standby, not jamming" in refused.reasons
+    assert "r/c: canary reports operative, not jammed" in refused.reasons
+    assert allowed.allowed
+    assert entry.event["exam"] == "exam-0002"
+    assert entry.event["allowed"] is True
+    assert {e["device"] for e in entry.event["evidence"]} == {"r/j", "r/c"}
