@@ -11,8 +11,10 @@ The procedure, precisely:
   is *fractional* while 0 < w < S; a candidate's neighbours are visited by ascending examiner
   index, an examiner's by ascending candidate index, skipping edges that became integral.
 - Walk: start at the first candidate that still has a fractional edge; from the top node go to
-  its first fractional neighbour other than the node it came from.  Reaching a node already on
-  the walk closes a cycle: round the cycle (starting from the edge that leaves that node), cut
+  the node four places below it on the walk if they share a fractional edge (closing a 4-cycle),
+  else the node six places below under the same condition (a 6-cycle), else its first
+  fractional neighbour other than the node it came from.  Reaching a node already on the walk
+  closes a cycle: round the cycle (starting from the edge that leaves that node), cut
   the walk back to that node and continue.  A dead end (an examiner with one fractional edge)
   reverses the walk once; a second dead end makes the whole walk a path: round it and start over.
   A walk that shrank to one node with no fractional edge is dropped (no coin is drawn).
@@ -86,12 +88,19 @@ def round_fractional(
             stack, reversed_once = [next_start], False
             position[next_start] = 0
         top = stack[-1]
-        came_from = stack[-2] if len(stack) > 1 else -1
-        step_to = -1
-        for v in adj[top]:
-            if v != came_from:
-                step_to = v
-                break
+        depth = len(stack)
+        here = adj[top]
+        if depth >= 4 and stack[-4] in here:
+            step_to = stack[-4]  # shortcut: close the 4-cycle through the last four nodes
+        elif depth >= 6 and stack[-6] in here:
+            step_to = stack[-6]  # or the 6-cycle through the last six
+        else:
+            step_to = -1
+            came_from = stack[-2] if depth > 1 else -1
+            for v in here:
+                if v != came_from:
+                    step_to = v
+                    break
         if step_to < 0:
             if reversed_once or len(stack) == 1:
                 if len(stack) > 1:
