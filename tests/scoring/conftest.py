@@ -11,6 +11,7 @@ import pytest
 from exam_core.note import Ed25519Signer
 from exam_core.scoring import (
     FieldCourse,
+    Frame,
     RouteCourse,
     RuleTable,
     ScoreResult,
@@ -56,7 +57,7 @@ def vehicle() -> Ed25519Signer:
     return Ed25519Signer.from_seed("exam.example/c/370100-01/vehicle/V07", b"\x07" * 32)
 
 
-def chunk_blobs(signer: Ed25519Signer, frames: list, size: int = 600) -> list[bytes]:  # type: ignore[type-arg]
+def chunk_blobs(signer: Ed25519Signer, frames: list[Frame], size: int = 600) -> list[bytes]:
     return [
         make_chunk(signer, EXAM_ID, n, first, frames[first : first + size])
         for n, first in enumerate(range(0, len(frames), size))
