@@ -24,8 +24,8 @@ from allocation.manifest import (
     ALGORITHM,
     BeaconTarget,
     Manifest,
-    check_roster,
     manifest_sha256,
+    validate_roster,
 )
 from allocation.roster import CandidateId, ExaminerId, Roster
 from allocation.rounding import ROUNDING_LABEL, round_fractional
@@ -53,7 +53,7 @@ def prepare_manifest(
     roster: Roster, *, scale: int, cap: int, beacon: BeaconTarget, vrf_key: bytes
 ) -> Manifest:
     """Derive conflicts, Q* and the most even F; refuse a cap below Q* (``InfeasibleError``)."""
-    check_roster(roster)
+    validate_roster(roster)
     conflicts = find_conflicts(roster)
     problem = assignment_problem(roster, conflicts, scale)
     q_star = smallest_cap(problem)

@@ -47,7 +47,7 @@ class AssignmentProblem:
     scale: int
 
 
-def check_roster_feasible(problem: AssignmentProblem) -> None:
+def validate_roster_totals(problem: AssignmentProblem) -> None:
     """Refuse at once what no cap can fix: a candidate nobody may examine, impossible loads."""
     for name, eligible in zip(problem.candidates, problem.eligible, strict=True):
         if not eligible:
@@ -123,7 +123,7 @@ def _cap_feasible(problem: AssignmentProblem, cap: int) -> bool:
 
 def smallest_cap(problem: AssignmentProblem) -> int:
     """Q* in units of the scale: the least pair cap for which a valid F exists."""
-    check_roster_feasible(problem)
+    validate_roster_totals(problem)
     s = problem.scale
     if not _solve(problem, lambda c, p, e: (0, s))[2]:
         raise InfeasibleError(_infeasible_reason(problem))

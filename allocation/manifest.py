@@ -210,7 +210,7 @@ def _unique(ids: list[str], what: str) -> None:
         raise ManifestError(f"{what}s must be listed by ascending id")
 
 
-def check_roster(roster: Roster) -> None:
+def validate_roster(roster: Roster) -> None:
     """Refuse a roster with unknown classes, duplicate ids, bad load windows or dangling ties."""
     _unique([c.id for c in roster.candidates], "candidate")
     _unique([e.id for e in roster.examiners], "examiner")
@@ -290,7 +290,7 @@ def parse_manifest(data: bytes) -> Manifest:
     if value["algorithm"] != ALGORITHM:
         raise ManifestError(f"unknown algorithm {value['algorithm']!r}; expected {ALGORITHM}")
     roster = _parse_roster(value)
-    check_roster(roster)
+    validate_roster(roster)
     scale, cap, q_star = value["scale"], value["cap"], value["q_star"]
     if not 1 <= cap <= scale:
         raise ManifestError(
