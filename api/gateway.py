@@ -1,7 +1,8 @@
 """The device gateway: poll every configured device and sign what happens into the centre's log.
 
 Why it lives in ``api``: it is the one place where ``devices`` (drivers, monitor, gate) meets the
-log (``exam_core.centre``); ``devices`` itself never imports the log.  Each monitor's events go
+log (``exam_core.centre``); ``devices`` itself never imports the log.  Every device is polled in
+its own thread, so a silent one never delays the others.  Each monitor's events go
 through a sink that signs them with the gateway's key (role ``gateway``) and queues them on the
 centre's sequencer, so a slow commit never delays a poll.  For each room the gate is decided
 after every cycle, and a ``device.gate`` entry is written whenever the decision or its reasons
@@ -175,6 +176,7 @@ class Gateway:
         ]
         self._last_gate: dict[str, tuple[bool, tuple[str, ...]]] = {}
         self._last_gate_ms: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def _gateway_signer(self) -> Ed25519Signer:
         try:
@@ -183,13 +185,19 @@ class Gateway:
             return self.centre.register_key(self.config.key, GATEWAY)
 
     def sink(self, event_type: str, fields: dict[str, object]) -> None:
+        """Sign and queue one event (called from every device thread)."""
         future = self.centre.submit(self.signer, event_type, fields)
-        self.pending.append(future)
-        self._collect(block=len(self.pending) > MAX_PENDING)
+        with self._lock:
+            self.pending.append(future)
+            backlog = len(self.pending) > MAX_PENDING
+        if backlog:
+            self._collect(block=True)
 
     def _collect(self, block: bool = False) -> None:
+        with self._lock:
+            pending, self.pending = self.pending, []
         still: list[Future[int]] = []
-        for future in self.pending:
+        for future in pending:
             if not block and not future.done():
                 still.append(future)
                 continue
@@ -199,12 +207,48 @@ class Gateway:
             except (ExamCoreError, OSError) as e:
                 self.refused.append(str(e))
                 print(f"gateway: entry refused: {e}", file=sys.stderr)
-        self.pending = still
+        with self._lock:
+            self.pending[:0] = still
 
     def cycle(self) -> None:
-        """Poll every device once, then decide every room's gate."""
+        """Poll every device once in turn, then decide every room's gate (diagnostic mode)."""
         for monitor in self.monitors:
             monitor.poll_once()
+        self.decide_gates()
+
+    def run_threads(self, stop: threading.Event, deadline: float | None = None) -> int:
+        """One polling thread per device, so a silent device never delays the others (research
+        serial.md §3.3); this thread decides the gates each period.  Returns the periods run."""
+        period = self.config.poll_ms / 1000
+
+        def poll_forever(monitor: DeviceMonitor) -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                monitor.poll_once()
+                monitor.check_staleness()
+                stop.wait(max(0.0, period - (time.monotonic() - started)))
+
+        threads = [
+            threading.Thread(target=poll_forever, args=(m,), name=f"poll {m.name}", daemon=True)
+            for m in self.monitors
+        ]
+        for thread in threads:
+            thread.start()
+        periods = 0
+        try:
+            while not stop.wait(period):
+                self.decide_gates()
+                periods += 1
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+        return periods
+
+    def decide_gates(self) -> None:
+        """Decide every room's gate; sign it when it changed or at the heartbeat."""
         views = {m.name: m.view() for m in self.monitors}
         now = monotonic_ms()
         for room in self.config.rooms:
@@ -254,19 +298,19 @@ def run_gateway_loop(
         gateway = Gateway(centre, config)
         deadline = None if duration_s is None else time.monotonic() + duration_s
         done = 0
-        period = config.poll_ms / 1000
         try:
-            while not stop.is_set():
-                started = time.monotonic()
-                gateway.cycle()
-                done += 1
-                if cycles is not None and done >= cycles:
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                stop.wait(max(0.0, period - (time.monotonic() - started)))
+            if cycles is None:
+                done = gateway.run_threads(stop, deadline)
+            else:
+                # Diagnostic mode: a fixed number of sequential cycles, deterministic order.
+                period = config.poll_ms / 1000
+                while not stop.is_set() and done < cycles:
+                    started = time.monotonic()
+                    gateway.cycle()
+                    done += 1
+                    stop.wait(max(0.0, period - (time.monotonic() - started)))
         except KeyboardInterrupt:
-            pass
+            stop.set()
         finally:
             gateway.finish()
         print(

@@ -252,3 +252,41 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
     assert entry.event["exam"] == "exam-0002"
     assert entry.event["allowed"] is True
     assert {e["device"] for e in entry.event["evidence"]} == {"r/j", "r/c"}
+
+
+def test_gateway_command_polls_each_device_in_its_own_thread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "centre"
+    Centre.create(root, "exam.example/c/2").close()
+    with EmulatorServer(make_responder("jammer"), SocketEndpoint()) as jammer:
+        jammer.do("start")
+        config = tmp_path / "gateway.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "key": "gateway/g2",
+                    "poll_ms": 50,
+                    "stale_after_ms": 200,
+                    "offline_after_ms": 400,
+                    "devices": [
+                        {"name": "r/j", "kind": "jammer", "url": jammer.url},
+                        {"name": "r/dead", "kind": "detector", "url": str(tmp_path / "gone")},
+                    ],
+                    "rooms": [{"room": "r", "jammers": {"r/j": [1]}, "detectors": ["r/dead"]}],
+                }
+            )
+        )
+        code = main(["gateway", "--dir", str(root), "--config", str(config), "--duration-s", "1"])
+    assert code == 0
+    assert "entries signed, 0 refused" in capsys.readouterr().out
+    with Centre.open(root) as centre:
+        entries = [parse_entry(e) for e in centre.store.entries(0, centre.store.size())]
+    states = [(e.event["device"], e.event["state"]) for e in entries if e.type == "device.state"]
+    assert ("r/j", "ONLINE") in states
+    assert ("r/dead", "OFFLINE") in states
+    assert states.count(("r/dead", "OFFLINE")) == 1
+    gates = [e.event for e in entries if e.type == "device.gate"]
+    assert gates
+    assert "r/dead: no status" in gates[-1]["reasons"]
+    assert not any(r.startswith("r/j") for r in gates[-1]["reasons"])
