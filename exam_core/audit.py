@@ -45,12 +45,13 @@ from exam_core.cosignature import verified_witnesses
 from exam_core.entry import Entry, parse_entry
 from exam_core.errors import CheckpointError, EntryError, ExamCoreError, NoteError, ProofError
 from exam_core.merkle import (
+    EMPTY_ROOT,
     HASH_SIZE,
-    MerkleFrontier,
+    HashSource,
     consistency_proof,
     hash_source_from_leaf_hashes,
     leaf_hash,
-    root_from_leaf_hashes,
+    subtree_root,
     verify_consistency,
 )
 from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier, parse_note, parse_vkey
@@ -316,6 +317,11 @@ def _loose_signature_line(data: bytes) -> str | None:
     return None
 
 
+def _root_at(source: HashSource, size: int) -> bytes:
+    """MTH of the first ``size`` leaves of a tree whose perfect subtrees ``source`` gives."""
+    return subtree_root(source, 0, size) if size else EMPTY_ROOT
+
+
 def _refusal_code(policy: Policy, data: bytes) -> str:
     """Why the policy refused a checkpoint: a signature that fails, or too few witnesses."""
     try:
@@ -353,6 +359,7 @@ class _Audit:
         self.newest: _SeenCheckpoint | None = None
         self.entries: list[bytes] = []
         self.leaves: list[bytes] = []
+        self.source: HashSource = hash_source_from_leaf_hashes([])
         self.good_blobs: dict[str, bytes] = {}
         self.verified: Iterator[bytes | None] = _serial_signature_check((), {})
 
@@ -529,17 +536,15 @@ class _Audit:
     def check_tree(self) -> None:
         newest = self.newest.checkpoint if self.newest is not None else None
         self.leaves = [leaf_hash(data) for data in self.entries]
+        self.source = hash_source_from_leaf_hashes(self.leaves)  # every level, hashed once
         # Each checkpoint's root recomputed at its size: consistency between successive
         # checkpoints needs no proof when the auditor holds every entry.
         seen = [*self.listed, *([self.newest] if self.newest is not None else [])]
-        sizes = sorted({s.checkpoint.size for s in seen})
-        roots: dict[int, bytes] = {}
-        frontier = MerkleFrontier()
-        for size in sizes:
-            if size > len(self.leaves):
-                break
-            frontier.extend(self.leaves[frontier.size : size])
-            roots[size] = frontier.root()
+        roots = {
+            s.checkpoint.size: _root_at(self.source, s.checkpoint.size)
+            for s in seen
+            if s.checkpoint.size <= len(self.leaves)
+        }
         for s in seen:
             cp = s.checkpoint
             root = roots.get(cp.size)
@@ -555,17 +560,21 @@ class _Audit:
                 )
         entries_hold = newest is not None and roots.get(newest.size) == newest.root_hash
         tile_leaves = self.tile_leaves(newest.size) if newest is not None else None
-        tiles_hold = (
-            newest is not None
-            and tile_leaves is not None
-            and root_from_leaf_hashes(tile_leaves) == newest.root_hash
-        )
-        if newest is not None and tile_leaves is not None and tiles_hold:
-            self.check_consistency(newest, seen, tile_leaves)
-        self.check_tiles(entries_hold, tiles_hold)
+        tiles_source: HashSource | None = None
+        if newest is not None and tile_leaves is not None:
+            tiles_source = (
+                self.source
+                if tile_leaves == self.leaves
+                else hash_source_from_leaf_hashes(tile_leaves)
+            )
+            if _root_at(tiles_source, newest.size) != newest.root_hash:
+                tiles_source = None
+        if newest is not None and tiles_source is not None:
+            self.check_consistency(newest, seen, tiles_source)
+        self.check_tiles(entries_hold, tiles_source is not None)
 
     def check_consistency(
-        self, newest: Checkpoint, seen: Sequence[_SeenCheckpoint], tile_leaves: list[bytes]
+        self, newest: Checkpoint, seen: Sequence[_SeenCheckpoint], source: HashSource
     ) -> None:
         """RFC 9162 consistency of every checkpoint with the newest, proved from the tiles.
 
@@ -573,7 +582,6 @@ class _Audit:
         this holds or fails whatever the entry bundles say: a fork of the log is told apart
         from entries changed in the bundle.
         """
-        source = hash_source_from_leaf_hashes(tile_leaves)
         for s in seen:
             cp = s.checkpoint
             if cp.size == 0 or cp.size > newest.size or cp == newest:
@@ -609,7 +617,7 @@ class _Audit:
         checkpoint's root is named; if neither does, both are suspect (``leaf_mismatch``).
         """
         size = len(self.leaves)
-        get_node = hash_source_from_leaf_hashes(self.leaves)
+        get_node = self.source
         levels: list[list[bytes]] = []
         level = 0
         while size >> (TILE_HEIGHT * level):

@@ -81,7 +81,7 @@ def test_a_valid_bundle_passes_with_no_finding(
     assert report.origin == ORIGIN
 
 
-@pytest.mark.parametrize("index", [0, 1, 5, 100, 255, 256, 257, 299])
+@pytest.mark.parametrize("index", [0, 100, 255, 256, 299])
 def test_a_flipped_entry_byte_is_named_at_its_index(
     tmp_path: Path, files: dict[str, bytes], index: int
 ) -> None:
@@ -90,7 +90,7 @@ def test_a_flipped_entry_byte_is_named_at_its_index(
     rng = random.Random(index)
     for pos in (start, start + length - 1, start + rng.randrange(length)):
         tampered = files | {path: flip(files[path], pos)}
-        report = audit(tmp_path / str(pos), tampered)
+        report = audit(tmp_path / str(pos) if pos == start else MEMORY, tampered)
         assert not report.ok
         assert ("entry_mismatch", index) in found(report)
         # The checkpoints are still consistent with each other: the bundle, not the log, lies.
