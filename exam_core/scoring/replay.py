@@ -9,6 +9,7 @@ It also checks that the ``stopped`` flag agrees with the examiner's ``exam.stopp
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from exam_core.entry import Entry
 from exam_core.errors import ExamCoreError, ScoringError
 from exam_core.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.replay import AuditHistory, Finding
-from exam_core.scoring.course import course_by_version
+from exam_core.scoring.course import FieldCourse, course_by_version
 from exam_core.scoring.engine import score_track
 from exam_core.scoring.result import result_from_json
 from exam_core.scoring.rules import rule_table_by_version
@@ -52,9 +53,10 @@ class ScoringReplayer:
         """Check one score.
 
         (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this exam, and its
-        blob is present; (2) each blob is a chunk signed by the key of the vehicle that logged
-        it; (3) the chunks form one valid recording; (4) ``stopped`` matches the log; (5) the
-        engine, with the entry's map and rule table, gives exactly the signed result.
+        blob is present and matches its hash; (2) each blob is a chunk signed by the key of the
+        vehicle that logged it; (3) the chunks form one valid recording; (4) ``stopped``
+        matches the log; (5) the engine, with the entry's map and rule table, gives exactly the
+        signed result.
         """
         event = entry.event
         exam = str(event["exam"])
@@ -78,6 +80,8 @@ class ScoringReplayer:
             blob = history.blob(sha)
             if blob is None:
                 return [Finding(index, "telemetry_missing", f"blob {sha} is not in the bundle")]
+            if hashlib.sha256(blob).hexdigest() != sha:
+                return [Finding(index, "telemetry_invalid", f"blob {sha} does not match its hash")]
             blobs.append(blob)
             actors.append(str(logged[sha]["actor"]))
         # (2) and (3)
@@ -111,6 +115,14 @@ class ScoringReplayer:
                 )
             )
         # (5)
+        subject = 2 if isinstance(course, FieldCourse) else 3
+        if event["subject"] != subject:
+            return [
+                *findings,
+                Finding(
+                    index, "score_unverifiable", f"map {course.version} is not subject {subject}"
+                ),
+            ]
         expected = score_track(track, course, table, str(event["licence_class"]), stopped)
         try:
             signed = result_from_json({k: event[k] for k in ("score", "passed", "deductions")})
