@@ -347,3 +347,17 @@ def test_a_policy_that_pins_no_administrator_fails(tmp_path: Path, log: LogBuild
     policy = b"".join(line for line in files["policy"].splitlines(True) if b"admin " not in line)
     report = audit(tmp_path, files | {"policy": policy})
     assert [f.code for f in report.errors] == ["policy_no_admins"]
+
+
+def test_every_byte_of_a_small_logs_tiles_and_entries_matters() -> None:
+    small = demo_log(9, checkpoint_every=4)
+    files = small.files()
+    assert sorted(p for p in files if p.startswith("tile/")) == [
+        "tile/0/000.p/9",
+        "tile/entries/000.p/9",
+    ]
+    for path, step in (("tile/0/000.p/9", 1), ("tile/entries/000.p/9", 3)):
+        for pos in range(0, len(files[path]), step):
+            report = audit(MEMORY, files | {path: flip(files[path], pos)})
+            assert not report.ok, (path, pos)
+            assert any(f.index is not None for f in report.errors), (path, pos)
