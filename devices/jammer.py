@@ -66,8 +66,7 @@ class JammerDriver(ModbusDeviceDriver):
         ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
         return decode_jammer_status(ex.reply.values), ex.reply.frame
 
-    def poll(self) -> Reading:
-        self._io()
+    def _poll(self) -> Reading:
         counters, rebooted = self.poll_counters()
         status, raw = self.read_status()
         events, lost = self.drain_events(counters.events_pending)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from devices.errors import DeviceError, FrameError, LinkError, ReadbackError, ResponseTimeoutError
 from devices.modbus_master import ModbusMaster
-from devices.reading import DeviceEvent
+from devices.reading import DeviceEvent, Reading
 from devices.register_map import (
     CMD_POP_EVENT,
     COUNTERS_ADDR,
@@ -90,17 +90,26 @@ class ModbusDeviceDriver:
         if not self.connected:
             self.connect()
 
+    def poll(self) -> Reading:
+        """One polling cycle; a lost link forgets the identity, so the next poll reconnects
+        (identity and clock again, §5.6)."""
+        try:
+            self._io()
+            return self._poll()
+        except LinkError:
+            self.identity = None
+            raise
+
+    def _poll(self) -> Reading:
+        raise NotImplementedError
+
     def _read_counters(self) -> tuple[Counters, bytes]:
         ex = self.master.read_input_registers(self.unit, COUNTERS_ADDR, COUNTERS_COUNT)
         return decode_counters(ex.reply.values), ex.reply.frame
 
     def poll_counters(self) -> tuple[Counters, bool]:
         """Counters and whether the device rebooted since the last poll (§5.8)."""
-        try:
-            counters, _ = self._read_counters()
-        except LinkError:
-            self.identity = None
-            raise
+        counters, _ = self._read_counters()
         previous = self._counters
         rebooted = previous is not None and (
             counters.boot_count != previous.boot_count or counters.uptime_s < previous.uptime_s
