@@ -30,8 +30,17 @@ EXTRA_QUALIFICATION = {"C2": 70, "B2": 30, "A1": 15, "D": 25, "C5": 20}
 """Percent of examiners qualified for each class beyond C1."""
 
 
-def synthetic_roster(candidates: int, examiners: int, seed: int, session: str = "") -> Roster:
-    """A roster of ``candidates`` × ``examiners``, reproducible from ``seed``."""
+def synthetic_roster(
+    candidates: int,
+    examiners: int,
+    seed: int,
+    session: str = "",
+    class_mix: tuple[tuple[str, int], ...] = CLASS_MIX,
+) -> Roster:
+    """A roster of ``candidates`` × ``examiners``, reproducible from ``seed``.
+
+    ``class_mix`` gives the candidates' licence classes with integer weights.
+    """
     if candidates < 1 or examiners < 1:
         raise ValueError("a roster has at least one candidate and one examiner")
     rng = random.Random(seed)
@@ -50,8 +59,8 @@ def synthetic_roster(candidates: int, examiners: int, seed: int, session: str = 
                 for n, school in enumerate(sorted(picked))
             )
         staff.append(Examiner(ExaminerId(f"e-{i + 1:03d}"), frozenset(classes), jobs))
-    weights = [pct for _, pct in CLASS_MIX]
-    classes_in_mix = [c for c, _ in CLASS_MIX]
+    weights = [pct for _, pct in class_mix]
+    classes_in_mix = [c for c, _ in class_mix]
     people = []
     relatives = []
     for i in range(candidates):
