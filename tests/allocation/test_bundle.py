@@ -12,15 +12,30 @@ from allocation import (
     ASSIGNMENT_FILE,
     MANIFEST_FILE,
     PROOF_FILE,
+    BeaconTarget,
+    HashChainBeacon,
     VerificationError,
     check_bundle,
     encode_assignment,
+    encode_manifest,
     encode_proof,
+    make_allocation,
+    prepare_manifest,
     verify_allocation,
+    vrf_public_key,
 )
 from api.cli import main
 from exam_core.canonical import canonical_json
-from tests.allocation.samples import Published, publish, small_roster
+from exam_core.note import Ed25519Signer
+from tests.allocation.samples import (
+    GENESIS_MS,
+    PERIOD_MS,
+    ROUND,
+    VRF_SECRET,
+    Published,
+    publish,
+    small_roster,
+)
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +216,36 @@ def test_cli_verify_of_missing_or_garbage_files(
         (tmp_path / name).write_bytes(b"\xff\xfe garbage")
     assert main(["alloc", "verify", str(tmp_path)]) == 1
     assert "file_invalid" in capsys.readouterr().err
+
+
+def test_cli_verify_of_a_hash_chain_draw_needs_the_pinned_beacon_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signer = Ed25519Signer.from_seed("monitor.example/beacon", b"\x21" * 32)
+    beacon = HashChainBeacon(
+        signer,
+        b"\x33" * 32,
+        genesis_ms=GENESIS_MS,
+        period_ms=PERIOD_MS,
+        rounds=20,
+        clock=lambda: GENESIS_MS + 20 * PERIOD_MS,
+    )
+    manifest = prepare_manifest(
+        small_roster(),
+        scale=1000,
+        cap=400,
+        beacon=BeaconTarget("hashchain", beacon.commitment_text, ROUND),
+        vrf_key=vrf_public_key(VRF_SECRET),
+    )
+    data = encode_manifest(manifest)
+    allocation = make_allocation(data, manifest, beacon.reveal(ROUND), VRF_SECRET)
+    (tmp_path / MANIFEST_FILE).write_bytes(data)
+    (tmp_path / PROOF_FILE).write_bytes(encode_proof(allocation))
+    (tmp_path / ASSIGNMENT_FILE).write_bytes(encode_assignment(allocation, manifest.session))
+
+    assert main(["alloc", "verify", str(tmp_path), "--beacon-vkey", signer.vkey]) == 0
+    said = capsys.readouterr()
+    assert "verifies" in said.out
+    assert "warning" not in said.out + said.err
+    assert main(["alloc", "verify", str(tmp_path)]) == 1
+    assert "beacon_invalid: hash-chain commitment: no trusted beacon key" in capsys.readouterr().err
