@@ -8,12 +8,14 @@ the file, for things that belong to no entry).  It is pure: a ``Bundle`` of byte
 The steps, numbered as in the body:
 
 1. the policy parses; every checkpoint carries the log's signature and the witness quorum of
-   the policy; the checkpoints seen are in order, two checkpoints of one size agree, and the
-   newest one is the one the bundle names (consistency between successive checkpoints follows
-   from step 2, which recomputes each checkpoint's root from the entries at its size);
+   the policy, in canonical encoding; the history runs without gaps and never shrinks, two
+   checkpoints of one size agree, and the top checkpoint is the newest one listed;
 2. the entry bundles decode; the tree recomputed from the entries has the newest checkpoint's
-   size and root, and every older checkpoint's root at its size; every tile file equals the
-   tile recomputed from the entries;
+   size and root, and every older checkpoint's root at its size (so successive checkpoints
+   are consistent without a proof: the auditor holds every entry); independently of the
+   entries, an RFC 9162 consistency proof from each checkpoint to the newest is built from
+   the level-0 tiles and verified, which tells a forked log from a changed bundle; every tile
+   file equals the tile recomputed from the entries;
 3. every entry passes ``KeyRegistry`` — the very rules ingest applies (actor signature, key
    registration and revocation, role, schema, ``seq`` without gaps) — with the administrator
    keys the policy pins;
