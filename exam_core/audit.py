@@ -708,7 +708,7 @@ class _Audit:
         history_whole = True
         referenced: set[str] = set()
         for index, data in enumerate(self.entries):
-            verified_key = next(self.verified)
+            verified_key = next(self.verified, None)  # None: the registry verifies it
             try:
                 entry = parse_entry(data)
             except EntryError as e:
