@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from allocation.beacon import BeaconReading
 from allocation.ecvrf import ecvrf_prove, proof_to_hash, public_key
 from allocation.eligibility import assignment_problem, find_conflicts
+from allocation.errors import ManifestError
 from allocation.fractional import build_fractional, smallest_cap
 from allocation.manifest import (
     ALGORITHM,
+    MAX_SCALE,
     BeaconTarget,
     Manifest,
     manifest_sha256,
@@ -54,6 +56,10 @@ def prepare_manifest(
 ) -> Manifest:
     """Derive conflicts, Q* and the most even F; refuse a cap below Q* (``InfeasibleError``)."""
     validate_roster(roster)
+    if not 1 <= scale <= MAX_SCALE:
+        raise ManifestError(f"scale {scale} is outside [1, {MAX_SCALE}]")
+    if not 1 <= cap <= scale:
+        raise ManifestError(f"cap {cap}/{scale} is not a probability in (0, 1]")
     conflicts = find_conflicts(roster)
     problem = assignment_problem(roster, conflicts, scale)
     q_star = smallest_cap(problem)

@@ -88,13 +88,12 @@ def run_verify(args: argparse.Namespace) -> int:
     proof_bytes = (directory / PROOF_FILE).read_bytes()
     assignment_bytes = (directory / ASSIGNMENT_FILE).read_bytes()
     beacon_keys = [ed25519_verifier_from_vkey(v) for v in args.beacon_vkey]
-    pinned = bytes.fromhex(args.vrf_key) if args.vrf_key else None
     problems = check_bundle(
         manifest_bytes,
         proof_bytes,
         assignment_bytes,
         beacon_keys=beacon_keys,
-        pinned_vrf_key=pinned,
+        pinned_vrf_key=args.vrf_key,
         recompute=not args.no_recompute,
     )
     for p in problems:
@@ -105,6 +104,16 @@ def run_verify(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"allocation in {directory} verifies: manifest, beacon, VRF proof and every pair")
     return 0
+
+
+def _vrf_key(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise argparse.ArgumentTypeError("must be 32 bytes of hex")
+    return key
 
 
 def _positive(text: str) -> int:
@@ -135,7 +144,7 @@ def register(commands: Any) -> None:
     verify.add_argument(
         "--beacon-vkey", action="append", default=[], help="trusted hash-chain beacon vkey"
     )
-    verify.add_argument("--vrf-key", help="pinned VRF public key (hex)")
+    verify.add_argument("--vrf-key", type=_vrf_key, help="pinned VRF public key (hex)")
     verify.add_argument(
         "--no-recompute", action="store_true", help="check F's rules but do not rebuild Q* and F"
     )

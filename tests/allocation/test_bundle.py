@@ -249,3 +249,17 @@ def test_cli_verify_of_a_hash_chain_draw_needs_the_pinned_beacon_key(
     assert "warning" not in said.out + said.err
     assert main(["alloc", "verify", str(tmp_path)]) == 1
     assert "beacon_invalid: hash-chain commitment: no trusted beacon key" in capsys.readouterr().err
+
+
+def test_cli_refuses_bad_option_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["alloc", "verify", str(tmp_path), "--vrf-key", "zz"])
+    assert exit_info.value.code == 2
+    assert "must be 32 bytes of hex" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(
+            ["alloc", "demo", "--candidates", "0", "--examiners", "3", "--seed", "1", "--out", "x"]
+        )
+    assert "must be a positive integer" in capsys.readouterr().err
+    assert main(["alloc", "verify", str(tmp_path), "--beacon-vkey", "not-a-vkey"]) == 2
+    assert "examctl: error:" in capsys.readouterr().err

@@ -145,3 +145,15 @@ def test_synthetic_roster_is_reproducible_and_realistic() -> None:
     assert any(c.previous_fail for c in first.candidates)
     assert any(e.former_schools for e in first.examiners)
     assert len({c.school for c in first.candidates}) >= 5
+
+
+@pytest.mark.parametrize(
+    ("scale", "cap", "message"),
+    [(0, 1, "scale 0 is outside"), (10**7, 1, "outside"), (100, 101, "not a probability")],
+)
+def test_prepare_refuses_a_bad_scale_or_cap(scale: int, cap: int, message: str) -> None:
+    beacon = BeaconTarget("dev", dev_beacon().commitment_text, 5)
+    with pytest.raises(ManifestError, match=message):
+        prepare_manifest(
+            small_roster(), scale=scale, cap=cap, beacon=beacon, vrf_key=vrf_public_key(VRF_SECRET)
+        )
