@@ -63,10 +63,12 @@ class SerialLink:
     ) -> None:
         if parity not in PARITIES:
             raise ValueError(f"parity must be one of {sorted(PARITIES)}")
+        if stopbits not in (1, 2):
+            raise ValueError("stopbits must be 1 or 2")
         self.url = url
         self.baudrate = baudrate
         self.parity = parity
-        self.stopbits = 2 if parity == "N" and stopbits == 2 else stopbits
+        self.stopbits = stopbits
         self.local_echo = local_echo
         self._clock = clock
         self._sleep = sleep

@@ -22,7 +22,7 @@ class CanaryModem:
 
     protocol = "text"
 
-    def __init__(self, clock: object = None) -> None:
+    def __init__(self) -> None:
         self.jammed = False
         self.echo = True
         self.mode = 0

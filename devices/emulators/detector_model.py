@@ -11,7 +11,7 @@ from devices.emulators.modbus_model import (
     Clock,
     ModbusDeviceModel,
     ModbusException,
-    _int,
+    int_arg,
 )
 from devices.errors import DeviceConfigError
 from devices.modbus_rtu import ILLEGAL_DATA_VALUE
@@ -189,11 +189,11 @@ class DetectorModel(ModbusDeviceModel):
             if isinstance(name, str) and name in DETECTOR_CATEGORY_NAMES:
                 k = DETECTOR_CATEGORY_NAMES.index(name)
             else:
-                k = _int(args, "category")
+                k = int_arg(args, "category")
             if not 0 <= k < DETECTOR_CATEGORIES:
                 raise DeviceConfigError(f"category {k} outside 0-9")
             if action == "detect":
-                self.detect(k, _int(args, "level", -500))
+                self.detect(k, int_arg(args, "level", -500))
             else:
                 self.undetect(k)
         elif action == "arm":

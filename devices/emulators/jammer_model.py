@@ -10,7 +10,7 @@ from devices.emulators.modbus_model import (
     Clock,
     ModbusDeviceModel,
     ModbusException,
-    _int,
+    int_arg,
 )
 from devices.errors import DeviceConfigError
 from devices.modbus_rtu import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
@@ -193,7 +193,7 @@ class JammerModel(ModbusDeviceModel):
 
     def act(self, action: str, args: Mapping[str, object]) -> None:
         if action in ("band-alarm", "band-clear"):
-            band = _int(args, "band")
+            band = int_arg(args, "band")
             alarm = str(args.get("alarm", "vswr"))
             if not 1 <= band <= JAMMER_BANDS or alarm not in BAND_ALARM_BITS:
                 raise DeviceConfigError(f"band {band} / alarm {alarm!r} not known")
@@ -209,6 +209,9 @@ class JammerModel(ModbusDeviceModel):
         elif action == "stop":
             self.command(CMD_STOP)
         elif action == "band-enable":
-            self.band_enable[_int(args, "band") - 1] = bool(args.get("on", True))
+            band = int_arg(args, "band")
+            if not 1 <= band <= JAMMER_BANDS:
+                raise DeviceConfigError(f"band {band} outside 1-{JAMMER_BANDS}")
+            self.band_enable[band - 1] = bool(args.get("on", True))
         else:
             super().act(action, args)

@@ -283,12 +283,12 @@ class ModbusDeviceModel:
         if action == "reboot":
             self.reboot()
         elif action == "busy":
-            self.busy_until = self.clock() + _int(args, "ms", 2000) / 1000
+            self.busy_until = self.clock() + int_arg(args, "ms", 2000) / 1000
         else:
             raise DeviceConfigError(f"{type(self).__name__} has no action {action!r}")
 
 
-def _int(args: Mapping[str, object], key: str, default: int | None = None) -> int:
+def int_arg(args: Mapping[str, object], key: str, default: int | None = None) -> int:
     value = args.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool):
         raise DeviceConfigError(f"scenario field {key!r} must be an integer")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from devices.crc import crc16_modbus
-from devices.emulators.modbus_model import ModbusDeviceModel
+from devices.emulators.modbus_model import ModbusDeviceModel, ModbusException
 from devices.errors import DeviceConfigError, FrameError
 from devices.modbus_rtu import MAX_ADU_BYTES, decode_request, request_length
 
@@ -102,4 +102,7 @@ def act_on_units(slave: ModbusSlave, action: str, args: Mapping[str, object]) ->
         if not isinstance(unit, int) or unit not in slave.models:
             raise DeviceConfigError(f"no emulated unit {unit!r}")
         model = slave.models[unit]
-    model.act(action, {k: v for k, v in args.items() if k != "unit"})
+    try:
+        model.act(action, {k: v for k, v in args.items() if k != "unit"})
+    except ModbusException as e:
+        raise DeviceConfigError(f"unit {model.unit} refused {action!r}: {e}") from e

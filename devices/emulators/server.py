@@ -287,34 +287,41 @@ class EmulatorServer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._run_scenario()
-            with self._lock:
-                fds = self.endpoint.filenos() if self._plugged else []
-            if not fds:
-                self._stop.wait(0.005)
-                continue
             try:
-                ready, _, _ = select.select(fds, [], [], 0.01)
-            except (OSError, ValueError):
-                continue  # the endpoint was unplugged under select
-            for fd in ready:
-                with self._lock:
-                    if not self._plugged:
-                        break
-                    try:
-                        data = self.endpoint.read(fd)
-                    except OSError:
-                        continue
-                    received_at = time.monotonic()
-                    exchanges = self.responder.feed(data, self._clock()) if data else []
-                    injector = self.injector
-                for ex in exchanges:
-                    self.requests += 1
-                    self._answer(ex, received_at, injector)
+                self._turn()
+            except Exception as e:  # an emulator bug must show in the test, not stop the line
+                self.errors.append(f"emulator error: {type(e).__name__}: {e}")
+
+    def _turn(self) -> None:
+        """One turn of the line: due scenario steps, received requests, unsolicited output."""
+        self._run_scenario()
+        with self._lock:
+            fds = self.endpoint.filenos() if self._plugged else []
+        if not fds:
+            self._stop.wait(0.005)
+            return
+        try:
+            ready, _, _ = select.select(fds, [], [], 0.01)
+        except (OSError, ValueError):
+            return  # the endpoint was unplugged under select
+        for fd in ready:
             with self._lock:
-                extra = self.responder.unsolicited(self._clock()) if self._plugged else b""
-            if extra:
-                self._transmit(time.monotonic(), extra)
+                if not self._plugged:
+                    break
+                try:
+                    data = self.endpoint.read(fd)
+                except OSError:
+                    continue
+                received_at = time.monotonic()
+                exchanges = self.responder.feed(data, self._clock()) if data else []
+                injector = self.injector
+            for ex in exchanges:
+                self.requests += 1
+                self._answer(ex, received_at, injector)
+        with self._lock:
+            extra = self.responder.unsolicited(self._clock()) if self._plugged else b""
+        if extra:
+            self._transmit(time.monotonic(), extra)
 
     def _answer(self, ex: Exchange, received_at: float, injector: FaultInjector) -> None:
         request_end = received_at + len(ex.request) * self._char_s()

@@ -65,3 +65,5 @@ def serve(tmp_path: Path) -> Iterator[ServeFn]:
     yield start
     for server in servers:
         server.stop()
+    crashes = [e for server in servers for e in server.errors if e.startswith("emulator error")]
+    assert not crashes, crashes

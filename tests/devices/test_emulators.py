@@ -187,3 +187,17 @@ def test_fault_injector_is_reproducible() -> None:
     diff = int.from_bytes(flipped[0].data, "big") ^ int.from_bytes(reply, "big")
     assert bin(diff).count("1") == 1
     assert FaultInjector(FaultSpec(drop=1.0)).apply(reply) == []
+
+
+def test_refused_scenario_actions_are_reported_not_fatal(serve: ServeFn) -> None:
+    model = JammerModel(clock=lambda: 0.0)
+    model.band_enable = [False] * 8
+    steps = parse_scenario(
+        '{"steps": [{"at_ms": 0, "action": "start"}, {"at_ms": 0, "action": "band-enable",'
+        ' "band": 12}, {"at_ms": 0, "action": "faults", "spec": "nonsense"}]}'
+    )
+    server = serve(ModbusSlave({1: model}), scenario=steps)
+    driver = JammerDriver(ModbusMaster(SerialLink(server.url, baudrate=115200)), 1)
+    assert driver.poll().extra["state"] == "standby"  # the server thread is still serving
+    assert len(server.errors) == 3
+    assert "refused 'start'" in server.errors[0]
