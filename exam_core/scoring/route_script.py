@@ -279,15 +279,17 @@ def simulate_route(
         car.to(car.s + 10_000, cruise, accel=1e6)
         drv.mark("X30101", a + 20)
 
-    def turn(zone: RouteZone, code: str, bit: int, speed: float = SLOW) -> None:
+    def turn(zone: RouteZone, code: str | None, bit: int, speed: float = SLOW) -> None:
+        """Signal 40 m ahead, slow down and drive through the turn (too fast if ``code``)."""
         car.to(zone.start - 80_000, cruise)
         car.to(zone.start - 40_000, SLOW, v_end=SLOW)
         drv.set(bit, True)
-        v = amt(code, 8600, 8100, speed)
+        v = speed if code is None else amt(code, 8600, 8100, speed)
         car.to(zone.start - 1_000, SLOW, v_end=v)
         a = drv.frame
         car.to(zone.end + 1_000, v, v_end=v, accel=1e6)
-        drv.mark(code, a, drv.frame)
+        if code is not None:
+            drv.mark(code, a, drv.frame)
         drv.set(bit, False)
 
     turn(z["junction_right"], "X30503", INDICATOR_RIGHT)
@@ -326,7 +328,7 @@ def simulate_route(
     else:
         car.to(zo.end + 500, cruise)
         drv.mark("X31001", drv.frame - 10, drv.frame)
-    turn(z["u_turn"], "X3UTURN", INDICATOR_LEFT, speed=3000)
+    turn(z["u_turn"], None, INDICATOR_LEFT, speed=3000)
 
     # 靠边停车
     zp = z["pull_over"]

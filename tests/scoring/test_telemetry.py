@@ -6,6 +6,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exam_core.errors import ScoringError
 from exam_core.note import Ed25519Signer
@@ -238,3 +240,28 @@ def test_make_chunk_refuses_caller_mistakes(signer: Ed25519Signer) -> None:
     bad[0] = Frame(-1, 0, 0, 0, 0, 0, 0, 0, 0)
     with pytest.raises(RuntimeError):
         make_chunk(signer, EXAM, 0, 0, bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(0, 399), st.integers(1, 255))
+def test_random_and_flipped_bytes_only_ever_raise_telemetry_errors(
+    data: bytes, pos: int, flip: int
+) -> None:
+    blob = bytearray(GOOD + data)
+    if pos < len(blob):
+        blob[pos] ^= flip
+    try:
+        chunk = parse_chunk(bytes(blob))
+    except TelemetryError as e:
+        assert e.reason in REASONS
+    else:
+        assert chunk.data == bytes(blob)
+        assert len(chunk.values) == chunk.frame_count * 10
+
+
+REASONS = {"truncated", "trailing_bytes", "bad_magic", "bad_version", "bad_header", "bad_value"}
+
+
+GOOD = make_chunk(
+    Ed25519Signer.from_seed("exam.example/c/1/vehicle/V9", b"\x09" * 32), EXAM, 0, 0, frames(4)
+)
