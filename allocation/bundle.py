@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from allocation.beacon import BeaconReading
 from allocation.draw import Allocation, Assignment, assignment_pairs
@@ -100,14 +101,14 @@ def _parse(data: bytes, shape: Obj, name: str) -> dict[str, object]:
         raise ManifestError(f"{name} is not canonical integer-only JSON: {e}") from e
     except EntryError as e:
         raise ManifestError(f"{name}: {e.message}") from e
-    assert isinstance(value, dict)
+    if not isinstance(value, dict):  # the shape check has refused anything else
+        raise ManifestError(f"{name} must be a JSON object")
     return value
 
 
 def parse_proof(data: bytes) -> ProofFile:
     value = _parse(data, _PROOF_SHAPE, PROOF_FILE)
-    beacon = value["beacon"]
-    assert isinstance(beacon, dict)
+    beacon: Any = value["beacon"]
     return ProofFile(
         bytes.fromhex(str(value["manifest_sha256"])),
         BeaconReading(
@@ -120,8 +121,7 @@ def parse_proof(data: bytes) -> ProofFile:
 
 def parse_assignment(data: bytes) -> AssignmentFile:
     value = _parse(data, _ASSIGNMENT_SHAPE, ASSIGNMENT_FILE)
-    pairs = value["assignment"]
-    assert isinstance(pairs, list)
+    pairs: Any = value["assignment"]
     return AssignmentFile(
         bytes.fromhex(str(value["manifest_sha256"])), str(value["session"]), assignment_pairs(pairs)
     )

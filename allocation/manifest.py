@@ -286,7 +286,8 @@ def parse_manifest(data: bytes) -> Manifest:
         _SHAPE.check(value, "manifest")
     except EntryError as e:
         raise ManifestError(e.message) from e
-    assert isinstance(value, dict)
+    if not isinstance(value, dict):  # the shape check has refused anything else
+        raise ManifestError("manifest must be a JSON object")
     if value["algorithm"] != ALGORITHM:
         raise ManifestError(f"unknown algorithm {value['algorithm']!r}; expected {ALGORITHM}")
     roster = _parse_roster(value)
