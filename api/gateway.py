@@ -160,6 +160,10 @@ def gate_fields(decision: GateDecision, now_ms: int, exam: str | None = None) ->
     return fields
 
 
+def _room_devices(room: RoomRequirements) -> set[str]:
+    return set(room.jammers) | set(room.detectors) | set(room.canaries)
+
+
 class Gateway:
     """Monitors, gate decisions and the signing sink for one centre."""
 
@@ -177,6 +181,7 @@ class Gateway:
         self._last_gate: dict[str, tuple[bool, tuple[str, ...]]] = {}
         self._last_gate_ms: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._exam_of_device: dict[str, str] = {}
 
     def _gateway_signer(self) -> Ed25519Signer:
         try:
@@ -185,7 +190,11 @@ class Gateway:
             return self.centre.register_key(self.config.key, GATEWAY)
 
     def sink(self, event_type: str, fields: dict[str, object]) -> None:
-        """Sign and queue one event (called from every device thread)."""
+        """Sign and queue one event (called from every device thread); an event of a device
+        whose room has an exam running names that exam (DESIGN §5.4)."""
+        exam = self._exam_of_device.get(str(fields.get("device", "")))
+        if exam is not None and "exam" not in fields:
+            fields = {**fields, "exam": exam}
         future = self.centre.submit(self.signer, event_type, fields)
         with self._lock:
             self.pending.append(future)
@@ -272,7 +281,18 @@ class Gateway:
         decision = decide_gate(requirements, {m.name: m.view() for m in self.monitors})
         fields = gate_fields(decision, monotonic_ms(), exam)
         index = self.centre.append(self.signer, "device.gate", fields)
+        if decision.allowed:
+            for name in _room_devices(requirements):
+                self._exam_of_device[name] = exam
         return decision, index
+
+    def end_exam(self, room: str) -> None:
+        """The exam in ``room`` ended: its devices' events no longer name it."""
+        requirements = next((r for r in self.config.rooms if r.room == room), None)
+        if requirements is None:
+            raise DeviceConfigError(f"room {room!r} is not configured on this gateway")
+        for name in _room_devices(requirements):
+            self._exam_of_device.pop(name, None)
 
     def finish(self) -> None:
         for monitor in self.monitors:

@@ -1,7 +1,8 @@
 """Event types of the devices domain: what the device gateway signs (DESIGN §5).
 
 Every event names the device (its configured name), its kind and the gateway's monotonic time
-of the observation (``mono_ms``; the entry's ``ts`` is wall time), and carries the raw reply
+of the observation (``mono_ms``; the entry's ``ts`` is wall time), the exam running in the
+device's room if any (so an alarm during an exam is recorded against it), and the raw reply
 bytes it rests on as lowercase hex, so an auditor can decode the frame again.  Values are
 integers in the device's own units (0.1 dBm, 0.1 °C, 0.01 V, seconds).  Only a gateway key may
 sign them.
@@ -45,10 +46,25 @@ class IntMap(FieldSpec):
             Int().check(item, f"{path}.{key}")
 
 
+EXAM_ID = Str(max_len=128, pattern=r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
+"""An exam's pseudonymous id: set on device events while that exam runs in the device's room."""
+
+
 def _device_schema(type_: str, doc: str, **fields: FieldSpec) -> EventSchema:
-    common: dict[str, FieldSpec] = {"device": DEVICE_NAME, "kind": KIND, "mono_ms": Int(minimum=0)}
+    common: dict[str, FieldSpec] = {
+        "device": DEVICE_NAME,
+        "kind": KIND,
+        "mono_ms": Int(minimum=0),
+        "exam": EXAM_ID,
+    }
     common.update(fields)
-    return EventSchema(type=type_, roles=frozenset({GATEWAY}), fields=common, doc=doc)
+    return EventSchema(
+        type=type_,
+        roles=frozenset({GATEWAY}),
+        fields=common,
+        optional=frozenset({"exam"}),
+        doc=doc,
+    )
 
 
 SCHEMAS: tuple[EventSchema, ...] = (
@@ -110,7 +126,7 @@ SCHEMAS: tuple[EventSchema, ...] = (
             "reasons": ListOf(Str(max_len=256), max_items=64),
             "evidence": ListOf(Obj({"device": DEVICE_NAME, "raw": RAW}), max_items=32),
             "mono_ms": Int(minimum=0),
-            "exam": Str(max_len=128, pattern=r"[A-Za-z0-9][A-Za-z0-9._:/-]*"),
+            "exam": EXAM_ID,
         },
         optional=frozenset({"exam"}),
         doc="A gate decision for a room (DESIGN §5.4), for an exam when one asked to start.",

@@ -243,8 +243,14 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
             allowed, index = gateway.request_gate("r", "exam-0002")
             with pytest.raises(DeviceConfigError):
                 gateway.request_gate("nowhere", "exam-0003")
+            jammer.do("band-alarm", {"band": 8, "alarm": "vswr"})
+            gateway.cycle()  # an alarm during the exam is recorded against it
+            gateway.end_exam("r")
+            jammer.do("band-clear", {"band": 8, "alarm": "vswr"})
+            gateway.cycle()
             gateway.finish()
             entry = parse_entry(centre.store.entry(index))
+            later = [parse_entry(e) for e in centre.store.entries(index + 1, centre.store.size())]
     assert not refused.allowed
     assert "r/j: jammer is standby, not jamming" in refused.reasons
     assert "r/c: canary reports operative, not jammed" in refused.reasons
@@ -252,6 +258,8 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
     assert entry.event["exam"] == "exam-0002"
     assert entry.event["allowed"] is True
     assert {e["device"] for e in entry.event["evidence"]} == {"r/j", "r/c"}
+    alarms = [(e.event["action"], e.event.get("exam")) for e in later if e.type == "device.alarm"]
+    assert alarms == [("set", "exam-0002"), ("clear", None)]
 
 
 def test_gateway_command_polls_each_device_in_its_own_thread(
