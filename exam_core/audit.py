@@ -515,6 +515,13 @@ class _Audit:
                 self.findings.add(
                     tile.n * TILE_WIDTH, "missing_entry_bundle", f"{tile.path}: missing"
                 )
+        for tile in sorted(self.bundle.entry_bundles, key=_order):
+            if tile.n * TILE_WIDTH + tile.length > newest.size:
+                self.findings.add(
+                    tile.n * TILE_WIDTH,
+                    "entry_bundle_beyond_tree",
+                    f"{tile.path}: holds entries past the newest checkpoint's size {newest.size}",
+                )
         if len(self.entries) < newest.size:
             self.findings.add(
                 len(self.entries),

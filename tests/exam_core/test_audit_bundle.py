@@ -340,3 +340,17 @@ def test_replay_stops_after_an_entry_that_does_not_parse() -> None:
         ("malformed_note", 4),
         ("replay_stopped", 4),
     ]
+
+
+def test_entry_bundles_and_tiles_past_the_tree_are_findings(files: dict[str, bytes]) -> None:
+    far = "tile/entries/x999/x999/x999/x999/999"
+    stray = files | {
+        far: files["tile/entries/000.p/40"],
+        "tile/entries/000.p/41": files["tile/entries/000.p/40"],
+        "tile/0/x123/456": b"\x00" * 8192,
+    }
+    report = check_bundle(bundle_from_files(stray))
+    beyond = [(f.code, f.message.split(":")[0]) for f in report.errors]
+    assert ("entry_bundle_beyond_tree", far) in beyond
+    assert ("entry_bundle_beyond_tree", "tile/entries/000.p/41") in beyond
+    assert ("tile_beyond_tree", "tile/0/x123/456") in beyond
