@@ -17,8 +17,9 @@ from api.cli import main
 from api.gateway import Gateway, parse_gateway_config, run_gateway_loop
 from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
 from devices.errors import DeviceConfigError
+from devices.gate_replay import DeviceGatingReplayer
 from exam_core.centre import Centre
-from exam_core.entry import parse_entry
+from exam_core.entry import Entry, parse_entry
 
 
 @pytest.fixture
@@ -251,6 +252,7 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
             gateway.finish()
             entry = parse_entry(centre.store.entry(index))
             later = [parse_entry(e) for e in centre.store.entries(index + 1, centre.store.size())]
+            log = [parse_entry(e) for e in centre.store.entries(0, centre.store.size())]
     assert not refused.allowed
     assert "r/j: jammer is standby, not jamming" in refused.reasons
     assert "r/c: canary reports operative, not jammed" in refused.reasons
@@ -260,6 +262,20 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
     assert {e["device"] for e in entry.event["evidence"]} == {"r/j", "r/c"}
     alarms = [(e.event["action"], e.event.get("exam")) for e in later if e.type == "device.alarm"]
     assert alarms == [("set", "exam-0002"), ("clear", None)]
+    # The auditor's gating check agrees with every decision the gateway signed.
+    replayer = DeviceGatingReplayer()
+    gates = [i for i, e in enumerate(log) if e.type == "device.gate"]
+    assert len(gates) >= 4
+    for i in gates:
+        assert replayer.replay(i, log[i], _History(log)) == []
+
+
+class _History:
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        return None
 
 
 def test_gateway_command_polls_each_device_in_its_own_thread(

@@ -1,0 +1,135 @@
+"""The auditor's gating check: decisions the frames support pass, forged ones are found."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from devices.emulators import CanaryModem, DetectorModel, JammerModel, ModbusSlave
+from devices.gate_replay import DeviceGatingReplayer, evidence_problems
+from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, encode_request
+from devices.vendor_jammer import VendorStatus, encode_status
+from exam_core.entry import Entry, make_entry, parse_entry
+from exam_core.note import Ed25519Signer
+
+GATEWAY = Ed25519Signer.from_seed("exam.example/c/1/gateway/g", bytes(32))
+
+
+def _status_frame(model: JammerModel | DetectorModel) -> bytes:
+    slave = ModbusSlave({model.unit: model})
+    request = encode_request(Request(model.unit, READ_INPUT_REGISTERS, 0x10, 12))
+    (exchange,) = slave.feed(request, 0.0)
+    assert exchange.reply is not None
+    return exchange.reply
+
+
+@dataclass
+class History:
+    entries: Sequence[Entry]
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        return None
+
+
+def _entry(seq: int, type_: str, **fields: object) -> Entry:
+    event = {
+        "v": 1,
+        "log": "exam.example/c/1",
+        "type": type_,
+        "ts": 1_700_000_000_000 + seq,
+        "actor": GATEWAY.name,
+        "seq": seq,
+        **fields,
+    }
+    return parse_entry(make_entry(GATEWAY, event))
+
+
+def _log(
+    jammer_raw: bytes, *, allowed: bool, reasons: list[str], link: str = "ONLINE"
+) -> list[Entry]:
+    return [
+        _entry(
+            1,
+            "device.state",
+            device="r/j",
+            kind="jammer",
+            mono_ms=1,
+            state=link,
+            previous="UNKNOWN",
+            failures=0,
+            silent_ms=0,
+            cause="",
+            raw="",
+        ),
+        _entry(
+            2,
+            "device.gate",
+            room="r",
+            allowed=allowed,
+            reasons=reasons,
+            evidence=[{"device": "r/j", "raw": jammer_raw.hex()}],
+            mono_ms=2,
+        ),
+    ]
+
+
+def _replay(entries: list[Entry]) -> list[str]:
+    findings = DeviceGatingReplayer().replay(len(entries) - 1, entries[-1], History(entries))
+    return [f.code for f in findings]
+
+
+def test_supported_decision_passes() -> None:
+    jammer = JammerModel(clock=lambda: 0.0)
+    jammer.command(1)
+    assert _replay(_log(_status_frame(jammer), allowed=True, reasons=[])) == []
+
+
+def test_forged_allowed_is_found() -> None:
+    standby = _status_frame(JammerModel(clock=lambda: 0.0))
+    assert _replay(_log(standby, allowed=True, reasons=[])) == ["gate_unsupported"] * 2
+
+
+def test_refusal_needs_reasons_and_allowed_needs_none() -> None:
+    standby = _status_frame(JammerModel(clock=lambda: 0.0))
+    assert _replay(_log(standby, allowed=False, reasons=["r/j: off"])) == []
+    assert _replay(_log(standby, allowed=False, reasons=[])) == ["gate_inconsistent"]
+
+
+def test_allowed_while_device_stale_is_found() -> None:
+    jammer = JammerModel(clock=lambda: 0.0)
+    jammer.command(1)
+    assert _replay(_log(_status_frame(jammer), allowed=True, reasons=[], link="STALE")) == [
+        "gate_device_down"
+    ]
+
+
+def test_corrupted_evidence_is_found() -> None:
+    jammer = JammerModel(clock=lambda: 0.0)
+    jammer.command(1)
+    frame = bytearray(_status_frame(jammer))
+    frame[5] ^= 0x01
+    assert _replay(_log(bytes(frame), allowed=True, reasons=[])) == ["gate_bad_evidence"]
+
+
+def test_unknown_device_is_found() -> None:
+    entries = _log(b"", allowed=True, reasons=[])[1:]
+    assert _replay(entries) == ["gate_unknown_device"]
+
+
+def test_evidence_of_every_kind() -> None:
+    detector = DetectorModel(clock=lambda: 0.0)
+    assert evidence_problems("detector", _status_frame(detector)) == []
+    detector.detect(4, -300)
+    assert len(evidence_problems("detector", _status_frame(detector))) == 3
+    modem = CanaryModem()
+    (ex,) = modem.feed(b"AT#JDR=2,63,128\r", 0.0)
+    assert ex.reply is not None
+    assert evidence_problems("canary", ex.reply) == ["canary reports OPERATIVE"]
+    modem.jammed = True
+    (ex,) = modem.feed(b"AT#JDR=2,63,128\r", 0.0)
+    assert ex.reply is not None
+    assert evidence_problems("canary", ex.reply) == []
+    good = VendorStatus(1, 24000, 150, 40, 0x3FFFF, 0, 0, 1)
+    assert evidence_problems("vendor-jammer", encode_status(good)) == []
+    bad = VendorStatus(1, 24000, 150, 40, 0, 0x02, 0, 1)
+    assert len(evidence_problems("vendor-jammer", encode_status(bad))) == 2
