@@ -72,3 +72,8 @@ class ReadbackError(DeviceError):
 
 class DeviceConfigError(DeviceError):
     """A device, room or fault description that cannot be used."""
+
+
+def cause_name(error: DeviceError) -> str:
+    """A stable short name for the cause of a failure (``crc``, ``responsetimeout``, ...)."""
+    return type(error).__name__.removesuffix("Error").lower() or "device"

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from devices.errors import DeviceError, FrameError, LinkError, ReadbackError, ResponseTimeoutError
+from devices.errors import FrameError, LinkError, ReadbackError, ResponseTimeoutError
 from devices.modbus_master import ModbusMaster
 from devices.reading import DeviceEvent, Reading
 from devices.register_map import (
@@ -185,8 +185,3 @@ class ModbusDeviceDriver:
         except (ResponseTimeoutError, FrameError) as e:
             # The effect check that follows decides; keep the cause if it fails.
             self.master.last_error = e
-
-
-def failure_cause(e: DeviceError) -> str:
-    """A stable short name for the cause of a failed poll (for logs and state events)."""
-    return type(e).__name__.removesuffix("Error").lower() or "device"

@@ -26,8 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devices.errors import DeviceError
-from devices.modbus_driver import failure_cause
+from devices.errors import DeviceError, cause_name
 from devices.reading import PolledDevice, Reading
 
 UNKNOWN = "UNKNOWN"
@@ -102,7 +101,7 @@ class DeviceMonitor:
             reading = self.device.poll()
         except DeviceError as e:
             self.failures += 1
-            self.last_cause = f"{failure_cause(e)}: {e}"
+            self.last_cause = f"{cause_name(e)}: {e}"
             self.check_staleness()
             return None
         now = self._clock()
