@@ -36,7 +36,8 @@ __all__ = ["ExportSummary", "export_bundle"]
 
 @dataclass(frozen=True)
 class ExportSummary:
-    """What a bundle holds; ``missing_blobs`` are referenced but absent from the blob store."""
+    """What a bundle holds; ``missing_blobs`` are referenced but absent from the blob store,
+    ``corrupt_blobs`` are there but no longer match their hash (both left out of the bundle)."""
 
     path: Path
     origin: str
@@ -45,6 +46,7 @@ class ExportSummary:
     tiles: int
     blobs: int
     missing_blobs: tuple[str, ...]
+    corrupt_blobs: tuple[str, ...] = ()
 
 
 def _referenced_blobs(entries: list[bytes]) -> list[str]:
@@ -89,13 +91,18 @@ def export_bundle(centre: Centre, out_dir: Path) -> ExportSummary:
             files[tile.path] = store.tile(tile.level, tile.n, tile.length)
             tiles += 1
     missing: list[str] = []
+    corrupt: list[str] = []
     blobs = 0
     for sha in dict.fromkeys(referenced):
-        if centre.blobs.has(sha):
-            files[blob_path(sha)] = centre.blobs.get(sha)
-            blobs += 1
-        else:
+        if not centre.blobs.has(sha):
             missing.append(sha)
+            continue
+        try:
+            files[blob_path(sha)] = centre.blobs.get(sha)
+        except StoreError:
+            corrupt.append(sha)  # left out: the audit names every entry that needs it
+            continue
+        blobs += 1
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -114,6 +121,7 @@ def export_bundle(centre: Centre, out_dir: Path) -> ExportSummary:
         tiles=tiles,
         blobs=blobs,
         missing_blobs=tuple(missing),
+        corrupt_blobs=tuple(corrupt),
     )
 
 

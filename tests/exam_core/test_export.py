@@ -84,3 +84,14 @@ def test_the_bundle_is_cut_at_the_newest_checkpoint(centre: Centre, tmp_path: Pa
     assert second.tree_size == first.tree_size + 2
     for out in (tmp_path / "first", tmp_path / "second"):
         assert check_bundle(read_bundle(out)).ok
+
+
+def test_a_corrupt_blob_in_the_store_is_left_out_and_named(centre: Centre, tmp_path: Path) -> None:
+    manifest = b'{"session":"S-2026-11-25-PM"}'
+    index = _commit_manifest(centre, manifest, store_blob=True)
+    sha = hashlib.sha256(manifest).hexdigest()
+    centre.blobs.path(sha).write_bytes(b"rewritten after the fact")
+    summary = export_bundle(centre, tmp_path / "bundle")
+    assert (summary.blobs, summary.missing_blobs, summary.corrupt_blobs) == (0, (), (sha,))
+    report = check_bundle(read_bundle(tmp_path / "bundle"))
+    assert [(f.code, f.index) for f in report.errors] == [("blob_missing", index)]
