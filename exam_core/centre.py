@@ -34,7 +34,7 @@ from exam_core.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpo
 from exam_core.db.engine import make_engine
 from exam_core.entry import make_entry
 from exam_core.errors import EntryError, KeyFormatError, StoreError
-from exam_core.ingest import fresh_ingest
+from exam_core.ingest import fresh_ingest, verify_signatures
 from exam_core.keys import read_key_file, write_key_file
 from exam_core.note import Ed25519Signer, check_key_name, parse_note
 from exam_core.policy import Policy, render_policy
@@ -137,6 +137,7 @@ class Centre:
         self._log_signer = log_signer
         self._passphrase = passphrase
         self._clock_ms = clock_ms
+        self._workers = verify_workers
         # spawn, not fork: workers start while the writer threads run and may hold locks.
         self._executor: Executor | None = (
             ProcessPoolExecutor(verify_workers, mp_context=multiprocessing.get_context("spawn"))
@@ -262,6 +263,13 @@ class Centre:
         if config.database_url is not None:
             return config.database_url
         return f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
+
+    def start_workers(self) -> None:
+        """Start the signature-checking processes now rather than on the first submission."""
+        if self._executor is not None:
+            jobs = [self._executor.submit(verify_signatures, []) for _ in range(self._workers)]
+            for job in jobs:
+                job.result()
 
     def close(self) -> None:
         """Publish what was submitted, then release the database and the worker pool."""

@@ -182,7 +182,12 @@ class Sequencer:
 
     def _next_chunk(self, timeout: float | None) -> object:
         source = self._ready if self._pipeline else self._inbox
-        item = source.get(timeout=timeout) if timeout is not None else source.get()
+        if timeout is None:
+            item = source.get()
+        elif timeout <= 0:
+            item = source.get_nowait()
+        else:
+            item = source.get(timeout=timeout)
         if isinstance(item, _Submission):
             return _Chunk([item], None, item.arrived)
         return item
@@ -199,9 +204,9 @@ class Sequencer:
             count = len(first.items)
             deadline = first.arrived + self._max_age
             while count < self._max_batch:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
+                # Past the deadline, take only what is already queued: a backlog still fills
+                # whole batches, and an idle log publishes a lone entry after max_age.
+                remaining = max(0.0, deadline - time.monotonic())
                 try:
                     nxt = self._next_chunk(remaining)
                 except queue.Empty:

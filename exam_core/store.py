@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select, text, tuple_
+from sqlalchemy import Engine, func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,28 @@ TILE_WIDTH = 1 << TILE_HEIGHT
 """tlog-tiles: 256 hashes per full tile; tile level L holds tree level 8·L."""
 
 _PLACEHOLDER = bytes(32)
+
+
+@dataclass(frozen=True)
+class _InsertStatements:
+    entries: str
+    nodes: str
+    checkpoint: str
+
+
+_INSERTS = {
+    "qmark": _InsertStatements(
+        "INSERT INTO log_entries (idx, data) VALUES (?, ?)",
+        "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)",
+        "INSERT INTO log_checkpoints (size, data, published_ms) VALUES (?, ?, ?)",
+    ),
+    "pyformat": _InsertStatements(
+        "INSERT INTO log_entries (idx, data) VALUES (%s, %s)",
+        "INSERT INTO log_nodes (level, idx, hash) VALUES (%s, %s, %s)",
+        "INSERT INTO log_checkpoints (size, data, published_ms) VALUES (%s, %s, %s)",
+    ),
+}
+"""The batch inserts in each driver's own parameter style (sqlite3: qmark; psycopg: pyformat)."""
 
 CheckpointSigner = Callable[[int, bytes], bytes]
 """``sign(size, root)`` → the signed checkpoint note for that tree."""
@@ -91,11 +113,11 @@ class LogWriter:
         first = self._size
         levels_and_hashes = _read_frontier(self._session, first)
         stack = list(levels_and_hashes)
-        nodes: list[dict[str, object]] = []
+        nodes: list[tuple[int, int, bytes]] = []
         size = first
         for data in entries:
             h = leaf_hash(data)
-            nodes.append({"level": 0, "idx": size, "hash": h})
+            nodes.append((0, size, h))
             level, n = 0, size
             # Like a binary counter: each trailing 1 bit of the old size merges two subtrees.
             while n & 1:
@@ -103,19 +125,18 @@ class LogWriter:
                 h = node_hash(left, h)
                 level += 1
                 n >>= 1
-                nodes.append({"level": level, "idx": size >> level, "hash": h})
+                nodes.append((level, size >> level, h))
             stack.append((level, h))
             size += 1
         frontier = MerkleFrontier.from_subtree_hashes(size, [h for _, h in stack])
         checkpoint = sign(size, frontier.root())
-        session = self._session
-        session.execute(
-            insert(LogEntry), [{"idx": first + i, "data": d} for i, d in enumerate(entries)]
-        )
-        session.execute(insert(LogNode), nodes)
-        session.execute(
-            insert(LogCheckpoint), [{"size": size, "data": checkpoint, "published_ms": now_ms}]
-        )
+        # Rows go to the driver's executemany as they are: on the hot path of every batch the
+        # ORM's per-row bookkeeping would cost more than the database itself.
+        connection = self._session.connection()
+        sql = _INSERTS[connection.dialect.paramstyle]
+        connection.exec_driver_sql(sql.entries, [(first + i, d) for i, d in enumerate(entries)])
+        connection.exec_driver_sql(sql.nodes, nodes)
+        connection.exec_driver_sql(sql.checkpoint, [(size, checkpoint, now_ms)])
         self._size = size
         return AppendResult(first, size, checkpoint)
 
