@@ -26,8 +26,8 @@ def seat_belt(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     start = facts.first_motion
     if start is None:
         return []
-    last = facts.stationary[-1]
-    end = last[0] if last[1] == facts.n and last[0] > start else facts.n
+    stops = facts.stationary
+    end = stops[-1][0] if stops and stops[-1][1] == facts.n and stops[-1][0] > start else facts.n
     for a, b in facts.bit_runs(BELT, on=False):
         if b > start and a < end:
             return _one(rule, max(a, start))
