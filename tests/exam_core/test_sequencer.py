@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from exam_core.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from exam_core.db import WRITE_LOCK_OPTION
 from exam_core.entry import make_entry
 from exam_core.errors import EntryError, StoreError
 from exam_core.ingest import fresh_ingest
@@ -196,3 +197,27 @@ def test_life_cycle_misuse_is_a_caller_bug(store: LogStore) -> None:
         seq.submit(genesis())
     with pytest.raises(ValueError):
         sequencer(store, max_batch=0)
+
+
+def test_a_backlog_fills_whole_batches_even_past_max_age(store: LogStore) -> None:
+    # Hold the database's write lock so that submissions pile up behind the writer.
+    blocker = store.engine.connect().execution_options(**{WRITE_LOCK_OPTION: True})
+    blocker.begin()  # SQLite: BEGIN IMMEDIATE
+    if store.engine.dialect.name == "postgresql":
+        blocker.exec_driver_sql("LOCK TABLE log_checkpoints IN EXCLUSIVE MODE")
+    try:
+        seq = sequencer(store, max_batch=256, max_age_ms=0)
+        seq.start()
+        futures = [seq.submit(genesis())] + [seq.submit(demo(s)) for s in range(2, 601)]
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert [f.result(30) for f in futures] == list(range(600))
+    seq.close()
+    sizes = store.checkpoint_sizes()
+    steps = [b - a for a, b in zip([0, *sizes], sizes, strict=False)]
+    # The first batch may have closed before the backlog formed; every later one but the last
+    # is full, although each entry waited far longer than max_age.
+    assert len(steps) <= 4
+    assert all(step == 256 for step in steps[1:-1])
+    check_published(store)
