@@ -34,7 +34,7 @@ def detector_codes(subject: int) -> frozenset[str]:
     return frozenset(general_rules.DETECTORS) | frozenset(own)
 
 
-def check_table(table: RuleTable, subject: int) -> None:
+def verify_table_decidable(table: RuleTable, subject: int) -> None:
     """Refuse a table with a machine-judged rule that no detector decides."""
     known = detector_codes(subject)
     for rule in table.for_subject(subject):
@@ -54,7 +54,7 @@ def score_track(
     """
     subject = 2 if isinstance(course, FieldCourse) else 3
     # (1)
-    check_table(table, subject)
+    verify_table_decidable(table, subject)
     facts = TrackFacts(
         track,
         stop_speed_mm_s=table.common["stop_speed_mm_s"],

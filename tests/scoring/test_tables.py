@@ -20,7 +20,7 @@ from exam_core.scoring import (
     rule_table_by_version,
     score_chunks,
 )
-from exam_core.scoring.engine import check_table, detector_codes
+from exam_core.scoring.engine import detector_codes, verify_table_decidable
 
 from .conftest import ScoreFn
 
@@ -39,7 +39,7 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
     assert table.pass_mark(2, "B2") == 90
     assert table.pass_mark(3, "C1") == 90
     for subject in (2, 3):
-        check_table(table, subject)
+        verify_table_decidable(table, subject)
         codes = {r.code for r in table.for_subject(subject)}
         assert codes == detector_codes(subject)
     # national codes from the research where they exist, our own (X…) elsewhere
@@ -137,9 +137,9 @@ def test_a_rule_the_engine_cannot_decide_is_refused() -> None:
     doc["rules"].append(row)
     table = parse_rule_table(json.dumps(doc).encode())
     with pytest.raises(ScoringError, match="X99999"):
-        check_table(table, 2)
+        verify_table_decidable(table, 2)
     row["judge"] = "examiner"
-    check_table(parse_rule_table(json.dumps(doc).encode()), 2)
+    verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
 
 
 def map_doc(name: str) -> dict[str, Any]:
