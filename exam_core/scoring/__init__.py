@@ -3,6 +3,15 @@
 The score is a function of what the car did: the in-car unit signs its telemetry chunks, the
 engine decides every rule of a versioned table against a versioned course map, and anyone can
 recompute the result byte for byte.
+
+Errors are those of ``exam_core`` (``exam_core.errors``); scoring adds one leaf:
+
+    ExamCoreError
+    └── ScoringError            a course map, rule table or result that cannot be used
+        └── TelemetryError      telemetry refused, with a stable ``reason`` and the frame
+
+Caller mistakes (an exam id that is not 16 bytes, a frame value out of range when making a
+chunk) are ``RuntimeError``.
 """
 
 from __future__ import annotations

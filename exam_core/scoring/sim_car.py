@@ -1,12 +1,11 @@
-"""The simulated car: true state, sensor noise and the manoeuvres scripts are made of.
+"""The simulated car the scripted candidates drive: true state, sensor noise, manoeuvres.
 
-It drives the shipped 科目二 field or 科目三 route cleanly, or with chosen faults (any rule code
-of the table, and ``CODE:near`` for a near miss just on the right side of its threshold), and
-adds sensor noise (RTK position, heading, wheel speed, engine speed) from a seeded generator, so
-the same seed gives the same telemetry.  The simulator is a test instrument, not part of the
-scoring: it may use floating point; what it emits is integer frames.
-
-``expected`` maps each injected fault to the frames where its deduction must be found.
+The scripts (``field_script``, ``route_script``) are made of a few moves: hold still, follow a
+polyline with a speed profile, roll back, turn the key.  Every call records frames with noise
+from a seeded generator (RTK position, heading, wheel speed, engine speed), so a seed always
+gives the same telemetry.  This is a test instrument, not part of the scoring: it may use
+floating point; what it emits is integer frames.  ``SimRun.expected`` maps each injected fault
+to the frames where its deduction must be found.
 """
 
 from __future__ import annotations
