@@ -714,6 +714,7 @@ class _Audit:
         history = _History(self.good_blobs)
         history_whole = True
         referenced: set[str] = set()
+        refused: dict[str, int] = {}  # key name → index of its refused registration
         for index, data in enumerate(self.entries):
             verified_key = next(self.verified, None)  # None: the registry verifies it
             try:
@@ -733,9 +734,14 @@ class _Audit:
             try:
                 registry.check(entry, None, verified_key)
             except EntryError as e:
-                self.findings.add(index, e.code, e.message)
+                message = e.message
+                if e.code == "unknown_key" and entry.actor in refused:
+                    message += f" (its registration, entry {refused[entry.actor]}, was refused)"
+                self.findings.add(index, e.code, message)
                 if e.code == "bad_seq" and not entry.type.startswith("key."):
                     registry.apply(entry)  # keep counting from here: one gap, one finding
+                if entry.type == "key.registered" and isinstance(entry.event.get("name"), str):
+                    refused.setdefault(str(entry.event["name"]), index)
                 continue
             registry.apply(entry)
             # (4), (5) and device gating: the domain's own recomputation

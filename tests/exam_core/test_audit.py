@@ -361,3 +361,16 @@ def test_every_byte_of_a_small_logs_tiles_and_entries_matters() -> None:
             report = audit(MEMORY, files | {path: flip(files[path], pos)})
             assert not report.ok, (path, pos)
             assert any(f.index is not None for f in report.errors), (path, pos)
+
+
+def test_entries_of_a_key_whose_registration_was_refused_say_so(tmp_path: Path) -> None:
+    log = demo_log(8, checkpoint_every=8)
+    files = log.files()
+    path = "tile/entries/000.p/8"
+    start, length = entry_offset(files, path, 2)  # the registration of demo/d2
+    tampered = files | {path: flip(files[path], start + length - 10)}
+    report = audit(tmp_path, tampered)
+    assert ("bad_signature", 2) in found(report)
+    unknown = [f for f in report.errors if f.code == "unknown_key"]
+    assert [f.index for f in unknown] == [3, 5, 7]
+    assert all(f.message.endswith("(its registration, entry 2, was refused)") for f in unknown)
