@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,19 @@ def test_replay_of_a_broken_directory_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.count("examctl: error:") == 3
     assert "Traceback" not in err
+
+
+def test_replay_in_fresh_processes_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Another interpreter, another hash seed: the result bytes do not move."""
+    out = tmp_path / "exam"
+    assert simulate(out, "--faults", "X30106,10202,X31203", subject="3") == 0
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", "score", "replay", str(out)],
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        outputs.add(done.stdout)
+    assert outputs == {(out / "result.json").read_bytes()}
