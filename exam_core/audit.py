@@ -738,9 +738,10 @@ class _Audit:
                 if e.code == "unknown_key" and entry.actor in refused:
                     message += f" (its registration, entry {refused[entry.actor]}, was refused)"
                 self.findings.add(index, e.code, message)
-                if e.code == "bad_seq" and not entry.type.startswith("key."):
+                event_type = entry.event.get("type")
+                if e.code == "bad_seq" and not str(event_type).startswith("key."):
                     registry.apply(entry)  # keep counting from here: one gap, one finding
-                if entry.type == "key.registered" and isinstance(entry.event.get("name"), str):
+                if event_type == "key.registered" and isinstance(entry.event.get("name"), str):
                     refused.setdefault(str(entry.event["name"]), index)
                 continue
             registry.apply(entry)
