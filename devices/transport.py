@@ -26,6 +26,13 @@ from devices.errors import LinkError, LinkLostError, LocalEchoError, ResponseTim
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
+try:  # POSIX ports raise termios.error from tcsetattr, which pyserial does not wrap
+    import termios
+
+    _PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+except ImportError:  # pragma: no cover - not POSIX
+    _PORT_ERRORS = (serial.SerialException, OSError)
+
 _READ_SLICE_S = 0.01
 """Fixed pyserial read timeout: reads loop in slices to their own deadline, because changing
 ``Serial.timeout`` re-applies termios on every call (and some ptys refuse that)."""
@@ -120,7 +127,7 @@ class SerialLink:
                 timeout=_READ_SLICE_S,
                 write_timeout=2.0,
             )
-        except (serial.SerialException, OSError, ValueError) as e:
+        except (*_PORT_ERRORS, ValueError) as e:
             self._next_open_at = now + self._backoff
             self._backoff = min(self._backoff * 2, self._backoff_max)
             raise LinkError(f"{self.url}: cannot open: {e}") from e
@@ -167,7 +174,7 @@ class SerialLink:
                 port.reset_input_buffer()
             port.write(frame)
             port.flush()
-        except (serial.SerialException, OSError) as e:
+        except _PORT_ERRORS as e:
             raise self._lost(e) from e
         self._last_activity = self._clock()
         if self.local_echo:
@@ -186,7 +193,7 @@ class SerialLink:
                 got += port.read(size - len(got))
                 if len(got) < size and time.monotonic() >= deadline:
                     break
-        except (serial.SerialException, OSError) as e:
+        except _PORT_ERRORS as e:
             raise self._lost(e) from e
         self._last_activity = self._clock()
         if len(got) < size:
@@ -213,7 +220,7 @@ class SerialLink:
                 if data:
                     data += bytes(port.read(port.in_waiting)) if port.in_waiting else b""
                     break
-        except (serial.SerialException, OSError) as e:
+        except _PORT_ERRORS as e:
             raise self._lost(e) from e
         self._last_activity = self._clock()
         return data
@@ -232,7 +239,7 @@ class SerialLink:
                     quiet_since = time.monotonic()
                 elif time.monotonic() - quiet_since >= silence_s:
                     break
-        except (serial.SerialException, OSError) as e:
+        except _PORT_ERRORS as e:
             raise self._lost(e) from e
         self._last_activity = self._clock()
         return dropped

@@ -16,12 +16,13 @@ import errno
 import os
 import select
 import socket
+import termios
 import threading
 import time
 import tty
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from devices.emulators.faults import FaultInjector, FaultSpec
 from devices.emulators.modbus_slave import Exchange
@@ -63,10 +64,12 @@ class PtyEndpoint:
         self.url = str(self.link_path)
         self._master: int | None = None
         self._slave: int | None = None
+        self._baseline: list[Any] = []
 
     def plug(self) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)
+        self._baseline = termios.tcgetattr(slave)
         # Holding the slave open keeps the master readable while no client is attached.
         os.set_blocking(master, False)
         tmp = self.link_path.with_name(self.link_path.name + ".new")
@@ -89,13 +92,19 @@ class PtyEndpoint:
 
     def read(self, fd: int) -> bytes:
         try:
-            return os.read(fd, 4096)
+            data = os.read(fd, 4096)
         except BlockingIOError:
             return b""
         except OSError as e:
             if e.errno == errno.EIO:
                 return b""
             raise
+        if data and self._slave is not None:
+            # Linux ptys keep what a client set (parity they cannot honour) and then refuse the
+            # same settings from the next client with EINVAL; put the line back to raw so a
+            # reconnecting driver can configure it again.  Reads are unaffected.
+            termios.tcsetattr(self._slave, termios.TCSANOW, self._baseline)
+        return data
 
     def write(self, data: bytes) -> None:
         if self._master is None:

@@ -75,3 +75,13 @@ def test_reboot_is_detected_and_identity_reread(serve: ServeFn, clock: ManualClo
     assert after.rebooted
     assert after.values["boot_count"] == 2
     assert [e.type for e in after.events] == [6]  # the boot record of the new power cycle
+
+
+def test_a_pty_can_be_opened_again_with_parity(serve: ServeFn) -> None:
+    # Linux ptys refuse the settings of a previous even-parity client unless reset.
+    server = serve(ModbusSlave({1: JammerModel(clock=lambda: 0.0)}))
+    for _ in range(3):
+        link = SerialLink(server.url, baudrate=19200, parity="E")
+        driver = JammerDriver(ModbusMaster(link), 1, set_clock=False)
+        assert driver.poll().extra["state"] == "standby"
+        link.close()
