@@ -124,3 +124,13 @@ def test_chunks_of_another_exam_are_refused(
         score_chunks([scored.blobs[0], foreign], field, table, "C1")
     assert e.value.reason == "exam_mismatch"
     assert parse_chunk(foreign).exam_id != parse_chunk(scored.blobs[0]).exam_id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", [2, 3])
+def test_clean_runs_stay_clean_across_many_noise_seeds(
+    subject: int, request: pytest.FixtureRequest, score_run: ScoreFn
+) -> None:
+    course = request.getfixturevalue("field" if subject == 2 else "route")
+    scores = {seed: score_run(course, seed=seed).result.score for seed in range(1000, 1020)}
+    assert scores == dict.fromkeys(scores, 100)
