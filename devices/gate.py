@@ -71,7 +71,9 @@ def decide_gate(requirements: RoomRequirements, views: Mapping[str, DeviceView])
         if view.link_state != ONLINE:
             reasons.append(f"{name}: link {view.link_state}")
         if view.age_ms is None or view.age_ms > requirements.max_age_ms:
-            reasons.append(f"{name}: status {view.age_ms} ms old, limit {requirements.max_age_ms}")
+            # No measured age in the text: a reason must stay the same while the condition
+            # lasts, or every decision would look new.
+            reasons.append(f"{name}: status older than {requirements.max_age_ms} ms")
         reading = view.reading
         state = reading.extra.get("state")
         alarms = sorted(reading.flags.get("alarm", frozenset()))

@@ -88,6 +88,7 @@ class DeviceMonitor:
         self.started_ms = clock_ms()
         self.last_ok_ms: int | None = None
         self.failures = 0
+        self.first_cause = ""
         self.last_cause = ""
         self.reading: Reading | None = None
         self._down_since_ms: int | None = None
@@ -101,7 +102,10 @@ class DeviceMonitor:
             reading = self.device.poll()
         except DeviceError as e:
             self.failures += 1
-            self.last_cause = f"{cause_name(e)}: {e}"
+            cause = f"{cause_name(e)}: {e}"
+            if self.failures == 1:
+                self.first_cause = cause
+            self.last_cause = cause
             self.check_staleness()
             return None
         now = self._clock()
@@ -155,9 +159,17 @@ class DeviceMonitor:
             previous=old,
             failures=self.failures,
             silent_ms=silent_ms,
-            cause=self.last_cause[:512] or "no reply",
+            cause=self._cause()[:512],
             raw="",
         )
+
+    def _cause(self) -> str:
+        """The failure that started this outage, and the latest one when it differs."""
+        if not self.first_cause:
+            return "no reply"
+        if self.last_cause == self.first_cause:
+            return self.first_cause
+        return f"{self.first_cause}; latest {self.last_cause}"
 
     def _online(self, now: int, reading: Reading) -> None:
         if self.state == ONLINE:

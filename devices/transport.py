@@ -33,6 +33,8 @@ try:  # POSIX ports raise termios.error from tcsetattr, which pyserial does not 
 except ImportError:  # pragma: no cover - not POSIX
     _PORT_ERRORS = (serial.SerialException, OSError)
 
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*_PORT_ERRORS, ValueError)
+
 _READ_SLICE_S = 0.01
 """Fixed pyserial read timeout: reads loop in slices to their own deadline, because changing
 ``Serial.timeout`` re-applies termios on every call (and some ptys refuse that)."""
@@ -127,7 +129,7 @@ class SerialLink:
                 timeout=_READ_SLICE_S,
                 write_timeout=2.0,
             )
-        except (*_PORT_ERRORS, ValueError) as e:
+        except _OPEN_ERRORS as e:
             self._next_open_at = now + self._backoff
             self._backoff = min(self._backoff * 2, self._backoff_max)
             raise LinkError(f"{self.url}: cannot open: {e}") from e

@@ -80,7 +80,7 @@ def test_all_good_allows_start_with_evidence() -> None:
             "unacknowledged alarm tamper",
         ),
         ({"j": DeviceView("j", "jammer", STALE, 100, jammer())}, "j: link STALE"),
-        ({"j": DeviceView("j", "jammer", ONLINE, 2001, jammer())}, "2001 ms old"),
+        ({"j": DeviceView("j", "jammer", ONLINE, 2001, jammer())}, "j: status older than 2000 ms"),
         ({"d": DeviceView("d", "detector", ONLINE, 100, detector("disarmed"))}, "disarmed"),
         (
             {
