@@ -311,6 +311,6 @@ def test_gateway_command_polls_each_device_in_its_own_thread(
     assert ("r/dead", "OFFLINE") in states
     assert states.count(("r/dead", "OFFLINE")) == 1
     gates = [e.event for e in entries if e.type == "device.gate"]
-    assert gates
+    assert 1 <= len(gates) <= 3  # one per change of decision, not one per period
     assert "r/dead: no status" in gates[-1]["reasons"]
     assert not any(r.startswith("r/j") for r in gates[-1]["reasons"])
