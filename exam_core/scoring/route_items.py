@@ -21,7 +21,13 @@ from exam_core.scoring.facts import Run, TrackFacts, runs_of
 from exam_core.scoring.geometry import ONE, Q, cos_q, sin_q, trig_tables
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.rules import Rule
-from exam_core.scoring.telemetry import DOOR_OPEN, INDICATOR_LEFT, INDICATOR_RIGHT, PARKING_BRAKE
+from exam_core.scoring.telemetry import (
+    BRAKE_PEDAL,
+    DOOR_OPEN,
+    INDICATOR_LEFT,
+    INDICATOR_RIGHT,
+    PARKING_BRAKE,
+)
 
 
 @dataclass
@@ -460,6 +466,20 @@ def no_parking_brake(scene: RouteScene, rule: Rule) -> list[Deduction]:
     return [] if scene.facts.track.signals[frame] & PARKING_BRAKE else [_d(rule, frame)]
 
 
+def brake_released_early(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """After the pull-over stop, the first frame with the brake pedal up while the parking
+    brake is not yet on (only when the parking brake is applied at all: X31204 covers that)."""
+    stop = _stop(scene)
+    if stop is None:
+        return []
+    sig = scene.facts.track.signals
+    applied = next((i for i in range(stop[0], scene.facts.n) if sig[i] & PARKING_BRAKE), None)
+    if applied is None:
+        return []
+    frame = next((i for i in range(stop[0], applied) if not sig[i] & BRAKE_PEDAL), None)
+    return [] if frame is None else [_d(rule, frame)]
+
+
 def moved_after_stop(scene: RouteScene, rule: Rule) -> list[Deduction]:
     stop = _stop(scene)
     if stop is None:
@@ -518,4 +538,5 @@ DETECTORS: dict[str, RouteDetector] = {
     "X31205": moved_after_stop,
     "X31206": door_with_engine,
     "X31207": door_left_open,
+    "X31208": brake_released_early,
 }

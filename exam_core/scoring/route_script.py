@@ -16,6 +16,7 @@ from exam_core.scoring.course import RouteCourse, RouteZone
 from exam_core.scoring.sim_car import Driver, Noise, Pt, SimRun, amount, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
+    BRAKE_PEDAL,
     CAMERA_OK,
     DOOR_OPEN,
     GEAR_NEUTRAL,
@@ -341,6 +342,7 @@ def simulate_route(
         stop_s = zp.end + 20_000 if "X31201" in trig else zp.end - 5_000
     car.to(stop_s - 45_000, SLOW, v_end=3000)
     car.to(stop_s - 5_000, 3000, d=900 + gap, v_end=2000)
+    drv.set(BRAKE_PEDAL, True)
     car.stop_at(stop_s, 2000)
     stop = drv.frame
     drv.mark("X31202", stop - 1, stop)
@@ -352,8 +354,16 @@ def simulate_route(
         car.stop_at(car.s + creep, 300)
         drv.mark("X31205", a, drv.frame)
         drv.hold(500)
+    if "X31208" in trig:
+        drv.set(BRAKE_PEDAL, False)
+        drv.mark("X31208", drv.frame)
+        drv.hold(500)
     brake = "X31204" not in trig
     drv.set(PARKING_BRAKE, brake and "X31204" not in near)
+    if "X31208" in near:
+        drv.set(BRAKE_PEDAL, False)  # in the same frame as the parking brake: not before it
+    drv.hold(300)
+    drv.set(BRAKE_PEDAL, False)
     drv.gear = GEAR_NEUTRAL
     drv.set(INDICATOR_RIGHT, False)
     drv.hold(1000)
