@@ -245,6 +245,8 @@ def simulate_route(
             car.to(car.s + 50_000, cruise)
             change_lane(0)
         else:
+            if "X30401" in near:  # late: the lane line is crossed some 20 m before the end
+                car.to(zl.end - 85_000, cruise)
             change_lane(1)
             car.to(zl.end + 100_000, cruise)
             change_lane(0)
@@ -324,7 +326,8 @@ def simulate_route(
     car.to(zo.start + 20_000, cruise)
     if "X31001" not in trig:
         change_lane(1)
-        car.to(car.s + 100_000, cruise)
+        # back in the right lane some 20 m before the end of the section for a near miss
+        car.to(zo.end - 85_000 if "X31001" in near else car.s + 100_000, cruise)
         change_lane(0)
     else:
         car.to(zo.end + 500, cruise)
