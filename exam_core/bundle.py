@@ -75,6 +75,12 @@ class Bundle:
     problems: tuple[Finding, ...] = ()
 
 
+def _walks_into(rel: str) -> bool:
+    """Only the layout's directories are read: the top ones, and the tree under ``tile/``."""
+    top, _, rest = rel.partition("/")
+    return (not rest and top in _LAYOUT) or top == TILE_DIR
+
+
 def _problem(code: str, path: str, message: str, severity: str = "error") -> Finding:
     return Finding(None, code, f"{path}: {message}", severity)
 
@@ -220,22 +226,29 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
         reader.problems.append(_problem("unreadable_file", where, e.strerror or str(e)))
 
     layout_seen = False
-    for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error, followlinks=False):
-        base = os.path.relpath(dirpath, root)
-        prefix = "" if base == "." else base.replace(os.sep, "/") + "/"
-        for name in sorted(dirnames):
-            if os.path.islink(os.path.join(dirpath, name)):
-                reader.problems.append(
-                    _problem("symlink", prefix + name, "symlinks are not followed")
-                )
-        dirnames.sort()
-        for name in sorted(filenames):
-            rel = prefix + name
-            if os.path.islink(os.path.join(dirpath, name)):
-                reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
-                continue
-            layout_seen = layout_seen or rel.split("/", 1)[0] in _LAYOUT
-            reader.classify(rel)
+    try:
+        for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error, followlinks=False):
+            base = os.path.relpath(dirpath, root)
+            prefix = "" if base == "." else base.replace(os.sep, "/") + "/"
+            for name in sorted(dirnames):
+                rel = prefix + name
+                if os.path.islink(os.path.join(dirpath, name)):
+                    reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
+                elif not _walks_into(rel):
+                    reader.problems.append(
+                        _problem("unexpected_file", rel, "directory outside the layout", "warning")
+                    )
+                    dirnames.remove(name)
+            dirnames.sort()
+            for name in sorted(filenames):
+                rel = prefix + name
+                if os.path.islink(os.path.join(dirpath, name)):
+                    reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
+                    continue
+                layout_seen = layout_seen or rel.split("/", 1)[0] in _LAYOUT
+                reader.classify(rel)
+    except RecursionError as e:
+        raise BundleError(f"bundle {root} nests directories too deeply to be a bundle") from e
     if not layout_seen:
         raise BundleError(f"{root} holds no audit bundle: no policy, checkpoint, tile or blob")
     return reader.bundle()

@@ -354,3 +354,36 @@ def test_entry_bundles_and_tiles_past_the_tree_are_findings(files: dict[str, byt
     assert ("entry_bundle_beyond_tree", far) in beyond
     assert ("entry_bundle_beyond_tree", "tile/entries/000.p/41") in beyond
     assert ("tile_beyond_tree", "tile/0/x123/456") in beyond
+
+
+def test_directories_outside_the_layout_are_not_walked(
+    tmp_path: Path, files: dict[str, bytes]
+) -> None:
+    root = write_files(tmp_path / "b", files)
+    deep = root / "junk"
+    for _ in range(50):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    (deep / "policy").write_bytes(b"not read")
+    (root / "blobs" / "nested").mkdir(parents=True)
+    report = audit_dir(root)
+    assert report.ok
+    assert sorted(f.message for f in report.warnings) == [
+        "blobs/nested: directory outside the layout",
+        "junk: directory outside the layout",
+    ]
+
+
+def test_a_bundle_nested_beyond_recursion_is_refused_in_one_line(tmp_path: Path) -> None:
+    deep = os.path.join(str(tmp_path), "b", "tile")
+    os.makedirs(deep)
+    for _ in range(1200):  # os.makedirs itself recurses; one level at a time
+        deep += "/0"
+        os.mkdir(deep)
+    try:
+        with pytest.raises(BundleError, match="too deeply"):
+            read_bundle(tmp_path / "b")
+    finally:  # shutil.rmtree recurses too: take the tree down level by level
+        while deep.endswith("/0"):
+            os.rmdir(deep)
+            deep = deep[: -len("/0")]
