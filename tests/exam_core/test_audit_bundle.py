@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -375,15 +377,16 @@ def test_directories_outside_the_layout_are_not_walked(
 
 
 def test_a_bundle_nested_beyond_recursion_is_refused_in_one_line(tmp_path: Path) -> None:
-    deep = os.path.join(str(tmp_path), "b", "tile")
-    os.makedirs(deep)
-    for _ in range(1200):  # os.makedirs itself recurses; one level at a time
-        deep += "/0"
-        os.mkdir(deep)
+    deep = tmp_path / "b" / "tile"
+    for _ in range(80):
+        deep = deep / "0"
+    deep.mkdir(parents=True)
+    # A real tree deep enough to exhaust the default limit would also defeat the clean-up of
+    # temporary directories (shutil.rmtree recurses), so the limit is lowered instead.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)
     try:
         with pytest.raises(BundleError, match="too deeply"):
             read_bundle(tmp_path / "b")
-    finally:  # shutil.rmtree recurses too: take the tree down level by level
-        while deep.endswith("/0"):
-            os.rmdir(deep)
-            deep = deep[: -len("/0")]
+    finally:
+        sys.setrecursionlimit(limit)
