@@ -16,7 +16,7 @@ from typing import Any
 
 from exam_core.audit import AuditReport, check_bundle
 from exam_core.audit_pool import ProcessSignatureCheck
-from exam_core.bundle import read_bundle
+from exam_core.bundle import BundleLimits, read_bundle
 from exam_core.errors import BundleError
 from exam_core.replay import Finding, Replayer
 
@@ -71,21 +71,30 @@ def _summary(report: AuditReport) -> str:
     )
 
 
+def _read_policy(path: Path) -> bytes:
+    """The pinned policy file, read up to the bundle's limit for notes (never all of /dev/zero)."""
+    limit = BundleLimits().note_bytes
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise BundleError(f"cannot read policy {path}: {e.strerror or e}") from e
+    if len(data) > limit:
+        raise BundleError(f"policy {path} is larger than {limit} bytes")
+    return data
+
+
 def run(args: argparse.Namespace) -> int:
-    policy: bytes | None = None
-    if args.policy is not None:
-        try:
-            policy = Path(args.policy).read_bytes()
-        except OSError as e:
-            raise BundleError(f"cannot read policy {args.policy}: {e.strerror or e}") from e
+    policy = None if args.policy is None else _read_policy(Path(args.policy))
     if args.jobs < 1:
         raise BundleError("--jobs must be at least 1")
-    if args.jobs == 1:
-        report = check_bundle(read_bundle(Path(args.bundle)), default_replayers(), policy=policy)
+    root = Path(args.bundle)
+    if args.jobs == 1 or not root.is_dir():
+        report = check_bundle(read_bundle(root), default_replayers(), policy=policy)
     else:
         # This process verifies a share itself, so one worker per other core.
         with ProcessSignatureCheck(workers=args.jobs - 1) as pool:
-            bundle = read_bundle(Path(args.bundle))
+            bundle = read_bundle(root)
             report = check_bundle(bundle, default_replayers(), policy=policy, signature_check=pool)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1, sort_keys=True)

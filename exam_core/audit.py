@@ -738,10 +738,10 @@ class _Audit:
                 if e.code == "unknown_key" and entry.actor in refused:
                     message += f" (its registration, entry {refused[entry.actor]}, was refused)"
                 self.findings.add(index, e.code, message)
-                event_type = entry.event.get("type")
-                if e.code == "bad_seq" and not str(event_type).startswith("key."):
+                kind = entry.event.get("type")
+                if e.code == "bad_seq" and not str(kind).startswith("key."):
                     registry.apply(entry)  # keep counting from here: one gap, one finding
-                if event_type == "key.registered" and isinstance(entry.event.get("name"), str):
+                if kind == "key.registered" and isinstance(entry.event.get("name"), str):
                     refused.setdefault(str(entry.event["name"]), index)
                 continue
             registry.apply(entry)

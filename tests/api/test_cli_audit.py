@@ -77,7 +77,9 @@ def test_warnings_alone_pass(
     assert lines[1].startswith("audit OK")
 
 
-@pytest.mark.parametrize("kind", ["missing", "garbage file", "bad policy path", "bad jobs"])
+@pytest.mark.parametrize(
+    "kind", ["missing", "garbage file", "bad policy path", "endless policy", "bad jobs"]
+)
 def test_unreadable_input_is_one_line_and_exit_2(
     tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
@@ -86,6 +88,7 @@ def test_unreadable_input_is_one_line_and_exit_2(
         "missing": ["audit", str(tmp_path / "nope")],
         "garbage file": ["audit", str(root / "policy")],
         "bad policy path": ["audit", str(root), "--policy", str(tmp_path / "nope")],
+        "endless policy": ["audit", str(root), "--policy", "/dev/zero"],
         "bad jobs": ["audit", str(root), "--jobs", "0"],
     }[kind]
     assert main(args) == 2
