@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from api.gateway import load_gateway_config, run_gateway_loop
+from devices.detector import DetectorDriver
 from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
 from devices.emulators import (
     EmulatorServer,
@@ -28,6 +29,7 @@ from devices.emulators import (
 from devices.emulators.scenario import Step
 from devices.emulators.server import Endpoint
 from devices.errors import DeviceConfigError
+from devices.jammer import JammerDriver
 from devices.reading import Reading
 
 _SOCKET_URL = re.compile(r"socket://([A-Za-z0-9.\-]+):(\d{1,5})")
@@ -64,6 +66,19 @@ def register(commands: Any) -> None:
     how.add_argument("--count", type=int, help="this many statuses, one JSON line each")
     poll.add_argument("--interval-ms", type=int, default=250)
     poll.set_defaults(run=run_poll)
+
+    command = sub.add_parser(
+        "command", help="send a command to a jammer or detector and print the read-back status"
+    )
+    command.add_argument("--url", required=True)
+    command.add_argument("--kind", required=True, choices=("jammer", "detector"))
+    command.add_argument("--unit", type=int)
+    command.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
+    command.add_argument("--parity", default="E", choices=("N", "E", "O"))
+    command.add_argument("--timeout-ms", type=int, default=500)
+    command.add_argument("action", choices=sorted(COMMANDS))
+    command.add_argument("--band", type=int, help="band for band-on / band-off (1-8)")
+    command.set_defaults(run=run_command)
 
     gateway = commands.add_parser("gateway", help="poll configured devices into the log")
     gateway.add_argument("--dir", required=True, help="the centre directory")
@@ -164,6 +179,58 @@ def run_poll(args: argparse.Namespace) -> int:
                 time.sleep(max(0, args.interval_ms) / 1000)
             reading = driver.poll()
             print(json.dumps(reading_json(args.url, reading), sort_keys=True), flush=True)
+    finally:
+        driver.close()
+    return 0
+
+
+COMMANDS = {
+    "start": "jammer",
+    "stop": "jammer",
+    "ack": "any",
+    "band-on": "jammer",
+    "band-off": "jammer",
+    "arm": "detector",
+    "disarm": "detector",
+}
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one command with read-back (the device's FIFO records it for the log)."""
+    wanted = COMMANDS[args.action]
+    if wanted not in ("any", args.kind):
+        raise DeviceConfigError(f"{args.action} is a {wanted} command")
+    if args.action.startswith("band-") and args.band is None:
+        raise DeviceConfigError(f"{args.action} needs --band")
+    spec = DeviceSpec(
+        name="cli",
+        kind=args.kind,
+        url=args.url,
+        unit=args.unit,
+        baudrate=args.baud,
+        parity=args.parity,
+        response_timeout_ms=args.timeout_ms,
+    )
+    driver = spec.open_driver()
+    try:
+        if isinstance(driver, JammerDriver):
+            if args.action == "start":
+                driver.start()
+            elif args.action == "stop":
+                driver.stop()
+            elif args.action == "ack":
+                driver.acknowledge()
+            else:
+                if not 1 <= args.band <= 8:
+                    raise DeviceConfigError("--band must be within 1-8")
+                driver.set_band(args.band, args.action == "band-on")
+        elif isinstance(driver, DetectorDriver):
+            if args.action == "ack":
+                driver.acknowledge()
+            else:
+                driver.set_armed(args.action == "arm")
+        reading = driver.poll()
+        print(json.dumps(reading_json(args.url, reading), sort_keys=True), flush=True)
     finally:
         driver.close()
     return 0

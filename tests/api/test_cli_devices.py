@@ -314,3 +314,31 @@ def test_gateway_command_polls_each_device_in_its_own_thread(
     assert 1 <= len(gates) <= 3  # one per change of decision, not one per period
     assert "r/dead: no status" in gates[-1]["reasons"]
     assert not any(r.startswith("r/j") for r in gates[-1]["reasons"])
+
+
+def test_commands_are_read_back(jammer_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["devices", "command", "--url", jammer_url, "--kind", "jammer"]
+    assert main([*base, "start"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "jamming"
+    assert main([*base, "band-off", "--band", "2"]) == 0
+    assert "band-2" not in json.loads(capsys.readouterr().out)["flags"]["bands"]
+    assert main([*base, "ack"]) == 0
+    capsys.readouterr()
+    assert main([*base, "stop"]) == 0
+    assert json.loads(capsys.readouterr().out)["flags"]["bands"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["arm"], "detector command"),
+        (["band-on"], "needs --band"),
+        (["band-on", "--band", "9"], "within 1-8"),
+    ],
+)
+def test_command_misuse(
+    jammer_url: str, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["devices", "command", "--url", jammer_url, "--kind", "jammer", *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
