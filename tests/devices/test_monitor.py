@@ -212,3 +212,22 @@ def test_unplug_and_replug_are_logged_and_recovered(serve: ServeFn, clock: Manua
     clock.advance(0.6)
     assert monitor.poll_once() is not None
     assert _states(events) == [ONLINE, STALE, ONLINE]
+
+
+def test_fifo_overflow_is_reported_as_lost_records(serve: ServeFn, clock: ManualClock) -> None:
+    model = JammerModel(clock)
+    server = serve(ModbusSlave({1: model}))
+    events: Events = []
+    monitor = _monitor(server.url, clock, events)
+    monitor.poll_once()  # drains the boot record (event_seq 1)
+    for _ in range(35):  # 70 records; the device keeps the newest 64
+        server.do("alarm", {"alarm": "tamper"})
+        server.do("clear", {"alarm": "tamper"})
+    for _ in range(5):  # at most 16 records per poll
+        clock.advance(0.25)
+        monitor.poll_once()
+    records = [f for t, f in events if t == "device.event"]
+    lost = [f for f in records if f["event_type"] == 0]
+    assert len(lost) == 1
+    assert lost[0]["value"] == 6
+    assert [f["event_seq"] for f in records if f["event_type"] != 0][1:] == list(range(8, 72))
