@@ -46,6 +46,12 @@ def simulate_field(
         if code in trig:
             a = durations[item][0]
             run.expected[code] = (a + rule_ms // 100 - 2, a + rule_ms // 100 + 2)
+    # rules decided when the car leaves an item: around the frame it really left the zone
+    for code, item in (("20103", 0), ("X20307", 1), ("X20407", 2)):
+        if code in trig:
+            first, spent = durations[item]
+            left = first + spent // 100
+            run.expected[code] = (left - 2, left + 1)
     return run
 
 

@@ -260,7 +260,7 @@ def simulate_route(
         car.to(zone.start - 1_000, speed, v_end=speed)
         a = drv.frame
         car.to(zone.end + 1_000, speed, v_end=speed, accel=1e6)
-        drv.mark(code, a, drv.frame)
+        drv.mark(code, a, a + 3)
 
     slow_through(z["junction_straight"], "X30501")
     zc = z["crosswalk"]
@@ -292,7 +292,7 @@ def simulate_route(
         a = drv.frame
         car.to(zone.end + 1_000, v, v_end=v, accel=1e6)
         if code is not None:
-            drv.mark(code, a, drv.frame)
+            drv.mark(code, a, a + 3)
         drv.set(bit, False)
 
     turn(z["junction_right"], "X30503", INDICATOR_RIGHT)
