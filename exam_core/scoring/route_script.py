@@ -301,10 +301,13 @@ def simulate_route(
     if "X30902" in both:
         car.to(zm.start - 200_000, cruise)
         change_lane(1)
-        car.to(zm.start - (-20_000 if "X30902" in trig else 90_000), cruise)
-        a = drv.frame
+        if "X30902" in trig:
+            car.to(zm.start + 500, cruise)
+            drv.mark("X30902", drv.frame - 3, drv.frame)
+            car.to(zm.start + 20_000, cruise)
+        else:
+            car.to(zm.start - 90_000, cruise)
         change_lane(0)
-        drv.mark("X30902", a - 400, drv.frame)
     slow_through(zm, "X30901")
     if "X30102" in both:
         car.to(car.s + 100_000, cruise)
