@@ -109,7 +109,7 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
     if roll:
         a = drv.frame
         drv.roll_back(roll)
-        drv.mark("10105", a, drv.frame)
+        drv.mark("10105", a + 10)  # 30 mm a frame: beyond 300 mm on the eleventh
         drv.mark("10202", drv.frame - 1)
         drv.hold(300)
     if "10101" in trig:

@@ -164,7 +164,7 @@ def simulate_route(
     drv.mark("X30202", first + 30)
     if roll:
         drv.roll_back(roll)
-        drv.mark("10105", first, drv.frame)
+        drv.mark("10105", first + 10)  # 30 mm a frame: beyond 300 mm on the eleventh
         drv.mark("10202", drv.frame - 1)
         drv.hold(300)
     # The brake and the door are dealt with while already rolling.

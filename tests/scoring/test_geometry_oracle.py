@@ -123,7 +123,7 @@ def engine_frame(scored: Scored, code: str) -> int:
     return next(d.frame for d in scored.result.deductions if d.code == code)
 
 
-FIELD_CASES = ["20102", "X20405", "X20306", "20403", "20601", "20701"]
+FIELD_CASES = ["20101", "20102", "X20405", "X20306", "20403", "20601", "20701"]
 
 
 @pytest.mark.parametrize("code", FIELD_CASES)
@@ -134,7 +134,13 @@ def test_field_geometry_matches_the_float_oracle(
     scored = score_run(field, [code], seed=seed)
     run, dims = scored.run, field.vehicle
     items = {i.item: i for i in field.items}
-    if code == "20102":
+    if code == "20101":
+        item = items["reverse_parking"]
+        bay = item.bay
+        expected = first(
+            window(run, item), lambda i: all(inside(c, bay) for c in corners(run.frames[i], dims))
+        )
+    elif code == "20102":
         item = items["reverse_parking"]
         expected = first(window(run, item), body_touch(run, dims, item.lines))
     elif code == "X20405":
