@@ -290,3 +290,35 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
         rpm=flat[8::FIELDS_PER_FRAME],
         signals=flat[9::FIELDS_PER_FRAME],
     )
+
+
+@dataclass(frozen=True)
+class TelemetryCheck:
+    """The verdict on one exam's telemetry: either a track to score or a device fault.
+
+    A fault is what the scorer records instead of a score (DESIGN §6: bad data is never
+    silently scored): its stable ``reason``, the frame where it was found if known, and why.
+    """
+
+    track: Track | None
+    reason: str | None = None
+    frame: int | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.track is not None
+
+
+def check_telemetry(
+    blobs: Sequence[bytes], limits: TelemetryLimits, verifier: Ed25519Verifier | None = None
+) -> TelemetryCheck:
+    """Parse, signature-check (when a verifier is given) and join chunks; report, never raise."""
+    try:
+        chunks = [parse_chunk(b) for b in blobs]
+        if verifier is not None:
+            for chunk in chunks:
+                verify_chunk_signature(chunk, verifier)
+        return TelemetryCheck(assemble_track(chunks, limits))
+    except TelemetryError as e:
+        return TelemetryCheck(None, e.reason, e.frame, str(e))

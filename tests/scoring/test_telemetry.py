@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from exam_core.errors import ScoringError
 from exam_core.note import Ed25519Signer
-from exam_core.scoring import Frame, TelemetryError, assemble_track, make_chunk, parse_chunk
+from exam_core.scoring import (
+    Frame,
+    TelemetryError,
+    assemble_track,
+    check_telemetry,
+    make_chunk,
+    parse_chunk,
+)
 from exam_core.scoring.rules import RuleTable
 from exam_core.scoring.telemetry import (
     BELT,
@@ -267,3 +274,20 @@ REASONS = {"truncated", "trailing_bytes", "bad_magic", "bad_version", "bad_heade
 GOOD = make_chunk(
     Ed25519Signer.from_seed("exam.example/c/1/vehicle/V9", b"\x09" * 32), EXAM, 0, 0, frames(4)
 )
+
+
+def test_check_telemetry_reports_a_device_fault_instead_of_raising(
+    signer: Ed25519Signer, table: RuleTable
+) -> None:
+    good = [make_chunk(signer, EXAM, 0, 0, frames(5))]
+    verdict = check_telemetry(good, table.telemetry, signer.verifier)
+    assert verdict.ok
+    assert verdict.track is not None
+    assert len(verdict.track) == 5
+    late = [make_chunk(signer, EXAM, 0, 0, _time_shift(frames(5), 4, 600))]
+    fault = check_telemetry(late, table.telemetry)
+    assert (fault.ok, fault.reason, fault.frame) == (False, "gap", 4)
+    assert "ms between frames" in fault.message
+    other = Ed25519Signer.from_seed("exam.example/c/1/vehicle/V3", b"\x03" * 32)
+    forged = check_telemetry(good, table.telemetry, other.verifier)
+    assert (forged.ok, forged.reason) == (False, "bad_signature")
