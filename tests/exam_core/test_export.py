@@ -95,3 +95,15 @@ def test_a_corrupt_blob_in_the_store_is_left_out_and_named(centre: Centre, tmp_p
     assert (summary.blobs, summary.missing_blobs, summary.corrupt_blobs) == (0, (), (sha,))
     report = check_bundle(read_bundle(tmp_path / "bundle"))
     assert [(f.code, f.index) for f in report.errors] == [("blob_missing", index)]
+
+
+def test_export_while_the_log_grows_is_a_whole_bundle(centre: Centre, tmp_path: Path) -> None:
+    _fill(centre, 300)
+    writer = centre.register_key("demo/busy", DEMO)
+    futures = [centre.submit(writer, "demo.event", {"n": n}) for n in range(300)]
+    summary = export_bundle(centre, tmp_path / "bundle")
+    for future in futures:
+        future.result(30)
+    report = check_bundle(read_bundle(tmp_path / "bundle"))
+    assert report.findings == ()
+    assert report.tree_size == summary.tree_size <= centre.store.size()
