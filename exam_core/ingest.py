@@ -7,11 +7,13 @@ depend on order once the key is known, so it can run ahead on other cores:
 
 1. ``parse_submission`` — strict parse of untrusted bytes (size, note, canonical integer-only
    JSON, UTF-8, one signature by the actor);
-2. ``Ingest.start_verification`` — look up each actor's registered key (or, for the genesis
-   administrator, the key it registers) and verify the signatures in a worker pool;
-3. ``Ingest.admit`` — in order, the registry's full check with the key the signature was
-   verified under (an entry whose early check failed or could not run is verified again here,
-   so the refusal carries the registry's precise reason), then the registry is advanced.
+2. ``Ingest.start_verification`` — with a worker pool, hand each submission to a worker with
+   the key the registry holds for the name on its signature line; the worker parses it
+   strictly and checks the signature (``parse_and_verify``), so neither costs the writer;
+3. ``Ingest.admit`` — in order, the registry's full check, told which key the signature was
+   verified under (an entry whose early check failed or could not run — e.g. signed by a key
+   registered in the same batch — is verified again here, so the refusal carries the
+   registry's precise reason), then the registry is advanced.
 
 A refused entry changes nothing: the registry is advanced only by admitted entries, so it does
 not consume a ``seq``.
@@ -19,18 +21,27 @@ not consume a ``seq``.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future
 from dataclasses import dataclass
 
 from exam_core.entry import Entry, parse_entry
 from exam_core.errors import EntryError, KeyFormatError
-from exam_core.note import Ed25519Verifier, ed25519_verifier_from_vkey
+from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier
 from exam_core.registry import KeyRegistry
-from exam_core.schemas.types import ADMIN, EventSchema
+from exam_core.schemas.types import EventSchema
 
 SignatureJob = tuple[bytes, bytes, bytes]
 """(signed text, signature, Ed25519 public key): what a pool worker needs to check one entry."""
+
+SubmissionJob = tuple[bytes, bytes | None]
+"""(entry bytes, public key registered for the signing key's name, if any)."""
+
+ParsedSubmission = tuple[Entry | None, tuple[str, str] | None, bool]
+"""A worker's answer: the parsed entry or why it does not parse (``EntryError`` code and
+message, sent as plain values), and whether its signature verified under the key it was
+given (False when no key was given)."""
 
 
 def parse_submission(data: object) -> Entry:
@@ -38,6 +49,18 @@ def parse_submission(data: object) -> Entry:
     if not isinstance(data, bytes):
         raise EntryError("malformed_note", "an entry is submitted as bytes")
     return parse_entry(data)
+
+
+def signer_name(data: bytes) -> str | None:
+    """The key name on the last signature line, read without parsing the note (may be junk).
+
+    Only used to pick the key a worker checks the signature with; the worker's strict parse
+    decides whether the entry is well-formed and signed by its actor.
+    """
+    line = data.rstrip(b"\n").rpartition(b"\n")[2]
+    if not line.startswith(EM_DASH_PREFIX):
+        return None
+    return line[len(EM_DASH_PREFIX) :].partition(b" ")[0].decode("utf-8", "replace")
 
 
 def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
@@ -52,24 +75,66 @@ def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
     return results
 
 
+def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
+    """Strictly parse entries and check each signature under the key given for it.
+
+    A pure function that a process pool runs, so that both the parse and the signature check
+    of a submission cost the writer process nothing but unpickling the result.
+    """
+    results: list[ParsedSubmission] = []
+    for data, public_key in jobs:
+        try:
+            entry = parse_entry(data)
+        except EntryError as e:
+            results.append((None, (e.code, e.message), False))
+            continue
+        ok = False
+        if public_key is not None:
+            sig = entry.note.signatures[0]
+            try:
+                verifier = Ed25519Verifier(sig.name, public_key)
+                ok = sig.key_id == verifier.key_id and verifier.verify(
+                    entry.note.text, sig.signature
+                )
+            except KeyFormatError:
+                ok = False
+        results.append((entry, None, ok))
+    return results
+
+
 @dataclass
 class PendingVerification:
-    """Signatures of a run of entries being checked ahead of the ordered pass."""
+    """Submissions of one chunk being parsed and checked ahead of the ordered pass."""
 
+    data: list[bytes]
     keys: list[bytes | None]
-    """Per entry, the public key its signature is being checked against (None: not checked)."""
-    result: Future[list[bool]] | None
+    """Per submission, the public key its signature is being checked against (None: none)."""
+    result: Future[list[ParsedSubmission]] | None
 
-    def verified_keys(self) -> list[bytes | None]:
-        """Per entry, the key its signature verified under, or None (check it in order)."""
-        if self.result is None:
-            return [None] * len(self.keys)
-        try:
-            outcome = iter(self.result.result())
-        except (BrokenExecutor, CancelledError, OSError):
-            # The pool is gone; the ordered pass verifies every signature itself.
-            return [None] * len(self.keys)
-        return [k if k is not None and next(outcome) else None for k in self.keys]
+    def outcomes(self) -> list[tuple[Entry | EntryError, bytes | None]]:
+        """Per submission: the entry (or why it was refused) and the key it verified under."""
+        if self.result is not None:
+            try:
+                parsed = self.result.result()
+            except (BrokenExecutor, CancelledError, OSError, pickle.PicklingError):
+                parsed = None
+            if parsed is not None:
+                answers: list[tuple[Entry | EntryError, bytes | None]] = []
+                for (entry, error, ok), key in zip(parsed, self.keys, strict=True):
+                    if entry is None:
+                        code, message = error or ("malformed_note", "unparsable")
+                        answers.append((EntryError(code, message), None))
+                    else:
+                        answers.append((entry, key if ok else None))
+                return answers
+        # No pool, or the pool is gone: parse here; the ordered pass checks the signatures.
+        local: list[tuple[Entry | EntryError, bytes | None]] = []
+        for data in self.data:
+            try:
+                local.append((parse_entry(data), None))
+            except EntryError as e:
+                local.append((e, None))
+        return local
 
 
 class Ingest:
@@ -84,40 +149,17 @@ class Ingest:
         """How many log entries the registry has seen."""
         return self.registry.size
 
-    def _expected_key(self, entry: Entry) -> Ed25519Verifier | None:
-        verifier = self.registry.verifier_of(entry.actor)
-        if verifier is not None:
-            return verifier
-        event = entry.event
-        # The genesis administrator signs its own registration with the key it registers.
-        if (
-            event.get("type") == "key.registered"
-            and event.get("role") == ADMIN
-            and event.get("name") == entry.actor
-        ):
-            try:
-                return ed25519_verifier_from_vkey(str(event.get("vkey")))
-            except KeyFormatError:
-                return None
-        return None
-
-    def start_verification(self, entries: Sequence[Entry]) -> PendingVerification:
-        """Verify signatures of ``entries`` in the pool (if any) under the keys known now."""
-        if self._executor is None:
-            return PendingVerification([None] * len(entries), None)
+    def start_verification(self, data: Sequence[bytes]) -> PendingVerification:
+        """Parse and verify submissions in the pool (if any) under the keys known now."""
         keys: list[bytes | None] = []
-        jobs: list[SignatureJob] = []
-        for entry in entries:
-            verifier = self._expected_key(entry)
-            sig = entry.note.signatures[0]
-            if verifier is None or sig.key_id != verifier.key_id:
-                keys.append(None)
-                continue
-            keys.append(verifier.public_key)
-            jobs.append((entry.note.text, sig.signature, verifier.public_key))
-        if not jobs:
-            return PendingVerification(keys, None)
-        return PendingVerification(keys, self._executor.submit(verify_signatures, jobs))
+        for item in data:
+            name = signer_name(item)
+            verifier = None if name is None else self.registry.verifier_of(name)
+            keys.append(None if verifier is None else verifier.public_key)
+        if self._executor is None:
+            return PendingVerification(list(data), keys, None)
+        jobs = list(zip(data, keys, strict=True))
+        return PendingVerification(list(data), keys, self._executor.submit(parse_and_verify, jobs))
 
     def admit(
         self, entry: Entry, now_ms: int | None, verified_key: bytes | None = None

@@ -44,10 +44,11 @@ def wall_clock_ms() -> int:
 
 @dataclass
 class _Submission:
-    entry: Entry
+    data: bytes
+    entry: Entry | None
+    """Parsed at submission, or (with a worker pool) by a worker."""
     future: Future[int]
     arrived: float
-    verified_key: bytes | None = None
 
 
 @dataclass
@@ -135,14 +136,20 @@ class Sequencer:
     def submit(self, data: bytes) -> Future[int]:
         """Queue entry bytes for sequencing; the future gives the index once published.
 
-        A malformed entry is refused here, at once, with ``EntryError``.
+        Without a worker pool a malformed entry is refused here, at once, with ``EntryError``;
+        with one, the workers parse it and its future fails with that error.
         """
-        entry = parse_submission(data)
+        if self._pipeline:
+            if not isinstance(data, bytes):
+                raise EntryError("malformed_note", "an entry is submitted as bytes")
+            entry = None
+        else:
+            entry = parse_submission(data)
         future: Future[int] = Future()
         with self._submit_lock:
             if self._closed or not self._threads:
                 raise RuntimeError("the sequencer is not running")
-            self._inbox.put(_Submission(entry, future, time.monotonic()))
+            self._inbox.put(_Submission(data, entry, future, time.monotonic()))
         return future
 
     def published_size(self) -> int:
@@ -176,7 +183,7 @@ class Sequencer:
                     break
                 items.append(nxt)
             subs = [s for s in items if isinstance(s, _Submission)]
-            pending = self._ingest.start_verification([s.entry for s in subs])
+            pending = self._ingest.start_verification([s.data for s in subs])
             self._ready.put(_Chunk(subs, pending, subs[0].arrived))
         self._ready.put(_STOP)
 
@@ -236,16 +243,19 @@ class Sequencer:
                         sub.future.set_exception(e)
 
     def _commit(self, chunks: Sequence[_Chunk]) -> None:
-        items: list[_Submission] = []
+        items: list[tuple[_Submission, Entry, bytes | None]] = []
         for chunk in chunks:
-            keys = (
-                chunk.pending.verified_keys()
-                if chunk.pending is not None
-                else [None] * len(chunk.items)
-            )
-            for sub, key in zip(chunk.items, keys, strict=True):
-                sub.verified_key = key
-                items.append(sub)
+            if chunk.pending is None:
+                for sub in chunk.items:
+                    if sub.entry is None:
+                        raise RuntimeError("a submission without a pool is parsed at submit")
+                    items.append((sub, sub.entry, None))
+                continue
+            for sub, (parsed, key) in zip(chunk.items, chunk.pending.outcomes(), strict=True):
+                if isinstance(parsed, EntryError):
+                    sub.future.set_exception(parsed)
+                else:
+                    items.append((sub, parsed, key))
         now = self._clock_ms()
         accepted: list[_Submission] = []
         refused: list[tuple[_Submission, EntryError]] = []
@@ -254,24 +264,22 @@ class Sequencer:
                 # (1) catch up with entries other writers appended since our last batch.
                 self._catch_up(writer.size, writer.entries)
                 # (2) admit in order; a refusal leaves the registry as it was.
-                for sub in items:
+                for sub, entry, key in items:
                     try:
-                        self._ingest.admit(sub.entry, now, sub.verified_key)
+                        self._ingest.admit(entry, now, key)
                     except EntryError as e:
                         refused.append((sub, e))
                     else:
                         accepted.append(sub)
                 # (3) integrate and publish in the same transaction.
                 result = (
-                    writer.append([s.entry.data for s in accepted], self._sign, now)
-                    if accepted
-                    else None
+                    writer.append([s.data for s in accepted], self._sign, now) if accepted else None
                 )
         except (ExamCoreError, OSError) as e:
             # Nothing was written; the registry may hold effects of the lost batch.
             self._ingest = self._make_ingest()
             failure = e if isinstance(e, StoreError) else StoreError(f"batch not written: {e}")
-            for sub in items:
+            for sub, _, _ in items:
                 sub.future.set_exception(failure)
             return
         for sub, error in refused:

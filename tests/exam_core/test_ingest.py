@@ -11,9 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from exam_core.centre import Centre
-from exam_core.entry import make_entry, parse_entry
+from exam_core.entry import Entry, make_entry, parse_entry
 from exam_core.errors import EntryError
-from exam_core.ingest import Ingest, parse_submission, verify_signatures
+from exam_core.ingest import (
+    Ingest,
+    parse_and_verify,
+    parse_submission,
+    signer_name,
+    verify_signatures,
+)
 from exam_core.merkle import leaf_hash, root_from_leaf_hashes
 from exam_core.note import Ed25519Signer, sign_note
 from exam_core.registry import KeyRegistry
@@ -224,7 +230,7 @@ def test_submission_must_be_bytes() -> None:
         parse_submission("not bytes")
 
 
-def test_signatures_checked_ahead_in_a_pool_are_used_and_failures_rechecked() -> None:
+def test_workers_parse_and_verify_and_failures_are_rechecked_in_order() -> None:
     admin = Ed25519Signer.generate(f"{ORIGIN}/admin")
     registry = KeyRegistry(ORIGIN)
     with ThreadPoolExecutor(1) as pool:
@@ -245,19 +251,46 @@ def test_signatures_checked_ahead_in_a_pool_are_used_and_failures_rechecked() ->
         )
         good = make_entry(admin, event(admin, 2, 1, n=1))
         forged = forge(make_entry(admin, event(admin, 2, 1, n=2)))
-        entries = [parse_entry(d) for d in (genesis, good, forged)]
-        pending = ingest.start_verification(entries[:1])
-        keys = pending.verified_keys()
-        assert keys == [admin.public_key]
-        ingest.admit(entries[0], None, keys[0])
-        pending = ingest.start_verification(entries[1:])
-        keys = pending.verified_keys()
-        assert keys == [admin.public_key, None]
+        # The genesis key is not registered yet: parsed by the worker, verified in order.
+        [(entry, key)] = ingest.start_verification([genesis]).outcomes()
+        assert isinstance(entry, Entry)
+        assert key is None
+        ingest.admit(entry, None, key)
+        outcomes = ingest.start_verification([good, forged, b"junk", genesis[:-5]]).outcomes()
+        assert [k for _, k in outcomes] == [admin.public_key, None, None, None]
+        assert [o.code for o, _ in outcomes[2:] if isinstance(o, EntryError)] == [
+            "malformed_note",
+            "malformed_note",
+        ]
+        forged_entry = outcomes[1][0]
+        assert isinstance(forged_entry, Entry)
         # The forged entry was not verified ahead; the ordered pass finds the precise reason.
         with pytest.raises(EntryError, match="bad_signature"):
-            ingest.admit(entries[2], None, keys[1])
-        ingest.admit(entries[1], None, keys[0])
+            ingest.admit(forged_entry, None, None)
+        good_entry = outcomes[0][0]
+        assert isinstance(good_entry, Entry)
+        ingest.admit(good_entry, None, admin.public_key)
         assert ingest.size == 2
+
+
+def test_without_a_pool_submissions_are_parsed_in_place() -> None:
+    ingest = Ingest(KeyRegistry(ORIGIN))
+    [(outcome, key)] = ingest.start_verification([b"junk"]).outcomes()
+    assert isinstance(outcome, EntryError)
+    assert key is None
+
+
+def test_parse_and_verify_reports_plain_values() -> None:
+    signer = Ed25519Signer.generate(f"{ORIGIN}/x")
+    data = make_entry(signer, event(signer, 1, 1, n=1))
+    other = Ed25519Signer.generate(f"{ORIGIN}/x")
+    results = parse_and_verify([(data, signer.public_key), (data, other.public_key), (b"x", None)])
+    assert [ok for _, _, ok in results] == [True, False, False]
+    assert results[2][0] is None
+    assert results[2][1] is not None
+    assert results[2][1][0] == "malformed_note"
+    assert signer_name(data) == signer.name
+    assert signer_name(b"no signature line") is None
 
 
 def test_verify_signatures_in_a_worker_is_a_real_check() -> None:
