@@ -247,7 +247,7 @@ def test_a_checkpoint_signed_by_another_key_is_refused(
 
 
 def test_a_checkpoint_without_its_witness_quorum_is_refused(
-    tmp_path: Path, log: LogBuilder, files: dict[str, bytes]
+    tmp_path: Path, files: dict[str, bytes]
 ) -> None:
     genuine = files["checkpoint"]
     uncosigned = genuine[: genuine.rindex("— witness.example".encode())]
@@ -342,7 +342,7 @@ def test_a_checkpoint_taken_out_of_the_history_leaves_a_gap(
     ]
 
 
-def test_a_policy_that_pins_no_administrator_fails(tmp_path: Path, log: LogBuilder) -> None:
+def test_a_policy_that_pins_no_administrator_fails(tmp_path: Path) -> None:
     files = demo_log(6, checkpoint_every=6).files()
     policy = b"".join(line for line in files["policy"].splitlines(True) if b"admin " not in line)
     report = audit(tmp_path, files | {"policy": policy})
