@@ -33,7 +33,7 @@ from exam_core.blobs import BlobStore
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.db.engine import make_engine
 from exam_core.entry import make_entry
-from exam_core.errors import EntryError, KeyFormatError, StoreError
+from exam_core.errors import KeyFormatError, StoreError
 from exam_core.ingest import fresh_ingest, verify_signatures
 from exam_core.keys import read_key_file, write_key_file
 from exam_core.note import Ed25519Signer, check_key_name, parse_note
@@ -393,11 +393,11 @@ class Centre:
         return future
 
     def _forget_refused(self, future: Future[int], actor: str, seq: int) -> None:
-        # A refused entry does not consume its seq: the next one reuses it.
+        # A refused entry does not consume its seq: the next one reuses it (entries of the
+        # same actor queued after it are refused too, for the gap, and rewind no further).
         if future.exception() is not None:
             with self._seq_lock:
-                if self._assigned.get(actor) == seq:
-                    self._assigned[actor] = seq - 1
+                self._assigned[actor] = min(self._assigned.get(actor, 0), seq - 1)
 
     def append(
         self,
@@ -476,4 +476,4 @@ def _write_new_file(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-__all__ = ["Centre", "CentreConfig", "EntryError", "key_file_name"]
+__all__ = ["Centre", "CentreConfig", "key_file_name"]

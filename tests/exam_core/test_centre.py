@@ -193,3 +193,17 @@ def test_blob_store_lives_in_the_centre(centre: Centre) -> None:
     digest = centre.blobs.put(b"photo bytes")
     assert centre.blobs.get(digest) == b"photo bytes"
     assert centre.blobs.path(digest).is_relative_to(centre.root / "blobs")
+
+
+def test_refusals_in_a_burst_rewind_the_seq_to_the_first_gap(centre: Centre) -> None:
+    demo = centre.register_key("demo/d1", DEMO)
+    burst = [centre.submit(demo, "demo.event", {"n": n}) for n in (-1, 1, 2)]
+    codes = []
+    for future in burst:
+        error = future.exception(30)
+        codes.append(error.code if isinstance(error, EntryError) else "ok")
+    assert codes[0] == "schema"
+    index = centre.append(demo, "demo.event", {"n": 3})
+    logged = [parse_entry(e) for e in centre.store.entries(0, index + 1)]
+    seqs = [e.seq for e in logged if e.actor == demo.name]
+    assert seqs == list(range(1, len(seqs) + 1))
