@@ -11,6 +11,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from exam_core import db
 from exam_core.db import APPEND_ONLY_TABLES, Base, upgrade
 from exam_core.db.migrate import HEAD, alembic_config, downgrade
 
@@ -71,3 +72,18 @@ def test_check_fails_on_an_unmigrated_database_and_on_drift(engine: Engine) -> N
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), drifted)
     assert [d[0] for d in diff] == ["add_column"]
+
+
+def test_db_package_api() -> None:
+    assert sorted(db.__all__) == [
+        "APPEND_ONLY_TABLES",
+        "Base",
+        "LogCheckpoint",
+        "LogEntry",
+        "LogNode",
+        "WRITE_LOCK_OPTION",
+        "make_engine",
+        "upgrade",
+    ]
+    for name in db.__all__:
+        assert getattr(db, name) is not None
