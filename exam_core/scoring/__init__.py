@@ -25,6 +25,7 @@ from exam_core.scoring.course import (
     parse_course,
 )
 from exam_core.scoring.engine import score_chunks, score_track
+from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
 from exam_core.scoring.replay import ScoringReplayer
 from exam_core.scoring.result import Deduction, ScoreResult, parse_result
 from exam_core.scoring.rules import (
@@ -64,6 +65,7 @@ __all__ = [
     "Track",
     "assemble_track",
     "check_telemetry",
+    "chunk_fields",
     "course_by_version",
     "load_course",
     "load_rule_table",
@@ -75,6 +77,8 @@ __all__ = [
     "rule_table_by_version",
     "score_chunks",
     "score_track",
+    "scored_fields",
     "simulate",
+    "stopped_fields",
     "verify_chunk_signature",
 ]

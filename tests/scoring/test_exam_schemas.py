@@ -103,6 +103,7 @@ def test_scoring_public_api_is_pinned() -> None:
             "Track",
             "assemble_track",
             "check_telemetry",
+            "chunk_fields",
             "course_by_version",
             "load_course",
             "load_rule_table",
@@ -114,7 +115,9 @@ def test_scoring_public_api_is_pinned() -> None:
             "rule_table_by_version",
             "score_chunks",
             "score_track",
+            "scored_fields",
             "simulate",
+            "stopped_fields",
             "verify_chunk_signature",
         ]
     )

@@ -14,6 +14,7 @@ from exam_core.entry import Entry, make_entry, parse_entry
 from exam_core.note import Ed25519Signer
 from exam_core.schemas import validate_event
 from exam_core.scoring import FieldCourse, RuleTable, ScoringReplayer, score_chunks
+from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
 
 from .conftest import EXAM_ID, ScoreFn, chunk_blobs
 
@@ -76,26 +77,14 @@ def build(
         log.register(vehicle, "vehicle")
     log.register(SCORER, "scorer")
     log.register(TABLET, "tablet")
-    first = 0
     hashes = []
-    for n, blob in enumerate(scored_blobs):
-        sha = hashlib.sha256(blob).hexdigest()
-        hashes.append(sha)
-        log.history.blobs[sha] = blob
-        frames = (len(blob) - 36 - 64) // 28
-        log.add(
-            vehicle,
-            "telemetry.chunk",
-            exam=EXAM_ID.hex(),
-            chunk=n,
-            first_frame=first,
-            frames=frames,
-            sha256=sha,
-            length=len(blob),
-        )
-        first += frames
+    for blob in scored_blobs:
+        fields = chunk_fields(blob)
+        hashes.append(fields["sha256"])
+        log.history.blobs[fields["sha256"]] = blob
+        log.add(vehicle, "telemetry.chunk", **fields)
     if stop_entry:
-        log.add(TABLET, "exam.stopped", exam=EXAM_ID.hex(), reason="danger")
+        log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger"))
     index = log.add(
         SCORER,
         "exam.scored",
@@ -205,3 +194,12 @@ def test_unknown_map_version_is_unverifiable(faulty: Any, vehicle: Ed25519Signer
     assert replay(log, index) == [(index, "score_unverifiable")]
     log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, map_version="k3-route-a/1")
     assert replay(log, index) == [(index, "score_unverifiable")]
+
+
+def test_scored_fields_make_an_entry_the_audit_accepts(
+    faulty: Any, vehicle: Ed25519Signer, field: FieldCourse, table: RuleTable
+) -> None:
+    log, _ = build(faulty.blobs, faulty.result.to_json(), vehicle)
+    fields = scored_fields(EXAM_ID, "C1", field, table, faulty.blobs, result=faulty.result)
+    index = log.add(SCORER, "exam.scored", **fields)
+    assert replay(log, index) == []
