@@ -22,7 +22,13 @@ from __future__ import annotations
 
 
 class DeviceError(Exception):
-    """Base of every domain error raised by ``devices``."""
+    """Base of every domain error raised by ``devices``.
+
+    ``raw`` holds the bytes that were received when the failure was found (a damaged frame,
+    a partial reply), empty when there were none: they are evidence for the log too.
+    """
+
+    raw: bytes = b""
 
 
 class LinkError(DeviceError):

@@ -111,10 +111,14 @@ class ModbusMaster:
             got += self.link.receive(want, self.frame_timeout_s)
             if got == frame:
                 raise LocalEchoError(f"unexpected local echo of {frame.hex()}")
-        if len(got) < total:
-            wait = self.frame_timeout_s + total * self.link.char_time_s
-            got += self.link.receive(total - len(got), wait)
-        return decode_reply(request, got)
+        try:
+            if len(got) < total:
+                wait = self.frame_timeout_s + total * self.link.char_time_s
+                got += self.link.receive(total - len(got), wait)
+            return decode_reply(request, got)
+        except (FrameError, ResponseTimeoutError) as e:
+            e.raw = e.raw or got  # keep what came, as evidence
+            raise
 
     def _recover(self) -> None:
         silence = max(self.link.silent_interval_s, 0.02)

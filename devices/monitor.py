@@ -90,6 +90,8 @@ class DeviceMonitor:
         self.failures = 0
         self.first_cause = ""
         self.last_cause = ""
+        self.last_raw = b""
+        """Bytes of the latest failed reply (a damaged frame), logged with STALE / OFFLINE."""
         self.reading: Reading | None = None
         self._down_since_ms: int | None = None
         self._last_status_ms: int | None = None
@@ -106,6 +108,7 @@ class DeviceMonitor:
             if self.failures == 1:
                 self.first_cause = cause
             self.last_cause = cause
+            self.last_raw = e.raw or self.last_raw
             self.check_staleness()
             return None
         now = self._clock()
@@ -114,6 +117,7 @@ class DeviceMonitor:
         self.reading = reading
         self.last_ok_ms = now
         self.failures = 0
+        self.last_raw = b""
         return reading
 
     def check_staleness(self) -> None:
@@ -160,7 +164,7 @@ class DeviceMonitor:
             failures=self.failures,
             silent_ms=silent_ms,
             cause=self._cause()[:512],
-            raw="",
+            raw=self.last_raw[:4096].hex(),
         )
 
     def _cause(self) -> str:

@@ -200,9 +200,11 @@ class SerialLink:
         self._last_activity = self._clock()
         if len(got) < size:
             if got:
-                raise ResponseTimeoutError(
+                partial = ResponseTimeoutError(
                     f"incomplete frame: {len(got)} of {size} bytes ({bytes(got).hex()})"
                 )
+                partial.raw = bytes(got)
+                raise partial
             raise ResponseTimeoutError(f"no reply within {timeout_s * 1000:.0f} ms")
         return bytes(got)
 

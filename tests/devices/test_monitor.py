@@ -231,3 +231,19 @@ def test_fifo_overflow_is_reported_as_lost_records(serve: ServeFn, clock: Manual
     assert len(lost) == 1
     assert lost[0]["value"] == 6
     assert [f["event_seq"] for f in records if f["event_type"] != 0][1:] == list(range(8, 72))
+
+
+def test_stale_event_carries_the_damaged_frame(serve: ServeFn, clock: ManualClock) -> None:
+    server = serve(ModbusSlave({1: JammerModel(clock)}))
+    events: Events = []
+    monitor = _monitor(server.url, clock, events)
+    monitor.poll_once()
+    server.set_faults(FaultSpec(bitflip=1.0))
+    for _ in range(3):
+        clock.advance(0.6)
+        monitor.poll_once()
+    stale = next(f for t, f in events if t == "device.state" and f["state"] == STALE)
+    assert str(stale["cause"]).startswith("crc: ")
+    raw = bytes.fromhex(str(stale["raw"]))
+    assert len(raw) == 17  # the 6-register counters reply, one bit flipped (seed 0)
+    assert raw[:2] == b"\x01\x04"
