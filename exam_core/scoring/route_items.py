@@ -146,9 +146,6 @@ class RouteScene:
         dims = self.course.vehicle
         return isqrt(dims.front**2 + (dims.width // 2) ** 2) + 1
 
-    def in_zone(self, i: int, item: str) -> bool:
-        return any(w is not None and w[0] <= i < w[1] for w in map(self.window, self.zones(item)))
-
 
 RouteDetector = Callable[[RouteScene, Rule], list[Deduction]]
 
