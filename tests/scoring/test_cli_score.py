@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -109,3 +110,22 @@ def test_replay_in_fresh_processes_gives_the_same_bytes(tmp_path: Path) -> None:
         )
         outputs.add(done.stdout)
     assert outputs == {(out / "result.json").read_bytes()}
+
+
+def test_truncated_telemetry_is_refused_with_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Even when the logged hash matches (the unit itself sent a short chunk)."""
+    out = tmp_path / "exam"
+    assert simulate(out) == 0
+    chunk = out / "telemetry" / "chunk-0002.bin"
+    short = chunk.read_bytes()[:-100]
+    chunk.write_bytes(short)
+    exam = json.loads((out / "exam.json").read_text())
+    exam["chunks"][2] = hashlib.sha256(short).hexdigest()
+    (out / "exam.json").write_text(json.dumps(exam))
+    capsys.readouterr()
+    assert main(["score", "replay", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("examctl: error: truncated")
+    assert err.count("\n") == 1
