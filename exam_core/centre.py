@@ -228,6 +228,15 @@ class Centre:
         root.mkdir(parents=True, exist_ok=True)
         if any(root.iterdir()):
             raise StoreError(f"{root} is not empty; a centre is created in a new directory")
+        # The database first: if it cannot be reached or already holds a log, no keys or
+        # configuration are left behind and the same command can be run again.
+        url = database_url or cls._database_url(root, CentreConfig(origin, "", (), ""))
+        probe = LogStore.open(make_engine(url))
+        try:
+            if probe.size() != 0:
+                raise StoreError("the configured database already holds a log")
+        finally:
+            probe.close()
         keys = root / KEYS_DIR
         keys.mkdir(mode=0o700)
         log_signer = Ed25519Signer.generate(origin)
@@ -247,8 +256,6 @@ class Centre:
         _write_new_file(root / CONFIG_FILE, config.to_json())
         centre = cls.open(root, passphrase=passphrase, clock_ms=clock_ms)
         try:
-            if centre.store.size() != 0:
-                raise StoreError("the configured database already holds a log")
             # (DESIGN §3.2) the first entry of the log registers the administrator key.
             centre.append(
                 admin, "key.registered", {"name": admin.name, "vkey": admin.vkey, "role": ADMIN}

@@ -207,3 +207,18 @@ def test_refusals_in_a_burst_rewind_the_seq_to_the_first_gap(centre: Centre) -> 
     logged = [parse_entry(e) for e in centre.store.entries(0, index + 1)]
     seqs = [e.seq for e in logged if e.actor == demo.name]
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_create_checks_the_database_before_writing_anything(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    with pytest.raises(StoreError, match="cannot migrate"):
+        Centre.create(root, ORIGIN, database_url="postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert list(root.iterdir()) == []
+    with pytest.raises(StoreError, match="unsupported database"):
+        Centre.create(root, ORIGIN, database_url="mysql://x/y")
+    assert list(root.iterdir()) == []
+    Centre.create(tmp_path / "first", ORIGIN, max_age_ms=5).close()
+    used = f"sqlite:///{tmp_path / 'first' / 'log.db'}"
+    with pytest.raises(StoreError, match="already holds a log"):
+        Centre.create(root, ORIGIN, database_url=used)
+    assert list(root.iterdir()) == []
