@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import tempfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from exam_core.db import make_engine
 from exam_core.errors import StoreError
 from exam_core.merkle import (
     MerkleFrontier,
@@ -204,3 +208,38 @@ def test_bad_ranges_are_refused(store: LogStore) -> None:
         store.entries(3, 2)
     with pytest.raises(StoreError):
         store.hash_source(0)(0, 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batches=st.lists(st.integers(min_value=1, max_value=70), min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_any_batching_gives_the_reference_tree(batches: list[int], data: st.DataObject) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LogStore.open(make_engine(f"sqlite:///{tmp}/log.db"))
+        try:
+            total = 0
+            for n in batches:
+                append(store, entries_for(total, n))
+                total += n
+            leaves = [leaf_hash(e) for e in entries_for(0, total)]
+            reference = hash_source_from_leaf_hashes(leaves)
+            sizes = store.checkpoint_sizes()
+            for old, new in zip([0, *sizes], sizes, strict=False):
+                root = root_from_leaf_hashes(leaves[:new])
+                assert store.frontier(new).root() == root
+                index = data.draw(st.integers(min_value=0, max_value=new - 1))
+                proof = store.inclusion_proof(index, new)
+                assert proof == inclusion_proof(reference, index, new)
+                verify_inclusion(leaves[index], index, new, proof, root)
+                if old:
+                    verify_consistency(
+                        old,
+                        new,
+                        store.consistency_proof(old, new),
+                        root_from_leaf_hashes(leaves[:old]),
+                        root,
+                    )
+        finally:
+            store.close()
