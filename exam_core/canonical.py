@@ -14,6 +14,7 @@ unique encoding of the value.  The tests cross-check both against the ``rfc8785`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
@@ -106,6 +107,27 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+_LONG_NUMBER = re.compile(rb"[0-9]{16}")
+"""Sixteen digits in a row may be an integer beyond 2^53 − 1: the exact path decides."""
+
+_FAST_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def _fast_path_applies(data: bytes) -> bool:
+    """Whether the C encoder's output is exactly JCS for this input.
+
+    ``sort_keys`` orders keys by code point, which equals UTF-16 order unless a key holds a
+    character beyond U+FFFF (a four-byte UTF-8 sequence, lead byte ≥ 0xF0); string escapes are
+    the same function ``_encode_string`` uses.  Nesting and integer range are what the fast
+    path does not check, so inputs that could break them take the exact path.
+    """
+    return (
+        max(data, default=0) < 0xF0
+        and _LONG_NUMBER.search(data) is None
+        and data.count(b"{") + data.count(b"[") <= MAX_DEPTH
+    )
+
+
 def parse_canonical(data: bytes) -> Any:
     """Parse canonical JSON bytes strictly; raise ``CanonicalError`` for any other encoding.
 
@@ -128,6 +150,12 @@ def parse_canonical(data: bytes) -> Any:
         raise CanonicalError(f"not JSON: {e.msg} at byte {e.pos}") from e
     except RecursionError as e:
         raise CanonicalError("nesting too deep") from e
+    if _fast_path_applies(data):
+        try:
+            if _FAST_DUMPS(value).encode("utf-8") == data:
+                return value
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the exact path names it
     if canonical_json(value) != data:
         raise CanonicalError("JSON is not in canonical form (RFC 8785: order, spacing, escapes)")
     return value
