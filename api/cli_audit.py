@@ -14,24 +14,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from allocation.replay import AllocationReplayer
+from devices.gate_replay import DeviceGatingReplayer
 from exam_core.audit import AuditReport, check_bundle
 from exam_core.audit_pool import ProcessSignatureCheck
 from exam_core.bundle import BundleLimits, read_bundle
 from exam_core.errors import BundleError
 from exam_core.replay import Finding, Replayer
+from exam_core.scoring.replay import ScoringReplayer
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 
 
 def default_replayers() -> list[Replayer]:
-    """The replayers ``examctl audit`` runs for DESIGN §3.5 steps 4 and 5.
+    """The replayers ``examctl audit`` runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
 
-    The allocation replayer (``allocation.replay``) and the scoring replayer
-    (``exam_core.scoring.replay``) are added here, and the device-gating check (step 6) goes
-    with them; until then the audit checks the log, its keys, schemas and blobs.
+    Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
+    signed telemetry; gate decisions from the device frames they cite.
     """
-    return []
+    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]
 
 
 def register(commands: Any) -> None:
