@@ -23,9 +23,8 @@ from exam_core.scoring.course import DEFAULT_MAPS, FieldCourse, course_by_versio
 from exam_core.scoring.engine import score_chunks
 from exam_core.scoring.rules import load_rule_table, rule_table_by_version
 from exam_core.scoring.simulator import simulate
-from exam_core.scoring.telemetry import make_chunk
+from exam_core.scoring.telemetry import make_chunks
 
-CHUNK_FRAMES = 600
 """One minute of telemetry per chunk at 10 Hz."""
 VEHICLE_KEY_NAME = "exam.example/c/sim/vehicle/V001"
 
@@ -71,12 +70,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     exam_id = hashlib.sha256(b"exam\n" + str(args.seed).encode()).digest()[:16]
     out = Path(args.out)
     (out / "telemetry").mkdir(parents=True, exist_ok=True)
-    blobs, hashes = [], []
-    for n, first in enumerate(range(0, len(run.frames), CHUNK_FRAMES)):
-        blob = make_chunk(signer, exam_id, n, first, run.frames[first : first + CHUNK_FRAMES])
+    blobs = make_chunks(signer, exam_id, run.frames)
+    for n, blob in enumerate(blobs):
         (out / "telemetry" / f"chunk-{n:04d}.bin").write_bytes(blob)
-        blobs.append(blob)
-        hashes.append(hashlib.sha256(blob).hexdigest())
+    hashes = [hashlib.sha256(blob).hexdigest() for blob in blobs]
     exam = {
         "exam": exam_id.hex(),
         "subject": args.subject,

@@ -32,4 +32,9 @@ def simulate(
         run = simulate_field(course, seed, faults, noise)
     else:
         run = simulate_route(course, seed, faults, noise)
+    # Every script marks where each fault it can commit must show; a code it never marked
+    # would silently give a clean run that a test or demo mistakes for a near miss.
+    unknown = sorted(trig - set(run.expected))
+    if unknown:
+        raise ValueError(f"the simulator cannot commit {', '.join(unknown)} on {course.version}")
     return SimRun(run.frames, {c: v for c, v in run.expected.items() if c in trig})

@@ -142,6 +142,23 @@ def make_chunk(
     return body + signer.sign(SIGNING_CONTEXT + body)
 
 
+CHUNK_FRAMES = 600
+"""Frames per chunk an in-car unit signs: one minute at 10 Hz."""
+
+
+def make_chunks(
+    signer: Ed25519Signer,
+    exam_id: bytes,
+    frames: Sequence[Frame],
+    per_chunk: int = CHUNK_FRAMES,
+) -> list[bytes]:
+    """Cut a whole exam's frames into consecutive signed chunks, numbered from 0."""
+    return [
+        make_chunk(signer, exam_id, n, first, frames[first : first + per_chunk])
+        for n, first in enumerate(range(0, len(frames), per_chunk))
+    ]
+
+
 def parse_chunk(data: bytes) -> Chunk:
     """Parse untrusted chunk bytes strictly; raise ``TelemetryError`` on any defect.
 
