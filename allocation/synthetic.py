@@ -1,10 +1,12 @@
 """Synthetic but realistic rosters for demonstrations, tests and benchmarks.
 
 Shaped after the instance of research §1.2: several licence classes (mostly C1), about one
-driving school per twenty candidates, 40 % of examiners former instructors at one or two schools,
-a few declared relatives, and 30 % retakes whose previous examiner is excluded.  Every examiner
-is qualified for C1 and the first examiners cover every class three times, so rosters are feasible
-at any size where the load windows allow it.  Ids and evidence references are pseudonymous.
+driving school per twenty candidates (six at least: even a small centre serves several, and
+with fewer a former instructor would conflict with most of a session), 40 % of examiners
+former instructors at one or two schools, a few declared relatives, and 30 % retakes whose
+previous examiner is excluded.  Every examiner is qualified for C1 and the first examiners
+cover every class three times, so rosters are feasible at any size where the load windows
+allow it.  Ids and evidence references are pseudonymous.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def synthetic_roster(
     if candidates < 1 or examiners < 1:
         raise ValueError("a roster has at least one candidate and one examiner")
     rng = random.Random(seed)
-    schools = [SchoolId(f"school-{i:02d}") for i in range(1, max(2, candidates // 20) + 1)]
+    schools = [SchoolId(f"school-{i:02d}") for i in range(1, max(6, candidates // 20) + 1)]
     extra = list(EXTRA_QUALIFICATION)
     staff = []
     for i in range(examiners):
