@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,10 +10,9 @@ from hypothesis import strategies as st
 
 from allocation import ProofError, ecvrf_prove, ecvrf_verify, proof_to_hash, vrf_public_key
 from allocation.ecvrf import L, P, encode_to_curve
+from tests.vector_files import VECTOR_DIR
 
-VECTORS = json.loads(Path("/work/shared/vectors/vrf_vectors.json").read_text())[
-    "ecvrf_edwards25519_sha512_tai"
-]
+VECTORS = json.loads((VECTOR_DIR / "vrf_vectors.json").read_text())["ecvrf_edwards25519_sha512_tai"]
 D = (-121665 * pow(121666, P - 2, P)) % P
 
 

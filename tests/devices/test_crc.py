@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from devices.crc import crc16_modbus, crc16_xmodem, modbus_crc_bytes
+from tests.vector_files import VECTOR_DIR
 
-VECTORS = json.loads(
-    (Path(__file__).parents[3] / "shared" / "vectors" / "modbus_vectors.json").read_text()
-)["vectors"]
+VECTORS = json.loads((VECTOR_DIR / "modbus_vectors.json").read_text())["vectors"]
 
 
 def _hex(text: str) -> bytes:
