@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -139,23 +139,30 @@ def parse_canonical(data: bytes) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
-    try:
-        value = json.loads(
-            text,
-            parse_float=_refuse_float,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_unique_object,
-        )
-    except json.JSONDecodeError as e:
-        raise CanonicalError(f"not JSON: {e.msg} at byte {e.pos}") from e
-    except RecursionError as e:
-        raise CanonicalError("nesting too deep") from e
     if _fast_path_applies(data):
+        # Duplicate keys need no hook here: the parsed value keeps one of them, so its
+        # encoding cannot equal ``data`` and the exact path below names the duplicate.
+        value = _loads(text, None)
         try:
             if _FAST_DUMPS(value).encode("utf-8") == data:
                 return value
         except UnicodeEncodeError:
             pass  # a lone surrogate: the exact path names it
+    value = _loads(text, _unique_object)
     if canonical_json(value) != data:
         raise CanonicalError("JSON is not in canonical form (RFC 8785: order, spacing, escapes)")
     return value
+
+
+def _loads(text: str, pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:
+    try:
+        return json.loads(
+            text,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=pairs_hook,
+        )
+    except json.JSONDecodeError as e:
+        raise CanonicalError(f"not JSON: {e.msg} at byte {e.pos}") from e
+    except RecursionError as e:
+        raise CanonicalError("nesting too deep") from e
