@@ -1,10 +1,11 @@
 """The audit of scores: every ``exam.scored`` entry recomputed from its logged telemetry.
 
-An auditor trusts no scorer (DESIGN §3.5 step 5): for each score the replayer fetches the
-telemetry chunk blobs by the hashes the entry lists, checks that the in-car unit logged each
-of them for this exam and signed it with its registered key, re-runs the engine with the same
-map and rule-table versions, and reports every difference as a finding with the entry's index.
-It also checks that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
+An auditor trusts no scorer (DESIGN §3.5 steps 5 and 6): for each score the replayer checks
+that the exam's room was gated open before it started, fetches the telemetry chunk blobs by
+the hashes the entry lists, checks that the in-car unit logged each of them for this exam and
+signed it with its registered key, re-runs the engine with the same map and rule-table
+versions, and reports every difference as a finding with the entry's index.  It also checks
+that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ def _vehicle_keys(entries: Sequence[Entry]) -> dict[str, Ed25519Verifier]:
     return keys
 
 
+def _gating_findings(
+    index: int, first_gate: int | None, first_chunk: int | None, alarms: list[int]
+) -> list[Finding]:
+    """DESIGN §5.4 as the auditor sees it: an allowed gate decision for this exam comes before
+    its first telemetry, and every device alarm recorded against the exam is reported."""
+    findings = []
+    started = index if first_chunk is None else first_chunk
+    if first_gate is None or first_gate > started:
+        findings.append(
+            Finding(index, "exam_ungated", "no allowed device.gate entry for this exam precedes it")
+        )
+    findings.extend(
+        Finding(
+            index, "exam_device_alarm", f"device alarm at entry {at} during this exam", "warning"
+        )
+        for at in alarms
+    )
+    return findings
+
+
 class ScoringReplayer:
     """Recomputes ``exam.scored`` entries; see the module docstring."""
 
@@ -52,24 +73,34 @@ class ScoringReplayer:
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         """Check one score.
 
-        (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this exam, and its
-        blob is present and matches its hash; (2) each blob is a chunk signed by the key of the
-        vehicle that logged it; (3) the chunks form one valid recording; (4) ``stopped``
-        matches the log; (5) the engine, with the entry's map and rule table, gives exactly the
-        signed result.
+        (0) an allowed gate decision precedes the exam's telemetry (alarms during it are
+        warnings); (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this
+        exam, and its blob is present and matches its hash; (2) each blob is a chunk signed by
+        the key of the vehicle that logged it; (3) the chunks form one valid recording; (4)
+        ``stopped`` matches the log; (5) the engine, with the entry's map and rule table, gives
+        exactly the signed result.
         """
         event = entry.event
         exam = str(event["exam"])
         earlier = history.entries[:index] if len(history.entries) > index else history.entries
         logged: dict[str, Mapping[str, Any]] = {}
         stops = 0
-        for e in earlier:
+        first_gate: int | None = None
+        first_chunk: int | None = None
+        alarms: list[int] = []
+        for position, e in enumerate(earlier):
             if e.event.get("exam") != exam:
                 continue
             if e.type == "telemetry.chunk":
                 logged[str(e.event["sha256"])] = {"actor": e.actor, **e.event}
+                first_chunk = position if first_chunk is None else first_chunk
             elif e.type == "exam.stopped":
                 stops += 1
+            elif e.type == "device.gate" and e.event.get("allowed") is True:
+                first_gate = position if first_gate is None else first_gate
+            elif e.type == "device.alarm" and e.event.get("action") == "set":
+                alarms.append(position)
+        gating = _gating_findings(index, first_gate, first_chunk, alarms)
         keys = _vehicle_keys(earlier)
         # (1)
         blobs: list[bytes] = []
@@ -103,7 +134,7 @@ class ScoringReplayer:
             return [Finding(index, "telemetry_invalid", str(e))]
         except ScoringError as e:
             return [Finding(index, "score_unverifiable", str(e))]
-        findings: list[Finding] = []
+        findings: list[Finding] = list(gating)
         # (4)
         stopped = bool(event["stopped"])
         if stopped != (stops > 0):

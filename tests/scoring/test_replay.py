@@ -59,6 +59,20 @@ class Log:
 
 SCORER = Ed25519Signer.from_seed(f"{LOG}/scorer/S1", b"\x0b" * 32)
 TABLET = Ed25519Signer.from_seed(f"{LOG}/tablet/T017", b"\x0c" * 32)
+GATEWAY = Ed25519Signer.from_seed(f"{LOG}/gateway/field-1", b"\x0d" * 32)
+
+
+def gate(log: Log, *, allowed: bool) -> int:
+    return log.add(
+        GATEWAY,
+        "device.gate",
+        room="field-1",
+        allowed=allowed,
+        reasons=[] if allowed else ["field-1/jammer: jammer is standby, not jamming"],
+        evidence=[],
+        mono_ms=1,
+        exam=EXAM_ID.hex(),
+    )
 
 
 def build(
@@ -71,18 +85,36 @@ def build(
     stop_entry: bool = False,
     map_version: str = "k2-field-a/1",
     listed: Sequence[str] | None = None,
+    gated: bool = True,
+    alarm: bool = False,
 ) -> tuple[Log, int]:
     log = Log()
     if register_vehicle:
         log.register(vehicle, "vehicle")
     log.register(SCORER, "scorer")
     log.register(TABLET, "tablet")
+    log.register(GATEWAY, "gateway")
+    gate(log, allowed=False)
+    if gated:
+        gate(log, allowed=True)
     hashes = []
     for blob in scored_blobs:
         fields = chunk_fields(blob)
         hashes.append(fields["sha256"])
         log.history.blobs[fields["sha256"]] = blob
         log.add(vehicle, "telemetry.chunk", **fields)
+    if alarm:
+        log.add(
+            GATEWAY,
+            "device.alarm",
+            device="field-1/jammer",
+            kind="jammer",
+            name="high-vswr",
+            action="set",
+            raw="00",
+            mono_ms=2,
+            exam=EXAM_ID.hex(),
+        )
     if stop_entry:
         log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger"))
     index = log.add(
@@ -108,6 +140,17 @@ def faulty(field: FieldCourse, score_run: ScoreFn) -> Any:
 def replay(log: Log, index: int) -> list[tuple[int | None, str]]:
     findings = ScoringReplayer().replay(index, log.history.entries[index], log.history)
     return [(f.index, f.code) for f in findings]
+
+
+def test_an_exam_without_an_allowed_gate_is_reported(faulty: Any, vehicle: Ed25519Signer) -> None:
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, gated=False)
+    assert replay(log, index) == [(index, "exam_ungated")]
+
+
+def test_a_device_alarm_during_the_exam_is_a_warning(faulty: Any, vehicle: Ed25519Signer) -> None:
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, alarm=True)
+    findings = ScoringReplayer().replay(index, log.history.entries[index], log.history)
+    assert [(f.code, f.severity) for f in findings] == [("exam_device_alarm", "warning")]
 
 
 def test_honest_score_has_no_findings(faulty: Any, vehicle: Ed25519Signer) -> None:
