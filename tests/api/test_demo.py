@@ -22,6 +22,6 @@ def test_exam_day_audits_clean_and_tampering_is_caught(tmp_path: Path) -> None:
     report = check_bundle(read_bundle(tmp_path / "bundle"), default_replayers())
     assert report.ok
     assert [w.code for w in report.warnings] == ["beacon_insecure"]
-    assert report.errors == []
+    assert not report.errors
     tampered = check_bundle(read_bundle(tmp_path / "bundle-tampered"), default_replayers())
     assert not tampered.ok
