@@ -41,11 +41,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from exam_core.audit_signatures import registered_keys, signing_keys
 from exam_core.bundle import Bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text
 from exam_core.cosignature import verified_witnesses
 from exam_core.entry import Entry, parse_entry
-from exam_core.errors import CheckpointError, EntryError, ExamCoreError, NoteError, ProofError
+from exam_core.errors import CheckpointError, EntryError, NoteError, ProofError
 from exam_core.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -56,7 +57,7 @@ from exam_core.merkle import (
     subtree_root,
     verify_consistency,
 )
-from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier, parse_note, parse_vkey
+from exam_core.note import parse_note
 from exam_core.policy import Policy, parse_policy
 from exam_core.registry import KeyRegistry
 from exam_core.replay import Finding, Replayer
@@ -91,7 +92,6 @@ can make every later leaf differ)."""
 SignatureCheck = Callable[[Sequence[bytes], Mapping[str, frozenset[bytes]]], Iterator[bytes | None]]
 """``(entries, registered public keys by name) -> per entry, the key that verified it or None``."""
 
-_KEY_REGISTERED = b'"type":"key.registered"'
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -227,77 +227,6 @@ def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
         elif isinstance(value, list):
             stack.extend(value)
     return found
-
-
-def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
-    """Every Ed25519 public key any ``key.registered`` entry names, by key name.
-
-    A cheap pre-scan for ``signing_keys``: only entries whose text holds the canonical
-    ``"type":"key.registered"`` are parsed.  Nothing here is trusted; the ordered registry pass
-    decides which key was registered when.
-    """
-    keys: dict[str, set[bytes]] = defaultdict(set)
-    for data in entries:
-        if _KEY_REGISTERED not in data:
-            continue
-        try:
-            event = parse_entry(data).event
-            if event.get("type") != "key.registered":
-                continue
-            vkey = parse_vkey(str(event.get("vkey")))
-        except ExamCoreError:
-            continue
-        keys[vkey.name].add(vkey.public_key)
-    return {name: frozenset(found) for name, found in keys.items()}
-
-
-def _sole_signature(data: bytes) -> tuple[bytes, str, int, bytes] | None:
-    """(text, key name, key ID, signature) of a note with exactly one signature line, or None.
-
-    The split ``parse_note`` makes (the last blank line), without its other checks: the ordered
-    pass parses every entry fully and uses a verified key only for an entry that parses, for
-    which the two splits agree.
-    """
-    split = data.rfind(b"\n\n")
-    line = data[split + 2 :]
-    if split < 0 or not line.startswith(EM_DASH_PREFIX) or line.find(b"\n") != len(line) - 1:
-        return None
-    fields = line[len(EM_DASH_PREFIX) : -1].split(b" ")
-    if len(fields) != 2:
-        return None
-    try:
-        blob = base64.b64decode(fields[1], validate=True)
-        name = fields[0].decode()
-    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
-        return None
-    if len(blob) < 5:
-        return None
-    return data[: split + 1], name, int.from_bytes(blob[:4], "big"), blob[4:]
-
-
-def signing_keys(
-    entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
-) -> list[bytes | None]:
-    """For each entry, the registered public key of its signer that verifies it, else None.
-
-    Pure and order-free, so it can run on chunks in several processes.
-    """
-    verifiers = {
-        (verifier.name, verifier.key_id): verifier
-        for name, public_keys in keys.items()
-        for verifier in (Ed25519Verifier(name, public_key) for public_key in public_keys)
-    }
-    result: list[bytes | None] = []
-    for data in entries:
-        found: bytes | None = None
-        signed = _sole_signature(data)
-        if signed is not None:
-            text, name, key_id, signature = signed
-            verifier = verifiers.get((name, key_id))
-            if verifier is not None and verifier.verify(text, signature):
-                found = verifier.public_key
-        result.append(found)
-    return result
 
 
 def _loose_signature_line(data: bytes) -> str | None:

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
-from exam_core.audit import signing_keys
+from exam_core.audit_signatures import signing_keys
 from exam_core.errors import BundleError
 
 __all__ = ["ProcessSignatureCheck", "local_share_for"]
@@ -94,22 +94,43 @@ class ProcessSignatureCheck:
         if self._executor is None:
             raise RuntimeError("use ProcessSignatureCheck as a context manager")
         key_table = dict(keys)
-        plan: list[Future[list[bytes | None]] | int] = []
+        plan: list[_Chunk] = []
         for n, i in enumerate(range(0, len(entries), self._chunk)):
             chunk = list(entries[i : i + self._chunk])
             if self._is_local(n):
-                plan.append(len(chunk))
+                plan.append(_Chunk(chunk, None))
             else:
-                plan.append(self._executor.submit(signing_keys, chunk, key_table))
-        return _in_order(plan)
+                plan.append(_Chunk(chunk, self._executor.submit(signing_keys, chunk, key_table)))
+        return _in_order(plan, key_table)
 
 
-def _in_order(plan: list[Future[list[bytes | None]] | int]) -> Iterator[bytes | None]:
-    for step in plan:
-        if isinstance(step, int):
-            yield from (None,) * step  # verified by the registry in the ordered pass
+class _Chunk:
+    """Entries sent to a worker (``future``) or left to the ordered pass (``future`` None)."""
+
+    def __init__(self, entries: list[bytes], future: Future[list[bytes | None]] | None) -> None:
+        self.entries = entries
+        self.future = future
+        self.keys: list[bytes | None] | None = None
+        """The answer, when this process took the chunk back from the workers."""
+
+
+def _in_order(plan: list[_Chunk], keys: Mapping[str, frozenset[bytes]]) -> Iterator[bytes | None]:
+    last = len(plan)  # chunks from here on have been taken back or are being waited for
+    for i, step in enumerate(plan):
+        if step.future is None:
+            yield from (None,) * len(step.entries)  # verified by the registry in the ordered pass
             continue
-        try:
-            yield from step.result()
-        except BrokenProcessPool as e:
-            raise BundleError(f"signature workers stopped: {e}") from e
+        # Rather than wait for a worker, verify a chunk no worker has started, from the far
+        # end of the log: both cores stay busy whatever else the machine runs.
+        while step.keys is None and not step.future.done() and last > i + 1:
+            last -= 1
+            spare = plan[last]
+            if spare.future is not None and spare.keys is None and spare.future.cancel():
+                spare.keys = signing_keys(spare.entries, keys)
+        if step.keys is None:
+            try:
+                step.keys = step.future.result()
+            except BrokenProcessPool as e:
+                raise BundleError(f"signature workers stopped: {e}") from e
+        yield from step.keys
+        plan[i] = _Chunk([], None)  # let the answered chunk go
