@@ -7,13 +7,12 @@ log with the reply bytes that showed it, including those raised and cleared betw
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from devices.errors import ReadbackError
 from devices.modbus_driver import ModbusDeviceDriver
-from devices.reading import DETECTOR, Reading
+from devices.reading import DETECTOR
 from devices.register_map import (
-    CMD_ACK,
     DETECTOR_ALARMS,
     DETECTOR_CATEGORIES,
     DETECTOR_CATEGORY_ADDR,
@@ -42,40 +41,24 @@ class CategoryTelemetry:
     state: int
 
 
-class DetectorDriver(ModbusDeviceDriver):
+class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
     """Polls and commands one detector."""
 
     kind = DETECTOR
     device_type = DETECTOR_TYPE
     command_register = DETECTOR_COMMAND
     rtc_register = DETECTOR_RTC
+    alarm_names = DETECTOR_ALARMS
 
     def read_status(self) -> tuple[DetectorStatus, bytes]:
         ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
         return decode_detector_status(ex.reply.values), ex.reply.frame
 
-    def _poll(self) -> Reading:
-        counters, rebooted = self.poll_counters()
-        status, raw = self.read_status()
-        events, lost = self.drain_events(counters.events_pending)
-        values = asdict(status)
-        values.update(asdict(counters))
-        state = status.state
-        return Reading(
-            kind=DETECTOR,
-            values=values,
-            flags={
-                "alarm": bit_names(status.alarm_live, DETECTOR_ALARMS),
-                "latched": bit_names(status.alarm_latched, DETECTOR_ALARMS),
-                "detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES),
-            },
-            raw=raw,
-            events=events,
-            rebooted=rebooted,
-            events_lost=lost,
-            identity=self.identity.serial_number if self.identity else "",
-            extra={"state": DETECTOR_STATES[state] if state < len(DETECTOR_STATES) else str(state)},
-        )
+    def status_flags(self, status: DetectorStatus) -> Mapping[str, frozenset[str]]:
+        return {"detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES)}
+
+    def state_name(self, state: int) -> str:
+        return DETECTOR_STATES[state] if state < len(DETECTOR_STATES) else str(state)
 
     def read_categories(self) -> tuple[CategoryTelemetry, ...]:
         self._io()
@@ -92,10 +75,3 @@ class DetectorDriver(ModbusDeviceDriver):
         """Arm or disarm through the coil, read back."""
         self._io()
         self.write_coil_checked(DETECTOR_COIL_ARMED, armed)
-
-    def acknowledge(self) -> DetectorStatus:
-        self.command(CMD_ACK)
-        status, _ = self.read_status()
-        if status.alarm_latched != status.alarm_live:
-            raise ReadbackError("acknowledge: latched alarms did not clear")
-        return status

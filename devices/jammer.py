@@ -7,13 +7,13 @@ so the log records what the device did rather than what was asked (§5.3).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from devices.errors import ReadbackError
 from devices.modbus_driver import ModbusDeviceDriver
-from devices.reading import JAMMER, Reading
+from devices.reading import JAMMER
 from devices.register_map import (
-    CMD_ACK,
     CMD_START,
     CMD_STOP,
     JAMMER_ALARMS,
@@ -28,7 +28,6 @@ from devices.register_map import (
     STATUS_ADDR,
     STATUS_COUNT,
     JammerStatus,
-    bit_names,
     decode_jammer_status,
     signed16,
 )
@@ -53,40 +52,25 @@ def band_names(bitmap: int) -> frozenset[str]:
     return frozenset(f"band-{n + 1}" for n in range(JAMMER_BANDS) if bitmap >> n & 1)
 
 
-class JammerDriver(ModbusDeviceDriver):
+class JammerDriver(ModbusDeviceDriver[JammerStatus]):
     """Polls and commands one exam-room jammer."""
 
     kind = JAMMER
     device_type = JAMMER_TYPE
     command_register = JAMMER_COMMAND
     rtc_register = JAMMER_RTC
+    alarm_names = JAMMER_ALARMS
 
     def read_status(self) -> tuple[JammerStatus, bytes]:
         """One live-status read (FC04 0x0010 ×12): the fast-loop transaction of §6.5."""
         ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
         return decode_jammer_status(ex.reply.values), ex.reply.frame
 
-    def _poll(self) -> Reading:
-        counters, rebooted = self.poll_counters()
-        status, raw = self.read_status()
-        events, lost = self.drain_events(counters.events_pending)
-        values = asdict(status)
-        values.update(asdict(counters))
-        return Reading(
-            kind=JAMMER,
-            values=values,
-            flags={
-                "alarm": bit_names(status.alarm_live, JAMMER_ALARMS),
-                "latched": bit_names(status.alarm_latched, JAMMER_ALARMS),
-                "bands": band_names(status.active_bands),
-            },
-            raw=raw,
-            events=events,
-            rebooted=rebooted,
-            events_lost=lost,
-            identity=self.identity.serial_number if self.identity else "",
-            extra={"state": _name(JAMMER_STATES, status.state)},
-        )
+    def status_flags(self, status: JammerStatus) -> Mapping[str, frozenset[str]]:
+        return {"bands": band_names(status.active_bands)}
+
+    def state_name(self, state: int) -> str:
+        return _name(JAMMER_STATES, state)
 
     def read_bands(self) -> tuple[BandTelemetry, ...]:
         """The 64-register band block (slow loop, §6.5)."""
@@ -133,14 +117,6 @@ class JammerDriver(ModbusDeviceDriver):
         status, _ = self.read_status()
         if status.state == 1 or status.active_bands:
             raise ReadbackError("stop: device still radiating")
-        return status
-
-    def acknowledge(self) -> JammerStatus:
-        """Clear latched alarms; afterwards the latched bits equal the live ones."""
-        self.command(CMD_ACK)
-        status, _ = self.read_status()
-        if status.alarm_latched != status.alarm_live:
-            raise ReadbackError("acknowledge: latched alarms did not clear")
         return status
 
 

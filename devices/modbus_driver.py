@@ -1,22 +1,26 @@
 """The polling cycle shared by the Modbus jammer and detector (research/serial.md §5, §6.5).
 
-Why it exists: both devices have the same identity block, counters, event FIFO and command
-register; only their status block and commands differ.  At connect the driver reads the
-identity (refusing another device type or map major version) and sets the device clock; each
-poll then reads the counters (reboot and event detection, §5.8), the live status, and drains
-the FIFO so no alarm raised and cleared between two polls is lost (§6.4).
+Why it exists: both devices have the same identity block, counters, event FIFO, command
+register and acknowledge; only their status block, its names and other commands differ.  At
+connect the driver reads the identity (refusing another device type or map major version) and
+sets the device clock; each poll then reads the counters (reboot and event detection, §5.8),
+the live status, and drains the FIFO so no alarm raised and cleared between two polls is lost
+(§6.4).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from devices.errors import FrameError, LinkError, ReadbackError, ResponseTimeoutError
 from devices.modbus_master import ModbusMaster
 from devices.reading import DeviceEvent, Reading
 from devices.register_map import (
+    CMD_ACK,
     CMD_POP_EVENT,
     COUNTERS_ADDR,
     COUNTERS_COUNT,
@@ -27,6 +31,7 @@ from devices.register_map import (
     MAP_VERSION,
     Counters,
     Identity,
+    bit_names,
     decode_counters,
     decode_event,
     decode_identity,
@@ -36,13 +41,33 @@ MAX_EVENTS_PER_POLL = 16
 """Bound on one poll's FIFO drain so a flood cannot starve the status loop; the rest waits."""
 
 
-class ModbusDeviceDriver:
-    """Connect, counters, FIFO and commands for one unit; subclasses add the status block."""
+class LiveStatus(Protocol):
+    """What the shared cycle needs of a decoded status block (a dataclass of integers)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def state(self) -> int: ...
+
+    @property
+    def alarm_latched(self) -> int: ...
+
+    @property
+    def alarm_live(self) -> int: ...
+
+
+StatusT = TypeVar("StatusT", bound=LiveStatus)
+
+
+class ModbusDeviceDriver(Generic[StatusT]):
+    """Connect, counters, FIFO, polling and commands for one unit; subclasses add the status
+    block, the names of its alarm bits and states, and their own commands."""
 
     kind = "modbus"
     device_type = 0
     command_register = 0
     rtc_register = 0
+    alarm_names: dict[int, str] | tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -100,8 +125,37 @@ class ModbusDeviceDriver:
             self.identity = None
             raise
 
-    def _poll(self) -> Reading:
+    def read_status(self) -> tuple[StatusT, bytes]:
         raise NotImplementedError
+
+    def status_flags(self, status: StatusT) -> Mapping[str, frozenset[str]]:
+        """The device's own flag groups, beside ``alarm`` and ``latched``."""
+        raise NotImplementedError
+
+    def state_name(self, state: int) -> str:
+        raise NotImplementedError
+
+    def _poll(self) -> Reading:
+        counters, rebooted = self.poll_counters()
+        status, raw = self.read_status()
+        events, lost = self.drain_events(counters.events_pending)
+        values = asdict(status)
+        values.update(asdict(counters))
+        return Reading(
+            kind=self.kind,
+            values=values,
+            flags={
+                "alarm": bit_names(status.alarm_live, self.alarm_names),
+                "latched": bit_names(status.alarm_latched, self.alarm_names),
+                **self.status_flags(status),
+            },
+            raw=raw,
+            events=events,
+            rebooted=rebooted,
+            events_lost=lost,
+            identity=self.identity.serial_number if self.identity else "",
+            extra={"state": self.state_name(status.state)},
+        )
 
     def _read_counters(self) -> tuple[Counters, bytes]:
         ex = self.master.read_input_registers(self.unit, COUNTERS_ADDR, COUNTERS_COUNT)
@@ -185,3 +239,11 @@ class ModbusDeviceDriver:
         except (ResponseTimeoutError, FrameError) as e:
             # The effect check that follows decides; keep the cause if it fails.
             self.master.last_error = e
+
+    def acknowledge(self) -> StatusT:
+        """Clear latched alarms; afterwards the latched bits equal the live ones."""
+        self.command(CMD_ACK)
+        status, _ = self.read_status()
+        if status.alarm_latched != status.alarm_live:
+            raise ReadbackError("acknowledge: latched alarms did not clear")
+        return status
