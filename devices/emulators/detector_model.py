@@ -16,10 +16,8 @@ from devices.emulators.modbus_model import (
 from devices.errors import DeviceConfigError
 from devices.modbus_rtu import ILLEGAL_DATA_VALUE
 from devices.register_map import (
-    CMD_ACK,
     CMD_ARM,
     CMD_DISARM,
-    CMD_SELF_TEST,
     DETECTOR_ALARM_ADDR,
     DETECTOR_CATEGORIES,
     DETECTOR_CATEGORY_ADDR,
@@ -43,6 +41,7 @@ class DetectorModel(ModbusDeviceModel):
     coil_count = 1
     command_register = DETECTOR_COMMAND
     rtc_register = DETECTOR_RTC
+    holding_addr = DETECTOR_HOLDING_ADDR
 
     def __init__(
         self, clock: Clock, unit: int = DETECTOR_UNIT, serial_number: str = "DT000001"
@@ -54,18 +53,9 @@ class DetectorModel(ModbusDeviceModel):
         self.detections_total = 0
         self.last_detection_at: float | None = None
         super().__init__(unit, serial_number, clock)
-        self.holding.update(
-            {
-                DETECTOR_HOLDING_ADDR: unit,
-                DETECTOR_HOLDING_ADDR + 1: 1,
-                DETECTOR_HOLDING_ADDR + 2: 1,
-                DETECTOR_HOLDING_ADDR + 3: 10,
-                DETECTOR_HOLDING_ADDR + 4: 2,
-            }
-        )
+        self.holding.update({DETECTOR_HOLDING_ADDR + 3: 10, DETECTOR_HOLDING_ADDR + 4: 2})
         self.holding.update({DETECTOR_RISK_ADDR + k: 0xFD12 for k in range(10)})  # -75.0 dBm
         self.holding.update({DETECTOR_ALARM_ADDR + k: 0xFDA8 for k in range(10)})  # -60.0 dBm
-        self.holding.update({DETECTOR_RTC: 0, DETECTOR_RTC + 1: 0})
 
     def reset_state(self) -> None:
         self.armed = True
@@ -121,13 +111,9 @@ class DetectorModel(ModbusDeviceModel):
 
     def holding_ranges(self) -> Mapping[int, tuple[int, int]]:
         ranges = {
-            DETECTOR_HOLDING_ADDR: (1, 247),
-            DETECTOR_HOLDING_ADDR + 1: (0, 4),
-            DETECTOR_HOLDING_ADDR + 2: (0, 2),
+            **super().holding_ranges(),
             DETECTOR_HOLDING_ADDR + 3: (0, 3600),
             DETECTOR_HOLDING_ADDR + 4: (1, 20),
-            DETECTOR_RTC: (0, 0xFFFF),
-            DETECTOR_RTC + 1: (0, 0xFFFF),
         }
         for k in range(DETECTOR_CATEGORIES):
             ranges[DETECTOR_RISK_ADDR + k] = (0, 0xFFFF)
@@ -135,8 +121,6 @@ class DetectorModel(ModbusDeviceModel):
         return ranges
 
     def write_holding(self, address: int, value: int) -> None:
-        if DETECTOR_HOLDING_ADDR <= address <= DETECTOR_HOLDING_ADDR + 2 and not self.unlocked():
-            raise ModbusException(ILLEGAL_DATA_VALUE)
         if DETECTOR_ALARM_ADDR <= address < DETECTOR_ALARM_ADDR + DETECTOR_CATEGORIES:
             risk = self.holding[DETECTOR_RISK_ADDR + address - DETECTOR_ALARM_ADDR]
             if _signed(value) < _signed(risk):
@@ -156,13 +140,13 @@ class DetectorModel(ModbusDeviceModel):
             self._arm(True)
         elif code == CMD_DISARM:
             self._arm(False)
-        elif code == CMD_ACK:
-            self.acknowledge()
-            self.peak = list(self.level)
-        elif code == CMD_SELF_TEST:
-            self.busy_until = self.clock() + 2
         else:
             super().command(code)
+
+    def acknowledge(self) -> None:
+        """Acknowledge also restarts each category's peak from its current level."""
+        super().acknowledge()
+        self.peak = list(self.level)
 
     # -- scripted detections ------------------------------------------------------------------
 

@@ -15,8 +15,6 @@ from devices.emulators.modbus_model import (
 from devices.errors import DeviceConfigError
 from devices.modbus_rtu import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from devices.register_map import (
-    CMD_ACK,
-    CMD_SELF_TEST,
     CMD_START,
     CMD_STOP,
     JAMMER_ALARMS,
@@ -51,6 +49,7 @@ class JammerModel(ModbusDeviceModel):
     coil_count = 1 + JAMMER_BANDS
     command_register = JAMMER_COMMAND
     rtc_register = JAMMER_RTC
+    holding_addr = JAMMER_HOLDING_ADDR
 
     def __init__(
         self, clock: Clock, unit: int = JAMMER_UNIT, serial_number: str = "JM000001"
@@ -62,9 +61,6 @@ class JammerModel(ModbusDeviceModel):
         super().__init__(unit, serial_number, clock)
         self.holding.update(
             {
-                JAMMER_HOLDING_ADDR: unit,
-                JAMMER_HOLDING_ADDR + 1: 1,
-                JAMMER_HOLDING_ADDR + 2: 1,
                 JAMMER_HOLDING_ADDR + 3: 0,
                 JAMMER_HOLDING_ADDR + 4: 750,
                 JAMMER_HOLDING_ADDR + 5: 200,
@@ -72,7 +68,6 @@ class JammerModel(ModbusDeviceModel):
             }
         )
         self.holding.update({JAMMER_SETPOINT_ADDR + n: 370 for n in range(JAMMER_BANDS)})
-        self.holding.update({JAMMER_RTC: 0, JAMMER_RTC + 1: 0})
 
     def reset_state(self) -> None:
         self.rf_enable = False
@@ -129,23 +124,14 @@ class JammerModel(ModbusDeviceModel):
 
     def holding_ranges(self) -> Mapping[int, tuple[int, int]]:
         ranges = {
-            JAMMER_HOLDING_ADDR: (1, 247),
-            JAMMER_HOLDING_ADDR + 1: (0, 4),
-            JAMMER_HOLDING_ADDR + 2: (0, 2),
+            **super().holding_ranges(),
             JAMMER_HOLDING_ADDR + 3: (0, 36000),
             JAMMER_HOLDING_ADDR + 4: (0, 1500),
             JAMMER_HOLDING_ADDR + 5: (100, 1000),
             JAMMER_HOLDING_ADDR + 6: (0, 200),
-            JAMMER_RTC: (0, 0xFFFF),
-            JAMMER_RTC + 1: (0, 0xFFFF),
         }
         ranges.update({JAMMER_SETPOINT_ADDR + n: (0, 470) for n in range(JAMMER_BANDS)})
         return ranges
-
-    def write_holding(self, address: int, value: int) -> None:
-        if JAMMER_HOLDING_ADDR <= address <= JAMMER_HOLDING_ADDR + 2 and not self.unlocked():
-            raise ModbusException(ILLEGAL_DATA_VALUE)
-        super().write_holding(address, value)
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -168,10 +154,6 @@ class JammerModel(ModbusDeviceModel):
         elif code == CMD_STOP:
             self.rf_enable = False
             self._set_state(0)
-        elif code == CMD_ACK:
-            self.acknowledge()
-        elif code == CMD_SELF_TEST:
-            self.busy_until = self.clock() + 2
         else:
             super().command(code)
 

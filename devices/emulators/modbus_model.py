@@ -3,7 +3,9 @@
 Why it exists: the jammer and detector emulators must follow research/serial.md §6 exactly as
 the drivers expect it (identity block, wrapping event counter, 64-record FIFO with pop, latched
 and live alarms, reboot), and exception codes for every out-of-map or out-of-range request.
-Subclasses add their status registers, coils, holding registers and scripted actions.
+Subclasses add their status registers, coils, holding registers and scripted actions; the link
+settings (unit id, baud, parity, changed only when unlocked), the clock, acknowledge and self-test
+are common.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from devices.modbus_rtu import (
     encode_write_reply,
 )
 from devices.register_map import (
+    CMD_ACK,
     CMD_POP_EVENT,
+    CMD_SELF_TEST,
     CMD_UNLOCK,
     FIFO_ADDR,
     FIFO_COUNT,
@@ -68,6 +72,8 @@ class ModbusDeviceModel:
     coil_count = 0
     command_register = 0
     rtc_register = 0
+    holding_addr = 0
+    """First holding register: unit id, baud code, parity code, then the device's own."""
 
     def __init__(self, unit: int, serial_number: str, clock: Clock) -> None:
         self.unit = unit
@@ -80,7 +86,13 @@ class ModbusDeviceModel:
         self.fifo: deque[tuple[int, ...]] = deque(maxlen=FIFO_DEPTH)
         self.alarm_latched = 0
         self.alarm_live = 0
-        self.holding: dict[int, int] = {}
+        self.holding: dict[int, int] = {
+            self.holding_addr: unit,
+            self.holding_addr + 1: 1,
+            self.holding_addr + 2: 1,
+            self.rtc_register: 0,
+            self.rtc_register + 1: 0,
+        }
         self._rtc_set: tuple[int, float] | None = None
         self._unlocked_until = -1.0
         self.busy_until = -1.0
@@ -185,11 +197,22 @@ class ModbusDeviceModel:
         raise ModbusException(ILLEGAL_DATA_ADDRESS)
 
     def holding_ranges(self) -> Mapping[int, tuple[int, int]]:
-        """Writable/readable holding registers and their accepted value ranges."""
-        return {}
+        """Writable/readable holding registers and their accepted value ranges: the link
+        settings and the clock here, the device's own in subclasses."""
+        return {
+            self.holding_addr: (1, 247),
+            self.holding_addr + 1: (0, 4),
+            self.holding_addr + 2: (0, 2),
+            self.rtc_register: (0, 0xFFFF),
+            self.rtc_register + 1: (0, 0xFFFF),
+        }
 
     def write_holding(self, address: int, value: int) -> None:
-        """Store one holding register (already range-checked); subclasses react to commands."""
+        """Store one holding register (already range-checked); subclasses react to commands.
+
+        The link settings change only while unlocked: a stray write must not cut the bus."""
+        if self.holding_addr <= address <= self.holding_addr + 2 and not self.unlocked():
+            raise ModbusException(ILLEGAL_DATA_VALUE)
         self.holding[address] = value
 
     def command(self, code: int) -> None:
@@ -199,6 +222,12 @@ class ModbusDeviceModel:
             return
         if code == CMD_UNLOCK:
             self._unlocked_until = self.clock() + 30
+            return
+        if code == CMD_ACK:
+            self.acknowledge()
+            return
+        if code == CMD_SELF_TEST:
+            self.busy_until = self.clock() + 2
             return
         raise ModbusException(ILLEGAL_DATA_VALUE)
 
