@@ -158,18 +158,22 @@ def reading_json(name: str, reading: Reading) -> dict[str, object]:
     }
 
 
-def run_poll(args: argparse.Namespace) -> int:
-    spec = DeviceSpec(
+def _device_spec(args: argparse.Namespace) -> DeviceSpec:
+    """The device named on the command line (``devices command`` has no ``--echo``)."""
+    return DeviceSpec(
         name="cli",
         kind=args.kind,
         url=args.url,
         unit=args.unit,
         baudrate=args.baud,
         parity=args.parity,
-        local_echo=args.echo,
+        local_echo=getattr(args, "echo", False),
         response_timeout_ms=args.timeout_ms,
     )
-    driver = spec.open_driver()
+
+
+def run_poll(args: argparse.Namespace) -> int:
+    driver = _device_spec(args).open_driver()
     count = 1 if args.once else args.count
     if count < 1:
         raise DeviceConfigError("--count must be at least 1")
@@ -202,16 +206,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise DeviceConfigError(f"{args.action} is a {wanted} command")
     if args.action.startswith("band-") and args.band is None:
         raise DeviceConfigError(f"{args.action} needs --band")
-    spec = DeviceSpec(
-        name="cli",
-        kind=args.kind,
-        url=args.url,
-        unit=args.unit,
-        baudrate=args.baud,
-        parity=args.parity,
-        response_timeout_ms=args.timeout_ms,
-    )
-    driver = spec.open_driver()
+    driver = _device_spec(args).open_driver()
     try:
         if isinstance(driver, JammerDriver):
             if args.action == "start":
