@@ -11,11 +11,11 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from exam_core.errors import ScoringError
 from exam_core.scoring.geometry import Point, Segment, VehicleDims
+from exam_core.scoring.shipped import load_shipped, shipped_by_version
 
 COURSE_MAP_FORMAT = "exam-integrity/course-map"
 
@@ -261,19 +261,9 @@ DEFAULT_MAPS = {2: "k2-field-a-v1.json", 3: "k3-route-a-v1.json"}
 
 def load_course(name: str) -> Course:
     """A course map shipped with the package, by file name."""
-    path = resources.files("exam_core.scoring") / "data" / "maps" / name
-    try:
-        return parse_course(path.read_bytes())
-    except OSError as e:
-        raise ScoringError(f"no course map {name}: {e}") from e
+    return load_shipped("maps", name, parse_course, "course map")
 
 
 def course_by_version(version: str) -> Course:
     """The shipped course map with this version (as signed into ``exam.scored``)."""
-    folder = resources.files("exam_core.scoring") / "data" / "maps"
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        if path.name.endswith(".json"):
-            course = parse_course(path.read_bytes())
-            if course.version == version:
-                return course
-    raise ScoringError(f"no course map with version {version!r}")
+    return shipped_by_version("maps", version, parse_course, "course map")

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from exam_core.errors import ScoringError
+from exam_core.scoring.shipped import load_shipped, shipped_by_version
 from exam_core.scoring.telemetry import TelemetryLimits
 
 RULE_TABLE_FORMAT = "exam-integrity/rule-table"
@@ -152,19 +152,9 @@ DEFAULT_RULE_TABLE = "ga1026-2017-v1.json"
 
 def load_rule_table(name: str = DEFAULT_RULE_TABLE) -> RuleTable:
     """A rule table shipped with the package, by file name."""
-    path = resources.files("exam_core.scoring") / "data" / "rules" / name
-    try:
-        return parse_rule_table(path.read_bytes())
-    except OSError as e:
-        raise ScoringError(f"no rule table {name}: {e}") from e
+    return load_shipped("rules", name, parse_rule_table, "rule table")
 
 
 def rule_table_by_version(version: str) -> RuleTable:
     """The shipped rule table with this version (as signed into ``exam.scored``)."""
-    folder = resources.files("exam_core.scoring") / "data" / "rules"
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        if path.name.endswith(".json"):
-            table = parse_rule_table(path.read_bytes())
-            if table.version == version:
-                return table
-    raise ScoringError(f"no rule table with version {version!r}")
+    return shipped_by_version("rules", version, parse_rule_table, "rule table")
