@@ -96,11 +96,7 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
         drv.hold(1000)
         if "10210" in near:
             drv.gear = GEAR_NEUTRAL
-        drv.mark("10210", drv.frame)
-        drv.engine = False
-        drv.hold(1000)
-        drv.gear = GEAR_NEUTRAL
-        drv.start_engine()
+        drv.stall("10210")
         drv.gear = 1
     drv.hold(wait)
     drv.mark("20302", stop + 300)

@@ -130,11 +130,7 @@ def simulate_route(
     drv.hold(1000)
     if "10210" in both:
         drv.gear = 1 if "10210" in trig else GEAR_NEUTRAL
-        drv.mark("10210", drv.frame)
-        drv.engine = False
-        drv.hold(1000)
-        drv.gear = GEAR_NEUTRAL
-        drv.start_engine()
+        drv.stall("10210")
     drv.gear = 1
     signal_ms = round(amt("X30106", 2900, 3100, SIGNAL_MS))
     if "X30105" in trig:

@@ -127,6 +127,15 @@ class Driver:
         self.set(STARTER, False)
         self.gear = before if gear != before else gear
 
+    def stall(self, code: str) -> None:
+        """The engine stalls now (rule ``code`` shows at this frame); after a second the
+        candidate shifts to neutral and restarts it."""
+        self.mark(code, self.frame)
+        self.engine = False
+        self.hold(1000)
+        self.gear = GEAR_NEUTRAL
+        self.start_engine()
+
     def follow(
         self,
         points: Sequence[Pt],
