@@ -97,30 +97,31 @@ def to_world(x: int, y: int, rot: tuple[int, int], forward: int, left: int) -> P
     return (x + ((forward * c - left * s) >> Q), y + ((forward * s + left * c) >> Q))
 
 
-def body_corners(x: int, y: int, heading: int, dims: VehicleDims) -> tuple[Point, ...]:
-    """Front-left, front-right, rear-right, rear-left corners of the body (a convex polygon)."""
+def _car_rectangle(
+    x: int, y: int, heading: int, *, ahead: int, behind: int, half: int
+) -> tuple[Point, ...]:
+    """The rectangle from ``behind`` to ``ahead`` (mm forward of the rear axle) and ``half``
+    to each side, in field coordinates: front-left, front-right, rear-right, rear-left."""
     sin, cos = trig_tables()
     rot = (cos[heading], sin[heading])
-    half = dims.width // 2
     return (
-        to_world(x, y, rot, dims.front, half),
-        to_world(x, y, rot, dims.front, -half),
-        to_world(x, y, rot, -dims.rear_overhang, -half),
-        to_world(x, y, rot, -dims.rear_overhang, half),
+        to_world(x, y, rot, ahead, half),
+        to_world(x, y, rot, ahead, -half),
+        to_world(x, y, rot, behind, -half),
+        to_world(x, y, rot, behind, half),
+    )
+
+
+def body_corners(x: int, y: int, heading: int, dims: VehicleDims) -> tuple[Point, ...]:
+    """Front-left, front-right, rear-right, rear-left corners of the body (a convex polygon)."""
+    return _car_rectangle(
+        x, y, heading, ahead=dims.front, behind=-dims.rear_overhang, half=dims.width // 2
     )
 
 
 def wheel_points(x: int, y: int, heading: int, dims: VehicleDims) -> tuple[Point, ...]:
     """Tyre contact points: front-left, front-right, rear-right, rear-left."""
-    sin, cos = trig_tables()
-    rot = (cos[heading], sin[heading])
-    half = dims.track // 2
-    return (
-        to_world(x, y, rot, dims.wheelbase, half),
-        to_world(x, y, rot, dims.wheelbase, -half),
-        to_world(x, y, rot, 0, -half),
-        to_world(x, y, rot, 0, half),
-    )
+    return _car_rectangle(x, y, heading, ahead=dims.wheelbase, behind=0, half=dims.track // 2)
 
 
 def front_bumper_mid(x: int, y: int, heading: int, dims: VehicleDims) -> Point:
