@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from allocation import (
     Allocation,
+    BeaconSource,
     BeaconTarget,
     Candidate,
     CandidateId,
@@ -15,6 +16,7 @@ from allocation import (
     EvidenceRef,
     Examiner,
     ExaminerId,
+    HashChainBeacon,
     Manifest,
     PreviousFail,
     Relation,
@@ -25,12 +27,14 @@ from allocation import (
     prepare_manifest,
     vrf_public_key,
 )
+from exam_core.note import Ed25519Signer
 
 VRF_SECRET = hashlib.sha256(b"test allocator VRF key").digest()
 BEACON_SEED = hashlib.sha256(b"test dev beacon").digest()
 GENESIS_MS = 1_700_000_000_000
 PERIOD_MS = 1_000
 ROUND = 5
+BEACON_SIGNER = Ed25519Signer.from_seed("monitor.example/beacon", b"\x21" * 32)
 
 
 def small_roster() -> Roster:
@@ -65,6 +69,18 @@ def dev_beacon() -> DevBeacon:
     return DevBeacon(BEACON_SEED, genesis_ms=GENESIS_MS, period_ms=PERIOD_MS, clock=lambda: 2**52)
 
 
+def hash_chain_beacon() -> HashChainBeacon:
+    """A 20-round chain signed by ``BEACON_SIGNER``; its clock is at the last round."""
+    return HashChainBeacon(
+        BEACON_SIGNER,
+        b"\x33" * 32,
+        genesis_ms=GENESIS_MS,
+        period_ms=PERIOD_MS,
+        rounds=20,
+        clock=lambda: GENESIS_MS + 20 * PERIOD_MS,
+    )
+
+
 @dataclass(frozen=True)
 class Published:
     manifest: Manifest
@@ -72,14 +88,23 @@ class Published:
     allocation: Allocation
 
 
-def publish(roster: Roster, *, cap: int, scale: int = 1000, round_number: int = ROUND) -> Published:
-    """Prepare, seal and draw with the development beacon and the test VRF key."""
-    beacon = dev_beacon()
+def publish(
+    roster: Roster,
+    *,
+    cap: int,
+    scale: int = 1000,
+    round_number: int = ROUND,
+    beacon: BeaconSource | None = None,
+) -> Published:
+    """Prepare, seal and draw with the test VRF key and the beacon (the development one if
+    none is given)."""
+    if beacon is None:
+        beacon = dev_beacon()
     manifest = prepare_manifest(
         roster,
         scale=scale,
         cap=cap,
-        beacon=BeaconTarget("dev", beacon.commitment_text, round_number),
+        beacon=BeaconTarget(beacon.kind, beacon.commitment_text, round_number),
         vrf_key=vrf_public_key(VRF_SECRET),
     )
     data = encode_manifest(manifest)

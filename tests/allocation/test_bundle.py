@@ -12,27 +12,18 @@ from allocation import (
     ASSIGNMENT_FILE,
     MANIFEST_FILE,
     PROOF_FILE,
-    BeaconTarget,
-    HashChainBeacon,
     VerificationError,
     check_bundle,
     encode_assignment,
-    encode_manifest,
     encode_proof,
-    make_allocation,
-    prepare_manifest,
     verify_allocation,
-    vrf_public_key,
 )
 from api.cli import main
 from exam_core.canonical import canonical_json
-from exam_core.note import Ed25519Signer
 from tests.allocation.samples import (
-    GENESIS_MS,
-    PERIOD_MS,
-    ROUND,
-    VRF_SECRET,
+    BEACON_SIGNER,
     Published,
+    hash_chain_beacon,
     publish,
     small_roster,
 )
@@ -221,29 +212,13 @@ def test_cli_verify_of_missing_or_garbage_files(
 def test_cli_verify_of_a_hash_chain_draw_needs_the_pinned_beacon_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    signer = Ed25519Signer.from_seed("monitor.example/beacon", b"\x21" * 32)
-    beacon = HashChainBeacon(
-        signer,
-        b"\x33" * 32,
-        genesis_ms=GENESIS_MS,
-        period_ms=PERIOD_MS,
-        rounds=20,
-        clock=lambda: GENESIS_MS + 20 * PERIOD_MS,
-    )
-    manifest = prepare_manifest(
-        small_roster(),
-        scale=1000,
-        cap=400,
-        beacon=BeaconTarget("hashchain", beacon.commitment_text, ROUND),
-        vrf_key=vrf_public_key(VRF_SECRET),
-    )
-    data = encode_manifest(manifest)
-    allocation = make_allocation(data, manifest, beacon.reveal(ROUND), VRF_SECRET)
-    (tmp_path / MANIFEST_FILE).write_bytes(data)
-    (tmp_path / PROOF_FILE).write_bytes(encode_proof(allocation))
-    (tmp_path / ASSIGNMENT_FILE).write_bytes(encode_assignment(allocation, manifest.session))
+    published = publish(small_roster(), cap=400, beacon=hash_chain_beacon())
+    (tmp_path / MANIFEST_FILE).write_bytes(published.manifest_bytes)
+    (tmp_path / PROOF_FILE).write_bytes(encode_proof(published.allocation))
+    assignment = encode_assignment(published.allocation, published.manifest.session)
+    (tmp_path / ASSIGNMENT_FILE).write_bytes(assignment)
 
-    assert main(["alloc", "verify", str(tmp_path), "--beacon-vkey", signer.vkey]) == 0
+    assert main(["alloc", "verify", str(tmp_path), "--beacon-vkey", BEACON_SIGNER.vkey]) == 0
     said = capsys.readouterr()
     assert "verifies" in said.out
     assert "warning" not in said.out + said.err

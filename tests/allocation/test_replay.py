@@ -11,33 +11,28 @@ import pytest
 
 from allocation import (
     AllocationReplayer,
-    BeaconTarget,
     CandidateId,
     ExaminerId,
-    HashChainBeacon,
     LateChange,
     RepairError,
     assignment_problem,
     committed_fields,
     draw_seed,
-    encode_manifest,
     made_fields,
-    make_allocation,
-    prepare_manifest,
     repair_assignment,
     repaired_fields,
-    vrf_public_key,
 )
 from exam_core.entry import MAX_ENTRY_BYTES, Entry, make_entry, parse_entry
 from exam_core.note import Ed25519Signer
 from exam_core.replay import Finding
 from exam_core.schemas import validate_event
 from tests.allocation.samples import (
+    BEACON_SIGNER,
     GENESIS_MS,
     PERIOD_MS,
     ROUND,
-    VRF_SECRET,
     Published,
+    hash_chain_beacon,
     publish,
     small_roster,
 )
@@ -163,29 +158,14 @@ def test_abort_and_recommit(published: Published) -> None:
 
 
 def test_hash_chain_beacon_replays_clean_with_the_pinned_beacon_key() -> None:
-    signer = Ed25519Signer.from_seed("monitor.example/beacon", b"\x21" * 32)
-    beacon = HashChainBeacon(
-        signer,
-        b"\x33" * 32,
-        genesis_ms=GENESIS_MS,
-        period_ms=PERIOD_MS,
-        rounds=20,
-        clock=lambda: ROUND_TIME,
-    )
-    manifest = prepare_manifest(
-        small_roster(),
-        scale=1000,
-        cap=400,
-        beacon=BeaconTarget("hashchain", beacon.commitment_text, ROUND),
-        vrf_key=vrf_public_key(VRF_SECRET),
-    )
-    data = encode_manifest(manifest)
-    allocation = make_allocation(data, manifest, beacon.reveal(ROUND), VRF_SECRET)
+    published = publish(small_roster(), cap=400, beacon=hash_chain_beacon())
     history = History()
-    history.add_blob(data)
-    history.append(committed_fields(data, manifest), GENESIS_MS + 1000)
-    history.append(made_fields(allocation, manifest.session), ROUND_TIME + 10)
-    assert replay_all(history, AllocationReplayer(beacon_keys=[signer.verifier])) == []
+    history.add_blob(published.manifest_bytes)
+    history.append(
+        committed_fields(published.manifest_bytes, published.manifest), GENESIS_MS + 1000
+    )
+    history.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10)
+    assert replay_all(history, AllocationReplayer(beacon_keys=[BEACON_SIGNER.verifier])) == []
     unpinned = codes(replay_all(history))
     assert (0, "beacon_invalid", "error") in unpinned
     assert (1, "beacon_invalid", "error") in unpinned
