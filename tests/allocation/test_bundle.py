@@ -140,25 +140,25 @@ def test_pinned_vrf_key_is_enforced(files: dict[str, bytes]) -> None:
     assert any(p.code == "vrf_invalid" and "pinned" in p.message for p in problems)
 
 
+def _demo_argv(*, seed: int, out: Path) -> list[str]:
+    """``examctl alloc demo`` with 150 candidates and 30 examiners."""
+    return [
+        "alloc",
+        "demo",
+        "--candidates",
+        "150",
+        "--examiners",
+        "30",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+    ]
+
+
 def test_cli_demo_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "alloc"
-    assert (
-        main(
-            [
-                "alloc",
-                "demo",
-                "--candidates",
-                "150",
-                "--examiners",
-                "30",
-                "--seed",
-                "2",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main(_demo_argv(seed=2, out=out)) == 0
     said = capsys.readouterr().out
     assert "150 candidates, 30 examiners" in said
     assert "Q* = 1667/10000" in said
@@ -178,20 +178,7 @@ def test_cli_demo_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_cli_refuses_a_cap_below_q_star(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "alloc",
-            "demo",
-            "--candidates",
-            "150",
-            "--examiners",
-            "30",
-            "--seed",
-            "3",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    code = main(_demo_argv(seed=3, out=tmp_path))
     assert code == 2
     err = capsys.readouterr().err
     assert "policy cap 2000/10000 is below the smallest feasible cap Q* = 5000/10000" in err
