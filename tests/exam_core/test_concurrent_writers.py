@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,9 @@ from exam_core.centre import Centre
 from exam_core.entry import parse_entry
 from exam_core.schemas.types import DEMO
 from tests.conftest import ORIGIN, assert_log_sound
+from tests.exam_core.appender import start_appender
 
-REPO = Path(__file__).resolve().parents[2]
 COUNT = 600
-APPEND = [sys.executable, "-m", "api.cli", "log", "append"]
 
 
 @pytest.mark.slow
@@ -25,28 +22,7 @@ def test_two_processes_append_without_collisions(db_url: str, tmp_path: Path) ->
         log_vkey = centre.log_vkey
         for name in ("demo/w1", "demo/w2"):
             centre.register_key(name, DEMO)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "log",
-                "append",
-                "--dir",
-                str(centre_dir),
-                "--count",
-                str(COUNT),
-                "--actor",
-                actor,
-            ],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for actor in ("demo/w1", "demo/w2")
-    ]
+    procs = [start_appender(centre_dir, COUNT, actor=actor) for actor in ("demo/w1", "demo/w2")]
     outputs = [p.communicate(timeout=240) for p in procs]
     for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,30 +19,10 @@ import pytest
 from exam_core.centre import Centre
 from exam_core.entry import parse_entry
 from tests.conftest import ORIGIN, assert_log_sound
+from tests.exam_core.appender import start_appender
 
 ROUNDS = {"sqlite": 8, "postgresql": 5}
 """Kills per engine; PostgreSQL rounds cost more (server round trips), so fewer of them."""
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_appender(centre_dir: Path, count: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "log",
-            "append",
-            "--dir",
-            str(centre_dir),
-            "--count",
-            str(count),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
 
 
 @pytest.mark.slow
@@ -57,7 +35,7 @@ def test_sigkill_while_appending_loses_nothing_published(db_url: str, tmp_path: 
     reported: set[int] = set()
     rounds = ROUNDS[db_url.split(":", 1)[0].split("+", 1)[0]]
     for round_no in range(rounds):
-        proc = start_appender(centre_dir, 5_000)
+        proc = start_appender(centre_dir, 5_000, keep_stderr=False)
         assert proc.stdout is not None
         # Wait until it publishes, then kill at a random instant of its appending.
         first = proc.stdout.readline()
