@@ -284,18 +284,10 @@ def short_signal(scene: RouteScene, rule: Rule) -> list[Deduction]:
 def _moving_runs_with(scene: RouteScene, bit: int) -> list[Run]:
     stop = scene.facts.stop_speed
     speed = scene.facts.track.speed
-    out = []
+    out: list[Run] = []
     for a, b in scene.facts.bit_runs(bit):
-        start = -1
-        for i in range(a, b):
-            if speed[i] >= stop or speed[i] <= -stop:
-                if start < 0:
-                    start = i
-            elif start >= 0:
-                out.append((start, i))
-                start = -1
-        if start >= 0:
-            out.append((start, b))
+        moving = [speed[i] >= stop or speed[i] <= -stop for i in range(a, b)]
+        out.extend((a + start, a + end) for start, end in runs_of(moving))
     return out
 
 
