@@ -13,7 +13,6 @@ from exam_core.scoring.course import FieldCourse
 from exam_core.scoring.sim_car import Driver, Noise, Pt, SimRun, amount, arc, line, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
-    CAMERA_OK,
     GEAR_NEUTRAL,
     GEAR_REVERSE,
     INDICATOR_LEFT,
@@ -153,11 +152,7 @@ def _field_script(
         drv.set(BELT, False)
     if "X10102" in both:
         drv.hold(500)
-        drv.set(CAMERA_OK, False)
-        a = drv.frame
-        drv.hold(5100 if "X10102" in trig else 4900)
-        drv.set(CAMERA_OK, True)
-        drv.mark("X10102", a + 50)
+        drv.camera_outage("X10102", 5100 if "X10102" in trig else 4900)
     drv.hold(1000)
     gear_at_start = 1 if "X10103" in trig else GEAR_NEUTRAL
     held = round(amt("X10104", 2100, 1900, 800))

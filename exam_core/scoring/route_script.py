@@ -17,7 +17,6 @@ from exam_core.scoring.sim_car import Driver, Noise, Pt, SimRun, amount, parse_f
 from exam_core.scoring.telemetry import (
     BELT,
     BRAKE_PEDAL,
-    CAMERA_OK,
     DOOR_OPEN,
     GEAR_NEUTRAL,
     INDICATOR_LEFT,
@@ -114,11 +113,7 @@ def simulate_route(
 
     # Before the start.
     if "X10102" in both:
-        drv.set(CAMERA_OK, False)
-        a = drv.frame
-        drv.hold(5100 if "X10102" in trig else 4900)
-        drv.set(CAMERA_OK, True)
-        drv.mark("X10102", a + 50)
+        drv.camera_outage("X10102", 5100 if "X10102" in trig else 4900)
     drv.hold(1000)
     a = drv.frame
     drv.start_engine(

@@ -127,6 +127,14 @@ class Driver:
         self.set(STARTER, False)
         self.gear = before if gear != before else gear
 
+    def camera_outage(self, code: str, ms: int) -> None:
+        """The monitoring camera reports a fault for ``ms``; rule ``code`` shows 5 s into it."""
+        self.set(CAMERA_OK, False)
+        first = self.frame
+        self.hold(ms)
+        self.set(CAMERA_OK, True)
+        self.mark(code, first + 50)
+
     def stall(self, code: str) -> None:
         """The engine stalls now (rule ``code`` shows at this frame); after a second the
         candidate shifts to neutral and restarts it."""
