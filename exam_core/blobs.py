@@ -16,6 +16,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from exam_core.durable import fsync_dir
 from exam_core.errors import StoreError
 
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -55,7 +56,7 @@ class BlobStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
             raise
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return digest
 
     def has(self, sha256_hex: str) -> bool:
@@ -84,12 +85,3 @@ class BlobStore:
                 if _HEX.fullmatch(digest):
                     found.append(digest)
         return sorted(found)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename is durable only once the directory entry is.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

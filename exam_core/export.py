@@ -10,7 +10,6 @@ exists whole or not at all.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from exam_core.audit import blob_references
 from exam_core.centre import Centre
+from exam_core.durable import fsync_dir
 from exam_core.entry import parse_entry
 from exam_core.errors import EntryError, StoreError
 from exam_core.tiles import (
@@ -112,7 +112,7 @@ def export_bundle(centre: Centre, out_dir: Path) -> ExportSummary:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _fsync_dir(out_dir.parent)
+    fsync_dir(out_dir.parent)
     return ExportSummary(
         path=out_dir,
         origin=newest.origin,
@@ -123,11 +123,3 @@ def export_bundle(centre: Centre, out_dir: Path) -> ExportSummary:
         missing_blobs=tuple(missing),
         corrupt_blobs=tuple(corrupt),
     )
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
