@@ -42,6 +42,15 @@ def append(store: LogStore, batch: list[bytes]) -> int:
     return result.first_index
 
 
+def append_batches(store: LogStore, batches: list[int]) -> list[bytes]:
+    """Append consecutive entries in batches of these sizes; the leaf hashes of them all."""
+    total = 0
+    for n in batches:
+        append(store, entries_for(total, n))
+        total += n
+    return [leaf_hash(e) for e in entries_for(0, total)]
+
+
 @pytest.fixture
 def store(engine: Engine) -> LogStore:
     return LogStore.open(engine)
@@ -79,11 +88,8 @@ def test_batches_get_consecutive_indices_and_one_checkpoint_each(store: LogStore
 
 def test_proofs_from_stored_hashes_match_an_in_memory_tree(store: LogStore) -> None:
     batches = [7, 1, 130, 20, 9]
-    total = 0
-    for n in batches:
-        append(store, entries_for(total, n))
-        total += n
-    leaves = [leaf_hash(e) for e in entries_for(0, total)]
+    leaves = append_batches(store, batches)
+    total = len(leaves)
     reference = hash_source_from_leaf_hashes(leaves)
     for size in (1, 8, 138, total):
         root = root_from_leaf_hashes(leaves[:size])
@@ -219,11 +225,7 @@ def test_any_batching_gives_the_reference_tree(batches: list[int], data: st.Data
     with tempfile.TemporaryDirectory() as tmp:
         store = LogStore.open(make_engine(f"sqlite:///{tmp}/log.db"))
         try:
-            total = 0
-            for n in batches:
-                append(store, entries_for(total, n))
-                total += n
-            leaves = [leaf_hash(e) for e in entries_for(0, total)]
+            leaves = append_batches(store, batches)
             reference = hash_source_from_leaf_hashes(leaves)
             sizes = store.checkpoint_sizes()
             for old, new in zip([0, *sizes], sizes, strict=False):
