@@ -235,6 +235,12 @@ _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 """Control characters (C0 but newline, DEL, C1); one regex scan instead of a loop per character."""
 
 
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n"
+"""Printable ASCII and newline: what most of a note is made of."""
+_MAYBE_CONTROL = re.compile(rb"[\x00-\x1f\x7f\xc2]")
+"""Bytes that start a control character in valid UTF-8 (C1 controls are ``C2 80``–``C2 9F``)."""
+
+
 def _check_text(text: bytes) -> None:
     if not text.endswith(b"\n"):
         raise NoteError("note text must end with a newline")
@@ -242,6 +248,8 @@ def _check_text(text: bytes) -> None:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError as e:
         raise NoteError(f"note is not valid UTF-8 (byte {e.start})") from e
+    if _MAYBE_CONTROL.search(text.translate(None, _PLAIN_BYTES)) is None:
+        return  # the few bytes left after deleting plain ones cannot start a control character
     control = _CONTROL.search(decoded)
     if control is not None:
         raise NoteError(f"note holds control character U+{ord(control.group()):04X}")

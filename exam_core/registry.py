@@ -163,14 +163,15 @@ class KeyRegistry:
 
     def _check_key_event(self, entry: Entry) -> None:
         event = entry.event
-        if entry.type == "key.registered":
+        kind = entry.type
+        if kind == "key.registered":
             name = str(event["name"])
             if name in self._keys:
                 raise EntryError("key_exists", f"key {name} is already registered")
             if not name.startswith(self.origin + "/"):
                 raise EntryError("schema", f"key name {name} is not under {self.origin}/")
             self._parse_registered_vkey(event)
-        elif entry.type == "key.revoked":
+        elif kind == "key.revoked":
             name = str(event["name"])
             record = self._keys.get(name)
             if record is None or record.revoked:
@@ -180,7 +181,8 @@ class KeyRegistry:
         """Record the effects of an entry that has been sequenced (after ``check``)."""
         event = entry.event
         index = self._size
-        if entry.type == "key.registered":
+        kind = entry.type
+        if kind == "key.registered":
             name = str(event["name"])
             self._keys[name] = KeyRecord(
                 name=name,
@@ -188,12 +190,12 @@ class KeyRegistry:
                 verifier=self._parse_registered_vkey(event),
                 registered_at=index,
             )
-        elif entry.type == "key.revoked":
+        elif kind == "key.revoked":
             name = str(event["name"])
             old = self._keys[name]
             self._keys[name] = KeyRecord(old.name, old.role, old.verifier, old.registered_at, True)
         is_genesis = (
-            entry.type == "key.registered"
+            kind == "key.registered"
             and event.get("role") == ADMIN
             and event.get("name") == entry.actor
         )

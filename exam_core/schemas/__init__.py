@@ -39,12 +39,15 @@ _COMMON = {
 }
 
 
+_COMMON_CHECKS = tuple((name, _COMMON[name]) for name in COMMON_FIELDS)
+
+
 def validate_event(event: Mapping[str, object]) -> EventSchema:
     """Check the common fields and the type's own fields; return the type's schema."""
-    for name in COMMON_FIELDS:
+    for name, spec in _COMMON_CHECKS:
         if name not in event:
             raise EntryError("schema", f"{name}: missing")
-        _COMMON[name].check(event[name], name)
+        spec.check(event[name], name)
     schema = REGISTRY.get(str(event["type"]))
     if schema is None:
         raise EntryError("unknown_type", f"event type {event['type']!r} is not known")

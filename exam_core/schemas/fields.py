@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from exam_core.canonical import MAX_SAFE_INTEGER
 from exam_core.errors import EntryError
 
+_WHOLE_BYTES_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
 
 def _fail(path: str, message: str) -> EntryError:
     return EntryError("schema", f"{path}: {message}")
@@ -31,7 +33,7 @@ class Int(FieldSpec):
     maximum: int = MAX_SAFE_INTEGER
 
     def check(self, value: object, path: str) -> None:
-        if not isinstance(value, int) or isinstance(value, bool):
+        if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
             raise _fail(path, "must be an integer")
         if not self.minimum <= value <= self.maximum:
             raise _fail(path, f"{value} is outside [{self.minimum}, {self.maximum}]")
@@ -50,12 +52,19 @@ class Str(FieldSpec):
     pattern: str | None = None
     min_len: int = 1
 
+    _compiled: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    """The pattern compiled once: every event checks several strings."""
+
+    def __post_init__(self) -> None:
+        compiled = re.compile(self.pattern) if self.pattern is not None else None
+        object.__setattr__(self, "_compiled", compiled)
+
     def check(self, value: object, path: str) -> None:
         if not isinstance(value, str):
             raise _fail(path, "must be a string")
         if not self.min_len <= len(value) <= self.max_len:
             raise _fail(path, f"length {len(value)} is outside [{self.min_len}, {self.max_len}]")
-        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+        if self._compiled is not None and self._compiled.fullmatch(value) is None:
             raise _fail(path, f"does not match {self.pattern}")
 
 
@@ -67,7 +76,7 @@ class Hex(FieldSpec):
     max_bytes: int = 4096
 
     def check(self, value: object, path: str) -> None:
-        if not isinstance(value, str) or re.fullmatch(r"(?:[0-9a-f]{2})*", value) is None:
+        if not isinstance(value, str) or _WHOLE_BYTES_HEX.fullmatch(value) is None:
             raise _fail(path, "must be lowercase hex of whole bytes")
         size = len(value) // 2
         if self.nbytes is not None and size != self.nbytes:
