@@ -61,15 +61,13 @@ class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
         return DETECTOR_STATES[state] if state < len(DETECTOR_STATES) else str(state)
 
     def read_categories(self) -> tuple[CategoryTelemetry, ...]:
-        self._io()
-        count = DETECTOR_CATEGORIES * DETECTOR_CATEGORY_STRIDE
-        regs = self.master.read_input_registers(self.unit, DETECTOR_CATEGORY_ADDR, count)
-        values = regs.reply.values
-        out = []
-        for k in range(DETECTOR_CATEGORIES):
-            r = values[k * DETECTOR_CATEGORY_STRIDE : (k + 1) * DETECTOR_CATEGORY_STRIDE]
-            out.append(CategoryTelemetry(k, signed16(r[0]), signed16(r[1]), r[2], r[3]))
-        return tuple(out)
+        blocks = self.read_blocks(
+            DETECTOR_CATEGORY_ADDR, DETECTOR_CATEGORIES, DETECTOR_CATEGORY_STRIDE
+        )
+        return tuple(
+            CategoryTelemetry(k, signed16(r[0]), signed16(r[1]), r[2], r[3])
+            for k, r in enumerate(blocks)
+        )
 
     def set_armed(self, armed: bool) -> None:
         """Arm or disarm through the coil, read back."""

@@ -74,27 +74,21 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
 
     def read_bands(self) -> tuple[BandTelemetry, ...]:
         """The 64-register band block (slow loop, §6.5)."""
-        self._io()
-        count = JAMMER_BANDS * JAMMER_BAND_STRIDE
-        ex = self.master.read_input_registers(self.unit, JAMMER_BAND_ADDR, count)
-        regs = ex.reply.values
-        bands = []
-        for n in range(JAMMER_BANDS):
-            r = regs[n * JAMMER_BAND_STRIDE : (n + 1) * JAMMER_BAND_STRIDE]
-            bands.append(
-                BandTelemetry(
-                    n + 1,
-                    r[0],
-                    signed16(r[1]),
-                    signed16(r[2]),
-                    r[3],
-                    signed16(r[4]),
-                    r[5],
-                    r[6],
-                    r[7],
-                )
+        blocks = self.read_blocks(JAMMER_BAND_ADDR, JAMMER_BANDS, JAMMER_BAND_STRIDE)
+        return tuple(
+            BandTelemetry(
+                n + 1,
+                r[0],
+                signed16(r[1]),
+                signed16(r[2]),
+                r[3],
+                signed16(r[4]),
+                r[5],
+                r[6],
+                r[7],
             )
-        return tuple(bands)
+            for n, r in enumerate(blocks)
+        )
 
     # -- commands, each read back -------------------------------------------------------------
 

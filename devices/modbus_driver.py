@@ -157,6 +157,14 @@ class ModbusDeviceDriver(Generic[StatusT]):
             extra={"state": self.state_name(status.state)},
         )
 
+    def read_blocks(self, address: int, blocks: int, stride: int) -> list[tuple[int, ...]]:
+        """``blocks`` consecutive input-register blocks of ``stride`` registers each (the
+        per-band or per-category telemetry of the slow loop, §6.5), in one read."""
+        self._io()
+        ex = self.master.read_input_registers(self.unit, address, blocks * stride)
+        values = ex.reply.values
+        return [values[k * stride : (k + 1) * stride] for k in range(blocks)]
+
     def _read_counters(self) -> tuple[Counters, bytes]:
         ex = self.master.read_input_registers(self.unit, COUNTERS_ADDR, COUNTERS_COUNT)
         return decode_counters(ex.reply.values), ex.reply.frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from devices.detector import DetectorDriver
 from devices.emulators import (
     DetectorModel,
     FaultInjector,
@@ -23,6 +24,7 @@ from devices.modbus_rtu import (
     encode_request,
     with_crc,
 )
+from devices.register_map import UNAVAILABLE_SIGNED, signed16
 from devices.transport import SerialLink
 from tests.devices.conftest import ManualClock, ServeFn
 
@@ -107,6 +109,30 @@ def test_commands_are_read_back(serve: ServeFn) -> None:
     assert driver.stop().active_bands == 0
     bands = driver.read_bands()
     assert [b.f_low for b in bands][:3] == [925, 1805, 2110]
+
+
+def test_detector_categories_and_acknowledge_are_read_back(serve: ServeFn) -> None:
+    server = serve(make_responder("detector"))
+    driver = DetectorDriver(ModbusMaster(SerialLink(server.url, baudrate=115200)), 2)
+    server.do("detect", {"category": "cellular", "level": -500})  # above the -60.0 dBm alarm
+    reading = driver.poll()
+    assert reading.flags["detected"] == {"cellular"}
+    assert reading.flags["alarm"] == reading.flags["latched"] == {"category-cellular"}
+    assert reading.extra["state"] == "alarm"
+    first = driver.read_categories()
+    assert len(first) == 10
+    assert (first[0].current_level, first[0].peak_since_ack, first[0].hit_count) == (-500, -500, 1)
+    assert first[0].state == 2
+    assert first[1].hit_count == 0
+    server.do("undetect", {"category": "cellular"})
+    status = driver.acknowledge()
+    assert status.alarm_latched == status.alarm_live == 0
+    after = driver.read_categories()[0]
+    # acknowledge restarts the peak from the current (now absent) level; the hit count stays
+    assert after.peak_since_ack == after.current_level == signed16(UNAVAILABLE_SIGNED)
+    assert after.hit_count == 1
+    assert after.state == 0
+    assert driver.poll().extra["state"] == "scanning"
 
 
 def test_scenario_on_injected_clock(serve: ServeFn, clock: ManualClock) -> None:
