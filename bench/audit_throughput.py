@@ -5,7 +5,8 @@ runs what ``examctl audit`` runs — read the bundle, verify signatures in worke
 the tree is recomputed, then the ordered registry pass — and reports entries per second.  The
 physical limit, measured in the same run, is raw Ed25519 verification of the same entries with
 ``cryptography`` on one core, times the cores the audit uses: an audit must verify every
-signature, so it can at best match that.
+signature, so it can at best match that.  The limit is taken before and after the audit, and
+the faster figure is used: a machine shared with other work only ever makes it look slower.
 
     python bench/audit_throughput.py [--quick] [--entries N] [--jobs J] [--serial]
 """
@@ -51,21 +52,27 @@ def build(entries: int) -> tuple[dict[str, bytes], list[bytes], dict[str, bytes]
 
 
 def raw_verifications_per_second(entries: list[bytes], keys: dict[str, bytes]) -> float:
-    """Ed25519 verifications per second on one core, keys loaded once, notes split beforehand."""
+    """Ed25519 verifications per second on one core, keys loaded once, notes split beforehand.
+
+    The best of three rounds: interference from other processes only slows a round down.
+    """
     loaded = {name: Ed25519PublicKey.from_public_bytes(raw) for name, raw in keys.items()}
     work = []
     for data in entries:
         note = parse_note(data)
         sig = note.signatures[0]
         work.append((loaded[sig.name], sig.signature, note.text))
-    # CPU time of this process: the capacity of one core, whatever else the machine runs.
-    start = time.process_time()
-    for key, signature, text in work:
-        try:
-            key.verify(signature, text)
-        except InvalidSignature as e:
-            raise SystemExit("benchmark entries must verify") from e
-    return len(work) / (time.process_time() - start)
+    best = 0.0
+    for _ in range(3):
+        # CPU time of this process: the capacity of one core, whatever else the machine runs.
+        start = time.process_time()
+        for key, signature, text in work:
+            try:
+                key.verify(signature, text)
+            except InvalidSignature as e:
+                raise SystemExit("benchmark entries must verify") from e
+        best = max(best, len(work) / (time.process_time() - start))
+    return best
 
 
 def cpu_seconds() -> float:
@@ -74,18 +81,21 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def audit(root: Path, jobs: int) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds incl. workers, entries) of one full audit from disk."""
+def audit(root: Path, jobs: int) -> tuple[float, float, int, int]:
+    """(wall s, CPU s incl. workers, entries, entries the auditing process took back from the
+    workers) of one full audit from disk."""
     cpu0, start = cpu_seconds(), time.perf_counter()
+    taken_back = 0
     if jobs > 1:
         with ProcessSignatureCheck(workers=jobs - 1) as pool:
             report = check_bundle(read_bundle(root), signature_check=pool)
+        taken_back = pool.taken_back
     else:
         report = check_bundle(read_bundle(root))
     wall = time.perf_counter() - start
     if not report.ok:
         raise SystemExit(f"the benchmark bundle failed its audit: {report.findings[:3]}")
-    return wall, cpu_seconds() - cpu0, report.entries
+    return wall, cpu_seconds() - cpu0, report.entries, taken_back
 
 
 def main() -> None:
@@ -100,25 +110,33 @@ def main() -> None:
     t = time.perf_counter()
     files, log_entries, keys = build(entries)
     print(f"built {len(log_entries)} signed entries in {time.perf_counter() - t:.1f} s")
-    raw = raw_verifications_per_second(log_entries[: min(len(log_entries), 4000)], keys)
-    print(f"limit: raw Ed25519 verification, one core (CPU time): {raw:,.0f} /s")
+    sample = log_entries[: min(len(log_entries), 2000)]
+    raw_before = raw_verifications_per_second(sample, keys)
 
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
         root = Path(tmp) / "bundle"
         factory = importlib.import_module("tests.exam_core.bundle_factory")
         factory.write_files(root, files)
-        if args.serial:
-            wall, cpu, n = audit(root, 1)
-            print(
-                f"audit in one process: {n / wall:,.0f} entries/s ({n / wall / raw:.2f} of raw), "
-                f"{cpu / wall:.2f} cores busy"
-            )
-        wall, cpu, n = audit(root, args.jobs)
+        serial = audit(root, 1) if args.serial else None
+        wall, cpu, n, taken_back = audit(root, args.jobs)
+    raw_after = raw_verifications_per_second(sample, keys)
+    raw = max(raw_before, raw_after)
+    print(
+        f"limit: raw Ed25519 verification, one core (CPU time): {raw:,.0f} /s "
+        f"(before the audits {raw_before:,.0f} /s, after {raw_after:,.0f} /s)"
+    )
+    if serial is not None:
+        s_wall, s_cpu, s_n, _ = serial
+        print(
+            f"audit in one process: {s_n / s_wall:,.0f} entries/s ({s_n / s_wall / raw:.2f} of "
+            f"raw), {s_cpu / s_wall:.2f} cores busy; per CPU-second {s_n / s_cpu / raw:.2f} of raw"
+        )
     rate = n / wall
     limit = raw * args.jobs
     print(
         f"audit with {args.jobs} processes: {n} entries in {wall:.2f} s = {rate:,.0f} entries/s, "
-        f"{cpu / wall:.2f} cores busy on average"
+        f"{cpu / wall:.2f} cores busy on average; {taken_back} entries verified by the "
+        "auditing process instead of waiting for a worker"
     )
     print(f"ratio to raw verification on one core: {rate / raw:.2f}")
     print(f"ratio per core ({args.jobs} cores): {rate / limit:.2f}")

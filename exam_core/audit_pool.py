@@ -11,6 +11,10 @@ tree — so it keeps a share of the chunks and verifies those itself in the orde
 check yields None for them, and the registry then verifies as ingest does).  With one worker
 per remaining core, every core is busy and the ordered pass never waits for a worker that is
 still starting: the first chunk is always its own.
+
+A fixed share cannot know what else the machine runs, so the ordered pass never simply waits:
+when the answer it needs is not in yet, it takes back the last chunk no worker has started and
+verifies it itself.  Whichever side is slower, both stay busy until the last chunk.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ __all__ = ["ProcessSignatureCheck", "local_share_for"]
 DEFAULT_CHUNK = 512
 """Entries per task: pickling is cheap next to verifying them, and answers come back early."""
 
-VERIFY_COST = 200
-"""Relative cost of one signature check (µs on the reference machine, tlog.md §5.2)."""
-ORDERED_COST = 60
+VERIFY_COST = 110
+"""Relative cost of one signature check (µs, measured by ``bench/audit_throughput.py``)."""
+ORDERED_COST = 25
 """Relative cost of the ordered pass per entry (parse, schema, registry, leaf hash)."""
 
 
@@ -62,6 +66,8 @@ class ProcessSignatureCheck:
         if not 0.0 <= self._local_share < 1.0:
             raise RuntimeError("the local share of the chunks is in [0, 1)")
         self._executor: ProcessPoolExecutor | None = None
+        self.taken_back = 0
+        """Entries this process verified itself rather than wait for a worker."""
 
     def __enter__(self) -> ProcessSignatureCheck:
         # "spawn": the workers share nothing with the auditing process but what they are sent.
@@ -101,7 +107,31 @@ class ProcessSignatureCheck:
                 plan.append(_Chunk(chunk, None))
             else:
                 plan.append(_Chunk(chunk, self._executor.submit(signing_keys, chunk, key_table)))
-        return _in_order(plan, key_table)
+        return self._in_order(plan, key_table)
+
+    def _in_order(
+        self, plan: list[_Chunk], keys: Mapping[str, frozenset[bytes]]
+    ) -> Iterator[bytes | None]:
+        last = len(plan)  # chunks from here on have been taken back or are being waited for
+        for i, step in enumerate(plan):
+            if step.future is None:
+                yield from (None,) * len(step.entries)  # the registry verifies these in order
+                continue
+            # Rather than wait for a worker, verify a chunk no worker has started, from the
+            # far end of the log: both cores stay busy whatever else the machine runs.
+            while step.keys is None and not step.future.done() and last > i + 1:
+                last -= 1
+                spare = plan[last]
+                if spare.future is not None and spare.keys is None and spare.future.cancel():
+                    spare.keys = signing_keys(spare.entries, keys)
+                    self.taken_back += len(spare.entries)
+            if step.keys is None:
+                try:
+                    step.keys = step.future.result()
+                except BrokenProcessPool as e:
+                    raise BundleError(f"signature workers stopped: {e}") from e
+            yield from step.keys
+            plan[i] = _Chunk([], None)  # let the answered chunk go
 
 
 class _Chunk:
@@ -112,25 +142,3 @@ class _Chunk:
         self.future = future
         self.keys: list[bytes | None] | None = None
         """The answer, when this process took the chunk back from the workers."""
-
-
-def _in_order(plan: list[_Chunk], keys: Mapping[str, frozenset[bytes]]) -> Iterator[bytes | None]:
-    last = len(plan)  # chunks from here on have been taken back or are being waited for
-    for i, step in enumerate(plan):
-        if step.future is None:
-            yield from (None,) * len(step.entries)  # verified by the registry in the ordered pass
-            continue
-        # Rather than wait for a worker, verify a chunk no worker has started, from the far
-        # end of the log: both cores stay busy whatever else the machine runs.
-        while step.keys is None and not step.future.done() and last > i + 1:
-            last -= 1
-            spare = plan[last]
-            if spare.future is not None and spare.keys is None and spare.future.cancel():
-                spare.keys = signing_keys(spare.entries, keys)
-        if step.keys is None:
-            try:
-                step.keys = step.future.result()
-            except BrokenProcessPool as e:
-                raise BundleError(f"signature workers stopped: {e}") from e
-        yield from step.keys
-        plan[i] = _Chunk([], None)  # let the answered chunk go
