@@ -14,7 +14,6 @@ unique encoding of the value.  The tests cross-check both against the ``rfc8785`
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
@@ -107,8 +106,10 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_LONG_NUMBER = re.compile(rb"[0-9]{16}")
-"""Sixteen digits in a row may be an integer beyond 2^53 − 1: the exact path decides."""
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 16
+"""Sixteen digits in a row may be an integer beyond 2^53 − 1: the exact path decides.  With
+every digit mapped to ``0`` (and nothing else is), a plain substring search finds the run."""
 
 _FAST_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
@@ -123,7 +124,7 @@ def _fast_path_applies(data: bytes) -> bool:
     """
     return (
         (data.isascii() or max(data) < 0xF0)
-        and _LONG_NUMBER.search(data) is None
+        and _LONG_NUMBER not in data.translate(_DIGITS_AS_ZERO)
         and data.count(b"{") + data.count(b"[") <= MAX_DEPTH
     )
 
