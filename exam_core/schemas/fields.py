@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from exam_core.canonical import MAX_SAFE_INTEGER
 from exam_core.errors import EntryError
 
+_PASSED_LIMIT = 4096
+"""How many passing values a string field remembers (a bound on memory, not on correctness)."""
 _WHOLE_BYTES_HEX = re.compile(r"(?:[0-9a-f]{2})*")
 
 
@@ -54,18 +56,25 @@ class Str(FieldSpec):
 
     _compiled: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     """The pattern compiled once: every event checks several strings."""
+    _passed: dict[str, None] = field(init=False, repr=False, compare=False)
+    """Values that passed already: a log repeats its origin, actors and types in every entry."""
 
     def __post_init__(self) -> None:
         compiled = re.compile(self.pattern) if self.pattern is not None else None
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_passed", {})
 
     def check(self, value: object, path: str) -> None:
+        if type(value) is str and value in self._passed:
+            return
         if not isinstance(value, str):
             raise _fail(path, "must be a string")
         if not self.min_len <= len(value) <= self.max_len:
             raise _fail(path, f"length {len(value)} is outside [{self.min_len}, {self.max_len}]")
         if self._compiled is not None and self._compiled.fullmatch(value) is None:
             raise _fail(path, f"does not match {self.pattern}")
+        if type(value) is str and len(self._passed) < _PASSED_LIMIT:
+            self._passed[value] = None
 
 
 @dataclass(frozen=True)
