@@ -112,16 +112,18 @@ class ProcessSignatureCheck:
     def _in_order(
         self, plan: list[_Chunk], keys: Mapping[str, frozenset[bytes]]
     ) -> Iterator[bytes | None]:
-        last = len(plan)  # chunks from here on have been taken back or are being waited for
+        ahead = 0  # chunks before this one have been considered for taking back
         for i, step in enumerate(plan):
             if step.future is None:
                 yield from (None,) * len(step.entries)  # the registry verifies these in order
                 continue
-            # Rather than wait for a worker, verify a chunk no worker has started, from the
-            # far end of the log: both cores stay busy whatever else the machine runs.
-            while step.keys is None and not step.future.done() and last > i + 1:
-                last -= 1
-                spare = plan[last]
+            # Rather than wait for a worker, verify the next chunk no worker has started: both
+            # sides stay busy whatever else the machine runs, and since that chunk comes soon
+            # in the log, the ordered pass never falls behind the workers.
+            ahead = max(ahead, i + 1)
+            while step.keys is None and not step.future.done() and ahead < len(plan):
+                spare = plan[ahead]
+                ahead += 1
                 if spare.future is not None and spare.keys is None and spare.future.cancel():
                     spare.keys = signing_keys(spare.entries, keys)
                     self.taken_back += len(spare.entries)

@@ -41,7 +41,7 @@ def test_the_ordered_pass_takes_back_chunks_rather_than_wait() -> None:
     with ProcessSignatureCheck(workers=1, chunk=4, local_share=0.0) as pool:
         # The worker process is still starting when the ordered pass asks for the first
         # chunk (a new interpreter takes far longer than this small audit), so the auditing
-        # process verifies chunks from the end of the log itself; the findings are the same.
+        # process verifies chunks no worker has started itself; the findings are the same.
         pooled = check_bundle(bundle_from_files(files), signature_check=pool)
     assert pooled == serial
     assert pool.taken_back > 0
