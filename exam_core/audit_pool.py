@@ -13,7 +13,7 @@ per remaining core, every core is busy and the ordered pass never waits for a wo
 still starting: the first chunk is always its own.
 
 A fixed share cannot know what else the machine runs, so the ordered pass never simply waits:
-when the answer it needs is not in yet, it takes back the last chunk no worker has started and
+when the answer it needs is not in yet, it takes back the next chunk no worker has started and
 verifies it itself.  Whichever side is slower, both stay busy until the last chunk.
 """
 
