@@ -23,10 +23,10 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core.checkpoint import Checkpoint, open_checkpoint, verify_checkpoint
 from exam_core.errors import CheckpointError, KeyFormatError, NoteError
@@ -34,13 +34,14 @@ from exam_core.note import (
     EM_DASH_PREFIX,
     SIGTYPE_COSIGNATURE_V1,
     SIGTYPE_ED25519,
+    Ed25519NoteKey,
+    Ed25519PublicNoteKey,
     Ed25519Verifier,
     NoteVerifier,
-    check_key_name,
-    encode_vkey,
-    key_id,
     parse_note,
     parse_vkey,
+    private_key_from_seed,
+    verify_ed25519,
 )
 
 MAX_TIMESTAMP = 2**63 - 1
@@ -58,8 +59,10 @@ def _now_seconds() -> int:
     return int(time.time())
 
 
-class CosignatureSigner:
+class CosignatureSigner(Ed25519NoteKey):
     """A witness key that cosigns checkpoint bodies; ``clock`` gives POSIX seconds."""
+
+    sigtype: ClassVar[int] = SIGTYPE_COSIGNATURE_V1
 
     def __init__(
         self,
@@ -67,40 +70,18 @@ class CosignatureSigner:
         private_key: Ed25519PrivateKey,
         clock: Callable[[], int] = _now_seconds,
     ) -> None:
-        check_key_name(name)
-        self._name = name
-        self._private_key = private_key
-        self._public_key = private_key.public_key().public_bytes_raw()
-        self._key_id = key_id(name, SIGTYPE_COSIGNATURE_V1, self._public_key)
+        super().__init__(name, private_key)
         self._clock = clock
 
     @classmethod
     def from_seed(
         cls, name: str, seed: bytes, clock: Callable[[], int] = _now_seconds
     ) -> CosignatureSigner:
-        if len(seed) != 32:
-            raise KeyFormatError("an Ed25519 seed is 32 bytes")
-        return cls(name, Ed25519PrivateKey.from_private_bytes(seed), clock)
+        return cls(name, private_key_from_seed(seed), clock)
 
     @classmethod
     def generate(cls, name: str, clock: Callable[[], int] = _now_seconds) -> CosignatureSigner:
         return cls(name, Ed25519PrivateKey.generate(), clock)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_key
-
-    @property
-    def vkey(self) -> str:
-        return encode_vkey(self._name, SIGTYPE_COSIGNATURE_V1, self._public_key)
 
     @property
     def verifier(self) -> CosignatureVerifier:
@@ -114,26 +95,10 @@ class CosignatureSigner:
 
 
 @dataclass(frozen=True)
-class CosignatureVerifier:
+class CosignatureVerifier(Ed25519PublicNoteKey):
     """A witness's ``cosignature/v1`` public key."""
 
-    name: str
-    public_key: bytes
-    _key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        check_key_name(self.name)
-        if len(self.public_key) != 32:
-            raise KeyFormatError("an Ed25519 public key is 32 bytes")
-        object.__setattr__(self, "_key", Ed25519PublicKey.from_public_bytes(self.public_key))
-
-    @property
-    def key_id(self) -> int:
-        return key_id(self.name, SIGTYPE_COSIGNATURE_V1, self.public_key)
-
-    @property
-    def vkey(self) -> str:
-        return encode_vkey(self.name, SIGTYPE_COSIGNATURE_V1, self.public_key)
+    sigtype: ClassVar[int] = SIGTYPE_COSIGNATURE_V1
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         if len(signature) != 72:
@@ -141,11 +106,7 @@ class CosignatureVerifier:
         timestamp = int.from_bytes(signature[:8], "big")
         if timestamp > MAX_TIMESTAMP:
             return False
-        try:
-            self._key.verify(signature[8:], cosigned_message(text, timestamp))
-        except InvalidSignature:
-            return False
-        return True
+        return verify_ed25519(self.public_key, signature[8:], cosigned_message(text, timestamp))
 
 
 def cosignature_verifier_from_vkey(vkey: str) -> CosignatureVerifier:

@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -93,9 +93,14 @@ class NoteSigner(Protocol):
 
 
 @dataclass(frozen=True)
-class Ed25519Verifier:
-    """An Ed25519 (sigtype 0x01) note key."""
+class Ed25519PublicNoteKey:
+    """The public half of an Ed25519 note key of one signature type: name, key, ID and vkey.
 
+    Plain note keys (0x01) and witness cosignature keys (0x04) differ only in their type byte
+    and in what ``verify`` checks; subclasses set ``sigtype`` and define ``verify``.
+    """
+
+    sigtype: ClassVar[int] = SIGTYPE_ED25519
     name: str
     public_key: bytes
     key_id: int = field(init=False, repr=False, compare=False)
@@ -105,20 +110,28 @@ class Ed25519Verifier:
         check_key_name(self.name)
         if len(self.public_key) != 32:
             raise KeyFormatError("an Ed25519 public key is 32 bytes")
-        object.__setattr__(self, "key_id", key_id(self.name, SIGTYPE_ED25519, self.public_key))
+        object.__setattr__(self, "key_id", key_id(self.name, self.sigtype, self.public_key))
 
     @property
     def vkey(self) -> str:
-        return encode_vkey(self.name, SIGTYPE_ED25519, self.public_key)
+        return encode_vkey(self.name, self.sigtype, self.public_key)
+
+
+@dataclass(frozen=True)
+class Ed25519Verifier(Ed25519PublicNoteKey):
+    """An Ed25519 (sigtype 0x01) note key."""
 
     def verify(self, text: bytes, signature: bytes) -> bool:
-        if len(signature) != 64:
-            return False
-        try:
-            _public_key_object(self.public_key).verify(signature, text)
-        except InvalidSignature:
-            return False
-        return True
+        return len(signature) == 64 and verify_ed25519(self.public_key, signature, text)
+
+
+def verify_ed25519(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
+    try:
+        _public_key_object(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 _PUBLIC_KEY_CACHE: dict[bytes, Ed25519PublicKey] = {}
@@ -134,25 +147,25 @@ def _public_key_object(raw: bytes) -> Ed25519PublicKey:
     return key
 
 
-class Ed25519Signer:
-    """An Ed25519 private key with its note key name."""
+def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
+    """The Ed25519 private key of a 32-byte RFC 8032 seed."""
+    if len(seed) != 32:
+        raise KeyFormatError("an Ed25519 seed is 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+class Ed25519NoteKey:
+    """The private half of an Ed25519 note key of one signature type (see
+    ``Ed25519PublicNoteKey``); subclasses set ``sigtype`` and define ``sign``."""
+
+    sigtype: ClassVar[int] = SIGTYPE_ED25519
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         check_key_name(name)
         self._name = name
         self._private_key = private_key
         self._public_key = private_key.public_key().public_bytes_raw()
-        self._key_id = key_id(name, SIGTYPE_ED25519, self._public_key)
-
-    @classmethod
-    def generate(cls, name: str) -> Ed25519Signer:
-        return cls(name, Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_seed(cls, name: str, seed: bytes) -> Ed25519Signer:
-        if len(seed) != 32:
-            raise KeyFormatError("an Ed25519 seed is 32 bytes")
-        return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
+        self._key_id = key_id(name, self.sigtype, self._public_key)
 
     @property
     def name(self) -> str:
@@ -171,12 +184,24 @@ class Ed25519Signer:
         return self._private_key
 
     @property
-    def verifier(self) -> Ed25519Verifier:
-        return Ed25519Verifier(self._name, self._public_key)
+    def vkey(self) -> str:
+        return encode_vkey(self._name, self.sigtype, self._public_key)
+
+
+class Ed25519Signer(Ed25519NoteKey):
+    """An Ed25519 private key with its note key name (sigtype 0x01)."""
+
+    @classmethod
+    def generate(cls, name: str) -> Ed25519Signer:
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, name: str, seed: bytes) -> Ed25519Signer:
+        return cls(name, private_key_from_seed(seed))
 
     @property
-    def vkey(self) -> str:
-        return encode_vkey(self._name, SIGTYPE_ED25519, self._public_key)
+    def verifier(self) -> Ed25519Verifier:
+        return Ed25519Verifier(self._name, self._public_key)
 
     def sign(self, text: bytes) -> bytes:
         return self._private_key.sign(text)
