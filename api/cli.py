@@ -3,6 +3,10 @@
 Each group of commands lives in its own module and adds its sub-commands here; a command
 returns its exit code.  Domain errors from bad input end as one line on stderr with exit 2,
 never as a traceback.
+
+The groups are imported when the parser is built, not when this module is: a worker process
+that ``examctl audit`` spawns re-imports the program's main module, and must not pay for the
+database, device and scoring stacks it never uses.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import sys
 from collections.abc import Sequence
 
 from allocation.errors import AllocationError
-from api import cli_alloc, cli_audit, cli_demo, cli_devices, cli_log, cli_score
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -25,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from api import cli_alloc, cli_audit, cli_demo, cli_devices, cli_log, cli_score  # noqa: PLC0415
+
     for module in (cli_log, cli_alloc, cli_devices, cli_score, cli_audit, cli_demo):
         module.register(commands)
     return parser
