@@ -26,8 +26,6 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 """Nesting deeper than this is refused: no event needs it and it bounds recursion."""
 
-JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
-
 
 def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")

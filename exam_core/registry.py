@@ -22,7 +22,7 @@ For each entry, ``check`` establishes, in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exam_core.entry import Entry, verify_entry_signature
 from exam_core.errors import EntryError, KeyFormatError
@@ -41,8 +41,6 @@ class KeyRecord:
     name: str
     role: Role
     verifier: Ed25519Verifier
-    registered_at: int
-    """Index of the entry that registered the key (the audit reports against it)."""
     revoked: bool = False
 
 
@@ -71,10 +69,6 @@ class KeyRegistry:
     @property
     def keys(self) -> Mapping[str, KeyRecord]:
         return self._keys
-
-    def role_of(self, name: str) -> Role | None:
-        record = self._keys.get(name)
-        return None if record is None or record.revoked else record.role
 
     def verifier_of(self, name: str) -> Ed25519Verifier | None:
         record = self._keys.get(name)
@@ -180,7 +174,6 @@ class KeyRegistry:
     def apply(self, entry: Entry) -> None:
         """Record the effects of an entry that has been sequenced (after ``check``)."""
         event = entry.event
-        index = self._size
         kind = entry.type
         if kind == "key.registered":
             name = str(event["name"])
@@ -188,12 +181,10 @@ class KeyRegistry:
                 name=name,
                 role=Role(str(event["role"])),
                 verifier=self._parse_registered_vkey(event),
-                registered_at=index,
             )
         elif kind == "key.revoked":
             name = str(event["name"])
-            old = self._keys[name]
-            self._keys[name] = KeyRecord(old.name, old.role, old.verifier, old.registered_at, True)
+            self._keys[name] = replace(self._keys[name], revoked=True)
         is_genesis = (
             kind == "key.registered"
             and event.get("role") == ADMIN
