@@ -37,10 +37,7 @@ from exam_core.merkle import (
     leaf_hash,
     node_hash,
 )
-
-TILE_HEIGHT = 8
-TILE_WIDTH = 1 << TILE_HEIGHT
-"""tlog-tiles: 256 hashes per full tile; tile level L holds tree level 8·L."""
+from exam_core.tiles import MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH
 
 _PLACEHOLDER = bytes(32)
 
@@ -297,7 +294,7 @@ class LogStore:
 
     def tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
         """The tlog-tiles hash tile ``<level>/<index>`` (``width`` < 256: a partial tile)."""
-        if not 0 <= level <= 63 or index < 0 or not 1 <= width <= TILE_WIDTH:
+        if not 0 <= level <= MAX_TILE_LEVEL or index < 0 or not 1 <= width <= TILE_WIDTH:
             raise StoreError(f"no tile {level}/{index} of width {width}")
         tree_level = level * TILE_HEIGHT
         first = index * TILE_WIDTH
