@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from exam_core.entry import MAX_ENTRY_BYTES
 from exam_core.errors import BundleError, CheckpointError, StoreError
 from exam_core.merkle import EMPTY_ROOT, HASH_SIZE, HashSource, leaf_hash, node_hash, subtree_root
 
@@ -36,7 +37,6 @@ TILE_WIDTH = 256
 TILE_HEIGHT = 8
 """log2 of the tile width: one tile level spans 8 Merkle levels."""
 MAX_TILE_LEVEL = 63
-MAX_ENTRY_BYTES = 65_535
 ENTRIES_LEVEL = -1
 """The ``level`` of a ``TilePath`` that names an entry bundle."""
 TILE_MAX_BYTES = TILE_WIDTH * HASH_SIZE

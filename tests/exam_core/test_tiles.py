@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exam_core.entry import MAX_ENTRY_BYTES
 from exam_core.errors import BundleError, CheckpointError, StoreError
 from exam_core.merkle import (
     hash_source_from_leaf_hashes,
@@ -18,7 +19,6 @@ from exam_core.merkle import (
 )
 from exam_core.tiles import (
     ENTRIES_LEVEL,
-    MAX_ENTRY_BYTES,
     TilePath,
     blob_path,
     bundle_files,
