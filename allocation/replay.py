@@ -85,17 +85,21 @@ class AllocationReplayer:
             return Finding(index, "manifest_invalid", str(e))
 
     @staticmethod
-    def _earlier(index: int, history: AuditHistory, kind: str) -> list[tuple[int, Entry]]:
-        """Earlier entries of ``kind`` that fit their schema (the audit reports the others)."""
-        found = []
+    def _earlier(
+        index: int, history: AuditHistory, *kinds: str
+    ) -> dict[str, list[tuple[int, Entry]]]:
+        """Earlier entries of each of ``kinds`` that fit their schema, in one pass over the
+        history (the audit reports the entries that do not fit)."""
+        found: dict[str, list[tuple[int, Entry]]] = {kind: [] for kind in kinds}
         for i, e in enumerate(history.entries[:index]):
-            if e.type != kind:
+            bucket = found.get(e.type)
+            if bucket is None:
                 continue
             try:
                 validate_event(e.event)
             except EntryError:
                 continue
-            found.append((i, e))
+            bucket.append((i, e))
         return found
 
     # -- the three entry types ---------------------------------------------------------------
@@ -143,7 +147,7 @@ class AllocationReplayer:
                         f"public from {public_at} ms",
                     )
                 )
-        for i, earlier in self._earlier(index, history, COMMITTED):
+        for i, earlier in self._earlier(index, history, COMMITTED)[COMMITTED]:
             if earlier.event["session"] != manifest.session:
                 continue
             before = self._manifest(index, str(earlier.event["manifest_sha256"]), history)
@@ -175,9 +179,10 @@ class AllocationReplayer:
     def _made(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event = entry.event
         digest_hex, round_number = str(event["manifest_sha256"]), int(event["round"])
+        earlier_entries = self._earlier(index, history, COMMITTED, MADE)
         commits = [
             (i, e)
-            for i, e in self._earlier(index, history, COMMITTED)
+            for i, e in earlier_entries[COMMITTED]
             if e.event["manifest_sha256"] == digest_hex and e.event["round"] == round_number
         ]
         if not commits:
@@ -189,7 +194,7 @@ class AllocationReplayer:
                 )
             ]
         findings = []
-        for i, earlier in self._earlier(index, history, MADE):
+        for i, earlier in earlier_entries[MADE]:
             if (
                 earlier.event["manifest_sha256"] == digest_hex
                 and earlier.event["round"] == round_number
@@ -230,18 +235,13 @@ class AllocationReplayer:
     def _repaired(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event = entry.event
         digest_hex = str(event["manifest_sha256"])
-        made = [
-            e
-            for _, e in self._earlier(index, history, MADE)
-            if e.event["manifest_sha256"] == digest_hex
-        ]
+        earlier_entries = self._earlier(index, history, MADE, REPAIRED)
+        made = [e for _, e in earlier_entries[MADE] if e.event["manifest_sha256"] == digest_hex]
         if not made:
             return [Finding(index, "missing_draw", f"no earlier allocation.made for {digest_hex}")]
         previous: Assignment = assignment_pairs(made[-1].event["assignment"])
         repairs = [
-            e
-            for _, e in self._earlier(index, history, REPAIRED)
-            if e.event["manifest_sha256"] == digest_hex
+            e for _, e in earlier_entries[REPAIRED] if e.event["manifest_sha256"] == digest_hex
         ]
         if int(event["repair"]) != len(repairs) + 1:
             return [
