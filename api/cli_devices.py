@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from api.gateway import load_gateway_config, run_gateway_loop
-from devices.detector import DetectorDriver
 from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
 from devices.emulators import (
     EmulatorServer,
@@ -29,8 +28,9 @@ from devices.emulators import (
 from devices.emulators.scenario import Step
 from devices.emulators.server import Endpoint
 from devices.errors import DeviceConfigError
-from devices.jammer import JammerDriver
+from devices.operator_command import ANY_KIND, COMMAND_KINDS, perform_command
 from devices.reading import Reading
+from devices.register_map import JAMMER_BANDS
 
 _SOCKET_URL = re.compile(r"socket://([A-Za-z0-9.\-]+):(\d{1,5})")
 
@@ -76,7 +76,7 @@ def register(commands: Any) -> None:
     command.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
     command.add_argument("--parity", default="E", choices=("N", "E", "O"))
     command.add_argument("--timeout-ms", type=int, default=500)
-    command.add_argument("action", choices=sorted(COMMANDS))
+    command.add_argument("action", choices=sorted(COMMAND_KINDS))
     command.add_argument("--band", type=int, help="band for band-on / band-off (1-8)")
     command.set_defaults(run=run_command)
 
@@ -188,42 +188,18 @@ def run_poll(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {
-    "start": "jammer",
-    "stop": "jammer",
-    "ack": "any",
-    "band-on": "jammer",
-    "band-off": "jammer",
-    "arm": "detector",
-    "disarm": "detector",
-}
-
-
 def run_command(args: argparse.Namespace) -> int:
     """Run one command with read-back (the device's FIFO records it for the log)."""
-    wanted = COMMANDS[args.action]
-    if wanted not in ("any", args.kind):
+    wanted = COMMAND_KINDS[args.action]
+    if wanted not in (ANY_KIND, args.kind):
         raise DeviceConfigError(f"{args.action} is a {wanted} command")
     if args.action.startswith("band-") and args.band is None:
         raise DeviceConfigError(f"{args.action} needs --band")
+    if args.action.startswith("band-") and not 1 <= args.band <= JAMMER_BANDS:
+        raise DeviceConfigError(f"--band must be within 1-{JAMMER_BANDS}")
     driver = _device_spec(args).open_driver()
     try:
-        if isinstance(driver, JammerDriver):
-            if args.action == "start":
-                driver.start()
-            elif args.action == "stop":
-                driver.stop()
-            elif args.action == "ack":
-                driver.acknowledge()
-            else:
-                if not 1 <= args.band <= 8:
-                    raise DeviceConfigError("--band must be within 1-8")
-                driver.set_band(args.band, args.action == "band-on")
-        elif isinstance(driver, DetectorDriver):
-            if args.action == "ack":
-                driver.acknowledge()
-            else:
-                driver.set_armed(args.action == "arm")
+        perform_command(driver, args.action, args.band)
         reading = driver.poll()
         print(json.dumps(reading_json(args.url, reading), sort_keys=True), flush=True)
     finally:
