@@ -11,6 +11,7 @@ the command line and the services use; nothing here is a shortcut around them.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -20,7 +21,6 @@ from pathlib import Path
 from allocation import (
     BeaconTarget,
     DevBeacon,
-    Roster,
     committed_fields,
     encode_manifest,
     first_round_after,
@@ -31,7 +31,7 @@ from allocation import (
     vrf_public_key,
 )
 from api.cli_audit import default_replayers
-from api.gateway import Gateway, parse_gateway_config
+from api.gateway import Gateway, GatewayConfig, parse_gateway_config
 from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
 from exam_core.audit import AuditReport, check_bundle
 from exam_core.bundle import read_bundle
@@ -93,15 +93,27 @@ def fill_log(centre: Centre, signer: Ed25519Signer, count: int, say: Say) -> Non
     )
 
 
-def _gateway_config(jammer: str, detector: str, canary: str) -> bytes:
-    return (
-        '{"key": "gateway/field-1", "poll_ms": 100, "devices": ['
-        f'{{"name": "field-1/jammer", "kind": "jammer", "url": "{jammer}"}},'
-        f'{{"name": "field-1/detector", "kind": "detector", "url": "{detector}", "unit": 2}},'
-        f'{{"name": "field-1/canary", "kind": "canary", "url": "{canary}"}}],'
-        '"rooms": [{"room": "field-1", "jammers": {"field-1/jammer": [1, 2, 3, 4, 5, 6, 7, 8]},'
-        '"detectors": ["field-1/detector"], "canaries": ["field-1/canary"]}]}'
-    ).encode()
+def _gateway_config(jammer: str, detector: str, canary: str) -> GatewayConfig:
+    """One exam field: a jammer on all eight bands, a detector and a jamming canary."""
+    devices = {"field-1/jammer": jammer, "field-1/detector": detector, "field-1/canary": canary}
+    document = {
+        "key": "gateway/field-1",
+        "poll_ms": 100,
+        "devices": [
+            {"name": name, "kind": name.partition("/")[2], "url": url}
+            | ({"unit": 2} if name.endswith("detector") else {})
+            for name, url in devices.items()
+        ],
+        "rooms": [
+            {
+                "room": ROOM,
+                "jammers": {"field-1/jammer": list(range(1, 9))},
+                "detectors": ["field-1/detector"],
+                "canaries": ["field-1/canary"],
+            }
+        ],
+    }
+    return parse_gateway_config(json.dumps(document).encode())
 
 
 def _reasons(reasons: tuple[str, ...] | list[str]) -> str:
@@ -113,13 +125,14 @@ def _exam_id(session: str, candidate: str) -> bytes:
     return hashlib.sha256(f"exam\n{session}\n{candidate}".encode()).digest()[:16]
 
 
-def _roster() -> Roster:
-    return synthetic_roster(CANDIDATES, EXAMINERS, seed=ROSTER_SEED, class_mix=SMALL_CARS)
+def allocate(
+    centre: Centre, allocator: Ed25519Signer, say: Say
+) -> tuple[str, list[tuple[str, str]]]:
+    """Commit a manifest, wait for its beacon round, draw and publish the allocation.
 
-
-def allocate(centre: Centre, allocator: Ed25519Signer, say: Say) -> list[tuple[str, str]]:
-    """Commit a manifest, wait for its beacon round, draw and publish the allocation."""
-    roster = _roster()
+    Returns the session and its (candidate, examiner) pairs.
+    """
+    roster = synthetic_roster(CANDIDATES, EXAMINERS, seed=ROSTER_SEED, class_mix=SMALL_CARS)
     vrf_secret = hashlib.sha256(b"demo allocator VRF key").digest()
     beacon = DevBeacon(
         hashlib.sha256(b"demo beacon").digest(), genesis_ms=time.time_ns() // 10**6, period_ms=200
@@ -152,7 +165,7 @@ def allocate(centre: Centre, allocator: Ed25519Signer, say: Say) -> list[tuple[s
     del made["type"]
     index = centre.append(allocator, "allocation.made", made)
     say(f"allocation: drawn from round {target} with a VRF proof, published at entry {index}")
-    return [(str(c), str(e)) for c, e in allocation.assignment]
+    return roster.session, [(str(c), str(e)) for c, e in allocation.assignment]
 
 
 def run_exams(
@@ -178,9 +191,12 @@ def run_exams(
         course = load_course(DEFAULT_MAPS[subject])
         run = simulate(course, seed=number, faults=faults)
         blobs = make_chunks(keys.vehicle, exam_id, run.frames)
+        chunks = []
         for blob in blobs:
             centre.blobs.put(blob)
-            centre.submit(keys.vehicle, "telemetry.chunk", chunk_fields(blob))
+            chunks.append(centre.submit(keys.vehicle, "telemetry.chunk", chunk_fields(blob)))
+        for chunk in chunks:
+            chunk.result()  # a refused chunk raises here, before anything is scored
         stopped = number == len(plans) - 1
         if stopped:
             centre.append(keys.tablet, "exam.stopped", stopped_fields(exam_id, "danger"))
@@ -210,17 +226,14 @@ def exam_day(centre: Centre, keys: DemoKeys, say: Say) -> None:
         EmulatorServer(make_responder("detector"), SocketEndpoint()) as detector,
         EmulatorServer(make_responder("canary"), SocketEndpoint()) as canary,
     ):
-        gateway = Gateway(
-            centre, parse_gateway_config(_gateway_config(jammer.url, detector.url, canary.url))
-        )
+        gateway = Gateway(centre, _gateway_config(jammer.url, detector.url, canary.url))
         gateway.cycle()
         refused, _ = gateway.request_gate(ROOM, "before-switch-on")
         say(f"devices: before switch-on the gate refuses: {_reasons(refused.reasons)}")
         jammer.do("start")
         canary.do("jammed")
         gateway.cycle()
-        pairs = allocate(centre, keys.allocator, say)
-        session = _roster().session
+        session, pairs = allocate(centre, keys.allocator, say)
         run_exams(centre, keys, gateway, pairs, session=session, say=say)
         jammer.do("band-alarm", {"band": 3, "alarm": "vswr"})
         gateway.cycle()
