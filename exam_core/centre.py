@@ -34,7 +34,7 @@ from exam_core.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpo
 from exam_core.db.engine import make_engine
 from exam_core.entry import make_entry
 from exam_core.errors import KeyFormatError, StoreError
-from exam_core.ingest import fresh_ingest, verify_signatures
+from exam_core.ingest import fresh_ingest, parse_and_verify
 from exam_core.keys import read_key_file, write_key_file
 from exam_core.note import Ed25519Signer, check_key_name, parse_note
 from exam_core.policy import Policy, render_policy
@@ -274,7 +274,7 @@ class Centre:
     def start_workers(self) -> None:
         """Start the signature-checking processes now rather than on the first submission."""
         if self._executor is not None:
-            jobs = [self._executor.submit(verify_signatures, []) for _ in range(self._workers)]
+            jobs = [self._executor.submit(parse_and_verify, []) for _ in range(self._workers)]
             for job in jobs:
                 job.result()
 

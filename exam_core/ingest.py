@@ -32,9 +32,6 @@ from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier
 from exam_core.registry import KeyRegistry
 from exam_core.schemas.types import EventSchema
 
-SignatureJob = tuple[bytes, bytes, bytes]
-"""(signed text, signature, Ed25519 public key): what a pool worker needs to check one entry."""
-
 SubmissionJob = tuple[bytes, bytes | None]
 """(entry bytes, public key registered for the signing key's name, if any)."""
 
@@ -61,18 +58,6 @@ def signer_name(data: bytes) -> str | None:
     if not line.startswith(EM_DASH_PREFIX):
         return None
     return line[len(EM_DASH_PREFIX) :].partition(b" ")[0].decode("utf-8", "replace")
-
-
-def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
-    """Check Ed25519 signatures; a pure function that a process pool can run."""
-    results = []
-    for text, signature, public_key in jobs:
-        try:
-            ok = Ed25519Verifier("k", public_key).verify(text, signature)
-        except KeyFormatError:
-            ok = False
-        results.append(ok)
-    return results
 
 
 def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:

@@ -18,7 +18,6 @@ from exam_core.ingest import (
     parse_and_verify,
     parse_submission,
     signer_name,
-    verify_signatures,
 )
 from exam_core.merkle import leaf_hash, root_from_leaf_hashes
 from exam_core.note import Ed25519Signer, sign_note
@@ -293,14 +292,15 @@ def test_parse_and_verify_reports_plain_values() -> None:
     assert signer_name(b"no signature line") is None
 
 
-def test_verify_signatures_in_a_worker_is_a_real_check() -> None:
+def test_parse_and_verify_in_a_worker_is_a_real_check() -> None:
     signer = Ed25519Signer.generate(f"{ORIGIN}/x")
-    sig = signer.sign(b"text")
-    assert verify_signatures(
+    data = make_entry(signer, event(signer, 1, 1, n=1))
+    results = parse_and_verify(
         [
-            (b"text", sig, signer.public_key),
-            (b"other", sig, signer.public_key),
-            (b"text", sig[:-1], signer.public_key),
-            (b"text", sig, b"short"),
+            (data, signer.public_key),
+            (forge(data), signer.public_key),
+            (data, b"short"),
         ]
-    ) == [True, False, False, False]
+    )
+    assert [ok for _, _, ok in results] == [True, False, False]
+    assert all(entry is not None and error is None for entry, error, _ in results)
