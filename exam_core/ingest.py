@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future
 from dataclasses import dataclass
 
-from exam_core.entry import Entry, parse_entry
+from exam_core.entry import Entry, parse_entry, verify_entry_signature
 from exam_core.errors import EntryError, KeyFormatError
 from exam_core.note import EM_DASH_PREFIX, Ed25519Verifier
 from exam_core.registry import KeyRegistry
@@ -75,14 +75,13 @@ def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
             continue
         ok = False
         if public_key is not None:
-            sig = entry.note.signatures[0]
             try:
-                verifier = Ed25519Verifier(sig.name, public_key)
-                ok = sig.key_id == verifier.key_id and verifier.verify(
-                    entry.note.text, sig.signature
+                verify_entry_signature(
+                    entry, Ed25519Verifier(entry.note.signatures[0].name, public_key)
                 )
-            except KeyFormatError:
-                ok = False
+                ok = True
+            except (EntryError, KeyFormatError):
+                pass  # the ordered pass verifies it again and names the reason
         results.append((entry, None, ok))
     return results
 
