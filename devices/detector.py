@@ -23,8 +23,6 @@ from devices.register_map import (
     DETECTOR_RTC,
     DETECTOR_STATES,
     DETECTOR_TYPE,
-    STATUS_ADDR,
-    STATUS_COUNT,
     DetectorStatus,
     bit_names,
     decode_detector_status,
@@ -50,9 +48,7 @@ class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
     rtc_register = DETECTOR_RTC
     alarm_names = DETECTOR_ALARMS
 
-    def read_status(self) -> tuple[DetectorStatus, bytes]:
-        ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
-        return decode_detector_status(ex.reply.values), ex.reply.frame
+    decode_status = staticmethod(decode_detector_status)
 
     def status_flags(self, status: DetectorStatus) -> Mapping[str, frozenset[str]]:
         return {"detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES)}

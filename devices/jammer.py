@@ -25,8 +25,6 @@ from devices.register_map import (
     JAMMER_RTC,
     JAMMER_STATES,
     JAMMER_TYPE,
-    STATUS_ADDR,
-    STATUS_COUNT,
     JammerStatus,
     decode_jammer_status,
     signed16,
@@ -61,10 +59,7 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
     rtc_register = JAMMER_RTC
     alarm_names = JAMMER_ALARMS
 
-    def read_status(self) -> tuple[JammerStatus, bytes]:
-        """One live-status read (FC04 0x0010 ×12): the fast-loop transaction of §6.5."""
-        ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
-        return decode_jammer_status(ex.reply.values), ex.reply.frame
+    decode_status = staticmethod(decode_jammer_status)
 
     def status_flags(self, status: JammerStatus) -> Mapping[str, frozenset[str]]:
         return {"bands": band_names(status.active_bands)}
@@ -103,7 +98,7 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
         self.command(CMD_START)
         status, _ = self.read_status()
         if status.state != 1:
-            raise ReadbackError(f"start: device state is {_name(JAMMER_STATES, status.state)}")
+            raise ReadbackError(f"start: device state is {self.state_name(status.state)}")
         return status
 
     def stop(self) -> JammerStatus:

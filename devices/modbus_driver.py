@@ -29,6 +29,8 @@ from devices.register_map import (
     IDENTITY_ADDR,
     IDENTITY_COUNT,
     MAP_VERSION,
+    STATUS_ADDR,
+    STATUS_COUNT,
     Counters,
     Identity,
     bit_names,
@@ -125,8 +127,14 @@ class ModbusDeviceDriver(Generic[StatusT]):
             self.identity = None
             raise
 
-    def read_status(self) -> tuple[StatusT, bytes]:
+    def decode_status(self, regs: tuple[int, ...]) -> StatusT:
+        """The device's status block from its ``STATUS_COUNT`` registers."""
         raise NotImplementedError
+
+    def read_status(self) -> tuple[StatusT, bytes]:
+        """One live-status read (FC04 0x0010 ×12): the fast-loop transaction of §6.5."""
+        ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
+        return self.decode_status(ex.reply.values), ex.reply.frame
 
     def status_flags(self, status: StatusT) -> Mapping[str, frozenset[str]]:
         """The device's own flag groups, beside ``alarm`` and ``latched``."""
