@@ -48,11 +48,12 @@ POLICY_FILE = "policy"
 TILE_DIR = "tile"
 BLOBS_DIR = "blobs"
 
-_GROUP = re.compile(r"(x\d{3}/)*\d{3}")
-_LEVEL = re.compile(r"0|[1-9]\d?")
-_WIDTH = re.compile(r"[1-9]\d{0,2}")
+# ASCII digits only: ``\d`` would also match other scripts' digits, which ``int`` accepts.
+_GROUP = re.compile(r"(x[0-9]{3}/)*[0-9]{3}")
+_LEVEL = re.compile(r"0|[1-9][0-9]?")
+_WIDTH = re.compile(r"[1-9][0-9]{0,2}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_ORDINAL = re.compile(r"\d{12}")
+_ORDINAL = re.compile(r"[0-9]{12}")
 
 
 class TilePath(NamedTuple):

@@ -68,7 +68,19 @@ def test_index_encoding(index: int, text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "0", "00", "0000", "x000/001", "001/002", "x01/002", "x001/x002", "x001//002", "-01"],
+    [
+        "",
+        "0",
+        "00",
+        "0000",
+        "x000/001",
+        "001/002",
+        "x01/002",
+        "x001/x002",
+        "x001//002",
+        "-01",
+        "\u0661\u0662\u0663",  # Arabic-Indic digits: int() reads them, the format does not
+    ],
 )
 def test_bad_index_encodings(text: str) -> None:
     with pytest.raises(CheckpointError):
@@ -111,6 +123,8 @@ def test_paths() -> None:
         "tile/0/000/",
         "/tile/0/000",
         "tile/Entries/000",
+        "tile/\u0661/000",
+        "tile/0/000.p/\u0661",
     ],
 )
 def test_bad_paths(path: str) -> None:
@@ -232,7 +246,7 @@ def test_bundle_layout_paths() -> None:
     digest = hashlib.sha256(b"x").hexdigest()
     assert blob_path(digest) == f"blobs/{digest}"
     assert parse_blob_name(digest) == digest
-    for bad in ("42", "00000000004a", "0000000000042"):
+    for bad in ("42", "00000000004a", "0000000000042", "\u0661" * 12):
         with pytest.raises(CheckpointError):
             parse_checkpoint_history_name(bad)
     for bad in (digest.upper(), digest[:-1], digest + "0"):
