@@ -20,7 +20,6 @@ Layout (the contract shared with ``exam_core.export`` and ``exam_core.tiles``)::
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,14 +36,14 @@ from exam_core.tiles import (
     TILE_DIR,
     TILE_MAX_BYTES,
     TilePath,
+    parse_blob_name,
+    parse_checkpoint_history_name,
     parse_tile_path,
 )
 
 __all__ = ["Bundle", "BundleLimits", "bundle_from_files", "read_bundle"]
 
-_ORDINAL = re.compile(r"[0-9]{12}")
 _LAYOUT = frozenset({POLICY_FILE, CHECKPOINT_FILE, CHECKPOINTS_DIR, TILE_DIR, BLOBS_DIR})
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -147,20 +146,39 @@ class _Reader:
             self.policy = self.read(rel, self.limits.note_bytes)
         elif rel == CHECKPOINT_FILE:
             self.checkpoint = self.read(rel, self.limits.note_bytes)
-        elif top == CHECKPOINTS_DIR and len(parts) == 2 and _ORDINAL.fullmatch(parts[1]):
-            data = self.read(rel, self.limits.note_bytes)
-            if data is not None:
-                self.checkpoints.append((int(parts[1]), rel, data))
-        elif top == BLOBS_DIR and len(parts) == 2 and _SHA256_HEX.fullmatch(parts[1]):
-            data = self.read(rel, self.limits.blob_bytes)
-            if data is not None:
-                self.blobs[parts[1]] = data
+        elif top == CHECKPOINTS_DIR and len(parts) == 2:
+            self.classify_checkpoint(rel, parts[1])
+        elif top == BLOBS_DIR and len(parts) == 2:
+            self.classify_blob(rel, parts[1])
         elif top == TILE_DIR:
             self.classify_tile(rel)
         else:
-            self.problems.append(
-                _problem("unexpected_file", rel, "not part of the bundle layout", "warning")
-            )
+            self.unexpected(rel)
+
+    def unexpected(self, rel: str) -> None:
+        self.problems.append(
+            _problem("unexpected_file", rel, "not part of the bundle layout", "warning")
+        )
+
+    def classify_checkpoint(self, rel: str, name: str) -> None:
+        try:
+            ordinal = parse_checkpoint_history_name(name)
+        except CheckpointError:
+            self.unexpected(rel)
+            return
+        data = self.read(rel, self.limits.note_bytes)
+        if data is not None:
+            self.checkpoints.append((ordinal, rel, data))
+
+    def classify_blob(self, rel: str, name: str) -> None:
+        try:
+            digest = parse_blob_name(name)
+        except CheckpointError:
+            self.unexpected(rel)
+            return
+        data = self.read(rel, self.limits.blob_bytes)
+        if data is not None:
+            self.blobs[digest] = data
 
     def classify_tile(self, rel: str) -> None:
         try:
