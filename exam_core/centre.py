@@ -470,10 +470,6 @@ class Centre:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
 
 
-def _optional_str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def _write_new_file(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
