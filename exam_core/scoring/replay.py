@@ -10,9 +10,10 @@ that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from exam_core.entry import Entry
 from exam_core.errors import ExamCoreError, ScoringError
@@ -30,17 +31,55 @@ from exam_core.scoring.telemetry import (
 )
 
 
-def _vehicle_keys(entries: Sequence[Entry]) -> dict[str, Ed25519Verifier]:
-    keys: dict[str, Ed25519Verifier] = {}
-    for e in entries:
-        if e.type == "key.registered" and e.event.get("role") == "vehicle":
-            try:
-                keys[str(e.event["name"])] = ed25519_verifier_from_vkey(str(e.event["vkey"]))
-            except ExamCoreError:
+@dataclass
+class _ExamFacts:
+    """What the entries before a score say about its exam."""
+
+    logged: dict[str, str] = field(default_factory=dict)
+    """Chunk hash → the vehicle that logged it (``telemetry.chunk``)."""
+    stops: int = 0
+    first_gate: int | None = None
+    first_chunk: int | None = None
+    alarms: list[int] = field(default_factory=list)
+
+
+class _LogIndex:
+    """The exams and vehicle keys of the entries read so far, read once and in order."""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.exams: dict[str, _ExamFacts] = {}
+        self.vehicle_keys: dict[str, Ed25519Verifier] = {}
+
+    def advance(self, entries: Sequence[Entry], upto: int) -> None:
+        """Read ``entries[self.read:upto]``."""
+        for position in range(self.read, upto):
+            e = entries[position]
+            kind = e.type
+            if kind == "key.registered" and e.event.get("role") == "vehicle":
+                with contextlib.suppress(ExamCoreError):
+                    self.vehicle_keys[str(e.event["name"])] = ed25519_verifier_from_vkey(
+                        str(e.event["vkey"])
+                    )
                 continue
-        elif e.type == "key.revoked":
-            keys.pop(str(e.event["name"]), None)
-    return keys
+            if kind == "key.revoked":
+                self.vehicle_keys.pop(str(e.event["name"]), None)
+                continue
+            exam = e.event.get("exam")
+            if not isinstance(exam, str):
+                continue
+            if kind == "telemetry.chunk":
+                facts = self.exams.setdefault(exam, _ExamFacts())
+                facts.logged[str(e.event["sha256"])] = e.actor
+                facts.first_chunk = position if facts.first_chunk is None else facts.first_chunk
+            elif kind == "exam.stopped":
+                self.exams.setdefault(exam, _ExamFacts()).stops += 1
+            elif kind == "device.gate" and e.event.get("allowed") is True:
+                facts = self.exams.setdefault(exam, _ExamFacts())
+                facts.first_gate = position if facts.first_gate is None else facts.first_gate
+            elif kind == "device.alarm" and e.event.get("action") == "set":
+                self.exams.setdefault(exam, _ExamFacts()).alarms.append(position)
+        self.read = max(self.read, upto)
 
 
 def _gating_findings(
@@ -64,11 +103,34 @@ def _gating_findings(
 
 
 class ScoringReplayer:
-    """Recomputes ``exam.scored`` entries; see the module docstring."""
+    """Recomputes ``exam.scored`` entries; see the module docstring.
+
+    The audit replays scores in log order over one growing history, so the replayer reads each
+    entry once: it keeps an index of the exams and vehicle keys seen so far and only reads the
+    entries added since the previous score.  Given another history, or an earlier index, it
+    starts the index again.
+    """
+
+    def __init__(self) -> None:
+        self._history: AuditHistory | None = None
+        self._index = _LogIndex()
 
     @property
     def event_types(self) -> frozenset[str]:
         return frozenset({"exam.scored"})
+
+    def _index_before(self, index: int, history: AuditHistory) -> _LogIndex:
+        """The index of ``history.entries[:index]``."""
+        upto = min(index, len(history.entries))
+        if history is not self._history or upto < self._index.read:
+            self._history = history
+            self._index = _LogIndex()
+        try:
+            self._index.advance(history.entries, upto)
+        except Exception:
+            self._history = None  # half-read: the next score reads the entries again
+            raise
+        return self._index
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         """Check one score.
@@ -82,26 +144,11 @@ class ScoringReplayer:
         """
         event = entry.event
         exam = str(event["exam"])
-        earlier = history.entries[:index] if len(history.entries) > index else history.entries
-        logged: dict[str, Mapping[str, Any]] = {}
-        stops = 0
-        first_gate: int | None = None
-        first_chunk: int | None = None
-        alarms: list[int] = []
-        for position, e in enumerate(earlier):
-            if e.event.get("exam") != exam:
-                continue
-            if e.type == "telemetry.chunk":
-                logged[str(e.event["sha256"])] = {"actor": e.actor, **e.event}
-                first_chunk = position if first_chunk is None else first_chunk
-            elif e.type == "exam.stopped":
-                stops += 1
-            elif e.type == "device.gate" and e.event.get("allowed") is True:
-                first_gate = position if first_gate is None else first_gate
-            elif e.type == "device.alarm" and e.event.get("action") == "set":
-                alarms.append(position)
-        gating = _gating_findings(index, first_gate, first_chunk, alarms)
-        keys = _vehicle_keys(earlier)
+        log = self._index_before(index, history)
+        facts = log.exams.get(exam, _ExamFacts())
+        logged = facts.logged
+        gating = _gating_findings(index, facts.first_gate, facts.first_chunk, facts.alarms)
+        keys = log.vehicle_keys
         # (1)
         blobs: list[bytes] = []
         actors: list[str] = []
@@ -114,7 +161,7 @@ class ScoringReplayer:
             if hashlib.sha256(blob).hexdigest() != sha:
                 return [Finding(index, "telemetry_invalid", f"blob {sha} does not match its hash")]
             blobs.append(blob)
-            actors.append(str(logged[sha]["actor"]))
+            actors.append(logged[sha])
         # (2) and (3)
         try:
             table = rule_table_by_version(str(event["rules"]))
@@ -137,12 +184,12 @@ class ScoringReplayer:
         findings: list[Finding] = list(gating)
         # (4)
         stopped = bool(event["stopped"])
-        if stopped != (stops > 0):
+        if stopped != (facts.stops > 0):
             findings.append(
                 Finding(
                     index,
                     "stop_mismatch",
-                    f"score says stopped={stopped}; the log has {stops} exam.stopped entries",
+                    f"score says stopped={stopped}; the log has {facts.stops} exam.stopped entries",
                 )
             )
         # (5)

@@ -246,3 +246,29 @@ def test_scored_fields_make_an_entry_the_audit_accepts(
     fields = scored_fields(EXAM_ID, "C1", field, table, faulty.blobs, result=faulty.result)
     index = log.add(SCORER, "exam.scored", **fields)
     assert replay(log, index) == []
+
+
+def test_one_replayer_follows_a_growing_log_and_starts_again_for_another(
+    faulty: Any, vehicle: Ed25519Signer
+) -> None:
+    """The audit keeps one replayer for a whole bundle: entries added after one score count
+    for the next, and another bundle (or an earlier score) is not judged by what it has read."""
+    replayer = ScoringReplayer()
+
+    def codes(log: Log, index: int) -> list[tuple[int | None, str]]:
+        found = replayer.replay(index, log.history.entries[index], log.history)
+        return [(f.index, f.code) for f in found]
+
+    log, first = build(faulty.blobs, faulty.result.to_json(), vehicle)
+    assert codes(log, first) == []
+    log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger"))
+    common = {"v", "log", "type", "ts", "actor", "seq"}
+    fields = {k: v for k, v in log.history.entries[first].event.items() if k not in common}
+    second = log.add(SCORER, "exam.scored", **fields)
+    assert codes(log, second) == [(second, "stop_mismatch")]
+    assert codes(log, first) == []
+    unregistered, index = build(
+        faulty.blobs, faulty.result.to_json(), vehicle, register_vehicle=False
+    )
+    assert codes(unregistered, index) == [(index, "telemetry_invalid")]
+    assert codes(log, second) == [(second, "stop_mismatch")]
