@@ -19,13 +19,12 @@ from typing import Any
 from exam_core.canonical import canonical_json
 from exam_core.errors import ScoringError
 from exam_core.note import Ed25519Signer, ed25519_verifier_from_vkey
-from exam_core.scoring.course import DEFAULT_MAPS, FieldCourse, course_by_version, load_course
+from exam_core.scoring.course import DEFAULT_MAPS, course_by_version, load_course, subject_of
 from exam_core.scoring.engine import score_chunks
 from exam_core.scoring.rules import load_rule_table, rule_table_by_version
 from exam_core.scoring.simulator import simulate
 from exam_core.scoring.telemetry import make_chunks
 
-"""One minute of telemetry per chunk at 10 Hz."""
 VEHICLE_KEY_NAME = "exam.example/c/sim/vehicle/V001"
 
 EXIT_MISMATCH = 1
@@ -108,7 +107,7 @@ def run_replay(args: argparse.Namespace) -> int:
     exam = _read_exam(folder)
     table = rule_table_by_version(str(exam["rules"]))
     course = course_by_version(str(exam["map"]))
-    if (2 if isinstance(course, FieldCourse) else 3) != exam["subject"]:
+    if subject_of(course) != exam["subject"]:
         raise ScoringError(f"map {course.version} is not for subject {exam['subject']}")
     verifier = ed25519_verifier_from_vkey(str(exam["vehicle_vkey"]))
     blobs = []

@@ -94,6 +94,11 @@ class RouteCourse:
 Course = FieldCourse | RouteCourse
 
 
+def subject_of(course: Course) -> int:
+    """The exam subject a course is for: 2 for the 科目二 field, 3 for the 科目三 route."""
+    return 2 if isinstance(course, FieldCourse) else 3
+
+
 def _int(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ScoringError(f"{where} must be an integer")

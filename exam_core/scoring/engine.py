@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from exam_core.errors import ScoringError
 from exam_core.note import Ed25519Verifier
 from exam_core.scoring import field_items, general_rules, route_items
-from exam_core.scoring.course import Course, FieldCourse, RouteCourse
+from exam_core.scoring.course import Course, FieldCourse, subject_of
 from exam_core.scoring.facts import TrackFacts
 from exam_core.scoring.result import Deduction, ScoreResult, make_result
 from exam_core.scoring.rules import DISQUALIFYING, RuleTable
@@ -24,8 +24,6 @@ from exam_core.scoring.telemetry import (
     parse_chunk,
     verify_chunk_signature,
 )
-
-SUBJECT_OF = {FieldCourse: 2, RouteCourse: 3}
 
 
 def detector_codes(subject: int) -> frozenset[str]:
@@ -52,7 +50,7 @@ def score_track(
     at or above the pass mark of the subject and licence class with no disqualifying rule
     broken.  An exam the examiner stopped (``stopped``) keeps its points but never passes.
     """
-    subject = 2 if isinstance(course, FieldCourse) else 3
+    subject = subject_of(course)
     # (1)
     verify_table_decidable(table, subject)
     facts = TrackFacts(

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from exam_core.scoring.course import Course, FieldCourse
+from exam_core.scoring.course import Course, subject_of
 from exam_core.scoring.result import ScoreResult
 from exam_core.scoring.rules import RuleTable
 from exam_core.scoring.telemetry import parse_chunk
@@ -45,7 +45,7 @@ def scored_fields(
     """``exam.scored`` fields: everything the audit needs to recompute ``result``."""
     return {
         "exam": exam_id.hex(),
-        "subject": 2 if isinstance(course, FieldCourse) else 3,
+        "subject": subject_of(course),
         "licence_class": licence_class,
         "map": course.version,
         "rules": table.version,

@@ -19,7 +19,7 @@ from exam_core.entry import Entry
 from exam_core.errors import ExamCoreError, ScoringError
 from exam_core.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.replay import AuditHistory, Finding
-from exam_core.scoring.course import FieldCourse, course_by_version
+from exam_core.scoring.course import course_by_version, subject_of
 from exam_core.scoring.engine import score_track
 from exam_core.scoring.result import result_from_json
 from exam_core.scoring.rules import rule_table_by_version
@@ -193,7 +193,7 @@ class ScoringReplayer:
                 )
             )
         # (5)
-        subject = 2 if isinstance(course, FieldCourse) else 3
+        subject = subject_of(course)
         if event["subject"] != subject:
             return [
                 *findings,
