@@ -23,7 +23,7 @@ from allocation.draw import Allocation, Assignment, assignment_pairs
 from allocation.ecvrf import BETA_LEN, PROOF_LEN, proof_to_hash
 from allocation.errors import ManifestError, ProofError
 from allocation.manifest import MAX_PEOPLE, manifest_sha256, parse_manifest
-from allocation.verify import Problem, check_allocation
+from allocation.verify import Problem, check_parsed_allocation
 from exam_core.canonical import canonical_json, parse_canonical
 from exam_core.errors import CanonicalError, EntryError
 from exam_core.note import NoteVerifier
@@ -127,6 +127,16 @@ def parse_assignment(data: bytes) -> AssignmentFile:
     )
 
 
+def _beta_problems(proof: ProofFile) -> list[Problem]:
+    """``proof.json`` states beta beside the proof; it must be the proof's own output."""
+    try:
+        if proof_to_hash(proof.proof) != proof.beta:
+            return [Problem("vrf_invalid", f"{PROOF_FILE}: beta is not the proof's output")]
+    except ProofError as e:
+        return [Problem("vrf_invalid", str(e))]
+    return []
+
+
 def check_bundle(
     manifest_bytes: bytes,
     proof_bytes: bytes,
@@ -157,24 +167,21 @@ def check_bundle(
                 )
             )
     try:
-        session = parse_manifest(manifest_bytes).session
-    except ManifestError:
-        session = published.session  # check_allocation reports the manifest itself
-    if published.session != session:
+        manifest = parse_manifest(manifest_bytes)
+    except ManifestError as e:
+        return [*problems, *_beta_problems(proof), Problem("manifest_invalid", str(e))]
+    if published.session != manifest.session:
         problems.append(
             Problem(
                 "manifest_mismatch",
                 f"{ASSIGNMENT_FILE} is for session {published.session!r}, "
-                f"the manifest for {session!r}",
+                f"the manifest for {manifest.session!r}",
             )
         )
-    try:
-        if proof_to_hash(proof.proof) != proof.beta:
-            problems.append(Problem("vrf_invalid", f"{PROOF_FILE}: beta is not the proof's output"))
-    except ProofError as e:
-        problems.append(Problem("vrf_invalid", str(e)))
-    problems += check_allocation(
-        manifest_bytes,
+    problems += _beta_problems(proof)
+    problems += check_parsed_allocation(
+        manifest,
+        digest,
         proof.reading,
         proof.proof,
         published.assignment,

@@ -10,7 +10,8 @@ every difference as a ``Finding`` with a stable code:
   monitoring centre counts); any other re-commit is ``recommitted_changed``.
 - ``allocation.made``: a matching commitment precedes it (``missing_commitment``) and no earlier
   draw exists for that commitment (``duplicate_draw``); then the shared pure verifier
-  ``check_allocation`` recomputes the beacon, the VRF proof and the assignment.
+  (``check_parsed_allocation``, the body of ``check_allocation``) recomputes the beacon, the VRF
+  proof and the assignment.
 - ``allocation.repaired``: repairs follow a made entry and are numbered 1, 2, …; each is
   recomputed from the previous assignment on its own label (``repair_mismatch``).
 
@@ -30,7 +31,7 @@ from allocation.errors import BeaconError, ManifestError, ProofError, RepairErro
 from allocation.events import COMMITTED, EVENT_TYPES, MADE, REPAIRED
 from allocation.manifest import Manifest, manifest_sha256, parse_manifest
 from allocation.repair import LateChange, repair_assignment
-from allocation.verify import check_allocation
+from allocation.verify import check_parsed_allocation
 from exam_core.entry import Entry
 from exam_core.errors import EntryError
 from exam_core.note import NoteVerifier
@@ -221,8 +222,9 @@ class AllocationReplayer:
             bytes.fromhex(str(event["beacon_value"])),
             bytes.fromhex(str(event["beacon_evidence"])),
         )
-        problems = check_allocation(
-            data,
+        problems = check_parsed_allocation(
+            manifest,
+            manifest_sha256(data),
             reading,
             bytes.fromhex(str(event["proof"])),
             assignment_pairs(event["assignment"]),

@@ -1,7 +1,9 @@
 """The pure verifier of one allocation: manifest, beacon, VRF proof and assignment in, findings out.
 
-``examctl alloc verify`` and the audit's ``AllocationReplayer`` both call ``check_allocation``,
-so there is one definition of "this allocation holds".  It recomputes, in order:
+``examctl alloc verify`` (through ``check_bundle``) and the audit's ``AllocationReplayer`` both
+run these steps, so there is one definition of "this allocation holds"; they parse the manifest
+once and call ``check_parsed_allocation`` for steps 2–5.  ``check_allocation`` recomputes, in
+order:
 
 1. the manifest parses strictly and its hash is what the proof was made over;
 2. the manifest is internally sound: the conflicts are exactly those the roster implies, F is a
@@ -115,7 +117,31 @@ def check_allocation(
         manifest = parse_manifest(manifest_bytes)
     except ManifestError as e:
         return [Problem("manifest_invalid", str(e))]
-    digest = manifest_sha256(manifest_bytes)
+    return check_parsed_allocation(
+        manifest,
+        manifest_sha256(manifest_bytes),
+        reading,
+        proof,
+        assignment,
+        beacon_keys=beacon_keys,
+        pinned_vrf_key=pinned_vrf_key,
+        recompute=recompute,
+    )
+
+
+def check_parsed_allocation(
+    manifest: Manifest,
+    digest: bytes,
+    reading: BeaconReading,
+    proof: bytes,
+    assignment: Assignment,
+    *,
+    beacon_keys: Sequence[NoteVerifier] = (),
+    pinned_vrf_key: bytes | None = None,
+    recompute: bool = True,
+) -> list[Problem]:
+    """Steps 2–5 of ``check_allocation`` for callers that have already parsed the manifest
+    (``check_bundle``, ``AllocationReplayer``); ``digest`` is the hash of its exact bytes."""
     # (2) its construction
     problems = check_manifest(manifest, recompute=recompute)
     fractional_ok = not any(p.code == "manifest_invalid" for p in problems)
