@@ -22,12 +22,12 @@ from exam_core.scoring import (
     assemble_track,
     load_course,
     load_rule_table,
-    make_chunk,
     parse_chunk,
     score_chunks,
     verify_chunk_signature,
 )
 from exam_core.scoring.route_script import simulate_route
+from exam_core.scoring.telemetry import make_chunks
 
 TARGET_FRAMES = 12_000
 """Twenty minutes at 10 Hz."""
@@ -43,11 +43,7 @@ def exam_blobs(course: RouteCourse, signer: Ed25519Signer) -> tuple[list[bytes],
             break
         cruise *= 0.9
     exam_id = hashlib.sha256(b"bench exam").digest()[:16]
-    blobs = [
-        make_chunk(signer, exam_id, n, first, frames[first : first + 600])
-        for n, first in enumerate(range(0, len(frames), 600))
-    ]
-    return blobs, len(frames)
+    return make_chunks(signer, exam_id, frames), len(frames)
 
 
 def best_of(runs: int, fn: Callable[[], None]) -> tuple[float, float]:

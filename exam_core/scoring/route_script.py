@@ -88,10 +88,6 @@ class RouteDriver:
         self.to(s, v, d, v_end=0.0)
 
 
-def _zone(course: RouteCourse, item: str) -> RouteZone:
-    return next(z for z in course.zones if z.item == item)
-
-
 def simulate_route(
     course: RouteCourse,
     seed: int,

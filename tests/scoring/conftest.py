@@ -17,11 +17,11 @@ from exam_core.scoring import (
     ScoreResult,
     load_course,
     load_rule_table,
-    make_chunk,
     score_chunks,
     simulate,
 )
 from exam_core.scoring.sim_car import SimRun
+from exam_core.scoring.telemetry import make_chunks
 
 EXAM_ID = bytes(range(16))
 
@@ -58,10 +58,7 @@ def vehicle() -> Ed25519Signer:
 
 
 def chunk_blobs(signer: Ed25519Signer, frames: list[Frame], size: int = 600) -> list[bytes]:
-    return [
-        make_chunk(signer, EXAM_ID, n, first, frames[first : first + size])
-        for n, first in enumerate(range(0, len(frames), size))
-    ]
+    return make_chunks(signer, EXAM_ID, frames, size)
 
 
 ScoreFn = Callable[..., Scored]
