@@ -50,17 +50,20 @@ def run_demo(args: argparse.Namespace) -> int:
     beacon_seed = hashlib.sha256(b"examctl alloc demo: beacon\x00" + str(seed).encode()).digest()
     started = _now_ms()
     beacon = DevBeacon(beacon_seed, genesis_ms=started, period_ms=DEMO_PERIOD_MS)
-    target_now = BeaconTarget(beacon.kind, beacon.commitment_text, 1)
+    # Building F takes seconds for a large roster (1.8 s at 500 × 100), many beacon periods, so
+    # a round picked before it could already be public at commitment.  F does not depend on the
+    # round: prepare with a placeholder, then fix the round at the moment of commitment, the
+    # first one still in the future.
+    placeholder = BeaconTarget(beacon.kind, beacon.commitment_text, 1)
     manifest = prepare_manifest(
         roster,
         scale=args.scale,
         cap=args.cap,
-        beacon=target_now,
+        beacon=placeholder,
         vrf_key=vrf_public_key(vrf_secret),
     )
-    # The round is fixed at the moment of commitment: the first one still in the future.
     target = first_round_after(beacon.commitment, _now_ms())
-    manifest = replace(manifest, beacon=replace(target_now, round=target))
+    manifest = replace(manifest, beacon=replace(placeholder, round=target))
     manifest_bytes = encode_manifest(manifest)
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     print(
