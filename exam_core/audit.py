@@ -36,7 +36,6 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exam_core.audit_signatures import registered_keys, signing_keys
+from exam_core.blobs import blob_references, referenced_blobs
 from exam_core.bundle import Bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text
 from exam_core.cosignature import verified_witnesses
@@ -93,8 +93,6 @@ can make every later leaf differ)."""
 
 SignatureCheck = Callable[[Sequence[bytes], Mapping[str, frozenset[bytes]]], Iterator[bytes | None]]
 """``(entries, registered public keys by name) -> per entry, the key that verified it or None``."""
-
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -199,36 +197,6 @@ class _History:
 
     def blob(self, sha256_hex: str) -> bytes | None:
         return self._blobs.get(sha256_hex)
-
-
-def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
-    """The (sha256 hex, length) pairs an event references, at any depth.
-
-    A reference is a field named ``<stem>sha256`` holding 64 lowercase hex digits with a sibling
-    integer field ``<stem>length`` or ``<stem>len`` (e.g. ``sha256``/``length``,
-    ``manifest_sha256``/``manifest_len``).  A hash without a length is a commitment (such as a
-    list of chunk hashes), not a blob reference.
-    """
-    found: list[tuple[str, int]] = []
-    stack: list[Any] = [event]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                if isinstance(key, str) and key.endswith("sha256") and isinstance(item, str):
-                    stem = key[: -len("sha256")]
-                    length = value.get(stem + "length", value.get(stem + "len"))
-                    if (
-                        _SHA256_HEX.fullmatch(item)
-                        and isinstance(length, int)
-                        and not isinstance(length, bool)
-                    ):
-                        found.append((item, length))
-                elif isinstance(item, Mapping | list):
-                    stack.append(item)
-        elif isinstance(value, list):
-            stack.extend(value)
-    return found
 
 
 def _loose_signature_line(data: bytes) -> str | None:
@@ -681,7 +649,7 @@ class _Audit:
                 for replayer in by_type.get(entry.type, ()):
                     self.replay(replayer, index, entry, history)
             # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
-            refs = blob_references(entry.event) if b'sha256"' in data else []
+            refs = referenced_blobs(entry)
             for sha, length in refs:
                 referenced.add(sha)
                 if sha in self.good_blobs:

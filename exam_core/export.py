@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from exam_core.audit import blob_references
+from exam_core.blobs import referenced_blobs
 from exam_core.centre import Centre
 from exam_core.durable import fsync_dir
 from exam_core.entry import parse_entry
@@ -52,13 +52,11 @@ class ExportSummary:
 def _referenced_blobs(entries: list[bytes]) -> list[str]:
     found: list[str] = []
     for data in entries:
-        if b'sha256"' not in data:
-            continue  # canonical JSON: a reference needs a key ending in sha256
         try:
-            event = parse_entry(data).event
+            entry = parse_entry(data)
         except EntryError:
             continue  # the audit reports it; the export copies the log as it is
-        found.extend(sha for sha, _length in blob_references(event))
+        found.extend(sha for sha, _length in referenced_blobs(entry))
     return found
 
 

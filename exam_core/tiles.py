@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from exam_core.blobs import SHA256_HEX
 from exam_core.entry import MAX_ENTRY_BYTES
 from exam_core.errors import BundleError, CheckpointError, StoreError
 from exam_core.merkle import EMPTY_ROOT, HASH_SIZE, HashSource, leaf_hash, node_hash, subtree_root
@@ -52,7 +53,6 @@ BLOBS_DIR = "blobs"
 _GROUP = re.compile(r"(x[0-9]{3}/)*[0-9]{3}")
 _LEVEL = re.compile(r"0|[1-9][0-9]?")
 _WIDTH = re.compile(r"[1-9][0-9]{0,2}")
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _ORDINAL = re.compile(r"[0-9]{12}")
 
 
@@ -382,14 +382,14 @@ def parse_checkpoint_history_name(name: str) -> int:
 
 def blob_path(sha256_hex: str) -> str:
     """``blobs/<sha256 hex>``, lowercase."""
-    if not _SHA256_HEX.fullmatch(sha256_hex):
+    if not SHA256_HEX.fullmatch(sha256_hex):
         raise ValueError(f"{sha256_hex!r} is not a lowercase SHA-256 hex digest")
     return f"{BLOBS_DIR}/{sha256_hex}"
 
 
 def parse_blob_name(name: str) -> str:
     """The digest named by a file in ``blobs/``."""
-    if not _SHA256_HEX.fullmatch(name):
+    if not SHA256_HEX.fullmatch(name):
         raise CheckpointError(f"blob file {name!r} is not a lowercase SHA-256 hex digest")
     return name
 
