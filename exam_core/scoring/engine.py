@@ -9,7 +9,8 @@ scored without it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from exam_core.errors import ScoringError
 from exam_core.note import Ed25519Verifier
@@ -17,7 +18,7 @@ from exam_core.scoring import field_items, general_rules, route_items
 from exam_core.scoring.course import Course, FieldCourse, subject_of
 from exam_core.scoring.facts import TrackFacts
 from exam_core.scoring.result import Deduction, ScoreResult, make_result
-from exam_core.scoring.rules import DISQUALIFYING, RuleTable
+from exam_core.scoring.rules import DISQUALIFYING, Rule, RuleTable
 from exam_core.scoring.telemetry import (
     Track,
     assemble_track,
@@ -61,20 +62,22 @@ def score_track(
     deductions: list[Deduction] = []
     # (2)
     rules = [r for r in table.for_subject(subject) if r.judge == "machine"]
+    # The subject's detectors bound to its scene; ``unreached`` is its "every item driven" rule,
+    # which a stopped exam is not judged by (it keeps the points of what it did drive).
+    own: dict[str, Callable[[Rule], list[Deduction]]]
     if isinstance(course, FieldCourse):
         field = field_items.FieldScene(facts, course, table.common["tyre_half_width_mm"])
-        for rule in rules:
-            if rule.code in general_rules.DETECTORS:
-                deductions += general_rules.DETECTORS[rule.code](facts, rule)
-            elif not (stopped and rule.code == "X20001"):
-                deductions += field_items.DETECTORS[rule.code](field, rule)
+        own = {code: partial(fn, field) for code, fn in field_items.DETECTORS.items()}
+        unreached = "X20001"
     else:
         route = route_items.RouteScene(facts, course, table.common["lane_hysteresis_mm"])
-        for rule in rules:
-            if rule.code in general_rules.DETECTORS:
-                deductions += general_rules.DETECTORS[rule.code](facts, rule)
-            elif not (stopped and rule.code == "X31201"):
-                deductions += route_items.DETECTORS[rule.code](route, rule)
+        own = {code: partial(fn, route) for code, fn in route_items.DETECTORS.items()}
+        unreached = "X31201"
+    for rule in rules:
+        if rule.code in general_rules.DETECTORS:
+            deductions += general_rules.DETECTORS[rule.code](facts, rule)
+        elif not (stopped and rule.code == unreached):
+            deductions += own[rule.code](rule)
     # (3)
     result = make_result(deductions, table.pass_mark(subject, licence_class), DISQUALIFYING)
     if stopped and result.passed:
