@@ -36,6 +36,7 @@ from allocation.bundle import (
 from allocation.draw import (
     Allocation,
     Assignment,
+    aim_at_next_round,
     draw_assignment,
     draw_seed,
     make_allocation,
@@ -131,6 +132,7 @@ __all__ = [
     "SchoolId",
     "SeedStream",
     "VerificationError",
+    "aim_at_next_round",
     "assignment_problem",
     "build_fractional",
     "check_allocation",

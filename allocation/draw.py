@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from allocation.beacon import BeaconReading
+from allocation.beacon import BeaconCommitment, BeaconReading, first_round_after
 from allocation.ecvrf import ecvrf_prove, proof_to_hash, public_key
 from allocation.eligibility import assignment_problem, find_conflicts
 from allocation.errors import ManifestError
@@ -65,6 +65,19 @@ def prepare_manifest(
     q_star = smallest_cap(problem)
     fractional = build_fractional(problem, cap, q_star)
     return Manifest(roster, conflicts, scale, cap, q_star, fractional, beacon, vrf_key, ALGORITHM)
+
+
+def aim_at_next_round(manifest: Manifest, commitment: BeaconCommitment, now_ms: int) -> Manifest:
+    """The manifest aimed at the first beacon round still in the future at ``now_ms``.
+
+    ``now_ms`` is the time the commitment entry will carry: a caller that still has to store
+    and sign the manifest passes a little more than the clock says.  Call it at the moment of
+    commitment, after ``prepare_manifest``: building F takes seconds
+    for a large roster (1.8 s at 500 × 100), many beacon periods, so a round chosen before it
+    could already be public when the manifest is committed.  F does not depend on the round.
+    """
+    round_number = first_round_after(commitment, now_ms)
+    return replace(manifest, beacon=replace(manifest.beacon, round=round_number))
 
 
 def vrf_input(manifest_hash: bytes, reading: BeaconReading) -> bytes:

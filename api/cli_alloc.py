@@ -12,7 +12,6 @@ import argparse
 import hashlib
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,11 @@ from allocation import (
     PROOF_FILE,
     BeaconTarget,
     DevBeacon,
+    aim_at_next_round,
     check_bundle,
     encode_assignment,
     encode_manifest,
     encode_proof,
-    first_round_after,
     make_allocation,
     prepare_manifest,
     synthetic_roster,
@@ -50,20 +49,15 @@ def run_demo(args: argparse.Namespace) -> int:
     beacon_seed = hashlib.sha256(b"examctl alloc demo: beacon\x00" + str(seed).encode()).digest()
     started = _now_ms()
     beacon = DevBeacon(beacon_seed, genesis_ms=started, period_ms=DEMO_PERIOD_MS)
-    # Building F takes seconds for a large roster (1.8 s at 500 × 100), many beacon periods, so
-    # a round picked before it could already be public at commitment.  F does not depend on the
-    # round: prepare with a placeholder, then fix the round at the moment of commitment, the
-    # first one still in the future.
-    placeholder = BeaconTarget(beacon.kind, beacon.commitment_text, 1)
     manifest = prepare_manifest(
         roster,
         scale=args.scale,
         cap=args.cap,
-        beacon=placeholder,
+        beacon=BeaconTarget(beacon.kind, beacon.commitment_text, 1),
         vrf_key=vrf_public_key(vrf_secret),
     )
-    target = first_round_after(beacon.commitment, _now_ms())
-    manifest = replace(manifest, beacon=replace(placeholder, round=target))
+    manifest = aim_at_next_round(manifest, beacon.commitment, _now_ms())
+    target = manifest.beacon.round
     manifest_bytes = encode_manifest(manifest)
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     print(

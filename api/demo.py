@@ -21,9 +21,9 @@ from pathlib import Path
 from allocation import (
     BeaconTarget,
     DevBeacon,
+    aim_at_next_round,
     committed_fields,
     encode_manifest,
-    first_round_after,
     made_fields,
     make_allocation,
     prepare_manifest,
@@ -53,6 +53,7 @@ EXAMINERS = 10
 ROSTER_SEED = 2026
 SMALL_CARS = (("C1", 80), ("C2", 20))
 """A session of small cars: the classes of most 科目二 and 科目三 sessions."""
+COMMIT_MARGIN_MS = 100
 CAP = 2_500
 """No pair more likely than 1/4 (over a scale of 10,000)."""
 ROOM = "field-1"
@@ -137,15 +138,18 @@ def allocate(
     beacon = DevBeacon(
         hashlib.sha256(b"demo beacon").digest(), genesis_ms=time.time_ns() // 10**6, period_ms=200
     )
-    # The target round is one that does not exist yet when the manifest is committed.
-    target = first_round_after(beacon.commitment, time.time_ns() // 10**6 + 1_000)
     manifest = prepare_manifest(
         roster,
         scale=10_000,
         cap=CAP,
-        beacon=BeaconTarget(beacon.kind, beacon.commitment_text, target),
+        beacon=BeaconTarget(beacon.kind, beacon.commitment_text, 1),
         vrf_key=vrf_public_key(vrf_secret),
     )
+    # The round is fixed at commitment: the first one that does not exist yet when the
+    # commitment entry is signed, which storing the manifest may delay by a few milliseconds.
+    signed_by_ms = time.time_ns() // 10**6 + COMMIT_MARGIN_MS
+    manifest = aim_at_next_round(manifest, beacon.commitment, signed_by_ms)
+    target = manifest.beacon.round
     manifest_bytes = encode_manifest(manifest)
     centre.blobs.put(manifest_bytes)
     committed = committed_fields(manifest_bytes, manifest)
