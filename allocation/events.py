@@ -1,7 +1,8 @@
 """The type-specific fields of the allocation entries (schemas in exam_core.schemas.allocation).
 
-The caller adds the common fields (``v``, ``log``, ``ts``, ``actor``, ``seq``) and signs with
-``exam_core.entry.make_entry``; these functions only lay out what the allocation knows.
+The caller adds the common fields (``v``, ``log``, ``type``, ``ts``, ``actor``, ``seq``) — as
+``Centre.append`` does — and signs with ``exam_core.entry.make_entry``; these functions only lay
+out what the allocation knows, like the field builders of the exam events.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ EVENT_TYPES = frozenset({COMMITTED, MADE, REPAIRED})
 def committed_fields(manifest_bytes: bytes, manifest: Manifest) -> dict[str, object]:
     """``allocation.committed``: enter it before the target round exists."""
     return {
-        "type": COMMITTED,
         "session": manifest.session,
         "manifest_sha256": manifest_sha256(manifest_bytes).hex(),
         "manifest_len": len(manifest_bytes),
@@ -38,7 +38,6 @@ def _pairs(assignment: Assignment) -> list[list[str]]:
 def made_fields(allocation: Allocation, session: str) -> dict[str, object]:
     """``allocation.made``: the beacon reading, the proof and the assignment."""
     return {
-        "type": MADE,
         "session": session,
         "manifest_sha256": allocation.manifest_sha256.hex(),
         "round": allocation.reading.round,
@@ -60,7 +59,6 @@ def repaired_fields(
 ) -> dict[str, object]:
     """``allocation.repaired``: the k-th repair, its reason and the resulting assignment."""
     return {
-        "type": REPAIRED,
         "session": session,
         "manifest_sha256": manifest_hash.hex(),
         "repair": number,

@@ -152,9 +152,9 @@ def allocate(
     target = manifest.beacon.round
     manifest_bytes = encode_manifest(manifest)
     centre.blobs.put(manifest_bytes)
-    committed = committed_fields(manifest_bytes, manifest)
-    del committed["type"]
-    index = centre.append(allocator, "allocation.committed", committed)
+    index = centre.append(
+        allocator, "allocation.committed", committed_fields(manifest_bytes, manifest)
+    )
     say(
         f"allocation: session {roster.session}, {len(roster.candidates)} candidates, "
         f"{len(roster.examiners)} examiners, {len(manifest.conflicts)} conflicts of interest; "
@@ -165,9 +165,7 @@ def allocate(
     if wait_ms > 0:
         time.sleep(wait_ms / 1000)
     allocation = make_allocation(manifest_bytes, manifest, beacon.reveal(target), vrf_secret)
-    made = made_fields(allocation, roster.session)
-    del made["type"]
-    index = centre.append(allocator, "allocation.made", made)
+    index = centre.append(allocator, "allocation.made", made_fields(allocation, roster.session))
     say(f"allocation: drawn from round {target} with a VRF proof, published at entry {index}")
     return roster.session, [(str(c), str(e)) for c, e in allocation.assignment]
 

@@ -22,6 +22,7 @@ from allocation import (
     repair_assignment,
     repaired_fields,
 )
+from allocation.events import COMMITTED, MADE, REPAIRED
 from exam_core.entry import MAX_ENTRY_BYTES, Entry, make_entry, parse_entry
 from exam_core.note import Ed25519Signer
 from exam_core.replay import Finding
@@ -56,9 +57,16 @@ class History:
     def add_blob(self, data: bytes) -> None:
         self.blobs[hashlib.sha256(data).hexdigest()] = data
 
-    def append(self, fields: dict[str, object], ts: int, signer: Ed25519Signer = ALLOCATOR) -> int:
+    def append(
+        self,
+        event_type: str,
+        fields: dict[str, object],
+        ts: int,
+        signer: Ed25519Signer = ALLOCATOR,
+    ) -> int:
         self.seq += 1
-        event = {"v": 1, "log": ORIGIN, "ts": ts, "actor": signer.name, "seq": self.seq, **fields}
+        common = {"v": 1, "log": ORIGIN, "type": event_type, "ts": ts, "actor": signer.name}
+        event = {**common, "seq": self.seq, **fields}
         validate_event(event)  # the entries the allocation makes fit their schemas
         self.entries.append(parse_entry(make_entry(signer, event)))
         return len(self.entries) - 1
@@ -86,8 +94,12 @@ def published() -> Published:
 def honest(published: Published, *, commit_ts: int = GENESIS_MS + 1000) -> History:
     history = History()
     history.add_blob(published.manifest_bytes)
-    history.append(committed_fields(published.manifest_bytes, published.manifest), commit_ts)
-    history.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10)
+    history.append(
+        COMMITTED, committed_fields(published.manifest_bytes, published.manifest), commit_ts
+    )
+    history.append(
+        MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10
+    )
     return history
 
 
@@ -107,17 +119,21 @@ def test_changed_assignment_in_the_made_entry_is_reported(published: Published) 
     pairs[0], pairs[k] = (pairs[0][0], pairs[k][1]), (pairs[k][0], pairs[0][1])
     forged = replace(published.allocation, assignment=tuple(pairs))
     history.entries.pop()
-    history.append(made_fields(forged, published.manifest.session), ROUND_TIME + 10)
+    history.append(MADE, made_fields(forged, published.manifest.session), ROUND_TIME + 10)
     assert (1, "assignment_mismatch", "error") in codes(replay_all(history))
 
 
 def test_draw_without_commitment_and_duplicate_draw(published: Published) -> None:
     lone = History()
     lone.add_blob(published.manifest_bytes)
-    lone.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10)
+    lone.append(
+        MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10
+    )
     assert codes(replay_all(lone)) == [(0, "missing_commitment", "error")]
     twice = honest(published)
-    twice.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 20)
+    twice.append(
+        MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 20
+    )
     assert (2, "duplicate_draw", "error") in codes(replay_all(twice))
 
 
@@ -133,7 +149,9 @@ def test_draw_by_another_allocator_is_reported(published: Published) -> None:
     history = honest(published)
     history.entries.pop()
     other = Ed25519Signer.from_seed(f"{ORIGIN}/allocator/A2", b"\x12" * 32)
-    history.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME, other)
+    history.append(
+        MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME, other
+    )
     assert (1, "actor_mismatch", "error") in codes(replay_all(history))
 
 
@@ -148,12 +166,16 @@ def test_abort_and_recommit(published: Published) -> None:
     history = honest(published)
     later = publish(small_roster(), cap=400, round_number=ROUND + 100)
     history.add_blob(later.manifest_bytes)
-    history.append(committed_fields(later.manifest_bytes, later.manifest), ROUND_TIME + 50)
+    history.append(
+        COMMITTED, committed_fields(later.manifest_bytes, later.manifest), ROUND_TIME + 50
+    )
     assert (2, "recommitted", "warning") in codes(replay_all(history))
 
     changed = publish(small_roster(), cap=500, round_number=ROUND + 200)
     history.add_blob(changed.manifest_bytes)
-    history.append(committed_fields(changed.manifest_bytes, changed.manifest), ROUND_TIME + 60)
+    history.append(
+        COMMITTED, committed_fields(changed.manifest_bytes, changed.manifest), ROUND_TIME + 60
+    )
     assert (3, "recommitted_changed", "error") in codes(replay_all(history))
 
 
@@ -162,9 +184,11 @@ def test_hash_chain_beacon_replays_clean_with_the_pinned_beacon_key() -> None:
     history = History()
     history.add_blob(published.manifest_bytes)
     history.append(
-        committed_fields(published.manifest_bytes, published.manifest), GENESIS_MS + 1000
+        COMMITTED, committed_fields(published.manifest_bytes, published.manifest), GENESIS_MS + 1000
     )
-    history.append(made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10)
+    history.append(
+        MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10
+    )
     assert replay_all(history, AllocationReplayer(beacon_keys=[BEACON_SIGNER.verifier])) == []
     unpinned = codes(replay_all(history))
     assert (0, "beacon_invalid", "error") in unpinned
@@ -232,21 +256,21 @@ def test_repair_entries_replay(published: Published) -> None:
         reason="examiner reported sick at 07:40",
         assignment=repaired,
     )
-    history.append(fields, ROUND_TIME + 100)
+    history.append(REPAIRED, fields, ROUND_TIME + 100)
     assert codes(replay_all(history)) == [(1, "beacon_insecure", "warning")]
 
     forged = dict(fields, assignment=[[c, e] for c, e in drawn])
     history.entries.pop()
-    history.append(forged, ROUND_TIME + 100)
+    history.append(REPAIRED, forged, ROUND_TIME + 100)
     assert (2, "repair_mismatch", "error") in codes(replay_all(history))
 
     history.entries.pop()
-    history.append(dict(fields, repair=2), ROUND_TIME + 100)
+    history.append(REPAIRED, dict(fields, repair=2), ROUND_TIME + 100)
     assert (2, "repair_mismatch", "error") in codes(replay_all(history))
 
     lone = History()
     lone.add_blob(published.manifest_bytes)
-    lone.append(fields, ROUND_TIME + 100)
+    lone.append(REPAIRED, fields, ROUND_TIME + 100)
     assert codes(replay_all(lone)) == [(0, "missing_draw", "error")]
 
 
@@ -254,7 +278,7 @@ def test_a_session_of_two_thousand_candidates_fits_one_made_entry(published: Pub
     pairs = tuple((CandidateId(f"c-{i:04d}"), ExaminerId(f"e-{i % 400:03d}")) for i in range(2000))
     big = replace(published.allocation, assignment=pairs)
     history = History()
-    history.append(made_fields(big, published.manifest.session), ROUND_TIME)
+    history.append(MADE, made_fields(big, published.manifest.session), ROUND_TIME)
     assert len(history.entries[0].data) < MAX_ENTRY_BYTES
 
 
@@ -265,7 +289,7 @@ def test_forged_draw_then_repair_is_reported_not_crashed(published: Published) -
         assignment=(("c-nobody", "e-0"), *published.allocation.assignment[1:]),  # type: ignore[arg-type]
     )
     history.entries.pop()
-    history.append(made_fields(forged, published.manifest.session), ROUND_TIME + 10)
+    history.append(MADE, made_fields(forged, published.manifest.session), ROUND_TIME + 10)
     fields = repaired_fields(
         session=published.manifest.session,
         manifest_hash=published.allocation.manifest_sha256,
@@ -274,7 +298,7 @@ def test_forged_draw_then_repair_is_reported_not_crashed(published: Published) -
         reason="sick",
         assignment=forged.assignment,
     )
-    history.append(fields, ROUND_TIME + 100)
+    history.append(REPAIRED, fields, ROUND_TIME + 100)
     found = codes(replay_all(history))
     assert (1, "assignment_mismatch", "error") in found
     assert (2, "repair_mismatch", "error") in found
