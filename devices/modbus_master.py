@@ -20,6 +20,8 @@ from devices.errors import (
     ResponseTimeoutError,
 )
 from devices.modbus_rtu import (
+    COIL_OFF,
+    COIL_ON,
     READ_COILS,
     READ_DISCRETE_INPUTS,
     READ_HOLDING_REGISTERS,
@@ -141,7 +143,9 @@ class ModbusMaster:
         return self.transact(Request(unit, READ_DISCRETE_INPUTS, address, count))
 
     def write_coil(self, unit: int, address: int, on: bool) -> Exchange:
-        return self.transact(Request(unit, WRITE_SINGLE_COIL, address, 1, (0xFF00 if on else 0,)))
+        return self.transact(
+            Request(unit, WRITE_SINGLE_COIL, address, 1, (COIL_ON if on else COIL_OFF,))
+        )
 
     def write_register(self, unit: int, address: int, value: int) -> Exchange:
         return self.transact(Request(unit, WRITE_SINGLE_REGISTER, address, 1, (value,)))

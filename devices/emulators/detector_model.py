@@ -31,6 +31,7 @@ from devices.register_map import (
     DETECTOR_UNIT,
     STATUS_ADDR,
     UNAVAILABLE_SIGNED,
+    UNAVAILABLE_UNSIGNED,
 )
 
 CATEGORY_FREQ_MHZ = (900, 3500, 2440, 5500, 2402, 1900, 433, 1200, 0, 0)
@@ -84,7 +85,7 @@ class DetectorModel(ModbusDeviceModel):
             key=lambda k: _signed(self.level[k]),
             default=None,
         )
-        age = 0xFFFF
+        age = UNAVAILABLE_UNSIGNED
         if self.last_detection_at is not None:
             age = min(0xFFFE, int(self.clock() - self.last_detection_at))
         status = [
@@ -94,7 +95,7 @@ class DetectorModel(ModbusDeviceModel):
             self.alarm_live,
             self.level[peak_k] if peak_k is not None else UNAVAILABLE_SIGNED,
             CATEGORY_FREQ_MHZ[peak_k] if peak_k is not None else 0,
-            peak_k if peak_k is not None else 0xFFFF,
+            peak_k if peak_k is not None else UNAVAILABLE_UNSIGNED,
             self.detections_total & 0xFFFF,
             250,
             310,

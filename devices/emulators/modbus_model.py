@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 
 from devices.errors import DeviceConfigError
 from devices.modbus_rtu import (
+    COIL_OFF,
+    COIL_ON,
     ILLEGAL_DATA_ADDRESS,
     ILLEGAL_DATA_VALUE,
     ILLEGAL_FUNCTION,
@@ -24,6 +26,7 @@ from devices.modbus_rtu import (
     READ_DISCRETE_INPUTS,
     READ_HOLDING_REGISTERS,
     READ_INPUT_REGISTERS,
+    SERVER_DEVICE_BUSY,
     SUPPORTED_FUNCTIONS,
     WRITE_MULTIPLE_REGISTERS,
     WRITE_SINGLE_COIL,
@@ -248,7 +251,7 @@ class ModbusDeviceModel:
         if fc not in SUPPORTED_FUNCTIONS:
             raise ModbusException(ILLEGAL_FUNCTION)
         if self.clock() < self.busy_until and fc not in (READ_INPUT_REGISTERS,):
-            raise ModbusException(0x06)
+            raise ModbusException(SERVER_DEVICE_BUSY)
         if fc in (READ_COILS, READ_DISCRETE_INPUTS):
             if not 1 <= count <= MAX_READ_BITS:
                 raise ModbusException(ILLEGAL_DATA_VALUE)
@@ -269,11 +272,11 @@ class ModbusDeviceModel:
                 raise ModbusException(ILLEGAL_DATA_ADDRESS) from None
             return encode_read_reply(self.unit, fc, values)
         if fc == WRITE_SINGLE_COIL:
-            if request.values[0] not in (0xFF00, 0x0000):
+            if request.values[0] not in (COIL_ON, COIL_OFF):
                 raise ModbusException(ILLEGAL_DATA_VALUE)
             if addr >= self.coil_count:
                 raise ModbusException(ILLEGAL_DATA_ADDRESS)
-            self.write_coil(addr, request.values[0] == 0xFF00)
+            self.write_coil(addr, request.values[0] == COIL_ON)
             return encode_write_reply(request)
         # (06, 16) holding registers and the command register
         values = request.values
