@@ -16,12 +16,12 @@ from devices.detector import DetectorDriver
 from devices.errors import DeviceConfigError
 from devices.jammer import JammerDriver
 from devices.modbus_master import ModbusMaster
-from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER, PolledDevice
+from devices.reading import CANARY, JAMMER, KINDS, VENDOR_JAMMER, PolledDevice
 from devices.register_map import DETECTOR_UNIT, JAMMER_UNIT
 from devices.transport import PARITIES, SerialLink
 from devices.vendor_jammer_driver import VendorJammerDriver
 
-KIND_CHOICES = (JAMMER, DETECTOR, CANARY, VENDOR_JAMMER)
+KIND_CHOICES = KINDS
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 
