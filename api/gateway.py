@@ -92,9 +92,9 @@ def _room(raw: object, known: set[str]) -> RoomRequirements:
         canaries=_names(raw.get("canaries", []), f"{room}: canaries"),
         max_age_ms=_int(raw, "max_age_ms", DEFAULT_MAX_AGE_MS, 1, 3_600_000),
     )
-    named = set(jammers) | set(requirements.detectors) | set(requirements.canaries)
-    if named - known:
-        raise DeviceConfigError(f"{room}: unknown devices {sorted(named - known)}")
+    unknown_devices = requirements.device_names - known
+    if unknown_devices:
+        raise DeviceConfigError(f"{room}: unknown devices {sorted(unknown_devices)}")
     return requirements
 
 
@@ -158,10 +158,6 @@ def gate_fields(decision: GateDecision, now_ms: int, exam: str | None = None) ->
     if exam is not None:
         fields["exam"] = exam
     return fields
-
-
-def _room_devices(room: RoomRequirements) -> set[str]:
-    return set(room.jammers) | set(room.detectors) | set(room.canaries)
 
 
 class Gateway:
@@ -275,24 +271,25 @@ class Gateway:
         """An exam asks to start in ``room``: decide now, sign the decision, wait until it is
         durable, and return it with its log index (the caller starts the exam only if allowed).
         """
-        requirements = next((r for r in self.config.rooms if r.room == room), None)
-        if requirements is None:
-            raise DeviceConfigError(f"room {room!r} is not configured on this gateway")
+        requirements = self._requirements(room)
         decision = decide_gate(requirements, {m.name: m.view() for m in self.monitors})
         fields = gate_fields(decision, monotonic_ms(), exam)
         index = self.centre.append(self.signer, "device.gate", fields)
         if decision.allowed:
-            for name in _room_devices(requirements):
+            for name in requirements.device_names:
                 self._exam_of_device[name] = exam
         return decision, index
 
     def end_exam(self, room: str) -> None:
         """The exam in ``room`` ended: its devices' events no longer name it."""
+        for name in self._requirements(room).device_names:
+            self._exam_of_device.pop(name, None)
+
+    def _requirements(self, room: str) -> RoomRequirements:
         requirements = next((r for r in self.config.rooms if r.room == room), None)
         if requirements is None:
             raise DeviceConfigError(f"room {room!r} is not configured on this gateway")
-        for name in _room_devices(requirements):
-            self._exam_of_device.pop(name, None)
+        return requirements
 
     def finish(self) -> None:
         for monitor in self.monitors:

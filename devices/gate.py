@@ -39,6 +39,11 @@ class RoomRequirements:
         if self.max_age_ms <= 0:
             raise DeviceConfigError("max_age_ms must be positive")
 
+    @property
+    def device_names(self) -> frozenset[str]:
+        """Every device the room requires, whatever its kind."""
+        return frozenset(self.jammers) | frozenset(self.detectors) | frozenset(self.canaries)
+
 
 @dataclass(frozen=True)
 class GateDecision:

@@ -126,3 +126,10 @@ def test_age_limit_is_configurable() -> None:
 def test_bad_requirements(kwargs: dict[str, object]) -> None:
     with pytest.raises(DeviceConfigError):
         RoomRequirements(room="r", **kwargs)  # type: ignore[arg-type]
+
+
+def test_room_names_every_required_device_once() -> None:
+    room = RoomRequirements(
+        "r", jammers={"j": frozenset({1})}, detectors=("d",), canaries=("c", "j")
+    )
+    assert room.device_names == frozenset({"j", "d", "c"})
