@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from devices.errors import ReadbackError
+from devices.errors import DeviceConfigError, ReadbackError
 from devices.modbus_driver import ModbusDeviceDriver
 from devices.reading import JAMMER
 from devices.register_map import (
@@ -89,7 +89,7 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
 
     def set_band(self, band: int, on: bool) -> None:
         if not 1 <= band <= JAMMER_BANDS:
-            raise ValueError(f"band {band} outside 1-{JAMMER_BANDS}")
+            raise DeviceConfigError(f"band {band} outside 1-{JAMMER_BANDS}")
         self._io()
         self.write_coil_checked(JAMMER_COIL_RF + band, on)
 

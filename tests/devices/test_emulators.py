@@ -97,6 +97,14 @@ def test_rf_enable_needs_a_band(serve: ServeFn) -> None:
     assert info.value.code == 3
 
 
+@pytest.mark.parametrize("band", [0, 9, -1])
+def test_a_band_outside_the_plan_is_a_domain_error_before_any_io(serve: ServeFn, band: int) -> None:
+    server = serve(make_responder("jammer"))
+    driver = JammerDriver(ModbusMaster(SerialLink(server.url, baudrate=115200)), 1)
+    with pytest.raises(DeviceConfigError, match=f"band {band} outside 1-8"):
+        driver.set_band(band, True)
+
+
 def test_commands_are_read_back(serve: ServeFn) -> None:
     server = serve(make_responder("jammer"))
     driver = JammerDriver(ModbusMaster(SerialLink(server.url, baudrate=115200)), 1)
