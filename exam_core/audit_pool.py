@@ -1,82 +1,143 @@
-"""Entry signature checks for the audit, shared between this process and worker processes.
+"""Entry signature checks for the audit, shared out chunk by chunk between processes.
 
-Re-verifying every actor's Ed25519 signature is most of an audit's cost (tlog.md §5.2: about
-6,000 verifications per second per core), and it needs no order: which key is the registered
-one at each point is decided later by the ordered registry pass.  So the audit hands chunks of
-entries to worker processes and consumes their answers in log order
-(``exam_core.audit.SignatureCheck``).
+Re-verifying every actor's Ed25519 signature is most of an audit's cost, and it needs no order:
+which key is the registered one at each point is decided later by the ordered registry pass
+(``exam_core.audit``).  So worker processes verify chunks of entries while the auditing process
+runs that ordered pass, and both meet on a board in shared memory: one state per chunk (free,
+taken by a worker, taken here, done) and, per entry, which registered key verified it.
 
-The auditing process is busy too — it parses every entry, runs the registry and rebuilds the
-tree — so it keeps a share of the chunks and verifies those itself in the ordered pass (the
-check yields None for them, and the registry then verifies as ingest does).  With one worker
-per remaining core, every core is busy and the ordered pass never waits for a worker that is
-still starting: the first chunk is always its own.
+- A worker takes the lowest free chunk, verifies it, writes its answers and marks it done.
+- The ordered pass reads the answers in log order.  When its next chunk is still free it takes
+  it (the registry then verifies those entries as ingest does).  When a worker holds it and is
+  not done, the pass takes the next free chunk and verifies it rather than wait.
 
-A fixed share cannot know what else the machine runs, so the ordered pass never simply waits:
-when the answer it needs is not in yet, it takes back the next chunk no worker has started and
-verifies it itself.  Whichever side is slower, both stay busy until the last chunk.
+So every process stays busy until the last chunk whatever their relative speed or the other
+load on the machine, and no fixed share has to guess it.  Nothing is sent per chunk, and a
+worker that dies only hands its chunk back: the auditing process verifies it itself.
+
+Workers are forked when this process runs no other thread: they inherit the entries and start
+in milliseconds.  Otherwise (a fork of a threaded process could inherit a lock some thread
+holds) they are spawned, and the entries are sent to them once.
 """
 
 from __future__ import annotations
 
-import math
+import ctypes
 import multiprocessing
+import signal
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_all_start_methods
+from multiprocessing.context import BaseContext, ForkContext, SpawnContext
+from multiprocessing.process import BaseProcess
 from types import TracebackType
+from typing import Any, Literal
 
 from exam_core.audit_signatures import signing_keys
-from exam_core.errors import BundleError
 
-__all__ = ["ProcessSignatureCheck", "local_share_for"]
+__all__ = ["ProcessSignatureCheck"]
 
 DEFAULT_CHUNK = 512
-"""Entries per task: pickling is cheap next to verifying them, and answers come back early."""
+"""Entries a chunk: tens of milliseconds of verification, so the board is touched rarely, and
+small enough that the last chunks keep every process busy until the end."""
 
-VERIFY_COST = 110
-"""Relative cost of one signature check (µs, measured by ``bench/audit_throughput.py``)."""
-ORDERED_COST = 25
-"""Relative cost of the ordered pass per entry (parse, schema, registry, leaf hash)."""
+FREE, HERE, DONE = 0, 1, 2
+"""Chunk states; a chunk a worker holds is ``WORKER + its number``."""
+WORKER = 3
+NO_KEY = -1
+"""A per-entry answer: no registered key verified the entry."""
+WAIT_SECONDS = 0.2
+"""How long the ordered pass waits on a worker before it looks whether the worker still runs."""
 
 
-def local_share_for(workers: int) -> float:
-    """The share of chunks the auditing process verifies itself so that all processes finish
-    together: ``ORDERED + share·VERIFY = (1 − share)·VERIFY / workers``."""
-    if workers < 1:
-        return 1.0
-    per_worker = VERIFY_COST / workers
-    return max(0.0, (per_worker - ORDERED_COST) / (VERIFY_COST + per_worker))
+StartMethod = Literal["fork", "spawn"]
+
+
+def _context(start_method: StartMethod | None) -> ForkContext | SpawnContext:
+    """The chosen start method, else fork when this process runs no other thread, else spawn."""
+    if start_method is None:
+        fork_safe = threading.active_count() == 1
+        start_method = "fork" if fork_safe and "fork" in get_all_start_methods() else "spawn"
+    if start_method == "fork":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+class _Board:
+    """The shared state of one audit's signature checks."""
+
+    def __init__(
+        self, ctx: BaseContext, entries: Sequence[bytes], chunk: int, key_list: list[bytes]
+    ) -> None:
+        self.chunk = chunk
+        self.chunks = -(-len(entries) // chunk)
+        self.key_list = key_list
+        self.states: Any = ctx.RawArray(ctypes.c_uint8, max(self.chunks, 1))
+        self.answers: Any = ctx.RawArray(ctypes.c_int32, max(len(entries), 1))
+        self.changed: Any = ctx.Condition(ctx.Lock())
+
+    def claim(self, first: int, state: int) -> int | None:
+        """Mark the lowest free chunk from ``first`` on as ``state``; call with the lock held."""
+        states = self.states
+        for c in range(first, self.chunks):
+            if states[c] == FREE:
+                states[c] = state
+                return c
+        return None
+
+
+def _work(
+    number: int,
+    entries: Sequence[bytes],
+    keys: Mapping[str, frozenset[bytes]],
+    board: _Board,
+) -> None:
+    """A worker's loop: take the lowest free chunk, verify it, post the answers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the auditing process handles Ctrl-C
+    index = {public_key: i for i, public_key in enumerate(board.key_list)}
+    chunk, first = board.chunk, 0
+    while True:
+        with board.changed:
+            c = board.claim(first, WORKER + number)
+        if c is None:
+            return
+        first = c + 1
+        start = c * chunk
+        found = signing_keys(entries[start : start + chunk], keys)
+        board.answers[start : start + len(found)] = [
+            NO_KEY if key is None else index[key] for key in found
+        ]
+        with board.changed:
+            board.states[c] = DONE
+            board.changed.notify_all()
 
 
 class ProcessSignatureCheck:
-    """A ``SignatureCheck`` backed by ``workers`` processes; use it as a context manager.
-
-    Enter it early (before reading the bundle) so the workers start while the disk is read.
-    """
+    """A ``SignatureCheck`` backed by ``workers`` processes; use it as a context manager."""
 
     def __init__(
-        self, workers: int, chunk: int = DEFAULT_CHUNK, local_share: float | None = None
+        self, workers: int, chunk: int = DEFAULT_CHUNK, start_method: StartMethod | None = None
     ) -> None:
         if workers < 1 or chunk < 1:
-            raise RuntimeError("a signature pool needs at least one worker and one entry a task")
+            raise RuntimeError("a signature pool needs at least one worker and one entry a chunk")
         self._workers = workers
         self._chunk = chunk
-        self._local_share = local_share_for(workers) if local_share is None else local_share
-        if not 0.0 <= self._local_share < 1.0:
-            raise RuntimeError("the local share of the chunks is in [0, 1)")
-        self._executor: ProcessPoolExecutor | None = None
-        self.taken_back = 0
-        """Entries this process verified itself rather than wait for a worker."""
+        self._start_method = start_method
+        self._entered = False
+        self._passes: list[_OrderedPass] = []
+
+    @property
+    def taken_back(self) -> int:
+        """Entries the auditing process verified itself rather than wait for a worker."""
+        return sum(p.taken_back for p in self._passes)
+
+    @property
+    def handed_back(self) -> int:
+        """Entries of chunks a stopped worker had taken, verified by the auditing process."""
+        return sum(p.handed_back for p in self._passes)
 
     def __enter__(self) -> ProcessSignatureCheck:
-        # "spawn": the workers share nothing with the auditing process but what they are sent.
-        self._executor = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
-        )
-        # Start them now rather than at the first task.
-        for _ in range(self._workers):
-            self._executor.submit(int)
+        self._entered = True
         return self
 
     def __exit__(
@@ -85,62 +146,101 @@ class ProcessSignatureCheck:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def _is_local(self, i: int) -> bool:
-        # Spread the local chunks evenly, chunk 0 first (Bresenham on the share).
-        share = self._local_share
-        return math.ceil((i + 1) * share) > math.ceil(i * share)
+        for ordered in self._passes:
+            for process in ordered.workers:
+                if process.exitcode is None and exc_type is not None:
+                    process.terminate()  # the audit stopped early: its answers are not wanted
+                process.join()
+        self._entered = False
 
     def __call__(
         self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
     ) -> Iterator[bytes | None]:
-        if self._executor is None:
+        if not self._entered:
             raise RuntimeError("use ProcessSignatureCheck as a context manager")
-        key_table = dict(keys)
-        plan: list[_Chunk] = []
-        for n, i in enumerate(range(0, len(entries), self._chunk)):
-            chunk = list(entries[i : i + self._chunk])
-            if self._is_local(n):
-                plan.append(_Chunk(chunk, None))
-            else:
-                plan.append(_Chunk(chunk, self._executor.submit(signing_keys, chunk, key_table)))
-        return self._in_order(plan, key_table)
-
-    def _in_order(
-        self, plan: list[_Chunk], keys: Mapping[str, frozenset[bytes]]
-    ) -> Iterator[bytes | None]:
-        ahead = 0  # chunks before this one have been considered for taking back
-        for i, step in enumerate(plan):
-            if step.future is None:
-                yield from (None,) * len(step.entries)  # the registry verifies these in order
-                continue
-            # Rather than wait for a worker, verify the next chunk no worker has started: both
-            # sides stay busy whatever else the machine runs, and since that chunk comes soon
-            # in the log, the ordered pass never falls behind the workers.
-            ahead = max(ahead, i + 1)
-            while step.keys is None and not step.future.done() and ahead < len(plan):
-                spare = plan[ahead]
-                ahead += 1
-                if spare.future is not None and spare.keys is None and spare.future.cancel():
-                    spare.keys = signing_keys(spare.entries, keys)
-                    self.taken_back += len(spare.entries)
-            if step.keys is None:
-                try:
-                    step.keys = step.future.result()
-                except BrokenProcessPool as e:
-                    raise BundleError(f"signature workers stopped: {e}") from e
-            yield from step.keys
-            plan[i] = _Chunk([], None)  # let the answered chunk go
+        key_list = sorted({public_key for found in keys.values() for public_key in found})
+        ctx = _context(self._start_method)
+        board = _Board(ctx, entries, self._chunk, key_list)
+        entry_list = list(entries)
+        workers: list[BaseProcess] = []
+        for number in range(self._workers if board.chunks > 1 else 0):
+            process = ctx.Process(
+                target=_work, args=(number, entry_list, dict(keys), board), daemon=True
+            )
+            process.start()
+            workers.append(process)
+        ordered = _OrderedPass(board, entry_list, keys, workers)
+        self._passes.append(ordered)
+        return ordered.answers()
 
 
-class _Chunk:
-    """Entries sent to a worker (``future``) or left to the ordered pass (``future`` None)."""
+class _OrderedPass:
+    """The auditing process's side of a board: the answers in log order, and the chunks it
+    verifies itself rather than wait."""
 
-    def __init__(self, entries: list[bytes], future: Future[list[bytes | None]] | None) -> None:
+    def __init__(
+        self,
+        board: _Board,
+        entries: list[bytes],
+        keys: Mapping[str, frozenset[bytes]],
+        workers: list[BaseProcess],
+    ) -> None:
+        self.board = board
         self.entries = entries
-        self.future = future
-        self.keys: list[bytes | None] | None = None
-        """The answer, when this process took the chunk back from the workers."""
+        self.keys = keys
+        self.workers = workers
+        self.taken: dict[int, list[bytes | None]] = {}
+        """Chunks verified here ahead of the pass, by number."""
+        self.ahead = 0
+        """No chunk before this one is free: the board is claimed from the lowest free up."""
+        self.taken_back = 0
+        self.handed_back = 0
+
+    def answers(self) -> Iterator[bytes | None]:
+        board = self.board
+        chunk = board.chunk
+        for c in range(board.chunks):
+            start = c * chunk
+            size = min(chunk, len(self.entries) - start)
+            self.ahead = max(self.ahead, c + 1)
+            with board.changed:
+                state = board.states[c]
+                if state == FREE:
+                    board.states[c] = state = HERE
+            if c in self.taken:
+                yield from self.taken.pop(c)
+            elif state == HERE:
+                self.taken_back += size
+                yield from (None,) * size  # the registry verifies these, in order
+            elif self._wait_for(c):
+                key_list = board.key_list
+                yield from (
+                    None if i == NO_KEY else key_list[i]
+                    for i in board.answers[start : start + size]
+                )
+            else:
+                self.handed_back += size
+                yield from (None,) * size
+
+    def _wait_for(self, c: int) -> bool:
+        """Until a worker is done with chunk ``c``, verify free chunks here; True once it is,
+        False if the worker holding it stopped (then the registry verifies the chunk)."""
+        board = self.board
+        while True:
+            with board.changed:
+                if board.states[c] == DONE:
+                    return True
+                spare = board.claim(self.ahead, HERE)
+                if spare is None:
+                    board.changed.wait(WAIT_SECONDS)
+                    state = board.states[c]
+                    if state == DONE:
+                        return True
+                    if self.workers[state - WORKER].exitcode is not None:
+                        board.states[c] = HERE
+                        return False
+                    continue
+            self.ahead = spare + 1
+            start = spare * board.chunk
+            self.taken[spare] = signing_keys(self.entries[start : start + board.chunk], self.keys)
+            self.taken_back += len(self.taken[spare])

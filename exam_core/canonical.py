@@ -109,7 +109,30 @@ _LONG_NUMBER = b"0" * 16
 """Sixteen digits in a row may be an integer beyond 2^53 − 1: the exact path decides.  With
 every digit mapped to ``0`` (and nothing else is), a plain substring search finds the run."""
 
-_FAST_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+def _not_json(value: object) -> Any:
+    raise TypeError(f"value of type {type(value).__name__} is not JSON")
+
+
+def _fast_encoder() -> Callable[[Any], str]:
+    """The C encoder with JCS's separators and key order, built once.
+
+    ``JSONEncoder.encode`` builds this encoder afresh on every call, which is a third of its
+    cost for an event; the parsed values it checks come from the decoder, so they hold no
+    cycles and need no circular-reference markers.
+    """
+    settings: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "sort_keys": True}
+    try:  # the json module's C accelerator, imported as json.encoder imports it
+        from _json import make_encoder  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - an interpreter without it: same output, slower
+        return json.JSONEncoder(**settings).encode
+    encode_chunks = make_encoder(
+        None, _not_json, encode_basestring, None, ":", ",", True, False, False
+    )
+    return lambda value: "".join(encode_chunks(value, 0))
+
+
+_FAST_DUMPS = _fast_encoder()
 
 
 def _fast_path_applies(data: bytes) -> bool:
@@ -139,14 +162,17 @@ def parse_canonical(data: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
     if _fast_path_applies(data):
-        # Duplicate keys need no hook here: the parsed value keeps one of them, so its
-        # encoding cannot equal ``data`` and the exact path below names the duplicate.
-        value = _loads(text, None)
+        # Any doubt goes to the exact path, which names the defect.  Duplicate keys need no
+        # hook here: the parsed value keeps one of them, so its encoding cannot equal the
+        # text.  Neither can a lone surrogate's: the encoder writes it as a character, where
+        # valid UTF-8 text can only hold the six-character escape.
         try:
-            if _FAST_DUMPS(value).encode("utf-8") == data:
+            value, end = _FAST_SCAN(text, 0)
+        except (StopIteration, ValueError, RecursionError, CanonicalError):
+            pass  # not JSON, a float, too deep: JSONDecodeError is a ValueError
+        else:
+            if end == len(text) and _FAST_DUMPS(value) == text:
                 return value
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: the exact path names it
     value = _loads(text, _unique_object)
     if canonical_json(value) != data:
         raise CanonicalError("JSON is not in canonical form (RFC 8785: order, spacing, escapes)")
@@ -160,6 +186,11 @@ _DECODERS: dict[Callable[[list[tuple[str, Any]]], Any] | None, json.JSONDecoder]
     for hook in (None, _unique_object)
 }
 """Built once: ``json.loads`` with options builds a decoder per call, a third of its cost."""
+
+_FAST_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODERS[None].scan_once  # type: ignore[attr-defined]
+"""The decoder's scanner itself (an attribute typeshed does not list): ``decode`` around it only
+skips whitespace, which canonical JSON never has, and reports trailing bytes, which the fast
+path checks by position."""
 
 
 def _loads(text: str, pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:

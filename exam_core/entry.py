@@ -10,8 +10,7 @@ type and is at the right ``seq`` is decided by ingest (``exam_core.ingest``) and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from exam_core.canonical import canonical_json, parse_canonical
 from exam_core.errors import CanonicalError, EntryError, NoteError
@@ -21,9 +20,12 @@ MAX_ENTRY_BYTES = 65_535
 """tlog-tiles entry bundles length-prefix entries with a uint16."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A parsed entry: its exact bytes, the signed note and the decoded event."""
+class Entry(NamedTuple):
+    """A parsed entry: its exact bytes, the signed note and the decoded event.
+
+    An immutable tuple rather than a frozen dataclass: the audit builds one per entry, and a
+    tuple is built in a third of the time.
+    """
 
     data: bytes
     note: Note

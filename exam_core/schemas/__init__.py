@@ -51,6 +51,5 @@ def validate_event(event: Mapping[str, object]) -> EventSchema:
     schema = REGISTRY.get(str(event["type"]))
     if schema is None:
         raise EntryError("unknown_type", f"event type {event['type']!r} is not known")
-    specific = {k: v for k, v in event.items() if k not in _COMMON}
-    check_fields(specific, schema.fields, schema.optional, "")
+    check_fields(event, schema.fields, schema.optional, "", checked=_COMMON)
     return schema

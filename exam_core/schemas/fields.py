@@ -7,7 +7,7 @@ says which field (as a dotted path) is wrong.  Validators raise ``EntryError("sc
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 from exam_core.canonical import MAX_SAFE_INTEGER
@@ -153,10 +153,15 @@ def check_fields(
     fields: Mapping[str, FieldSpec],
     optional: frozenset[str],
     path: str,
+    checked: Container[str] = (),
 ) -> None:
-    """Check an object against its field specs: no unknown, no missing, every value valid."""
+    """Check an object against its field specs: no unknown, no missing, every value valid.
+
+    Names in ``checked`` were checked by the caller (an event's common fields) and are
+    neither unknown nor checked again.
+    """
     for name in value:
-        if name not in fields:
+        if name not in fields and name not in checked:
             raise _fail(f"{path}.{name}" if path else name, "unknown field")
     for name, spec in fields.items():
         where = f"{path}.{name}" if path else name

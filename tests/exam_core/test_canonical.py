@@ -150,6 +150,9 @@ def test_depth_limit() -> None:
         (b'"\x01"', "not JSON"),
         (b"[1,]", "not JSON"),
         (b"true ", "canonical"),
+        (b"\xef\xbb\xbf{}", "not JSON"),
+        (b'{"a":"\\udc00x"}', "surrogate"),
+        (b'{"a":[1,2]} ', "canonical"),
     ],
 )
 def test_parse_refuses_every_malformation(data: bytes, reason: str) -> None:
