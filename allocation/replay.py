@@ -94,7 +94,7 @@ class AllocationReplayer:
         found: dict[str, list[tuple[int, Entry]]] = {kind: [] for kind in kinds}
         for i, e in enumerate(history.entries[:index]):
             bucket = found.get(e.type)
-            if bucket is None:
+            if bucket is None or history.refused(i):
                 continue
             try:
                 validate_event(e.event)

@@ -114,7 +114,8 @@ class DeviceGatingReplayer:
             )
         if not allowed:
             return findings
-        kinds, states = _device_facts(list(history.entries[:index]), entry.actor)
+        earlier = [e for i, e in enumerate(history.entries[:index]) if not history.refused(i)]
+        kinds, states = _device_facts(earlier, entry.actor)
         for item in evidence:
             if not isinstance(item, dict):
                 findings.append(Finding(index, "gate_bad_evidence", "evidence item not an object"))

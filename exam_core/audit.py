@@ -187,6 +187,7 @@ class _History:
     def __init__(self, blobs: Mapping[str, bytes]) -> None:
         self._entries: list[Entry] = []
         self._blobs = blobs
+        self._refused: set[int] = set()
 
     @property
     def entries(self) -> Sequence[Entry]:
@@ -197,6 +198,12 @@ class _History:
 
     def blob(self, sha256_hex: str) -> bytes | None:
         return self._blobs.get(sha256_hex)
+
+    def refuse(self, index: int) -> None:
+        self._refused.add(index)
+
+    def refused(self, index: int) -> bool:
+        return index in self._refused
 
 
 def _loose_signature_line(data: bytes) -> str | None:
@@ -633,6 +640,7 @@ class _Audit:
             try:
                 registry.check(entry, None, verified_key)
             except EntryError as e:
+                history.refuse(index)
                 message = e.message
                 if e.code == "unknown_key" and entry.actor in refused:
                     message += f" (its registration, entry {refused[entry.actor]}, was refused)"

@@ -33,7 +33,7 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Literal
 
-from exam_core.audit_signatures import signing_keys
+from exam_core.audit_signatures import SigningKeys
 
 __all__ = ["ProcessSignatureCheck"]
 
@@ -95,6 +95,7 @@ def _work(
     """A worker's loop: take the lowest free chunk, verify it, post the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the auditing process handles Ctrl-C
     index = {public_key: i for i, public_key in enumerate(board.key_list)}
+    signing_keys = SigningKeys(keys)
     chunk, first = board.chunk, 0
     while True:
         with board.changed:
@@ -103,7 +104,7 @@ def _work(
             return
         first = c + 1
         start = c * chunk
-        found = signing_keys(entries[start : start + chunk], keys)
+        found = signing_keys(entries[start : start + chunk])
         board.answers[start : start + len(found)] = [
             NO_KEY if key is None else index[key] for key in found
         ]
@@ -187,7 +188,7 @@ class _OrderedPass:
     ) -> None:
         self.board = board
         self.entries = entries
-        self.keys = keys
+        self.signing_keys = SigningKeys(keys)
         self.workers = workers
         self.taken: dict[int, list[bytes | None]] = {}
         """Chunks verified here ahead of the pass, by number."""
@@ -242,5 +243,5 @@ class _OrderedPass:
                     continue
             self.ahead = spare + 1
             start = spare * board.chunk
-            self.taken[spare] = signing_keys(self.entries[start : start + board.chunk], self.keys)
+            self.taken[spare] = self.signing_keys(self.entries[start : start + board.chunk])
             self.taken_back += len(self.taken[spare])

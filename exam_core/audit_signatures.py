@@ -25,7 +25,7 @@ from exam_core.note import (
     parse_vkey,
 )
 
-__all__ = ["registered_keys", "signing_keys"]
+__all__ = ["SigningKeys", "registered_keys", "signing_keys"]
 
 _KEY_REGISTERED = b'"type":"key.registered"'
 
@@ -80,32 +80,46 @@ def _sole_signature(data: bytes) -> tuple[bytes, str, int, bytes] | None:
     return data[: split + 1], key_name, int.from_bytes(blob[:4], "big"), blob[4:]
 
 
+class SigningKeys:
+    """``signing_keys`` for one set of registered keys, loaded once for every chunk."""
+
+    def __init__(self, keys: Mapping[str, frozenset[bytes]]) -> None:
+        self._checks: dict[tuple[str, int], tuple[bytes, Callable[[bytes, bytes], None]]] = {}
+        for name, public_keys in keys.items():
+            for public_key in public_keys:
+                key = Ed25519Verifier(name, public_key)
+                verify = ed25519_public_key(public_key).verify
+                self._checks[(name, key.key_id)] = (public_key, verify)
+
+    def __call__(self, entries: Sequence[bytes]) -> list[bytes | None]:
+        """For each entry, the registered public key of its signer that verifies it, else None.
+
+        The loop calls the key objects itself: the per-entry wrapper calls of
+        ``Ed25519Verifier.verify`` cost a few percent of the verification.
+        """
+        checks = self._checks
+        result: list[bytes | None] = []
+        for data in entries:
+            found: bytes | None = None
+            signed = _sole_signature(data)
+            if signed is not None:
+                text, name, key_id, signature = signed
+                check = checks.get((name, key_id))
+                if check is not None and len(signature) == ED25519_SIGNATURE_SIZE:
+                    try:
+                        check[1](signature, text)
+                        found = check[0]
+                    except InvalidSignature:
+                        pass
+            result.append(found)
+        return result
+
+
 def signing_keys(
     entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
 ) -> list[bytes | None]:
     """For each entry, the registered public key of its signer that verifies it, else None.
 
-    Pure and order-free, so it can run on chunks in several processes.  The loop calls the
-    key objects itself: the per-entry wrapper calls of ``Ed25519Verifier.verify`` cost a few
-    percent of the verification.
+    Pure and order-free, so it can run on chunks in several processes.
     """
-    checks: dict[tuple[str, int], tuple[bytes, Callable[[bytes, bytes], None]]] = {}
-    for name, public_keys in keys.items():
-        for public_key in public_keys:
-            key = Ed25519Verifier(name, public_key)
-            checks[(name, key.key_id)] = (public_key, ed25519_public_key(public_key).verify)
-    result: list[bytes | None] = []
-    for data in entries:
-        found: bytes | None = None
-        signed = _sole_signature(data)
-        if signed is not None:
-            text, name, key_id, signature = signed
-            check = checks.get((name, key_id))
-            if check is not None and len(signature) == ED25519_SIGNATURE_SIZE:
-                try:
-                    check[1](signature, text)
-                    found = check[0]
-                except InvalidSignature:
-                    pass
-        result.append(found)
-    return result
+    return SigningKeys(keys)(entries)

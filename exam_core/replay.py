@@ -31,11 +31,20 @@ class AuditHistory(Protocol):
 
     @property
     def entries(self) -> Sequence[Entry]:
-        """Every entry of the bundle up to and including the one being replayed, by index."""
+        """Every entry of the bundle up to and including the one being replayed, by index,
+        refused ones included (see ``refused``)."""
         ...
 
     def blob(self, sha256_hex: str) -> bytes | None:
         """The blob with this SHA-256 (already checked against its hash), or None if absent."""
+        ...
+
+    def refused(self, index: int) -> bool:
+        """Whether the ingest rules refused entry ``index`` (the audit reports it).
+
+        A replayer ignores such an entry: a refused key registration registers no key, a
+        refused telemetry chunk is no evidence.
+        """
         ...
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exam_core.entry import Entry
@@ -51,10 +50,13 @@ class _LogIndex:
         self.exams: dict[str, _ExamFacts] = {}
         self.vehicle_keys: dict[str, Ed25519Verifier] = {}
 
-    def advance(self, entries: Sequence[Entry], upto: int) -> None:
-        """Read ``entries[self.read:upto]``."""
+    def advance(self, history: AuditHistory, upto: int) -> None:
+        """Read ``history.entries[self.read:upto]``, leaving out the entries it refused."""
+        entries = history.entries
         for position in range(self.read, upto):
             e = entries[position]
+            if history.refused(position):
+                continue
             kind = e.type
             if kind == "key.registered" and e.event.get("role") == "vehicle":
                 with contextlib.suppress(ExamCoreError):
@@ -126,7 +128,7 @@ class ScoringReplayer:
             self._history = history
             self._index = _LogIndex()
         try:
-            self._index.advance(history.entries, upto)
+            self._index.advance(history, upto)
         except Exception:
             self._history = None  # half-read: the next score reads the entries again
             raise

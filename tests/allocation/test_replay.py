@@ -54,6 +54,9 @@ class History:
     def blob(self, sha256_hex: str) -> bytes | None:
         return self.blobs.get(sha256_hex)
 
+    def refused(self, index: int) -> bool:
+        return False
+
     def add_blob(self, data: bytes) -> None:
         self.blobs[hashlib.sha256(data).hexdigest()] = data
 

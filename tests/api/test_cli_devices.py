@@ -277,6 +277,9 @@ class _History:
     def blob(self, sha256_hex: str) -> bytes | None:
         return None
 
+    def refused(self, index: int) -> bool:
+        return False
+
 
 def test_gateway_command_polls_each_device_in_its_own_thread(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

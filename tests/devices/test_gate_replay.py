@@ -30,6 +30,9 @@ class History:
     def blob(self, sha256_hex: str) -> bytes | None:
         return None
 
+    def refused(self, index: int) -> bool:
+        return False
+
 
 def _entry(seq: int, type_: str, **fields: object) -> Entry:
     event = {

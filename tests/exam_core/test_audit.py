@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.audit import AuditReport, check_bundle, signing_keys
+from exam_core.audit import WARNING, AuditReport, check_bundle, signing_keys
 from exam_core.bundle import bundle_from_files, read_bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.cosignature import add_cosignatures, cosign_checkpoint
-from exam_core.entry import make_entry
+from exam_core.entry import Entry, make_entry
 from exam_core.merkle import leaf_hash, root_from_leaf_hashes
 from exam_core.note import Ed25519Signer
+from exam_core.replay import AuditHistory, Finding
 from exam_core.tiles import bundle_files, decode_entry_bundle, encode_entry_bundle
 from tests.exam_core.bundle_factory import ORIGIN, LogBuilder, demo_log, write_files
 
@@ -374,3 +375,27 @@ def test_entries_of_a_key_whose_registration_was_refused_say_so(tmp_path: Path) 
     unknown = [f for f in report.errors if f.code == "unknown_key"]
     assert [f.index for f in unknown] == [3, 5, 7]
     assert all(f.message.endswith("(its registration, entry 2, was refused)") for f in unknown)
+
+
+class _RefusalsSeen:
+    """A replayer of ``demo.event`` that reports which earlier entries the history refused."""
+
+    event_types = frozenset({"demo.event"})
+
+    def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        refused = [i for i in range(index) if history.refused(i)]
+        return [Finding(index, "seen", repr(refused), WARNING)]
+
+
+def test_replayers_learn_which_entries_the_registry_refused() -> None:
+    log = demo_log(8, checkpoint_every=8)
+    files = log.files()
+    path = "tile/entries/000.p/8"
+    start, length = entry_offset(files, path, 2)  # the registration of demo/d2
+    tampered = files | {path: flip(files[path], start + length - 10)}
+    report = check_bundle(bundle_from_files(tampered), [_RefusalsSeen()])
+    seen = {f.index: f.message for f in report.findings if f.code == "seen"}
+    # Entries 3, 5 and 7 (by demo/d2) are refused too, so they are not replayed.
+    assert seen == {4: "[2, 3]", 6: "[2, 3, 5]"}
+    untouched = check_bundle(bundle_from_files(files), [_RefusalsSeen()])
+    assert {f.message for f in untouched.findings if f.code == "seen"} == {"[]"}

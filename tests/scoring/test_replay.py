@@ -27,9 +27,14 @@ class History:
 
     entries: list[Entry] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    refusals: set[int] = field(default_factory=set)
+    """Indices the ingest rules refused, as the audit marks them."""
 
     def blob(self, sha256_hex: str) -> bytes | None:
         return self.blobs.get(sha256_hex)
+
+    def refused(self, index: int) -> bool:
+        return index in self.refusals
 
 
 class Log:
@@ -217,6 +222,20 @@ def test_telemetry_of_an_unregistered_vehicle_is_invalid(
     faulty: Any, vehicle: Ed25519Signer
 ) -> None:
     log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, register_vehicle=False)
+    assert replay(log, index) == [(index, "telemetry_invalid")]
+
+
+def test_a_refused_vehicle_registration_registers_no_key(
+    faulty: Any, vehicle: Ed25519Signer
+) -> None:
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle)
+    assert replay(log, index) == []
+    registration = next(
+        i
+        for i, e in enumerate(log.history.entries)
+        if e.type == "key.registered" and e.event["name"] == vehicle.name
+    )
+    log.history.refusals.add(registration)
     assert replay(log, index) == [(index, "telemetry_invalid")]
 
 
