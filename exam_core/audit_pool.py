@@ -15,8 +15,8 @@ So every process stays busy until the last chunk whatever their relative speed o
 load on the machine, and no fixed share has to guess it.  Nothing is sent per chunk, and a
 worker that dies only hands its chunk back: the auditing process verifies it itself.
 
-Workers are forked when this process runs no other thread: they inherit the entries and start
-in milliseconds.  Otherwise (a fork of a threaded process could inherit a lock some thread
+Workers are forked on Linux when this process runs no other thread: they inherit the entries and
+start in milliseconds.  Otherwise (a fork of a threaded process could inherit a lock some thread
 holds) they are spawned, and the entries are sent to them once.
 """
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from multiprocessing import get_all_start_methods
@@ -54,9 +55,10 @@ StartMethod = Literal["fork", "spawn"]
 
 
 def _context(start_method: StartMethod | None) -> ForkContext | SpawnContext:
-    """The chosen start method, else fork when this process runs no other thread, else spawn."""
+    """The chosen start method, else fork on Linux when this process runs no other thread,
+    else spawn (macOS system libraries are not safe to use after a fork)."""
     if start_method is None:
-        fork_safe = threading.active_count() == 1
+        fork_safe = sys.platform.startswith("linux") and threading.active_count() == 1
         start_method = "fork" if fork_safe and "fork" in get_all_start_methods() else "spawn"
     if start_method == "fork":
         return multiprocessing.get_context("fork")
