@@ -27,6 +27,7 @@ from devices.register_map import (
     bit_names,
     decode_detector_status,
     signed16,
+    state_name,
 )
 
 
@@ -54,7 +55,7 @@ class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
         return {"detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES)}
 
     def state_name(self, state: int) -> str:
-        return DETECTOR_STATES[state] if state < len(DETECTOR_STATES) else str(state)
+        return state_name(DETECTOR_STATES, state)
 
     def read_categories(self) -> tuple[CategoryTelemetry, ...]:
         blocks = self.read_blocks(

@@ -28,6 +28,7 @@ from devices.register_map import (
     JammerStatus,
     decode_jammer_status,
     signed16,
+    state_name,
 )
 
 
@@ -65,7 +66,7 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
         return {"bands": band_names(status.active_bands)}
 
     def state_name(self, state: int) -> str:
-        return _name(JAMMER_STATES, state)
+        return state_name(JAMMER_STATES, state)
 
     def read_bands(self) -> tuple[BandTelemetry, ...]:
         """The 64-register band block (slow loop, §6.5)."""
@@ -107,7 +108,3 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
         if status.state == 1 or status.active_bands:
             raise ReadbackError("stop: device still radiating")
         return status
-
-
-def _name(names: tuple[str, ...], value: int) -> str:
-    return names[value] if 0 <= value < len(names) else f"unknown-{value}"

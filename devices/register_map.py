@@ -64,6 +64,7 @@ UNAVAILABLE_UNSIGNED = 0xFFFF
 JAMMER_STATES = ("standby", "jamming", "fault-shutdown", "self-test", "local")
 DETECTOR_STATES = ("disarmed", "scanning", "risk", "alarm", "fault", "self-test")
 
+
 JAMMER_ALARMS = (
     "over-temperature",
     "high-vswr",
@@ -237,3 +238,9 @@ def decode_detector_status(regs: tuple[int, ...]) -> DetectorStatus:
         regs[10],
         regs[11],
     )
+
+
+def state_name(names: tuple[str, ...], value: int) -> str:
+    """The name of a device state code, or ``unknown-<code>`` for one the map does not list
+    (one spelling for every device kind, so a log reader can match it)."""
+    return names[value] if 0 <= value < len(names) else f"unknown-{value}"
