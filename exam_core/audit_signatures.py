@@ -8,22 +8,12 @@ running them imports only the note and entry parsers, not the whole audit, and s
 
 from __future__ import annotations
 
-import binascii
-import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-
-from cryptography.exceptions import InvalidSignature
+from collections.abc import Mapping, Sequence
 
 from exam_core.entry import parse_entry
-from exam_core.errors import ExamCoreError
-from exam_core.note import (
-    ED25519_SIGNATURE_SIZE,
-    EM_DASH_PREFIX,
-    Ed25519Verifier,
-    ed25519_public_key,
-    parse_vkey,
-)
+from exam_core.errors import ExamCoreError, NoteError
+from exam_core.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
 
 __all__ = ["SigningKeys", "registered_keys", "signing_keys"]
 
@@ -52,65 +42,45 @@ def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
     return {name: frozenset(found) for name, found in keys.items()}
 
 
-_SOLE_SIGNATURE_LINE = re.compile(
-    rb"\n\n" + re.escape(EM_DASH_PREFIX) + rb"([^ \n]+) ([A-Za-z0-9+/]*={0,2})\n"
-)
-"""A blank line, then one signature line ``— <name> <base64>`` that ends the note."""
+def _sole_signature(data: bytes) -> tuple[bytes, NoteSignature] | None:
+    """(text, signature) of a note with exactly one signature line, or None.
 
-
-def _sole_signature(data: bytes) -> tuple[bytes, str, int, bytes] | None:
-    """(text, key name, key ID, signature) of a note with exactly one signature line, or None.
-
-    The split ``parse_note`` makes (the last blank line), without its other checks: the ordered
-    pass parses every entry fully and uses a verified key only for an entry that parses, for
-    which the two splits agree.
+    The split ``parse_note`` makes (the last blank line) and its line parser, without its
+    checks of the text: the ordered pass parses every entry fully and uses a verified key only
+    for an entry that parses, for which the two agree.
     """
     split = data.rfind(b"\n\n")
-    line = _SOLE_SIGNATURE_LINE.fullmatch(data, split) if split >= 0 else None
-    if line is None:
+    line = data[split + 2 : -1]
+    if split < 0 or not data.endswith(b"\n") or b"\n" in line:
         return None
-    name, encoded = line.groups()
     try:
-        blob = binascii.a2b_base64(encoded)
-        key_name = name.decode()
-    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return data[: split + 1], parse_signature_line(line)
+    except (NoteError, ValueError):  # a name that is not UTF-8 raises UnicodeDecodeError
         return None
-    if len(blob) < 5:
-        return None
-    return data[: split + 1], key_name, int.from_bytes(blob[:4], "big"), blob[4:]
 
 
 class SigningKeys:
     """``signing_keys`` for one set of registered keys, loaded once for every chunk."""
 
     def __init__(self, keys: Mapping[str, frozenset[bytes]]) -> None:
-        self._checks: dict[tuple[str, int], tuple[bytes, Callable[[bytes, bytes], None]]] = {}
+        self._verifiers: dict[tuple[str, int], Ed25519Verifier] = {}
         for name, public_keys in keys.items():
             for public_key in public_keys:
-                key = Ed25519Verifier(name, public_key)
-                verify = ed25519_public_key(public_key).verify
-                self._checks[(name, key.key_id)] = (public_key, verify)
+                verifier = Ed25519Verifier(name, public_key)
+                self._verifiers[(name, verifier.key_id)] = verifier
 
     def __call__(self, entries: Sequence[bytes]) -> list[bytes | None]:
-        """For each entry, the registered public key of its signer that verifies it, else None.
-
-        The loop calls the key objects itself: the per-entry wrapper calls of
-        ``Ed25519Verifier.verify`` cost a few percent of the verification.
-        """
-        checks = self._checks
+        """For each entry, the registered public key of its signer that verifies it, else None."""
+        verifiers = self._verifiers
         result: list[bytes | None] = []
         for data in entries:
             found: bytes | None = None
             signed = _sole_signature(data)
             if signed is not None:
-                text, name, key_id, signature = signed
-                check = checks.get((name, key_id))
-                if check is not None and len(signature) == ED25519_SIGNATURE_SIZE:
-                    try:
-                        check[1](signature, text)
-                        found = check[0]
-                    except InvalidSignature:
-                        pass
+                text, sig = signed
+                verifier = verifiers.get((sig.name, sig.key_id))
+                if verifier is not None and verifier.verify(text, sig.signature):
+                    found = verifier.public_key
             result.append(found)
         return result
 

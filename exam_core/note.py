@@ -286,10 +286,6 @@ def _check_text(text: bytes) -> None:
         raise NoteError(f"note holds control character U+{ord(control.group()):04X}")
 
 
-_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
-"""The alphabet check of ``base64.b64decode(..., validate=True)``, compiled once."""
-
-
 def sign_note(text: bytes, signers: Sequence[NoteSigner]) -> bytes:
     """Make a signed note: ``text`` (which must end in a newline), a blank line, one line a key."""
     _check_text(text)
@@ -313,7 +309,7 @@ def parse_note(data: bytes) -> Note:
         raise NoteError("note has no signature lines")
     lines = block.split(b"\n")
     lines.pop()  # the text ends in a newline, so the last piece is empty
-    signatures = tuple(map(_parse_signature_line, lines))
+    signatures = tuple(map(parse_signature_line, lines))
     if len(signatures) > MAX_SIGNATURES:
         raise NoteError(f"note has more than {MAX_SIGNATURES} signatures")
     return Note(data[: split + 1], signatures)
@@ -324,21 +320,26 @@ _CHECKED_NAMES: dict[bytes, str] = {}
 _CHECKED_NAMES_LIMIT = 4096
 
 
-def _parse_signature_line(line: bytes) -> NoteSignature:
-    if not line.startswith(EM_DASH_PREFIX):
-        raise NoteError("signature line does not start with an em dash and a space")
-    fields = line[len(EM_DASH_PREFIX) :].split(b" ")
-    if len(fields) != 2:
-        raise NoteError("signature line is not '— <name> <base64>'")
-    raw_name, encoded = fields
+_SIGNATURE_LINE = re.compile(re.escape(EM_DASH_PREFIX) + rb"([^ ]+) ([A-Za-z0-9+/]*={0,2})")
+"""``— <name> <base64>``: the layout, checked in one match; ``_line_defect`` says what is off."""
+
+
+def parse_signature_line(line: bytes) -> NoteSignature:
+    """One signature line ``— <name> <base64(key ID ‖ signature)>`` without its newline.
+
+    Raises ``NoteError`` for a malformed line; ``UnicodeDecodeError`` only for a name that is
+    not UTF-8, which ``parse_note`` has ruled out before it calls this.
+    """
+    match = _SIGNATURE_LINE.fullmatch(line)
+    if match is None:
+        raise _line_defect(line)
+    raw_name, encoded = match.groups()
     name = _CHECKED_NAMES.get(raw_name)
     if name is None:
-        name = raw_name.decode()  # the whole note is valid UTF-8, split at ASCII spaces
+        name = raw_name.decode()  # parse_note: the whole note is valid UTF-8
         check_key_name(name)
         if len(_CHECKED_NAMES) < _CHECKED_NAMES_LIMIT:
             _CHECKED_NAMES[raw_name] = name
-    if _BASE64.fullmatch(encoded) is None:
-        raise NoteError(f"signature of {name} is not base64")
     try:
         blob = binascii.a2b_base64(encoded)
     except binascii.Error as e:
@@ -346,6 +347,18 @@ def _parse_signature_line(line: bytes) -> NoteSignature:
     if len(blob) < 5:
         raise NoteError(f"signature of {name} is too short")
     return NoteSignature(name, int.from_bytes(blob[:4], "big"), blob[4:])
+
+
+def _line_defect(line: bytes) -> NoteError:
+    """Why ``line`` is not a signature line, checked in the order a reader would."""
+    if not line.startswith(EM_DASH_PREFIX):
+        return NoteError("signature line does not start with an em dash and a space")
+    fields = line[len(EM_DASH_PREFIX) :].split(b" ")
+    if len(fields) != 2:
+        return NoteError("signature line is not '— <name> <base64>'")
+    name = fields[0].decode()
+    check_key_name(name)  # an empty name raises here
+    return NoteError(f"signature of {name} is not base64")
 
 
 def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> tuple[Note, tuple[str, ...]]:
