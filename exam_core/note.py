@@ -133,7 +133,7 @@ class Ed25519Verifier(Ed25519PublicNoteKey):
 def verify_ed25519(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """Whether ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
     try:
-        ed25519_public_key(public_key).verify(signature, message)
+        _ed25519_public_key(public_key).verify(signature, message)
     except InvalidSignature:
         return False
     return True
@@ -142,7 +142,7 @@ def verify_ed25519(public_key: bytes, signature: bytes, message: bytes) -> bool:
 _PUBLIC_KEY_CACHE: dict[bytes, Ed25519PublicKey] = {}
 
 
-def ed25519_public_key(raw: bytes) -> Ed25519PublicKey:
+def _ed25519_public_key(raw: bytes) -> Ed25519PublicKey:
     """The key object of a raw public key, loaded once: loading costs about as much as hashing
     the message, and a log has few keys."""
     key = _PUBLIC_KEY_CACHE.get(raw)
