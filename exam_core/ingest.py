@@ -67,6 +67,7 @@ def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
     of a submission cost the writer process nothing but unpickling the result.
     """
     results: list[ParsedSubmission] = []
+    verifiers: dict[tuple[str, bytes], Ed25519Verifier] = {}  # a chunk has few signers
     for data, public_key in jobs:
         try:
             entry = parse_entry(data)
@@ -76,9 +77,11 @@ def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
         ok = False
         if public_key is not None:
             try:
-                verify_entry_signature(
-                    entry, Ed25519Verifier(entry.note.signatures[0].name, public_key)
-                )
+                name = entry.note.signatures[0].name
+                verifier = verifiers.get((name, public_key))
+                if verifier is None:
+                    verifier = verifiers[(name, public_key)] = Ed25519Verifier(name, public_key)
+                verify_entry_signature(entry, verifier)
                 ok = True
             except (EntryError, KeyFormatError):
                 pass  # the ordered pass verifies it again and names the reason
