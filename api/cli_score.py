@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+_EXAM_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def _read_exam(folder: Path) -> dict[str, Any]:
     try:
         doc = json.loads((folder / "exam.json").read_bytes())
@@ -99,6 +103,8 @@ def _read_exam(folder: Path) -> dict[str, Any]:
         raise ScoringError(f"exam.json must have exactly {sorted(fields)}")
     if not isinstance(doc["chunks"], list) or not all(isinstance(h, str) for h in doc["chunks"]):
         raise ScoringError("exam.json chunks must be a list of SHA-256 hex strings")
+    if not isinstance(doc["exam"], str) or not _EXAM_ID.fullmatch(doc["exam"]):
+        raise ScoringError("exam.json exam must be the exam id: 32 lowercase hex digits")
     return doc
 
 
@@ -116,7 +122,14 @@ def run_replay(args: argparse.Namespace) -> int:
         if hashlib.sha256(blob).hexdigest() != sha:
             raise ScoringError(f"telemetry chunk {n} does not match its logged SHA-256")
         blobs.append(blob)
-    result = score_chunks(blobs, course, table, str(exam["licence_class"]), verifier=verifier)
+    result = score_chunks(
+        blobs,
+        course,
+        table,
+        str(exam["licence_class"]),
+        verifier=verifier,
+        exam_id=bytes.fromhex(exam["exam"]),
+    )
     text = result.to_bytes()
     print(text.decode())
     recorded = folder / "result.json"

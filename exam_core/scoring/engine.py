@@ -19,12 +19,7 @@ from exam_core.scoring.course import Course, FieldCourse, subject_of
 from exam_core.scoring.facts import TrackFacts
 from exam_core.scoring.result import Deduction, ScoreResult, make_result
 from exam_core.scoring.rules import DISQUALIFYING, Rule, RuleTable
-from exam_core.scoring.telemetry import (
-    Track,
-    assemble_track,
-    parse_chunk,
-    verify_chunk_signature,
-)
+from exam_core.scoring.telemetry import Track, read_track
 
 
 def detector_codes(subject: int) -> frozenset[str]:
@@ -92,12 +87,11 @@ def score_chunks(
     licence_class: str,
     *,
     verifier: Ed25519Verifier | None = None,
+    exam_id: bytes | None = None,
     stopped: bool = False,
 ) -> ScoreResult:
-    """Parse, check (signature when a verifier is given) and join chunk blobs, then score."""
-    chunks = [parse_chunk(b) for b in blobs]
-    if verifier is not None:
-        for chunk in chunks:
-            verify_chunk_signature(chunk, verifier)
-    track = assemble_track(chunks, table.telemetry)
+    """Score chunk blobs (``read_track``: signed by ``verifier`` and of ``exam_id`` when
+    given)."""
+    verifiers = None if verifier is None else [verifier] * len(blobs)
+    track = read_track(blobs, table.telemetry, verifiers=verifiers, exam_id=exam_id)
     return score_track(track, course, table, licence_class, stopped)

@@ -22,12 +22,7 @@ from exam_core.scoring.course import course_by_version, subject_of
 from exam_core.scoring.engine import score_track
 from exam_core.scoring.result import result_from_json
 from exam_core.scoring.rules import rule_table_by_version
-from exam_core.scoring.telemetry import (
-    TelemetryError,
-    assemble_track,
-    parse_chunk,
-    verify_chunk_signature,
-)
+from exam_core.scoring.telemetry import TelemetryError, read_track
 
 
 @dataclass
@@ -168,17 +163,15 @@ class ScoringReplayer:
         try:
             table = rule_table_by_version(str(event["rules"]))
             course = course_by_version(str(event["map"]))
-            chunks = [parse_chunk(b) for b in blobs]
-            for chunk, actor in zip(chunks, actors, strict=True):
+            verifiers = []
+            for actor in actors:
                 verifier = keys.get(actor)
                 if verifier is None:
                     raise TelemetryError("unknown_vehicle", f"{actor} is not a registered vehicle")
-                verify_chunk_signature(chunk, verifier)
-                if chunk.exam_id.hex() != exam:
-                    raise TelemetryError(
-                        "exam_mismatch", f"chunk {chunk.chunk_no} names another exam"
-                    )
-            track = assemble_track(chunks, table.telemetry)
+                verifiers.append(verifier)
+            track = read_track(
+                blobs, table.telemetry, verifiers=verifiers, exam_id=bytes.fromhex(exam)
+            )
         except TelemetryError as e:
             return [Finding(index, "telemetry_invalid", str(e))]
         except ScoringError as e:

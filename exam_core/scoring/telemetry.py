@@ -309,6 +309,27 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
     )
 
 
+def read_track(
+    blobs: Sequence[bytes],
+    limits: TelemetryLimits,
+    *,
+    verifiers: Sequence[Ed25519Verifier] | None = None,
+    exam_id: bytes | None = None,
+) -> Track:
+    """One exam's track from its chunk blobs: each parses and, when ``verifiers`` gives a key
+    per blob, is signed by it; together they form one recording (``assemble_track``) and, when
+    ``exam_id`` is given, of that exam.  The one path from signed telemetry to a track, for the
+    scorer, the command line and the audit alike."""
+    chunks = [parse_chunk(b) for b in blobs]
+    if verifiers is not None:
+        for chunk, verifier in zip(chunks, verifiers, strict=True):
+            verify_chunk_signature(chunk, verifier)
+    track = assemble_track(chunks, limits)
+    if exam_id is not None and track.exam_id != exam_id:
+        raise TelemetryError("exam_mismatch", f"the chunks record exam {track.exam_id.hex()}")
+    return track
+
+
 @dataclass(frozen=True)
 class TelemetryCheck:
     """The verdict on one exam's telemetry: either a track to score or a device fault.
@@ -331,11 +352,8 @@ def check_telemetry(
     blobs: Sequence[bytes], limits: TelemetryLimits, verifier: Ed25519Verifier | None = None
 ) -> TelemetryCheck:
     """Parse, signature-check (when a verifier is given) and join chunks; report, never raise."""
+    verifiers = None if verifier is None else [verifier] * len(blobs)
     try:
-        chunks = [parse_chunk(b) for b in blobs]
-        if verifier is not None:
-            for chunk in chunks:
-                verify_chunk_signature(chunk, verifier)
-        return TelemetryCheck(assemble_track(chunks, limits))
+        return TelemetryCheck(read_track(blobs, limits, verifiers=verifiers))
     except TelemetryError as e:
         return TelemetryCheck(None, e.reason, e.frame, str(e))

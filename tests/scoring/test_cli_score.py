@@ -129,3 +129,22 @@ def test_truncated_telemetry_is_refused_with_its_reason(
     err = capsys.readouterr().err
     assert err.startswith("examctl: error: truncated")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("exam_id", "reason"), [("0" * 32, "exam_mismatch"), ("not-an-exam", "32 lowercase hex")]
+)
+def test_the_chunks_must_record_the_exam_the_folder_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], exam_id: str, reason: str
+) -> None:
+    out = tmp_path / "exam"
+    assert simulate(out) == 0
+    exam = json.loads((out / "exam.json").read_text())
+    assert exam["exam"] != exam_id
+    exam["exam"] = exam_id
+    (out / "exam.json").write_text(json.dumps(exam))
+    capsys.readouterr()
+    assert main(["score", "replay", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert reason in err
+    assert err.count("\n") == 1
