@@ -27,7 +27,6 @@ from devices.register_map import (
     bit_names,
     decode_detector_status,
     signed16,
-    state_name,
 )
 
 
@@ -48,14 +47,12 @@ class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
     command_register = DETECTOR_COMMAND
     rtc_register = DETECTOR_RTC
     alarm_names = DETECTOR_ALARMS
+    state_names = DETECTOR_STATES
 
     decode_status = staticmethod(decode_detector_status)
 
     def status_flags(self, status: DetectorStatus) -> Mapping[str, frozenset[str]]:
         return {"detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES)}
-
-    def state_name(self, state: int) -> str:
-        return state_name(DETECTOR_STATES, state)
 
     def read_categories(self) -> tuple[CategoryTelemetry, ...]:
         blocks = self.read_blocks(

@@ -28,7 +28,6 @@ from devices.register_map import (
     JammerStatus,
     decode_jammer_status,
     signed16,
-    state_name,
 )
 
 
@@ -59,14 +58,12 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
     command_register = JAMMER_COMMAND
     rtc_register = JAMMER_RTC
     alarm_names = JAMMER_ALARMS
+    state_names = JAMMER_STATES
 
     decode_status = staticmethod(decode_jammer_status)
 
     def status_flags(self, status: JammerStatus) -> Mapping[str, frozenset[str]]:
         return {"bands": band_names(status.active_bands)}
-
-    def state_name(self, state: int) -> str:
-        return state_name(JAMMER_STATES, state)
 
     def read_bands(self) -> tuple[BandTelemetry, ...]:
         """The 64-register band block (slow loop, §6.5)."""

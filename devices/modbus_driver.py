@@ -37,6 +37,7 @@ from devices.register_map import (
     decode_counters,
     decode_event,
     decode_identity,
+    state_name,
 )
 
 MAX_EVENTS_PER_POLL = 16
@@ -70,6 +71,7 @@ class ModbusDeviceDriver(Generic[StatusT]):
     command_register = 0
     rtc_register = 0
     alarm_names: dict[int, str] | tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -141,7 +143,7 @@ class ModbusDeviceDriver(Generic[StatusT]):
         raise NotImplementedError
 
     def state_name(self, state: int) -> str:
-        raise NotImplementedError
+        return state_name(self.state_names, state)
 
     def _poll(self) -> Reading:
         counters, rebooted = self.poll_counters()
