@@ -201,30 +201,20 @@ class ModbusDeviceDriver(Generic[StatusT]):
         lost = 0
         for _ in range(min(pending, MAX_EVENTS_PER_POLL)):
             ex = self.master.read_input_registers(self.unit, FIFO_ADDR, FIFO_COUNT)
-            record = decode_event(ex.reply.values)
+            record = decode_event(ex.reply.values, ex.reply.frame)
             if record.type == 0:
                 break  # the FIFO emptied since the counters were read
             try:
                 self.master.write_register(self.unit, self.command_register, CMD_POP_EVENT)
             except (ResponseTimeoutError, FrameError):
                 again = self.master.read_input_registers(self.unit, FIFO_ADDR, FIFO_COUNT)
-                if decode_event(again.reply.values) == record:
+                if decode_event(again.reply.values, again.reply.frame) == record:
                     raise
             if self._last_event_seq is not None:
                 gap = (record.event_seq - self._last_event_seq) & 0xFFFF
                 lost += max(gap - 1, 0)
             self._last_event_seq = record.event_seq
-            events.append(
-                DeviceEvent(
-                    record.event_seq,
-                    record.type,
-                    record.subject,
-                    record.value,
-                    record.rtc_unix_s,
-                    record.uptime_s,
-                    ex.reply.frame,
-                )
-            )
+            events.append(record)
         return tuple(events), lost
 
     # -- writes with read-back (§5.3) ----------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devices.reading import DeviceEvent
+
 JAMMER_UNIT = 1
 DETECTOR_UNIT = 2
 JAMMER_TYPE = 0x4A01
@@ -155,23 +157,12 @@ def decode_identity(regs: tuple[int, ...]) -> Identity:
     return Identity(regs[0], regs[1], regs[2], serial, decode_counters(regs[7:13]))
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """One FIFO record (6.4), exactly as the device stored it."""
-
-    event_seq: int
-    type: int
-    subject: int
-    value: int
-    rtc_unix_s: int
-    uptime_s: int
-
-
-def decode_event(regs: tuple[int, ...]) -> EventRecord:
+def decode_event(regs: tuple[int, ...], raw: bytes) -> DeviceEvent:
+    """One FIFO record (6.4), exactly as the device stored it, with the reply it came in."""
     if len(regs) != FIFO_COUNT:
         raise ValueError("event record is 8 registers")
-    return EventRecord(
-        regs[0], regs[1], regs[2], regs[3], u32(regs[4], regs[5]), u32(regs[6], regs[7])
+    return DeviceEvent(
+        regs[0], regs[1], regs[2], regs[3], u32(regs[4], regs[5]), u32(regs[6], regs[7]), raw
     )
 
 
