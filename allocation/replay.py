@@ -56,6 +56,10 @@ class AllocationReplayer:
     def event_types(self) -> frozenset[str]:
         return EVENT_TYPES
 
+    @property
+    def reads(self) -> frozenset[str]:
+        return EVENT_TYPES
+
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event = entry.event
         try:
@@ -92,15 +96,12 @@ class AllocationReplayer:
         """Earlier entries of each of ``kinds`` that fit their schema, in one pass over the
         history (the audit reports the entries that do not fit)."""
         found: dict[str, list[tuple[int, Entry]]] = {kind: [] for kind in kinds}
-        for i, e in enumerate(history.entries[:index]):
-            bucket = found.get(e.type)
-            if bucket is None or history.refused(i):
-                continue
+        for i, e in history.earlier(kinds, index):
             try:
                 validate_event(e.event)
             except EntryError:
                 continue
-            bucket.append((i, e))
+            found[e.type].append((i, e))
         return found
 
     # -- the three entry types ---------------------------------------------------------------

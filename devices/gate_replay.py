@@ -30,6 +30,7 @@ from devices.register_map import (
 from devices.vendor_jammer import decode_frame, decode_status
 from exam_core.entry import Entry
 from exam_core.replay import AuditHistory, Finding
+from exam_core.schemas.devices import SCHEMAS as DEVICE_SCHEMAS
 
 
 def evidence_problems(kind: str, raw: bytes) -> list[str]:
@@ -75,28 +76,59 @@ def evidence_problems(kind: str, raw: bytes) -> list[str]:
     return [f"unknown device kind {kind!r}"]
 
 
-def _device_facts(entries: list[Entry], actor: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Kind and last link state of each device, from the same gateway's earlier entries."""
-    kinds: dict[str, str] = {}
-    states: dict[str, str] = {}
-    for entry in entries:
-        if entry.actor != actor or not entry.type.startswith("device."):
-            continue
-        device = entry.event.get("device")
-        if not isinstance(device, str):
-            continue
-        kinds[device] = str(entry.event.get("kind", ""))
-        if entry.type == "device.state":
-            states[device] = str(entry.event.get("state", ""))
-    return kinds, states
+READS = frozenset(schema.type for schema in DEVICE_SCHEMAS if "device" in schema.fields)
+"""The entries that name a device: its kind, and its link state in ``device.state``."""
+
+
+class _DeviceIndex:
+    """Each gateway's devices as the entries read so far describe them: kind and last link
+    state.  Read once and in order, as gates come in log order."""
+
+    def __init__(self, history: AuditHistory | None = None) -> None:
+        self.history = history
+        self.read = 0
+        self.kinds: dict[tuple[str, str], str] = {}
+        self.states: dict[tuple[str, str], str] = {}
+
+    def advance(self, upto: int) -> None:
+        if self.history is None:
+            return
+        for _, entry in self.history.earlier(READS, upto, self.read):
+            device = entry.event.get("device")
+            if not isinstance(device, str):
+                continue
+            key = (entry.actor, device)
+            self.kinds[key] = str(entry.event.get("kind", ""))
+            if entry.type == "device.state":
+                self.states[key] = str(entry.event.get("state", ""))
+        self.read = max(self.read, upto)
 
 
 class DeviceGatingReplayer:
     """A ``Replayer`` for ``device.gate`` entries (see the module docstring)."""
 
+    def __init__(self) -> None:
+        self._devices = _DeviceIndex()
+
     @property
     def event_types(self) -> frozenset[str]:
         return frozenset({"device.gate"})
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return READS
+
+    def _devices_before(self, index: int, history: AuditHistory) -> _DeviceIndex:
+        """The device index of the entries before ``index``; read again for another history
+        or an earlier index."""
+        if history is not self._devices.history or index < self._devices.read:
+            self._devices = _DeviceIndex(history)
+        try:
+            self._devices.advance(index)
+        except Exception:
+            self._devices = _DeviceIndex()  # half-read: the next gate reads the entries again
+            raise
+        return self._devices
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event: Mapping[str, object] = entry.event
@@ -114,23 +146,21 @@ class DeviceGatingReplayer:
             )
         if not allowed:
             return findings
-        earlier = [e for i, e in enumerate(history.entries[:index]) if not history.refused(i)]
-        kinds, states = _device_facts(earlier, entry.actor)
+        devices = self._devices_before(index, history)
         for item in evidence:
             if not isinstance(item, dict):
                 findings.append(Finding(index, "gate_bad_evidence", "evidence item not an object"))
                 continue
             device, raw_hex = str(item.get("device")), str(item.get("raw", ""))
-            kind = kinds.get(device)
+            kind = devices.kinds.get((entry.actor, device))
             if kind is None:
                 findings.append(
                     Finding(index, "gate_unknown_device", f"{device}: no earlier device entry")
                 )
                 continue
-            if states.get(device) != "ONLINE":
-                findings.append(
-                    Finding(index, "gate_device_down", f"{device}: link {states.get(device)}")
-                )
+            state = devices.states.get((entry.actor, device))
+            if state != "ONLINE":
+                findings.append(Finding(index, "gate_device_down", f"{device}: link {state}"))
             try:
                 problems = evidence_problems(kind, bytes.fromhex(raw_hex))
             except (DeviceError, ValueError) as e:

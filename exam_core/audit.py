@@ -36,10 +36,13 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from heapq import merge
+from operator import itemgetter
 from typing import Any
 
 from exam_core.audit_signatures import registered_keys, signing_keys
@@ -182,28 +185,41 @@ class _SeenCheckpoint:
 
 
 class _History:
-    """The ``AuditHistory`` replayers see: entries so far, and blobs that match their hash."""
+    """The ``AuditHistory`` replayers see: the admitted entries of the types they read, by
+    type and in log order, and the blobs that match their hash.
 
-    def __init__(self, blobs: Mapping[str, bytes]) -> None:
-        self._entries: list[Entry] = []
+    Only those entries are kept: an audit of a long log holds the entries' bytes, not a parsed
+    copy of every one of them.
+    """
+
+    def __init__(self, blobs: Mapping[str, bytes], reads: Collection[str]) -> None:
         self._blobs = blobs
-        self._refused: set[int] = set()
+        self._by_type: dict[str, tuple[list[int], list[Entry]]] = {kind: ([], []) for kind in reads}
 
-    @property
-    def entries(self) -> Sequence[Entry]:
-        return self._entries
+    def admit(self, index: int, entry: Entry) -> None:
+        """Record an entry the ingest rules admitted; indices come in increasing order."""
+        kept = self._by_type.get(entry.type)
+        if kept is not None:
+            kept[0].append(index)
+            kept[1].append(entry)
 
-    def append(self, entry: Entry) -> None:
-        self._entries.append(entry)
+    def earlier(
+        self, kinds: Collection[str], stop: int, start: int = 0
+    ) -> Iterator[tuple[int, Entry]]:
+        runs: list[Iterator[tuple[int, Entry]]] = []
+        for kind in frozenset(kinds):
+            kept = self._by_type.get(kind)
+            if kept is None:
+                raise ValueError(f"{kind} is not among the types the replayers read")
+            indices, entries = kept
+            lo, hi = bisect_left(indices, start), bisect_left(indices, stop)
+            runs.append(zip(indices[lo:hi], entries[lo:hi], strict=True))
+        if len(runs) == 1:
+            return runs[0]
+        return merge(*runs, key=itemgetter(0))
 
     def blob(self, sha256_hex: str) -> bytes | None:
         return self._blobs.get(sha256_hex)
-
-    def refuse(self, index: int) -> None:
-        self._refused.add(index)
-
-    def refused(self, index: int) -> bool:
-        return index in self._refused
 
 
 def _loose_signature_line(data: bytes) -> str | None:
@@ -617,7 +633,7 @@ class _Audit:
         for replayer in self.replayers:
             for event_type in replayer.event_types:
                 by_type[event_type].append(replayer)
-        history = _History(self.good_blobs)
+        history = _History(self.good_blobs, {t for r in self.replayers for t in r.reads})
         history_whole = True
         referenced: set[str] = set()
         refused: dict[str, int] = {}  # key name → index of its refused registration
@@ -635,12 +651,10 @@ class _Audit:
                         f"entries after {index} are not replayed: entry {index} does not parse",
                     )
                 continue
-            history.append(entry)
             # (3) the ingest rules, in log order
             try:
                 registry.check(entry, None, verified_key)
             except EntryError as e:
-                history.refuse(index)
                 message = e.message
                 if e.code == "unknown_key" and entry.actor in refused:
                     message += f" (its registration, entry {refused[entry.actor]}, was refused)"
@@ -652,6 +666,7 @@ class _Audit:
                     refused.setdefault(str(entry.event["name"]), index)
                 continue
             registry.apply(entry)
+            history.admit(index, entry)
             # (4), (5) and device gating: the domain's own recomputation
             if history_whole:
                 for replayer in by_type.get(entry.type, ()):

@@ -8,8 +8,8 @@ imports ``allocation``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from exam_core.entry import Entry
@@ -27,24 +27,23 @@ class Finding:
 
 
 class AuditHistory(Protocol):
-    """What a replayer may consult: the verified entries before this one and the blobs."""
+    """What a replayer may consult: the admitted entries before this one, and the blobs."""
 
-    @property
-    def entries(self) -> Sequence[Entry]:
-        """Every entry of the bundle up to and including the one being replayed, by index,
-        refused ones included (see ``refused``)."""
+    def earlier(
+        self, kinds: Collection[str], stop: int, start: int = 0
+    ) -> Iterator[tuple[int, Entry]]:
+        """``(index, entry)`` of the entries of ``kinds`` with ``start <= index < stop``, in
+        log order.
+
+        Only entries the ingest rules admitted: a refused key registration registers no key, a
+        refused telemetry chunk is no evidence.  ``kinds`` are among the replayer's ``reads``;
+        the audit keeps only entries of those types, so a replayer asks only for what it
+        needs and a large log is not held in memory for it.
+        """
         ...
 
     def blob(self, sha256_hex: str) -> bytes | None:
         """The blob with this SHA-256 (already checked against its hash), or None if absent."""
-        ...
-
-    def refused(self, index: int) -> bool:
-        """Whether the ingest rules refused entry ``index`` (the audit reports it).
-
-        A replayer ignores such an entry: a refused key registration registers no key, a
-        refused telemetry chunk is no evidence.
-        """
         ...
 
 
@@ -52,6 +51,37 @@ class Replayer(Protocol):
     """Recomputes the entries of some event types and reports every difference."""
 
     @property
-    def event_types(self) -> frozenset[str]: ...
+    def event_types(self) -> frozenset[str]:
+        """The types of the entries it recomputes."""
+        ...
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The types of the earlier entries it consults through ``AuditHistory.earlier``."""
+        ...
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]: ...
+
+
+@dataclass
+class MemoryHistory:
+    """An ``AuditHistory`` over entries held in a list: for replaying a few entries by hand.
+
+    ``refused`` holds the indices the ingest rules refused, as the audit would mark them.
+    """
+
+    entries: list[Entry] = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
+
+    def earlier(
+        self, kinds: Collection[str], stop: int, start: int = 0
+    ) -> Iterator[tuple[int, Entry]]:
+        wanted = frozenset(kinds)
+        for index in range(max(start, 0), min(stop, len(self.entries))):
+            entry = self.entries[index]
+            if index not in self.refused and entry.type in wanted:
+                yield index, entry
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        return self.blobs.get(sha256_hex)

@@ -37,6 +37,19 @@ class _ExamFacts:
     alarms: list[int] = field(default_factory=list)
 
 
+READS = frozenset(
+    {
+        "key.registered",
+        "key.revoked",
+        "telemetry.chunk",
+        "exam.stopped",
+        "device.gate",
+        "device.alarm",
+    }
+)
+"""The earlier entries a score depends on: vehicle keys, its chunks, stops, gates, alarms."""
+
+
 class _LogIndex:
     """The exams and vehicle keys of the entries read so far, read once and in order."""
 
@@ -46,12 +59,8 @@ class _LogIndex:
         self.vehicle_keys: dict[str, Ed25519Verifier] = {}
 
     def advance(self, history: AuditHistory, upto: int) -> None:
-        """Read ``history.entries[self.read:upto]``, leaving out the entries it refused."""
-        entries = history.entries
-        for position in range(self.read, upto):
-            e = entries[position]
-            if history.refused(position):
-                continue
+        """Read the admitted entries of ``READS`` from ``self.read`` up to ``upto``."""
+        for position, e in history.earlier(READS, upto, self.read):
             kind = e.type
             if kind == "key.registered" and e.event.get("role") == "vehicle":
                 with contextlib.suppress(ExamCoreError):
@@ -116,9 +125,13 @@ class ScoringReplayer:
     def event_types(self) -> frozenset[str]:
         return frozenset({"exam.scored"})
 
+    @property
+    def reads(self) -> frozenset[str]:
+        return READS
+
     def _index_before(self, index: int, history: AuditHistory) -> _LogIndex:
-        """The index of ``history.entries[:index]``."""
-        upto = min(index, len(history.entries))
+        """The index of the entries before ``index``."""
+        upto = index
         if history is not self._history or upto < self._index.read:
             self._history = history
             self._index = _LogIndex()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -23,9 +23,9 @@ from allocation import (
     repaired_fields,
 )
 from allocation.events import COMMITTED, MADE, REPAIRED
-from exam_core.entry import MAX_ENTRY_BYTES, Entry, make_entry, parse_entry
+from exam_core.entry import MAX_ENTRY_BYTES, make_entry, parse_entry
 from exam_core.note import Ed25519Signer
-from exam_core.replay import Finding
+from exam_core.replay import Finding, MemoryHistory
 from exam_core.schemas import validate_event
 from tests.allocation.samples import (
     BEACON_SIGNER,
@@ -44,18 +44,10 @@ ROUND_TIME = GENESIS_MS + ROUND * PERIOD_MS
 
 
 @dataclass
-class History:
+class History(MemoryHistory):
     """An in-memory bundle: the entries so far and the blobs by SHA-256."""
 
-    entries: list[Entry] = field(default_factory=list)
-    blobs: dict[str, bytes] = field(default_factory=dict)
     seq: int = 0
-
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return self.blobs.get(sha256_hex)
-
-    def refused(self, index: int) -> bool:
-        return False
 
     def add_blob(self, data: bytes) -> None:
         self.blobs[hashlib.sha256(data).hexdigest()] = data
@@ -80,7 +72,7 @@ def replay_all(history: History, replayer: AllocationReplayer | None = None) -> 
     found: list[Finding] = []
     for index, entry in enumerate(history.entries):
         if entry.type in replayer.event_types:
-            view = History(history.entries[: index + 1], history.blobs)
+            view = History(history.entries[: index + 1], history.blobs, history.refused)
             found += replayer.replay(index, entry, view)
     return found
 

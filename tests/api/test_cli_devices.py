@@ -19,7 +19,8 @@ from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
 from devices.errors import DeviceConfigError
 from devices.gate_replay import DeviceGatingReplayer
 from exam_core.centre import Centre
-from exam_core.entry import Entry, parse_entry
+from exam_core.entry import parse_entry
+from exam_core.replay import MemoryHistory
 
 
 @pytest.fixture
@@ -267,18 +268,7 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
     gates = [i for i, e in enumerate(log) if e.type == "device.gate"]
     assert len(gates) >= 4
     for i in gates:
-        assert replayer.replay(i, log[i], _History(log)) == []
-
-
-class _History:
-    def __init__(self, entries: list[Entry]) -> None:
-        self.entries = entries
-
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return None
-
-    def refused(self, index: int) -> bool:
-        return False
+        assert replayer.replay(i, log[i], MemoryHistory(log)) == []
 
 
 def test_gateway_command_polls_each_device_in_its_own_thread(

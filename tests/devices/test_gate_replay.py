@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from devices.emulators import CanaryModem, DetectorModel, JammerModel, ModbusSlave
 from devices.gate_replay import DeviceGatingReplayer, evidence_problems
 from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, encode_request
 from devices.vendor_jammer import VendorStatus, encode_status
 from exam_core.entry import Entry, make_entry, parse_entry
 from exam_core.note import Ed25519Signer
+from exam_core.replay import MemoryHistory
 
 GATEWAY = Ed25519Signer.from_seed("exam.example/c/1/gateway/g", bytes(32))
 
@@ -21,17 +19,6 @@ def _status_frame(model: JammerModel | DetectorModel) -> bytes:
     (exchange,) = slave.feed(request, 0.0)
     assert exchange.reply is not None
     return exchange.reply
-
-
-@dataclass
-class History:
-    entries: Sequence[Entry]
-
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return None
-
-    def refused(self, index: int) -> bool:
-        return False
 
 
 def _entry(seq: int, type_: str, **fields: object) -> Entry:
@@ -77,7 +64,9 @@ def _log(
 
 
 def _replay(entries: list[Entry]) -> list[str]:
-    findings = DeviceGatingReplayer().replay(len(entries) - 1, entries[-1], History(entries))
+    findings = DeviceGatingReplayer().replay(
+        len(entries) - 1, entries[-1], MemoryHistory(list(entries))
+    )
     return [f.code for f in findings]
 
 

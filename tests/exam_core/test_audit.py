@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.audit import WARNING, AuditReport, check_bundle, signing_keys
+from exam_core.audit import WARNING, AuditReport, _History, check_bundle, signing_keys
 from exam_core.bundle import bundle_from_files, read_bundle
 from exam_core.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.cosignature import add_cosignatures, cosign_checkpoint
-from exam_core.entry import Entry, make_entry
+from exam_core.entry import Entry, make_entry, parse_entry
 from exam_core.merkle import leaf_hash, root_from_leaf_hashes
 from exam_core.note import Ed25519Signer
-from exam_core.replay import AuditHistory, Finding
+from exam_core.replay import AuditHistory, Finding, MemoryHistory
 from exam_core.tiles import bundle_files, decode_entry_bundle, encode_entry_bundle
 from tests.exam_core.bundle_factory import ORIGIN, LogBuilder, demo_log, write_files
 
@@ -377,25 +377,59 @@ def test_entries_of_a_key_whose_registration_was_refused_say_so(tmp_path: Path) 
     assert all(f.message.endswith("(its registration, entry 2, was refused)") for f in unknown)
 
 
-class _RefusalsSeen:
-    """A replayer of ``demo.event`` that reports which earlier entries the history refused."""
+class _EarlierSeen:
+    """A replayer of ``demo.event`` that reports which earlier entries the history holds."""
 
     event_types = frozenset({"demo.event"})
+    reads = frozenset({"demo.event", "key.registered"})
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
-        refused = [i for i in range(index) if history.refused(i)]
-        return [Finding(index, "seen", repr(refused), WARNING)]
+        seen = [i for i, _ in history.earlier(self.reads, index)]
+        return [Finding(index, "seen", repr(seen), WARNING)]
 
 
-def test_replayers_learn_which_entries_the_registry_refused() -> None:
+def test_replayers_see_only_the_entries_the_registry_admitted() -> None:
     log = demo_log(8, checkpoint_every=8)
     files = log.files()
     path = "tile/entries/000.p/8"
     start, length = entry_offset(files, path, 2)  # the registration of demo/d2
     tampered = files | {path: flip(files[path], start + length - 10)}
-    report = check_bundle(bundle_from_files(tampered), [_RefusalsSeen()])
+    report = check_bundle(bundle_from_files(tampered), [_EarlierSeen()])
     seen = {f.index: f.message for f in report.findings if f.code == "seen"}
-    # Entries 3, 5 and 7 (by demo/d2) are refused too, so they are not replayed.
-    assert seen == {4: "[2, 3]", 6: "[2, 3, 5]"}
-    untouched = check_bundle(bundle_from_files(files), [_RefusalsSeen()])
-    assert {f.message for f in untouched.findings if f.code == "seen"} == {"[]"}
+    # Entries 3, 5 and 7 (by demo/d2) are refused too: not replayed, and not in the history.
+    assert seen == {4: "[0, 1]", 6: "[0, 1, 4]"}
+    untouched = check_bundle(bundle_from_files(files), [_EarlierSeen()])
+    seen = {f.index: f.message for f in untouched.findings if f.code == "seen"}
+    assert seen == {i: repr(list(range(i))) for i in range(3, 8)}
+
+
+class _AsksForMore(_EarlierSeen):
+    """Asks the history for a type it did not declare in ``reads``."""
+
+    reads = frozenset({"demo.event"})
+
+    def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        return [Finding(index, "seen", repr(list(history.earlier({"key.revoked"}, index))))]
+
+
+def test_a_replayer_sees_only_the_types_it_declared() -> None:
+    report = check_bundle(bundle_from_files(demo_log(5).files()), [_AsksForMore()])
+    crashed = [f for f in report.findings if f.code == "replay_crashed"]
+    assert [f.index for f in crashed] == [3, 4]
+    assert "key.revoked is not among the types the replayers read" in crashed[0].message
+
+
+def test_the_audit_history_agrees_with_a_list_of_the_admitted_entries() -> None:
+    entries = [parse_entry(e) for e in demo_log(30).entries]
+    refused = {4, 9, 10, 17}
+    reads = frozenset({"demo.event", "key.registered"})
+    history = _History({}, reads)
+    for index, entry in enumerate(entries):
+        if index not in refused:
+            history.admit(index, entry)
+    plain = MemoryHistory(entries, refused=refused)
+    for kinds in (reads, {"demo.event"}, {"key.registered"}, set()):
+        for start, stop in ((0, 30), (0, 5), (3, 18), (11, 11), (20, 99), (-2, 3)):
+            assert list(history.earlier(kinds, stop, start)) == list(
+                plain.earlier(kinds, stop, start)
+            ), (kinds, start, stop)

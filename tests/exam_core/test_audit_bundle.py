@@ -275,13 +275,12 @@ class EvenReplayer:
     def __init__(self) -> None:
         self.seen: list[int] = []
 
-    @property
-    def event_types(self) -> frozenset[str]:
-        return frozenset({"demo.event"})
+    event_types = reads = frozenset({"demo.event"})
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        earlier = [i for i, _ in history.earlier(self.reads, index)]
+        assert earlier == self.seen  # every demo event before this one, in order
         self.seen.append(index)
-        assert history.entries[index] is entry
         assert history.blob("00" * 32) is None
         if entry.event["n"] != index:
             return [Finding(index, "demo_mismatch", f"n is {entry.event['n']}, not {index}")]
@@ -291,9 +290,7 @@ class EvenReplayer:
 
 
 class BrokenReplayer:
-    @property
-    def event_types(self) -> frozenset[str]:
-        return frozenset({"demo.event"})
+    event_types = reads = frozenset({"demo.event"})
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> Sequence[Finding]:
         raise ZeroDivisionError("replayer bug")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from exam_core.entry import Entry, make_entry, parse_entry
+from exam_core.entry import make_entry, parse_entry
 from exam_core.note import Ed25519Signer
+from exam_core.replay import MemoryHistory
 from exam_core.schemas import validate_event
 from exam_core.scoring import FieldCourse, RuleTable, ScoringReplayer, score_chunks
 from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
@@ -21,25 +21,9 @@ from .conftest import EXAM_ID, ScoreFn, chunk_blobs
 LOG = "exam.example/c/370100-01"
 
 
-@dataclass
-class History:
-    """An in-memory ``AuditHistory``; ``blobs`` is keyed by hash and trusted as given."""
-
-    entries: list[Entry] = field(default_factory=list)
-    blobs: dict[str, bytes] = field(default_factory=dict)
-    refusals: set[int] = field(default_factory=set)
-    """Indices the ingest rules refused, as the audit marks them."""
-
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return self.blobs.get(sha256_hex)
-
-    def refused(self, index: int) -> bool:
-        return index in self.refusals
-
-
 class Log:
     def __init__(self) -> None:
-        self.history = History()
+        self.history = MemoryHistory()
         self.seq: dict[str, int] = {}
         self.admin = Ed25519Signer.from_seed(f"{LOG}/admin/A1", b"\x0a" * 32)
 
@@ -235,7 +219,7 @@ def test_a_refused_vehicle_registration_registers_no_key(
         for i, e in enumerate(log.history.entries)
         if e.type == "key.registered" and e.event["name"] == vehicle.name
     )
-    log.history.refusals.add(registration)
+    log.history.refused.add(registration)
     assert replay(log, index) == [(index, "telemetry_invalid")]
 
 
