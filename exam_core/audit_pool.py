@@ -217,10 +217,10 @@ class _OrderedPass:
                 yield from (None,) * size  # the registry verifies these, in order
             elif self._wait_for(c):
                 key_list = board.key_list
-                yield from (
+                yield from [
                     None if i == NO_KEY else key_list[i]
                     for i in board.answers[start : start + size]
-                )
+                ]
             else:
                 self.handed_back += size
                 yield from (None,) * size

@@ -155,9 +155,15 @@ def hash_source_from_leaf_hashes(hashes: Sequence[bytes]) -> HashSource:
     levels: list[list[bytes]] = [list(hashes)]
     for h in levels[0]:
         _check_hash(h, "leaf hash")
+    sha256 = hashlib.sha256  # node_hash inlined: an audit hashes one node per entry
     while len(levels[-1]) > 1:
         below = levels[-1]
-        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        levels.append(
+            [
+                sha256(b"\x01" + left + right).digest()
+                for left, right in zip(below[::2], below[1::2], strict=False)  # odd: last waits
+            ]
+        )
 
     def get_node(level: int, index: int) -> bytes:
         if level >= len(levels) or not 0 <= index < len(levels[level]):
