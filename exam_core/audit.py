@@ -750,9 +750,10 @@ def check_bundle(
 def _cycle_collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector for the audit, and restore it after.
 
-    The audit keeps every parsed entry for the replayers, so each full collection rescans all
-    of them: 3 µs an entry at 100,000 entries (``bench/audit_throughput.py``), for objects
-    that hold no reference cycles and are freed by reference counting anyway.
+    The audit keeps the parsed entries the replayers read (on an exam day, most of them), so
+    each full collection rescans all of them: 3 µs an entry when it kept every entry of a
+    100,000-entry bundle (``bench/audit_throughput.py``), for objects that hold no reference
+    cycles and are freed by reference counting anyway.
     """
     was_enabled = gc.isenabled()
     gc.disable()
