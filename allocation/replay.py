@@ -93,14 +93,9 @@ class AllocationReplayer:
     def _earlier(
         index: int, history: AuditHistory, *kinds: str
     ) -> dict[str, list[tuple[int, Entry]]]:
-        """Earlier entries of each of ``kinds`` that fit their schema, in one pass over the
-        history (the audit reports the entries that do not fit)."""
+        """Earlier entries of each of ``kinds``: admitted ones, so they fit their schema."""
         found: dict[str, list[tuple[int, Entry]]] = {kind: [] for kind in kinds}
         for i, e in history.earlier(kinds, index):
-            try:
-                validate_event(e.event)
-            except EntryError:
-                continue
             found[e.type].append((i, e))
         return found
 

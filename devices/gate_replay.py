@@ -29,7 +29,7 @@ from devices.register_map import (
 )
 from devices.vendor_jammer import decode_frame, decode_status
 from exam_core.entry import Entry
-from exam_core.replay import AuditHistory, Finding
+from exam_core.replay import AuditHistory, Finding, IncrementalIndex
 from exam_core.schemas.devices import SCHEMAS as DEVICE_SCHEMAS
 
 
@@ -82,33 +82,27 @@ READS = frozenset(schema.type for schema in DEVICE_SCHEMAS if "device" in schema
 
 class _DeviceIndex:
     """Each gateway's devices as the entries read so far describe them: kind and last link
-    state.  Read once and in order, as gates come in log order."""
+    state, by (gateway, device)."""
 
-    def __init__(self, history: AuditHistory | None = None) -> None:
-        self.history = history
-        self.read = 0
+    def __init__(self) -> None:
         self.kinds: dict[tuple[str, str], str] = {}
         self.states: dict[tuple[str, str], str] = {}
 
-    def advance(self, upto: int) -> None:
-        if self.history is None:
+    def learn(self, index: int, entry: Entry) -> None:
+        device = entry.event.get("device")
+        if not isinstance(device, str):
             return
-        for _, entry in self.history.earlier(READS, upto, self.read):
-            device = entry.event.get("device")
-            if not isinstance(device, str):
-                continue
-            key = (entry.actor, device)
-            self.kinds[key] = str(entry.event.get("kind", ""))
-            if entry.type == "device.state":
-                self.states[key] = str(entry.event.get("state", ""))
-        self.read = max(self.read, upto)
+        key = (entry.actor, device)
+        self.kinds[key] = str(entry.event.get("kind", ""))
+        if entry.type == "device.state":
+            self.states[key] = str(entry.event.get("state", ""))
 
 
 class DeviceGatingReplayer:
     """A ``Replayer`` for ``device.gate`` entries (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._devices = _DeviceIndex()
+        self._devices = IncrementalIndex(READS, _DeviceIndex)
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -117,18 +111,6 @@ class DeviceGatingReplayer:
     @property
     def reads(self) -> frozenset[str]:
         return READS
-
-    def _devices_before(self, index: int, history: AuditHistory) -> _DeviceIndex:
-        """The device index of the entries before ``index``; read again for another history
-        or an earlier index."""
-        if history is not self._devices.history or index < self._devices.read:
-            self._devices = _DeviceIndex(history)
-        try:
-            self._devices.advance(index)
-        except Exception:
-            self._devices = _DeviceIndex()  # half-read: the next gate reads the entries again
-            raise
-        return self._devices
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event: Mapping[str, object] = entry.event
@@ -146,7 +128,7 @@ class DeviceGatingReplayer:
             )
         if not allowed:
             return findings
-        devices = self._devices_before(index, history)
+        devices = self._devices.before(index, history)
         for item in evidence:
             if not isinstance(item, dict):
                 findings.append(Finding(index, "gate_bad_evidence", "evidence item not an object"))

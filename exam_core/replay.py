@@ -8,9 +8,9 @@ imports ``allocation``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from exam_core.entry import Entry
 
@@ -85,3 +85,41 @@ class MemoryHistory:
 
     def blob(self, sha256_hex: str) -> bytes | None:
         return self.blobs.get(sha256_hex)
+
+
+class EarlierIndex(Protocol):
+    """What a replayer learns from earlier entries, one entry at a time in log order."""
+
+    def learn(self, index: int, entry: Entry) -> None: ...
+
+
+IndexT = TypeVar("IndexT", bound=EarlierIndex)
+
+
+class IncrementalIndex(Generic[IndexT]):
+    """An ``EarlierIndex`` of the entries before each replayed entry, read once.
+
+    The audit replays in log order over one growing history, so each call reads only the
+    entries added since the previous one.  Given another history, or an earlier index, it
+    starts again from an empty index; if reading fails half-way, the next call starts again.
+    """
+
+    def __init__(self, reads: frozenset[str], empty: Callable[[], IndexT]) -> None:
+        self._reads = reads
+        self._empty = empty
+        self._history: AuditHistory | None = None
+        self._read = 0
+        self._index = empty()
+
+    def before(self, index: int, history: AuditHistory) -> IndexT:
+        """The index of the admitted entries of ``reads`` before ``index``."""
+        if history is not self._history or index < self._read:
+            self._history, self._read, self._index = history, 0, self._empty()
+        try:
+            for position, entry in history.earlier(self._reads, index, self._read):
+                self._index.learn(position, entry)
+        except Exception:
+            self._history = None  # half-read
+            raise
+        self._read = max(self._read, index)
+        return self._index

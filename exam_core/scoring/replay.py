@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from exam_core.entry import Entry
 from exam_core.errors import ExamCoreError, ScoringError
 from exam_core.note import Ed25519Verifier, ed25519_verifier_from_vkey
-from exam_core.replay import AuditHistory, Finding
+from exam_core.replay import AuditHistory, Finding, IncrementalIndex
 from exam_core.scoring.course import course_by_version, subject_of
 from exam_core.scoring.engine import score_track
 from exam_core.scoring.result import result_from_json
@@ -54,38 +54,35 @@ class _LogIndex:
     """The exams and vehicle keys of the entries read so far, read once and in order."""
 
     def __init__(self) -> None:
-        self.read = 0
         self.exams: dict[str, _ExamFacts] = {}
         self.vehicle_keys: dict[str, Ed25519Verifier] = {}
 
-    def advance(self, history: AuditHistory, upto: int) -> None:
-        """Read the admitted entries of ``READS`` from ``self.read`` up to ``upto``."""
-        for position, e in history.earlier(READS, upto, self.read):
-            kind = e.type
-            if kind == "key.registered" and e.event.get("role") == "vehicle":
-                with contextlib.suppress(ExamCoreError):
-                    self.vehicle_keys[str(e.event["name"])] = ed25519_verifier_from_vkey(
-                        str(e.event["vkey"])
-                    )
-                continue
-            if kind == "key.revoked":
-                self.vehicle_keys.pop(str(e.event["name"]), None)
-                continue
-            exam = e.event.get("exam")
-            if not isinstance(exam, str):
-                continue
-            if kind == "telemetry.chunk":
-                facts = self.exams.setdefault(exam, _ExamFacts())
-                facts.logged[str(e.event["sha256"])] = e.actor
-                facts.first_chunk = position if facts.first_chunk is None else facts.first_chunk
-            elif kind == "exam.stopped":
-                self.exams.setdefault(exam, _ExamFacts()).stops += 1
-            elif kind == "device.gate" and e.event.get("allowed") is True:
-                facts = self.exams.setdefault(exam, _ExamFacts())
-                facts.first_gate = position if facts.first_gate is None else facts.first_gate
-            elif kind == "device.alarm" and e.event.get("action") == "set":
-                self.exams.setdefault(exam, _ExamFacts()).alarms.append(position)
-        self.read = max(self.read, upto)
+    def learn(self, position: int, e: Entry) -> None:
+        """Take in one admitted entry of ``READS``."""
+        kind = e.type
+        if kind == "key.registered" and e.event.get("role") == "vehicle":
+            with contextlib.suppress(ExamCoreError):
+                self.vehicle_keys[str(e.event["name"])] = ed25519_verifier_from_vkey(
+                    str(e.event["vkey"])
+                )
+            return
+        if kind == "key.revoked":
+            self.vehicle_keys.pop(str(e.event["name"]), None)
+            return
+        exam = e.event.get("exam")
+        if not isinstance(exam, str):
+            return
+        if kind == "telemetry.chunk":
+            facts = self.exams.setdefault(exam, _ExamFacts())
+            facts.logged[str(e.event["sha256"])] = e.actor
+            facts.first_chunk = position if facts.first_chunk is None else facts.first_chunk
+        elif kind == "exam.stopped":
+            self.exams.setdefault(exam, _ExamFacts()).stops += 1
+        elif kind == "device.gate" and e.event.get("allowed") is True:
+            facts = self.exams.setdefault(exam, _ExamFacts())
+            facts.first_gate = position if facts.first_gate is None else facts.first_gate
+        elif kind == "device.alarm" and e.event.get("action") == "set":
+            self.exams.setdefault(exam, _ExamFacts()).alarms.append(position)
 
 
 def _gating_findings(
@@ -118,8 +115,7 @@ class ScoringReplayer:
     """
 
     def __init__(self) -> None:
-        self._history: AuditHistory | None = None
-        self._index = _LogIndex()
+        self._index = IncrementalIndex(READS, _LogIndex)
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -128,19 +124,6 @@ class ScoringReplayer:
     @property
     def reads(self) -> frozenset[str]:
         return READS
-
-    def _index_before(self, index: int, history: AuditHistory) -> _LogIndex:
-        """The index of the entries before ``index``."""
-        upto = index
-        if history is not self._history or upto < self._index.read:
-            self._history = history
-            self._index = _LogIndex()
-        try:
-            self._index.advance(history, upto)
-        except Exception:
-            self._history = None  # half-read: the next score reads the entries again
-            raise
-        return self._index
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         """Check one score.
@@ -154,7 +137,7 @@ class ScoringReplayer:
         """
         event = entry.event
         exam = str(event["exam"])
-        log = self._index_before(index, history)
+        log = self._index.before(index, history)
         facts = log.exams.get(exam, _ExamFacts())
         logged = facts.logged
         gating = _gating_findings(index, facts.first_gate, facts.first_chunk, facts.alarms)
