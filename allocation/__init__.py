@@ -23,16 +23,6 @@ from allocation.beacon import (
     first_round_after,
     parse_commitment,
 )
-from allocation.bundle import (
-    ASSIGNMENT_FILE,
-    MANIFEST_FILE,
-    PROOF_FILE,
-    check_bundle,
-    encode_assignment,
-    encode_proof,
-    parse_assignment,
-    parse_proof,
-)
 from allocation.draw import (
     Allocation,
     Assignment,
@@ -71,8 +61,18 @@ from allocation.manifest import (
     manifest_sha256,
     parse_manifest,
 )
+from allocation.publication import (
+    ASSIGNMENT_FILE,
+    MANIFEST_FILE,
+    PROOF_FILE,
+    check_bundle,
+    encode_assignment,
+    encode_proof,
+    parse_assignment,
+    parse_proof,
+)
 from allocation.repair import LateChange, repair_assignment
-from allocation.replay import AllocationReplayer
+from allocation.replayer import AllocationReplayer
 from allocation.roster import (
     LICENCE_CLASSES,
     Candidate,

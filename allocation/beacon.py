@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from allocation.errors import BeaconError
-from exam_core.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical
 from exam_core.errors import CanonicalError, NoteError
-from exam_core.note import NoteSigner, NoteVerifier, open_note, sign_note
+from exam_core.log.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical
+from exam_core.log.note import NoteSigner, NoteVerifier, open_note, sign_note
 
 CHAIN_DOMAIN = b"exam-hashchain/v1\x00"
 DEV_DOMAIN = b"exam-dev-beacon/v1\x00"

@@ -1,7 +1,7 @@
-"""The type-specific fields of the allocation entries (schemas in exam_core.schemas.allocation).
+"""The type-specific fields of the allocation entries (schemas in exam_core.log.schemas.allocation).
 
 The caller adds the common fields (``v``, ``log``, ``type``, ``ts``, ``actor``, ``seq``) — as
-``Centre.append`` does — and signs with ``exam_core.entry.make_entry``; these functions only lay
+``Centre.append`` does — and signs with ``exam_core.log.entry.make_entry``; these functions only lay
 out what the allocation knows, like the field builders of the exam events.
 """
 

@@ -42,9 +42,9 @@ from allocation.roster import (
     Roster,
     SchoolId,
 )
-from exam_core.canonical import canonical_json, parse_canonical
 from exam_core.errors import CanonicalError, EntryError
-from exam_core.schemas.fields import AnyJson, Enum, Hex, Int, ListOf, Nullable, Obj, Str
+from exam_core.log.canonical import canonical_json, parse_canonical
+from exam_core.log.schemas.fields import AnyJson, Enum, Hex, Int, ListOf, Nullable, Obj, Str
 
 ALGORITHM = "exam-alloc/v1"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024

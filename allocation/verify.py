@@ -35,7 +35,7 @@ from allocation.errors import (
 )
 from allocation.fractional import build_fractional, check_fractional, smallest_cap
 from allocation.manifest import Manifest, manifest_sha256, parse_manifest
-from exam_core.note import NoteVerifier
+from exam_core.log.note import NoteVerifier
 
 MAX_LISTED = 10
 """At most this many differing pairs are spelled out in one finding."""

@@ -1,12 +1,11 @@
 """The device gateway: poll every configured device and sign what happens into the centre's log.
 
 Why it lives in ``api``: it is the one place where ``devices`` (drivers, monitor, gate) meets the
-log (``exam_core.centre``); ``devices`` itself never imports the log.  Every device is polled in
-its own thread, so a silent one never delays the others.  Each monitor's events go
-through a sink that signs them with the gateway's key (role ``gateway``) and queues them on the
-centre's sequencer, so a slow commit never delays a poll.  For each room the gate is decided
-after every cycle, and a ``device.gate`` entry is written whenever the decision or its reasons
-change, and at each heartbeat.
+log (``exam_core.centre.centre``); ``devices`` itself never imports the log.  Every device is polled
+in its own thread, so a silent one never delays the others.  Each monitor's events go through a sink
+that signs them with the gateway's key (role ``gateway``) and queues them on the centre's sequencer,
+so a slow commit never delays a poll.  For each room the gate is decided after every cycle, and a
+``device.gate`` entry is written whenever the decision or its reasons change, and at each heartbeat.
 
 Configuration (JSON)::
 
@@ -36,10 +35,10 @@ from devices.device_spec import DeviceSpec
 from devices.errors import DeviceConfigError
 from devices.gate import DEFAULT_MAX_AGE_MS, GateDecision, RoomRequirements, decide_gate
 from devices.monitor import DeviceMonitor, MonitorConfig, monotonic_ms
-from exam_core.centre import Centre
+from exam_core.centre.centre import Centre
 from exam_core.errors import ExamCoreError, StoreError
-from exam_core.note import Ed25519Signer
-from exam_core.schemas.types import GATEWAY
+from exam_core.log.note import Ed25519Signer
+from exam_core.log.schemas.types import GATEWAY
 
 MAX_PENDING = 10_000
 

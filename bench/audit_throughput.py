@@ -30,10 +30,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from exam_core.audit import check_bundle
-from exam_core.audit_pool import ProcessSignatureCheck
-from exam_core.bundle import read_bundle
-from exam_core.note import parse_note
+from exam_core.audit.check import check_bundle
+from exam_core.audit.pool import ProcessSignatureCheck
+from exam_core.audit.reader import read_bundle
+from exam_core.log.note import parse_note
 
 ACTORS = 8
 CHECKPOINT_EVERY = 4096
@@ -42,7 +42,7 @@ CHECKPOINT_EVERY = 4096
 def build(entries: int) -> tuple[dict[str, bytes], list[bytes], dict[str, bytes]]:
     """The bundle files, the entries, and each actor's public key by name."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    factory = importlib.import_module("tests.exam_core.bundle_factory")
+    factory = importlib.import_module("tests.exam_core.audit.bundle_factory")
     log = factory.LogBuilder()
     actors = [log.key(f"bench{i}", "demo") for i in range(ACTORS)]
     while len(log.entries) < entries:
@@ -122,7 +122,7 @@ def main() -> None:
     runs: list[tuple[float, float, int, int]] = []
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
         root = Path(tmp) / "bundle"
-        factory = importlib.import_module("tests.exam_core.bundle_factory")
+        factory = importlib.import_module("tests.exam_core.audit.bundle_factory")
         factory.write_files(root, files)
         serial = audit(root, 1) if args.serial else None
         for _ in range(args.repeat):

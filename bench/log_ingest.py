@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exam_core.centre import Centre
-from exam_core.entry import make_entry, parse_entry
-from exam_core.schemas.types import DEMO
+from exam_core.centre.centre import Centre
+from exam_core.log.entry import make_entry, parse_entry
+from exam_core.log.schemas.types import DEMO
 
 ORIGIN = "bench.example/c/ingest"
 ACTORS = 8

@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exam_core.centre import Centre
-from exam_core.note import Ed25519Signer
-from exam_core.schemas.types import DEMO
-from exam_core.tlog_proof import verify_receipt
+from exam_core.centre.centre import Centre
+from exam_core.log.note import Ed25519Signer
+from exam_core.log.schemas.types import DEMO
+from exam_core.log.tlog_proof import verify_receipt
 
 ORIGIN = "bench.example/c/receipts"
 CLIENTS = 48

@@ -16,7 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from exam_core.note import Ed25519Signer
+from exam_core.log.note import Ed25519Signer
 from exam_core.scoring import (
     RouteCourse,
     assemble_track,
@@ -26,7 +26,7 @@ from exam_core.scoring import (
     score_chunks,
     verify_chunk_signature,
 )
-from exam_core.scoring.route_script import simulate_route
+from exam_core.scoring.sim.route_script import simulate_route
 from exam_core.scoring.telemetry import make_chunks
 
 TARGET_FRAMES = 12_000

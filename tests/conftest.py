@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from exam_core.centre import Centre
-from exam_core.checkpoint import verify_checkpoint
+from exam_core.centre.centre import Centre
+from exam_core.centre.store import LogStore
 from exam_core.db import make_engine
-from exam_core.entry import parse_entry
-from exam_core.merkle import MerkleFrontier, leaf_hash
-from exam_core.note import ed25519_verifier_from_vkey
-from exam_core.registry import KeyRegistry
-from exam_core.store import LogStore
+from exam_core.log.checkpoint import verify_checkpoint
+from exam_core.log.entry import parse_entry
+from exam_core.log.merkle import MerkleFrontier, leaf_hash
+from exam_core.log.note import ed25519_verifier_from_vkey
+from exam_core.log.registry import KeyRegistry
 
 PG_ENV = "EXAM_TEST_DATABASE_URL"
 

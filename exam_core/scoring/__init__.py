@@ -26,7 +26,7 @@ from exam_core.scoring.course import (
 )
 from exam_core.scoring.engine import score_chunks, score_track
 from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
-from exam_core.scoring.replay import ScoringReplayer
+from exam_core.scoring.replayer import ScoringReplayer
 from exam_core.scoring.result import Deduction, ScoreResult, parse_result
 from exam_core.scoring.rules import (
     Rule,
@@ -35,7 +35,7 @@ from exam_core.scoring.rules import (
     parse_rule_table,
     rule_table_by_version,
 )
-from exam_core.scoring.simulator import simulate
+from exam_core.scoring.sim.simulator import simulate
 from exam_core.scoring.telemetry import (
     Chunk,
     Frame,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from exam_core.errors import ScoringError
-from exam_core.note import Ed25519Verifier
+from exam_core.log.note import Ed25519Verifier
 from exam_core.scoring import field_items, general_rules, route_items
 from exam_core.scoring.course import Course, FieldCourse, subject_of
 from exam_core.scoring.facts import TrackFacts

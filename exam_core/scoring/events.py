@@ -4,7 +4,7 @@ The in-car unit logs each chunk (``telemetry.chunk``), the scorer signs the resu
 (``exam.scored``) and the examiner's tablet stops an exam (``exam.stopped``); the audit replays
 exactly these fields, so the producers build them here rather than by hand.  The caller adds the
 common fields (``v``, ``log``, ``type``, ``ts``, ``actor``, ``seq``) and signs with
-``exam_core.entry.make_entry``.
+``exam_core.log.entry.make_entry``.
 """
 
 from __future__ import annotations

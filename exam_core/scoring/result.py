@@ -1,7 +1,7 @@
 """The score of one exam: deductions with the frame that proves each, and the verdict.
 
 The result is what the scorer signs (``exam.scored``) and what anyone recomputes, so its bytes
-are canonical JSON (``exam_core.canonical``): the same telemetry, map and table always give the
+are canonical JSON (``exam_core.log.canonical``): the same telemetry, map and table always give the
 same bytes.  ``parse_result`` is the strict inverse used by ``examctl score replay`` and the
 audit.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from exam_core.canonical import canonical_json, parse_canonical
 from exam_core.errors import CanonicalError, ScoringError
+from exam_core.log.canonical import canonical_json, parse_canonical
 
 FULL_MARKS = 100
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from exam_core.errors import ScoringError
-from exam_core.note import Ed25519Signer, Ed25519Verifier
+from exam_core.log.note import Ed25519Signer, Ed25519Verifier
 
 MAGIC = b"EXTC"
 VERSION = 1

@@ -27,7 +27,7 @@ from allocation import (
     prepare_manifest,
     vrf_public_key,
 )
-from exam_core.note import Ed25519Signer
+from exam_core.log.note import Ed25519Signer
 
 VRF_SECRET = hashlib.sha256(b"test allocator VRF key").digest()
 BEACON_SEED = hashlib.sha256(b"test dev beacon").digest()

@@ -14,7 +14,7 @@ from allocation import (
     first_round_after,
     parse_commitment,
 )
-from exam_core.note import Ed25519Signer
+from exam_core.log.note import Ed25519Signer
 
 GENESIS = 1_800_000_000_000
 PERIOD = 60_000

@@ -18,8 +18,8 @@ from allocation import (
     encode_proof,
     verify_allocation,
 )
-from api.cli import main
-from exam_core.canonical import canonical_json
+from api.cli.main import main
+from exam_core.log.canonical import canonical_json
 from tests.allocation.samples import (
     BEACON_SIGNER,
     Published,

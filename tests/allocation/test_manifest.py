@@ -19,7 +19,7 @@ from allocation import (
     synthetic_roster,
     vrf_public_key,
 )
-from exam_core.canonical import canonical_json
+from exam_core.log.canonical import canonical_json
 from tests.allocation.samples import VRF_SECRET, dev_beacon, publish, small_roster
 
 

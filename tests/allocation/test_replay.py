@@ -23,10 +23,10 @@ from allocation import (
     repaired_fields,
 )
 from allocation.events import COMMITTED, MADE, REPAIRED
-from exam_core.entry import MAX_ENTRY_BYTES, make_entry, parse_entry
-from exam_core.note import Ed25519Signer
-from exam_core.replay import Finding, MemoryHistory
-from exam_core.schemas import validate_event
+from exam_core.audit.history import Finding, MemoryHistory
+from exam_core.log.entry import MAX_ENTRY_BYTES, make_entry, parse_entry
+from exam_core.log.note import Ed25519Signer
+from exam_core.log.schemas import validate_event
 from tests.allocation.samples import (
     BEACON_SIGNER,
     GENESIS_MS,

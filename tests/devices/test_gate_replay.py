@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from devices.emulators import CanaryModem, DetectorModel, JammerModel, ModbusSlave
-from devices.gate_replay import DeviceGatingReplayer, evidence_problems
+from devices.gate_replayer import DeviceGatingReplayer, evidence_problems
 from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, encode_request
 from devices.vendor_jammer import VendorStatus, encode_status
-from exam_core.entry import Entry, make_entry, parse_entry
-from exam_core.note import Ed25519Signer
-from exam_core.replay import MemoryHistory
+from exam_core.audit.history import MemoryHistory
+from exam_core.log.entry import Entry, make_entry, parse_entry
+from exam_core.log.note import Ed25519Signer
 
 GATEWAY = Ed25519Signer.from_seed("exam.example/c/1/gateway/g", bytes(32))
 

@@ -10,7 +10,7 @@ from devices.jammer import JammerDriver
 from devices.modbus_master import ModbusMaster
 from devices.monitor import OFFLINE, ONLINE, STALE, DeviceMonitor, MonitorConfig
 from devices.transport import SerialLink
-from exam_core.schemas import validate_event
+from exam_core.log.schemas import validate_event
 from tests.devices.conftest import ManualClock, ServeFn
 
 Events = list[tuple[str, dict[str, object]]]

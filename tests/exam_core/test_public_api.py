@@ -29,15 +29,22 @@ def test_the_layering_of_design_section_2_holds() -> None:
     # each other; devices never imports exam_core's persistence.
     probe = (
         "import sys, importlib\n"
-        "import exam_core.audit, exam_core.export, exam_core.centre, exam_core.scoring\n"
-        "import allocation, devices, devices.gate_replay\n"
+        "import exam_core.audit.check, exam_core.centre.export, exam_core.centre.centre\n"
+        "import exam_core.scoring\n"
+        "import allocation, devices, devices.gate_replayer\n"
         "print(sorted(m for m in sys.modules if m == 'api' or m.startswith('api.')))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     for package, forbidden in (
-        ("allocation", ("devices", "exam_core.centre", "exam_core.store", "exam_core.db")),
-        ("devices", ("allocation", "exam_core.centre", "exam_core.store", "exam_core.db")),
+        (
+            "allocation",
+            ("devices", "exam_core.centre.centre", "exam_core.centre.store", "exam_core.db"),
+        ),
+        (
+            "devices",
+            ("allocation", "exam_core.centre.centre", "exam_core.centre.store", "exam_core.db"),
+        ),
     ):
         probe = (
             f"import sys, {package}\n"

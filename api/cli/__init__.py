@@ -1,0 +1,1 @@
+"""``examctl``: one module per command group; ``main`` builds the parser."""

@@ -1,0 +1,139 @@
+"""``examctl score``: simulate an exam's telemetry and recompute a score from it.
+
+``score simulate`` drives the scripted candidate over the shipped course and writes what an
+exam leaves behind: the signed telemetry chunks, the in-car unit's public key, the versions of
+the map and rule table used (``exam.json``) and the result (``result.json``, canonical JSON).
+``score replay`` recomputes the result from that directory alone and prints it; it exits 1 if
+it differs from the ``result.json`` found there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from exam_core.errors import ScoringError
+from exam_core.log.canonical import canonical_json
+from exam_core.log.note import Ed25519Signer, ed25519_verifier_from_vkey
+from exam_core.scoring.course import DEFAULT_MAPS, course_by_version, load_course, subject_of
+from exam_core.scoring.engine import score_chunks
+from exam_core.scoring.rules import load_rule_table, rule_table_by_version
+from exam_core.scoring.sim.simulator import simulate
+from exam_core.scoring.telemetry import make_chunks
+
+VEHICLE_KEY_NAME = "exam.example/c/sim/vehicle/V001"
+
+EXIT_MISMATCH = 1
+
+
+def register(commands: Any) -> None:
+    """Add ``score simulate`` and ``score replay`` to the ``examctl`` parser."""
+    group = commands.add_parser("score", help="automated scoring from signed telemetry")
+    sub = group.add_subparsers(dest="score_command", required=True, metavar="SUBCOMMAND")
+
+    sim = sub.add_parser("simulate", help="drive the scripted candidate and score the run")
+    sim.add_argument("--subject", type=int, choices=(2, 3), required=True)
+    sim.add_argument("--class", dest="licence_class", default="C1", help="licence class")
+    sim.add_argument(
+        "--faults", default="", help="comma-separated rule codes to commit (CODE or CODE:near)"
+    )
+    sim.add_argument("--seed", type=int, required=True, help="seed of the sensor noise")
+    sim.add_argument("--out", required=True, help="directory to write the exam to")
+    sim.set_defaults(run=run_simulate)
+
+    rep = sub.add_parser("replay", help="recompute the result of an exam directory")
+    rep.add_argument("dir", metavar="DIR")
+    rep.set_defaults(run=run_replay)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    table = load_rule_table()
+    course = load_course(DEFAULT_MAPS[args.subject])
+    faults = [f.strip() for f in args.faults.split(",") if f.strip()]
+    for fault in faults:
+        if fault.partition(":")[0] not in table.rules:
+            raise ScoringError(f"unknown rule code {fault!r}")
+        subjects = table.rules[fault.partition(":")[0]].subjects
+        if args.subject not in subjects:
+            raise ScoringError(f"rule {fault} does not apply to subject {args.subject}")
+    try:
+        run = simulate(course, args.seed, faults)
+    except ValueError as e:
+        raise ScoringError(str(e)) from e
+    seed = hashlib.sha256(b"examctl score simulate vehicle\n" + str(args.seed).encode()).digest()
+    signer = Ed25519Signer.from_seed(VEHICLE_KEY_NAME, seed)
+    exam_id = hashlib.sha256(b"exam\n" + str(args.seed).encode()).digest()[:16]
+    out = Path(args.out)
+    (out / "telemetry").mkdir(parents=True, exist_ok=True)
+    blobs = make_chunks(signer, exam_id, run.frames)
+    for n, blob in enumerate(blobs):
+        (out / "telemetry" / f"chunk-{n:04d}.bin").write_bytes(blob)
+    hashes = [hashlib.sha256(blob).hexdigest() for blob in blobs]
+    exam = {
+        "exam": exam_id.hex(),
+        "subject": args.subject,
+        "licence_class": args.licence_class,
+        "map": course.version,
+        "rules": table.version,
+        "chunks": hashes,
+        "vehicle_vkey": signer.vkey,
+    }
+    (out / "exam.json").write_bytes(canonical_json(exam) + b"\n")
+    result = score_chunks(blobs, course, table, args.licence_class, verifier=signer.verifier)
+    (out / "result.json").write_bytes(result.to_bytes() + b"\n")
+    print(result.to_bytes().decode())
+    return 0
+
+
+_EXAM_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _read_exam(folder: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((folder / "exam.json").read_bytes())
+    except ValueError as e:
+        raise ScoringError(f"{folder / 'exam.json'} is not JSON: {e}") from e
+    fields = {"exam", "subject", "licence_class", "map", "rules", "chunks", "vehicle_vkey"}
+    if not isinstance(doc, dict) or set(doc) != fields:
+        raise ScoringError(f"exam.json must have exactly {sorted(fields)}")
+    if not isinstance(doc["chunks"], list) or not all(isinstance(h, str) for h in doc["chunks"]):
+        raise ScoringError("exam.json chunks must be a list of SHA-256 hex strings")
+    if not isinstance(doc["exam"], str) or not _EXAM_ID.fullmatch(doc["exam"]):
+        raise ScoringError("exam.json exam must be the exam id: 32 lowercase hex digits")
+    return doc
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    exam = _read_exam(folder)
+    table = rule_table_by_version(str(exam["rules"]))
+    course = course_by_version(str(exam["map"]))
+    if subject_of(course) != exam["subject"]:
+        raise ScoringError(f"map {course.version} is not for subject {exam['subject']}")
+    verifier = ed25519_verifier_from_vkey(str(exam["vehicle_vkey"]))
+    blobs = []
+    for n, sha in enumerate(exam["chunks"]):
+        blob = (folder / "telemetry" / f"chunk-{n:04d}.bin").read_bytes()
+        if hashlib.sha256(blob).hexdigest() != sha:
+            raise ScoringError(f"telemetry chunk {n} does not match its logged SHA-256")
+        blobs.append(blob)
+    result = score_chunks(
+        blobs,
+        course,
+        table,
+        str(exam["licence_class"]),
+        verifier=verifier,
+        exam_id=bytes.fromhex(exam["exam"]),
+    )
+    text = result.to_bytes()
+    print(text.decode())
+    recorded = folder / "result.json"
+    if recorded.exists() and recorded.read_bytes().rstrip(b"\n") != text:
+        print("examctl: result.json does not match the recomputed result", file=sys.stderr)
+        return EXIT_MISMATCH
+    return 0

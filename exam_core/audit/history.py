@@ -1,0 +1,125 @@
+"""The seam between the offline audit and the domains that recompute their own entries.
+
+The audit (DESIGN §3.5) checks the log itself; the allocation and scoring domains each supply a
+``Replayer`` that recomputes the entries of their types (§3.5 steps 4 and 5) from what the
+bundle holds.  ``api`` wires the replayers into ``examctl audit`` so that ``exam_core`` never
+imports ``allocation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from exam_core.log.entry import Entry
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One audit finding: where (entry index, or None for the bundle), a stable code, and why."""
+
+    index: int | None
+    code: str
+    message: str
+    severity: str = "error"
+    """``error`` fails the audit; ``warning`` is reported (e.g. an insecure development beacon)."""
+
+
+class AuditHistory(Protocol):
+    """What a replayer may consult: the admitted entries before this one, and the blobs."""
+
+    def earlier(
+        self, kinds: Collection[str], stop: int, start: int = 0
+    ) -> Iterator[tuple[int, Entry]]:
+        """``(index, entry)`` of the entries of ``kinds`` with ``start <= index < stop``, in
+        log order.
+
+        Only entries the ingest rules admitted: a refused key registration registers no key, a
+        refused telemetry chunk is no evidence.  ``kinds`` are among the replayer's ``reads``;
+        the audit keeps only entries of those types, so a replayer asks only for what it
+        needs and a large log is not held in memory for it.
+        """
+        ...
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        """The blob with this SHA-256 (already checked against its hash), or None if absent."""
+        ...
+
+
+class Replayer(Protocol):
+    """Recomputes the entries of some event types and reports every difference."""
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The types of the entries it recomputes."""
+        ...
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The types of the earlier entries it consults through ``AuditHistory.earlier``."""
+        ...
+
+    def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]: ...
+
+
+@dataclass
+class MemoryHistory:
+    """An ``AuditHistory`` over entries held in a list: for replaying a few entries by hand.
+
+    ``refused`` holds the indices the ingest rules refused, as the audit would mark them.
+    """
+
+    entries: list[Entry] = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
+
+    def earlier(
+        self, kinds: Collection[str], stop: int, start: int = 0
+    ) -> Iterator[tuple[int, Entry]]:
+        wanted = frozenset(kinds)
+        for index in range(max(start, 0), min(stop, len(self.entries))):
+            entry = self.entries[index]
+            if index not in self.refused and entry.type in wanted:
+                yield index, entry
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        return self.blobs.get(sha256_hex)
+
+
+class EarlierIndex(Protocol):
+    """What a replayer learns from earlier entries, one entry at a time in log order."""
+
+    def learn(self, index: int, entry: Entry) -> None: ...
+
+
+IndexT = TypeVar("IndexT", bound=EarlierIndex)
+
+
+class IncrementalIndex(Generic[IndexT]):
+    """An ``EarlierIndex`` of the entries before each replayed entry, read once.
+
+    The audit replays in log order over one growing history, so each call reads only the
+    entries added since the previous one.  Given another history, or an earlier index, it
+    starts again from an empty index; if reading fails half-way, the next call starts again.
+    """
+
+    def __init__(self, reads: frozenset[str], empty: Callable[[], IndexT]) -> None:
+        self._reads = reads
+        self._empty = empty
+        self._history: AuditHistory | None = None
+        self._read = 0
+        self._index = empty()
+
+    def before(self, index: int, history: AuditHistory) -> IndexT:
+        """The index of the admitted entries of ``reads`` before ``index``."""
+        if history is not self._history or index < self._read:
+            self._history, self._read, self._index = history, 0, self._empty()
+        try:
+            for position, entry in history.earlier(self._reads, index, self._read):
+                self._index.learn(position, entry)
+        except Exception:
+            self._history = None  # half-read
+            raise
+        self._read = max(self._read, index)
+        return self._index

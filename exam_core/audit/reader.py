@@ -1,0 +1,272 @@
+"""Reading an audit bundle (DESIGN §3.5) from disk into memory, and nothing else.
+
+The audit itself (``exam_core.audit.check``) is pure: it takes bytes and returns findings, so it can
+run anywhere and be tested without a filesystem.  This module is the one layer that touches the
+disk.  A bundle comes from the party being audited, so it is hostile input: the reader follows
+no symlink, reads no special file, refuses files larger than their format allows, and turns
+every odd path into a finding rather than an exception.  Only a bundle that cannot be read at
+all (no such directory, or a directory with nothing of the layout) raises ``BundleError``.
+
+Layout (the contract shared with ``exam_core.centre.export`` and ``exam_core.log.tiles``)::
+
+    checkpoint                      newest checkpoint note, possibly cosigned
+    checkpoints/<12-digit ordinal>  every checkpoint seen, oldest first
+    policy                          C2SP tlog-policy (log, witnesses, quorum, admin keys)
+    tile/<L>/<N>[.p/<W>]            Merkle tiles
+    tile/entries/<N>[.p/<W>]        entry bundles (uint16 big-endian length-prefixed)
+    blobs/<sha256 hex>              evidence referenced by entries
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exam_core.audit.history import Finding
+from exam_core.errors import BundleError, CheckpointError
+from exam_core.log.tiles import (
+    BLOBS_DIR,
+    CHECKPOINT_FILE,
+    CHECKPOINTS_DIR,
+    ENTRY_BUNDLE_MAX_BYTES,
+    POLICY_FILE,
+    TILE_DIR,
+    TILE_MAX_BYTES,
+    TilePath,
+    parse_blob_name,
+    parse_checkpoint_history_name,
+    parse_tile_path,
+)
+
+__all__ = ["Bundle", "BundleLimits", "bundle_from_files", "read_bundle"]
+
+_LAYOUT = frozenset({POLICY_FILE, CHECKPOINT_FILE, CHECKPOINTS_DIR, TILE_DIR, BLOBS_DIR})
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    """Largest file of each kind the reader loads; anything larger is a finding, not a read."""
+
+    note_bytes: int = 1 << 20
+    """A checkpoint with its cosignatures, or the policy file."""
+    blob_bytes: int = 256 << 20
+    """One blob (a telemetry chunk, a photo, a video segment)."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Every file of an audit bundle as bytes, sorted by role; ``problems`` are reading findings.
+
+    ``checkpoints`` holds (relative path, note bytes) oldest first; ``tiles`` (Merkle tiles)
+    and ``entry_bundles`` are keyed by their parsed path.  Nothing here has been checked: that
+    is the audit's job.
+    """
+
+    policy: bytes | None = None
+    checkpoint: bytes | None = None
+    checkpoints: tuple[tuple[str, bytes], ...] = ()
+    tiles: Mapping[TilePath, bytes] = field(default_factory=dict)
+    entry_bundles: Mapping[TilePath, bytes] = field(default_factory=dict)
+    blobs: Mapping[str, bytes] = field(default_factory=dict)
+    problems: tuple[Finding, ...] = ()
+
+
+def _walks_into(rel: str) -> bool:
+    """Only the layout's directories are read: the top ones, and the tree under ``tile/``."""
+    top, _, rest = rel.partition("/")
+    return (not rest and top in _LAYOUT) or top == TILE_DIR
+
+
+def _problem(code: str, path: str, message: str, severity: str = "error") -> Finding:
+    return Finding(None, code, f"{path}: {message}", severity)
+
+
+class _Reader:
+    def __init__(self, root: Path, limits: BundleLimits) -> None:
+        self.root = root
+        self.limits = limits
+        self.problems: list[Finding] = []
+        self.policy: bytes | None = None
+        self.checkpoint: bytes | None = None
+        self.checkpoints: list[tuple[int, str, bytes]] = []
+        self.tiles: dict[TilePath, bytes] = {}
+        self.entry_bundles: dict[TilePath, bytes] = {}
+        self.blobs: dict[str, bytes] = {}
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        """The file's bytes, or None with a finding when it is not a readable regular file."""
+        path = self.root / rel
+        # No symlink, and no blocking on a FIFO planted in the bundle.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(path, flags)
+        except OSError as e:
+            self.problems.append(_problem("unreadable_file", rel, e.strerror or str(e)))
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                self.problems.append(_problem("unexpected_file", rel, "not a regular file"))
+                return None
+            if info.st_size > limit:
+                self.problems.append(
+                    _problem("oversized_file", rel, f"{info.st_size} bytes; the limit is {limit}")
+                )
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(limit + 1)
+        except OSError as e:
+            self.problems.append(_problem("unreadable_file", rel, e.strerror or str(e)))
+            return None
+        finally:
+            os.close(fd)
+        if len(data) > limit:
+            self.problems.append(_problem("oversized_file", rel, f"grew beyond {limit} bytes"))
+            return None
+        return data
+
+    def bundle(self) -> Bundle:
+        return Bundle(
+            policy=self.policy,
+            checkpoint=self.checkpoint,
+            checkpoints=tuple((rel, data) for _, rel, data in sorted(self.checkpoints)),
+            tiles=self.tiles,
+            entry_bundles=self.entry_bundles,
+            blobs=self.blobs,
+            problems=tuple(self.problems),
+        )
+
+    def classify(self, rel: str) -> None:
+        parts = rel.split("/")
+        top = parts[0]
+        if rel == POLICY_FILE:
+            self.policy = self.read(rel, self.limits.note_bytes)
+        elif rel == CHECKPOINT_FILE:
+            self.checkpoint = self.read(rel, self.limits.note_bytes)
+        elif top == CHECKPOINTS_DIR and len(parts) == 2:
+            self.classify_checkpoint(rel, parts[1])
+        elif top == BLOBS_DIR and len(parts) == 2:
+            self.classify_blob(rel, parts[1])
+        elif top == TILE_DIR:
+            self.classify_tile(rel)
+        else:
+            self.unexpected(rel)
+
+    def unexpected(self, rel: str) -> None:
+        self.problems.append(
+            _problem("unexpected_file", rel, "not part of the bundle layout", "warning")
+        )
+
+    def classify_checkpoint(self, rel: str, name: str) -> None:
+        try:
+            ordinal = parse_checkpoint_history_name(name)
+        except CheckpointError:
+            self.unexpected(rel)
+            return
+        data = self.read(rel, self.limits.note_bytes)
+        if data is not None:
+            self.checkpoints.append((ordinal, rel, data))
+
+    def classify_blob(self, rel: str, name: str) -> None:
+        try:
+            digest = parse_blob_name(name)
+        except CheckpointError:
+            self.unexpected(rel)
+            return
+        data = self.read(rel, self.limits.blob_bytes)
+        if data is not None:
+            self.blobs[digest] = data
+
+    def classify_tile(self, rel: str) -> None:
+        try:
+            tile = parse_tile_path(rel)
+        except CheckpointError as e:
+            self.problems.append(_problem("bad_tile_path", rel, str(e)))
+            return
+        if tile.path != rel:
+            self.problems.append(
+                _problem("bad_tile_path", rel, f"is not the canonical {tile.path}")
+            )
+            return
+        if tile.is_entries:
+            data = self.read(rel, ENTRY_BUNDLE_MAX_BYTES)
+            if data is not None:
+                self.entry_bundles[tile] = data
+        else:
+            data = self.read(rel, TILE_MAX_BYTES)
+            if data is not None:
+                self.tiles[tile] = data
+
+
+class _MemoryReader(_Reader):
+    def __init__(self, files: Mapping[str, bytes], limits: BundleLimits) -> None:
+        super().__init__(Path(), limits)
+        self.files = files
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        data = self.files[rel]
+        if len(data) > limit:
+            self.problems.append(
+                _problem("oversized_file", rel, f"{len(data)} bytes; the limit is {limit}")
+            )
+            return None
+        return data
+
+
+def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = None) -> Bundle:
+    """The bundle made of ``files`` (relative path → bytes), filed as ``read_bundle`` files them.
+
+    For bundles that never touch a disk: a mirror's copy in memory, or tests.
+    """
+    reader = _MemoryReader(files, limits or BundleLimits())
+    for rel in sorted(files):
+        reader.classify(rel)
+    return reader.bundle()
+
+
+def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
+    """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory."""
+    try:
+        info = root.lstat()
+    except OSError as e:
+        raise BundleError(f"cannot open bundle {root}: {e.strerror or e}") from e
+    if stat.S_ISLNK(info.st_mode):
+        raise BundleError(f"bundle {root} is a symlink; give the directory itself")
+    if not stat.S_ISDIR(info.st_mode):
+        raise BundleError(f"bundle {root} is not a directory")
+    reader = _Reader(root, limits or BundleLimits())
+
+    def walk_error(e: OSError) -> None:
+        where = os.path.relpath(e.filename, root) if e.filename else "."
+        reader.problems.append(_problem("unreadable_file", where, e.strerror or str(e)))
+
+    layout_seen = False
+    try:
+        for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error, followlinks=False):
+            base = os.path.relpath(dirpath, root)
+            prefix = "" if base == "." else base.replace(os.sep, "/") + "/"
+            for name in sorted(dirnames):
+                rel = prefix + name
+                if os.path.islink(os.path.join(dirpath, name)):
+                    reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
+                elif not _walks_into(rel):
+                    reader.problems.append(
+                        _problem("unexpected_file", rel, "directory outside the layout", "warning")
+                    )
+                    dirnames.remove(name)
+            dirnames.sort()
+            for name in sorted(filenames):
+                rel = prefix + name
+                if os.path.islink(os.path.join(dirpath, name)):
+                    reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
+                    continue
+                layout_seen = layout_seen or rel.split("/", 1)[0] in _LAYOUT
+                reader.classify(rel)
+    except RecursionError as e:
+        raise BundleError(f"bundle {root} nests directories too deeply to be a bundle") from e
+    if not layout_seen:
+        raise BundleError(f"{root} holds no audit bundle: no policy, checkpoint, tile or blob")
+    return reader.bundle()

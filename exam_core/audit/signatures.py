@@ -1,0 +1,95 @@
+"""Which registered key verified each entry: the order-free part of the audit's signature checks.
+
+Re-verifying every actor's signature is most of an audit's cost, and it needs no order: which
+key was the registered one at each point is decided later by the ordered registry pass
+(``exam_core.audit.check``).  These functions live apart from the audit so that a worker process
+running them imports only the note and entry parsers, not the whole audit, and starts fast.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from exam_core.errors import ExamCoreError, NoteError
+from exam_core.log.entry import parse_entry
+from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
+
+__all__ = ["SigningKeys", "registered_keys", "signing_keys"]
+
+_KEY_REGISTERED = b'"type":"key.registered"'
+
+
+def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
+    """Every Ed25519 public key any ``key.registered`` entry names, by key name.
+
+    A cheap pre-scan for ``signing_keys``: only entries whose text holds the canonical
+    ``"type":"key.registered"`` are parsed.  Nothing here is trusted; the ordered registry pass
+    decides which key was registered when.
+    """
+    keys: dict[str, set[bytes]] = defaultdict(set)
+    for data in entries:
+        if _KEY_REGISTERED not in data:
+            continue
+        try:
+            event = parse_entry(data).event
+            if event.get("type") != "key.registered":
+                continue
+            vkey = parse_vkey(str(event.get("vkey")))
+        except ExamCoreError:
+            continue
+        keys[vkey.name].add(vkey.public_key)
+    return {name: frozenset(found) for name, found in keys.items()}
+
+
+def _sole_signature(data: bytes) -> tuple[bytes, NoteSignature] | None:
+    """(text, signature) of a note with exactly one signature line, or None.
+
+    The split ``parse_note`` makes (the last blank line) and its line parser, without its
+    checks of the text: the ordered pass parses every entry fully and uses a verified key only
+    for an entry that parses, for which the two agree.
+    """
+    split = data.rfind(b"\n\n")
+    line = data[split + 2 : -1]
+    if split < 0 or not data.endswith(b"\n") or b"\n" in line:
+        return None
+    try:
+        return data[: split + 1], parse_signature_line(line)
+    except (NoteError, ValueError):  # a name that is not UTF-8 raises UnicodeDecodeError
+        return None
+
+
+class SigningKeys:
+    """``signing_keys`` for one set of registered keys, loaded once for every chunk."""
+
+    def __init__(self, keys: Mapping[str, frozenset[bytes]]) -> None:
+        self._verifiers: dict[tuple[str, int], Ed25519Verifier] = {}
+        for name, public_keys in keys.items():
+            for public_key in public_keys:
+                verifier = Ed25519Verifier(name, public_key)
+                self._verifiers[(name, verifier.key_id)] = verifier
+
+    def __call__(self, entries: Sequence[bytes]) -> list[bytes | None]:
+        """For each entry, the registered public key of its signer that verifies it, else None."""
+        verifiers = self._verifiers
+        result: list[bytes | None] = []
+        for data in entries:
+            found: bytes | None = None
+            signed = _sole_signature(data)
+            if signed is not None:
+                text, sig = signed
+                verifier = verifiers.get((sig.name, sig.key_id))
+                if verifier is not None and verifier.verify(text, sig.signature):
+                    found = verifier.public_key
+            result.append(found)
+        return result
+
+
+def signing_keys(
+    entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
+) -> list[bytes | None]:
+    """For each entry, the registered public key of its signer that verifies it, else None.
+
+    Pure and order-free, so it can run on chunks in several processes.
+    """
+    return SigningKeys(keys)(entries)

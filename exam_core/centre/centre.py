@@ -1,0 +1,482 @@
+"""An exam centre on disk: its configuration, keys, log database and blob store.
+
+A centre directory holds everything one centre's log needs::
+
+    centre.json   origin, database URL (default: log.db here), pinned administrator vkeys,
+                  the log's vkey, batching and clock-skew settings
+    keys/         one private key file per key name (mode 0600, folder 0700)
+    log.db        the SQLite log (unless centre.json names a PostgreSQL database)
+    blobs/        content-addressed evidence
+
+``Centre`` is the one door through which the rest of the system writes to the log: the device
+gateway, allocation, scoring and the demo call ``append`` with a signer, an event type and its
+fields, and get back the entry's index once it is durable and published; ``wait_receipt``
+gives the C2SP tlog-proof of an entry.  The log key signs checkpoints and nothing else; its
+name is the origin (DESIGN §3.2, §3.3).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from exam_core.centre.blobs import BlobStore
+from exam_core.centre.ingest import fresh_ingest, parse_and_verify
+from exam_core.centre.keys import read_key_file, write_key_file
+from exam_core.centre.sequencer import (
+    DEFAULT_MAX_AGE_MS,
+    DEFAULT_MAX_BATCH,
+    Sequencer,
+    wall_clock_ms,
+)
+from exam_core.centre.store import LogStore
+from exam_core.db.engine import make_engine
+from exam_core.errors import KeyFormatError, StoreError
+from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
+from exam_core.log.entry import make_entry
+from exam_core.log.note import Ed25519Signer, check_key_name, parse_note
+from exam_core.log.policy import Policy, render_policy
+from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
+from exam_core.log.schemas.types import ADMIN, ALL_ROLES, Role
+from exam_core.log.tlog_proof import make_receipt
+
+CONFIG_FILE = "centre.json"
+KEYS_DIR = "keys"
+BLOBS_DIR = "blobs"
+DEFAULT_DB_FILE = "log.db"
+FORMAT_VERSION = 1
+ADMIN_KEY_SUFFIX = "admin"
+DEFAULT_WAIT_S = 30.0
+RECEIPT_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class CentreConfig:
+    """The contents of ``centre.json``."""
+
+    origin: str
+    admin: str
+    pinned_admins: tuple[str, ...]
+    log_vkey: str
+    database_url: str | None = None
+    """None: the SQLite file ``log.db`` in the centre directory."""
+    max_skew_ms: int = DEFAULT_MAX_SKEW_MS
+    max_batch: int = DEFAULT_MAX_BATCH
+    max_age_ms: int = DEFAULT_MAX_AGE_MS
+    version: int = FORMAT_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        body = asdict(self)
+        body["pinned_admins"] = list(self.pinned_admins)
+        body["extra"] = dict(self.extra)
+        return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes) -> CentreConfig:
+        try:
+            body = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise StoreError(f"{CONFIG_FILE} is not JSON: {e}") from e
+        if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
+            raise StoreError(f"{CONFIG_FILE} is not a version {FORMAT_VERSION} centre config")
+        try:
+            config = cls(
+                origin=str(body["origin"]),
+                admin=str(body["admin"]),
+                pinned_admins=tuple(str(v) for v in body["pinned_admins"]),
+                log_vkey=str(body["log_vkey"]),
+                database_url=None
+                if body.get("database_url") is None
+                else str(body["database_url"]),
+                max_skew_ms=int(body.get("max_skew_ms", DEFAULT_MAX_SKEW_MS)),
+                max_batch=int(body.get("max_batch", DEFAULT_MAX_BATCH)),
+                max_age_ms=int(body.get("max_age_ms", DEFAULT_MAX_AGE_MS)),
+                extra=dict(body.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {e}") from e
+        return config
+
+
+def key_file_name(name: str) -> str:
+    """The file of key ``name`` in ``keys/``: the name with every '/' escaped."""
+    check_key_name(name)
+    return quote(name, safe="") + ".pem"
+
+
+class Centre:
+    """An open centre: its log (through a running sequencer), keys and blobs."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: CentreConfig,
+        store: LogStore,
+        log_signer: Ed25519Signer,
+        *,
+        passphrase: bytes | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        verify_workers: int = 0,
+        max_batch: int | None = None,
+        max_age_ms: int | None = None,
+    ) -> None:
+        self.root = root
+        self.config = config
+        self.store = store
+        self.blobs = BlobStore(root / BLOBS_DIR)
+        self._log_signer = log_signer
+        self._passphrase = passphrase
+        self._clock_ms = clock_ms
+        self._workers = verify_workers
+        # spawn, not fork: workers start while the writer threads run and may hold locks.
+        self._executor: Executor | None = (
+            ProcessPoolExecutor(verify_workers, mp_context=multiprocessing.get_context("spawn"))
+            if verify_workers > 0
+            else None
+        )
+        self._seq_lock = threading.Lock()
+        self._assigned: dict[str, int] = {}
+        self._signers: dict[str, Ed25519Signer] = {}
+        self.sequencer = Sequencer(
+            store,
+            fresh_ingest(
+                config.origin,
+                frozenset(config.pinned_admins),
+                config.max_skew_ms,
+                self._executor,
+            ),
+            self._sign_checkpoint,
+            max_batch=config.max_batch if max_batch is None else max_batch,
+            max_age_ms=config.max_age_ms if max_age_ms is None else max_age_ms,
+            clock_ms=clock_ms,
+            pipeline=self._executor is not None,
+        )
+        self.sequencer.start()
+
+    # --- opening and creating --------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        root: Path | str,
+        *,
+        passphrase: bytes | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        verify_workers: int = 0,
+        max_batch: int | None = None,
+        max_age_ms: int | None = None,
+    ) -> Centre:
+        """Open the centre in ``root`` and replay its log into the key registry."""
+        root = Path(root)
+        try:
+            config = CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
+        except FileNotFoundError as e:
+            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})") from e
+        log_signer = read_key_file(
+            root / KEYS_DIR / key_file_name(config.origin), config.origin, passphrase
+        )
+        if log_signer.vkey != config.log_vkey:
+            raise KeyFormatError("the log key file does not match the log vkey in the config")
+        store = LogStore.open(make_engine(cls._database_url(root, config)))
+        try:
+            return cls(
+                root,
+                config,
+                store,
+                log_signer,
+                passphrase=passphrase,
+                clock_ms=clock_ms,
+                verify_workers=verify_workers,
+                max_batch=max_batch,
+                max_age_ms=max_age_ms,
+            )
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    def create(
+        cls,
+        root: Path | str,
+        origin: str,
+        *,
+        database_url: str | None = None,
+        passphrase: bytes | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_age_ms: int = DEFAULT_MAX_AGE_MS,
+        max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+    ) -> Centre:
+        """Create a centre: keys, database and the genesis entry registering the admin key."""
+        root = Path(root)
+        try:
+            check_key_name(origin)
+        except KeyFormatError as e:
+            raise StoreError(f"invalid origin {origin!r}: {e}") from e
+        if "/" not in origin:
+            raise StoreError(f"origin {origin!r} should be a schema-less URL, e.g. host/path")
+        root.mkdir(parents=True, exist_ok=True)
+        if any(root.iterdir()):
+            raise StoreError(f"{root} is not empty; a centre is created in a new directory")
+        # The database first: if it cannot be reached or already holds a log, no keys or
+        # configuration are left behind and the same command can be run again.
+        url = database_url or cls._database_url(root, CentreConfig(origin, "", (), ""))
+        probe = LogStore.open(make_engine(url))
+        try:
+            if probe.size() != 0:
+                raise StoreError("the configured database already holds a log")
+        finally:
+            probe.close()
+        keys = root / KEYS_DIR
+        keys.mkdir(mode=0o700)
+        log_signer = Ed25519Signer.generate(origin)
+        admin = Ed25519Signer.generate(f"{origin}/{ADMIN_KEY_SUFFIX}")
+        write_key_file(keys / key_file_name(origin), log_signer, passphrase)
+        write_key_file(keys / key_file_name(admin.name), admin, passphrase)
+        config = CentreConfig(
+            origin=origin,
+            admin=admin.name,
+            pinned_admins=(admin.vkey,),
+            log_vkey=log_signer.vkey,
+            database_url=database_url,
+            max_skew_ms=max_skew_ms,
+            max_batch=max_batch,
+            max_age_ms=max_age_ms,
+        )
+        _write_new_file(root / CONFIG_FILE, config.to_json())
+        centre = cls.open(root, passphrase=passphrase, clock_ms=clock_ms)
+        try:
+            # (DESIGN §3.2) the first entry of the log registers the administrator key.
+            centre.append(
+                admin, "key.registered", {"name": admin.name, "vkey": admin.vkey, "role": ADMIN}
+            )
+        except BaseException:
+            centre.close()
+            raise
+        return centre
+
+    @staticmethod
+    def _database_url(root: Path, config: CentreConfig) -> str:
+        if config.database_url is not None:
+            return config.database_url
+        return f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
+
+    def start_workers(self) -> None:
+        """Start the signature-checking processes now rather than on the first submission."""
+        if self._executor is not None:
+            jobs = [self._executor.submit(parse_and_verify, []) for _ in range(self._workers)]
+            for job in jobs:
+                job.result()
+
+    def close(self) -> None:
+        """Publish what was submitted, then release the database and the worker pool."""
+        self.sequencer.close()
+        if self._executor is not None:
+            self._executor.shutdown()
+        self.store.close()
+
+    def __enter__(self) -> Centre:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- identity --------------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return self.config.origin
+
+    @property
+    def log_vkey(self) -> str:
+        return self.config.log_vkey
+
+    def key_name(self, name: str) -> str:
+        """A full key name: names not under the origin are taken as relative to it."""
+        under = name == self.origin or name.startswith(self.origin + "/")
+        full = name if under else f"{self.origin}/{name}"
+        try:
+            check_key_name(full)
+        except KeyFormatError as e:
+            raise StoreError(f"invalid key name {name!r}: {e}") from e
+        return full
+
+    def signer(self, name: str) -> Ed25519Signer:
+        """The signer of key ``name`` (full or relative), loaded from its key file."""
+        full = self.key_name(name)
+        if full == self.origin:
+            raise KeyFormatError("the log key signs checkpoints only")
+        cached = self._signers.get(full)
+        if cached is None:
+            cached = read_key_file(
+                self.root / KEYS_DIR / key_file_name(full), full, self._passphrase
+            )
+            self._signers[full] = cached
+        return cached
+
+    def admin(self) -> Ed25519Signer:
+        return self.signer(self.config.admin)
+
+    def register_key(self, name: str, role: Role, passphrase: bytes | None = None) -> Ed25519Signer:
+        """Create key ``name`` with ``role``, store it (0600) and register it in the log.
+
+        The key file is written before the registration is appended, so a registered key always
+        has its private half.  A key file left by a registration that never reached the log
+        (a crash in between) is registered on the next call instead of being replaced.
+        """
+        if role not in ALL_ROLES:
+            raise StoreError(f"unknown role {role!r}; roles are {', '.join(sorted(ALL_ROLES))}")
+        full = self.key_name(name)
+        if full == self.origin:
+            raise KeyFormatError("the log key signs checkpoints only")
+        path = self.root / KEYS_DIR / key_file_name(full)
+        secret = passphrase if passphrase is not None else self._passphrase
+        created = not path.exists()
+        if created:
+            signer = Ed25519Signer.generate(full)
+            write_key_file(path, signer, secret)
+        else:
+            if full in self.sequencer.registry_view.registry.keys:
+                raise StoreError(f"key {full} already exists")
+            signer = read_key_file(path, full, secret)
+        fields = {"name": full, "vkey": signer.vkey, "role": role}
+        try:
+            self.append(self.admin(), "key.registered", fields)
+        except BaseException:
+            if created:
+                path.unlink(missing_ok=True)
+            raise
+        self._signers[full] = signer
+        return signer
+
+    def revoke_key(self, name: str, reason: str) -> int:
+        """Revoke key ``name``: later entries signed by it are refused."""
+        return self.append(
+            self.admin(), "key.revoked", {"name": self.key_name(name), "reason": reason}
+        )
+
+    # --- appending -------------------------------------------------------------------------
+
+    def next_seq(self, actor: str) -> int:
+        """The ``seq`` the next entry of ``actor`` will carry."""
+        with self._seq_lock:
+            return self._peek_seq(actor)
+
+    def _peek_seq(self, actor: str) -> int:
+        logged = self.sequencer.registry_view.registry.next_seq(actor)
+        return max(logged, self._assigned.get(actor, 0) + 1)
+
+    def submit(
+        self, signer: Ed25519Signer, event_type: str, fields: Mapping[str, object]
+    ) -> Future[int]:
+        """Sign and queue an event; common fields (v, log, type, ts, actor, seq) are filled."""
+        clash = {"v", "log", "type", "ts", "actor", "seq"} & set(fields)
+        if clash:
+            raise RuntimeError(f"fields {sorted(clash)} are filled by the centre")
+        with self._seq_lock:
+            seq = self._peek_seq(signer.name)
+            event = {
+                "v": 1,
+                "log": self.origin,
+                "type": event_type,
+                "ts": self._clock_ms(),
+                "actor": signer.name,
+                "seq": seq,
+                **fields,
+            }
+            future = self.sequencer.submit(make_entry(signer, event))
+            self._assigned[signer.name] = seq
+        future.add_done_callback(lambda f: self._forget_refused(f, signer.name, seq))
+        return future
+
+    def _forget_refused(self, future: Future[int], actor: str, seq: int) -> None:
+        # A refused entry does not consume its seq: the next one reuses it (entries of the
+        # same actor queued after it are refused too, for the gap, and rewind no further).
+        if future.exception() is not None:
+            with self._seq_lock:
+                self._assigned[actor] = min(self._assigned.get(actor, 0), seq - 1)
+
+    def append(
+        self,
+        signer: Ed25519Signer,
+        event_type: str,
+        fields: Mapping[str, object],
+        timeout: float | None = DEFAULT_WAIT_S,
+    ) -> int:
+        """Sign, sequence and publish an event; return its index (raises ``EntryError``)."""
+        return self.submit(signer, event_type, fields).result(timeout)
+
+    def submit_entry(self, data: bytes) -> Future[int]:
+        """Queue pre-signed entry bytes (from a tablet, terminal or in-car unit)."""
+        return self.sequencer.submit(data)
+
+    def append_entry(self, data: bytes, timeout: float | None = DEFAULT_WAIT_S) -> int:
+        """Sequence and publish pre-signed entry bytes; return the index."""
+        return self.submit_entry(data).result(timeout)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def wait_receipt(self, index: int, timeout: float | None = DEFAULT_WAIT_S) -> bytes:
+        """The tlog-proof of entry ``index``, once a checkpoint covers it."""
+        if index < 0:
+            raise StoreError(f"no entry {index}")
+        if self.sequencer.published_size() <= index:
+            self._wait_in_store(index, timeout)
+        checkpoint = self.store.latest_checkpoint()
+        if checkpoint is None:
+            raise StoreError("the log has no checkpoint yet")
+        size = self.checkpoint_of(checkpoint).size
+        if size <= index:
+            raise StoreError(f"entry {index} is not published")
+        return make_receipt(index, self.store.inclusion_proof(index, size), checkpoint)
+
+    def _wait_in_store(self, index: int, timeout: float | None) -> None:
+        # This writer publishes its own entries; those of other writers sharing the database
+        # show up in the store, which is polled between short waits.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                self.sequencer.wait_published(index, RECEIPT_POLL_S)
+                return
+            except StoreError:
+                if self.store.size() > index:
+                    return
+            if deadline is not None and time.monotonic() >= deadline:
+                raise StoreError(f"entry {index} was not published within {timeout} s")
+
+    def checkpoint_of(self, data: bytes) -> Checkpoint:
+        """The checkpoint body of a stored checkpoint note (trusted: the store signed it)."""
+        return parse_checkpoint_text(parse_note(data).text)
+
+    def policy_text(self) -> str:
+        """The tlog-policy an auditor verifies this log with (log key, pinned admin keys)."""
+        return render_policy(self.policy()).decode()
+
+    def policy(self) -> Policy:
+        """The tlog-policy of this log: its key, no witnesses yet, the pinned admin keys."""
+        return Policy.build(log=self.log_vkey, admins=self.config.pinned_admins)
+
+    def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
+        return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["Centre", "CentreConfig", "key_file_name"]

@@ -1,0 +1,176 @@
+"""Admission of entries before sequencing (DESIGN §3.1): nothing unverified enters the tree.
+
+Ingest applies the log's admission rules (``KeyRegistry``, shared with the offline audit) in
+log order, so that a ``key.registered`` entry takes effect for the very next entry and a reused
+``seq`` is caught.  The one costly step, the Ed25519 check of the actor's signature, does not
+depend on order once the key is known, so it can run ahead on other cores:
+
+1. ``parse_submission`` — strict parse of untrusted bytes (size, note, canonical integer-only
+   JSON, UTF-8, one signature by the actor);
+2. ``Ingest.start_verification`` — with a worker pool, hand each submission to a worker with
+   the key the registry holds for the name on its signature line; the worker parses it
+   strictly and checks the signature (``parse_and_verify``), so neither costs the writer;
+3. ``Ingest.admit`` — in order, the registry's full check, told which key the signature was
+   verified under (an entry whose early check failed or could not run — e.g. signed by a key
+   registered in the same batch — is verified again here, so the refusal carries the
+   registry's precise reason), then the registry is advanced.
+
+A refused entry changes nothing: the registry is advanced only by admitted entries, so it does
+not consume a ``seq``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future
+from dataclasses import dataclass
+
+from exam_core.errors import EntryError, KeyFormatError
+from exam_core.log.entry import Entry, parse_entry, verify_entry_signature
+from exam_core.log.note import EM_DASH_PREFIX, Ed25519Verifier
+from exam_core.log.registry import KeyRegistry
+from exam_core.log.schemas.types import EventSchema
+
+SubmissionJob = tuple[bytes, bytes | None]
+"""(entry bytes, public key registered for the signing key's name, if any)."""
+
+ParsedSubmission = tuple[Entry | None, tuple[str, str] | None, bool]
+"""A worker's answer: the parsed entry or why it does not parse (``EntryError`` code and
+message, sent as plain values), and whether its signature verified under the key it was
+given (False when no key was given)."""
+
+
+def parse_submission(data: object) -> Entry:
+    """Parse untrusted entry bytes; raise ``EntryError`` with a stable code on any defect."""
+    if not isinstance(data, bytes):
+        raise EntryError("malformed_note", "an entry is submitted as bytes")
+    return parse_entry(data)
+
+
+def signer_name(data: bytes) -> str | None:
+    """The key name on the last signature line, read without parsing the note (may be junk).
+
+    Only used to pick the key a worker checks the signature with; the worker's strict parse
+    decides whether the entry is well-formed and signed by its actor.
+    """
+    line = data.rstrip(b"\n").rpartition(b"\n")[2]
+    if not line.startswith(EM_DASH_PREFIX):
+        return None
+    return line[len(EM_DASH_PREFIX) :].partition(b" ")[0].decode("utf-8", "replace")
+
+
+def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
+    """Strictly parse entries and check each signature under the key given for it.
+
+    A pure function that a process pool runs, so that both the parse and the signature check
+    of a submission cost the writer process nothing but unpickling the result.
+    """
+    results: list[ParsedSubmission] = []
+    verifiers: dict[tuple[str, bytes], Ed25519Verifier] = {}  # a chunk has few signers
+    for data, public_key in jobs:
+        try:
+            entry = parse_entry(data)
+        except EntryError as e:
+            results.append((None, (e.code, e.message), False))
+            continue
+        ok = False
+        if public_key is not None:
+            try:
+                name = entry.note.signatures[0].name
+                verifier = verifiers.get((name, public_key))
+                if verifier is None:
+                    verifier = verifiers[(name, public_key)] = Ed25519Verifier(name, public_key)
+                verify_entry_signature(entry, verifier)
+                ok = True
+            except (EntryError, KeyFormatError):
+                pass  # the ordered pass verifies it again and names the reason
+        results.append((entry, None, ok))
+    return results
+
+
+@dataclass
+class PendingVerification:
+    """Submissions of one chunk being parsed and checked ahead of the ordered pass."""
+
+    data: list[bytes]
+    keys: list[bytes | None]
+    """Per submission, the public key its signature is being checked against (None: none)."""
+    result: Future[list[ParsedSubmission]] | None
+
+    def outcomes(self) -> list[tuple[Entry | EntryError, bytes | None]]:
+        """Per submission: the entry (or why it was refused) and the key it verified under."""
+        if self.result is not None:
+            try:
+                parsed = self.result.result()
+            except (BrokenExecutor, CancelledError, OSError, pickle.PicklingError):
+                parsed = None
+            if parsed is not None:
+                answers: list[tuple[Entry | EntryError, bytes | None]] = []
+                for (entry, error, ok), key in zip(parsed, self.keys, strict=True):
+                    if entry is None:
+                        code, message = error or ("malformed_note", "unparsable")
+                        answers.append((EntryError(code, message), None))
+                    else:
+                        answers.append((entry, key if ok else None))
+                return answers
+        # No pool, or the pool is gone: parse here; the ordered pass checks the signatures.
+        local: list[tuple[Entry | EntryError, bytes | None]] = []
+        for data in self.data:
+            try:
+                local.append((parse_entry(data), None))
+            except EntryError as e:
+                local.append((e, None))
+        return local
+
+
+class Ingest:
+    """The admission state of one log: its registry, advanced entry by entry."""
+
+    def __init__(self, registry: KeyRegistry, executor: Executor | None = None) -> None:
+        self.registry = registry
+        self._executor = executor
+
+    @property
+    def size(self) -> int:
+        """How many log entries the registry has seen."""
+        return self.registry.size
+
+    def start_verification(self, data: Sequence[bytes]) -> PendingVerification:
+        """Parse and verify submissions in the pool (if any) under the keys known now."""
+        keys: list[bytes | None] = []
+        for item in data:
+            name = signer_name(item)
+            verifier = None if name is None else self.registry.verifier_of(name)
+            keys.append(None if verifier is None else verifier.public_key)
+        if self._executor is None:
+            return PendingVerification(list(data), keys, None)
+        jobs = list(zip(data, keys, strict=True))
+        return PendingVerification(list(data), keys, self._executor.submit(parse_and_verify, jobs))
+
+    def admit(
+        self, entry: Entry, now_ms: int | None, verified_key: bytes | None = None
+    ) -> EventSchema:
+        """Check ``entry`` as the next entry of the log and advance the registry; or raise."""
+        schema = self.registry.check(entry, now_ms, verified_public_key=verified_key)
+        self.registry.apply(entry)
+        return schema
+
+    def catch_up(self, entries: Sequence[bytes]) -> None:
+        """Advance the registry over entries already in the log (sequenced by any writer)."""
+        for data in entries:
+            self.registry.apply(parse_entry(data))
+
+
+def fresh_ingest(
+    origin: str,
+    pinned_admins: frozenset[str] | None,
+    max_skew_ms: int,
+    executor: Executor | None,
+) -> Callable[[], Ingest]:
+    """A factory of empty admission states for one log (a writer rebuilds after a failure)."""
+
+    def make() -> Ingest:
+        return Ingest(KeyRegistry(origin, pinned_admins, max_skew_ms), executor)
+
+    return make

@@ -1,0 +1,309 @@
+"""The batching writer of one log: sequence → integrate → publish (DESIGN §3.3).
+
+Callers ``submit`` entry bytes and get a future; a background thread gathers submissions into
+batches (default: 256 entries, or 250 ms after the first one arrived), admits each entry in
+order (``exam_core.centre.ingest``), and commits the admitted entries, their tree hashes and the
+checkpoint signed by the log key in **one** database transaction.  When a future resolves with
+an index, that entry is durable and published; a refused entry's future fails with the
+``EntryError`` that says why, and nothing of it was written.
+
+Several writers may share one database (two processes of a centre, or a restart while the old
+process still drains): each takes the database's write lock for its batch, first replays into
+its registry whatever the others appended since its last batch, and only then checks its own
+entries — so indices, ``seq`` and key state stay right.
+
+When a pool of worker processes is given, the signatures of submissions are checked there
+while the writer commits the previous batch (a thread feeds the pool in arrival order), so
+ingest uses more than one core.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from exam_core.centre.ingest import Ingest, PendingVerification, parse_submission
+from exam_core.centre.store import CheckpointSigner, LogStore
+from exam_core.errors import EntryError, ExamCoreError, StoreError
+from exam_core.log.entry import Entry
+
+DEFAULT_MAX_BATCH = 256
+DEFAULT_MAX_AGE_MS = 250
+CATCH_UP_CHUNK = 4096
+VERIFY_CHUNK = 64
+"""Entries per pool job: large enough to amortise the hand-over, small enough to pipeline."""
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class _Submission:
+    data: bytes
+    entry: Entry | None
+    """Parsed at submission, or (with a worker pool) by a worker."""
+    future: Future[int]
+    arrived: float
+
+
+@dataclass
+class _Chunk:
+    items: list[_Submission]
+    pending: PendingVerification | None = None
+    arrived: float = field(default=0.0)
+
+
+_STOP = object()
+
+
+class Sequencer:
+    """Batches submissions into durable, published appends to a ``LogStore``."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        make_ingest: Callable[[], Ingest],
+        sign_checkpoint: CheckpointSigner,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_age_ms: int = DEFAULT_MAX_AGE_MS,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        pipeline: bool = False,
+    ) -> None:
+        if max_batch < 1 or max_age_ms < 0:
+            raise ValueError("a batch holds at least one entry and waits a non-negative time")
+        self._store = store
+        self._make_ingest = make_ingest
+        self._sign = sign_checkpoint
+        self._max_batch = max_batch
+        self._max_age = max_age_ms / 1000
+        self._clock_ms = clock_ms
+        self._pipeline = pipeline
+        self._ingest = make_ingest()
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._published = threading.Condition()
+        self._published_size = 0
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        self._submit_lock = threading.Lock()
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Replay the log into the registry, then start accepting submissions."""
+        if self._threads:
+            raise RuntimeError("the sequencer is already running")
+        self._catch_up_from_store()
+        self._set_published(self._ingest.size)
+        writer = threading.Thread(target=self._write_loop, name="log-writer", daemon=True)
+        self._threads.append(writer)
+        if self._pipeline:
+            feeder = threading.Thread(target=self._verify_loop, name="log-verify", daemon=True)
+            self._threads.append(feeder)
+        for thread in self._threads:
+            thread.start()
+
+    def close(self) -> None:
+        """Publish what was submitted, then stop; later submissions are refused."""
+        with self._submit_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._inbox.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+
+    def __enter__(self) -> Sequencer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- callers ---------------------------------------------------------------------------
+
+    @property
+    def registry_view(self) -> Ingest:
+        """The admission state as of the last batch (read-only use: next seq, roles)."""
+        return self._ingest
+
+    def submit(self, data: bytes) -> Future[int]:
+        """Queue entry bytes for sequencing; the future gives the index once published.
+
+        Without a worker pool a malformed entry is refused here, at once, with ``EntryError``;
+        with one, the workers parse it and its future fails with that error.
+        """
+        if self._pipeline:
+            if not isinstance(data, bytes):
+                raise EntryError("malformed_note", "an entry is submitted as bytes")
+            entry = None
+        else:
+            entry = parse_submission(data)
+        future: Future[int] = Future()
+        with self._submit_lock:
+            if self._closed or not self._threads:
+                raise RuntimeError("the sequencer is not running")
+            self._inbox.put(_Submission(data, entry, future, time.monotonic()))
+        return future
+
+    def published_size(self) -> int:
+        with self._published:
+            return self._published_size
+
+    def wait_published(self, index: int, timeout: float | None = None) -> int:
+        """Wait until entry ``index`` is covered by a checkpoint this writer published."""
+        with self._published:
+            if not self._published.wait_for(lambda: self._published_size > index, timeout):
+                raise StoreError(f"entry {index} was not published within {timeout} s")
+            return self._published_size
+
+    # --- the threads -----------------------------------------------------------------------
+
+    def _verify_loop(self) -> None:
+        # Feed the pool in arrival order; the writer receives chunks in that same order.
+        stop = False
+        while not stop:
+            first = self._inbox.get()
+            if first is _STOP:
+                break
+            items = [first]
+            while len(items) < VERIFY_CHUNK:
+                try:
+                    nxt = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                items.append(nxt)
+            subs = [s for s in items if isinstance(s, _Submission)]
+            pending = self._ingest.start_verification([s.data for s in subs])
+            self._ready.put(_Chunk(subs, pending, subs[0].arrived))
+        self._ready.put(_STOP)
+
+    def _next_chunk(self, timeout: float | None) -> object:
+        source = self._ready if self._pipeline else self._inbox
+        if timeout is None:
+            item = source.get()
+        elif timeout <= 0:
+            item = source.get_nowait()
+        else:
+            item = source.get(timeout=timeout)
+        if isinstance(item, _Submission):
+            return _Chunk([item], None, item.arrived)
+        return item
+
+    def _write_loop(self) -> None:
+        stop = False
+        carry: _Chunk | None = None
+        while not stop:
+            first = carry if carry is not None else self._next_chunk(None)
+            carry = None
+            if first is _STOP or not isinstance(first, _Chunk):
+                break
+            batch = [first]
+            count = len(first.items)
+            deadline = first.arrived + self._max_age
+            while count < self._max_batch:
+                # Past the deadline, take only what is already queued: a backlog still fills
+                # whole batches, and an idle log publishes a lone entry after max_age.
+                remaining = max(0.0, deadline - time.monotonic())
+                try:
+                    nxt = self._next_chunk(remaining)
+                except queue.Empty:
+                    break
+                if nxt is _STOP or not isinstance(nxt, _Chunk):
+                    stop = True
+                    break
+                if count + len(nxt.items) > self._max_batch and count > 0:
+                    carry = nxt
+                    break
+                batch.append(nxt)
+                count += len(nxt.items)
+            self._commit_or_fail(batch)
+        # Drain anything that raced with close().
+        if carry is not None:
+            self._commit_or_fail([carry])
+
+    def _commit_or_fail(self, chunks: Sequence[_Chunk]) -> None:
+        # The writer thread must outlive any bug in one batch: every caller gets an answer.
+        try:
+            self._commit(chunks)
+        except Exception as e:
+            self._ingest = self._make_ingest()
+            for chunk in chunks:
+                for sub in chunk.items:
+                    if not sub.future.done():
+                        sub.future.set_exception(e)
+
+    def _commit(self, chunks: Sequence[_Chunk]) -> None:
+        items: list[tuple[_Submission, Entry, bytes | None]] = []
+        for chunk in chunks:
+            if chunk.pending is None:
+                for sub in chunk.items:
+                    if sub.entry is None:
+                        raise RuntimeError("a submission without a pool is parsed at submit")
+                    items.append((sub, sub.entry, None))
+                continue
+            for sub, (parsed, key) in zip(chunk.items, chunk.pending.outcomes(), strict=True):
+                if isinstance(parsed, EntryError):
+                    sub.future.set_exception(parsed)
+                else:
+                    items.append((sub, parsed, key))
+        now = self._clock_ms()
+        accepted: list[_Submission] = []
+        refused: list[tuple[_Submission, EntryError]] = []
+        try:
+            with self._store.write() as writer:
+                # (1) catch up with entries other writers appended since our last batch.
+                self._catch_up(writer.size, writer.entries)
+                # (2) admit in order; a refusal leaves the registry as it was.
+                for sub, entry, key in items:
+                    try:
+                        self._ingest.admit(entry, now, key)
+                    except EntryError as e:
+                        refused.append((sub, e))
+                    else:
+                        accepted.append(sub)
+                # (3) integrate and publish in the same transaction.
+                result = (
+                    writer.append([s.data for s in accepted], self._sign, now) if accepted else None
+                )
+        except (ExamCoreError, OSError) as e:
+            # Nothing was written; the registry may hold effects of the lost batch.
+            self._ingest = self._make_ingest()
+            failure = e if isinstance(e, StoreError) else StoreError(f"batch not written: {e}")
+            for sub, _, _ in items:
+                sub.future.set_exception(failure)
+            return
+        for sub, error in refused:
+            sub.future.set_exception(error)
+        if result is not None:
+            for offset, sub in enumerate(accepted):
+                sub.future.set_result(result.first_index + offset)
+            self._set_published(result.size)
+
+    def _catch_up(self, size: int, read: Callable[[int, int], list[bytes]]) -> None:
+        while self._ingest.size < size:
+            start = self._ingest.size
+            chunk = read(start, min(size, start + CATCH_UP_CHUNK))
+            if not chunk:
+                raise StoreError(f"the log has no entry {start} below its size {size}")
+            self._ingest.catch_up(chunk)
+        if self._ingest.size > size:
+            raise StoreError(f"the log shrank from {self._ingest.size} to {size} entries")
+
+    def _catch_up_from_store(self) -> None:
+        self._catch_up(self._store.size(), self._store.entries)
+
+    def _set_published(self, size: int) -> None:
+        with self._published:
+            if size > self._published_size:
+                self._published_size = size
+                self._published.notify_all()

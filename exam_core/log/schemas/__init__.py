@@ -1,0 +1,55 @@
+"""Event schemas and the role table: which role may sign which event type, with which fields.
+
+Each domain keeps its event types in its own module (``log``, ``allocation``, ``devices``,
+``exam``); this package gathers them into one registry that ingest and the audit both use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from exam_core.errors import EntryError
+from exam_core.log.canonical import MAX_SAFE_INTEGER
+from exam_core.log.schemas import allocation, devices, exam, log
+from exam_core.log.schemas.fields import Int, Str, check_fields
+from exam_core.log.schemas.types import ALL_ROLES, COMMON_FIELDS, EventSchema, Role
+
+__all__ = ["ALL_ROLES", "COMMON_FIELDS", "REGISTRY", "EventSchema", "Role", "validate_event"]
+
+
+def _build_registry() -> dict[str, EventSchema]:
+    registry: dict[str, EventSchema] = {}
+    for module in (log, allocation, devices, exam):
+        for schema in module.SCHEMAS:
+            if schema.type in registry:
+                raise RuntimeError(f"event type {schema.type} is defined twice")
+            registry[schema.type] = schema
+    return registry
+
+
+REGISTRY: Mapping[str, EventSchema] = _build_registry()
+
+_COMMON = {
+    "v": Int(minimum=1, maximum=1),
+    "log": Str(max_len=255, pattern=r"[^\s+]+"),
+    "type": Str(max_len=64, pattern=r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+"),
+    "ts": Int(minimum=0, maximum=MAX_SAFE_INTEGER),
+    "actor": Str(max_len=255, pattern=r"[^\s+]+"),
+    "seq": Int(minimum=1),
+}
+
+
+_COMMON_CHECKS = tuple((name, _COMMON[name]) for name in COMMON_FIELDS)
+
+
+def validate_event(event: Mapping[str, object]) -> EventSchema:
+    """Check the common fields and the type's own fields; return the type's schema."""
+    for name, spec in _COMMON_CHECKS:
+        if name not in event:
+            raise EntryError("schema", f"{name}: missing")
+        spec.check(event[name], name)
+    schema = REGISTRY.get(str(event["type"]))
+    if schema is None:
+        raise EntryError("unknown_type", f"event type {event['type']!r} is not known")
+    check_fields(event, schema.fields, schema.optional, "", checked=_COMMON)
+    return schema

@@ -1,0 +1,172 @@
+"""Field validators for event schemas: small, strict, and integer-only.
+
+A schema refuses unknown fields, missing required fields and values of the wrong kind, and
+says which field (as a dotted path) is wrong.  Validators raise ``EntryError("schema", ...)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field
+
+from exam_core.errors import EntryError
+from exam_core.log.canonical import MAX_SAFE_INTEGER
+
+_PASSED_LIMIT = 4096
+"""How many passing values a string field remembers (a bound on memory, not on correctness)."""
+_WHOLE_BYTES_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
+
+def _fail(path: str, message: str) -> EntryError:
+    return EntryError("schema", f"{path}: {message}")
+
+
+class FieldSpec:
+    """Base of all validators."""
+
+    def check(self, value: object, path: str) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Int(FieldSpec):
+    minimum: int = -MAX_SAFE_INTEGER
+    maximum: int = MAX_SAFE_INTEGER
+
+    def check(self, value: object, path: str) -> None:
+        if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+            raise _fail(path, "must be an integer")
+        if not self.minimum <= value <= self.maximum:
+            raise _fail(path, f"{value} is outside [{self.minimum}, {self.maximum}]")
+
+
+@dataclass(frozen=True)
+class Bool(FieldSpec):
+    def check(self, value: object, path: str) -> None:
+        if not isinstance(value, bool):
+            raise _fail(path, "must be true or false")
+
+
+@dataclass(frozen=True)
+class Str(FieldSpec):
+    max_len: int = 256
+    pattern: str | None = None
+    min_len: int = 1
+
+    _compiled: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    """The pattern compiled once: every event checks several strings."""
+    _passed: dict[str, None] = field(init=False, repr=False, compare=False)
+    """Values that passed already: a log repeats its origin, actors and types in every entry."""
+
+    def __post_init__(self) -> None:
+        compiled = re.compile(self.pattern) if self.pattern is not None else None
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_passed", {})
+
+    def check(self, value: object, path: str) -> None:
+        if type(value) is str and value in self._passed:
+            return
+        if not isinstance(value, str):
+            raise _fail(path, "must be a string")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise _fail(path, f"length {len(value)} is outside [{self.min_len}, {self.max_len}]")
+        if self._compiled is not None and self._compiled.fullmatch(value) is None:
+            raise _fail(path, f"does not match {self.pattern}")
+        if type(value) is str and len(self._passed) < _PASSED_LIMIT:
+            self._passed[value] = None
+
+
+@dataclass(frozen=True)
+class Hex(FieldSpec):
+    """Lowercase hex; ``nbytes`` fixes the decoded length when given."""
+
+    nbytes: int | None = None
+    max_bytes: int = 4096
+
+    def check(self, value: object, path: str) -> None:
+        if not isinstance(value, str) or _WHOLE_BYTES_HEX.fullmatch(value) is None:
+            raise _fail(path, "must be lowercase hex of whole bytes")
+        size = len(value) // 2
+        if self.nbytes is not None and size != self.nbytes:
+            raise _fail(path, f"must be {self.nbytes} bytes, not {size}")
+        if size > self.max_bytes:
+            raise _fail(path, f"longer than {self.max_bytes} bytes")
+
+
+@dataclass(frozen=True)
+class Enum(FieldSpec):
+    values: frozenset[str]
+
+    def check(self, value: object, path: str) -> None:
+        if value not in self.values:
+            raise _fail(path, f"must be one of {sorted(self.values)}")
+
+
+@dataclass(frozen=True)
+class ListOf(FieldSpec):
+    item: FieldSpec
+    max_items: int = 1024
+    min_items: int = 0
+
+    def check(self, value: object, path: str) -> None:
+        if not isinstance(value, list):
+            raise _fail(path, "must be a list")
+        if not self.min_items <= len(value) <= self.max_items:
+            raise _fail(path, f"{len(value)} items, outside [{self.min_items}, {self.max_items}]")
+        for i, item in enumerate(value):
+            self.item.check(item, f"{path}[{i}]")
+
+
+@dataclass(frozen=True)
+class Obj(FieldSpec):
+    """An object with exactly these fields; names in ``optional`` may be absent."""
+
+    fields: Mapping[str, FieldSpec]
+    optional: frozenset[str] = field(default_factory=frozenset)
+
+    def check(self, value: object, path: str) -> None:
+        if not isinstance(value, dict):
+            raise _fail(path, "must be an object")
+        check_fields(value, self.fields, self.optional, path)
+
+
+@dataclass(frozen=True)
+class AnyJson(FieldSpec):
+    """Any canonical JSON value; its meaning is checked by the domain verifier that replays it."""
+
+    def check(self, value: object, path: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Nullable(FieldSpec):
+    inner: FieldSpec
+
+    def check(self, value: object, path: str) -> None:
+        if value is not None:
+            self.inner.check(value, path)
+
+
+def check_fields(
+    value: Mapping[str, object],
+    fields: Mapping[str, FieldSpec],
+    optional: frozenset[str],
+    path: str,
+    checked: Container[str] = (),
+) -> None:
+    """Check an object against its field specs: no unknown, no missing, every value valid.
+
+    Names in ``checked`` were checked by the caller (an event's common fields) and are
+    neither unknown nor checked again.
+    """
+    for name in value:
+        if name not in fields and name not in checked:
+            raise _fail(f"{path}.{name}" if path else name, "unknown field")
+    for name, spec in fields.items():
+        where = f"{path}.{name}" if path else name
+        if name not in value:
+            if name in optional:
+                continue
+            raise _fail(where, "missing")
+        spec.check(value[name], where)

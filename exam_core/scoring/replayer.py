@@ -1,0 +1,209 @@
+"""The audit of scores: every ``exam.scored`` entry recomputed from its logged telemetry.
+
+An auditor trusts no scorer (DESIGN §3.5 steps 5 and 6): for each score the replayer checks
+that the exam's room was gated open before it started, fetches the telemetry chunk blobs by
+the hashes the entry lists, checks that the in-car unit logged each of them for this exam and
+signed it with its registered key, re-runs the engine with the same map and rule-table
+versions, and reports every difference as a finding with the entry's index.  It also checks
+that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass, field
+
+from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
+from exam_core.errors import ExamCoreError, ScoringError
+from exam_core.log.entry import Entry
+from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
+from exam_core.scoring.course import course_by_version, subject_of
+from exam_core.scoring.engine import score_track
+from exam_core.scoring.result import result_from_json
+from exam_core.scoring.rules import rule_table_by_version
+from exam_core.scoring.telemetry import TelemetryError, read_track
+
+
+@dataclass
+class _ExamFacts:
+    """What the entries before a score say about its exam."""
+
+    logged: dict[str, str] = field(default_factory=dict)
+    """Chunk hash → the vehicle that logged it (``telemetry.chunk``)."""
+    stops: int = 0
+    first_gate: int | None = None
+    first_chunk: int | None = None
+    alarms: list[int] = field(default_factory=list)
+
+
+READS = frozenset(
+    {
+        "key.registered",
+        "key.revoked",
+        "telemetry.chunk",
+        "exam.stopped",
+        "device.gate",
+        "device.alarm",
+    }
+)
+"""The earlier entries a score depends on: vehicle keys, its chunks, stops, gates, alarms."""
+
+
+class _LogIndex:
+    """The exams and vehicle keys of the entries read so far, read once and in order."""
+
+    def __init__(self) -> None:
+        self.exams: dict[str, _ExamFacts] = {}
+        self.vehicle_keys: dict[str, Ed25519Verifier] = {}
+
+    def learn(self, position: int, e: Entry) -> None:
+        """Take in one admitted entry of ``READS``."""
+        kind = e.type
+        if kind == "key.registered" and e.event.get("role") == "vehicle":
+            with contextlib.suppress(ExamCoreError):
+                self.vehicle_keys[str(e.event["name"])] = ed25519_verifier_from_vkey(
+                    str(e.event["vkey"])
+                )
+            return
+        if kind == "key.revoked":
+            self.vehicle_keys.pop(str(e.event["name"]), None)
+            return
+        exam = e.event.get("exam")
+        if not isinstance(exam, str):
+            return
+        if kind == "telemetry.chunk":
+            facts = self.exams.setdefault(exam, _ExamFacts())
+            facts.logged[str(e.event["sha256"])] = e.actor
+            facts.first_chunk = position if facts.first_chunk is None else facts.first_chunk
+        elif kind == "exam.stopped":
+            self.exams.setdefault(exam, _ExamFacts()).stops += 1
+        elif kind == "device.gate" and e.event.get("allowed") is True:
+            facts = self.exams.setdefault(exam, _ExamFacts())
+            facts.first_gate = position if facts.first_gate is None else facts.first_gate
+        elif kind == "device.alarm" and e.event.get("action") == "set":
+            self.exams.setdefault(exam, _ExamFacts()).alarms.append(position)
+
+
+def _gating_findings(
+    index: int, first_gate: int | None, first_chunk: int | None, alarms: list[int]
+) -> list[Finding]:
+    """DESIGN §5.4 as the auditor sees it: an allowed gate decision for this exam comes before
+    its first telemetry, and every device alarm recorded against the exam is reported."""
+    findings = []
+    started = index if first_chunk is None else first_chunk
+    if first_gate is None or first_gate > started:
+        findings.append(
+            Finding(index, "exam_ungated", "no allowed device.gate entry for this exam precedes it")
+        )
+    findings.extend(
+        Finding(
+            index, "exam_device_alarm", f"device alarm at entry {at} during this exam", "warning"
+        )
+        for at in alarms
+    )
+    return findings
+
+
+class ScoringReplayer:
+    """Recomputes ``exam.scored`` entries; see the module docstring.
+
+    The audit replays scores in log order over one growing history, so the replayer reads each
+    entry once: it keeps an index of the exams and vehicle keys seen so far and only reads the
+    entries added since the previous score.  Given another history, or an earlier index, it
+    starts the index again.
+    """
+
+    def __init__(self) -> None:
+        self._index = IncrementalIndex(READS, _LogIndex)
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset({"exam.scored"})
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return READS
+
+    def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        """Check one score.
+
+        (0) an allowed gate decision precedes the exam's telemetry (alarms during it are
+        warnings); (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this
+        exam, and its blob is present and matches its hash; (2) each blob is a chunk signed by
+        the key of the vehicle that logged it; (3) the chunks form one valid recording; (4)
+        ``stopped`` matches the log; (5) the engine, with the entry's map and rule table, gives
+        exactly the signed result.
+        """
+        event = entry.event
+        exam = str(event["exam"])
+        log = self._index.before(index, history)
+        facts = log.exams.get(exam, _ExamFacts())
+        logged = facts.logged
+        gating = _gating_findings(index, facts.first_gate, facts.first_chunk, facts.alarms)
+        keys = log.vehicle_keys
+        # (1)
+        blobs: list[bytes] = []
+        actors: list[str] = []
+        for sha in event["chunks"]:
+            if sha not in logged:
+                return [Finding(index, "telemetry_missing", f"chunk {sha} was never logged")]
+            blob = history.blob(sha)
+            if blob is None:
+                return [Finding(index, "telemetry_missing", f"blob {sha} is not in the bundle")]
+            if hashlib.sha256(blob).hexdigest() != sha:
+                return [Finding(index, "telemetry_invalid", f"blob {sha} does not match its hash")]
+            blobs.append(blob)
+            actors.append(logged[sha])
+        # (2) and (3)
+        try:
+            table = rule_table_by_version(str(event["rules"]))
+            course = course_by_version(str(event["map"]))
+            verifiers = []
+            for actor in actors:
+                verifier = keys.get(actor)
+                if verifier is None:
+                    raise TelemetryError("unknown_vehicle", f"{actor} is not a registered vehicle")
+                verifiers.append(verifier)
+            track = read_track(
+                blobs, table.telemetry, verifiers=verifiers, exam_id=bytes.fromhex(exam)
+            )
+        except TelemetryError as e:
+            return [Finding(index, "telemetry_invalid", str(e))]
+        except ScoringError as e:
+            return [Finding(index, "score_unverifiable", str(e))]
+        findings: list[Finding] = list(gating)
+        # (4)
+        stopped = bool(event["stopped"])
+        if stopped != (facts.stops > 0):
+            findings.append(
+                Finding(
+                    index,
+                    "stop_mismatch",
+                    f"score says stopped={stopped}; the log has {facts.stops} exam.stopped entries",
+                )
+            )
+        # (5)
+        subject = subject_of(course)
+        if event["subject"] != subject:
+            return [
+                *findings,
+                Finding(
+                    index, "score_unverifiable", f"map {course.version} is not subject {subject}"
+                ),
+            ]
+        expected = score_track(track, course, table, str(event["licence_class"]), stopped)
+        try:
+            signed = result_from_json({k: event[k] for k in ("score", "passed", "deductions")})
+        except ScoringError as e:
+            return [*findings, Finding(index, "score_mismatch", str(e))]
+        if signed != expected:
+            findings.append(
+                Finding(
+                    index,
+                    "score_mismatch",
+                    f"signed score {signed.score} ({len(signed.deductions)} deductions), "
+                    f"recomputed {expected.score} ({len(expected.deductions)} deductions)",
+                )
+            )
+        return findings

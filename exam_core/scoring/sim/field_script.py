@@ -1,0 +1,310 @@
+"""The scripted 科目二 candidate on the shipped field ``k2-field-a``, clean or with faults.
+
+Every fault of the rule table has a trigger and a near miss here; the geometry of the clean run
+(arcs into the bays, the S-curve, the right-angle turn) is worked out for that field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from exam_core.scoring.course import FieldCourse
+from exam_core.scoring.sim.sim_car import Driver, Noise, Pt, SimRun, amount, arc, line, parse_faults
+from exam_core.scoring.telemetry import (
+    BELT,
+    GEAR_NEUTRAL,
+    GEAR_REVERSE,
+    INDICATOR_LEFT,
+    PARKING_BRAKE,
+)
+
+
+def simulate_field(
+    course: FieldCourse, seed: int, faults: Iterable[str] = (), noise: Noise | None = None
+) -> SimRun:
+    """Drive the shipped 科目二 field (``k2-field-a``) cleanly or with the given faults.
+
+    The item time limits are hit by waiting in the bay: a first run measures how long the item
+    takes, and the second waits just long enough to end above (or, for a near miss, below) it.
+    """
+    faults = tuple(faults)
+    trig, near = parse_faults(faults)
+    run, _ = _field_script(course, seed, faults, noise, rp_hold=2000, pp_hold=2000)
+    holds = {"X20106": 2000, "X20404": 2000}
+    for code, item in (("X20106", 0), ("X20404", 2)):
+        if code in trig | near:
+            rule_ms = 210_000 if code == "X20106" else 90_000
+            target = rule_ms + (500 if code in trig else -500)
+            _, durations = _field_script(course, seed, faults, noise, rp_hold=2000, pp_hold=2000)
+            holds[code] = 2000 + target - durations[item][1]
+    run, durations = _field_script(
+        course, seed, faults, noise, rp_hold=holds["X20106"], pp_hold=holds["X20404"]
+    )
+    for code, item, rule_ms in (("X20106", 0, 210_000), ("X20404", 2, 90_000)):
+        if code in trig:
+            a = durations[item][0]
+            run.expected[code] = (a + rule_ms // 100 - 2, a + rule_ms // 100 + 2)
+    # rules decided when the car leaves an item: around the frame it really left the zone
+    for code, item in (("20103", 0), ("X20307", 1), ("X20407", 2)):
+        if code in trig:
+            first, spent = durations[item]
+            left = first + spent // 100
+            run.expected[code] = (left - 2, left + 1)
+    return run
+
+
+def s_bend(start: Pt, shift: float, radius: float, *, backwards: bool) -> list[Pt]:
+    """Two opposite arcs that move the car sideways by ``shift`` and end at the same heading.
+
+    Backwards: reversing west and to the right (into a bay); forwards: driving east and to the
+    left (out of it).
+    """
+    alpha = math.degrees(math.acos(1 - shift / (2 * radius)))
+    x0, y0 = start
+    if backwards:
+        c1 = (x0, y0 - radius)
+        first = arc(c1, radius, 90, 90 + alpha)
+        ix, iy = first[-1]
+        c2 = (2 * ix - c1[0], 2 * iy - c1[1])
+        return first + arc(c2, radius, 270 + alpha, 270)[1:]
+    c1 = (x0, y0 + radius)
+    first = arc(c1, radius, -90, -90 + alpha)
+    ix, iy = first[-1]
+    c2 = (2 * ix - c1[0], 2 * iy - c1[1])
+    return first + arc(c2, radius, 90 + alpha, 90)[1:]
+
+
+def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: float) -> None:
+    """Stop at the pole, wait, and start off up the hill (with roll-back, stall, … if asked)."""
+    trig, near = faults
+    both = trig | near
+
+    def amt(code: str, hit: float, miss: float, clean: float = 0.0) -> float:
+        return amount(code, faults, hit, miss, clean)
+
+    stop = drv.frame
+    drv.mark("20301", stop)
+    drv.mark("20303", stop)
+    drv.mark("20304", stop)
+    drv.mark("X20305", stop)
+    drv.mark("X20306", stop - 150, stop + 200)
+    drv.set(PARKING_BRAKE, True)
+    wait = round(amt("20302", 30500, 29500, 3000))
+    if "10210" in both:
+        drv.hold(1000)
+        if "10210" in near:
+            drv.gear = GEAR_NEUTRAL
+        drv.stall("10210")
+        drv.gear = 1
+    drv.hold(wait)
+    drv.mark("20302", stop + 300)
+    drv.set(PARKING_BRAKE, False)
+    roll = amt("10105", 310, 290) + amt("10202", 110, 90)
+    if roll:
+        a = drv.frame
+        drv.roll_back(roll)
+        drv.mark("10105", a + 10)  # 30 mm a frame: beyond 300 mm on the eleventh
+        drv.mark("10202", drv.frame - 1)
+        drv.hold(300)
+    if "10101" in trig:
+        drv.set(BELT, False)
+        drv.mark("10101", drv.frame)
+        drv.hold(200)
+        drv.set(BELT, True)
+    here = (drv.x, drv.y)
+    drv.follow([here, (64000, shift), (70000, 0), (77000, 0)], 2000, v_end=2000)
+
+
+def _zone_times(course: FieldCourse, truth: list[Pt]) -> list[tuple[int, int]]:
+    """(first frame in, time spent in ms) of each item zone, from the true positions."""
+    out = []
+    for item in course.items:
+        xs = [p[0] for p in item.zone]
+        ys = [p[1] for p in item.zone]
+        inside = [min(xs) < x < max(xs) and min(ys) < y < max(ys) for x, y in truth]
+        first = inside.index(True) if True in inside else 0
+        last = first
+        while last < len(inside) and inside[last]:
+            last += 1
+        out.append((first, (last - first) * 100))
+    return out
+
+
+def _field_script(
+    course: FieldCourse,
+    seed: int,
+    faults: Sequence[str],
+    noise: Noise | None,
+    *,
+    rp_hold: int,
+    pp_hold: int,
+) -> tuple[SimRun, list[tuple[int, int]]]:
+    trig, near = parse_faults(faults)
+    drv = Driver(seed, noise or Noise())
+    both = trig | near
+
+    def amt(code: str, hit: float, miss: float, clean: float = 0.0) -> float:
+        return amount(code, (trig, near), hit, miss, clean)
+
+    # Before the start: belt, monitoring, parking brake, neutral.
+    if "10101" in near:
+        drv.set(BELT, False)
+    if "X10102" in both:
+        drv.hold(500)
+        drv.camera_outage("X10102", 5100 if "X10102" in trig else 4900)
+    drv.hold(1000)
+    gear_at_start = 1 if "X10103" in trig else GEAR_NEUTRAL
+    held = round(amt("X10104", 2100, 1900, 800))
+    a = drv.frame
+    drv.start_engine(held_ms=held, gear=gear_at_start)
+    drv.mark("X10103", a)
+    drv.mark("X10104", a + 3 + 20)
+    drv.gear = 1 if "X10103" in near else GEAR_NEUTRAL
+    drv.hold(1000)
+    drv.gear = 1
+    drv.set(PARKING_BRAKE, False)
+    if "10101" in near:
+        drv.set(BELT, True)
+    drv.hold(500)
+
+    # 倒车入库
+    if "20101" in both:
+        drv.follow(line((0, 0), (14500, 0)), 2000)
+        drv.hold(500)
+        end_y = -6750 if "20101" in trig else -6000
+        pts = [*arc((14500, -5500), 5500, 90, 0), (20000, -5500), (20000, end_y)]
+        a = drv.frame
+        drv.follow(pts, 1000)
+        drv.mark("20101", a, drv.frame)
+        drv.hold(1000)
+        return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)
+    stop_x = amt("X20105", 24500, 24900, 25500) + amt("20102", -400, -200, 0)
+    drv.follow(line((0, 0), (stop_x, 0)), 2000)
+    drv.hold(1000)
+    drv.gear = GEAR_REVERSE
+    cx = stop_x
+    depth = -9450 + amt("20103", 400, 250, 0)
+    a = drv.frame
+    drv.follow(arc((cx, -5500), 5500, 90, 180), 800, reverse=True)
+    drv.mark("X20105", a, a + 5)
+    if "20104" in both:
+        b = drv.frame
+        drv.hold(2100 if "20104" in trig else 1900)
+        drv.mark("20104", b + 20)
+    drv.follow(line((cx - 5500, -5500), (cx - 5500, depth)), 800, reverse=True)
+    drv.mark("20102", a, drv.frame)
+    drv.hold(rp_hold)
+    drv.gear = 1
+    drv.hold(500)
+    drv.follow(
+        line((cx - 5500, depth), (cx - 5500, -5500)) + arc((cx, -5500), 5500, 180, 90)[1:], 1200
+    )
+    drv.mark("20103", a, drv.frame + 400)
+    if "X20001" in trig:
+        drv.mark("X20001", drv.frame - 1)
+        return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)
+
+    # 坡道定点停车和起步
+    shift = amt("20304", 200, 50) + amt("X20305", 350, 250) + amt("X20306", -300, -150)
+    stop_x = 56400 - amt("20301", 550, 450) - amt("20303", 300, 100)
+    if "X20307" in trig:
+        a = drv.frame
+        drv.follow([*line((cx, 0), (42000, 0)), (77000, 0)], 2000, v_end=2000)
+        drv.mark("X20307", a, drv.frame)
+    else:
+        drv.follow([*line((cx, 0), (42000, 0)), (48000, shift), (stop_x, shift)], 2000)
+        _hill(drv, (trig, near), stop_x, shift)
+
+    # 侧方停车 (coasting in neutral on the way in, if asked)
+    if "X10106" in both:
+        drv.gear = GEAR_NEUTRAL
+        a = drv.frame
+        ms = 3100 if "X10106" in trig else 2900
+        drv.follow(line((77000, 0), (77000 + ms * 2, 0)), 2000, v_end=2000, accel=1)
+        drv.mark("X10106", a + 29)
+        drv.gear = 1
+    radius = 5000.0
+    sink = amt("20401", 500, 300) + amt("X20405", 500, 300)
+    entry = s_bend((0.0, 0.0), 3050 + sink, radius, backwards=True)
+    xs = 93300 - entry[-1][0]
+    entry = [(x + xs, y) for x, y in entry]
+    drv.follow(line((drv.x, 0), (xs, 0)), 2000)
+    drv.hold(1000)
+    drv.gear = GEAR_REVERSE
+    if "X20407" in trig:
+        drv.follow(line((xs, 0), (96000, 0)), 800, reverse=True)
+        drv.hold(1000)
+        drv.gear = 1
+        drv.follow(line((96000, 0), (116000, 0)), 2000, v_end=2000)
+        drv.mark("X20407", drv.frame - 200, drv.frame)
+    else:
+        a = drv.frame
+        half = len(entry) // 2
+        drv.follow(entry[: half + 1], 700, reverse=True)
+        if "20402" in both:
+            b = drv.frame
+            drv.hold(2100 if "20402" in trig else 1900)
+            drv.mark("20402", b + 20)
+        drv.follow(entry[half:], 700, reverse=True)
+        park = drv.frame
+        drv.mark("20401", park)
+        drv.mark("X20405", a, park)
+        drv.hold(pp_hold)
+        drv.gear = 1
+        signal_ms = round(amt("X20406", 2900, 3100, 3500))
+        drv.set(INDICATOR_LEFT, True)
+        drv.hold(signal_ms)
+        drv.mark("X20406", drv.frame)
+        wide = amt("20403", 450, 150)
+        leave = s_bend(entry[-1], 3050 + sink + wide, radius, backwards=False)
+        a = drv.frame
+        drv.follow([*leave, (leave[-1][0] + 3000, wide)], 1200, v_end=1200)
+        drv.set(INDICATOR_LEFT, False)
+        drv.follow([(drv.x, drv.y), (drv.x + 8000, 0), (116000, 0)], 2000, v_end=2000)
+        drv.mark("20403", a, drv.frame)
+
+    # 曲线行驶
+    dy = amt("20601", -1000, -300)
+    a = drv.frame
+    s_pts: list[Pt] = [(116000, dy), (120000, dy)]
+    s_pts += arc((120000, 7500 + dy), 7500, -90, 90)[1:]
+    if "20602" in both:
+        drv.follow(s_pts, 1800)
+        b = drv.frame
+        drv.hold(2100 if "20602" in trig else 1900)
+        drv.mark("20602", b + 20)
+        s_pts = [s_pts[-1]]
+    s_pts += [*arc((120000, 22500 + dy), 7500, 270, 90)[1:], (141000, 30000 + dy), (146000, 30000)]
+    drv.follow(s_pts, 1800, v_end=1500)
+    drv.mark("20601", a, drv.frame)
+
+    # 直角转弯
+    off = amt("20701", 150, 40)
+    ind_x = amt("X20703", 150300, 149700, 147000)
+    r = 3500
+    pts = [(drv.x, drv.y), (ind_x, 30000 - off)]
+    drv.follow(pts, 1500, v_end=1500)
+    drv.set(INDICATOR_LEFT, True)
+    drv.mark("X20703", drv.frame - 5, drv.frame + 5)
+    a = drv.frame
+    turn = [
+        (155000 - r + off, 30000 - off),
+        *arc((155000 - r + off, 30000 + r - off), r, -90, 0)[1:],
+    ]
+    if "20702" in both:
+        drv.follow([(drv.x, drv.y), *turn], 1500)
+        b = drv.frame
+        drv.hold(2100 if "20702" in trig else 1900)
+        drv.mark("20702", b + 20)
+        turn = [turn[-1]]
+    drv.follow([(drv.x, drv.y), *turn, (155000 + off, 40000)], 1500, v_end=1500)
+    drv.set(INDICATOR_LEFT, False)
+    drv.mark("20701", a, drv.frame)
+    drv.follow(line((drv.x, drv.y), (155000 + off, 52000)), 1500)
+    drv.set(PARKING_BRAKE, True)
+    drv.gear = GEAR_NEUTRAL
+    drv.hold(1000)
+    drv.engine = False
+    drv.hold(1000)
+    return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)

@@ -1,0 +1,137 @@
+"""``examctl audit``: exit 0 only when all holds, 1 with every finding listed, 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli.main import main
+from exam_core.log.note import Ed25519Signer
+from exam_core.log.policy import Policy, render_policy
+from tests.exam_core.audit.bundle_factory import demo_log, write_files
+
+ORIGIN = "exam.example/c/370100-02"
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, bytes]:
+    return demo_log(30, checkpoint_every=11).files()
+
+
+def _flip(data: bytes, pos: int) -> bytes:
+    return data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1 :]
+
+
+def test_a_valid_bundle_exits_0_with_a_summary(
+    tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files(tmp_path / "b", files)
+    assert main(["audit", str(root), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert out[0].startswith("audit OK: log exam.example/c/370100-01, 30 entries, tree size 30")
+    assert out[0].endswith("0 errors, 0 warnings")
+
+
+def test_findings_are_listed_by_index_and_exit_1(
+    tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tampered = files | {"tile/entries/000.p/30": _flip(files["tile/entries/000.p/30"], 2000)}
+    root = write_files(tmp_path / "b", tampered)
+    assert main(["audit", str(root), "--jobs", "1"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("audit FAILED")
+    index = next(line for line in lines if ": entry_mismatch: " in line)
+    assert index.startswith("index ")
+    assert all(line.startswith(("index ", "bundle: ")) for line in lines[:-1])
+
+
+def test_json_report_and_worker_processes_agree_with_one_process(
+    tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tampered = files | {"tile/0/000.p/30": _flip(files["tile/0/000.p/30"], 5 * 32)}
+    tampered |= {"tile/entries/000.p/30": _flip(files["tile/entries/000.p/30"], 900)}
+    root = write_files(tmp_path / "b", tampered)
+    reports = []
+    for jobs in ("1", "2"):
+        assert main(["audit", str(root), "--json", "--jobs", jobs]) == 1
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0] == reports[1]
+    assert reports[0]["ok"] is False
+    found = {(f["code"], f["index"]) for f in reports[0]["findings"]}
+    # Both the tiles and the entries were changed: neither gives the checkpoint's root.
+    assert {("leaf_mismatch", 2), ("leaf_mismatch", 5)} <= found
+
+
+def test_warnings_alone_pass(
+    tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_files(tmp_path / "b", files | {"NOTES.txt": b"from the centre"})
+    assert main(["audit", str(root), "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "bundle: unexpected_file (warning): NOTES.txt: not part of the bundle layout"
+    assert lines[1].startswith("audit OK")
+
+
+@pytest.mark.parametrize(
+    "kind", ["missing", "garbage file", "bad policy path", "endless policy", "bad jobs"]
+)
+def test_unreadable_input_is_one_line_and_exit_2(
+    tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    root = write_files(tmp_path / "b", files)
+    args = {
+        "missing": ["audit", str(tmp_path / "nope")],
+        "garbage file": ["audit", str(root / "policy")],
+        "bad policy path": ["audit", str(root), "--policy", str(tmp_path / "nope")],
+        "endless policy": ["audit", str(root), "--policy", "/dev/zero"],
+        "bad jobs": ["audit", str(root), "--jobs", "0"],
+    }[kind]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("examctl: error: ")
+
+
+def test_an_outside_policy_is_used_instead_of_the_bundles(
+    tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    impostor = Ed25519Signer.generate("exam.example/c/370100-01")
+    pinned = tmp_path / "pinned-policy"
+    pinned.write_bytes(render_policy(Policy.build(log=impostor.vkey)))
+    root = write_files(tmp_path / "b", files)
+    assert main(["audit", str(root), "--jobs", "1", "--policy", str(pinned)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "bundle: checkpoint_signature: checkpoint: " in "\n".join(lines)
+    assert main(["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]) == 0
+
+
+def test_the_installed_command_never_prints_a_traceback(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\x00\xff" * 100)
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli.main", "audit", str(garbage)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("examctl: error: bundle ")
+
+
+def test_export_then_audit_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    centre, bundle = tmp_path / "centre", tmp_path / "bundle"
+    assert main(["init", "--dir", str(centre), "--origin", ORIGIN]) == 0
+    assert main(["log", "append", "--dir", str(centre), "--count", "40", "--quiet"]) == 0
+    assert main(["log", "export", "--dir", str(centre), "--out", str(bundle)]) == 0
+    capsys.readouterr()
+    assert main(["audit", str(bundle)]) == 0
+    assert capsys.readouterr().out.startswith(f"audit OK: log {ORIGIN}, 42 entries")
+    assert main(["log", "export", "--dir", str(centre), "--out", str(bundle)]) == 2

@@ -1,0 +1,113 @@
+"""Signature checks shared with worker processes give the same audit as checks in one process."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from exam_core.audit import pool as audit_pool
+from exam_core.audit.check import check_bundle
+from exam_core.audit.pool import ProcessSignatureCheck
+from exam_core.audit.reader import bundle_from_files
+from exam_core.log.note import Ed25519Signer
+from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
+
+START_METHODS = ["fork", "spawn"]
+
+
+def _tampered() -> dict[str, bytes]:
+    log = demo_log(60, checkpoint_every=25)
+    impostor = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
+    log.append_bytes(
+        log.entries[10].replace(b'"n":', b'"n":1')  # text changed, signature kept
+    )
+    log.append(impostor, "demo.event", n=7)  # a key of a registered name, but not registered
+    log.append_bytes(log.entries[12].replace("—".encode(), b"-"))  # no signature line
+    log.checkpoint()
+    return log.files()
+
+
+def _serial(files: dict[str, bytes]) -> object:
+    report = check_bundle(bundle_from_files(files))
+    assert [(f.code, f.index) for f in report.errors] == [
+        ("bad_signature", 60),
+        ("bad_signature", 61),
+        ("malformed_note", 62),
+        ("replay_stopped", 62),
+    ]
+    return report
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64])
+def test_worker_processes_agree_with_one_process(start_method: str, chunk: int) -> None:
+    files = _tampered()
+    serial = _serial(files)
+    with ProcessSignatureCheck(workers=2, chunk=chunk, start_method=start_method) as pool:
+        pooled = check_bundle(bundle_from_files(files), signature_check=pool)
+    assert pooled == serial
+    assert pool.handed_back == 0
+    assert not multiprocessing.active_children()
+
+
+def test_the_ordered_pass_verifies_chunks_itself_rather_than_wait() -> None:
+    files = _tampered()
+    serial = _serial(files)
+    with ProcessSignatureCheck(workers=1, chunk=4, start_method="spawn") as pool:
+        # A spawned worker is still starting its interpreter when the ordered pass asks for
+        # the first chunks, so this process verifies them itself; the findings are the same.
+        pooled = check_bundle(bundle_from_files(files), signature_check=pool)
+    assert pooled == serial
+    assert pool.taken_back > 0
+
+
+def _dies_holding_a_chunk(number: int, *args: object) -> None:
+    board = args[-1]
+    assert isinstance(board, audit_pool._Board)
+    with board.changed:
+        board.claim(0, audit_pool.WORKER + number)
+    os._exit(3)  # a worker killed while it holds a chunk
+
+
+def test_a_worker_that_dies_hands_its_chunk_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _tampered()
+    serial = _serial(files)
+    monkeypatch.setattr(audit_pool, "_work", _dies_holding_a_chunk)
+    with ProcessSignatureCheck(workers=1, chunk=8, start_method="fork") as pool:
+        pooled = check_bundle(bundle_from_files(files), signature_check=pool)
+    assert pooled == serial
+    assert pool.handed_back > 0
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_workers_stop_when_the_audit_stops_early(start_method: str) -> None:
+    entries = demo_log(3000, checkpoint_every=1000).entries
+    pool = ProcessSignatureCheck(workers=1, chunk=16, start_method=start_method)
+    with pytest.raises(KeyboardInterrupt), pool:  # noqa: PT012 - interrupted mid-way
+        answers = pool(entries, {})
+        next(answers)
+        raise KeyboardInterrupt
+    assert not multiprocessing.active_children()
+
+
+def test_no_entries_start_no_worker() -> None:
+    with ProcessSignatureCheck(workers=2) as pool:
+        assert list(pool([], {})) == []
+        assert not multiprocessing.active_children()
+
+
+def test_unregistered_keys_verify_nothing() -> None:
+    entries = demo_log(40).entries
+    with ProcessSignatureCheck(workers=1, chunk=5) as pool:
+        assert list(pool(entries, {})) == [None] * len(entries)
+
+
+def test_a_pool_is_used_as_a_context_manager() -> None:
+    with pytest.raises(RuntimeError, match="context manager"):
+        ProcessSignatureCheck(workers=1)([], {})
+    with pytest.raises(RuntimeError):
+        ProcessSignatureCheck(workers=0)
+    with pytest.raises(RuntimeError):
+        ProcessSignatureCheck(workers=1, chunk=0)
