@@ -6,7 +6,7 @@ auditor who trusts nobody recomputes every draw:
 
 roster → ``prepare_manifest`` (conflicts, Q*, the most even F, a future beacon round, the VRF
 key) → commit the manifest hash → beacon round → ``make_allocation`` (ECVRF proof, seeded
-dependent rounding) → publish; ``check_allocation`` / ``check_bundle`` / ``AllocationReplayer``
+dependent rounding) → publish; ``check_allocation`` / ``check_publication`` / ``AllocationReplayer``
 recompute it all.  This package never imports ``devices`` or ``api``.
 """
 
@@ -41,9 +41,9 @@ from allocation.errors import (
     BeaconError,
     InfeasibleError,
     ManifestError,
-    ProofError,
     RepairError,
     VerificationError,
+    VrfProofError,
 )
 from allocation.events import committed_fields, made_fields, repaired_fields
 from allocation.fractional import (
@@ -65,7 +65,7 @@ from allocation.publication import (
     ASSIGNMENT_FILE,
     MANIFEST_FILE,
     PROOF_FILE,
-    check_bundle,
+    check_publication,
     encode_assignment,
     encode_proof,
     parse_assignment,
@@ -125,20 +125,20 @@ __all__ = [
     "ManifestError",
     "PreviousFail",
     "Problem",
-    "ProofError",
     "Relation",
     "RepairError",
     "Roster",
     "SchoolId",
     "SeedStream",
     "VerificationError",
+    "VrfProofError",
     "aim_at_next_round",
     "assignment_problem",
     "build_fractional",
     "check_allocation",
-    "check_bundle",
     "check_fractional",
     "check_manifest",
+    "check_publication",
     "committed_fields",
     "draw_assignment",
     "draw_seed",

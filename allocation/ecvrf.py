@@ -21,7 +21,7 @@ import hashlib
 from nacl import bindings
 from nacl.exceptions import CryptoError
 
-from allocation.errors import ProofError
+from allocation.errors import VrfProofError
 
 SUITE = b"\x03"
 P = 2**255 - 19
@@ -82,7 +82,7 @@ def _mul(scalar: int, point: bytes) -> bytes:
             bindings.crypto_scalarmult_ed25519_noclamp(scalar.to_bytes(32, "little"), point)
         )
     except CryptoError as e:
-        raise ProofError("point is not in the prime-order subgroup") from e
+        raise VrfProofError("point is not in the prime-order subgroup") from e
 
 
 def _mul_base(scalar: int) -> bytes:
@@ -95,7 +95,7 @@ def _mul_base(scalar: int) -> bytes:
 def _secret_scalar(secret_key: bytes) -> tuple[int, bytes]:
     """RFC 8032 §5.1.5: the clamped scalar ``x`` and the hash's second half (nonce key)."""
     if len(secret_key) != 32:
-        raise ProofError(f"an ECVRF secret key is 32 bytes, not {len(secret_key)}")
+        raise VrfProofError(f"an ECVRF secret key is 32 bytes, not {len(secret_key)}")
     digest = hashlib.sha512(secret_key).digest()
     low = bytearray(digest[:32])
     low[0] &= 248
@@ -120,7 +120,7 @@ def encode_to_curve(public: bytes, alpha: bytes) -> bytes:
         point = _clear_cofactor(candidate)
         if point != IDENTITY:
             return point
-    raise ProofError("encode_to_curve found no point in 256 tries")  # probability ~2^-256
+    raise VrfProofError("encode_to_curve found no point in 256 tries")  # probability ~2^-256
 
 
 def _challenge(*points: bytes) -> int:
@@ -132,7 +132,7 @@ def proof_to_hash(pi: bytes) -> bytes:
     """RFC 9381 §5.2: ``beta`` from a proof's ``Gamma`` (the proof is not verified here)."""
     gamma = pi[:32]
     if len(pi) != PROOF_LEN or not _is_valid_encoding(gamma):
-        raise ProofError("proof is not 80 bytes starting with a valid point")
+        raise VrfProofError("proof is not 80 bytes starting with a valid point")
     return hashlib.sha512(SUITE + b"\x03" + _clear_cofactor(gamma) + b"\x00").digest()
 
 
@@ -150,32 +150,32 @@ def ecvrf_prove(secret_key: bytes, alpha: bytes) -> tuple[bytes, bytes]:
 
 
 def validate_public_key(public: bytes) -> None:
-    """RFC 9381 §5.4.5: a decodable point that is not of small order; else ``ProofError``."""
+    """RFC 9381 §5.4.5: a decodable point that is not of small order; else ``VrfProofError``."""
     if not _is_valid_encoding(public):
-        raise ProofError("VRF public key is not a canonical edwards25519 point")
+        raise VrfProofError("VRF public key is not a canonical edwards25519 point")
     if _clear_cofactor(public) == IDENTITY:
-        raise ProofError("VRF public key has small order")
+        raise VrfProofError("VRF public key has small order")
 
 
 def ecvrf_verify(public_key: bytes, alpha: bytes, pi: bytes) -> bytes:
-    """RFC 9381 §5.3 with ``validate_key``: return ``beta``, or raise ``ProofError``."""
+    """RFC 9381 §5.3 with ``validate_key``: return ``beta``, or raise ``VrfProofError``."""
     # (1) the key
     validate_public_key(public_key)
     # (2) decode the proof: Gamma a valid point, s < q
     if len(pi) != PROOF_LEN:
-        raise ProofError(f"a proof is {PROOF_LEN} bytes, not {len(pi)}")
+        raise VrfProofError(f"a proof is {PROOF_LEN} bytes, not {len(pi)}")
     gamma = pi[:32]
     if not _is_valid_encoding(gamma):
-        raise ProofError("proof Gamma is not a canonical edwards25519 point")
+        raise VrfProofError("proof Gamma is not a canonical edwards25519 point")
     c = int.from_bytes(pi[32:48], "little")
     s = int.from_bytes(pi[48:], "little")
     if s >= L:
-        raise ProofError("proof scalar s is not reduced")
+        raise VrfProofError("proof scalar s is not reduced")
     # (3) H, (4) U = s·B − c·Y, V = s·H − c·Γ
     h = encode_to_curve(public_key, alpha)
     u = _sub(_mul_base(s), _mul(c, public_key))
     v = _sub(_mul(s, h), _mul(c, gamma))
     # (5) the challenge recomputed must equal c
     if _challenge(public_key, h, gamma, u, v) != c:
-        raise ProofError("VRF proof does not verify for this key and input")
+        raise VrfProofError("VRF proof does not verify for this key and input")
     return proof_to_hash(pi)

@@ -1,7 +1,7 @@
 """The exception tree of ``allocation``.
 
 AllocationError
-├── ProofError          a VRF proof or public key that does not verify (RFC 9381)
+├── VrfProofError          a VRF proof or public key that does not verify (RFC 9381)
 ├── ManifestError       a manifest that is malformed or inconsistent
 ├── InfeasibleError     a roster or policy no assignment can satisfy (names the cause)
 ├── BeaconError         a beacon value that does not verify against its commitment
@@ -16,7 +16,7 @@ class AllocationError(Exception):
     """Base of every domain error raised by ``allocation``."""
 
 
-class ProofError(AllocationError):
+class VrfProofError(AllocationError):
     """A VRF proof, or the public key it is checked against, is invalid."""
 
 

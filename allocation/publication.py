@@ -8,7 +8,7 @@ canonical JSON made here::
     assignment.json  {"manifest_sha256", "session", "assignment": [[candidate, examiner], …]}
 
 Both are parsed strictly (canonical bytes only, exactly these fields), so changing any byte of
-any file either breaks the parse or changes a value that ``check_bundle`` then refuses.
+any file either breaks the parse or changes a value that ``check_publication`` then refuses.
 Reading and writing the files is the caller's job: these functions take and return bytes.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 from allocation.beacon import BeaconReading
 from allocation.draw import Allocation, Assignment, assignment_pairs
 from allocation.ecvrf import BETA_LEN, PROOF_LEN, proof_to_hash
-from allocation.errors import ManifestError, ProofError
+from allocation.errors import ManifestError, VrfProofError
 from allocation.manifest import MAX_PEOPLE, manifest_sha256, parse_manifest
 from allocation.verify import Problem, check_parsed_allocation
 from exam_core.errors import CanonicalError, EntryError
@@ -132,12 +132,12 @@ def _beta_problems(proof: ProofFile) -> list[Problem]:
     try:
         if proof_to_hash(proof.proof) != proof.beta:
             return [Problem("vrf_invalid", f"{PROOF_FILE}: beta is not the proof's output")]
-    except ProofError as e:
+    except VrfProofError as e:
         return [Problem("vrf_invalid", str(e))]
     return []
 
 
-def check_bundle(
+def check_publication(
     manifest_bytes: bytes,
     proof_bytes: bytes,
     assignment_bytes: bytes,

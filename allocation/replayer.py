@@ -27,7 +27,7 @@ from dataclasses import replace
 from allocation.beacon import BeaconReading, parse_commitment
 from allocation.draw import Assignment, assignment_pairs, draw_seed
 from allocation.ecvrf import proof_to_hash
-from allocation.errors import BeaconError, ManifestError, ProofError, RepairError
+from allocation.errors import BeaconError, ManifestError, RepairError, VrfProofError
 from allocation.events import COMMITTED, EVENT_TYPES, MADE, REPAIRED
 from allocation.manifest import Manifest, manifest_sha256, parse_manifest
 from allocation.repair import LateChange, repair_assignment
@@ -259,7 +259,7 @@ class AllocationReplayer:
             seed = draw_seed(proof_to_hash(bytes.fromhex(str(made[-1].event["proof"]))))
             changes = [LateChange(ch["kind"], ch["subject"]) for ch in event["changes"]]
             expected = repair_assignment(manifest, previous, changes, seed, int(event["repair"]))
-        except (ProofError, RepairError) as e:
+        except (VrfProofError, RepairError) as e:
             return [Finding(index, "repair_mismatch", f"repair cannot be recomputed: {e}")]
         if expected != assignment_pairs(event["assignment"]):
             return [

@@ -1,6 +1,6 @@
 """The pure verifier of one allocation: manifest, beacon, VRF proof and assignment in, findings out.
 
-``examctl alloc verify`` (through ``check_bundle``) and the audit's ``AllocationReplayer`` both
+``examctl alloc verify`` (through ``check_publication``) and the audit's ``AllocationReplayer`` both
 run these steps, so there is one definition of "this allocation holds"; they parse the manifest
 once and call ``check_parsed_allocation`` for steps 2–5.  ``check_allocation`` recomputes, in
 order:
@@ -30,8 +30,8 @@ from allocation.errors import (
     BeaconError,
     InfeasibleError,
     ManifestError,
-    ProofError,
     VerificationError,
+    VrfProofError,
 )
 from allocation.fractional import build_fractional, check_fractional, smallest_cap
 from allocation.manifest import Manifest, manifest_sha256, parse_manifest
@@ -141,7 +141,7 @@ def check_parsed_allocation(
     recompute: bool = True,
 ) -> list[Problem]:
     """Steps 2–5 of ``check_allocation`` for callers that have already parsed the manifest
-    (``check_bundle``, ``AllocationReplayer``); ``digest`` is the hash of its exact bytes."""
+    (``check_publication``, ``AllocationReplayer``); ``digest`` is the hash of its exact bytes."""
     # (2) its construction
     problems = check_manifest(manifest, recompute=recompute)
     fractional_ok = not any(p.code == "manifest_invalid" for p in problems)
@@ -172,7 +172,7 @@ def check_parsed_allocation(
         problems.append(Problem("vrf_invalid", "manifest's VRF key is not the pinned key"))
     try:
         beta = ecvrf_verify(manifest.vrf_key, vrf_input(digest, reading), proof)
-    except ProofError as e:
+    except VrfProofError as e:
         problems.append(Problem("vrf_invalid", str(e)))
         return problems
     # (5) the draw (DESIGN §4.5)

@@ -22,7 +22,7 @@ from allocation import (
     BeaconTarget,
     DevBeacon,
     aim_at_next_round,
-    check_bundle,
+    check_publication,
     encode_assignment,
     encode_manifest,
     encode_proof,
@@ -85,7 +85,7 @@ def run_verify(args: argparse.Namespace) -> int:
     proof_bytes = (directory / PROOF_FILE).read_bytes()
     assignment_bytes = (directory / ASSIGNMENT_FILE).read_bytes()
     beacon_keys = [ed25519_verifier_from_vkey(v) for v in args.beacon_vkey]
-    problems = check_bundle(
+    problems = check_publication(
         manifest_bytes,
         proof_bytes,
         assignment_bytes,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocation import ProofError, ecvrf_prove, ecvrf_verify, proof_to_hash, vrf_public_key
+from allocation import VrfProofError, ecvrf_prove, ecvrf_verify, proof_to_hash, vrf_public_key
 from allocation.ecvrf import L, P, encode_to_curve
 from tests.vector_files import VECTOR_DIR
 
@@ -75,16 +75,16 @@ def test_every_tampered_byte_is_rejected(vector: dict[str, str]) -> None:
         for flip in (0x01, 0x80):
             tampered = bytearray(pi)
             tampered[i] ^= flip
-            with pytest.raises(ProofError):
+            with pytest.raises(VrfProofError):
                 ecvrf_verify(pk, alpha, bytes(tampered))
 
 
 def test_wrong_key_and_wrong_input_are_rejected() -> None:
     first, second = VECTORS[0], VECTORS[1]
     pi = bytes.fromhex(first["pi"])
-    with pytest.raises(ProofError, match="does not verify"):
+    with pytest.raises(VrfProofError, match="does not verify"):
         ecvrf_verify(bytes.fromhex(second["PK"]), bytes.fromhex(first["alpha"]), pi)
-    with pytest.raises(ProofError, match="does not verify"):
+    with pytest.raises(VrfProofError, match="does not verify"):
         ecvrf_verify(bytes.fromhex(first["PK"]), b"another input", pi)
 
 
@@ -92,7 +92,7 @@ def test_wrong_key_and_wrong_input_are_rejected() -> None:
 def test_small_order_keys_are_rejected(encoded: str) -> None:
     raw = bytes.fromhex(encoded)
     assert _times8(_decode(raw)) == (0, 1)  # the oracle agrees the point has small order
-    with pytest.raises(ProofError, match="small order"):
+    with pytest.raises(VrfProofError, match="small order"):
         ecvrf_verify(raw, b"", bytes.fromhex(VECTORS[0]["pi"]))
 
 
@@ -107,7 +107,7 @@ def test_small_order_keys_are_rejected(encoded: str) -> None:
     ],
 )
 def test_non_canonical_keys_are_rejected(encoded: str, why: str) -> None:
-    with pytest.raises(ProofError, match="canonical"):
+    with pytest.raises(VrfProofError, match="canonical"):
         ecvrf_verify(bytes.fromhex(encoded), b"", bytes.fromhex(VECTORS[0]["pi"]))
 
 
@@ -117,14 +117,14 @@ def test_non_canonical_gamma_and_unreduced_s_are_rejected() -> None:
     bad_gamma = (
         bytes.fromhex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f") + pi[32:]
     )
-    with pytest.raises(ProofError, match="Gamma"):
+    with pytest.raises(VrfProofError, match="Gamma"):
         ecvrf_verify(pk, b"", bad_gamma)
     s = int.from_bytes(pi[48:], "little")
     unreduced = pi[:48] + (s + L).to_bytes(32, "little")
-    with pytest.raises(ProofError, match="not reduced"):
+    with pytest.raises(VrfProofError, match="not reduced"):
         ecvrf_verify(pk, b"", unreduced)
     for size in (0, 79, 81):
-        with pytest.raises(ProofError, match="80 bytes"):
+        with pytest.raises(VrfProofError, match="80 bytes"):
             ecvrf_verify(pk, b"", (pi * 2)[:size])
 
 
@@ -135,12 +135,12 @@ def test_key_with_a_torsion_component_is_refused() -> None:
     t8 = _decode(bytes.fromhex(SMALL_ORDER[3]))
     x3, y3 = _add(y, t8)
     mixed = (y3 | ((x3 & 1) << 255)).to_bytes(32, "little")
-    with pytest.raises(ProofError):
+    with pytest.raises(VrfProofError):
         ecvrf_verify(mixed, b"", bytes.fromhex(vector["pi"]))
 
 
 def test_secret_key_length_is_checked() -> None:
-    with pytest.raises(ProofError, match="32 bytes"):
+    with pytest.raises(VrfProofError, match="32 bytes"):
         ecvrf_prove(b"short", b"")
 
 

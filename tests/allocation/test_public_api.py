@@ -13,7 +13,7 @@ PACKAGE = Path(allocation.__file__).parent
 def test_all_names_exist_and_the_required_ones_are_there() -> None:
     for name in allocation.__all__:
         assert hasattr(allocation, name), name
-    required = {"ecvrf_prove", "ecvrf_verify", "ProofError", "SeedStream", "AllocationReplayer"}
+    required = {"ecvrf_prove", "ecvrf_verify", "VrfProofError", "SeedStream", "AllocationReplayer"}
     assert required <= set(allocation.__all__)
     assert allocation.__all__ == sorted(allocation.__all__, key=lambda n: (not n.isupper(), n))
 

@@ -13,7 +13,7 @@ from allocation import (
     MANIFEST_FILE,
     PROOF_FILE,
     VerificationError,
-    check_bundle,
+    check_publication,
     encode_assignment,
     encode_proof,
     verify_allocation,
@@ -46,14 +46,14 @@ def files(published: Published) -> dict[str, bytes]:
 
 def _check(files: dict[str, bytes], **replaced: bytes) -> list[str]:
     merged = {**files, **{k.replace("_", "."): v for k, v in replaced.items()}}
-    problems = check_bundle(merged[MANIFEST_FILE], merged[PROOF_FILE], merged[ASSIGNMENT_FILE])
+    problems = check_publication(merged[MANIFEST_FILE], merged[PROOF_FILE], merged[ASSIGNMENT_FILE])
     return [f"{p.code}: {p.message}" for p in problems if p.severity == "error"]
 
 
 def test_untouched_bundle_holds_with_only_the_insecure_beacon_warning(
     files: dict[str, bytes],
 ) -> None:
-    problems = check_bundle(files[MANIFEST_FILE], files[PROOF_FILE], files[ASSIGNMENT_FILE])
+    problems = check_publication(files[MANIFEST_FILE], files[PROOF_FILE], files[ASSIGNMENT_FILE])
     assert [(p.code, p.severity) for p in problems] == [("beacon_insecure", "warning")]
 
 
@@ -67,7 +67,7 @@ def test_every_changed_byte_fails_with_a_reason(files: dict[str, bytes], name: s
         for flip in (0x01, 0x20):
             changed = bytearray(data)
             changed[i] ^= flip
-            errors = check_bundle(
+            errors = check_publication(
                 *(
                     bytes(changed) if k == name else files[k]
                     for k in (MANIFEST_FILE, PROOF_FILE, ASSIGNMENT_FILE)
@@ -134,7 +134,7 @@ def test_verify_allocation_raises_with_every_reason(published: Published) -> Non
 
 
 def test_pinned_vrf_key_is_enforced(files: dict[str, bytes]) -> None:
-    problems = check_bundle(
+    problems = check_publication(
         files[MANIFEST_FILE], files[PROOF_FILE], files[ASSIGNMENT_FILE], pinned_vrf_key=b"\x01" * 32
     )
     assert any(p.code == "vrf_invalid" and "pinned" in p.message for p in problems)
