@@ -48,11 +48,11 @@ from typing import Any
 from exam_core.audit.history import Finding, Replayer
 from exam_core.audit.reader import Bundle
 from exam_core.audit.signatures import registered_keys, signing_keys
-from exam_core.centre.blobs import blob_references, referenced_blobs
 from exam_core.errors import CheckpointError, EntryError, NoteError, ProofError
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text
 from exam_core.log.cosignature import verified_witnesses
 from exam_core.log.entry import Entry, parse_entry
+from exam_core.log.evidence import blob_references, referenced_blobs
 from exam_core.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,

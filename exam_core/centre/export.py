@@ -15,11 +15,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from exam_core.centre.blobs import referenced_blobs
 from exam_core.centre.centre import Centre
 from exam_core.centre.durable import fsync_dir
 from exam_core.errors import EntryError, StoreError
 from exam_core.log.entry import parse_entry
+from exam_core.log.evidence import referenced_blobs
 from exam_core.log.tiles import (
     CHECKPOINT_FILE,
     POLICY_FILE,

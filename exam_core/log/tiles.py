@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from exam_core.centre.blobs import SHA256_HEX
 from exam_core.errors import BundleError, CheckpointError, StoreError
 from exam_core.log.entry import MAX_ENTRY_BYTES
+from exam_core.log.evidence import SHA256_HEX
 from exam_core.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
