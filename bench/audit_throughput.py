@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import resource
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from result_line import print_result
 
 from exam_core.audit.check import check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
@@ -160,17 +160,7 @@ def main() -> None:
         f"per CPU-second actually used: {n / cpu:,.0f} entries "
         f"({n / cpu / raw:.2f} of raw verification; other load on the machine does not count)"
     )
-    print(
-        json.dumps(
-            {
-                "figure": "offline audit throughput",
-                "value": round(rate, 1),
-                "unit": "entries/s",
-                "limit": round(limit, 1),
-                "ratio": round(rate / limit, 3),
-            }
-        )
-    )
+    print_result("offline_audit_entries_per_s", rate, "entries/s", limit, digits=1)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ actor's signature cannot avoid.  The ratio is ingest/s over that.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from result_line import print_result
 
 from exam_core.centre.centre import Centre
 from exam_core.log.entry import make_entry, parse_entry
@@ -102,17 +103,7 @@ def main() -> None:
     print(f"raw Ed25519 verify, one core:          {limit:9.0f} /s  (physical limit)")
     print(f"ingest, verification in this process:  {single:9.0f} /s  ratio {single / limit:.2f}")
     print(f"ingest, verification in 2 workers:     {pooled:9.0f} /s  ratio {pooled / limit:.2f}")
-    print(
-        json.dumps(
-            {
-                "figure": "log_ingest",
-                "value": round(pooled, 1),
-                "unit": "entries/s",
-                "limit": round(limit, 1),
-                "ratio": round(pooled / limit, 3),
-            }
-        )
-    )
+    print_result("log_ingest_entries_per_s", pooled, "entries/s", limit, digits=1)
 
 
 if __name__ == "__main__":
