@@ -97,6 +97,12 @@ class TilePath(NamedTuple):
         """The full tile this one is (or will become) a prefix of."""
         return TilePath(self.level, self.n)
 
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        """``(level, n, length)``: orders full and partial tiles alike (a full one's ``width``
+        is None, which does not compare with a number)."""
+        return (self.level, self.n, self.length)
+
 
 def _tile(level: int, index: int, count: int) -> TilePath:
     return TilePath(level, index, None if count == TILE_WIDTH else count)
