@@ -17,10 +17,11 @@ from typing import Any
 from allocation.replayer import AllocationReplayer
 from devices.gate_replayer import DeviceGatingReplayer
 from exam_core.audit.check import AuditReport, check_bundle
-from exam_core.audit.history import Finding, Replayer
+from exam_core.audit.history import Replayer
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import BundleLimits, read_bundle
 from exam_core.errors import BundleError
+from exam_core.findings import ERROR, Finding
 from exam_core.scoring.replayer import ScoringReplayer
 
 EXIT_OK = 0
@@ -59,7 +60,7 @@ def register(commands: Any) -> None:
 
 def _line(finding: Finding) -> str:
     where = "bundle" if finding.index is None else f"index {finding.index}"
-    tag = "" if finding.severity == "error" else f" ({finding.severity})"
+    tag = "" if finding.severity == ERROR else f" ({finding.severity})"
     return f"{where}: {finding.code}{tag}: {finding.message}"
 
 

@@ -40,9 +40,10 @@ from exam_core.audit.entry_bundles import assemble_entries, hold_to_checkpoint
 from exam_core.audit.history import Replayer
 from exam_core.audit.ordered_pass import check_entries
 from exam_core.audit.reader import Bundle
-from exam_core.audit.report import ERROR, WARNING, AuditReport, FindingLog
+from exam_core.audit.report import AuditReport, FindingLog
 from exam_core.audit.signatures import SignatureCheck, start_signature_check
 from exam_core.audit.tree import check_tree
+from exam_core.findings import ERROR, WARNING
 
 __all__ = ["ERROR", "WARNING", "AuditReport", "SignatureCheck", "check_bundle"]
 

@@ -17,18 +17,18 @@ from heapq import merge
 from operator import itemgetter
 from typing import Generic, Protocol, TypeVar
 
+from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One audit finding: where (entry index, or None for the bundle), a stable code, and why."""
-
-    index: int | None
-    code: str
-    message: str
-    severity: str = "error"
-    """``error`` fails the audit; ``warning`` is reported (e.g. an insecure development beacon)."""
+__all__ = [
+    "AdmittedHistory",
+    "AuditHistory",
+    "EarlierIndex",
+    "Finding",
+    "IncrementalIndex",
+    "MemoryHistory",
+    "Replayer",
+]
 
 
 class AuditHistory(Protocol):

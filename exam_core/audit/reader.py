@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exam_core.audit.history import Finding
 from exam_core.errors import BundleError, CheckpointError
+from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.tiles import (
     BLOBS_DIR,
     CHECKPOINT_FILE,
@@ -80,7 +80,7 @@ def _walks_into(rel: str) -> bool:
     return (not rest and top in _LAYOUT) or top == TILE_DIR
 
 
-def _problem(code: str, path: str, message: str, severity: str = "error") -> Finding:
+def _problem(code: str, path: str, message: str, severity: str = ERROR) -> Finding:
     return Finding(None, code, f"{path}: {message}", severity)
 
 
@@ -157,7 +157,7 @@ class _Reader:
 
     def unexpected(self, rel: str) -> None:
         self.problems.append(
-            _problem("unexpected_file", rel, "not part of the bundle layout", "warning")
+            _problem("unexpected_file", rel, "not part of the bundle layout", WARNING)
         )
 
     def classify_checkpoint(self, rel: str, name: str) -> None:
@@ -254,7 +254,7 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
                     reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
                 elif not _walks_into(rel):
                     reader.problems.append(
-                        _problem("unexpected_file", rel, "directory outside the layout", "warning")
+                        _problem("unexpected_file", rel, "directory outside the layout", WARNING)
                     )
                     dirnames.remove(name)
             dirnames.sort()

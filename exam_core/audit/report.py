@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from exam_core.audit.history import Finding
+from exam_core.findings import ERROR, WARNING, Finding
 
-__all__ = ["ERROR", "MAX_FINDINGS_PER_CODE", "WARNING", "AuditReport", "FindingLog"]
+__all__ = ["MAX_FINDINGS_PER_CODE", "AuditReport", "FindingLog"]
 
-ERROR = "error"
-WARNING = "warning"
 MAX_FINDINGS_PER_CODE = 1000
 """Beyond this many findings of one code the rest are counted, not listed (one shifted entry
 can make every later leaf differ)."""

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from exam_core.audit.check import WARNING, AuditReport, check_bundle
-from exam_core.audit.history import AdmittedHistory, AuditHistory, Finding, MemoryHistory
+from exam_core.audit.history import AdmittedHistory, AuditHistory, MemoryHistory
 from exam_core.audit.reader import bundle_from_files, read_bundle
 from exam_core.audit.signatures import signing_keys
+from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.cosignature import add_cosignatures, cosign_checkpoint
 from exam_core.log.entry import Entry, make_entry, parse_entry
