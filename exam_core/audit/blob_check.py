@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Mapping
 
 from exam_core.audit.report import FindingLog
-from exam_core.centre.blobs import referenced_blobs
 from exam_core.findings import WARNING
+from exam_core.log.blob_refs import referenced_blobs
 from exam_core.log.entry import Entry
 
 __all__ = ["BlobCheck"]
