@@ -31,6 +31,7 @@ from allocation import (
     synthetic_roster,
     vrf_public_key,
 )
+from exam_core.findings import ERROR, WARNING
 from exam_core.log.note import ed25519_verifier_from_vkey
 
 EXIT_FAILED = 1
@@ -85,7 +86,7 @@ def run_verify(args: argparse.Namespace) -> int:
     proof_bytes = (directory / PROOF_FILE).read_bytes()
     assignment_bytes = (directory / ASSIGNMENT_FILE).read_bytes()
     beacon_keys = [ed25519_verifier_from_vkey(v) for v in args.beacon_vkey]
-    problems = check_publication(
+    findings = check_publication(
         manifest_bytes,
         proof_bytes,
         assignment_bytes,
@@ -93,10 +94,10 @@ def run_verify(args: argparse.Namespace) -> int:
         pinned_vrf_key=args.vrf_key,
         recompute=not args.no_recompute,
     )
-    for p in problems:
-        stream = sys.stdout if p.severity == "warning" else sys.stderr
-        print(f"{p.severity}: {p.code}: {p.message}", file=stream)
-    if any(p.severity == "error" for p in problems):
+    for finding in findings:
+        stream = sys.stdout if finding.severity == WARNING else sys.stderr
+        print(f"{finding.severity}: {finding.code}: {finding.message}", file=stream)
+    if any(finding.severity == ERROR for finding in findings):
         print(f"allocation in {directory} does NOT verify", file=sys.stderr)
         return EXIT_FAILED
     print(f"allocation in {directory} verifies: manifest, beacon, VRF proof and every pair")

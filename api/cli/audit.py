@@ -14,26 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from allocation.replayer import AllocationReplayer
-from devices.gate_replayer import DeviceGatingReplayer
+from api.replayers import default_replayers
 from exam_core.audit.check import AuditReport, check_bundle
-from exam_core.audit.history import Finding, Replayer
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import BundleLimits, read_bundle
 from exam_core.errors import BundleError
-from exam_core.scoring.replayer import ScoringReplayer
+from exam_core.findings import ERROR, Finding
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
-
-
-def default_replayers() -> list[Replayer]:
-    """The replayers ``examctl audit`` runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
-
-    Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite.
-    """
-    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]
 
 
 def register(commands: Any) -> None:
@@ -59,7 +48,7 @@ def register(commands: Any) -> None:
 
 def _line(finding: Finding) -> str:
     where = "bundle" if finding.index is None else f"index {finding.index}"
-    tag = "" if finding.severity == "error" else f" ({finding.severity})"
+    tag = "" if finding.severity == ERROR else f" ({finding.severity})"
     return f"{where}: {finding.code}{tag}: {finding.message}"
 
 

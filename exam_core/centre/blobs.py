@@ -3,21 +3,18 @@
 Telemetry chunks, photos and raw device frames live here; an entry carries the blob's SHA-256
 and length.  A blob's name is its hash, so the store cannot hold two versions of one name, and
 a reader checks the hash of what it reads: a blob altered on disk is an error, never evidence.
-Writes go to a temporary file that is synced and then renamed into place, so a crash leaves
-either the whole blob or none.
+Writes go through ``exam_core.centre.durable.replace_atomically``, so a crash leaves either the
+whole blob or none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
-from exam_core.centre.durable import fsync_dir
+from exam_core.centre.durable import replace_atomically
 from exam_core.errors import StoreError
-from exam_core.log.evidence import SHA256_HEX
+from exam_core.log.blob_refs import SHA256_HEX
 
 
 def _check_digest(sha256_hex: str) -> None:
@@ -36,25 +33,17 @@ class BlobStore:
         return self.root / sha256_hex[:2] / sha256_hex[2:]
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` durably and return its SHA-256 (hex); storing it twice is a no-op."""
+        """Store ``data`` durably and return its SHA-256 (hex); storing it twice is a no-op.
+
+        Raises:
+            OSError: the blob cannot be written or synced (no partial blob is left).
+        """
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.exists():
             return digest
-        folder = target.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
-        fsync_dir(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(target, data)
         return digest
 
     def has(self, sha256_hex: str) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from exam_core.centre.blobs import BlobStore
+from exam_core.centre.durable import write_new
 from exam_core.centre.ingest import fresh_ingest, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
@@ -253,7 +253,7 @@ class Centre:
             max_batch=max_batch,
             max_age_ms=max_age_ms,
         )
-        _write_new_file(root / CONFIG_FILE, config.to_json())
+        write_new(root / CONFIG_FILE, config.to_json())
         centre = cls.open(root, passphrase=passphrase, clock_ms=clock_ms)
         try:
             # (DESIGN §3.2) the first entry of the log registers the administrator key.
@@ -468,15 +468,6 @@ class Centre:
 
     def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["Centre", "CentreConfig", "key_file_name"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from exam_core.centre.durable import write_new
 from exam_core.errors import KeyFormatError
 from exam_core.log.note import Ed25519Signer
 
@@ -25,7 +26,12 @@ MAX_KEY_FILE_BYTES = 16_384
 
 
 def write_key_file(path: Path, signer: Ed25519Signer, passphrase: bytes | None = None) -> None:
-    """Write ``signer``'s private key to a new file ``path`` (mode 0600, never overwritten)."""
+    """Write ``signer``'s private key to a new file ``path`` (mode 0600, never overwritten).
+
+    Raises:
+        FileExistsError: ``path`` exists.
+        OSError: the key file cannot be written or synced (no partial file is left).
+    """
     encryption: serialization.KeySerializationEncryption = (
         serialization.NoEncryption()
         if passphrase is None
@@ -34,15 +40,9 @@ def write_key_file(path: Path, signer: Ed25519Signer, passphrase: bytes | None =
     pem = signer.private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-    # O_EXCL: an existing key is never replaced by accident; the mode is set at creation so
-    # there is no instant at which the key is readable by others.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
-    try:
-        os.fchmod(fd, KEY_FILE_MODE)
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # An existing key is never replaced by accident; the mode is set at creation so there is
+    # no instant at which the key is readable by others.
+    write_new(path, pem, mode=KEY_FILE_MODE)
 
 
 def read_key_file(path: Path, name: str, passphrase: bytes | None = None) -> Ed25519Signer:

@@ -1,9 +1,10 @@
-"""Which blobs an entry references: the pure rule the store, the export and the audit share.
+"""How an entry references a blob of evidence (DESIGN §3.1): by its SHA-256 and its length.
 
-Large evidence (telemetry chunks, photos, raw device frames) lives outside the log in a
-content-addressed store, and an entry carries each blob's SHA-256 and length (DESIGN §3.1).
-The export must copy exactly those blobs and the audit must check exactly those, so the rule
-for spotting a reference lives once, here, with no file I/O.
+Telemetry chunks, photos and raw device frames are too large for an entry, so they travel
+beside the log as blobs named by their hash.  The blob store names its files this way, the
+bundle layout (``exam_core.log.tiles``) names ``blobs/<sha256 hex>`` this way, the export copies
+the blobs an entry references and the audit checks that each one is there: all of them find the
+references with these functions, pure, so that they agree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from exam_core.log.entry import Entry
+
+__all__ = ["SHA256_HEX", "blob_references", "referenced_blobs"]
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 """A blob's name: its SHA-256 as 64 lowercase hex digits (the store, bundles, references)."""
