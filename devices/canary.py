@@ -9,6 +9,8 @@ recognised and skipped; any other unexpected line fails the poll.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from devices.at_canary import (
     FinalResult,
@@ -25,6 +27,57 @@ from devices.transport import SerialLink
 
 REPORT_ONCE = 2
 """``AT#JDR`` mode 2: one unsolicited message per change of condition."""
+
+ReplyState = tuple[FinalResult | None, JdrReport | None]
+
+
+def scan_reply(lines: Iterable[str], state: ReplyState, echo: str | None = None) -> ReplyState:
+    """Fold reply lines into (final result, latest ``#JDR`` report).
+
+    ``echo`` is the command whose echo (ATE1) is skipped; None skips any ``AT#JDR=`` echo (a
+    logged reply, whose command is not logged with it).
+
+    Raises:
+        FrameError: a line the modem cannot send, a refusal, or a settings line.
+    """
+    final, report = state
+    for line in lines:
+        if line == echo or (echo is None and line.startswith("AT#JDR=")):
+            continue
+        parsed = parse_line(line)
+        if isinstance(parsed, FinalResult):
+            if not parsed.ok:
+                raise FrameError(f"modem refused AT#JDR: {parsed.text}")
+            final = parsed
+        elif isinstance(parsed, JdrReport):
+            report = parsed
+        elif isinstance(parsed, JdrSettings):
+            raise FrameError(f"settings line {line!r} in reply to a set command")
+    return final, report
+
+
+def canary_reading(jammed: bool, raw: bytes, settings: Mapping[str, int] | None = None) -> Reading:
+    """The gate's view of one canary report (pure); ``settings`` are the driver's MNPL/DCMN."""
+    return Reading(
+        kind=CANARY,
+        values={"jammed": int(jammed), **(settings or {})},
+        flags={"jammed": frozenset({"jammed"}) if jammed else frozenset()},
+        raw=raw,
+        extra={"state": "jammed" if jammed else "operative"},
+    )
+
+
+def canary_reading_from_frame(raw: bytes) -> Reading:
+    """The ``Reading`` a logged reply to ``AT#JDR=...`` shows: ``OK`` and its latest report.
+
+    Raises:
+        FrameError: a line the modem cannot send, or no ``OK`` and ``#JDR`` report in it.
+    """
+    lines, _ = split_lines(raw)
+    final, report = scan_reply(lines, (None, None))
+    if final is None or report is None:
+        raise FrameError("no OK and #JDR report in the canary's reply")
+    return canary_reading(report.jammed, raw)
 
 
 class CanaryDriver:
@@ -81,24 +134,6 @@ class CanaryDriver:
             chunk = self.link.receive_available(min(left, 0.05))
             raw += chunk
             lines, pending = split_lines(pending + chunk)
-            for line in lines:
-                if line == self.command:
-                    continue  # the modem's command echo (ATE1)
-                parsed = parse_line(line)
-                if isinstance(parsed, FinalResult):
-                    if not parsed.ok:
-                        raise FrameError(f"modem refused {self.command}: {parsed.text}")
-                    final = parsed
-                elif isinstance(parsed, JdrReport):
-                    report = parsed
-                elif isinstance(parsed, JdrSettings):
-                    raise FrameError(f"settings line {line!r} in reply to a set command")
-        jammed = int(report.jammed)
-        return Reading(
-            kind=CANARY,
-            values={"jammed": jammed, "mnpl": self.mnpl, "dcmn": self.dcmn},
-            flags={"jammed": frozenset({"jammed"}) if jammed else frozenset()},
-            raw=bytes(raw),
-            events=tuple(events),
-            extra={"state": "jammed" if jammed else "operative"},
-        )
+            final, report = scan_reply(lines, (final, report), echo=self.command)
+        reading = canary_reading(report.jammed, bytes(raw), {"mnpl": self.mnpl, "dcmn": self.dcmn})
+        return replace(reading, events=tuple(events))

@@ -9,7 +9,7 @@ switching is read back with ``0x21`` before it counts as done.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from devices.errors import ReadbackError, ResponseTimeoutError
 from devices.reading import VENDOR_JAMMER, DeviceEvent, Reading
@@ -23,6 +23,8 @@ from devices.vendor_jammer import (
     CMD_STATUS,
     STATUS_OK,
     VendorFrame,
+    VendorStatus,
+    decode_frame,
     decode_status,
     encode_frame,
     find_frame,
@@ -30,6 +32,28 @@ from devices.vendor_jammer import (
 )
 
 ACK = 0xAA
+
+
+def vendor_reading(status: VendorStatus, raw: bytes) -> Reading:
+    """The gate's view of one ``0x2A`` status report (pure; the live poll adds events)."""
+    channels = frozenset(f"channel-{n + 1}" for n in range(32) if status.channels >> n & 1)
+    return Reading(
+        kind=VENDOR_JAMMER,
+        values=asdict(status),
+        flags={"alarm": bit_names(status.alarms, ALARMS), "bands": channels},
+        raw=raw,
+        identity=f"{status.device_id:08x}",
+        extra={"state": "jamming" if status.channels else "standby"},
+    )
+
+
+def vendor_reading_from_frame(raw: bytes) -> Reading:
+    """The ``Reading`` a logged status report frame shows.
+
+    Raises:
+        FrameError: not exactly one valid ``0x2A`` frame (``CrcError`` for a bad CRC).
+    """
+    return vendor_reading(decode_status(decode_frame(raw)), raw)
 
 
 class VendorJammerDriver:
@@ -69,19 +93,12 @@ class VendorJammerDriver:
         statuses = [decode_status(f) for f in reports]
         for _ in reports:
             self.link.send(encode_frame(ACK, bytes([STATUS_OK])), flush_input=False)
-        status, frame = statuses[-1], reports[-1]
-        channels = frozenset(f"channel-{n + 1}" for n in range(32) if status.channels >> n & 1)
-        return Reading(
-            kind=VENDOR_JAMMER,
-            values=asdict(status),
-            flags={"alarm": bit_names(status.alarms, ALARMS), "bands": channels},
-            raw=frame.raw,
+        return replace(
+            vendor_reading(statuses[-1], reports[-1].raw),
             events=tuple(
                 DeviceEvent(0, 1, 0xFFFF, s.channels & 0xFFFF, 0, 0, f.raw)
                 for s, f in zip(statuses[:-1], reports[:-1], strict=True)
             ),
-            identity=f"{status.device_id:08x}",
-            extra={"state": "jamming" if status.channels else "standby"},
         )
 
     def _command(self, command: int, payload: bytes) -> bytes:
