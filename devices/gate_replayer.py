@@ -147,6 +147,19 @@ class DeviceGatingReplayer:
     def reads(self) -> frozenset[str]:
         return READS
 
+    def recompute(self, index: int, entry: Entry, history: AuditHistory) -> ReplayedGate | None:
+        """The gate rule's decision on what the ``device.gate`` entry at ``index`` cites, with
+        the kinds and link states its gateway logged before it (None: no requirements named).
+
+        Raises:
+            DeviceConfigError: requirements that do not parse.
+            FrameError: evidence that is not a list of cited frames.
+        """
+        devices = self._devices.before(index, history)
+        return recompute_gate(
+            entry.event, devices.kinds.get(entry.actor, {}), devices.links.get(entry.actor, {})
+        )
+
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event: Mapping[str, object] = entry.event
         allowed = event.get("allowed") is True
@@ -160,11 +173,8 @@ class DeviceGatingReplayer:
                     index, "gate_inconsistent", f"allowed={allowed} with {len(reasons)} reasons"
                 )
             )
-        devices = self._devices.before(index, history)
         try:
-            replayed = recompute_gate(
-                event, devices.kinds.get(entry.actor, {}), devices.links.get(entry.actor, {})
-            )
+            replayed = self.recompute(index, entry, history)
         except (DeviceConfigError, FrameError) as e:
             return [*findings, Finding(index, "gate_bad_evidence", str(e))]
         if replayed is None:

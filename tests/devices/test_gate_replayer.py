@@ -5,9 +5,9 @@ from __future__ import annotations
 from devices.emulators import CanaryModem, DetectorModel, JammerModel, ModbusSlave
 from devices.gate import RoomRequirements, decide_gate
 from devices.gate_replayer import DeviceGatingReplayer
+from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, encode_request
 from devices.monitor import ONLINE, DeviceView
 from devices.status_frames import reading_from_frame
-from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, encode_request
 from devices.vendor_jammer import VendorStatus, encode_status
 from exam_core.audit.history import MemoryHistory
 from exam_core.log.entry import Entry, make_entry, parse_entry
