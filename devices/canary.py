@@ -9,7 +9,7 @@ recognised and skipped; any other unexpected line fails the poll.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from devices.at_canary import (
@@ -81,6 +81,8 @@ def canary_reading_from_frame(raw: bytes) -> Reading:
 
 
 class CanaryDriver:
+    """Polls one canary modem; ``clock`` (monotonic seconds) measures the reply deadline."""
+
     kind = CANARY
 
     def __init__(
@@ -90,8 +92,10 @@ class CanaryDriver:
         mnpl: int = 63,
         dcmn: int = 128,
         response_timeout_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.link = link
+        self._clock = clock
         self.command = jdr_set_command(REPORT_ONCE, mnpl, dcmn)
         self.mnpl = mnpl
         self.dcmn = dcmn
@@ -125,9 +129,9 @@ class CanaryDriver:
         final: FinalResult | None = None
         report: JdrReport | None = None
         pending = b""
-        deadline = time.monotonic() + self.response_timeout_s
+        deadline = self._clock() + self.response_timeout_s
         while final is None or report is None:
-            left = deadline - time.monotonic()
+            left = deadline - self._clock()
             if left <= 0:
                 got = "nothing" if not raw else repr(bytes(raw))
                 raise ResponseTimeoutError(f"modem did not complete AT#JDR within timeout: {got}")

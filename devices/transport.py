@@ -10,7 +10,8 @@ the rest of ``devices`` must stay testable without a port.  A ``SerialLink``
 - optionally reads back and compares the RS-485 local echo (§1.6);
 - turns every pyserial or OS failure into ``LinkLostError``, closes the port, and reopens it
   later with exponential back-off (0.5 s → 10 s, §5.6);
-- measures every interval on an injectable monotonic clock, never wall time (§5.7).
+- measures every interval (deadlines, silences, back-off) on its injected monotonic clock,
+  never wall time (§5.7); a test passes a fake clock and waits for no timeout.
 """
 
 from __future__ import annotations
@@ -189,11 +190,11 @@ class SerialLink:
         """Exactly ``size`` bytes within ``timeout_s``, else ``ResponseTimeoutError``."""
         port = self._require()
         got = bytearray()
-        deadline = time.monotonic() + timeout_s
+        deadline = self._clock() + timeout_s
         try:
             while len(got) < size:
                 got += port.read(size - len(got))
-                if len(got) < size and time.monotonic() >= deadline:
+                if len(got) < size and self._clock() >= deadline:
                     break
         except _PORT_ERRORS as e:
             raise self._lost(e) from e
@@ -211,14 +212,14 @@ class SerialLink:
     def receive_available(self, wait_s: float = 0.0) -> bytes:
         """Whatever arrives within ``wait_s`` (unsolicited messages, line-based protocols)."""
         port = self._require()
-        deadline = time.monotonic() + wait_s
+        deadline = self._clock() + wait_s
         try:
             while True:
                 waiting = port.in_waiting
                 if waiting:
                     data = bytes(port.read(waiting))
                     break
-                if time.monotonic() >= deadline:
+                if self._clock() >= deadline:
                     return b""
                 data = bytes(port.read(1))
                 if data:
@@ -233,15 +234,15 @@ class SerialLink:
         """After a bad frame, drop input until ``silence_s`` of quiet (§5.2); returns the count."""
         port = self._require()
         dropped = 0
-        end = time.monotonic() + limit_s
+        end = self._clock() + limit_s
         try:
-            quiet_since = time.monotonic()
-            while time.monotonic() < end:
+            quiet_since = self._clock()
+            while self._clock() < end:
                 chunk = port.read(256)
                 if chunk:
                     dropped += len(chunk)
-                    quiet_since = time.monotonic()
-                elif time.monotonic() - quiet_since >= silence_s:
+                    quiet_since = self._clock()
+                elif self._clock() - quiet_since >= silence_s:
                     break
         except _PORT_ERRORS as e:
             raise self._lost(e) from e

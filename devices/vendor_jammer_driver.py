@@ -9,6 +9,7 @@ switching is read back with ``0x21`` before it counts as done.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 
 from devices.errors import ReadbackError, ResponseTimeoutError
@@ -57,10 +58,20 @@ def vendor_reading_from_frame(raw: bytes) -> Reading:
 
 
 class VendorJammerDriver:
+    """Polls and switches one vendor-protocol jammer; ``clock`` (monotonic seconds) measures
+    the report and reply deadlines."""
+
     kind = VENDOR_JAMMER
 
-    def __init__(self, link: SerialLink, *, report_timeout_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        link: SerialLink,
+        *,
+        report_timeout_s: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.link = link
+        self._clock = clock
         self.report_timeout_s = report_timeout_s
         self._buffer = b""
 
@@ -80,12 +91,12 @@ class VendorJammerDriver:
 
     def poll(self) -> Reading:
         self.link.open()
-        deadline = time.monotonic() + self.report_timeout_s
+        deadline = self._clock() + self.report_timeout_s
         reports: list[VendorFrame] = []
         wait = 0.0
         while not reports:
             reports = [f for f in self._frames(wait) if f.command == CMD_STATUS]
-            if time.monotonic() >= deadline and not reports:
+            if self._clock() >= deadline and not reports:
                 raise ResponseTimeoutError(
                     f"no status report within {self.report_timeout_s * 1000:.0f} ms"
                 )
@@ -103,8 +114,8 @@ class VendorJammerDriver:
 
     def _command(self, command: int, payload: bytes) -> bytes:
         self.link.send(encode_frame(command, payload), flush_input=False)
-        deadline = time.monotonic() + self.report_timeout_s
-        while time.monotonic() < deadline:
+        deadline = self._clock() + self.report_timeout_s
+        while self._clock() < deadline:
             for frame in self._frames(0.05):
                 if frame.command & 0x7F == command:
                     return reply_status(frame, command)

@@ -30,7 +30,7 @@ from exam_core.audit.history import MemoryHistory
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas import validate_event
-from tests.devices.conftest import ManualClock, ServeFn
+from tests.devices.conftest import ManualClock, ServeFn, TickingClock
 
 LOG = "exam.example/c/1"
 GATEWAY = Ed25519Signer.from_seed(f"{LOG}/gateway/r", bytes(32))
@@ -120,7 +120,10 @@ def room(serve: ServeFn, clock: ManualClock) -> Room:
     }
 
     def link(name: str) -> SerialLink:
-        return SerialLink(servers[name].url, baudrate=115200, clock=clock, backoff_min_s=0.0)
+        # Each link waits on its own fake clock: a timeout takes reads, not time.
+        return SerialLink(
+            servers[name].url, baudrate=115200, clock=TickingClock(0.01), backoff_min_s=0.0
+        )
 
     def modbus(name: str) -> ModbusMaster:
         return ModbusMaster(link(name), response_timeout_s=0.2)
