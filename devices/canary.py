@@ -118,17 +118,17 @@ class CanaryDriver:
         self.link.open()
         backlog = self.link.receive_available(0.0)
         events: list[DeviceEvent] = []
-        lines, _ = split_lines(backlog)
+        # A report cut short by the read goes on in the reply; it is then its latest report.
+        lines, pending = split_lines(backlog)
         for line in lines:
             parsed = parse_line(line)
             if isinstance(parsed, JdrReport):
                 self._seq = (self._seq + 1) & 0xFFFF
                 events.append(DeviceEvent(self._seq, 1, 0, int(parsed.jammed), 0, 0, backlog))
         self.link.send(encode_command(self.command), flush_input=False)
-        raw = bytearray()
+        raw = bytearray(pending)
         final: FinalResult | None = None
         report: JdrReport | None = None
-        pending = b""
         deadline = self._clock() + self.response_timeout_s
         while final is None or report is None:
             left = deadline - self._clock()

@@ -40,6 +40,9 @@ _READ_SLICE_S = 0.01
 """Fixed pyserial read timeout: reads loop in slices to their own deadline, because changing
 ``Serial.timeout`` re-applies termios on every call (and some ptys refuse that)."""
 
+MAX_AVAILABLE = 4096
+"""The most bytes one ``receive_available`` returns."""
+
 PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
 
@@ -210,25 +213,31 @@ class SerialLink:
         return bytes(got)
 
     def receive_available(self, wait_s: float = 0.0) -> bytes:
-        """Whatever arrives within ``wait_s`` (unsolicited messages, line-based protocols)."""
+        """Whatever arrives within ``wait_s`` (unsolicited messages, line-based protocols):
+        the first bytes, and every byte readable right behind them.
+
+        ``in_waiting`` is read as "something is there", never as how much: pyserial's
+        ``socket://`` reports only 0 or 1, and taking that as a count left the rest of a
+        pending message to be read as the next reply.  At most ``MAX_AVAILABLE`` bytes are
+        returned, so a flooding line cannot hold the caller.
+        """
         port = self._require()
         deadline = self._clock() + wait_s
+        data = bytearray()
         try:
-            while True:
+            while len(data) < MAX_AVAILABLE:
                 waiting = port.in_waiting
                 if waiting:
-                    data = bytes(port.read(waiting))
+                    data += port.read(min(waiting, MAX_AVAILABLE - len(data)))
+                elif data or self._clock() >= deadline:
                     break
-                if self._clock() >= deadline:
-                    return b""
-                data = bytes(port.read(1))
-                if data:
-                    data += bytes(port.read(port.in_waiting)) if port.in_waiting else b""
-                    break
+                else:
+                    data += port.read(1)  # waits at most one read slice for a first byte
         except _PORT_ERRORS as e:
             raise self._lost(e) from e
-        self._last_activity = self._clock()
-        return data
+        if data:
+            self._last_activity = self._clock()
+        return bytes(data)
 
     def discard_until_silent(self, silence_s: float, limit_s: float) -> int:
         """After a bad frame, drop input until ``silence_s`` of quiet (§5.2); returns the count."""
