@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.gateway import load_gateway_config, run_gateway_loop
+from api.gateway import run_gateway_loop
 from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
 from devices.emulators import (
     EmulatorServer,
@@ -28,6 +28,7 @@ from devices.emulators import (
 from devices.emulators.scenario import Step
 from devices.emulators.server import Endpoint
 from devices.errors import DeviceConfigError
+from devices.gateway_config import load_gateway_config
 from devices.operator_command import ANY_KIND, COMMAND_KINDS, perform_command
 from devices.reading import Reading
 from devices.register_map import JAMMER_BANDS
