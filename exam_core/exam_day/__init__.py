@@ -2,6 +2,7 @@
 
 This package names its pure API, which an auditor's tools may use without a database:
 
+- ``identity``: GB 11643-1999 resident ID numbers, validated and normalised;
 - ``secret``: the centre secret, keyed hashes of ID numbers, sealed enrolment photos.
 
 Its persistence modules are imported from their own modules, so that importing the package loads
@@ -10,6 +11,7 @@ no database stack: ``people`` (opening a keyed hash for an investigator, on the 
 
 from __future__ import annotations
 
+from exam_core.exam_day.identity import IdNumber, check_character, parse_id_number
 from exam_core.exam_day.secret import (
     SECRET_FILE,
     CentreSecret,
@@ -20,6 +22,9 @@ from exam_core.exam_day.secret import (
 __all__ = [
     "SECRET_FILE",
     "CentreSecret",
+    "IdNumber",
+    "check_character",
     "create_centre_secret",
+    "parse_id_number",
     "read_centre_secret",
 ]
