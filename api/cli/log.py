@@ -35,7 +35,7 @@ def register(commands: Any) -> None:
     init.add_argument(
         "--database-url", help="PostgreSQL URL (default: SQLite file log.db in the directory)"
     )
-    _passphrase_option(init)
+    passphrase_option(init)
     init.set_defaults(run=run_init)
 
     keys = commands.add_parser("keys", help="manage the centre's signing keys")
@@ -44,7 +44,7 @@ def register(commands: Any) -> None:
     new.add_argument("--dir", required=True, type=Path, help="centre directory")
     new.add_argument("--role", required=True, choices=sorted(ALL_ROLES), help="the key's role")
     new.add_argument("--name", required=True, help="key name, full or relative to the origin")
-    _passphrase_option(new)
+    passphrase_option(new)
     new.set_defaults(run=run_keys_new)
 
     log = commands.add_parser("log", help="append to and export the centre's log")
@@ -57,17 +57,18 @@ def register(commands: Any) -> None:
         help=f"signing key (role demo or admin); default {DEFAULT_DEMO_ACTOR}, created if absent",
     )
     append.add_argument("--quiet", action="store_true", help="print only the summary line")
-    _passphrase_option(append)
+    passphrase_option(append)
     append.set_defaults(run=run_log_append)
 
     export = log_commands.add_parser("export", help="write the audit bundle of the log")
     export.add_argument("--dir", required=True, type=Path, help="centre directory")
     export.add_argument("--out", required=True, type=Path, help="bundle directory to write")
-    _passphrase_option(export)
+    passphrase_option(export)
     export.set_defaults(run=run_log_export)
 
 
-def _passphrase_option(parser: argparse.ArgumentParser) -> None:
+def passphrase_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--passphrase-env VAR`` to a command that opens the centre's key files."""
     parser.add_argument(
         "--passphrase-env",
         metavar="VAR",
@@ -82,7 +83,12 @@ def _count(text: str) -> int:
     return value
 
 
-def _passphrase(args: argparse.Namespace) -> bytes | None:
+def passphrase(args: argparse.Namespace) -> bytes | None:
+    """The passphrase named by ``--passphrase-env``, or None.
+
+    Raises:
+        KeyFormatError: the named environment variable is not set.
+    """
     var = args.passphrase_env
     if var is None:
         return None
@@ -94,21 +100,21 @@ def _passphrase(args: argparse.Namespace) -> bytes | None:
 
 def run_init(args: argparse.Namespace) -> int:
     with Centre.create(
-        args.dir, args.origin, database_url=args.database_url, passphrase=_passphrase(args)
+        args.dir, args.origin, database_url=args.database_url, passphrase=passphrase(args)
     ) as centre:
         print(centre.log_vkey)
     return 0
 
 
 def run_keys_new(args: argparse.Namespace) -> int:
-    with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         signer = centre.register_key(args.name, Role(args.role))
         print(signer.vkey)
     return 0
 
 
 def run_log_append(args: argparse.Namespace) -> int:
-    with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         if args.actor is None:
             try:
                 signer = centre.signer(DEFAULT_DEMO_ACTOR)
@@ -140,7 +146,7 @@ def run_log_export(args: argparse.Namespace) -> int:
         export = importlib.import_module("exam_core.centre.export")
     except ImportError as e:
         raise StoreError("log export is not available in this installation") from e
-    with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         export.export_bundle(centre, args.out)
     print(f"bundle written to {args.out}")
     return 0

@@ -6,7 +6,10 @@ This package names its pure API, which an auditor's tools may use without a data
 - ``secret``: the centre secret, keyed hashes of ID numbers, sealed enrolment photos.
 
 Its persistence modules are imported from their own modules, so that importing the package loads
-no database stack: ``people`` (opening a keyed hash for an investigator, on the record).
+no database stack: ``people`` (the centre secret on first use; opening a keyed hash for an
+investigator, on the record) and ``imports`` (CSV files of examiners, candidates, vehicles,
+sessions, crews and bookings, whole or not at all; with ``csv_file``, ``row_values``,
+``lookups`` and ``photos``).
 """
 
 from __future__ import annotations

@@ -1,21 +1,31 @@
-"""The people behind keyed hashes: the one place the centre opens one (DESIGN §3.1).
+"""The people behind keyed hashes: the centre secret they depend on, and opening one.
 
 Why it exists: a keyed hash in an entry is opened only for an investigator, and only once the
 investigator's signed ``identity.opened`` entry has been sequenced, so that every opening is on
-the record.  The caller (the centre's service) appends that entry first and hands it here; this
-module checks that it is such an entry and then reads the person from the database.
+the record (DESIGN §3.1).  The caller (the centre's service) appends that entry first and hands
+it here; ``open_keyed_hash`` checks that it is such an entry and then reads the person from the
+database.  ``centre_secret_for`` creates the centre secret on first use, and refuses to create
+a new one once the database holds hashes made under a lost one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exam_core.db.exam_day import Candidate
+from exam_core.db.exam_day import Candidate, ExaminerRelative
 from exam_core.errors import PersonalDataError
+from exam_core.exam_day.secret import (
+    SECRET_FILE,
+    CentreSecret,
+    create_centre_secret,
+    has_centre_secret,
+    read_centre_secret,
+)
 
 OPENED = "identity.opened"
 
@@ -43,3 +53,24 @@ def open_keyed_hash(db: Session, opened: Mapping[str, object]) -> OpenedIdentity
     if row is None:
         raise PersonalDataError("unknown_hash", "no candidate of this centre has that keyed hash")
     return OpenedIdentity(candidate=row.id, id_number=row.id_number, name=row.name)
+
+
+def centre_secret_for(root: Path, db: Session) -> CentreSecret:
+    """The centre secret of centre directory ``root``, created if the database has no hashes yet.
+
+    Raises:
+        PersonalDataError: the secret is unreadable, or missing while the database holds keyed
+            hashes or sealed photos (a new secret would silently orphan them: restore the file).
+    """
+    if has_centre_secret(root):
+        return read_centre_secret(root)
+    hashed = db.scalar(select(select(Candidate.id).exists())) or db.scalar(
+        select(select(ExaminerRelative.id_hash).exists())
+    )
+    if hashed:
+        raise PersonalDataError(
+            "secret_lost",
+            f"{root / SECRET_FILE} is missing but the database holds keyed hashes made under "
+            "it; restore it from the backup",
+        )
+    return create_centre_secret(root)
