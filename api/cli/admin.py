@@ -6,12 +6,18 @@
   line, and the command exits with status 2.  Photos named in a candidates file are read from
   the file's folder.  The first import that needs it creates the centre secret
   (``personal-data.key``, mode 0600) that keyed hashes and sealed photos depend on.
+- ``admin room --dir DIR FILE``: configure a room or field from a JSON file with the fields of a
+  ``room.configured`` entry (``room``, ``kind``, ``gateway``, ``jammers`` as
+  ``[{"device": …, "bands": […]}]``, ``detectors``, ``canaries``, ``max_age_ms``); the
+  administrator signs it into the log, then the centre's copy of the room is updated.  The
+  gateway must be a registered gateway key.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,13 +26,21 @@ from sqlalchemy.orm import Session
 
 from api.cli.log import passphrase, passphrase_option
 from exam_core.centre.centre import Centre
-from exam_core.errors import ImportFileError
+from exam_core.errors import ExamDayError, ImportFileError
 from exam_core.exam_day.csv_file import MAX_FILE_BYTES
 from exam_core.exam_day.imports import KINDS, ImportContext, import_csv
 from exam_core.exam_day.people import centre_secret_for
 from exam_core.exam_day.photos import PhotoFolder
+from exam_core.exam_day.room_rows import save_room
+from exam_core.exam_day.rooms import (
+    ROOM_CONFIGURED,
+    parse_room_configuration,
+    room_configured_fields,
+)
+from exam_core.log.schemas.types import GATEWAY
 
 EXIT_REFUSED = 2
+MAX_ROOM_FILE_BYTES = 65_536
 _NEEDS_SECRET = frozenset({"examiners", "candidates", "bookings"})
 
 
@@ -40,6 +54,11 @@ def register(commands: Any) -> None:
     imports.add_argument("file", type=Path, help="the CSV file (UTF-8)")
     passphrase_option(imports)
     imports.set_defaults(run=run_import)
+    room = actions.add_parser("room", help="configure a room or field (a signed room.configured)")
+    room.add_argument("--dir", required=True, type=Path, help="centre directory")
+    room.add_argument("file", type=Path, help="JSON file of the room's configuration")
+    passphrase_option(room)
+    room.set_defaults(run=run_room)
 
 
 def read_bounded(path: Path, limit: int) -> bytes:
@@ -71,4 +90,47 @@ def run_import(args: argparse.Namespace) -> int:
                 print(f"  {where}{problem}", file=sys.stderr)
             return EXIT_REFUSED
     print(f"imported {report.rows} {report.kind} from {args.file}")
+    return 0
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a name appears twice in one object")
+    return dict(pairs)
+
+
+def read_room_file(path: Path) -> dict[str, object]:
+    """The object in a room configuration file (at most ``MAX_ROOM_FILE_BYTES``).
+
+    Raises:
+        ExamDayError: (``room_config``) the file is too large, not JSON, not an object, or
+            names a field twice.
+    """
+    data = read_bounded(path, MAX_ROOM_FILE_BYTES)
+    if len(data) > MAX_ROOM_FILE_BYTES:
+        raise ExamDayError("room_config", f"{path} is larger than {MAX_ROOM_FILE_BYTES} bytes")
+    try:
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ExamDayError("room_config", f"{path} is not JSON: {e}") from e
+    if not isinstance(doc, dict):
+        raise ExamDayError("room_config", f"{path} does not hold a JSON object")
+    return doc
+
+
+def run_room(args: argparse.Namespace) -> int:
+    doc = read_room_file(args.file)
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
+        config = parse_room_configuration(doc, centre.origin)
+        record = centre.sequencer.registry_view.registry.keys.get(config.gateway)
+        if record is None or record.revoked or record.role != GATEWAY:
+            raise ExamDayError(
+                "room_config", f"{config.gateway} is not a registered gateway key (keys register)"
+            )
+        index = centre.append(centre.admin(), ROOM_CONFIGURED, room_configured_fields(config))
+        # The entry first: a room the centre uses is always one whose configuration is signed.
+        with Session(centre.store.engine) as db, db.begin():
+            save_room(db, config, index)
+    print(f"room {config.room} configured at index {index}")
     return 0

@@ -3,6 +3,8 @@
 - ``init --dir DIR --origin ORIGIN``: create a centre (config, database, admin and log keys) and
   print the log's vkey, which auditors and the monitoring centre pin;
 - ``keys new --dir DIR --role ROLE --name NAME``: create a key and register it in the log;
+- ``keys register --dir DIR --role ROLE --name NAME --vkey VKEY``: register a public key that
+  its device (tablet, in-car unit, gateway) made, the private half never leaving the device;
 - ``log append --dir DIR --count N [--actor NAME]``: append N signed ``demo.event`` entries
   (demonstrations, tests, benchmarks), printing each index as it is published;
 - ``log export --dir DIR --out BUNDLE``: write the audit bundle of DESIGN §3.5.
@@ -22,7 +24,7 @@ from typing import Any
 
 from exam_core.centre.centre import Centre
 from exam_core.errors import KeyFormatError, StoreError
-from exam_core.log.schemas.types import ALL_ROLES, DEMO, Role
+from exam_core.log.schemas.types import ADMIN, ALL_ROLES, DEMO, Role
 
 DEFAULT_DEMO_ACTOR = "demo/examctl"
 
@@ -46,6 +48,17 @@ def register(commands: Any) -> None:
     new.add_argument("--name", required=True, help="key name, full or relative to the origin")
     passphrase_option(new)
     new.set_defaults(run=run_keys_new)
+    register = keys_commands.add_parser(
+        "register", help="register a public key made on its device (tablet, in-car unit, gateway)"
+    )
+    register.add_argument("--dir", required=True, type=Path, help="centre directory")
+    register.add_argument(
+        "--role", required=True, choices=sorted(ALL_ROLES - {ADMIN}), help="the key's role"
+    )
+    register.add_argument("--name", required=True, help="key name, full or relative to the origin")
+    register.add_argument("--vkey", required=True, help="the device's vkey (name+id+key)")
+    passphrase_option(register)
+    register.set_defaults(run=run_keys_register)
 
     log = commands.add_parser("log", help="append to and export the centre's log")
     log_commands = log.add_subparsers(dest="log_command", required=True, metavar="ACTION")
@@ -110,6 +123,13 @@ def run_keys_new(args: argparse.Namespace) -> int:
     with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         signer = centre.register_key(args.name, Role(args.role))
         print(signer.vkey)
+    return 0
+
+
+def run_keys_register(args: argparse.Namespace) -> int:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
+        index = centre.register_public_key(args.name, Role(args.role), args.vkey)
+        print(f"registered {centre.key_name(args.name)} as {args.role} at index {index}")
     return 0
 
 

@@ -1,8 +1,8 @@
 """Event schemas and the role table: which role may sign which event type, with which fields.
 
 Each domain keeps its event types in its own module (``log``, ``allocation``, ``devices``,
-``exam``, ``identity``); this package gathers them into one registry that ingest and the audit
-both use.
+``exam``, ``identity``, ``rooms``); this package gathers them into one registry that ingest and
+the audit both use.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from exam_core.errors import EntryError
 from exam_core.log.canonical import MAX_SAFE_INTEGER
-from exam_core.log.schemas import allocation, devices, exam, identity, log
+from exam_core.log.schemas import allocation, devices, exam, identity, log, rooms
 from exam_core.log.schemas.fields import Int, Str, check_fields
 from exam_core.log.schemas.types import ALL_ROLES, COMMON_FIELDS, EventSchema, Role
 
@@ -20,7 +20,7 @@ __all__ = ["ALL_ROLES", "COMMON_FIELDS", "REGISTRY", "EventSchema", "Role", "val
 
 def _build_registry() -> dict[str, EventSchema]:
     registry: dict[str, EventSchema] = {}
-    for module in (log, allocation, devices, exam, identity):
+    for module in (log, allocation, devices, exam, identity, rooms):
         for schema in module.SCHEMAS:
             if schema.type in registry:
                 raise RuntimeError(f"event type {schema.type} is defined twice")
