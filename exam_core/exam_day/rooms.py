@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from exam_core.errors import EntryError, ExamDayError
-from exam_core.log.schemas import REGISTRY
-from exam_core.log.schemas.fields import check_fields
+from exam_core.log.schemas import check_type_fields
 
 ROOM_CONFIGURED = "room.configured"
 
@@ -48,9 +47,8 @@ def parse_room_configuration(fields: Mapping[str, object], origin: str) -> RoomC
         ExamDayError: (``room_config``) a field is missing, unknown or malformed, no device is
             required, a device or band is named twice, or the gateway is not under ``origin``.
     """
-    schema = REGISTRY[ROOM_CONFIGURED]
     try:
-        check_fields(fields, schema.fields, schema.optional, "")
+        check_type_fields(ROOM_CONFIGURED, fields)
     except EntryError as e:
         raise ExamDayError("room_config", e.message) from e
     # The schema has checked every shape: the casts below only tell the type checker so.
