@@ -68,6 +68,12 @@ def read_bounded(path: Path, limit: int) -> bytes:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    """Import one file; a refused file is listed on stderr and exits with ``EXIT_REFUSED``.
+
+    Raises:
+        OSError: the file cannot be read.
+        ExamCoreError: the centre cannot be opened, or its secret is unusable.
+    """
     data = read_bounded(args.file, MAX_FILE_BYTES)
     with (
         Centre.open(args.dir, passphrase=passphrase(args)) as centre,
@@ -120,6 +126,13 @@ def read_room_file(path: Path) -> dict[str, object]:
 
 
 def run_room(args: argparse.Namespace) -> int:
+    """Sign a room's configuration into the log, then copy it into the room tables.
+
+    Raises:
+        OSError: the file cannot be read.
+        ExamDayError: the configuration is unusable or its gateway is not a registered one.
+        ExamCoreError: the centre cannot be opened or the entry is refused.
+    """
     doc = read_room_file(args.file)
     with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         config = parse_room_configuration(doc, centre.origin)

@@ -127,6 +127,13 @@ def run_keys_new(args: argparse.Namespace) -> int:
 
 
 def run_keys_register(args: argparse.Namespace) -> int:
+    """Register a device's vkey under ``--name`` and ``--role``.
+
+    Raises:
+        KeyFormatError: the vkey is malformed or names another key.
+        StoreError: the key exists already, or the role is not one a device may have.
+        EntryError: ingest refused the registration.
+    """
     with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         index = centre.register_public_key(args.name, Role(args.role), args.vkey)
         print(f"registered {centre.key_name(args.name)} as {args.role} at index {index}")

@@ -63,8 +63,10 @@ class Problems:
             self.items.append((line, message))
 
     def raise_if_any(self) -> None:
-        """Raises:
-        ImportFileError: listing every problem added, when there is one.
+        """Refuse the file if any problem was found.
+
+        Raises:
+            ImportFileError: listing every problem added, by line.
         """
         if self.items:
             raise ImportFileError(sorted(self.items))

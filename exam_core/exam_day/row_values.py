@@ -40,7 +40,11 @@ class RowError(Exception):
 
 
 def required(row: CsvRow, column: str) -> str:
-    """The non-empty value of ``column`` (raises ``RowError``)."""
+    """The non-empty value of ``column``.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = row.values[column]
     if not value:
         raise RowError(f"{column}: empty")
@@ -48,7 +52,11 @@ def required(row: CsvRow, column: str) -> str:
 
 
 def pseudonym(row: CsvRow, column: str) -> str:
-    """An id in ``column`` (raises ``RowError``)."""
+    """An id in ``column``.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = required(row, column)
     if PSEUDONYM.fullmatch(value) is None:
         raise RowError(f"{column}: {value!r} is not an id (letters, digits, . _ : / -; ≤ 64)")
@@ -56,7 +64,11 @@ def pseudonym(row: CsvRow, column: str) -> str:
 
 
 def person_name(row: CsvRow) -> str:
-    """A person's name in ``name`` (raises ``RowError``)."""
+    """A person's name in ``name``.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = required(row, "name")
     if len(value) > NAME_LEN:
         raise RowError(f"name: longer than {NAME_LEN} characters")
@@ -64,7 +76,11 @@ def person_name(row: CsvRow) -> str:
 
 
 def licence_class_of(row: CsvRow, column: str = "licence_class") -> str:
-    """A licence class in ``column`` (raises ``RowError``)."""
+    """A licence class in ``column``.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = required(row, column)
     if value not in LICENCE_CLASSES:
         raise RowError(f"{column}: {value!r} is not a licence class")
@@ -72,7 +88,11 @@ def licence_class_of(row: CsvRow, column: str = "licence_class") -> str:
 
 
 def integer(row: CsvRow, column: str, low: int, high: int) -> int:
-    """A decimal integer in ``[low, high]``, without sign or leading zero (raises ``RowError``)."""
+    """A decimal integer in ``[low, high]``, without sign or leading zero.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = required(row, column)
     if _INTEGER.fullmatch(value) is None or not low <= int(value) <= high:
         raise RowError(f"{column}: {value!r} is not an integer in [{low}, {high}]")
@@ -80,7 +100,11 @@ def integer(row: CsvRow, column: str, low: int, high: int) -> int:
 
 
 def items(row: CsvRow, column: str) -> list[str]:
-    """The ``;``-separated items of ``column``, none empty or repeated (raises ``RowError``)."""
+    """The ``;``-separated items of ``column``, none empty or repeated.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = row.values[column]
     if not value:
         return []
@@ -93,7 +117,11 @@ def items(row: CsvRow, column: str) -> list[str]:
 
 
 def id_number(column: str, value: str, today: dt.date | None) -> IdNumber:
-    """A resident ID number found in ``column`` (raises ``RowError``)."""
+    """A resident ID number found in ``column``.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     try:
         return parse_id_number(value, today)
     except ExamDayError as e:
@@ -101,7 +129,11 @@ def id_number(column: str, value: str, today: dt.date | None) -> IdNumber:
 
 
 def key_name(row: CsvRow, column: str, origin: str) -> str:
-    """A full key name under ``origin`` in ``column`` (raises ``RowError``)."""
+    """A full key name under ``origin`` in ``column``.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = required(row, column)
     try:
         check_key_name(value)
@@ -113,7 +145,11 @@ def key_name(row: CsvRow, column: str, origin: str) -> str:
 
 
 def start_ms(row: CsvRow) -> int:
-    """The ISO 8601 time with offset in ``start``, as Unix milliseconds (raises ``RowError``)."""
+    """The ISO 8601 time with offset in ``start``, as Unix milliseconds.
+
+    Raises:
+        RowError: the value is missing or malformed.
+    """
     value = required(row, "start")
     if _ISO_TIME.fullmatch(value) is None:
         raise RowError("start: not an ISO 8601 time with its UTC offset (2026-03-02T08:30+08:00)")
@@ -132,8 +168,10 @@ class UniqueKeys:
         self.lines: dict[object, int] = {}
 
     def claim(self, key: object, line: int, shown: object | None = None) -> None:
-        """Raises:
-        RowError: ``key`` was claimed on another line.
+        """Claim ``key`` for ``line`` (``shown`` is how a refusal names it).
+
+        Raises:
+            RowError: ``key`` was claimed on another line.
         """
         first = self.lines.setdefault(key, line)
         if first != line:
