@@ -49,12 +49,13 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
     ("module", "planted", "contract"),
     [
         ("devices/jammer.py", "import serial", "only devices.transport touches pyserial"),
-        ("allocation/draw.py", "import devices", "api is the top layer"),
+        ("allocation/draw.py", "import devices", "allocation and devices never import"),
         ("exam_core/log/note.py", "import exam_core.centre.store", "the pure log and the offline"),
         ("exam_core/scoring/engine.py", "import allocation", "scoring never imports"),
         ("devices/gate.py", "import exam_core.db", "devices never imports exam_core"),
         ("allocation/verify.py", "import sqlalchemy", "only the persistence modules"),
         ("exam_core/audit/history.py", "import api", "api is the top layer"),
+        ("exam_core/log/entry.py", "import allocation", "the log, its service, the audit"),
     ],
 )
 def test_a_planted_forbidden_import_breaks_its_contract(

@@ -3,6 +3,8 @@
 - ``init --dir DIR --origin ORIGIN``: create a centre (config, database, admin and log keys) and
   print the log's vkey, which auditors and the monitoring centre pin;
 - ``keys new --dir DIR --role ROLE --name NAME``: create a key and register it in the log;
+- ``keys register --dir DIR --role ROLE --name NAME --vkey VKEY``: register a public key that
+  its device (tablet, in-car unit, gateway) made, the private half never leaving the device;
 - ``log append --dir DIR --count N [--actor NAME]``: append N signed ``demo.event`` entries
   (demonstrations, tests, benchmarks), printing each index as it is published;
 - ``log export --dir DIR --out BUNDLE``: write the audit bundle of DESIGN §3.5.
@@ -22,7 +24,7 @@ from typing import Any
 
 from exam_core.centre.centre import Centre
 from exam_core.errors import KeyFormatError, StoreError
-from exam_core.log.schemas.types import ALL_ROLES, DEMO, Role
+from exam_core.log.schemas.types import ADMIN, ALL_ROLES, DEMO, Role
 
 DEFAULT_DEMO_ACTOR = "demo/examctl"
 
@@ -35,7 +37,7 @@ def register(commands: Any) -> None:
     init.add_argument(
         "--database-url", help="PostgreSQL URL (default: SQLite file log.db in the directory)"
     )
-    _passphrase_option(init)
+    passphrase_option(init)
     init.set_defaults(run=run_init)
 
     keys = commands.add_parser("keys", help="manage the centre's signing keys")
@@ -44,8 +46,19 @@ def register(commands: Any) -> None:
     new.add_argument("--dir", required=True, type=Path, help="centre directory")
     new.add_argument("--role", required=True, choices=sorted(ALL_ROLES), help="the key's role")
     new.add_argument("--name", required=True, help="key name, full or relative to the origin")
-    _passphrase_option(new)
+    passphrase_option(new)
     new.set_defaults(run=run_keys_new)
+    register = keys_commands.add_parser(
+        "register", help="register a public key made on its device (tablet, in-car unit, gateway)"
+    )
+    register.add_argument("--dir", required=True, type=Path, help="centre directory")
+    register.add_argument(
+        "--role", required=True, choices=sorted(ALL_ROLES - {ADMIN}), help="the key's role"
+    )
+    register.add_argument("--name", required=True, help="key name, full or relative to the origin")
+    register.add_argument("--vkey", required=True, help="the device's vkey (name+id+key)")
+    passphrase_option(register)
+    register.set_defaults(run=run_keys_register)
 
     log = commands.add_parser("log", help="append to and export the centre's log")
     log_commands = log.add_subparsers(dest="log_command", required=True, metavar="ACTION")
@@ -57,17 +70,18 @@ def register(commands: Any) -> None:
         help=f"signing key (role demo or admin); default {DEFAULT_DEMO_ACTOR}, created if absent",
     )
     append.add_argument("--quiet", action="store_true", help="print only the summary line")
-    _passphrase_option(append)
+    passphrase_option(append)
     append.set_defaults(run=run_log_append)
 
     export = log_commands.add_parser("export", help="write the audit bundle of the log")
     export.add_argument("--dir", required=True, type=Path, help="centre directory")
     export.add_argument("--out", required=True, type=Path, help="bundle directory to write")
-    _passphrase_option(export)
+    passphrase_option(export)
     export.set_defaults(run=run_log_export)
 
 
-def _passphrase_option(parser: argparse.ArgumentParser) -> None:
+def passphrase_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--passphrase-env VAR`` to a command that opens the centre's key files."""
     parser.add_argument(
         "--passphrase-env",
         metavar="VAR",
@@ -82,7 +96,12 @@ def _count(text: str) -> int:
     return value
 
 
-def _passphrase(args: argparse.Namespace) -> bytes | None:
+def passphrase(args: argparse.Namespace) -> bytes | None:
+    """The passphrase named by ``--passphrase-env``, or None.
+
+    Raises:
+        KeyFormatError: the named environment variable is not set.
+    """
     var = args.passphrase_env
     if var is None:
         return None
@@ -94,21 +113,35 @@ def _passphrase(args: argparse.Namespace) -> bytes | None:
 
 def run_init(args: argparse.Namespace) -> int:
     with Centre.create(
-        args.dir, args.origin, database_url=args.database_url, passphrase=_passphrase(args)
+        args.dir, args.origin, database_url=args.database_url, passphrase=passphrase(args)
     ) as centre:
         print(centre.log_vkey)
     return 0
 
 
 def run_keys_new(args: argparse.Namespace) -> int:
-    with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         signer = centre.register_key(args.name, Role(args.role))
         print(signer.vkey)
     return 0
 
 
+def run_keys_register(args: argparse.Namespace) -> int:
+    """Register a device's vkey under ``--name`` and ``--role``.
+
+    Raises:
+        KeyFormatError: the vkey is malformed or names another key.
+        StoreError: the key exists already, or the role is not one a device may have.
+        EntryError: ingest refused the registration.
+    """
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
+        index = centre.register_public_key(args.name, Role(args.role), args.vkey)
+        print(f"registered {centre.key_name(args.name)} as {args.role} at index {index}")
+    return 0
+
+
 def run_log_append(args: argparse.Namespace) -> int:
-    with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         if args.actor is None:
             try:
                 signer = centre.signer(DEFAULT_DEMO_ACTOR)
@@ -140,7 +173,7 @@ def run_log_export(args: argparse.Namespace) -> int:
         export = importlib.import_module("exam_core.centre.export")
     except ImportError as e:
         raise StoreError("log export is not available in this installation") from e
-    with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+    with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         export.export_bundle(centre, args.out)
     print(f"bundle written to {args.out}")
     return 0

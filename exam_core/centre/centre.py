@@ -43,7 +43,12 @@ from exam_core.db.engine import make_engine
 from exam_core.errors import KeyFormatError, StoreError
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.entry import make_entry
-from exam_core.log.note import Ed25519Signer, check_key_name, parse_note
+from exam_core.log.note import (
+    Ed25519Signer,
+    check_key_name,
+    ed25519_verifier_from_vkey,
+    parse_note,
+)
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
 from exam_core.log.schemas.types import ADMIN, ALL_ROLES, Role
@@ -358,6 +363,41 @@ class Centre:
             raise
         self._signers[full] = signer
         return signer
+
+    def register_public_key(self, name: str, role: Role, vkey: str) -> int:
+        """Register a public key made on its device (a tablet, an in-car unit, a gateway).
+
+        The private half never leaves the device: the device prints its vkey and the
+        administrator registers it here under ``name`` and ``role``.  The vkey is read with the
+        log's own vkey rule, so a malformed key — or one that no signature could be valid under —
+        is refused before anything is signed; ingest checks it again before sequencing.  Returns
+        the index of the ``key.registered`` entry.
+
+        Raises:
+            KeyFormatError: the vkey is malformed, not Ed25519, or names another key than
+                ``name``; or ``name`` is the log key.
+            StoreError: ``role`` is unknown or ``admin`` (administrator keys are made with the
+                centre and pinned by the auditor's policy), the key is registered already, or
+                this centre holds a private key of that name.
+            EntryError: ingest refused the registration.
+        """
+        if role not in ALL_ROLES:
+            raise StoreError(f"unknown role {role!r}; roles are {', '.join(sorted(ALL_ROLES))}")
+        if role == ADMIN:
+            raise StoreError("administrator keys are made with the centre, not registered")
+        full = self.key_name(name)
+        if full == self.origin:
+            raise KeyFormatError("the log key signs checkpoints only")
+        verifier = ed25519_verifier_from_vkey(vkey)
+        if verifier.name != full:
+            raise KeyFormatError(f"the vkey is of key {verifier.name}, not {full}")
+        if full in self.sequencer.registry_view.registry.keys:
+            raise StoreError(f"key {full} already exists")
+        if (self.root / KEYS_DIR / key_file_name(full)).exists():
+            raise StoreError(f"this centre holds a private key named {full}; choose another name")
+        return self.append(
+            self.admin(), "key.registered", {"name": full, "vkey": vkey, "role": role}
+        )
 
     def revoke_key(self, name: str, reason: str) -> int:
         """Revoke key ``name``: later entries signed by it are refused."""
