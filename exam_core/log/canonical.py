@@ -95,6 +95,19 @@ def _refuse_constant(text: str) -> Any:
     raise CanonicalError(f"{text} is not JSON")
 
 
+_MAX_INTEGER_CHARS = len(str(-MAX_SAFE_INTEGER))
+"""A sign and sixteen digits: any longer integer text is outside ±(2^53−1) (no leading zeros)."""
+
+
+def _safe_int(text: str) -> int:
+    # Refused before ``int`` sees it: Python will not convert more than 4,300 digits (a
+    # ValueError of its own), and no text this long can hold an integer within range.
+    if len(text) > _MAX_INTEGER_CHARS:
+        shown = text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+        raise CanonicalError(f"integer {shown} is outside ±(2^53−1)")
+    return int(text)
+
+
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, item in pairs:
@@ -156,6 +169,10 @@ def parse_canonical(data: bytes) -> Any:
     Refused: invalid UTF-8, duplicate keys, floats and exponents, NaN/Infinity, integers
     outside ±(2^53−1), lone surrogates, whitespace, unsorted keys, trailing bytes — in short
     every byte string that is not exactly ``canonical_json`` of its value.
+
+    Raises:
+        CanonicalError: for every defect, including integers of any length outside the
+            range and nesting of any depth; no other exception leaves this function.
     """
     try:
         text = data.decode("utf-8")
@@ -181,11 +198,16 @@ def parse_canonical(data: bytes) -> Any:
 
 _DECODERS: dict[Callable[[list[tuple[str, Any]]], Any] | None, json.JSONDecoder] = {
     hook: json.JSONDecoder(
-        parse_float=_refuse_float, parse_constant=_refuse_constant, object_pairs_hook=hook
+        parse_float=_refuse_float,
+        parse_int=None if hook is None else _safe_int,
+        parse_constant=_refuse_constant,
+        object_pairs_hook=hook,
     )
     for hook in (None, _unique_object)
 }
-"""Built once: ``json.loads`` with options builds a decoder per call, a third of its cost."""
+"""Built once: ``json.loads`` with options builds a decoder per call, a third of its cost.  The
+fast path's decoder (no hook) keeps the C scanner's own integer conversion: it only ever sees
+inputs without a run of sixteen digits."""
 
 _FAST_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODERS[None].scan_once  # type: ignore[attr-defined]
 """The decoder's scanner itself (an attribute typeshed does not list): ``decode`` around it only
