@@ -22,7 +22,6 @@ The key is created and registered with role ``gateway`` on first use.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -36,11 +35,14 @@ from devices.errors import DeviceConfigError
 from devices.gate import DEFAULT_MAX_AGE_MS, GateDecision, RoomRequirements, decide_gate
 from devices.monitor import DeviceMonitor, MonitorConfig, monotonic_ms
 from exam_core.centre.centre import Centre
-from exam_core.errors import ExamCoreError, StoreError
+from exam_core.errors import CanonicalError, ExamCoreError, InputFileError, StoreError
+from exam_core.input_file import read_input_file
+from exam_core.log.canonical import parse_strict_json
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import GATEWAY
 
 MAX_PENDING = 10_000
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,15 @@ def _room(raw: object, known: set[str]) -> RoomRequirements:
 
 
 def parse_gateway_config(data: bytes) -> GatewayConfig:
-    """Parse the configuration strictly; every mistake is a ``DeviceConfigError``."""
+    """Parse the configuration strictly; every mistake is a ``DeviceConfigError``.
+
+    Raises:
+        DeviceConfigError: not strict JSON (no floats, no integer beyond ±(2^53−1), no
+            duplicate key, bounded nesting), or a field missing, unknown or out of range.
+    """
     try:
-        doc = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        doc = parse_strict_json(data)
+    except CanonicalError as e:
         raise DeviceConfigError(f"gateway configuration is not JSON: {e}") from e
     if not isinstance(doc, dict):
         raise DeviceConfigError("gateway configuration must be an object")
@@ -138,10 +145,15 @@ def parse_gateway_config(data: bytes) -> GatewayConfig:
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:
+    """The configuration in the file ``path`` (a bounded regular file, strict JSON).
+
+    Raises:
+        DeviceConfigError: the file cannot be read or does not parse.
+    """
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DeviceConfigError(f"cannot read {path}: {e}") from e
+        data = read_input_file(path, limit=MAX_CONFIG_BYTES, what="gateway configuration")
+    except InputFileError as e:
+        raise DeviceConfigError(str(e)) from e
     return parse_gateway_config(data)
 
 

@@ -13,7 +13,8 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── EntryError              an entry refused before sequencing (schema, key, role, seq, clock)
     ├── StoreError              the database or blob store cannot do what was asked
     ├── BundleError             an audit bundle that cannot be read at all
-    └── ScoringError            telemetry, course map or rule table that cannot be scored
+    ├── ScoringError            telemetry, course map or rule table that cannot be scored
+    └── InputFileError          a file given to a command that is not a bounded regular file
 """
 
 from __future__ import annotations
@@ -62,3 +63,7 @@ class BundleError(ExamCoreError):
 
 class ScoringError(ExamCoreError):
     """Telemetry, a course map or a rule table cannot be scored."""
+
+
+class InputFileError(ExamCoreError):
+    """A file named on the command line is missing, not a regular file, or over its size limit."""

@@ -63,9 +63,16 @@ def truncation(data: bytes, rng: random.Random) -> bytes:
     return data[: rng.randrange(len(data) + 1)]
 
 
-def huge_integer(data: bytes, rng: random.Random) -> bytes:
-    digits = rng.choice(HUGE_INTEGERS)
+def _value_runs(data: bytes) -> list[re.Match[bytes]]:
+    """Digit runs that are JSON numbers (after ``:``, ``,`` or ``[``), else any digit runs."""
     runs = list(_DIGITS.finditer(data))
+    values = [r for r in runs if r.start() > 0 and data[r.start() - 1 : r.start()] in b":,[ "]
+    return values or runs
+
+
+def huge_integer(data: bytes, rng: random.Random) -> bytes:
+    digits = HUGE_INTEGERS[0] if rng.random() < 0.5 else rng.choice(HUGE_INTEGERS)
+    runs = _value_runs(data)
     if runs:
         run = rng.choice(runs)
         return data[: run.start()] + digits + data[run.end() :]
@@ -74,10 +81,15 @@ def huge_integer(data: bytes, rng: random.Random) -> bytes:
 
 
 def deep_nesting(data: bytes, rng: random.Random) -> bytes:
-    i = _at(data, rng)
-    if rng.random() < 0.5:
-        return data[:i] + b"[" * DEEP + b"]" * DEEP + data[i:]
-    return data[:i] + b'{"a":' * DEEP + b"1" + b"}" * DEEP + data[i:]
+    """A value replaced by arrays or objects nested ``DEEP`` levels, or the whole document."""
+    nested = (
+        b"[" * DEEP + b"]" * DEEP if rng.random() < 0.5 else b'{"a":' * DEEP + b"1" + b"}" * DEEP
+    )
+    runs = _value_runs(data)
+    if runs and rng.random() < 0.75:
+        run = rng.choice(runs)
+        return data[: run.start()] + nested + data[run.end() :]
+    return b"[" * DEEP + data + b"]" * DEEP
 
 
 def invalid_utf8(data: bytes, rng: random.Random) -> bytes:

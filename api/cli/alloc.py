@@ -31,10 +31,21 @@ from allocation import (
     synthetic_roster,
     vrf_public_key,
 )
+from allocation.manifest import MAX_MANIFEST_BYTES, MAX_PEOPLE, MAX_SCALE
+from api.cli.arguments import integer
+from exam_core.input_file import read_input_file
 from exam_core.log.note import ed25519_verifier_from_vkey
 
 EXIT_FAILED = 1
 DEMO_PERIOD_MS = 200
+MAX_SEED = 2**63 - 1
+PUBLISHED_FILE_LIMITS = {
+    MANIFEST_FILE: MAX_MANIFEST_BYTES,
+    PROOF_FILE: 64 * 1024,
+    ASSIGNMENT_FILE: 4 * 1024 * 1024,
+}
+"""The manifest's own limit; a proof is a few hundred bytes and an assignment of
+``MAX_PEOPLE`` pairs of 64-character ids stays below 2 MiB."""
 
 
 def _now_ms() -> int:
@@ -81,9 +92,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
-    manifest_bytes = (directory / MANIFEST_FILE).read_bytes()
-    proof_bytes = (directory / PROOF_FILE).read_bytes()
-    assignment_bytes = (directory / ASSIGNMENT_FILE).read_bytes()
+    manifest_bytes, proof_bytes, assignment_bytes = (
+        read_input_file(directory / name, limit=limit, what=name)
+        for name, limit in PUBLISHED_FILE_LIMITS.items()
+    )
     beacon_keys = [ed25519_verifier_from_vkey(v) for v in args.beacon_vkey]
     problems = check_publication(
         manifest_bytes,
@@ -113,26 +125,24 @@ def _vrf_key(text: str) -> bytes:
     return key
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
 def register(commands: Any) -> None:
     """Add this group's sub-commands to the ``examctl`` parser."""
     group = commands.add_parser("alloc", help="verifiable random examiner allocation")
     sub = group.add_subparsers(dest="alloc_command", required=True, metavar="ACTION")
 
     demo = sub.add_parser("demo", help="draw an allocation for a synthetic roster")
-    demo.add_argument("--candidates", type=_positive, required=True)
-    demo.add_argument("--examiners", type=_positive, required=True)
-    demo.add_argument("--seed", type=int, required=True)
+    demo.add_argument("--candidates", type=integer(1, MAX_PEOPLE), required=True)
+    demo.add_argument("--examiners", type=integer(1, MAX_PEOPLE), required=True)
+    demo.add_argument("--seed", type=integer(-MAX_SEED, MAX_SEED), required=True)
     demo.add_argument("--out", required=True, help="directory for the three published files")
-    demo.add_argument("--scale", type=_positive, default=10_000, help="units of probability 1")
     demo.add_argument(
-        "--cap", type=_positive, default=2_000, help="policy cap per pair, in units of the scale"
+        "--scale", type=integer(1, MAX_SCALE), default=10_000, help="units of probability 1"
+    )
+    demo.add_argument(
+        "--cap",
+        type=integer(1, MAX_SCALE),
+        default=2_000,
+        help="policy cap per pair, in units of the scale",
     )
     demo.set_defaults(run=run_demo)
 

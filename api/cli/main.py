@@ -2,7 +2,8 @@
 
 Each group of commands lives in its own module and adds its sub-commands here; a command
 returns its exit code.  Domain errors from bad input end as one line on stderr with exit 2,
-never as a traceback.
+never as a traceback; so do usage errors and out-of-range numbers (``api.cli.arguments``).
+Every file a command reads goes through ``exam_core.input_file``: bounded, regular files only.
 
 The groups are imported when the parser is built, not when this module is: a worker process
 that ``examctl audit`` spawns re-imports the program's main module, and must not pay for the
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from allocation.errors import AllocationError
+from api.cli.arguments import OneLineParser
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -23,7 +25,7 @@ EXIT_BAD_INPUT = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="examctl",
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from exam_core.centre.blobs import BlobStore
@@ -40,10 +40,17 @@ from exam_core.centre.sequencer import (
 )
 from exam_core.centre.store import LogStore
 from exam_core.db.engine import make_engine
-from exam_core.errors import KeyFormatError, StoreError
+from exam_core.errors import CanonicalError, KeyFormatError, StoreError
+from exam_core.input_file import read_input_file
+from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.entry import make_entry
-from exam_core.log.note import Ed25519Signer, check_key_name, parse_note
+from exam_core.log.note import (
+    Ed25519Signer,
+    check_key_name,
+    ed25519_verifier_from_vkey,
+    parse_note,
+)
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
 from exam_core.log.schemas.types import ADMIN, ALL_ROLES, Role
@@ -83,29 +90,96 @@ class CentreConfig:
 
     @classmethod
     def from_json(cls, data: bytes) -> CentreConfig:
+        """Parse ``centre.json`` strictly: exactly its fields, each of its type and range.
+
+        Raises:
+            StoreError: the bytes are not strict JSON (``parse_strict_json``), a field is
+                missing, unknown, of the wrong type or out of range, or a key is malformed.
+        """
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as e:
+            body = parse_strict_json(data)
+        except CanonicalError as e:
             raise StoreError(f"{CONFIG_FILE} is not JSON: {e}") from e
         if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
             raise StoreError(f"{CONFIG_FILE} is not a version {FORMAT_VERSION} centre config")
+        unknown = sorted(set(body) - _CONFIG_FIELDS)
+        if unknown:
+            raise StoreError(f"{CONFIG_FILE} has unknown fields {unknown}")
+        admins = _field(body, "pinned_admins", list)
+        if not 1 <= len(admins) <= MAX_PINNED_ADMINS:
+            raise StoreError(f"{CONFIG_FILE}: pinned_admins lists 1 to {MAX_PINNED_ADMINS} vkeys")
+        database_url = body.get("database_url")
+        if database_url is not None and not (
+            isinstance(database_url, str) and 0 < len(database_url) <= MAX_DATABASE_URL
+        ):
+            raise StoreError(f"{CONFIG_FILE}: database_url is null or a URL string")
+        config = cls(
+            origin=_field(body, "origin", str),
+            admin=_field(body, "admin", str),
+            pinned_admins=tuple(_vkey(v, "pinned_admins") for v in admins),
+            log_vkey=_vkey(_field(body, "log_vkey", str), "log_vkey"),
+            database_url=database_url,
+            max_skew_ms=_bounded(body, "max_skew_ms", DEFAULT_MAX_SKEW_MS, 0, MAX_SKEW_LIMIT_MS),
+            max_batch=_bounded(body, "max_batch", DEFAULT_MAX_BATCH, 1, MAX_BATCH_LIMIT),
+            max_age_ms=_bounded(body, "max_age_ms", DEFAULT_MAX_AGE_MS, 0, MAX_AGE_LIMIT_MS),
+            extra=_field(body, "extra", dict) if "extra" in body else {},
+        )
         try:
-            config = cls(
-                origin=str(body["origin"]),
-                admin=str(body["admin"]),
-                pinned_admins=tuple(str(v) for v in body["pinned_admins"]),
-                log_vkey=str(body["log_vkey"]),
-                database_url=None
-                if body.get("database_url") is None
-                else str(body["database_url"]),
-                max_skew_ms=int(body.get("max_skew_ms", DEFAULT_MAX_SKEW_MS)),
-                max_batch=int(body.get("max_batch", DEFAULT_MAX_BATCH)),
-                max_age_ms=int(body.get("max_age_ms", DEFAULT_MAX_AGE_MS)),
-                extra=dict(body.get("extra", {})),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {e}") from e
+            check_key_name(config.origin)
+            check_key_name(config.admin)
+        except KeyFormatError as e:
+            raise StoreError(f"{CONFIG_FILE}: {e}") from e
         return config
+
+
+_CONFIG_FIELDS = frozenset(
+    {
+        "origin",
+        "admin",
+        "pinned_admins",
+        "log_vkey",
+        "database_url",
+        "max_skew_ms",
+        "max_batch",
+        "max_age_ms",
+        "version",
+        "extra",
+    }
+)
+MAX_BATCH_LIMIT = 65_536
+"""A batch is one transaction; larger ones only delay every caller's receipt."""
+MAX_AGE_LIMIT_MS = 60_000
+MAX_SKEW_LIMIT_MS = 86_400_000
+MAX_PINNED_ADMINS = 256
+MAX_DATABASE_URL = 4096
+MAX_CONFIG_BYTES = 1 << 20
+"""``centre.json`` is a few hundred bytes; the reader refuses anything near this."""
+
+_T = TypeVar("_T")
+
+
+def _field(body: Mapping[str, object], name: str, kind: type[_T]) -> _T:
+    value = body.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+        raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {name} ({kind.__name__})")
+    return value
+
+
+def _bounded(body: Mapping[str, object], name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise StoreError(f"{CONFIG_FILE}: {name} must be an integer within {low}..{high}")
+    return value
+
+
+def _vkey(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise StoreError(f"{CONFIG_FILE}: {name} holds a non-string")
+    try:
+        ed25519_verifier_from_vkey(value)
+    except KeyFormatError as e:
+        raise StoreError(f"{CONFIG_FILE}: {name}: {e}") from e
+    return value
 
 
 def key_file_name(name: str) -> str:
@@ -178,10 +252,11 @@ class Centre:
     ) -> Centre:
         """Open the centre in ``root`` and replay its log into the key registry."""
         root = Path(root)
-        try:
-            config = CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
-        except FileNotFoundError as e:
-            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})") from e
+        if not os.path.lexists(root / CONFIG_FILE):
+            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})")
+        config = CentreConfig.from_json(
+            read_input_file(root / CONFIG_FILE, limit=MAX_CONFIG_BYTES, what="centre config")
+        )
         log_signer = read_key_file(
             root / KEYS_DIR / key_file_name(config.origin), config.origin, passphrase
         )

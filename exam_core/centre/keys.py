@@ -10,18 +10,31 @@ standard tools (``openssl pkey``) can read them.
 from __future__ import annotations
 
 import os
-import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from exam_core.errors import KeyFormatError
+from exam_core.errors import InputFileError, KeyFormatError
+from exam_core.input_file import read_input_file
 from exam_core.log.note import Ed25519Signer
 
 KEY_FILE_MODE = 0o600
 MAX_KEY_FILE_BYTES = 16_384
 """An Ed25519 PKCS#8 PEM is a few hundred bytes even when encrypted."""
+
+
+def _owner_only(path: Path) -> Callable[[os.stat_result], None]:
+    def check(info: os.stat_result) -> None:
+        if info.st_mode & 0o077:
+            raise KeyFormatError(
+                f"key file {path} is accessible by group or others "
+                f"(mode {info.st_mode & 0o777:o}); a key that may have leaked must be revoked, "
+                "not used"
+            )
+
+    return check
 
 
 def write_key_file(path: Path, signer: Ed25519Signer, passphrase: bytes | None = None) -> None:
@@ -46,25 +59,20 @@ def write_key_file(path: Path, signer: Ed25519Signer, passphrase: bytes | None =
 
 
 def read_key_file(path: Path, name: str, passphrase: bytes | None = None) -> Ed25519Signer:
-    """Load the key at ``path`` as the signer ``name``; refuse files others can read."""
+    """Load the key at ``path`` as the signer ``name``; refuse files others can read.
+
+    Raises:
+        KeyFormatError: no such file, not a regular file of at most ``MAX_KEY_FILE_BYTES``,
+            readable by group or others, not an Ed25519 PEM key, or the wrong passphrase.
+    """
+    if not os.path.lexists(path):
+        raise KeyFormatError(f"no key file {path}")
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError as e:
-        raise KeyFormatError(f"no key file {path}") from e
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise KeyFormatError(f"key file {path} is not a regular file")
-        if mode & 0o077:
-            raise KeyFormatError(
-                f"key file {path} is accessible by group or others (mode {mode & 0o777:o}); "
-                "a key that may have leaked must be revoked, not used"
-            )
-        data = os.read(fd, MAX_KEY_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise KeyFormatError(f"key file {path} is too large to be an Ed25519 key")
+        data = read_input_file(
+            path, limit=MAX_KEY_FILE_BYTES, what="key file", check_stat=_owner_only(path)
+        )
+    except InputFileError as e:
+        raise KeyFormatError(str(e)) from e
     try:
         key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError as e:

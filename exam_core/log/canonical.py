@@ -9,6 +9,10 @@ decimal integers and the only subtle rule left is key order by UTF-16 code units
 strict inverse: it accepts a byte string only when re-serialising the parsed value gives back
 exactly the same bytes, so a verifier can hash the stored bytes and still know they are the
 unique encoding of the value.  The tests cross-check both against the ``rfc8785`` package.
+
+``parse_strict_json`` applies the same value rules to JSON that people write (configuration
+files, scenarios, exam descriptions): any whitespace and key order, but no floats, no integer
+outside the range, no duplicate key, no lone surrogate, no nesting deeper than ``MAX_DEPTH``.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ def canonical_json(value: object) -> bytes:
 
 
 def _refuse_float(text: str) -> Any:
-    raise CanonicalError(f"number {text} is not an integer: events carry integers only")
+    raise CanonicalError(f"number {text} is not an integer: only integers are allowed")
 
 
 def _refuse_constant(text: str) -> Any:
@@ -224,3 +228,37 @@ def _loads(text: str, pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None)
         raise CanonicalError(f"not JSON: {e.msg} at byte {e.pos}") from e
     except RecursionError as e:
         raise CanonicalError("nesting too deep") from e
+
+
+def parse_strict_json(data: bytes) -> Any:
+    """Parse hand-written JSON under the value rules of canonical JSON, in any layout.
+
+    Raises:
+        CanonicalError: the bytes are not UTF-8 JSON, or hold a float, an integer outside
+            ±(2^53−1), a duplicate key, a lone surrogate or nesting deeper than ``MAX_DEPTH``;
+            no other exception leaves this function.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
+    value = _loads(text, _unique_object)
+    _check_values(value)
+    return value
+
+
+def _check_values(value: object) -> None:
+    """Depth and strings of a decoded document, walked without recursion."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise CanonicalError(f"nesting deeper than {MAX_DEPTH}")
+        if isinstance(item, str):
+            _encode_string(item)
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                _encode_string(key)
+                pending.append((member, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((member, depth + 1) for member in item)
