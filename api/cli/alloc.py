@@ -2,8 +2,10 @@
 
 ``alloc demo`` runs the whole protocol of DESIGN §4 on a synthetic roster: build the manifest,
 commit it (its hash and a beacon round that is still in the future), wait for that round of a
-local development beacon, prove the VRF and draw.  ``alloc verify`` recomputes everything from
-the three published files; it exits 0 when the allocation holds and 1 with the reasons when not.
+local development beacon, prove the VRF and draw.  The three files appear together or not at
+all (``api.cli.output_dir``); an existing ``--out`` is replaced only with ``--force``.
+``alloc verify`` recomputes everything from the three published files; it exits 0 when the
+allocation holds and 1 with the reasons when not.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from allocation import (
     synthetic_roster,
     vrf_public_key,
 )
+from allocation.errors import CapBelowQStarError, InfeasibleError
 from allocation.manifest import MAX_MANIFEST_BYTES, MAX_PEOPLE, MAX_SCALE
 from api.cli.arguments import integer
+from api.cli.output_dir import check_output_dir, staged_output_dir
 from exam_core.input_file import read_input_file
 from exam_core.log.note import ed25519_verifier_from_vkey
 
@@ -54,19 +58,27 @@ def _now_ms() -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    check_output_dir(out, force=args.force)  # before the work, not after it
     seed = int(args.seed)
     roster = synthetic_roster(args.candidates, args.examiners, seed)
     vrf_secret = hashlib.sha256(b"examctl alloc demo: VRF key\x00" + str(seed).encode()).digest()
     beacon_seed = hashlib.sha256(b"examctl alloc demo: beacon\x00" + str(seed).encode()).digest()
     started = _now_ms()
     beacon = DevBeacon(beacon_seed, genesis_ms=started, period_ms=DEMO_PERIOD_MS)
-    manifest = prepare_manifest(
-        roster,
-        scale=args.scale,
-        cap=args.cap,
-        beacon=BeaconTarget(beacon.kind, beacon.commitment_text, 1),
-        vrf_key=vrf_public_key(vrf_secret),
-    )
+    try:
+        manifest = prepare_manifest(
+            roster,
+            scale=args.scale,
+            cap=args.cap,
+            beacon=BeaconTarget(beacon.kind, beacon.commitment_text, 1),
+            vrf_key=vrf_public_key(vrf_secret),
+        )
+    except CapBelowQStarError as e:
+        raise InfeasibleError(f"{e}; --cap {e.q_star} (or more) would work") from e
+    except InfeasibleError as e:
+        raise InfeasibleError(
+            f"{e}; this synthetic roster has no assignment under any cap: try more --examiners"
+        ) from e
     manifest = aim_at_next_round(manifest, beacon.commitment, _now_ms())
     target = manifest.beacon.round
     manifest_bytes = encode_manifest(manifest)
@@ -81,10 +93,10 @@ def run_demo(args: argparse.Namespace) -> int:
     if wait_ms > 0:
         time.sleep(wait_ms / 1000)
     allocation = make_allocation(manifest_bytes, manifest, beacon.reveal(target), vrf_secret)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MANIFEST_FILE).write_bytes(manifest_bytes)
-    (out / PROOF_FILE).write_bytes(encode_proof(allocation))
-    (out / ASSIGNMENT_FILE).write_bytes(encode_assignment(allocation, manifest.session))
+    with staged_output_dir(out, force=args.force) as staged:
+        (staged / MANIFEST_FILE).write_bytes(manifest_bytes)
+        (staged / PROOF_FILE).write_bytes(encode_proof(allocation))
+        (staged / ASSIGNMENT_FILE).write_bytes(encode_assignment(allocation, manifest.session))
     print(f"drew with development beacon round {target}; wrote {out}/")
     print("warning: a development beacon is insecure; deployments use the hash-chain beacon")
     return 0
@@ -135,6 +147,7 @@ def register(commands: Any) -> None:
     demo.add_argument("--examiners", type=integer(1, MAX_PEOPLE), required=True)
     demo.add_argument("--seed", type=integer(-MAX_SEED, MAX_SEED), required=True)
     demo.add_argument("--out", required=True, help="directory for the three published files")
+    demo.add_argument("--force", action="store_true", help="replace an existing --out directory")
     demo.add_argument(
         "--scale", type=integer(1, MAX_SCALE), default=10_000, help="units of probability 1"
     )

@@ -116,13 +116,16 @@ def run_keys_new(args: argparse.Namespace) -> int:
 
 def run_log_append(args: argparse.Namespace) -> int:
     with Centre.open(args.dir, passphrase=_passphrase(args)) as centre:
+        # Claimed before anything is appended: a second run signing as the same actor is
+        # refused here rather than failing part-way with bad_seq.
         if args.actor is None:
             try:
-                signer = centre.signer(DEFAULT_DEMO_ACTOR)
+                signer = centre.claim_actor(DEFAULT_DEMO_ACTOR)
             except KeyFormatError:
-                signer = centre.register_key(DEFAULT_DEMO_ACTOR, DEMO)
+                centre.register_key(DEFAULT_DEMO_ACTOR, DEMO)
+                signer = centre.claim_actor(DEFAULT_DEMO_ACTOR)
         else:
-            signer = centre.signer(args.actor)
+            signer = centre.claim_actor(args.actor)
         first = last = None
         for index in _append_demo_events(centre, signer, args.count):
             if not args.quiet:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from allocation.errors import AllocationError
 from api.cli.arguments import OneLineParser
+from api.cli.output_dir import OutputDirError
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ExamCoreError, AllocationError, DeviceError, OSError) as e:
+    except (ExamCoreError, AllocationError, DeviceError, OutputDirError, OSError) as e:
         print(f"examctl: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -3,8 +3,9 @@
 ``score simulate`` drives the scripted candidate over the shipped course and writes what an
 exam leaves behind: the signed telemetry chunks, the in-car unit's public key, the versions of
 the map and rule table used (``exam.json``) and the result (``result.json``, canonical JSON).
-``score replay`` recomputes the result from that directory alone and prints it; it exits 1 if
-it differs from the ``result.json`` found there.
+The directory appears whole or not at all (``api.cli.output_dir``); an existing one is
+replaced only with ``--force``.  ``score replay`` recomputes the result from that directory
+alone and prints it; it exits 1 if it differs from the ``result.json`` found there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from api.cli.arguments import integer
+from api.cli.output_dir import check_output_dir, staged_output_dir
 from exam_core.errors import InputFileError, ScoringError
 from exam_core.input_file import read_input_file, read_json_file
 from exam_core.log.canonical import canonical_json
@@ -55,6 +57,7 @@ def register(commands: Any) -> None:
         "--seed", type=integer(0, MAX_SEED), required=True, help="seed of the sensor noise"
     )
     sim.add_argument("--out", required=True, help="directory to write the exam to")
+    sim.add_argument("--force", action="store_true", help="replace an existing --out directory")
     sim.set_defaults(run=run_simulate)
 
     rep = sub.add_parser("replay", help="recompute the result of an exam directory")
@@ -63,6 +66,8 @@ def register(commands: Any) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    check_output_dir(out, force=args.force)  # before the work, not after it
     table = load_rule_table()
     course = load_course(DEFAULT_MAPS[args.subject])
     faults = [f.strip() for f in args.faults.split(",") if f.strip()]
@@ -79,11 +84,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     seed = hashlib.sha256(b"examctl score simulate vehicle\n" + str(args.seed).encode()).digest()
     signer = Ed25519Signer.from_seed(VEHICLE_KEY_NAME, seed)
     exam_id = hashlib.sha256(b"exam\n" + str(args.seed).encode()).digest()[:16]
-    out = Path(args.out)
-    (out / "telemetry").mkdir(parents=True, exist_ok=True)
     blobs = make_chunks(signer, exam_id, run.frames)
-    for n, blob in enumerate(blobs):
-        (out / "telemetry" / f"chunk-{n:04d}.bin").write_bytes(blob)
     hashes = [hashlib.sha256(blob).hexdigest() for blob in blobs]
     exam = {
         "exam": exam_id.hex(),
@@ -94,9 +95,13 @@ def run_simulate(args: argparse.Namespace) -> int:
         "chunks": hashes,
         "vehicle_vkey": signer.vkey,
     }
-    (out / "exam.json").write_bytes(canonical_json(exam) + b"\n")
     result = score_chunks(blobs, course, table, args.licence_class, verifier=signer.verifier)
-    (out / "result.json").write_bytes(result.to_bytes() + b"\n")
+    with staged_output_dir(out, force=args.force) as staged:
+        (staged / "telemetry").mkdir()
+        for n, blob in enumerate(blobs):
+            (staged / "telemetry" / f"chunk-{n:04d}.bin").write_bytes(blob)
+        (staged / "exam.json").write_bytes(canonical_json(exam) + b"\n")
+        (staged / "result.json").write_bytes(result.to_bytes() + b"\n")
     print(result.to_bytes().decode())
     return 0
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from exam_core.centre.actor_lock import ActorLocks
 from exam_core.centre.blobs import BlobStore
 from exam_core.centre.ingest import fresh_ingest, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
@@ -45,6 +46,7 @@ from exam_core.input_file import read_input_file
 from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.entry import make_entry
+from exam_core.log.names import check_key_under_origin, check_origin
 from exam_core.log.note import (
     Ed25519Signer,
     check_key_name,
@@ -125,8 +127,8 @@ class CentreConfig:
             extra=_field(body, "extra", dict) if "extra" in body else {},
         )
         try:
-            check_key_name(config.origin)
-            check_key_name(config.admin)
+            check_origin(config.origin)
+            check_key_under_origin(config.admin, config.origin)
         except KeyFormatError as e:
             raise StoreError(f"{CONFIG_FILE}: {e}") from e
         return config
@@ -219,6 +221,7 @@ class Centre:
             else None
         )
         self._seq_lock = threading.Lock()
+        self._actor_locks = ActorLocks(root)
         self._assigned: dict[str, int] = {}
         self._signers: dict[str, Ed25519Signer] = {}
         self.sequencer = Sequencer(
@@ -295,11 +298,9 @@ class Centre:
         """Create a centre: keys, database and the genesis entry registering the admin key."""
         root = Path(root)
         try:
-            check_key_name(origin)
+            check_origin(origin)
         except KeyFormatError as e:
             raise StoreError(f"invalid origin {origin!r}: {e}") from e
-        if "/" not in origin:
-            raise StoreError(f"origin {origin!r} should be a schema-less URL, e.g. host/path")
         root.mkdir(parents=True, exist_ok=True)
         if any(root.iterdir()):
             raise StoreError(f"{root} is not empty; a centre is created in a new directory")
@@ -354,11 +355,12 @@ class Centre:
                 job.result()
 
     def close(self) -> None:
-        """Publish what was submitted, then release the database and the worker pool."""
+        """Publish what was submitted, then release the database, worker pool and actor locks."""
         self.sequencer.close()
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
+        self._actor_locks.release()
 
     def __enter__(self) -> Centre:
         return self
@@ -377,11 +379,24 @@ class Centre:
         return self.config.log_vkey
 
     def key_name(self, name: str) -> str:
-        """A full key name: names not under the origin are taken as relative to it."""
-        under = name == self.origin or name.startswith(self.origin + "/")
-        full = name if under else f"{self.origin}/{name}"
+        """A full key name: ``name`` itself when under the origin, else relative to it.
+
+        A name whose first segment holds a dot (``other.example/...``) is a full name and
+        must be under the origin; the origin itself names the log key.
+
+        Raises:
+            StoreError: the name is empty, outside the origin, or has an empty, ``.``,
+                ``..`` or ill-formed segment (``exam_core.log.names``).
+        """
+        full = name
+        if name != self.origin and not name.startswith(self.origin + "/"):
+            if "." in name.partition("/")[0].strip("."):
+                raise StoreError(f"invalid key name {name!r}: outside the origin {self.origin}")
+            full = f"{self.origin}/{name}"
+        if full == self.origin:
+            return full
         try:
-            check_key_name(full)
+            check_key_under_origin(full, self.origin)
         except KeyFormatError as e:
             raise StoreError(f"invalid key name {name!r}: {e}") from e
         return full
@@ -398,6 +413,21 @@ class Centre:
             )
             self._signers[full] = cached
         return cached
+
+    def claim_actor(self, name: str) -> Ed25519Signer:
+        """The signer of key ``name``, held by this centre alone until it is closed.
+
+        A process that signs as one actor for a while (``examctl log append``) claims it
+        first, so that a second such process is refused before it appends anything instead
+        of both failing part-way with ``bad_seq`` (``exam_core.centre.actor_lock``).
+
+        Raises:
+            StoreError: another process holds the actor, or the name is invalid.
+            KeyFormatError: there is no readable key file for the name.
+        """
+        signer = self.signer(name)
+        self._actor_locks.claim(signer.name)
+        return signer
 
     def admin(self) -> Ed25519Signer:
         return self.signer(self.config.admin)
