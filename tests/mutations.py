@@ -165,3 +165,25 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 def every_mutation(data: bytes, rng: random.Random) -> list[bytes]:
     """One mutation of each kind, so that even a short run tries them all."""
     return [mutation(data, rng) for mutation in MUTATIONS]
+
+
+def refusal_share(
+    parse: Callable[[bytes], object],
+    seeds: list[bytes],
+    label: str,
+    rounds: int,
+    refusal: type[Exception],
+) -> float:
+    """Feed ``parse`` one mutation of each kind per seed and ``rounds`` more (seeded by
+    ``label``); return the share it refused with ``refusal``.  Any other exception escapes
+    to the caller: that is the defect the fuzz tests look for."""
+    rng = random.Random(label)
+    cases = [m for seed in seeds for m in every_mutation(seed, rng)]
+    cases += [mutate(rng.choice(seeds), rng) for _ in range(rounds)]
+    refused = 0
+    for data in cases:
+        try:
+            parse(data)
+        except refusal:
+            refused += 1
+    return refused / len(cases)

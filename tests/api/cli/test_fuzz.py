@@ -162,15 +162,13 @@ _COUNTERS: dict[str, list[int]] = {}
 Kind = Callable[[World], tuple[Path, Callable[[], list[str]]]]
 
 
+def _export(w: World) -> list[str]:
+    """``log export`` to a new directory: it opens the centre and its log key, appends nothing."""
+    return ["log", "export", "--dir", str(w.centre), "--out", _fresh(w, "export")]
+
+
 def _centre_json(w: World) -> tuple[Path, Callable[[], list[str]]]:
-    return w.centre / "centre.json", lambda: [
-        "log",
-        "export",
-        "--dir",
-        str(w.centre),
-        "--out",
-        _fresh(w, "export"),
-    ]
+    return w.centre / "centre.json", lambda: _export(w)
 
 
 def _key_file(w: World) -> tuple[Path, Callable[[], list[str]]]:
@@ -179,14 +177,7 @@ def _key_file(w: World) -> tuple[Path, Callable[[], list[str]]]:
 
 
 def _log_key_file(w: World) -> tuple[Path, Callable[[], list[str]]]:
-    return w.centre / "keys" / key_file_name(ORIGIN), lambda: [
-        "log",
-        "export",
-        "--dir",
-        str(w.centre),
-        "--out",
-        _fresh(w, "export"),
-    ]
+    return w.centre / "keys" / key_file_name(ORIGIN), lambda: _export(w)
 
 
 def _published(name: str) -> Kind:
