@@ -17,7 +17,6 @@ Configuration (JSON)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,12 @@ from devices.device_spec import DeviceSpec
 from devices.errors import DeviceConfigError
 from devices.gate import RoomRequirements
 from devices.monitor import MonitorConfig
+from exam_core.errors import CanonicalError, InputFileError
+from exam_core.input_file import read_input_file
+from exam_core.log.canonical import parse_strict_json
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A gateway configuration names a few dozen devices: a megabyte is far beyond any."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +63,15 @@ def _room(raw: object, known: set[str]) -> RoomRequirements:
 
 
 def parse_gateway_config(data: bytes) -> GatewayConfig:
-    """Parse the configuration strictly.
+    """Parse the configuration strictly; every mistake is a ``DeviceConfigError``.
 
     Raises:
-        DeviceConfigError: for every mistake, naming it.
+        DeviceConfigError: not strict JSON (no floats, no integer beyond ±(2^53−1), no
+            duplicate key, bounded nesting), or a field missing, unknown or out of range.
     """
     try:
-        doc = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        doc = parse_strict_json(data)
+    except CanonicalError as e:
         raise DeviceConfigError(f"gateway configuration is not JSON: {e}") from e
     if not isinstance(doc, dict):
         raise DeviceConfigError("gateway configuration must be an object")
@@ -102,13 +108,13 @@ def parse_gateway_config(data: bytes) -> GatewayConfig:
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:
-    """Read and parse the configuration file.
+    """The configuration in the file ``path`` (a bounded regular file, strict JSON).
 
     Raises:
-        DeviceConfigError: the file cannot be read, or its content is refused.
+        DeviceConfigError: the file cannot be read or does not parse.
     """
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DeviceConfigError(f"cannot read {path}: {e}") from e
+        data = read_input_file(path, limit=MAX_CONFIG_BYTES, what="gateway configuration")
+    except InputFileError as e:
+        raise DeviceConfigError(str(e)) from e
     return parse_gateway_config(data)

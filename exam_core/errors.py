@@ -14,11 +14,12 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── StoreError              the database or blob store cannot do what was asked
     ├── BundleError             an audit bundle that cannot be read at all
     ├── ScoringError            telemetry, course map or rule table that cannot be scored
-    └── ExamDayError            the exam day refuses a value or a step; ``code`` names the rule
-        ├── IdentityError       not a valid GB 11643-1999 resident ID number
-        ├── ImportFileError     a CSV import refused as a whole, with the line of each bad row
-        ├── PersonalDataError   the centre secret, a sealed photo or a keyed hash is unusable
-        └── StepError           a step out of order; ``expected`` names the step that may come
+    ├── ExamDayError            the exam day refuses a value or a step; ``code`` names the rule
+    │   ├── IdentityError       not a valid GB 11643-1999 resident ID number
+    │   ├── ImportFileError     a CSV import refused as a whole, with the line of each bad row
+    │   ├── PersonalDataError   the centre secret, a sealed photo or a keyed hash is unusable
+    │   └── StepError           a step out of order; ``expected`` names the step that may come
+    └── InputFileError          a file given to a command that is not a bounded regular file
 """
 
 from __future__ import annotations
@@ -104,3 +105,7 @@ class StepError(ExamDayError):
     def __init__(self, code: str, expected: str, message: str) -> None:
         super().__init__(code, f"{message} (expected: {expected})")
         self.expected = expected
+
+
+class InputFileError(ExamCoreError):
+    """A file named on the command line is missing, not a regular file, or over its size limit."""

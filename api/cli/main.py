@@ -2,7 +2,8 @@
 
 Each group of commands lives in its own module and adds its sub-commands here; a command
 returns its exit code.  Domain errors from bad input end as one line on stderr with exit 2,
-never as a traceback.
+never as a traceback; so do usage errors and out-of-range numbers (``api.cli.arguments``).
+Every file a command reads goes through ``exam_core.input_file``: bounded, regular files only.
 
 The groups are imported when the parser is built, not when this module is: a worker process
 that ``examctl audit`` spawns re-imports the program's main module, and must not pay for the
@@ -16,6 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from allocation.errors import AllocationError
+from api.cli.arguments import OneLineParser
+from api.cli.output_dir import OutputDirError
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -23,7 +26,7 @@ EXIT_BAD_INPUT = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="examctl",
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
@@ -40,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ExamCoreError, AllocationError, DeviceError, OSError) as e:
+    except (ExamCoreError, AllocationError, DeviceError, OutputDirError, OSError) as e:
         print(f"examctl: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

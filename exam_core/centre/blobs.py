@@ -10,11 +10,16 @@ whole blob or none.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from exam_core.centre.durable import replace_atomically
-from exam_core.errors import StoreError
+from exam_core.errors import InputFileError, StoreError
+from exam_core.input_file import read_input_file
 from exam_core.log.blob_refs import SHA256_HEX
+
+MAX_BLOB_BYTES = 256 << 20
+"""The audit's bound on one blob (``BundleLimits.blob_bytes``): a video segment fits."""
 
 
 def _check_digest(sha256_hex: str) -> None:
@@ -50,11 +55,19 @@ class BlobStore:
         return self.path(sha256_hex).is_file()
 
     def get(self, sha256_hex: str) -> bytes:
-        """The blob with this hash; ``StoreError`` if it is absent or its bytes do not match."""
+        """The blob with this hash, read as a bounded regular file (``exam_core.input_file``).
+
+        Raises:
+            StoreError: the blob is absent, not a regular file of at most ``MAX_BLOB_BYTES``,
+                or its bytes do not match its hash.
+        """
+        path = self.path(sha256_hex)
+        if not os.path.lexists(path):
+            raise StoreError(f"no blob {sha256_hex}")
         try:
-            data = self.path(sha256_hex).read_bytes()
-        except FileNotFoundError as e:
-            raise StoreError(f"no blob {sha256_hex}") from e
+            data = read_input_file(path, limit=MAX_BLOB_BYTES, what="blob")
+        except InputFileError as e:
+            raise StoreError(str(e)) from e
         if hashlib.sha256(data).hexdigest() != sha256_hex:
             raise StoreError(f"blob {sha256_hex} is corrupt: its content has another hash")
         return data

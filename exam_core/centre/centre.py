@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from exam_core.centre.actor_lock import ActorLocks
 from exam_core.centre.blobs import BlobStore
 from exam_core.centre.durable import write_new
 from exam_core.centre.ingest import fresh_ingest, parse_and_verify
@@ -40,9 +42,12 @@ from exam_core.centre.sequencer import (
 )
 from exam_core.centre.store import LogStore
 from exam_core.db.engine import make_engine
-from exam_core.errors import KeyFormatError, StoreError
+from exam_core.errors import CanonicalError, KeyFormatError, StoreError
+from exam_core.input_file import read_input_file
+from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.entry import make_entry
+from exam_core.log.names import check_key_under_origin, check_origin
 from exam_core.log.note import (
     Ed25519Signer,
     check_key_name,
@@ -88,29 +93,96 @@ class CentreConfig:
 
     @classmethod
     def from_json(cls, data: bytes) -> CentreConfig:
+        """Parse ``centre.json`` strictly: exactly its fields, each of its type and range.
+
+        Raises:
+            StoreError: the bytes are not strict JSON (``parse_strict_json``), a field is
+                missing, unknown, of the wrong type or out of range, or a key is malformed.
+        """
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as e:
+            body = parse_strict_json(data)
+        except CanonicalError as e:
             raise StoreError(f"{CONFIG_FILE} is not JSON: {e}") from e
         if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
             raise StoreError(f"{CONFIG_FILE} is not a version {FORMAT_VERSION} centre config")
+        unknown = sorted(set(body) - _CONFIG_FIELDS)
+        if unknown:
+            raise StoreError(f"{CONFIG_FILE} has unknown fields {unknown}")
+        admins = _field(body, "pinned_admins", list)
+        if not 1 <= len(admins) <= MAX_PINNED_ADMINS:
+            raise StoreError(f"{CONFIG_FILE}: pinned_admins lists 1 to {MAX_PINNED_ADMINS} vkeys")
+        database_url = body.get("database_url")
+        if database_url is not None and not (
+            isinstance(database_url, str) and 0 < len(database_url) <= MAX_DATABASE_URL
+        ):
+            raise StoreError(f"{CONFIG_FILE}: database_url is null or a URL string")
+        config = cls(
+            origin=_field(body, "origin", str),
+            admin=_field(body, "admin", str),
+            pinned_admins=tuple(_vkey(v, "pinned_admins") for v in admins),
+            log_vkey=_vkey(_field(body, "log_vkey", str), "log_vkey"),
+            database_url=database_url,
+            max_skew_ms=_bounded(body, "max_skew_ms", DEFAULT_MAX_SKEW_MS, 0, MAX_SKEW_LIMIT_MS),
+            max_batch=_bounded(body, "max_batch", DEFAULT_MAX_BATCH, 1, MAX_BATCH_LIMIT),
+            max_age_ms=_bounded(body, "max_age_ms", DEFAULT_MAX_AGE_MS, 0, MAX_AGE_LIMIT_MS),
+            extra=_field(body, "extra", dict) if "extra" in body else {},
+        )
         try:
-            config = cls(
-                origin=str(body["origin"]),
-                admin=str(body["admin"]),
-                pinned_admins=tuple(str(v) for v in body["pinned_admins"]),
-                log_vkey=str(body["log_vkey"]),
-                database_url=None
-                if body.get("database_url") is None
-                else str(body["database_url"]),
-                max_skew_ms=int(body.get("max_skew_ms", DEFAULT_MAX_SKEW_MS)),
-                max_batch=int(body.get("max_batch", DEFAULT_MAX_BATCH)),
-                max_age_ms=int(body.get("max_age_ms", DEFAULT_MAX_AGE_MS)),
-                extra=dict(body.get("extra", {})),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {e}") from e
+            check_origin(config.origin)
+            check_key_under_origin(config.admin, config.origin)
+        except KeyFormatError as e:
+            raise StoreError(f"{CONFIG_FILE}: {e}") from e
         return config
+
+
+_CONFIG_FIELDS = frozenset(
+    {
+        "origin",
+        "admin",
+        "pinned_admins",
+        "log_vkey",
+        "database_url",
+        "max_skew_ms",
+        "max_batch",
+        "max_age_ms",
+        "version",
+        "extra",
+    }
+)
+MAX_BATCH_LIMIT = 65_536
+"""A batch is one transaction; larger ones only delay every caller's receipt."""
+MAX_AGE_LIMIT_MS = 60_000
+MAX_SKEW_LIMIT_MS = 86_400_000
+MAX_PINNED_ADMINS = 256
+MAX_DATABASE_URL = 4096
+MAX_CONFIG_BYTES = 1 << 20
+"""``centre.json`` is a few hundred bytes; the reader refuses anything near this."""
+
+_T = TypeVar("_T")
+
+
+def _field(body: Mapping[str, object], name: str, kind: type[_T]) -> _T:
+    value = body.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+        raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {name} ({kind.__name__})")
+    return value
+
+
+def _bounded(body: Mapping[str, object], name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise StoreError(f"{CONFIG_FILE}: {name} must be an integer within {low}..{high}")
+    return value
+
+
+def _vkey(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise StoreError(f"{CONFIG_FILE}: {name} holds a non-string")
+    try:
+        ed25519_verifier_from_vkey(value)
+    except KeyFormatError as e:
+        raise StoreError(f"{CONFIG_FILE}: {name}: {e}") from e
+    return value
 
 
 def key_file_name(name: str) -> str:
@@ -150,6 +222,7 @@ class Centre:
             else None
         )
         self._seq_lock = threading.Lock()
+        self._actor_locks = ActorLocks(root)
         self._assigned: dict[str, int] = {}
         self._signers: dict[str, Ed25519Signer] = {}
         self.sequencer = Sequencer(
@@ -183,10 +256,11 @@ class Centre:
     ) -> Centre:
         """Open the centre in ``root`` and replay its log into the key registry."""
         root = Path(root)
-        try:
-            config = CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
-        except FileNotFoundError as e:
-            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})") from e
+        if not os.path.lexists(root / CONFIG_FILE):
+            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})")
+        config = CentreConfig.from_json(
+            read_input_file(root / CONFIG_FILE, limit=MAX_CONFIG_BYTES, what="centre config")
+        )
         log_signer = read_key_file(
             root / KEYS_DIR / key_file_name(config.origin), config.origin, passphrase
         )
@@ -225,11 +299,9 @@ class Centre:
         """Create a centre: keys, database and the genesis entry registering the admin key."""
         root = Path(root)
         try:
-            check_key_name(origin)
+            check_origin(origin)
         except KeyFormatError as e:
             raise StoreError(f"invalid origin {origin!r}: {e}") from e
-        if "/" not in origin:
-            raise StoreError(f"origin {origin!r} should be a schema-less URL, e.g. host/path")
         root.mkdir(parents=True, exist_ok=True)
         if any(root.iterdir()):
             raise StoreError(f"{root} is not empty; a centre is created in a new directory")
@@ -284,11 +356,12 @@ class Centre:
                 job.result()
 
     def close(self) -> None:
-        """Publish what was submitted, then release the database and the worker pool."""
+        """Publish what was submitted, then release the database, worker pool and actor locks."""
         self.sequencer.close()
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
+        self._actor_locks.release()
 
     def __enter__(self) -> Centre:
         return self
@@ -307,11 +380,24 @@ class Centre:
         return self.config.log_vkey
 
     def key_name(self, name: str) -> str:
-        """A full key name: names not under the origin are taken as relative to it."""
-        under = name == self.origin or name.startswith(self.origin + "/")
-        full = name if under else f"{self.origin}/{name}"
+        """A full key name: ``name`` itself when under the origin, else relative to it.
+
+        A name whose first segment holds a dot (``other.example/...``) is a full name and
+        must be under the origin; the origin itself names the log key.
+
+        Raises:
+            StoreError: the name is empty, outside the origin, or has an empty, ``.``,
+                ``..`` or ill-formed segment (``exam_core.log.names``).
+        """
+        full = name
+        if name != self.origin and not name.startswith(self.origin + "/"):
+            if "." in name.partition("/")[0].strip("."):
+                raise StoreError(f"invalid key name {name!r}: outside the origin {self.origin}")
+            full = f"{self.origin}/{name}"
+        if full == self.origin:
+            return full
         try:
-            check_key_name(full)
+            check_key_under_origin(full, self.origin)
         except KeyFormatError as e:
             raise StoreError(f"invalid key name {name!r}: {e}") from e
         return full
@@ -328,6 +414,21 @@ class Centre:
             )
             self._signers[full] = cached
         return cached
+
+    def claim_actor(self, name: str) -> Ed25519Signer:
+        """The signer of key ``name``, held by this centre alone until it is closed.
+
+        A process that signs as one actor for a while (``examctl log append``) claims it
+        first, so that a second such process is refused before it appends anything instead
+        of both failing part-way with ``bad_seq`` (``exam_core.centre.actor_lock``).
+
+        Raises:
+            StoreError: another process holds the actor, or the name is invalid.
+            KeyFormatError: there is no readable key file for the name.
+        """
+        signer = self.signer(name)
+        self._actor_locks.claim(signer.name)
+        return signer
 
     def admin(self) -> Ed25519Signer:
         return self.signer(self.config.admin)

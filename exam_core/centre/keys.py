@@ -10,14 +10,15 @@ standard tools (``openssl pkey``) can read them.
 from __future__ import annotations
 
 import os
-import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core.centre.durable import write_new
-from exam_core.errors import KeyFormatError
+from exam_core.errors import InputFileError, KeyFormatError
+from exam_core.input_file import read_input_file
 from exam_core.log.note import Ed25519Signer
 
 KEY_FILE_MODE = 0o600
@@ -37,6 +38,18 @@ def write_owner_only_file(path: Path, data: bytes) -> None:
     write_new(path, data, mode=KEY_FILE_MODE)
 
 
+def _owner_only(path: Path, what: str) -> Callable[[os.stat_result], None]:
+    def check(info: os.stat_result) -> None:
+        if info.st_mode & 0o077:
+            raise KeyFormatError(
+                f"{what} file {path} is accessible by group or others "
+                f"(mode {info.st_mode & 0o777:o}); a secret that may have leaked must be "
+                "replaced, not used"
+            )
+
+    return check
+
+
 def read_owner_only_file(path: Path, max_bytes: int, what: str) -> bytes:
     """The bytes of the secret file ``path``, refused if others may read it or it is too large.
 
@@ -44,25 +57,14 @@ def read_owner_only_file(path: Path, max_bytes: int, what: str) -> bytes:
         KeyFormatError: the file is missing, not a regular file, readable by group or others,
             or longer than ``max_bytes``.
     """
+    if not os.path.lexists(path):
+        raise KeyFormatError(f"no {what} file {path}")
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError as e:
-        raise KeyFormatError(f"no {what} file {path}") from e
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise KeyFormatError(f"{what} file {path} is not a regular file")
-        if mode & 0o077:
-            raise KeyFormatError(
-                f"{what} file {path} is accessible by group or others (mode {mode & 0o777:o}); "
-                "a secret that may have leaked must be replaced, not used"
-            )
-        data = os.read(fd, max_bytes + 1)
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise KeyFormatError(f"{what} file {path} is too large")
-    return data
+        return read_input_file(
+            path, limit=max_bytes, what=f"{what} file", check_stat=_owner_only(path, what)
+        )
+    except InputFileError as e:
+        raise KeyFormatError(str(e)) from e
 
 
 def write_key_file(path: Path, signer: Ed25519Signer, passphrase: bytes | None = None) -> None:

@@ -41,9 +41,19 @@ _SPACE = re.compile(r"\s")
 
 
 def check_key_name(name: str) -> None:
-    """Key names are non-empty and contain no Unicode space and no ``+`` (signed-note.md)."""
+    """Key names are non-empty and contain no Unicode space and no ``+`` (signed-note.md).
+
+    Raises:
+        KeyFormatError: the name is empty, holds a space or ``+``, or is not Unicode text (a
+            lone surrogate, as a command-line argument that is not UTF-8 decodes to).
+    """
     if not name or "+" in name or _SPACE.search(name):
         raise KeyFormatError(f"invalid key name {name!r}: empty, or contains a space or '+'")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise KeyFormatError(f"invalid key name {name!r}: not UTF-8 text") from e
 
 
 def key_id(name: str, sigtype: int, public_key: bytes) -> int:
