@@ -67,20 +67,25 @@ def signed_entries(count: int) -> Work:
 
 
 def verification_rate(
-    work: Work, verify: Callable[[bytes, bytes, bytes], bool] | None = None, rounds: int = 3
+    work: Work,
+    verify: Callable[[bytes, bytes, bytes], bool] | None = None,
+    rounds: int = 3,
+    clock: Callable[[], float] = time.process_time,
 ) -> float:
-    """Verifications per CPU-second of one core, the best of ``rounds`` passes over ``work``.
+    """Verifications per second of one core, the best of ``rounds`` passes over ``work``.
 
-    ``verify`` defaults to the project's rule; every signature must verify.
+    ``verify`` defaults to the project's rule; every signature must verify.  ``clock`` is CPU
+    time of this process by default (the capacity of one core whatever else the machine runs);
+    a benchmark whose own figure is wall time may pass ``time.perf_counter``.
     """
     check = ed25519.is_valid if verify is None else verify
     best = 0.0
     for _ in range(rounds):
-        start = time.process_time()
+        start = clock()
         for public_key, signature, text in work:
             if not check(public_key, signature, text):
                 raise SystemExit("benchmark signatures must verify")
-        best = max(best, len(work) / (time.process_time() - start))
+        best = max(best, len(work) / (clock() - start))
     return best
 
 

@@ -35,13 +35,13 @@ ACTORS = 8
 
 def raw_verify_rate(entries: list[bytes], public: dict[str, bytes], seconds: float) -> float:
     """Verifications per second by the rule on this core, the best of passes over the first
-    2,000 entries taken for about ``seconds`` of CPU time."""
+    2,000 entries for about ``seconds``, in wall time like the ingest figure it bounds."""
     work = []
     for data in entries[:2000]:
         parsed = parse_entry(data)
         work.append((public[parsed.actor], parsed.note.signatures[0].signature, parsed.note.text))
     rounds = max(1, round(seconds * 16_000 / len(work)))  # ~16,000 verifications a second
-    return verification_rate(work, rounds=rounds)
+    return verification_rate(work, rounds=rounds, clock=time.perf_counter)
 
 
 def ingest_rate(root: Path, entries: list[bytes], workers: int) -> float:
