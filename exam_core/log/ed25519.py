@@ -19,10 +19,11 @@ telemetry chunks) calls this module.  A signature ``R ‖ S`` of message ``M`` u
 Points of mixed order (a prime-order point plus a torsion component, speccheck case 3) are
 accepted: every implementation in the speccheck table accepts that case, and refusing it would
 make us reject signatures that other verifiers of the log accept.  The cofactorless equation is
-the one libsodium, OpenSSL, Go and BoringSSL check for a single signature; with (1) and (2) it
-accepts a subset of what every one of those implementations accepts, so a third-party tool that
-verifies our log never finds a signature invalid that we took (a cofactored rule would accept
-speccheck cases 4 and 5, which those libraries refuse).  See ``docs/formats.md``.
+the one libsodium, OpenSSL, Go and BoringSSL check for a single signature, and a signature that
+passes it passes the cofactored one too: with (1) and (2), what the rule accepts is the kind of
+signature every implementation in the speccheck table accepts, so a third-party tool verifying
+our log does not find a signature invalid that we took (a cofactored rule would accept speccheck
+cases 4 and 5, which those libraries refuse).  See ``docs/formats.md``.
 
 Checks (1) and (2) are made here in Python before any library call, so the answer does not
 depend on how strict a library build happens to be.  Check (3) is libsodium's through PyNaCl
