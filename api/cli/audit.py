@@ -36,6 +36,15 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="tlog-policy pinned out of band, used instead of the bundle's own policy file",
     )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a checkpoint of this log seen elsewhere (a receipt's, the monitoring centre's, an "
+        "earlier audit's); the bundle must hold a tree at least as large and consistent with "
+        "it (repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
     parser.add_argument(
         "--jobs",
@@ -62,31 +71,45 @@ def _summary(report: AuditReport) -> str:
     )
 
 
-def _read_policy(path: Path) -> bytes:
-    """The pinned policy file, read up to the bundle's limit for notes (never all of /dev/zero)."""
+def _read_note(path: Path, what: str) -> bytes:
+    """A policy or checkpoint file the auditor gives, read up to the bundle's limit for notes
+    (never all of /dev/zero).
+
+    Raises:
+        BundleError: the file cannot be read, or is larger than a note may be.
+    """
     limit = BundleLimits().note_bytes
     try:
         with path.open("rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise BundleError(f"cannot read policy {path}: {e.strerror or e}") from e
+        raise BundleError(f"cannot read {what} {path}: {e.strerror or e}") from e
     if len(data) > limit:
-        raise BundleError(f"policy {path} is larger than {limit} bytes")
+        raise BundleError(f"{what} {path} is larger than {limit} bytes")
     return data
 
 
 def run(args: argparse.Namespace) -> int:
-    policy = None if args.policy is None else _read_policy(Path(args.policy))
+    policy = None if args.policy is None else _read_note(Path(args.policy), "policy")
+    outside = [(name, _read_note(Path(name), "checkpoint")) for name in args.checkpoint]
     if args.jobs < 1:
         raise BundleError("--jobs must be at least 1")
     root = Path(args.bundle)
     if args.jobs == 1 or not root.is_dir():
-        report = check_bundle(read_bundle(root), default_replayers(), policy=policy)
+        report = check_bundle(
+            read_bundle(root), default_replayers(), policy=policy, outside=outside
+        )
     else:
         # This process verifies a share itself, so one worker per other core.
         with ProcessSignatureCheck(workers=args.jobs - 1) as pool:
             bundle = read_bundle(root)
-            report = check_bundle(bundle, default_replayers(), policy=policy, signature_check=pool)
+            report = check_bundle(
+                bundle,
+                default_replayers(),
+                policy=policy,
+                outside=outside,
+                signature_check=pool,
+            )
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")

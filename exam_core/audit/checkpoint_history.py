@@ -11,18 +11,25 @@ audit the tree and the entries against.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from exam_core.audit.reader import Bundle
 from exam_core.audit.report import FindingLog
 from exam_core.errors import CheckpointError, NoteError
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text
-from exam_core.log.cosignature import verified_witnesses
+from exam_core.log.cosignature import cosignature_timestamps, verified_witnesses
 from exam_core.log.note import parse_note
 from exam_core.log.policy import Policy, parse_policy
 from exam_core.log.tiles import checkpoint_history_path
 
-__all__ = ["CheckpointHistory", "SeenCheckpoint", "check_checkpoints", "check_policy"]
+__all__ = [
+    "CheckpointHistory",
+    "SeenCheckpoint",
+    "check_checkpoints",
+    "check_policy",
+    "witness_times",
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,9 @@ class SeenCheckpoint:
 
     path: str
     checkpoint: Checkpoint
+    cosigned_at: Mapping[str, int] = field(default_factory=dict, compare=False)
+    """Witness key name → the POSIX time (seconds) its verified cosignature states; empty when
+    no witness the policy names cosigned it, or the checkpoint failed the policy."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,17 @@ def _loose_signature_line(data: bytes) -> str | None:
     return None
 
 
+def witness_times(policy: Policy, data: bytes) -> dict[str, int]:
+    """The cosignature time of every witness of ``policy`` whose line on ``data`` verifies.
+
+    Raises:
+        CheckpointError: the log did not sign ``data``, or a known witness's line fails.
+    """
+    _, signed = verified_witnesses(data, policy.log_verifiers, policy.witness_verifiers.values())
+    witnesses = [v for v in policy.witness_verifiers.values() if v.name in signed]
+    return cosignature_timestamps(data, witnesses)
+
+
 def _refusal_code(policy: Policy, data: bytes) -> str:
     """Why the policy refused a checkpoint: a signature that fails, or too few witnesses."""
     try:
@@ -118,6 +139,7 @@ def _open_checkpoint(
     elif policy is not None:
         try:
             policy.verify_checkpoint(data)
+            return SeenCheckpoint(path, cp, witness_times(policy, data))
         except CheckpointError as e:
             findings.add(None, _refusal_code(policy, data), f"{path}: {e}")
     return SeenCheckpoint(path, cp)

@@ -12,7 +12,7 @@ import pytest
 from api.cli.main import main
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import Policy, render_policy
-from tests.exam_core.audit.bundle_factory import demo_log, write_files
+from tests.exam_core.audit.bundle_factory import cut_back, demo_log, write_files
 
 ORIGIN = "exam.example/c/370100-02"
 
@@ -78,7 +78,15 @@ def test_warnings_alone_pass(
 
 
 @pytest.mark.parametrize(
-    "kind", ["missing", "garbage file", "bad policy path", "endless policy", "bad jobs"]
+    "kind",
+    [
+        "missing",
+        "garbage file",
+        "bad policy path",
+        "endless policy",
+        "endless checkpoint",
+        "bad jobs",
+    ],
 )
 def test_unreadable_input_is_one_line_and_exit_2(
     tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str], kind: str
@@ -89,6 +97,7 @@ def test_unreadable_input_is_one_line_and_exit_2(
         "garbage file": ["audit", str(root / "policy")],
         "bad policy path": ["audit", str(root), "--policy", str(tmp_path / "nope")],
         "endless policy": ["audit", str(root), "--policy", "/dev/zero"],
+        "endless checkpoint": ["audit", str(root), "--checkpoint", "/dev/zero"],
         "bad jobs": ["audit", str(root), "--jobs", "0"],
     }[kind]
     assert main(args) == 2
@@ -133,5 +142,28 @@ def test_export_then_audit_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["log", "export", "--dir", str(centre), "--out", str(bundle)]) == 0
     capsys.readouterr()
     assert main(["audit", str(bundle)]) == 0
-    assert capsys.readouterr().out.startswith(f"audit OK: log {ORIGIN}, 42 entries")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith(f"audit OK: log {ORIGIN}, 42 entries")
+    # A centre with no witness yet: its history is vouched for by itself alone.
+    assert [line.split(": ")[1] for line in lines[:-1]] == ["checkpoint_unwitnessed (warning)"]
     assert main(["log", "export", "--dir", str(centre), "--out", str(bundle)]) == 2
+
+
+def test_a_rolled_back_bundle_fails_against_a_checkpoint_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = demo_log(30, checkpoint_every=11)
+    root = write_files(tmp_path / "b", cut_back(log.files(), 1))
+    for ordinal, note in enumerate(log.checkpoints):
+        (tmp_path / f"seen-{ordinal}").write_bytes(note)
+    seen = [str(tmp_path / f"seen-{ordinal}") for ordinal in range(3)]
+    assert main(["audit", str(root), "--jobs", "1", "--checkpoint", seen[1]]) == 0
+    capsys.readouterr()
+    args = ["audit", str(root), "--jobs", "1", "--checkpoint", seen[0], "--checkpoint", seen[2]]
+    assert main(args) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"index 22: bundle_rolled_back: {seen[2]}: the log signed a tree of 30 entries; "
+        "the bundle's newest checkpoint has 22"
+    )
+    assert lines[-1].startswith("audit FAILED")

@@ -15,6 +15,9 @@ from exam_core.errors import StoreError
 from exam_core.log.schemas.types import ALLOCATOR, DEMO
 from exam_core.log.tiles import tiles_for_size
 
+NO_WITNESS_YET = ["checkpoint_unwitnessed"]
+"""The one warning about a bundle of a centre no witness cosigns yet."""
+
 
 def _fill(centre: Centre, count: int) -> None:
     demo = centre.register_key("demo/d1", DEMO)
@@ -48,7 +51,7 @@ def test_an_exported_bundle_passes_the_audit(centre: Centre, tmp_path: Path) -> 
     assert summary.checkpoints == len(centre.store.checkpoints()) >= 2
     assert (summary.blobs, summary.missing_blobs) == (1, ())
     report = check_bundle(read_bundle(out))
-    assert report.findings == ()
+    assert [f.code for f in report.findings] == NO_WITNESS_YET
     assert (report.entries, report.tree_size) == (size, size)
     assert report.checkpoints == summary.checkpoints + 1
     for tile in tiles_for_size(size):
@@ -105,5 +108,5 @@ def test_export_while_the_log_grows_is_a_whole_bundle(centre: Centre, tmp_path: 
     for future in futures:
         future.result(30)
     report = check_bundle(read_bundle(tmp_path / "bundle"))
-    assert report.findings == ()
+    assert [f.code for f in report.findings] == NO_WITNESS_YET
     assert report.tree_size == summary.tree_size <= centre.store.size()
