@@ -245,8 +245,9 @@ def exam_day(centre: Centre, keys: DemoKeys, say: Say) -> None:
         gateway.finish()
 
 
-def audit(bundle: Path) -> AuditReport:
-    return check_bundle(read_bundle(bundle), default_replayers())
+def audit(bundle: Path, policy: Path) -> AuditReport:
+    """Audit ``bundle`` as an auditor would, with the log's keys pinned from ``policy``."""
+    return check_bundle(read_bundle(bundle), default_replayers(), policy=policy.read_bytes())
 
 
 def tamper(bundle: Path, target: Path) -> Path:
@@ -265,6 +266,7 @@ def run_demo(directory: Path, say: Say = print) -> int:
     """Run the whole day in ``directory``; return 0 when the honest bundle audits clean."""
     started = time.perf_counter()
     centre_dir, bundle = directory / "centre", directory / "bundle"
+    published = directory / "published-policy"
     Centre.create(centre_dir, ORIGIN).close()
     with Centre.open(centre_dir) as centre:
         say(f"centre {centre.origin} created in {centre_dir}; log key {centre.log_vkey}")
@@ -273,8 +275,13 @@ def run_demo(directory: Path, say: Say = print) -> int:
         exam_day(centre, keys, say)
         size = centre.store.size()
         export_bundle(centre, bundle)
+        published.write_text(centre.policy_text())
     say(f"export: {size} entries written to {bundle} (tlog-tiles layout, checkpoints, policy)")
-    report = audit(bundle)
+    say(
+        f"audit: the log's keys are pinned from {published.relative_to(directory)}, the policy "
+        "the centre publishes, not taken from the bundle it is auditing"
+    )
+    report = audit(bundle, published)
     for finding in report.findings:
         say(f"  {finding.severity}: index {finding.index}: {finding.code}: {finding.message}")
     say(
@@ -283,7 +290,7 @@ def run_demo(directory: Path, say: Say = print) -> int:
         f"{len(report.warnings)} warnings"
     )
     flipped = tamper(bundle, directory / "bundle-tampered")
-    tampered = audit(directory / "bundle-tampered")
+    tampered = audit(directory / "bundle-tampered", published)
     first = tampered.errors[0] if tampered.errors else None
     say(
         f"tamper: one bit flipped in {flipped.relative_to(directory)}; the audit "

@@ -9,7 +9,8 @@ the file, for things that belong to no entry).  It is pure: a ``Bundle`` of byte
 order") is one call below, with its number, and lives in a module of its own:
 
 1. ``checkpoint_history``: the policy parses; every checkpoint carries the log's signature and
-   the policy's witness quorum, in canonical encoding; the history runs without gaps and never
+   the policy's witness quorum, in canonical encoding (a policy taken from the bundle is named
+   as unpinned, with the log key it trusts); the history runs without gaps and never
    shrinks, two checkpoints of one size agree, the top checkpoint is the newest one listed;
 2. ``entry_bundles``: the entry bundles decode into the log's entries, as many as the newest
    checkpoint covers; ``tree``: the tree recomputed from them has every checkpoint's root at
@@ -74,7 +75,8 @@ def check_bundle(
     findings = FindingLog(bundle.problems)
     with _cycle_collector_paused():
         # (1) docs/audit.md step 1: the policy, and the checkpoints it signs
-        trusted = check_policy(policy if policy is not None else bundle.policy, findings)
+        pinned = policy is not None
+        trusted = check_policy(policy if pinned else bundle.policy, findings, pinned=pinned)
         history = check_checkpoints(bundle, trusted, findings)
         newest = history.newest.checkpoint if history.newest is not None else None
         # (2) step 2: the entries from their bundles, as many as the newest checkpoint covers

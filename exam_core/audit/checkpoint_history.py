@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from exam_core.audit.reader import Bundle
 from exam_core.audit.report import FindingLog
 from exam_core.errors import CheckpointError, NoteError
+from exam_core.findings import WARNING
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text
 from exam_core.log.cosignature import cosignature_timestamps, verified_witnesses
 from exam_core.log.note import parse_note
@@ -66,16 +67,32 @@ class CheckpointHistory:
         return self.newest.checkpoint.origin if self.newest is not None else None
 
 
-def check_policy(text: bytes | None, findings: FindingLog) -> Policy | None:
-    """The policy parsed from ``text``; None, with a finding, when it is absent or malformed."""
+def check_policy(text: bytes | None, findings: FindingLog, *, pinned: bool) -> Policy | None:
+    """The policy parsed from ``text``; None, with a finding, when it is absent or malformed.
+
+    ``pinned`` says whether the auditor brought ``text`` (out of band) or it is the bundle's
+    own: a bundle's own policy is whatever the audited party wrote, so the keys trusted are
+    named in a warning for the auditor to compare with the ones the centre publishes.
+    """
     if text is None:
         findings.add(None, "missing_policy", "policy: no policy file; nothing to trust")
         return None
     try:
-        return parse_policy(text)
+        policy = parse_policy(text)
     except (CheckpointError, NoteError) as e:
         findings.add(None, "policy_malformed", f"policy: {e}")
         return None
+    if not pinned:
+        keys = ", ".join(log.vkey for log in policy.logs)
+        findings.add(
+            None,
+            "policy_unpinned",
+            f"policy: taken from the bundle, which the audited party wrote; the log key trusted "
+            f"is {keys}: compare it with the key the centre publishes, or pin a policy with "
+            "--policy",
+            WARNING,
+        )
+    return policy
 
 
 def _loose_signature_line(data: bytes) -> str | None:

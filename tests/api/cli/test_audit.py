@@ -12,7 +12,7 @@ import pytest
 from api.cli.main import main
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import Policy, render_policy
-from tests.exam_core.audit.bundle_factory import cut_back, demo_log, write_files
+from tests.exam_core.audit.bundle_factory import LogBuilder, cut_back, demo_log, write_files
 
 ORIGIN = "exam.example/c/370100-02"
 
@@ -30,7 +30,7 @@ def test_a_valid_bundle_exits_0_with_a_summary(
     tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = write_files(tmp_path / "b", files)
-    assert main(["audit", str(root), "--jobs", "1"]) == 0
+    assert main(["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1
     assert out[0].startswith("audit OK: log exam.example/c/370100-01, 30 entries, tree size 30")
@@ -71,7 +71,7 @@ def test_warnings_alone_pass(
     tmp_path: Path, files: dict[str, bytes], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = write_files(tmp_path / "b", files | {"NOTES.txt": b"from the centre"})
-    assert main(["audit", str(root), "--jobs", "1"]) == 0
+    assert main(["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "bundle: unexpected_file (warning): NOTES.txt: not part of the bundle layout"
     assert lines[1].startswith("audit OK")
@@ -144,8 +144,11 @@ def test_export_then_audit_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["audit", str(bundle)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith(f"audit OK: log {ORIGIN}, 42 entries")
-    # A centre with no witness yet: its history is vouched for by itself alone.
-    assert [line.split(": ")[1] for line in lines[:-1]] == ["checkpoint_unwitnessed (warning)"]
+    # Trusted on the bundle's word: the policy is the centre's own, and no witness cosigns yet.
+    assert [line.split(": ")[1] for line in lines[:-1]] == [
+        "policy_unpinned (warning)",
+        "checkpoint_unwitnessed (warning)",
+    ]
     assert main(["log", "export", "--dir", str(centre), "--out", str(bundle)]) == 2
 
 
@@ -157,9 +160,10 @@ def test_a_rolled_back_bundle_fails_against_a_checkpoint_given_on_the_command_li
     for ordinal, note in enumerate(log.checkpoints):
         (tmp_path / f"seen-{ordinal}").write_bytes(note)
     seen = [str(tmp_path / f"seen-{ordinal}") for ordinal in range(3)]
-    assert main(["audit", str(root), "--jobs", "1", "--checkpoint", seen[1]]) == 0
+    audit = ["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]
+    assert main([*audit, "--checkpoint", seen[1]]) == 0
     capsys.readouterr()
-    args = ["audit", str(root), "--jobs", "1", "--checkpoint", seen[0], "--checkpoint", seen[2]]
+    args = [*audit, "--checkpoint", seen[0], "--checkpoint", seen[2]]
     assert main(args) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
@@ -167,3 +171,25 @@ def test_a_rolled_back_bundle_fails_against_a_checkpoint_given_on_the_command_li
         "the bundle's newest checkpoint has 22"
     )
     assert lines[-1].startswith("audit FAILED")
+
+
+def test_a_policy_taken_from_the_bundle_is_named_with_the_log_key_it_trusts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Anyone can make a complete bundle with keys of their own: without --policy the audit
+    can only say which log key it took on the bundle's word, for the auditor to compare."""
+    forger = LogBuilder(origin="exam.example/c/370100-01")
+    forger.log_key = Ed25519Signer.from_seed(forger.origin, b"\x66" * 32)
+    forger.append(forger.key("d1", "demo"), "demo.event", n=1)
+    forger.checkpoint()
+    root = write_files(tmp_path / "b", forger.files())
+    assert main(["audit", str(root), "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "bundle: policy_unpinned (warning): policy: taken from the bundle, which the audited "
+        f"party wrote; the log key trusted is {forger.log_key.vkey}: compare it with the key "
+        "the centre publishes, or pin a policy with --policy"
+    )
+    assert lines[1].startswith("audit OK")
+    assert main(["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]) == 0
+    assert "policy_unpinned" not in capsys.readouterr().out

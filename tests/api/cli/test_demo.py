@@ -30,7 +30,8 @@ def test_exam_day_audits_clean_and_tampering_is_caught(day: tuple[Path, list[str
     assert text.count("scored at entry") == 5
     assert "the gate now refuses" in text
     # The bundle on disk is what an auditor gets: audit it again from scratch.
-    report = check_bundle(read_bundle(directory / "bundle"), default_replayers())
+    pinned = (directory / "published-policy").read_bytes()
+    report = check_bundle(read_bundle(directory / "bundle"), default_replayers(), policy=pinned)
     assert report.ok
     assert [w.code for w in report.warnings] == ["checkpoint_unwitnessed", "beacon_insecure"]
     assert not report.errors

@@ -176,7 +176,7 @@ def test_a_truncated_bundle_names_what_is_missing(files: dict[str, bytes]) -> No
 
 def test_unknown_files_are_warnings_and_do_not_fail(files: dict[str, bytes]) -> None:
     extra = files | {"README": b"hello", "checkpoints/7": b"x", "blobs/NOTHEX": b"y"}
-    report = check_bundle(bundle_from_files(extra))
+    report = check_bundle(bundle_from_files(extra), policy=files["policy"])
     assert report.ok
     assert sorted(f.message.split(":")[0] for f in report.warnings) == [
         "README",
@@ -263,7 +263,7 @@ def test_a_blob_of_another_length_than_its_entry_says_is_found() -> None:
 def test_an_unreferenced_blob_is_a_warning(files: dict[str, bytes]) -> None:
     data = b"stray evidence"
     sha = hashlib.sha256(data).hexdigest()
-    report = check_bundle(bundle_from_files(files | {f"blobs/{sha}": data}))
+    report = check_bundle(bundle_from_files(files | {f"blobs/{sha}": data}), policy=files["policy"])
     assert report.ok
     assert [(f.code, f.severity) for f in report.findings] == [("blob_unreferenced", "warning")]
 
@@ -303,7 +303,8 @@ def test_replayers_see_their_types_in_order_and_their_findings_are_reported() ->
     log.append(log.admin, "demo.event", n=99)
     log.checkpoint()
     replayer = EvenReplayer()
-    report = check_bundle(bundle_from_files(log.files()), [replayer])
+    files = log.files()
+    report = check_bundle(bundle_from_files(files), [replayer], policy=files["policy"])
     assert replayer.seen == list(range(3, 13))
     assert [(f.code, f.index, f.severity) for f in report.findings] == [
         ("demo_note", 7, "warning"),
@@ -367,7 +368,7 @@ def test_directories_outside_the_layout_are_not_walked(
     deep.mkdir(parents=True)
     (deep / "policy").write_bytes(b"not read")
     (root / "blobs" / "nested").mkdir(parents=True)
-    report = audit_dir(root)
+    report = check_bundle(read_bundle(root), policy=files["policy"])
     assert report.ok
     assert sorted(f.message for f in report.warnings) == [
         "blobs/nested: directory outside the layout",

@@ -24,7 +24,7 @@ def log() -> LogBuilder:
 
 
 def audit(files: dict[str, bytes], *outside: tuple[str, bytes]) -> AuditReport:
-    return check_bundle(bundle_from_files(files), outside=outside)
+    return check_bundle(bundle_from_files(files), policy=files["policy"], outside=outside)
 
 
 def codes(report: AuditReport) -> set[tuple[str, int | None]]:

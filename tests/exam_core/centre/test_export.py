@@ -50,7 +50,7 @@ def test_an_exported_bundle_passes_the_audit(centre: Centre, tmp_path: Path) -> 
     assert summary.tree_size == size > index
     assert summary.checkpoints == len(centre.store.checkpoints()) >= 2
     assert (summary.blobs, summary.missing_blobs) == (1, ())
-    report = check_bundle(read_bundle(out))
+    report = check_bundle(read_bundle(out), policy=centre.policy_text().encode())
     assert [f.code for f in report.findings] == NO_WITNESS_YET
     assert (report.entries, report.tree_size) == (size, size)
     assert report.checkpoints == summary.checkpoints + 1
@@ -107,6 +107,6 @@ def test_export_while_the_log_grows_is_a_whole_bundle(centre: Centre, tmp_path: 
     summary = export_bundle(centre, tmp_path / "bundle")
     for future in futures:
         future.result(30)
-    report = check_bundle(read_bundle(tmp_path / "bundle"))
+    report = check_bundle(read_bundle(tmp_path / "bundle"), policy=centre.policy_text().encode())
     assert [f.code for f in report.findings] == NO_WITNESS_YET
     assert report.tree_size == summary.tree_size <= centre.store.size()
