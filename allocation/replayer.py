@@ -29,11 +29,11 @@ from allocation.draw import Assignment, assignment_pairs, draw_seed
 from allocation.ecvrf import proof_to_hash
 from allocation.errors import BeaconError, ManifestError, RepairError, VrfProofError
 from allocation.events import COMMITTED, EVENT_TYPES, MADE, REPAIRED
-from allocation.manifest import Manifest, manifest_sha256, parse_manifest
+from allocation.manifest import MAX_MANIFEST_BYTES, Manifest, manifest_sha256, parse_manifest
 from allocation.repair import LateChange, repair_assignment
 from allocation.verify import check_parsed_allocation
 from exam_core.audit.history import AuditHistory
-from exam_core.errors import EntryError
+from exam_core.errors import BlobError, EntryError
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 from exam_core.log.note import NoteVerifier
@@ -80,7 +80,10 @@ class AllocationReplayer:
     def _manifest(
         self, index: int, digest_hex: str, history: AuditHistory
     ) -> tuple[bytes, Manifest] | Finding:
-        data = history.blob(digest_hex)
+        try:
+            data = history.blob(digest_hex, max_bytes=MAX_MANIFEST_BYTES)
+        except BlobError as e:
+            return Finding(index, "manifest_invalid", f"not a manifest: {e}")
         if data is None:
             return Finding(index, "manifest_missing", f"manifest blob {digest_hex} is absent")
         if manifest_sha256(data).hex() != digest_hex:

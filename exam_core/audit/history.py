@@ -10,6 +10,7 @@ plain list (``MemoryHistory``), and the read-once index replayers build on (``In
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,13 @@ from heapq import merge
 from operator import itemgetter
 from typing import Generic, Protocol, TypeVar
 
+from exam_core.audit.reader import BlobFile, read_blob
+from exam_core.errors import BlobError
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 
 __all__ = [
+    "MAX_REPLAYED_BLOB_BYTES",
     "AdmittedHistory",
     "AuditHistory",
     "EarlierIndex",
@@ -29,6 +33,9 @@ __all__ = [
     "MemoryHistory",
     "Replayer",
 ]
+
+MAX_REPLAYED_BLOB_BYTES = 16 << 20
+"""The most of one blob a replayer is handed unless it asks for less (a manifest's bound)."""
 
 
 class AuditHistory(Protocol):
@@ -47,8 +54,14 @@ class AuditHistory(Protocol):
         """
         ...
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        """The blob with this SHA-256 (already checked against its hash), or None if absent."""
+    def blob(self, sha256_hex: str, max_bytes: int = MAX_REPLAYED_BLOB_BYTES) -> bytes | None:
+        """The blob with this SHA-256 (checked against its hash), or None if absent.
+
+        Read on demand and whole, so a replayer asks for no more than its format allows.
+
+        Raises:
+            BlobError: the blob is longer than ``max_bytes``, or changed since it was checked.
+        """
         ...
 
 
@@ -88,8 +101,16 @@ class MemoryHistory:
             if index not in self.refused and entry.type in wanted:
                 yield index, entry
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return self.blobs.get(sha256_hex)
+    def blob(self, sha256_hex: str, max_bytes: int = MAX_REPLAYED_BLOB_BYTES) -> bytes | None:
+        """See ``AuditHistory.blob``.
+
+        Raises:
+            BlobError: the blob is longer than ``max_bytes``.
+        """
+        data = self.blobs.get(sha256_hex)
+        if data is not None and len(data) > max_bytes:
+            raise BlobError(f"blob {sha256_hex} is {len(data)} bytes; at most {max_bytes} are read")
+        return data
 
 
 class AdmittedHistory:
@@ -100,7 +121,7 @@ class AdmittedHistory:
     copy of every one of them.
     """
 
-    def __init__(self, blobs: Mapping[str, bytes], reads: Collection[str]) -> None:
+    def __init__(self, blobs: Mapping[str, BlobFile], reads: Collection[str]) -> None:
         self._blobs = blobs
         self._by_type: dict[str, tuple[list[int], list[Entry]]] = {kind: ([], []) for kind in reads}
 
@@ -131,8 +152,23 @@ class AdmittedHistory:
             return runs[0]
         return merge(*runs, key=itemgetter(0))
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return self._blobs.get(sha256_hex)
+    def blob(self, sha256_hex: str, max_bytes: int = MAX_REPLAYED_BLOB_BYTES) -> bytes | None:
+        """See ``AuditHistory.blob``: read from the bundle now, and hashed again.
+
+        Raises:
+            BlobError: the blob is longer than ``max_bytes``, cannot be read, or no longer
+                matches its hash.
+        """
+        found = self._blobs.get(sha256_hex)
+        if found is None:
+            return None
+        try:
+            data = read_blob(found, max_bytes)
+        except BlobError as e:
+            raise BlobError(f"blob {sha256_hex}: {e}") from e
+        if hashlib.sha256(data).hexdigest() != sha256_hex:
+            raise BlobError(f"blob {sha256_hex} changed since it was checked against its hash")
+        return data
 
 
 class EarlierIndex(Protocol):

@@ -15,14 +15,14 @@ import hashlib
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
-from exam_core.errors import ExamCoreError, ScoringError
+from exam_core.errors import BlobError, ExamCoreError, ScoringError
 from exam_core.log.entry import Entry
 from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.scoring.course import course_by_version, subject_of
 from exam_core.scoring.engine import score_track
 from exam_core.scoring.result import result_from_json
 from exam_core.scoring.rules import rule_table_by_version
-from exam_core.scoring.telemetry import TelemetryError, read_track
+from exam_core.scoring.telemetry import MAX_CHUNK_BYTES, TelemetryError, read_track
 
 
 @dataclass
@@ -148,7 +148,10 @@ class ScoringReplayer:
         for sha in event["chunks"]:
             if sha not in logged:
                 return [Finding(index, "telemetry_missing", f"chunk {sha} was never logged")]
-            blob = history.blob(sha)
+            try:
+                blob = history.blob(sha, max_bytes=MAX_CHUNK_BYTES)
+            except BlobError as e:
+                return [Finding(index, "telemetry_invalid", f"not a telemetry chunk: {e}")]
             if blob is None:
                 return [Finding(index, "telemetry_missing", f"blob {sha} is not in the bundle")]
             if hashlib.sha256(blob).hexdigest() != sha:
