@@ -2,7 +2,8 @@
 
 Exit codes: 0 when the bundle holds with no error finding (warnings are listed but pass), 1
 when there is any error finding (each listed with its entry index), 2 when the bundle cannot
-be read at all (the dispatcher in ``api.cli.main`` prints the one-line error).
+be read at all (the dispatcher in ``api.cli.main`` prints the one-line error).  Everything
+printed that comes from the bundle is escaped (``escape_text``): one finding is one line.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from api.replayers import default_replayers
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import BundleLimits, read_bundle
+from exam_core.audit.report import escape_text
 from exam_core.errors import BundleError
 from exam_core.findings import ERROR, Finding
 
@@ -58,14 +60,14 @@ def register(commands: Any) -> None:
 def _line(finding: Finding) -> str:
     where = "bundle" if finding.index is None else f"index {finding.index}"
     tag = "" if finding.severity == ERROR else f" ({finding.severity})"
-    return f"{where}: {finding.code}{tag}: {finding.message}"
+    return f"{where}: {finding.code}{tag}: {escape_text(finding.message)}"
 
 
 def _summary(report: AuditReport) -> str:
     verdict = "OK" if report.ok else "FAILED"
     root = report.root_hash.hex() if report.root_hash is not None else "none"
     return (
-        f"audit {verdict}: log {report.origin or '?'}, {report.entries} entries, "
+        f"audit {verdict}: log {escape_text(report.origin or '?')}, {report.entries} entries, "
         f"tree size {report.tree_size}, root {root}, {report.checkpoints} checkpoints, "
         f"{report.blobs} blobs; {len(report.errors)} errors, {len(report.warnings)} warnings"
     )

@@ -36,6 +36,7 @@ from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
 from devices.gateway_config import GatewayConfig, parse_gateway_config
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.reader import read_bundle
+from exam_core.audit.report import escape_text
 from exam_core.centre.centre import Centre
 from exam_core.centre.export import export_bundle
 from exam_core.log.note import Ed25519Signer
@@ -283,7 +284,8 @@ def run_demo(directory: Path, say: Say = print) -> int:
     )
     report = audit(bundle, published)
     for finding in report.findings:
-        say(f"  {finding.severity}: index {finding.index}: {finding.code}: {finding.message}")
+        message = escape_text(finding.message)
+        say(f"  {finding.severity}: index {finding.index}: {finding.code}: {message}")
     say(
         f"audit: {'OK' if report.ok else 'FAILED'}: {report.entries} entries, "
         f"{report.checkpoints} checkpoints, {report.blobs} blobs, {len(report.errors)} errors, "

@@ -200,6 +200,13 @@ def check_checkpoints(
                 f"{path} and {other.path} state different trees of size {size}",
             )
         previous = seen
+    if not bundle.checkpoints:
+        findings.add(
+            None,
+            "missing_checkpoint_history",
+            "checkpoints/: the bundle lists no checkpoint; it must list every checkpoint the "
+            "log published, so that its history can be held to them",
+        )
     last = listed[-1] if listed else None
     if bundle.checkpoint is None:
         findings.add(None, "missing_checkpoint", "checkpoint: the bundle has none")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +194,39 @@ def test_a_policy_taken_from_the_bundle_is_named_with_the_log_key_it_trusts(
     assert lines[1].startswith("audit OK")
     assert main(["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]) == 0
     assert "policy_unpinned" not in capsys.readouterr().out
+
+
+def test_a_crafted_file_name_cannot_print_a_line_of_its_own(
+    tmp_path: Path, files: dict[str, bytes]
+) -> None:
+    """A file name carrying a newline and terminal controls would forge an "audit OK" line; one
+    that is not UTF-8 could not be printed at all.  Both are shown escaped, in text and JSON."""
+    root = write_files(tmp_path / "b", files)
+    forged = "x\n\x1b[1A\x1b[2Kaudit OK: log exam.example, 30 entries, 0 errors\u202e"
+    (root / "blobs").mkdir()
+    (root / "blobs" / forged).write_bytes(b"evidence")
+    os.close(os.open(os.fsencode(root / "blobs") + b"/\xff\xfe", os.O_CREAT | os.O_WRONLY))
+    tampered = files["tile/entries/000.p/30"]
+    (root / "tile/entries/000.p/30").write_bytes(_flip(tampered, 2000))
+    command = [sys.executable, "-m", "api.cli.main", "audit", str(root), "--jobs", "1"]
+    text = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    assert text.returncode == 1
+    assert text.stderr == b""
+    lines = text.stdout.decode("utf-8").splitlines()
+    assert [line for line in lines if line.startswith("audit ")] == [lines[-1]]
+    assert lines[-1].startswith("audit FAILED")
+    assert all(ch.isprintable() for line in lines for ch in line)
+    assert (
+        "bundle: unexpected_file (warning): blobs/x\\x0a\\x1b[1A\\x1b[2Kaudit OK: log "
+        "exam.example, 30 entries, 0 errors\\u202e: not part of the bundle layout"
+    ) in lines
+    assert (
+        "bundle: unexpected_file (warning): blobs/\\udcff\\udcfe: not part of the bundle layout"
+        in lines
+    )
+    machine = subprocess.run([*command, "--json"], capture_output=True, timeout=60, check=False)
+    assert machine.returncode == 1
+    report = json.loads(machine.stdout.decode("utf-8"))
+    messages = [f["message"] for f in report["findings"]]
+    assert all(m.encode("utf-8").isascii() and m.isprintable() for m in messages)
+    assert "blobs/\\udcff\\udcfe: not part of the bundle layout" in messages
