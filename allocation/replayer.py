@@ -4,14 +4,17 @@ For each allocation entry of a bundle the replayer recomputes what the entry cla
 every difference as a ``Finding`` with a stable code:
 
 - ``allocation.committed``: the manifest blob exists, has the committed hash and length, parses,
-  and agrees with the entry (session, round, beacon kind, VRF key); the entry was sequenced
-  before the target round became public (``committed_after_round``); a session committed again
+  and agrees with the entry (session, round, beacon kind, VRF key); its own ``ts`` is before
+  the target round became public (``committed_after_round``); a session committed again
   with the same manifest but for a later round is an abort (``recommitted``, a warning the
   monitoring centre counts); any other re-commit is ``recommitted_changed``.
 - ``allocation.made``: a matching commitment precedes it (``missing_commitment``) and no earlier
   draw exists for that commitment (``duplicate_draw``); then the shared pure verifier
   (``check_parsed_allocation``, the body of ``check_allocation``) recomputes the beacon, the VRF
-  proof and the assignment.
+  proof and the assignment.  The commitment it rests on is judged here, with the log read up
+  to the draw, on evidence its allocator does not control (``allocation.commit_timing``):
+  ``committed_after_round`` when witnesses or other actors' entries show it came after the
+  round, ``commitment_unproven`` (a warning) when nothing shows either way.
 - ``allocation.repaired``: repairs follow a made entry and are numbered 1, 2, …; each is
   recomputed from the previous assignment on its own label (``repair_mismatch``).
 
@@ -25,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from allocation.beacon import BeaconReading, parse_commitment
+from allocation.commit_timing import Commitment, judge_commitment
 from allocation.draw import Assignment, assignment_pairs, draw_seed
 from allocation.ecvrf import proof_to_hash
 from allocation.errors import BeaconError, ManifestError, RepairError, VrfProofError
@@ -37,6 +41,7 @@ from exam_core.errors import BlobError, EntryError
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 from exam_core.log.note import NoteVerifier
+from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
 from exam_core.log.schemas import validate_event
 
 
@@ -48,10 +53,15 @@ class AllocationReplayer:
         beacon_keys: Sequence[NoteVerifier] = (),
         pinned_vrf_keys: Mapping[str, bytes] | None = None,
         recompute: bool = True,
+        *,
+        max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
     ) -> None:
+        """``beacon_keys`` are trusted besides those the audit's policy pins; ``max_skew_ms``
+        is the clock-skew bound the centre's ingest held ``ts`` to."""
         self._beacon_keys = tuple(beacon_keys)
         self._pinned = dict(pinned_vrf_keys or {})
         self._recompute = recompute
+        self._max_skew_ms = max_skew_ms
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -133,7 +143,7 @@ class AllocationReplayer:
             )
         try:
             commitment = parse_commitment(
-                manifest.beacon.kind, manifest.beacon.commitment, self._beacon_keys
+                manifest.beacon.kind, manifest.beacon.commitment, self._trusted_beacons(history)
             )
         except BeaconError as e:
             findings.append(Finding(index, "beacon_invalid", str(e)))
@@ -144,8 +154,8 @@ class AllocationReplayer:
                     Finding(
                         index,
                         "committed_after_round",
-                        f"committed at {entry.ts} ms, but round {manifest.beacon.round} was "
-                        f"public from {public_at} ms",
+                        f"committed at {entry.ts} ms by its own ts, but round "
+                        f"{manifest.beacon.round} was public from {public_at} ms",
                     )
                 )
         for i, earlier in self._earlier(index, history, COMMITTED)[COMMITTED]:
@@ -203,6 +213,7 @@ class AllocationReplayer:
                 findings.append(
                     Finding(index, "duplicate_draw", f"this commitment was already drawn at {i}")
                 )
+        drawn_before = bool(findings)
         if commits[-1][1].actor != entry.actor:
             findings.append(
                 Finding(
@@ -222,17 +233,48 @@ class AllocationReplayer:
             bytes.fromhex(str(event["beacon_value"])),
             bytes.fromhex(str(event["beacon_evidence"])),
         )
+        beacon_keys = self._trusted_beacons(history)
         checked = check_parsed_allocation(
             manifest,
             manifest_sha256(data),
             reading,
             bytes.fromhex(str(event["proof"])),
             assignment_pairs(event["assignment"]),
-            beacon_keys=self._beacon_keys,
+            beacon_keys=beacon_keys,
             pinned_vrf_key=self._pinned.get(entry.actor),
             recompute=self._recompute,
         )
-        return findings + [replace(f, index=index) for f in checked]
+        findings += [replace(f, index=index) for f in checked]
+        if not drawn_before:
+            timing = self._commit_timing(commits[-1], manifest, beacon_keys, index, history)
+            findings += [timing] if timing is not None else []
+        return findings
+
+    def _trusted_beacons(self, history: AuditHistory) -> tuple[NoteVerifier, ...]:
+        """The beacon keys given to the replayer and those the audit's policy pins."""
+        return (*self._beacon_keys, *history.beacon_keys)
+
+    def _commit_timing(
+        self,
+        committed: tuple[int, Entry],
+        manifest: Manifest,
+        beacon_keys: Sequence[NoteVerifier],
+        draw: int,
+        history: AuditHistory,
+    ) -> Finding | None:
+        """The evidence on whether the commitment a draw rests on preceded its round; None
+        when it did, or when its own ts already says it did not (reported at the commitment),
+        or its beacon cannot be read (reported at the draw)."""
+        at, entry = committed
+        try:
+            beacon = parse_commitment(manifest.beacon.kind, manifest.beacon.commitment, beacon_keys)
+        except BeaconError:
+            return None
+        public_at = beacon.round_time_ms(manifest.beacon.round)
+        if entry.ts >= public_at:
+            return None
+        commitment = Commitment(at, entry.actor, manifest.beacon.round, public_at)
+        return judge_commitment(commitment, history, stop=draw, max_skew_ms=self._max_skew_ms)
 
     def _repaired(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event = entry.event

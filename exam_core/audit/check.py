@@ -100,6 +100,7 @@ def check_bundle(
             blobs=blobs,
             verified=verified,
             findings=findings,
+            outside=held,
         )
     origin = history.policy.origin if history.policy is not None else None
     return AuditReport(
