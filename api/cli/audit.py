@@ -47,6 +47,12 @@ def register(commands: Any) -> None:
         "earlier audit's); the bundle must hold a tree at least as large and consistent with "
         "it (repeatable)",
     )
+    parser.add_argument(
+        "--allow-dev-beacon",
+        action="store_true",
+        help="report allocations drawn on a development beacon as a warning, not an error "
+        "(its seed, chosen by the allocator, fixes every round: for tests and demonstrations)",
+    )
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
     parser.add_argument(
         "--jobs",
@@ -97,17 +103,16 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise BundleError("--jobs must be at least 1")
     root = Path(args.bundle)
+    replayers = default_replayers(allow_dev_beacon=args.allow_dev_beacon)
     if args.jobs == 1 or not root.is_dir():
-        report = check_bundle(
-            read_bundle(root), default_replayers(), policy=policy, outside=outside
-        )
+        report = check_bundle(read_bundle(root), replayers, policy=policy, outside=outside)
     else:
         # This process verifies a share itself, so one worker per other core.
         with ProcessSignatureCheck(workers=args.jobs - 1) as pool:
             bundle = read_bundle(root)
             report = check_bundle(
                 bundle,
-                default_replayers(),
+                replayers,
                 policy=policy,
                 outside=outside,
                 signature_check=pool,

@@ -12,6 +12,7 @@ import pytest
 from allocation import (
     AllocationReplayer,
     CandidateId,
+    DevBeacon,
     ExaminerId,
     LateChange,
     RepairError,
@@ -73,7 +74,9 @@ class History(MemoryHistory):
 
 
 def replay_all(history: History, replayer: AllocationReplayer | None = None) -> list[Finding]:
-    replayer = replayer or AllocationReplayer()
+    """Replay every allocation entry as the audit would; these draws are on the development
+    beacon, which the replayer is told to allow unless another is given."""
+    replayer = replayer or AllocationReplayer(allow_dev_beacon=True)
     found: list[Finding] = []
     for index, entry in enumerate(history.entries):
         if entry.type in replayer.event_types:
@@ -349,7 +352,7 @@ def timed(
 
 
 def timing(history: History) -> list[Finding]:
-    replayer = AllocationReplayer(max_skew_ms=SKEW_MS)
+    replayer = AllocationReplayer(allow_dev_beacon=True, max_skew_ms=SKEW_MS)
     kept = {"committed_after_round", "commitment_unproven"}
     return [f for f in replay_all(history, replayer) if f.code in kept]
 
@@ -398,3 +401,47 @@ def test_committed_before_the_round_rests_on_evidence_the_allocator_does_not_con
     # The allocator's own entries prove nothing for it.
     own = timing(timed(published, commit_ts=commit_ts, after=[early], after_signer=ALLOCATOR))
     assert codes(own) == [(0, "commitment_unproven", "warning")]
+
+
+# -- development beacons and rosters drawn twice --------------------------------------------
+
+
+def test_a_draw_on_a_development_beacon_is_an_error_unless_allowed(published: Published) -> None:
+    found = replay_all(honest(published), AllocationReplayer())
+    assert codes(found) == [(1, "beacon_insecure", "error")]
+    assert "could have been chosen" in found[0].message
+    allowed = replay_all(honest(published), AllocationReplayer(allow_dev_beacon=True))
+    assert codes(allowed) == [(1, "beacon_insecure", "warning")]
+
+
+def test_the_same_roster_committed_again_under_a_new_session_name_is_reported(
+    published: Published,
+) -> None:
+    """The re-commit rule binds a session name; an allocator who wants another draw of the
+    same people commits them as a new session, with a development seed of its choosing."""
+    history = honest(published)
+    renamed = replace(small_roster(), session="2026-11-25/test/am-2")
+    chosen = DevBeacon(
+        b"\x99" * 32, genesis_ms=GENESIS_MS, period_ms=PERIOD_MS, clock=lambda: 2**52
+    )
+    again = publish(renamed, cap=400, beacon=chosen)
+    history.add_blob(again.manifest_bytes)
+    index = history.append(
+        COMMITTED, committed_fields(again.manifest_bytes, again.manifest), ROUND_TIME + 60_000
+    )
+    found = [f for f in replay_all(history) if f.code == "roster_recommitted"]
+    assert codes(found) == [(index, "roster_recommitted", "error")]
+    assert "were committed at entry 0 as session 2026-11-25/test/am" in found[0].message
+    # A day later the same people may sit again; another roster any time.
+    history.entries.pop()
+    history.seq -= 1
+    history.append(
+        COMMITTED, committed_fields(again.manifest_bytes, again.manifest), GENESIS_MS + 86_401_000
+    )
+    other = replace(renamed, candidates=renamed.candidates[1:])
+    smaller = publish(other, cap=400, beacon=chosen)
+    history.add_blob(smaller.manifest_bytes)
+    history.append(
+        COMMITTED, committed_fields(smaller.manifest_bytes, smaller.manifest), ROUND_TIME + 70_000
+    )
+    assert [f for f in replay_all(history) if f.code == "roster_recommitted"] == []

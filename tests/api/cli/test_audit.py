@@ -13,6 +13,7 @@ import pytest
 from api.cli.main import main
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import Policy, render_policy
+from tests.api.allocation_bundle import allocation_log, dev_beacon
 from tests.exam_core.audit.bundle_factory import LogBuilder, cut_back, demo_log, write_files
 
 ORIGIN = "exam.example/c/370100-02"
@@ -230,3 +231,20 @@ def test_a_crafted_file_name_cannot_print_a_line_of_its_own(
     messages = [f["message"] for f in report["findings"]]
     assert all(m.encode("utf-8").isascii() and m.isprintable() for m in messages)
     assert "blobs/\\udcff\\udcfe: not part of the bundle layout" in messages
+
+
+def test_a_draw_on_a_development_beacon_fails_unless_the_auditor_allows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whoever chose a development beacon's seed knew every round's value: the allocation
+    could have been chosen.  Only a test or a demonstration allows it."""
+    root = write_files(tmp_path / "b", allocation_log(dev_beacon()).files())
+    audit = ["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]
+    assert main(audit) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("index 3: beacon_insecure: dev beacon: its values are known")
+    assert "could have been chosen" in lines[0]
+    assert main([*audit, "--allow-dev-beacon"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("index 3: beacon_insecure (warning): dev beacon")
+    assert lines[1].startswith("audit OK")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from api.replayers import default_replayers
 from exam_core.audit.check import check_bundle
 from exam_core.audit.reader import bundle_from_files, read_bundle
 from tests.exam_core.audit.bundle_factory import cut_back, read_files
+
+DEMO_REPLAYERS = partial(default_replayers, allow_dev_beacon=True)
+"""The replayers of the demonstration's own audit, which allows its development beacon."""
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,11 @@ def test_exam_day_audits_clean_and_tampering_is_caught(day: tuple[Path, list[str
     assert "the gate now refuses" in text
     # The bundle on disk is what an auditor gets: audit it again from scratch.
     pinned = (directory / "published-policy").read_bytes()
-    report = check_bundle(read_bundle(directory / "bundle"), default_replayers(), policy=pinned)
+    bundle = read_bundle(directory / "bundle")
+    # Its allocation is drawn on a development beacon: only allowed, as the demo does, it passes.
+    strict = check_bundle(bundle, default_replayers(), policy=pinned)
+    assert [f.code for f in strict.errors] == ["beacon_insecure"]
+    report = check_bundle(bundle, DEMO_REPLAYERS(), policy=pinned)
     assert report.ok
     # No witness yet: the log's history and the commitment's timing rest on the centre alone.
     assert [w.code for w in report.warnings] == [
@@ -40,7 +48,7 @@ def test_exam_day_audits_clean_and_tampering_is_caught(day: tuple[Path, list[str
         "commitment_unproven",
     ]
     assert not report.errors
-    tampered = check_bundle(read_bundle(directory / "bundle-tampered"), default_replayers())
+    tampered = check_bundle(read_bundle(directory / "bundle-tampered"), DEMO_REPLAYERS())
     assert not tampered.ok
 
 
@@ -54,7 +62,7 @@ def test_the_demo_bundle_cut_back_fails_against_its_newest_checkpoint(
     listed = [path for path in files if path.startswith("checkpoints/")]
     newest = max(int(path.split("/")[1]) for path in listed)
     rolled = bundle_from_files(cut_back(files, newest - 1))
-    alone = check_bundle(rolled, default_replayers())
+    alone = check_bundle(rolled, DEMO_REPLAYERS())
     assert alone.ok
-    held = check_bundle(rolled, default_replayers(), outside=[("receipt", files["checkpoint"])])
+    held = check_bundle(rolled, DEMO_REPLAYERS(), outside=[("receipt", files["checkpoint"])])
     assert [f.code for f in held.errors] == ["bundle_rolled_back"]
