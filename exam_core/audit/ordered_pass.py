@@ -76,6 +76,7 @@ def check_entries(
             for s in (*history.seen, *outside)
             if s.cosigned_at
         ],
+        beacon_keys=history.policy.beacon_verifiers if history.policy is not None else (),
     )
     history_whole = True
     refused: dict[str, int] = {}  # key name → index of its refused registration

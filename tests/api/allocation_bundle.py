@@ -43,10 +43,13 @@ def hash_chain_beacon() -> HashChainBeacon:
     )
 
 
-def allocation_log(beacon: BeaconSource, *, witnesses: int = 1) -> LogBuilder:
+def allocation_log(
+    beacon: BeaconSource, *, witnesses: int = 1, beacons: list[str] | None = None
+) -> LogBuilder:
     """A log that registers an allocator, commits the small roster's manifest for round
-    ``ROUND`` of ``beacon`` (checkpoint, cosigned when there are witnesses), then draws it."""
-    log = LogBuilder(witnesses=witnesses, quorum=min(witnesses, 1))
+    ``ROUND`` of ``beacon`` (checkpoint, cosigned when there are witnesses), then draws it;
+    its policy pins ``beacons``."""
+    log = LogBuilder(witnesses=witnesses, quorum=min(witnesses, 1), beacons=beacons or [])
     allocator = log.key("a1", "allocator")
     published = publish(small_roster(), cap=400, round_number=ROUND, beacon=beacon)
     log.blob(published.manifest_bytes)

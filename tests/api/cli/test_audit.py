@@ -13,7 +13,7 @@ import pytest
 from api.cli.main import main
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import Policy, render_policy
-from tests.api.allocation_bundle import allocation_log, dev_beacon
+from tests.api.allocation_bundle import BEACON_KEY, allocation_log, dev_beacon, hash_chain_beacon
 from tests.exam_core.audit.bundle_factory import LogBuilder, cut_back, demo_log, write_files
 
 ORIGIN = "exam.example/c/370100-02"
@@ -248,3 +248,22 @@ def test_a_draw_on_a_development_beacon_fails_unless_the_auditor_allows_it(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("index 3: beacon_insecure (warning): dev beacon")
     assert lines[1].startswith("audit OK")
+
+
+def test_a_hash_chain_allocation_audits_clean_with_its_beacon_pinned_in_the_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deployment beacon can only be verified against a key the auditor pins: a
+    ``beacon <vkey>`` line of the policy."""
+    pinned = allocation_log(hash_chain_beacon(), beacons=[BEACON_KEY.vkey]).files()
+    root = write_files(tmp_path / "pinned", pinned)
+    assert b"\nbeacon " + BEACON_KEY.vkey.encode() + b"\n" in pinned["policy"]
+    assert main(["audit", str(root), "--jobs", "1", "--policy", str(root / "policy")]) == 0
+    assert capsys.readouterr().out.startswith("audit OK")
+    unpinned = write_files(tmp_path / "unpinned", allocation_log(hash_chain_beacon()).files())
+    policy = str(unpinned / "policy")
+    assert main(["audit", str(unpinned), "--jobs", "1", "--policy", policy]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "index 2: beacon_invalid: hash-chain commitment: no trusted beacon key is pinned"
+    )

@@ -42,6 +42,8 @@ class LogBuilder:
     entries: list[bytes] = field(default_factory=list)
     checkpoints: list[bytes] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    beacons: list[str] = field(default_factory=list)
+    """Beacon vkeys the policy pins."""
 
     def __post_init__(self) -> None:
         self.log_key = Ed25519Signer.from_seed(self.origin, _seed("log"))
@@ -105,6 +107,7 @@ class LogBuilder:
             witnesses=[w.vkey for w in self.witness_keys],
             quorum=self.quorum,
             admins=[self.admin.vkey],
+            beacons=self.beacons,
         )
 
     def files(self, at: int | None = None) -> dict[str, bytes]:
