@@ -267,3 +267,19 @@ def test_a_hash_chain_allocation_audits_clean_with_its_beacon_pinned_in_the_poli
     assert lines[0] == (
         "index 2: beacon_invalid: hash-chain commitment: no trusted beacon key is pinned"
     )
+
+
+def test_a_witness_cosignature_in_the_bundle_dates_the_commitment_before_its_round(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The checkpoints' witness cosignatures reach the allocation replayer: a tree including the
+    commitment, cosigned before the round, is the evidence its allocator does not control."""
+    for witnesses, expected in ((1, []), (0, ["commitment_unproven", "checkpoint_unwitnessed"])):
+        log = allocation_log(dev_beacon(), witnesses=witnesses)
+        root = write_files(tmp_path / str(witnesses), log.files())
+        policy = str(root / "policy")
+        args = ["audit", str(root), "--jobs", "1", "--policy", policy, "--allow-dev-beacon"]
+        assert main([*args, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        found = {f["code"] for f in report["findings"]} - {"beacon_insecure"}
+        assert sorted(found) == sorted(expected)
