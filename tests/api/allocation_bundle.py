@@ -13,11 +13,11 @@ import hashlib
 from allocation import DevBeacon, HashChainBeacon, committed_fields, made_fields
 from allocation.beacon import BeaconSource
 from exam_core.log.note import Ed25519Signer
-from tests.allocation.samples import publish, small_roster
+from tests.allocation import samples
+from tests.allocation.samples import PERIOD_MS, publish, small_roster
 from tests.exam_core.audit.bundle_factory import TS, LogBuilder
 
 GENESIS_MS = TS + 10_000
-PERIOD_MS = 1_000
 ROUND = 5
 BEACON_KEY = Ed25519Signer.from_seed("monitor.exam.example/beacon", b"\x31" * 32)
 """The monitoring centre's hash-chain beacon key, which the auditor's policy pins."""
@@ -33,14 +33,8 @@ def dev_beacon(seed: bytes = b"demo seed") -> DevBeacon:
 
 
 def hash_chain_beacon() -> HashChainBeacon:
-    return HashChainBeacon(
-        BEACON_KEY,
-        b"\x32" * 32,
-        genesis_ms=GENESIS_MS,
-        period_ms=PERIOD_MS,
-        rounds=20,
-        clock=lambda: GENESIS_MS + 20 * PERIOD_MS,
-    )
+    """The monitoring centre's beacon, its rounds starting after the log's first entries."""
+    return samples.hash_chain_beacon(BEACON_KEY, GENESIS_MS)
 
 
 def allocation_log(

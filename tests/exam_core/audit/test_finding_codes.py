@@ -31,7 +31,11 @@ CODE = re.compile(r"[a-z]+(_[a-z]+)*")
 
 
 def _code(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.fullmatch(node.value):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and CODE.fullmatch(node.value)
+    ):
         return node.value
     return None
 
