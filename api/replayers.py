@@ -15,10 +15,16 @@ from exam_core.scoring.replayer import ScoringReplayer
 __all__ = ["default_replayers"]
 
 
-def default_replayers() -> list[Replayer]:
+def default_replayers(*, allow_dev_beacon: bool = False) -> list[Replayer]:
     """The replayers an audit runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
 
     Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite.
+    signed telemetry; gate decisions from the device frames they cite.  A draw on a
+    development beacon fails the audit unless ``allow_dev_beacon`` (``examctl audit
+    --allow-dev-beacon``: tests and demonstrations, whose beacon has no other source).
     """
-    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]
+    return [
+        AllocationReplayer(allow_dev_beacon=allow_dev_beacon),
+        ScoringReplayer(),
+        DeviceGatingReplayer(),
+    ]

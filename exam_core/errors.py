@@ -13,6 +13,7 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── EntryError              an entry refused before sequencing (schema, key, role, seq, clock)
     ├── StoreError              the database or blob store cannot do what was asked
     ├── BundleError             an audit bundle that cannot be read at all
+    ├── BlobError               a bundle's blob that cannot be read within the bound asked for
     ├── ScoringError            telemetry, course map or rule table that cannot be scored
     ├── ExamDayError            the exam day refuses a value or a step; ``code`` names the rule
     │   ├── IdentityError       not a valid GB 11643-1999 resident ID number
@@ -64,6 +65,10 @@ class StoreError(ExamCoreError):
 
 class BundleError(ExamCoreError):
     """An audit bundle is missing or unreadable as a whole (not a finding inside it)."""
+
+
+class BlobError(ExamCoreError):
+    """A blob of a bundle is larger than its reader allows, changed, or cannot be read."""
 
 
 class ScoringError(ExamCoreError):

@@ -6,6 +6,10 @@ the hashes the entry lists, checks that the in-car unit logged each of them for 
 signed it with its registered key, re-runs the engine with the same map and rule-table
 versions, and reports every difference as a finding with the entry's index.  It also checks
 that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
+
+An exam has one result: a second ``exam.scored`` for it (``exam_rescored``), or new telemetry,
+a stop or a gate decision for it after its result (``exam_after_result``), would let whoever
+holds the keys append a better score later; each is an error.
 """
 
 from __future__ import annotations
@@ -15,14 +19,14 @@ import hashlib
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
-from exam_core.errors import ExamCoreError, ScoringError
+from exam_core.errors import BlobError, ExamCoreError, ScoringError
 from exam_core.log.entry import Entry
 from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.scoring.course import course_by_version, subject_of
 from exam_core.scoring.engine import score_track
 from exam_core.scoring.result import result_from_json
 from exam_core.scoring.rules import rule_table_by_version
-from exam_core.scoring.telemetry import TelemetryError, read_track
+from exam_core.scoring.telemetry import MAX_CHUNK_BYTES, TelemetryError, read_track
 
 
 @dataclass
@@ -35,6 +39,8 @@ class _ExamFacts:
     first_gate: int | None = None
     first_chunk: int | None = None
     alarms: list[int] = field(default_factory=list)
+    result: int | None = None
+    """The index of its first ``exam.scored``: its one result."""
 
 
 READS = frozenset(
@@ -45,9 +51,14 @@ READS = frozenset(
         "exam.stopped",
         "device.gate",
         "device.alarm",
+        "exam.scored",
     }
 )
-"""The earlier entries a score depends on: vehicle keys, its chunks, stops, gates, alarms."""
+"""The earlier entries a score depends on: vehicle keys, its chunks, stops, gates, alarms, and
+the exam's result if it already has one."""
+
+AFTER_RESULT = frozenset({"telemetry.chunk", "exam.stopped", "device.gate"})
+"""What an exam may not have once its result is logged: more telemetry, a stop, a new gate."""
 
 
 class _LogIndex:
@@ -83,6 +94,9 @@ class _LogIndex:
             facts.first_gate = position if facts.first_gate is None else facts.first_gate
         elif kind == "device.alarm" and e.event.get("action") == "set":
             self.exams.setdefault(exam, _ExamFacts()).alarms.append(position)
+        elif kind == "exam.scored":
+            facts = self.exams.setdefault(exam, _ExamFacts())
+            facts.result = position if facts.result is None else facts.result
 
 
 def _gating_findings(
@@ -119,14 +133,14 @@ class ScoringReplayer:
 
     @property
     def event_types(self) -> frozenset[str]:
-        return frozenset({"exam.scored"})
+        return frozenset({"exam.scored", *AFTER_RESULT})
 
     @property
     def reads(self) -> frozenset[str]:
         return READS
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
-        """Check one score.
+        """Check one score (any other entry of ``AFTER_RESULT``: that its exam has no result yet).
 
         (0) an allowed gate decision precedes the exam's telemetry (alarms during it are
         warnings); (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this
@@ -136,9 +150,19 @@ class ScoringReplayer:
         exactly the signed result.
         """
         event = entry.event
+        if entry.type != "exam.scored":
+            return self._after_result(index, entry, history)
         exam = str(event["exam"])
         log = self._index.before(index, history)
         facts = log.exams.get(exam, _ExamFacts())
+        if facts.result is not None:
+            return [
+                Finding(
+                    index,
+                    "exam_rescored",
+                    f"exam {exam} has its result at entry {facts.result}; one result per exam",
+                )
+            ]
         logged = facts.logged
         gating = _gating_findings(index, facts.first_gate, facts.first_chunk, facts.alarms)
         keys = log.vehicle_keys
@@ -148,7 +172,10 @@ class ScoringReplayer:
         for sha in event["chunks"]:
             if sha not in logged:
                 return [Finding(index, "telemetry_missing", f"chunk {sha} was never logged")]
-            blob = history.blob(sha)
+            try:
+                blob = history.blob(sha, max_bytes=MAX_CHUNK_BYTES)
+            except BlobError as e:
+                return [Finding(index, "telemetry_invalid", f"not a telemetry chunk: {e}")]
             if blob is None:
                 return [Finding(index, "telemetry_missing", f"blob {sha} is not in the bundle")]
             if hashlib.sha256(blob).hexdigest() != sha:
@@ -207,3 +234,19 @@ class ScoringReplayer:
                 )
             )
         return findings
+
+    def _after_result(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        """Nothing of an exam (``AFTER_RESULT``) may follow its result."""
+        exam = entry.event.get("exam")
+        if not isinstance(exam, str):
+            return []
+        facts = self._index.before(index, history).exams.get(exam)
+        if facts is None or facts.result is None:
+            return []
+        return [
+            Finding(
+                index,
+                "exam_after_result",
+                f"{entry.type} for exam {exam} after its result at entry {facts.result}",
+            )
+        ]

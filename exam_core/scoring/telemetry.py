@@ -37,6 +37,8 @@ FIELDS_PER_FRAME = 10
 SIGNATURE_BYTES = 64
 MAX_FRAMES_PER_CHUNK = 6000
 """Ten minutes at 10 Hz: bounds a chunk at about 168 kB."""
+MAX_CHUNK_BYTES = HEADER.size + MAX_FRAMES_PER_CHUNK * FRAME.size + SIGNATURE_BYTES
+"""The largest chunk the format allows: no reader of chunks needs to load more."""
 
 GEAR_REVERSE = -1
 GEAR_NEUTRAL = 0

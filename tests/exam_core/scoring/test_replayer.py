@@ -13,7 +13,13 @@ from exam_core.audit.history import MemoryHistory
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas import validate_event
-from exam_core.scoring import FieldCourse, RuleTable, ScoringReplayer, score_chunks
+from exam_core.scoring import (
+    FieldCourse,
+    RuleTable,
+    ScoringReplayer,
+    load_rule_table,
+    score_chunks,
+)
 from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
 
 from .conftest import EXAM_ID, ScoreFn, chunk_blobs
@@ -143,7 +149,9 @@ def test_a_device_alarm_during_the_exam_is_a_warning(faulty: Any, vehicle: Ed255
 
 
 def test_honest_score_has_no_findings(faulty: Any, vehicle: Ed25519Signer) -> None:
-    assert ScoringReplayer().event_types == frozenset({"exam.scored"})
+    assert ScoringReplayer().event_types == frozenset(
+        {"exam.scored", "telemetry.chunk", "exam.stopped", "device.gate"}
+    )
     log, index = build(faulty.blobs, faulty.result.to_json(), vehicle)
     assert replay(log, index) == []
     assert faulty.result.score == 85
@@ -246,6 +254,8 @@ def test_scored_fields_make_an_entry_the_audit_accepts(
     faulty: Any, vehicle: Ed25519Signer, field: FieldCourse, table: RuleTable
 ) -> None:
     log, _ = build(faulty.blobs, faulty.result.to_json(), vehicle)
+    log.history.entries.pop()  # the score ``build`` wrote by hand, replaced by the real one
+    log.seq[SCORER.name] -= 1
     fields = scored_fields(EXAM_ID, "C1", field, table, faulty.blobs, result=faulty.result)
     index = log.add(SCORER, "exam.scored", **fields)
     assert replay(log, index) == []
@@ -268,10 +278,48 @@ def test_one_replayer_follows_a_growing_log_and_starts_again_for_another(
     common = {"v", "log", "type", "ts", "actor", "seq"}
     fields = {k: v for k, v in log.history.entries[first].event.items() if k not in common}
     second = log.add(SCORER, "exam.scored", **fields)
-    assert codes(log, second) == [(second, "stop_mismatch")]
+    # The first score, read since, is the exam's one result.
+    assert codes(log, second) == [(second, "exam_rescored")]
     assert codes(log, first) == []
     unregistered, index = build(
         faulty.blobs, faulty.result.to_json(), vehicle, register_vehicle=False
     )
     assert codes(unregistered, index) == [(index, "telemetry_invalid")]
-    assert codes(log, second) == [(second, "stop_mismatch")]
+    assert codes(log, second) == [(second, "exam_rescored")]
+
+
+def test_an_exam_has_one_result_and_nothing_after_it(
+    vehicle: Ed25519Signer, field: FieldCourse, score_run: ScoreFn
+) -> None:
+    """An insider holding the keys appends new telemetry and a second, better score for an
+    exam already scored: the first result stands, and all that follows it is an error."""
+    failed = score_run(field, ["20103"])
+    log, first = build(failed.blobs, failed.result.to_json(), vehicle)
+    clean = score_run(field, [])
+    later = []
+    for blob in clean.blobs:
+        fields = chunk_fields(blob)
+        log.history.blobs[fields["sha256"]] = blob
+        later.append(log.add(vehicle, "telemetry.chunk", **fields))
+    later.append(log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger")))
+    later.append(gate(log, allowed=True))
+    rescore = scored_fields(
+        EXAM_ID, "C1", field, load_rule_table(), clean.blobs, result=clean.result
+    )
+    second = log.add(SCORER, "exam.scored", **rescore)
+    assert (failed.result.passed, clean.result.passed) == (False, True)
+    replayer = ScoringReplayer()
+    found = [
+        (f.index, f.code, f.severity)
+        for index, entry in enumerate(log.history.entries)
+        if entry.type in replayer.event_types
+        for f in replayer.replay(index, entry, log.history)
+    ]
+    assert found == [
+        *((index, "exam_after_result", "error") for index in later),
+        (second, "exam_rescored", "error"),
+    ]
+    assert (
+        f"has its result at entry {first}"
+        in replayer.replay(second, log.history.entries[second], log.history)[0].message
+    )
