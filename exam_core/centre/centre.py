@@ -6,6 +6,7 @@ A centre directory holds everything one centre's log needs::
                   the log's vkey, batching and clock-skew settings
     keys/         one private key file per key name (mode 0600, folder 0700)
     log.db        the SQLite log (unless centre.json names a PostgreSQL database)
+    log.snapshot  the admission state at a recent checkpoint (``exam_core.centre.snapshot``)
     blobs/        content-addressed evidence
 
 ``Centre`` is the one door through which the rest of the system writes to the log: the device
@@ -13,13 +14,18 @@ gateway, allocation, scoring and the demo call ``append`` with a signer, an even
 fields, and get back the entry's index once it is durable and published; ``wait_receipt``
 gives the C2SP tlog-proof of an entry.  The log key signs checkpoints and nothing else; its
 name is the origin (DESIGN §3.2, §3.3).
+
+Opening a centre resumes from its snapshot when the snapshot checks out against the log, and
+reads only the entries after it; a snapshot that is absent, unreadable or refused is replaced
+by a replay of the whole log, and a refusal is logged as a warning naming the reason.  The
+writer saves a new snapshot every ``snapshot_every`` entries and when the centre closes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,20 +36,29 @@ from typing import Any
 from urllib.parse import quote
 
 from exam_core.centre.blobs import BlobStore
-from exam_core.centre.ingest import fresh_ingest, parse_and_verify
+from exam_core.centre.durable import replace_atomically, write_new
+from exam_core.centre.ingest import AdmissionState, ingest_factory, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
     DEFAULT_MAX_AGE_MS,
     DEFAULT_MAX_BATCH,
+    DEFAULT_SAVE_EVERY,
     Sequencer,
     wall_clock_ms,
+)
+from exam_core.centre.snapshot import (
+    MAX_SNAPSHOT_BYTES,
+    CentreSnapshot,
+    decode_snapshot,
+    encode_snapshot,
+    verify_snapshot,
 )
 from exam_core.centre.store import LogStore
 from exam_core.db.engine import make_engine
 from exam_core.errors import KeyFormatError, StoreError
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.entry import make_entry
-from exam_core.log.note import Ed25519Signer, check_key_name, parse_note
+from exam_core.log.note import Ed25519Signer, check_key_name, ed25519_verifier_from_vkey, parse_note
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
 from exam_core.log.schemas.types import ADMIN, ALL_ROLES, Role
@@ -53,10 +68,13 @@ CONFIG_FILE = "centre.json"
 KEYS_DIR = "keys"
 BLOBS_DIR = "blobs"
 DEFAULT_DB_FILE = "log.db"
+SNAPSHOT_FILE = "log.snapshot"
 FORMAT_VERSION = 1
 ADMIN_KEY_SUFFIX = "admin"
 DEFAULT_WAIT_S = 30.0
 RECEIPT_POLL_S = 0.05
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,18 @@ class CentreConfig:
         return config
 
 
+@dataclass(frozen=True)
+class Opening:
+    """How a centre came to its admission state when it opened."""
+
+    snapshot_size: int | None
+    """The size of the snapshot it resumed from; None when it replayed the whole log."""
+    refused: str | None
+    """Why the snapshot on disk was not used (None: there was none, or it was used)."""
+    replayed: int
+    """How many entries it read from the log to reach the log's size."""
+
+
 def key_file_name(name: str) -> str:
     """The file of key ``name`` in ``keys/``: the name with every '/' escaped."""
     check_key_name(name)
@@ -129,6 +159,9 @@ class Centre:
         verify_workers: int = 0,
         max_batch: int | None = None,
         max_age_ms: int | None = None,
+        start_state: AdmissionState | None = None,
+        refused: str | None = None,
+        snapshot_every: int = DEFAULT_SAVE_EVERY,
     ) -> None:
         self.root = root
         self.config = config
@@ -149,7 +182,7 @@ class Centre:
         self._signers: dict[str, Ed25519Signer] = {}
         self.sequencer = Sequencer(
             store,
-            fresh_ingest(
+            ingest_factory(
                 config.origin,
                 frozenset(config.pinned_admins),
                 config.max_skew_ms,
@@ -160,8 +193,13 @@ class Centre:
             max_age_ms=config.max_age_ms if max_age_ms is None else max_age_ms,
             clock_ms=clock_ms,
             pipeline=self._executor is not None,
+            start_state=start_state,
+            save_state=self._save_snapshot,
+            save_every=snapshot_every,
         )
         self.sequencer.start()
+        resumed = None if start_state is None else start_state.size
+        self.opening = Opening(resumed, refused, self.sequencer.published_size() - (resumed or 0))
 
     # --- opening and creating --------------------------------------------------------------
 
@@ -175,8 +213,15 @@ class Centre:
         verify_workers: int = 0,
         max_batch: int | None = None,
         max_age_ms: int | None = None,
+        snapshot_every: int = DEFAULT_SAVE_EVERY,
     ) -> Centre:
-        """Open the centre in ``root`` and replay its log into the key registry."""
+        """Open the centre in ``root``: resume from its snapshot, or replay its log.
+
+        Raises:
+            StoreError: ``root`` is not a centre directory, its database cannot be read, or
+                its log's entries do not make the tree its newest checkpoint signed.
+            KeyFormatError: the log key file is missing, unreadable or not the config's key.
+        """
         root = Path(root)
         try:
             config = CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
@@ -189,6 +234,7 @@ class Centre:
             raise KeyFormatError("the log key file does not match the log vkey in the config")
         store = LogStore.open(make_engine(cls._database_url(root, config)))
         try:
+            start_state, refused = cls._load_snapshot(root, config, store)
             return cls(
                 root,
                 config,
@@ -199,10 +245,51 @@ class Centre:
                 verify_workers=verify_workers,
                 max_batch=max_batch,
                 max_age_ms=max_age_ms,
+                start_state=start_state,
+                refused=refused,
+                snapshot_every=snapshot_every,
             )
         except BaseException:
             store.close()
             raise
+
+    @staticmethod
+    def _load_snapshot(
+        root: Path, config: CentreConfig, store: LogStore
+    ) -> tuple[AdmissionState | None, str | None]:
+        """The verified state of the snapshot on disk, or why there is none to resume from."""
+        path = root / SNAPSHOT_FILE
+        try:
+            with path.open("rb") as f:
+                data = f.read(MAX_SNAPSHOT_BYTES + 1)
+        except FileNotFoundError:
+            return None, None
+        except OSError as e:
+            reason = f"cannot read it: {e.strerror or e}"
+        else:
+            try:
+                snapshot = decode_snapshot(data)
+                verify_snapshot(
+                    snapshot,
+                    config.origin,
+                    ed25519_verifier_from_vkey(config.log_vkey),
+                    store.checkpoint(snapshot.size),
+                )
+            except StoreError as e:
+                reason = str(e)
+            else:
+                return snapshot.state, None
+        logger.warning(
+            "centre %s: snapshot %s refused (%s); replaying the whole log instead",
+            config.origin,
+            path,
+            reason,
+        )
+        return None, reason
+
+    def _save_snapshot(self, state: AdmissionState, checkpoint: bytes) -> None:
+        snapshot = CentreSnapshot(self.config.origin, checkpoint, state)
+        replace_atomically(self.root / SNAPSHOT_FILE, encode_snapshot(snapshot))
 
     @classmethod
     def create(
@@ -253,7 +340,7 @@ class Centre:
             max_batch=max_batch,
             max_age_ms=max_age_ms,
         )
-        _write_new_file(root / CONFIG_FILE, config.to_json())
+        write_new(root / CONFIG_FILE, config.to_json())
         centre = cls.open(root, passphrase=passphrase, clock_ms=clock_ms)
         try:
             # (DESIGN §3.2) the first entry of the log registers the administrator key.
@@ -470,13 +557,4 @@ class Centre:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
 
 
-def _write_new_file(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-__all__ = ["Centre", "CentreConfig", "key_file_name"]
+__all__ = ["Centre", "CentreConfig", "Opening", "key_file_name"]

@@ -69,11 +69,13 @@ CheckpointSigner = Callable[[int, bytes], bytes]
 
 @dataclass(frozen=True)
 class AppendResult:
-    """What one committed batch became: its first index, the new size and its checkpoint."""
+    """What one committed batch became: its first index, the new size, its checkpoint and the
+    tree's frontier at that size."""
 
     first_index: int
     size: int
     checkpoint: bytes
+    frontier: MerkleFrontier
 
 
 def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
@@ -96,6 +98,10 @@ class LogWriter:
     def entries(self, start: int, end: int) -> list[bytes]:
         """Entries ``[start, end)`` as committed (a writer catches up on others' appends)."""
         return _read_entries(self._session, start, end)
+
+    def checkpoint(self, size: int) -> bytes | None:
+        """The checkpoint committed for exactly ``size`` entries, if one was."""
+        return _read_checkpoint(self._session, size)
 
     def append(self, entries: Sequence[bytes], sign: CheckpointSigner, now_ms: int) -> AppendResult:
         """Stage ``entries`` at the end of the log, their node hashes and a signed checkpoint.
@@ -135,7 +141,7 @@ class LogWriter:
         connection.exec_driver_sql(sql.nodes, nodes)
         connection.exec_driver_sql(sql.checkpoint, [(size, checkpoint, now_ms)])
         self._size = size
-        return AppendResult(first, size, checkpoint)
+        return AppendResult(first, size, checkpoint, frontier)
 
 
 class LogStore:
@@ -214,10 +220,7 @@ class LogStore:
     def checkpoint(self, size: int) -> bytes | None:
         """The checkpoint published for exactly ``size`` entries, if one was."""
         with self._read() as session:
-            data = session.execute(
-                select(LogCheckpoint.data).where(LogCheckpoint.size == size)
-            ).scalar_one_or_none()
-            return None if data is None else bytes(data)
+            return _read_checkpoint(session, size)
 
     def latest_checkpoint(self) -> bytes | None:
         with self._read() as session:
@@ -317,6 +320,13 @@ class LogStore:
 def _read_size(session: Session) -> int:
     size = session.execute(select(func.max(LogCheckpoint.size))).scalar_one_or_none()
     return 0 if size is None else int(size)
+
+
+def _read_checkpoint(session: Session, size: int) -> bytes | None:
+    data = session.execute(
+        select(LogCheckpoint.data).where(LogCheckpoint.size == size)
+    ).scalar_one_or_none()
+    return None if data is None else bytes(data)
 
 
 def _read_entries(session: Session, start: int, end: int) -> list[bytes]:
