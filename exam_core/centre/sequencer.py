@@ -324,7 +324,11 @@ class Sequencer:
                         accepted.append(sub)
                 # (3) integrate and publish in the same transaction.
                 result = (
-                    writer.append([s.data for s in accepted], self._sign, now) if accepted else None
+                    writer.append(
+                        [s.data for s in accepted], self._sign, now, self._ingest.frontier
+                    )
+                    if accepted
+                    else None
                 )
         except (ExamCoreError, OSError) as e:
             # Nothing was written; the registry may hold effects of the lost batch.

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -103,19 +103,36 @@ class LogWriter:
         """The checkpoint committed for exactly ``size`` entries, if one was."""
         return _read_checkpoint(self._session, size)
 
-    def append(self, entries: Sequence[bytes], sign: CheckpointSigner, now_ms: int) -> AppendResult:
+    def append(
+        self,
+        entries: Sequence[bytes],
+        sign: CheckpointSigner,
+        now_ms: int,
+        frontier: MerkleFrontier | None = None,
+    ) -> AppendResult:
         """Stage ``entries`` at the end of the log, their node hashes and a signed checkpoint.
 
-        Nothing is durable until the ``LogStore.write`` block ends and commits.
+        ``frontier`` is the tree of the log as it stands, when the caller keeps it (the
+        sequencer does, checked against the log's checkpoints); otherwise it is read from the
+        stored nodes.  Nothing is durable until the ``LogStore.write`` block ends and commits.
+
+        Raises:
+            RuntimeError: a second batch in one transaction, an empty batch, or a frontier of
+                another size than the log (caller bugs).
         """
         if self._done:
             raise RuntimeError("a writer appends one batch per transaction")
         if not entries:
             raise RuntimeError("an empty batch has nothing to publish")
-        self._done = True
         first = self._size
-        levels_and_hashes = _read_frontier(self._session, first)
-        stack = list(levels_and_hashes)
+        if frontier is None:
+            stack = _read_frontier(self._session, first)
+        elif frontier.size == first:
+            levels = [level for level, _ in frontier_nodes(first)]
+            stack = list(zip(levels, frontier.subtree_hashes, strict=True))
+        else:
+            raise RuntimeError(f"a frontier of size {frontier.size} for a log of size {first}")
+        self._done = True
         nodes: list[tuple[int, int, bytes]] = []
         size = first
         for data in entries:
@@ -235,14 +252,7 @@ class LogStore:
         found: dict[tuple[int, int], bytes] = {}
         with self._read() as session:
             for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                rows = session.execute(
-                    select(LogNode.level, LogNode.idx, LogNode.hash).where(
-                        tuple_(LogNode.level, LogNode.idx).in_(chunk)
-                    )
-                )
-                for level, idx, h in rows:
-                    found[(int(level), int(idx))] = bytes(h)
+                found.update(_read_nodes(session, wanted[i : i + 500]))
         return found
 
     def hash_source(self, size: int) -> HashSource:
@@ -340,16 +350,29 @@ def _read_entries(session: Session, start: int, end: int) -> list[bytes]:
     return [bytes(d) for d in rows.scalars()]
 
 
-def _read_frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
-    keys = frontier_nodes(size)
-    if not keys:
-        return []
+def _read_nodes(session: Session, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the given (level, index) nodes, looked up by primary key.
+
+    One ``level = L AND idx IN (…)`` term per level: SQLite plans a row-value
+    ``(level, idx) IN (…)`` as a scan of the whole table (docs/log.md), which made every batch
+    and every proof cost time in proportion to the log.
+    """
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
+        return {}
     rows = session.execute(
         select(LogNode.level, LogNode.idx, LogNode.hash).where(
-            tuple_(LogNode.level, LogNode.idx).in_(keys)
+            or_(*(and_(LogNode.level == lv, LogNode.idx.in_(ix)) for lv, ix in by_level.items()))
         )
     )
-    found = {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+    return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+
+
+def _read_frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
+    keys = frontier_nodes(size)
+    found = _read_nodes(session, keys)
     missing = [k for k in keys if k not in found]
     if missing:
         raise StoreError(f"the stored tree of size {size} lacks nodes {missing}")
