@@ -16,7 +16,8 @@ checkpoint.  A snapshot is never trusted because it is there: ``verify_snapshot`
 against the log, and a centre that finds any step failing says so and replays the log instead.
 
 1. the header names this format and the body hashes to the digest it gives (any changed byte);
-2. the body is canonical JSON of exactly the expected fields, every key a valid vkey of its name
+2. the body is JSON in exactly the form ``encode_snapshot`` writes (no float, no duplicate key,
+   keys sorted, no spaces) with exactly the expected fields, every key a valid vkey of its name
    and every role one the log knows (``decode_snapshot``);
 3. it is a snapshot of this log (origin);
 4. its checkpoint note is signed by the log's key and is of the size the snapshot claims;
@@ -35,13 +36,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from exam_core.centre.ingest import AdmissionState
-from exam_core.errors import CanonicalError, CheckpointError, KeyFormatError, StoreError
-from exam_core.log.canonical import canonical_json, parse_canonical
+from exam_core.errors import CheckpointError, KeyFormatError, StoreError
 from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
 from exam_core.log.merkle import HASH_SIZE, MerkleFrontier
 from exam_core.log.note import NoteVerifier, ed25519_verifier_from_vkey
@@ -91,7 +92,7 @@ def encode_snapshot(snapshot: CentreSnapshot) -> bytes:
         ],
         "seq": dict(registry.last_seq),
     }
-    data = canonical_json(body) + b"\n"
+    data = _dumps(body).encode() + b"\n"
     return FORMAT + b" sha256:" + hashlib.sha256(data).hexdigest().encode() + b"\n" + data
 
 
@@ -114,10 +115,7 @@ def decode_snapshot(data: bytes) -> CentreSnapshot:
     # (2) exactly the expected fields, each well-formed
     if not rest.endswith(b"\n"):
         raise StoreError("snapshot body does not end with a newline")
-    try:
-        body = parse_canonical(rest[:-1])
-    except CanonicalError as e:
-        raise StoreError(f"snapshot body is not canonical JSON: {e}") from e
+    body = _loads(rest[:-1])
     if not isinstance(body, dict) or set(body) != _FIELDS or body["v"] != VERSION:
         raise StoreError(f"snapshot body is not a version {VERSION} snapshot")
     origin = _string(body["origin"], "origin")
@@ -177,6 +175,37 @@ def verify_snapshot(
     if frontier.root() != checkpoint.root_hash:
         raise StoreError("snapshot frontier does not reproduce the checkpoint's root hash")
     return checkpoint
+
+
+def _dumps(value: object) -> str:
+    # The json module's C encoder: a registry of thousands of keys is serialised in
+    # milliseconds (the pure-Python RFC 8785 encoder of event bytes takes ten times longer).
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _refuse(value: str) -> Any:
+    raise StoreError(f"snapshot body holds {value!r}, which a snapshot never does")
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise StoreError("snapshot body repeats an object key")
+    return found
+
+
+def _loads(data: bytes) -> Any:
+    """The body as ``_dumps`` wrote it, or ``StoreError``: strict both ways."""
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(
+            text, object_pairs_hook=_unique, parse_float=_refuse, parse_constant=_refuse
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise StoreError(f"snapshot body is not JSON: {e}") from e
+    if _dumps(value) != text:
+        raise StoreError("snapshot body is not in the form the writer saves (order, spacing)")
+    return value
 
 
 def _string(value: Any, what: str) -> str:
