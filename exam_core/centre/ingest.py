@@ -153,6 +153,11 @@ class Ingest:
         executor: Executor | None = None,
         frontier: MerkleFrontier | None = None,
     ) -> None:
+        """An admission state over ``registry`` and the tree of the same entries.
+
+        Raises:
+            RuntimeError: ``frontier`` holds another number of entries than the registry.
+        """
         self.registry = registry
         # The tree of the entries integrated so far: admitted entries join it at their commit.
         self.frontier = MerkleFrontier() if frontier is None else frontier
@@ -166,13 +171,21 @@ class Ingest:
         return self.registry.size
 
     def state(self) -> AdmissionState:
-        """An immutable copy of this state, taken between batches (registry and tree agree)."""
+        """An immutable copy of this state, taken between batches (registry and tree agree).
+
+        Raises:
+            RuntimeError: entries were admitted and not yet integrated (a caller bug).
+        """
         if self.frontier.size != self.registry.size:
             raise RuntimeError("a state is taken between batches, not after an uncommitted admit")
         return AdmissionState(self.registry.state(), self.frontier.subtree_hashes)
 
     def integrated(self, frontier: MerkleFrontier) -> None:
-        """The admitted entries were committed: ``frontier`` is the tree that now holds them."""
+        """The admitted entries were committed: ``frontier`` is the tree that now holds them.
+
+        Raises:
+            RuntimeError: ``frontier`` does not hold exactly the entries admitted so far.
+        """
         if frontier.size != self.registry.size:
             raise RuntimeError("the committed tree must hold exactly the admitted entries")
         self.frontier = frontier
@@ -198,7 +211,11 @@ class Ingest:
         return schema
 
     def catch_up(self, entries: Sequence[bytes]) -> None:
-        """Advance the registry and the tree over entries already in the log (any writer's)."""
+        """Advance the registry and the tree over entries already in the log (any writer's).
+
+        Raises:
+            EntryError: a stored entry does not parse (the log's database was altered).
+        """
         for data in entries:
             self.registry.apply(parse_entry(data))
             self.frontier.append(leaf_hash(data))
@@ -216,7 +233,9 @@ def ingest_factory(
 ) -> IngestFactory:
     """A factory of admission states for one log: empty, or resumed from a saved state (a
     writer starts from the centre's snapshot, and rebuilds from its last state after a failed
-    batch)."""
+    batch).  The factory raises ``ValueError`` for a state that contradicts itself
+    (``KeyRegistry.from_state``), ``ProofError`` or ``ValueError`` for a frontier that does not
+    fit its size."""
 
     def make(state: AdmissionState | None = None) -> Ingest:
         if state is None:

@@ -142,7 +142,14 @@ class Sequencer:
     # --- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Replay the log into the registry, then start accepting submissions."""
+        """Read the log's entries after the start state, then start accepting submissions.
+
+        Raises:
+            RuntimeError: the sequencer is already running.
+            StoreError: the log cannot be read, or its entries do not make the tree its
+                checkpoint of that size signed.
+            EntryError: a stored entry does not parse (the database was altered).
+        """
         if self._threads:
             raise RuntimeError("the sequencer is already running")
         self._catch_up(self._store.size(), self._store.entries, self._store.checkpoint)

@@ -235,7 +235,11 @@ class LogStore:
             return [int(s) for s in rows.scalars()]
 
     def checkpoint(self, size: int) -> bytes | None:
-        """The checkpoint published for exactly ``size`` entries, if one was."""
+        """The checkpoint published for exactly ``size`` entries, if one was.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
         with self._read() as session:
             return _read_checkpoint(session, size)
 
@@ -247,7 +251,11 @@ class LogStore:
             return None if data is None else bytes(data)
 
     def node_hashes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored hashes of the given (level, index) nodes that exist."""
+        """The stored hashes of the given (level, index) nodes that exist.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
         wanted = sorted(set(keys))
         found: dict[tuple[int, int], bytes] = {}
         with self._read() as session:
