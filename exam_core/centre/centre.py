@@ -6,6 +6,7 @@ A centre directory holds everything one centre's log needs::
                   the log's vkey, batching and clock-skew settings
     keys/         one private key file per key name (mode 0600, folder 0700)
     log.db        the SQLite log (unless centre.json names a PostgreSQL database)
+    log.snapshot  the admission state at a recent checkpoint (``exam_core.centre.snapshot``)
     blobs/        content-addressed evidence
 
 ``Centre`` is the one door through which the rest of the system writes to the log: the device
@@ -13,11 +14,17 @@ gateway, allocation, scoring and the demo call ``append`` with a signer, an even
 fields, and get back the entry's index once it is durable and published; ``wait_receipt``
 gives the C2SP tlog-proof of an entry.  The log key signs checkpoints and nothing else; its
 name is the origin (DESIGN §3.2, §3.3).
+
+Opening a centre resumes from its snapshot when the snapshot checks out against the log, and
+reads only the entries after it; a snapshot that is absent, unreadable or refused is replaced
+by a replay of the whole log, and a refusal is logged as a warning naming the reason.  The
+writer saves a new snapshot every ``snapshot_every`` entries and when the centre closes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import threading
@@ -31,14 +38,22 @@ from urllib.parse import quote
 
 from exam_core.centre.actor_lock import ActorLocks
 from exam_core.centre.blobs import BlobStore
-from exam_core.centre.durable import write_new
-from exam_core.centre.ingest import fresh_ingest, parse_and_verify
+from exam_core.centre.durable import replace_atomically, write_new
+from exam_core.centre.ingest import AdmissionState, ingest_factory, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
     DEFAULT_MAX_AGE_MS,
     DEFAULT_MAX_BATCH,
+    DEFAULT_SAVE_EVERY,
     Sequencer,
     wall_clock_ms,
+)
+from exam_core.centre.snapshot import (
+    MAX_SNAPSHOT_BYTES,
+    CentreSnapshot,
+    decode_snapshot,
+    encode_snapshot,
+    verify_snapshot,
 )
 from exam_core.centre.store import LogStore
 from exam_core.db.engine import make_engine
@@ -63,10 +78,13 @@ CONFIG_FILE = "centre.json"
 KEYS_DIR = "keys"
 BLOBS_DIR = "blobs"
 DEFAULT_DB_FILE = "log.db"
+SNAPSHOT_FILE = "log.snapshot"
 FORMAT_VERSION = 1
 ADMIN_KEY_SUFFIX = "admin"
 DEFAULT_WAIT_S = 30.0
 RECEIPT_POLL_S = 0.05
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,18 @@ def _vkey(value: object, name: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class Opening:
+    """How a centre came to its admission state when it opened."""
+
+    snapshot_size: int | None
+    """The size of the snapshot it resumed from; None when it replayed the whole log."""
+    refused: str | None
+    """Why the snapshot on disk was not used (None: there was none, or it was used)."""
+    replayed: int
+    """How many entries it read from the log to reach the log's size."""
+
+
 def key_file_name(name: str) -> str:
     """The file of key ``name`` in ``keys/``: the name with every '/' escaped."""
     check_key_name(name)
@@ -206,6 +236,9 @@ class Centre:
         verify_workers: int = 0,
         max_batch: int | None = None,
         max_age_ms: int | None = None,
+        start_state: AdmissionState | None = None,
+        refused: str | None = None,
+        snapshot_every: int = DEFAULT_SAVE_EVERY,
     ) -> None:
         self.root = root
         self.config = config
@@ -227,7 +260,7 @@ class Centre:
         self._signers: dict[str, Ed25519Signer] = {}
         self.sequencer = Sequencer(
             store,
-            fresh_ingest(
+            ingest_factory(
                 config.origin,
                 frozenset(config.pinned_admins),
                 config.max_skew_ms,
@@ -238,8 +271,13 @@ class Centre:
             max_age_ms=config.max_age_ms if max_age_ms is None else max_age_ms,
             clock_ms=clock_ms,
             pipeline=self._executor is not None,
+            start_state=start_state,
+            save_state=self._save_snapshot,
+            save_every=snapshot_every,
         )
         self.sequencer.start()
+        resumed = None if start_state is None else start_state.size
+        self.opening = Opening(resumed, refused, self.sequencer.published_size() - (resumed or 0))
 
     # --- opening and creating --------------------------------------------------------------
 
@@ -253,8 +291,15 @@ class Centre:
         verify_workers: int = 0,
         max_batch: int | None = None,
         max_age_ms: int | None = None,
+        snapshot_every: int = DEFAULT_SAVE_EVERY,
     ) -> Centre:
-        """Open the centre in ``root`` and replay its log into the key registry."""
+        """Open the centre in ``root``: resume from its snapshot, or replay its log.
+
+        Raises:
+            StoreError: ``root`` is not a centre directory, its database cannot be read, or
+                its log's entries do not make the tree its newest checkpoint signed.
+            KeyFormatError: the log key file is missing, unreadable or not the config's key.
+        """
         root = Path(root)
         if not os.path.lexists(root / CONFIG_FILE):
             raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})")
@@ -268,6 +313,7 @@ class Centre:
             raise KeyFormatError("the log key file does not match the log vkey in the config")
         store = LogStore.open(make_engine(cls._database_url(root, config)))
         try:
+            start_state, refused = cls._load_snapshot(root, config, store)
             return cls(
                 root,
                 config,
@@ -278,10 +324,51 @@ class Centre:
                 verify_workers=verify_workers,
                 max_batch=max_batch,
                 max_age_ms=max_age_ms,
+                start_state=start_state,
+                refused=refused,
+                snapshot_every=snapshot_every,
             )
         except BaseException:
             store.close()
             raise
+
+    @staticmethod
+    def _load_snapshot(
+        root: Path, config: CentreConfig, store: LogStore
+    ) -> tuple[AdmissionState | None, str | None]:
+        """The verified state of the snapshot on disk, or why there is none to resume from."""
+        path = root / SNAPSHOT_FILE
+        try:
+            with path.open("rb") as f:
+                data = f.read(MAX_SNAPSHOT_BYTES + 1)
+        except FileNotFoundError:
+            return None, None
+        except OSError as e:
+            reason = f"cannot read it: {e.strerror or e}"
+        else:
+            try:
+                snapshot = decode_snapshot(data)
+                verify_snapshot(
+                    snapshot,
+                    config.origin,
+                    ed25519_verifier_from_vkey(config.log_vkey),
+                    store.checkpoint(snapshot.size),
+                )
+            except StoreError as e:
+                reason = str(e)
+            else:
+                return snapshot.state, None
+        logger.warning(
+            "centre %s: snapshot %s refused (%s); replaying the whole log instead",
+            config.origin,
+            path,
+            reason,
+        )
+        return None, reason
+
+    def _save_snapshot(self, state: AdmissionState, checkpoint: bytes) -> None:
+        snapshot = CentreSnapshot(self.config.origin, checkpoint, state)
+        replace_atomically(self.root / SNAPSHOT_FILE, encode_snapshot(snapshot))
 
     @classmethod
     def create(
@@ -613,4 +700,4 @@ class Centre:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
 
 
-__all__ = ["Centre", "CentreConfig", "key_file_name"]
+__all__ = ["Centre", "CentreConfig", "Opening", "key_file_name"]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -69,11 +69,13 @@ CheckpointSigner = Callable[[int, bytes], bytes]
 
 @dataclass(frozen=True)
 class AppendResult:
-    """What one committed batch became: its first index, the new size and its checkpoint."""
+    """What one committed batch became: its first index, the new size, its checkpoint and the
+    tree's frontier at that size."""
 
     first_index: int
     size: int
     checkpoint: bytes
+    frontier: MerkleFrontier
 
 
 def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
@@ -97,19 +99,40 @@ class LogWriter:
         """Entries ``[start, end)`` as committed (a writer catches up on others' appends)."""
         return _read_entries(self._session, start, end)
 
-    def append(self, entries: Sequence[bytes], sign: CheckpointSigner, now_ms: int) -> AppendResult:
+    def checkpoint(self, size: int) -> bytes | None:
+        """The checkpoint committed for exactly ``size`` entries, if one was."""
+        return _read_checkpoint(self._session, size)
+
+    def append(
+        self,
+        entries: Sequence[bytes],
+        sign: CheckpointSigner,
+        now_ms: int,
+        frontier: MerkleFrontier | None = None,
+    ) -> AppendResult:
         """Stage ``entries`` at the end of the log, their node hashes and a signed checkpoint.
 
-        Nothing is durable until the ``LogStore.write`` block ends and commits.
+        ``frontier`` is the tree of the log as it stands, when the caller keeps it (the
+        sequencer does, checked against the log's checkpoints); otherwise it is read from the
+        stored nodes.  Nothing is durable until the ``LogStore.write`` block ends and commits.
+
+        Raises:
+            RuntimeError: a second batch in one transaction, an empty batch, or a frontier of
+                another size than the log (caller bugs).
         """
         if self._done:
             raise RuntimeError("a writer appends one batch per transaction")
         if not entries:
             raise RuntimeError("an empty batch has nothing to publish")
-        self._done = True
         first = self._size
-        levels_and_hashes = _read_frontier(self._session, first)
-        stack = list(levels_and_hashes)
+        if frontier is None:
+            stack = _read_frontier(self._session, first)
+        elif frontier.size == first:
+            levels = [level for level, _ in frontier_nodes(first)]
+            stack = list(zip(levels, frontier.subtree_hashes, strict=True))
+        else:
+            raise RuntimeError(f"a frontier of size {frontier.size} for a log of size {first}")
+        self._done = True
         nodes: list[tuple[int, int, bytes]] = []
         size = first
         for data in entries:
@@ -135,7 +158,7 @@ class LogWriter:
         connection.exec_driver_sql(sql.nodes, nodes)
         connection.exec_driver_sql(sql.checkpoint, [(size, checkpoint, now_ms)])
         self._size = size
-        return AppendResult(first, size, checkpoint)
+        return AppendResult(first, size, checkpoint, frontier)
 
 
 class LogStore:
@@ -212,12 +235,13 @@ class LogStore:
             return [int(s) for s in rows.scalars()]
 
     def checkpoint(self, size: int) -> bytes | None:
-        """The checkpoint published for exactly ``size`` entries, if one was."""
+        """The checkpoint published for exactly ``size`` entries, if one was.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
         with self._read() as session:
-            data = session.execute(
-                select(LogCheckpoint.data).where(LogCheckpoint.size == size)
-            ).scalar_one_or_none()
-            return None if data is None else bytes(data)
+            return _read_checkpoint(session, size)
 
     def latest_checkpoint(self) -> bytes | None:
         with self._read() as session:
@@ -227,19 +251,16 @@ class LogStore:
             return None if data is None else bytes(data)
 
     def node_hashes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored hashes of the given (level, index) nodes that exist."""
+        """The stored hashes of the given (level, index) nodes that exist.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
         wanted = sorted(set(keys))
         found: dict[tuple[int, int], bytes] = {}
         with self._read() as session:
             for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                rows = session.execute(
-                    select(LogNode.level, LogNode.idx, LogNode.hash).where(
-                        tuple_(LogNode.level, LogNode.idx).in_(chunk)
-                    )
-                )
-                for level, idx, h in rows:
-                    found[(int(level), int(idx))] = bytes(h)
+                found.update(_read_nodes(session, wanted[i : i + 500]))
         return found
 
     def hash_source(self, size: int) -> HashSource:
@@ -319,6 +340,13 @@ def _read_size(session: Session) -> int:
     return 0 if size is None else int(size)
 
 
+def _read_checkpoint(session: Session, size: int) -> bytes | None:
+    data = session.execute(
+        select(LogCheckpoint.data).where(LogCheckpoint.size == size)
+    ).scalar_one_or_none()
+    return None if data is None else bytes(data)
+
+
 def _read_entries(session: Session, start: int, end: int) -> list[bytes]:
     if start < 0 or end < start:
         raise StoreError(f"bad entry range [{start}, {end})")
@@ -330,16 +358,29 @@ def _read_entries(session: Session, start: int, end: int) -> list[bytes]:
     return [bytes(d) for d in rows.scalars()]
 
 
-def _read_frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
-    keys = frontier_nodes(size)
-    if not keys:
-        return []
+def _read_nodes(session: Session, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the given (level, index) nodes, looked up by primary key.
+
+    One ``level = L AND idx IN (…)`` term per level: SQLite plans a row-value
+    ``(level, idx) IN (…)`` as a scan of the whole table (docs/log.md), which made every batch
+    and every proof cost time in proportion to the log.
+    """
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
+        return {}
     rows = session.execute(
         select(LogNode.level, LogNode.idx, LogNode.hash).where(
-            tuple_(LogNode.level, LogNode.idx).in_(keys)
+            or_(*(and_(LogNode.level == lv, LogNode.idx.in_(ix)) for lv, ix in by_level.items()))
         )
     )
-    found = {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+    return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+
+
+def _read_frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
+    keys = frontier_nodes(size)
+    found = _read_nodes(session, keys)
     missing = [k for k in keys if k not in found]
     if missing:
         raise StoreError(f"the stored tree of size {size} lacks nodes {missing}")
