@@ -45,7 +45,7 @@ def check_outside_checkpoints(
 
     ``tree`` gives the newest checkpoint's root (``check_tree``), or is None when nothing in
     the bundle does.
-    """
+    """  # noqa: DOC501 - CheckpointError is caught here
     held: list[SeenCheckpoint] = []
     newest = history.newest.checkpoint if history.newest is not None else None
     for where, data in outside:

@@ -363,7 +363,13 @@ def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = 
 
 
 def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
-    """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory."""
+    """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory.
+
+    Raises:
+        BundleError: ``root`` cannot be opened, is a symlink or not a directory, nests directories
+            too deeply, or holds nothing of a bundle's layout (no policy, checkpoint, tile or blob).
+            Every other defect is a problem in the returned bundle.
+    """
     try:
         info = root.lstat()
     except OSError as e:

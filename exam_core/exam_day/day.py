@@ -57,7 +57,8 @@ class ExamDay:
         """Check ``step`` and record it (for an entry now in the log).
 
         Raises:
-            StepError, ExamDayError: as ``check``; nothing is recorded then.
+            StepError: as ``check``; nothing is recorded then.
+            ExamDayError: as ``check``; nothing is recorded then.
         """
         self._route(step, manifest, commit=True)
 

@@ -129,7 +129,9 @@ class SessionFlow:
         """Check ``step`` and record it (for an entry now in the log).
 
         Raises:
-            StepError, ExamDayError, RuntimeError: as ``check``; nothing is recorded then.
+            StepError: as ``check``; nothing is recorded then.
+            ExamDayError: as ``check``; nothing is recorded then.
+            RuntimeError: as ``check`` (a caller bug); nothing is recorded then.
         """
         self._dispatch(step, manifest, commit=True)
 

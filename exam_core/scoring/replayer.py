@@ -148,7 +148,7 @@ class ScoringReplayer:
         the key of the vehicle that logged it; (3) the chunks form one valid recording; (4)
         ``stopped`` matches the log; (5) the engine, with the entry's map and rule table, gives
         exactly the signed result.
-        """
+        """  # noqa: DOC501 - TelemetryError is caught here
         event = entry.event
         if entry.type != "exam.scored":
             return self._after_result(index, entry, history)
