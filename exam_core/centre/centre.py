@@ -23,13 +23,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from exam_core.centre.blobs import BlobStore
-from exam_core.centre.durable import write_new
+from exam_core.centre.durable import DEFAULT_MODE, replace_atomically, write_new
 from exam_core.centre.ingest import fresh_ingest, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
@@ -39,15 +39,18 @@ from exam_core.centre.sequencer import (
     wall_clock_ms,
 )
 from exam_core.centre.store import LogStore
+from exam_core.centre.witnessing import Witnessing, describe
 from exam_core.db.engine import make_engine
-from exam_core.errors import KeyFormatError, StoreError
+from exam_core.errors import CheckpointError, KeyFormatError, StoreError
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
+from exam_core.log.cosignature import cosignature_verifier_from_vkey
 from exam_core.log.entry import make_entry
 from exam_core.log.note import (
     Ed25519Signer,
     check_key_name,
     ed25519_verifier_from_vkey,
     parse_note,
+    parse_vkey,
 )
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
@@ -65,6 +68,19 @@ RECEIPT_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
+class WitnessConfig:
+    """A witness the centre's checkpoints are sent to: its ``cosignature/v1`` vkey and the URL
+    prefix under which it serves ``add-checkpoint`` (tlog-witness's submission prefix)."""
+
+    vkey: str
+    url: str
+
+    @property
+    def name(self) -> str:
+        return parse_vkey(self.vkey).name
+
+
+@dataclass(frozen=True)
 class CentreConfig:
     """The contents of ``centre.json``."""
 
@@ -79,11 +95,16 @@ class CentreConfig:
     max_age_ms: int = DEFAULT_MAX_AGE_MS
     version: int = FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
+    witnesses: tuple[WitnessConfig, ...] = ()
+    """The witnesses of the centre's policy, in the order they were named."""
+    quorum: int | None = None
+    """How many of them must cosign a checkpoint; None: every witness named."""
 
     def to_json(self) -> bytes:
         body = asdict(self)
         body["pinned_admins"] = list(self.pinned_admins)
         body["extra"] = dict(self.extra)
+        body["witnesses"] = [asdict(w) for w in self.witnesses]
         return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
 
     @classmethod
@@ -107,10 +128,35 @@ class CentreConfig:
                 max_batch=int(body.get("max_batch", DEFAULT_MAX_BATCH)),
                 max_age_ms=int(body.get("max_age_ms", DEFAULT_MAX_AGE_MS)),
                 extra=dict(body.get("extra", {})),
+                witnesses=tuple(
+                    WitnessConfig(vkey=str(w["vkey"]), url=str(w["url"]))
+                    for w in body.get("witnesses", [])
+                ),
+                quorum=None if body.get("quorum") is None else int(body["quorum"]),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {e}") from e
         return config
+
+
+def policy_of(config: CentreConfig) -> Policy:
+    """The tlog-policy a centre's configuration describes.
+
+    Raises:
+        CheckpointError: a witness vkey is malformed or named twice, or the quorum is not
+            between 1 and the number of witnesses.
+    """
+    witnesses = config.witnesses
+    quorum = len(witnesses) if config.quorum is None else config.quorum
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        raise CheckpointError(f"a quorum of {quorum} of {len(witnesses)} witnesses")
+    return Policy.build(
+        log=config.log_vkey,
+        witnesses=[w.vkey for w in witnesses],
+        witness_urls=[w.url for w in witnesses],
+        quorum=quorum if witnesses else 0,
+        admins=config.pinned_admins,
+    )
 
 
 def key_file_name(name: str) -> str:
@@ -152,6 +198,8 @@ class Centre:
         self._seq_lock = threading.Lock()
         self._assigned: dict[str, int] = {}
         self._signers: dict[str, Ed25519Signer] = {}
+        self.witnessing = Witnessing(store, policy_of(config), clock_ms)
+        """Sends each new checkpoint to the policy's witnesses, in the background."""
         self.sequencer = Sequencer(
             store,
             fresh_ingest(
@@ -165,8 +213,10 @@ class Centre:
             max_age_ms=config.max_age_ms if max_age_ms is None else max_age_ms,
             clock_ms=clock_ms,
             pipeline=self._executor is not None,
+            on_publish=self.witnessing.published,
         )
         self.sequencer.start()
+        self.witnessing.start()
 
     # --- opening and creating --------------------------------------------------------------
 
@@ -284,8 +334,13 @@ class Centre:
                 job.result()
 
     def close(self) -> None:
-        """Publish what was submitted, then release the database and the worker pool."""
+        """Publish what was submitted, then release the witnesses, the database and the pool.
+
+        A witness request in flight is given its timeout to finish; the checkpoints not yet
+        cosigned are sent by the next process that opens the centre.
+        """
         self.sequencer.close()
+        self.witnessing.close()
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
@@ -467,18 +522,54 @@ class Centre:
     # --- reading ---------------------------------------------------------------------------
 
     def wait_receipt(self, index: int, timeout: float | None = DEFAULT_WAIT_S) -> bytes:
-        """The tlog-proof of entry ``index``, once a checkpoint covers it."""
+        """The tlog-proof of entry ``index``, on a checkpoint that covers it and carries the
+        policy's witness quorum (every cosignature kept so far, when the policy needs none).
+
+        Raises:
+            StoreError: ``index`` is negative, or no such checkpoint came within ``timeout``
+                seconds (the message says how far each witness got).
+        """
         if index < 0:
             raise StoreError(f"no entry {index}")
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self.sequencer.published_size() <= index:
             self._wait_in_store(index, timeout)
-        checkpoint = self.store.latest_checkpoint()
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        checkpoint = self.witnessing.wait_witnessed(index + 1, remaining)
         if checkpoint is None:
-            raise StoreError("the log has no checkpoint yet")
-        size = self.checkpoint_of(checkpoint).size
-        if size <= index:
+            if self.witnessing.required:
+                raise StoreError(
+                    f"no checkpoint covering entry {index} met the witness quorum within "
+                    f"{timeout} s; {describe(self.witnessing.status())}"
+                )
             raise StoreError(f"entry {index} is not published")
+        size = self.checkpoint_of(checkpoint).size
         return make_receipt(index, self.store.inclusion_proof(index, size), checkpoint)
+
+    def add_witness(self, vkey: str, url: str, quorum: int | None = None) -> Policy:
+        """Name a witness in this centre's policy (``centre.json``); return the new policy.
+
+        ``quorum`` None: every witness named must cosign.  The running feeds are not changed:
+        the witness is sent checkpoints from the next time the centre is opened.
+
+        Raises:
+            KeyFormatError: ``vkey`` is not a ``cosignature/v1`` (0x04) vkey.
+            CheckpointError: the witness is named already, or the quorum is out of range.
+            StoreError: ``url`` is not an http(s) URL.
+            OSError: ``centre.json`` cannot be written (it is then left as it was).
+        """
+        cosignature_verifier_from_vkey(vkey)
+        if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
+            raise StoreError(f"witness URL {url!r} is not an http(s) URL prefix")
+        config = replace(
+            self.config,
+            witnesses=(*self.config.witnesses, WitnessConfig(vkey, url.rstrip("/"))),
+            quorum=quorum,
+        )
+        policy = policy_of(config)
+        replace_atomically(self.root / CONFIG_FILE, config.to_json(), mode=DEFAULT_MODE)
+        self.config = config
+        return policy
 
     def _wait_in_store(self, index: int, timeout: float | None) -> None:
         # This writer publishes its own entries; those of other writers sharing the database
@@ -503,11 +594,11 @@ class Centre:
         return render_policy(self.policy()).decode()
 
     def policy(self) -> Policy:
-        """The tlog-policy of this log: its key, no witnesses yet, the pinned admin keys."""
-        return Policy.build(log=self.log_vkey, admins=self.config.pinned_admins)
+        """The tlog-policy of this log: its key, its witnesses and quorum, the pinned admins."""
+        return policy_of(self.config)
 
     def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
 
 
-__all__ = ["Centre", "CentreConfig", "key_file_name"]
+__all__ = ["Centre", "CentreConfig", "WitnessConfig", "key_file_name", "policy_of"]

@@ -74,6 +74,7 @@ class Sequencer:
         max_age_ms: int = DEFAULT_MAX_AGE_MS,
         clock_ms: Callable[[], int] = wall_clock_ms,
         pipeline: bool = False,
+        on_publish: Callable[[int], None] | None = None,
     ) -> None:
         if max_batch < 1 or max_age_ms < 0:
             raise ValueError("a batch holds at least one entry and waits a non-negative time")
@@ -84,6 +85,8 @@ class Sequencer:
         self._max_age = max_age_ms / 1000
         self._clock_ms = clock_ms
         self._pipeline = pipeline
+        self._on_publish = on_publish
+        """Told the new size after each published batch (witnessing wakes; it never blocks)."""
         self._ingest = make_ingest()
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -304,6 +307,9 @@ class Sequencer:
 
     def _set_published(self, size: int) -> None:
         with self._published:
-            if size > self._published_size:
+            grew = size > self._published_size
+            if grew:
                 self._published_size = size
                 self._published.notify_all()
+        if grew and self._on_publish is not None:
+            self._on_publish(size)

@@ -2,12 +2,14 @@
 
 - its log-side client gets our witness's cosignatures, building its own proofs and recovering
   from 409 by the spec alone;
-- the same hostile and misbehaving requests get the same status from its witness and ours.
+- the same hostile and misbehaving requests get the same status from its witness and ours;
+- our centre is witnessed by its witness: receipts and the audited bundle carry its cosignature.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +18,18 @@ import pytest
 
 from api.monitor.app import create_app
 from api.monitor.server import BackgroundServer
+from exam_core.audit.check import check_bundle
+from exam_core.audit.reader import read_bundle
+from exam_core.centre.centre import Centre
+from exam_core.centre.export import export_bundle
 from exam_core.log.cosignature import (
     add_cosignatures,
     cosignature_verifier_from_vkey,
     verified_witnesses,
 )
 from exam_core.log.note import Ed25519Signer
+from exam_core.log.schemas.types import DEMO
+from exam_core.log.tlog_proof import verify_receipt
 from exam_core.log.tlog_witness import add_checkpoint_body
 from exam_core.monitoring.home import Monitor, create_monitor, open_monitor
 from tests.exam_core.monitoring.signed_tree import SignedTree
@@ -122,3 +130,30 @@ def test_both_witnesses_answer_alike(
         assert all(a == b for a, b in table.values()), table
         assert table["consistent"] == [200, 200]
         assert {c for c, _ in table.values()} >= {400, 403, 404, 409, 422}
+
+
+def test_our_centre_is_cosigned_by_their_witness(python: Path, tmp_path: Path) -> None:
+    origin = "exam.example/c/370100-09"
+    centre = Centre.create(tmp_path / "centre", origin, max_age_ms=5)
+    with aics_witness(python, tmp_path / "aics", {origin: centre.log_vkey}) as theirs:
+        centre.add_witness(theirs.vkey, theirs.url)
+        centre.close()
+        centre = Centre.open(tmp_path / "centre", max_age_ms=5)
+        try:
+            signer = centre.register_key("demo/i", DEMO)
+            indices = [centre.append(signer, "demo.event", {"n": n}) for n in range(40)]
+            receipt = centre.wait_receipt(indices[-1], timeout=30)
+            verify_receipt(receipt, centre.store.entry(indices[-1]), centre.policy())
+            for n in range(40, 45):  # more checkpoints: each resent with a proof from the last
+                centre.append(signer, "demo.event", {"n": n})
+            bundle = export_bundle(centre, tmp_path / "bundle", wait_witnessed_s=30)
+        finally:
+            centre.close()
+        # Their witness serves what it cosigned: our newest checkpoint with its line.
+        served = httpx.get(
+            f"{theirs.url}/{hashlib.sha256(origin.encode()).hexdigest()}/checkpoint"
+        ).content
+    report = check_bundle(read_bundle(bundle.path))
+    assert report.ok, report.errors
+    cp, names = centre.policy().verify_checkpoint(served)
+    assert (cp.size, names) == (bundle.tree_size, (theirs.name,))
