@@ -41,7 +41,7 @@ def open_again(monitor_dir: Path, clock: SecondsClock) -> Iterator[Callable[[], 
     opened: list[Monitor] = []
 
     def reopen() -> Monitor:
-        m = open_monitor(monitor_dir, clock_s=clock)
+        m = open_monitor(monitor_dir, clock_s=clock, clock_ms=lambda: clock.now * 1000)
         opened.append(m)
         return m
 
