@@ -20,7 +20,6 @@ log and witness lines together.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from exam_core.log.note import (
     parse_note,
     parse_vkey,
     private_key_from_seed,
+    signature_line,
     verify_ed25519,
 )
 
@@ -107,8 +107,7 @@ class CosignatureSigner(Ed25519NoteKey):
             CheckpointError: ``timestamp`` is out of range.
         """
         signed = self.sign(text) if timestamp is None else self.sign_at(text, timestamp)
-        blob = self.key_id.to_bytes(4, "big") + signed
-        return EM_DASH_PREFIX + self.name.encode() + b" " + base64.b64encode(blob) + b"\n"
+        return signature_line(self.name, self.key_id, signed)
 
 
 @dataclass(frozen=True)

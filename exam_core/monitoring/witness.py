@@ -30,7 +30,6 @@ Nothing is written unless every check passed, so hostile input changes no state.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 
@@ -50,13 +49,12 @@ from exam_core.log.checkpoint import Checkpoint, split_checkpoint_text
 from exam_core.log.cosignature import CosignatureSigner
 from exam_core.log.merkle import EMPTY_ROOT, verify_consistency
 from exam_core.log.note import (
-    EM_DASH_PREFIX,
     Ed25519Verifier,
     Note,
-    NoteSignature,
     ed25519_verifier_from_vkey,
     open_note,
     parse_note,
+    signature_line,
 )
 from exam_core.log.tlog_witness import AddCheckpointRequest, parse_add_checkpoint_body
 from exam_core.monitoring.store import MonitorStore, WitnessRecord
@@ -69,11 +67,6 @@ CAS_ATTEMPTS = 4
 
 def _now_seconds() -> int:
     return int(time.time())
-
-
-def _signature_line(sig: NoteSignature) -> bytes:
-    blob = sig.key_id.to_bytes(4, "big") + sig.signature
-    return EM_DASH_PREFIX + sig.name.encode() + b" " + base64.b64encode(blob) + b"\n"
 
 
 class Witness:
@@ -124,7 +117,7 @@ class Witness:
         except NoteError as e:
             raise LogSignatureError(f"checkpoint of {cp.origin}: {e}") from e
         log_lines = b"".join(
-            _signature_line(s)
+            signature_line(s.name, s.key_id, s.signature)
             for s in note.signatures
             if (s.name, s.key_id) == (log_key.name, log_key.key_id)
         )

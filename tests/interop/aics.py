@@ -61,6 +61,24 @@ def free_port() -> int:
         return port
 
 
+def wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server process answers ``GET /healthz`` with 200.
+
+    Raises:
+        RuntimeError: the process exited, or did not answer within ``STARTUP_S`` (with its log).
+    """
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(log.read_text())
+        time.sleep(0.05)
+
+
 @dataclass(frozen=True)
 class AicsWitness:
     url: str
@@ -103,16 +121,7 @@ def aics_witness(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((folder / "serve.log").read_text())
-            time.sleep(0.05)
+        wait_until_healthy(url, server, folder / "serve.log")
         yield AicsWitness(url, vkey, name)
     finally:
         server.terminate()

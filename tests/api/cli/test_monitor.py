@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from exam_core.log.note import parse_vkey
 from exam_core.log.policy import parse_policy
 from tests.api.cli.test_log import ORIGIN, centre_dir, one_line_error, run
-from tests.interop.aics import free_port
+from tests.interop.aics import free_port, wait_until_healthy
 
 __all__ = ["centre_dir"]
 
@@ -56,16 +55,7 @@ def serving(tmp_path: Path, monitor_keys: dict[str, str]) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_healthy(url, server, tmp_path / "serve.log")
         yield url
     finally:
         server.send_signal(signal.SIGINT)
