@@ -14,6 +14,13 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── StoreError              the database or blob store cannot do what was asked
     ├── BundleError             an audit bundle that cannot be read at all
     ├── BlobError               a bundle's blob that cannot be read within the bound asked for
+    ├── WitnessError            a checkpoint a tlog-witness refuses to cosign; ``status`` is the
+    │   │                       HTTP status tlog-witness gives the refusal
+    │   ├── WitnessRequestError     a malformed add-checkpoint request (400)
+    │   ├── LogSignatureError       no trusted log signature, or one that fails (403)
+    │   ├── UnknownLogError         a checkpoint of an origin the witness does not know (404)
+    │   ├── SizeConflictError       an old size that is not the witness's; ``size`` is its (409)
+    │   └── InconsistentTreeError   a checkpoint inconsistent with what was cosigned (422)
     ├── ScoringError            telemetry, course map or rule table that cannot be scored
     ├── ExamDayError            the exam day refuses a value or a step; ``code`` names the rule
     │   ├── IdentityError       not a valid GB 11643-1999 resident ID number
@@ -69,6 +76,46 @@ class BundleError(ExamCoreError):
 
 class BlobError(ExamCoreError):
     """A blob of a bundle is larger than its reader allows, changed, or cannot be read."""
+
+
+class WitnessError(ExamCoreError):
+    """A tlog-witness refuses to cosign a checkpoint; ``status`` is the spec's HTTP status."""
+
+    status = 400
+
+
+class WitnessRequestError(WitnessError):
+    """An add-checkpoint request body is malformed (tlog-witness: 400 Bad Request)."""
+
+    status = 400
+
+
+class LogSignatureError(WitnessError):
+    """No trusted log key signed the checkpoint, or a trusted key's line fails (403 Forbidden)."""
+
+    status = 403
+
+
+class UnknownLogError(WitnessError):
+    """The checkpoint's origin is not a log this witness knows (404 Not Found)."""
+
+    status = 404
+
+
+class SizeConflictError(WitnessError):
+    """The request's old size is not the size the witness last cosigned (409 Conflict)."""
+
+    status = 409
+
+    def __init__(self, size: int, message: str) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class InconsistentTreeError(WitnessError):
+    """The checkpoint is not consistent with what the witness cosigned (422 Unprocessable)."""
+
+    status = 422
 
 
 class ScoringError(ExamCoreError):

@@ -31,9 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from api.cli import admin, alloc, audit, demo, devices, log, score  # noqa: PLC0415
+    from api.cli import (  # noqa: PLC0415
+        admin,
+        alloc,
+        audit,
+        demo,
+        devices,
+        log,
+        monitor,
+        score,
+        witness,
+    )
 
-    for module in (log, admin, alloc, devices, score, audit, demo):
+    for module in (log, witness, admin, alloc, devices, score, audit, monitor, demo):
         module.register(commands)
     return parser
 

@@ -31,14 +31,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from exam_core.centre.actor_lock import ActorLocks
 from exam_core.centre.blobs import BlobStore
-from exam_core.centre.durable import replace_atomically, write_new
+from exam_core.centre.durable import DEFAULT_MODE, replace_atomically, write_new
 from exam_core.centre.ingest import AdmissionState, ingest_factory, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
@@ -56,11 +56,13 @@ from exam_core.centre.snapshot import (
     verify_snapshot,
 )
 from exam_core.centre.store import LogStore
+from exam_core.centre.witnessing import Witnessing, describe
 from exam_core.db.engine import make_engine
-from exam_core.errors import CanonicalError, KeyFormatError, StoreError
+from exam_core.errors import CanonicalError, CheckpointError, KeyFormatError, StoreError
 from exam_core.input_file import read_input_file
 from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
+from exam_core.log.cosignature import cosignature_verifier_from_vkey
 from exam_core.log.entry import make_entry
 from exam_core.log.names import check_key_under_origin, check_origin
 from exam_core.log.note import (
@@ -68,6 +70,7 @@ from exam_core.log.note import (
     check_key_name,
     ed25519_verifier_from_vkey,
     parse_note,
+    parse_vkey,
 )
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
@@ -88,6 +91,19 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class WitnessConfig:
+    """A witness the centre's checkpoints are sent to: its ``cosignature/v1`` vkey and the URL
+    prefix under which it serves ``add-checkpoint`` (tlog-witness's submission prefix)."""
+
+    vkey: str
+    url: str
+
+    @property
+    def name(self) -> str:
+        return parse_vkey(self.vkey).name
+
+
+@dataclass(frozen=True)
 class CentreConfig:
     """The contents of ``centre.json``."""
 
@@ -102,11 +118,16 @@ class CentreConfig:
     max_age_ms: int = DEFAULT_MAX_AGE_MS
     version: int = FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
+    witnesses: tuple[WitnessConfig, ...] = ()
+    """The witnesses of the centre's policy, in the order they were named."""
+    quorum: int | None = None
+    """How many of them must cosign a checkpoint; None: every witness named."""
 
     def to_json(self) -> bytes:
         body = asdict(self)
         body["pinned_admins"] = list(self.pinned_admins)
         body["extra"] = dict(self.extra)
+        body["witnesses"] = [asdict(w) for w in self.witnesses]
         return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
 
     @classmethod
@@ -144,6 +165,10 @@ class CentreConfig:
             max_batch=_bounded(body, "max_batch", DEFAULT_MAX_BATCH, 1, MAX_BATCH_LIMIT),
             max_age_ms=_bounded(body, "max_age_ms", DEFAULT_MAX_AGE_MS, 0, MAX_AGE_LIMIT_MS),
             extra=_field(body, "extra", dict) if "extra" in body else {},
+            witnesses=_witnesses(body.get("witnesses", [])),
+            quorum=None
+            if body.get("quorum") is None
+            else _bounded(body, "quorum", 1, 1, MAX_WITNESSES),
         )
         try:
             check_origin(config.origin)
@@ -165,6 +190,8 @@ _CONFIG_FIELDS = frozenset(
         "max_age_ms",
         "version",
         "extra",
+        "witnesses",
+        "quorum",
     }
 )
 MAX_BATCH_LIMIT = 65_536
@@ -193,6 +220,27 @@ def _bounded(body: Mapping[str, object], name: str, default: int, low: int, high
     return value
 
 
+MAX_WITNESSES = 64
+MAX_WITNESS_URL = 2048
+
+
+def _witnesses(value: object) -> tuple[WitnessConfig, ...]:
+    if not isinstance(value, list) or len(value) > MAX_WITNESSES:
+        raise StoreError(f"{CONFIG_FILE}: witnesses lists at most {MAX_WITNESSES} witnesses")
+    found: list[WitnessConfig] = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"vkey", "url"}:
+            raise StoreError(f"{CONFIG_FILE}: a witness is an object with vkey and url")
+        url = item["url"]
+        if not isinstance(url, str) or not 0 < len(url) <= MAX_WITNESS_URL:
+            raise StoreError(f"{CONFIG_FILE}: a witness url is a string of a URL")
+        vkey = item["vkey"]
+        if not isinstance(vkey, str):
+            raise StoreError(f"{CONFIG_FILE}: a witness vkey is a string")
+        found.append(WitnessConfig(vkey=vkey, url=url))
+    return tuple(found)
+
+
 def _vkey(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise StoreError(f"{CONFIG_FILE}: {name} holds a non-string")
@@ -213,6 +261,26 @@ class Opening:
     """Why the snapshot on disk was not used (None: there was none, or it was used)."""
     replayed: int
     """How many entries it read from the log to reach the log's size."""
+
+
+def policy_of(config: CentreConfig) -> Policy:
+    """The tlog-policy a centre's configuration describes.
+
+    Raises:
+        CheckpointError: a witness vkey is malformed or named twice, or the quorum is not
+            between 1 and the number of witnesses.
+    """
+    witnesses = config.witnesses
+    quorum = len(witnesses) if config.quorum is None else config.quorum
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        raise CheckpointError(f"a quorum of {quorum} of {len(witnesses)} witnesses")
+    return Policy.build(
+        log=config.log_vkey,
+        witnesses=[w.vkey for w in witnesses],
+        witness_urls=[w.url for w in witnesses],
+        quorum=quorum if witnesses else 0,
+        admins=config.pinned_admins,
+    )
 
 
 def key_file_name(name: str) -> str:
@@ -258,6 +326,8 @@ class Centre:
         self._actor_locks = ActorLocks(root)
         self._assigned: dict[str, int] = {}
         self._signers: dict[str, Ed25519Signer] = {}
+        self.witnessing = Witnessing(store, policy_of(config), clock_ms)
+        """Sends each new checkpoint to the policy's witnesses, in the background."""
         self.sequencer = Sequencer(
             store,
             ingest_factory(
@@ -274,8 +344,10 @@ class Centre:
             start_state=start_state,
             save_state=self._save_snapshot,
             save_every=snapshot_every,
+            on_publish=self.witnessing.published,
         )
         self.sequencer.start()
+        self.witnessing.start()
         resumed = None if start_state is None else start_state.size
         self.opening = Opening(resumed, refused, self.sequencer.published_size() - (resumed or 0))
 
@@ -443,8 +515,14 @@ class Centre:
                 job.result()
 
     def close(self) -> None:
-        """Publish what was submitted, then release the database, worker pool and actor locks."""
+        """Publish what was submitted, then release the witnesses, the database, the worker pool and
+        the actor locks.
+
+        A witness request in flight is given its timeout to finish; the checkpoints not yet
+        cosigned are sent by the next process that opens the centre.
+        """
         self.sequencer.close()
+        self.witnessing.close()
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
@@ -657,18 +735,54 @@ class Centre:
     # --- reading ---------------------------------------------------------------------------
 
     def wait_receipt(self, index: int, timeout: float | None = DEFAULT_WAIT_S) -> bytes:
-        """The tlog-proof of entry ``index``, once a checkpoint covers it."""
+        """The tlog-proof of entry ``index``, on a checkpoint that covers it and carries the
+        policy's witness quorum (every cosignature kept so far, when the policy needs none).
+
+        Raises:
+            StoreError: ``index`` is negative, or no such checkpoint came within ``timeout``
+                seconds (the message says how far each witness got).
+        """
         if index < 0:
             raise StoreError(f"no entry {index}")
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self.sequencer.published_size() <= index:
             self._wait_in_store(index, timeout)
-        checkpoint = self.store.latest_checkpoint()
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        checkpoint = self.witnessing.wait_witnessed(index + 1, remaining)
         if checkpoint is None:
-            raise StoreError("the log has no checkpoint yet")
-        size = self.checkpoint_of(checkpoint).size
-        if size <= index:
+            if self.witnessing.required:
+                raise StoreError(
+                    f"no checkpoint covering entry {index} met the witness quorum within "
+                    f"{timeout} s; {describe(self.witnessing.status())}"
+                )
             raise StoreError(f"entry {index} is not published")
+        size = self.checkpoint_of(checkpoint).size
         return make_receipt(index, self.store.inclusion_proof(index, size), checkpoint)
+
+    def add_witness(self, vkey: str, url: str, quorum: int | None = None) -> Policy:
+        """Name a witness in this centre's policy (``centre.json``); return the new policy.
+
+        ``quorum`` None: every witness named must cosign.  The running feeds are not changed:
+        the witness is sent checkpoints from the next time the centre is opened.
+
+        Raises:
+            KeyFormatError: ``vkey`` is not a ``cosignature/v1`` (0x04) vkey.
+            CheckpointError: the witness is named already, or the quorum is out of range.
+            StoreError: ``url`` is not an http(s) URL.
+            OSError: ``centre.json`` cannot be written (it is then left as it was).
+        """
+        cosignature_verifier_from_vkey(vkey)
+        if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
+            raise StoreError(f"witness URL {url!r} is not an http(s) URL prefix")
+        config = replace(
+            self.config,
+            witnesses=(*self.config.witnesses, WitnessConfig(vkey, url.rstrip("/"))),
+            quorum=quorum,
+        )
+        policy = policy_of(config)
+        replace_atomically(self.root / CONFIG_FILE, config.to_json(), mode=DEFAULT_MODE)
+        self.config = config
+        return policy
 
     def _wait_in_store(self, index: int, timeout: float | None) -> None:
         # This writer publishes its own entries; those of other writers sharing the database
@@ -693,11 +807,11 @@ class Centre:
         return render_policy(self.policy()).decode()
 
     def policy(self) -> Policy:
-        """The tlog-policy of this log: its key, no witnesses yet, the pinned admin keys."""
-        return Policy.build(log=self.log_vkey, admins=self.config.pinned_admins)
+        """The tlog-policy of this log: its key, its witnesses and quorum, the pinned admins."""
+        return policy_of(self.config)
 
     def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
 
 
-__all__ = ["Centre", "CentreConfig", "Opening", "key_file_name"]
+__all__ = ["Centre", "CentreConfig", "Opening", "WitnessConfig", "key_file_name", "policy_of"]

@@ -103,6 +103,7 @@ class Sequencer:
         start_state: AdmissionState | None = None,
         save_state: StateSaver | None = None,
         save_every: int = DEFAULT_SAVE_EVERY,
+        on_publish: Callable[[int], None] | None = None,
     ) -> None:
         """``start_state`` must be a state of this log already checked against it (the centre
         verifies its snapshot); the writer catches up from there.
@@ -124,6 +125,8 @@ class Sequencer:
         self._pipeline = pipeline
         self._save_state = save_state
         self._save_every = save_every
+        self._on_publish = on_publish
+        """Told the new size after each published batch (witnessing wakes; it never blocks)."""
         self._ingest = make_ingest(start_state)
         # The checkpoint note of the log at the size the tree of _ingest has reached.
         self._checkpoint: bytes | None = None
@@ -417,6 +420,9 @@ class Sequencer:
 
     def _set_published(self, size: int) -> None:
         with self._published:
-            if size > self._published_size:
+            grew = size > self._published_size
+            if grew:
                 self._published_size = size
                 self._published.notify_all()
+        if grew and self._on_publish is not None:
+            self._on_publish(size)

@@ -195,7 +195,11 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _loads(data: bytes) -> Any:
-    """The body as ``_dumps`` wrote it, or ``StoreError``: strict both ways."""
+    """The body as ``_dumps`` wrote it: strict both ways.
+
+    Raises:
+        StoreError: the body is not JSON, or not in the exact form the writer saves.
+    """
     try:
         text = data.decode("utf-8")
         value = json.loads(

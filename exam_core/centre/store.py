@@ -9,7 +9,10 @@ Writers and readers of the log go through ``LogStore``:
   after it, everything.  So no checkpoint ever covers an entry that is not durable, two writers
   never share an index (also a primary key), and the tree state is always complete.
 - **readers** get entries, checkpoints (oldest first), node hashes, tiles and proofs, each from
-  the stored hashes: O(log n) rows per proof, never a pass over all leaves.
+  the stored hashes: O(log n) rows per proof, never a pass over all leaves;
+- witnesses' **cosignatures** arrive after a checkpoint is published and are kept beside it
+  (``add_cosignature``); readers that hand checkpoints out (receipts, the export) get them with
+  their cosignature lines appended (``cosigned_checkpoint``, ``cosigned_checkpoints``).
 
 Rows are only ever inserted; the database's own triggers refuse UPDATE and DELETE.
 """
@@ -26,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from exam_core.db.engine import WRITE_LOCK_OPTION
 from exam_core.db.migrate import upgrade
-from exam_core.db.models import LogCheckpoint, LogEntry, LogNode
-from exam_core.errors import StoreError
+from exam_core.db.models import LogCheckpoint, LogCosignature, LogEntry, LogNode
+from exam_core.errors import CheckpointError, StoreError
+from exam_core.log.cosignature import add_cosignatures
 from exam_core.log.merkle import (
     HashSource,
     MerkleFrontier,
@@ -250,6 +254,70 @@ class LogStore:
             ).scalar_one_or_none()
             return None if data is None else bytes(data)
 
+    # --- cosignatures ----------------------------------------------------------------------
+
+    def add_cosignature(self, size: int, witness: str, line: bytes, now_ms: int) -> bool:
+        """Keep a witness's verified cosignature line on the checkpoint of ``size``.
+
+        False when that witness's line for that size is kept already (the first one stays:
+        a cosignature, once received, is evidence that is never replaced).
+
+        Raises:
+            StoreError: no checkpoint of that size was published, or the database fails.
+        """
+        try:
+            with Session(self.engine) as session, session.begin():
+                if session.get(LogCheckpoint, size) is None:
+                    raise StoreError(f"no checkpoint of size {size} to cosign")
+                if session.get(LogCosignature, (size, witness)) is not None:
+                    return False
+                session.add(
+                    LogCosignature(size=size, witness=witness, line=line, received_ms=now_ms)
+                )
+        except IntegrityError:
+            return False  # another process kept the same witness's line meanwhile
+        except SQLAlchemyError as e:
+            raise _db_error("cannot keep the cosignature", e) from e
+        return True
+
+    def cosignatures(self, min_size: int = 0) -> dict[int, dict[str, bytes]]:
+        """The kept cosignature lines of checkpoints of at least ``min_size``, by size and
+        witness name."""
+        with self._read() as session:
+            rows = session.execute(
+                select(LogCosignature.size, LogCosignature.witness, LogCosignature.line).where(
+                    LogCosignature.size >= min_size
+                )
+            )
+            found: dict[int, dict[str, bytes]] = {}
+            for size, witness, line in rows:
+                found.setdefault(int(size), {})[str(witness)] = bytes(line)
+            return found
+
+    def cosigned_size(self, witness: str) -> int | None:
+        """The largest checkpoint size ``witness`` cosigned, if any."""
+        with self._read() as session:
+            size = session.execute(
+                select(func.max(LogCosignature.size)).where(LogCosignature.witness == witness)
+            ).scalar_one_or_none()
+            return None if size is None else int(size)
+
+    def cosigned_checkpoint(self, size: int) -> bytes | None:
+        """The checkpoint of ``size`` with every kept cosignature line appended."""
+        note = self.checkpoint(size)
+        if note is None:
+            return None
+        return _with_lines(note, self.cosignatures(size).get(size, {}))
+
+    def cosigned_checkpoints(self) -> list[bytes]:
+        """Every published checkpoint, oldest first, each with its kept cosignature lines."""
+        lines = self.cosignatures()
+        with self._read() as session:
+            rows = session.execute(
+                select(LogCheckpoint.size, LogCheckpoint.data).order_by(LogCheckpoint.size)
+            )
+            return [_with_lines(bytes(d), lines.get(int(s), {})) for s, d in rows]
+
     def node_hashes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """The stored hashes of the given (level, index) nodes that exist.
 
@@ -333,6 +401,15 @@ class LogStore:
         if len(hashes) != width:
             raise StoreError(f"tile {level}/{index} has {len(hashes)} of {width} hashes")
         return b"".join(hashes)
+
+
+def _with_lines(note: bytes, lines: dict[str, bytes]) -> bytes:
+    if not lines:
+        return note
+    try:
+        return add_cosignatures(note, [lines[name] for name in sorted(lines)])
+    except CheckpointError as e:
+        raise StoreError(f"a kept cosignature does not fit its checkpoint: {e}") from e
 
 
 def _read_size(session: Session) -> int:

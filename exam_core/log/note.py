@@ -302,10 +302,15 @@ def sign_note(text: bytes, signers: Sequence[NoteSigner]) -> bytes:
     if not signers:
         raise RuntimeError("sign_note needs at least one signer")
     lines = [text, b"\n"]
-    for signer in signers:
-        blob = signer.key_id.to_bytes(4, "big") + signer.sign(text)
-        lines.append(EM_DASH_PREFIX + signer.name.encode() + b" " + base64.b64encode(blob) + b"\n")
+    lines += [signature_line(s.name, s.key_id, s.sign(text)) for s in signers]
     return b"".join(lines)
+
+
+def signature_line(name: str, key_id: int, signature: bytes) -> bytes:
+    """One signature line, ``— <name> <base64(key ID ‖ signature)>\\n``: the one place it is laid
+    out (notes, witness cosignatures, the lines a witness keeps)."""
+    blob = key_id.to_bytes(4, "big") + signature
+    return EM_DASH_PREFIX + name.encode() + b" " + base64.b64encode(blob) + b"\n"
 
 
 def parse_note(data: bytes) -> Note:

@@ -112,15 +112,31 @@ class Policy:
         quorum: int = 0,
         admins: Sequence[str] = (),
         beacons: Sequence[str] = (),
+        witness_urls: Sequence[str | None] = (),
     ) -> Policy:
         """A policy for one log: witnesses named by their key names, ``quorum`` of them needed.
 
         ``quorum`` 0 writes ``quorum none``; otherwise a group ``witnesses`` of threshold
         ``quorum`` over every witness.  ``admins`` and ``beacons`` are the pinned
-        administrator and beacon vkeys.
+        administrator and beacon vkeys; ``witness_urls``, when given, holds one submission
+        prefix (or None) per witness, in the same order.
+
+        Raises:
+            CheckpointError: a key is malformed, a witness is named twice, or the quorum is
+                more than the witnesses named.
+            RuntimeError: ``witness_urls`` is given but not one per witness.
         """
         logs = [log] if isinstance(log, str) else list(log)
-        entries = tuple(PolicyWitness(parse_vkey(v).name, v) for v in witnesses)
+        urls = list(witness_urls) if witness_urls else [None] * len(witnesses)
+        if len(urls) != len(witnesses):
+            raise RuntimeError("one URL (or None) per witness")
+        try:
+            names = [parse_vkey(v).name for v in witnesses]
+        except KeyFormatError as e:
+            raise CheckpointError(f"policy key: {e}") from e
+        entries = tuple(
+            PolicyWitness(n, v, u) for n, v, u in zip(names, witnesses, urls, strict=True)
+        )
         groups: tuple[PolicyGroup, ...] = ()
         rule = "none"
         if quorum:
