@@ -7,7 +7,9 @@ only then does ``make_allocation`` take the round's public value, prove the VRF 
     alpha = "exam-alloc/v1" ‖ SHA-256(manifest) ‖ uint64_be(round) ‖ beacon value
 
 and round F with the stream seeded by ``seed = SHA-256(beta)``.  Given the committed manifest
-there is exactly one valid outcome, so the operator cannot re-roll.
+there is exactly one valid outcome, so the operator cannot re-roll.  A version-2 manifest draws
+each examiner's car and each candidate's route from the same seed, on labels of their own
+(``vehicles``, ``routes``), so the examiner draw of a manifest is the same in both versions.
 """
 
 from __future__ import annotations
@@ -20,21 +22,33 @@ from allocation.beacon import BeaconCommitment, BeaconReading, first_round_after
 from allocation.ecvrf import ecvrf_prove, proof_to_hash, public_key
 from allocation.eligibility import assignment_problem, find_conflicts
 from allocation.errors import ManifestError
-from allocation.fractional import build_fractional, smallest_cap
+from allocation.fractional import AssignmentProblem, build_fractional, smallest_cap
 from allocation.manifest import (
     ALGORITHM,
+    ALGORITHM_V2,
     MAX_SCALE,
     BeaconTarget,
     Manifest,
+    SideDraw,
     manifest_sha256,
     validate_roster,
 )
-from allocation.roster import CandidateId, ExaminerId, Roster
+from allocation.roster import CandidateId, ExaminerId, Roster, RouteId, VehicleId
 from allocation.rounding import ROUNDING_LABEL, round_fractional
+from allocation.routes import route_problem
 from allocation.stream import SeedStream
+from allocation.vehicles import find_vehicle_conflicts, vehicle_problem
 
 Assignment = tuple[tuple[CandidateId, ExaminerId], ...]
 """(candidate, examiner) pairs in manifest candidate order."""
+VehiclePairs = tuple[tuple[ExaminerId, VehicleId], ...]
+"""(examiner, vehicle) pairs in manifest examiner order: every candidate drives their
+examiner's car."""
+RoutePairs = tuple[tuple[CandidateId, RouteId], ...]
+"""(candidate, route) pairs in manifest candidate order."""
+
+VEHICLES_LABEL = "vehicles"
+ROUTES_LABEL = "routes"
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,10 @@ class Allocation:
     reading: BeaconReading
     proof: bytes
     assignment: Assignment
+    vehicles: VehiclePairs = ()
+    """Each examiner's car, when the manifest draws them (version 2)."""
+    routes: RoutePairs = ()
+    """Each candidate's route, when the manifest draws them (version 2)."""
 
     @property
     def beta(self) -> bytes:
@@ -52,9 +70,25 @@ class Allocation:
 
 
 def prepare_manifest(
-    roster: Roster, *, scale: int, cap: int, beacon: BeaconTarget, vrf_key: bytes
+    roster: Roster,
+    *,
+    scale: int,
+    cap: int,
+    beacon: BeaconTarget,
+    vrf_key: bytes,
+    vehicle_cap: int | None = None,
+    route_cap: int | None = None,
 ) -> Manifest:
-    """Derive conflicts, Q* and the most even F; refuse a cap below Q* (``InfeasibleError``)."""
+    """Derive conflicts, Q* and the most even F; refuse a cap below Q* (``InfeasibleError``).
+
+    A roster with vehicles or routes makes a version-2 manifest that also draws each examiner's
+    car and each candidate's route, each under its own cap (units of ``scale``; by default its
+    Q*, the least cap any assignment meets).
+
+    Raises:
+        ManifestError: the roster is malformed, or the scale or a cap is out of range.
+        InfeasibleError: no assignment exists, or a cap is below its Q*.
+    """
     validate_roster(roster)
     if not 1 <= scale <= MAX_SCALE:
         raise ManifestError(f"scale {scale} is outside [1, {MAX_SCALE}]")
@@ -64,7 +98,35 @@ def prepare_manifest(
     problem = assignment_problem(roster, conflicts, scale)
     q_star = smallest_cap(problem)
     fractional = build_fractional(problem, cap, q_star)
-    return Manifest(roster, conflicts, scale, cap, q_star, fractional, beacon, vrf_key, ALGORITHM)
+    vehicles = routes = None
+    vehicle_conflicts = find_vehicle_conflicts(roster, conflicts) if roster.vehicles else ()
+    if roster.vehicles:
+        fleet = vehicle_problem(roster, conflicts, vehicle_conflicts, scale)
+        vehicles = _side_draw(fleet, vehicle_cap, "vehicle")
+    if roster.routes:
+        routes = _side_draw(route_problem(roster, scale), route_cap, "route")
+    return Manifest(
+        roster,
+        conflicts,
+        scale,
+        cap,
+        q_star,
+        fractional,
+        beacon,
+        vrf_key,
+        ALGORITHM if vehicles is None and routes is None else ALGORITHM_V2,
+        vehicles=vehicles,
+        vehicle_conflicts=vehicle_conflicts,
+        routes=routes,
+    )
+
+
+def _side_draw(problem: AssignmentProblem, cap: int | None, what: str) -> SideDraw:
+    q_star = smallest_cap(problem)
+    chosen = q_star if cap is None else cap
+    if not 1 <= chosen <= problem.scale:
+        raise ManifestError(f"{what} cap {chosen}/{problem.scale} is not a probability in (0, 1]")
+    return SideDraw(chosen, q_star, build_fractional(problem, chosen, q_star))
 
 
 def aim_at_next_round(manifest: Manifest, commitment: BeaconCommitment, now_ms: int) -> Manifest:
@@ -104,6 +166,34 @@ def draw_assignment(manifest: Manifest, seed: bytes) -> Assignment:
     )
 
 
+def draw_vehicles(manifest: Manifest, seed: bytes) -> VehiclePairs:
+    """Round the manifest's vehicle F with the ``vehicles`` sub-stream of ``seed`` (() if none)."""
+    if manifest.vehicles is None:
+        return ()
+    fleet = manifest.roster.vehicles
+    chosen = round_fractional(
+        manifest.vehicles.fractional, len(fleet), manifest.scale, SeedStream(seed, VEHICLES_LABEL)
+    )
+    return tuple(
+        (examiner.id, fleet[v].id)
+        for examiner, v in zip(manifest.roster.examiners, chosen, strict=True)
+    )
+
+
+def draw_routes(manifest: Manifest, seed: bytes) -> RoutePairs:
+    """Round the manifest's route F with the ``routes`` sub-stream of ``seed`` (() if none)."""
+    if manifest.routes is None:
+        return ()
+    routes = manifest.roster.routes
+    chosen = round_fractional(
+        manifest.routes.fractional, len(routes), manifest.scale, SeedStream(seed, ROUTES_LABEL)
+    )
+    return tuple(
+        (candidate.id, routes[r])
+        for candidate, r in zip(manifest.roster.candidates, chosen, strict=True)
+    )
+
+
 def make_allocation(
     manifest_bytes: bytes, manifest: Manifest, reading: BeaconReading, vrf_secret: bytes
 ) -> Allocation:
@@ -114,9 +204,27 @@ def make_allocation(
         raise RuntimeError("the beacon reading is not of the manifest's target round")
     digest = manifest_sha256(manifest_bytes)
     proof, beta = ecvrf_prove(vrf_secret, vrf_input(digest, reading))
-    return Allocation(digest, reading, proof, draw_assignment(manifest, draw_seed(beta)))
+    seed = draw_seed(beta)
+    return Allocation(
+        digest,
+        reading,
+        proof,
+        draw_assignment(manifest, seed),
+        draw_vehicles(manifest, seed),
+        draw_routes(manifest, seed),
+    )
 
 
 def assignment_pairs(pairs: Sequence[Sequence[str]]) -> Assignment:
     """Typed assignment from parsed ``[[candidate, examiner], …]``."""
     return tuple((CandidateId(c), ExaminerId(e)) for c, e in pairs)
+
+
+def vehicle_pairs(pairs: Sequence[Sequence[str]]) -> VehiclePairs:
+    """Typed vehicles from parsed ``[[examiner, vehicle], …]``."""
+    return tuple((ExaminerId(e), VehicleId(v)) for e, v in pairs)
+
+
+def route_pairs(pairs: Sequence[Sequence[str]]) -> RoutePairs:
+    """Typed routes from parsed ``[[candidate, route], …]``."""
+    return tuple((CandidateId(c), RouteId(r)) for c, r in pairs)
