@@ -10,15 +10,18 @@ from __future__ import annotations
 from allocation.replayer import AllocationReplayer
 from devices.gate_replayer import DeviceGatingReplayer
 from exam_core.audit.history import Replayer
+from exam_core.evidence.video_replayer import VideoSealReplayer
 from exam_core.scoring.replayer import ScoringReplayer
 
 __all__ = ["default_replayers"]
 
 
 def default_replayers() -> list[Replayer]:
-    """The replayers an audit runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
+    """The replayers an audit runs: DESIGN §3.5 steps 4, 5 and the gating of step 6, and the
+    in-car evidence.
 
     Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite.
+    signed telemetry; gate decisions from the device frames they cite; every exam's video chain
+    from its seals.
     """
-    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]
+    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer(), VideoSealReplayer()]

@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from api.cli import admin, alloc, audit, demo, devices, log, score  # noqa: PLC0415
+    from api.cli import admin, alloc, audit, demo, devices, evidence, log, score  # noqa: PLC0415
 
-    for module in (log, admin, alloc, devices, score, audit, demo):
+    for module in (log, admin, alloc, devices, score, audit, evidence, demo):
         module.register(commands)
     return parser
 

@@ -7,7 +7,8 @@ in-car unit, the scorer — and each may sign only its own steps, in order:
     started ──telemetry.chunk (unit; chunk n, frames contiguous)──▶ started
     started ──exam.stopped (tablet; a reason from the fixed list)──▶ stopped
     stopped ──telemetry.chunk (unit: the chunks buffered before the stop)──▶ stopped
-    started | stopped ──exam.ended (unit; every chunk logged)──▶ ended
+    started | stopped ──exam.ended (unit; every chunk logged; the video's count, head)──▶ ended
+    boarded | started | stopped ──video.sealed (unit; the next segment of the chain)──▶ same
     ended ──exam.scored (scorer; the logged chunks, the session's map; a stop fails)──▶ scored
 
 A step out of order raises ``StepError`` naming the step that may come; a step by the wrong
@@ -19,6 +20,7 @@ from __future__ import annotations
 import enum
 
 from exam_core.errors import ExamDayError, StepError
+from exam_core.evidence.video_chain import ChainEnd, ChainState, Seal
 from exam_core.exam_day.plan import Crew, SessionPlan
 from exam_core.exam_day.steps import GateRecord, Step
 
@@ -54,6 +56,7 @@ class ExamFlow:
         self.frames = 0
         self.stop_reason: str | None = None
         self.passed: bool | None = None
+        self.video = ChainState()
 
     @property
     def running(self) -> bool:
@@ -159,6 +162,28 @@ class ExamFlow:
             self.chunks.append(step.text("sha256"))
             self.frames += step.number("frames")
 
+    def seal(self, step: Step, commit: bool) -> None:
+        """``video.sealed``: the crew's unit seals the next segment of the exam's chain.
+
+        Raises:
+            StepError: the exam has ended, or a segment is missing before this one.
+            ExamDayError: another unit signed it, or it breaks the chain (link, times, order).
+        """
+        self._require(step, ExamPhase.BOARDED, ExamPhase.STARTED, ExamPhase.STOPPED)
+        self._require_actor(step, self.crew.unit, "in-car unit")
+        seal = Seal.of(step.index, step.actor, step.event)
+        if seal.segment > self.video.expected:
+            raise StepError(
+                "video_gap",
+                f"video.sealed segment {self.video.expected}",
+                f"segment {seal.segment} of exam {self.exam} after {self.video.expected}",
+            )
+        broken = self.video.check(seal)
+        if broken:
+            raise ExamDayError(broken[0].code, broken[0].message)
+        if commit:
+            self.video.advance(seal)
+
     def end(self, step: Step, commit: bool) -> None:
         """``exam.ended``: the unit closes the telemetry, every chunk it names logged.
 
@@ -179,6 +204,16 @@ class ExamFlow:
             raise ExamDayError(
                 "chunk_count", f"exam {self.exam} has {len(self.chunks)} chunks, not {count}"
             )
+        segments, head = step.event.get("video_segments"), step.event.get("video_head")
+        if segments is not None or self.video.count:
+            end = ChainEnd(
+                step.index,
+                None if segments is None else int(segments),
+                None if head is None else bytes.fromhex(str(head)),
+            )
+            broken = self.video.check_end(self.exam, end)
+            if broken:
+                raise ExamDayError(broken[0].code, broken[0].message)
         if commit:
             self.phase = ExamPhase.ENDED
 
