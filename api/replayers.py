@@ -10,6 +10,8 @@ from __future__ import annotations
 from allocation.replayer import AllocationReplayer
 from devices.gate_replayer import DeviceGatingReplayer
 from exam_core.audit.history import Replayer
+from exam_core.evidence.camera_replayer import CameraReplayer
+from exam_core.evidence.snapshot_replayer import SnapshotReplayer
 from exam_core.evidence.video_replayer import VideoSealReplayer
 from exam_core.scoring.replayer import ScoringReplayer
 
@@ -21,7 +23,14 @@ def default_replayers() -> list[Replayer]:
     in-car evidence.
 
     Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite; every exam's video chain
-    from its seals.
+    signed telemetry; gate decisions from the device frames they cite; every exam's camera
+    health, video chain and snapshots from the in-car unit's entries.
     """
-    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer(), VideoSealReplayer()]
+    return [
+        AllocationReplayer(),
+        ScoringReplayer(),
+        DeviceGatingReplayer(),
+        CameraReplayer(),
+        VideoSealReplayer(),
+        SnapshotReplayer(),
+    ]

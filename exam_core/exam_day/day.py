@@ -14,8 +14,9 @@ Routing:
 - ``session.opened``: a new session, in a configured room;
 - ``checkin.*``, ``session.*``, ``allocation.*``, ``boarding.confirmed``, ``exam.started``: the
   session they name;
-- ``telemetry.chunk``, ``exam.stopped``, ``exam.ended``, ``exam.scored``, ``video.sealed``: the
-  session of the exam they name.
+- ``telemetry.chunk``, ``exam.stopped``, ``exam.ended``, ``exam.scored`` and the in-car
+  evidence (``camera.status``, ``video.sealed``, ``snapshot.taken``): the session of the exam
+  they name.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from exam_core.exam_day.session_flow import SessionFlow
 from exam_core.exam_day.steps import GateBoard, Step
 
 _BY_EXAM = frozenset(
-    {"telemetry.chunk", "exam.stopped", "exam.ended", "exam.scored", "video.sealed"}
+    {
+        "telemetry.chunk",
+        "exam.stopped",
+        "exam.ended",
+        "exam.scored",
+        "video.sealed",
+        "camera.status",
+        "snapshot.taken",
+    }
 )
 
 IdHashes = Callable[[str], Mapping[str, str]]

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exam_core.evidence.snapshot_draw import snapshot_moments
 from exam_core.evidence.video_chain import GENESIS, seal_link, sealed_fields
+from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from tests.exam_core.audit.bundle_factory import TS, LogBuilder
 
@@ -22,6 +24,9 @@ EXAMINERS = ("E1", "E2")
 EXAMS = {"E1": "a1" * 16, "E2": "b2" * 16}
 CANDIDATES = {"E1": "c-01", "E2": "c-02"}
 SEGMENT_MS = 5_000
+START_TS = TS + 1_000_000
+END_TS = START_TS + 12 * 60_000
+"""Every exam of the log runs twelve minutes."""
 
 
 def segment_bytes(exam: str, number: int) -> bytes:
@@ -70,8 +75,11 @@ class ExamLog:
             ],
         )
 
-    def add(self, signer: Ed25519Signer, type_: str, **fields: Any) -> int:
-        return self.log.append(signer, type_, **fields)
+    def add(self, signer: Ed25519Signer, type_: str, ts: int | None = None, **fields: Any) -> int:
+        event = self.log.event(signer, type_, **fields)
+        if ts is not None:
+            event["ts"] = ts
+        return self.log.append_bytes(make_entry(signer, event))
 
     def board(self, examiner: str) -> str:
         exam = EXAMS[examiner]
@@ -90,9 +98,14 @@ class ExamLog:
         unit = signer or self.units[examiner]
         return self.add(unit, "camera.status", exam=EXAMS[examiner], state=state)
 
-    def start(self, examiner: str) -> int:
+    def start(self, examiner: str, ts: int = START_TS) -> int:
         index = self.add(
-            self.tablets[examiner], "exam.started", session=SESSION, exam=EXAMS[examiner], gate=0
+            self.tablets[examiner],
+            "exam.started",
+            ts=ts,
+            session=SESSION,
+            exam=EXAMS[examiner],
+            gate=0,
         )
         self.starts[examiner] = index
         return index
@@ -126,17 +139,44 @@ class ExamLog:
             head = self.seal(examiner, number, head)
         return head
 
-    def end(self, examiner: str, segments: int | None, head: bytes | None) -> int:
+    def end(self, examiner: str, segments: int | None, head: bytes | None, ts: int = END_TS) -> int:
         video: dict[str, Any] = {}
         if segments is not None and head is not None:
             video = {"video_segments": segments, "video_head": head.hex()}
-        return self.add(self.units[examiner], "exam.ended", exam=EXAMS[examiner], chunks=1, **video)
+        return self.add(
+            self.units[examiner], "exam.ended", ts=ts, exam=EXAMS[examiner], chunks=1, **video
+        )
+
+    def drawn(self, examiner: str, end_ts: int = END_TS) -> list[int]:
+        """The snapshot moments drawn from the exam's start entry, for an exam ending then."""
+        start = self.log.entries[self.starts[examiner]]
+        return snapshot_moments(start, end_ts - START_TS)
+
+    def snapshot(self, examiner: str, number: int, moment: int, frame: int | None = None) -> int:
+        photo = hashlib.sha256(f"encrypted photo {examiner} {number}".encode()).digest() * 8
+        self.log.blob(photo)
+        return self.add(
+            self.units[examiner],
+            "snapshot.taken",
+            ts=START_TS + moment,
+            exam=EXAMS[examiner],
+            snapshot=number,
+            moment_ms=moment,
+            frame=moment * 25 // 1000 if frame is None else frame,
+            sha256=hashlib.sha256(photo).hexdigest(),
+            length=len(photo),
+        )
+
+    def snapshots(self, examiner: str) -> None:
+        for number, moment in enumerate(self.drawn(examiner)):
+            self.snapshot(examiner, number, moment)
 
     def honest_exam(self, examiner: str, segments: int = 4) -> None:
         self.board(examiner)
         self.camera(examiner)
         self.start(examiner)
         head = self.record(examiner, segments)
+        self.snapshots(examiner)
         self.end(examiner, segments, head)
 
     def write(self, root: Path) -> Path:

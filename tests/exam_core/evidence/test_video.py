@@ -146,6 +146,7 @@ def _dropped(log: ExamLog) -> None:
     log.camera("E1")
     log.start("E1")
     head = log.record("E1", 0, order=[0, 1, 3, 4])
+    log.snapshots("E1")
     log.end("E1", 4, head)
 
 
@@ -167,6 +168,7 @@ def _dropped_at_the_end(log: ExamLog) -> None:
         start_ms=0,
         end_ms=1,
     )
+    log.snapshots("E1")
     log.end("E1", 4, last)
 
 
@@ -175,6 +177,7 @@ def _swapped(log: ExamLog) -> None:
     log.camera("E1")
     log.start("E1")
     head = log.record("E1", 0, order=[0, 2, 1, 3])
+    log.snapshots("E1")
     log.end("E1", 4, head)
 
 
@@ -183,6 +186,7 @@ def _no_end_commitment(log: ExamLog) -> None:
     log.camera("E1")
     log.start("E1")
     log.record("E1", 2)
+    log.snapshots("E1")
     log.end("E1", None, None)
 
 
@@ -190,6 +194,7 @@ def _no_video(log: ExamLog) -> None:
     log.board("E1")
     log.camera("E1")
     log.start("E1")
+    log.snapshots("E1")
     log.end("E1", 0, GENESIS)
 
 
