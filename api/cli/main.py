@@ -31,9 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from api.cli import admin, alloc, audit, demo, devices, evidence, log, score  # noqa: PLC0415
+    from api.cli import (  # noqa: PLC0415
+        admin,
+        alloc,
+        audit,
+        demo,
+        devices,
+        evidence,
+        log,
+        receipt,
+        score,
+    )
 
-    for module in (log, admin, alloc, devices, score, audit, evidence, demo):
+    for module in (log, admin, alloc, devices, score, audit, evidence, receipt, demo):
         module.register(commands)
     return parser
 

@@ -5,8 +5,9 @@ things: the newest signed checkpoint, the entries it covers (to find a sealed se
 RFC 9162 inclusion and consistency proofs up to it.  ``LogSource`` is that question; a bundle
 answers it here, and a centre's HTTP read API (``/checkpoint`` and the proof endpoints) answers
 it the same way, so a verifier never knows where its checkpoint and proofs came from — it
-verifies them.  The bundle is hostile input: its entries must hash to the root of its newest
-checkpoint before anything is taken from them.
+verifies them.  The bundle is hostile input: its entries must hash to the root its newest
+checkpoint states before anything is taken from them (whose signature the verifier then checks
+under its policy).
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ class BundleLog:
             first = problems.listed[0]
             raise EvidenceError(f"the bundle's entries cannot be read: {first.message}")
         try:
-            size = parse_checkpoint_text(parse_note(self._note).text).size
+            unverified = parse_checkpoint_text(parse_note(self._note).text)
         except (NoteError, CheckpointError) as e:
             raise EvidenceError(f"the bundle's checkpoint does not parse: {e}") from e
+        size, root = unverified.size, unverified.root_hash
         if len(entries) < size:
             raise EvidenceError(
                 f"the bundle holds {len(entries)} entries; its checkpoint covers {size}"
@@ -66,6 +68,8 @@ class BundleLog:
         self._blobs = bundle.blobs
         self._leaves = [leaf_hash(e) for e in self.entries]
         self._nodes: HashSource | None = None
+        if root_from_leaf_hashes(self._leaves) != root:
+            raise EvidenceError("the bundle's entries do not hash to its checkpoint's root")
 
     def checkpoint_note(self) -> bytes:
         return self._note
@@ -76,11 +80,6 @@ class BundleLog:
         if data is None or hashlib.sha256(data).hexdigest() != sha256_hex:
             return None
         return data
-
-    @property
-    def root(self) -> bytes:
-        """MTH of the bundle's entries: must be the root of the checkpoint that covers them."""
-        return root_from_leaf_hashes(self._leaves)
 
     def _source(self) -> HashSource:
         if self._nodes is None:

@@ -50,9 +50,7 @@ def prove_recording(data: bytes, log: BundleLog, policy: Policy) -> RecordingPro
     """
     # (1)
     cp, witnesses = policy.verify_checkpoint(log.checkpoint_note())
-    # (2)
-    if log.root != cp.root_hash:
-        raise EvidenceError("the bundle's entries do not hash to its checkpoint's root")
+    # (2) ``BundleLog`` holds only entries that hash to the root its checkpoint states
     # (3)
     registry = KeyRegistry(cp.origin, pinned_admins=policy.admins or None)
     seals: list[Seal] = []
