@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from allocation.beacon import BeaconCommitment, BeaconReading, first_round_after
 from allocation.ecvrf import ecvrf_prove, proof_to_hash, public_key
 from allocation.eligibility import assignment_problem, find_conflicts
 from allocation.errors import ManifestError
-from allocation.fractional import AssignmentProblem, build_fractional, smallest_cap
+from allocation.fractional import AssignmentProblem, Fractional, build_fractional, smallest_cap
 from allocation.manifest import (
     ALGORITHM,
     ALGORITHM_V2,
@@ -46,6 +47,9 @@ VehiclePairs = tuple[tuple[ExaminerId, VehicleId], ...]
 examiner's car."""
 RoutePairs = tuple[tuple[CandidateId, RouteId], ...]
 """(candidate, route) pairs in manifest candidate order."""
+
+R = TypeVar("R")
+C = TypeVar("C")
 
 VEHICLES_LABEL = "vehicles"
 ROUTES_LABEL = "routes"
@@ -151,18 +155,23 @@ def draw_seed(beta: bytes) -> bytes:
     return hashlib.sha256(beta).digest()
 
 
+def _round_rows(
+    rows: Sequence[R], columns: Sequence[C], fractional: Fractional, scale: int, stream: SeedStream
+) -> tuple[tuple[R, C], ...]:
+    """Round one F (rows × columns) with ``stream``: each row with the column drawn for it."""
+    chosen = round_fractional(fractional, len(columns), scale, stream)
+    return tuple((row, columns[k]) for row, k in zip(rows, chosen, strict=True))
+
+
 def draw_assignment(manifest: Manifest, seed: bytes) -> Assignment:
     """Round the manifest's F with the ``rounding`` sub-stream of ``seed``."""
-    chosen = round_fractional(
+    roster = manifest.roster
+    return _round_rows(
+        [c.id for c in roster.candidates],
+        [e.id for e in roster.examiners],
         manifest.fractional,
-        len(manifest.roster.examiners),
         manifest.scale,
         SeedStream(seed, ROUNDING_LABEL),
-    )
-    examiners = manifest.roster.examiners
-    return tuple(
-        (candidate.id, examiners[e].id)
-        for candidate, e in zip(manifest.roster.candidates, chosen, strict=True)
     )
 
 
@@ -170,13 +179,13 @@ def draw_vehicles(manifest: Manifest, seed: bytes) -> VehiclePairs:
     """Round the manifest's vehicle F with the ``vehicles`` sub-stream of ``seed`` (() if none)."""
     if manifest.vehicles is None:
         return ()
-    fleet = manifest.roster.vehicles
-    chosen = round_fractional(
-        manifest.vehicles.fractional, len(fleet), manifest.scale, SeedStream(seed, VEHICLES_LABEL)
-    )
-    return tuple(
-        (examiner.id, fleet[v].id)
-        for examiner, v in zip(manifest.roster.examiners, chosen, strict=True)
+    roster = manifest.roster
+    return _round_rows(
+        [e.id for e in roster.examiners],
+        [v.id for v in roster.vehicles],
+        manifest.vehicles.fractional,
+        manifest.scale,
+        SeedStream(seed, VEHICLES_LABEL),
     )
 
 
@@ -184,13 +193,13 @@ def draw_routes(manifest: Manifest, seed: bytes) -> RoutePairs:
     """Round the manifest's route F with the ``routes`` sub-stream of ``seed`` (() if none)."""
     if manifest.routes is None:
         return ()
-    routes = manifest.roster.routes
-    chosen = round_fractional(
-        manifest.routes.fractional, len(routes), manifest.scale, SeedStream(seed, ROUTES_LABEL)
-    )
-    return tuple(
-        (candidate.id, routes[r])
-        for candidate, r in zip(manifest.roster.candidates, chosen, strict=True)
+    roster = manifest.roster
+    return _round_rows(
+        [c.id for c in roster.candidates],
+        roster.routes,
+        manifest.routes.fractional,
+        manifest.scale,
+        SeedStream(seed, ROUTES_LABEL),
     )
 
 

@@ -171,13 +171,38 @@ class ExamLog:
         for number, moment in enumerate(self.drawn(examiner)):
             self.snapshot(examiner, number, moment)
 
-    def honest_exam(self, examiner: str, segments: int = 4) -> None:
+    def begin(self, examiner: str) -> None:
+        """Board, camera ok, start."""
         self.board(examiner)
         self.camera(examiner)
         self.start(examiner)
-        head = self.record(examiner, segments)
+
+    def finish(self, examiner: str, segments: int | None, head: bytes | None) -> None:
+        """The drawn snapshots, then the end naming ``segments`` and ``head``."""
         self.snapshots(examiner)
         self.end(examiner, segments, head)
+
+    def honest_exam(self, examiner: str, segments: int = 4) -> None:
+        self.begin(examiner)
+        self.finish(examiner, segments, self.record(examiner, segments))
+
+    def score(self, examiner: str, score: int) -> int:
+        """The scorer's result for the exam: passed at 90, one deduction below 100."""
+        lane = {"code": "41603", "item": "lane", "points": 100 - score, "frame": 7}
+        return self.add(
+            self.scorer,
+            "exam.scored",
+            exam=EXAMS[examiner],
+            subject=3,
+            licence_class="C1",
+            map="k3-route-a/1",
+            rules="ga1026-2017/1",
+            chunks=["11" * 32],
+            stopped=False,
+            score=score,
+            passed=score >= 90,
+            deductions=[] if score == 100 else [lane],
+        )
 
     def write(self, root: Path) -> Path:
         self.log.checkpoint()

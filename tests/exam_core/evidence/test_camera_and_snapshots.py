@@ -15,7 +15,7 @@ from exam_core.evidence.snapshot_draw import (
     FIRST_WINDOW_MS,
     snapshot_moments,
 )
-from tests.exam_core.evidence.exam_log import END_TS, EXAMS, START_TS, ExamLog
+from tests.exam_core.evidence.exam_log import END_TS, START_TS, ExamLog
 
 
 def _findings(log: ExamLog, root: Path) -> list[tuple[str, str]]:
@@ -57,29 +57,14 @@ def test_a_camera_lost_during_the_exam_makes_it_void_and_a_score_of_it_is_found(
     tmp_path: Path,
 ) -> None:
     log = ExamLog()
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     head = log.record("E1", 2)
     log.camera("E1", "cable_unplugged")
     log.camera("E1", "ok")  # back again: the exam stays void
     log.snapshots("E1")
     log.end("E1", 2, head)
     assert _findings(log, tmp_path / "void") == [("exam_void", "warning")]
-    log.add(
-        log.scorer,
-        "exam.scored",
-        exam=EXAMS["E1"],
-        subject=3,
-        licence_class="C1",
-        map="k3-route-a/1",
-        rules="ga1026-2017/1",
-        chunks=["00" * 32],
-        stopped=False,
-        score=100,
-        passed=True,
-        deductions=[],
-    )
+    log.score("E1", 100)
     codes = {code for code, _ in _findings(log, tmp_path / "scored")}
     assert {"exam_void", "void_exam_scored"} <= codes
 
@@ -103,9 +88,7 @@ def test_a_forged_camera_ok_from_the_wrong_key_is_refused(tmp_path: Path) -> Non
 
 def _photographed(tmp_path: Path, change: object) -> set[str]:
     log = ExamLog()
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     head = log.record("E1", 2)
     change(log)  # type: ignore[operator]
     log.end("E1", 2, head)

@@ -23,33 +23,13 @@ from exam_core.log.policy import Policy, render_policy
 from tests.exam_core.evidence.exam_log import CANDIDATES, EXAMS, ExamLog
 
 EXAM = EXAMS["E1"]
-LANE = {"code": "41603", "item": "lane", "points": 10, "frame": 7}
-
-
-def _score(log: ExamLog, score: int) -> int:
-    return log.add(
-        log.scorer,
-        "exam.scored",
-        exam=EXAM,
-        subject=3,
-        licence_class="C1",
-        map="k3-route-a/1",
-        rules="ga1026-2017/1",
-        chunks=["11" * 32],
-        stopped=False,
-        score=score,
-        passed=score >= 90,
-        deductions=[]
-        if score == 100
-        else [{"code": "41603", "item": "lane", "points": 10, "frame": 7}],
-    )
 
 
 def _day(score: int, *, later: bool) -> ExamLog:
     """E1's exam scored ``score``; with ``later``, E2's exam runs after it."""
     log = ExamLog()
     log.honest_exam("E1")
-    _score(log, score)
+    log.score("E1", score)
     if later:
         log.honest_exam("E2")
     return log

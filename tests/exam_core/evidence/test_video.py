@@ -142,19 +142,14 @@ def _stranger_vkey() -> str:
 
 def _dropped(log: ExamLog) -> None:
     """The unit lost segment 2: seals 0, 1, 3, 4; its end names what it sealed."""
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     head = log.record("E1", 0, order=[0, 1, 3, 4])
-    log.snapshots("E1")
-    log.end("E1", 4, head)
+    log.finish("E1", 4, head)
 
 
 def _dropped_at_the_end(log: ExamLog) -> None:
     """The last seal never reached the log: the end names one segment more than was sealed."""
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     head = GENESIS
     for number in range(3):
         head = log.seal("E1", number, head)
@@ -168,40 +163,28 @@ def _dropped_at_the_end(log: ExamLog) -> None:
         start_ms=0,
         end_ms=1,
     )
-    log.snapshots("E1")
-    log.end("E1", 4, last)
+    log.finish("E1", 4, last)
 
 
 def _swapped(log: ExamLog) -> None:
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     head = log.record("E1", 0, order=[0, 2, 1, 3])
-    log.snapshots("E1")
-    log.end("E1", 4, head)
+    log.finish("E1", 4, head)
 
 
 def _no_end_commitment(log: ExamLog) -> None:
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     log.record("E1", 2)
-    log.snapshots("E1")
-    log.end("E1", None, None)
+    log.finish("E1", None, None)
 
 
 def _no_video(log: ExamLog) -> None:
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
-    log.snapshots("E1")
-    log.end("E1", 0, GENESIS)
+    log.begin("E1")
+    log.finish("E1", 0, GENESIS)
 
 
 def _other_unit(log: ExamLog) -> None:
-    log.board("E1")
-    log.camera("E1")
-    log.start("E1")
+    log.begin("E1")
     data = segment_bytes(EXAMS["E1"], 0)
     log.log.blob(data)
     log.add(
