@@ -34,7 +34,7 @@ from dataclasses import replace
 
 from allocation.beacon import BeaconReading, parse_commitment
 from allocation.commit_timing import Commitment, judge_commitment
-from allocation.draw import Assignment, assignment_pairs, draw_seed
+from allocation.draw import Assignment, assignment_pairs, draw_seed, route_pairs, vehicle_pairs
 from allocation.ecvrf import proof_to_hash
 from allocation.errors import BeaconError, ManifestError, RepairError, VrfProofError
 from allocation.events import COMMITTED, EVENT_TYPES, MADE, REPAIRED
@@ -264,6 +264,8 @@ class AllocationReplayer:
             reading,
             bytes.fromhex(str(event["proof"])),
             assignment_pairs(event["assignment"]),
+            vehicles=vehicle_pairs(event.get("vehicles", [])),
+            routes=route_pairs(event.get("routes", [])),
             beacon_keys=beacon_keys,
             pinned_vrf_key=self._pinned.get(entry.actor),
             recompute=self._recompute,

@@ -27,6 +27,8 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     │   ├── ImportFileError     a CSV import refused as a whole, with the line of each bad row
     │   ├── PersonalDataError   the centre secret, a sealed photo or a keyed hash is unusable
     │   └── StepError           a step out of order; ``expected`` names the step that may come
+    ├── EvidenceError           a video file, snapshot or receipt that is not the sealed evidence
+    │                           it is claimed to be; the message says why
     └── InputFileError          a file given to a command that is not a bounded regular file
 """
 
@@ -157,6 +159,11 @@ class StepError(ExamDayError):
     def __init__(self, code: str, expected: str, message: str) -> None:
         super().__init__(code, f"{message} (expected: {expected})")
         self.expected = expected
+
+
+class EvidenceError(ExamCoreError):
+    """A file is not the sealed evidence it is claimed to be (a re-encoded, trimmed or spliced
+    video, a receipt whose entry is not the log's); the message says why."""
 
 
 class InputFileError(ExamCoreError):

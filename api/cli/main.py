@@ -37,13 +37,27 @@ def build_parser() -> argparse.ArgumentParser:
         audit,
         demo,
         devices,
+        evidence,
         log,
         monitor,
+        receipt,
         score,
         witness,
     )
 
-    for module in (log, witness, admin, alloc, devices, score, audit, monitor, demo):
+    for module in (
+        log,
+        witness,
+        admin,
+        alloc,
+        devices,
+        score,
+        audit,
+        evidence,
+        receipt,
+        monitor,
+        demo,
+    ):
         module.register(commands)
     return parser
 

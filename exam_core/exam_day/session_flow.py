@@ -100,6 +100,9 @@ class SessionFlow:
             "exam.stopped": lambda s, _m, c: self._exam(s).stop(s, c),
             "telemetry.chunk": lambda s, _m, c: self._exam(s).chunk(s, c),
             "exam.ended": lambda s, _m, c: self._exam(s).end(s, c),
+            "video.sealed": lambda s, _m, c: self._exam(s).seal(s, c),
+            "camera.status": lambda s, _m, c: self._exam(s).camera_status(s, c),
+            "snapshot.taken": lambda s, _m, c: self._exam(s).snapshot(s, c),
             "exam.scored": lambda s, _m, c: self._exam(s).score(s, self.plan, c),
         }
 

@@ -97,6 +97,8 @@ def publish(
     scale: int = 1000,
     round_number: int = ROUND,
     beacon: BeaconSource | None = None,
+    vehicle_cap: int | None = None,
+    route_cap: int | None = None,
 ) -> Published:
     """Prepare, seal and draw with the test VRF key and the beacon (the development one if
     none is given)."""
@@ -108,6 +110,8 @@ def publish(
         cap=cap,
         beacon=BeaconTarget(beacon.kind, beacon.commitment_text, round_number),
         vrf_key=vrf_public_key(VRF_SECRET),
+        vehicle_cap=vehicle_cap,
+        route_cap=route_cap,
     )
     data = encode_manifest(manifest)
     allocation = make_allocation(data, manifest, beacon.reveal(round_number), VRF_SECRET)

@@ -49,8 +49,13 @@ SCHEMAS = (
         fields={
             "exam": EXAM_ID,
             "chunks": Int(minimum=1, maximum=100_001),
+            "video_segments": Int(minimum=0, maximum=100_000),
+            "video_head": SHA256,
         },
-        doc="The in-car unit closes the exam's telemetry: how many chunks it sent, all logged.",
+        optional=frozenset({"video_segments", "video_head"}),
+        doc="The in-car unit closes the exam's telemetry: how many chunks it sent, all logged; "
+        "and its video: how many segments it sealed and the link of the last (so a segment "
+        "dropped at the end of the chain is missed by nobody).",
     ),
     EventSchema(
         type="telemetry.chunk",
