@@ -3,8 +3,9 @@
 It is pure and deterministic (DESIGN §6): no clock, no file, no database, no floating point in
 any decision, so the same inputs give the same result bytes on every machine and the audit can
 recompute a score from the logged telemetry.  Each machine-judged rule of the table is decided
-by exactly one detector; a table naming a rule this engine cannot decide is refused rather than
-scored without it.
+by exactly one rule function (``RULE_FUNCTIONS`` of ``general_rules``, ``field_items`` and
+``route_items``: code → the function that decides it); a table naming a rule this engine cannot
+decide is refused rather than scored without it.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from exam_core.scoring.rules import DISQUALIFYING, Rule, RuleTable
 from exam_core.scoring.telemetry import Track, read_track
 
 
-def detector_codes(subject: int) -> frozenset[str]:
+def decided_codes(subject: int) -> frozenset[str]:
     """Every rule code this engine can decide for a subject."""
-    own = field_items.DETECTORS if subject == 2 else route_items.DETECTORS
-    return frozenset(general_rules.DETECTORS) | frozenset(own)
+    own = field_items.RULE_FUNCTIONS if subject == 2 else route_items.RULE_FUNCTIONS
+    return frozenset(general_rules.RULE_FUNCTIONS) | frozenset(own)
 
 
 def verify_table_decidable(table: RuleTable, subject: int) -> None:
-    """Refuse a table with a machine-judged rule that no detector decides."""
-    known = detector_codes(subject)
+    """Refuse a table with a machine-judged rule that no rule function decides."""
+    known = decided_codes(subject)
     for rule in table.for_subject(subject):
         if rule.judge == "machine" and rule.code not in known:
             raise ScoringError(f"rule {rule.code} of {table.version} cannot be decided here")
@@ -57,20 +58,20 @@ def score_track(
     deductions: list[Deduction] = []
     # (2)
     rules = [r for r in table.for_subject(subject) if r.judge == "machine"]
-    # The subject's detectors bound to its scene; ``unreached`` is its "every item driven" rule,
-    # which a stopped exam is not judged by (it keeps the points of what it did drive).
+    # The subject's rule functions bound to its scene; ``unreached`` is its "every item driven"
+    # rule, which a stopped exam is not judged by (it keeps the points of what it did drive).
     own: dict[str, Callable[[Rule], list[Deduction]]]
     if isinstance(course, FieldCourse):
         field = field_items.FieldScene(facts, course, table.common["tyre_half_width_mm"])
-        own = {code: partial(fn, field) for code, fn in field_items.DETECTORS.items()}
+        own = {code: partial(fn, field) for code, fn in field_items.RULE_FUNCTIONS.items()}
         unreached = "X20001"
     else:
         route = route_items.RouteScene(facts, course, table.common["lane_hysteresis_mm"])
-        own = {code: partial(fn, route) for code, fn in route_items.DETECTORS.items()}
+        own = {code: partial(fn, route) for code, fn in route_items.RULE_FUNCTIONS.items()}
         unreached = "X31201"
     for rule in rules:
-        if rule.code in general_rules.DETECTORS:
-            deductions += general_rules.DETECTORS[rule.code](facts, rule)
+        if rule.code in general_rules.RULE_FUNCTIONS:
+            deductions += general_rules.RULE_FUNCTIONS[rule.code](facts, rule)
         elif not (stopped and rule.code == unreached):
             deductions += own[rule.code](rule)
     # (3)

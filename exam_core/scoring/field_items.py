@@ -131,7 +131,9 @@ class FieldScene:
         return v >= self.facts.stop_speed or v <= -self.facts.stop_speed
 
 
-FieldDetector = Callable[[FieldScene, Rule], list[Deduction]]
+FieldRuleFunction = Callable[[FieldScene, Rule], list[Deduction]]
+"""A rule function: decides one rule of the table, one deduction per occurrence, each with
+the frame that proves it."""
 
 
 def _d(rule: Rule, frame: int) -> Deduction:
@@ -166,10 +168,10 @@ def _window(scene: FieldScene, name: str) -> Run | None:
     return scene.windows[name]
 
 
-def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> FieldDetector:
+def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> FieldRuleFunction:
     """Each stop longer than ``max_ms`` inside the item (but its required stop), per occurrence."""
 
-    def detect(scene: FieldScene, rule: Rule) -> list[Deduction]:
+    def decide(scene: FieldScene, rule: Rule) -> list[Deduction]:
         window = _window(scene, rule.item)
         if window is None:
             return []
@@ -183,7 +185,7 @@ def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> Fie
                 out.append(_d(rule, frame))
         return out
 
-    return detect
+    return decide
 
 
 def time_limit(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -450,7 +452,7 @@ def _rp_exempt(scene: FieldScene, run: Run) -> bool:
     return scene.body_in(run[0], scene.item("reverse_parking").bay)
 
 
-DETECTORS: dict[str, FieldDetector] = {
+RULE_FUNCTIONS: dict[str, FieldRuleFunction] = {
     "X20001": course_completed,
     "20101": rp_forwards_into_bay,
     "20102": rp_body_crosses_line,
@@ -478,3 +480,4 @@ DETECTORS: dict[str, FieldDetector] = {
     "X20703": turn_signal,
     "20702": stops_midway(),
 }
+"""Rule code → the rule function that decides it."""

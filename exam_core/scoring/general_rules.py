@@ -1,6 +1,6 @@
 """The general rules (通用评判) of both subjects: belt, monitoring, starter, roll-back, stall.
 
-Each detector decides one rule of the table from the track's facts and returns a deduction per
+Each rule function decides one rule of the table from the track's facts and returns a deduction per
 occurrence with the frame that proves it; thresholds come from the rule's ``params``.
 """
 
@@ -13,7 +13,9 @@ from exam_core.scoring.result import Deduction
 from exam_core.scoring.rules import Rule
 from exam_core.scoring.telemetry import BELT, CAMERA_OK, GEAR_NEUTRAL, STARTER
 
-GeneralDetector = Callable[[TrackFacts, Rule], list[Deduction]]
+GeneralRuleFunction = Callable[[TrackFacts, Rule], list[Deduction]]
+"""A rule function: decides one rule of the table, one deduction per occurrence, each with
+the frame that proves it."""
 
 
 def _one(rule: Rule, frame: int | None) -> list[Deduction]:
@@ -116,7 +118,7 @@ def coasting(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     return []
 
 
-DETECTORS: dict[str, GeneralDetector] = {
+RULE_FUNCTIONS: dict[str, GeneralRuleFunction] = {
     "10101": seat_belt,
     "X10102": monitoring_off,
     "X10103": start_in_gear,
@@ -126,3 +128,4 @@ DETECTORS: dict[str, GeneralDetector] = {
     "10210": stall,
     "X10106": coasting,
 }
+"""Rule code → the rule function that decides it."""

@@ -147,7 +147,9 @@ class RouteScene:
         return isqrt(dims.front**2 + (dims.width // 2) ** 2) + 1
 
 
-RouteDetector = Callable[[RouteScene, Rule], list[Deduction]]
+RouteRuleFunction = Callable[[RouteScene, Rule], list[Deduction]]
+"""A rule function: decides one rule of the table, one deduction per occurrence, each with
+the frame that proves it."""
 
 
 def _d(rule: Rule, frame: int) -> Deduction:
@@ -498,7 +500,7 @@ def door_left_open(scene: RouteScene, rule: Rule) -> list[Deduction]:
     return [_d(rule, last)] if scene.facts.track.signals[last] & DOOR_OPEN else []
 
 
-DETECTORS: dict[str, RouteDetector] = {
+RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X30101": speeding,
     "X30102": centre_line,
     "X30103": edge_line,
@@ -529,3 +531,4 @@ DETECTORS: dict[str, RouteDetector] = {
     "X31207": door_left_open,
     "X31208": brake_released_early,
 }
+"""Rule code → the rule function that decides it."""

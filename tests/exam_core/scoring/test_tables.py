@@ -20,7 +20,7 @@ from exam_core.scoring import (
     rule_table_by_version,
     score_chunks,
 )
-from exam_core.scoring.engine import detector_codes, verify_table_decidable
+from exam_core.scoring.engine import decided_codes, verify_table_decidable
 
 from .conftest import ScoreFn
 
@@ -41,7 +41,7 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
     for subject in (2, 3):
         verify_table_decidable(table, subject)
         codes = {r.code for r in table.for_subject(subject)}
-        assert codes == detector_codes(subject)
+        assert codes == decided_codes(subject)
     # national codes from the research where they exist, our own (X…) elsewhere
     for code in ("10101", "10105", "10202", "10210", "20102", "20301", "20303", "20304"):
         assert code in table.rules
