@@ -261,7 +261,7 @@ def parse_course(data: bytes) -> Course:
     raise ScoringError(f"course map subject must be 2 or 3, not {subject!r}")
 
 
-DEFAULT_MAPS = {2: "k2-field-a-v1.json", 3: "k3-route-a-v1.json"}
+DEFAULT_MAPS = {2: "k2-field-a-v2.json", 3: "k3-route-a-v1.json"}
 
 
 def load_course(name: str) -> Course:

@@ -29,12 +29,27 @@ def decided_codes(subject: int) -> frozenset[str]:
     return frozenset(general_rules.RULE_FUNCTIONS) | frozenset(own)
 
 
+def newest_method(code: str) -> int:
+    """The newest method by which this engine decides a rule (1 for most)."""
+    methods = (general_rules.METHODS, field_items.METHODS, route_items.METHODS)
+    return next((m[code] for m in methods if code in m), 1)
+
+
 def verify_table_decidable(table: RuleTable, subject: int) -> None:
-    """Refuse a table with a machine-judged rule that no rule function decides."""
+    """Refuse a table with a machine-judged rule that no rule function decides, or by a method
+    this engine does not know.
+
+    Raises:
+        ScoringError: naming the first such rule.
+    """
     known = decided_codes(subject)
     for rule in table.for_subject(subject):
-        if rule.judge == "machine" and rule.code not in known:
+        if rule.judge != "machine":
+            continue
+        if rule.code not in known:
             raise ScoringError(f"rule {rule.code} of {table.version} cannot be decided here")
+        if rule.method > newest_method(rule.code):
+            raise ScoringError(f"rule {rule.code} has no method {rule.method} here")
 
 
 def score_track(
@@ -66,7 +81,7 @@ def score_track(
         own = {code: partial(fn, field) for code, fn in field_items.RULE_FUNCTIONS.items()}
         unreached = "X20001"
     else:
-        route = route_items.RouteScene(facts, course, table.common["lane_hysteresis_mm"])
+        route = route_items.RouteScene(facts, course, table.common)
         own = {code: partial(fn, route) for code, fn in route_items.RULE_FUNCTIONS.items()}
         unreached = "X31201"
     for rule in rules:

@@ -108,6 +108,18 @@ class TrackFacts:
         return [v >= r for v in self.track.rpm]
 
     @cached_property
+    def last_running(self) -> int:
+        """The last frame with the engine running (-1 if it never runs): after it the exam's
+        driving is over and the car is parked."""
+        running = self.engine_running
+        return next((i for i in range(self.n - 1, -1, -1) if running[i]), -1)
+
+    def standing_before(self, frame: int) -> bool:
+        """The car stood still on the frame before ``frame``."""
+        s = self.stop_speed
+        return frame > 0 and -s < self.track.speed[frame - 1] < s
+
+    @cached_property
     def rollbacks(self) -> list[tuple[int, int, int]]:
         """Episodes of rolling backwards out of reverse gear: (first frame, end, odometer peak).
 

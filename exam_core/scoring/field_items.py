@@ -20,6 +20,7 @@ from exam_core.scoring.geometry import (
     SegmentIndex,
     VehicleDims,
     body_corners,
+    body_gap_to_edge,
     bounding_box,
     distance_to_segment,
     front_bumper_mid,
@@ -299,10 +300,7 @@ def _edge_gap(scene: FieldScene, frame: int) -> int | None:
     line = scene.item("hill_start").edge_line
     if line is None:
         return None
-    corners = scene.corners(frame)
-    return max(
-        signed_distance_to_line(corners[1], *line), signed_distance_to_line(corners[2], *line)
-    )
+    return body_gap_to_edge(scene.corners(frame), *line)
 
 
 def hill_edge_far(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -481,3 +479,6 @@ RULE_FUNCTIONS: dict[str, FieldRuleFunction] = {
     "20702": stops_midway(),
 }
 """Rule code → the rule function that decides it."""
+
+METHODS: dict[str, int] = {}
+"""The newest method of each rule decided in more than one way (the others have method 1)."""

@@ -69,12 +69,26 @@ def starter_held(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     return out
 
 
+def rollbacks(facts: TrackFacts, rule: Rule) -> list[tuple[int, int, int]]:
+    """The roll-back episodes a rule judges.
+
+    Method 1 (``ga1026-2017/1``): every episode.  Method 2: only those of starting off, as the
+    table's rows say (起步时后溜): the episode begins from a standstill, before the engine is
+    switched off for the last time (a car rolling once parked at the end is not starting off;
+    one rolling after a stall, to be restarted, is).
+    """
+    if rule.method == 1:
+        return facts.rollbacks
+    last = facts.last_running
+    return [e for e in facts.rollbacks if e[0] <= last and facts.standing_before(e[0])]
+
+
 def rollback_over(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     """Rolls back more than ``max_mm``: the first frame beyond the limit, per episode."""
     limit = rule.param("max_mm")
     odo = facts.track.odo
     out = []
-    for a, b, peak in facts.rollbacks:
+    for a, b, peak in rollbacks(facts, rule):
         for i in range(a, b):
             if peak - odo[i] > limit:
                 out.append(Deduction(i, rule.code, rule.item, rule.points))
@@ -83,11 +97,12 @@ def rollback_over(facts: TrackFacts, rule: Rule) -> list[Deduction]:
 
 
 def rollback_within(facts: TrackFacts, rule: Rule) -> list[Deduction]:
-    """Rolls back between ``min_mm`` and ``max_mm``: the frame of the furthest roll, per episode."""
-    low, high = rule.param("min_mm"), rule.param("max_mm")
+    """Rolls back at most ``max_mm`` (method 1: and at least ``min_mm``; the table has no lower
+    bound, so method 2 has none): the frame of the furthest roll, per episode."""
+    low, high = rule.param("min_mm") if rule.method == 1 else 1, rule.param("max_mm")
     odo = facts.track.odo
     out = []
-    for a, b, peak in facts.rollbacks:
+    for a, b, peak in rollbacks(facts, rule):
         lowest = min(range(a, b), key=lambda i: (odo[i], i))
         if low <= peak - odo[lowest] <= high:
             out.append(Deduction(lowest, rule.code, rule.item, rule.points))
@@ -129,3 +144,6 @@ RULE_FUNCTIONS: dict[str, GeneralRuleFunction] = {
     "X10106": coasting,
 }
 """Rule code → the rule function that decides it."""
+
+METHODS: dict[str, int] = {"10105": 2, "10202": 2}
+"""The newest method of each rule decided in more than one way (the others have method 1)."""

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from math import isqrt
 
+from exam_core.errors import ScoringError
 from exam_core.scoring.course import RouteCourse, RouteZone
 from exam_core.scoring.facts import Run, TrackFacts, runs_of
-from exam_core.scoring.geometry import ONE, Q, cos_q, sin_q, trig_tables
+from exam_core.scoring.geometry import (
+    ONE,
+    Q,
+    body_corners,
+    body_gap_to_edge,
+    cos_q,
+    sin_q,
+    trig_tables,
+)
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.rules import Rule
 from exam_core.scoring.telemetry import (
@@ -32,11 +41,24 @@ from exam_core.scoring.telemetry import (
 
 @dataclass
 class RouteScene:
-    """A track on a route: facts, projection onto the route, zone windows and lanes."""
+    """A track on a route: facts, projection onto the route, zone windows and lanes.
+
+    ``common`` holds the table's common thresholds (lane hysteresis, manoeuvre onset).
+    """
 
     facts: TrackFacts
     course: RouteCourse
-    lane_hysteresis: int
+    common: Mapping[str, int]
+    _manoeuvres: dict[int, list[tuple[int, int]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def setting(self, name: str) -> int:
+        """A common threshold of the table; ``ScoringError`` if the table lacks it."""
+        try:
+            return self.common[name]
+        except KeyError:
+            raise ScoringError(f"the rule table has no common threshold {name!r}") from None
 
     @cached_property
     def projection(self) -> tuple[list[int], list[int], list[int]]:
@@ -101,7 +123,8 @@ class RouteScene:
     @cached_property
     def lanes(self) -> list[int]:
         """Lane of the pose point per frame (0 = rightmost), changing only past the hysteresis."""
-        width, h, top = self.course.lane_width, self.lane_hysteresis, self.course.lanes - 1
+        width, top = self.course.lane_width, self.course.lanes - 1
+        h = self.setting("lane_hysteresis_mm")
         out = []
         lane = 0
         for d in self.projection[1]:
@@ -118,6 +141,74 @@ class RouteScene:
         return [
             (i, lanes[i - 1], lanes[i]) for i in range(1, len(lanes)) if lanes[i] != lanes[i - 1]
         ]
+
+    def lateral_onset(self, frame: int, leftwards: bool, earliest: int) -> int:
+        """The frame at which the sideways movement that ends at ``frame`` began.
+
+        The movement began at the last frame at which the car was still within
+        ``manoeuvre_onset_mm`` (sideways) of the position it moved away from: the rightmost
+        (for a move to the left) or leftmost lateral offset of the ``manoeuvre_lookback_ms``
+        before ``frame``, not earlier than ``earliest``.  The margin is what position noise
+        needs; a drift towards the other lane before the lane change proper starts it.
+        """
+        onset = self.setting("manoeuvre_onset_mm")
+        lookback = self.setting("manoeuvre_lookback_ms")
+        d, t = self.projection[1], self.facts.track.t
+        start = max(earliest, bisect_left(t, t[frame] - lookback))
+        if start >= frame:
+            return frame
+        span = d[start : frame + 1]
+        f = frame
+        if leftwards:
+            limit = min(span) + onset
+            while f > start and d[f] > limit:
+                f -= 1
+        else:
+            limit = max(span) - onset
+            while f > start and d[f] < limit:
+                f -= 1
+        return f
+
+    def manoeuvres(self, method: int) -> list[tuple[int, int]]:
+        """(frame, indicator bit required) for every manoeuvre that must be signalled, sorted.
+
+        Starting off (left) at the first motion; each lane change (left or right); entering a
+        left-turn, U-turn (left) or right-turn (right) junction zone; the pull-over (right).
+        Method 1 (``ga1026-2017/1``) times a lane change at the frame the car is counted in
+        the new lane and the pull-over at its stop; method 2 times both where the rule does,
+        at the start of the sideways movement (``lateral_onset``).
+        """
+        found = self._manoeuvres.get(method)
+        if found is not None:
+            return found
+        out: list[tuple[int, int]] = []
+        first = self.facts.first_motion
+        if first is not None:
+            out.append((first, INDICATOR_LEFT))
+        previous = 0
+        for frame, a, b in self.lane_changes:
+            start = frame if method == 1 else self.lateral_onset(frame, b > a, previous)
+            out.append((start, INDICATOR_LEFT if b > a else INDICATOR_RIGHT))
+            previous = frame
+        for item, bit in (
+            ("junction_left", INDICATOR_LEFT),
+            ("u_turn", INDICATOR_LEFT),
+            ("junction_right", INDICATOR_RIGHT),
+        ):
+            for zone in self.zones(item):
+                w = self.window(zone)
+                if w is not None:
+                    out.append((w[0], bit))
+        for zone in self.zones("pull_over"):
+            stop = pull_over_stop(self, zone)
+            if stop is not None:
+                frame = stop[0]
+                if method != 1:
+                    changed = [f for f, _, _ in self.lane_changes if f < frame]
+                    frame = self.lateral_onset(frame, False, changed[-1] if changed else 0)
+                out.append((frame, INDICATOR_RIGHT))
+        found = self._manoeuvres[method] = sorted(out)
+        return found
 
     @cached_property
     def units(self) -> list[tuple[int, int]]:
@@ -237,30 +328,6 @@ def two_lanes(scene: RouteScene, rule: Rule) -> list[Deduction]:
     return out
 
 
-def manoeuvres(scene: RouteScene) -> list[tuple[int, int]]:
-    """(frame, indicator bit required) for every manoeuvre that must be signalled."""
-    out: list[tuple[int, int]] = []
-    first = scene.facts.first_motion
-    if first is not None:
-        out.append((first, INDICATOR_LEFT))
-    for frame, a, b in scene.lane_changes:
-        out.append((frame, INDICATOR_LEFT if b > a else INDICATOR_RIGHT))
-    for item, bit in (
-        ("junction_left", INDICATOR_LEFT),
-        ("u_turn", INDICATOR_LEFT),
-        ("junction_right", INDICATOR_RIGHT),
-    ):
-        for zone in scene.zones(item):
-            w = scene.window(zone)
-            if w is not None:
-                out.append((w[0], bit))
-    for zone in scene.zones("pull_over"):
-        stop = pull_over_stop(scene, zone)
-        if stop is not None:
-            out.append((stop[0], INDICATOR_RIGHT))
-    return sorted(out)
-
-
 def _signal_since(scene: RouteScene, frame: int, bit: int) -> int | None:
     other = INDICATOR_LEFT | INDICATOR_RIGHT
     sig = scene.facts.track.signals[frame]
@@ -270,13 +337,19 @@ def _signal_since(scene: RouteScene, frame: int, bit: int) -> int | None:
 
 
 def no_signal(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    return [_d(rule, f) for f, bit in manoeuvres(scene) if _signal_since(scene, f, bit) is None]
+    """The required indicator not on, or the other one on, when a manoeuvre begins."""
+    return [
+        _d(rule, f)
+        for f, bit in scene.manoeuvres(rule.method)
+        if _signal_since(scene, f, bit) is None
+    ]
 
 
 def short_signal(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """The required indicator on for less than ``min_ms`` when a manoeuvre begins."""
     t = scene.facts.track.t
     out = []
-    for f, bit in manoeuvres(scene):
+    for f, bit in scene.manoeuvres(rule.method):
         since = _signal_since(scene, f, bit)
         if since is not None and t[f] - t[since] < rule.param("min_ms"):
             out.append(_d(rule, f))
@@ -420,22 +493,35 @@ def _stop(scene: RouteScene) -> Run | None:
     return None if found is None else found[1]
 
 
-def _edge_gap(scene: RouteScene, frame: int) -> int:
-    return scene.lateral_extent(frame)[0]
+def _edge_gap(scene: RouteScene, frame: int, method: int) -> int:
+    """The body's distance from the right edge line at ``frame``.
+
+    Method 1 (``ga1026-2017/1``) took the body's nearest point, which lets a car stopped
+    askew pass; method 2 is the one definition of ``geometry.body_gap_to_edge`` (the farther
+    right-hand corner), with the edge line under the car.
+    """
+    if method == 1:
+        return scene.lateral_extent(frame)[0]
+    tr, ref = scene.facts.track, scene.course.reference
+    k = scene.projection[2][frame]
+    corners = body_corners(tr.x[frame], tr.y[frame], tr.heading[frame], scene.course.vehicle)
+    return body_gap_to_edge(corners, ref[k], ref[k + 1])
 
 
 def pull_over_far(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """After stopping, the body more than ``max_mm`` from the edge line."""
     stop = _stop(scene)
-    if stop is None or _edge_gap(scene, stop[0]) <= rule.param("max_mm"):
+    if stop is None or _edge_gap(scene, stop[0], rule.method) <= rule.param("max_mm"):
         return []
     return [_d(rule, stop[0])]
 
 
 def pull_over_near(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """After stopping, the body more than ``min_mm`` and at most ``max_mm`` from the edge."""
     stop = _stop(scene)
     if stop is None:
         return []
-    gap = _edge_gap(scene, stop[0])
+    gap = _edge_gap(scene, stop[0], rule.method)
     return [_d(rule, stop[0])] if rule.param("min_mm") < gap <= rule.param("max_mm") else []
 
 
@@ -532,3 +618,6 @@ RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X31208": brake_released_early,
 }
 """Rule code → the rule function that decides it."""
+
+METHODS: dict[str, int] = {"X30105": 2, "X30106": 2, "X31202": 2, "X31203": 2}
+"""The newest method of each rule decided in more than one way (the others have method 1)."""

@@ -100,7 +100,7 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
     drv.hold(wait)
     drv.mark("20302", stop + 300)
     drv.set(PARKING_BRAKE, False)
-    roll = amt("10105", 310, 290) + amt("10202", 110, 90)
+    roll = amt("10105", 310, 290) + amt("10202", 110, 0)
     if roll:
         a = drv.frame
         drv.roll_back(roll)
@@ -207,7 +207,7 @@ def _field_script(
 
     # 坡道定点停车和起步
     shift = amt("20304", 200, 50) + amt("X20305", 350, 250) + amt("X20306", -300, -150)
-    stop_x = 56400 - amt("20301", 550, 450) - amt("20303", 300, 100)
+    stop_x = 56400 - amt("20301", 550, 450) - amt("20303", 300, 50)
     if "X20307" in trig:
         a = drv.frame
         drv.follow([*line((cx, 0), (42000, 0)), (77000, 0)], 2000, v_end=2000)
@@ -307,4 +307,7 @@ def _field_script(
     drv.hold(1000)
     drv.engine = False
     drv.hold(1000)
+    if "10202" in near:  # parked, engine off: rolling now is not starting off
+        drv.roll_back(110)
+        drv.hold(1000)
     return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)

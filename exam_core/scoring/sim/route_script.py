@@ -101,8 +101,10 @@ class RouteScript:
         course: RouteCourse,
         seed: int,
         faults: Iterable[str],
-        noise: Noise | None,
-        cruise: float,
+        noise: Noise | None = None,
+        *,
+        cruise: float = CRUISE,
+        lane_change_signal_ms: int = SIGNAL_MS,
     ) -> None:
         self.trig, self.near = parse_faults(faults)
         self.both = self.trig | self.near
@@ -113,6 +115,10 @@ class RouteScript:
         self.car = RouteDriver(self.drv, self.path, self.zones["start"].start + 10_000, 1_100)
         self.signal_ms = SIGNAL_MS
         """How long before moving off the candidate signals left (shortened by X30105/X30106)."""
+        self.lane_change_signal_ms = lane_change_signal_ms
+        """How long the candidate signals before steering into another lane."""
+        self.lane_change_starts: list[int] = []
+        """The frame each lane change's sideways movement starts at."""
 
     def amt(self, code: str, hit: float, miss: float, clean: float = 0.0) -> float:
         """The amount of fault ``code``: ``hit`` when committed, ``miss`` for its near miss."""
@@ -183,7 +189,7 @@ class RouteScript:
         if "X30203" in near:
             drv.set(PARKING_BRAKE, False)
         drv.hold(100 if signal_ms else 0)
-        roll = self.amt("10105", 310, 290) + self.amt("10202", 110, 90)
+        roll = self.amt("10105", 310, 290) + self.amt("10202", 110, 0)
         first = drv.frame
         drv.mark("X30105", first)
         drv.mark("X30106", first)
@@ -247,12 +253,15 @@ class RouteScript:
             car.to(car.s + 40_000, cruise, d=1750)
 
     def change_lane(self, to_lane: int, length: float = 40_000) -> None:
-        """Signal for 3.5 s, then move across to the middle of ``to_lane`` over ``length``."""
+        """Signal for 3.5 s (``lane_change_signal_ms``), then move across to the middle of
+        ``to_lane`` over ``length``."""
         drv, car = self.drv, self.car
         lane_now = int(car.d // LANE)
         bit = INDICATOR_LEFT if to_lane > lane_now else INDICATOR_RIGHT
         drv.set(bit, True)
-        car.to(car.s + drv.speed * SIGNAL_MS / 1000 + 500, max(drv.speed, 3000))
+        ahead = drv.speed * self.lane_change_signal_ms / 1000 + 500
+        car.to(car.s + ahead, max(drv.speed, 3000))
+        self.lane_change_starts.append(drv.frame)
         car.to(car.s + length, max(drv.speed, 3000), d=LANE * to_lane + LANE / 2)
         drv.set(bit, False)
 
@@ -447,6 +456,8 @@ class RouteScript:
         drv.engine = False
         drv.hold(100)
         drv.hold(1000)
+        if "10202" in near:  # parked, engine off: rolling now is not starting off
+            drv.roll_back(110)
         drv.set(DOOR_OPEN, True)
         drv.hold(2000)
         drv.set(DOOR_OPEN, "X31207" in trig)
@@ -463,4 +474,4 @@ def simulate_route(
     cruise: float = CRUISE,
 ) -> SimRun:
     """Drive the route from the start zone to the pull-over, cleanly or with the faults."""
-    return RouteScript(course, seed, faults, noise, cruise).run()
+    return RouteScript(course, seed, faults, noise, cruise=cruise).run()

@@ -13,12 +13,21 @@ from exam_core.audit.history import MemoryHistory
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas import validate_event
-from exam_core.scoring import FieldCourse, RuleTable, ScoringReplayer, score_chunks
+from exam_core.scoring import (
+    FieldCourse,
+    RuleTable,
+    ScoringReplayer,
+    load_course,
+    load_rule_table,
+    score_chunks,
+)
+from exam_core.scoring.course import DEFAULT_MAPS
 from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
 
 from .conftest import EXAM_ID, ScoreFn, chunk_blobs
 
 LOG = "exam.example/c/370100-01"
+FIELD_VERSION = load_course(DEFAULT_MAPS[2]).version
 
 
 class Log:
@@ -72,7 +81,7 @@ def build(
     register_vehicle: bool = True,
     stopped: bool = False,
     stop_entry: bool = False,
-    map_version: str = "k2-field-a/1",
+    map_version: str = FIELD_VERSION,
     listed: Sequence[str] | None = None,
     gated: bool = True,
     alarm: bool = False,
@@ -113,7 +122,7 @@ def build(
         subject=2,
         licence_class="C1",
         map=map_version,
-        rules="ga1026-2017/1",
+        rules=load_rule_table().version,
         chunks=list(listed if listed is not None else hashes),
         stopped=stopped,
         **result,

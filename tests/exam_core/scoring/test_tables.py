@@ -33,7 +33,7 @@ def table_doc() -> dict[str, Any]:
 
 
 def test_shipped_table_is_complete(table: RuleTable) -> None:
-    assert table.version == "ga1026-2017/1"
+    assert table.version == "ga1026-2017/2"
     assert table.pass_mark(2, "C1") == 80
     assert table.pass_mark(2, "A1") == 90
     assert table.pass_mark(2, "B2") == 90
@@ -61,7 +61,7 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
 
 
 def test_shipped_maps_load_by_version(field: FieldCourse, route: RouteCourse) -> None:
-    assert course_by_version("k2-field-a/1") == field
+    assert course_by_version("k2-field-a/2") == field
     assert course_by_version("k3-route-a/1") == route
     assert [i.item for i in field.items] == [
         "reverse_parking",
@@ -117,6 +117,9 @@ def _mutated(change: Any) -> bytes:
         lambda d: d["rules"][1]["params"].update(max_ms=2.5),
         lambda d: d["pass_marks"]["2"].pop("default"),
         lambda d: d["telemetry"].update(extra=1),
+        lambda d: d["rules"][0].update(method=0),
+        lambda d: d["rules"][0].update(method="2"),
+        lambda d: d["rules"][0].update(method=True),
     ],
 )
 def test_malformed_tables_are_refused(change: Any) -> None:
@@ -140,6 +143,25 @@ def test_a_rule_the_engine_cannot_decide_is_refused() -> None:
         verify_table_decidable(table, 2)
     row["judge"] = "examiner"
     verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
+
+
+def test_a_method_the_engine_does_not_know_is_refused() -> None:
+    doc = table_doc()
+    row = next(r for r in doc["rules"] if r["code"] == "10202")
+    row["method"] = 2
+    verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
+    row["method"] = 3
+    with pytest.raises(ScoringError, match="10202 has no method 3"):
+        verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
+
+
+def test_the_first_table_is_still_shipped_and_decidable() -> None:
+    first = rule_table_by_version("ga1026-2017/1")
+    for subject in (2, 3):
+        verify_table_decidable(first, subject)
+    assert all(r.method == 1 for r in first.rules.values())
+    assert first.rules["10202"].params == {"min_mm": 100, "max_mm": 300}
+    assert course_by_version("k2-field-a/1").version == "k2-field-a/1"
 
 
 def map_doc(name: str) -> dict[str, Any]:
