@@ -15,23 +15,34 @@ from functools import partial
 
 from exam_core.errors import ScoringError
 from exam_core.log.note import Ed25519Verifier
-from exam_core.scoring import field_items, general_rules, route_items
+from exam_core.scoring import field_items, general_rules, route_general, route_items
 from exam_core.scoring.course import Course, FieldCourse, subject_of
 from exam_core.scoring.facts import TrackFacts
 from exam_core.scoring.result import Deduction, ScoreResult, make_result
+from exam_core.scoring.route_scene import RouteScene
 from exam_core.scoring.rules import DISQUALIFYING, Rule, RuleTable
 from exam_core.scoring.telemetry import Track, read_track
 
 
 def decided_codes(subject: int) -> frozenset[str]:
     """Every rule code this engine can decide for a subject."""
-    own = field_items.RULE_FUNCTIONS if subject == 2 else route_items.RULE_FUNCTIONS
-    return frozenset(general_rules.RULE_FUNCTIONS) | frozenset(own)
+    return frozenset(general_rules.RULE_FUNCTIONS) | frozenset(_subject_functions(subject))
+
+
+def _subject_functions(subject: int) -> dict[str, Callable[..., list[Deduction]]]:
+    if subject == 2:
+        return dict(field_items.RULE_FUNCTIONS)
+    return {**route_general.RULE_FUNCTIONS, **route_items.RULE_FUNCTIONS}
 
 
 def newest_method(code: str) -> int:
     """The newest method by which this engine decides a rule (1 for most)."""
-    methods = (general_rules.METHODS, field_items.METHODS, route_items.METHODS)
+    methods = (
+        general_rules.METHODS,
+        field_items.METHODS,
+        route_general.METHODS,
+        route_items.METHODS,
+    )
     return next((m[code] for m in methods if code in m), 1)
 
 
@@ -65,11 +76,7 @@ def score_track(
     subject = subject_of(course)
     # (1)
     verify_table_decidable(table, subject)
-    facts = TrackFacts(
-        track,
-        stop_speed_mm_s=table.common["stop_speed_mm_s"],
-        engine_running_rpm=table.common["engine_running_rpm"],
-    )
+    facts = TrackFacts(track, table.common)
     deductions: list[Deduction] = []
     # (2)
     rules = [r for r in table.for_subject(subject) if r.judge == "machine"]
@@ -81,8 +88,8 @@ def score_track(
         own = {code: partial(fn, field) for code, fn in field_items.RULE_FUNCTIONS.items()}
         unreached = "X20001"
     else:
-        route = route_items.RouteScene(facts, course, table.common)
-        own = {code: partial(fn, route) for code, fn in route_items.RULE_FUNCTIONS.items()}
+        route = RouteScene(facts, course)
+        own = {code: partial(fn, route) for code, fn in _subject_functions(3).items()}
         unreached = "X31201"
     for rule in rules:
         if rule.code in general_rules.RULE_FUNCTIONS:

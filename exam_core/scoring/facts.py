@@ -8,10 +8,18 @@ instead of rescanning the frames.  Everything is integer and deterministic.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
-from exam_core.scoring.telemetry import GEAR_NEUTRAL, GEAR_PARK, GEAR_REVERSE, Track
+from exam_core.errors import ScoringError
+from exam_core.scoring.telemetry import (
+    CLUTCH,
+    FORWARD_GEARS,
+    GEAR_NEUTRAL,
+    GEAR_PARK,
+    GEAR_REVERSE,
+    Track,
+)
 
 Run = tuple[int, int]
 """Frames ``start`` (inclusive) to ``end`` (exclusive)."""
@@ -36,13 +44,25 @@ def runs_of(flags: Sequence[bool]) -> list[Run]:
 
 
 class TrackFacts:
-    """Derived facts of one track under the table's common thresholds."""
+    """Derived facts of one track under the table's common thresholds (``common``)."""
 
-    def __init__(self, track: Track, stop_speed_mm_s: int, engine_running_rpm: int) -> None:
+    def __init__(self, track: Track, common: Mapping[str, int]) -> None:
         self.track = track
         self.n = len(track)
-        self.stop_speed = stop_speed_mm_s
-        self.running_rpm = engine_running_rpm
+        self.common = common
+        self.stop_speed = self.setting("stop_speed_mm_s")
+        self.running_rpm = self.setting("engine_running_rpm")
+
+    def setting(self, name: str) -> int:
+        """A common threshold of the rule table.
+
+        Raises:
+            ScoringError: if the table lacks it.
+        """
+        try:
+            return self.common[name]
+        except KeyError:
+            raise ScoringError(f"the rule table has no common threshold {name!r}") from None
 
     def first_over(self, start: int, end: int, limit_ms: int) -> int | None:
         """The first frame of [start, end) at which a condition that has held since ``start``
@@ -113,6 +133,44 @@ class TrackFacts:
         driving is over and the car is parked."""
         running = self.engine_running
         return next((i for i in range(self.n - 1, -1, -1) if running[i]), -1)
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Every frame at which the car moves off from a standstill (the first moving frame
+        after a stationary run), in order."""
+        return [b for a, b in self.stationary if b < self.n]
+
+    @cached_property
+    def gear_mismatch(self) -> list[Run]:
+        """Runs of frames driven in a forward gear, clutch up, at a speed outside the gear's
+        band (``gearN_min_mm_s`` … ``gearN_max_mm_s`` of the table's common thresholds).
+
+        The gear column changes rarely, so the speeds of each run of one gear are checked
+        against its band at once and only a run that leaves the band is looked at frame by
+        frame.
+        """
+        tr = self.track
+        gear, speed, sig = tr.gear, tr.speed, tr.signals
+        bands = {
+            g: (self.setting(f"gear{g}_min_mm_s"), self.setting(f"gear{g}_max_mm_s"))
+            for g in sorted(FORWARD_GEARS)
+        }
+        stop = self.stop_speed
+        changes = [0, *(i for i in range(1, self.n) if gear[i] != gear[i - 1]), self.n]
+        flags = [False] * self.n
+        for a, b in itertools.pairwise(changes):
+            band = bands.get(gear[a])
+            if band is None:
+                continue
+            low, high = max(band[0], stop), band[1]
+            part = speed[a:b]
+            if min(part) >= low and max(part) <= high:
+                continue
+            for i in range(a, b):
+                v = speed[i]
+                if v >= stop and not low <= v <= high and not sig[i] & CLUTCH:
+                    flags[i] = True
+        return runs_of(flags)
 
     def standing_before(self, frame: int) -> bool:
         """The car stood still on the frame before ``frame``."""

@@ -137,10 +137,6 @@ FieldRuleFunction = Callable[[FieldScene, Rule], list[Deduction]]
 the frame that proves it."""
 
 
-def _d(rule: Rule, frame: int) -> Deduction:
-    return Deduction(frame, rule.code, rule.item, rule.points)
-
-
 def _index(segments: tuple[Segment, ...]) -> SegmentIndex:
     return SegmentIndex(segments)
 
@@ -151,9 +147,9 @@ def course_completed(scene: FieldScene, rule: Rule) -> list[Deduction]:
     for item in scene.course.items:
         window = scene.windows[item.item]
         if window is None or window[1] >= scene.facts.n:
-            return [_d(rule, scene.facts.n - 1)]
+            return [rule.at(scene.facts.n - 1)]
         if window[0] < last_end:
-            return [_d(rule, window[0])]
+            return [rule.at(window[0])]
         last_end = window[1]
     return []
 
@@ -183,7 +179,7 @@ def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> Fie
                 continue
             frame = scene.facts.first_over(run[0], run[1], limit)
             if frame is not None:
-                out.append(_d(rule, frame))
+                out.append(rule.at(frame))
         return out
 
     return decide
@@ -195,7 +191,7 @@ def time_limit(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if window is None:
         return []
     frame = scene.facts.first_over(window[0], window[1], rule.param("max_ms"))
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 # 倒车入库 -----------------------------------------------------------------------------------
@@ -208,7 +204,7 @@ def rp_body_crosses_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
     index = _index(scene.item(rule.item).lines)
     for i in range(*window):
         if scene.body_touches(i, index):
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
 
 
@@ -220,7 +216,7 @@ def rp_forwards_into_bay(scene: FieldScene, rule: Rule) -> list[Deduction]:
     bay, speed = scene.item(rule.item).bay, scene.facts.track.speed
     for i in range(*window):
         if scene.body_in(i, bay):
-            return [_d(rule, i)] if speed[i] >= scene.facts.stop_speed else []
+            return [rule.at(i)] if speed[i] >= scene.facts.stop_speed else []
     return []
 
 
@@ -231,7 +227,7 @@ def rp_never_in_bay(scene: FieldScene, rule: Rule) -> list[Deduction]:
     bay = scene.item(rule.item).bay
     if any(scene.body_in(i, bay) for i in range(*window)):
         return []
-    return [_d(rule, window[1] - 1)]
+    return [rule.at(window[1] - 1)]
 
 
 def rp_control_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -246,7 +242,7 @@ def rp_control_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
             front = scene.wheels(i)[:2]
             if all(signed_distance_to_line(w, *line) > 0 for w in front):
                 return []
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
 
 
@@ -265,7 +261,7 @@ def hill_no_stop(scene: FieldScene, rule: Rule) -> list[Deduction]:
     window = _completed(scene, rule.item)
     if window is None or _hill_stop(scene) is not None:
         return []
-    return [_d(rule, window[1] - 1)]
+    return [rule.at(window[1] - 1)]
 
 
 def _pole_offset(scene: FieldScene, frame: int) -> int | None:
@@ -282,7 +278,7 @@ def hill_pole_far(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if stop is None:
         return []
     off = _pole_offset(scene, stop[0])
-    return [_d(rule, stop[0])] if off is not None and off > rule.param("max_mm") else []
+    return [rule.at(stop[0])] if off is not None and off > rule.param("max_mm") else []
 
 
 def hill_pole_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -292,7 +288,7 @@ def hill_pole_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
     off = _pole_offset(scene, stop[0])
     band = scene.item(rule.item).pole_band_mm
     if off is not None and band < off <= rule.param("max_mm"):
-        return [_d(rule, stop[0])]
+        return [rule.at(stop[0])]
     return []
 
 
@@ -308,7 +304,7 @@ def hill_edge_far(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if stop is None:
         return []
     gap = _edge_gap(scene, stop[0])
-    return [_d(rule, stop[0])] if gap is not None and gap > rule.param("max_mm") else []
+    return [rule.at(stop[0])] if gap is not None and gap > rule.param("max_mm") else []
 
 
 def hill_edge_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -317,7 +313,7 @@ def hill_edge_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
         return []
     gap = _edge_gap(scene, stop[0])
     if gap is not None and rule.param("min_mm") < gap <= rule.param("max_mm"):
-        return [_d(rule, stop[0])]
+        return [rule.at(stop[0])]
     return []
 
 
@@ -328,7 +324,7 @@ def hill_start_slow(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if stop is None or window is None:
         return []
     frame = scene.facts.first_over(stop[0], min(stop[1] + 1, window[1]), rule.param("max_ms"))
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 def hill_wheel_on_edge(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -340,7 +336,7 @@ def hill_wheel_on_edge(scene: FieldScene, rule: Rule) -> list[Deduction]:
     for i in range(*window):
         w = scene.wheels(i)
         if min(signed_distance_to_line(w[1], *line), signed_distance_to_line(w[2], *line)) <= half:
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
 
 
@@ -367,14 +363,14 @@ def pp_not_parked(scene: FieldScene, rule: Rule) -> list[Deduction]:
     window = _completed(scene, rule.item)
     if window is None or _parking_stop(scene) is not None:
         return []
-    return [_d(rule, window[1] - 1)]
+    return [rule.at(window[1] - 1)]
 
 
 def pp_parked_over_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
     stop = _parking_stop(scene)
     if stop is None or scene.body_in(stop[0], scene.item(rule.item).bay):
         return []
-    return [_d(rule, stop[0])]
+    return [rule.at(stop[0])]
 
 
 def _touch_runs(scene: FieldScene, window: Run, test: Callable[[int], bool]) -> list[int]:
@@ -388,9 +384,7 @@ def pp_wheel_on_edge(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if window is None:
         return []
     index = _index(scene.item(rule.item).edge_lines)
-    return [
-        _d(rule, i) for i in _touch_runs(scene, window, lambda i: scene.wheel_on_line(i, index))
-    ]
+    return [rule.at(i) for i in _touch_runs(scene, window, lambda i: scene.wheel_on_line(i, index))]
 
 
 def pp_body_on_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -398,7 +392,7 @@ def pp_body_on_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if window is None:
         return []
     index = _index(scene.item(rule.item).lines)
-    return [_d(rule, i) for i in _touch_runs(scene, window, lambda i: scene.body_touches(i, index))]
+    return [rule.at(i) for i in _touch_runs(scene, window, lambda i: scene.body_touches(i, index))]
 
 
 def pp_leave_signal(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -410,7 +404,7 @@ def pp_leave_signal(scene: FieldScene, rule: Rule) -> list[Deduction]:
     since = scene.facts.bit_on_since(INDICATOR_LEFT, move)
     t = scene.facts.track.t
     if since is None or t[move] - t[since] < rule.param("min_ms"):
-        return [_d(rule, move)]
+        return [rule.at(move)]
     return []
 
 
@@ -428,7 +422,7 @@ def wheel_on_edge_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
     index = _index(scene.item(rule.item).edge_lines)
     for i in range(*window):
         if scene.wheel_on_line(i, index):
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
 
 
@@ -442,7 +436,7 @@ def turn_signal(scene: FieldScene, rule: Rule) -> list[Deduction]:
     bit = INDICATOR_BITS[item.indicator]
     for i in range(*window):
         if _inside((tr.x[i], tr.y[i]), box, item.signal_zone):
-            return [] if tr.signals[i] & bit else [_d(rule, i)]
+            return [] if tr.signals[i] & bit else [rule.at(i)]
     return []
 
 

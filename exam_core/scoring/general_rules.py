@@ -19,7 +19,7 @@ the frame that proves it."""
 
 
 def _one(rule: Rule, frame: int | None) -> list[Deduction]:
-    return [] if frame is None else [Deduction(frame, rule.code, rule.item, rule.points)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 def seat_belt(facts: TrackFacts, rule: Rule) -> list[Deduction]:
@@ -65,7 +65,7 @@ def starter_held(facts: TrackFacts, rule: Rule) -> list[Deduction]:
         for ra, rb in runs_of(running[a:b]):
             frame = facts.first_over(a + ra, a + rb, limit)
             if frame is not None:
-                out.append(Deduction(frame, rule.code, rule.item, rule.points))
+                out.append(rule.at(frame))
     return out
 
 
@@ -91,7 +91,7 @@ def rollback_over(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     for a, b, peak in rollbacks(facts, rule):
         for i in range(a, b):
             if peak - odo[i] > limit:
-                out.append(Deduction(i, rule.code, rule.item, rule.points))
+                out.append(rule.at(i))
                 break
     return out
 
@@ -105,7 +105,7 @@ def rollback_within(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     for a, b, peak in rollbacks(facts, rule):
         lowest = min(range(a, b), key=lambda i: (odo[i], i))
         if low <= peak - odo[lowest] <= high:
-            out.append(Deduction(lowest, rule.code, rule.item, rule.points))
+            out.append(rule.at(lowest))
     return out
 
 
@@ -113,7 +113,7 @@ def stall(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     """The engine stops while a gear is engaged: each frame where it stops."""
     running, gear = facts.engine_running, facts.track.gear
     return [
-        Deduction(i, rule.code, rule.item, rule.points)
+        rule.at(i)
         for i in range(1, facts.n)
         if running[i - 1] and not running[i] and gear[i] not in NOT_IN_GEAR
     ]

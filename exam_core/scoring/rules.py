@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exam_core.errors import ScoringError
+from exam_core.scoring.result import Deduction
 from exam_core.scoring.shipped import load_shipped, shipped_by_version
 from exam_core.scoring.telemetry import TelemetryLimits
 
@@ -46,6 +47,10 @@ class Rule:
     source: str
     method: int = 1
     """Which way of deciding the condition the engine uses (see the module docstring)."""
+
+    def at(self, frame: int) -> Deduction:
+        """This rule broken at ``frame``: one deduction of its points."""
+        return Deduction(frame, self.code, self.item, self.points)
 
     def param(self, name: str) -> int:
         try:
