@@ -30,7 +30,12 @@ from exam_core.scoring.coverage import (
     load_catalogue,
 )
 from exam_core.scoring.engine import score_chunks
-from exam_core.scoring.rules import Rule, load_rule_table, rule_table_by_version
+from exam_core.scoring.rules import (
+    Rule,
+    load_rule_table,
+    rule_table_by_version,
+    rule_table_markdown,
+)
 from exam_core.scoring.sim.simulator import simulate
 from exam_core.scoring.telemetry import make_chunks
 
@@ -63,7 +68,7 @@ def register(commands: Any) -> None:
         "--coverage", action="store_true", help="every rule of the research's tables"
     )
     rules.add_argument("--json", action="store_true", help="a JSON list of objects")
-    rules.add_argument("--markdown", action="store_true", help="the coverage as a Markdown table")
+    rules.add_argument("--markdown", action="store_true", help="print a Markdown table")
     rules.add_argument("--rules", dest="version", help="rule table version (default: the newest)")
     rules.set_defaults(run=run_rules)
 
@@ -176,6 +181,9 @@ def run_rules(args: argparse.Namespace) -> int:
     if not args.coverage:
         if args.json:
             print(json.dumps([_rule_json(r) for r in table.rules.values()], ensure_ascii=False))
+            return 0
+        if args.markdown:
+            print(rule_table_markdown(table), end="")
             return 0
         print(f"rule table {table.version}: {len(table.rules)} rules")
         for r in table.rules.values():

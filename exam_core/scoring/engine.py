@@ -3,9 +3,10 @@
 It is pure and deterministic (DESIGN §6): no clock, no file, no database, no floating point in
 any decision, so the same inputs give the same result bytes on every machine and the audit can
 recompute a score from the logged telemetry.  Each machine-judged rule of the table is decided
-by exactly one rule function (``RULE_FUNCTIONS`` of ``general_rules``, ``field_items`` and
-``route_items``: code → the function that decides it); a table naming a rule this engine cannot
-decide is refused rather than scored without it.
+by exactly one rule function (the ``RULE_FUNCTIONS`` of ``general_rules``, of ``field_general``,
+``field_items`` and ``large_items`` for 科目二 and of ``route_general`` and ``route_items`` for
+科目三: code → the function that decides it); a table naming a rule this engine cannot decide
+is refused rather than scored without it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ from functools import partial
 
 from exam_core.errors import ScoringError
 from exam_core.log.note import Ed25519Verifier
-from exam_core.scoring import field_items, general_rules, route_general, route_items
+from exam_core.scoring import (
+    field_general,
+    field_items,
+    general_rules,
+    large_items,
+    route_general,
+    route_items,
+)
 from exam_core.scoring.course import Course, FieldCourse, subject_of
 from exam_core.scoring.facts import TrackFacts
+from exam_core.scoring.field_scene import FieldScene
 from exam_core.scoring.result import Deduction, ScoreResult, make_result
 from exam_core.scoring.route_scene import RouteScene
 from exam_core.scoring.rules import DISQUALIFYING, Rule, RuleTable
@@ -31,7 +40,11 @@ def decided_codes(subject: int) -> frozenset[str]:
 
 def _subject_functions(subject: int) -> dict[str, Callable[..., list[Deduction]]]:
     if subject == 2:
-        return dict(field_items.RULE_FUNCTIONS)
+        return {
+            **field_general.RULE_FUNCTIONS,
+            **field_items.RULE_FUNCTIONS,
+            **large_items.RULE_FUNCTIONS,
+        }
     return {**route_general.RULE_FUNCTIONS, **route_items.RULE_FUNCTIONS}
 
 
@@ -39,7 +52,9 @@ def newest_method(code: str) -> int:
     """The newest method by which this engine decides a rule (1 for most)."""
     methods = (
         general_rules.METHODS,
+        field_general.METHODS,
         field_items.METHODS,
+        large_items.METHODS,
         route_general.METHODS,
         route_items.METHODS,
     )
@@ -84,8 +99,8 @@ def score_track(
     # rule, which a stopped exam is not judged by (it keeps the points of what it did drive).
     own: dict[str, Callable[[Rule], list[Deduction]]]
     if isinstance(course, FieldCourse):
-        field = field_items.FieldScene(facts, course, table.common["tyre_half_width_mm"])
-        own = {code: partial(fn, field) for code, fn in field_items.RULE_FUNCTIONS.items()}
+        field = FieldScene(facts, course, facts.setting("tyre_half_width_mm"))
+        own = {code: partial(fn, field) for code, fn in _subject_functions(2).items()}
         unreached = "X20001"
     else:
         route = RouteScene(facts, course)

@@ -82,6 +82,22 @@ class TrackFacts:
         """Like ``first_over`` but for conditions that count from ``limit_ms`` inclusive."""
         return self.first_over(start, end, limit_ms - 1)
 
+    def over_speed(self, limit: int, max_ms: int) -> int | None:
+        """The frame at which the car has been faster than ``limit`` for more than ``max_ms``
+        (the first such run), or None."""
+        speed = self.track.speed
+        if max(speed) <= limit:
+            return None
+        for a, b in runs_of([v > limit for v in speed]):
+            frame = self.first_over(a, b, max_ms)
+            if frame is not None:
+                return frame
+        return None
+
+    def frames_in(self, ms: int) -> int:
+        """How many frames span ``ms``."""
+        return max(1, ms // self.track.period_ms)
+
     @cached_property
     def stationary(self) -> list[Run]:
         """Runs of frames where the wheels do not turn (|speed| below the stop threshold)."""

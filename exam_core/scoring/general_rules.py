@@ -1,7 +1,9 @@
-"""The general rules (通用评判) of both subjects: belt, monitoring, starter, roll-back, stall.
+"""The general rules (通用评判) of both subjects read from the car's own signals: belt,
+monitoring, starter, roll-back, stall, coasting, gear and speed.
 
-Each rule function decides one rule of the table from the track's facts and returns a deduction per
-occurrence with the frame that proves it; thresholds come from the rule's ``params``.
+Each rule function decides one rule of the table from the track's facts and returns a deduction
+per occurrence with the frame that proves it; thresholds come from the rule's ``params`` (and
+the gears' speed bands from the table's common thresholds).
 """
 
 from __future__ import annotations
@@ -133,6 +135,17 @@ def coasting(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     return []
 
 
+def gear_mismatch_long(facts: TrackFacts, rule: Rule) -> list[Deduction]:
+    """Driven in a gear that does not match the speed (outside the gear's band, clutch up)
+    for more than ``max_ms``: once, where the limit is passed."""
+    limit = rule.param("max_ms")
+    for a, b in facts.gear_mismatch:
+        frame = facts.first_over(a, b, limit)
+        if frame is not None:
+            return _one(rule, frame)
+    return []
+
+
 RULE_FUNCTIONS: dict[str, GeneralRuleFunction] = {
     "10101": seat_belt,
     "X10102": monitoring_off,
@@ -142,6 +155,7 @@ RULE_FUNCTIONS: dict[str, GeneralRuleFunction] = {
     "10202": rollback_within,
     "10210": stall,
     "X10106": coasting,
+    "X10107": gear_mismatch_long,
 }
 """Rule code → the rule function that decides it."""
 

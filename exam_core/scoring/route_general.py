@@ -1,4 +1,5 @@
-"""科目三 general rules (通用评判) decided along the route: speed, solid lines, lanes, signals.
+"""科目三 general rules (通用评判) decided along the route: speed, solid lines, lanes, signals,
+U-turns, the gear not corrected, jerky braking.
 
 The body's outline is worked out only on the frames where the car is close enough to a line
 to touch it.
@@ -7,26 +8,20 @@ to touch it.
 from __future__ import annotations
 
 import itertools
+import operator
 
 from exam_core.scoring.facts import runs_of
 from exam_core.scoring.geometry import Q, trig_tables
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.route_scene import RouteRuleFunction, RouteScene
 from exam_core.scoring.rules import Rule
-from exam_core.scoring.telemetry import INDICATOR_LEFT, INDICATOR_RIGHT
+from exam_core.scoring.telemetry import FORWARD_GEARS, INDICATOR_LEFT, INDICATOR_RIGHT
 
 
 def speeding(scene: RouteScene, rule: Rule) -> list[Deduction]:
     """Above the road's limit for more than ``max_ms``: once, where the limit is passed."""
-    limit = scene.course.speed_limit_mm_s
-    speed = scene.facts.track.speed
-    if max(speed) <= limit:
-        return []
-    for a, b in runs_of([v > limit for v in speed]):
-        frame = scene.facts.first_over(a, b, rule.param("max_ms"))
-        if frame is not None:
-            return [rule.at(frame)]
-    return []
+    frame = scene.facts.over_speed(scene.course.speed_limit_mm_s, rule.param("max_ms"))
+    return [] if frame is None else [rule.at(frame)]
 
 
 def _lines_crossed(
@@ -125,6 +120,100 @@ def short_signal(scene: RouteScene, rule: Rule) -> list[Deduction]:
     return out
 
 
+def straddling_divider(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """The body across a lane divider (between two lanes of the same direction) for more than
+    ``max_ms``: once, where the limit is passed.
+
+    Only a run longer than ``max_ms`` matters, so the body is first looked at every half
+    ``max_ms`` and a run is measured frame by frame only around a frame that straddles.
+    """
+    width, lanes = scene.course.lane_width, scene.course.lanes
+    dividers = [k * width for k in range(1, lanes)]
+    if not dividers:
+        return []
+    facts, limit = scene.facts, rule.param("max_ms")
+    step = max(1, facts.frames_in(limit) // 2)
+
+    def straddles(i: int) -> bool:
+        low, high = scene.lateral_extent(i)
+        return any(low < div < high for div in dividers)
+
+    i = 0
+    while i < facts.n:
+        if not straddles(i):
+            i += step
+            continue
+        a, b = i, i + 1
+        while a > 0 and straddles(a - 1):
+            a -= 1
+        while b < facts.n and straddles(b):
+            b += 1
+        frame = facts.first_over(a, b, limit)
+        if frame is not None:
+            return [rule.at(frame)]
+        i = b + 1
+    return []
+
+
+def _reversed(scene: RouteScene, i: int, cos_limit: int) -> bool:
+    """Frame ``i`` heads against the road: its angle to the reference beyond the limit."""
+    sin, cos = trig_tables()
+    h = scene.facts.track.heading[i]
+    ux, uy = scene.units[scene.projection[2][i]]
+    return (ux * cos[h] + uy * sin[h]) >> Q < cos_limit
+
+
+def prohibited_u_turn(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """Turned round outside the U-turn zone: driving forwards with the heading more than
+    ``max_angle_cdeg`` from the road's direction, at the first such frame of each turn.
+
+    A car turning round falls back behind the furthest point it reached along the route, so
+    only frames more than ``back_mm`` behind it are looked at, and from each the turn is traced
+    back to where the heading first passed the limit.
+    """
+    s_col, progress = scene.projection[0], scene.progress
+    back = rule.param("back_mm")
+    if max(map(operator.sub, progress, s_col)) <= back:
+        return []
+    _, cos = trig_tables()
+    cos_limit = cos[rule.param("max_angle_cdeg")]
+    allowed = scene.windows("u_turn")
+    tr, stop = scene.facts.track, scene.facts.stop_speed
+    for i in range(scene.facts.n):
+        if progress[i] - s_col[i] <= back or not _reversed(scene, i, cos_limit):
+            continue
+        f = i
+        while f > 0 and _reversed(scene, f - 1, cos_limit):
+            f -= 1
+        forwards = tr.gear[f] in FORWARD_GEARS and tr.speed[f] >= stop
+        if forwards and not any(a <= f < b for a, b in allowed):
+            return [rule.at(f)]
+    return []
+
+
+def wrong_gear_not_corrected(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """A gear that does not match the speed, corrected only after ``min_ms`` (and within
+    ``max_ms``; longer is ``gear_mismatch_long``): per occurrence, where ``min_ms`` is passed."""
+    facts = scene.facts
+    low, high = rule.param("min_ms"), rule.param("max_ms")
+    out = []
+    for a, b in facts.gear_mismatch:
+        frame = facts.first_over(a, b, low)
+        if frame is not None and facts.first_over(a, b, high) is None:
+            out.append(rule.at(frame))
+    return out
+
+
+def jerky_braking(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """Driving forwards, the speed drops by more than ``max_drop_mm_s`` within ``window_ms``:
+    per braking, at its first such frame."""
+    facts = scene.facts
+    speed = facts.track.speed
+    k, drop = facts.frames_in(rule.param("window_ms")), rule.param("max_drop_mm_s")
+    flags = [v > 0 and v - w > drop for v, w in zip(speed, speed[k:], strict=False)]
+    return [rule.at(a + k) for a, _ in runs_of(flags)]
+
+
 RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X30101": speeding,
     "X30102": centre_line,
@@ -132,6 +221,10 @@ RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X30104": two_lanes,
     "X30105": no_signal,
     "X30106": short_signal,
+    "X30107": wrong_gear_not_corrected,
+    "X30108": jerky_braking,
+    "X30109": straddling_divider,
+    "X30110": prohibited_u_turn,
 }
 """Rule code → the rule function that decides it."""
 

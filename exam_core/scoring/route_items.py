@@ -6,9 +6,12 @@ zone's start to the frame it first reaches its end) or, for the pull-over, aroun
 
 from __future__ import annotations
 
+import itertools
+
+from exam_core.errors import ScoringError
 from exam_core.scoring.course import RouteZone
 from exam_core.scoring.facts import Run, runs_of
-from exam_core.scoring.geometry import body_corners, body_gap_to_edge
+from exam_core.scoring.geometry import body_corners, body_gap_to_edge, trig_tables
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.route_scene import RouteRuleFunction, RouteScene
 from exam_core.scoring.rules import Rule
@@ -233,10 +236,79 @@ def door_left_open(scene: RouteScene, rule: Rule) -> list[Deduction]:
     return [rule.at(last)] if scene.facts.track.signals[last] & DOOR_OPEN else []
 
 
+def left_of_centre(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """A left turn must pass left of the junction's centre point (靠路口中心点左侧转弯): where
+    the car comes closest to the point, the point must be on its right.  Per junction, at that
+    frame.
+
+    Raises:
+        ScoringError: if a zone of the item has no centre point (a map older than the rule).
+    """
+    tr = scene.facts.track
+    sin, cos = trig_tables()
+    out = []
+    for zone in scene.zones(rule.item):
+        if zone.centre is None:
+            raise ScoringError(f"map {scene.course.version}: {zone.item} has no centre point")
+        w = scene.window(zone)
+        if w is None:
+            continue
+        cx, cy = zone.centre
+        i = min(range(*w), key=lambda k: ((tr.x[k] - cx) ** 2 + (tr.y[k] - cy) ** 2, k))
+        h = tr.heading[i]
+        left = cos[h] * (cy - tr.y[i]) - sin[h] * (cx - tr.x[i])
+        if left >= 0:
+            out.append(rule.at(i))
+    return out
+
+
+def overtaking_right(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """In the overtaking section, out to a lane on the right and back (passing on the right):
+    at the change back."""
+    out = []
+    for w in scene.windows(rule.item):
+        inside = [(f, a, b) for f, a, b in scene.lane_changes if w[0] <= f < w[1]]
+        for (_, a1, b1), (f2, a2, b2) in itertools.pairwise(inside):
+            if b1 < a1 and b2 > a2:
+                out.append(rule.at(f2))
+    return out
+
+
+def jerky_start(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """Moving off, the speed gains more than ``max_gain_mm_s`` within ``window_ms`` of the
+    standstill (闯动): per start-off, where the gain is passed."""
+    facts = scene.facts
+    speed = facts.track.speed
+    k, gain = facts.frames_in(rule.param("window_ms")), rule.param("max_gain_mm_s")
+    out = []
+    for f in facts.starts:
+        base = speed[f - 1]
+        frame = next((j for j in range(f, min(f + k, facts.n)) if speed[j] - base > gain), None)
+        if frame is not None:
+            out.append(rule.at(frame))
+    return out
+
+
+def revving_at_start(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """The engine above ``max_rpm`` within ``window_ms`` of moving off (poor accelerator
+    control): per start-off, at the first such frame."""
+    facts = scene.facts
+    rpm = facts.track.rpm
+    k, top = facts.frames_in(rule.param("window_ms")), rule.param("max_rpm")
+    out = []
+    for f in facts.starts:
+        frame = next((j for j in range(f, min(f + k, facts.n)) if rpm[j] > top), None)
+        if frame is not None:
+            out.append(rule.at(frame))
+    return out
+
+
 RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X30201": door_open_moving,
     "X30202": brake_not_released,
     "X30203": brake_released_late,
+    "X30204": jerky_start,
+    "X30205": revving_at_start,
     "X30301": wander,
     "X30401": no_lane_change,
     "X30501": zone_speed,
@@ -248,7 +320,9 @@ RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X30801": zone_speed,
     "X30901": zone_speed,
     "X30902": not_keeping_right,
+    "X30504": left_of_centre,
     "X31001": no_overtake,
+    "X31002": overtaking_right,
     "X31201": no_pull_over,
     "X31202": pull_over_far,
     "X31203": pull_over_near,

@@ -129,30 +129,44 @@ class RouteScene:
         ]
 
     def lateral_onset(self, frame: int, leftwards: bool, earliest: int) -> int:
-        """The frame at which the sideways movement that ends at ``frame`` began.
+        """The frame at which the sideways movement that ends at (or just before) ``frame``
+        began: the last frame the car was still where it moved away from.
 
-        The movement began at the last frame at which the car was still within
-        ``manoeuvre_onset_mm`` (sideways) of the position it moved away from: the rightmost
-        (for a move to the left) or leftmost lateral offset of the ``manoeuvre_lookback_ms``
-        before ``frame``, not earlier than ``earliest``.  The margin is what position noise
-        needs; a drift towards the other lane before the lane change proper starts it.
+        (1) The car is moving sideways towards the new lane (left if ``leftwards``) while its
+        lateral offset has grown by more than ``manoeuvre_onset_speed_mm_s`` over the last
+        ``manoeuvre_onset_window_ms``; slower drift and position noise stay below that.  Find
+        the last such frame up to ``frame`` (a pull-over's movement ends before its stop) and
+        the first frame of that run.  (2) Where the car stood is its offset one window before
+        that first frame; the movement began after the last frame still within
+        ``manoeuvre_onset_mm`` of it, a margin above the position noise.  The search looks
+        back at most ``manoeuvre_lookback_ms`` and not before ``earliest``.
         """
-        onset = self.setting("manoeuvre_onset_mm")
+        speed = self.setting("manoeuvre_onset_speed_mm_s")
+        window = self.setting("manoeuvre_onset_window_ms")
+        margin = self.setting("manoeuvre_onset_mm")
         lookback = self.setting("manoeuvre_lookback_ms")
         d, t = self.projection[1], self.facts.track.t
-        start = max(earliest, bisect_left(t, t[frame] - lookback))
-        if start >= frame:
-            return frame
-        span = d[start : frame + 1]
+        k = self.facts.frames_in(window)
+        start = max(earliest, bisect_left(t, t[frame] - lookback)) + k
+        rise = speed * window // 1000
+        sign = 1 if leftwards else -1
+
+        def moving(f: int) -> bool:
+            return sign * (d[f] - d[f - k]) > rise
+
+        # (1)
         f = frame
-        if leftwards:
-            limit = min(span) + onset
-            while f > start and d[f] > limit:
-                f -= 1
-        else:
-            limit = max(span) - onset
-            while f > start and d[f] < limit:
-                f -= 1
+        while f >= start and not moving(f):
+            f -= 1
+        if f < start:
+            return frame
+        while f > start and moving(f - 1):
+            f -= 1
+        # (2)
+        before = f - k
+        stood = d[before]
+        while f > before and sign * (d[f] - stood) > margin:
+            f -= 1
         return f
 
     def manoeuvres(self, method: int) -> list[tuple[int, int]]:

@@ -164,6 +164,23 @@ def parse_rule_table(data: bytes) -> RuleTable:
     )
 
 
+def rule_table_markdown(table: RuleTable) -> str:
+    """The table's rows as the Markdown table of ``docs/scoring.md``."""
+    lines = [
+        "| code | subj. | item | condition | points | thresholds | method | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.rules.values():
+        points = "不合格 (100)" if r.points == DISQUALIFYING else str(r.points)
+        params = ", ".join(f"{k} = {v}" for k, v in r.params.items()) or "—"
+        subjects = "/".join(str(n) for n in sorted(r.subjects))
+        if r.judge != "machine":
+            points += f", judged by the {r.judge}"
+        cells = [r.code, subjects, r.item, r.condition, points, params, str(r.method), r.source]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 DEFAULT_RULE_TABLE = "ga1026-2017-v2.json"
 
 

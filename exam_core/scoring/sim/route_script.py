@@ -8,12 +8,13 @@ the U-turn and pulls over at the end.  Faults change exactly the part of the scr
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable
 
 from exam_core.scoring.course import RouteCourse, RouteZone
-from exam_core.scoring.sim.sim_car import Driver, Noise, Pt, SimRun, amount, parse_faults
+from exam_core.scoring.sim import route_faults
+from exam_core.scoring.sim.route_driver import RouteDriver, RoutePath
+from exam_core.scoring.sim.sim_car import Driver, Noise, SimRun, amount, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
     BRAKE_PEDAL,
@@ -30,62 +31,6 @@ SLOW = 6_944.0
 """25 km/h, below the 30 km/h of the slow zones."""
 LANE = 3_500.0
 SIGNAL_MS = 3_500
-
-
-class RoutePath:
-    """Points at (distance along, lateral offset) of the route's reference polyline."""
-
-    def __init__(self, course: RouteCourse) -> None:
-        self.ref = [(float(x), float(y)) for x, y in course.reference]
-        self.starts = [0.0]
-        for a, b in zip(self.ref, self.ref[1:], strict=False):
-            self.starts.append(self.starts[-1] + math.dist(a, b))
-
-    def point(self, s: float, d: float) -> Pt:
-        k = min(max(bisect.bisect_right(self.starts, s) - 1, 0), len(self.ref) - 2)
-        (ax, ay), (bx, by) = self.ref[k], self.ref[k + 1]
-        length = self.starts[k + 1] - self.starts[k]
-        ux, uy = (bx - ax) / length, (by - ay) / length
-        f = s - self.starts[k]
-        return (ax + ux * f - uy * d, ay + uy * f + ux * d)
-
-    def heading(self, s: float) -> float:
-        k = min(max(bisect.bisect_right(self.starts, s) - 1, 0), len(self.ref) - 2)
-        (ax, ay), (bx, by) = self.ref[k], self.ref[k + 1]
-        return math.atan2(by - ay, bx - ax)
-
-
-class RouteDriver:
-    """A driver that knows where it is along the route."""
-
-    def __init__(self, drv: Driver, path: RoutePath, s: float, d: float) -> None:
-        self.drv, self.path = drv, path
-        self.s, self.d = s, d
-        drv.x, drv.y = path.point(s, d)
-        drv.heading = path.heading(s)
-
-    def to(
-        self,
-        s: float,
-        v: float,
-        d: float | None = None,
-        v_end: float | None = None,
-        accel: float = 1500.0,
-    ) -> None:
-        """Drive to ``s`` at up to ``v``, moving linearly to lateral offset ``d`` on the way."""
-        d_to = self.d if d is None else d
-        if s <= self.s:
-            return
-        n = max(2, int((s - self.s) / 1000) + 1)
-        pts = [
-            self.path.point(self.s + (s - self.s) * i / n, self.d + (d_to - self.d) * i / n)
-            for i in range(n + 1)
-        ]
-        self.drv.follow(pts, v, v_end=v if v_end is None else v_end, accel=accel)
-        self.s, self.d = s, d_to
-
-    def stop_at(self, s: float, v: float, d: float | None = None) -> None:
-        self.to(s, v, d, v_end=0.0)
 
 
 class RouteScript:
@@ -130,17 +75,21 @@ class RouteScript:
         self.start_engine()
         self.start_off()
         self.straight_section()
+        route_faults.straddling(self)
         self.lane_change_section()
         self.slow_through(z["junction_straight"], "X30501")
         self.crosswalk()
         self.slow_through(z["school_zone"], "X30701")
-        self.speeding_burst()
+        route_faults.speeding_burst(self)
+        route_faults.wrong_gear(self)
+        route_faults.jerky_braking(self)
         self.turn(z["junction_right"], "X30503", INDICATOR_RIGHT)
         self.slow_through(z["bus_stop"], "X30801")
         self.meeting()
-        self.centre_line_excursion()
-        self.turn(z["junction_left"], "X30502", INDICATOR_LEFT)
+        route_faults.centre_line_excursion(self)
+        self.left_turn()
         self.overtaking()
+        route_faults.turning_round(self)
         self.turn(z["u_turn"], None, INDICATOR_LEFT, speed=3000)
         self.pull_over()
         self.leave_car()
@@ -214,9 +163,28 @@ class RouteScript:
                 d.set(DOOR_OPEN, False)
                 released["door"] = True
 
-        drv.follow(start_pts, 1500, v_end=1500, accel=600, on_step=on_start)
+        # a jerky start (X30204) lurches off at 3.5 m/s²; the engine may race (X30205)
+        v_start = self.amt("X30204", 3500, 2400, 1500)
+        drv.rpm_boost = round(self.amt("X30205", 2300, 2000))
+        drv.mark("X30204", first + 5, first + 9)
+        drv.mark("X30205", first - 1, first + 1)
+
+        def start_step(d: Driver) -> None:
+            on_start(d)
+            if d.frame - first >= 10:
+                d.rpm_boost = 0
+
+        drv.follow(
+            start_pts,
+            v_start,
+            v_end=1500,
+            accel=self.amt("X30204", 3500, 2200, 600),
+            on_step=start_step,
+        )
+        drv.rpm_boost = 0
         drv.set(PARKING_BRAKE, False)
         drv.set(DOOR_OPEN, False)
+        drv.auto_gear = True
         car.s += 10_000
         car.to(car.s + 20_000, 5000, d=1750)
         drv.set(INDICATOR_LEFT, False)
@@ -259,7 +227,8 @@ class RouteScript:
         lane_now = int(car.d // LANE)
         bit = INDICATOR_LEFT if to_lane > lane_now else INDICATOR_RIGHT
         drv.set(bit, True)
-        ahead = drv.speed * self.lane_change_signal_ms / 1000 + 500
+        # just under the lead at the current speed, so that it spans that many frames
+        ahead = drv.speed * (self.lane_change_signal_ms - 50) / 1000
         car.to(car.s + ahead, max(drv.speed, 3000))
         self.lane_change_starts.append(drv.frame)
         car.to(car.s + length, max(drv.speed, 3000), d=LANE * to_lane + LANE / 2)
@@ -331,18 +300,6 @@ class RouteScript:
         drv.hold(2000)
         car.to(zc.end + 5_000, SLOW, v_end=SLOW)
 
-    def speeding_burst(self) -> None:
-        """X30101: above the road's limit for just over (or under) 2 s, if asked."""
-        drv, car, trig = self.drv, self.car, self.trig
-        if "X30101" not in self.both:
-            return
-        car.to(car.s + 100_000, self.cruise)
-        a = drv.frame
-        ms = 2100 if "X30101" in trig else 1900
-        car.to(car.s + 14_500 * ms / 1000, 14_500, v_end=14_500, accel=1e6)
-        car.to(car.s + 10_000, self.cruise, accel=1e6)
-        drv.mark("X30101", a + 20)
-
     def turn(self, zone: RouteZone, code: str | None, bit: int, speed: float = SLOW) -> None:
         """Signal 40 m ahead, slow down and drive through the turn (too fast if ``code``)."""
         drv, car = self.drv, self.car
@@ -373,28 +330,48 @@ class RouteScript:
             self.change_lane(0)
         self.slow_through(zm, "X30901")
 
-    def centre_line_excursion(self) -> None:
-        """X30102: out to the left lane and the body over (or just short of) the centre line."""
+    def left_turn(self) -> None:
+        """Into the leftmost lane and left at the junction, passing left of its centre point,
+        then back to the right lane (X30504: turning from the right lane goes round the point;
+        the near miss turns a little right of the leftmost lane's middle)."""
         drv, car, cruise = self.drv, self.car, self.cruise
-        if "X30102" not in self.both:
-            return
-        car.to(car.s + 100_000, cruise)
-        self.change_lane(1)
-        car.to(car.s + 60_000, cruise)
-        self.change_lane(2)
+        zone = self.zones["junction_left"]
+        car.to(zone.start - 300_000, cruise)
+        if "X30504" not in self.trig:
+            self.change_lane(1)
+            car.to(car.s + 30_000, cruise)
+            self.change_lane(2)
+            if "X30504" in self.near:
+                car.to(car.s + 20_000, cruise, d=8_000)
         a = drv.frame
-        car.to(car.s + 40_000, cruise, d=self.amt("X30102", 9800, 9500))
-        car.to(car.s + 40_000, cruise)
-        drv.mark("X30102", a, drv.frame)
-        car.to(car.s + 40_000, cruise, d=8750)
-        self.change_lane(1)
-        car.to(car.s + 60_000, cruise)
-        self.change_lane(0)
+        self.turn(zone, "X30502", INDICATOR_LEFT)
+        if zone.centre is not None:
+            cx, cy = zone.centre
+            near = min(range(a, drv.frame), key=lambda i: math.dist(drv.truth[i], (cx, cy)))
+            drv.mark("X30504", near - 3, near + 3)
+        if "X30504" not in self.trig:
+            car.to(car.s + 30_000, cruise)
+            self.change_lane(1)
+            car.to(car.s + 30_000, cruise)
+            self.change_lane(0)
 
     def overtaking(self) -> None:
-        """超车: out to lane 1 and back within the section (or not at all, X31001)."""
-        car, cruise = self.car, self.cruise
+        """超车: out to lane 1 and back within the section (or not at all, X31001; or from
+        lane 1 out to the right and back, X31002, whose near miss overtakes on the left)."""
+        drv, car, cruise = self.drv, self.car, self.cruise
         zo = self.zones["overtaking"]
+        if "X31002" in self.both:
+            car.to(zo.start - 150_000, cruise)
+            self.change_lane(1)
+            car.to(zo.start + 20_000, cruise)
+            self.change_lane(0 if "X31002" in self.trig else 2)
+            car.to(car.s + 60_000, cruise)
+            back = drv.frame
+            self.change_lane(1)
+            drv.mark("X31002", back, drv.frame)
+            car.to(zo.end + 20_000, cruise)
+            self.change_lane(0)
+            return
         if self.skip_section(zo, "X31001"):
             return
         self.change_lane(1)

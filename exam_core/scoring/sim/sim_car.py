@@ -19,13 +19,26 @@ from dataclasses import dataclass, field
 from exam_core.scoring.telemetry import (
     BELT,
     CAMERA_OK,
+    CLUTCH,
+    FORWARD_GEARS,
     GEAR_NEUTRAL,
+    GEAR_REVERSE,
     PARKING_BRAKE,
     STARTER,
     Frame,
 )
 
 Pt = tuple[float, float]
+
+IDLE_RPM = 800
+RPM_PER_MM_S = {1: 0.54, 2: 0.31, 3: 0.216, 4: 0.166, 5: 0.12, 6: 0.1, GEAR_REVERSE: 0.5}
+"""Engine speed per wheel speed in each gear: 3000 rpm at 20, 35, 50, 65, 90, 108 km/h."""
+SHIFT_UP = {1: 4167, 2: 6944, 3: 12500, 4: 16667, 5: 22222}
+"""The candidate changes up above these speeds (mm/s): 15, 25, 45, 60, 80 km/h."""
+SHIFT_DOWN = {2: 2778, 3: 5000, 4: 8333, 5: 11111, 6: 15000}
+"""… and down below these: 10, 18, 30, 40, 54 km/h."""
+CLUTCH_FRAMES = 3
+"""The clutch is held down for this many frames while the gear changes."""
 
 
 @dataclass
@@ -62,6 +75,13 @@ class Driver:
         self.gear = GEAR_NEUTRAL
         self.engine = False
         self.rpm_override: int | None = None
+        self.rpm_boost = 0
+        """Extra engine speed (accelerator pressed harder than the wheels need)."""
+        self.auto_gear = False
+        """Change gear by speed (``SHIFT_UP``/``SHIFT_DOWN``) while in a forward gear."""
+        self.clutch_left = 0
+        self.decel = 2500.0
+        """The hardest the candidate brakes for a lower speed limit (mm/s²)."""
         self.signals = BELT | CAMERA_OK | PARKING_BRAKE
         self.marks: dict[str, tuple[int, int]] = {}
 
@@ -79,17 +99,39 @@ class Driver:
         gauss = self.rng.gauss
         return [max(-3.0, min(3.0, gauss(0.0, 1.0))) for _ in range(5)]
 
+    def _shift(self, speed: float) -> None:
+        """The automatic candidate's gear change, with the clutch held down for it."""
+        g = self.gear
+        if not self.auto_gear or g not in FORWARD_GEARS or speed <= 0:
+            return
+        if speed > SHIFT_UP.get(g, math.inf):
+            self.gear = g + 1
+        elif speed < SHIFT_DOWN.get(g, -math.inf):
+            self.gear = g - 1
+        if self.gear != g:
+            self.clutch_left = CLUTCH_FRAMES
+
+    def engine_rpm(self, speed: float) -> float:
+        """Idle, or what the wheels turn the engine at in the engaged gear, plus any boost."""
+        ratio = RPM_PER_MM_S.get(self.gear)
+        if ratio is None or self.clutch_left:
+            return IDLE_RPM + self.rpm_boost
+        return max(IDLE_RPM, abs(speed) * ratio) + self.rpm_boost
+
     def emit(self, speed: float = 0.0) -> None:
         n = self.noise
         e_heading, e_speed, e_rpm, e_x, e_y = self._noise()
+        self._shift(speed)
+        self.set(CLUTCH, self.clutch_left > 0)
         heading = round(self.heading * 18_000 / math.pi + e_heading * n.heading_centideg)
         wheel = 0 if -1 < speed < 1 else round(speed * (1 + e_speed * n.speed_fraction))
         if self.rpm_override is not None:
             rpm = self.rpm_override
         elif self.engine:
-            rpm = max(350, round(800 + abs(speed) * 0.12 + e_rpm * n.rpm))
+            rpm = max(350, round(self.engine_rpm(speed) + e_rpm * n.rpm))
         else:
             rpm = 0
+        self.clutch_left = max(0, self.clutch_left - 1)
         self.truth.append((self.x, self.y))
         self.frames.append(
             Frame(
@@ -152,9 +194,13 @@ class Driver:
         reverse: bool = False,
         v_end: float = 0.0,
         accel: float = 900.0,
+        decel: float | None = None,
         on_step: Callable[[Driver], None] | None = None,
     ) -> None:
-        """Drive along a polyline (its first point is where the car is) with a speed profile."""
+        """Drive along a polyline (its first point is where the car is) with a speed profile:
+        up to ``v_max`` at ``accel``, down to a lower ``v_max`` at ``decel`` (the driver's
+        ``decel`` when not given), and braking at ``accel`` to reach ``v_end`` at the end."""
+        slow_down = (self.decel if decel is None else decel) * self.period / 1000
         seg = [math.dist(a, b) for a, b in itertools.pairwise(points)]
         total = sum(seg)
         dt = self.period / 1000
@@ -163,7 +209,7 @@ class Driver:
         k, base = 0, 0.0
         while s < total - 1e-6:
             room = math.sqrt(v_end * v_end + 2 * accel * (total - s))
-            v = max(min(v + accel * dt, v_max, room), 120.0)
+            v = max(min(max(min(v + accel * dt, v_max), v - slow_down), room), 120.0)
             step = min(v * dt, total - s)
             s += step
             while k < len(seg) - 1 and s > base + seg[k]:
@@ -179,7 +225,7 @@ class Driver:
             if on_step is not None:
                 on_step(self)
             self.emit(self.speed)
-        self.speed = v_end if v_end > 0 else 0.0
+        self.speed = v if v_end > 0 else 0.0  # the speed reached, not the one aimed at
 
     def roll_back(self, mm: float) -> None:
         """Roll backwards ``mm`` in a forward gear (a hill start gone wrong) at 300 mm/s."""

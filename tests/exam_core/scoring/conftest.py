@@ -20,7 +20,7 @@ from exam_core.scoring import (
     score_chunks,
     simulate,
 )
-from exam_core.scoring.course import DEFAULT_MAPS
+from exam_core.scoring.course import DEFAULT_MAPS, LARGE_VEHICLE_MAP
 from exam_core.scoring.sim.sim_car import SimRun
 from exam_core.scoring.telemetry import make_chunks
 
@@ -42,6 +42,13 @@ def table() -> RuleTable:
 @pytest.fixture(scope="session")
 def field() -> FieldCourse:
     course = load_course(DEFAULT_MAPS[2])
+    assert isinstance(course, FieldCourse)
+    return course
+
+
+@pytest.fixture(scope="session")
+def large_field() -> FieldCourse:
+    course = load_course(LARGE_VEHICLE_MAP)
     assert isinstance(course, FieldCourse)
     return course
 

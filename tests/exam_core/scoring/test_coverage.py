@@ -20,6 +20,7 @@ from exam_core.scoring.coverage import (
     load_catalogue,
     parse_catalogue,
 )
+from exam_core.scoring.rules import rule_table_markdown
 
 CATALOGUE = resources.files("exam_core.scoring") / "data" / "catalogue" / "domain-2017-v1.json"
 DOCS = Path(__file__).parents[3] / "docs" / "scoring.md"
@@ -96,10 +97,19 @@ def test_malformed_catalogues_are_refused(change: Any) -> None:
         parse_catalogue(b"\xff")
 
 
-def test_the_documented_report_is_the_current_one(table: RuleTable) -> None:
+def documented(name: str) -> str:
     text = DOCS.read_text()
-    begin, end = "<!-- coverage:begin -->\n", "<!-- coverage:end -->"
-    documented = text[text.index(begin) + len(begin) : text.index(end)]
-    assert documented == coverage_markdown(coverage(table, load_catalogue())), (
+    begin, end = f"<!-- {name}:begin -->\n", f"<!-- {name}:end -->"
+    return text[text.index(begin) + len(begin) : text.index(end)]
+
+
+def test_the_documented_report_is_the_current_one(table: RuleTable) -> None:
+    assert documented("coverage") == coverage_markdown(coverage(table, load_catalogue())), (
         "regenerate with: examctl score rules --coverage --markdown"
+    )
+
+
+def test_the_documented_rule_table_is_the_shipped_one(table: RuleTable) -> None:
+    assert documented("rules") == rule_table_markdown(table), (
+        "regenerate with: examctl score rules --markdown"
     )

@@ -4,6 +4,7 @@ thresholds really come from the table, and malformed files are refused with a re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -62,7 +63,7 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
 
 def test_shipped_maps_load_by_version(field: FieldCourse, route: RouteCourse) -> None:
     assert course_by_version("k2-field-a/2") == field
-    assert course_by_version("k3-route-a/1") == route
+    assert course_by_version("k3-route-a/2") == route
     assert [i.item for i in field.items] == [
         "reverse_parking",
         "hill_start",
@@ -185,6 +186,14 @@ def map_doc(name: str) -> dict[str, Any]:
         ("k3-route-a-v1.json", lambda d: d["zones"][0].update({"from": 5, "to": 5})),
         ("k3-route-a-v1.json", lambda d: d["road"].pop("lanes")),
         ("k3-route-a-v1.json", lambda d: d["reference"].append(d["reference"][-1])),
+        ("k3-route-a-v2.json", lambda d: d["zones"][0].update(centre=[0, 0])),
+        ("k3-route-a-v2.json", lambda d: d["zones"][9].update(centre=[0])),
+        ("k2-field-a-v2.json", lambda d: d.update(speed_limit_mm_s=0)),
+        ("k2-field-a-v2.json", lambda d: d.update(roads={"lines": []})),
+        ("k2-field-a-v2.json", lambda d: d["roads"]["solid_lines"].append([[0, 0]])),
+        ("k2-field-l-v1.json", lambda d: d["items"][0].pop("inside")),
+        ("k2-field-l-v1.json", lambda d: d["items"][0].pop("centre_line")),
+        ("k2-field-l-v1.json", lambda d: d["items"].reverse()),
     ],
 )
 def test_malformed_maps_are_refused(name: str, change: Any) -> None:
@@ -192,6 +201,17 @@ def test_malformed_maps_are_refused(name: str, change: Any) -> None:
     change(doc)
     with pytest.raises(ScoringError):
         parse_course(json.dumps(doc).encode())
+
+
+@pytest.mark.parametrize(("subject", "code"), [(2, "X20002"), (2, "X20003"), (3, "X30504")])
+def test_a_map_older_than_a_rule_is_refused_rather_than_scored_without_it(
+    subject: int, code: str, table: RuleTable, score_run: ScoreFn, request: pytest.FixtureRequest
+) -> None:
+    old = course_by_version("k2-field-a/1" if subject == 2 else "k3-route-a/1")
+    scored = score_run(request.getfixturevalue("field" if subject == 2 else "route"))
+    only = replace(table, rules={code: table.rules[code]})
+    with pytest.raises(ScoringError, match=code if subject == 2 else "centre point"):
+        score_chunks(scored.blobs, old, only, "C1")
 
 
 def test_map_that_is_not_json_is_refused() -> None:
