@@ -17,10 +17,12 @@ from functools import partial
 from exam_core.errors import ScoringError
 from exam_core.log.note import Ed25519Verifier
 from exam_core.scoring import (
+    cab_rules,
     field_general,
     field_items,
     general_rules,
     large_items,
+    route_cab_rules,
     route_general,
     route_items,
 )
@@ -32,10 +34,13 @@ from exam_core.scoring.route_scene import RouteScene
 from exam_core.scoring.rules import DISQUALIFYING, Rule, RuleTable
 from exam_core.scoring.telemetry import Track, read_track
 
+GENERAL_FUNCTIONS = {**general_rules.RULE_FUNCTIONS, **cab_rules.RULE_FUNCTIONS}
+"""The rule functions of both subjects, which read only the track's facts."""
+
 
 def decided_codes(subject: int) -> frozenset[str]:
     """Every rule code this engine can decide for a subject."""
-    return frozenset(general_rules.RULE_FUNCTIONS) | frozenset(_subject_functions(subject))
+    return frozenset(GENERAL_FUNCTIONS) | frozenset(_subject_functions(subject))
 
 
 def _subject_functions(subject: int) -> dict[str, Callable[..., list[Deduction]]]:
@@ -45,20 +50,32 @@ def _subject_functions(subject: int) -> dict[str, Callable[..., list[Deduction]]
             **field_items.RULE_FUNCTIONS,
             **large_items.RULE_FUNCTIONS,
         }
-    return {**route_general.RULE_FUNCTIONS, **route_items.RULE_FUNCTIONS}
+    return {
+        **route_general.RULE_FUNCTIONS,
+        **route_items.RULE_FUNCTIONS,
+        **route_cab_rules.RULE_FUNCTIONS,
+    }
 
 
 def newest_method(code: str) -> int:
     """The newest method by which this engine decides a rule (1 for most)."""
     methods = (
         general_rules.METHODS,
+        cab_rules.METHODS,
         field_general.METHODS,
         field_items.METHODS,
         large_items.METHODS,
         route_general.METHODS,
         route_items.METHODS,
+        route_cab_rules.METHODS,
     )
     return next((m[code] for m in methods if code in m), 1)
+
+
+def telemetry_needed(code: str) -> int:
+    """The telemetry format version a rule reads (2 for what only telemetry v2 carries)."""
+    needs = {**cab_rules.TELEMETRY, **route_cab_rules.TELEMETRY}
+    return needs.get(code, 1)
 
 
 def verify_table_decidable(table: RuleTable, subject: int) -> None:
@@ -83,10 +100,15 @@ def score_track(
 ) -> ScoreResult:
     """Score one exam's track.
 
-    (1) the table must be decidable for the course's subject; (2) the general rules and the
-    subject's rules each add their deductions; (3) the score is 100 minus the points, passed
-    at or above the pass mark of the subject and licence class with no disqualifying rule
-    broken.  An exam the examiner stopped (``stopped``) keeps its points but never passes.
+    (1) the table must be decidable for the course's subject; (2) the track must carry what
+    each rule reads (a version 1 track has no camera, pedal, gearbox or command columns), and
+    the general rules and the subject's rules each add their deductions; (3) the score is 100
+    minus the points, passed at or above the pass mark of the subject and licence class with
+    no disqualifying rule broken.  An exam the examiner stopped (``stopped``) keeps its points
+    but never passes.
+
+    Raises:
+        ScoringError: if the table cannot be decided here or needs telemetry the track lacks.
     """
     subject = subject_of(course)
     # (1)
@@ -95,6 +117,13 @@ def score_track(
     deductions: list[Deduction] = []
     # (2)
     rules = [r for r in table.for_subject(subject) if r.judge == "machine"]
+    for rule in rules:
+        if telemetry_needed(rule.code) > track.version:
+            raise ScoringError(
+                f"rule {rule.code} of {table.version} needs telemetry version "
+                f"{telemetry_needed(rule.code)}; this exam's is version {track.version}: score it "
+                "with a table for its in-car unit"
+            )
     # The subject's rule functions bound to its scene; ``unreached`` is its "every item driven"
     # rule, which a stopped exam is not judged by (it keeps the points of what it did drive).
     own: dict[str, Callable[[Rule], list[Deduction]]]
@@ -107,8 +136,8 @@ def score_track(
         own = {code: partial(fn, route) for code, fn in _subject_functions(3).items()}
         unreached = "X31201"
     for rule in rules:
-        if rule.code in general_rules.RULE_FUNCTIONS:
-            deductions += general_rules.RULE_FUNCTIONS[rule.code](facts, rule)
+        if rule.code in GENERAL_FUNCTIONS:
+            deductions += GENERAL_FUNCTIONS[rule.code](facts, rule)
         elif not (stopped and rule.code == unreached):
             deductions += own[rule.code](rule)
     # (3)

@@ -28,18 +28,21 @@ NOT_IN_GEAR = frozenset({GEAR_NEUTRAL, GEAR_PARK})
 
 
 def runs_of(flags: Sequence[bool]) -> list[Run]:
-    """Maximal runs of true values."""
+    """Maximal runs of true values.
+
+    The true frames are picked out at C speed (``itertools.compress``), so a pass costs in
+    Python only as many steps as there are true frames: most rules look for rare events.
+    """
     out: list[Run] = []
-    start = -1
-    for i, flag in enumerate(flags):
-        if flag:
-            if start < 0:
-                start = i
-        elif start >= 0:
-            out.append((start, i))
-            start = -1
+    start = end = -1
+    for i in itertools.compress(range(len(flags)), flags):
+        if i != end:
+            if start >= 0:
+                out.append((start, end))
+            start = i
+        end = i + 1
     if start >= 0:
-        out.append((start, len(flags)))
+        out.append((start, end))
     return out
 
 
@@ -93,6 +96,20 @@ class TrackFacts:
             if frame is not None:
                 return frame
         return None
+
+    @cached_property
+    def commands(self) -> list[tuple[int, int]]:
+        """(frame, code) of every voice command, in order (none in version 1 telemetry)."""
+        command = self.track.command
+        return [(i, command[i]) for i in itertools.compress(range(len(command)), command)]
+
+    @cached_property
+    def vision_seen(self) -> int:
+        """Every observation bit the camera reported at some frame."""
+        seen = 0
+        for v in set(self.track.vision):
+            seen |= v
+        return seen
 
     def frames_in(self, ms: int) -> int:
         """How many frames span ``ms``."""

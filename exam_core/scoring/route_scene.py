@@ -90,12 +90,7 @@ class RouteScene:
     @cached_property
     def progress(self) -> list[int]:
         """The furthest distance along the route reached so far: monotone, for zone lookup."""
-        out = []
-        best = -(1 << 62)
-        for s in self.projection[0]:
-            best = max(best, s)
-            out.append(best)
-        return out
+        return list(itertools.accumulate(self.projection[0], max))
 
     def window(self, zone: RouteZone) -> Run | None:
         """Frames from first reaching the zone's start to first reaching its end."""
@@ -185,11 +180,13 @@ class RouteScene:
         first = self.facts.first_motion
         if first is not None:
             out.append((first, INDICATOR_LEFT))
-        previous = 0
-        for frame, a, b in self.lane_changes:
-            start = frame if method == 1 else self.lateral_onset(frame, b > a, previous)
+        changes = (
+            [(f, a, b) for f, a, b in self.lane_changes]
+            if method == 1
+            else [(onset, a, b) for onset, _, a, b in self.lane_change_onsets]
+        )
+        for start, a, b in changes:
             out.append((start, INDICATOR_LEFT if b > a else INDICATOR_RIGHT))
-            previous = frame
         for item, bit in (
             ("junction_left", INDICATOR_LEFT),
             ("u_turn", INDICATOR_LEFT),
@@ -199,16 +196,37 @@ class RouteScene:
                 w = self.window(zone)
                 if w is not None:
                     out.append((w[0], bit))
+        if method == 1:
+            stops = [self.first_stop_in(zone) for zone in self.zones("pull_over")]
+            out.extend((stop[0], INDICATOR_RIGHT) for stop in stops if stop is not None)
+        else:
+            out.extend((onset, INDICATOR_RIGHT) for onset, _ in self.pull_over_onsets)
+        found = self._manoeuvres[method] = sorted(out)
+        return found
+
+    @cached_property
+    def lane_change_onsets(self) -> list[tuple[int, int, int, int]]:
+        """(start of the sideways movement, lane-change frame, from lane, to lane) for each
+        lane change."""
+        out = []
+        previous = 0
+        for frame, a, b in self.lane_changes:
+            out.append((self.lateral_onset(frame, b > a, previous), frame, a, b))
+            previous = frame
+        return out
+
+    @cached_property
+    def pull_over_onsets(self) -> list[tuple[int, int]]:
+        """(start of the sideways movement towards the edge, first frame of the stop) for each
+        pull-over zone the car stopped in."""
+        out = []
         for zone in self.zones("pull_over"):
             stop = self.first_stop_in(zone)
             if stop is not None:
-                frame = stop[0]
-                if method != 1:
-                    changed = [f for f, _, _ in self.lane_changes if f < frame]
-                    frame = self.lateral_onset(frame, False, changed[-1] if changed else 0)
-                out.append((frame, INDICATOR_RIGHT))
-        found = self._manoeuvres[method] = sorted(out)
-        return found
+                changed = [f for f, _, _ in self.lane_changes if f < stop[0]]
+                onset = self.lateral_onset(stop[0], False, changed[-1] if changed else 0)
+                out.append((onset, stop[0]))
+        return out
 
     @cached_property
     def units(self) -> list[tuple[int, int]]:

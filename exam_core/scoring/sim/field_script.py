@@ -9,14 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from exam_core.scoring import cab_inputs as cab
 from exam_core.scoring.course import FieldCourse
 from exam_core.scoring.sim.sim_car import Driver, Noise, Pt, SimRun, amount, arc, line, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
+    BRAKE_PEDAL,
     GEAR_NEUTRAL,
     GEAR_REVERSE,
     INDICATOR_LEFT,
     PARKING_BRAKE,
+    WIPER,
 )
 
 
@@ -133,6 +136,49 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
     drv.mark("X20003", between[0], between[-1])
 
 
+def _cab_faults(drv: Driver, faults: tuple[set[str], set[str]]) -> None:
+    """Before the first leg, standing: the wipers on command (X10114), two failed gear
+    engagements (X10113); then, 3 s into the first leg, eyes, hands, body, gear lever and both
+    pedals (X10108–X10112), each just over (or under) its limit."""
+    trig, near = faults
+    both = trig | near
+    if "X10114" in both:
+        prompt = drv.frame
+        drv.cab.command(cab.WIPERS_ON)
+        drv.hold(6000 if "X10114" in trig else 4500)
+        drv.set(WIPER, "X10114" in near)
+        drv.hold(1000)
+        drv.set(WIPER, False)
+        drv.mark("X10114", prompt + 49, prompt + 51)
+    if "X10113" in both:
+        outcomes = (False, False) if "X10113" in trig else (False, True, False)
+        second = 0
+        for n, ok in enumerate(outcomes):
+            drv.gear, drv.cab.engaged = GEAR_NEUTRAL, None
+            drv.hold(500)
+            drv.gear, drv.cab.engaged = 1, None if ok else GEAR_NEUTRAL
+            second = drv.frame if n == 1 else second
+            drv.hold(1500)
+        drv.cab.engaged = None
+        drv.mark("X10113", second + 9, second + 11)
+    moving_in = drv.frame + 30
+    for code, bits, hit, miss in (
+        ("X10108", cab.EYES_OFF_ROAD, 2100, 1900),
+        ("X10109", cab.HANDS_OFF_WHEEL, 1100, 900),
+        ("X10110", cab.BODY_OUT_OF_WINDOW, 600, 400),
+        ("X10111", cab.LOOKING_AT_GEAR_LEVER, 600, 400),
+    ):
+        if code in both:
+            drv.glance(bits, hit if code in trig else miss, after_ms=3000)
+            limit = (hit + miss) // 200
+            drv.mark(code, moving_in + limit - 1, moving_in + limit + 1)
+    if "X10112" in both:
+        drv.cab.accel = 300
+        drv.switch_at(BRAKE_PEDAL, True, 3000)
+        drv.switch_at(BRAKE_PEDAL, False, 3600 if "X10112" in trig else 3400)
+        drv.mark("X10112", moving_in + 4, moving_in + 6)
+
+
 def _first_leg(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float) -> None:
     """From the start to the stop before reversing into the bay; above the field's speed limit
     for 2.1 s (1.9 s) if asked (X20002), or in third gear for 15.5 s (14.5 s) (X10107)."""
@@ -222,7 +268,9 @@ def _field_script(
         drv.hold(1000)
         return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)
     stop_x = amt("X20105", 24500, 24900, 25500) + amt("20102", -400, -200, 0)
+    _cab_faults(drv, (trig, near))
     _first_leg(drv, (trig, near), stop_x)
+    drv.cab.accel = None
     drv.hold(1000)
     drv.gear = GEAR_REVERSE
     cx = stop_x

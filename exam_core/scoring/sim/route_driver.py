@@ -12,6 +12,13 @@ import math
 from exam_core.scoring.course import RouteCourse
 from exam_core.scoring.sim.sim_car import Driver, Pt
 
+CRUISE = 11_111.0
+"""40 km/h."""
+SLOW = 6_944.0
+"""25 km/h, below the 30 km/h of the slow zones."""
+LANE = 3_500.0
+SIGNAL_MS = 3_500
+
 
 class RoutePath:
     """Points at (distance along, lateral offset) of the route's reference polyline."""

@@ -8,16 +8,22 @@ the U-turn and pulls over at the end.  Faults change exactly the part of the scr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
+from exam_core.scoring import cab_inputs as cab
 from exam_core.scoring.course import RouteCourse, RouteZone
-from exam_core.scoring.sim import route_faults
-from exam_core.scoring.sim.route_driver import RouteDriver, RoutePath
+from exam_core.scoring.sim import route_cab, route_faults, route_lanes, route_pull_over
+from exam_core.scoring.sim.route_driver import (
+    CRUISE,
+    LANE,
+    SIGNAL_MS,
+    SLOW,
+    RouteDriver,
+    RoutePath,
+)
 from exam_core.scoring.sim.sim_car import Driver, Noise, SimRun, amount, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
-    BRAKE_PEDAL,
     DOOR_OPEN,
     GEAR_NEUTRAL,
     INDICATOR_LEFT,
@@ -25,12 +31,15 @@ from exam_core.scoring.telemetry import (
     PARKING_BRAKE,
 )
 
-CRUISE = 11_111.0
-"""40 km/h."""
-SLOW = 6_944.0
-"""25 km/h, below the 30 km/h of the slow zones."""
-LANE = 3_500.0
-SIGNAL_MS = 3_500
+LOOK_CODES = {
+    "junction_straight": "X30505",
+    "junction_left": "X30505",
+    "junction_right": "X30505",
+    "crosswalk": "X30603",
+    "school_zone": "X30702",
+    "bus_stop": "X30802",
+}
+"""The rule that a look to both sides before each kind of zone answers to."""
 
 
 class RouteScript:
@@ -64,35 +73,52 @@ class RouteScript:
         """How long the candidate signals before steering into another lane."""
         self.lane_change_starts: list[int] = []
         """The frame each lane change's sideways movement starts at."""
+        self.night = False
+        """The in-car computer has said that the exam is now at night."""
+        self.late_parking_lights = False
+        """Switch to the parking lights only just before the engine (X31212's near miss)."""
+        self.committed: set[str] = set()
+        """Faults committed once already, where a step that repeats could commit them again."""
 
     def amt(self, code: str, hit: float, miss: float, clean: float = 0.0) -> float:
         """The amount of fault ``code``: ``hit`` when committed, ``miss`` for its near miss."""
         return amount(code, (self.trig, self.near), hit, miss, clean)
 
+    def once(self, code: str) -> str:
+        """``trig`` or ``near`` the first time a repeated step asks for ``code``, then ``""``."""
+        if code in self.committed or code not in self.both:
+            return ""
+        self.committed.add(code)
+        return "trig" if code in self.trig else "near"
+
     def run(self) -> SimRun:
         """Every step in route order; the frames and where each committed fault must show."""
         z = self.zones
         self.start_engine()
+        route_cab.light_simulation(self)
+        route_cab.wipers_on_command(self)
         self.start_off()
         self.straight_section()
         route_faults.straddling(self)
-        self.lane_change_section()
+        route_lanes.lane_change_section(self)
         self.slow_through(z["junction_straight"], "X30501")
         self.crosswalk()
         self.slow_through(z["school_zone"], "X30701")
         route_faults.speeding_burst(self)
         route_faults.wrong_gear(self)
         route_faults.jerky_braking(self)
+        route_cab.gear_change_item(self)
+        route_cab.cab_faults(self)
         self.turn(z["junction_right"], "X30503", INDICATOR_RIGHT)
         self.slow_through(z["bus_stop"], "X30801")
-        self.meeting()
+        route_lanes.meeting(self)
         route_faults.centre_line_excursion(self)
-        self.left_turn()
-        self.overtaking()
+        route_lanes.left_turn(self)
+        route_lanes.overtaking(self)
         route_faults.turning_round(self)
         self.turn(z["u_turn"], None, INDICATOR_LEFT, speed=3000)
-        self.pull_over()
-        self.leave_car()
+        route_pull_over.pull_over(self)
+        route_pull_over.leave_car(self)
         return SimRun(self.drv.frames, self.drv.marks)
 
     def start_engine(self) -> None:
@@ -112,6 +138,7 @@ class RouteScript:
         if "10210" in both:
             drv.gear = 1 if "10210" in trig else GEAR_NEUTRAL
             drv.stall("10210")
+        route_cab.failed_engagements(self)
         drv.gear = 1
         signal_ms = round(self.amt("X30106", 2900, 3100, SIGNAL_MS))
         if "X30105" in trig:
@@ -122,8 +149,18 @@ class RouteScript:
         drv.hold(1000)
 
     def start_off(self) -> None:
-        """起步: signal, release the parking brake, close the door, roll back, move off."""
+        """起步: signal, look, release the parking brake, close the door, roll back, move off."""
         drv, car, path, trig, near = self.drv, self.car, self.path, self.trig, self.near
+        drv.cab.command(cab.START)
+        # the mirrors and a look over the left shoulder (X30206: no look; its near miss looks
+        # 9 s before moving off)
+        drv.glance(cab.MIRROR_INTERIOR, 500)
+        drv.glance(cab.MIRROR_LEFT, 500, after_ms=600)
+        if "X30206" in near:
+            drv.glance(cab.HEAD_LEFT, 300)
+            drv.hold(5500)
+        elif "X30206" not in trig:
+            drv.glance(cab.HEAD_LEFT, 500, after_ms=1200)
         signal_ms = self.signal_ms
         door = "X30201" in trig
         drv.set(DOOR_OPEN, door or "X30201" in near)
@@ -140,6 +177,7 @@ class RouteScript:
         drv.hold(100 if signal_ms else 0)
         roll = self.amt("10105", 310, 290) + self.amt("10202", 110, 0)
         first = drv.frame
+        drv.mark("X30206", first - 1, first + 1)
         drv.mark("X30105", first)
         drv.mark("X30106", first)
         drv.mark("X30201", first)
@@ -185,6 +223,7 @@ class RouteScript:
         drv.set(PARKING_BRAKE, False)
         drv.set(DOOR_OPEN, False)
         drv.auto_gear = True
+        drv.cab.mirror_every = 100
         car.s += 10_000
         car.to(car.s + 20_000, 5000, d=1750)
         drv.set(INDICATOR_LEFT, False)
@@ -193,6 +232,17 @@ class RouteScript:
         """直线行驶, and the faults placed on the straight: belt, coasting, wander, edge line."""
         drv, car, cruise, trig, both = self.drv, self.car, self.cruise, self.trig, self.both
         zs = self.zones["straight"]
+        gap_ms = round(self.amt("X30303", 21_000, 19_000))
+        if gap_ms:  # X30303: no look in a mirror for 21 s (19 s)
+            car.to(zs.start + 5_000, cruise)
+            drv.cab.mirror_every = None
+            drv.glance(cab.MIRROR_INTERIOR, 300)
+            car.to(car.s + cruise * 0.3, cruise)
+            a = drv.frame
+            car.to(car.s + cruise * gap_ms / 1000, cruise)
+            drv.glance(cab.MIRROR_INTERIOR, 300)
+            drv.cab.mirror_every = 100
+            drv.mark("X30303", a + 199, a + 202)
         car.to(zs.start + 20_000, cruise)
         if "10101" in trig:
             drv.set(BELT, False)
@@ -220,13 +270,19 @@ class RouteScript:
             drv.mark("X30103", a, drv.frame)
             car.to(car.s + 40_000, cruise, d=1750)
 
-    def change_lane(self, to_lane: int, length: float = 40_000) -> None:
-        """Signal for 3.5 s (``lane_change_signal_ms``), then move across to the middle of
-        ``to_lane`` over ``length``."""
+    def change_lane(
+        self, to_lane: int, length: float = 40_000, looks: tuple[int, ...] | None = None
+    ) -> None:
+        """Signal for 3.5 s (``lane_change_signal_ms``) and look (by default in the mirror on
+        that side), then move across to the middle of ``to_lane`` over ``length``."""
         drv, car = self.drv, self.car
         lane_now = int(car.d // LANE)
         bit = INDICATOR_LEFT if to_lane > lane_now else INDICATOR_RIGHT
         drv.set(bit, True)
+        if looks is None:
+            looks = (cab.MIRROR_LEFT if to_lane > lane_now else cab.MIRROR_RIGHT,)
+        for n, seen in enumerate(looks):
+            drv.glance(seen, 500, after_ms=600 * n)
         # just under the lead at the current speed, so that it spans that many frames
         ahead = drv.speed * (self.lane_change_signal_ms - 50) / 1000
         car.to(car.s + ahead, max(drv.speed, 3000))
@@ -245,35 +301,6 @@ class RouteScript:
         drv.mark(code, drv.frame - 10, drv.frame)
         return True
 
-    def lane_change_section(self) -> None:
-        """变更车道: out to lane 1 and back (two lanes at once, late, or not at all if asked)."""
-        drv, car, cruise = self.drv, self.car, self.cruise
-        zl = self.zones["lane_change"]
-        if self.skip_section(zl, "X30401"):
-            return
-        if "X30104" in self.both:
-            drv.set(INDICATOR_LEFT, True)
-            car.to(car.s + 45_000, cruise)
-            a = drv.frame
-            if "X30104" in self.trig:
-                car.to(car.s + 60_000, cruise, d=8750)
-            else:
-                car.to(car.s + 40_000, cruise, d=5250)
-                car.to(car.s + cruise * 3.8, cruise)
-                car.to(car.s + 40_000, cruise, d=8750)
-            drv.set(INDICATOR_LEFT, False)
-            drv.mark("X30104", a, drv.frame)
-            car.to(car.s + 20_000, cruise)
-            self.change_lane(1)
-            car.to(car.s + 50_000, cruise)
-            self.change_lane(0)
-            return
-        if "X30401" in self.near:  # late: the lane line is crossed some 20 m before the end
-            car.to(zl.end - 85_000, cruise)
-        self.change_lane(1)
-        car.to(zl.end + 100_000, cruise)
-        self.change_lane(0)
-
     def slow_through(
         self, zone: RouteZone, code: str, hit: float = 8600, miss: float = 8100
     ) -> None:
@@ -281,10 +308,37 @@ class RouteScript:
         drv, car = self.drv, self.car
         speed = self.amt(code, hit, miss, SLOW)
         car.to(zone.start - 60_000, self.cruise)
-        car.to(zone.start - 1_000, speed, v_end=speed)
+        self.look_both_ways(zone, speed, speed)
         a = drv.frame
         car.to(zone.end + 1_000, speed, v_end=speed, accel=1e6)
         drv.mark(code, a, a + 3)
+        looked = LOOK_CODES.get(zone.item)
+        if looked is not None:
+            drv.mark(looked, a, a + 4)
+
+    def look_both_ways(self, zone: RouteZone, speed: float, v_end: float) -> None:
+        """Approach the zone at ``speed``, looking left and then right some 3 s before it, and
+        at night flash the high beam before a junction or a crosswalk.
+
+        The zone's look fault (``LOOK_CODES``) leaves out the look to the right, its near miss
+        looks 4.6 s ahead; X30117 flashes once, its near miss starts 4.6 s ahead.
+        """
+        drv, car = self.drv, self.car
+        code = LOOK_CODES.get(zone.item)
+        look = self.once(code) if code is not None else ""
+        flash = self.once("X30117") if self.night and code in ("X30505", "X30603") else ""
+        lead = 4.6 if "near" in (look, flash) else 3.0
+        car.to(zone.start - 1_000 - speed * lead, speed, v_end=speed)
+        drv.glance(cab.HEAD_LEFT, 400)
+        if look != "trig":
+            drv.glance(cab.HEAD_RIGHT, 400, after_ms=600)
+        if self.night and code in ("X30505", "X30603"):
+            route_cab.flash_high_beam(self, 1 if flash == "trig" else 2)
+            if flash:
+                drv.mark(
+                    "X30117", drv.frame + round(lead * 10) - 1, drv.frame + round(lead * 10) + 4
+                )
+        car.to(zone.start - 1_000, speed, v_end=v_end)
 
     def crosswalk(self) -> None:
         """人行横道: slow through, or stop short of it or on it (X30602)."""
@@ -294,6 +348,8 @@ class RouteScript:
             self.slow_through(zc, "X30601")
             return
         car.to(zc.start - 60_000, self.cruise)
+        drv.glance(cab.HEAD_LEFT, 400)
+        drv.glance(cab.HEAD_RIGHT, 400, after_ms=600)
         stop_s = zc.start - 3600 + (1000 if "X30602" in trig else -300)
         car.stop_at(stop_s, SLOW)
         drv.mark("X30602", drv.frame - 3, drv.frame + 20)
@@ -307,140 +363,18 @@ class RouteScript:
         car.to(zone.start - 40_000, SLOW, v_end=SLOW)
         drv.set(bit, True)
         v = speed if code is None else self.amt(code, 8600, 8100, speed)
-        car.to(zone.start - 1_000, SLOW, v_end=v)
+        if zone.item in LOOK_CODES:
+            self.look_both_ways(zone, SLOW, v)
+        else:
+            car.to(zone.start - 1_000, SLOW, v_end=v)
         a = drv.frame
         car.to(zone.end + 1_000, v, v_end=v, accel=1e6)
         if code is not None:
             drv.mark(code, a, a + 3)
+        looked = LOOK_CODES.get(zone.item)
+        if looked is not None:
+            drv.mark(looked, a, a + 4)
         drv.set(bit, False)
-
-    def meeting(self) -> None:
-        """会车: keep to the right lane and slow down (or still be in lane 1, X30902)."""
-        drv, car, cruise = self.drv, self.car, self.cruise
-        zm = self.zones["meeting"]
-        if "X30902" in self.both:
-            car.to(zm.start - 200_000, cruise)
-            self.change_lane(1)
-            if "X30902" in self.trig:
-                car.to(zm.start + 500, cruise)
-                drv.mark("X30902", drv.frame - 3, drv.frame)
-                car.to(zm.start + 20_000, cruise)
-            else:
-                car.to(zm.start - 90_000, cruise)
-            self.change_lane(0)
-        self.slow_through(zm, "X30901")
-
-    def left_turn(self) -> None:
-        """Into the leftmost lane and left at the junction, passing left of its centre point,
-        then back to the right lane (X30504: turning from the right lane goes round the point;
-        the near miss turns a little right of the leftmost lane's middle)."""
-        drv, car, cruise = self.drv, self.car, self.cruise
-        zone = self.zones["junction_left"]
-        car.to(zone.start - 300_000, cruise)
-        if "X30504" not in self.trig:
-            self.change_lane(1)
-            car.to(car.s + 30_000, cruise)
-            self.change_lane(2)
-            if "X30504" in self.near:
-                car.to(car.s + 20_000, cruise, d=8_000)
-        a = drv.frame
-        self.turn(zone, "X30502", INDICATOR_LEFT)
-        if zone.centre is not None:
-            cx, cy = zone.centre
-            near = min(range(a, drv.frame), key=lambda i: math.dist(drv.truth[i], (cx, cy)))
-            drv.mark("X30504", near - 3, near + 3)
-        if "X30504" not in self.trig:
-            car.to(car.s + 30_000, cruise)
-            self.change_lane(1)
-            car.to(car.s + 30_000, cruise)
-            self.change_lane(0)
-
-    def overtaking(self) -> None:
-        """超车: out to lane 1 and back within the section (or not at all, X31001; or from
-        lane 1 out to the right and back, X31002, whose near miss overtakes on the left)."""
-        drv, car, cruise = self.drv, self.car, self.cruise
-        zo = self.zones["overtaking"]
-        if "X31002" in self.both:
-            car.to(zo.start - 150_000, cruise)
-            self.change_lane(1)
-            car.to(zo.start + 20_000, cruise)
-            self.change_lane(0 if "X31002" in self.trig else 2)
-            car.to(car.s + 60_000, cruise)
-            back = drv.frame
-            self.change_lane(1)
-            drv.mark("X31002", back, drv.frame)
-            car.to(zo.end + 20_000, cruise)
-            self.change_lane(0)
-            return
-        if self.skip_section(zo, "X31001"):
-            return
-        self.change_lane(1)
-        # back in the right lane some 20 m before the end of the section for a near miss
-        car.to(zo.end - 85_000 if "X31001" in self.near else car.s + 100_000, cruise)
-        self.change_lane(0)
-
-    def pull_over(self) -> None:
-        """靠边停车: signal right, close in on the edge and stop; creep, brakes, if asked."""
-        drv, car, trig, near, both = self.drv, self.car, self.trig, self.near, self.both
-        zp = self.zones["pull_over"]
-        car.to(zp.start - 60_000, self.cruise)
-        car.to(zp.start + 10_000, SLOW, v_end=SLOW)
-        drv.set(INDICATOR_RIGHT, True)
-        gap = self.amt("X31202", 550, 450) + self.amt("X31203", 400, 250) or 200.0
-        stop_s = zp.start + 90_000
-        if "X31201" in both:
-            stop_s = zp.end + 20_000 if "X31201" in trig else zp.end - 5_000
-        car.to(stop_s - 45_000, SLOW, v_end=3000)
-        car.to(stop_s - 5_000, 3000, d=900 + gap, v_end=2000)
-        drv.set(BRAKE_PEDAL, True)
-        car.stop_at(stop_s, 2000)
-        stop = drv.frame
-        drv.mark("X31202", stop - 1, stop)
-        drv.mark("X31203", stop - 1, stop)
-        drv.hold(500)
-        creep = self.amt("X31205", 150, 50)
-        if creep:
-            a = drv.frame
-            car.stop_at(car.s + creep, 300)
-            drv.mark("X31205", a, drv.frame)
-            drv.hold(500)
-        if "X31208" in trig:
-            drv.set(BRAKE_PEDAL, False)
-            drv.mark("X31208", drv.frame)
-            drv.hold(500)
-        brake = "X31204" not in trig
-        drv.set(PARKING_BRAKE, brake and "X31204" not in near)
-        if "X31208" in near:
-            drv.set(BRAKE_PEDAL, False)  # in the same frame as the parking brake: not before it
-        drv.hold(300)
-        drv.set(BRAKE_PEDAL, False)
-        drv.gear = GEAR_NEUTRAL
-        drv.set(INDICATOR_RIGHT, False)
-        drv.hold(1000)
-
-    def leave_car(self) -> None:
-        """Switch off and get out: belt, door with the engine running, parking brake, door."""
-        drv, trig, near = self.drv, self.trig, self.near
-        if "10101" in near:
-            drv.set(BELT, False)
-        if "X31206" in trig:
-            drv.set(DOOR_OPEN, True)
-            drv.mark("X31206", drv.frame)
-            drv.hold(500)
-        if "X31204" in near:
-            drv.set(PARKING_BRAKE, True)
-        drv.mark("X31204", drv.frame)
-        drv.engine = False
-        drv.hold(100)
-        drv.hold(1000)
-        if "10202" in near:  # parked, engine off: rolling now is not starting off
-            drv.roll_back(110)
-        drv.set(DOOR_OPEN, True)
-        drv.hold(2000)
-        drv.set(DOOR_OPEN, "X31207" in trig)
-        drv.hold(100)
-        drv.mark("X31207", drv.frame - 1)
-        drv.mark("X31201", drv.frame - 1)
 
 
 def simulate_route(

@@ -16,12 +16,16 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from exam_core.scoring.cab_inputs import PEDAL_FULL
+from exam_core.scoring.sim.cab import START_SLIP_FRAMES, Cab, accelerator, steering_wheel
 from exam_core.scoring.telemetry import (
     BELT,
+    BRAKE_PEDAL,
     CAMERA_OK,
     CLUTCH,
     FORWARD_GEARS,
     GEAR_NEUTRAL,
+    GEAR_PARK,
     GEAR_REVERSE,
     PARKING_BRAKE,
     STARTER,
@@ -29,6 +33,7 @@ from exam_core.scoring.telemetry import (
 )
 
 Pt = tuple[float, float]
+NOT_DRIVING = frozenset({GEAR_NEUTRAL, GEAR_PARK})
 
 IDLE_RPM = 800
 RPM_PER_MM_S = {1: 0.54, 2: 0.31, 3: 0.216, 4: 0.166, 5: 0.12, 6: 0.1, GEAR_REVERSE: 0.5}
@@ -84,6 +89,12 @@ class Driver:
         """The hardest the candidate brakes for a lower speed limit (mm/s²)."""
         self.signals = BELT | CAMERA_OK | PARKING_BRAKE
         self.marks: dict[str, tuple[int, int]] = {}
+        self.cab = Cab()
+        """What telemetry v2 sees of the candidate: glances, pedals, gearbox, commands."""
+        self._before: tuple[float, float] = (0.0, 0.0)
+        """Speed and heading of the previous frame."""
+        self.timed: list[tuple[int, int, bool]] = []
+        """(frame, signal bit, on): switches the candidate makes while driving on."""
 
     @property
     def frame(self) -> int:
@@ -109,7 +120,8 @@ class Driver:
         elif speed < SHIFT_DOWN.get(g, -math.inf):
             self.gear = g - 1
         if self.gear != g:
-            self.clutch_left = CLUTCH_FRAMES
+            self.clutch_left = 0 if self.cab.clutchless_shift else CLUTCH_FRAMES
+            self.cab.clutchless_shift = False
 
     def engine_rpm(self, speed: float) -> float:
         """Idle, or what the wheels turn the engine at in the engaged gear, plus any boost."""
@@ -118,11 +130,46 @@ class Driver:
             return IDLE_RPM + self.rpm_boost
         return max(IDLE_RPM, abs(speed) * ratio) + self.rpm_boost
 
+    def _clutch(self, speed: float) -> int:
+        """Down for a gear change and while standing in gear, slipping as the car moves off."""
+        cab = self.cab
+        standing = abs(speed) < 1
+        if standing:
+            cab.slip_left = START_SLIP_FRAMES
+        elif cab.slip_left:
+            cab.slip_left -= 1
+        if cab.clutch is not None:
+            return cab.clutch
+        if self.clutch_left or (standing and self.engine and self.gear not in NOT_DRIVING):
+            return PEDAL_FULL
+        if cab.slip_left and self.gear in (1, GEAR_REVERSE):
+            return 60 * cab.slip_left
+        return 0
+
+    def switch_at(self, bit: int, on: bool, after_ms: int) -> None:
+        """Switch a signal ``after_ms`` from the next frame, whatever the car is doing then."""
+        self.timed.append((self.frame + after_ms // self.period, bit, on))
+
     def emit(self, speed: float = 0.0) -> None:
+        for at, bit, on in self.timed:
+            if at == self.frame:
+                self.set(bit, on)
         n = self.noise
         e_heading, e_speed, e_rpm, e_x, e_y = self._noise()
         self._shift(speed)
-        self.set(CLUTCH, self.clutch_left > 0)
+        clutch = self._clutch(speed)
+        self.set(CLUTCH, clutch >= 800)
+        before_speed, before_heading = self._before
+        self._before = (speed, self.heading)
+        turned = (self.heading - before_heading + math.pi) % (2 * math.pi) - math.pi
+        sign = -1 if speed < 0 else 1
+        cab = self.cab
+        if cab.accel is not None:
+            accel = cab.accel
+        elif self.signals & BRAKE_PEDAL:
+            accel = 0
+        else:
+            accel = accelerator(speed, before_speed, self.period)
         heading = round(self.heading * 18_000 / math.pi + e_heading * n.heading_centideg)
         wheel = 0 if -1 < speed < 1 else round(speed * (1 + e_speed * n.speed_fraction))
         if self.rpm_override is not None:
@@ -144,8 +191,18 @@ class Driver:
                 gear=self.gear,
                 rpm=rpm,
                 signals=self.signals,
+                accel=accel,
+                clutch=clutch,
+                steering=sign * steering_wheel(turned, abs(speed) * self.period / 1000),
+                engaged=cab.engaged,
+                command=cab.next_command(),
+                vision=cab.vision(len(self.frames), abs(speed) >= 1),
             )
         )
+
+    def glance(self, bits: int, ms: int, after_ms: int = 0) -> None:
+        """Let the in-cab camera see ``bits`` for ``ms``, ``after_ms`` from the next frame."""
+        self.cab.glance(self.frame, bits, ms, after_ms, self.period)
 
     def hold(self, ms: int) -> None:
         self.speed = 0.0

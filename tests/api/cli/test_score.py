@@ -33,7 +33,7 @@ def test_simulate_then_replay_prints_the_same_json(
     assert all(set(d) == {"code", "item", "points", "frame"} for d in result["deductions"])
     exam = json.loads((out / "exam.json").read_text())
     assert exam["map"] == "k2-field-a/2"
-    assert exam["rules"] == "ga1026-2017/2"
+    assert exam["rules"] == "ga1026-2017/3"
     assert len(exam["chunks"]) == len(list((out / "telemetry").iterdir()))
     assert main(["score", "replay", str(out)]) == 0
     replayed = capsys.readouterr().out
