@@ -12,6 +12,7 @@ is refused rather than scored without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from exam_core.errors import ScoringError
@@ -95,8 +96,48 @@ def verify_table_decidable(table: RuleTable, subject: int) -> None:
             raise ScoringError(f"rule {rule.code} has no method {rule.method} here")
 
 
+@dataclass(frozen=True)
+class ExaminerCall:
+    """An ``exam.examiner_judged`` entry as the score counts it: a code and its frame."""
+
+    code: str
+    frame: int
+
+
+def examiner_deductions(
+    calls: Sequence[ExaminerCall], table: RuleTable, subject: int, frames: int
+) -> list[Deduction]:
+    """The deductions of the examiner's calls: each must name an examiner-judged rule of the
+    table for the subject, at a frame of the recording; it costs that rule's points.
+
+    Raises:
+        ScoringError: for a call that names another rule or a frame beyond the recording.
+    """
+    out = []
+    for call in calls:
+        rule = table.rules.get(call.code)
+        if rule is None or rule.judge != "examiner" or subject not in rule.subjects:
+            raise ScoringError(
+                f"{call.code} is not an examiner-judged rule of {table.version} for subject "
+                f"{subject}"
+            )
+        if not 0 <= call.frame < frames:
+            raise ScoringError(
+                f"examiner's call {call.code} at frame {call.frame} is not in "
+                f"the recording of {frames} frames"
+            )
+        out.append(rule.at(call.frame))
+    return out
+
+
 def score_track(
-    track: Track, course: Course, table: RuleTable, licence_class: str, stopped: bool = False
+    track: Track,
+    course: Course,
+    table: RuleTable,
+    licence_class: str,
+    stopped: bool = False,
+    *,
+    examiner_calls: Sequence[ExaminerCall] = (),
 ) -> ScoreResult:
     """Score one exam's track.
 
@@ -108,7 +149,8 @@ def score_track(
     but never passes.
 
     Raises:
-        ScoringError: if the table cannot be decided here or needs telemetry the track lacks.
+        ScoringError: if the table cannot be decided here or needs telemetry the track lacks,
+            or an examiner's call is not an examiner-judged rule at a frame of the track.
     """
     subject = subject_of(course)
     # (1)
@@ -140,6 +182,7 @@ def score_track(
             deductions += GENERAL_FUNCTIONS[rule.code](facts, rule)
         elif not (stopped and rule.code == unreached):
             deductions += own[rule.code](rule)
+    deductions += examiner_deductions(examiner_calls, table, subject, len(track))
     # (3)
     result = make_result(deductions, table.pass_mark(subject, licence_class), DISQUALIFYING)
     if stopped and result.passed:
@@ -156,9 +199,14 @@ def score_chunks(
     verifier: Ed25519Verifier | None = None,
     exam_id: bytes | None = None,
     stopped: bool = False,
+    examiner_calls: Sequence[ExaminerCall] = (),
 ) -> ScoreResult:
     """Score chunk blobs (``read_track``: signed by ``verifier`` and of ``exam_id`` when
-    given)."""
+    given), with the examiner's calls.
+
+    Raises:
+        ScoringError: as ``read_track`` and ``score_track`` do.
+    """
     verifiers = None if verifier is None else [verifier] * len(blobs)
     track = read_track(blobs, table.telemetry, verifiers=verifiers, exam_id=exam_id)
-    return score_track(track, course, table, licence_class, stopped)
+    return score_track(track, course, table, licence_class, stopped, examiner_calls=examiner_calls)

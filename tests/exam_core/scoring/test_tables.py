@@ -41,7 +41,7 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
     assert table.pass_mark(3, "C1") == 90
     for subject in (2, 3):
         verify_table_decidable(table, subject)
-        codes = {r.code for r in table.for_subject(subject)}
+        codes = {r.code for r in table.for_subject(subject) if r.judge == "machine"}
         assert codes == decided_codes(subject)
     # national codes from the research where they exist, our own (X…) elsewhere
     for code in ("10101", "10105", "10202", "10210", "20102", "20301", "20303", "20304"):
