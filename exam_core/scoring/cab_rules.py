@@ -68,14 +68,13 @@ def failed_engagements(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     """Two failed gear engagements in a row: each time the lever goes into a gear the gearbox
     must have that gear within ``engage_ms``; the second failure of a row is deducted where
     its time runs out."""
-    tr = facts.track
-    lever, engaged = tr.gear, tr.engaged
+    engaged = facts.track.engaged
     k = facts.frames_in(rule.param("engage_ms"))
     failures = 0
-    for i in range(1, facts.n):
-        g = lever[i]
-        if g == lever[i - 1] or g in (GEAR_NEUTRAL, GEAR_PARK):
+    for a, _, g in facts.gear_runs[1:]:
+        if g in (GEAR_NEUTRAL, GEAR_PARK):
             continue
+        i = a
         end = min(i + k + 1, facts.n)
         if any(engaged[j] == g for j in range(i, end)):
             failures = 0

@@ -8,6 +8,7 @@ instead of rescanning the frames.  Everything is integer and deterministic.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 
@@ -44,6 +45,18 @@ def runs_of(flags: Sequence[bool]) -> list[Run]:
     if start >= 0:
         out.append((start, end))
     return out
+
+
+def change_points(column: Sequence[int]) -> list[int]:
+    """Frame 0 and every frame whose value differs from the previous one, found at C speed."""
+    return [0, *itertools.compress(range(1, len(column)), map(operator.ne, column[1:], column))]
+
+
+def value_runs(column: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(first frame, end, value) of each run of one value: a column that changes rarely (the
+    gear, the engaged gear) is looked at a run at a time."""
+    bounds = [*change_points(column), len(column)] if column else []
+    return [(a, b, column[a]) for a, b in itertools.pairwise(bounds)]
 
 
 class TrackFacts:
@@ -132,8 +145,7 @@ class TrackFacts:
     @cached_property
     def signal_changes(self) -> list[int]:
         """Frames where the signal word differs from the previous frame, with 0 first."""
-        sig = self.track.signals
-        return [0] + [i for i in range(1, self.n) if sig[i] != sig[i - 1]]
+        return change_points(self.track.signals)
 
     def bit_runs(self, bit: int, on: bool = True) -> list[Run]:
         """Runs of frames where ``bit`` is set (or clear, with ``on=False``)."""
@@ -174,6 +186,11 @@ class TrackFacts:
         return [b for a, b in self.stationary if b < self.n]
 
     @cached_property
+    def gear_runs(self) -> list[tuple[int, int, int]]:
+        """(first frame, end, gear) of each run of one gear lever position."""
+        return value_runs(self.track.gear)
+
+    @cached_property
     def gear_mismatch(self) -> list[Run]:
         """Runs of frames driven in a forward gear, clutch up, at a speed outside the gear's
         band (``gearN_min_mm_s`` … ``gearN_max_mm_s`` of the table's common thresholds).
@@ -183,16 +200,15 @@ class TrackFacts:
         frame.
         """
         tr = self.track
-        gear, speed, sig = tr.gear, tr.speed, tr.signals
+        speed, sig = tr.speed, tr.signals
         bands = {
             g: (self.setting(f"gear{g}_min_mm_s"), self.setting(f"gear{g}_max_mm_s"))
             for g in sorted(FORWARD_GEARS)
         }
         stop = self.stop_speed
-        changes = [0, *(i for i in range(1, self.n) if gear[i] != gear[i - 1]), self.n]
         flags = [False] * self.n
-        for a, b in itertools.pairwise(changes):
-            band = bands.get(gear[a])
+        for a, b, g in self.gear_runs:
+            band = bands.get(g)
             if band is None:
                 continue
             low, high = max(band[0], stop), band[1]

@@ -113,25 +113,22 @@ def rollback_within(facts: TrackFacts, rule: Rule) -> list[Deduction]:
 
 def stall(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     """The engine stops while a gear is engaged: each frame where it stops."""
-    running, gear = facts.engine_running, facts.track.gear
-    return [
-        rule.at(i)
-        for i in range(1, facts.n)
-        if running[i - 1] and not running[i] and gear[i] not in NOT_IN_GEAR
-    ]
+    gear = facts.track.gear
+    stops = [b for _, b in runs_of(facts.engine_running) if b < facts.n]
+    return [rule.at(i) for i in stops if i > 0 and gear[i] not in NOT_IN_GEAR]
 
 
 def coasting(facts: TrackFacts, rule: Rule) -> list[Deduction]:
     """In neutral at ``min_speed_mm_s`` or more for ``min_ms`` or more: once, where reached."""
     fast, limit = rule.param("min_speed_mm_s"), rule.param("min_ms")
-    gear, speed = facts.track.gear, facts.track.speed
-    flags = [
-        g == GEAR_NEUTRAL and (v >= fast or v <= -fast) for g, v in zip(gear, speed, strict=True)
-    ]
-    for a, b in runs_of(flags):
-        frame = facts.first_reaching(a, b, limit)
-        if frame is not None:
-            return _one(rule, frame)
+    speed = facts.track.speed
+    for a, b, g in facts.gear_runs:
+        if g != GEAR_NEUTRAL:
+            continue
+        for s, e in runs_of([v >= fast or v <= -fast for v in speed[a:b]]):
+            frame = facts.first_reaching(a + s, a + e, limit)
+            if frame is not None:
+                return _one(rule, frame)
     return []
 
 

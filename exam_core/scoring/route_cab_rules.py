@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 
 from exam_core.scoring import cab_inputs as cab
-from exam_core.scoring.facts import runs_of
+from exam_core.scoring.facts import change_points, runs_of
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.route_scene import RouteRuleFunction, RouteScene
 from exam_core.scoring.rules import Rule
@@ -153,10 +153,8 @@ def gear_clash(scene: RouteScene, rule: Rule) -> list[Deduction]:
     engaged, clutch = tr.engaged, tr.clutch
     return [
         rule.at(i)
-        for i in range(1, scene.facts.n)
-        if engaged[i] != engaged[i - 1]
-        and engaged[i] not in (GEAR_NEUTRAL, GEAR_PARK)
-        and clutch[i] < low
+        for i in change_points(engaged)[1:]
+        if engaged[i] not in (GEAR_NEUTRAL, GEAR_PARK) and clutch[i] < low
     ]
 
 
@@ -165,7 +163,11 @@ def riding_the_clutch(scene: RouteScene, rule: Rule) -> list[Deduction]:
     than ``min_speed_mm_s`` for more than ``max_ms`` (poor half-clutch control): each time."""
     tr = scene.facts.track
     low, high, fast = (rule.param(n) for n in ("low_permille", "high_permille", "min_speed_mm_s"))
-    flags = [low <= c <= high and v > fast for c, v in zip(tr.clutch, tr.speed, strict=True)]
+    clutch, speed = tr.clutch, tr.speed
+    # the clutch is up on most frames: only the frames where it is down at all are looked at
+    flags = [False] * scene.facts.n
+    for i in itertools.compress(range(len(clutch)), clutch):
+        flags[i] = low <= clutch[i] <= high and speed[i] > fast
     out = []
     for a, b in runs_of(flags):
         frame = scene.facts.first_over(a, b, rule.param("max_ms"))

@@ -49,11 +49,15 @@ def _lines_crossed(
         c, s = cos[heading[i]], sin[heading[i]]
         sin_rel = (ux * s - uy * c) >> Q
         cos_rel = abs((ux * c + uy * s) >> Q)
-        a, b = front * sin_rel, -rear * sin_rel
+        # the nose and the tail: whichever is further to each side (no min/max calls here)
+        if sin_rel >= 0:
+            below, above = -rear * sin_rel, front * sin_rel
+        else:
+            below, above = front * sin_rel, -rear * sin_rel
         w = half * cos_rel
-        if low is not None and d + ((min(a, b) - w) >> Q) < low:
+        if low is not None and d + ((below - w) >> Q) < low:
             return i
-        if high is not None and d + ((max(a, b) + w) >> Q) > high:
+        if high is not None and d + ((above + w) >> Q) > high:
             return i
     return None
 
@@ -210,7 +214,10 @@ def jerky_braking(scene: RouteScene, rule: Rule) -> list[Deduction]:
     facts = scene.facts
     speed = facts.track.speed
     k, drop = facts.frames_in(rule.param("window_ms")), rule.param("max_drop_mm_s")
-    flags = [v > 0 and v - w > drop for v, w in zip(speed, speed[k:], strict=False)]
+    drops = list(map(operator.sub, speed, speed[k:]))
+    if not drops or max(drops) <= drop:
+        return []
+    flags = [v > 0 and d > drop for v, d in zip(speed, drops, strict=False)]
     return [rule.at(a + k) for a, _ in runs_of(flags)]
 
 
