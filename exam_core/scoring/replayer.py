@@ -5,7 +5,10 @@ that the exam's room was gated open before it started, fetches the telemetry chu
 the hashes the entry lists, checks that the in-car unit logged each of them for this exam and
 signed it with its registered key, re-runs the engine with the same map and rule-table
 versions, and reports every difference as a finding with the entry's index.  It also checks
-that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
+that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries, counts the
+examiner's calls (``exam.examiner_judged``) in the recomputed score, and lists each of them:
+an auditor, and the monitoring centre counting each examiner's fails, sees every point a person
+rather than the car took away.
 
 An exam has one result: a second ``exam.scored`` for it (``exam_rescored``), or new telemetry,
 a stop or a gate decision for it after its result (``exam_after_result``), would let whoever
@@ -23,9 +26,9 @@ from exam_core.errors import BlobError, ExamCoreError, ScoringError
 from exam_core.log.entry import Entry
 from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.scoring.course import course_by_version, subject_of
-from exam_core.scoring.engine import score_track
+from exam_core.scoring.engine import ExaminerCall, score_track
 from exam_core.scoring.result import result_from_json
-from exam_core.scoring.rules import rule_table_by_version
+from exam_core.scoring.rules import RuleTable, rule_table_by_version
 from exam_core.scoring.telemetry import MAX_CHUNK_BYTES, TelemetryError, read_track
 
 
@@ -36,6 +39,8 @@ class _ExamFacts:
     logged: dict[str, str] = field(default_factory=dict)
     """Chunk hash → the vehicle that logged it (``telemetry.chunk``)."""
     stops: int = 0
+    calls: list[tuple[int, str, ExaminerCall, str]] = field(default_factory=list)
+    """The examiner's calls: (entry index, rule table version, call, tablet)."""
     first_gate: int | None = None
     first_chunk: int | None = None
     alarms: list[int] = field(default_factory=list)
@@ -49,13 +54,14 @@ READS = frozenset(
         "key.revoked",
         "telemetry.chunk",
         "exam.stopped",
+        "exam.examiner_judged",
         "device.gate",
         "device.alarm",
         "exam.scored",
     }
 )
-"""The earlier entries a score depends on: vehicle keys, its chunks, stops, gates, alarms, and
-the exam's result if it already has one."""
+"""The earlier entries a score depends on: vehicle keys, its chunks, stops, the examiner's
+calls, gates, alarms, and the exam's result if it already has one."""
 
 AFTER_RESULT = frozenset({"telemetry.chunk", "exam.stopped", "device.gate"})
 """What an exam may not have once its result is logged: more telemetry, a stop, a new gate."""
@@ -89,6 +95,10 @@ class _LogIndex:
             facts.first_chunk = position if facts.first_chunk is None else facts.first_chunk
         elif kind == "exam.stopped":
             self.exams.setdefault(exam, _ExamFacts()).stops += 1
+        elif kind == "exam.examiner_judged":
+            call = ExaminerCall(str(e.event["code"]), int(e.event["frame"]))
+            entry = (position, str(e.event["rules"]), call, e.actor)
+            self.exams.setdefault(exam, _ExamFacts()).calls.append(entry)
         elif kind == "device.gate" and e.event.get("allowed") is True:
             facts = self.exams.setdefault(exam, _ExamFacts())
             facts.first_gate = position if facts.first_gate is None else facts.first_gate
@@ -119,6 +129,38 @@ def _gating_findings(
     return findings
 
 
+def _examiner_calls(
+    entries: list[tuple[int, str, ExaminerCall, str]], table: RuleTable, subject: int, frames: int
+) -> tuple[list[ExaminerCall], list[Finding]]:
+    """The calls a score must count, and a finding for each: ``examiner_judged`` (a warning
+    that lists it) or ``examiner_judged_invalid`` (another table, a rule the table does not
+    leave to the examiner, a frame beyond the recording), which the score must not count."""
+    calls: list[ExaminerCall] = []
+    findings: list[Finding] = []
+    for at, version, call, tablet in entries:
+        rule = table.rules.get(call.code)
+        if version != table.version:
+            why = f"names rule table {version}; the score uses {table.version}"
+        elif rule is None or rule.judge != "examiner" or subject not in rule.subjects:
+            why = f"{call.code} is not an examiner-judged rule of {table.version}"
+        elif not 0 <= call.frame < frames:
+            why = f"frame {call.frame} is not in the recording of {frames} frames"
+        else:
+            calls.append(call)
+            findings.append(
+                Finding(
+                    at,
+                    "examiner_judged",
+                    f"{tablet} judged {call.code} ({rule.points} points: {rule.condition}) at "
+                    f"frame {call.frame}",
+                    "warning",
+                )
+            )
+            continue
+        findings.append(Finding(at, "examiner_judged_invalid", why))
+    return calls, findings
+
+
 class ScoringReplayer:
     """Recomputes ``exam.scored`` entries; see the module docstring.
 
@@ -146,8 +188,9 @@ class ScoringReplayer:
         warnings); (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this
         exam, and its blob is present and matches its hash; (2) each blob is a chunk signed by
         the key of the vehicle that logged it; (3) the chunks form one valid recording; (4)
-        ``stopped`` matches the log; (5) the engine, with the entry's map and rule table, gives
-        exactly the signed result.
+        ``stopped`` matches the log; (5) each examiner's call names an examiner-judged rule of
+        the score's table at a frame of the recording, and is listed; (6) the engine, with the
+        entry's map and rule table and the valid calls, gives exactly the signed result.
         """  # noqa: DOC501 - TelemetryError is caught here
         event = entry.event
         if entry.type != "exam.scored":
@@ -210,7 +253,6 @@ class ScoringReplayer:
                     f"score says stopped={stopped}; the log has {facts.stops} exam.stopped entries",
                 )
             )
-        # (5)
         subject = subject_of(course)
         if event["subject"] != subject:
             return [
@@ -219,7 +261,13 @@ class ScoringReplayer:
                     index, "score_unverifiable", f"map {course.version} is not subject {subject}"
                 ),
             ]
-        expected = score_track(track, course, table, str(event["licence_class"]), stopped)
+        # (5)
+        calls, listed = _examiner_calls(facts.calls, table, subject, len(track))
+        findings += listed
+        # (6)
+        expected = score_track(
+            track, course, table, str(event["licence_class"]), stopped, examiner_calls=calls
+        )
         try:
             signed = result_from_json({k: event[k] for k in ("score", "passed", "deductions")})
         except ScoringError as e:

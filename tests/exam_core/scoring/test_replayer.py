@@ -17,14 +17,23 @@ from exam_core.scoring import (
     FieldCourse,
     RuleTable,
     ScoringReplayer,
+    load_course,
     load_rule_table,
     score_chunks,
 )
-from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
+from exam_core.scoring.course import DEFAULT_MAPS
+from exam_core.scoring.engine import ExaminerCall
+from exam_core.scoring.events import (
+    chunk_fields,
+    examiner_judged_fields,
+    scored_fields,
+    stopped_fields,
+)
 
 from .conftest import EXAM_ID, ScoreFn, chunk_blobs
 
 LOG = "exam.example/c/370100-01"
+FIELD_VERSION = load_course(DEFAULT_MAPS[2]).version
 
 
 class Log:
@@ -78,10 +87,11 @@ def build(
     register_vehicle: bool = True,
     stopped: bool = False,
     stop_entry: bool = False,
-    map_version: str = "k2-field-a/1",
+    map_version: str = FIELD_VERSION,
     listed: Sequence[str] | None = None,
     gated: bool = True,
     alarm: bool = False,
+    calls: Sequence[dict[str, Any]] = (),
 ) -> tuple[Log, int]:
     log = Log()
     if register_vehicle:
@@ -112,6 +122,8 @@ def build(
         )
     if stop_entry:
         log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger"))
+    for call in calls:
+        log.add(TABLET, "exam.examiner_judged", **call)
     index = log.add(
         SCORER,
         "exam.scored",
@@ -119,7 +131,7 @@ def build(
         subject=2,
         licence_class="C1",
         map=map_version,
-        rules="ga1026-2017/1",
+        rules=load_rule_table().version,
         chunks=list(listed if listed is not None else hashes),
         stopped=stopped,
         **result,
@@ -323,3 +335,42 @@ def test_an_exam_has_one_result_and_nothing_after_it(
         f"has its result at entry {first}"
         in replayer.replay(second, log.history.entries[second], log.history)[0].message
     )
+
+
+def test_the_examiners_calls_count_in_the_score_and_are_listed(
+    faulty: Any, vehicle: Ed25519Signer, field: FieldCourse, table: RuleTable
+) -> None:
+    examiner_rule = next(r for r in table.for_subject(2) if r.judge == "examiner")
+    call = examiner_judged_fields(EXAM_ID, table, examiner_rule.code, 120)
+    counted = score_chunks(
+        faulty.blobs, field, table, "C1", examiner_calls=[ExaminerCall(examiner_rule.code, 120)]
+    )
+    assert counted.score == max(0, faulty.result.score - examiner_rule.points)
+    assert ExaminerCall(examiner_rule.code, 120) not in faulty.result.deductions
+    log, index = build(faulty.blobs, counted.to_json(), vehicle, calls=[call])
+    findings = ScoringReplayer().replay(index, log.history.entries[index], log.history)
+    assert [(f.code, f.severity) for f in findings] == [("examiner_judged", "warning")]
+    assert findings[0].index == index - 1  # the examiner's entry, just before the score
+    assert examiner_rule.code in findings[0].message
+    assert "tablet/T017" in findings[0].message
+    # a score that leaves the call out does not recompute
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, calls=[call])
+    assert replay(log, index) == [(index - 1, "examiner_judged"), (index, "score_mismatch")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c.update(code="20104"),  # a machine-judged rule: the car decides it
+        lambda c: c.update(rules="ga1026-2017/2"),
+        lambda c: c.update(frame=10**6),
+    ],
+)
+def test_an_examiners_call_the_score_cannot_count_is_reported(
+    faulty: Any, vehicle: Ed25519Signer, table: RuleTable, change: Any
+) -> None:
+    examiner_rule = next(r for r in table.for_subject(2) if r.judge == "examiner")
+    call = examiner_judged_fields(EXAM_ID, table, examiner_rule.code, 120)
+    change(call)
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, calls=[call])
+    assert replay(log, index) == [(index - 1, "examiner_judged_invalid")]
