@@ -61,7 +61,6 @@ from exam_core.log.registry import KeyRegistry
 from exam_core.log.schemas.types import ADMIN, DEMO
 from exam_core.scoring.telemetry import (
     SIGNATURE_BYTES,
-    SIGNING_CONTEXT,
     Frame,
     TelemetryError,
     make_chunk,
@@ -438,8 +437,9 @@ def test_the_beacon_commitment_follows_the_rule() -> None:
 def test_telemetry_chunk_signatures_follow_the_rule() -> None:
     vehicle = Ed25519Signer.from_seed("v", bytes(32))
     frame = Frame(t=0, x=0, y=0, odo=0, heading=0, speed=0, gear=0, rpm=800, signals=0)
-    body = make_chunk(vehicle, bytes(16), 1, 0, [frame])[:-SIGNATURE_BYTES]
-    cases = transplanted(SIGNING_CONTEXT + body)
+    signed = make_chunk(vehicle, bytes(16), 1, 0, [frame])
+    body = signed[:-SIGNATURE_BYTES]
+    cases = transplanted(parse_chunk(signed).signed_bytes)
 
     def check(c: Case) -> None:
         chunk = parse_chunk(body + c.signature)
