@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from api.cli import alloc, audit, demo, devices, log, score  # noqa: PLC0415
+    from api.cli import alloc, audit, demo, devices, log, score, serve, tokens  # noqa: PLC0415
 
-    for module in (log, alloc, devices, score, audit, demo):
+    for module in (log, tokens, alloc, devices, score, audit, serve, demo):
         module.register(commands)
     return parser
 

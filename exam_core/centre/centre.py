@@ -108,6 +108,40 @@ class CentreConfig:
         return config
 
 
+def load_config(root: Path) -> CentreConfig:
+    """The configuration of the centre in ``root``.
+
+    Raises:
+        StoreError: ``root`` is not a centre directory or its configuration is unreadable.
+    """
+    try:
+        return CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
+    except FileNotFoundError as e:
+        raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})") from e
+
+
+def database_url(root: Path, config: CentreConfig) -> str:
+    """The URL of the centre's database: the configured one, or ``log.db`` in ``root``."""
+    if config.database_url is not None:
+        return config.database_url
+    return f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
+
+
+def full_key_name(origin: str, name: str) -> str:
+    """A full key or actor name: names not under ``origin`` are taken as relative to it.
+
+    Raises:
+        StoreError: the resulting name is not a valid key name.
+    """
+    under = name == origin or name.startswith(origin + "/")
+    full = name if under else f"{origin}/{name}"
+    try:
+        check_key_name(full)
+    except KeyFormatError as e:
+        raise StoreError(f"invalid key name {name!r}: {e}") from e
+    return full
+
+
 def key_file_name(name: str) -> str:
     """The file of key ``name`` in ``keys/``: the name with every '/' escaped."""
     check_key_name(name)
@@ -178,16 +212,13 @@ class Centre:
     ) -> Centre:
         """Open the centre in ``root`` and replay its log into the key registry."""
         root = Path(root)
-        try:
-            config = CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
-        except FileNotFoundError as e:
-            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})") from e
+        config = load_config(root)
         log_signer = read_key_file(
             root / KEYS_DIR / key_file_name(config.origin), config.origin, passphrase
         )
         if log_signer.vkey != config.log_vkey:
             raise KeyFormatError("the log key file does not match the log vkey in the config")
-        store = LogStore.open(make_engine(cls._database_url(root, config)))
+        store = LogStore.open(make_engine(database_url(root, config)))
         try:
             return cls(
                 root,
@@ -230,7 +261,7 @@ class Centre:
             raise StoreError(f"{root} is not empty; a centre is created in a new directory")
         # The database first: if it cannot be reached or already holds a log, no keys or
         # configuration are left behind and the same command can be run again.
-        url = database_url or cls._database_url(root, CentreConfig(origin, "", (), ""))
+        url = database_url or f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
         probe = LogStore.open(make_engine(url))
         try:
             if probe.size() != 0:
@@ -265,12 +296,6 @@ class Centre:
             raise
         return centre
 
-    @staticmethod
-    def _database_url(root: Path, config: CentreConfig) -> str:
-        if config.database_url is not None:
-            return config.database_url
-        return f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
-
     def start_workers(self) -> None:
         """Start the signature-checking processes now rather than on the first submission."""
         if self._executor is not None:
@@ -303,13 +328,7 @@ class Centre:
 
     def key_name(self, name: str) -> str:
         """A full key name: names not under the origin are taken as relative to it."""
-        under = name == self.origin or name.startswith(self.origin + "/")
-        full = name if under else f"{self.origin}/{name}"
-        try:
-            check_key_name(full)
-        except KeyFormatError as e:
-            raise StoreError(f"invalid key name {name!r}: {e}") from e
-        return full
+        return full_key_name(self.origin, name)
 
     def signer(self, name: str) -> Ed25519Signer:
         """The signer of key ``name`` (full or relative), loaded from its key file."""
@@ -479,4 +498,11 @@ def _write_new_file(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-__all__ = ["Centre", "CentreConfig", "key_file_name"]
+__all__ = [
+    "Centre",
+    "CentreConfig",
+    "database_url",
+    "full_key_name",
+    "key_file_name",
+    "load_config",
+]

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import migrations
 
-HEAD = "0001"
+HEAD = "0003"
 
 
 def alembic_config(engine: Engine) -> Config:

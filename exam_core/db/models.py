@@ -10,12 +10,14 @@ The log is three append-only tables:
 - ``log_checkpoints``: tree ``size`` → the checkpoint note signed by the log key.
 
 Primary keys make a second row for an index, a node or a size impossible, and the migration
-adds triggers that refuse UPDATE and DELETE inside the database itself.
+adds triggers that refuse UPDATE and DELETE inside the database itself.  An index on the leaf
+hashes finds an entry by its bytes, so that a client resubmitting an entry after a lost answer is
+told the index it already has rather than refused (``LogStore.find_entry``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, LargeBinary, SmallInteger
+from sqlalchemy import BigInteger, Index, LargeBinary, SmallInteger
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,6 +38,7 @@ class LogNode(Base):
     """The RFC 6962 hash of the complete subtree of 2**level leaves starting at idx·2**level."""
 
     __tablename__ = "log_nodes"
+    __table_args__ = (Index("ix_log_nodes_leaf_hash", "hash", "level"),)
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -1,0 +1,100 @@
+"""``examctl serve``: run a centre's HTTP service under uvicorn (DESIGN §9).
+
+``serve --dir DIR [--host H] [--port P] [--tls-cert F --tls-key F]`` opens the centre with its
+sequencer, binds the socket (port 0 picks a free one), prints one line naming the URL it serves,
+and answers until SIGINT or SIGTERM; then it stops taking requests, publishes what was
+submitted and closes the centre.  With a certificate and key it speaks HTTPS only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from api.cli.log import _passphrase as passphrase_of
+from api.cli.log import _passphrase_option as passphrase_option
+from exam_core.errors import StoreError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+MAX_HEADER_EVENT_BYTES = 16 * 1024
+"""uvicorn's own bound on a request head; the app refuses more than 8 KiB of headers first."""
+
+
+def register(commands: Any) -> None:
+    """Add ``serve`` to the ``examctl`` parser."""
+    serve = commands.add_parser("serve", help="run the centre's HTTP service")
+    serve.add_argument("--dir", required=True, type=Path, help="centre directory")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for any (default {DEFAULT_PORT})"
+    )
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve HTTPS")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of the certificate")
+    serve.add_argument(
+        "--batch-ms",
+        type=int,
+        help="close a batch this long after its first entry (default: the centre's setting)",
+    )
+    serve.add_argument("--max-blob-bytes", type=int, help="largest blob accepted (default 16 MiB)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level")
+    passphrase_option(serve)
+    serve.set_defaults(run=run_serve)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as e:
+        raise StoreError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    return sock
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    # Imported when run: the other commands do not load the web stack.
+    import uvicorn  # noqa: PLC0415
+
+    from api.http import Limits, create_app  # noqa: PLC0415
+    from exam_core.centre.centre import Centre  # noqa: PLC0415
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise StoreError("--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key):
+        if path is not None and not path.is_file():
+            raise StoreError(f"no file {path}")
+    if args.batch_ms is not None and not 0 <= args.batch_ms <= 60_000:
+        raise StoreError("--batch-ms must be within 0-60000")
+    limits = Limits() if args.max_blob_bytes is None else Limits(max_blob_bytes=args.max_blob_bytes)
+    if limits.max_blob_bytes < 1:
+        raise StoreError("--max-blob-bytes must be positive")
+    sock = _bind(args.host, args.port)
+    try:
+        with Centre.open(
+            args.dir, passphrase=passphrase_of(args), max_age_ms=args.batch_ms
+        ) as centre:
+            config = uvicorn.Config(
+                create_app(centre, limits=limits),
+                ssl_certfile=args.tls_cert,
+                ssl_keyfile=args.tls_key,
+                log_level=args.log_level,
+                server_header=False,
+                h11_max_incomplete_event_size=MAX_HEADER_EVENT_BYTES,
+                timeout_graceful_shutdown=10,
+            )
+            server = uvicorn.Server(config)
+            scheme = "https" if args.tls_cert is not None else "http"
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            print(f"serving {centre.origin} on {scheme}://{shown}:{port}", flush=True)
+            server.run(sockets=[sock])
+    finally:
+        sock.close()
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
