@@ -9,8 +9,11 @@ submitted and closes the centre.  With a certificate and key it speaks HTTPS onl
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,23 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+@contextmanager
+def _stop_signals_end_the_run() -> Iterator[None]:
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again under the
+    # handlers it found: with these, that ends ``server.run`` and the centre is closed (its
+    # sequencer drained) instead of the process dying before it.
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _ignore(_sig: int, _frame: object) -> None:
+    return None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     # Imported when run: the other commands do not load the web stack.
     import uvicorn  # noqa: PLC0415
@@ -93,7 +113,8 @@ def run_serve(args: argparse.Namespace) -> int:
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             print(f"serving {centre.origin} on {scheme}://{shown}:{port}", flush=True)
-            server.run(sockets=[sock])
+            with _stop_signals_end_the_run():
+                server.run(sockets=[sock])
     finally:
         sock.close()
     print("stopped", file=sys.stderr, flush=True)

@@ -1,0 +1,158 @@
+"""An actor that writes to a remote centre's log: it signs, numbers and sends its own events.
+
+``RemoteLog`` is what a device gateway, a tablet or an in-car unit holds: its own key (made on
+the device, registered by the administrator) and a ``CentreClient``.  Events are queued and one
+sender thread signs and sends them **in order**, because the log takes an actor's entries only
+in ``seq`` order:
+
+1. the next event is signed with the next ``seq`` and the current time;
+2. the same bytes are sent until the centre answers — a dropped link or a restarting server is
+   waited out with backoff (by default without limit, so nothing is lost), and a resubmission
+   after a lost answer gets the index the entry already has;
+3. if the centre refuses the entry, its ``seq`` is not used up: the next event takes it (a
+   refusal for ``seq`` itself means another writer used the key; the count is re-read from the
+   centre and the event signed again, once);
+4. the event's future resolves with its index, or with the ``RefusedError``.
+
+While the link is down, events wait in the queue in order and are sent when it returns.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from api.client.centre_client import CentreClient
+from api.client.errors import ClientError, RefusedError
+from api.client.retry import FOREVER, RetryPolicy
+from exam_core.log.entry import make_entry
+from exam_core.log.note import Ed25519Signer
+
+BAD_SEQ = "entry-bad-seq"
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class _Pending:
+    event_type: str
+    fields: Mapping[str, object]
+    future: Future[int]
+
+
+_STOP = object()
+
+
+class RemoteLog:
+    """One actor's entries, signed on this machine and sent to the centre in order."""
+
+    def __init__(
+        self,
+        client: CentreClient,
+        signer: Ed25519Signer,
+        *,
+        origin: str | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        retry: RetryPolicy = FOREVER,
+    ) -> None:
+        self.client = client
+        self.signer = signer
+        self.origin = origin if origin is not None else client.origin()
+        self._clock_ms = clock_ms
+        self._retry = retry
+        self._next_seq = client.next_seq(signer.name)
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_loop, name="entry-sender", daemon=True)
+        self._closed = False
+        self._lock = threading.Lock()
+        self._sender.start()
+
+    @property
+    def name(self) -> str:
+        return self.signer.name
+
+    def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
+        """Queue an event; the future gives its index once the centre has it.
+
+        Raises:
+            RuntimeError: the log was closed.
+        """
+        future: Future[int] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this RemoteLog is closed")
+            self._queue.put(_Pending(event_type, dict(fields), future))
+        return future
+
+    def append(
+        self, event_type: str, fields: Mapping[str, object], timeout: float | None = None
+    ) -> int:
+        """Send an event and wait for its index.
+
+        Raises:
+            RefusedError: the centre refused it.
+            UnavailableError: the centre stayed unreachable (with a bounded retry policy).
+            TimeoutError: no answer within ``timeout``.
+        """
+        return self.submit(event_type, fields).result(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Send what is queued, then stop the sender."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._sender.join(timeout)
+
+    def _sign(self, pending: _Pending) -> bytes:
+        event = {
+            "v": 1,
+            "log": self.origin,
+            "type": pending.event_type,
+            "ts": self._clock_ms(),
+            "actor": self.signer.name,
+            "seq": self._next_seq,
+            **pending.fields,
+        }
+        return make_entry(self.signer, event)
+
+    def _send_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if not isinstance(item, _Pending):
+                return
+            try:
+                index = self._send(item)
+            except (ClientError, ValueError, RuntimeError) as e:
+                item.future.set_exception(e)
+            else:
+                item.future.set_result(index)
+
+    def _send(self, pending: _Pending) -> int:
+        resynced = False
+        while True:
+            # (1)
+            data = self._sign(pending)
+            try:
+                # (2)
+                index = self.client.append(data, retry=self._retry).index
+            except RefusedError as e:
+                # (3)
+                if e.name == BAD_SEQ and not resynced:
+                    self._next_seq = self.client.next_seq(self.signer.name)
+                    resynced = True
+                    continue
+                raise
+            # (4)
+            self._next_seq += 1
+            return index
+
+
+__all__ = ["RemoteLog"]
