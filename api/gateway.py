@@ -17,7 +17,11 @@ Configuration (JSON)::
                 "detectors": ["room-1/detector"], "canaries": ["room-1/canary"],
                 "max_age_ms": 2000}]}
 
-The key is created and registered with role ``gateway`` on first use.
+Where the signed events go is the gateway's ``EventLog``: with ``--dir`` the centre's database
+on this machine (``CentreLog``; the key is created and registered with role ``gateway`` on first
+use), with ``--centre-url`` the centre's HTTP service (``api.client.RemoteLog``; the key file was
+made on this machine and its public key registered by the administrator).  Over HTTP the events
+are signed here, sent in order, and held in order while the link is down.
 """
 
 from __future__ import annotations
@@ -30,14 +34,16 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from api.client import CentreClient, ClientError, RemoteLog
 from devices.device_spec import DeviceSpec
 from devices.errors import DeviceConfigError
 from devices.gate import DEFAULT_MAX_AGE_MS, GateDecision, RoomRequirements, decide_gate
 from devices.monitor import DeviceMonitor, MonitorConfig, monotonic_ms
-from exam_core.centre.centre import Centre
+from exam_core.centre.centre import Centre, full_key_name
+from exam_core.centre.keys import read_key_file
 from exam_core.errors import ExamCoreError, StoreError
-from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import GATEWAY
 
 MAX_PENDING = 10_000
@@ -159,13 +165,50 @@ def gate_fields(decision: GateDecision, now_ms: int, exam: str | None = None) ->
     return fields
 
 
+class EventLog(Protocol):
+    """Where a gateway's signed events go: a centre on this machine or one over HTTP."""
+
+    @property
+    def name(self) -> str:
+        """The signing key's name."""
+        ...
+
+    def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
+        """Sign and queue an event; the future gives its index."""
+        ...
+
+    def append(self, event_type: str, fields: Mapping[str, object]) -> int:
+        """Sign an event and wait for its index."""
+        ...
+
+
+class CentreLog:
+    """An ``EventLog`` writing to a centre opened on this machine, with its gateway key."""
+
+    def __init__(self, centre: Centre, key: str) -> None:
+        self.centre = centre
+        try:
+            self.signer = centre.signer(key)
+        except (ExamCoreError, OSError):
+            self.signer = centre.register_key(key, GATEWAY)
+
+    @property
+    def name(self) -> str:
+        return self.signer.name
+
+    def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
+        return self.centre.submit(self.signer, event_type, fields)
+
+    def append(self, event_type: str, fields: Mapping[str, object]) -> int:
+        return self.centre.append(self.signer, event_type, fields)
+
+
 class Gateway:
     """Monitors, gate decisions and the signing sink for one centre."""
 
-    def __init__(self, centre: Centre, config: GatewayConfig) -> None:
-        self.centre = centre
+    def __init__(self, log: Centre | EventLog, config: GatewayConfig) -> None:
+        self.log: EventLog = CentreLog(log, config.key) if isinstance(log, Centre) else log
         self.config = config
-        self.signer = self._gateway_signer()
         self.pending: list[Future[int]] = []
         self.refused: list[str] = []
         self.appended = 0
@@ -178,19 +221,13 @@ class Gateway:
         self._lock = threading.Lock()
         self._exam_of_device: dict[str, str] = {}
 
-    def _gateway_signer(self) -> Ed25519Signer:
-        try:
-            return self.centre.signer(self.config.key)
-        except (ExamCoreError, OSError):
-            return self.centre.register_key(self.config.key, GATEWAY)
-
     def sink(self, event_type: str, fields: dict[str, object]) -> None:
         """Sign and queue one event (called from every device thread); an event of a device
         whose room has an exam running names that exam (DESIGN §5.4)."""
         exam = self._exam_of_device.get(str(fields.get("device", "")))
         if exam is not None and "exam" not in fields:
             fields = {**fields, "exam": exam}
-        future = self.centre.submit(self.signer, event_type, fields)
+        future = self.log.submit(event_type, fields)
         with self._lock:
             self.pending.append(future)
             backlog = len(self.pending) > MAX_PENDING
@@ -208,7 +245,7 @@ class Gateway:
             try:
                 future.result()
                 self.appended += 1
-            except (ExamCoreError, OSError) as e:
+            except (ExamCoreError, ClientError, OSError) as e:
                 self.refused.append(str(e))
                 print(f"gateway: entry refused: {e}", file=sys.stderr)
         with self._lock:
@@ -273,7 +310,7 @@ class Gateway:
         requirements = self._requirements(room)
         decision = decide_gate(requirements, {m.name: m.view() for m in self.monitors})
         fields = gate_fields(decision, monotonic_ms(), exam)
-        index = self.centre.append(self.signer, "device.gate", fields)
+        index = self.log.append("device.gate", fields)
         if decision.allowed:
             for name in requirements.device_names:
                 self._exam_of_device[name] = exam
@@ -304,34 +341,71 @@ def run_gateway_loop(
     duration_s: float | None = None,
     cycles: int | None = None,
 ) -> int:
-    """Run until ``stop`` is set (or the duration/cycle limit); exit code 1 if any entry was
-    refused by the log."""
+    """Run against the centre in ``root`` (on this machine) until ``stop`` is set (or the
+    duration/cycle limit); exit code 1 if any entry was refused by the log.
+
+    Raises:
+        StoreError: ``root`` is not a centre directory.
+    """
     try:
         centre = Centre.open(root)
     except FileNotFoundError as e:
         raise StoreError(f"{root} is not a centre directory") from e
     with centre:
-        gateway = Gateway(centre, config)
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        done = 0
-        try:
-            if cycles is None:
-                done = gateway.run_threads(stop, deadline)
-            else:
-                # Diagnostic mode: a fixed number of sequential cycles, deterministic order.
-                period = config.poll_ms / 1000
-                while not stop.is_set() and done < cycles:
-                    started = time.monotonic()
-                    gateway.cycle()
-                    done += 1
-                    stop.wait(max(0.0, period - (time.monotonic() - started)))
-        except KeyboardInterrupt:
-            stop.set()
-        finally:
-            gateway.finish()
-        print(
-            f"gateway: {done} cycles, {gateway.appended} entries signed, "
-            f"{len(gateway.refused)} refused",
-            flush=True,
-        )
-        return 1 if gateway.refused else 0
+        return _run(Gateway(centre, config), stop, duration_s, cycles)
+
+
+def run_remote_gateway_loop(
+    client: CentreClient,
+    key_file: Path,
+    config: GatewayConfig,
+    stop: threading.Event,
+    *,
+    passphrase: bytes | None = None,
+    duration_s: float | None = None,
+    cycles: int | None = None,
+) -> int:
+    """Run against a centre's HTTP service, signing with the key in ``key_file`` (registered
+    by the centre's administrator under ``config.key``); exit code 1 if any entry was refused.
+
+    Raises:
+        KeyFormatError: the key file is unreadable, readable by others, or not Ed25519.
+        ClientError: the centre cannot be reached to learn its origin and the key's seq.
+        StoreError: the key name in the configuration is not a valid name.
+    """
+    origin = client.origin()
+    signer = read_key_file(key_file, full_key_name(origin, config.key), passphrase)
+    log = RemoteLog(client, signer, origin=origin)
+    try:
+        return _run(Gateway(log, config), stop, duration_s, cycles)
+    finally:
+        log.close()
+
+
+def _run(
+    gateway: Gateway, stop: threading.Event, duration_s: float | None, cycles: int | None
+) -> int:
+    config = gateway.config
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    done = 0
+    try:
+        if cycles is None:
+            done = gateway.run_threads(stop, deadline)
+        else:
+            # Diagnostic mode: a fixed number of sequential cycles, deterministic order.
+            period = config.poll_ms / 1000
+            while not stop.is_set() and done < cycles:
+                started = time.monotonic()
+                gateway.cycle()
+                done += 1
+                stop.wait(max(0.0, period - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        gateway.finish()
+    print(
+        f"gateway: {done} cycles, {gateway.appended} entries signed, "
+        f"{len(gateway.refused)} refused",
+        flush=True,
+    )
+    return 1 if gateway.refused else 0

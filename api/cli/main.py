@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from allocation.errors import AllocationError
+from api.client.errors import ClientError
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ExamCoreError, AllocationError, DeviceError, OSError) as e:
+    except (ExamCoreError, AllocationError, DeviceError, ClientError, OSError) as e:
         print(f"examctl: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
