@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +125,35 @@ class CentreClient:
             bool(body["duplicate"]),
             None if receipt is None else str(receipt).encode(),
         )
+
+    def append_bundle(
+        self, entries: Sequence[bytes], *, retry: RetryPolicy | None = None
+    ) -> list[Appended | RefusedError]:
+        """Submit up to 256 signed entries in one request, in order; one answer per entry.
+
+        Resubmitting the same bundle is safe: entries already in the log answer with their
+        index (``duplicate``).
+
+        Raises:
+            RefusedError: the centre refused the request as a whole (not a bundle).
+            UnavailableError: the centre could not be reached after every attempt.
+        """
+        body = b"".join(len(e).to_bytes(2, "big") + e for e in entries)
+        results = self.request(
+            "POST",
+            "/entries/bundle",
+            content=body,
+            headers={"Content-Type": "application/octet-stream"},
+            retry=retry,
+        ).json()["results"]
+        answers: list[Appended | RefusedError] = []
+        for item in results:
+            problem = item.get("problem")
+            if problem is not None:
+                answers.append(RefusedError(int(problem.get("status", 400)), problem))
+            else:
+                answers.append(Appended(int(item["index"]), bool(item["duplicate"])))
+        return answers
 
     def put_blob(self, data: bytes, *, retry: RetryPolicy | None = None) -> str:
         """Upload a blob (harmless if it is already there); return its SHA-256.

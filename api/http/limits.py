@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.problems import Problem, problem_body
 from exam_core.log.entry import MAX_ENTRY_BYTES
+from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES
 
 log = logging.getLogger("exam_integrity.http")
 
@@ -36,6 +37,7 @@ class Limits:
 
     max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES
     max_entry_bytes: int = MAX_ENTRY_BYTES
+    max_bundle_bytes: int = ENTRY_BUNDLE_MAX_BYTES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
@@ -48,6 +50,8 @@ class Limits:
             return self.max_blob_bytes
         if method == "POST" and path == "/entries":
             return self.max_entry_bytes
+        if method == "POST" and path == "/entries/bundle":
+            return self.max_bundle_bytes
         return self.max_body_bytes
 
 

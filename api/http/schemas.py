@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -25,6 +26,18 @@ class EntryAccepted(BaseModel):
     receipt: str | None = Field(
         default=None, description="the C2SP tlog-proof of the entry, when wait=published"
     )
+
+
+class BundleItem(BaseModel):
+    """One entry's answer in a bundle: its index, or the problem that refused it."""
+
+    index: int | None = None
+    duplicate: bool | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BundleAnswer(BaseModel):
+    results: list[BundleItem] = Field(description="one answer per entry, in bundle order")
 
 
 class InclusionProof(BaseModel):

@@ -11,6 +11,12 @@ authentication (DESIGN §3.1, §9).
 4. a refusal of bytes the log already holds is a resubmission after a lost answer: the caller
    gets the index it already has (``duplicate``: true), never a second entry;
 5. with ``wait=published`` the answer also carries the entry's tlog-proof receipt.
+
+``POST /entries/bundle`` takes up to 256 entries at once, in the tlog-tiles entry-bundle
+encoding (each entry prefixed with its big-endian uint16 length), and queues them in that
+order, so one actor's entries may follow each other in one request: a device that was offline
+uploads what it buffered in one round trip.  Each entry gets its own answer — an index, or the
+problem that refused it — and the request as a whole is refused only if it is not a bundle.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.http.deps import CentreDep, LimitsDep
-from api.http.problems import Problem
-from api.http.schemas import EntryAccepted, ProblemDocument, Wait
+from api.http.problems import Problem, problem_body, problem_of
+from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDocument, Wait
 from exam_core.centre.blobs import BlobStore, referenced_blobs
+from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import parse_submission
-from exam_core.errors import EntryError
+from exam_core.errors import CheckpointError, EntryError
 from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
+from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 
 router = APIRouter(tags=["log (write)"])
 
@@ -41,6 +49,17 @@ _ENTRY_BODY = {
     },
 }
 _PROBLEM = {"model": ProblemDocument, "content": {"application/problem+json": {}}}
+
+
+def _missing_blobs_problem(blobs: BlobStore, entry: Entry) -> Problem | None:
+    missing = _missing_blobs(blobs, entry)
+    if not missing:
+        return None
+    return Problem(
+        "entry-blob-missing",
+        f"upload blob {missing[0]} (PUT /blobs/{missing[0]}) before the entry naming it",
+        extra={"blobs": missing},
+    )
 
 
 def _missing_blobs(blobs: BlobStore, entry: Entry) -> list[str]:
@@ -84,13 +103,9 @@ async def append_entry(
     # (1)
     entry = parse_submission(data)
     # (2)
-    missing = _missing_blobs(centre.blobs, entry)
-    if missing:
-        raise Problem(
-            "entry-blob-missing",
-            f"upload blob {missing[0]} (PUT /blobs/{missing[0]}) before the entry naming it",
-            extra={"blobs": missing},
-        )
+    missing = _missing_blobs_problem(centre.blobs, entry)
+    if missing is not None:
+        raise missing
     # (3) shield: a client that hangs up must not cancel the sequencer's future.
     future = asyncio.wrap_future(centre.submit_entry(data))
     duplicate = False
@@ -115,3 +130,60 @@ async def append_entry(
         receipt = proof.decode()
     body = EntryAccepted(index=index, duplicate=duplicate, receipt=receipt)
     return JSONResponse(body.model_dump(), status_code=200 if duplicate else 201)
+
+
+async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
+    try:
+        return BundleItem(index=await future, duplicate=False)
+    except EntryError as refusal:
+        found = await run_in_threadpool(centre.store.find_entry, data)
+        if found is None:
+            return BundleItem(problem=problem_body(problem_of(refusal)))
+        return BundleItem(index=found, duplicate=True)
+
+
+_BUNDLE_BODY = {
+    "required": True,
+    "description": "Up to 256 signed entries, each prefixed with its big-endian uint16 length.",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+@router.post(
+    "/entries/bundle",
+    summary="Append up to 256 signed entries in order; one answer per entry",
+    openapi_extra={"requestBody": _BUNDLE_BODY},
+    responses={400: _PROBLEM, 413: _PROBLEM, 503: _PROBLEM},
+)
+async def append_bundle(request: Request, centre: CentreDep, limits: LimitsDep) -> BundleAnswer:
+    try:
+        datas = decode_entry_bundle(await request.body())
+    except CheckpointError as e:
+        raise Problem("bundle-malformed", str(e)) from e
+    if not 1 <= len(datas) <= TILE_WIDTH:
+        raise Problem("bundle-malformed", f"a bundle holds 1-{TILE_WIDTH} entries")
+    answers: list[BundleItem | None] = [None] * len(datas)
+    waits: list[tuple[int, bytes, asyncio.Future[int]]] = []
+    for i, data in enumerate(datas):
+        try:
+            entry = parse_submission(data)
+        except EntryError as e:
+            answers[i] = BundleItem(problem=problem_body(problem_of(e)))
+            continue
+        missing = _missing_blobs_problem(centre.blobs, entry)
+        if missing is not None:
+            answers[i] = BundleItem(problem=problem_body(missing))
+            continue
+        waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data))))
+    gathered = asyncio.gather(*(_outcome(centre, d, f) for _, d, f in waits))
+    try:
+        outcomes = await asyncio.wait_for(asyncio.shield(gathered), limits.publish_timeout_s)
+    except TimeoutError as e:
+        raise Problem(
+            "entry-not-published",
+            f"not sequenced within {limits.publish_timeout_s} s; resubmit the same bundle",
+            headers={"Retry-After": "1"},
+        ) from e
+    for (i, _, _), outcome in zip(waits, outcomes, strict=True):
+        answers[i] = outcome
+    return BundleAnswer(results=[a for a in answers if a is not None])

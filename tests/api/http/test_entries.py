@@ -15,6 +15,7 @@ from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import parse_policy
 from exam_core.log.schemas.types import TABLET, VEHICLE
+from exam_core.log.tiles import encode_entry_bundle
 from exam_core.log.tlog_proof import verify_receipt
 from tests.api.http.conftest import Actor, AppClient, bearer, make_actor
 from tests.conftest import ORIGIN
@@ -214,3 +215,42 @@ def test_the_admin_signs_key_registrations_over_http(
     assert client.post("/entries", content=data).status_code == 200
     event["seq"] = int(event["seq"]) + 1  # type: ignore[call-overload]
     refused(client, make_entry(admin, event), 409, "entry-key-exists", "key_exists")
+
+
+def test_a_bundle_appends_in_order_and_answers_each_entry(client: AppClient, demo: Actor) -> None:
+    start = size(client)
+    first, second, third = demo.entry(), demo.entry(), demo.entry()
+    skipped = demo.entry()  # seq 4 is never sent: the one after it is out of order
+    late = demo.entry()
+    bundle = encode_entry_bundle([first, second, b"junk\n", third, late])
+    answer = client.post("/entries/bundle", content=bundle)
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["index"] for r in results[:2]] == [start, start + 1]
+    assert results[2]["problem"]["type"] == PROBLEM + "entry-malformed"
+    assert results[3]["index"] == start + 2
+    assert results[4]["problem"]["type"] == PROBLEM + "entry-bad-seq"
+    assert size(client) == start + 3
+    # The same bundle again (an answer lost): the same indices, nothing new.
+    again = client.post("/entries/bundle", content=bundle).json()["results"]
+    assert [(r["index"], r["duplicate"]) for r in again if r["index"] is not None] == [
+        (start, True),
+        (start + 1, True),
+        (start + 2, True),
+    ]
+    assert size(client) == start + 3
+    assert client.post("/entries/bundle", content=encode_entry_bundle([skipped, late])).json()[
+        "results"
+    ] == [
+        {"index": start + 3, "duplicate": False, "problem": None},
+        {"index": start + 4, "duplicate": False, "problem": None},
+    ]
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00", b"\x00\x05abc", b"\x00\x00", b"\x00\x01a" * 257])
+def test_a_body_that_is_not_a_bundle_is_refused_whole(client: AppClient, body: bytes) -> None:
+    before = size(client)
+    answer = client.post("/entries/bundle", content=body)
+    assert answer.status_code == 400
+    assert answer.json()["type"] == PROBLEM + "bundle-malformed"
+    assert size(client) == before

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from api.http.permissions import TOKEN_ROLES
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
+from exam_core.log.tiles import encode_entry_bundle
 from tests.api.http.conftest import Actor, AppClient, bearer
 
 PROBLEM = "urn:exam-integrity:problem:"
@@ -46,6 +47,7 @@ ENDPOINTS = (
     Endpoint("GET", "/seq", None),
     Endpoint("GET", "/health", None),
     Endpoint("POST", "/entries", None),  # the entry's signature is the authentication
+    Endpoint("POST", "/entries/bundle", None),
     Endpoint(
         "PUT",
         "/blobs/{sha256}",
@@ -78,6 +80,10 @@ def calls(client: AppClient, centre: Centre, tokens: TokenStore, demo: Actor) ->
     def post_entry(c: AppClient, headers: dict[str, str]) -> int:
         return c.post("/entries", content=demo.entry(), headers=headers).status_code
 
+    def post_bundle(c: AppClient, headers: dict[str, str]) -> int:
+        body = encode_entry_bundle([demo.entry(), demo.entry()])
+        return c.post("/entries/bundle", content=body, headers=headers).status_code
+
     def revoke(c: AppClient, headers: dict[str, str]) -> int:
         _, victim = tokens.issue("auditor", "victim")
         return c.delete(f"/tokens/{victim.token_id}", headers=headers).status_code
@@ -97,6 +103,7 @@ def calls(client: AppClient, centre: Centre, tokens: TokenStore, demo: Actor) ->
         "GET /seq": get("/seq?actor=x"),
         "GET /health": get("/health"),
         "POST /entries": post_entry,
+        "POST /entries/bundle": post_bundle,
         "PUT /blobs/{sha256}": lambda c, headers: (
             c.put(f"/blobs/{BLOB_SHA}", content=BLOB, headers=headers).status_code
         ),
