@@ -22,13 +22,15 @@ problem that refused it — and the request as a whole is refused only if it is 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.http.deps import CentreDep, LimitsDep
+from api.http.limits import Limits
 from api.http.problems import Problem, problem_body, problem_of
 from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDocument, Wait
 from exam_core.centre.blobs import BlobStore, referenced_blobs
@@ -39,6 +41,7 @@ from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
 from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 
 router = APIRouter(tags=["log (write)"])
+T = TypeVar("T")
 
 _ENTRY_BODY = {
     "required": True,
@@ -106,23 +109,9 @@ async def append_entry(
     missing = _missing_blobs_problem(centre.blobs, entry)
     if missing is not None:
         raise missing
-    # (3) shield: a client that hangs up must not cancel the sequencer's future.
+    # (3), (4)
     future = asyncio.wrap_future(centre.submit_entry(data))
-    duplicate = False
-    try:
-        index = await asyncio.wait_for(asyncio.shield(future), limits.publish_timeout_s)
-    except EntryError:
-        # (4)
-        found = await run_in_threadpool(centre.store.find_entry, data)
-        if found is None:
-            raise
-        index, duplicate = found, True
-    except TimeoutError as e:
-        raise Problem(
-            "entry-not-published",
-            f"not sequenced within {limits.publish_timeout_s} s; resubmit the same bytes",
-            headers={"Retry-After": "1"},
-        ) from e
+    index, duplicate = await _within(limits, "bytes", _sequenced(centre, data, future))
     # (5)
     receipt = None
     if wait is Wait.PUBLISHED:
@@ -132,14 +121,44 @@ async def append_entry(
     return JSONResponse(body.model_dump(), status_code=200 if duplicate else 201)
 
 
-async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
+async def _sequenced(centre: Centre, data: bytes, future: asyncio.Future[int]) -> tuple[int, bool]:
+    """The entry's index once sequenced, and whether the log held it already.
+
+    Raises:
+        EntryError: the log refused the entry and does not hold these bytes.
+    """
     try:
-        return BundleItem(index=await future, duplicate=False)
-    except EntryError as refusal:
+        return await future, False
+    except EntryError:
         found = await run_in_threadpool(centre.store.find_entry, data)
         if found is None:
-            return BundleItem(problem=problem_body(problem_of(refusal)))
-        return BundleItem(index=found, duplicate=True)
+            raise
+        return found, True
+
+
+async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
+    """Await ``waiting`` up to the publication timeout, shielded: a client that hangs up or
+    times out must not cancel the sequencer's futures.
+
+    Raises:
+        Problem: ``entry-not-published`` when the time is up.
+    """
+    try:
+        return await asyncio.wait_for(asyncio.shield(waiting), limits.publish_timeout_s)
+    except TimeoutError as e:
+        raise Problem(
+            "entry-not-published",
+            f"not sequenced within {limits.publish_timeout_s} s; resubmit the same {what}",
+            headers={"Retry-After": "1"},
+        ) from e
+
+
+async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
+    try:
+        index, duplicate = await _sequenced(centre, data, future)
+    except EntryError as refusal:
+        return BundleItem(problem=problem_body(problem_of(refusal)))
+    return BundleItem(index=index, duplicate=duplicate)
 
 
 _BUNDLE_BODY = {
@@ -176,14 +195,7 @@ async def append_bundle(request: Request, centre: CentreDep, limits: LimitsDep) 
             continue
         waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data))))
     gathered = asyncio.gather(*(_outcome(centre, d, f) for _, d, f in waits))
-    try:
-        outcomes = await asyncio.wait_for(asyncio.shield(gathered), limits.publish_timeout_s)
-    except TimeoutError as e:
-        raise Problem(
-            "entry-not-published",
-            f"not sequenced within {limits.publish_timeout_s} s; resubmit the same bundle",
-            headers={"Retry-After": "1"},
-        ) from e
+    outcomes = await _within(limits, "bundle", gathered)
     for (i, _, _), outcome in zip(waits, outcomes, strict=True):
         answers[i] = outcome
     return BundleAnswer(results=[a for a in answers if a is not None])

@@ -18,6 +18,14 @@ from tests.conftest import ORIGIN, assert_log_sound
 GATEWAY_KEY = "gateway/room-1"
 
 
+def examctl(args: list[str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "api.cli.main", *args]
+    env = {"PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
 def test_the_gateway_signs_into_a_served_centre(tmp_path: Path, db_url: str) -> None:
     root = tmp_path / "centre"
     with Centre.create(root, ORIGIN, database_url=db_url) as centre:
@@ -54,16 +62,9 @@ def test_the_gateway_signs_into_a_served_centre(tmp_path: Path, db_url: str) -> 
         }
         config_file = tmp_path / "gateway.json"
         config_file.write_text(json.dumps(config))
-        command = [sys.executable, "-m", "api.cli.main", "gateway", "--centre-url", served.url]
-        command += ["--key", str(key_file), "--config", str(config_file), "--cycles", "4"]
-        run = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"PYTHONPATH": str(REPO)},
-            check=False,
-        )
+        command = ["gateway", "--centre-url", served.url, "--key", str(key_file)]
+        command += ["--config", str(config_file), "--cycles", "4"]
+        run = examctl(command)
         assert run.returncode == 0, run.stderr
         assert "0 refused" in run.stdout
         # Without its key, or with a key the centre does not know, it says so in one line.
@@ -76,26 +77,11 @@ def test_the_gateway_signs_into_a_served_centre(tmp_path: Path, db_url: str) -> 
                 ).read_bytes()
             )
         stranger.chmod(0o600)
-        bad = [*command[:7], str(stranger), *command[8:]]
-        refused = subprocess.run(
-            bad,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"PYTHONPATH": str(REPO)},
-            check=False,
-        )
+        refused = examctl([*command[:4], str(stranger), *command[5:]])
         assert refused.returncode == 1
         assert "entry-bad-signature" in refused.stderr
         assert "Traceback" not in refused.stderr
-        missing_key = subprocess.run(
-            command[:6] + command[8:],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={"PYTHONPATH": str(REPO)},
-        )
+        missing_key = examctl(command[:3] + command[5:])
         assert missing_key.returncode == 2
         assert missing_key.stderr.startswith("examctl: error: --centre-url needs --key")
     finally:
