@@ -14,7 +14,10 @@ in ``seq`` order:
    centre and the event signed again, once);
 4. the event's future resolves with its index, or with the ``RefusedError``.
 
-While the link is down, events wait in the queue in order and are sent when it returns.
+While the link is down, events wait in the queue in order and are sent when it returns; when
+more than one is waiting, up to 64 go in one bundle request (``POST /entries/bundle``), the
+accepted prefix resolves, a refused event fails alone, and the events after it are signed again
+with the ``seq`` it left unused and sent again.
 """
 
 from __future__ import annotations
@@ -22,17 +25,19 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from api.client.centre_client import CentreClient
+from api.client.centre_client import Appended, CentreClient
 from api.client.errors import ClientError, RefusedError
 from api.client.retry import FOREVER, RetryPolicy
 from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 
 BAD_SEQ = "entry-bad-seq"
+MAX_BUNDLE = 64
 
 
 def wall_clock_ms() -> int:
@@ -111,29 +116,73 @@ class RemoteLog:
             self._queue.put(_STOP)
         self._sender.join(timeout)
 
-    def _sign(self, pending: _Pending) -> bytes:
+    def _sign(self, pending: _Pending, offset: int = 0) -> bytes:
         event = {
             "v": 1,
             "log": self.origin,
             "type": pending.event_type,
             "ts": self._clock_ms(),
             "actor": self.signer.name,
-            "seq": self._next_seq,
+            "seq": self._next_seq + offset,
             **pending.fields,
         }
         return make_entry(self.signer, event)
 
     def _send_loop(self) -> None:
-        while True:
+        stop = False
+        while not stop:
             item = self._queue.get()
             if not isinstance(item, _Pending):
                 return
-            try:
-                index = self._send(item)
-            except (ClientError, ValueError, RuntimeError) as e:
-                item.future.set_exception(e)
+            batch = [item]
+            while len(batch) < MAX_BUNDLE:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(more, _Pending):
+                    stop = True
+                    break
+                batch.append(more)
+            if len(batch) == 1:
+                self._send_one(item)
             else:
-                item.future.set_result(index)
+                self._send_bundle(batch)
+
+    def _send_one(self, item: _Pending) -> None:
+        try:
+            index = self._send(item)
+        except (ClientError, ValueError, RuntimeError) as e:
+            item.future.set_exception(e)
+        else:
+            item.future.set_result(index)
+
+    def _send_bundle(self, batch: list[_Pending]) -> None:
+        waiting = deque(batch)
+        resynced = False
+        while waiting:
+            try:
+                signed = [self._sign(p, k) for k, p in enumerate(waiting)]
+                answers = self.client.append_bundle(signed, retry=self._retry)
+            except (ClientError, ValueError, RuntimeError) as e:
+                for p in waiting:
+                    p.future.set_exception(e)
+                return
+            for answer in answers:
+                pending = waiting[0]
+                if isinstance(answer, Appended):
+                    waiting.popleft()
+                    self._next_seq += 1
+                    pending.future.set_result(answer.index)
+                    continue
+                # (3) the first refusal: the entries after it failed for the gap it left.
+                if answer.name == BAD_SEQ and not resynced:
+                    self._next_seq = self.client.next_seq(self.signer.name)
+                    resynced = True
+                else:
+                    waiting.popleft()
+                    pending.future.set_exception(answer)
+                break
 
     def _send(self, pending: _Pending) -> int:
         resynced = False

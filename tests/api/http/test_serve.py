@@ -94,6 +94,34 @@ def test_a_served_centre_takes_entries_blobs_and_gives_receipts(
     assert_log_sound(db_url, vkey)
 
 
+def test_a_burst_goes_in_bundles_and_a_refused_event_fails_alone(
+    tmp_path: Path, db_url: str
+) -> None:
+    root = tmp_path / "centre"
+    demo, _car, vkey = make_centre(root, db_url)
+    served = Served(root, 0, "--batch-ms", "5")
+    try:
+        with CentreClient(served.url, retry=QUICK) as client:
+            log = RemoteLog(client, demo)
+            futures = [
+                log.submit("no.such.type" if n in (9, 30) else "demo.event", {"n": n})
+                for n in range(100)
+            ]
+            outcomes = [f.exception(timeout=60) or f.result() for f in futures]
+            log.close()
+            refused = [n for n, o in enumerate(outcomes) if isinstance(o, RefusedError)]
+            assert refused == [9, 30]
+            indices = [o for o in outcomes if isinstance(o, int)]
+            assert indices == list(range(indices[0], indices[0] + 98))
+    finally:
+        code, err = served.stop()
+    assert code == 0, err
+    mine = [parse_entry(e) for e in assert_log_sound(db_url, vkey)]
+    mine = [e for e in mine if e.actor == demo.name]
+    assert [e.seq for e in mine] == list(range(1, 99))
+    assert [e.event["n"] for e in mine] == [n for n in range(100) if n not in (9, 30)]
+
+
 def test_a_killed_server_loses_and_duplicates_nothing(tmp_path: Path, db_url: str) -> None:
     root = tmp_path / "centre"
     demo, _car, vkey = make_centre(root, db_url)
