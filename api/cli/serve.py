@@ -78,6 +78,12 @@ def _ignore(_sig: int, _frame: object) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; exit code 0 after a clean stop.
+
+    Raises:
+        StoreError: bad options, a port that cannot be bound, or a centre that cannot open.
+        KeyFormatError: the log key cannot be read (passphrase).
+    """
     # Imported when run: the other commands do not load the web stack.
     import uvicorn  # noqa: PLC0415
 

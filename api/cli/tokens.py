@@ -55,6 +55,11 @@ def _open(root: Path) -> tuple[str, Any]:
 
 
 def run_tokens_new(args: argparse.Namespace) -> int:
+    """Make a token and print it once.
+
+    Raises:
+        StoreError: not a centre, an invalid name, or the database fails.
+    """
     from exam_core.centre.centre import full_key_name  # noqa: PLC0415
 
     origin, tokens = _open(args.dir)
@@ -68,6 +73,12 @@ def run_tokens_new(args: argparse.Namespace) -> int:
 
 
 def run_tokens_revoke(args: argparse.Namespace) -> int:
+    """Revoke one token or every token of an actor.
+
+    Raises:
+        StoreError: not a centre, no such token, or the database fails.
+        TokenError: the id is not 16 hex digits.
+    """
     from exam_core.centre.centre import full_key_name  # noqa: PLC0415
 
     origin, tokens = _open(args.dir)
@@ -86,6 +97,11 @@ def run_tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def run_tokens_list(args: argparse.Namespace) -> int:
+    """List every token without its secret.
+
+    Raises:
+        StoreError: not a centre, or the database fails.
+    """
     _origin, tokens = _open(args.dir)
     for record in tokens.list():
         state = "live" if record.revoked_ms is None else f"revoked at {record.revoked_ms}"

@@ -24,7 +24,10 @@ API_VERSION = "1"
 def create_app(
     centre: Centre, tokens: TokenStore | None = None, limits: Limits | None = None
 ) -> FastAPI:
-    """The HTTP service of ``centre`` (its tokens live in the centre's database by default)."""
+    """The HTTP service of ``centre`` (its tokens live in the centre's database by default).
+
+    The caller owns the centre: it opens it before and closes it after serving.
+    """
     app = FastAPI(
         title=f"exam-integrity centre {centre.origin}",
         version=API_VERSION,

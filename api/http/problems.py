@@ -142,7 +142,11 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
 
 
 def problem_of(error: Exception) -> Problem:
-    """The problem that answers a domain or framework error (the one mapping of the service)."""
+    """The problem that answers a domain or framework error (the one mapping of the service).
+
+    Raises:
+        TypeError: ``error`` is none of the kinds the service maps (a caller's bug).
+    """
     if isinstance(error, Problem):
         return error
     if isinstance(error, EntryError):

@@ -205,6 +205,9 @@ class LogStore:
 
         Found by its leaf hash (indexed), then compared byte for byte: a client that resubmits
         an entry after losing the answer is told the index it already has.
+
+        Raises:
+            StoreError: the database cannot be read.
         """
         with self._read() as session:
             rows = session.execute(
