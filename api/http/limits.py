@@ -1,10 +1,11 @@
 """Bounds on what a request may send, enforced before any route reads it (DESIGN §9).
 
-``RequestLimits`` is plain ASGI middleware: it refuses headers that are too many or too large
-(431), a declared ``Content-Length`` over the endpoint's bound (413, without reading the body),
-and a body that grows past the bound while it streams in (the route's read raises
-``BodyTooLarge``, answered 413).  Bounds are per endpoint: a blob upload may be megabytes, an
-entry at most 65,535 bytes, anything else a little JSON.
+``RequestLimits`` is plain ASGI middleware: it refuses a path and query longer than 2 KiB
+(414), headers that are too many or too large (431), a declared ``Content-Length`` over the
+endpoint's bound (413, without reading the body), and a body that grows past the bound while
+it streams in (the route's read raises ``BodyTooLarge``, answered 413).  Bounds are per
+endpoint: a blob upload may be megabytes, an entry at most 65,535 bytes, a bundle 256 of them,
+anything else a little JSON.
 
 ``LastResort`` is the outermost guard: an exception no handler claimed is logged with its
 traceback on the server and answered with an ``internal-error`` problem that carries none.
@@ -29,6 +30,8 @@ DEFAULT_MAX_BLOB_BYTES = 1 << 24
 DEFAULT_MAX_HEADER_BYTES = 8 * 1024
 DEFAULT_MAX_HEADERS = 64
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+DEFAULT_MAX_TARGET_BYTES = 2048
+"""The longest path plus query string: a tile path is under 60 bytes, a key name 512."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Limits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
+    max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES
     publish_timeout_s: float = 30.0
     """How long a write waits for its entry to be published before answering 503."""
 
@@ -87,6 +91,12 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
+        target = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string", b""))
+        if target > self.limits.max_target_bytes:
+            detail = f"the path and query are {target} bytes; the bound is "
+            detail += str(self.limits.max_target_bytes)
+            await _send_problem(send, Problem("uri-too-long", detail), path[:100])
+            return
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         size = sum(len(k) + len(v) for k, v in headers)
         if len(headers) > self.limits.max_headers or size > self.limits.max_header_bytes:

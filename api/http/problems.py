@@ -64,6 +64,7 @@ _TYPES = (
     # Requests
     ProblemType("body-too-large", 413, "The request body is larger than this endpoint accepts"),
     ProblemType("headers-too-large", 431, "The request headers are too large"),
+    ProblemType("uri-too-long", 414, "The request's path and query are too long"),
     ProblemType("bad-request", 400, "The request is malformed"),
     ProblemType("request-invalid", 422, "A parameter or the body is invalid"),
     ProblemType("not-found", 404, "No such resource"),

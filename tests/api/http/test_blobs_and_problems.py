@@ -101,6 +101,14 @@ def test_headers_too_many_or_too_large_are_431(client: AppClient) -> None:
     assert client.get("/health", headers=many).status_code == 431
 
 
+def test_a_path_or_query_too_long_is_414(client: AppClient) -> None:
+    for target in ("/tile/0/" + "x123/" * 500 + "123", "/seq?actor=" + "a" * 3000):
+        answer = client.get(target)
+        assert answer.status_code == 414
+        assert answer.json()["type"] == PROBLEM + "uri-too-long"
+    assert client.get("/seq", params={"actor": "a" * 512}).status_code == 200
+
+
 def test_a_malformed_content_length_is_400(client: AppClient) -> None:
     answer = client.post(
         "/entries", content=b"abc", headers={"Content-Length": "3, 3"}
