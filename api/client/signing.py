@@ -22,6 +22,7 @@ with the ``seq`` it left unused and sent again.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
@@ -49,6 +50,8 @@ class _Pending:
     event_type: str
     fields: Mapping[str, object]
     future: Future[int]
+    blob: bytes | None = None
+    """Evidence to upload first; the event then carries its ``sha256`` and ``length``."""
 
 
 _STOP = object()
@@ -82,17 +85,30 @@ class RemoteLog:
     def name(self) -> str:
         return self.signer.name
 
-    def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
+    def submit(
+        self, event_type: str, fields: Mapping[str, object], blob: bytes | None = None
+    ) -> Future[int]:
         """Queue an event; the future gives its index once the centre has it.
+
+        With ``blob`` (a telemetry chunk, a snapshot), the sender uploads it first — retrying
+        like the entry, so a chunk made while the link is down waits its turn — and the event
+        gets the blob's ``sha256`` and ``length`` fields.
 
         Raises:
             RuntimeError: the log was closed.
         """
         future: Future[int] = Future()
+        pending = _Pending(event_type, dict(fields), future, blob)
+        if blob is not None:
+            pending.fields = {
+                **pending.fields,
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "length": len(blob),
+            }
         with self._lock:
             if self._closed:
                 raise RuntimeError("this RemoteLog is closed")
-            self._queue.put(_Pending(event_type, dict(fields), future))
+            self._queue.put(pending)
         return future
 
     def append(
@@ -157,10 +173,23 @@ class RemoteLog:
         else:
             item.future.set_result(index)
 
+    def _upload(self, pending: _Pending) -> None:
+        if pending.blob is not None:
+            self.client.put_blob(pending.blob, retry=self._retry)
+            pending.blob = None  # stored: a resend of the entry need not upload it again
+
     def _send_bundle(self, batch: list[_Pending]) -> None:
         waiting = deque(batch)
         resynced = False
         while waiting:
+            for pending in list(waiting):
+                try:
+                    self._upload(pending)
+                except ClientError as e:  # this evidence is refused: its event fails alone
+                    waiting.remove(pending)
+                    pending.future.set_exception(e)
+            if not waiting:
+                return
             try:
                 signed = [self._sign(p, k) for k, p in enumerate(waiting)]
                 answers = self.client.append_bundle(signed, retry=self._retry)
@@ -185,6 +214,7 @@ class RemoteLog:
                 break
 
     def _send(self, pending: _Pending) -> int:
+        self._upload(pending)
         resynced = False
         while True:
             # (1)

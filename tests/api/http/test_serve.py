@@ -54,12 +54,12 @@ def test_a_served_centre_takes_entries_blobs_and_gives_receipts(
 ) -> None:
     root = tmp_path / "centre"
     demo, car, vkey = make_centre(root, db_url)
-    token = issue(root, db_url, "vehicle", car.name)
+    token = issue(root, db_url, "scorer", car.name)  # uploads and reads blobs
     served = Served(root, 0, "--batch-ms", "5")
     try:
         with CentreClient(served.url, token=token, retry=QUICK) as client:
             assert client.vkey() == vkey
-            assert client.whoami()["role"] == "vehicle"
+            assert client.whoami()["role"] == "scorer"
             log = RemoteLog(client, demo)
             indices = [log.append("demo.event", {"n": n}) for n in range(5)]
             assert indices == list(range(indices[0], indices[0] + 5))
@@ -67,15 +67,20 @@ def test_a_served_centre_takes_entries_blobs_and_gives_receipts(
             sha = client.put_blob(chunk)
             assert client.put_blob(chunk) == sha
             car_log = RemoteLog(client, car)
-            fields = {
-                "exam": "cd" * 16,
-                "chunk": 0,
-                "first_frame": 0,
-                "frames": 10,
-                "sha256": sha,
-                "length": len(chunk),
-            }
-            index = car_log.append("telemetry.chunk", fields)
+            fields = {"exam": "cd" * 16, "chunk": 0, "first_frame": 0, "frames": 10}
+            index = car_log.append("telemetry.chunk", {**fields, "sha256": sha, "length": 800})
+            # The in-car unit's way: the chunk travels with its event, blob first.
+            chunks = [bytes([n]) * 300 for n in range(1, 6)]
+            later = [
+                car_log.submit("telemetry.chunk", {**fields, "chunk": n, "first_frame": 10 * n}, c)
+                for n, c in enumerate(chunks, start=1)
+            ]
+            chunk_indices = [f.result(timeout=60) for f in later]
+            assert chunk_indices == list(range(index + 1, index + 6))
+            for n, c in enumerate(chunks, start=1):
+                event = parse_entry(client.entry(index + n)).event
+                assert (event["chunk"], event["length"]) == (n, 300)
+                assert client.get_blob(str(event["sha256"])) == c
             entry = client.entry(index)
             receipt = client.receipt(index)
             verify_receipt(receipt, entry, parse_policy(client.policy()))
@@ -84,7 +89,7 @@ def test_a_served_centre_takes_entries_blobs_and_gives_receipts(
             assert refused.value.status == 422
             assert refused.value.name == "entry-schema"
             # The refusal used up no seq: the next event goes through.
-            assert log.append("demo.event", {"n": 99}) == index + 1
+            assert log.append("demo.event", {"n": 99}) == index + 6
             log.close()
             car_log.close()
     finally:
