@@ -99,6 +99,7 @@ def serve(root: Path, batch_ms: int) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )

@@ -111,6 +111,9 @@ def run_serve(args: argparse.Namespace) -> int:
                 ssl_keyfile=args.tls_key,
                 log_level=args.log_level,
                 server_header=False,
+                # Clients connect directly; behind a proxy, the proxy logs and forwards.
+                proxy_headers=False,
+                access_log=False,
                 h11_max_incomplete_event_size=MAX_HEADER_EVENT_BYTES,
                 timeout_graceful_shutdown=10,
             )
