@@ -18,8 +18,9 @@ next to nothing):
 4. **the in-process ingest** of the same kind of entries by a centre opened in this process
    (``Centre.submit_entry``, verification in the writer thread as in ``serve``), same run.
 
-The last line is the JSON figure: the telemetry-upload p99, against the trivial endpoint's p99
-under the same load.
+The last line is the JSON figure: the telemetry-upload p99, against the p99 of what one upload
+costs the disk alone (a blob put and a one-entry durable append, in process, same run); the
+trivial endpoint's p99 under the load is printed beside it.
 """
 
 from __future__ import annotations
@@ -292,9 +293,9 @@ async def http_entries(host: str, port: int, lanes: list[list[bytes]], bundle: i
     return total / (time.perf_counter() - start)
 
 
-def durable_floor_ms(root: Path, signer_name: str, rounds: int) -> float:
-    """Median of one blob put (fsync of file and folder) then one single-entry durable append
-    (a batch of one, no window), in this process: what an upload costs the disk alone."""
+def durable_floor_ms(root: Path, signer_name: str, rounds: int) -> tuple[float, float]:
+    """p50 and p99 of one blob put (fsync of file and folder) then one single-entry durable
+    append (a batch of one, no window), in this process: what an upload costs the disk alone."""
     times = []
     with Centre.open(root, max_age_ms=0) as centre:
         signer = centre.signer(signer_name)
@@ -304,7 +305,7 @@ def durable_floor_ms(root: Path, signer_name: str, rounds: int) -> float:
             centre.blobs.put(rng.randbytes(480))
             centre.append(signer, "demo.event", {"n": n})
             times.append(time.perf_counter() - start)
-    return percentile(times, 0.5) * 1000
+    return percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000
 
 
 def in_process_entries(root: Path, lanes: list[list[bytes]], batch_ms: int) -> float:
@@ -346,7 +347,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     local_rate = in_process_entries(local_root, local_lanes, args.batch_ms)
-    floor = durable_floor_ms(local_root, local_writers[0].name, 40)
+    floor_p50, floor_p99 = durable_floor_ms(local_root, local_writers[0].name, args.floor_rounds)
     if load.failures:
         raise SystemExit(f"{len(load.failures)} requests failed, e.g. {load.failures[:3]}")
     return {
@@ -361,7 +362,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         "single_rate": single_rate,
         "bundle_rate": bundle_rate,
         "local_rate": local_rate,
-        "floor_ms": floor,
+        "floor_p50_ms": floor_p50,
+        "floor_p99_ms": floor_p99,
     }
 
 
@@ -376,6 +378,7 @@ def main() -> None:
     args.load_s = 6.0 if args.quick else 30.0
     args.entries = 1_600 if args.quick else 8_000
     args.actors = 32
+    args.floor_rounds = 100 if args.quick else 300
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         r = asyncio.run(run(args, Path(tmp)))
     print(f"server: examctl serve on loopback, batches closed {args.batch_ms} ms after opening")
@@ -395,7 +398,8 @@ def main() -> None:
     print(f"  tablet poll (GET /whoami, token checked): p99 {r['poll_p99_ms']:6.1f} ms")
     print(f"  trivial probe under the same load:        p99 {r['probe_p99_ms']:6.1f} ms")
     print(
-        f"  the disk alone (blob put + one-entry commit, in process): median {r['floor_ms']:.1f} ms"
+        f"  the disk alone (blob put + one-entry commit, in process, {args.floor_rounds} rounds): "
+        f"p50 {r['floor_p50_ms']:.1f} ms, p99 {r['floor_p99_ms']:.1f} ms  (physical floor)"
     )
     ratio_single = r["single_rate"] / r["local_rate"]
     ratio_bundle = r["bundle_rate"] / r["local_rate"]
@@ -414,8 +418,8 @@ def main() -> None:
                 "figure": "telemetry_upload_p99",
                 "value": round(r["upload_p99_ms"], 1),
                 "unit": "ms",
-                "limit": round(r["probe_p99_ms"], 1),
-                "ratio": round(r["upload_p99_ms"] / r["probe_p99_ms"], 2),
+                "limit": round(r["floor_p99_ms"], 1),
+                "ratio": round(r["upload_p99_ms"] / r["floor_p99_ms"], 2),
             }
         )
     )
