@@ -42,7 +42,7 @@ from exam_core.centre.store import LogStore
 from exam_core.db.engine import make_engine
 from exam_core.errors import KeyFormatError, StoreError
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
-from exam_core.log.entry import make_entry
+from exam_core.log.entry import Entry, make_entry
 from exam_core.log.note import Ed25519Signer, check_key_name, parse_note
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
@@ -435,9 +435,10 @@ class Centre:
         """Sign, sequence and publish an event; return its index (raises ``EntryError``)."""
         return self.submit(signer, event_type, fields).result(timeout)
 
-    def submit_entry(self, data: bytes) -> Future[int]:
-        """Queue pre-signed entry bytes (from a tablet, terminal or in-car unit)."""
-        return self.sequencer.submit(data)
+    def submit_entry(self, data: bytes, parsed: Entry | None = None) -> Future[int]:
+        """Queue pre-signed entry bytes (from a tablet, terminal or in-car unit); ``parsed``
+        is their ``parse_entry`` if the caller has it (see ``Sequencer.submit``)."""
+        return self.sequencer.submit(data, parsed)
 
     def append_entry(self, data: bytes, timeout: float | None = DEFAULT_WAIT_S) -> int:
         """Sequence and publish pre-signed entry bytes; return the index."""

@@ -110,7 +110,7 @@ async def append_entry(
     if missing is not None:
         raise missing
     # (3), (4)
-    future = asyncio.wrap_future(centre.submit_entry(data))
+    future = asyncio.wrap_future(centre.submit_entry(data, entry))
     index, duplicate = await _within(limits, "bytes", _sequenced(centre, data, future))
     # (5)
     receipt = None
@@ -193,7 +193,7 @@ async def append_bundle(request: Request, centre: CentreDep, limits: LimitsDep) 
         if missing is not None:
             answers[i] = BundleItem(problem=problem_body(missing))
             continue
-        waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data))))
+        waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data, entry))))
     gathered = asyncio.gather(*(_outcome(centre, d, f) for _, d, f in waits))
     outcomes = await _within(limits, "bundle", gathered)
     for (i, _, _), outcome in zip(waits, outcomes, strict=True):
