@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from api.http.deps import BlobReader, BlobWriter, CentreDep
 from api.http.problems import Problem
 from api.http.schemas import BlobStored, ProblemDocument
+from exam_core.centre.blobs import BlobStore
 
 router = APIRouter(tags=["blobs"])
 
@@ -27,6 +28,14 @@ _BLOB_BODY = {
     "required": True,
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
+
+
+def _store(blobs: BlobStore, sha256: str, data: bytes) -> bool:
+    """Store the blob unless it is there (one trip to a worker thread); whether it was."""
+    if blobs.has(sha256):
+        return True
+    blobs.put(data)
+    return False
 
 
 @router.put(
@@ -46,9 +55,7 @@ async def put_blob(
         raise Problem(
             "blob-hash-mismatch", f"the body's SHA-256 is {digest}, not the {sha256} of the path"
         )
-    existed = await run_in_threadpool(centre.blobs.has, sha256)
-    if not existed:
-        await run_in_threadpool(centre.blobs.put, data)
+    existed = await run_in_threadpool(_store, centre.blobs, sha256, data)
     body = BlobStored(sha256=sha256, length=len(data), created=not existed)
     return JSONResponse(body.model_dump(), status_code=200 if existed else 201)
 
