@@ -94,6 +94,15 @@ class Connection:
             await self.writer.wait_closed()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serve(root: Path, batch_ms: int) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-m", "api.cli.main", "serve", "--dir", str(root), "--port", "0"]
     command += ["--batch-ms", str(batch_ms)]
@@ -340,7 +349,9 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     try:
         await wait_up(host, port)
         trivial_rps, trivial_p99 = await trivial(host, port, 32, args.trivial_s)
+        cpu_before = cpu_seconds(process.pid)
         load, load_rps = await day_load(host, port, cars, tablets, args.load_s)
+        load_cpu = (cpu_seconds(process.pid) - cpu_before) / args.load_s
         single_rate = await http_entries(host, port, single_lanes, 1)
         bundle_rate = await http_entries(host, port, bundle_lanes, 64)
     finally:
@@ -354,6 +365,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         "trivial_rps": trivial_rps,
         "trivial_p99_ms": trivial_p99 * 1000,
         "load_rps": load_rps,
+        "load_cpu": load_cpu,
         "upload_p50_ms": percentile(load.uploads, 0.5) * 1000,
         "upload_p99_ms": percentile(load.uploads, 0.99) * 1000,
         "uploads": len(load.uploads),
@@ -390,6 +402,10 @@ def main() -> None:
     print(
         f"day load, {args.units} in-car units at 1 chunk/s + {args.units} tablets at 1 poll/s "
         f"for {args.load_s:.0f} s: {r['load_rps']:6.0f} req/s"
+    )
+    print(
+        f"  server CPU: {r['load_cpu']:.2f} core-seconds a second "
+        f"({1000 * r['load_cpu'] / r['load_rps']:.2f} ms a request)"
     )
     print(
         f"  telemetry upload (PUT blob + POST entry): p50 {r['upload_p50_ms']:6.1f} ms, "
