@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,8 @@ class TokenStore:
     def __init__(self, engine: Engine, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self._engine = engine
         self._clock_ms = clock_ms
+        table = ApiToken.__table__
+        self._lookup = select(table).where(table.c.token_id == bindparam("token_id"))
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -125,10 +127,19 @@ class TokenStore:
         if match is None:
             raise TokenError("the bearer token is malformed")
         token_id, secret = match.groups()
-        with self._session() as session:
-            row = session.get(ApiToken, token_id)
-            record = None if row is None else _record(row)
-            stored = b"" if row is None else bytes(row.secret_sha256)
+        # Core rather than an ORM session: this runs on every token-checked request.
+        try:
+            with self._engine.connect() as connection:
+                row = connection.execute(self._lookup, {"token_id": token_id}).one_or_none()
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot use the token table: {type(e).__name__}") from e
+        record = None
+        stored = b""
+        if row is not None:
+            stored = bytes(row.secret_sha256)
+            record = TokenRecord(
+                row.token_id, row.role, row.actor, int(row.created_ms), row.revoked_ms
+            )
         if record is None or not hmac.compare_digest(stored, _secret_hash(secret)):
             raise TokenError("the bearer token is not known")
         if record.revoked:
