@@ -89,7 +89,7 @@ from allocation.roster import (
 from allocation.rounding import round_fractional
 from allocation.stream import SeedStream
 from allocation.synthetic import synthetic_roster
-from allocation.verify import Problem, check_allocation, check_manifest, verify_allocation
+from allocation.verify import check_allocation, check_manifest, verify_allocation
 
 __all__ = [
     "ALGORITHM",
@@ -124,7 +124,6 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "PreviousFail",
-    "Problem",
     "Relation",
     "RepairError",
     "Roster",

@@ -167,12 +167,24 @@ def _hex_field(body: dict[str, object], name: str, size: int, what: str) -> byte
     return value
 
 
+def _utf8(text: str, kind: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise BeaconError(f"{kind} commitment holds a lone surrogate, not Unicode text") from e
+
+
 def parse_commitment(
     kind: str, text: str, trusted: Sequence[NoteVerifier] = ()
 ) -> BeaconCommitment:
-    """Parse a manifest's beacon commitment; a hash chain must be signed by a trusted key."""
+    """Parse a manifest's beacon commitment; a hash chain must be signed by a trusted key.
+
+    Raises:
+        BeaconError: the commitment is malformed, of an unknown kind, or (a hash chain) not
+            signed by a trusted key; no other exception leaves this function.
+    """
     if kind == "dev":
-        body = _parse_body(text.encode(), "dev")
+        body = _parse_body(_utf8(text, "dev"), "dev")
         if set(body) != {"kind", "seed", "genesis_ms", "period_ms"}:
             raise BeaconError("dev commitment has exactly kind, seed, genesis_ms, period_ms")
         genesis, period = _timing(body, "dev commitment")
@@ -181,7 +193,7 @@ def parse_commitment(
         if not trusted:
             raise BeaconError("hash-chain commitment: no trusted beacon key is pinned")
         try:
-            note, signers = open_note(text.encode(), trusted)
+            note, signers = open_note(_utf8(text, "hashchain"), trusted)
         except NoteError as e:
             raise BeaconError(f"hash-chain commitment is not signed by a trusted key: {e}") from e
         body = _parse_body(note.text[:-1], "hashchain")

@@ -5,9 +5,10 @@ the committed input (DESIGN §4.4).  Uniqueness is what stops a re-roll: for one
 one input there is exactly one valid ``beta``, even when the key was generated maliciously, as
 long as the verifier validates the key (RFC 9381 §3.2, §5.4.5).
 
-Point arithmetic is libsodium's (PyNaCl bindings).  Point *decoding* is done here, in pure
-Python, exactly as RFC 8032 §5.1.3 says (non-canonical ``y`` and the negative-zero ``x`` are
-refused), because libsodium's own decoder is more lenient than ``string_to_point``.
+Point arithmetic is libsodium's (PyNaCl bindings).  Point *decoding* is checked in pure Python,
+exactly as RFC 8032 §5.1.3 says (non-canonical ``y`` and the negative-zero ``x`` are refused), by
+the same function the Ed25519 rule uses (``exam_core.log.ed25519.is_canonical_point``), because
+libsodium's own decoder is more lenient than ``string_to_point``.
 
 One deliberate strictness beyond the RFC: libsodium multiplies only points of the prime-order
 subgroup, so a public key or a ``Gamma`` carrying a torsion component is rejected as invalid.
@@ -22,39 +23,16 @@ from nacl import bindings
 from nacl.exceptions import CryptoError
 
 from allocation.errors import VrfProofError
+from exam_core.log.ed25519 import FIELD_PRIME, GROUP_ORDER, is_canonical_point
 
 SUITE = b"\x03"
-P = 2**255 - 19
-L = 2**252 + 27742317777372353535851937790883648493
+P = FIELD_PRIME
+L = GROUP_ORDER
 """Order of the prime subgroup (``q`` in RFC 9381)."""
-D = (-121665 * pow(121666, P - 2, P)) % P
-SQRT_M1 = pow(2, (P - 1) // 4, P)
 IDENTITY = (1).to_bytes(32, "little")
 C_LEN = 16
 PROOF_LEN = 80
 BETA_LEN = 64
-
-
-def _is_valid_encoding(s: bytes) -> bool:
-    """RFC 8032 §5.1.3 decoding succeeds (the point is on the curve, encoded canonically)."""
-    if len(s) != 32:
-        return False
-    y = int.from_bytes(s, "little")
-    sign = y >> 255
-    y &= (1 << 255) - 1
-    if y >= P:
-        return False
-    u = (y * y - 1) % P
-    v = (D * y * y + 1) % P
-    x = (u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P)) % P
-    vxx = (v * x * x) % P
-    if vxx == u:
-        pass
-    elif vxx == (-u) % P:
-        x = (x * SQRT_M1) % P
-    else:
-        return False
-    return not (x == 0 and sign == 1)
 
 
 def _add(a: bytes, b: bytes) -> bytes:
@@ -115,7 +93,7 @@ def encode_to_curve(public: bytes, alpha: bytes) -> bytes:
     for ctr in range(256):
         digest = hashlib.sha512(SUITE + b"\x01" + public + alpha + bytes([ctr]) + b"\x00").digest()
         candidate = digest[:32]
-        if not _is_valid_encoding(candidate):
+        if not is_canonical_point(candidate):
             continue
         point = _clear_cofactor(candidate)
         if point != IDENTITY:
@@ -131,7 +109,7 @@ def _challenge(*points: bytes) -> int:
 def proof_to_hash(pi: bytes) -> bytes:
     """RFC 9381 §5.2: ``beta`` from a proof's ``Gamma`` (the proof is not verified here)."""
     gamma = pi[:32]
-    if len(pi) != PROOF_LEN or not _is_valid_encoding(gamma):
+    if len(pi) != PROOF_LEN or not is_canonical_point(gamma):
         raise VrfProofError("proof is not 80 bytes starting with a valid point")
     return hashlib.sha512(SUITE + b"\x03" + _clear_cofactor(gamma) + b"\x00").digest()
 
@@ -151,7 +129,7 @@ def ecvrf_prove(secret_key: bytes, alpha: bytes) -> tuple[bytes, bytes]:
 
 def validate_public_key(public: bytes) -> None:
     """RFC 9381 §5.4.5: a decodable point that is not of small order; else ``VrfProofError``."""
-    if not _is_valid_encoding(public):
+    if not is_canonical_point(public):
         raise VrfProofError("VRF public key is not a canonical edwards25519 point")
     if _clear_cofactor(public) == IDENTITY:
         raise VrfProofError("VRF public key has small order")
@@ -165,7 +143,7 @@ def ecvrf_verify(public_key: bytes, alpha: bytes, pi: bytes) -> bytes:
     if len(pi) != PROOF_LEN:
         raise VrfProofError(f"a proof is {PROOF_LEN} bytes, not {len(pi)}")
     gamma = pi[:32]
-    if not _is_valid_encoding(gamma):
+    if not is_canonical_point(gamma):
         raise VrfProofError("proof Gamma is not a canonical edwards25519 point")
     c = int.from_bytes(pi[32:48], "little")
     s = int.from_bytes(pi[48:], "little")

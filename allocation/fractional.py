@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from allocation.errors import InfeasibleError
+from allocation.errors import CapBelowQStarError, InfeasibleError
 from allocation.flow import BoundedFlow
 
 Row = tuple[tuple[int, int], ...]
@@ -148,14 +148,21 @@ def uniform_share(problem: AssignmentProblem, c: int, position: int) -> int:
 
 
 def build_fractional(problem: AssignmentProblem, cap: int, q_star: int | None = None) -> Fractional:
-    """The most even valid F under ``cap`` (see the module docstring); refuse caps below Q*."""
+    """The most even valid F under ``cap`` (see the module docstring); refuse caps below Q*.
+
+    Raises:
+        CapBelowQStarError: ``cap`` is below Q* (the error carries Q*).
+        InfeasibleError: no assignment exists at all, or ``cap`` is above the scale.
+    """
     if q_star is None:
         q_star = smallest_cap(problem)
     if cap < q_star:
         s = problem.scale
-        raise InfeasibleError(
+        raise CapBelowQStarError(
             f"policy cap {cap}/{s} is below the smallest feasible cap Q* = {q_star}/{s}: "
-            "with these eligibilities and load windows no assignment keeps every pair under it"
+            "with these eligibilities and load windows no assignment keeps every pair under it",
+            q_star=q_star,
+            scale=s,
         )
     if cap > problem.scale:
         raise InfeasibleError(f"cap {cap} is above the scale {problem.scale} (probability > 1)")

@@ -322,6 +322,7 @@ def parse_manifest(data: bytes) -> Manifest:
             if (
                 not isinstance(pair, list)
                 or len(pair) != 2
+                or not isinstance(pair[0], str)
                 or pair[0] not in index
                 or not isinstance(pair[1], int)
                 or isinstance(pair[1], bool)
@@ -329,7 +330,7 @@ def parse_manifest(data: bytes) -> Manifest:
                 raise ManifestError(
                     f"fractional row of {candidate.id}: each item is [known examiner id, integer]"
                 )
-            parsed.append((index[pair[0]], pair[1]))
+            parsed.append((index[ExaminerId(pair[0])], pair[1]))
         fractional.append(tuple(parsed))
     beacon = value["beacon"]
     return Manifest(

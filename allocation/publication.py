@@ -23,8 +23,9 @@ from allocation.draw import Allocation, Assignment, assignment_pairs
 from allocation.ecvrf import BETA_LEN, PROOF_LEN, proof_to_hash
 from allocation.errors import ManifestError, VrfProofError
 from allocation.manifest import MAX_PEOPLE, manifest_sha256, parse_manifest
-from allocation.verify import Problem, check_parsed_allocation
+from allocation.verify import check_parsed_allocation
 from exam_core.errors import CanonicalError, EntryError
+from exam_core.findings import Finding
 from exam_core.log.canonical import canonical_json, parse_canonical
 from exam_core.log.note import NoteVerifier
 from exam_core.log.schemas.fields import Hex, Int, ListOf, Obj, Str
@@ -127,13 +128,13 @@ def parse_assignment(data: bytes) -> AssignmentFile:
     )
 
 
-def _beta_problems(proof: ProofFile) -> list[Problem]:
+def _beta_findings(proof: ProofFile) -> list[Finding]:
     """``proof.json`` states beta beside the proof; it must be the proof's own output."""
     try:
         if proof_to_hash(proof.proof) != proof.beta:
-            return [Problem("vrf_invalid", f"{PROOF_FILE}: beta is not the proof's output")]
+            return [Finding(None, "vrf_invalid", f"{PROOF_FILE}: beta is not the proof's output")]
     except VrfProofError as e:
-        return [Problem("vrf_invalid", str(e))]
+        return [Finding(None, "vrf_invalid", str(e))]
     return []
 
 
@@ -145,22 +146,23 @@ def check_publication(
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
     recompute: bool = True,
-) -> list[Problem]:
+) -> list[Finding]:
     """Every finding about a published allocation: the files' own links, then the allocation."""
     try:
         proof = parse_proof(proof_bytes)
         published = parse_assignment(assignment_bytes)
     except ManifestError as e:
-        return [Problem("file_invalid", str(e))]
-    problems: list[Problem] = []
+        return [Finding(None, "file_invalid", str(e))]
+    findings: list[Finding] = []
     digest = manifest_sha256(manifest_bytes)
     for name, stated in (
         (PROOF_FILE, proof.manifest_sha256),
         (ASSIGNMENT_FILE, published.manifest_sha256),
     ):
         if stated != digest:
-            problems.append(
-                Problem(
+            findings.append(
+                Finding(
+                    None,
                     "manifest_mismatch",
                     f"{name} names manifest {stated.hex()[:16]}…, "
                     f"but {MANIFEST_FILE} hashes to {digest.hex()[:16]}…",
@@ -169,17 +171,18 @@ def check_publication(
     try:
         manifest = parse_manifest(manifest_bytes)
     except ManifestError as e:
-        return [*problems, *_beta_problems(proof), Problem("manifest_invalid", str(e))]
+        return [*findings, *_beta_findings(proof), Finding(None, "manifest_invalid", str(e))]
     if published.session != manifest.session:
-        problems.append(
-            Problem(
+        findings.append(
+            Finding(
+                None,
                 "manifest_mismatch",
                 f"{ASSIGNMENT_FILE} is for session {published.session!r}, "
                 f"the manifest for {manifest.session!r}",
             )
         )
-    problems += _beta_problems(proof)
-    problems += check_parsed_allocation(
+    findings += _beta_findings(proof)
+    findings += check_parsed_allocation(
         manifest,
         digest,
         proof.reading,
@@ -189,4 +192,4 @@ def check_publication(
         pinned_vrf_key=pinned_vrf_key,
         recompute=recompute,
     )
-    return problems
+    return findings

@@ -32,8 +32,9 @@ from allocation.events import COMMITTED, EVENT_TYPES, MADE, REPAIRED
 from allocation.manifest import Manifest, manifest_sha256, parse_manifest
 from allocation.repair import LateChange, repair_assignment
 from allocation.verify import check_parsed_allocation
-from exam_core.audit.history import AuditHistory, Finding
+from exam_core.audit.history import AuditHistory
 from exam_core.errors import EntryError
+from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 from exam_core.log.note import NoteVerifier
 from exam_core.log.schemas import validate_event
@@ -218,7 +219,7 @@ class AllocationReplayer:
             bytes.fromhex(str(event["beacon_value"])),
             bytes.fromhex(str(event["beacon_evidence"])),
         )
-        problems = check_parsed_allocation(
+        checked = check_parsed_allocation(
             manifest,
             manifest_sha256(data),
             reading,
@@ -228,7 +229,7 @@ class AllocationReplayer:
             pinned_vrf_key=self._pinned.get(entry.actor),
             recompute=self._recompute,
         )
-        return findings + [Finding(index, p.code, p.message, p.severity) for p in problems]
+        return findings + [replace(f, index=index) for f in checked]
 
     def _repaired(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event = entry.event

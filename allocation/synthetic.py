@@ -5,8 +5,10 @@ driving school per twenty candidates (six at least: even a small centre serves s
 with fewer a former instructor would conflict with most of a session), 40 % of examiners
 former instructors at one or two schools, a few declared relatives, and 30 % retakes whose
 previous examiner is excluded.  Every examiner is qualified for C1 and the first examiners
-cover every class three times, so rosters are feasible at any size where the load windows
-allow it.  Ids and evidence references are pseudonymous.
+cover every class three times; a staff too small for that holds candidates only of the classes
+it covers.  Ids are zero-padded to the width of the largest (``c-0001``, ``c-10000`` for ten
+thousand candidates), so they sort as they are numbered.  Ids and evidence references are
+pseudonymous.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def synthetic_roster(
     rng = random.Random(seed)
     schools = [SchoolId(f"school-{i:02d}") for i in range(1, max(6, candidates // 20) + 1)]
     extra = list(EXTRA_QUALIFICATION)
+    cwidth, ewidth = max(4, len(str(candidates))), max(3, len(str(examiners)))
     staff = []
     for i in range(examiners):
         classes = {"C1"} | {c for c, pct in EXTRA_QUALIFICATION.items() if rng.randrange(100) < pct}
@@ -60,17 +63,20 @@ def synthetic_roster(
                 Employment(school, EvidenceRef(f"hr/{rng.randrange(2005, 2024)}/{i:04d}-{n}"))
                 for n, school in enumerate(sorted(picked))
             )
-        staff.append(Examiner(ExaminerId(f"e-{i + 1:03d}"), frozenset(classes), jobs))
-    weights = [pct for _, pct in class_mix]
-    classes_in_mix = [c for c, _ in class_mix]
+        staff.append(Examiner(ExaminerId(f"e-{i + 1:0{ewidth}d}"), frozenset(classes), jobs))
+    # A small staff may hold no examiner of some class: its candidates come from the others.
+    held = set().union(*(e.classes for e in staff))
+    mix = [(c, pct) for c, pct in class_mix if c in held] or list(class_mix)
+    weights = [pct for _, pct in mix]
+    classes_in_mix = [c for c, _ in mix]
     people = []
     relatives = []
     for i in range(candidates):
-        cid = CandidateId(f"c-{i + 1:04d}")
+        cid = CandidateId(f"c-{i + 1:0{cwidth}d}")
         fail = None
         if rng.randrange(100) < 30:
             fail = PreviousFail(
-                ExaminerId(f"e-{rng.randrange(1, examiners + 1):03d}"),
+                ExaminerId(f"e-{rng.randrange(1, examiners + 1):0{ewidth}d}"),
                 EvidenceRef(f"exam/{rng.randrange(10**6):06d}"),
             )
         people.append(
@@ -79,9 +85,9 @@ def synthetic_roster(
         if rng.randrange(1000) < 10:
             relatives.append(
                 Relation(
-                    ExaminerId(f"e-{rng.randrange(1, examiners + 1):03d}"),
+                    ExaminerId(f"e-{rng.randrange(1, examiners + 1):0{ewidth}d}"),
                     cid,
-                    EvidenceRef(f"decl/{i + 1:04d}"),
+                    EvidenceRef(f"decl/{i + 1:0{cwidth}d}"),
                 )
             )
     relatives.sort(key=lambda r: (r.candidate, r.examiner))

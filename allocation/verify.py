@@ -14,13 +14,14 @@ order:
 4. the VRF proof verifies under the manifest's key (RFC 9381 with key validation);
 5. the rounding driven by SHA-256(beta) reproduces the published assignment bit for bit.
 
-``check_allocation`` returns every finding; ``verify_allocation`` raises on any error.
+``check_allocation`` returns every finding; ``verify_allocation`` raises on any error.  A
+finding is the house's one ``exam_core.findings.Finding``, with index None: an allocation
+checked on its own belongs to no log entry (``AllocationReplayer`` gives it the entry's index).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from allocation.beacon import BeaconReading, parse_commitment
 from allocation.draw import Assignment, draw_assignment, draw_seed, vrf_input
@@ -35,43 +36,35 @@ from allocation.errors import (
 )
 from allocation.fractional import build_fractional, check_fractional, smallest_cap
 from allocation.manifest import Manifest, manifest_sha256, parse_manifest
+from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.note import NoteVerifier
 
 MAX_LISTED = 10
 """At most this many differing pairs are spelled out in one finding."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason an allocation does not hold; ``code`` is stable, ``message`` says why."""
-
-    code: str
-    message: str
-    severity: str = "error"
-
-
-def check_manifest(manifest: Manifest, *, recompute: bool = True) -> list[Problem]:
+def check_manifest(manifest: Manifest, *, recompute: bool = True) -> list[Finding]:
     """Step 2: the manifest's conflicts and F against its own roster and cap."""
-    problems: list[Problem] = []
+    findings: list[Finding] = []
     roster = manifest.roster
     expected_conflicts = find_conflicts(roster)
     if expected_conflicts != manifest.conflicts:
-        problems.append(
-            Problem("manifest_invalid", "conflicts differ from those the roster implies")
+        findings.append(
+            Finding(None, "manifest_invalid", "conflicts differ from those the roster implies")
         )
     problem = assignment_problem(roster, expected_conflicts, manifest.scale)
     for text in check_fractional(problem, manifest.fractional, manifest.cap)[:MAX_LISTED]:
-        problems.append(Problem("manifest_invalid", text))
-    if problems or not recompute:
-        return problems
+        findings.append(Finding(None, "manifest_invalid", text))
+    if findings or not recompute:
+        return findings
     try:
         q_star = smallest_cap(problem)
         fractional = build_fractional(problem, manifest.cap, q_star)
     except InfeasibleError as e:
-        return [Problem("manifest_invalid", f"roster and cap admit no assignment: {e}")]
+        return [Finding(None, "manifest_invalid", f"roster and cap admit no assignment: {e}")]
     if q_star != manifest.q_star:
-        problems.append(
-            Problem("manifest_invalid", f"q_star is {manifest.q_star}, recomputed {q_star}")
+        findings.append(
+            Finding(None, "manifest_invalid", f"q_star is {manifest.q_star}, recomputed {q_star}")
         )
     if fractional != manifest.fractional:
         rows = [
@@ -79,14 +72,15 @@ def check_manifest(manifest: Manifest, *, recompute: bool = True) -> list[Proble
             for c, (a, b) in enumerate(zip(fractional, manifest.fractional, strict=True))
             if a != b
         ]
-        problems.append(
-            Problem(
+        findings.append(
+            Finding(
+                None,
                 "fractional_mismatch",
                 f"F is not the construction's for this roster and cap (rows of "
                 f"{', '.join(rows[:MAX_LISTED])}{' …' if len(rows) > MAX_LISTED else ''})",
             )
         )
-    return problems
+    return findings
 
 
 def _describe_difference(expected: Assignment, published: Assignment) -> str:
@@ -110,13 +104,13 @@ def check_allocation(
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
     recompute: bool = True,
-) -> list[Problem]:
+) -> list[Finding]:
     """Every finding about one allocation (empty, or only warnings, when it holds)."""
     # (1) the manifest
     try:
         manifest = parse_manifest(manifest_bytes)
     except ManifestError as e:
-        return [Problem("manifest_invalid", str(e))]
+        return [Finding(None, "manifest_invalid", str(e))]
     return check_parsed_allocation(
         manifest,
         manifest_sha256(manifest_bytes),
@@ -139,16 +133,17 @@ def check_parsed_allocation(
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
     recompute: bool = True,
-) -> list[Problem]:
+) -> list[Finding]:
     """Steps 2–5 of ``check_allocation`` for callers that have already parsed the manifest
     (``check_publication``, ``AllocationReplayer``); ``digest`` is the hash of its exact bytes."""
     # (2) its construction
-    problems = check_manifest(manifest, recompute=recompute)
-    fractional_ok = not any(p.code == "manifest_invalid" for p in problems)
+    findings = check_manifest(manifest, recompute=recompute)
+    fractional_ok = not any(f.code == "manifest_invalid" for f in findings)
     # (3) the beacon (DESIGN §4.3)
     if reading.round != manifest.beacon.round:
-        problems.append(
-            Problem(
+        findings.append(
+            Finding(
+                None,
                 "beacon_invalid",
                 f"beacon round {reading.round} is not the committed round {manifest.beacon.round}",
             )
@@ -157,34 +152,35 @@ def check_parsed_allocation(
         commitment = parse_commitment(manifest.beacon.kind, manifest.beacon.commitment, beacon_keys)
         commitment.verify(reading)
     except BeaconError as e:
-        problems.append(Problem("beacon_invalid", str(e)))
+        findings.append(Finding(None, "beacon_invalid", str(e)))
     else:
         if commitment.insecure:
-            problems.append(
-                Problem(
+            findings.append(
+                Finding(
+                    None,
                     "beacon_insecure",
                     f"{commitment.kind} beacon: its values are known in advance (development only)",
-                    "warning",
+                    WARNING,
                 )
             )
     # (4) the VRF (DESIGN §4.4)
     if pinned_vrf_key is not None and pinned_vrf_key != manifest.vrf_key:
-        problems.append(Problem("vrf_invalid", "manifest's VRF key is not the pinned key"))
+        findings.append(Finding(None, "vrf_invalid", "manifest's VRF key is not the pinned key"))
     try:
         beta = ecvrf_verify(manifest.vrf_key, vrf_input(digest, reading), proof)
     except VrfProofError as e:
-        problems.append(Problem("vrf_invalid", str(e)))
-        return problems
+        findings.append(Finding(None, "vrf_invalid", str(e)))
+        return findings
     # (5) the draw (DESIGN §4.5)
     if not fractional_ok:
-        problems.append(Problem("assignment_mismatch", "not recomputed: F is invalid"))
-        return problems
+        findings.append(Finding(None, "assignment_mismatch", "not recomputed: F is invalid"))
+        return findings
     expected = draw_assignment(manifest, draw_seed(beta))
     if expected != tuple(assignment):
-        problems.append(
-            Problem("assignment_mismatch", _describe_difference(expected, tuple(assignment)))
+        findings.append(
+            Finding(None, "assignment_mismatch", _describe_difference(expected, tuple(assignment)))
         )
-    return problems
+    return findings
 
 
 def verify_allocation(
@@ -196,10 +192,14 @@ def verify_allocation(
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
 ) -> None:
-    """Raise ``VerificationError`` listing every error finding; warnings do not fail."""
+    """Raise ``VerificationError`` listing every error finding; warnings do not fail.
+
+    Raises:
+        VerificationError: ``check_allocation`` found at least one error.
+    """
     errors = [
-        p
-        for p in check_allocation(
+        finding
+        for finding in check_allocation(
             manifest_bytes,
             reading,
             proof,
@@ -207,7 +207,7 @@ def verify_allocation(
             beacon_keys=beacon_keys,
             pinned_vrf_key=pinned_vrf_key,
         )
-        if p.severity == "error"
+        if finding.severity == ERROR
     ]
     if errors:
-        raise VerificationError("; ".join(f"{p.code}: {p.message}" for p in errors))
+        raise VerificationError("; ".join(f"{e.code}: {e.message}" for e in errors))

@@ -7,162 +7,37 @@ that signs them with the gateway's key (role ``gateway``) and queues them on the
 so a slow commit never delays a poll.  For each room the gate is decided after every cycle, and a
 ``device.gate`` entry is written whenever the decision or its reasons change, and at each heartbeat.
 
-Configuration (JSON)::
-
-    {"key": "gateway/room-1",
-     "poll_ms": 250, "stale_after_ms": 1000, "offline_after_ms": 10000, "heartbeat_ms": 60000,
-     "devices": [{"name": "room-1/jammer", "kind": "jammer", "url": "/dev/serial/by-id/...",
-                  "unit": 1, "baud": 19200, "parity": "E"}, ...],
-     "rooms": [{"room": "room-1", "jammers": {"room-1/jammer": [1, 2, 3]},
-                "detectors": ["room-1/detector"], "canaries": ["room-1/canary"],
-                "max_age_ms": 2000}]}
-
-Where the signed events go is the gateway's ``EventLog``: with ``--dir`` the centre's database
-on this machine (``CentreLog``; the key is created and registered with role ``gateway`` on first
-use), with ``--centre-url`` the centre's HTTP service (``api.client.RemoteLog``; the key file was
-made on this machine and its public key registered by the administrator).  Over HTTP the events
-are signed here, sent in order, and held in order while the link is down.
+The configuration (``devices.gateway_config``) names the devices, the rooms and the gateway's
+key.  Where the signed events go is the gateway's ``EventLog``: with ``--dir`` the centre's
+database on this machine (``CentreLog``; the key is created and registered with role
+``gateway`` on first use), with ``--centre-url`` the centre's HTTP service
+(``api.client.RemoteLog``; the key file was made on this machine and its public key registered
+by the administrator).  Over HTTP the events are signed here, sent in order, and held in order
+while the link is down.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from api.client import CentreClient, ClientError, RemoteLog
-from devices.device_spec import DeviceSpec
 from devices.errors import DeviceConfigError
-from devices.gate import DEFAULT_MAX_AGE_MS, GateDecision, RoomRequirements, decide_gate
-from devices.monitor import DeviceMonitor, MonitorConfig, monotonic_ms
-from exam_core.centre.centre import Centre, full_key_name
+from devices.gate import GateDecision, RoomRequirements, decide_gate
+from devices.gate_event import gate_fields
+from devices.gateway_config import GatewayConfig
+from devices.monitor import DeviceMonitor, DeviceView, monotonic_ms
+from exam_core.centre.centre import DEFAULT_WAIT_S, Centre, full_key_name
 from exam_core.centre.keys import read_key_file
 from exam_core.errors import ExamCoreError, StoreError
 from exam_core.log.schemas.types import GATEWAY
 
 MAX_PENDING = 10_000
-
-
-@dataclass(frozen=True)
-class GatewayConfig:
-    key: str
-    devices: tuple[DeviceSpec, ...]
-    rooms: tuple[RoomRequirements, ...] = ()
-    poll_ms: int = 250
-    monitor: MonitorConfig = field(default_factory=MonitorConfig)
-
-
-def _int(doc: Mapping[str, object], key: str, default: int, low: int, high: int) -> int:
-    value = doc.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise DeviceConfigError(f"{key} must be an integer within {low}-{high}")
-    return value
-
-
-def _names(value: object, what: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise DeviceConfigError(f"{what} must be a list of device names")
-    return tuple(value)
-
-
-def _room(raw: object, known: set[str]) -> RoomRequirements:
-    if not isinstance(raw, dict):
-        raise DeviceConfigError("a room must be an object")
-    unknown = set(raw) - {"room", "jammers", "detectors", "canaries", "max_age_ms"}
-    if unknown:
-        raise DeviceConfigError(f"unknown room fields {sorted(unknown)}")
-    room = raw.get("room")
-    if not isinstance(room, str) or not room:
-        raise DeviceConfigError("room name missing")
-    jammers_raw = raw.get("jammers", {})
-    if not isinstance(jammers_raw, dict):
-        raise DeviceConfigError(f"{room}: jammers must map names to band lists")
-    jammers: dict[str, frozenset[int]] = {}
-    for name, bands in jammers_raw.items():
-        if not isinstance(bands, list) or not all(
-            isinstance(b, int) and not isinstance(b, bool) for b in bands
-        ):
-            raise DeviceConfigError(f"{room}: bands of {name} must be a list of integers")
-        jammers[name] = frozenset(bands)
-    requirements = RoomRequirements(
-        room=room,
-        jammers=jammers,
-        detectors=_names(raw.get("detectors", []), f"{room}: detectors"),
-        canaries=_names(raw.get("canaries", []), f"{room}: canaries"),
-        max_age_ms=_int(raw, "max_age_ms", DEFAULT_MAX_AGE_MS, 1, 3_600_000),
-    )
-    unknown_devices = requirements.device_names - known
-    if unknown_devices:
-        raise DeviceConfigError(f"{room}: unknown devices {sorted(unknown_devices)}")
-    return requirements
-
-
-def parse_gateway_config(data: bytes) -> GatewayConfig:
-    """Parse the configuration strictly; every mistake is a ``DeviceConfigError``."""
-    try:
-        doc = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DeviceConfigError(f"gateway configuration is not JSON: {e}") from e
-    if not isinstance(doc, dict):
-        raise DeviceConfigError("gateway configuration must be an object")
-    allowed = {"key", "devices", "rooms", "poll_ms", "stale_after_ms", "offline_after_ms"}
-    allowed |= {"heartbeat_ms", "stale_min_failures"}
-    unknown = set(doc) - allowed
-    if unknown:
-        raise DeviceConfigError(f"unknown configuration fields {sorted(unknown)}")
-    key = doc.get("key")
-    if not isinstance(key, str) or not key:
-        raise DeviceConfigError("key (the gateway's key name) is missing")
-    raw_devices = doc.get("devices")
-    if not isinstance(raw_devices, list) or not raw_devices:
-        raise DeviceConfigError("devices must be a non-empty list")
-    devices = tuple(DeviceSpec.from_json(d) for d in raw_devices)
-    names = [d.name for d in devices]
-    if len(set(names)) != len(names):
-        raise DeviceConfigError("device names must be unique")
-    raw_rooms = doc.get("rooms", [])
-    if not isinstance(raw_rooms, list):
-        raise DeviceConfigError("rooms must be a list")
-    rooms = tuple(_room(r, set(names)) for r in raw_rooms)
-    try:
-        monitor = MonitorConfig(
-            stale_after_ms=_int(doc, "stale_after_ms", 1000, 1, 3_600_000),
-            stale_min_failures=_int(doc, "stale_min_failures", 2, 1, 1000),
-            offline_after_ms=_int(doc, "offline_after_ms", 10_000, 1, 3_600_000),
-            heartbeat_ms=_int(doc, "heartbeat_ms", 60_000, 1000, 86_400_000),
-        )
-    except ValueError as e:
-        raise DeviceConfigError(str(e)) from e
-    poll_ms = _int(doc, "poll_ms", 250, 10, 60_000)
-    return GatewayConfig(key, devices, rooms, poll_ms, monitor)
-
-
-def load_gateway_config(path: Path) -> GatewayConfig:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DeviceConfigError(f"cannot read {path}: {e}") from e
-    return parse_gateway_config(data)
-
-
-def gate_fields(decision: GateDecision, now_ms: int, exam: str | None = None) -> dict[str, object]:
-    """The ``device.gate`` fields of a decision (bounded to the schema's limits)."""
-    fields: dict[str, object] = {
-        "room": decision.room,
-        "allowed": decision.allowed,
-        "reasons": [r[:256] for r in decision.reasons[:64]],
-        "evidence": [{"device": n, "raw": raw} for n, raw in decision.evidence[:32]],
-        "mono_ms": now_ms,
-    }
-    if exam is not None:
-        fields["exam"] = exam
-    return fields
 
 
 class EventLog(Protocol):
@@ -175,10 +50,6 @@ class EventLog(Protocol):
 
     def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
         """Sign and queue an event; the future gives its index."""
-        ...
-
-    def append(self, event_type: str, fields: Mapping[str, object]) -> int:
-        """Sign an event and wait for its index."""
         ...
 
 
@@ -199,21 +70,35 @@ class CentreLog:
     def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
         return self.centre.submit(self.signer, event_type, fields)
 
-    def append(self, event_type: str, fields: Mapping[str, object]) -> int:
-        return self.centre.append(self.signer, event_type, fields)
-
 
 class Gateway:
     """Monitors, gate decisions and the signing sink for one centre."""
 
-    def __init__(self, log: Centre | EventLog, config: GatewayConfig) -> None:
+    def __init__(
+        self,
+        log: Centre | EventLog,
+        config: GatewayConfig,
+        *,
+        clock_ms: Callable[[], int] = monotonic_ms,
+    ) -> None:
         self.log: EventLog = CentreLog(log, config.key) if isinstance(log, Centre) else log
         self.config = config
         self.pending: list[Future[int]] = []
         self.refused: list[str] = []
         self.appended = 0
+        self._clock = clock_ms
+        # Held while a monitor publishes and while a gate is decided and queued: the log then
+        # never holds a device event before a gate decision that did not see it.
+        self._decide_lock = threading.RLock()
         self.monitors = [
-            DeviceMonitor(spec.name, spec.open_driver(), self.sink, config=config.monitor)
+            DeviceMonitor(
+                spec.name,
+                spec.open_driver(),
+                self.sink,
+                config=config.monitor,
+                clock_ms=clock_ms,
+                lock=self._decide_lock,
+            )
             for spec in config.devices
         ]
         self._last_gate: dict[str, tuple[bool, tuple[str, ...]]] = {}
@@ -288,29 +173,40 @@ class Gateway:
                 thread.join(timeout=30)
         return periods
 
+    def _views(self, now: int) -> dict[str, DeviceView]:
+        return {m.name: m.view(now) for m in self.monitors}
+
     def decide_gates(self) -> None:
         """Decide every room's gate; sign it when it changed or at the heartbeat."""
-        views = {m.name: m.view() for m in self.monitors}
-        now = monotonic_ms()
-        for room in self.config.rooms:
-            decision = decide_gate(room, views)
-            key = (decision.allowed, decision.reasons)
-            last = self._last_gate_ms.get(room.room)
-            heartbeat = last is None or now - last >= self.config.monitor.heartbeat_ms
-            if self._last_gate.get(room.room) != key or heartbeat:
-                self._last_gate[room.room] = key
-                self._last_gate_ms[room.room] = now
-                self.sink("device.gate", gate_fields(decision, now))
+        with self._decide_lock:
+            now = self._clock()
+            views = self._views(now)
+            for room in self.config.rooms:
+                decision = decide_gate(room, views)
+                key = (decision.allowed, decision.reasons)
+                last = self._last_gate_ms.get(room.room)
+                heartbeat = last is None or now - last >= self.config.monitor.heartbeat_ms
+                if self._last_gate.get(room.room) != key or heartbeat:
+                    self._last_gate[room.room] = key
+                    self._last_gate_ms[room.room] = now
+                    self.sink("device.gate", gate_fields(decision, now))
         self._collect()
 
     def request_gate(self, room: str, exam: str) -> tuple[GateDecision, int]:
         """An exam asks to start in ``room``: decide now, sign the decision, wait until it is
         durable, and return it with its log index (the caller starts the exam only if allowed).
+
+        Raises:
+            DeviceConfigError: the room is not configured on this gateway.
+            ExamCoreError: the log refused the decision (it is then not durable).
+            ClientError: the same, from a centre over HTTP.
         """
         requirements = self._requirements(room)
-        decision = decide_gate(requirements, {m.name: m.view() for m in self.monitors})
-        fields = gate_fields(decision, monotonic_ms(), exam)
-        index = self.log.append("device.gate", fields)
+        with self._decide_lock:
+            now = self._clock()
+            decision = decide_gate(requirements, self._views(now))
+            queued = self.log.submit("device.gate", gate_fields(decision, now, exam))
+        index = queued.result(DEFAULT_WAIT_S)
         if decision.allowed:
             for name in requirements.device_names:
                 self._exam_of_device[name] = exam

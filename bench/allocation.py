@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import statistics
 import sys
 import time
@@ -31,6 +30,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from result_line import print_result  # before bench/ leaves sys.path below
 
 # This script is named like the package it measures: import the package, not the script.
 _BENCH = Path(__file__).resolve().parent
@@ -191,16 +192,12 @@ def main() -> None:
         f"min χ² p = {worst:.4f} (Bonferroni threshold {0.001 / rows:.5f}), "
         f"largest frequency − cap = {excess:+.4f}"
     )
-    print(
-        json.dumps(
-            {
-                "figure": f"allocation_verify_cpu_{args.candidates}x{args.examiners}",
-                "value": round(c_verify, 4),
-                "unit": "s",
-                "limit": round(c_floor, 6),
-                "ratio": round(c_verify / c_floor, 1),
-            }
-        )
+    print_result(
+        f"allocation_verify_cpu_s_{args.candidates}x{args.examiners}",
+        c_verify,
+        "s",
+        c_floor,
+        digits=6,
     )
 
 

@@ -40,6 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from result_line import print_result
+
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
 from exam_core.log.entry import make_entry
@@ -428,16 +430,14 @@ def main() -> None:
         f"signed entries over HTTP, bundles of 64:    {r['bundle_rate']:7.0f} /s  "
         f"ratio {ratio_bundle:.2f}"
     )
-    print(
-        json.dumps(
-            {
-                "figure": "telemetry_upload_p99",
-                "value": round(r["upload_p99_ms"], 1),
-                "unit": "ms",
-                "limit": round(r["floor_p99_ms"], 1),
-                "ratio": round(r["upload_p99_ms"] / r["floor_p99_ms"], 2),
-            }
-        )
+    print_result(
+        "telemetry_upload_p99_ms",
+        r["upload_p99_ms"],
+        "ms",
+        r["floor_p99_ms"],
+        digits=1,
+        entries_http_ratio=round(ratio_single, 3),
+        entries_http_bundle_ratio=round(ratio_bundle, 3),
     )
 
 

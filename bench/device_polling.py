@@ -11,10 +11,11 @@ here for the same settings.  Usage: python bench/device_polling.py [--quick]
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
+
+from result_line import print_result
 
 from devices.emulators import EmulatorServer, JammerModel, ModbusSlave, PtyEndpoint
 from devices.errors import DeviceError
@@ -73,17 +74,7 @@ def main() -> None:
                 f"({100 * rate / limit:5.1f} %), {failures} failed polls, {seconds:.0f} s run"
             )
     rate, limit = results[19200]
-    print(
-        json.dumps(
-            {
-                "figure": "device_status_polls_19200_baud",
-                "value": round(rate, 2),
-                "unit": "polls/s",
-                "limit": round(limit, 2),
-                "ratio": round(rate / limit, 4),
-            }
-        )
-    )
+    print_result("device_status_polls_per_s_19200_baud", rate, "polls/s", limit, digits=2)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ also measures one durable commit of a single-entry batch (the floor without batc
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from result_line import print_result
 
 from exam_core.centre.centre import Centre
 from exam_core.log.note import Ed25519Signer
@@ -111,18 +112,7 @@ def main() -> None:
     print(f"receipt latency p50 {p50:7.1f} ms   (goal < 300 ms)")
     print(f"receipt latency p99 {p99:7.1f} ms   (goal < 1000 ms)")
     print(f"reference: one-entry batch without waiting, median {floor:.1f} ms")
-    print(
-        json.dumps(
-            {
-                "figure": "receipt_latency",
-                "value": round(p50, 1),
-                "unit": "ms (p50)",
-                "limit": None,
-                "ratio": None,
-                "p99": round(p99, 1),
-            }
-        )
-    )
+    print_result("receipt_latency_p50_ms", p50, "ms", None, digits=1, p99=round(p99, 1))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import statistics
 import time
 from collections.abc import Callable
+
+from result_line import print_result
 
 from exam_core.log.note import Ed25519Signer
 from exam_core.scoring import (
@@ -90,17 +91,7 @@ def main() -> None:
     print(f"replay: best {best * 1000:.1f} ms, median {median * 1000:.1f} ms over {runs} runs")
     print(f"replay rate: {value:,.0f} frames/s (goal {GOAL_FPS:,})")
     print(f"limit, parse + signature check + continuity only: {limit:,.0f} frames/s")
-    print(
-        json.dumps(
-            {
-                "figure": "scoring_replay_frames_per_s",
-                "value": round(value),
-                "unit": "frames/s",
-                "limit": round(limit),
-                "ratio": round(value / limit, 3),
-            }
-        )
-    )
+    print_result("scoring_replay_frames_per_s", value, "frames/s", limit, digits=0)
 
 
 if __name__ == "__main__":

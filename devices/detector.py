@@ -7,11 +7,10 @@ log with the reply bytes that showed it, including those raised and cleared betw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from devices.modbus_driver import ModbusDeviceDriver
-from devices.reading import DETECTOR
+from devices.modbus_driver import ModbusDeviceDriver, status_reading, status_registers
+from devices.reading import DETECTOR, Reading
 from devices.register_map import (
     DETECTOR_ALARMS,
     DETECTOR_CATEGORIES,
@@ -39,6 +38,28 @@ class CategoryTelemetry:
     state: int
 
 
+def detector_reading(status: DetectorStatus, raw: bytes) -> Reading:
+    """The gate's view of one detector status block (pure; the live poll adds counters)."""
+    return status_reading(
+        DETECTOR,
+        status,
+        raw,
+        alarm_names=DETECTOR_ALARMS,
+        state_names=DETECTOR_STATES,
+        flags={"detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES)},
+    )
+
+
+def detector_reading_from_frame(raw: bytes) -> Reading:
+    """The ``Reading`` a logged detector status reply frame shows.
+
+    Raises:
+        FrameError: the bytes are not a status reply (see ``status_registers``).
+        ExceptionResponseError: the frame is a Modbus exception reply.
+    """
+    return detector_reading(decode_detector_status(status_registers(raw)), raw)
+
+
 class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
     """Polls and commands one detector."""
 
@@ -50,9 +71,7 @@ class DetectorDriver(ModbusDeviceDriver[DetectorStatus]):
     state_names = DETECTOR_STATES
 
     decode_status = staticmethod(decode_detector_status)
-
-    def status_flags(self, status: DetectorStatus) -> Mapping[str, frozenset[str]]:
-        return {"detected": bit_names(status.detected_now, DETECTOR_CATEGORY_NAMES)}
+    status_reading = staticmethod(detector_reading)
 
     def read_categories(self) -> tuple[CategoryTelemetry, ...]:
         blocks = self.read_blocks(

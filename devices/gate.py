@@ -1,11 +1,15 @@
-"""The exam gate: may an exam start in this room now?  A pure function (DESIGN §5.4).
+"""The exam gate rule: may an exam start in this room now?  One pure function (DESIGN §5.4).
 
 Why it exists: the decision must be the same whether the gateway makes it live or an auditor
-recomputes it from the logged statuses, so it takes values (the latest device views and the
-room's requirements) and returns the decision with every reason it is refused.  An exam may
+recomputes it from the logged frames, so the rule is coded once, here, and both call it.  It
+takes values (the room's requirements and a view of each device: link state, age and the
+decoded ``Reading``) and returns the decision with every reason it is refused.  An exam may
 start only when every required jammer is jamming with every required band radiating and no
 alarm (live or unacknowledged), every detector is armed and quiet, every canary reports jammed,
 and each of those statuses is from an ONLINE device and at most ``max_age_ms`` old.
+
+Each refusal names its device and its cause (``Refusal``), so an auditor can tell a frame that
+contradicts "allowed" from a device that was down or a status that was too old.
 """
 
 from __future__ import annotations
@@ -15,9 +19,23 @@ from dataclasses import dataclass, field
 
 from devices.errors import DeviceConfigError
 from devices.monitor import ONLINE, DeviceView
-from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER
+from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER, Reading
 
 DEFAULT_MAX_AGE_MS = 2000
+MAX_AGE_LIMIT_MS = 3_600_000
+MAX_BAND = 18
+"""The highest band (or vendor channel) a room may require."""
+
+NO_STATUS = "no-status"
+"""The device has never been read."""
+WRONG_KIND = "wrong-kind"
+"""The device is of another kind than the room requires it as."""
+LINK_DOWN = "link-down"
+"""The device's link is not ONLINE."""
+TOO_OLD = "too-old"
+"""The status is older than the room's freshness bound."""
+CONTRADICTS = "contradicts"
+"""The status itself shows a condition that forbids the start (off, alarm, detection...)."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +52,10 @@ class RoomRequirements:
         if not (self.jammers or self.detectors or self.canaries):
             raise DeviceConfigError(f"room {self.room!r} requires no device at all")
         for name, bands in self.jammers.items():
-            if not bands or not all(1 <= b <= 18 for b in bands):
-                raise DeviceConfigError(f"jammer {name!r}: required bands must be within 1-18")
+            if not bands or not all(1 <= b <= MAX_BAND for b in bands):
+                raise DeviceConfigError(
+                    f"jammer {name!r}: required bands must be within 1-{MAX_BAND}"
+                )
         if self.max_age_ms <= 0:
             raise DeviceConfigError("max_age_ms must be positive")
 
@@ -44,64 +64,161 @@ class RoomRequirements:
         """Every device the room requires, whatever its kind."""
         return frozenset(self.jammers) | frozenset(self.detectors) | frozenset(self.canaries)
 
+    @classmethod
+    def from_json(cls, room: str, doc: object) -> RoomRequirements:
+        """From the JSON shape of ``to_json`` (a gateway configuration's room, or the
+        ``requires`` of a ``device.gate`` entry), strictly.
+
+        Raises:
+            DeviceConfigError: a field missing, unknown or of the wrong type, or requirements
+                that ``RoomRequirements`` refuses.
+        """
+        if not isinstance(doc, Mapping):
+            raise DeviceConfigError(f"{room}: requirements must be an object")
+        unknown = set(doc) - {"jammers", "detectors", "canaries", "max_age_ms"}
+        if unknown:
+            raise DeviceConfigError(f"{room}: unknown requirement fields {sorted(unknown)}")
+        jammers_raw = doc.get("jammers", {})
+        if not isinstance(jammers_raw, Mapping):
+            raise DeviceConfigError(f"{room}: jammers must map names to band lists")
+        jammers: dict[str, frozenset[int]] = {}
+        for name, bands in jammers_raw.items():
+            if not isinstance(bands, list) or not all(
+                type(b) is int and 1 <= b <= MAX_BAND for b in bands
+            ):
+                raise DeviceConfigError(f"{room}: bands of {name} must be integers 1-{MAX_BAND}")
+            jammers[name] = frozenset(bands)
+        max_age = doc.get("max_age_ms", DEFAULT_MAX_AGE_MS)
+        if type(max_age) is not int or not 1 <= max_age <= MAX_AGE_LIMIT_MS:
+            raise DeviceConfigError(f"max_age_ms must be an integer within 1-{MAX_AGE_LIMIT_MS}")
+        return cls(
+            room=room,
+            jammers=jammers,
+            detectors=_names(doc.get("detectors", []), f"{room}: detectors"),
+            canaries=_names(doc.get("canaries", []), f"{room}: canaries"),
+            max_age_ms=max_age,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The requirements as JSON values (the ``requires`` of a ``device.gate`` entry)."""
+        return {
+            "jammers": {name: sorted(bands) for name, bands in sorted(self.jammers.items())},
+            "detectors": list(self.detectors),
+            "canaries": list(self.canaries),
+            "max_age_ms": self.max_age_ms,
+        }
+
+    def wanted(self) -> list[tuple[str, str]]:
+        """(device, the kind it is required as), in the order reasons are listed."""
+        wanted = [(n, JAMMER) for n in sorted(self.jammers)]
+        wanted += [(n, DETECTOR) for n in self.detectors]
+        wanted += [(n, CANARY) for n in self.canaries]
+        return wanted
+
+
+def _names(value: object, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DeviceConfigError(f"{what} must be a list of device names")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason the gate refuses: the device, the cause (a constant above) and the text."""
+
+    device: str
+    cause: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.device}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The status a decision rests on: the exact reply frame and when it was read."""
+
+    device: str
+    raw: bytes
+    read_ms: int | None
+    """The gateway's monotonic time of the poll that returned ``raw`` (None if unknown)."""
+
 
 @dataclass(frozen=True)
 class GateDecision:
-    room: str
-    allowed: bool
-    reasons: tuple[str, ...]
-    evidence: tuple[tuple[str, str], ...]
-    """(device name, hex of the status reply the decision rests on)."""
+    requirements: RoomRequirements
+    refusals: tuple[Refusal, ...]
+    evidence: tuple[Citation, ...]
+
+    @property
+    def room(self) -> str:
+        return self.requirements.room
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every refusal as text (the ``reasons`` of the ``device.gate`` entry)."""
+        return tuple(str(r) for r in self.refusals)
 
 
 def decide_gate(requirements: RoomRequirements, views: Mapping[str, DeviceView]) -> GateDecision:
-    """Decide, listing every reason for refusal (an empty list means the exam may start)."""
-    reasons: list[str] = []
-    evidence: list[tuple[str, str]] = []
-    wanted = [(n, JAMMER) for n in sorted(requirements.jammers)]
-    wanted += [(n, DETECTOR) for n in requirements.detectors]
-    wanted += [(n, CANARY) for n in requirements.canaries]
-    for name, kind in wanted:
+    """Decide, listing every reason for refusal (none means the exam may start)."""
+    refusals: list[Refusal] = []
+    evidence: list[Citation] = []
+    for name, kind in requirements.wanted():
         view = views.get(name)
-        # (1) a fresh status from an ONLINE device of the right kind
+        # (1) a status from a device of the right kind
         if view is None or view.reading is None:
-            reasons.append(f"{name}: no status")
+            refusals.append(Refusal(name, NO_STATUS, "no status"))
             continue
-        evidence.append((name, view.reading.raw.hex()))
-        if view.reading.kind != kind and not (
-            kind == JAMMER and view.reading.kind == VENDOR_JAMMER
-        ):
-            reasons.append(f"{name}: is a {view.reading.kind}, required as a {kind}")
+        reading = view.reading
+        evidence.append(Citation(name, reading.raw, view.read_ms))
+        if reading.kind != kind and not (kind == JAMMER and reading.kind == VENDOR_JAMMER):
+            refusals.append(Refusal(name, WRONG_KIND, f"is a {reading.kind}, required as a {kind}"))
             continue
+        # (2) from an ONLINE device, fresh
         if view.link_state != ONLINE:
-            reasons.append(f"{name}: link {view.link_state}")
+            refusals.append(Refusal(name, LINK_DOWN, f"link {view.link_state}"))
         if view.age_ms is None or view.age_ms > requirements.max_age_ms:
             # No measured age in the text: a reason must stay the same while the condition
             # lasts, or every decision would look new.
-            reasons.append(f"{name}: status older than {requirements.max_age_ms} ms")
-        reading = view.reading
-        state = reading.extra.get("state")
-        alarms = sorted(reading.flags.get("alarm", frozenset()))
-        latched = sorted(reading.flags.get("latched", frozenset()) - set(alarms))
-        if kind == JAMMER:
-            # A vendor-protocol jammer names its bands "channel-N" (research/domain.md §5.1).
-            label = "channel" if reading.kind == VENDOR_JAMMER else "band"
-            # (2) jamming, every required band radiating, no alarm
-            if state != "jamming":
-                reasons.append(f"{name}: jammer is {state}, not jamming")
-            radiating = reading.flags.get("bands", frozenset())
-            for band in sorted(requirements.jammers[name]):
-                if f"{label}-{band}" not in radiating:
-                    reasons.append(f"{name}: band {band} not radiating")
-        elif kind == DETECTOR:
-            # (3) armed and quiet
-            if state != "scanning":
-                reasons.append(f"{name}: detector is {state}, not scanning quietly")
-            for category in sorted(reading.flags.get("detected", frozenset())):
-                reasons.append(f"{name}: detecting {category}")
-        elif reading.values.get("jammed") != 1:
-            # (4) the canary modem confirms the jamming
-            reasons.append(f"{name}: canary reports operative, not jammed")
-        reasons.extend(f"{name}: alarm {a}" for a in alarms)
-        reasons.extend(f"{name}: unacknowledged alarm {a}" for a in latched)
-    return GateDecision(requirements.room, not reasons, tuple(reasons), tuple(evidence))
+            refusals.append(
+                Refusal(name, TOO_OLD, f"status older than {requirements.max_age_ms} ms")
+            )
+        # (3) showing what the room needs of its kind
+        details = _condition(kind, reading, requirements.jammers.get(name, frozenset()))
+        refusals.extend(Refusal(name, CONTRADICTS, d) for d in details)
+    return GateDecision(requirements, tuple(refusals), tuple(evidence))
+
+
+def _condition(kind: str, reading: Reading, bands: frozenset[int]) -> list[str]:
+    """What in this status forbids the start, for a device required as ``kind``."""
+    details: list[str] = []
+    state = reading.extra.get("state")
+    if kind == JAMMER:
+        # (3a) jamming, every required band radiating.  A vendor-protocol jammer names its
+        # bands "channel-N" (research/domain.md §5.1).
+        label = "channel" if reading.kind == VENDOR_JAMMER else "band"
+        if state != "jamming":
+            details.append(f"jammer is {state}, not jamming")
+        radiating = reading.flags.get("bands", frozenset())
+        details += [
+            f"band {b} not radiating" for b in sorted(bands) if f"{label}-{b}" not in radiating
+        ]
+    elif kind == DETECTOR:
+        # (3b) armed and quiet
+        if state != "scanning":
+            details.append(f"detector is {state}, not scanning quietly")
+        details += [f"detecting {c}" for c in sorted(reading.flags.get("detected", frozenset()))]
+    elif reading.values.get("jammed") != 1:
+        # (3c) the canary modem confirms the jamming
+        details.append("canary reports operative, not jammed")
+    # (3d) no alarm, live or latched and not yet acknowledged
+    alarms = sorted(reading.flags.get("alarm", frozenset()))
+    latched = sorted(reading.flags.get("latched", frozenset()) - set(alarms))
+    details += [f"alarm {a}" for a in alarms]
+    details += [f"unacknowledged alarm {a}" for a in latched]
+    return details

@@ -1,101 +1,136 @@
-"""The auditor's check of device gating (DESIGN §3.5 step 6): is every gate decision borne out
-by the device frames it cites and by the link states the gateway logged before it?
+"""The auditor's check of device gating (DESIGN §3.5 step 6): is every gate decision what the
+one gate rule decides from the device frames it cites and the link states the gateway logged?
 
-Why it exists: a gateway key could sign ``allowed: true`` while the jammer was off.  The
-evidence of a ``device.gate`` entry is the raw status reply of each device, so the auditor can
-decode those frames again (pure, offline) and check that each shows what "allowed" requires:
-a jammer jamming without alarm, a detector scanning with nothing detected, a canary reporting
-JAMMED; and that no cited device was STALE or OFFLINE by the gateway's own ``device.state``
-entries.  The required bands of a room are configuration, not in the log, so they are not
-checked here.  Findings (all errors): ``gate_inconsistent`` (allowed with reasons, or refused
-without one), ``gate_unknown_device`` (cited device never seen in a ``device.*`` entry),
-``gate_bad_evidence`` (a frame that does not decode), ``gate_unsupported`` (a frame that
-contradicts "allowed"), ``gate_device_down`` (allowed while a cited device was not ONLINE).
+Why it exists: a gateway key could sign ``allowed: true`` while the jammer was off.  A
+``device.gate`` entry carries the room's requirements, the raw status reply of each device with
+the time it was read, and its own time, so the auditor decodes those frames again with each
+driver's pure frame → reading function, takes each cited device's link state from the gateway's
+own ``device.state`` entries, and applies ``devices.gate.decide_gate`` — the very rule the
+gateway applied live — to them.
+
+Findings (all errors): ``gate_inconsistent`` (allowed with reasons, or refused without one),
+``gate_bad_evidence`` (evidence or requirements that do not parse, a frame that does not decode,
+a device cited twice, a frame read after the decision), ``gate_unknown_device`` (a cited device
+never seen in a ``device.*`` entry); for an allowed gate, one finding per reason the rule
+refuses: ``gate_evidence_missing`` (no requirements, or a required device with no cited
+frame), ``gate_device_down`` (its link was not ONLINE), ``gate_evidence_stale`` (the frame is
+older than the room's freshness bound), ``gate_unsupported`` (the frame shows a condition that
+forbids the start); and ``gate_decision_wrong`` for a refusal the rule would have allowed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from devices.at_canary import JdrReport, parse_line, split_lines
-from devices.errors import DeviceError
-from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, decode_reply
-from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER
-from devices.register_map import (
-    STATUS_ADDR,
-    STATUS_COUNT,
-    decode_detector_status,
-    decode_jammer_status,
+from devices.errors import DeviceConfigError, DeviceError, FrameError
+from devices.gate import (
+    CONTRADICTS,
+    LINK_DOWN,
+    NO_STATUS,
+    TOO_OLD,
+    WRONG_KIND,
+    GateDecision,
+    decide_gate,
 )
-from devices.vendor_jammer import decode_frame, decode_status
+from devices.gate_event import logged_evidence, logged_requirements
+from devices.monitor import UNKNOWN, DeviceView
+from devices.status_frames import reading_from_frame
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
 from exam_core.log.entry import Entry
 from exam_core.log.schemas.devices import SCHEMAS as DEVICE_SCHEMAS
 
-
-def evidence_problems(kind: str, raw: bytes) -> list[str]:
-    """Why this status frame does not support "the exam may start" (empty: it does).
-
-    Raises ``DeviceError`` when the frame does not decode at all.
-    """
-    if kind in (JAMMER, DETECTOR):
-        unit = raw[0] if raw else 0
-        request = Request(unit, READ_INPUT_REGISTERS, STATUS_ADDR, STATUS_COUNT)
-        regs = decode_reply(request, raw).values
-        if kind == JAMMER:
-            j = decode_jammer_status(regs)
-            problems = [] if j.state == 1 else [f"jammer state {j.state}, not jamming"]
-            if j.active_bands == 0:
-                problems.append("no band radiating")
-            if j.alarm_live or j.alarm_latched:
-                problems.append(f"alarms live {j.alarm_live:#06x} latched {j.alarm_latched:#06x}")
-            return problems
-        d = decode_detector_status(regs)
-        problems = [] if d.state == 1 else [f"detector state {d.state}, not scanning quietly"]
-        if d.detected_now:
-            problems.append(f"detecting {d.detected_now:#06x}")
-        if d.alarm_live or d.alarm_latched:
-            problems.append(f"alarms live {d.alarm_live:#06x} latched {d.alarm_latched:#06x}")
-        return problems
-    if kind == VENDOR_JAMMER:
-        v = decode_status(decode_frame(raw))
-        problems = [] if v.channels else ["no channel radiating"]
-        if v.alarms:
-            problems.append(f"alarms {v.alarms:#04x}")
-        return problems
-    if kind == CANARY:
-        lines, _ = split_lines(raw)
-        reports = [
-            p
-            for p in (parse_line(x) for x in lines if not x.startswith("AT"))
-            if isinstance(p, JdrReport)
-        ]
-        if not reports:
-            return ["no #JDR report in the canary's reply"]
-        return [] if reports[-1].jammed else ["canary reports OPERATIVE"]
-    return [f"unknown device kind {kind!r}"]
-
-
 READS = frozenset(schema.type for schema in DEVICE_SCHEMAS if "device" in schema.fields)
 """The entries that name a device: its kind, and its link state in ``device.state``."""
+
+FINDING_OF_CAUSE = {
+    NO_STATUS: "gate_evidence_missing",
+    LINK_DOWN: "gate_device_down",
+    TOO_OLD: "gate_evidence_stale",
+    WRONG_KIND: "gate_unsupported",
+    CONTRADICTS: "gate_unsupported",
+}
+"""The finding for each cause the gate rule can refuse an allowed gate for."""
+
+
+@dataclass(frozen=True)
+class ReplayedGate:
+    """A gate decision recomputed from its entry: the rule's decision over the frames that
+    could be judged, and the problems that kept the others from being judged."""
+
+    decision: GateDecision
+    problems: tuple[tuple[str, str], ...]
+    """(finding code, message) for each cited frame that could not be judged."""
+    unjudged: frozenset[str]
+    """The devices those problems concern (the rule saw no status for them)."""
+
+
+def recompute_gate(
+    event: Mapping[str, object], kinds: Mapping[str, str], links: Mapping[str, str]
+) -> ReplayedGate | None:
+    """Apply the gate rule to what a ``device.gate`` entry cites (pure).
+
+    ``kinds`` and ``links`` give each device's kind and link state as the gateway's earlier
+    entries logged them.  Returns None when the entry names no requirements.
+
+    Raises:
+        DeviceConfigError: requirements that do not parse.
+        FrameError: evidence that is not a list of cited frames.
+    """
+    requirements = logged_requirements(event)
+    if requirements is None:
+        return None
+    decided_ms = event.get("mono_ms")
+    problems: list[tuple[str, str]] = []
+    unjudged: set[str] = set()
+    views: dict[str, DeviceView] = {}
+
+    def problem(code: str, name: str, message: str) -> None:
+        problems.append((code, f"{name}: {message}"))
+        unjudged.add(name)
+
+    for citation in logged_evidence(event):
+        name = citation.device
+        kind = kinds.get(name)
+        if name in views or name in unjudged:
+            problem("gate_bad_evidence", name, "cited more than once")
+            views.pop(name, None)
+            continue
+        if kind is None:
+            problem("gate_unknown_device", name, "no earlier device entry")
+            continue
+        try:
+            reading = reading_from_frame(kind, citation.raw)
+        except DeviceError as e:
+            problem("gate_bad_evidence", name, str(e))
+            continue
+        age = None
+        if citation.read_ms is not None and type(decided_ms) is int:
+            age = decided_ms - citation.read_ms
+            if age < 0:
+                problem("gate_bad_evidence", name, "frame read after the decision")
+                continue
+        views[name] = DeviceView(
+            name, kind, links.get(name, UNKNOWN), age, reading, citation.read_ms
+        )
+    return ReplayedGate(decide_gate(requirements, views), tuple(problems), frozenset(unjudged))
 
 
 class _DeviceIndex:
     """Each gateway's devices as the entries read so far describe them: kind and last link
-    state, by (gateway, device)."""
+    state, by gateway."""
 
     def __init__(self) -> None:
-        self.kinds: dict[tuple[str, str], str] = {}
-        self.states: dict[tuple[str, str], str] = {}
+        self.kinds: dict[str, dict[str, str]] = {}
+        self.links: dict[str, dict[str, str]] = {}
 
     def learn(self, index: int, entry: Entry) -> None:
         device = entry.event.get("device")
         if not isinstance(device, str):
             return
-        key = (entry.actor, device)
-        self.kinds[key] = str(entry.event.get("kind", ""))
+        self.kinds.setdefault(entry.actor, {})[device] = str(entry.event.get("kind", ""))
         if entry.type == "device.state":
-            self.states[key] = str(entry.event.get("state", ""))
+            self.links.setdefault(entry.actor, {})[device] = str(entry.event.get("state", ""))
 
 
 class DeviceGatingReplayer:
@@ -112,13 +147,25 @@ class DeviceGatingReplayer:
     def reads(self) -> frozenset[str]:
         return READS
 
+    def recompute(self, index: int, entry: Entry, history: AuditHistory) -> ReplayedGate | None:
+        """The gate rule's decision on what the ``device.gate`` entry at ``index`` cites, with
+        the kinds and link states its gateway logged before it (None: no requirements named).
+
+        Raises:
+            DeviceConfigError: requirements that do not parse.
+            FrameError: evidence that is not a list of cited frames.
+        """
+        devices = self._devices.before(index, history)
+        return recompute_gate(
+            entry.event, devices.kinds.get(entry.actor, {}), devices.links.get(entry.actor, {})
+        )
+
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event: Mapping[str, object] = entry.event
         allowed = event.get("allowed") is True
         reasons = event.get("reasons")
-        evidence = event.get("evidence")
-        if not isinstance(reasons, list) or not isinstance(evidence, list):
-            return [Finding(index, "gate_bad_evidence", "reasons or evidence is not a list")]
+        if not isinstance(reasons, list):
+            return [Finding(index, "gate_bad_evidence", "reasons is not a list")]
         findings: list[Finding] = []
         if allowed == bool(reasons):
             findings.append(
@@ -126,27 +173,29 @@ class DeviceGatingReplayer:
                     index, "gate_inconsistent", f"allowed={allowed} with {len(reasons)} reasons"
                 )
             )
-        if not allowed:
+        try:
+            replayed = self.recompute(index, entry, history)
+        except (DeviceConfigError, FrameError) as e:
+            return [*findings, Finding(index, "gate_bad_evidence", str(e))]
+        if replayed is None:
+            if allowed:
+                message = "allowed without the requirements it was decided on"
+                findings.append(Finding(index, "gate_evidence_missing", message))
             return findings
-        devices = self._devices.before(index, history)
-        for item in evidence:
-            if not isinstance(item, dict):
-                findings.append(Finding(index, "gate_bad_evidence", "evidence item not an object"))
-                continue
-            device, raw_hex = str(item.get("device")), str(item.get("raw", ""))
-            kind = devices.kinds.get((entry.actor, device))
-            if kind is None:
-                findings.append(
-                    Finding(index, "gate_unknown_device", f"{device}: no earlier device entry")
+        findings += [Finding(index, code, message) for code, message in replayed.problems]
+        decision = replayed.decision
+        if allowed:
+            findings += [
+                Finding(index, FINDING_OF_CAUSE[r.cause], str(r))
+                for r in decision.refusals
+                if r.device not in replayed.unjudged
+            ]
+        elif decision.allowed:
+            findings.append(
+                Finding(
+                    index,
+                    "gate_decision_wrong",
+                    "refused, but the gate rule allows the start on the frames it cites",
                 )
-                continue
-            state = devices.states.get((entry.actor, device))
-            if state != "ONLINE":
-                findings.append(Finding(index, "gate_device_down", f"{device}: link {state}"))
-            try:
-                problems = evidence_problems(kind, bytes.fromhex(raw_hex))
-            except (DeviceError, ValueError) as e:
-                findings.append(Finding(index, "gate_bad_evidence", f"{device}: {e}"))
-                continue
-            findings.extend(Finding(index, "gate_unsupported", f"{device}: {p}") for p in problems)
+            )
         return findings

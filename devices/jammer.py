@@ -7,12 +7,11 @@ so the log records what the device did rather than what was asked (§5.3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from devices.errors import DeviceConfigError, ReadbackError
-from devices.modbus_driver import ModbusDeviceDriver
-from devices.reading import JAMMER
+from devices.modbus_driver import ModbusDeviceDriver, status_reading, status_registers
+from devices.reading import JAMMER, Reading
 from devices.register_map import (
     CMD_START,
     CMD_STOP,
@@ -50,6 +49,28 @@ def band_names(bitmap: int) -> frozenset[str]:
     return frozenset(f"band-{n + 1}" for n in range(JAMMER_BANDS) if bitmap >> n & 1)
 
 
+def jammer_reading(status: JammerStatus, raw: bytes) -> Reading:
+    """The gate's view of one jammer status block (pure; the live poll adds counters)."""
+    return status_reading(
+        JAMMER,
+        status,
+        raw,
+        alarm_names=JAMMER_ALARMS,
+        state_names=JAMMER_STATES,
+        flags={"bands": band_names(status.active_bands)},
+    )
+
+
+def jammer_reading_from_frame(raw: bytes) -> Reading:
+    """The ``Reading`` a logged jammer status reply frame shows.
+
+    Raises:
+        FrameError: the bytes are not a status reply (see ``status_registers``).
+        ExceptionResponseError: the frame is a Modbus exception reply.
+    """
+    return jammer_reading(decode_jammer_status(status_registers(raw)), raw)
+
+
 class JammerDriver(ModbusDeviceDriver[JammerStatus]):
     """Polls and commands one exam-room jammer."""
 
@@ -61,9 +82,7 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
     state_names = JAMMER_STATES
 
     decode_status = staticmethod(decode_jammer_status)
-
-    def status_flags(self, status: JammerStatus) -> Mapping[str, frozenset[str]]:
-        return {"bands": band_names(status.active_bands)}
+    status_reading = staticmethod(jammer_reading)
 
     def read_bands(self) -> tuple[BandTelemetry, ...]:
         """The 64-register band block (slow loop, §6.5)."""

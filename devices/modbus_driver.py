@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from devices.errors import FrameError, LinkError, ReadbackError, ResponseTimeoutError
 from devices.modbus_master import ModbusMaster
+from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, decode_reply
 from devices.reading import DeviceEvent, Reading
 from devices.register_map import (
     CMD_ACK,
@@ -60,6 +61,47 @@ class LiveStatus(Protocol):
 
 
 StatusT = TypeVar("StatusT", bound=LiveStatus)
+
+
+def status_registers(raw: bytes) -> tuple[int, ...]:
+    """The registers of a live-status reply frame (FC04 0x0010 ×12) from any unit: what a
+    logged status frame says, decoded as strictly as the driver decodes it live.
+
+    Raises:
+        FrameError: the bytes are not such a reply (its subclass ``CrcError`` for a bad CRC).
+        ExceptionResponseError: the frame is a Modbus exception reply.
+    """
+    if not raw:
+        raise FrameError("empty status frame")
+    request = Request(raw[0], READ_INPUT_REGISTERS, STATUS_ADDR, STATUS_COUNT)
+    return decode_reply(request, raw).values
+
+
+def status_reading(
+    kind: str,
+    status: LiveStatus,
+    raw: bytes,
+    *,
+    alarm_names: dict[int, str] | tuple[str, ...],
+    state_names: tuple[str, ...],
+    flags: Mapping[str, frozenset[str]],
+) -> Reading:
+    """The ``Reading`` of one decoded status block (pure): the part of a poll the gate judges.
+
+    The live poll adds the counters and the drained events to it; the audit's gate replay
+    makes it from a logged frame alone.
+    """
+    return Reading(
+        kind=kind,
+        values=asdict(status),
+        flags={
+            "alarm": bit_names(status.alarm_live, alarm_names),
+            "latched": bit_names(status.alarm_latched, alarm_names),
+            **flags,
+        },
+        raw=raw,
+        extra={"state": state_name(state_names, status.state)},
+    )
 
 
 class ModbusDeviceDriver(Generic[StatusT]):
@@ -138,8 +180,8 @@ class ModbusDeviceDriver(Generic[StatusT]):
         ex = self.master.read_input_registers(self.unit, STATUS_ADDR, STATUS_COUNT)
         return self.decode_status(ex.reply.values), ex.reply.frame
 
-    def status_flags(self, status: StatusT) -> Mapping[str, frozenset[str]]:
-        """The device's own flag groups, beside ``alarm`` and ``latched``."""
+    def status_reading(self, status: StatusT, raw: bytes) -> Reading:
+        """The pure ``Reading`` of a status block (each device kind's module makes it)."""
         raise NotImplementedError
 
     def state_name(self, state: int) -> str:
@@ -149,22 +191,14 @@ class ModbusDeviceDriver(Generic[StatusT]):
         counters, rebooted = self.poll_counters()
         status, raw = self.read_status()
         events, lost = self.drain_events(counters.events_pending)
-        values = asdict(status)
-        values.update(asdict(counters))
-        return Reading(
-            kind=self.kind,
-            values=values,
-            flags={
-                "alarm": bit_names(status.alarm_live, self.alarm_names),
-                "latched": bit_names(status.alarm_latched, self.alarm_names),
-                **self.status_flags(status),
-            },
-            raw=raw,
+        reading = self.status_reading(status, raw)
+        return replace(
+            reading,
+            values={**reading.values, **asdict(counters)},
             events=events,
             rebooted=rebooted,
             events_lost=lost,
             identity=self.identity.serial_number if self.identity else "",
-            extra={"state": self.state_name(status.state)},
         )
 
     def read_blocks(self, address: int, blocks: int, stride: int) -> list[tuple[int, ...]]:

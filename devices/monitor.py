@@ -22,9 +22,12 @@ an injected monotonic clock in milliseconds; the log adds wall time when it sign
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from devices.errors import DeviceError, cause_name
 from devices.reading import PolledDevice, Reading
@@ -58,17 +61,25 @@ class MonitorConfig:
 
 @dataclass(frozen=True)
 class DeviceView:
-    """What the gate sees of a device: link state, age of its last good reading, the reading."""
+    """What the gate sees of a device: link state, age of its last good reading, the reading,
+    and the monotonic time that reading was taken (the gate cites it with the frame)."""
 
     name: str
     kind: str
     link_state: str
     age_ms: int | None
     reading: Reading | None
+    read_ms: int | None = None
 
 
 class DeviceMonitor:
-    """Polls one device and emits its events; not thread-safe (one gateway loop per device)."""
+    """Polls one device and emits its events (one polling thread per device).
+
+    ``lock`` (re-entrant) guards what the monitor publishes: its events and the view the gate
+    reads change together under it, never during the device I/O.  A gateway passes one lock
+    to every monitor and holds it while it decides and signs a gate, so the log never shows an
+    event of a device before a gate that did not see it.
+    """
 
     def __init__(
         self,
@@ -78,12 +89,14 @@ class DeviceMonitor:
         *,
         config: MonitorConfig | None = None,
         clock_ms: Callable[[], int] = monotonic_ms,
+        lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.name = name
         self.device = device
         self.sink = sink
         self.config = config or MonitorConfig()
         self._clock = clock_ms
+        self._lock: AbstractContextManager[Any] = lock if lock is not None else threading.RLock()
         self.state = UNKNOWN
         self.started_ms = clock_ms()
         self.last_ok_ms: int | None = None
@@ -103,25 +116,31 @@ class DeviceMonitor:
         try:
             reading = self.device.poll()
         except DeviceError as e:
-            self.failures += 1
-            cause = f"{cause_name(e)}: {e}"
-            if self.failures == 1:
-                self.first_cause = cause
-            self.last_cause = cause
-            self.last_raw = e.raw or self.last_raw
-            self.check_staleness()
+            with self._lock:
+                self.failures += 1
+                cause = f"{cause_name(e)}: {e}"
+                if self.failures == 1:
+                    self.first_cause = cause
+                self.last_cause = cause
+                self.last_raw = e.raw or self.last_raw
+                self._check_staleness()
             return None
-        now = self._clock()
-        self._online(now, reading)
-        self._diff(now, reading)
-        self.reading = reading
-        self.last_ok_ms = now
-        self.failures = 0
-        self.last_raw = b""
+        with self._lock:
+            now = self._clock()
+            self._online(now, reading)
+            self._diff(now, reading)
+            self.reading = reading
+            self.last_ok_ms = now
+            self.failures = 0
+            self.last_raw = b""
         return reading
 
     def check_staleness(self) -> None:
         """Apply the STALE / OFFLINE rules at the current time (also called between polls)."""
+        with self._lock:
+            self._check_staleness()
+
+    def _check_staleness(self) -> None:
         now = self._clock()
         reference = self.last_ok_ms if self.last_ok_ms is not None else self.started_ms
         silent = now - reference
@@ -135,10 +154,17 @@ class DeviceMonitor:
         if self.state in (ONLINE, STALE, UNKNOWN) and silent >= cfg.offline_after_ms:
             self._transition(now, OFFLINE, silent)
 
-    def view(self) -> DeviceView:
-        age = None if self.last_ok_ms is None else self._clock() - self.last_ok_ms
-        kind = self.reading.kind if self.reading else getattr(self.device, "kind", "")
-        return DeviceView(self.name, kind, self.state, age, self.reading)
+    def view(self, now_ms: int | None = None) -> DeviceView:
+        """The device as the gate sees it at ``now_ms`` (default: now on the monitor's clock).
+
+        A gateway that holds the shared lock passes the time it will sign the gate at, so the
+        age the gate judges is the age an auditor computes from the logged times.
+        """
+        with self._lock:
+            now = self._clock() if now_ms is None else now_ms
+            age = None if self.last_ok_ms is None else now - self.last_ok_ms
+            kind = self.reading.kind if self.reading else getattr(self.device, "kind", "")
+            return DeviceView(self.name, kind, self.state, age, self.reading, self.last_ok_ms)
 
     # -- events ---------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ the rest of ``devices`` must stay testable without a port.  A ``SerialLink``
 - optionally reads back and compares the RS-485 local echo (§1.6);
 - turns every pyserial or OS failure into ``LinkLostError``, closes the port, and reopens it
   later with exponential back-off (0.5 s → 10 s, §5.6);
-- measures every interval on an injectable monotonic clock, never wall time (§5.7).
+- measures every interval (deadlines, silences, back-off) on its injected monotonic clock,
+  never wall time (§5.7); a test passes a fake clock and waits for no timeout.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ _OPEN_ERRORS: tuple[type[BaseException], ...] = (*_PORT_ERRORS, ValueError)
 _READ_SLICE_S = 0.01
 """Fixed pyserial read timeout: reads loop in slices to their own deadline, because changing
 ``Serial.timeout`` re-applies termios on every call (and some ptys refuse that)."""
+
+MAX_AVAILABLE = 4096
+"""The most bytes one ``receive_available`` returns."""
 
 PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
@@ -189,11 +193,11 @@ class SerialLink:
         """Exactly ``size`` bytes within ``timeout_s``, else ``ResponseTimeoutError``."""
         port = self._require()
         got = bytearray()
-        deadline = time.monotonic() + timeout_s
+        deadline = self._clock() + timeout_s
         try:
             while len(got) < size:
                 got += port.read(size - len(got))
-                if len(got) < size and time.monotonic() >= deadline:
+                if len(got) < size and self._clock() >= deadline:
                     break
         except _PORT_ERRORS as e:
             raise self._lost(e) from e
@@ -209,39 +213,45 @@ class SerialLink:
         return bytes(got)
 
     def receive_available(self, wait_s: float = 0.0) -> bytes:
-        """Whatever arrives within ``wait_s`` (unsolicited messages, line-based protocols)."""
+        """Whatever arrives within ``wait_s`` (unsolicited messages, line-based protocols):
+        the first bytes, and every byte readable right behind them.
+
+        ``in_waiting`` is read as "something is there", never as how much: pyserial's
+        ``socket://`` reports only 0 or 1, and taking that as a count left the rest of a
+        pending message to be read as the next reply.  At most ``MAX_AVAILABLE`` bytes are
+        returned, so a flooding line cannot hold the caller.
+        """
         port = self._require()
-        deadline = time.monotonic() + wait_s
+        deadline = self._clock() + wait_s
+        data = bytearray()
         try:
-            while True:
+            while len(data) < MAX_AVAILABLE:
                 waiting = port.in_waiting
                 if waiting:
-                    data = bytes(port.read(waiting))
+                    data += port.read(min(waiting, MAX_AVAILABLE - len(data)))
+                elif data or self._clock() >= deadline:
                     break
-                if time.monotonic() >= deadline:
-                    return b""
-                data = bytes(port.read(1))
-                if data:
-                    data += bytes(port.read(port.in_waiting)) if port.in_waiting else b""
-                    break
+                else:
+                    data += port.read(1)  # waits at most one read slice for a first byte
         except _PORT_ERRORS as e:
             raise self._lost(e) from e
-        self._last_activity = self._clock()
-        return data
+        if data:
+            self._last_activity = self._clock()
+        return bytes(data)
 
     def discard_until_silent(self, silence_s: float, limit_s: float) -> int:
         """After a bad frame, drop input until ``silence_s`` of quiet (§5.2); returns the count."""
         port = self._require()
         dropped = 0
-        end = time.monotonic() + limit_s
+        end = self._clock() + limit_s
         try:
-            quiet_since = time.monotonic()
-            while time.monotonic() < end:
+            quiet_since = self._clock()
+            while self._clock() < end:
                 chunk = port.read(256)
                 if chunk:
                     dropped += len(chunk)
-                    quiet_since = time.monotonic()
-                elif time.monotonic() - quiet_since >= silence_s:
+                    quiet_since = self._clock()
+                elif self._clock() - quiet_since >= silence_s:
                     break
         except _PORT_ERRORS as e:
             raise self._lost(e) from e

@@ -9,7 +9,8 @@ switching is read back with ``0x21`` before it counts as done.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, replace
 
 from devices.errors import ReadbackError, ResponseTimeoutError
 from devices.reading import VENDOR_JAMMER, DeviceEvent, Reading
@@ -23,6 +24,8 @@ from devices.vendor_jammer import (
     CMD_STATUS,
     STATUS_OK,
     VendorFrame,
+    VendorStatus,
+    decode_frame,
     decode_status,
     encode_frame,
     find_frame,
@@ -32,11 +35,43 @@ from devices.vendor_jammer import (
 ACK = 0xAA
 
 
+def vendor_reading(status: VendorStatus, raw: bytes) -> Reading:
+    """The gate's view of one ``0x2A`` status report (pure; the live poll adds events)."""
+    channels = frozenset(f"channel-{n + 1}" for n in range(32) if status.channels >> n & 1)
+    return Reading(
+        kind=VENDOR_JAMMER,
+        values=asdict(status),
+        flags={"alarm": bit_names(status.alarms, ALARMS), "bands": channels},
+        raw=raw,
+        identity=f"{status.device_id:08x}",
+        extra={"state": "jamming" if status.channels else "standby"},
+    )
+
+
+def vendor_reading_from_frame(raw: bytes) -> Reading:
+    """The ``Reading`` a logged status report frame shows.
+
+    Raises:
+        FrameError: not exactly one valid ``0x2A`` frame (``CrcError`` for a bad CRC).
+    """
+    return vendor_reading(decode_status(decode_frame(raw)), raw)
+
+
 class VendorJammerDriver:
+    """Polls and switches one vendor-protocol jammer; ``clock`` (monotonic seconds) measures
+    the report and reply deadlines."""
+
     kind = VENDOR_JAMMER
 
-    def __init__(self, link: SerialLink, *, report_timeout_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        link: SerialLink,
+        *,
+        report_timeout_s: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.link = link
+        self._clock = clock
         self.report_timeout_s = report_timeout_s
         self._buffer = b""
 
@@ -56,12 +91,12 @@ class VendorJammerDriver:
 
     def poll(self) -> Reading:
         self.link.open()
-        deadline = time.monotonic() + self.report_timeout_s
+        deadline = self._clock() + self.report_timeout_s
         reports: list[VendorFrame] = []
         wait = 0.0
         while not reports:
             reports = [f for f in self._frames(wait) if f.command == CMD_STATUS]
-            if time.monotonic() >= deadline and not reports:
+            if self._clock() >= deadline and not reports:
                 raise ResponseTimeoutError(
                     f"no status report within {self.report_timeout_s * 1000:.0f} ms"
                 )
@@ -69,25 +104,18 @@ class VendorJammerDriver:
         statuses = [decode_status(f) for f in reports]
         for _ in reports:
             self.link.send(encode_frame(ACK, bytes([STATUS_OK])), flush_input=False)
-        status, frame = statuses[-1], reports[-1]
-        channels = frozenset(f"channel-{n + 1}" for n in range(32) if status.channels >> n & 1)
-        return Reading(
-            kind=VENDOR_JAMMER,
-            values=asdict(status),
-            flags={"alarm": bit_names(status.alarms, ALARMS), "bands": channels},
-            raw=frame.raw,
+        return replace(
+            vendor_reading(statuses[-1], reports[-1].raw),
             events=tuple(
                 DeviceEvent(0, 1, 0xFFFF, s.channels & 0xFFFF, 0, 0, f.raw)
                 for s, f in zip(statuses[:-1], reports[:-1], strict=True)
             ),
-            identity=f"{status.device_id:08x}",
-            extra={"state": "jamming" if status.channels else "standby"},
         )
 
     def _command(self, command: int, payload: bytes) -> bytes:
         self.link.send(encode_frame(command, payload), flush_input=False)
-        deadline = time.monotonic() + self.report_timeout_s
-        while time.monotonic() < deadline:
+        deadline = self._clock() + self.report_timeout_s
+        while self._clock() < deadline:
             for frame in self._frames(0.05):
                 if frame.command & 0x7F == command:
                     return reply_status(frame, command)

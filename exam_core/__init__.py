@@ -8,7 +8,7 @@ their modules, so that a verifier does not load a database driver it does not us
 
 from __future__ import annotations
 
-from exam_core.audit.history import AuditHistory, Finding, Replayer
+from exam_core.audit.history import AuditHistory, Replayer
 from exam_core.errors import (
     BundleError,
     CanonicalError,
@@ -21,6 +21,7 @@ from exam_core.errors import (
     ScoringError,
     StoreError,
 )
+from exam_core.findings import Finding
 from exam_core.log.canonical import canonical_json, parse_canonical
 from exam_core.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from exam_core.log.entry import Entry, make_entry, parse_entry, verify_entry_signature

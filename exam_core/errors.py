@@ -14,7 +14,13 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── StoreError              the database or blob store cannot do what was asked
     ├── TokenError              a bearer token that is malformed, unknown or revoked
     ├── BundleError             an audit bundle that cannot be read at all
-    └── ScoringError            telemetry, course map or rule table that cannot be scored
+    ├── ScoringError            telemetry, course map or rule table that cannot be scored
+    ├── ExamDayError            the exam day refuses a value or a step; ``code`` names the rule
+    │   ├── IdentityError       not a valid GB 11643-1999 resident ID number
+    │   ├── ImportFileError     a CSV import refused as a whole, with the line of each bad row
+    │   ├── PersonalDataError   the centre secret, a sealed photo or a keyed hash is unusable
+    │   └── StepError           a step out of order; ``expected`` names the step that may come
+    └── InputFileError          a file given to a command that is not a bounded regular file
 """
 
 from __future__ import annotations
@@ -67,3 +73,44 @@ class BundleError(ExamCoreError):
 
 class ScoringError(ExamCoreError):
     """Telemetry, a course map or a rule table cannot be scored."""
+
+
+class ExamDayError(ExamCoreError):
+    """The exam day refuses a value or a step; ``code`` is a stable machine-readable reason."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class IdentityError(ExamDayError):
+    """A string is not a valid GB 11643-1999 resident ID number (``code`` says which check)."""
+
+
+class ImportFileError(ExamDayError):
+    """A CSV import was refused as a whole; ``problems`` lists (line, message) of bad rows.
+
+    Line 0 stands for the file as a whole (its size, encoding or header).
+    """
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        shown = "; ".join(f"line {line}: {text}" if line else text for line, text in problems)
+        super().__init__("import_refused", f"nothing imported: {shown}")
+        self.problems = problems
+
+
+class PersonalDataError(ExamDayError):
+    """The centre secret, a sealed enrolment photo or a keyed hash cannot be used."""
+
+
+class StepError(ExamDayError):
+    """A step of the exam day came out of order; ``expected`` names the step that may come."""
+
+    def __init__(self, code: str, expected: str, message: str) -> None:
+        super().__init__(code, f"{message} (expected: {expected})")
+        self.expected = expected
+
+
+class InputFileError(ExamCoreError):
+    """A file named on the command line is missing, not a regular file, or over its size limit."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from exam_core.db.models import Base
+from exam_core.db import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -2,8 +2,10 @@
 
 ``alloc demo`` runs the whole protocol of DESIGN §4 on a synthetic roster: build the manifest,
 commit it (its hash and a beacon round that is still in the future), wait for that round of a
-local development beacon, prove the VRF and draw.  ``alloc verify`` recomputes everything from
-the three published files; it exits 0 when the allocation holds and 1 with the reasons when not.
+local development beacon, prove the VRF and draw.  The three files appear together or not at
+all (``api.cli.output_dir``); an existing ``--out`` is replaced only with ``--force``.
+``alloc verify`` recomputes everything from the three published files; it exits 0 when the
+allocation holds and 1 with the reasons when not.
 """
 
 from __future__ import annotations
@@ -31,10 +33,24 @@ from allocation import (
     synthetic_roster,
     vrf_public_key,
 )
+from allocation.errors import CapBelowQStarError, InfeasibleError
+from allocation.manifest import MAX_MANIFEST_BYTES, MAX_PEOPLE, MAX_SCALE
+from api.cli.arguments import integer
+from api.cli.output_dir import check_output_dir, staged_output_dir
+from exam_core.findings import ERROR, WARNING
+from exam_core.input_file import read_input_file
 from exam_core.log.note import ed25519_verifier_from_vkey
 
 EXIT_FAILED = 1
 DEMO_PERIOD_MS = 200
+MAX_SEED = 2**63 - 1
+PUBLISHED_FILE_LIMITS = {
+    MANIFEST_FILE: MAX_MANIFEST_BYTES,
+    PROOF_FILE: 64 * 1024,
+    ASSIGNMENT_FILE: 4 * 1024 * 1024,
+}
+"""The manifest's own limit; a proof is a few hundred bytes and an assignment of
+``MAX_PEOPLE`` pairs of 64-character ids stays below 2 MiB."""
 
 
 def _now_ms() -> int:
@@ -43,19 +59,27 @@ def _now_ms() -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    check_output_dir(out, force=args.force)  # before the work, not after it
     seed = int(args.seed)
     roster = synthetic_roster(args.candidates, args.examiners, seed)
     vrf_secret = hashlib.sha256(b"examctl alloc demo: VRF key\x00" + str(seed).encode()).digest()
     beacon_seed = hashlib.sha256(b"examctl alloc demo: beacon\x00" + str(seed).encode()).digest()
     started = _now_ms()
     beacon = DevBeacon(beacon_seed, genesis_ms=started, period_ms=DEMO_PERIOD_MS)
-    manifest = prepare_manifest(
-        roster,
-        scale=args.scale,
-        cap=args.cap,
-        beacon=BeaconTarget(beacon.kind, beacon.commitment_text, 1),
-        vrf_key=vrf_public_key(vrf_secret),
-    )
+    try:
+        manifest = prepare_manifest(
+            roster,
+            scale=args.scale,
+            cap=args.cap,
+            beacon=BeaconTarget(beacon.kind, beacon.commitment_text, 1),
+            vrf_key=vrf_public_key(vrf_secret),
+        )
+    except CapBelowQStarError as e:
+        raise InfeasibleError(f"{e}; --cap {e.q_star} (or more) would work") from e
+    except InfeasibleError as e:
+        raise InfeasibleError(
+            f"{e}; this synthetic roster has no assignment under any cap: try more --examiners"
+        ) from e
     manifest = aim_at_next_round(manifest, beacon.commitment, _now_ms())
     target = manifest.beacon.round
     manifest_bytes = encode_manifest(manifest)
@@ -70,10 +94,10 @@ def run_demo(args: argparse.Namespace) -> int:
     if wait_ms > 0:
         time.sleep(wait_ms / 1000)
     allocation = make_allocation(manifest_bytes, manifest, beacon.reveal(target), vrf_secret)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MANIFEST_FILE).write_bytes(manifest_bytes)
-    (out / PROOF_FILE).write_bytes(encode_proof(allocation))
-    (out / ASSIGNMENT_FILE).write_bytes(encode_assignment(allocation, manifest.session))
+    with staged_output_dir(out, force=args.force) as staged:
+        (staged / MANIFEST_FILE).write_bytes(manifest_bytes)
+        (staged / PROOF_FILE).write_bytes(encode_proof(allocation))
+        (staged / ASSIGNMENT_FILE).write_bytes(encode_assignment(allocation, manifest.session))
     print(f"drew with development beacon round {target}; wrote {out}/")
     print("warning: a development beacon is insecure; deployments use the hash-chain beacon")
     return 0
@@ -81,11 +105,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
-    manifest_bytes = (directory / MANIFEST_FILE).read_bytes()
-    proof_bytes = (directory / PROOF_FILE).read_bytes()
-    assignment_bytes = (directory / ASSIGNMENT_FILE).read_bytes()
+    manifest_bytes, proof_bytes, assignment_bytes = (
+        read_input_file(directory / name, limit=limit, what=name)
+        for name, limit in PUBLISHED_FILE_LIMITS.items()
+    )
     beacon_keys = [ed25519_verifier_from_vkey(v) for v in args.beacon_vkey]
-    problems = check_publication(
+    findings = check_publication(
         manifest_bytes,
         proof_bytes,
         assignment_bytes,
@@ -93,10 +118,10 @@ def run_verify(args: argparse.Namespace) -> int:
         pinned_vrf_key=args.vrf_key,
         recompute=not args.no_recompute,
     )
-    for p in problems:
-        stream = sys.stdout if p.severity == "warning" else sys.stderr
-        print(f"{p.severity}: {p.code}: {p.message}", file=stream)
-    if any(p.severity == "error" for p in problems):
+    for finding in findings:
+        stream = sys.stdout if finding.severity == WARNING else sys.stderr
+        print(f"{finding.severity}: {finding.code}: {finding.message}", file=stream)
+    if any(finding.severity == ERROR for finding in findings):
         print(f"allocation in {directory} does NOT verify", file=sys.stderr)
         return EXIT_FAILED
     print(f"allocation in {directory} verifies: manifest, beacon, VRF proof and every pair")
@@ -113,26 +138,25 @@ def _vrf_key(text: str) -> bytes:
     return key
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
 def register(commands: Any) -> None:
     """Add this group's sub-commands to the ``examctl`` parser."""
     group = commands.add_parser("alloc", help="verifiable random examiner allocation")
     sub = group.add_subparsers(dest="alloc_command", required=True, metavar="ACTION")
 
     demo = sub.add_parser("demo", help="draw an allocation for a synthetic roster")
-    demo.add_argument("--candidates", type=_positive, required=True)
-    demo.add_argument("--examiners", type=_positive, required=True)
-    demo.add_argument("--seed", type=int, required=True)
+    demo.add_argument("--candidates", type=integer(1, MAX_PEOPLE), required=True)
+    demo.add_argument("--examiners", type=integer(1, MAX_PEOPLE), required=True)
+    demo.add_argument("--seed", type=integer(-MAX_SEED, MAX_SEED), required=True)
     demo.add_argument("--out", required=True, help="directory for the three published files")
-    demo.add_argument("--scale", type=_positive, default=10_000, help="units of probability 1")
+    demo.add_argument("--force", action="store_true", help="replace an existing --out directory")
     demo.add_argument(
-        "--cap", type=_positive, default=2_000, help="policy cap per pair, in units of the scale"
+        "--scale", type=integer(1, MAX_SCALE), default=10_000, help="units of probability 1"
+    )
+    demo.add_argument(
+        "--cap",
+        type=integer(1, MAX_SCALE),
+        default=2_000,
+        help="policy cap per pair, in units of the scale",
     )
     demo.set_defaults(run=run_demo)
 

@@ -14,26 +14,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from allocation.replayer import AllocationReplayer
-from devices.gate_replayer import DeviceGatingReplayer
+from api.cli.arguments import integer
+from api.replayers import default_replayers
 from exam_core.audit.check import AuditReport, check_bundle
-from exam_core.audit.history import Finding, Replayer
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import BundleLimits, read_bundle
 from exam_core.errors import BundleError
-from exam_core.scoring.replayer import ScoringReplayer
+from exam_core.findings import ERROR, Finding
+from exam_core.input_file import read_input_file
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
-
-
-def default_replayers() -> list[Replayer]:
-    """The replayers ``examctl audit`` runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
-
-    Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite.
-    """
-    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]
+MAX_JOBS = 1024
 
 
 def register(commands: Any) -> None:
@@ -50,7 +42,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=integer(0, MAX_JOBS),
         default=os.cpu_count() or 1,
         help="processes auditing, this one included (default: one per core)",
     )
@@ -59,7 +51,7 @@ def register(commands: Any) -> None:
 
 def _line(finding: Finding) -> str:
     where = "bundle" if finding.index is None else f"index {finding.index}"
-    tag = "" if finding.severity == "error" else f" ({finding.severity})"
+    tag = "" if finding.severity == ERROR else f" ({finding.severity})"
     return f"{where}: {finding.code}{tag}: {finding.message}"
 
 
@@ -75,15 +67,7 @@ def _summary(report: AuditReport) -> str:
 
 def _read_policy(path: Path) -> bytes:
     """The pinned policy file, read up to the bundle's limit for notes (never all of /dev/zero)."""
-    limit = BundleLimits().note_bytes
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise BundleError(f"cannot read policy {path}: {e.strerror or e}") from e
-    if len(data) > limit:
-        raise BundleError(f"policy {path} is larger than {limit} bytes")
-    return data
+    return read_input_file(path, limit=BundleLimits().note_bytes, what="policy")
 
 
 def run(args: argparse.Namespace) -> int:

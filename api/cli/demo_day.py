@@ -30,9 +30,10 @@ from allocation import (
     synthetic_roster,
     vrf_public_key,
 )
-from api.cli.audit import default_replayers
-from api.gateway import Gateway, GatewayConfig, parse_gateway_config
+from api.gateway import Gateway
+from api.replayers import default_replayers
 from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
+from devices.gateway_config import GatewayConfig, parse_gateway_config
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.reader import read_bundle
 from exam_core.centre.centre import Centre

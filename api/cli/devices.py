@@ -17,25 +17,32 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.cli.arguments import integer, seconds
 from api.client import CentreClient
-from api.gateway import load_gateway_config, run_gateway_loop, run_remote_gateway_loop
+from api.gateway import run_gateway_loop, run_remote_gateway_loop
 from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
 from devices.emulators import (
     EmulatorServer,
     FaultSpec,
     PtyEndpoint,
     SocketEndpoint,
-    load_scenario,
     make_responder,
+    parse_scenario,
 )
 from devices.emulators.scenario import Step
 from devices.emulators.server import Endpoint
 from devices.errors import DeviceConfigError
+from devices.gateway_config import load_gateway_config
 from devices.operator_command import ANY_KIND, COMMAND_KINDS, perform_command
 from devices.reading import Reading
 from devices.register_map import JAMMER_BANDS
+from exam_core.input_file import read_input_file
 
 _SOCKET_URL = re.compile(r"socket://([A-Za-z0-9.\-]+):(\d{1,5})")
+MAX_DURATION_S = 366 * 86_400.0
+MAX_CYCLES = 10**9
+MAX_POLLS = 10**9
+MAX_SCENARIO_BYTES = 1 << 20
 
 
 def register(commands: Any) -> None:
@@ -45,13 +52,17 @@ def register(commands: Any) -> None:
     where = emulate.add_mutually_exclusive_group(required=True)
     where.add_argument("--listen", metavar="socket://HOST:PORT", help="serve on TCP")
     where.add_argument("--pty", metavar="PATH", help="serve on a pty behind this symlink")
-    emulate.add_argument("--unit", type=int, help="Modbus unit (default 1 jammer, 2 detector)")
+    emulate.add_argument(
+        "--unit", type=integer(1, 247), help="Modbus unit (default 1 jammer, 2 detector)"
+    )
     emulate.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
     emulate.add_argument("--bits-per-char", type=int, default=11, choices=(10, 11))
-    emulate.add_argument("--turnaround-ms", type=int, default=5)
+    emulate.add_argument("--turnaround-ms", type=integer(0, 10_000), default=5)
     emulate.add_argument("--scenario", metavar="FILE", help="scripted steps (JSON)")
     emulate.add_argument("--faults", metavar="SPEC", default="", help="e.g. bitflip=0.05,seed=7")
-    emulate.add_argument("--duration-s", type=float, help="stop after this long")
+    emulate.add_argument(
+        "--duration-s", type=seconds(0, MAX_DURATION_S), help="stop after this long"
+    )
     emulate.set_defaults(run=run_emulate)
 
     group = commands.add_parser("devices", help="talk to serial devices")
@@ -59,15 +70,17 @@ def register(commands: Any) -> None:
     poll = sub.add_parser("poll", help="poll one device and print its status as JSON")
     poll.add_argument("--url", required=True, help="port path, socket://host:port, ...")
     poll.add_argument("--kind", required=True, choices=KIND_CHOICES)
-    poll.add_argument("--unit", type=int)
+    poll.add_argument("--unit", type=integer(1, 247))
     poll.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
     poll.add_argument("--parity", default="E", choices=("N", "E", "O"))
     poll.add_argument("--echo", action="store_true", help="the RS-485 adapter echoes")
-    poll.add_argument("--timeout-ms", type=int, default=500)
+    poll.add_argument("--timeout-ms", type=integer(10, 10_000), default=500)
     how = poll.add_mutually_exclusive_group(required=True)
     how.add_argument("--once", action="store_true", help="one status")
-    how.add_argument("--count", type=int, help="this many statuses, one JSON line each")
-    poll.add_argument("--interval-ms", type=int, default=250)
+    how.add_argument(
+        "--count", type=integer(1, MAX_POLLS), help="this many statuses, one JSON line each"
+    )
+    poll.add_argument("--interval-ms", type=integer(0, 3_600_000), default=250)
     poll.set_defaults(run=run_poll)
 
     command = sub.add_parser(
@@ -75,12 +88,14 @@ def register(commands: Any) -> None:
     )
     command.add_argument("--url", required=True)
     command.add_argument("--kind", required=True, choices=("jammer", "detector"))
-    command.add_argument("--unit", type=int)
+    command.add_argument("--unit", type=integer(1, 247))
     command.add_argument("--baud", type=int, default=19200, choices=BAUD_RATES)
     command.add_argument("--parity", default="E", choices=("N", "E", "O"))
-    command.add_argument("--timeout-ms", type=int, default=500)
+    command.add_argument("--timeout-ms", type=integer(10, 10_000), default=500)
     command.add_argument("action", choices=sorted(COMMAND_KINDS))
-    command.add_argument("--band", type=int, help="band for band-on / band-off (1-8)")
+    command.add_argument(
+        "--band", type=integer(-(10**9), 10**9), help="band for band-on / band-off (1-8)"
+    )
     command.set_defaults(run=run_command)
 
     gateway = commands.add_parser("gateway", help="poll configured devices into the log")
@@ -97,8 +112,12 @@ def register(commands: Any) -> None:
         "--passphrase-env", metavar="VAR", help="environment variable holding the key passphrase"
     )
     gateway.add_argument("--config", required=True, help="gateway configuration (JSON)")
-    gateway.add_argument("--duration-s", type=float, help="stop after this long")
-    gateway.add_argument("--cycles", type=int, help="stop after this many polling cycles")
+    gateway.add_argument(
+        "--duration-s", type=seconds(0, MAX_DURATION_S), help="stop after this long"
+    )
+    gateway.add_argument(
+        "--cycles", type=integer(1, MAX_CYCLES), help="stop after this many polling cycles"
+    )
     gateway.set_defaults(run=run_gateway)
 
 
@@ -118,9 +137,11 @@ def _endpoint(args: argparse.Namespace) -> Endpoint:
 
 def run_emulate(args: argparse.Namespace) -> int:
     faults = FaultSpec.parse(args.faults)
-    scenario: tuple[Step, ...] = load_scenario(args.scenario) if args.scenario else ()
-    if args.unit is not None and not 1 <= args.unit <= 247:
-        raise DeviceConfigError("--unit must be within 1-247")
+    scenario: tuple[Step, ...] = ()
+    if args.scenario:
+        scenario = parse_scenario(
+            read_input_file(args.scenario, limit=MAX_SCENARIO_BYTES, what="scenario")
+        )
     server = EmulatorServer(
         make_responder(args.kind, unit=args.unit),
         _endpoint(args),
@@ -189,8 +210,6 @@ def _device_spec(args: argparse.Namespace) -> DeviceSpec:
 def run_poll(args: argparse.Namespace) -> int:
     driver = _device_spec(args).open_driver()
     count = 1 if args.once else args.count
-    if count < 1:
-        raise DeviceConfigError("--count must be at least 1")
     try:
         for i in range(count):
             if i:
@@ -222,6 +241,11 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run_gateway(args: argparse.Namespace) -> int:
+    """Poll into the centre on this machine (``--dir``) or over HTTP (``--centre-url``).
+
+    Raises:
+        DeviceConfigError: a bad configuration, or ``--centre-url`` without ``--key``.
+    """
     config = load_gateway_config(Path(args.config))
     stop = threading.Event()
     _stop_on_sigterm(stop)

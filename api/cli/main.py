@@ -2,7 +2,8 @@
 
 Each group of commands lives in its own module and adds its sub-commands here; a command
 returns its exit code.  Domain errors from bad input end as one line on stderr with exit 2,
-never as a traceback.
+never as a traceback; so do usage errors and out-of-range numbers (``api.cli.arguments``).
+Every file a command reads goes through ``exam_core.input_file``: bounded, regular files only.
 
 The groups are imported when the parser is built, not when this module is: a worker process
 that ``examctl audit`` spawns re-imports the program's main module, and must not pay for the
@@ -16,6 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from allocation.errors import AllocationError
+from api.cli.arguments import OneLineParser
+from api.cli.output_dir import OutputDirError
 from api.client.errors import ClientError
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
@@ -24,14 +27,24 @@ EXIT_BAD_INPUT = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="examctl",
         description="Driving-exam integrity: signed log, allocation, devices, scoring, audit.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from api.cli import alloc, audit, demo, devices, log, score, serve, tokens  # noqa: PLC0415
+    from api.cli import (  # noqa: PLC0415
+        admin,
+        alloc,
+        audit,
+        demo,
+        devices,
+        log,
+        score,
+        serve,
+        tokens,
+    )
 
-    for module in (log, tokens, alloc, devices, score, audit, serve, demo):
+    for module in (log, admin, tokens, alloc, devices, score, audit, serve, demo):
         module.register(commands)
     return parser
 
@@ -41,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ExamCoreError, AllocationError, DeviceError, ClientError, OSError) as e:
+    except (ExamCoreError, AllocationError, DeviceError, OutputDirError, ClientError, OSError) as e:
         print(f"examctl: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -3,32 +3,43 @@
 ``score simulate`` drives the scripted candidate over the shipped course and writes what an
 exam leaves behind: the signed telemetry chunks, the in-car unit's public key, the versions of
 the map and rule table used (``exam.json``) and the result (``result.json``, canonical JSON).
-``score replay`` recomputes the result from that directory alone and prints it; it exits 1 if
-it differs from the ``result.json`` found there.
+The directory appears whole or not at all (``api.cli.output_dir``); an existing one is
+replaced only with ``--force``.  ``score replay`` recomputes the result from that directory
+alone and prints it; it exits 1 if it differs from the ``result.json`` found there.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from exam_core.errors import ScoringError
+from api.cli.arguments import integer
+from api.cli.output_dir import check_output_dir, staged_output_dir
+from exam_core.errors import InputFileError, ScoringError
+from exam_core.input_file import read_input_file, read_json_file
 from exam_core.log.canonical import canonical_json
 from exam_core.log.note import Ed25519Signer, ed25519_verifier_from_vkey
 from exam_core.scoring.course import DEFAULT_MAPS, course_by_version, load_course, subject_of
 from exam_core.scoring.engine import score_chunks
 from exam_core.scoring.rules import load_rule_table, rule_table_by_version
 from exam_core.scoring.sim.simulator import simulate
-from exam_core.scoring.telemetry import make_chunks
+from exam_core.scoring.telemetry import (
+    FRAME,
+    HEADER,
+    MAX_FRAMES_PER_CHUNK,
+    SIGNATURE_BYTES,
+    make_chunks,
+)
 
 VEHICLE_KEY_NAME = "exam.example/c/sim/vehicle/V001"
 
 EXIT_MISMATCH = 1
+MAX_SEED = 2**63 - 1
 
 
 def register(commands: Any) -> None:
@@ -42,8 +53,11 @@ def register(commands: Any) -> None:
     sim.add_argument(
         "--faults", default="", help="comma-separated rule codes to commit (CODE or CODE:near)"
     )
-    sim.add_argument("--seed", type=int, required=True, help="seed of the sensor noise")
+    sim.add_argument(
+        "--seed", type=integer(0, MAX_SEED), required=True, help="seed of the sensor noise"
+    )
     sim.add_argument("--out", required=True, help="directory to write the exam to")
+    sim.add_argument("--force", action="store_true", help="replace an existing --out directory")
     sim.set_defaults(run=run_simulate)
 
     rep = sub.add_parser("replay", help="recompute the result of an exam directory")
@@ -52,6 +66,8 @@ def register(commands: Any) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    check_output_dir(out, force=args.force)  # before the work, not after it
     table = load_rule_table()
     course = load_course(DEFAULT_MAPS[args.subject])
     faults = [f.strip() for f in args.faults.split(",") if f.strip()]
@@ -68,11 +84,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     seed = hashlib.sha256(b"examctl score simulate vehicle\n" + str(args.seed).encode()).digest()
     signer = Ed25519Signer.from_seed(VEHICLE_KEY_NAME, seed)
     exam_id = hashlib.sha256(b"exam\n" + str(args.seed).encode()).digest()[:16]
-    out = Path(args.out)
-    (out / "telemetry").mkdir(parents=True, exist_ok=True)
     blobs = make_chunks(signer, exam_id, run.frames)
-    for n, blob in enumerate(blobs):
-        (out / "telemetry" / f"chunk-{n:04d}.bin").write_bytes(blob)
     hashes = [hashlib.sha256(blob).hexdigest() for blob in blobs]
     exam = {
         "exam": exam_id.hex(),
@@ -83,29 +95,59 @@ def run_simulate(args: argparse.Namespace) -> int:
         "chunks": hashes,
         "vehicle_vkey": signer.vkey,
     }
-    (out / "exam.json").write_bytes(canonical_json(exam) + b"\n")
     result = score_chunks(blobs, course, table, args.licence_class, verifier=signer.verifier)
-    (out / "result.json").write_bytes(result.to_bytes() + b"\n")
+    with staged_output_dir(out, force=args.force) as staged:
+        (staged / "telemetry").mkdir()
+        for n, blob in enumerate(blobs):
+            (staged / "telemetry" / f"chunk-{n:04d}.bin").write_bytes(blob)
+        (staged / "exam.json").write_bytes(canonical_json(exam) + b"\n")
+        (staged / "result.json").write_bytes(result.to_bytes() + b"\n")
     print(result.to_bytes().decode())
     return 0
 
 
 _EXAM_ID = re.compile(r"[0-9a-f]{32}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_EXAM_FILE_BYTES = 1 << 20
+MAX_RESULT_BYTES = 1 << 20
+MAX_CHUNKS = 1_000
+"""A thousand chunks of 600 frames at 10 Hz is a day of driving; an exam takes minutes."""
+MAX_CHUNK_BYTES = HEADER.size + MAX_FRAMES_PER_CHUNK * FRAME.size + SIGNATURE_BYTES
+_EXAM_FIELDS = {"exam", "subject", "licence_class", "map", "rules", "chunks", "vehicle_vkey"}
 
 
 def _read_exam(folder: Path) -> dict[str, Any]:
+    path = folder / "exam.json"
     try:
-        doc = json.loads((folder / "exam.json").read_bytes())
-    except ValueError as e:
-        raise ScoringError(f"{folder / 'exam.json'} is not JSON: {e}") from e
-    fields = {"exam", "subject", "licence_class", "map", "rules", "chunks", "vehicle_vkey"}
-    if not isinstance(doc, dict) or set(doc) != fields:
-        raise ScoringError(f"exam.json must have exactly {sorted(fields)}")
-    if not isinstance(doc["chunks"], list) or not all(isinstance(h, str) for h in doc["chunks"]):
-        raise ScoringError("exam.json chunks must be a list of SHA-256 hex strings")
+        doc = read_json_file(path, limit=MAX_EXAM_FILE_BYTES, what="exam description")
+    except InputFileError as e:
+        raise ScoringError(str(e)) from e
+    if not isinstance(doc, dict) or set(doc) != _EXAM_FIELDS:
+        raise ScoringError(f"exam.json must have exactly {sorted(_EXAM_FIELDS)}")
+    chunks = doc["chunks"]
+    if (
+        not isinstance(chunks, list)
+        or not 1 <= len(chunks) <= MAX_CHUNKS
+        or not all(isinstance(h, str) and _SHA256.fullmatch(h) for h in chunks)
+    ):
+        raise ScoringError(
+            f"exam.json chunks must be a list of 1 to {MAX_CHUNKS} SHA-256 hex strings"
+        )
     if not isinstance(doc["exam"], str) or not _EXAM_ID.fullmatch(doc["exam"]):
         raise ScoringError("exam.json exam must be the exam id: 32 lowercase hex digits")
+    if doc["subject"] not in (2, 3) or isinstance(doc["subject"], bool):
+        raise ScoringError("exam.json subject must be 2 or 3")
+    for name in ("licence_class", "map", "rules", "vehicle_vkey"):
+        if not isinstance(doc[name], str) or not 0 < len(doc[name]) <= 1024:
+            raise ScoringError(f"exam.json {name} must be a non-empty string")
     return doc
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    try:
+        return read_input_file(path, limit=limit, what=what)
+    except InputFileError as e:
+        raise ScoringError(str(e)) from e
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -118,7 +160,7 @@ def run_replay(args: argparse.Namespace) -> int:
     verifier = ed25519_verifier_from_vkey(str(exam["vehicle_vkey"]))
     blobs = []
     for n, sha in enumerate(exam["chunks"]):
-        blob = (folder / "telemetry" / f"chunk-{n:04d}.bin").read_bytes()
+        blob = _read(folder / "telemetry" / f"chunk-{n:04d}.bin", MAX_CHUNK_BYTES, "chunk")
         if hashlib.sha256(blob).hexdigest() != sha:
             raise ScoringError(f"telemetry chunk {n} does not match its logged SHA-256")
         blobs.append(blob)
@@ -133,7 +175,10 @@ def run_replay(args: argparse.Namespace) -> int:
     text = result.to_bytes()
     print(text.decode())
     recorded = folder / "result.json"
-    if recorded.exists() and recorded.read_bytes().rstrip(b"\n") != text:
+    if (
+        os.path.lexists(recorded)
+        and _read(recorded, MAX_RESULT_BYTES, "recorded result").rstrip(b"\n") != text
+    ):
         print("examctl: result.json does not match the recomputed result", file=sys.stderr)
         return EXIT_MISMATCH
     return 0

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from api.cli.log import _passphrase as passphrase_of
-from api.cli.log import _passphrase_option as passphrase_option
+from api.cli.arguments import integer
+from api.cli.log import passphrase, passphrase_option
 from exam_core.errors import StoreError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -33,17 +33,29 @@ def register(commands: Any) -> None:
     serve.add_argument("--dir", required=True, type=Path, help="centre directory")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for any (default {DEFAULT_PORT})"
+        "--port",
+        type=integer(0, 65535),
+        default=DEFAULT_PORT,
+        help=f"port, 0 for any (default {DEFAULT_PORT})",
     )
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve HTTPS")
     serve.add_argument("--tls-key", type=Path, help="PEM private key of the certificate")
     serve.add_argument(
         "--batch-ms",
-        type=int,
+        type=integer(0, 60_000),
         help="close a batch this long after its first entry (default: the centre's setting)",
     )
-    serve.add_argument("--max-blob-bytes", type=int, help="largest blob accepted (default 16 MiB)")
-    serve.add_argument("--log-level", default="warning", help="uvicorn log level")
+    serve.add_argument(
+        "--max-blob-bytes",
+        type=integer(1, 1 << 30),
+        help="largest blob accepted (default 16 MiB)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn log level",
+    )
     passphrase_option(serve)
     serve.set_defaults(run=run_serve)
 
@@ -95,16 +107,10 @@ def run_serve(args: argparse.Namespace) -> int:
     for path in (args.tls_cert, args.tls_key):
         if path is not None and not path.is_file():
             raise StoreError(f"no file {path}")
-    if args.batch_ms is not None and not 0 <= args.batch_ms <= 60_000:
-        raise StoreError("--batch-ms must be within 0-60000")
     limits = Limits() if args.max_blob_bytes is None else Limits(max_blob_bytes=args.max_blob_bytes)
-    if limits.max_blob_bytes < 1:
-        raise StoreError("--max-blob-bytes must be positive")
     sock = _bind(args.host, args.port)
     try:
-        with Centre.open(
-            args.dir, passphrase=passphrase_of(args), max_age_ms=args.batch_ms
-        ) as centre:
+        with Centre.open(args.dir, passphrase=passphrase(args), max_age_ms=args.batch_ms) as centre:
             config = uvicorn.Config(
                 create_app(centre, limits=limits),
                 ssl_certfile=args.tls_cert,

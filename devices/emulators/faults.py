@@ -27,16 +27,30 @@ from devices.errors import DeviceConfigError
 _PROBABILITIES = ("bitflip", "garbage", "drop", "split", "wrong-unit", "wrong-function")
 
 
+MAX_DURATION_S = 3600.0
+"""A fault delays a reply by at most an hour (a device that never answers is ``drop=1``)."""
+
+
 def parse_duration_s(text: str) -> float:
-    """``300ms``, ``2s`` or a bare number of milliseconds."""
+    """``300ms``, ``2s`` or a bare number of milliseconds, within 0..``MAX_DURATION_S``.
+
+    Raises:
+        DeviceConfigError: not a duration, or negative, not finite or above the maximum.
+    """
     try:
+        if len(text) > 40:
+            raise ValueError(text)
         if text.endswith("ms"):
-            return int(text[:-2]) / 1000
-        if text.endswith("s"):
-            return float(text[:-1])
-        return int(text) / 1000
+            value = int(text[:-2]) / 1000
+        elif text.endswith("s"):
+            value = float(text[:-1])
+        else:
+            value = int(text) / 1000
     except ValueError as e:
-        raise DeviceConfigError(f"bad duration {text!r}") from e
+        raise DeviceConfigError(f"bad duration {text[:40]!r}") from e
+    if not 0 <= value <= MAX_DURATION_S:  # NaN fails every comparison
+        raise DeviceConfigError(f"duration {text!r} is outside 0..{MAX_DURATION_S:g} s")
+    return value
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from devices.emulators.scenario import Step
 from devices.errors import DeviceConfigError
 
 Clock = Callable[[], float]
+PTY_DIR = "/dev/pts/"
+"""Where Linux pty slaves live: a link pointing here is what ``PtyEndpoint`` makes."""
 
 
 class Responder(Protocol):
@@ -57,35 +59,66 @@ class Endpoint(Protocol):
 
 
 class PtyEndpoint:
-    """A pseudo-terminal whose slave is reached through a stable symlink."""
+    """A pseudo-terminal whose slave is reached through a stable symlink.
+
+    The symlink is the only thing at ``link_path`` the emulator ever creates or removes: an
+    existing path is replaced only when it is such a link (into ``/dev/pts/``, left by an
+    earlier run), and anything else there — a user's file, a directory, another link — makes
+    ``plug`` refuse rather than delete it.
+    """
 
     def __init__(self, link_path: str | Path) -> None:
         self.link_path = Path(link_path)
         self.url = str(self.link_path)
         self._master: int | None = None
         self._slave: int | None = None
+        self._target: str | None = None
         self._baseline: list[Any] = []
 
     def plug(self) -> None:
+        """Open a new pty and point the link at its slave.
+
+        Raises:
+            DeviceConfigError: ``link_path`` exists and is not an emulator's pty link.
+        """
         master, slave = os.openpty()
-        tty.setraw(slave)
-        self._baseline = termios.tcgetattr(slave)
-        # Holding the slave open keeps the master readable while no client is attached.
-        os.set_blocking(master, False)
-        tmp = self.link_path.with_name(self.link_path.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        tmp.symlink_to(os.ttyname(slave))
-        tmp.replace(self.link_path)
-        self._master, self._slave = master, slave
+        try:
+            tty.setraw(slave)
+            self._baseline = termios.tcgetattr(slave)
+            # Holding the slave open keeps the master readable while no client is attached.
+            os.set_blocking(master, False)
+            target = os.ttyname(slave)
+            self._link(target)
+        except BaseException:
+            os.close(master)
+            os.close(slave)
+            raise
+        self._master, self._slave, self._target = master, slave, target
+
+    def _link(self, target: str) -> None:
+        try:
+            os.symlink(target, self.link_path)  # creates, never replaces
+            return
+        except FileExistsError:
+            pass
+        if not _is_pty_link(self.link_path):
+            raise DeviceConfigError(
+                f"{self.link_path} exists and is not a pty link made by an emulator; "
+                "give a path that does not exist"
+            )
+        # A link an earlier emulator left: replaced atomically through a fresh temporary name.
+        tmp = self.link_path.with_name(f".{self.link_path.name}.{os.getpid()}.{id(self):x}.new")
+        os.symlink(target, tmp)
+        os.replace(tmp, self.link_path)
 
     def unplug(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.link_path.unlink()
+        if self._target is not None and _points_at(self.link_path, self._target):
+            with contextlib.suppress(FileNotFoundError):
+                self.link_path.unlink()
         for fd in (self._master, self._slave):
             if fd is not None:
                 os.close(fd)
-        self._master = self._slave = None
+        self._master = self._slave = self._target = None
 
     def filenos(self) -> list[int]:
         return [] if self._master is None else [self._master]
@@ -111,6 +144,20 @@ class PtyEndpoint:
             return
         with contextlib.suppress(BlockingIOError):  # nobody reading: the line drops it
             os.write(self._master, data)
+
+
+def _is_pty_link(path: Path) -> bool:
+    try:
+        return os.readlink(path).startswith(PTY_DIR)
+    except OSError:  # not a link (EINVAL), or gone
+        return False
+
+
+def _points_at(path: Path, target: str) -> bool:
+    try:
+        return os.readlink(path) == target
+    except OSError:
+        return False
 
 
 class SocketEndpoint:

@@ -3,27 +3,32 @@
 The audit (DESIGN §3.5) checks the log itself; the allocation and scoring domains each supply a
 ``Replayer`` that recomputes the entries of their types (§3.5 steps 4 and 5) from what the
 bundle holds.  ``api`` wires the replayers into ``examctl audit`` so that ``exam_core`` never
-imports ``allocation``.
+imports ``allocation``.  Both sides of the seam are here: what a replayer is and what it may
+consult (``AuditHistory``), the history the audit keeps for it (``AdmittedHistory``), one over a
+plain list (``MemoryHistory``), and the read-once index replayers build on (``IncrementalIndex``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from heapq import merge
+from operator import itemgetter
 from typing import Generic, Protocol, TypeVar
 
+from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One audit finding: where (entry index, or None for the bundle), a stable code, and why."""
-
-    index: int | None
-    code: str
-    message: str
-    severity: str = "error"
-    """``error`` fails the audit; ``warning`` is reported (e.g. an insecure development beacon)."""
+__all__ = [
+    "AdmittedHistory",
+    "AuditHistory",
+    "EarlierIndex",
+    "Finding",
+    "IncrementalIndex",
+    "MemoryHistory",
+    "Replayer",
+]
 
 
 class AuditHistory(Protocol):
@@ -85,6 +90,49 @@ class MemoryHistory:
 
     def blob(self, sha256_hex: str) -> bytes | None:
         return self.blobs.get(sha256_hex)
+
+
+class AdmittedHistory:
+    """The ``AuditHistory`` the audit's ordered pass keeps: the admitted entries of the types
+    the replayers read, by type and in log order, and the blobs that match their hash.
+
+    Only those entries are kept: an audit of a long log holds the entries' bytes, not a parsed
+    copy of every one of them.
+    """
+
+    def __init__(self, blobs: Mapping[str, bytes], reads: Collection[str]) -> None:
+        self._blobs = blobs
+        self._by_type: dict[str, tuple[list[int], list[Entry]]] = {kind: ([], []) for kind in reads}
+
+    def admit(self, index: int, entry: Entry) -> None:
+        """Record an entry the ingest rules admitted; indices come in increasing order."""
+        kept = self._by_type.get(entry.type)
+        if kept is not None:
+            kept[0].append(index)
+            kept[1].append(entry)
+
+    def earlier(
+        self, kinds: Collection[str], stop: int, start: int = 0
+    ) -> Iterator[tuple[int, Entry]]:
+        """See ``AuditHistory.earlier``.
+
+        Raises:
+            ValueError: a kind is not among the ``reads`` this history was made for.
+        """
+        runs: list[Iterator[tuple[int, Entry]]] = []
+        for kind in frozenset(kinds):
+            kept = self._by_type.get(kind)
+            if kept is None:
+                raise ValueError(f"{kind} is not among the types the replayers read")
+            indices, entries = kept
+            lo, hi = bisect_left(indices, start), bisect_left(indices, stop)
+            runs.append(zip(indices[lo:hi], entries[lo:hi], strict=True))
+        if len(runs) == 1:
+            return runs[0]
+        return merge(*runs, key=itemgetter(0))
+
+    def blob(self, sha256_hex: str) -> bytes | None:
+        return self._blobs.get(sha256_hex)
 
 
 class EarlierIndex(Protocol):

@@ -2,9 +2,10 @@
 
 Re-verifying every actor's Ed25519 signature is most of an audit's cost, and it needs no order:
 which key is the registered one at each point is decided later by the ordered registry pass
-(``exam_core.audit.check``).  So worker processes verify chunks of entries while the auditing
-process runs that ordered pass, and both meet on a board in shared memory: one state per chunk
-(free, taken by a worker, taken here, done) and, per entry, which registered key verified it.
+(``exam_core.audit.ordered_pass``).  So worker processes verify chunks of entries while the
+auditing process runs that ordered pass, and both meet on a board in shared memory: one state
+per chunk (free, taken by a worker, taken here, done) and, per entry, which registered key
+verified it.
 
 - A worker takes the lowest free chunk, verifies it, writes its answers and marks it done.
 - The ordered pass reads the answers in log order.  When its next chunk is still free it takes

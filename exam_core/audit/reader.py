@@ -6,6 +6,8 @@ disk.  A bundle comes from the party being audited, so it is hostile input: the 
 no symlink, reads no special file, refuses files larger than their format allows, and turns
 every odd path into a finding rather than an exception.  Only a bundle that cannot be read at
 all (no such directory, or a directory with nothing of the layout) raises ``BundleError``.
+``directory_reader`` reads single tiles from such a directory by the same rules, for a client
+that needs a few tiles rather than the whole bundle (a mirror, a proof check).
 
 Layout (the contract shared with ``exam_core.centre.export`` and ``exam_core.log.tiles``)::
 
@@ -25,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exam_core.audit.history import Finding
 from exam_core.errors import BundleError, CheckpointError
+from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.tiles import (
     BLOBS_DIR,
     CHECKPOINT_FILE,
@@ -36,12 +38,13 @@ from exam_core.log.tiles import (
     TILE_DIR,
     TILE_MAX_BYTES,
     TilePath,
+    TileReader,
     parse_blob_name,
     parse_checkpoint_history_name,
     parse_tile_path,
 )
 
-__all__ = ["Bundle", "BundleLimits", "bundle_from_files", "read_bundle"]
+__all__ = ["Bundle", "BundleLimits", "bundle_from_files", "directory_reader", "read_bundle"]
 
 _LAYOUT = frozenset({POLICY_FILE, CHECKPOINT_FILE, CHECKPOINTS_DIR, TILE_DIR, BLOBS_DIR})
 
@@ -80,7 +83,7 @@ def _walks_into(rel: str) -> bool:
     return (not rest and top in _LAYOUT) or top == TILE_DIR
 
 
-def _problem(code: str, path: str, message: str, severity: str = "error") -> Finding:
+def _problem(code: str, path: str, message: str, severity: str = ERROR) -> Finding:
     return Finding(None, code, f"{path}: {message}", severity)
 
 
@@ -157,7 +160,7 @@ class _Reader:
 
     def unexpected(self, rel: str) -> None:
         self.problems.append(
-            _problem("unexpected_file", rel, "not part of the bundle layout", "warning")
+            _problem("unexpected_file", rel, "not part of the bundle layout", WARNING)
         )
 
     def classify_checkpoint(self, rel: str, name: str) -> None:
@@ -254,7 +257,7 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
                     reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
                 elif not _walks_into(rel):
                     reader.problems.append(
-                        _problem("unexpected_file", rel, "directory outside the layout", "warning")
+                        _problem("unexpected_file", rel, "directory outside the layout", WARNING)
                     )
                     dirnames.remove(name)
             dirnames.sort()
@@ -270,3 +273,20 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
     if not layout_seen:
         raise BundleError(f"{root} holds no audit bundle: no policy, checkpoint, tile or blob")
     return reader.bundle()
+
+
+def directory_reader(root: Path) -> TileReader:
+    """A ``TileReader`` over a bundle or mirror directory, with ``read_bundle``'s rules.
+
+    The returned reader raises ``BundleError`` when a tile is missing or unreadable, is a
+    symlink or not a regular file, or is larger than a tile or entry bundle can be.
+    """
+
+    def read(tile: TilePath) -> bytes:
+        reader = _Reader(root, BundleLimits())
+        data = reader.read(tile.path, ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES)
+        if data is None:
+            raise BundleError(f"cannot read {reader.problems[-1].message}")
+        return data
+
+    return read

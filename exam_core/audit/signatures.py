@@ -2,22 +2,33 @@
 
 Re-verifying every actor's signature is most of an audit's cost, and it needs no order: which
 key was the registered one at each point is decided later by the ordered registry pass
-(``exam_core.audit.check``).  These functions live apart from the audit so that a worker process
-running them imports only the note and entry parsers, not the whole audit, and starts fast.
+(``exam_core.audit.ordered_pass``).  These functions live apart from the audit so that a worker
+process running them imports only the note and entry parsers, not the whole audit, and starts
+fast.  ``SignatureCheck`` is the shape of the hook (``exam_core.audit.pool`` is the one that runs
+in worker processes); ``start_signature_check`` starts it before the tree is rebuilt.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from exam_core.errors import ExamCoreError, NoteError
 from exam_core.log.entry import parse_entry
 from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
 
-__all__ = ["SigningKeys", "registered_keys", "signing_keys"]
+__all__ = [
+    "SignatureCheck",
+    "SigningKeys",
+    "registered_keys",
+    "signing_keys",
+    "start_signature_check",
+]
 
 _KEY_REGISTERED = b'"type":"key.registered"'
+
+SignatureCheck = Callable[[Sequence[bytes], Mapping[str, frozenset[bytes]]], Iterator[bytes | None]]
+"""``(entries, registered public keys by name) -> per entry, the key that verified it or None``."""
 
 
 def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
@@ -93,3 +104,20 @@ def signing_keys(
     Pure and order-free, so it can run on chunks in several processes.
     """
     return SigningKeys(keys)(entries)
+
+
+def _no_signature_check(
+    entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
+) -> Iterator[bytes | None]:
+    """Verify nothing ahead: the registry verifies every signature in the ordered pass."""
+    del entries, keys
+    while True:
+        yield None
+
+
+def start_signature_check(
+    entries: Sequence[bytes], check: SignatureCheck | None
+) -> Iterator[bytes | None]:
+    """Start ``check`` on ``entries`` with every key their registrations name (None: verify
+    nothing ahead) and return its answers, one per entry, for the ordered pass to read."""
+    return (check or _no_signature_check)(entries, registered_keys(entries))

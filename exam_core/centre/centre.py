@@ -26,10 +26,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from exam_core.centre.actor_lock import ActorLocks
 from exam_core.centre.blobs import BlobStore
+from exam_core.centre.durable import write_new
 from exam_core.centre.ingest import fresh_ingest, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
@@ -40,10 +42,18 @@ from exam_core.centre.sequencer import (
 )
 from exam_core.centre.store import LogStore
 from exam_core.db.engine import make_engine
-from exam_core.errors import KeyFormatError, StoreError
+from exam_core.errors import CanonicalError, KeyFormatError, StoreError
+from exam_core.input_file import read_input_file
+from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.entry import Entry, make_entry
-from exam_core.log.note import Ed25519Signer, check_key_name, parse_note
+from exam_core.log.names import check_key_under_origin, check_origin
+from exam_core.log.note import (
+    Ed25519Signer,
+    check_key_name,
+    ed25519_verifier_from_vkey,
+    parse_note,
+)
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
 from exam_core.log.schemas.types import ADMIN, ALL_ROLES, Role
@@ -83,41 +93,109 @@ class CentreConfig:
 
     @classmethod
     def from_json(cls, data: bytes) -> CentreConfig:
+        """Parse ``centre.json`` strictly: exactly its fields, each of its type and range.
+
+        Raises:
+            StoreError: the bytes are not strict JSON (``parse_strict_json``), a field is
+                missing, unknown, of the wrong type or out of range, or a key is malformed.
+        """
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as e:
+            body = parse_strict_json(data)
+        except CanonicalError as e:
             raise StoreError(f"{CONFIG_FILE} is not JSON: {e}") from e
         if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
             raise StoreError(f"{CONFIG_FILE} is not a version {FORMAT_VERSION} centre config")
+        unknown = sorted(set(body) - _CONFIG_FIELDS)
+        if unknown:
+            raise StoreError(f"{CONFIG_FILE} has unknown fields {unknown}")
+        admins = _field(body, "pinned_admins", list)
+        if not 1 <= len(admins) <= MAX_PINNED_ADMINS:
+            raise StoreError(f"{CONFIG_FILE}: pinned_admins lists 1 to {MAX_PINNED_ADMINS} vkeys")
+        database_url = body.get("database_url")
+        if database_url is not None and not (
+            isinstance(database_url, str) and 0 < len(database_url) <= MAX_DATABASE_URL
+        ):
+            raise StoreError(f"{CONFIG_FILE}: database_url is null or a URL string")
+        config = cls(
+            origin=_field(body, "origin", str),
+            admin=_field(body, "admin", str),
+            pinned_admins=tuple(_vkey(v, "pinned_admins") for v in admins),
+            log_vkey=_vkey(_field(body, "log_vkey", str), "log_vkey"),
+            database_url=database_url,
+            max_skew_ms=_bounded(body, "max_skew_ms", DEFAULT_MAX_SKEW_MS, 0, MAX_SKEW_LIMIT_MS),
+            max_batch=_bounded(body, "max_batch", DEFAULT_MAX_BATCH, 1, MAX_BATCH_LIMIT),
+            max_age_ms=_bounded(body, "max_age_ms", DEFAULT_MAX_AGE_MS, 0, MAX_AGE_LIMIT_MS),
+            extra=_field(body, "extra", dict) if "extra" in body else {},
+        )
         try:
-            config = cls(
-                origin=str(body["origin"]),
-                admin=str(body["admin"]),
-                pinned_admins=tuple(str(v) for v in body["pinned_admins"]),
-                log_vkey=str(body["log_vkey"]),
-                database_url=None
-                if body.get("database_url") is None
-                else str(body["database_url"]),
-                max_skew_ms=int(body.get("max_skew_ms", DEFAULT_MAX_SKEW_MS)),
-                max_batch=int(body.get("max_batch", DEFAULT_MAX_BATCH)),
-                max_age_ms=int(body.get("max_age_ms", DEFAULT_MAX_AGE_MS)),
-                extra=dict(body.get("extra", {})),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {e}") from e
+            check_origin(config.origin)
+            check_key_under_origin(config.admin, config.origin)
+        except KeyFormatError as e:
+            raise StoreError(f"{CONFIG_FILE}: {e}") from e
         return config
 
 
+_CONFIG_FIELDS = frozenset(
+    {
+        "origin",
+        "admin",
+        "pinned_admins",
+        "log_vkey",
+        "database_url",
+        "max_skew_ms",
+        "max_batch",
+        "max_age_ms",
+        "version",
+        "extra",
+    }
+)
+MAX_BATCH_LIMIT = 65_536
+"""A batch is one transaction; larger ones only delay every caller's receipt."""
+MAX_AGE_LIMIT_MS = 60_000
+MAX_SKEW_LIMIT_MS = 86_400_000
+MAX_PINNED_ADMINS = 256
+MAX_DATABASE_URL = 4096
+MAX_CONFIG_BYTES = 1 << 20
+"""``centre.json`` is a few hundred bytes; the reader refuses anything near this."""
+
+_T = TypeVar("_T")
+
+
+def _field(body: Mapping[str, object], name: str, kind: type[_T]) -> _T:
+    value = body.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+        raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {name} ({kind.__name__})")
+    return value
+
+
+def _bounded(body: Mapping[str, object], name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise StoreError(f"{CONFIG_FILE}: {name} must be an integer within {low}..{high}")
+    return value
+
+
+def _vkey(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise StoreError(f"{CONFIG_FILE}: {name} holds a non-string")
+    try:
+        ed25519_verifier_from_vkey(value)
+    except KeyFormatError as e:
+        raise StoreError(f"{CONFIG_FILE}: {name}: {e}") from e
+    return value
+
+
 def load_config(root: Path) -> CentreConfig:
-    """The configuration of the centre in ``root``.
+    """The configuration of the centre in ``root``, read through the bounded reader.
 
     Raises:
         StoreError: ``root`` is not a centre directory or its configuration is unreadable.
     """
-    try:
-        return CentreConfig.from_json((root / CONFIG_FILE).read_bytes())
-    except FileNotFoundError as e:
-        raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})") from e
+    if not os.path.lexists(root / CONFIG_FILE):
+        raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})")
+    return CentreConfig.from_json(
+        read_input_file(root / CONFIG_FILE, limit=MAX_CONFIG_BYTES, what="centre config")
+    )
 
 
 def database_url(root: Path, config: CentreConfig) -> str:
@@ -128,15 +206,24 @@ def database_url(root: Path, config: CentreConfig) -> str:
 
 
 def full_key_name(origin: str, name: str) -> str:
-    """A full key or actor name: names not under ``origin`` are taken as relative to it.
+    """A full key or actor name: ``name`` itself when under ``origin``, else relative to it.
+
+    A name whose first segment holds a dot (``other.example/...``) is a full name and must be
+    under the origin; the origin itself names the log key.
 
     Raises:
-        StoreError: the resulting name is not a valid key name.
+        StoreError: the name is empty, outside the origin, or has an empty, ``.``, ``..`` or
+            ill-formed segment (``exam_core.log.names``).
     """
-    under = name == origin or name.startswith(origin + "/")
-    full = name if under else f"{origin}/{name}"
+    full = name
+    if name != origin and not name.startswith(origin + "/"):
+        if "." in name.partition("/")[0].strip("."):
+            raise StoreError(f"invalid key name {name!r}: outside the origin {origin}")
+        full = f"{origin}/{name}"
+    if full == origin:
+        return full
     try:
-        check_key_name(full)
+        check_key_under_origin(full, origin)
     except KeyFormatError as e:
         raise StoreError(f"invalid key name {name!r}: {e}") from e
     return full
@@ -179,6 +266,7 @@ class Centre:
             else None
         )
         self._seq_lock = threading.Lock()
+        self._actor_locks = ActorLocks(root)
         self._assigned: dict[str, int] = {}
         self._signers: dict[str, Ed25519Signer] = {}
         self.sequencer = Sequencer(
@@ -251,11 +339,9 @@ class Centre:
         """Create a centre: keys, database and the genesis entry registering the admin key."""
         root = Path(root)
         try:
-            check_key_name(origin)
+            check_origin(origin)
         except KeyFormatError as e:
             raise StoreError(f"invalid origin {origin!r}: {e}") from e
-        if "/" not in origin:
-            raise StoreError(f"origin {origin!r} should be a schema-less URL, e.g. host/path")
         root.mkdir(parents=True, exist_ok=True)
         if any(root.iterdir()):
             raise StoreError(f"{root} is not empty; a centre is created in a new directory")
@@ -284,7 +370,7 @@ class Centre:
             max_batch=max_batch,
             max_age_ms=max_age_ms,
         )
-        _write_new_file(root / CONFIG_FILE, config.to_json())
+        write_new(root / CONFIG_FILE, config.to_json())
         centre = cls.open(root, passphrase=passphrase, clock_ms=clock_ms)
         try:
             # (DESIGN §3.2) the first entry of the log registers the administrator key.
@@ -304,11 +390,12 @@ class Centre:
                 job.result()
 
     def close(self) -> None:
-        """Publish what was submitted, then release the database and the worker pool."""
+        """Publish what was submitted, then release the database, worker pool and actor locks."""
         self.sequencer.close()
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
+        self._actor_locks.release()
 
     def __enter__(self) -> Centre:
         return self
@@ -327,7 +414,15 @@ class Centre:
         return self.config.log_vkey
 
     def key_name(self, name: str) -> str:
-        """A full key name: names not under the origin are taken as relative to it."""
+        """A full key name: ``name`` itself when under the origin, else relative to it.
+
+        A name whose first segment holds a dot (``other.example/...``) is a full name and
+        must be under the origin; the origin itself names the log key.
+
+        Raises:
+            StoreError: the name is empty, outside the origin, or has an empty, ``.``,
+                ``..`` or ill-formed segment (``exam_core.log.names``).
+        """
         return full_key_name(self.origin, name)
 
     def signer(self, name: str) -> Ed25519Signer:
@@ -342,6 +437,21 @@ class Centre:
             )
             self._signers[full] = cached
         return cached
+
+    def claim_actor(self, name: str) -> Ed25519Signer:
+        """The signer of key ``name``, held by this centre alone until it is closed.
+
+        A process that signs as one actor for a while (``examctl log append``) claims it
+        first, so that a second such process is refused before it appends anything instead
+        of both failing part-way with ``bad_seq`` (``exam_core.centre.actor_lock``).
+
+        Raises:
+            StoreError: another process holds the actor, or the name is invalid.
+            KeyFormatError: there is no readable key file for the name.
+        """
+        signer = self.signer(name)
+        self._actor_locks.claim(signer.name)
+        return signer
 
     def admin(self) -> Ed25519Signer:
         return self.signer(self.config.admin)
@@ -377,6 +487,41 @@ class Centre:
             raise
         self._signers[full] = signer
         return signer
+
+    def register_public_key(self, name: str, role: Role, vkey: str) -> int:
+        """Register a public key made on its device (a tablet, an in-car unit, a gateway).
+
+        The private half never leaves the device: the device prints its vkey and the
+        administrator registers it here under ``name`` and ``role``.  The vkey is read with the
+        log's own vkey rule, so a malformed key — or one that no signature could be valid under —
+        is refused before anything is signed; ingest checks it again before sequencing.  Returns
+        the index of the ``key.registered`` entry.
+
+        Raises:
+            KeyFormatError: the vkey is malformed, not Ed25519, or names another key than
+                ``name``; or ``name`` is the log key.
+            StoreError: ``role`` is unknown or ``admin`` (administrator keys are made with the
+                centre and pinned by the auditor's policy), the key is registered already, or
+                this centre holds a private key of that name.
+            EntryError: ingest refused the registration.
+        """
+        if role not in ALL_ROLES:
+            raise StoreError(f"unknown role {role!r}; roles are {', '.join(sorted(ALL_ROLES))}")
+        if role == ADMIN:
+            raise StoreError("administrator keys are made with the centre, not registered")
+        full = self.key_name(name)
+        if full == self.origin:
+            raise KeyFormatError("the log key signs checkpoints only")
+        verifier = ed25519_verifier_from_vkey(vkey)
+        if verifier.name != full:
+            raise KeyFormatError(f"the vkey is of key {verifier.name}, not {full}")
+        if full in self.sequencer.registry_view.registry.keys:
+            raise StoreError(f"key {full} already exists")
+        if (self.root / KEYS_DIR / key_file_name(full)).exists():
+            raise StoreError(f"this centre holds a private key named {full}; choose another name")
+        return self.append(
+            self.admin(), "key.registered", {"name": full, "vkey": vkey, "role": role}
+        )
 
     def revoke_key(self, name: str, reason: str) -> int:
         """Revoke key ``name``: later entries signed by it are refused."""
@@ -488,15 +633,6 @@ class Centre:
 
     def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = [

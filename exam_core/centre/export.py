@@ -15,10 +15,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from exam_core.centre.blobs import referenced_blobs
 from exam_core.centre.centre import Centre
-from exam_core.centre.durable import fsync_dir
+from exam_core.centre.durable import fsync_dir, write_files
 from exam_core.errors import EntryError, StoreError
+from exam_core.log.blob_refs import referenced_blobs
 from exam_core.log.entry import parse_entry
 from exam_core.log.tiles import (
     CHECKPOINT_FILE,
@@ -28,7 +28,6 @@ from exam_core.log.tiles import (
     checkpoint_history_path,
     encode_entry_bundle,
     tiles_for_size,
-    write_files,
 )
 
 __all__ = ["ExportSummary", "export_bundle"]

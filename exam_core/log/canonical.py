@@ -9,6 +9,10 @@ decimal integers and the only subtle rule left is key order by UTF-16 code units
 strict inverse: it accepts a byte string only when re-serialising the parsed value gives back
 exactly the same bytes, so a verifier can hash the stored bytes and still know they are the
 unique encoding of the value.  The tests cross-check both against the ``rfc8785`` package.
+
+``parse_strict_json`` applies the same value rules to JSON that people write (configuration
+files, scenarios, exam descriptions): any whitespace and key order, but no floats, no integer
+outside the range, no duplicate key, no lone surrogate, no nesting deeper than ``MAX_DEPTH``.
 """
 
 from __future__ import annotations
@@ -88,11 +92,24 @@ def canonical_json(value: object) -> bytes:
 
 
 def _refuse_float(text: str) -> Any:
-    raise CanonicalError(f"number {text} is not an integer: events carry integers only")
+    raise CanonicalError(f"number {text} is not an integer: only integers are allowed")
 
 
 def _refuse_constant(text: str) -> Any:
     raise CanonicalError(f"{text} is not JSON")
+
+
+_MAX_INTEGER_CHARS = len(str(-MAX_SAFE_INTEGER))
+"""A sign and sixteen digits: any longer integer text is outside ±(2^53−1) (no leading zeros)."""
+
+
+def _safe_int(text: str) -> int:
+    # Refused before ``int`` sees it: Python will not convert more than 4,300 digits (a
+    # ValueError of its own), and no text this long can hold an integer within range.
+    if len(text) > _MAX_INTEGER_CHARS:
+        shown = text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+        raise CanonicalError(f"integer {shown} is outside ±(2^53−1)")
+    return int(text)
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -156,6 +173,10 @@ def parse_canonical(data: bytes) -> Any:
     Refused: invalid UTF-8, duplicate keys, floats and exponents, NaN/Infinity, integers
     outside ±(2^53−1), lone surrogates, whitespace, unsorted keys, trailing bytes — in short
     every byte string that is not exactly ``canonical_json`` of its value.
+
+    Raises:
+        CanonicalError: for every defect, including integers of any length outside the
+            range and nesting of any depth; no other exception leaves this function.
     """
     try:
         text = data.decode("utf-8")
@@ -181,11 +202,16 @@ def parse_canonical(data: bytes) -> Any:
 
 _DECODERS: dict[Callable[[list[tuple[str, Any]]], Any] | None, json.JSONDecoder] = {
     hook: json.JSONDecoder(
-        parse_float=_refuse_float, parse_constant=_refuse_constant, object_pairs_hook=hook
+        parse_float=_refuse_float,
+        parse_int=None if hook is None else _safe_int,
+        parse_constant=_refuse_constant,
+        object_pairs_hook=hook,
     )
     for hook in (None, _unique_object)
 }
-"""Built once: ``json.loads`` with options builds a decoder per call, a third of its cost."""
+"""Built once: ``json.loads`` with options builds a decoder per call, a third of its cost.  The
+fast path's decoder (no hook) keeps the C scanner's own integer conversion: it only ever sees
+inputs without a run of sixteen digits."""
 
 _FAST_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODERS[None].scan_once  # type: ignore[attr-defined]
 """The decoder's scanner itself (an attribute typeshed does not list): ``decode`` around it only
@@ -202,3 +228,37 @@ def _loads(text: str, pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None)
         raise CanonicalError(f"not JSON: {e.msg} at byte {e.pos}") from e
     except RecursionError as e:
         raise CanonicalError("nesting too deep") from e
+
+
+def parse_strict_json(data: bytes) -> Any:
+    """Parse hand-written JSON under the value rules of canonical JSON, in any layout.
+
+    Raises:
+        CanonicalError: the bytes are not UTF-8 JSON, or hold a float, an integer outside
+            ±(2^53−1), a duplicate key, a lone surrogate or nesting deeper than ``MAX_DEPTH``;
+            no other exception leaves this function.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
+    value = _loads(text, _unique_object)
+    _check_values(value)
+    return value
+
+
+def _check_values(value: object) -> None:
+    """Depth and strings of a decoded document, walked without recursion."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise CanonicalError(f"nesting deeper than {MAX_DEPTH}")
+        if isinstance(item, str):
+            _encode_string(item)
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                _encode_string(key)
+                pending.append((member, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((member, depth + 1) for member in item)

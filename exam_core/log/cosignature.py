@@ -29,6 +29,7 @@ from typing import ClassVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core.errors import CheckpointError, KeyFormatError, NoteError
+from exam_core.log import ed25519
 from exam_core.log.checkpoint import Checkpoint, open_checkpoint, verify_checkpoint
 from exam_core.log.note import (
     EM_DASH_PREFIX,
@@ -41,7 +42,6 @@ from exam_core.log.note import (
     parse_note,
     parse_vkey,
     private_key_from_seed,
-    verify_ed25519,
 )
 
 MAX_TIMESTAMP = 2**63 - 1
@@ -106,7 +106,7 @@ class CosignatureVerifier(Ed25519PublicNoteKey):
         timestamp = int.from_bytes(signature[:8], "big")
         if timestamp > MAX_TIMESTAMP:
             return False
-        return verify_ed25519(self.public_key, signature[8:], cosigned_message(text, timestamp))
+        return ed25519.is_valid(self.public_key, signature[8:], cosigned_message(text, timestamp))
 
 
 def cosignature_verifier_from_vkey(vkey: str) -> CosignatureVerifier:

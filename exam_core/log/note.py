@@ -10,7 +10,9 @@ the single place that lays out and checks the format:
 Key ID = SHA-256(name ‖ "\\n" ‖ sigtype ‖ public key)[:4]; sigtype 0x01 is Ed25519.
 Verifier rules (signed-note.md): unknown keys are ignored, a known key (name *and* ID match)
 whose signature fails rejects the whole note, at least one known key must verify, a verifier
-accepts at least 16 signatures, and a repeated line of a known key is refused.
+accepts at least 16 signatures, and a repeated line of a known key is refused.  An Ed25519
+signature is checked by the project's one rule (``exam_core.log.ed25519``), and a vkey or key
+that no signature could be valid under (small order, non-canonical) is refused when it is read.
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core.errors import KeyFormatError, NoteError
+from exam_core.log import ed25519
 
 SIGTYPE_ED25519 = 0x01
 SIGTYPE_COSIGNATURE_V1 = 0x04
 EM_DASH_PREFIX = "— ".encode()
-ED25519_SIGNATURE_SIZE = 64
 MAX_SIGNATURES = 100
 """More signature lines than this are refused outright (the spec asks verifiers for ≥ 16)."""
 
@@ -41,9 +42,19 @@ _SPACE = re.compile(r"\s")
 
 
 def check_key_name(name: str) -> None:
-    """Key names are non-empty and contain no Unicode space and no ``+`` (signed-note.md)."""
+    """Key names are non-empty and contain no Unicode space and no ``+`` (signed-note.md).
+
+    Raises:
+        KeyFormatError: the name is empty, holds a space or ``+``, or is not Unicode text (a
+            lone surrogate, as a command-line argument that is not UTF-8 decodes to).
+    """
     if not name or "+" in name or _SPACE.search(name):
         raise KeyFormatError(f"invalid key name {name!r}: empty, or contains a space or '+'")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise KeyFormatError(f"invalid key name {name!r}: not UTF-8 text") from e
 
 
 def key_id(name: str, sigtype: int, public_key: bytes) -> int:
@@ -110,9 +121,14 @@ class Ed25519PublicNoteKey:
     """Derived from the name and key once: every entry a verifier checks compares it."""
 
     def __post_init__(self) -> None:
+        """Check the name and the key, then derive the key ID.
+
+        Raises:
+            KeyFormatError: the name is not a key name, or the public key is one the Ed25519
+                rule refuses (``ed25519.verify_public_key``).
+        """
         check_key_name(self.name)
-        if len(self.public_key) != 32:
-            raise KeyFormatError("an Ed25519 public key is 32 bytes")
+        ed25519.verify_public_key(self.public_key)
         object.__setattr__(self, "key_id", key_id(self.name, self.sigtype, self.public_key))
 
     @property
@@ -125,32 +141,7 @@ class Ed25519Verifier(Ed25519PublicNoteKey):
     """An Ed25519 (sigtype 0x01) note key."""
 
     def verify(self, text: bytes, signature: bytes) -> bool:
-        return len(signature) == ED25519_SIGNATURE_SIZE and verify_ed25519(
-            self.public_key, signature, text
-        )
-
-
-def verify_ed25519(public_key: bytes, signature: bytes, message: bytes) -> bool:
-    """Whether ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
-    try:
-        _ed25519_public_key(public_key).verify(signature, message)
-    except InvalidSignature:
-        return False
-    return True
-
-
-_PUBLIC_KEY_CACHE: dict[bytes, Ed25519PublicKey] = {}
-
-
-def _ed25519_public_key(raw: bytes) -> Ed25519PublicKey:
-    """The key object of a raw public key, loaded once: loading costs about as much as hashing
-    the message, and a log has few keys."""
-    key = _PUBLIC_KEY_CACHE.get(raw)
-    if key is None:
-        key = Ed25519PublicKey.from_public_bytes(raw)
-        if len(_PUBLIC_KEY_CACHE) < 100_000:
-            _PUBLIC_KEY_CACHE[raw] = key
-    return key
+        return ed25519.is_valid(self.public_key, signature, text)
 
 
 def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
@@ -231,7 +222,13 @@ class VKey:
 
 
 def parse_vkey(vkey: str) -> VKey:
-    """Parse a vkey, checking that the declared key ID matches the key (split on two '+')."""
+    """Parse a vkey, checking that the declared key ID matches the key (split on two '+').
+
+    Raises:
+        KeyFormatError: the vkey is malformed, its key ID does not match, or it holds an
+            Ed25519 key (type 0x01 or 0x04) that the Ed25519 rule refuses: not 32 bytes, not a
+            canonical point of the curve, or of small order.
+    """
     parts = vkey.split("+", 2)
     if len(parts) != 3:
         raise KeyFormatError("a vkey is <name>+<hex key id>+<base64 key>")
@@ -247,8 +244,8 @@ def parse_vkey(vkey: str) -> VKey:
     if len(raw) < 2:
         raise KeyFormatError("vkey carries no key")
     sigtype, public_key = raw[0], raw[1:]
-    if sigtype in (SIGTYPE_ED25519, SIGTYPE_COSIGNATURE_V1) and len(public_key) != 32:
-        raise KeyFormatError("an Ed25519 vkey holds a 32-byte key")
+    if sigtype in (SIGTYPE_ED25519, SIGTYPE_COSIGNATURE_V1):
+        ed25519.verify_public_key(public_key)
     if key_id(name, sigtype, public_key) != declared:
         raise KeyFormatError(f"vkey key ID {hex_id} does not match the key")
     return VKey(name, sigtype, public_key, declared)

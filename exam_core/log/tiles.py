@@ -3,7 +3,9 @@
 The log is served, mirrored and exported as static tiles, so the server, the monitoring
 centre's mirror and the offline auditor must agree on every path and every byte.  This module
 holds those rules, pure (bytes and callables in, bytes out), plus the audit-bundle layout
-(DESIGN §3.5) so that a directory written by one side is read by the other with the same code:
+(DESIGN §3.5) so that a directory written by one side is read by the other with the same code
+(``exam_core.centre.export`` writes it through ``exam_core.centre.durable``,
+``exam_core.audit.reader`` reads it):
 
     BUNDLE/checkpoint                      newest checkpoint note
     BUNDLE/checkpoints/<12-digit ordinal>  every checkpoint seen, oldest first (000000000000 …)
@@ -22,15 +24,12 @@ length-prefixed entries (so an entry is at most 65,535 bytes).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from exam_core.centre.blobs import SHA256_HEX
-from exam_core.errors import BundleError, CheckpointError, StoreError
+from exam_core.errors import CheckpointError
+from exam_core.log.blob_refs import SHA256_HEX
 from exam_core.log.entry import MAX_ENTRY_BYTES
 from exam_core.log.merkle import (
     EMPTY_ROOT,
@@ -98,6 +97,12 @@ class TilePath(NamedTuple):
     def full(self) -> TilePath:
         """The full tile this one is (or will become) a prefix of."""
         return TilePath(self.level, self.n)
+
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        """``(level, n, length)``: orders full and partial tiles alike (a full one's ``width``
+        is None, which does not compare with a number)."""
+        return (self.level, self.n, self.length)
 
 
 def _tile(level: int, index: int, count: int) -> TilePath:
@@ -401,40 +406,6 @@ def parse_blob_name(name: str) -> str:
     if not SHA256_HEX.fullmatch(name):
         raise CheckpointError(f"blob file {name!r} is not a lowercase SHA-256 hex digest")
     return name
-
-
-def directory_reader(root: Path) -> TileReader:
-    """A ``TileReader`` over a bundle or mirror directory (a missing tile is a ``BundleError``)."""
-
-    def read(tile: TilePath) -> bytes:
-        try:
-            return (root / tile.path).read_bytes()
-        except OSError as e:
-            raise BundleError(f"cannot read {tile.path}: {e.strerror}") from e
-
-    return read
-
-
-def write_files(root: Path, files: Mapping[str, bytes]) -> None:
-    """Write files under ``root`` by relative path, each atomically (temp file, fsync, rename)."""
-    for relative, data in files.items():
-        if relative.startswith("/") or ".." in relative.split("/"):
-            raise ValueError(f"{relative!r} is not a relative path inside the bundle")
-        target = root / relative
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                Path(tmp).replace(target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as e:
-            raise StoreError(f"cannot write {relative}: {e.strerror}") from e
 
 
 def bundle_files(entries: Sequence[bytes]) -> dict[str, bytes]:

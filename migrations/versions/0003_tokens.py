@@ -1,7 +1,7 @@
 """Bearer tokens of the HTTP service, and the index that finds an entry by its leaf hash.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02
 
 ``api_tokens`` holds the hash of each token's secret with its role and actor (DESIGN §9); it is
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

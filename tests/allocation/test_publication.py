@@ -19,6 +19,7 @@ from allocation import (
     verify_allocation,
 )
 from api.cli.main import main
+from exam_core.findings import Finding
 from exam_core.log.canonical import canonical_json
 from tests.allocation.samples import (
     BEACON_SIGNER,
@@ -46,15 +47,17 @@ def files(published: Published) -> dict[str, bytes]:
 
 def _check(files: dict[str, bytes], **replaced: bytes) -> list[str]:
     merged = {**files, **{k.replace("_", "."): v for k, v in replaced.items()}}
-    problems = check_publication(merged[MANIFEST_FILE], merged[PROOF_FILE], merged[ASSIGNMENT_FILE])
-    return [f"{p.code}: {p.message}" for p in problems if p.severity == "error"]
+    findings = check_publication(merged[MANIFEST_FILE], merged[PROOF_FILE], merged[ASSIGNMENT_FILE])
+    return [f"{f.code}: {f.message}" for f in findings if f.severity == "error"]
 
 
 def test_untouched_bundle_holds_with_only_the_insecure_beacon_warning(
     files: dict[str, bytes],
 ) -> None:
-    problems = check_publication(files[MANIFEST_FILE], files[PROOF_FILE], files[ASSIGNMENT_FILE])
-    assert [(p.code, p.severity) for p in problems] == [("beacon_insecure", "warning")]
+    findings = check_publication(files[MANIFEST_FILE], files[PROOF_FILE], files[ASSIGNMENT_FILE])
+    assert [(f.code, f.severity) for f in findings] == [("beacon_insecure", "warning")]
+    # The house's one finding type; a publication belongs to no log entry.
+    assert [(type(f), f.index) for f in findings] == [(Finding, None)]
 
 
 @pytest.mark.parametrize("name", [MANIFEST_FILE, PROOF_FILE, ASSIGNMENT_FILE])
@@ -134,10 +137,10 @@ def test_verify_allocation_raises_with_every_reason(published: Published) -> Non
 
 
 def test_pinned_vrf_key_is_enforced(files: dict[str, bytes]) -> None:
-    problems = check_publication(
+    findings = check_publication(
         files[MANIFEST_FILE], files[PROOF_FILE], files[ASSIGNMENT_FILE], pinned_vrf_key=b"\x01" * 32
     )
-    assert any(p.code == "vrf_invalid" and "pinned" in p.message for p in problems)
+    assert any(f.code == "vrf_invalid" and "pinned" in f.message for f in findings)
 
 
 def _demo_argv(*, seed: int, out: Path) -> list[str]:

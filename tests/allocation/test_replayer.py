@@ -23,7 +23,8 @@ from allocation import (
     repaired_fields,
 )
 from allocation.events import COMMITTED, MADE, REPAIRED
-from exam_core.audit.history import Finding, MemoryHistory
+from exam_core.audit.history import MemoryHistory
+from exam_core.findings import Finding
 from exam_core.log.entry import MAX_ENTRY_BYTES, make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas import validate_event

@@ -27,6 +27,25 @@ class ManualClock:
         self.now += seconds
 
 
+class TickingClock(ManualClock):
+    """A fake monotonic clock that moves ``step`` seconds each time it is read.
+
+    Time passes only when a waiting loop looks at it, so a deadline of T seconds ends after
+    about T / step reads, however loaded the machine: a timeout is reached without waiting.
+    """
+
+    def __init__(self, step: float, start: float = 1000.0) -> None:
+        super().__init__(start)
+        self.step = step
+        self.reads = 0
+
+    def __call__(self) -> float:
+        now = self.now
+        self.now += self.step
+        self.reads += 1
+        return now
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()

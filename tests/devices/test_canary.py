@@ -83,6 +83,55 @@ def test_change_between_polls_arrives_as_event(serve: ServeFn) -> None:
     assert b"#JDR: JAMMED" in reading.events[0].raw
 
 
+def _until_sent(modem: CanaryModem, sent: int) -> None:
+    """Wait for the emulator thread to send its unsolicited report and pace it onto the line."""
+    deadline = time.monotonic() + 2
+    while modem.reports_sent == sent and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # ~1.5 ms on the line at 115200 baud
+
+
+SCRIPT: tuple[tuple[str, ...], ...] = (
+    (),
+    ("jammed", "operative"),
+    ("jammed",),
+    (),
+    ("operative", "jammed", "operative"),
+)
+"""Before each poll, the modem's condition changes this way, one unsolicited report each."""
+
+EXPECTED = [
+    (0, []),
+    (0, [1, 0]),
+    (1, [1]),
+    (1, []),
+    (0, [0, 1, 0]),
+]
+"""Each poll: the condition it reports, and the transitions it took as events."""
+
+
+def _run_script(serve: ServeFn, transport: str) -> list[tuple[int, list[int]]]:
+    modem = CanaryModem()
+    server = serve(modem, transport=transport)
+    driver = CanaryDriver(SerialLink(server.url, baudrate=115200))
+    seen: list[tuple[int, list[int]]] = []
+    for changes in SCRIPT:
+        for change in changes:
+            sent = modem.reports_sent
+            server.do(change)
+            _until_sent(modem, sent)
+        reading = driver.poll()
+        seen.append((reading.values["jammed"], [e.value for e in reading.events]))
+    return seen
+
+
+def test_jamming_transitions_are_the_same_events_over_pty_and_socket(serve: ServeFn) -> None:
+    # pyserial's socket:// in_waiting says only "something" (1) or nothing (0): the unsolicited
+    # reports must still all be read before the command, never taken for its reply.
+    assert _run_script(serve, "pty") == EXPECTED
+    assert _run_script(serve, "socket") == EXPECTED
+
+
 def test_faults_never_give_a_wrong_answer(serve: ServeFn) -> None:
     server = serve(CanaryModem(), faults="bitflip=0.2,garbage=0.1,drop=0.1,seed=5")
     server.do("jammed")

@@ -60,7 +60,11 @@ def test_all_good_allows_start_with_evidence() -> None:
     decision = decide_gate(ROOM, views())
     assert decision.allowed
     assert decision.reasons == ()
-    assert dict(decision.evidence) == {"j": "0104", "d": "0204", "c": "4f4b"}
+    assert {c.device: c.raw.hex() for c in decision.evidence} == {
+        "j": "0104",
+        "d": "0204",
+        "c": "4f4b",
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from devices.emulators import CanaryModem, DetectorModel, JammerModel, ModbusSlave
-from devices.gate_replayer import DeviceGatingReplayer, evidence_problems
+from devices.gate import RoomRequirements, decide_gate
+from devices.gate_replayer import DeviceGatingReplayer
 from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, encode_request
+from devices.monitor import ONLINE, DeviceView
+from devices.status_frames import reading_from_frame
 from devices.vendor_jammer import VendorStatus, encode_status
 from exam_core.audit.history import MemoryHistory
 from exam_core.log.entry import Entry, make_entry, parse_entry
@@ -57,7 +60,8 @@ def _log(
             room="r",
             allowed=allowed,
             reasons=reasons,
-            evidence=[{"device": "r/j", "raw": jammer_raw.hex()}],
+            evidence=[{"device": "r/j", "raw": jammer_raw.hex(), "mono_ms": 1}],
+            requires=RoomRequirements("r", jammers={"r/j": frozenset({1})}).to_json(),
             mono_ms=2,
         ),
     ]
@@ -108,20 +112,37 @@ def test_unknown_device_is_found() -> None:
     assert _replay(entries) == ["gate_unknown_device"]
 
 
+def _refusals(kind: str, raw: bytes) -> list[str]:
+    """What the one gate rule says of this frame, for a device required as its own kind."""
+    required = "jammer" if kind == "vendor-jammer" else kind
+    room = RoomRequirements(
+        "r",
+        jammers={"x": frozenset({1})} if required == "jammer" else {},
+        detectors=("x",) if required == "detector" else (),
+        canaries=("x",) if required == "canary" else (),
+    )
+    view = DeviceView("x", kind, ONLINE, 0, reading_from_frame(kind, raw), 0)
+    return [r.detail for r in decide_gate(room, {"x": view}).refusals]
+
+
 def test_evidence_of_every_kind() -> None:
     detector = DetectorModel(clock=lambda: 0.0)
-    assert evidence_problems("detector", _status_frame(detector)) == []
+    assert _refusals("detector", _status_frame(detector)) == []
     detector.detect(4, -300)
-    assert len(evidence_problems("detector", _status_frame(detector))) == 3
+    assert len(_refusals("detector", _status_frame(detector))) == 3
     modem = CanaryModem()
     (ex,) = modem.feed(b"AT#JDR=2,63,128\r", 0.0)
     assert ex.reply is not None
-    assert evidence_problems("canary", ex.reply) == ["canary reports OPERATIVE"]
+    assert _refusals("canary", ex.reply) == ["canary reports operative, not jammed"]
     modem.jammed = True
     (ex,) = modem.feed(b"AT#JDR=2,63,128\r", 0.0)
     assert ex.reply is not None
-    assert evidence_problems("canary", ex.reply) == []
+    assert _refusals("canary", ex.reply) == []
     good = VendorStatus(1, 24000, 150, 40, 0x3FFFF, 0, 0, 1)
-    assert evidence_problems("vendor-jammer", encode_status(good)) == []
+    assert _refusals("vendor-jammer", encode_status(good)) == []
     bad = VendorStatus(1, 24000, 150, 40, 0, 0x02, 0, 1)
-    assert len(evidence_problems("vendor-jammer", encode_status(bad))) == 2
+    assert _refusals("vendor-jammer", encode_status(bad)) == [
+        "jammer is standby, not jamming",
+        "band 1 not radiating",
+        "alarm high-temperature",
+    ]

@@ -11,13 +11,15 @@ from devices.modbus_master import ModbusMaster
 from devices.monitor import OFFLINE, ONLINE, STALE, DeviceMonitor, MonitorConfig
 from devices.transport import SerialLink
 from exam_core.log.schemas import validate_event
-from tests.devices.conftest import ManualClock, ServeFn
+from tests.devices.conftest import ManualClock, ServeFn, TickingClock
 
 Events = list[tuple[str, dict[str, object]]]
 
 
 def _monitor(url: str, clock: ManualClock, events: Events, kind: str = "jammer") -> DeviceMonitor:
-    link = SerialLink(url, baudrate=115200, clock=clock, backoff_min_s=0.0)
+    # The link waits on its own fake clock, so a timeout takes reads, not time; the monitor's
+    # clock moves only when the test says.
+    link = SerialLink(url, baudrate=115200, clock=TickingClock(0.01), backoff_min_s=0.0)
     master = ModbusMaster(link, response_timeout_s=0.05, frame_timeout_s=0.02, read_retries=0)
     driver: JammerDriver | DetectorDriver
     if kind == "jammer":

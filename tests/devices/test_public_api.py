@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import devices
 import devices.emulators
 
@@ -55,13 +53,3 @@ def test_every_error_is_a_device_error() -> None:
         value = getattr(devices, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, devices.DeviceError)
-
-
-def test_only_transport_imports_serial() -> None:
-    root = pathlib.Path(devices.__file__).parent
-    importers = sorted(
-        str(p.relative_to(root))
-        for p in root.rglob("*.py")
-        if "import serial" in p.read_text() or "from serial" in p.read_text()
-    )
-    assert importers == ["transport.py"]

@@ -20,7 +20,7 @@ from devices.vendor_jammer import (
     frame_length,
 )
 from devices.vendor_jammer_driver import VendorJammerDriver
-from tests.devices.conftest import ManualClock, ServeFn
+from tests.devices.conftest import ManualClock, ServeFn, TickingClock
 
 # research/domain.md §5.1 quotes the class's sample as "A5 5A CD DC 1C 00 10 2A ... 01 00 1A 29"
 # and its decoded fields; with alarm and VCO bytes 0 these bytes are the only completion whose
@@ -126,7 +126,13 @@ def test_driver_against_emulator(serve: ServeFn, clock: ManualClock) -> None:
 
 def test_driver_times_out_without_reports(serve: ServeFn, clock: ManualClock) -> None:
     server = serve(VendorJammer(clock, period_s=1.0), clock=clock)
-    driver = VendorJammerDriver(SerialLink(server.url, baudrate=115200), report_timeout_s=0.2)
+    # The report deadline is on the driver's fake clock: a minute passes in six waits for a
+    # frame, each a few reads of the line (whose own clock moves one read slice per look).
+    ticking = TickingClock(step=10.0)
+    link = SerialLink(server.url, baudrate=115200, clock=TickingClock(step=0.01))
+    driver = VendorJammerDriver(link, report_timeout_s=60.0, clock=ticking)
     driver.poll()
+    start = ticking.now
     with pytest.raises(DeviceError, match="no status report"):
         driver.poll()  # the injected clock did not move: no new report is due
+    assert ticking.now - start >= 60.0

@@ -33,10 +33,11 @@ from api.http.deps import CentreDep, LimitsDep
 from api.http.limits import Limits
 from api.http.problems import Problem, problem_body, problem_of
 from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDocument, Wait
-from exam_core.centre.blobs import BlobStore, referenced_blobs
+from exam_core.centre.blobs import BlobStore
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import parse_submission
 from exam_core.errors import CheckpointError, EntryError
+from exam_core.log.blob_refs import referenced_blobs
 from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
 from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 

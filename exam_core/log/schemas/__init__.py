@@ -1,7 +1,8 @@
 """Event schemas and the role table: which role may sign which event type, with which fields.
 
 Each domain keeps its event types in its own module (``log``, ``allocation``, ``devices``,
-``exam``); this package gathers them into one registry that ingest and the audit both use.
+``exam``, ``identity``, ``rooms``, ``session``, ``checkin``); this package gathers them into one
+registry that ingest and the audit both use.
 """
 
 from __future__ import annotations
@@ -10,16 +11,33 @@ from collections.abc import Mapping
 
 from exam_core.errors import EntryError
 from exam_core.log.canonical import MAX_SAFE_INTEGER
-from exam_core.log.schemas import allocation, devices, exam, log
+from exam_core.log.schemas import (
+    allocation,
+    checkin,
+    devices,
+    exam,
+    identity,
+    log,
+    rooms,
+    session,
+)
 from exam_core.log.schemas.fields import Int, Str, check_fields
 from exam_core.log.schemas.types import ALL_ROLES, COMMON_FIELDS, EventSchema, Role
 
-__all__ = ["ALL_ROLES", "COMMON_FIELDS", "REGISTRY", "EventSchema", "Role", "validate_event"]
+__all__ = [
+    "ALL_ROLES",
+    "COMMON_FIELDS",
+    "REGISTRY",
+    "EventSchema",
+    "Role",
+    "check_type_fields",
+    "validate_event",
+]
 
 
 def _build_registry() -> dict[str, EventSchema]:
     registry: dict[str, EventSchema] = {}
-    for module in (log, allocation, devices, exam):
+    for module in (log, allocation, devices, exam, identity, rooms, session, checkin):
         for schema in module.SCHEMAS:
             if schema.type in registry:
                 raise RuntimeError(f"event type {schema.type} is defined twice")
@@ -53,3 +71,17 @@ def validate_event(event: Mapping[str, object]) -> EventSchema:
         raise EntryError("unknown_type", f"event type {event['type']!r} is not known")
     check_fields(event, schema.fields, schema.optional, "", checked=_COMMON)
     return schema
+
+
+def check_type_fields(event_type: str, fields: Mapping[str, object]) -> None:
+    """Check the type-specific ``fields`` of an event of a known type (no common fields).
+
+    For code that builds or reads one type's fields apart from a whole event (a configuration
+    file before it is signed, the fields of an entry already admitted).
+
+    Raises:
+        EntryError: a field is missing, unknown or malformed.
+        KeyError: ``event_type`` is not a known type (a caller bug).
+    """
+    schema = REGISTRY[event_type]
+    check_fields(fields, schema.fields, schema.optional, "")

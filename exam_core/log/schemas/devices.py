@@ -46,6 +46,39 @@ class IntMap(FieldSpec):
             Int().check(item, f"{path}.{key}")
 
 
+@dataclass(frozen=True)
+class BandsByJammer(FieldSpec):
+    """An object mapping jammer names to the bands (1-18) a room requires of each."""
+
+    max_items: int = 32
+
+    def check(self, value: object, path: str) -> None:
+        if not isinstance(value, dict):
+            raise EntryError("schema", f"{path}: must be an object")
+        if len(value) > self.max_items:
+            raise EntryError("schema", f"{path}: more than {self.max_items} jammers")
+        for name, bands in value.items():
+            DEVICE_NAME.check(name, f"{path} key")
+            _BANDS.check(bands, f"{path}.{name}")
+
+
+_BANDS = ListOf(Int(minimum=1, maximum=18), min_items=1, max_items=18)
+
+REQUIREMENTS = Obj(
+    {
+        "jammers": BandsByJammer(),
+        "detectors": ListOf(DEVICE_NAME, max_items=32),
+        "canaries": ListOf(DEVICE_NAME, max_items=32),
+        "max_age_ms": Int(minimum=1, maximum=3_600_000),
+    }
+)
+"""What a room requires before an exam starts, as the gateway applied it (DESIGN §5.4)."""
+
+CITED_FRAME = Obj(
+    {"device": DEVICE_NAME, "raw": RAW, "mono_ms": Int(minimum=0)}, optional=frozenset({"mono_ms"})
+)
+"""A status frame a gate decision rests on, with the gateway's monotonic time of its poll."""
+
 EXAM_ID = Str(max_len=128, pattern=r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
 """An exam's pseudonymous id: set on device events while that exam runs in the device's room."""
 
@@ -124,11 +157,15 @@ SCHEMAS: tuple[EventSchema, ...] = (
             "room": DEVICE_NAME,
             "allowed": Bool(),
             "reasons": ListOf(Str(max_len=256), max_items=64),
-            "evidence": ListOf(Obj({"device": DEVICE_NAME, "raw": RAW}), max_items=32),
+            "evidence": ListOf(CITED_FRAME, max_items=32),
+            "requires": REQUIREMENTS,
             "mono_ms": Int(minimum=0),
             "exam": EXAM_ID,
         },
-        optional=frozenset({"exam"}),
-        doc="A gate decision for a room (DESIGN §5.4), for an exam when one asked to start.",
+        optional=frozenset({"exam", "requires"}),
+        doc=(
+            "A gate decision for a room (DESIGN §5.4), for an exam when one asked to start: "
+            "the room's requirements, and every status frame it rests on with its read time."
+        ),
     ),
 )

@@ -1,4 +1,4 @@
-"""Event types of the exam domain: telemetry chunks, scores and emergency stops (DESIGN §6).
+"""Event types of the exam domain: start, telemetry chunks, end, scores and stops (DESIGN §6).
 
 Exams are named by a pseudonymous 16-byte id (hex); no personal data appears here.  A score is
 signed by the scorer and carries everything needed to recompute it: the course map and rule
@@ -8,6 +8,7 @@ table versions, the hashes of the telemetry chunks in order, and the deductions.
 from __future__ import annotations
 
 from exam_core.log.schemas.fields import Bool, Enum, Hex, Int, ListOf, Obj, Str
+from exam_core.log.schemas.ids import PSEUDONYM
 from exam_core.log.schemas.types import SCORER, TABLET, VEHICLE, EventSchema
 
 EXAM_ID = Hex(nbytes=16)
@@ -31,6 +32,26 @@ STOP_REASONS = frozenset(
 )
 
 SCHEMAS = (
+    EventSchema(
+        type="exam.started",
+        roles=frozenset({TABLET}),
+        fields={
+            "session": PSEUDONYM,
+            "exam": EXAM_ID,
+            "gate": Int(minimum=0),
+        },
+        doc="The examiner starts the exam, citing (by index) the room's fresh, allowing gate "
+        "decision for it.",
+    ),
+    EventSchema(
+        type="exam.ended",
+        roles=frozenset({VEHICLE}),
+        fields={
+            "exam": EXAM_ID,
+            "chunks": Int(minimum=1, maximum=100_001),
+        },
+        doc="The in-car unit closes the exam's telemetry: how many chunks it sent, all logged.",
+    ),
     EventSchema(
         type="telemetry.chunk",
         roles=frozenset({VEHICLE}),

@@ -99,7 +99,8 @@ class Enum(FieldSpec):
     values: frozenset[str]
 
     def check(self, value: object, path: str) -> None:
-        if value not in self.values:
+        # A list or object is unhashable: tested for membership it would raise TypeError.
+        if not isinstance(value, str) or value not in self.values:
             raise _fail(path, f"must be one of {sorted(self.values)}")
 
 

@@ -24,11 +24,16 @@ TABLET = Role("tablet")
 """An examiner's tablet: boarding, emergency stop; can never sign a score."""
 TERMINAL = Role("terminal")
 """A check-in kiosk: identity checks and check-ins."""
+SUPERVISOR = Role("supervisor")
+"""An exam-hall supervisor: admits or refuses a candidate whose face check locked the terminal."""
+INVESTIGATOR = Role("investigator")
+"""An authorised investigator: may have the centre open a keyed hash to the person behind it;
+every opening is an entry this role signs before anything is shown."""
 DEMO = Role("demo")
 """Test and benchmark keys: may sign only ``demo.*`` events."""
 
 ALL_ROLES: frozenset[Role] = frozenset(
-    {ADMIN, ALLOCATOR, GATEWAY, SCORER, VEHICLE, TABLET, TERMINAL, DEMO}
+    {ADMIN, ALLOCATOR, GATEWAY, SCORER, VEHICLE, TABLET, TERMINAL, SUPERVISOR, INVESTIGATOR, DEMO}
 )
 
 COMMON_FIELDS = ("v", "log", "type", "ts", "actor", "seq")

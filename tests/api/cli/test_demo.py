@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.cli.audit import default_replayers
 from api.cli.demo_day import run_demo
+from api.replayers import default_replayers
 from exam_core.audit.check import check_bundle
 from exam_core.audit.reader import read_bundle
 

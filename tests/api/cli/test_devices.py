@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from api.cli.main import main
-from api.gateway import Gateway, parse_gateway_config, run_gateway_loop
+from api.gateway import Gateway, run_gateway_loop
 from devices.emulators import EmulatorServer, SocketEndpoint, make_responder
 from devices.errors import DeviceConfigError
 from devices.gate_replayer import DeviceGatingReplayer
+from devices.gateway_config import parse_gateway_config
 from exam_core.audit.history import MemoryHistory
 from exam_core.centre.centre import Centre
 from exam_core.log.entry import parse_entry

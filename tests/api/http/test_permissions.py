@@ -23,7 +23,10 @@ from tests.api.http.conftest import Actor, AppClient, bearer
 PROBLEM = "urn:exam-integrity:problem:"
 BLOB = b"telemetry chunk bytes"
 BLOB_SHA = hashlib.sha256(BLOB).hexdigest()
-EVERY_ROLE = frozenset(TOKEN_ROLES)
+EVERY_ROLE = frozenset(
+    {"admin", "allocator", "auditor", "demo", "gateway", "investigator", "monitor", "scorer"}
+    | {"supervisor", "tablet", "terminal", "vehicle"}
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,22 @@ ENDPOINTS = (
         "/blobs/{sha256}",
         frozenset({"admin", "scorer", "gateway", "vehicle", "tablet", "terminal", "demo"}),
     ),
-    Endpoint("GET", "/blobs/{sha256}", frozenset({"admin", "auditor", "monitor", "scorer"})),
+    Endpoint(
+        "GET",
+        "/blobs/{sha256}",
+        frozenset({"admin", "auditor", "monitor", "scorer", "investigator", "supervisor"}),
+    ),
     Endpoint("GET", "/whoami", EVERY_ROLE),
-    Endpoint("GET", "/keys", frozenset({"admin", "auditor", "monitor", "allocator"})),
+    Endpoint(
+        "GET", "/keys", frozenset({"admin", "auditor", "monitor", "allocator", "investigator"})
+    ),
     Endpoint("GET", "/tokens", frozenset({"admin"})),
     Endpoint("DELETE", "/tokens/{token_id}", frozenset({"admin"})),
 )
+
+
+def test_tokens_are_made_for_every_role_of_the_matrix() -> None:
+    assert frozenset(TOKEN_ROLES) == EVERY_ROLE
 
 
 def test_the_matrix_covers_every_route(app: FastAPI) -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.audit.check import WARNING, AuditReport, _History, check_bundle, signing_keys
-from exam_core.audit.history import AuditHistory, Finding, MemoryHistory
+from exam_core.audit.check import WARNING, AuditReport, check_bundle
+from exam_core.audit.history import AdmittedHistory, AuditHistory, MemoryHistory
 from exam_core.audit.reader import bundle_from_files, read_bundle
+from exam_core.audit.signatures import signing_keys
+from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.cosignature import add_cosignatures, cosign_checkpoint
 from exam_core.log.entry import Entry, make_entry, parse_entry
@@ -423,7 +425,7 @@ def test_the_audit_history_agrees_with_a_list_of_the_admitted_entries() -> None:
     entries = [parse_entry(e) for e in demo_log(30).entries]
     refused = {4, 9, 10, 17}
     reads = frozenset({"demo.event", "key.registered"})
-    history = _History({}, reads)
+    history = AdmittedHistory({}, reads)
     for index, entry in enumerate(entries):
         if index not in refused:
             history.admit(index, entry)

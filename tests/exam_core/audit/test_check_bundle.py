@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.audit.check import AuditReport, blob_references, check_bundle
-from exam_core.audit.history import AuditHistory, Finding
+from exam_core.audit.check import AuditReport, check_bundle
+from exam_core.audit.history import AuditHistory
 from exam_core.audit.reader import BundleLimits, bundle_from_files, read_bundle
 from exam_core.errors import BundleError
+from exam_core.findings import Finding
+from exam_core.log.blob_refs import blob_references
 from exam_core.log.entry import Entry
 from tests.exam_core.audit.bundle_factory import LogBuilder, demo_log, write_files
 

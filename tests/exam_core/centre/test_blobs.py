@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,20 @@ def test_digests_ignore_stray_files(tmp_path: Path) -> None:
     (store.path(digest).parent / ".tmp-abc").write_bytes(b"partial")
     (tmp_path / "README").write_text("not a blob")
     assert store.digests() == [digest]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_a_blob_replaced_by_a_fifo_or_device_is_refused_not_waited_on(
+    tmp_path: Path, kind: str
+) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    digest = store.put(b"evidence")
+    path = store.path(digest)
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(StoreError, match="regular file"):
+        store.get(digest)

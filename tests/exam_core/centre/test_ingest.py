@@ -160,6 +160,11 @@ def huge_integer(c: Centre, s: Ed25519Signer) -> bytes:
     return raw_entry(s, body.replace('"n":1', '"n":9007199254740992').encode() + b"\n")
 
 
+def integer_of_5000_digits(c: Centre, s: Ed25519Signer) -> bytes:
+    body = json.dumps(event(s, 1, now_ms(), n=1), sort_keys=True, separators=(",", ":"))
+    return raw_entry(s, body.replace('"n":1', '"n":' + "1" * 5_000).encode() + b"\n")
+
+
 CASES: list[tuple[Case, str]] = [
     (bad_signature, "bad_signature"),
     (unknown_key, "unknown_key"),
@@ -181,6 +186,7 @@ CASES: list[tuple[Case, str]] = [
     (truncated, "malformed_note"),
     (cosigned_by_other, "bad_signature"),
     (huge_integer, "malformed_event"),
+    (integer_of_5000_digits, "malformed_event"),
 ]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from exam_core import db
-from exam_core.db import APPEND_ONLY_TABLES, Base, upgrade
+from exam_core.db import APPEND_ONLY_TABLES, EXAM_DAY_TABLES, Base, upgrade
 from exam_core.db.migrate import HEAD, alembic_config, downgrade
 
 
@@ -38,7 +38,7 @@ def test_models_match_the_migration(engine: Engine) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         assert MigrationContext.configure(conn).get_current_revision() == HEAD
-    assert set(inspect(engine).get_table_names()) >= set(APPEND_ONLY_TABLES)
+    assert set(inspect(engine).get_table_names()) >= set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES)
 
 
 def test_single_head_is_the_one_code_expects(engine: Engine) -> None:
@@ -52,7 +52,9 @@ def test_migration_installs_triggers_and_downgrade_removes_everything(engine: En
     for table in APPEND_ONLY_TABLES:
         assert any(name.startswith(table) for name in names), table
     downgrade(engine, "base")
-    assert not set(inspect(engine).get_table_names()) & set(APPEND_ONLY_TABLES)
+    assert not set(inspect(engine).get_table_names()) & (
+        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES)
+    )
     assert trigger_names(engine) == set()
     upgrade(engine)
     with engine.begin() as conn:
@@ -79,6 +81,7 @@ def test_db_package_api() -> None:
         "APPEND_ONLY_TABLES",
         "ApiToken",
         "Base",
+        "EXAM_DAY_TABLES",
         "LogCheckpoint",
         "LogEntry",
         "LogNode",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exam_core.errors import BundleError, CheckpointError, StoreError
+from exam_core.errors import CheckpointError
 from exam_core.log.entry import MAX_ENTRY_BYTES
 from exam_core.log.merkle import (
     hash_source_from_leaf_hashes,
@@ -25,7 +24,6 @@ from exam_core.log.tiles import (
     bundles_for_append,
     checkpoint_history_path,
     decode_entry_bundle,
-    directory_reader,
     encode_entry_bundle,
     encode_tile_index,
     entry_bundle_for,
@@ -42,7 +40,6 @@ from exam_core.log.tiles import (
     tile_path,
     tiles_for_append,
     tiles_for_size,
-    write_files,
 )
 
 
@@ -259,25 +256,12 @@ def test_bundle_layout_paths() -> None:
             blob_path(bad)
 
 
-def test_directory_write_then_read(tmp_path: Path) -> None:
+def test_bundle_files_are_every_tile_and_entry_bundle_of_the_log() -> None:
     entries = [b"e%d" % i for i in range(300)]
     leaves = [leaf_hash(e) for e in entries]
     files = tiles_for_append(0, leaves, hash_source_from_leaf_hashes([]))
     bundles = bundles_for_append(0, entries, lambda t: b"")
-    write_files(tmp_path, {t.path: data for t, data in {**files, **bundles}.items()})
-    reader = directory_reader(tmp_path)
-    assert (tmp_path / "tile/0/001.p/44").is_file()
-    assert (tmp_path / "tile/entries/001.p/44").is_file()
-    assert root_from_tiles(reader, 300) == root_from_leaf_hashes(leaves)
-    assert decode_entry_bundle(reader(TilePath(ENTRIES_LEVEL, 1, 44)), 44)[0] == b"e256"
-    with pytest.raises(BundleError, match="cannot read"):
-        reader(TilePath(0, 5))
-    with pytest.raises(ValueError):
-        write_files(tmp_path, {"../escape": b""})
     assert bundle_files(entries) == {t.path: data for t, data in {**files, **bundles}.items()}
-    (tmp_path / "blocked").write_bytes(b"")
-    with pytest.raises(StoreError):
-        write_files(tmp_path, {"blocked/file": b""})
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,0 +1,24 @@
+"""The audit's composition: which replayers run when a bundle is audited (DESIGN §3.5).
+
+``exam_core``'s audit checks the log itself and never imports the domains; each domain supplies
+a ``Replayer`` for its own entries.  Which of them an audit runs is decided here, once, for every
+face that audits: ``examctl audit``, the exam-day demonstration, and whatever audits next.
+"""
+
+from __future__ import annotations
+
+from allocation.replayer import AllocationReplayer
+from devices.gate_replayer import DeviceGatingReplayer
+from exam_core.audit.history import Replayer
+from exam_core.scoring.replayer import ScoringReplayer
+
+__all__ = ["default_replayers"]
+
+
+def default_replayers() -> list[Replayer]:
+    """The replayers an audit runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
+
+    Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
+    signed telemetry; gate decisions from the device frames they cite.
+    """
+    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]

@@ -1,0 +1,62 @@
+"""Step 6 of the audit (docs/audit.md): the blobs, against their names and the entries.
+
+Evidence too large for an entry (telemetry chunks, photos, raw device frames) travels beside
+the log as blobs named by their SHA-256, and an entry references a blob by hash and length.
+The blobs are checked against their names before the ordered pass, so that replayers only ever
+see blobs that match their hash; the ordered pass then checks each admitted entry's references,
+and what no entry references is listed last, as a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from exam_core.audit.report import FindingLog
+from exam_core.findings import WARNING
+from exam_core.log.blob_refs import referenced_blobs
+from exam_core.log.entry import Entry
+
+__all__ = ["BlobCheck"]
+
+
+class BlobCheck:
+    """The bundle's blobs, checked once against their names and then against each reference."""
+
+    def __init__(self, files: Mapping[str, bytes], findings: FindingLog) -> None:
+        self._files = files
+        self._findings = findings
+        self._referenced: set[str] = set()
+        self.good: dict[str, bytes] = {}
+        """The blobs whose content hashes to their name: the only ones replayers see."""
+
+    def check_files(self) -> None:
+        """Every blob hashes to its name (before any entry references it)."""
+        for name, data in sorted(self._files.items()):
+            if hashlib.sha256(data).hexdigest() != name:
+                self._findings.add(None, "blob_hash", f"blobs/{name}: content does not match name")
+            else:
+                self.good[name] = data
+
+    def check_references(self, index: int, entry: Entry) -> None:
+        """Every blob entry ``index`` references is present, intact and of the stated length."""
+        for sha, length in referenced_blobs(entry):
+            self._referenced.add(sha)
+            if sha in self.good:
+                if len(self.good[sha]) != length:
+                    self._findings.add(
+                        index,
+                        "blob_length",
+                        f"blobs/{sha}: {len(self.good[sha])} bytes, entry says {length}",
+                    )
+            elif sha in self._files:
+                self._findings.add(index, "blob_corrupt", f"blobs/{sha}: does not match hash")
+            else:
+                self._findings.add(index, "blob_missing", f"blobs/{sha}: not in the bundle")
+
+    def check_unreferenced(self) -> None:
+        """List (as warnings) the blobs no entry checked so far references."""
+        for name in sorted(set(self._files) - self._referenced):
+            self._findings.add(
+                None, "blob_unreferenced", f"blobs/{name}: no entry references it", WARNING
+            )

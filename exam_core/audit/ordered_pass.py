@@ -1,0 +1,121 @@
+"""Steps 3 to 6 of the audit (docs/audit.md): every entry, once, in log order.
+
+What an entry means depends on what came before it (which key was registered, the actor's
+previous ``seq``, the manifest an allocation was drawn from), so this is the one part of the
+audit that must run in order.  Each entry that parses is put to ``KeyRegistry`` — the very
+rules ingest applies (step 3) — with the administrator keys the policy pins; an admitted entry
+is recomputed by the replayers of its type (steps 4 and 5, and the device gating of step 6) and
+its blob references are checked (step 6).  Signatures may have been verified ahead, in other
+processes (``exam_core.audit.signatures``): the registry then only confirms that the key that
+verified an entry is the one registered for its actor at that point.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from exam_core.audit.blob_check import BlobCheck
+from exam_core.audit.checkpoint_history import CheckpointHistory
+from exam_core.audit.history import AdmittedHistory, Replayer
+from exam_core.audit.report import FindingLog
+from exam_core.errors import EntryError
+from exam_core.log.entry import Entry, parse_entry
+from exam_core.log.registry import KeyRegistry
+
+__all__ = ["check_entries"]
+
+
+def _registry(history: CheckpointHistory, findings: FindingLog) -> KeyRegistry | None:
+    """The registry the entries are checked with; None, with a finding, when no log is named."""
+    origin = history.origin
+    if origin is None:
+        findings.add(None, "no_origin", "no policy or checkpoint names the log")
+        return None
+    pinned = history.policy.admins if history.policy is not None else None
+    if pinned is not None and not pinned:
+        findings.add(
+            None,
+            "policy_no_admins",
+            "policy: pins no administrator key, so the keys the log registers at its start "
+            "are taken on trust",
+        )
+        pinned = None
+    return KeyRegistry(origin, pinned_admins=pinned)
+
+
+def check_entries(
+    entries: Sequence[bytes],
+    history: CheckpointHistory,
+    replayers: Sequence[Replayer],
+    *,
+    blobs: BlobCheck,
+    verified: Iterator[bytes | None],
+    findings: FindingLog,
+) -> None:
+    """Check every entry in log order; ``verified`` yields, per entry, the key that verified
+    its signature ahead of this pass, or None for the registry to verify it here."""
+    registry = _registry(history, findings)
+    if registry is None:
+        return
+    by_type: dict[str, list[Replayer]] = defaultdict(list)
+    for replayer in replayers:
+        for event_type in replayer.event_types:
+            by_type[event_type].append(replayer)
+    admitted = AdmittedHistory(blobs.good, {t for r in replayers for t in r.reads})
+    history_whole = True
+    refused: dict[str, int] = {}  # key name → index of its refused registration
+    for index, data in enumerate(entries):
+        verified_key = next(verified, None)  # None: the registry verifies it
+        try:
+            entry = parse_entry(data)
+        except EntryError as e:
+            findings.add(index, e.code, e.message)
+            if history_whole:
+                history_whole = False
+                findings.add(
+                    index,
+                    "replay_stopped",
+                    f"entries after {index} are not replayed: entry {index} does not parse",
+                )
+            continue
+        # (3) the ingest rules, in log order
+        try:
+            registry.check(entry, None, verified_key)
+        except EntryError as e:
+            message = e.message
+            if e.code == "unknown_key" and entry.actor in refused:
+                message += f" (its registration, entry {refused[entry.actor]}, was refused)"
+            findings.add(index, e.code, message)
+            kind = entry.event.get("type")
+            if e.code == "bad_seq" and not str(kind).startswith("key."):
+                registry.apply(entry)  # keep counting from here: one gap, one finding
+            if kind == "key.registered" and isinstance(entry.event.get("name"), str):
+                refused.setdefault(str(entry.event["name"]), index)
+            continue
+        registry.apply(entry)
+        admitted.admit(index, entry)
+        # (4), (5) and device gating: the domain's own recomputation
+        if history_whole:
+            for replayer in by_type.get(entry.type, ()):
+                _replay(replayer, index, entry, admitted, findings)
+        # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
+        blobs.check_references(index, entry)
+    blobs.check_unreferenced()
+
+
+def _replay(
+    replayer: Replayer,
+    index: int,
+    entry: Entry,
+    history: AdmittedHistory,
+    findings: FindingLog,
+) -> None:
+    try:
+        findings.extend(replayer.replay(index, entry, history))
+    except Exception as e:  # one failing replayer must not hide the rest
+        findings.add(
+            index,
+            "replay_crashed",
+            f"{type(replayer).__name__} failed on {entry.type}: {type(e).__name__}: {e}",
+        )

@@ -1,0 +1,110 @@
+"""The one reader of files a user hands to a command: bounded, regular files only.
+
+Every file ``examctl`` reads on a user's say-so (a centre's ``centre.json`` and key files, a
+published allocation, an exam directory, a gateway configuration, an emulator scenario, a
+pinned policy) comes through ``read_input_file``, so that none of them can make a command hang
+or grow without bound:
+
+- the file is opened non-blocking, so a FIFO does not wait for a writer, and refused unless
+  it is a regular file (a FIFO, a character device such as ``/dev/zero``, a socket or a
+  directory is named as such);
+- its size is checked before reading and the read stops one byte past the limit, so a file
+  that grows while it is read is refused too;
+- every failure is an ``InputFileError`` that names the file and says what is wrong.
+
+``read_json_file`` adds the strict parse of ``exam_core.log.canonical.parse_strict_json``
+(integers only, within ±(2^53−1), no duplicate keys, bounded nesting).  The audit's bundle
+reader (``exam_core.audit.reader``) applies the same rules but reports findings instead.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from exam_core.errors import CanonicalError, InputFileError
+from exam_core.log.canonical import parse_strict_json
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ_STEP = 1 << 20
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_input_file(
+    path: Path | str,
+    *,
+    limit: int,
+    what: str,
+    check_stat: Callable[[os.stat_result], None] | None = None,
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    ``what`` names the file in errors ("gateway configuration"); ``check_stat``, when given,
+    sees the opened file's status before it is read and raises to refuse it (a key file that
+    others can read).
+
+    Raises:
+        InputFileError: the file cannot be opened, is not a regular file, or holds more than
+            ``limit`` bytes.
+    """
+    if limit < 0:
+        raise RuntimeError("a size limit is never negative")
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as e:
+        raise InputFileError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(
+                f"{what} {path} is {_kind(info.st_mode)}; a regular file is expected"
+            )
+        if info.st_size > limit:
+            raise InputFileError(
+                f"{what} {path} is {info.st_size} bytes; the limit is {limit} bytes"
+            )
+        if check_stat is not None:
+            check_stat(info)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(_READ_STEP, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise InputFileError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise InputFileError(f"{what} {path} grew beyond the limit of {limit} bytes while read")
+    return b"".join(chunks)
+
+
+def read_json_file(path: Path | str, *, limit: int, what: str) -> Any:
+    """The value of the strict, integer-only JSON file ``path`` (see ``read_input_file``).
+
+    Raises:
+        InputFileError: the file cannot be read within ``limit``, or is not strict JSON (the
+            message says where and why).
+    """
+    data = read_input_file(path, limit=limit, what=what)
+    try:
+        return parse_strict_json(data)
+    except CanonicalError as e:
+        raise InputFileError(f"{what} {path}: {e}") from e
