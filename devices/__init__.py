@@ -2,7 +2,9 @@
 
 Layers (STYLE §10): ``transport`` is the only importer of pyserial; ``crc``, ``modbus_rtu``,
 ``at_canary`` and ``vendor_jammer`` are pure bytes <-> frame; ``modbus_master``, ``jammer``,
-``detector``, ``canary`` are drivers; ``monitor`` and ``gate`` decide from what drivers read.
+``detector``, ``canary`` are drivers; ``monitor`` and ``gate`` (the one gate rule) decide from
+what drivers read; ``gate_event`` writes and reads a decision's log fields, ``gateway_config``
+parses the gateway's devices and rooms, and ``gate_replayer`` is the audit's replay of gates.
 Emulators for tests, benchmarks and demonstrations live in ``devices.emulators``.
 """
 

@@ -1,21 +1,25 @@
 """The auditor's check of device gating (DESIGN §3.5 step 6): is every gate decision what the
-one gate rule decides from the device frames it cites and the link states the gateway logged?
+one gate rule decides from the device frames it cites, and do those frames show each device's
+latest logged status?
 
 Why it exists: a gateway key could sign ``allowed: true`` while the jammer was off.  A
 ``device.gate`` entry carries the room's requirements, the raw status reply of each device with
 the time it was read, and its own time, so the auditor decodes those frames again with each
 driver's pure frame → reading function, takes each cited device's link state from the gateway's
 own ``device.state`` entries, and applies ``devices.gate.decide_gate`` — the very rule the
-gateway applied live — to them.
+gateway applied live — to them.  An allowed gate must moreover cite, for every required device,
+its latest logged status (``devices.logged_devices``): no entry of that device logged after the
+frame was read, and no alarm or detection standing in the log.
 
 Findings (all errors): ``gate_inconsistent`` (allowed with reasons, or refused without one),
 ``gate_bad_evidence`` (evidence or requirements that do not parse, a frame that does not decode,
 a device cited twice, a frame read after the decision), ``gate_unknown_device`` (a cited device
-never seen in a ``device.*`` entry); for an allowed gate, one finding per reason the rule
-refuses: ``gate_evidence_missing`` (no requirements, or a required device with no cited
-frame), ``gate_device_down`` (its link was not ONLINE), ``gate_evidence_stale`` (the frame is
-older than the room's freshness bound), ``gate_unsupported`` (the frame shows a condition that
-forbids the start); and ``gate_decision_wrong`` for a refusal the rule would have allowed.
+never seen in a ``device.*`` entry); for an allowed gate, ``gate_evidence_missing`` (no
+requirements, a required device with no cited frame, or a frame without its read time),
+``gate_evidence_stale`` (a frame older than the room's freshness bound, or not the device's
+latest logged status), ``gate_device_down`` (its link was not ONLINE), ``gate_unsupported`` (the
+frame shows a condition that forbids the start); and ``gate_decision_wrong`` for a refusal the
+rule would have allowed.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from devices.gate import (
     decide_gate,
 )
 from devices.gate_event import logged_evidence, logged_requirements
-from devices.monitor import UNKNOWN, DeviceView
+from devices.logged_devices import LoggedDevice, LoggedDevices
+from devices.monitor import DeviceView
 from devices.status_frames import reading_from_frame
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
 from exam_core.log.entry import Entry
@@ -66,12 +71,12 @@ class ReplayedGate:
 
 
 def recompute_gate(
-    event: Mapping[str, object], kinds: Mapping[str, str], links: Mapping[str, str]
+    event: Mapping[str, object], devices: Mapping[str, LoggedDevice]
 ) -> ReplayedGate | None:
     """Apply the gate rule to what a ``device.gate`` entry cites (pure).
 
-    ``kinds`` and ``links`` give each device's kind and link state as the gateway's earlier
-    entries logged them.  Returns None when the entry names no requirements.
+    ``devices`` are the gateway's devices as its earlier entries logged them (kind and link
+    state).  Returns None when the entry names no requirements.
 
     Raises:
         DeviceConfigError: requirements that do not parse.
@@ -91,53 +96,35 @@ def recompute_gate(
 
     for citation in logged_evidence(event):
         name = citation.device
-        kind = kinds.get(name)
+        logged = devices.get(name)
         if name in views or name in unjudged:
             problem("gate_bad_evidence", name, "cited more than once")
             views.pop(name, None)
             continue
-        if kind is None:
+        if logged is None:
             problem("gate_unknown_device", name, "no earlier device entry")
             continue
+        if citation.read_ms is None:
+            problem("gate_evidence_missing", name, "cited without the time it was read")
+            continue
         try:
-            reading = reading_from_frame(kind, citation.raw)
+            reading = reading_from_frame(logged.kind, citation.raw)
         except DeviceError as e:
             problem("gate_bad_evidence", name, str(e))
             continue
-        age = None
-        if citation.read_ms is not None and type(decided_ms) is int:
-            age = decided_ms - citation.read_ms
-            if age < 0:
-                problem("gate_bad_evidence", name, "frame read after the decision")
-                continue
-        views[name] = DeviceView(
-            name, kind, links.get(name, UNKNOWN), age, reading, citation.read_ms
-        )
+        age = decided_ms - citation.read_ms if type(decided_ms) is int else None
+        if age is not None and age < 0:
+            problem("gate_bad_evidence", name, "frame read after the decision")
+            continue
+        views[name] = DeviceView(name, logged.kind, logged.link, age, reading, citation.read_ms)
     return ReplayedGate(decide_gate(requirements, views), tuple(problems), frozenset(unjudged))
-
-
-class _DeviceIndex:
-    """Each gateway's devices as the entries read so far describe them: kind and last link
-    state, by gateway."""
-
-    def __init__(self) -> None:
-        self.kinds: dict[str, dict[str, str]] = {}
-        self.links: dict[str, dict[str, str]] = {}
-
-    def learn(self, index: int, entry: Entry) -> None:
-        device = entry.event.get("device")
-        if not isinstance(device, str):
-            return
-        self.kinds.setdefault(entry.actor, {})[device] = str(entry.event.get("kind", ""))
-        if entry.type == "device.state":
-            self.links.setdefault(entry.actor, {})[device] = str(entry.event.get("state", ""))
 
 
 class DeviceGatingReplayer:
     """A ``Replayer`` for ``device.gate`` entries (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._devices = IncrementalIndex(READS, _DeviceIndex)
+        self._devices = IncrementalIndex(READS, LoggedDevices)
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -155,10 +142,7 @@ class DeviceGatingReplayer:
             DeviceConfigError: requirements that do not parse.
             FrameError: evidence that is not a list of cited frames.
         """
-        devices = self._devices.before(index, history)
-        return recompute_gate(
-            entry.event, devices.kinds.get(entry.actor, {}), devices.links.get(entry.actor, {})
-        )
+        return recompute_gate(entry.event, self._devices.before(index, history).of(entry.actor))
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         event: Mapping[str, object] = entry.event
@@ -190,6 +174,7 @@ class DeviceGatingReplayer:
                 for r in decision.refusals
                 if r.device not in replayed.unjudged
             ]
+            findings += self._not_latest(index, entry.actor, decision, history)
         elif decision.allowed:
             findings.append(
                 Finding(
@@ -198,4 +183,16 @@ class DeviceGatingReplayer:
                     "refused, but the gate rule allows the start on the frames it cites",
                 )
             )
+        return findings
+
+    def _not_latest(
+        self, index: int, gateway: str, decision: GateDecision, history: AuditHistory
+    ) -> list[Finding]:
+        """An allowed gate must rest on each cited device's latest logged status."""
+        devices = self._devices.before(index, history).of(gateway)
+        findings: list[Finding] = []
+        for citation in decision.evidence:
+            why = devices[citation.device].not_latest(citation)
+            if why is not None:
+                findings.append(Finding(index, "gate_evidence_stale", f"{citation.device}: {why}"))
         return findings

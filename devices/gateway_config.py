@@ -2,7 +2,9 @@
 
 Why it exists: the configuration describes devices and rooms, which are the ``devices``
 package's own terms, so it is parsed here, strictly, into ``DeviceSpec`` and
-``RoomRequirements``; the gateway runner (``api/gateway.py``) only reads the result.
+``RoomRequirements``; the gateway runner (``api/gateway.py``) only reads the result.  Each room
+is named once and lists each device once, among the kind it is (a canary is not a detector, a
+jammer not a canary), so the gate never judges a device as what it is not.
 
 Configuration (JSON)::
 
@@ -25,6 +27,7 @@ from devices.device_spec import DeviceSpec
 from devices.errors import DeviceConfigError
 from devices.gate import RoomRequirements
 from devices.monitor import MonitorConfig
+from devices.reading import CANARY, DETECTOR, JAMMER, VENDOR_JAMMER
 from exam_core.errors import CanonicalError, InputFileError
 from exam_core.input_file import read_input_file
 from exam_core.log.canonical import parse_strict_json
@@ -49,16 +52,36 @@ def _int(doc: Mapping[str, object], key: str, default: int, low: int, high: int)
     return value
 
 
-def _room(raw: object, known: set[str]) -> RoomRequirements:
+ROLE_KINDS = {"jammers": (JAMMER, VENDOR_JAMMER), "detectors": (DETECTOR,), "canaries": (CANARY,)}
+"""The device kinds each list of a room may name."""
+
+
+def _room(raw: object, kinds: Mapping[str, str]) -> RoomRequirements:
+    """One room: requirements over configured devices, each listed once, as what it is."""
     if not isinstance(raw, dict):
         raise DeviceConfigError("a room must be an object")
     room = raw.get("room")
     if not isinstance(room, str) or not room:
         raise DeviceConfigError("room name missing")
     requirements = RoomRequirements.from_json(room, {k: v for k, v in raw.items() if k != "room"})
-    unknown_devices = requirements.device_names - known
+    listed = [*requirements.jammers, *requirements.detectors, *requirements.canaries]
+    unknown_devices = set(listed) - set(kinds)
     if unknown_devices:
         raise DeviceConfigError(f"{room}: unknown devices {sorted(unknown_devices)}")
+    twice = sorted({name for name in listed if listed.count(name) > 1})
+    if twice:
+        raise DeviceConfigError(f"{room}: devices listed more than once: {twice}")
+    roles = {
+        "jammers": list(requirements.jammers),
+        "detectors": requirements.detectors,
+        "canaries": requirements.canaries,
+    }
+    for role, names in roles.items():
+        for name in names:
+            if kinds[name] not in ROLE_KINDS[role]:
+                raise DeviceConfigError(
+                    f"{room}: {name} is a {kinds[name]}, listed among the {role}"
+                )
     return requirements
 
 
@@ -93,7 +116,11 @@ def parse_gateway_config(data: bytes) -> GatewayConfig:
     raw_rooms = doc.get("rooms", [])
     if not isinstance(raw_rooms, list):
         raise DeviceConfigError("rooms must be a list")
-    rooms = tuple(_room(r, set(names)) for r in raw_rooms)
+    rooms = tuple(_room(r, {d.name: d.kind for d in devices}) for r in raw_rooms)
+    room_names = [r.room for r in rooms]
+    twice = sorted({name for name in room_names if room_names.count(name) > 1})
+    if twice:
+        raise DeviceConfigError(f"rooms configured more than once: {twice}")
     try:
         monitor = MonitorConfig(
             stale_after_ms=_int(doc, "stale_after_ms", 1000, 1, 3_600_000),

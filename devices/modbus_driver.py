@@ -39,7 +39,11 @@ from devices.register_map import (
     decode_event,
     decode_identity,
     state_name,
+    u32,
 )
+
+RTC_TOLERANCE_S = 1
+"""How far a device clock may read back from what was just written: it ticks meanwhile."""
 
 MAX_EVENTS_PER_POLL = 16
 """Bound on one poll's FIFO drain so a flood cannot starve the status loop; the rest waits."""
@@ -152,10 +156,32 @@ class ModbusDeviceDriver(Generic[StatusT]):
         if identity.map_version >> 8 != MAP_VERSION >> 8:
             raise FrameError(f"unsupported register map version {identity.map_version:#06x}")
         if self._set_clock:
-            now = int(self._wall_clock())
-            self.write_registers_checked(self.rtc_register, (now >> 16, now & 0xFFFF))
+            self.set_device_clock(int(self._wall_clock()))
         self.identity = identity
         return identity
+
+    def set_device_clock(self, unix_s: int) -> None:
+        """Write the device clock (RTC, u32 seconds) and read it back.
+
+        The device's clock ticks between the write and the read-back, so a read-back up to
+        ``RTC_TOLERANCE_S`` away from what was written counts as set.
+
+        Raises:
+            ReadbackError: the clock read back further off than that.
+            DeviceError: the read-back exchange failed (its own subclass names the cause).
+        """
+        # A lost or garbled reply is not final: the read-back decides whether the write took.
+        with contextlib.suppress(ResponseTimeoutError, FrameError):
+            self.master.write_registers(
+                self.unit, self.rtc_register, (unix_s >> 16, unix_s & 0xFFFF)
+            )
+        back = self.master.read_holding_registers(self.unit, self.rtc_register, 2).reply.values
+        read = u32(back[0], back[1])
+        if abs(read - unix_s) > RTC_TOLERANCE_S:
+            raise ReadbackError(
+                f"device clock: wrote {unix_s}, read back {read} "
+                f"({read - unix_s:+d} s, more than {RTC_TOLERANCE_S} s off)"
+            )
 
     def _io(self) -> None:
         if not self.connected:

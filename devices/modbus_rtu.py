@@ -250,8 +250,16 @@ def decode_reply(request: Request, frame: bytes) -> Reply:
     body = frame[2:-2]
     if fc in READ_BITS or fc in READ_REGISTERS:  # (5)
         want = (request.count + 7) // 8 if fc in READ_BITS else 2 * request.count
-        if len(body) < 1 or body[0] != want or len(body) != 1 + want:
-            raise FrameError(f"reply carries {len(body) - 1} data bytes, expected {want}")
+        asked = f"{request.count} {'bits' if fc in READ_BITS else 'registers'}"
+        if len(body) != 1 + want:
+            raise FrameError(
+                f"reply carries {max(len(body) - 1, 0)} data bytes, expected {want} for {asked}"
+            )
+        if body[0] != want:
+            raise FrameError(
+                f"reply's byte count field says {body[0]}, expected {want} for {asked} "
+                f"(its {want} data bytes came)"
+            )
         data = body[1:]
         if fc in READ_BITS:
             bits = tuple((data[i // 8] >> (i % 8)) & 1 for i in range(request.count))

@@ -266,6 +266,9 @@ class ModbusDeviceModel:
                 table = self.input_registers()
             else:
                 table = {a: self.holding.get(a, 0) for a in self.holding_ranges()}
+                # The device clock ticks from the moment it was set, as a real one does.
+                rtc = self.rtc_s()
+                table[self.rtc_register], table[self.rtc_register + 1] = rtc >> 16, rtc & 0xFFFF
             try:
                 values = tuple(table[a] for a in range(addr, addr + count))
             except KeyError:

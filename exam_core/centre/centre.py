@@ -451,6 +451,8 @@ class Centre:
         """
         signer = self.signer(name)
         self._actor_locks.claim(signer.name)
+        # The previous holder may have appended after this centre replayed the log.
+        self.sequencer.catch_up_before_submitting()
         return signer
 
     def admin(self) -> Ed25519Signer:

@@ -86,6 +86,7 @@ class Sequencer:
         self._pipeline = pipeline
         self._ingest = make_ingest()
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._submitted = False
         self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._published = threading.Condition()
         self._published_size = 0
@@ -157,8 +158,20 @@ class Sequencer:
         with self._submit_lock:
             if self._closed or not self._threads:
                 raise RuntimeError("the sequencer is not running")
+            self._submitted = True
             self._inbox.put(_Submission(data, entry, future, time.monotonic()))
         return future
+
+    def catch_up_before_submitting(self) -> None:
+        """Read what other writers appended since this sequencer started: a process that
+        claims an actor after opening the centre signs with the ``seq`` the log holds now, not
+        the one it held at opening.  Once this sequencer has accepted a submission its writer
+        thread owns the registry (and catches up at every batch), so this does nothing."""
+        with self._submit_lock:
+            if self._submitted:
+                return
+            self._catch_up_from_store()
+            self._set_published(self._ingest.size)
 
     def published_size(self) -> int:
         with self._published:

@@ -154,6 +154,18 @@ def test_reply_with_wrong_register_count() -> None:
         decode_reply(READ10, frame)
 
 
+def test_a_wrong_byte_count_field_is_named_in_the_error() -> None:
+    # The frame is as long as asked and its CRC is good, but its byte count field lies: the
+    # error must say that, not "carries 20 data bytes, expected 20".
+    frame = bytearray(encode_read_reply(1, READ_HOLDING_REGISTERS, (7,) * 10))
+    frame[2] = 26
+    with pytest.raises(FrameError) as caught:
+        decode_reply(READ10, with_crc(bytes(frame[:-2])))
+    assert str(caught.value) == (
+        "reply's byte count field says 26, expected 20 for 10 registers (its 20 data bytes came)"
+    )
+
+
 def test_truncated_and_empty_replies() -> None:
     frame = encode_read_reply(1, READ_HOLDING_REGISTERS, (7,) * 10)
     for cut in range(len(frame)):

@@ -199,6 +199,9 @@ def test_a_second_log_append_as_a_busy_actor_is_refused_before_appending(
         if first.poll() is None:
             first.kill()
             first.wait()
+        for stream in (first.stdout, first.stderr):
+            if stream is not None:
+                stream.close()
     assert first.returncode == 0, err
     with Centre.open(root) as centre:
         size = centre.store.size()
