@@ -5,7 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-centre
 
-.PHONY: demo test lint typecheck unit bench clean
+INTEROP_VENV ?= .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench clean interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The independent C2SP implementation the interop tests compare against (tests/interop/aics.py).
+# It needs Python >= 3.12; without one (or without the network) the interop tests are skipped.
+$(INTEROP_STAMP): tests/interop/aics-requirements.txt
+	@for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	    if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	        $$p -m venv $(INTEROP_VENV) \
+	        && $(INTEROP_VENV)/bin/pip install --quiet 'cryptography>=50.0.2' \
+	        && $(INTEROP_VENV)/bin/pip install --quiet --no-deps --require-hashes \
+	            -r tests/interop/aics-requirements.txt \
+	        && touch $@ && exit 0; \
+	    fi; \
+	done; echo "interop: no Python >= 3.12 could install aics-witness; its tests will be skipped"
+
+interop: $(INTEROP_STAMP)
+
 unit: $(STAMP)
+	-@$(MAKE) --no-print-directory interop
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
@@ -34,4 +53,4 @@ bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script --quick || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP_VENV) $(DEMO_DIR) .mypy_cache .pytest_cache .ruff_cache

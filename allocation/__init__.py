@@ -6,7 +6,8 @@ auditor who trusts nobody recomputes every draw:
 
 roster → ``prepare_manifest`` (conflicts, Q*, the most even F, a future beacon round, the VRF
 key) → commit the manifest hash → beacon round → ``make_allocation`` (ECVRF proof, seeded
-dependent rounding) → publish; ``check_allocation`` / ``check_publication`` / ``AllocationReplayer``
+dependent rounding; with a version-2 manifest also each examiner's car and each candidate's
+route) → publish; ``check_allocation`` / ``check_publication`` / ``AllocationReplayer``
 recompute it all.  This package never imports ``devices`` or ``api``.
 """
 
@@ -26,9 +27,13 @@ from allocation.beacon import (
 from allocation.draw import (
     Allocation,
     Assignment,
+    RoutePairs,
+    VehiclePairs,
     aim_at_next_round,
     draw_assignment,
+    draw_routes,
     draw_seed,
+    draw_vehicles,
     make_allocation,
     prepare_manifest,
     vrf_input,
@@ -55,8 +60,10 @@ from allocation.fractional import (
 )
 from allocation.manifest import (
     ALGORITHM,
+    ALGORITHM_V2,
     BeaconTarget,
     Manifest,
+    SideDraw,
     encode_manifest,
     manifest_sha256,
     parse_manifest,
@@ -84,15 +91,20 @@ from allocation.roster import (
     PreviousFail,
     Relation,
     Roster,
+    RouteId,
     SchoolId,
+    Vehicle,
+    VehicleId,
 )
 from allocation.rounding import round_fractional
 from allocation.stream import SeedStream
 from allocation.synthetic import synthetic_roster
+from allocation.vehicles import VehicleConflict, find_vehicle_conflicts
 from allocation.verify import check_allocation, check_manifest, verify_allocation
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHM_V2",
     "ASSIGNMENT_FILE",
     "LICENCE_CLASSES",
     "MANIFEST_FILE",
@@ -127,8 +139,15 @@ __all__ = [
     "Relation",
     "RepairError",
     "Roster",
+    "RouteId",
+    "RoutePairs",
     "SchoolId",
     "SeedStream",
+    "SideDraw",
+    "Vehicle",
+    "VehicleConflict",
+    "VehicleId",
+    "VehiclePairs",
     "VerificationError",
     "VrfProofError",
     "aim_at_next_round",
@@ -140,13 +159,16 @@ __all__ = [
     "check_publication",
     "committed_fields",
     "draw_assignment",
+    "draw_routes",
     "draw_seed",
+    "draw_vehicles",
     "ecvrf_prove",
     "ecvrf_verify",
     "encode_assignment",
     "encode_manifest",
     "encode_proof",
     "find_conflicts",
+    "find_vehicle_conflicts",
     "first_round_after",
     "made_fields",
     "make_allocation",

@@ -71,7 +71,11 @@ def _mul_base(scalar: int) -> bytes:
 
 
 def _secret_scalar(secret_key: bytes) -> tuple[int, bytes]:
-    """RFC 8032 §5.1.5: the clamped scalar ``x`` and the hash's second half (nonce key)."""
+    """RFC 8032 §5.1.5: the clamped scalar ``x`` and the hash's second half (nonce key).
+
+    Raises:
+        VrfProofError: ``secret_key`` is not 32 bytes.
+    """
     if len(secret_key) != 32:
         raise VrfProofError(f"an ECVRF secret key is 32 bytes, not {len(secret_key)}")
     digest = hashlib.sha512(secret_key).digest()
@@ -89,7 +93,12 @@ def public_key(secret_key: bytes) -> bytes:
 
 
 def encode_to_curve(public: bytes, alpha: bytes) -> bytes:
-    """RFC 9381 §5.4.1.1 try-and-increment: the first valid, cofactor-cleared, non-identity H."""
+    """RFC 9381 §5.4.1.1 try-and-increment: the first valid, cofactor-cleared, non-identity H.
+
+    Raises:
+        VrfProofError: none of 256 counters gave a point (probability about 2^-256; in practice
+            never).
+    """
     for ctr in range(256):
         digest = hashlib.sha512(SUITE + b"\x01" + public + alpha + bytes([ctr]) + b"\x00").digest()
         candidate = digest[:32]
@@ -107,7 +116,12 @@ def _challenge(*points: bytes) -> int:
 
 
 def proof_to_hash(pi: bytes) -> bytes:
-    """RFC 9381 §5.2: ``beta`` from a proof's ``Gamma`` (the proof is not verified here)."""
+    """RFC 9381 §5.2: ``beta`` from a proof's ``Gamma`` (the proof is not verified here).
+
+    Raises:
+        VrfProofError: ``pi`` is not 80 bytes or its ``Gamma`` is not a canonical edwards25519
+            point.
+    """
     gamma = pi[:32]
     if len(pi) != PROOF_LEN or not is_canonical_point(gamma):
         raise VrfProofError("proof is not 80 bytes starting with a valid point")
@@ -128,7 +142,11 @@ def ecvrf_prove(secret_key: bytes, alpha: bytes) -> tuple[bytes, bytes]:
 
 
 def validate_public_key(public: bytes) -> None:
-    """RFC 9381 §5.4.5: a decodable point that is not of small order; else ``VrfProofError``."""
+    """RFC 9381 §5.4.5: a decodable point that is not of small order; else ``VrfProofError``.
+
+    Raises:
+        VrfProofError: ``public`` is not a canonical edwards25519 point, or it has small order.
+    """
     if not is_canonical_point(public):
         raise VrfProofError("VRF public key is not a canonical edwards25519 point")
     if _clear_cofactor(public) == IDENTITY:
@@ -136,7 +154,12 @@ def validate_public_key(public: bytes) -> None:
 
 
 def ecvrf_verify(public_key: bytes, alpha: bytes, pi: bytes) -> bytes:
-    """RFC 9381 §5.3 with ``validate_key``: return ``beta``, or raise ``VrfProofError``."""
+    """RFC 9381 §5.3 with ``validate_key``: return ``beta``, or raise ``VrfProofError``.
+
+    Raises:
+        VrfProofError: the key is invalid, the proof is malformed (length, ``Gamma``, unreduced
+            ``s``), or it does not verify for this key and ``alpha``.
+    """
     # (1) the key
     validate_public_key(public_key)
     # (2) decode the proof: Gamma a valid point, s < q

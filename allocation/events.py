@@ -36,8 +36,9 @@ def _pairs(assignment: Assignment) -> list[list[str]]:
 
 
 def made_fields(allocation: Allocation, session: str) -> dict[str, object]:
-    """``allocation.made``: the beacon reading, the proof and the assignment."""
-    return {
+    """``allocation.made``: the beacon reading, the proof and the assignment (and, for a
+    version-2 manifest, each examiner's car and each candidate's route)."""
+    fields: dict[str, object] = {
         "session": session,
         "manifest_sha256": allocation.manifest_sha256.hex(),
         "round": allocation.reading.round,
@@ -46,6 +47,11 @@ def made_fields(allocation: Allocation, session: str) -> dict[str, object]:
         "proof": allocation.proof.hex(),
         "assignment": _pairs(allocation.assignment),
     }
+    if allocation.vehicles:
+        fields["vehicles"] = [[e, v] for e, v in allocation.vehicles]
+    if allocation.routes:
+        fields["routes"] = [[c, r] for c, r in allocation.routes]
+    return fields
 
 
 def repaired_fields(

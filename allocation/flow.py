@@ -21,7 +21,11 @@ class FlowNetwork:
         self._cap: list[int] = []
 
     def add_edge(self, u: int, v: int, capacity: int) -> int:
-        """Add ``u → v`` with ``capacity``; return its edge number."""
+        """Add ``u → v`` with ``capacity``; return its edge number.
+
+        Raises:
+            ValueError: ``capacity`` is negative (a caller bug).
+        """
         if capacity < 0:
             raise ValueError("capacities are non-negative")
         edge = len(self._to)
@@ -117,7 +121,11 @@ class BoundedFlow:
         self._excess_edges: list[tuple[int, int, int]] = []
 
     def add_edge(self, u: int, v: int, lower: int, upper: int) -> int:
-        """Add an edge; return its handle for ``flow_on``."""
+        """Add an edge; return its handle for ``flow_on``.
+
+        Raises:
+            ValueError: the bounds do not satisfy ``0 <= lower <= upper`` (a caller bug).
+        """
         if not 0 <= lower <= upper:
             raise ValueError("bounds must satisfy 0 <= lower <= upper")
         self._lower.append(lower)

@@ -45,25 +45,31 @@ class AssignmentProblem:
     load_min: tuple[int, ...]
     load_max: tuple[int, ...]
     scale: int
+    rows: str = "candidate"
+    """What a row is, in messages: the same problem also pairs examiners with vehicles and
+    candidates with routes (``allocation.vehicles``, ``allocation.routes``)."""
+    columns: str = "examiner"
+    """What a column is, in messages."""
 
 
 def validate_roster_totals(problem: AssignmentProblem) -> None:
     """Refuse at once what no cap can fix: a candidate nobody may examine, impossible loads."""
+    row, column = problem.rows, problem.columns
     for name, eligible in zip(problem.candidates, problem.eligible, strict=True):
         if not eligible:
             raise InfeasibleError(
-                f"candidate {name} has no eligible examiner (licence class or conflicts)"
+                f"{row} {name} has no eligible {column} (licence class or conflicts)"
             )
     n = len(problem.candidates)
     if sum(problem.load_min) > n:
         raise InfeasibleError(
-            f"the examiners' minimum loads add up to {sum(problem.load_min)}, "
-            f"more than the {n} candidates"
+            f"the {column}s' minimum loads add up to {sum(problem.load_min)}, "
+            f"more than the {n} {row}s"
         )
     if sum(problem.load_max) < n:
         raise InfeasibleError(
-            f"the examiners' maximum loads add up to {sum(problem.load_max)}, "
-            f"fewer than the {n} candidates"
+            f"the {column}s' maximum loads add up to {sum(problem.load_max)}, "
+            f"fewer than the {n} {row}s"
         )
 
 
@@ -91,6 +97,7 @@ def _solve(
 def _infeasible_reason(problem: AssignmentProblem) -> str:
     """Name who makes the roster infeasible (called only when it is)."""
     n, m, s = len(problem.candidates), len(problem.examiners), problem.scale
+    row, column = problem.rows, problem.columns
     relaxed = replace(problem, load_min=(0,) * m)
     flow, _, ok = _solve(relaxed, lambda c, p, e: (0, s))
     if not ok:
@@ -100,21 +107,26 @@ def _infeasible_reason(problem: AssignmentProblem) -> str:
         full = [problem.examiners[v - 1 - n] for v in sorted(side) if n < v <= n + m]
         more = " …" if len(names) > 20 else ""
         return (
-            f"candidates that cannot all be given an examiner: {', '.join(names[:20])}{more} "
-            f"(their only eligible examiners, {', '.join(full[:20])}, lack the room)"
+            f"{row}s that cannot all be given {_article(column)} {column}: "
+            f"{', '.join(names[:20])}{more} "
+            f"(their only eligible {column}s, {', '.join(full[:20])}, lack the room)"
         )
     reach = [0] * m
     for eligible in problem.eligible:
         for e in eligible:
             reach[e] += 1
     short = [
-        f"{problem.examiners[e]} (minimum {problem.load_min[e]}, {reach[e]} eligible candidates)"
+        f"{problem.examiners[e]} (minimum {problem.load_min[e]}, {reach[e]} eligible {row}s)"
         for e in range(m)
         if reach[e] < problem.load_min[e]
     ]
     if short:
-        return "examiners whose minimum load cannot be met: " + ", ".join(short[:20])
-    return "the examiners' minimum loads cannot all be met at once with these eligibilities"
+        return f"{column}s whose minimum load cannot be met: " + ", ".join(short[:20])
+    return f"the {column}s' minimum loads cannot all be met at once with these eligibilities"
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def _cap_feasible(problem: AssignmentProblem, cap: int) -> bool:

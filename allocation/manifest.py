@@ -16,6 +16,17 @@ stored bytes is the hash of the value).  Layout, all integers::
      "beacon": {"kind", "commitment", "round"},
      "vrf_key": hex of the allocator's ECVRF public key}
 
+Version 2 (``"algorithm": "exam-alloc/v2"``) also draws each examiner's car and each
+candidate's route, with two more fields (each null when that draw is not made, not both)::
+
+     "vehicles": {"fleet": [{"id", "class", "school": null | str}],
+                  "conflicts": [{"examiner", "vehicle", "reason", "evidence"}],
+                  "cap", "q_star", "fractional": [[[vehicle id, units], …] per examiner]},
+     "routes":   {"approved": [route id], "cap", "q_star",
+                  "fractional": [[[route id, units], …] per candidate]}
+
+A version-1 manifest has neither field and still parses and verifies as it always did.
+
 Candidates and examiners are listed by ascending id; that order is the draw's traversal order.
 The manifest carries the allocator's VRF public key: it is fixed by the commitment before the
 beacon round exists, which is all uniqueness needs (RFC 9381 §3.2); an auditor may also pin it.
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from allocation.eligibility import CONFLICT_REASONS, Conflict
 from allocation.errors import ManifestError
@@ -40,76 +52,116 @@ from allocation.roster import (
     PreviousFail,
     Relation,
     Roster,
+    RouteId,
     SchoolId,
+    Vehicle,
+    VehicleId,
 )
+from allocation.vehicles import VEHICLE_CONFLICT_REASONS, VehicleConflict
 from exam_core.errors import CanonicalError, EntryError
 from exam_core.log.canonical import canonical_json, parse_canonical
 from exam_core.log.schemas.fields import AnyJson, Enum, Hex, Int, ListOf, Nullable, Obj, Str
 
 ALGORITHM = "exam-alloc/v1"
+"""The examiner draw alone; also the VRF's domain tag for every version (DESIGN §4.4)."""
+ALGORITHM_V2 = "exam-alloc/v2"
+"""The examiner draw, and each examiner's car and each candidate's route."""
+ALGORITHMS = (ALGORITHM, ALGORITHM_V2)
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_PEOPLE = 10_000
 MAX_SCALE = 1_000_000
 
 _ID = Str(max_len=64, pattern=r"[A-Za-z0-9._:/-]+")
 _EVIDENCE = Str(max_len=128, pattern=r"[^\s]+")
-_SHAPE = Obj(
+_ROWS = ListOf(ListOf(AnyJson(), max_items=MAX_PEOPLE), max_items=MAX_PEOPLE)
+_V1_FIELDS = {
+    "algorithm": Str(max_len=64),
+    "session": _ID,
+    "candidates": ListOf(
+        Obj(
+            {
+                "id": _ID,
+                "class": Str(max_len=8),
+                "school": _ID,
+                "previous_fail": Nullable(Obj({"examiner": _ID, "evidence": _EVIDENCE})),
+            }
+        ),
+        max_items=MAX_PEOPLE,
+        min_items=1,
+    ),
+    "examiners": ListOf(
+        Obj(
+            {
+                "id": _ID,
+                "classes": ListOf(Str(max_len=8), max_items=32, min_items=1),
+                "former_schools": ListOf(Obj({"school": _ID, "evidence": _EVIDENCE})),
+                "load_min": Int(),
+                "load_max": Int(),
+            }
+        ),
+        max_items=MAX_PEOPLE,
+        min_items=1,
+    ),
+    "relatives": ListOf(
+        Obj({"candidate": _ID, "examiner": _ID, "evidence": _EVIDENCE}), max_items=MAX_PEOPLE
+    ),
+    "conflicts": ListOf(
+        Obj(
+            {
+                "candidate": _ID,
+                "examiner": _ID,
+                "reason": Enum(frozenset(CONFLICT_REASONS)),
+                "evidence": _EVIDENCE,
+            }
+        ),
+        max_items=MAX_PEOPLE * 64,
+    ),
+    "scale": Int(minimum=1, maximum=MAX_SCALE),
+    "cap": Int(),
+    "q_star": Int(),
+    "fractional": _ROWS,
+    "beacon": Obj(
+        {
+            "kind": Str(max_len=32),
+            "commitment": Str(max_len=8192),
+            "round": Int(minimum=1),
+        }
+    ),
+    "vrf_key": Hex(nbytes=32),
+}
+_SHAPE = Obj(_V1_FIELDS)
+_VEHICLES = Obj(
     {
-        "algorithm": Str(max_len=64),
-        "session": _ID,
-        "candidates": ListOf(
-            Obj(
-                {
-                    "id": _ID,
-                    "class": Str(max_len=8),
-                    "school": _ID,
-                    "previous_fail": Nullable(Obj({"examiner": _ID, "evidence": _EVIDENCE})),
-                }
-            ),
-            max_items=MAX_PEOPLE,
+        "fleet": ListOf(
+            Obj({"id": _ID, "class": Str(max_len=8), "school": Nullable(_ID)}),
             min_items=1,
-        ),
-        "examiners": ListOf(
-            Obj(
-                {
-                    "id": _ID,
-                    "classes": ListOf(Str(max_len=8), max_items=32, min_items=1),
-                    "former_schools": ListOf(Obj({"school": _ID, "evidence": _EVIDENCE})),
-                    "load_min": Int(),
-                    "load_max": Int(),
-                }
-            ),
             max_items=MAX_PEOPLE,
-            min_items=1,
-        ),
-        "relatives": ListOf(
-            Obj({"candidate": _ID, "examiner": _ID, "evidence": _EVIDENCE}), max_items=MAX_PEOPLE
         ),
         "conflicts": ListOf(
             Obj(
                 {
-                    "candidate": _ID,
                     "examiner": _ID,
-                    "reason": Enum(frozenset(CONFLICT_REASONS)),
+                    "vehicle": _ID,
+                    "reason": Enum(frozenset(VEHICLE_CONFLICT_REASONS)),
                     "evidence": _EVIDENCE,
                 }
             ),
             max_items=MAX_PEOPLE * 64,
         ),
-        "scale": Int(minimum=1, maximum=MAX_SCALE),
         "cap": Int(),
         "q_star": Int(),
-        "fractional": ListOf(ListOf(AnyJson(), max_items=MAX_PEOPLE), max_items=MAX_PEOPLE),
-        "beacon": Obj(
-            {
-                "kind": Str(max_len=32),
-                "commitment": Str(max_len=8192),
-                "round": Int(minimum=1),
-            }
-        ),
-        "vrf_key": Hex(nbytes=32),
+        "fractional": _ROWS,
     }
 )
+_ROUTES = Obj(
+    {
+        "approved": ListOf(_ID, min_items=1, max_items=MAX_PEOPLE),
+        "cap": Int(),
+        "q_star": Int(),
+        "fractional": _ROWS,
+    }
+)
+_SHAPE_V2 = Obj(_V1_FIELDS | {"vehicles": Nullable(_VEHICLES), "routes": Nullable(_ROUTES)})
 
 
 @dataclass(frozen=True)
@@ -119,6 +171,16 @@ class BeaconTarget:
     kind: str
     commitment: str
     round: int
+
+
+@dataclass(frozen=True)
+class SideDraw:
+    """A draw besides the examiners' (cars for examiners, routes for candidates): its cap and
+    Q* in units of the manifest's scale, and its F."""
+
+    cap: int
+    q_star: int
+    fractional: Fractional
 
 
 @dataclass(frozen=True)
@@ -132,6 +194,11 @@ class Manifest:
     beacon: BeaconTarget
     vrf_key: bytes
     algorithm: str = ALGORITHM
+    vehicles: SideDraw | None = None
+    """Version 2: each examiner's car (rows are examiners, columns ``roster.vehicles``)."""
+    vehicle_conflicts: tuple[VehicleConflict, ...] = ()
+    routes: SideDraw | None = None
+    """Version 2: each candidate's route (rows are candidates, columns ``roster.routes``)."""
 
     @property
     def session(self) -> str:
@@ -197,7 +264,45 @@ def encode_manifest(manifest: Manifest) -> bytes:
         },
         "vrf_key": manifest.vrf_key.hex(),
     }
+    if manifest.algorithm != ALGORITHM:
+        value["vehicles"] = _encode_vehicles(manifest)
+        value["routes"] = _encode_routes(manifest)
     return canonical_json(value)
+
+
+def _encode_vehicles(manifest: Manifest) -> dict[str, object] | None:
+    side = manifest.vehicles
+    if side is None:
+        return None
+    fleet = manifest.roster.vehicles
+    return {
+        "fleet": [{"id": v.id, "class": v.licence_class, "school": v.school} for v in fleet],
+        "conflicts": [
+            {
+                "examiner": c.examiner,
+                "vehicle": c.vehicle,
+                "reason": c.reason,
+                "evidence": c.evidence,
+            }
+            for c in manifest.vehicle_conflicts
+        ],
+        "cap": side.cap,
+        "q_star": side.q_star,
+        "fractional": [[[fleet[v].id, w] for v, w in row] for row in side.fractional],
+    }
+
+
+def _encode_routes(manifest: Manifest) -> dict[str, object] | None:
+    side = manifest.routes
+    if side is None:
+        return None
+    routes = manifest.roster.routes
+    return {
+        "approved": list(routes),
+        "cap": side.cap,
+        "q_star": side.q_star,
+        "fractional": [[[routes[r], w] for r, w in row] for row in side.fractional],
+    }
 
 
 def _unique(ids: list[str], what: str) -> None:
@@ -234,6 +339,11 @@ def validate_roster(roster: Roster) -> None:
             raise ManifestError(
                 f"relation {r.examiner}–{r.candidate} names someone not on the roster"
             )
+    _unique([v.id for v in roster.vehicles], "vehicle")
+    for v in roster.vehicles:
+        if v.licence_class not in LICENCE_CLASSES:
+            raise ManifestError(f"vehicle {v.id}: unknown licence class {v.licence_class!r}")
+    _unique(list(roster.routes), "route")
 
 
 def _parse_roster(value: dict[str, object]) -> Roster:
@@ -271,7 +381,70 @@ def _parse_roster(value: dict[str, object]) -> Roster:
         Relation(ExaminerId(r["examiner"]), CandidateId(r["candidate"]), EvidenceRef(r["evidence"]))
         for r in value["relatives"]  # type: ignore[attr-defined]
     )
-    return Roster(str(value["session"]), tuple(candidates), tuple(examiners), relatives)
+    vehicles: tuple[Vehicle, ...] = ()
+    routes: tuple[RouteId, ...] = ()
+    if value.get("vehicles") is not None:
+        vehicles = tuple(
+            Vehicle(
+                VehicleId(v["id"]),
+                v["class"],
+                None if v["school"] is None else SchoolId(v["school"]),
+            )
+            for v in value["vehicles"]["fleet"]  # type: ignore[index]
+        )
+    if value.get("routes") is not None:
+        routes = tuple(RouteId(r) for r in value["routes"]["approved"])  # type: ignore[index]
+    return Roster(
+        str(value["session"]), tuple(candidates), tuple(examiners), relatives, vehicles, routes
+    )
+
+
+def _parse_rows(
+    rows: list[object], names: list[str], columns: list[str], *, what: str, noun: str, column: str
+) -> Fractional:
+    """F's rows, one per ``noun`` named in ``names``, each ``[[column id, units], …]``."""
+    index = {ident: i for i, ident in enumerate(columns)}
+    if len(rows) != len(names):
+        raise ManifestError(f"{what} has {len(rows)} rows for {len(names)} {noun}s")
+    fractional = []
+    for name, row in zip(names, rows, strict=True):
+        parsed = []
+        for pair in row:  # type: ignore[attr-defined]
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or not isinstance(pair[0], str)
+                or pair[0] not in index
+                or not isinstance(pair[1], int)
+                or isinstance(pair[1], bool)
+            ):
+                raise ManifestError(
+                    f"{what} row of {name}: each item is [known {column} id, integer]"
+                )
+            parsed.append((index[pair[0]], pair[1]))
+        fractional.append(tuple(parsed))
+    return tuple(fractional)
+
+
+def _check_cap(cap: int, q_star: int, scale: int, what: str) -> None:
+    if not 1 <= cap <= scale:
+        raise ManifestError(
+            f"{what}cap {cap}/{scale} is not a probability in (0, 1]"
+            + (" (it is above 1)" if cap > scale else "")
+        )
+    if not 1 <= q_star <= cap:
+        raise ManifestError(f"{what}q_star {q_star} must be in [1, cap {cap}]")
+
+
+def _parse_side(
+    value: dict[str, Any], names: list[str], columns: list[str], scale: int, *, what: str, noun: str
+) -> SideDraw:
+    _check_cap(value["cap"], value["q_star"], scale, f"{what}: ")
+    return SideDraw(
+        value["cap"],
+        value["q_star"],
+        _parse_rows(value["fractional"], names, columns, what=what, noun=noun, column=what[:-1]),
+    )
 
 
 def parse_manifest(data: bytes) -> Manifest:
@@ -283,23 +456,27 @@ def parse_manifest(data: bytes) -> Manifest:
     except CanonicalError as e:
         raise ManifestError(f"manifest is not canonical integer-only JSON: {e}") from e
     try:
-        _SHAPE.check(value, "manifest")
+        if not isinstance(value, dict) or value.get("algorithm") != ALGORITHM_V2:
+            _SHAPE.check(value, "manifest")
     except EntryError as e:
         raise ManifestError(e.message) from e
     if not isinstance(value, dict):  # the shape check has refused anything else
         raise ManifestError("manifest must be a JSON object")
-    if value["algorithm"] != ALGORITHM:
-        raise ManifestError(f"unknown algorithm {value['algorithm']!r}; expected {ALGORITHM}")
+    if value["algorithm"] == ALGORITHM_V2:
+        try:
+            _SHAPE_V2.check(value, "manifest")
+        except EntryError as e:
+            raise ManifestError(e.message) from e
+        if value["vehicles"] is None and value["routes"] is None:
+            raise ManifestError(f"an {ALGORITHM_V2} manifest draws vehicles, routes or both")
+    elif value["algorithm"] != ALGORITHM:
+        raise ManifestError(
+            f"unknown algorithm {value['algorithm']!r}; expected one of {', '.join(ALGORITHMS)}"
+        )
     roster = _parse_roster(value)
     validate_roster(roster)
     scale, cap, q_star = value["scale"], value["cap"], value["q_star"]
-    if not 1 <= cap <= scale:
-        raise ManifestError(
-            f"cap {cap}/{scale} is not a probability in (0, 1]"
-            + (" (it is above 1)" if cap > scale else "")
-        )
-    if not 1 <= q_star <= cap:
-        raise ManifestError(f"q_star {q_star} must be in [1, cap {cap}]")
+    _check_cap(cap, q_star, scale, "")
     conflicts = tuple(
         Conflict(
             CandidateId(c["candidate"]),
@@ -309,29 +486,38 @@ def parse_manifest(data: bytes) -> Manifest:
         )
         for c in value["conflicts"]
     )
-    index = {e.id: i for i, e in enumerate(roster.examiners)}
-    rows = value["fractional"]
-    if len(rows) != len(roster.candidates):
-        raise ManifestError(
-            f"fractional has {len(rows)} rows for {len(roster.candidates)} candidates"
+    candidate_ids: list[str] = [c.id for c in roster.candidates]
+    examiner_ids: list[str] = [e.id for e in roster.examiners]
+    fractional = _parse_rows(
+        value["fractional"],
+        candidate_ids,
+        examiner_ids,
+        what="fractional",
+        noun="candidate",
+        column="examiner",
+    )
+    vehicles = routes = None
+    vehicle_conflicts: tuple[VehicleConflict, ...] = ()
+    if value.get("vehicles") is not None:
+        side = value["vehicles"]
+        vehicle_ids: list[str] = [v.id for v in roster.vehicles]
+        vehicles = _parse_side(
+            side, examiner_ids, vehicle_ids, scale, what="vehicles", noun="examiner"
         )
-    fractional = []
-    for candidate, row in zip(roster.candidates, rows, strict=True):
-        parsed = []
-        for pair in row:
-            if (
-                not isinstance(pair, list)
-                or len(pair) != 2
-                or not isinstance(pair[0], str)
-                or pair[0] not in index
-                or not isinstance(pair[1], int)
-                or isinstance(pair[1], bool)
-            ):
-                raise ManifestError(
-                    f"fractional row of {candidate.id}: each item is [known examiner id, integer]"
-                )
-            parsed.append((index[ExaminerId(pair[0])], pair[1]))
-        fractional.append(tuple(parsed))
+        vehicle_conflicts = tuple(
+            VehicleConflict(
+                ExaminerId(c["examiner"]),
+                VehicleId(c["vehicle"]),
+                c["reason"],
+                EvidenceRef(c["evidence"]),
+            )
+            for c in side["conflicts"]
+        )
+    if value.get("routes") is not None:
+        route_ids: list[str] = list(roster.routes)
+        routes = _parse_side(
+            value["routes"], candidate_ids, route_ids, scale, what="routes", noun="candidate"
+        )
     beacon = value["beacon"]
     return Manifest(
         roster=roster,
@@ -339,8 +525,11 @@ def parse_manifest(data: bytes) -> Manifest:
         scale=scale,
         cap=cap,
         q_star=q_star,
-        fractional=tuple(fractional),
+        fractional=fractional,
         beacon=BeaconTarget(beacon["kind"], beacon["commitment"], beacon["round"]),
         vrf_key=bytes.fromhex(value["vrf_key"]),
         algorithm=value["algorithm"],
+        vehicles=vehicles,
+        vehicle_conflicts=vehicle_conflicts,
+        routes=routes,
     )

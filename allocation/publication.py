@@ -5,7 +5,10 @@ canonical JSON made here::
 
     proof.json       {"manifest_sha256", "beacon": {"round", "value", "evidence"},
                       "proof", "beta"}                      (hex strings, round an integer)
-    assignment.json  {"manifest_sha256", "session", "assignment": [[candidate, examiner], …]}
+    assignment.json  {"manifest_sha256", "session", "assignment": [[candidate, examiner], …],
+                      "vehicles": [[examiner, vehicle], …], "routes": [[candidate, route], …]}
+
+(``vehicles`` and ``routes`` only when the manifest draws them: version 2.)
 
 Both are parsed strictly (canonical bytes only, exactly these fields), so changing any byte of
 any file either breaks the parse or changes a value that ``check_publication`` then refuses.
@@ -19,7 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocation.beacon import BeaconReading
-from allocation.draw import Allocation, Assignment, assignment_pairs
+from allocation.draw import (
+    Allocation,
+    Assignment,
+    RoutePairs,
+    VehiclePairs,
+    assignment_pairs,
+    route_pairs,
+    vehicle_pairs,
+)
 from allocation.ecvrf import BETA_LEN, PROOF_LEN, proof_to_hash
 from allocation.errors import ManifestError, VrfProofError
 from allocation.manifest import MAX_PEOPLE, manifest_sha256, parse_manifest
@@ -45,12 +56,16 @@ _PROOF_SHAPE = Obj(
     }
 )
 _ID = Str(max_len=64)
+_PAIRS = ListOf(ListOf(_ID, min_items=2, max_items=2), max_items=MAX_PEOPLE)
 _ASSIGNMENT_SHAPE = Obj(
     {
         "manifest_sha256": Hex(nbytes=32),
         "session": _ID,
-        "assignment": ListOf(ListOf(_ID, min_items=2, max_items=2), max_items=MAX_PEOPLE),
-    }
+        "assignment": _PAIRS,
+        "vehicles": _PAIRS,
+        "routes": _PAIRS,
+    },
+    optional=frozenset({"vehicles", "routes"}),
 )
 
 
@@ -67,6 +82,8 @@ class AssignmentFile:
     manifest_sha256: bytes
     session: str
     assignment: Assignment
+    vehicles: VehiclePairs = ()
+    routes: RoutePairs = ()
 
 
 def encode_proof(allocation: Allocation) -> bytes:
@@ -85,13 +102,16 @@ def encode_proof(allocation: Allocation) -> bytes:
 
 
 def encode_assignment(allocation: Allocation, session: str) -> bytes:
-    return canonical_json(
-        {
-            "manifest_sha256": allocation.manifest_sha256.hex(),
-            "session": session,
-            "assignment": [[c, e] for c, e in allocation.assignment],
-        }
-    )
+    value: dict[str, object] = {
+        "manifest_sha256": allocation.manifest_sha256.hex(),
+        "session": session,
+        "assignment": [[c, e] for c, e in allocation.assignment],
+    }
+    if allocation.vehicles:
+        value["vehicles"] = [[e, v] for e, v in allocation.vehicles]
+    if allocation.routes:
+        value["routes"] = [[c, r] for c, r in allocation.routes]
+    return canonical_json(value)
 
 
 def _parse(data: bytes, shape: Obj, name: str) -> dict[str, object]:
@@ -123,8 +143,16 @@ def parse_proof(data: bytes) -> ProofFile:
 def parse_assignment(data: bytes) -> AssignmentFile:
     value = _parse(data, _ASSIGNMENT_SHAPE, ASSIGNMENT_FILE)
     pairs: Any = value["assignment"]
+    vehicles: Any = value.get("vehicles", [])
+    routes: Any = value.get("routes", [])
+    if ("vehicles" in value and not vehicles) or ("routes" in value and not routes):
+        raise ManifestError(f"{ASSIGNMENT_FILE}: vehicles and routes are left out, never empty")
     return AssignmentFile(
-        bytes.fromhex(str(value["manifest_sha256"])), str(value["session"]), assignment_pairs(pairs)
+        bytes.fromhex(str(value["manifest_sha256"])),
+        str(value["session"]),
+        assignment_pairs(pairs),
+        vehicle_pairs(vehicles),
+        route_pairs(routes),
     )
 
 
@@ -188,6 +216,8 @@ def check_publication(
         proof.reading,
         proof.proof,
         published.assignment,
+        vehicles=published.vehicles,
+        routes=published.routes,
         beacon_keys=beacon_keys,
         pinned_vrf_key=pinned_vrf_key,
         recompute=recompute,

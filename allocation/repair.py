@@ -51,7 +51,14 @@ def repair_assignment(
     seed: bytes,
     number: int,
 ) -> Assignment:
-    """The assignment after the ``number``-th repair (1-based) applies ``changes``."""
+    """The assignment after the ``number``-th repair (1-based) applies ``changes``.
+
+    Raises:
+        RepairError: ``number`` is below 1 or ``changes`` is empty; a pair of ``assignment`` is not
+            on the roster; a no-show is not assigned, a withdrawn examiner is not on the roster or a
+            change is of an unknown kind; or a candidate whose examiner withdrew has no eligible
+            examiner left with room.
+    """
     if number < 1:
         raise RepairError("repairs are numbered from 1")
     if not changes:

@@ -15,6 +15,8 @@ CandidateId = NewType("CandidateId", str)
 ExaminerId = NewType("ExaminerId", str)
 SchoolId = NewType("SchoolId", str)
 EvidenceRef = NewType("EvidenceRef", str)
+VehicleId = NewType("VehicleId", str)
+RouteId = NewType("RouteId", str)
 
 LICENCE_CLASSES: frozenset[str] = frozenset(
     {"A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4", "C5", "C6", "D", "E", "F", "M", "N", "P"}
@@ -67,13 +69,27 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Vehicle:
+    """An exam car: the licence class it is fitted for and the driving school it belongs to
+    (``None`` for the centre's own fleet); no candidate ever drives their own school's car."""
+
+    id: VehicleId
+    licence_class: str
+    school: SchoolId | None = None
+
+
+@dataclass(frozen=True)
 class Roster:
-    """Candidates and examiners in canonical order (ascending id) and the declared relations."""
+    """Candidates and examiners in canonical order (ascending id) and the declared relations;
+    for a draw of vehicles and routes too, the cars available and the session's approved routes
+    (科目三), each by ascending id."""
 
     session: str
     candidates: tuple[Candidate, ...]
     examiners: tuple[Examiner, ...]
     relatives: tuple[Relation, ...] = ()
+    vehicles: tuple[Vehicle, ...] = ()
+    routes: tuple[RouteId, ...] = ()
 
     def load_window(self, examiner: Examiner) -> tuple[int, int]:
         """The examiner's configured window, or ⌊n/m⌋..⌈n/m⌉ by default."""

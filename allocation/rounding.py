@@ -41,7 +41,14 @@ ROUNDING_LABEL = "rounding"
 def round_fractional(
     fractional: Sequence[Row], examiners: int, scale: int, stream: SeedStream
 ) -> tuple[int, ...]:
-    """The examiner index drawn for each candidate."""
+    """The examiner index drawn for each candidate.
+
+    Raises:
+        ValueError: a row of ``fractional`` does not sum to ``scale`` or holds a weight outside
+            ``[0, scale]``.
+        RuntimeError: a candidate was left without an examiner (a bug in the rounding, never valid
+            input).
+    """
     n = len(fractional)
     # adj[c][examiner node] holds the weight; adj[examiner node][c] only marks the edge.
     adj: list[dict[int, int]] = [{} for _ in range(n + examiners)]

@@ -45,7 +45,11 @@ class SeedStream:
         return out
 
     def below(self, n: int) -> int:
-        """A uniform integer in ``[0, n)`` by 64-bit rejection sampling (``1 ≤ n ≤ 2^64``)."""
+        """A uniform integer in ``[0, n)`` by 64-bit rejection sampling (``1 ≤ n ≤ 2^64``).
+
+        Raises:
+            ValueError: ``n`` is outside ``1 ≤ n ≤ 2^64`` (a caller bug).
+        """
         if not 1 <= n <= _TWO_64:
             raise ValueError(f"below(n) needs 1 <= n <= 2^64, got {n}")
         limit = _TWO_64 - (_TWO_64 % n)

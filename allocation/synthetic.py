@@ -44,6 +44,9 @@ def synthetic_roster(
     """A roster of ``candidates`` × ``examiners``, reproducible from ``seed``.
 
     ``class_mix`` gives the candidates' licence classes with integer weights.
+
+    Raises:
+        ValueError: ``candidates`` or ``examiners`` is below 1.
     """
     if candidates < 1 or examiners < 1:
         raise ValueError("a roster has at least one candidate and one examiner")

@@ -12,7 +12,11 @@ order:
 3. the beacon reading is the value of the manifest's target round under its commitment (a
    development beacon is reported as insecure);
 4. the VRF proof verifies under the manifest's key (RFC 9381 with key validation);
-5. the rounding driven by SHA-256(beta) reproduces the published assignment bit for bit.
+5. the rounding driven by SHA-256(beta) reproduces the published assignment bit for bit, and
+   (version 2) each examiner's car and each candidate's route, on their own labels.
+
+Steps 2 and 5 run the same checks over each of the manifest's draws: the examiners (findings
+as they always were), then ``vehicles`` and ``routes`` (their findings name the draw first).
 
 ``check_allocation`` returns every finding; ``verify_allocation`` raises on any error.  A
 finding is the house's one ``exam_core.findings.Finding``, with index None: an allocation
@@ -24,7 +28,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from allocation.beacon import BeaconReading, parse_commitment
-from allocation.draw import Assignment, draw_assignment, draw_seed, vrf_input
+from allocation.draw import (
+    Assignment,
+    RoutePairs,
+    VehiclePairs,
+    draw_assignment,
+    draw_routes,
+    draw_seed,
+    draw_vehicles,
+    vrf_input,
+)
 from allocation.ecvrf import ecvrf_verify
 from allocation.eligibility import assignment_problem, find_conflicts
 from allocation.errors import (
@@ -34,8 +47,15 @@ from allocation.errors import (
     VerificationError,
     VrfProofError,
 )
-from allocation.fractional import build_fractional, check_fractional, smallest_cap
-from allocation.manifest import Manifest, manifest_sha256, parse_manifest
+from allocation.fractional import (
+    AssignmentProblem,
+    build_fractional,
+    check_fractional,
+    smallest_cap,
+)
+from allocation.manifest import Manifest, SideDraw, manifest_sha256, parse_manifest
+from allocation.routes import route_problem
+from allocation.vehicles import find_vehicle_conflicts, vehicle_problem
 from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.note import NoteVerifier
 
@@ -44,7 +64,7 @@ MAX_LISTED = 10
 
 
 def check_manifest(manifest: Manifest, *, recompute: bool = True) -> list[Finding]:
-    """Step 2: the manifest's conflicts and F against its own roster and cap."""
+    """Step 2: the manifest's conflicts and each of its F against its own roster and caps."""
     findings: list[Finding] = []
     roster = manifest.roster
     expected_conflicts = find_conflicts(roster)
@@ -53,46 +73,74 @@ def check_manifest(manifest: Manifest, *, recompute: bool = True) -> list[Findin
             Finding(None, "manifest_invalid", "conflicts differ from those the roster implies")
         )
     problem = assignment_problem(roster, expected_conflicts, manifest.scale)
-    for text in check_fractional(problem, manifest.fractional, manifest.cap)[:MAX_LISTED]:
-        findings.append(Finding(None, "manifest_invalid", text))
+    examiners = SideDraw(manifest.cap, manifest.q_star, manifest.fractional)
+    findings += _check_draw(problem, examiners, "", recompute=recompute and not findings)
+    if manifest.vehicles is not None:
+        expected = find_vehicle_conflicts(roster, expected_conflicts)
+        if expected != manifest.vehicle_conflicts:
+            findings.append(
+                Finding(
+                    None,
+                    "manifest_invalid",
+                    "vehicles: conflicts differ from those the roster implies",
+                )
+            )
+        fleet = vehicle_problem(roster, expected_conflicts, expected, manifest.scale)
+        findings += _check_draw(fleet, manifest.vehicles, "vehicles: ", recompute=recompute)
+    if manifest.routes is not None:
+        routes = route_problem(roster, manifest.scale)
+        findings += _check_draw(routes, manifest.routes, "routes: ", recompute=recompute)
+    return findings
+
+
+def _check_draw(
+    problem: AssignmentProblem, side: SideDraw, what: str, *, recompute: bool
+) -> list[Finding]:
+    """One draw's F against its problem and cap; with ``recompute``, Q* and F rebuilt."""
+    findings = [
+        Finding(None, "manifest_invalid", what + text)
+        for text in check_fractional(problem, side.fractional, side.cap)[:MAX_LISTED]
+    ]
     if findings or not recompute:
         return findings
     try:
         q_star = smallest_cap(problem)
-        fractional = build_fractional(problem, manifest.cap, q_star)
+        fractional = build_fractional(problem, side.cap, q_star)
     except InfeasibleError as e:
-        return [Finding(None, "manifest_invalid", f"roster and cap admit no assignment: {e}")]
-    if q_star != manifest.q_star:
+        return [Finding(None, "manifest_invalid", f"{what}roster and cap admit no assignment: {e}")]
+    if q_star != side.q_star:
         findings.append(
-            Finding(None, "manifest_invalid", f"q_star is {manifest.q_star}, recomputed {q_star}")
+            Finding(None, "manifest_invalid", f"{what}q_star is {side.q_star}, recomputed {q_star}")
         )
-    if fractional != manifest.fractional:
+    if fractional != side.fractional:
         rows = [
-            roster.candidates[c].id
-            for c, (a, b) in enumerate(zip(fractional, manifest.fractional, strict=True))
+            problem.candidates[c]
+            for c, (a, b) in enumerate(zip(fractional, side.fractional, strict=True))
             if a != b
         ]
         findings.append(
             Finding(
                 None,
                 "fractional_mismatch",
-                f"F is not the construction's for this roster and cap (rows of "
+                f"{what}F is not the construction's for this roster and cap (rows of "
                 f"{', '.join(rows[:MAX_LISTED])}{' …' if len(rows) > MAX_LISTED else ''})",
             )
         )
     return findings
 
 
-def _describe_difference(expected: Assignment, published: Assignment) -> str:
+def _describe_difference(
+    expected: Sequence[tuple[str, str]], published: Sequence[tuple[str, str]], what: str = ""
+) -> str:
     if len(expected) != len(published):
-        return f"assignment has {len(published)} pairs; the draw gives {len(expected)}"
+        return f"{what}assignment has {len(published)} pairs; the draw gives {len(expected)}"
     diffs = [
         f"{a[0]}: published {b[0]}→{b[1]}, recomputed →{a[1]}"
         for a, b in zip(expected, published, strict=True)
         if a != b
     ]
     more = f" (and {len(diffs) - MAX_LISTED} more)" if len(diffs) > MAX_LISTED else ""
-    return "; ".join(diffs[:MAX_LISTED]) + more
+    return what + "; ".join(diffs[:MAX_LISTED]) + more
 
 
 def check_allocation(
@@ -101,6 +149,8 @@ def check_allocation(
     proof: bytes,
     assignment: Assignment,
     *,
+    vehicles: VehiclePairs = (),
+    routes: RoutePairs = (),
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
     recompute: bool = True,
@@ -117,6 +167,8 @@ def check_allocation(
         reading,
         proof,
         assignment,
+        vehicles=vehicles,
+        routes=routes,
         beacon_keys=beacon_keys,
         pinned_vrf_key=pinned_vrf_key,
         recompute=recompute,
@@ -130,6 +182,8 @@ def check_parsed_allocation(
     proof: bytes,
     assignment: Assignment,
     *,
+    vehicles: VehiclePairs = (),
+    routes: RoutePairs = (),
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
     recompute: bool = True,
@@ -175,11 +229,18 @@ def check_parsed_allocation(
     if not fractional_ok:
         findings.append(Finding(None, "assignment_mismatch", "not recomputed: F is invalid"))
         return findings
-    expected = draw_assignment(manifest, draw_seed(beta))
-    if expected != tuple(assignment):
-        findings.append(
-            Finding(None, "assignment_mismatch", _describe_difference(expected, tuple(assignment)))
-        )
+    seed = draw_seed(beta)
+    for what, expected, published in (
+        ("", draw_assignment(manifest, seed), tuple(assignment)),
+        ("vehicles: ", draw_vehicles(manifest, seed), tuple(vehicles)),
+        ("routes: ", draw_routes(manifest, seed), tuple(routes)),
+    ):
+        if expected != published:
+            findings.append(
+                Finding(
+                    None, "assignment_mismatch", _describe_difference(expected, published, what)
+                )
+            )
     return findings
 
 
@@ -189,6 +250,8 @@ def verify_allocation(
     proof: bytes,
     assignment: Assignment,
     *,
+    vehicles: VehiclePairs = (),
+    routes: RoutePairs = (),
     beacon_keys: Sequence[NoteVerifier] = (),
     pinned_vrf_key: bytes | None = None,
 ) -> None:
@@ -204,6 +267,8 @@ def verify_allocation(
             reading,
             proof,
             assignment,
+            vehicles=vehicles,
+            routes=routes,
             beacon_keys=beacon_keys,
             pinned_vrf_key=pinned_vrf_key,
         )

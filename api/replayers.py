@@ -10,15 +10,28 @@ from __future__ import annotations
 from allocation.replayer import AllocationReplayer
 from devices.gate_replayer import DeviceGatingReplayer
 from exam_core.audit.history import Replayer
+from exam_core.evidence.camera_replayer import CameraReplayer
+from exam_core.evidence.snapshot_replayer import SnapshotReplayer
+from exam_core.evidence.video_replayer import VideoSealReplayer
 from exam_core.scoring.replayer import ScoringReplayer
 
 __all__ = ["default_replayers"]
 
 
-def default_replayers() -> list[Replayer]:
+def default_replayers(*, allow_dev_beacon: bool = False) -> list[Replayer]:
     """The replayers an audit runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
 
     Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite.
+    signed telemetry; gate decisions from the device frames they cite; every exam's camera
+    health, video chain and snapshots from the in-car unit's entries.  A draw on a development
+    beacon fails the audit unless ``allow_dev_beacon`` (``examctl audit
+    --allow-dev-beacon``: tests and demonstrations, whose beacon has no other source).
     """
-    return [AllocationReplayer(), ScoringReplayer(), DeviceGatingReplayer()]
+    return [
+        AllocationReplayer(allow_dev_beacon=allow_dev_beacon),
+        ScoringReplayer(),
+        DeviceGatingReplayer(),
+        CameraReplayer(),
+        VideoSealReplayer(),
+        SnapshotReplayer(),
+    ]

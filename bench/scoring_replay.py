@@ -27,6 +27,7 @@ from exam_core.scoring import (
     score_chunks,
     verify_chunk_signature,
 )
+from exam_core.scoring.course import DEFAULT_MAPS
 from exam_core.scoring.sim.route_script import simulate_route
 from exam_core.scoring.telemetry import make_chunks
 
@@ -63,9 +64,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = 5 if args.quick else 30
 
-    course = load_course("k3-route-a-v1.json")
+    course = load_course(DEFAULT_MAPS[3])
     if not isinstance(course, RouteCourse):
-        raise SystemExit("k3-route-a-v1.json is not a route")
+        raise SystemExit(f"{DEFAULT_MAPS[3]} is not a route")
     table = load_rule_table()
     signer = Ed25519Signer.from_seed("exam.example/c/bench/vehicle/V1", b"\x01" * 32)
     blobs, frames = exam_blobs(course, signer)

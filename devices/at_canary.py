@@ -23,7 +23,11 @@ _CME = re.compile(r"\+CME ERROR: \d{1,4}")
 
 
 def encode_command(command: str) -> bytes:
-    """An AT command line; the caller passes printable ASCII starting with ``AT``."""
+    """An AT command line; the caller passes printable ASCII starting with ``AT``.
+
+    Raises:
+        ValueError: ``command`` does not start with ``AT`` or is not printable ASCII (a caller bug).
+    """
     if not command.startswith("AT") or not command.isascii() or not command.isprintable():
         raise ValueError(f"not an AT command: {command!r}")
     return command.encode("ascii") + b"\r"
@@ -38,7 +42,9 @@ def jdr_set_command(mode: int, mnpl: int, dcmn: int) -> str:
 def split_lines(buffer: bytes) -> tuple[list[str], bytes]:
     """Complete lines (empty ones dropped) and the unterminated rest.
 
-    Raises ``FrameError`` for bytes outside printable ASCII or an over-long line.
+    Raises:
+        FrameError: a line holds bytes outside printable ASCII, or a line (complete or not) is
+            longer than ``MAX_LINE`` bytes.
     """
     lines: list[str] = []
     start = 0
@@ -88,7 +94,12 @@ ModemLine = JdrReport | JdrSettings | FinalResult
 
 
 def parse_line(line: str) -> ModemLine:
-    """Classify one line the modem sent; anything unknown is a ``FrameError``."""
+    """Classify one line the modem sent; anything unknown is a ``FrameError``.
+
+    Raises:
+        FrameError: the line is none of the replies this driver knows (or its settings are out of
+            range).
+    """
     if line == "OK":
         return FinalResult(True, line)
     if line == "ERROR" or _CME.fullmatch(line):

@@ -55,7 +55,12 @@ class DeviceSpec:
 
     @classmethod
     def from_json(cls, raw: object) -> DeviceSpec:
-        """From one entry of a configuration file; wrong shapes are ``DeviceConfigError``."""
+        """From one entry of a configuration file; wrong shapes are ``DeviceConfigError``.
+
+        Raises:
+            DeviceConfigError: ``raw`` is not an object, has unknown fields, lacks a required field
+                or holds a field of the wrong type.
+        """
         if not isinstance(raw, Mapping):
             raise DeviceConfigError("a device must be an object")
         allowed = {"name", "kind", "url", "unit", "baud", "parity", "echo", "timeout_ms"}

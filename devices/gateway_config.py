@@ -57,7 +57,12 @@ ROLE_KINDS = {"jammers": (JAMMER, VENDOR_JAMMER), "detectors": (DETECTOR,), "can
 
 
 def _room(raw: object, kinds: Mapping[str, str]) -> RoomRequirements:
-    """One room: requirements over configured devices, each listed once, as what it is."""
+    """One room: requirements over configured devices, each listed once, as what it is.
+
+    Raises:
+        DeviceConfigError: ``raw`` is not an object, names no room, lists an unknown device or one
+            device twice, or lists a device in a role its kind cannot fill.
+    """
     if not isinstance(raw, dict):
         raise DeviceConfigError("a room must be an object")
     room = raw.get("room")

@@ -111,7 +111,13 @@ class JammerDriver(ModbusDeviceDriver[JammerStatus]):
         self.write_coil_checked(JAMMER_COIL_RF + band, on)
 
     def start(self) -> JammerStatus:
-        """Start jamming on the enabled bands; fails unless the device reports jamming."""
+        """Start jamming on the enabled bands; fails unless the device reports jamming.
+
+        Raises:
+            ReadbackError: after the command the device does not report the jamming state.
+            DeviceError: the command or the status read failed on the link (``LinkError``,
+                ``ResponseTimeoutError``, ``FrameError``, ``ExceptionResponseError``).
+        """
         self.command(CMD_START)
         status, _ = self.read_status()
         if status.state != 1:

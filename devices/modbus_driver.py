@@ -144,7 +144,13 @@ class ModbusDeviceDriver(Generic[StatusT]):
         self.master.link.close()
 
     def connect(self) -> Identity:
-        """Identity, map version check, then the device clock (written and read back)."""
+        """Identity, map version check, then the device clock (written and read back).
+
+        Raises:
+            FrameError: the unit is another device type or speaks an unsupported register-map major
+                version; the identity stays unset.
+            DeviceError: the identity read or the clock write failed on the link.
+        """
         self.identity = None
         regs = self.master.read_input_registers(self.unit, IDENTITY_ADDR, IDENTITY_COUNT)
         identity = decode_identity(regs.reply.values)
@@ -189,7 +195,13 @@ class ModbusDeviceDriver(Generic[StatusT]):
 
     def poll(self) -> Reading:
         """One polling cycle; a lost link forgets the identity, so the next poll reconnects
-        (identity and clock again, §5.6)."""
+        (identity and clock again, §5.6).
+
+        Raises:
+            LinkError: the link was lost; the identity is forgotten, so the next poll reconnects.
+            DeviceError: any other failure of the cycle (timeout, bad frame, exception reply,
+                readback).
+        """
         try:
             self._io()
             return self._poll()
@@ -256,6 +268,13 @@ class ModbusDeviceDriver(Generic[StatusT]):
 
         A pop is a write that is not idempotent, so it is never repeated blindly: after a
         failed pop the head is read again and the pop counts as done only if the head moved.
+
+        Raises:
+            ResponseTimeoutError: a pop went unanswered and the head did not move, so the pop did
+                not happen.
+            FrameError: a pop's reply was garbled and the head did not move.
+            DeviceError: reading a FIFO record failed (timeout, bad frame, exception reply, lost
+                link), before or after a pop.
         """
         events: list[DeviceEvent] = []
         lost = 0
@@ -309,7 +328,11 @@ class ModbusDeviceDriver(Generic[StatusT]):
             self.master.last_error = e
 
     def acknowledge(self) -> StatusT:
-        """Clear latched alarms; afterwards the latched bits equal the live ones."""
+        """Clear latched alarms; afterwards the latched bits equal the live ones.
+
+        Raises:
+            ReadbackError: the latched alarms still differ from the live ones after the acknowledge.
+        """
         self.command(CMD_ACK)
         status, _ = self.read_status()
         if status.alarm_latched != status.alarm_live:

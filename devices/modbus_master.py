@@ -70,6 +70,14 @@ class ModbusMaster:
         Exceptions from the device and a lost link are final; noise and timeouts are retried
         ``retries`` times (default: ``read_retries`` for reads, 0 for writes, because the
         caller reads a write back instead of repeating it blindly).
+
+        Raises:
+            ResponseTimeoutError: the last attempt got no reply in time.
+            FrameError: the last attempt's reply was noise, had a bad CRC or did not match the
+                request.
+            DeviceError: the device answered with an exception (``ExceptionResponseError``) or the
+                link is lost (``LinkError``); neither is retried.
+            AssertionError: never; the retry loop always returns or raises first.
         """
         if retries is None:
             is_read = request.function in (

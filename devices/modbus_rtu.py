@@ -90,7 +90,12 @@ def with_crc(body: bytes) -> bytes:
 
 
 def check_crc(frame: bytes) -> None:
-    """Raise ``CrcError`` unless the CRC over the whole frame (CRC included) is zero."""
+    """Raise ``CrcError`` unless the CRC over the whole frame (CRC included) is zero.
+
+    Raises:
+        FrameError: ``frame`` is shorter than 4 bytes.
+        CrcError: the CRC does not check.
+    """
     if len(frame) < 4:
         raise FrameError(f"frame of {len(frame)} bytes is shorter than the 4-byte minimum")
     if crc16_modbus(frame) != 0:
@@ -98,7 +103,13 @@ def check_crc(frame: bytes) -> None:
 
 
 def encode_request(request: Request) -> bytes:
-    """The ADU of a request; a caller bug (bad quantity, unit) is a ``ValueError``."""
+    """The ADU of a request; a caller bug (bad quantity, unit) is a ``ValueError``.
+
+    Raises:
+        ValueError: the unit is outside 0-247, a quantity, address or value is out of range, a
+            single write does not carry exactly one value, or the function is not supported (all
+            caller bugs).
+    """
     if not 0 <= request.unit <= 247:
         raise ValueError(f"unit {request.unit} outside 0-247")
     head = bytes([request.unit, request.function]) + _u16(request.address, "address")
@@ -141,6 +152,10 @@ def decode_request(frame: bytes) -> Request:
 
     Quantities and values are *not* range-checked here: the device answers those with
     exception 03, which is a reply, not a framing failure.
+
+    Raises:
+        FrameError: the CRC does not check (``CrcError``) or the data bytes do not fit the
+            function's layout.
     """
     check_crc(frame)
     unit, fc = frame[0], frame[1]
@@ -168,7 +183,11 @@ def decode_request(frame: bytes) -> Request:
 
 
 def encode_read_reply(unit: int, function: int, values: tuple[int, ...]) -> bytes:
-    """A normal reply to a read: registers big-endian, bits LSB-first within each byte."""
+    """A normal reply to a read: registers big-endian, bits LSB-first within each byte.
+
+    Raises:
+        ValueError: a register does not fit in 16 bits or the data exceeds 250 bytes (a caller bug).
+    """
     if function in READ_BITS:
         packed = bytearray((len(values) + 7) // 8)
         for i, bit in enumerate(values):
@@ -199,6 +218,10 @@ def reply_length(header: bytes) -> int:
     """Total reply length from its first three bytes (length-driven reads, §1.2).
 
     ``header`` = unit, function, and the byte count (reads) or first data byte (others).
+
+    Raises:
+        ValueError: ``header`` is shorter than three bytes (a caller bug).
+        FrameError: the function byte names no known function (noise).
     """
     if len(header) < 3:
         raise ValueError("need the first three bytes of a reply")
@@ -218,6 +241,9 @@ def expected_reply_length(request: Request, header: bytes) -> int:
     The length comes from the request (as minimalmodbus does), not from the reply's own byte
     count, so a corrupted count or function byte still ends in a CRC check rather than a wait;
     only the exception bit, which a CRC check then confirms, shortens the read to 5 bytes.
+
+    Raises:
+        ValueError: ``header`` is shorter than three bytes (a caller bug).
     """
     if len(header) < 3:
         raise ValueError("need the first three bytes of a reply")
@@ -236,6 +262,13 @@ def decode_reply(request: Request, frame: bytes) -> Reply:
 
     Order of checks: (1) CRC, so noise is reported as noise; (2) unit; (3) exception; (4)
     function; (5) length and byte count; (6) for writes, the echo equals the request.
+
+    Raises:
+        FrameError: the CRC does not check (``CrcError``), an exception reply is not 5 bytes, the
+            length or byte count is wrong, or a write reply does not echo the request.
+        UnexpectedUnitError: the reply comes from another unit.
+        ExceptionResponseError: the device answered with a Modbus exception.
+        UnexpectedFunctionError: the reply is to another function.
     """
     check_crc(frame)  # (1)
     unit, fc = frame[0], frame[1]

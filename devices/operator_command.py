@@ -30,7 +30,13 @@ COMMAND_KINDS: Mapping[str, str] = {
 
 
 def perform_command(driver: PolledDevice, action: str, band: int | None = None) -> None:
-    """Run one named command on ``driver`` (``band`` for ``band-on``/``band-off``)."""
+    """Run one named command on ``driver`` (``band`` for ``band-on``/``band-off``).
+
+    Raises:
+        DeviceConfigError: ``action`` is not a command of this kind of device
+            (``band-on``/``band-off`` without a ``band``), or the device takes no commands.
+        DeviceError: the command failed on the link or its readback did not confirm it.
+    """
     if isinstance(driver, JammerDriver):
         if action == "start":
             driver.start()

@@ -158,7 +158,11 @@ def decode_identity(regs: tuple[int, ...]) -> Identity:
 
 
 def decode_event(regs: tuple[int, ...], raw: bytes) -> DeviceEvent:
-    """One FIFO record (6.4), exactly as the device stored it, with the reply it came in."""
+    """One FIFO record (6.4), exactly as the device stored it, with the reply it came in.
+
+    Raises:
+        ValueError: ``regs`` is not the 8 registers of one record (a caller bug).
+    """
     if len(regs) != FIFO_COUNT:
         raise ValueError("event record is 8 registers")
     return DeviceEvent(

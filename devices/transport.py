@@ -116,7 +116,12 @@ class SerialLink:
         return self._port is not None
 
     def open(self) -> None:
-        """Open the port unless open; inside the back-off window, fail at once without trying."""
+        """Open the port unless open; inside the back-off window, fail at once without trying.
+
+        Raises:
+            LinkError: the port is inside its reconnect back-off window, or it cannot be opened (the
+                window then doubles).
+        """
         if self._port is not None:
             return
         now = self._clock()
@@ -170,7 +175,14 @@ class SerialLink:
     # -- I/O --------------------------------------------------------------------------------
 
     def send(self, frame: bytes, *, flush_input: bool = True) -> None:
-        """Write one frame after t3.5 of silence, dropping stale input; check the echo if set."""
+        """Write one frame after t3.5 of silence, dropping stale input; check the echo if set.
+
+        Raises:
+            LinkError: the port cannot be opened, or it failed during the write (``LinkLostError``;
+                the port is closed).
+            ResponseTimeoutError: local echo is set and the echo did not come back in time.
+            LocalEchoError: the echo differs from the frame sent.
+        """
         port = self._require()
         wait = self._last_activity + self.silent_interval_s - self._clock()
         if wait > 0:
@@ -190,7 +202,14 @@ class SerialLink:
                 raise LocalEchoError(f"local echo {echo.hex()} differs from sent {frame.hex()}")
 
     def receive(self, size: int, timeout_s: float) -> bytes:
-        """Exactly ``size`` bytes within ``timeout_s``, else ``ResponseTimeoutError``."""
+        """Exactly ``size`` bytes within ``timeout_s``, else ``ResponseTimeoutError``.
+
+        Raises:
+            LinkError: the port cannot be opened, or it failed during the read (``LinkLostError``;
+                the port is closed).
+            ResponseTimeoutError: fewer than ``size`` bytes came within ``timeout_s``; a partial
+                frame's bytes are in its ``raw``.
+        """
         port = self._require()
         got = bytearray()
         deadline = self._clock() + timeout_s

@@ -77,7 +77,12 @@ class VendorStatus:
 
 
 def encode_frame(command: int, payload: bytes = b"") -> bytes:
-    """One frame; a caller bug (command or length out of range) is a ``ValueError``."""
+    """One frame; a caller bug (command or length out of range) is a ``ValueError``.
+
+    Raises:
+        ValueError: ``command`` is not a byte or ``payload`` is too long for one frame (a caller
+            bug).
+    """
     if not 0 <= command <= 0xFF:
         raise ValueError(f"command {command} is not a byte")
     body = bytes([ATTRIBUTE, command]) + payload
@@ -88,7 +93,12 @@ def encode_frame(command: int, payload: bytes = b"") -> bytes:
 
 
 def frame_length(header: bytes) -> int:
-    """Total frame length from its first six bytes (length-driven reads)."""
+    """Total frame length from its first six bytes (length-driven reads).
+
+    Raises:
+        ValueError: ``header`` is shorter than six bytes (a caller bug).
+        FrameError: the sync bytes are wrong or the segment length is out of range.
+    """
     if len(header) < HEADER_BYTES:
         raise ValueError("need the six header bytes")
     if header[:4] != SYNC:
@@ -100,7 +110,13 @@ def frame_length(header: bytes) -> int:
 
 
 def decode_frame(data: bytes) -> VendorFrame:
-    """Strictly decode exactly one frame."""
+    """Strictly decode exactly one frame.
+
+    Raises:
+        FrameError: ``data`` is too short, its length disagrees with its header, the header is bad,
+            or the device attribute is not the jammer's.
+        CrcError: the CRC-16/XMODEM does not check.
+    """
     if len(data) < HEADER_BYTES + MIN_SEGMENT:
         raise FrameError(f"frame of {len(data)} bytes is too short")
     total = frame_length(data[:HEADER_BYTES])
@@ -142,7 +158,11 @@ def find_frame(buffer: bytes) -> tuple[VendorFrame | None, int]:
 
 
 def decode_status(frame: VendorFrame) -> VendorStatus:
-    """The ``0x2A`` status report (24 payload bytes)."""
+    """The ``0x2A`` status report (24 payload bytes).
+
+    Raises:
+        FrameError: ``frame`` is not a status report or its payload is not 24 bytes.
+    """
     if frame.command != CMD_STATUS:
         raise FrameError(f"command {frame.command:#04x} is not a status report")
     if len(frame.payload) != _STATUS.size:
@@ -169,7 +189,13 @@ def encode_status(status: VendorStatus) -> bytes:
 
 
 def reply_status(frame: VendorFrame, command: int) -> bytes:
-    """Check that ``frame`` replies to ``command`` with status ok; return the rest."""
+    """Check that ``frame`` replies to ``command`` with status ok; return the rest.
+
+    Raises:
+        FrameError: ``frame`` does not answer ``command``, carries no status byte, or the device
+            refused the command.
+        CrcError: the device reports that our command arrived with a bad CRC.
+    """
     if frame.command != (command | REPLY):
         raise FrameError(f"reply {frame.command:#04x} does not answer {command:#04x}")
     if not frame.payload:

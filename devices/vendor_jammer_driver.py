@@ -122,7 +122,12 @@ class VendorJammerDriver:
         raise ResponseTimeoutError(f"no reply to command {command:#04x}")
 
     def set_channel(self, channel: int, on: bool) -> None:
-        """Switch one channel (1-18), then read it back."""
+        """Switch one channel (1-18), then read it back.
+
+        Raises:
+            ValueError: ``channel`` is outside 1-18 (a caller bug).
+            ReadbackError: the channel read back is not what was written.
+        """
         if not 1 <= channel <= CHANNELS:
             raise ValueError(f"channel {channel} outside 1-{CHANNELS}")
         self._command(CMD_SET_RF, bytes([channel - 1, int(on)]))

@@ -14,12 +14,22 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── StoreError              the database or blob store cannot do what was asked
     ├── TokenError              a bearer token that is malformed, unknown or revoked
     ├── BundleError             an audit bundle that cannot be read at all
+    ├── BlobError               a bundle's blob that cannot be read within the bound asked for
+    ├── WitnessError            a checkpoint a tlog-witness refuses to cosign; ``status`` is the
+    │   │                       HTTP status tlog-witness gives the refusal
+    │   ├── WitnessRequestError     a malformed add-checkpoint request (400)
+    │   ├── LogSignatureError       no trusted log signature, or one that fails (403)
+    │   ├── UnknownLogError         a checkpoint of an origin the witness does not know (404)
+    │   ├── SizeConflictError       an old size that is not the witness's; ``size`` is its (409)
+    │   └── InconsistentTreeError   a checkpoint inconsistent with what was cosigned (422)
     ├── ScoringError            telemetry, course map or rule table that cannot be scored
     ├── ExamDayError            the exam day refuses a value or a step; ``code`` names the rule
     │   ├── IdentityError       not a valid GB 11643-1999 resident ID number
     │   ├── ImportFileError     a CSV import refused as a whole, with the line of each bad row
     │   ├── PersonalDataError   the centre secret, a sealed photo or a keyed hash is unusable
     │   └── StepError           a step out of order; ``expected`` names the step that may come
+    ├── EvidenceError           a video file, snapshot or receipt that is not the sealed evidence
+    │                           it is claimed to be; the message says why
     └── InputFileError          a file given to a command that is not a bounded regular file
 """
 
@@ -71,6 +81,50 @@ class BundleError(ExamCoreError):
     """An audit bundle is missing or unreadable as a whole (not a finding inside it)."""
 
 
+class BlobError(ExamCoreError):
+    """A blob of a bundle is larger than its reader allows, changed, or cannot be read."""
+
+
+class WitnessError(ExamCoreError):
+    """A tlog-witness refuses to cosign a checkpoint; ``status`` is the spec's HTTP status."""
+
+    status = 400
+
+
+class WitnessRequestError(WitnessError):
+    """An add-checkpoint request body is malformed (tlog-witness: 400 Bad Request)."""
+
+    status = 400
+
+
+class LogSignatureError(WitnessError):
+    """No trusted log key signed the checkpoint, or a trusted key's line fails (403 Forbidden)."""
+
+    status = 403
+
+
+class UnknownLogError(WitnessError):
+    """The checkpoint's origin is not a log this witness knows (404 Not Found)."""
+
+    status = 404
+
+
+class SizeConflictError(WitnessError):
+    """The request's old size is not the size the witness last cosigned (409 Conflict)."""
+
+    status = 409
+
+    def __init__(self, size: int, message: str) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class InconsistentTreeError(WitnessError):
+    """The checkpoint is not consistent with what the witness cosigned (422 Unprocessable)."""
+
+    status = 422
+
+
 class ScoringError(ExamCoreError):
     """Telemetry, a course map or a rule table cannot be scored."""
 
@@ -110,6 +164,11 @@ class StepError(ExamDayError):
     def __init__(self, code: str, expected: str, message: str) -> None:
         super().__init__(code, f"{message} (expected: {expected})")
         self.expected = expected
+
+
+class EvidenceError(ExamCoreError):
+    """A file is not the sealed evidence it is claimed to be (a re-encoded, trimmed or spliced
+    video, a receipt whose entry is not the log's); the message says why."""
 
 
 class InputFileError(ExamCoreError):

@@ -60,6 +60,7 @@ def read_input_file(
     Raises:
         InputFileError: the file cannot be opened, is not a regular file, or holds more than
             ``limit`` bytes.
+        RuntimeError: ``limit`` is negative (a caller bug).
     """
     if limit < 0:
         raise RuntimeError("a size limit is never negative")

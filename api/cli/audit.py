@@ -2,7 +2,8 @@
 
 Exit codes: 0 when the bundle holds with no error finding (warnings are listed but pass), 1
 when there is any error finding (each listed with its entry index), 2 when the bundle cannot
-be read at all (the dispatcher in ``api.cli.main`` prints the one-line error).
+be read at all (the dispatcher in ``api.cli.main`` prints the one-line error).  Everything
+printed that comes from the bundle is escaped (``escape_text``): one finding is one line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from api.replayers import default_replayers
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import BundleLimits, read_bundle
+from exam_core.audit.report import escape_text
 from exam_core.errors import BundleError
 from exam_core.findings import ERROR, Finding
 from exam_core.input_file import read_input_file
@@ -39,6 +41,21 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="tlog-policy pinned out of band, used instead of the bundle's own policy file",
     )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a checkpoint of this log seen elsewhere (a receipt's, the monitoring centre's, an "
+        "earlier audit's); the bundle must hold a tree at least as large and consistent with "
+        "it (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-dev-beacon",
+        action="store_true",
+        help="report allocations drawn on a development beacon as a warning, not an error "
+        "(its seed, chosen by the allocator, fixes every round: for tests and demonstrations)",
+    )
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
     parser.add_argument(
         "--jobs",
@@ -52,36 +69,50 @@ def register(commands: Any) -> None:
 def _line(finding: Finding) -> str:
     where = "bundle" if finding.index is None else f"index {finding.index}"
     tag = "" if finding.severity == ERROR else f" ({finding.severity})"
-    return f"{where}: {finding.code}{tag}: {finding.message}"
+    return f"{where}: {finding.code}{tag}: {escape_text(finding.message)}"
 
 
 def _summary(report: AuditReport) -> str:
     verdict = "OK" if report.ok else "FAILED"
     root = report.root_hash.hex() if report.root_hash is not None else "none"
     return (
-        f"audit {verdict}: log {report.origin or '?'}, {report.entries} entries, "
+        f"audit {verdict}: log {escape_text(report.origin or '?')}, {report.entries} entries, "
         f"tree size {report.tree_size}, root {root}, {report.checkpoints} checkpoints, "
         f"{report.blobs} blobs; {len(report.errors)} errors, {len(report.warnings)} warnings"
     )
 
 
-def _read_policy(path: Path) -> bytes:
-    """The pinned policy file, read up to the bundle's limit for notes (never all of /dev/zero)."""
-    return read_input_file(path, limit=BundleLimits().note_bytes, what="policy")
+def _read_note(path: Path, what: str) -> bytes:
+    """A policy or checkpoint file the auditor gives, read up to the bundle's limit for notes
+    (never all of /dev/zero).
+
+    Raises:
+        InputFileError: the file cannot be read, is not a regular file, or is larger than a
+            note may be.
+    """
+    return read_input_file(path, limit=BundleLimits().note_bytes, what=what)
 
 
 def run(args: argparse.Namespace) -> int:
-    policy = None if args.policy is None else _read_policy(Path(args.policy))
+    policy = None if args.policy is None else _read_note(Path(args.policy), "policy")
+    outside = [(name, _read_note(Path(name), "checkpoint")) for name in args.checkpoint]
     if args.jobs < 1:
         raise BundleError("--jobs must be at least 1")
     root = Path(args.bundle)
+    replayers = default_replayers(allow_dev_beacon=args.allow_dev_beacon)
     if args.jobs == 1 or not root.is_dir():
-        report = check_bundle(read_bundle(root), default_replayers(), policy=policy)
+        report = check_bundle(read_bundle(root), replayers, policy=policy, outside=outside)
     else:
         # This process verifies a share itself, so one worker per other core.
         with ProcessSignatureCheck(workers=args.jobs - 1) as pool:
             bundle = read_bundle(root)
-            report = check_bundle(bundle, default_replayers(), policy=policy, signature_check=pool)
+            report = check_bundle(
+                bundle,
+                replayers,
+                policy=policy,
+                outside=outside,
+                signature_check=pool,
+            )
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")

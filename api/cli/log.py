@@ -7,7 +7,8 @@
   its device (tablet, in-car unit, gateway) made, the private half never leaving the device;
 - ``log append --dir DIR --count N [--actor NAME]``: append N signed ``demo.event`` entries
   (demonstrations, tests, benchmarks), printing each index as it is published;
-- ``log export --dir DIR --out BUNDLE``: write the audit bundle of DESIGN §3.5.
+- ``log export --dir DIR --out BUNDLE [--wait-witnesses S]``: write the audit bundle of
+  DESIGN §3.5, after waiting up to S seconds for the witness quorum on the newest checkpoint.
 
 Passphrases never appear on the command line: ``--passphrase-env VAR`` names an environment
 variable that holds it.
@@ -27,6 +28,7 @@ from typing import Any
 
 from api.cli.arguments import integer
 from exam_core.centre.centre import Centre
+from exam_core.centre.witnessing import describe
 from exam_core.errors import KeyFormatError, StoreError
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import ADMIN, ALL_ROLES, DEMO, Role
@@ -36,6 +38,7 @@ MAX_APPEND_COUNT = 1_000_000
 IN_FLIGHT = 4096
 """Entries signed and queued ahead of the one being waited for: memory stays bounded
 whatever the count, and the sequencer still sees full batches."""
+DEFAULT_WITNESS_WAIT_S = 10.0
 
 
 def register(commands: Any) -> None:
@@ -90,6 +93,14 @@ def register(commands: Any) -> None:
     export = log_commands.add_parser("export", help="write the audit bundle of the log")
     export.add_argument("--dir", required=True, type=Path, help="centre directory")
     export.add_argument("--out", required=True, type=Path, help="bundle directory to write")
+    export.add_argument(
+        "--wait-witnesses",
+        type=float,
+        default=DEFAULT_WITNESS_WAIT_S,
+        metavar="SECONDS",
+        help="wait this long for the witness quorum on the newest checkpoint "
+        f"(default {DEFAULT_WITNESS_WAIT_S:g}; 0: export at once)",
+    )
     passphrase_option(export)
     export.set_defaults(run=run_log_export)
 
@@ -193,6 +204,15 @@ def run_log_export(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise StoreError("log export is not available in this installation") from e
     with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
-        export.export_bundle(centre, args.out)
+        summary = export.export_bundle(centre, args.out, args.wait_witnesses)
+        unwitnessed = centre.witnessing.required and (
+            centre.witnessing.newest_witnessed(summary.tree_size) is None
+        )
+        if unwitnessed:
+            print(
+                "examctl: warning: the newest checkpoint does not carry the witness quorum; "
+                f"the audit will say so.\n{describe(centre.witnessing.status())}",
+                file=sys.stderr,
+            )
     print(f"bundle written to {args.out}")
     return 0

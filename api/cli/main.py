@@ -38,13 +38,31 @@ def build_parser() -> argparse.ArgumentParser:
         audit,
         demo,
         devices,
+        evidence,
         log,
+        monitor,
+        receipt,
         score,
         serve,
         tokens,
+        witness,
     )
 
-    for module in (log, admin, tokens, alloc, devices, score, audit, serve, demo):
+    for module in (
+        log,
+        witness,
+        admin,
+        tokens,
+        alloc,
+        devices,
+        score,
+        audit,
+        evidence,
+        receipt,
+        serve,
+        monitor,
+        demo,
+    ):
         module.register(commands)
     return parser
 

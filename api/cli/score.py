@@ -1,4 +1,4 @@
-"""``examctl score``: simulate an exam's telemetry and recompute a score from it.
+"""``examctl score``: simulate an exam's telemetry, recompute a score, list the rules.
 
 ``score simulate`` drives the scripted candidate over the shipped course and writes what an
 exam leaves behind: the signed telemetry chunks, the in-car unit's public key, the versions of
@@ -6,12 +6,16 @@ the map and rule table used (``exam.json``) and the result (``result.json``, can
 The directory appears whole or not at all (``api.cli.output_dir``); an existing one is
 replaced only with ``--force``.  ``score replay`` recomputes the result from that directory
 alone and prints it; it exits 1 if it differs from the ``result.json`` found there.
+``score rules`` prints the rule table and,
+with ``--coverage``, the coverage report: every rule of the research's tables and whether the
+machine, the examiner or nobody decides it (``--json`` for a list of objects).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import sys
@@ -25,8 +29,19 @@ from exam_core.input_file import read_input_file, read_json_file
 from exam_core.log.canonical import canonical_json
 from exam_core.log.note import Ed25519Signer, ed25519_verifier_from_vkey
 from exam_core.scoring.course import DEFAULT_MAPS, course_by_version, load_course, subject_of
+from exam_core.scoring.coverage import (
+    coverage,
+    coverage_counts,
+    coverage_markdown,
+    load_catalogue,
+)
 from exam_core.scoring.engine import score_chunks
-from exam_core.scoring.rules import load_rule_table, rule_table_by_version
+from exam_core.scoring.rules import (
+    Rule,
+    load_rule_table,
+    rule_table_by_version,
+    rule_table_markdown,
+)
 from exam_core.scoring.sim.simulator import simulate
 from exam_core.scoring.telemetry import (
     FRAME,
@@ -63,6 +78,15 @@ def register(commands: Any) -> None:
     rep = sub.add_parser("replay", help="recompute the result of an exam directory")
     rep.add_argument("dir", metavar="DIR")
     rep.set_defaults(run=run_replay)
+
+    rules = sub.add_parser("rules", help="print the rule table, or how each rule is decided")
+    rules.add_argument(
+        "--coverage", action="store_true", help="every rule of the research's tables"
+    )
+    rules.add_argument("--json", action="store_true", help="a JSON list of objects")
+    rules.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    rules.add_argument("--rules", dest="version", help="rule table version (default: the newest)")
+    rules.set_defaults(run=run_rules)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -181,4 +205,58 @@ def run_replay(args: argparse.Namespace) -> int:
     ):
         print("examctl: result.json does not match the recomputed result", file=sys.stderr)
         return EXIT_MISMATCH
+    return 0
+
+
+def _rule_json(r: Rule) -> dict[str, Any]:
+    return {
+        "code": r.code,
+        "subjects": sorted(r.subjects),
+        "item": r.item,
+        "condition": r.condition,
+        "points": r.points,
+        "judge": r.judge,
+        "method": r.method,
+        "params": dict(r.params),
+        "source": r.source,
+    }
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    """Print the rule table, or with ``--coverage`` the coverage report."""
+    table = load_rule_table() if args.version is None else rule_table_by_version(args.version)
+    if not args.coverage:
+        if args.json:
+            print(json.dumps([_rule_json(r) for r in table.rules.values()], ensure_ascii=False))
+            return 0
+        if args.markdown:
+            print(rule_table_markdown(table), end="")
+            return 0
+        print(f"rule table {table.version}: {len(table.rules)} rules")
+        for r in table.rules.values():
+            params = ", ".join(f"{k}={v}" for k, v in r.params.items())
+            subjects = "/".join(str(n) for n in sorted(r.subjects))
+            print(
+                f"{r.code:<7} {subjects:<4} {r.points:>3} {r.judge:<8} {r.item:<17} "
+                f"{r.condition}" + (f" [{params}]" if params else "")
+            )
+        return 0
+    report = coverage(table, load_catalogue())
+    if args.json:
+        print(json.dumps([c.to_json() for c in report], ensure_ascii=False, indent=1))
+        return 0
+    if args.markdown:
+        print(coverage_markdown(report), end="")
+        return 0
+    counts = coverage_counts(report)
+    print(
+        f"rule table {table.version}: of {counts['total']} rules in the research's tables, "
+        f"{counts['machine']} decided by machine, {counts['examiner']} by the examiner, "
+        f"{counts['none']} by nobody"
+    )
+    for c in report:
+        print(
+            f"{c.rule.id:<7} {c.code or '-':<7} {c.rule.points:>3} {c.decided_by:<8} "
+            f"{c.rule.description} ({c.reason})"
+        )
     return 0

@@ -38,7 +38,11 @@ __all__ = [
 def make_responder(
     kind: str, *, unit: int | None = None, clock: Callable[[], float] = time.monotonic
 ) -> Responder:
-    """The emulated device of ``kind`` (``jammer``, ``detector``, ``canary``, ``vendor-jammer``)."""
+    """The emulated device of ``kind`` (``jammer``, ``detector``, ``canary``, ``vendor-jammer``).
+
+    Raises:
+        DeviceConfigError: no emulator exists for ``kind``.
+    """
     if kind == "jammer":
         u = JAMMER_UNIT if unit is None else unit
         return ModbusSlave({u: JammerModel(clock, unit=u)})

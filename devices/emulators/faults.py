@@ -36,7 +36,7 @@ def parse_duration_s(text: str) -> float:
 
     Raises:
         DeviceConfigError: not a duration, or negative, not finite or above the maximum.
-    """
+    """  # noqa: DOC501 - the ValueError is caught here
     try:
         if len(text) > 40:
             raise ValueError(text)
@@ -68,7 +68,12 @@ class FaultSpec:
 
     @classmethod
     def parse(cls, spec: str) -> FaultSpec:
-        """Parse a SPEC; unknown names and out-of-range values are ``DeviceConfigError``."""
+        """Parse a SPEC; unknown names and out-of-range values are ``DeviceConfigError``.
+
+        Raises:
+            DeviceConfigError: a fault name is unknown, a probability is not a number in [0, 1], a
+                duration is malformed or out of range, or the seed is not an integer.
+        """
         values: dict[str, object] = {}
         for item in filter(None, (part.strip() for part in spec.split(","))):
             name, _, value = item.partition("=")

@@ -213,7 +213,12 @@ class ModbusDeviceModel:
     def write_holding(self, address: int, value: int) -> None:
         """Store one holding register (already range-checked); subclasses react to commands.
 
-        The link settings change only while unlocked: a stray write must not cut the bus."""
+        The link settings change only while unlocked: a stray write must not cut the bus.
+
+        Raises:
+            ModbusException: a link setting (the first three holding registers) is written while the
+                device is locked; the master gets exception 03 (illegal data value).
+        """
         if self.holding_addr <= address <= self.holding_addr + 2 and not self.unlocked():
             raise ModbusException(ILLEGAL_DATA_VALUE)
         self.holding[address] = value
@@ -314,7 +319,11 @@ class ModbusDeviceModel:
     # -- scripted actions ---------------------------------------------------------------------
 
     def act(self, action: str, args: Mapping[str, object]) -> None:
-        """Apply a scenario action; unknown actions are a configuration error."""
+        """Apply a scenario action; unknown actions are a configuration error.
+
+        Raises:
+            DeviceConfigError: ``action`` is not one this model knows.
+        """
         if action == "reboot":
             self.reboot()
         elif action == "busy":

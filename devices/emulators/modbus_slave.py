@@ -92,7 +92,12 @@ class ModbusSlave:
 
 
 def act_on_units(slave: ModbusSlave, action: str, args: Mapping[str, object]) -> None:
-    """Route a scenario action to the model named by ``unit`` (or the only model)."""
+    """Route a scenario action to the model named by ``unit`` (or the only model).
+
+    Raises:
+        DeviceConfigError: no ``unit`` is named on a multi-unit bus, the named unit is not emulated,
+            or the model refuses or does not know the action.
+    """
     unit = args.get("unit")
     if unit is None:
         if len(slave.models) != 1:

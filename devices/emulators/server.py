@@ -290,7 +290,12 @@ class EmulatorServer:
     # -- control ------------------------------------------------------------------------------
 
     def do(self, action: str, args: Mapping[str, object] | None = None) -> None:
-        """Apply one action now (the same vocabulary as scenario steps)."""
+        """Apply one action now (the same vocabulary as scenario steps).
+
+        Raises:
+            DeviceConfigError: a ``faults`` action has a spec that is not a string or does not
+                parse, or the emulated device does not know ``action``.
+        """
         args = args or {}
         with self._lock:
             if action == "unplug":

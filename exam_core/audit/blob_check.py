@@ -4,7 +4,9 @@ Evidence too large for an entry (telemetry chunks, photos, raw device frames) tr
 the log as blobs named by their SHA-256, and an entry references a blob by hash and length.
 The blobs are checked against their names before the ordered pass, so that replayers only ever
 see blobs that match their hash; the ordered pass then checks each admitted entry's references,
-and what no entry references is listed last, as a warning.
+and what no entry references is listed last, as a warning.  A blob is hashed as a stream, a
+piece at a time (``exam_core.audit.reader.BlobFile``): twelve blobs of 250 MiB cost the audit
+one piece of memory, not 3 GB.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from exam_core.audit.reader import BlobFile
 from exam_core.audit.report import FindingLog
+from exam_core.errors import BlobError
 from exam_core.findings import WARNING
 from exam_core.log.blob_refs import referenced_blobs
 from exam_core.log.entry import Entry
@@ -23,31 +27,42 @@ __all__ = ["BlobCheck"]
 class BlobCheck:
     """The bundle's blobs, checked once against their names and then against each reference."""
 
-    def __init__(self, files: Mapping[str, bytes], findings: FindingLog) -> None:
+    def __init__(self, files: Mapping[str, BlobFile], findings: FindingLog) -> None:
         self._files = files
         self._findings = findings
         self._referenced: set[str] = set()
-        self.good: dict[str, bytes] = {}
+        self.good: dict[str, BlobFile] = {}
         """The blobs whose content hashes to their name: the only ones replayers see."""
+        self._length: dict[str, int] = {}
 
     def check_files(self) -> None:
         """Every blob hashes to its name (before any entry references it)."""
-        for name, data in sorted(self._files.items()):
-            if hashlib.sha256(data).hexdigest() != name:
+        for name, blob in sorted(self._files.items()):
+            digest = hashlib.sha256()
+            length = 0
+            try:
+                for piece in blob.pieces():
+                    digest.update(piece)
+                    length += len(piece)
+            except BlobError as e:
+                self._findings.add(None, "unreadable_file", f"blobs/{name}: {e}")
+                continue
+            if digest.hexdigest() != name:
                 self._findings.add(None, "blob_hash", f"blobs/{name}: content does not match name")
             else:
-                self.good[name] = data
+                self.good[name] = blob
+                self._length[name] = length
 
     def check_references(self, index: int, entry: Entry) -> None:
         """Every blob entry ``index`` references is present, intact and of the stated length."""
         for sha, length in referenced_blobs(entry):
             self._referenced.add(sha)
             if sha in self.good:
-                if len(self.good[sha]) != length:
+                if self._length[sha] != length:
                     self._findings.add(
                         index,
                         "blob_length",
-                        f"blobs/{sha}: {len(self.good[sha])} bytes, entry says {length}",
+                        f"blobs/{sha}: {self._length[sha]} bytes, entry says {length}",
                     )
             elif sha in self._files:
                 self._findings.add(index, "blob_corrupt", f"blobs/{sha}: does not match hash")

@@ -9,12 +9,15 @@ the file, for things that belong to no entry).  It is pure: a ``Bundle`` of byte
 order") is one call below, with its number, and lives in a module of its own:
 
 1. ``checkpoint_history``: the policy parses; every checkpoint carries the log's signature and
-   the policy's witness quorum, in canonical encoding; the history runs without gaps and never
+   the policy's witness quorum, in canonical encoding (a policy taken from the bundle is named
+   as unpinned, with the log key it trusts); the history runs without gaps and never
    shrinks, two checkpoints of one size agree, the top checkpoint is the newest one listed;
 2. ``entry_bundles``: the entry bundles decode into the log's entries, as many as the newest
    checkpoint covers; ``tree``: the tree recomputed from them has every checkpoint's root at
    its size, an RFC 9162 consistency proof built from the level-0 tiles tells a forked log from
    a changed bundle, and every tile file equals the tile recomputed from the entries;
+   ``outside_checkpoints``: the bundle holds a tree at least as large as, and consistent with,
+   every checkpoint the auditor saw elsewhere, and a witness cosigned its newest tree;
 3. ``ordered_pass``: every entry passes ``KeyRegistry`` — the very rules ingest applies — with
    the administrator keys the policy pins;
 4. and 5. every allocation and every score is recomputed by the ``Replayer`` the caller plugs
@@ -39,6 +42,11 @@ from exam_core.audit.checkpoint_history import check_checkpoints, check_policy
 from exam_core.audit.entry_bundles import assemble_entries, hold_to_checkpoint
 from exam_core.audit.history import Replayer
 from exam_core.audit.ordered_pass import check_entries
+from exam_core.audit.outside_checkpoints import (
+    OutsideCheckpoint,
+    check_outside_checkpoints,
+    check_witnessed,
+)
 from exam_core.audit.reader import Bundle
 from exam_core.audit.report import AuditReport, FindingLog
 from exam_core.audit.signatures import SignatureCheck, start_signature_check
@@ -54,18 +62,21 @@ def check_bundle(
     *,
     gating: Sequence[Replayer] = (),
     policy: bytes | None = None,
+    outside: Sequence[OutsideCheckpoint] = (),
     signature_check: SignatureCheck | None = None,
 ) -> AuditReport:
     """Audit ``bundle`` and return every finding (DESIGN §3.5 steps 1–6, docs/audit.md).
 
     ``policy`` replaces the bundle's own policy file: an auditor who pinned the log's keys out
-    of band should not take them from the party being audited.  ``replayers`` recompute
-    allocations and scores; ``gating`` checks device gating per exam.
+    of band should not take them from the party being audited.  ``outside`` are checkpoints
+    the auditor saw elsewhere (where from, note bytes), which the bundle must not roll back.
+    ``replayers`` recompute allocations and scores; ``gating`` checks device gating per exam.
     """
     findings = FindingLog(bundle.problems)
     with _cycle_collector_paused():
         # (1) docs/audit.md step 1: the policy, and the checkpoints it signs
-        trusted = check_policy(policy if policy is not None else bundle.policy, findings)
+        pinned = policy is not None
+        trusted = check_policy(policy if pinned else bundle.policy, findings, pinned=pinned)
         history = check_checkpoints(bundle, trusted, findings)
         newest = history.newest.checkpoint if history.newest is not None else None
         # (2) step 2: the entries from their bundles, as many as the newest checkpoint covers
@@ -73,7 +84,10 @@ def check_bundle(
         # (3) step 3, started early: workers verify signatures while the tree is rebuilt here
         verified = start_signature_check(entries, signature_check)
         # (2) step 2: the tree rebuilt from the entries, against every checkpoint and tile
-        check_tree(bundle, entries, history, findings)
+        tree = check_tree(bundle, entries, history, findings)
+        # (2) step 2, last: checkpoints seen outside the bundle, and the witnesses
+        held = check_outside_checkpoints(outside, history, tree, findings)
+        check_witnessed(history, held, findings)
         # (6) step 6, first half: every blob against its name, before entries reference it
         blobs = BlobCheck(bundle.blobs, findings)
         blobs.check_files()
@@ -86,6 +100,7 @@ def check_bundle(
             blobs=blobs,
             verified=verified,
             findings=findings,
+            outside=held,
         )
     origin = history.policy.origin if history.policy is not None else None
     return AuditReport(

@@ -11,18 +11,26 @@ audit the tree and the entries against.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from exam_core.audit.reader import Bundle
 from exam_core.audit.report import FindingLog
 from exam_core.errors import CheckpointError, NoteError
+from exam_core.findings import WARNING
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text
-from exam_core.log.cosignature import verified_witnesses
+from exam_core.log.cosignature import cosignature_timestamps, verified_witnesses
 from exam_core.log.note import parse_note
 from exam_core.log.policy import Policy, parse_policy
 from exam_core.log.tiles import checkpoint_history_path
 
-__all__ = ["CheckpointHistory", "SeenCheckpoint", "check_checkpoints", "check_policy"]
+__all__ = [
+    "CheckpointHistory",
+    "SeenCheckpoint",
+    "check_checkpoints",
+    "check_policy",
+    "witness_times",
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class SeenCheckpoint:
 
     path: str
     checkpoint: Checkpoint
+    cosigned_at: Mapping[str, int] = field(default_factory=dict, compare=False)
+    """Witness key name → the POSIX time (seconds) its verified cosignature states; empty when
+    no witness the policy names cosigned it, or the checkpoint failed the policy."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +67,32 @@ class CheckpointHistory:
         return self.newest.checkpoint.origin if self.newest is not None else None
 
 
-def check_policy(text: bytes | None, findings: FindingLog) -> Policy | None:
-    """The policy parsed from ``text``; None, with a finding, when it is absent or malformed."""
+def check_policy(text: bytes | None, findings: FindingLog, *, pinned: bool) -> Policy | None:
+    """The policy parsed from ``text``; None, with a finding, when it is absent or malformed.
+
+    ``pinned`` says whether the auditor brought ``text`` (out of band) or it is the bundle's
+    own: a bundle's own policy is whatever the audited party wrote, so the keys trusted are
+    named in a warning for the auditor to compare with the ones the centre publishes.
+    """
     if text is None:
         findings.add(None, "missing_policy", "policy: no policy file; nothing to trust")
         return None
     try:
-        return parse_policy(text)
+        policy = parse_policy(text)
     except (CheckpointError, NoteError) as e:
         findings.add(None, "policy_malformed", f"policy: {e}")
         return None
+    if not pinned:
+        keys = ", ".join(log.vkey for log in policy.logs)
+        findings.add(
+            None,
+            "policy_unpinned",
+            f"policy: taken from the bundle, which the audited party wrote; the log key trusted "
+            f"is {keys}: compare it with the key the centre publishes, or pin a policy with "
+            "--policy",
+            WARNING,
+        )
+    return policy
 
 
 def _loose_signature_line(data: bytes) -> str | None:
@@ -85,6 +112,17 @@ def _loose_signature_line(data: bytes) -> str | None:
         if canonical != encoded:
             return f"signature line {line[:60]!r} is not canonical base64"
     return None
+
+
+def witness_times(policy: Policy, data: bytes) -> dict[str, int]:
+    """The cosignature time of every witness of ``policy`` whose line on ``data`` verifies.
+
+    Raises:
+        CheckpointError: the log did not sign ``data``, or a known witness's line fails.
+    """
+    _, signed = verified_witnesses(data, policy.log_verifiers, policy.witness_verifiers.values())
+    witnesses = [v for v in policy.witness_verifiers.values() if v.name in signed]
+    return cosignature_timestamps(data, witnesses)
 
 
 def _refusal_code(policy: Policy, data: bytes) -> str:
@@ -118,6 +156,7 @@ def _open_checkpoint(
     elif policy is not None:
         try:
             policy.verify_checkpoint(data)
+            return SeenCheckpoint(path, cp, witness_times(policy, data))
         except CheckpointError as e:
             findings.add(None, _refusal_code(policy, data), f"{path}: {e}")
     return SeenCheckpoint(path, cp)
@@ -161,6 +200,13 @@ def check_checkpoints(
                 f"{path} and {other.path} state different trees of size {size}",
             )
         previous = seen
+    if not bundle.checkpoints:
+        findings.add(
+            None,
+            "missing_checkpoint_history",
+            "checkpoints/: the bundle lists no checkpoint; it must list every checkpoint the "
+            "log published, so that its history can be held to them",
+        )
     last = listed[-1] if listed else None
     if bundle.checkpoint is None:
         findings.add(None, "missing_checkpoint", "checkpoint: the bundle has none")

@@ -6,29 +6,41 @@ bundle holds.  ``api`` wires the replayers into ``examctl audit`` so that ``exam
 imports ``allocation``.  Both sides of the seam are here: what a replayer is and what it may
 consult (``AuditHistory``), the history the audit keeps for it (``AdmittedHistory``), one over a
 plain list (``MemoryHistory``), and the read-once index replayers build on (``IncrementalIndex``).
+Besides earlier entries and blobs, a replayer may consult what the audit knows about when the
+log held what (``exam_core.audit.timing``) and the beacon keys the auditor's policy pins.
 """
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
 from operator import itemgetter
 from typing import Generic, Protocol, TypeVar
 
+from exam_core.audit.reader import BlobFile, read_blob
+from exam_core.audit.timing import CheckpointEvidence, SigningTimes
+from exam_core.errors import BlobError
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry
+from exam_core.log.note import NoteVerifier
 
 __all__ = [
+    "MAX_REPLAYED_BLOB_BYTES",
     "AdmittedHistory",
     "AuditHistory",
+    "CheckpointEvidence",
     "EarlierIndex",
     "Finding",
     "IncrementalIndex",
     "MemoryHistory",
     "Replayer",
 ]
+
+MAX_REPLAYED_BLOB_BYTES = 16 << 20
+"""The most of one blob a replayer is handed unless it asks for less (a manifest's bound)."""
 
 
 class AuditHistory(Protocol):
@@ -47,8 +59,35 @@ class AuditHistory(Protocol):
         """
         ...
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        """The blob with this SHA-256 (already checked against its hash), or None if absent."""
+    def blob(self, sha256_hex: str, max_bytes: int = MAX_REPLAYED_BLOB_BYTES) -> bytes | None:
+        """The blob with this SHA-256 (checked against its hash), or None if absent.
+
+        Read on demand and whole, so a replayer asks for no more than its format allows.
+
+        Raises:
+            BlobError: the blob is longer than ``max_bytes``, or changed since it was checked.
+        """
+        ...
+
+    @property
+    def checkpoints(self) -> Sequence[CheckpointEvidence]:
+        """Every checkpoint that verified under the policy and that a witness of the policy
+        cosigned, with each witness's cosignature time."""
+        ...
+
+    @property
+    def beacon_keys(self) -> Sequence[NoteVerifier]:
+        """The beacon keys the policy pins (``beacon`` lines): what a hash-chain beacon's
+        commitment must be signed by."""
+        ...
+
+    def stamp(self, index: int) -> tuple[str, int] | None:
+        """(signer, ``ts``) of admitted entry ``index``, of any type, read so far; else None."""
+        ...
+
+    def latest_signed_before(self, index: int) -> tuple[int, str, int] | None:
+        """(index, signer, ``ts``) of the admitted entry before ``index`` that carries the
+        greatest ``ts``; None when there is none."""
         ...
 
 
@@ -78,6 +117,8 @@ class MemoryHistory:
     entries: list[Entry] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
+    checkpoints: list[CheckpointEvidence] = field(default_factory=list)
+    beacon_keys: list[NoteVerifier] = field(default_factory=list)
 
     def earlier(
         self, kinds: Collection[str], stop: int, start: int = 0
@@ -88,8 +129,29 @@ class MemoryHistory:
             if index not in self.refused and entry.type in wanted:
                 yield index, entry
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return self.blobs.get(sha256_hex)
+    def blob(self, sha256_hex: str, max_bytes: int = MAX_REPLAYED_BLOB_BYTES) -> bytes | None:
+        """See ``AuditHistory.blob``.
+
+        Raises:
+            BlobError: the blob is longer than ``max_bytes``.
+        """
+        data = self.blobs.get(sha256_hex)
+        if data is not None and len(data) > max_bytes:
+            raise BlobError(f"blob {sha256_hex} is {len(data)} bytes; at most {max_bytes} are read")
+        return data
+
+    def stamp(self, index: int) -> tuple[str, int] | None:
+        if not 0 <= index < len(self.entries) or index in self.refused:
+            return None
+        return self.entries[index].actor, self.entries[index].ts
+
+    def latest_signed_before(self, index: int) -> tuple[int, str, int] | None:
+        best: tuple[int, str, int] | None = None
+        for k in range(min(index, len(self.entries))):
+            found = self.stamp(k)
+            if found is not None and (best is None or found[1] > best[2]):
+                best = (k, *found)
+        return best
 
 
 class AdmittedHistory:
@@ -100,12 +162,23 @@ class AdmittedHistory:
     copy of every one of them.
     """
 
-    def __init__(self, blobs: Mapping[str, bytes], reads: Collection[str]) -> None:
+    def __init__(
+        self,
+        blobs: Mapping[str, BlobFile],
+        reads: Collection[str],
+        *,
+        checkpoints: Sequence[CheckpointEvidence] = (),
+        beacon_keys: Sequence[NoteVerifier] = (),
+    ) -> None:
         self._blobs = blobs
         self._by_type: dict[str, tuple[list[int], list[Entry]]] = {kind: ([], []) for kind in reads}
+        self._times = SigningTimes()
+        self.checkpoints: Sequence[CheckpointEvidence] = tuple(checkpoints)
+        self.beacon_keys: Sequence[NoteVerifier] = tuple(beacon_keys)
 
     def admit(self, index: int, entry: Entry) -> None:
         """Record an entry the ingest rules admitted; indices come in increasing order."""
+        self._times.record(index, entry.actor, entry.ts)
         kept = self._by_type.get(entry.type)
         if kept is not None:
             kept[0].append(index)
@@ -131,8 +204,29 @@ class AdmittedHistory:
             return runs[0]
         return merge(*runs, key=itemgetter(0))
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        return self._blobs.get(sha256_hex)
+    def blob(self, sha256_hex: str, max_bytes: int = MAX_REPLAYED_BLOB_BYTES) -> bytes | None:
+        """See ``AuditHistory.blob``: read from the bundle now, and hashed again.
+
+        Raises:
+            BlobError: the blob is longer than ``max_bytes``, cannot be read, or no longer
+                matches its hash.
+        """
+        found = self._blobs.get(sha256_hex)
+        if found is None:
+            return None
+        try:
+            data = read_blob(found, max_bytes)
+        except BlobError as e:
+            raise BlobError(f"blob {sha256_hex}: {e}") from e
+        if hashlib.sha256(data).hexdigest() != sha256_hex:
+            raise BlobError(f"blob {sha256_hex} changed since it was checked against its hash")
+        return data
+
+    def stamp(self, index: int) -> tuple[str, int] | None:
+        return self._times.stamp(index)
+
+    def latest_signed_before(self, index: int) -> tuple[int, str, int] | None:
+        return self._times.latest_before(index)
 
 
 class EarlierIndex(Protocol):

@@ -16,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from exam_core.audit.blob_check import BlobCheck
-from exam_core.audit.checkpoint_history import CheckpointHistory
+from exam_core.audit.checkpoint_history import CheckpointHistory, SeenCheckpoint
 from exam_core.audit.history import AdmittedHistory, Replayer
 from exam_core.audit.report import FindingLog
+from exam_core.audit.timing import CheckpointEvidence
 from exam_core.errors import EntryError
 from exam_core.log.entry import Entry, parse_entry
 from exam_core.log.registry import KeyRegistry
@@ -52,9 +53,14 @@ def check_entries(
     blobs: BlobCheck,
     verified: Iterator[bytes | None],
     findings: FindingLog,
+    outside: Sequence[SeenCheckpoint] = (),
 ) -> None:
     """Check every entry in log order; ``verified`` yields, per entry, the key that verified
-    its signature ahead of this pass, or None for the registry to verify it here."""
+    its signature ahead of this pass, or None for the registry to verify it here.
+
+    The replayers may consult the witnessed checkpoints — the bundle's and those seen
+    ``outside`` it that it holds — and the beacon keys the policy pins.
+    """
     registry = _registry(history, findings)
     if registry is None:
         return
@@ -62,7 +68,16 @@ def check_entries(
     for replayer in replayers:
         for event_type in replayer.event_types:
             by_type[event_type].append(replayer)
-    admitted = AdmittedHistory(blobs.good, {t for r in replayers for t in r.reads})
+    admitted = AdmittedHistory(
+        blobs.good,
+        {t for r in replayers for t in r.reads},
+        checkpoints=[
+            CheckpointEvidence(s.checkpoint.size, s.cosigned_at)
+            for s in (*history.seen, *outside)
+            if s.cosigned_at
+        ],
+        beacon_keys=history.policy.beacon_verifiers if history.policy is not None else (),
+    )
     history_whole = True
     refused: dict[str, int] = {}  # key name → index of its refused registration
     for index, data in enumerate(entries):

@@ -4,7 +4,10 @@ The audit itself (``exam_core.audit.check``) is pure: it takes bytes and returns
 run anywhere and be tested without a filesystem.  This module is the one layer that touches the
 disk.  A bundle comes from the party being audited, so it is hostile input: the reader follows
 no symlink, reads no special file, refuses files larger than their format allows, and turns
-every odd path into a finding rather than an exception.  Only a bundle that cannot be read at
+every odd path into a finding rather than an exception.  Blobs are not read here at all: a
+bundle may hold gigabytes of them, so each is a ``BlobFile`` that the audit reads in pieces
+(hashing it) or, for a replayer, whole up to a bound the replayer sets — the audit's memory
+does not depend on what the bundle holds.  Only a bundle that cannot be read at
 all (no such directory, or a directory with nothing of the layout) raises ``BundleError``.
 ``directory_reader`` reads single tiles from such a directory by the same rules, for a client
 that needs a few tiles rather than the whole bundle (a mirror, a proof check).
@@ -23,11 +26,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from exam_core.errors import BundleError, CheckpointError
+from exam_core.errors import BlobError, BundleError, CheckpointError
 from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.tiles import (
     BLOBS_DIR,
@@ -44,9 +48,111 @@ from exam_core.log.tiles import (
     parse_tile_path,
 )
 
-__all__ = ["Bundle", "BundleLimits", "bundle_from_files", "directory_reader", "read_bundle"]
+__all__ = [
+    "BlobFile",
+    "Bundle",
+    "BundleLimits",
+    "bundle_from_files",
+    "directory_reader",
+    "read_blob",
+    "read_bundle",
+]
 
 _LAYOUT = frozenset({POLICY_FILE, CHECKPOINT_FILE, CHECKPOINTS_DIR, TILE_DIR, BLOBS_DIR})
+PIECE_BYTES = 1 << 20
+"""A blob is read in pieces of this size: what one blob costs in memory while it is hashed."""
+
+
+class BlobFile(Protocol):
+    """A blob of the bundle, not yet read: its size when it was found, and its content in
+    pieces."""
+
+    @property
+    def size(self) -> int: ...
+
+    def pieces(self) -> Iterator[bytes]:
+        """The content, at most ``PIECE_BYTES`` at a time, never more than the reader's limit.
+
+        Raises:
+            BlobError: the blob is no longer a readable regular file, or grew past the limit.
+        """
+        ...
+
+
+def read_blob(blob: BlobFile, max_bytes: int) -> bytes:
+    """The whole content of ``blob``, which must be at most ``max_bytes`` long.
+
+    Raises:
+        BlobError: it is longer, or cannot be read.
+    """
+    if blob.size > max_bytes:
+        raise BlobError(f"{blob.size} bytes; at most {max_bytes} are read")
+    parts: list[bytes] = []
+    read = 0
+    for piece in blob.pieces():
+        read += len(piece)
+        if read > max_bytes:
+            raise BlobError(f"grew beyond {max_bytes} bytes while it was read")
+        parts.append(piece)
+    return b"".join(parts)
+
+
+@dataclass(frozen=True)
+class _DiskBlob:
+    """A blob file under the bundle's root, opened anew (with the reader's rules) each read."""
+
+    path: Path
+    size: int
+    limit: int
+
+    def pieces(self) -> Iterator[bytes]:
+        fd = _open_regular(self.path)
+        try:
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                read = 0
+                while piece := f.read(PIECE_BYTES):
+                    read += len(piece)
+                    if read > self.limit:
+                        raise BlobError(f"grew beyond {self.limit} bytes")
+                    yield piece
+        except OSError as e:
+            raise BlobError(e.strerror or str(e)) from e
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True)
+class _MemoryBlob:
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def pieces(self) -> Iterator[bytes]:
+        view = memoryview(self.data)
+        for start in range(0, len(view), PIECE_BYTES):
+            yield bytes(view[start : start + PIECE_BYTES])
+
+
+def _open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path``: never through a symlink, never blocking on a FIFO.
+
+    Raises:
+        BlobError: it cannot be opened, or is not a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise BlobError(e.strerror or str(e)) from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BlobError("not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 @dataclass(frozen=True)
@@ -61,11 +167,11 @@ class BundleLimits:
 
 @dataclass(frozen=True)
 class Bundle:
-    """Every file of an audit bundle as bytes, sorted by role; ``problems`` are reading findings.
+    """Every file of an audit bundle, sorted by role; ``problems`` are reading findings.
 
     ``checkpoints`` holds (relative path, note bytes) oldest first; ``tiles`` (Merkle tiles)
-    and ``entry_bundles`` are keyed by their parsed path.  Nothing here has been checked: that
-    is the audit's job.
+    and ``entry_bundles`` are keyed by their parsed path, as bytes; ``blobs`` by their name,
+    unread.  Nothing here has been checked: that is the audit's job.
     """
 
     policy: bytes | None = None
@@ -73,7 +179,7 @@ class Bundle:
     checkpoints: tuple[tuple[str, bytes], ...] = ()
     tiles: Mapping[TilePath, bytes] = field(default_factory=dict)
     entry_bundles: Mapping[TilePath, bytes] = field(default_factory=dict)
-    blobs: Mapping[str, bytes] = field(default_factory=dict)
+    blobs: Mapping[str, BlobFile] = field(default_factory=dict)
     problems: tuple[Finding, ...] = ()
 
 
@@ -97,28 +203,41 @@ class _Reader:
         self.checkpoints: list[tuple[int, str, bytes]] = []
         self.tiles: dict[TilePath, bytes] = {}
         self.entry_bundles: dict[TilePath, bytes] = {}
-        self.blobs: dict[str, bytes] = {}
+        self.blobs: dict[str, BlobFile] = {}
 
-    def read(self, rel: str, limit: int) -> bytes | None:
-        """The file's bytes, or None with a finding when it is not a readable regular file."""
-        path = self.root / rel
+    def _open(self, rel: str, limit: int) -> tuple[int, int] | None:
+        """(descriptor, size) of a regular file no larger than ``limit``; None with a finding."""
         # No symlink, and no blocking on a FIFO planted in the bundle.
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            fd = os.open(path, flags)
+            fd = os.open(self.root / rel, flags)
         except OSError as e:
             self.problems.append(_problem("unreadable_file", rel, e.strerror or str(e)))
             return None
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                self.problems.append(_problem("unexpected_file", rel, "not a regular file"))
-                return None
-            if info.st_size > limit:
-                self.problems.append(
-                    _problem("oversized_file", rel, f"{info.st_size} bytes; the limit is {limit}")
-                )
-                return None
+        except OSError as e:
+            os.close(fd)
+            self.problems.append(_problem("unreadable_file", rel, e.strerror or str(e)))
+            return None
+        problem = None
+        if not stat.S_ISREG(info.st_mode):
+            problem = _problem("unexpected_file", rel, "not a regular file")
+        elif info.st_size > limit:
+            problem = _problem("oversized_file", rel, f"{info.st_size} bytes; the limit is {limit}")
+        if problem is not None:
+            os.close(fd)
+            self.problems.append(problem)
+            return None
+        return fd, info.st_size
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        """The file's bytes, or None with a finding when it is not a readable regular file."""
+        opened = self._open(rel, limit)
+        if opened is None:
+            return None
+        fd, _ = opened
+        try:
             with os.fdopen(fd, "rb", closefd=False) as f:
                 data = f.read(limit + 1)
         except OSError as e:
@@ -130,6 +249,15 @@ class _Reader:
             self.problems.append(_problem("oversized_file", rel, f"grew beyond {limit} bytes"))
             return None
         return data
+
+    def blob(self, rel: str, limit: int) -> BlobFile | None:
+        """The blob file, unread (its size checked), or None with a finding."""
+        opened = self._open(rel, limit)
+        if opened is None:
+            return None
+        fd, size = opened
+        os.close(fd)
+        return _DiskBlob(self.root / rel, size, limit)
 
     def bundle(self) -> Bundle:
         return Bundle(
@@ -179,9 +307,9 @@ class _Reader:
         except CheckpointError:
             self.unexpected(rel)
             return
-        data = self.read(rel, self.limits.blob_bytes)
-        if data is not None:
-            self.blobs[digest] = data
+        blob = self.blob(rel, self.limits.blob_bytes)
+        if blob is not None:
+            self.blobs[digest] = blob
 
     def classify_tile(self, rel: str) -> None:
         try:
@@ -218,6 +346,10 @@ class _MemoryReader(_Reader):
             return None
         return data
 
+    def blob(self, rel: str, limit: int) -> BlobFile | None:
+        data = self.read(rel, limit)
+        return None if data is None else _MemoryBlob(data)
+
 
 def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = None) -> Bundle:
     """The bundle made of ``files`` (relative path → bytes), filed as ``read_bundle`` files them.
@@ -231,7 +363,13 @@ def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = 
 
 
 def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
-    """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory."""
+    """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory.
+
+    Raises:
+        BundleError: ``root`` cannot be opened, is a symlink or not a directory, nests directories
+            too deeply, or holds nothing of a bundle's layout (no policy, checkpoint, tile or blob).
+            Every other defect is a problem in the returned bundle.
+    """
     try:
         info = root.lstat()
     except OSError as e:

@@ -31,7 +31,7 @@ from exam_core.log.merkle import (
 )
 from exam_core.log.tiles import TILE_HEIGHT, TILE_WIDTH, TilePath, read_leaf_hashes, tiles_for_size
 
-__all__ = ["check_tree"]
+__all__ = ["check_tree", "consistency_problem"]
 
 
 def _root_at(source: HashSource, size: int) -> bytes:
@@ -46,8 +46,12 @@ def _first_leaf(tile: TilePath) -> int:
 
 def check_tree(
     bundle: Bundle, entries: Sequence[bytes], history: CheckpointHistory, findings: FindingLog
-) -> None:
-    """Hold every checkpoint and every tile file to the tree of ``entries``; report each fault."""
+) -> HashSource | None:
+    """Hold every checkpoint and every tile file to the tree of ``entries``; report each fault.
+
+    Returns the tree that gives the newest checkpoint's root — the level-0 tiles' when they do,
+    else the entries' — for holding other checkpoints to it; None when neither does.
+    """
     newest = history.newest.checkpoint if history.newest is not None else None
     leaves = [leaf_hash(data) for data in entries]
     source = hash_source_from_leaf_hashes(leaves)  # every level, hashed once
@@ -91,6 +95,24 @@ def check_tree(
         entries_hold=entries_hold,
         tiles_hold=tiles_source is not None,
     )
+    return tiles_source if tiles_source is not None else source if entries_hold else None
+
+
+def consistency_problem(source: HashSource, old: Checkpoint, newest: Checkpoint) -> str | None:
+    """Why ``old`` is not a prefix of ``newest`` in the tree ``source`` (which gives the newest
+    root), or None when it is: an RFC 9162 consistency proof built from ``source``."""
+    if old.size > newest.size:
+        return f"size {old.size} is larger than the newest checkpoint's {newest.size}"
+    if old.size == 0:
+        return None if old.root_hash == EMPTY_ROOT else "size 0 with a root that is not empty"
+    if old.size == newest.size:
+        return None if old.root_hash == newest.root_hash else f"another tree of size {old.size}"
+    try:
+        proof = consistency_proof(source, old.size, newest.size)
+        verify_consistency(old.size, newest.size, proof, old.root_hash, newest.root_hash)
+    except ProofError as e:
+        return str(e)
+    return None
 
 
 def _check_consistency(
@@ -106,14 +128,12 @@ def _check_consistency(
         cp = s.checkpoint
         if cp.size == 0 or cp.size > newest.size or cp == newest:
             continue
-        try:
-            proof = consistency_proof(source, cp.size, newest.size)
-            verify_consistency(cp.size, newest.size, proof, cp.root_hash, newest.root_hash)
-        except ProofError as e:
+        problem = consistency_problem(source, cp, newest)
+        if problem is not None:
             findings.add(
                 cp.size - 1,
                 "checkpoint_inconsistent",
-                f"{s.path}: size {cp.size} is not a prefix of the newest checkpoint: {e}",
+                f"{s.path}: size {cp.size} is not a prefix of the newest checkpoint: {problem}",
             )
 
 

@@ -6,6 +6,7 @@ A centre directory holds everything one centre's log needs::
                   the log's vkey, batching and clock-skew settings
     keys/         one private key file per key name (mode 0600, folder 0700)
     log.db        the SQLite log (unless centre.json names a PostgreSQL database)
+    log.snapshot  the admission state at a recent checkpoint (``exam_core.centre.snapshot``)
     blobs/        content-addressed evidence
 
 ``Centre`` is the one door through which the rest of the system writes to the log: the device
@@ -13,39 +14,55 @@ gateway, allocation, scoring and the demo call ``append`` with a signer, an even
 fields, and get back the entry's index once it is durable and published; ``wait_receipt``
 gives the C2SP tlog-proof of an entry.  The log key signs checkpoints and nothing else; its
 name is the origin (DESIGN §3.2, §3.3).
+
+Opening a centre resumes from its snapshot when the snapshot checks out against the log, and
+reads only the entries after it; a snapshot that is absent, unreadable or refused is replaced
+by a replay of the whole log, and a refusal is logged as a warning naming the reason.  The
+writer saves a new snapshot every ``snapshot_every`` entries and when the centre closes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from exam_core.centre.actor_lock import ActorLocks
 from exam_core.centre.blobs import BlobStore
-from exam_core.centre.durable import write_new
-from exam_core.centre.ingest import fresh_ingest, parse_and_verify
+from exam_core.centre.durable import DEFAULT_MODE, replace_atomically, write_new
+from exam_core.centre.ingest import AdmissionState, ingest_factory, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
     DEFAULT_MAX_AGE_MS,
     DEFAULT_MAX_BATCH,
+    DEFAULT_SAVE_EVERY,
     Sequencer,
     wall_clock_ms,
 )
+from exam_core.centre.snapshot import (
+    MAX_SNAPSHOT_BYTES,
+    CentreSnapshot,
+    decode_snapshot,
+    encode_snapshot,
+    verify_snapshot,
+)
 from exam_core.centre.store import LogStore
+from exam_core.centre.witnessing import Witnessing, describe
 from exam_core.db.engine import make_engine
-from exam_core.errors import CanonicalError, KeyFormatError, StoreError
+from exam_core.errors import CanonicalError, CheckpointError, KeyFormatError, StoreError
 from exam_core.input_file import read_input_file
 from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
+from exam_core.log.cosignature import cosignature_verifier_from_vkey
 from exam_core.log.entry import Entry, make_entry
 from exam_core.log.names import check_key_under_origin, check_origin
 from exam_core.log.note import (
@@ -53,6 +70,7 @@ from exam_core.log.note import (
     check_key_name,
     ed25519_verifier_from_vkey,
     parse_note,
+    parse_vkey,
 )
 from exam_core.log.policy import Policy, render_policy
 from exam_core.log.registry import DEFAULT_MAX_SKEW_MS
@@ -63,10 +81,26 @@ CONFIG_FILE = "centre.json"
 KEYS_DIR = "keys"
 BLOBS_DIR = "blobs"
 DEFAULT_DB_FILE = "log.db"
+SNAPSHOT_FILE = "log.snapshot"
 FORMAT_VERSION = 1
 ADMIN_KEY_SUFFIX = "admin"
 DEFAULT_WAIT_S = 30.0
 RECEIPT_POLL_S = 0.05
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WitnessConfig:
+    """A witness the centre's checkpoints are sent to: its ``cosignature/v1`` vkey and the URL
+    prefix under which it serves ``add-checkpoint`` (tlog-witness's submission prefix)."""
+
+    vkey: str
+    url: str
+
+    @property
+    def name(self) -> str:
+        return parse_vkey(self.vkey).name
 
 
 @dataclass(frozen=True)
@@ -84,11 +118,16 @@ class CentreConfig:
     max_age_ms: int = DEFAULT_MAX_AGE_MS
     version: int = FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
+    witnesses: tuple[WitnessConfig, ...] = ()
+    """The witnesses of the centre's policy, in the order they were named."""
+    quorum: int | None = None
+    """How many of them must cosign a checkpoint; None: every witness named."""
 
     def to_json(self) -> bytes:
         body = asdict(self)
         body["pinned_admins"] = list(self.pinned_admins)
         body["extra"] = dict(self.extra)
+        body["witnesses"] = [asdict(w) for w in self.witnesses]
         return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
 
     @classmethod
@@ -126,6 +165,10 @@ class CentreConfig:
             max_batch=_bounded(body, "max_batch", DEFAULT_MAX_BATCH, 1, MAX_BATCH_LIMIT),
             max_age_ms=_bounded(body, "max_age_ms", DEFAULT_MAX_AGE_MS, 0, MAX_AGE_LIMIT_MS),
             extra=_field(body, "extra", dict) if "extra" in body else {},
+            witnesses=_witnesses(body.get("witnesses", [])),
+            quorum=None
+            if body.get("quorum") is None
+            else _bounded(body, "quorum", 1, 1, MAX_WITNESSES),
         )
         try:
             check_origin(config.origin)
@@ -147,6 +190,8 @@ _CONFIG_FIELDS = frozenset(
         "max_age_ms",
         "version",
         "extra",
+        "witnesses",
+        "quorum",
     }
 )
 MAX_BATCH_LIMIT = 65_536
@@ -173,6 +218,27 @@ def _bounded(body: Mapping[str, object], name: str, default: int, low: int, high
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise StoreError(f"{CONFIG_FILE}: {name} must be an integer within {low}..{high}")
     return value
+
+
+MAX_WITNESSES = 64
+MAX_WITNESS_URL = 2048
+
+
+def _witnesses(value: object) -> tuple[WitnessConfig, ...]:
+    if not isinstance(value, list) or len(value) > MAX_WITNESSES:
+        raise StoreError(f"{CONFIG_FILE}: witnesses lists at most {MAX_WITNESSES} witnesses")
+    found: list[WitnessConfig] = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"vkey", "url"}:
+            raise StoreError(f"{CONFIG_FILE}: a witness is an object with vkey and url")
+        url = item["url"]
+        if not isinstance(url, str) or not 0 < len(url) <= MAX_WITNESS_URL:
+            raise StoreError(f"{CONFIG_FILE}: a witness url is a string of a URL")
+        vkey = item["vkey"]
+        if not isinstance(vkey, str):
+            raise StoreError(f"{CONFIG_FILE}: a witness vkey is a string")
+        found.append(WitnessConfig(vkey=vkey, url=url))
+    return tuple(found)
 
 
 def _vkey(value: object, name: str) -> str:
@@ -229,6 +295,38 @@ def full_key_name(origin: str, name: str) -> str:
     return full
 
 
+@dataclass(frozen=True)
+class Opening:
+    """How a centre came to its admission state when it opened."""
+
+    snapshot_size: int | None
+    """The size of the snapshot it resumed from; None when it replayed the whole log."""
+    refused: str | None
+    """Why the snapshot on disk was not used (None: there was none, or it was used)."""
+    replayed: int
+    """How many entries it read from the log to reach the log's size."""
+
+
+def policy_of(config: CentreConfig) -> Policy:
+    """The tlog-policy a centre's configuration describes.
+
+    Raises:
+        CheckpointError: a witness vkey is malformed or named twice, or the quorum is not
+            between 1 and the number of witnesses.
+    """
+    witnesses = config.witnesses
+    quorum = len(witnesses) if config.quorum is None else config.quorum
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        raise CheckpointError(f"a quorum of {quorum} of {len(witnesses)} witnesses")
+    return Policy.build(
+        log=config.log_vkey,
+        witnesses=[w.vkey for w in witnesses],
+        witness_urls=[w.url for w in witnesses],
+        quorum=quorum if witnesses else 0,
+        admins=config.pinned_admins,
+    )
+
+
 def key_file_name(name: str) -> str:
     """The file of key ``name`` in ``keys/``: the name with every '/' escaped."""
     check_key_name(name)
@@ -250,6 +348,9 @@ class Centre:
         verify_workers: int = 0,
         max_batch: int | None = None,
         max_age_ms: int | None = None,
+        start_state: AdmissionState | None = None,
+        refused: str | None = None,
+        snapshot_every: int = DEFAULT_SAVE_EVERY,
     ) -> None:
         self.root = root
         self.config = config
@@ -269,9 +370,11 @@ class Centre:
         self._actor_locks = ActorLocks(root)
         self._assigned: dict[str, int] = {}
         self._signers: dict[str, Ed25519Signer] = {}
+        self.witnessing = Witnessing(store, policy_of(config), clock_ms)
+        """Sends each new checkpoint to the policy's witnesses, in the background."""
         self.sequencer = Sequencer(
             store,
-            fresh_ingest(
+            ingest_factory(
                 config.origin,
                 frozenset(config.pinned_admins),
                 config.max_skew_ms,
@@ -282,8 +385,15 @@ class Centre:
             max_age_ms=config.max_age_ms if max_age_ms is None else max_age_ms,
             clock_ms=clock_ms,
             pipeline=self._executor is not None,
+            start_state=start_state,
+            save_state=self._save_snapshot,
+            save_every=snapshot_every,
+            on_publish=self.witnessing.published,
         )
         self.sequencer.start()
+        self.witnessing.start()
+        resumed = None if start_state is None else start_state.size
+        self.opening = Opening(resumed, refused, self.sequencer.published_size() - (resumed or 0))
 
     # --- opening and creating --------------------------------------------------------------
 
@@ -297,8 +407,15 @@ class Centre:
         verify_workers: int = 0,
         max_batch: int | None = None,
         max_age_ms: int | None = None,
+        snapshot_every: int = DEFAULT_SAVE_EVERY,
     ) -> Centre:
-        """Open the centre in ``root`` and replay its log into the key registry."""
+        """Open the centre in ``root``: resume from its snapshot, or replay its log.
+
+        Raises:
+            StoreError: ``root`` is not a centre directory, its database cannot be read, or
+                its log's entries do not make the tree its newest checkpoint signed.
+            KeyFormatError: the log key file is missing, unreadable or not the config's key.
+        """
         root = Path(root)
         config = load_config(root)
         log_signer = read_key_file(
@@ -308,6 +425,7 @@ class Centre:
             raise KeyFormatError("the log key file does not match the log vkey in the config")
         store = LogStore.open(make_engine(database_url(root, config)))
         try:
+            start_state, refused = cls._load_snapshot(root, config, store)
             return cls(
                 root,
                 config,
@@ -318,10 +436,51 @@ class Centre:
                 verify_workers=verify_workers,
                 max_batch=max_batch,
                 max_age_ms=max_age_ms,
+                start_state=start_state,
+                refused=refused,
+                snapshot_every=snapshot_every,
             )
         except BaseException:
             store.close()
             raise
+
+    @staticmethod
+    def _load_snapshot(
+        root: Path, config: CentreConfig, store: LogStore
+    ) -> tuple[AdmissionState | None, str | None]:
+        """The verified state of the snapshot on disk, or why there is none to resume from."""
+        path = root / SNAPSHOT_FILE
+        try:
+            with path.open("rb") as f:
+                data = f.read(MAX_SNAPSHOT_BYTES + 1)
+        except FileNotFoundError:
+            return None, None
+        except OSError as e:
+            reason = f"cannot read it: {e.strerror or e}"
+        else:
+            try:
+                snapshot = decode_snapshot(data)
+                verify_snapshot(
+                    snapshot,
+                    config.origin,
+                    ed25519_verifier_from_vkey(config.log_vkey),
+                    store.checkpoint(snapshot.size),
+                )
+            except StoreError as e:
+                reason = str(e)
+            else:
+                return snapshot.state, None
+        logger.warning(
+            "centre %s: snapshot %s refused (%s); replaying the whole log instead",
+            config.origin,
+            path,
+            reason,
+        )
+        return None, reason
+
+    def _save_snapshot(self, state: AdmissionState, checkpoint: bytes) -> None:
+        snapshot = CentreSnapshot(self.config.origin, checkpoint, state)
+        replace_atomically(self.root / SNAPSHOT_FILE, encode_snapshot(snapshot))
 
     @classmethod
     def create(
@@ -390,8 +549,14 @@ class Centre:
                 job.result()
 
     def close(self) -> None:
-        """Publish what was submitted, then release the database, worker pool and actor locks."""
+        """Publish what was submitted, then release the witnesses, the database, the worker pool and
+        the actor locks.
+
+        A witness request in flight is given its timeout to finish; the checkpoints not yet
+        cosigned are sent by the next process that opens the centre.
+        """
         self.sequencer.close()
+        self.witnessing.close()
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
@@ -594,18 +759,54 @@ class Centre:
     # --- reading ---------------------------------------------------------------------------
 
     def wait_receipt(self, index: int, timeout: float | None = DEFAULT_WAIT_S) -> bytes:
-        """The tlog-proof of entry ``index``, once a checkpoint covers it."""
+        """The tlog-proof of entry ``index``, on a checkpoint that covers it and carries the
+        policy's witness quorum (every cosignature kept so far, when the policy needs none).
+
+        Raises:
+            StoreError: ``index`` is negative, or no such checkpoint came within ``timeout``
+                seconds (the message says how far each witness got).
+        """
         if index < 0:
             raise StoreError(f"no entry {index}")
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self.sequencer.published_size() <= index:
             self._wait_in_store(index, timeout)
-        checkpoint = self.store.latest_checkpoint()
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        checkpoint = self.witnessing.wait_witnessed(index + 1, remaining)
         if checkpoint is None:
-            raise StoreError("the log has no checkpoint yet")
-        size = self.checkpoint_of(checkpoint).size
-        if size <= index:
+            if self.witnessing.required:
+                raise StoreError(
+                    f"no checkpoint covering entry {index} met the witness quorum within "
+                    f"{timeout} s; {describe(self.witnessing.status())}"
+                )
             raise StoreError(f"entry {index} is not published")
+        size = self.checkpoint_of(checkpoint).size
         return make_receipt(index, self.store.inclusion_proof(index, size), checkpoint)
+
+    def add_witness(self, vkey: str, url: str, quorum: int | None = None) -> Policy:
+        """Name a witness in this centre's policy (``centre.json``); return the new policy.
+
+        ``quorum`` None: every witness named must cosign.  The running feeds are not changed:
+        the witness is sent checkpoints from the next time the centre is opened.
+
+        Raises:
+            KeyFormatError: ``vkey`` is not a ``cosignature/v1`` (0x04) vkey.
+            CheckpointError: the witness is named already, or the quorum is out of range.
+            StoreError: ``url`` is not an http(s) URL.
+            OSError: ``centre.json`` cannot be written (it is then left as it was).
+        """
+        cosignature_verifier_from_vkey(vkey)
+        if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
+            raise StoreError(f"witness URL {url!r} is not an http(s) URL prefix")
+        config = replace(
+            self.config,
+            witnesses=(*self.config.witnesses, WitnessConfig(vkey, url.rstrip("/"))),
+            quorum=quorum,
+        )
+        policy = policy_of(config)
+        replace_atomically(self.root / CONFIG_FILE, config.to_json(), mode=DEFAULT_MODE)
+        self.config = config
+        return policy
 
     def _wait_in_store(self, index: int, timeout: float | None) -> None:
         # This writer publishes its own entries; those of other writers sharing the database
@@ -630,8 +831,8 @@ class Centre:
         return render_policy(self.policy()).decode()
 
     def policy(self) -> Policy:
-        """The tlog-policy of this log: its key, no witnesses yet, the pinned admin keys."""
-        return Policy.build(log=self.log_vkey, admins=self.config.pinned_admins)
+        """The tlog-policy of this log: its key, its witnesses and quorum, the pinned admins."""
+        return policy_of(self.config)
 
     def _sign_checkpoint(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
@@ -640,8 +841,11 @@ class Centre:
 __all__ = [
     "Centre",
     "CentreConfig",
+    "Opening",
+    "WitnessConfig",
     "database_url",
     "full_key_name",
     "key_file_name",
     "load_config",
+    "policy_of",
 ]

@@ -1,7 +1,8 @@
 """Writing a centre's audit bundle (DESIGN §3.5) for ``examctl log export``.
 
 An auditor gets one directory that holds everything the offline audit needs and nothing it
-must fetch: the policy, every checkpoint the log published, the tiles and entry bundles of the
+must fetch: the policy, every checkpoint the log published (with the cosignatures its
+witnesses returned), the tiles and entry bundles of the
 newest tree, and the blobs its entries reference.  The bundle is cut at the newest checkpoint
 read at the start, so appends that land during the export are simply not in it, and it is
 written into a temporary directory beside ``out_dir`` and renamed into place: a bundle either
@@ -59,12 +60,55 @@ def _referenced_blobs(entries: list[bytes]) -> list[str]:
     return found
 
 
-def export_bundle(centre: Centre, out_dir: Path) -> ExportSummary:
-    """Write the bundle of ``centre``'s log at its newest checkpoint to ``out_dir`` (new)."""
+def _witnessed_history(centre: Centre) -> list[bytes]:
+    """The checkpoints the bundle lists, oldest first, with their cosignatures.
+
+    Without a quorum in the policy, every checkpoint.  With one, those that meet it, and the
+    newest whatever it carries: a checkpoint published while the witnesses were unreachable
+    was never witnessed, and the audit holds every listed checkpoint to the quorum.  Its
+    entries are not lost: the newest checkpoint covers them, and the audit proves every
+    listed checkpoint consistent with it.
+    """
+    store = centre.store
+    if not centre.witnessing.required:
+        return store.cosigned_checkpoints()
+    # Read in this order, each read seeing at least what the one before saw: a cosignature
+    # counted towards the quorum is in the note, and the notes are cut at the sizes read.
+    lines = store.cosignatures()
+    sizes = store.checkpoint_sizes()
+    notes = store.cosigned_checkpoints()[: len(sizes)]
+    if not notes:
+        return notes
+    policy = centre.policy()
+    kept = [
+        note
+        for size, note in zip(sizes, notes, strict=True)
+        if policy.quorum_met(lines.get(size, {}))
+    ]
+    if not kept or kept[-1] is not notes[-1]:
+        kept.append(notes[-1])
+    return kept
+
+
+def export_bundle(centre: Centre, out_dir: Path, wait_witnessed_s: float = 0.0) -> ExportSummary:
+    """Write the bundle of ``centre``'s log at its newest checkpoint to ``out_dir`` (new).
+
+    Checkpoints carry the witnesses' cosignatures kept so far.  When the policy names a quorum,
+    the export first waits up to ``wait_witnessed_s`` seconds for the newest checkpoint to meet
+    it (a witness may still be catching up); if it does not, the bundle is written anyway and
+    the audit reports the missing quorum.  Older checkpoints that never met it are left out
+    (``_witnessed_history``).
+
+    Raises:
+        StoreError: ``out_dir`` exists, the log has no checkpoint, or the store fails.
+        OSError: a file of the bundle cannot be written (nothing is left behind).
+    """
     if out_dir.exists() or out_dir.is_symlink():
         raise StoreError(f"{out_dir} already exists; a bundle is written to a new directory")
     store = centre.store
-    notes = store.checkpoints()
+    if centre.witnessing.required and wait_witnessed_s > 0:
+        centre.witnessing.wait_witnessed(store.size(), wait_witnessed_s)
+    notes = _witnessed_history(centre)
     if not notes:
         raise StoreError("the log has no checkpoint yet: nothing to export")
     newest = centre.checkpoint_of(notes[-1])

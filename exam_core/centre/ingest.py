@@ -17,6 +17,12 @@ depend on order once the key is known, so it can run ahead on other cores:
 
 A refused entry changes nothing: the registry is advanced only by admitted entries, so it does
 not consume a ``seq``.
+
+Beside the registry, the admission state holds the **tree frontier** of the entries it has
+seen (the O(log n) roots of the tree's perfect subtrees): the writer appends a batch to it
+without reading the tree back from the database, and a centre that reopens compares it with
+the checkpoint the log signed.  ``AdmissionState`` is the immutable copy of both that a
+centre's snapshot saves and a writer restarts from (``ingest_factory``).
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from dataclasses import dataclass
 
 from exam_core.errors import EntryError, KeyFormatError
 from exam_core.log.entry import Entry, parse_entry, verify_entry_signature
+from exam_core.log.merkle import MerkleFrontier, leaf_hash
 from exam_core.log.note import EM_DASH_PREFIX, Ed25519Verifier
-from exam_core.log.registry import KeyRegistry
+from exam_core.log.registry import KeyRegistry, RegistryState
 from exam_core.log.schemas.types import EventSchema
 
 SubmissionJob = tuple[bytes, bytes | None]
@@ -124,17 +131,64 @@ class PendingVerification:
         return local
 
 
-class Ingest:
-    """The admission state of one log: its registry, advanced entry by entry."""
+@dataclass(frozen=True)
+class AdmissionState:
+    """The admission state of a log after ``size`` entries, as immutable values."""
 
-    def __init__(self, registry: KeyRegistry, executor: Executor | None = None) -> None:
+    registry: RegistryState
+    frontier: tuple[bytes, ...]
+    """The roots of the tree's perfect subtrees, largest (leftmost) first."""
+
+    @property
+    def size(self) -> int:
+        return self.registry.size
+
+
+class Ingest:
+    """The admission state of one log: its registry, advanced entry by entry, and its tree."""
+
+    def __init__(
+        self,
+        registry: KeyRegistry,
+        executor: Executor | None = None,
+        frontier: MerkleFrontier | None = None,
+    ) -> None:
+        """An admission state over ``registry`` and the tree of the same entries.
+
+        Raises:
+            RuntimeError: ``frontier`` holds another number of entries than the registry.
+        """
         self.registry = registry
+        # The tree of the entries integrated so far: admitted entries join it at their commit.
+        self.frontier = MerkleFrontier() if frontier is None else frontier
+        if self.frontier.size != registry.size:
+            raise RuntimeError("the registry and the tree must have seen the same entries")
         self._executor = executor
 
     @property
     def size(self) -> int:
         """How many log entries the registry has seen."""
         return self.registry.size
+
+    def state(self) -> AdmissionState:
+        """An immutable copy of this state, taken between batches (registry and tree agree).
+
+        Raises:
+            RuntimeError: entries were admitted and not yet integrated (a caller bug).
+        """
+        if self.frontier.size != self.registry.size:
+            raise RuntimeError("a state is taken between batches, not after an uncommitted admit")
+        return AdmissionState(self.registry.state(), self.frontier.subtree_hashes)
+
+    def integrated(self, frontier: MerkleFrontier) -> None:
+        """The admitted entries were committed: ``frontier`` is the tree that now holds them.
+
+        Raises:
+            RuntimeError: ``frontier`` does not hold exactly the entries admitted so far.
+        """
+        if frontier.size != self.registry.size:
+            raise RuntimeError("the committed tree must hold exactly the admitted entries")
+        self.frontier = frontier
 
     def start_verification(self, data: Sequence[bytes]) -> PendingVerification:
         """Parse and verify submissions in the pool (if any) under the keys known now."""
@@ -157,20 +211,37 @@ class Ingest:
         return schema
 
     def catch_up(self, entries: Sequence[bytes]) -> None:
-        """Advance the registry over entries already in the log (sequenced by any writer)."""
+        """Advance the registry and the tree over entries already in the log (any writer's).
+
+        Raises:
+            EntryError: a stored entry does not parse (the log's database was altered).
+        """
         for data in entries:
             self.registry.apply(parse_entry(data))
+            self.frontier.append(leaf_hash(data))
 
 
-def fresh_ingest(
+IngestFactory = Callable[[AdmissionState | None], Ingest]
+"""``make(state)``: the admission state of one log resumed from ``state`` (None: empty)."""
+
+
+def ingest_factory(
     origin: str,
     pinned_admins: frozenset[str] | None,
     max_skew_ms: int,
     executor: Executor | None,
-) -> Callable[[], Ingest]:
-    """A factory of empty admission states for one log (a writer rebuilds after a failure)."""
+) -> IngestFactory:
+    """A factory of admission states for one log: empty, or resumed from a saved state (a
+    writer starts from the centre's snapshot, and rebuilds from its last state after a failed
+    batch).  The factory raises ``ValueError`` for a state that contradicts itself
+    (``KeyRegistry.from_state``), ``ProofError`` or ``ValueError`` for a frontier that does not
+    fit its size."""
 
-    def make() -> Ingest:
-        return Ingest(KeyRegistry(origin, pinned_admins, max_skew_ms), executor)
+    def make(state: AdmissionState | None = None) -> Ingest:
+        if state is None:
+            return Ingest(KeyRegistry(origin, pinned_admins, max_skew_ms), executor)
+        registry = KeyRegistry.from_state(origin, state.registry, pinned_admins, max_skew_ms)
+        frontier = MerkleFrontier.from_subtree_hashes(state.size, state.frontier)
+        return Ingest(registry, executor, frontier)
 
     return make

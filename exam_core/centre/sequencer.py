@@ -15,10 +15,18 @@ entries — so indices, ``seq`` and key state stay right.
 When a pool of worker processes is given, the signatures of submissions are checked there
 while the writer commits the previous batch (a thread feeds the pool in arrival order), so
 ingest uses more than one core.
+
+The writer starts from a saved admission state when it is given one (the centre's verified
+snapshot) and reads only the entries after it; whatever it reads, it checks that the tree of
+those entries has the root the log's checkpoint of that size signed.  Every ``save_every``
+published entries, and when it closes, it hands its state with the checkpoint it was taken at
+to ``save_state`` (the centre writes its snapshot); after a failed batch it resumes from the
+newest such state rather than from an empty registry, so a failure never replays the log.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -26,16 +34,34 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from exam_core.centre.ingest import Ingest, PendingVerification, parse_submission
+from exam_core.centre.ingest import (
+    AdmissionState,
+    Ingest,
+    IngestFactory,
+    PendingVerification,
+    parse_submission,
+)
 from exam_core.centre.store import CheckpointSigner, LogStore
 from exam_core.errors import EntryError, ExamCoreError, StoreError
+from exam_core.log.checkpoint import parse_checkpoint_text
 from exam_core.log.entry import Entry
+from exam_core.log.note import parse_note
 
 DEFAULT_MAX_BATCH = 256
 DEFAULT_MAX_AGE_MS = 250
+DEFAULT_SAVE_EVERY = 16_384
+"""Entries between saved states: a centre reopened after a crash replays at most this many
+(about a third of a second), and a save costs a few milliseconds every second or two at full
+ingest."""
 CATCH_UP_CHUNK = 4096
 VERIFY_CHUNK = 64
 """Entries per pool job: large enough to amortise the hand-over, small enough to pipeline."""
+
+StateSaver = Callable[[AdmissionState, bytes], None]
+"""``save(state, checkpoint)``: keep ``state``, taken at the log's checkpoint note
+``checkpoint``; whatever it raises is logged as a warning, and the writer goes on."""
+
+logger = logging.getLogger(__name__)
 
 
 def wall_clock_ms() -> int:
@@ -67,16 +93,29 @@ class Sequencer:
     def __init__(
         self,
         store: LogStore,
-        make_ingest: Callable[[], Ingest],
+        make_ingest: IngestFactory,
         sign_checkpoint: CheckpointSigner,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_age_ms: int = DEFAULT_MAX_AGE_MS,
         clock_ms: Callable[[], int] = wall_clock_ms,
         pipeline: bool = False,
+        start_state: AdmissionState | None = None,
+        save_state: StateSaver | None = None,
+        save_every: int = DEFAULT_SAVE_EVERY,
+        on_publish: Callable[[int], None] | None = None,
     ) -> None:
-        if max_batch < 1 or max_age_ms < 0:
-            raise ValueError("a batch holds at least one entry and waits a non-negative time")
+        """``start_state`` must be a state of this log already checked against it (the centre
+        verifies its snapshot); the writer catches up from there.
+
+        Raises:
+            ValueError: a batching or saving parameter is out of range.
+        """
+        if max_batch < 1 or max_age_ms < 0 or save_every < 1:
+            raise ValueError(
+                "a batch holds at least one entry and waits a non-negative time; "
+                "states are saved every one entry or more"
+            )
         self._store = store
         self._make_ingest = make_ingest
         self._sign = sign_checkpoint
@@ -84,7 +123,17 @@ class Sequencer:
         self._max_age = max_age_ms / 1000
         self._clock_ms = clock_ms
         self._pipeline = pipeline
-        self._ingest = make_ingest()
+        self._save_state = save_state
+        self._save_every = save_every
+        self._on_publish = on_publish
+        """Told the new size after each published batch (witnessing wakes; it never blocks)."""
+        self._ingest = make_ingest(start_state)
+        # The checkpoint note of the log at the size the tree of _ingest has reached.
+        self._checkpoint: bytes | None = None
+        # The newest state known to be committed, with its checkpoint: a failed batch resumes
+        # from here; and the size of the newest state saved (or started from).
+        self._restart: tuple[AdmissionState | None, bytes | None] = (start_state, None)
+        self._saved_size = 0 if start_state is None else start_state.size
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._submitted = False
         self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -97,10 +146,20 @@ class Sequencer:
     # --- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Replay the log into the registry, then start accepting submissions."""
+        """Read the log's entries after the start state, then start accepting submissions.
+
+        Raises:
+            RuntimeError: the sequencer is already running.
+            StoreError: the log cannot be read, or its entries do not make the tree its
+                checkpoint of that size signed.
+            EntryError: a stored entry does not parse (the database was altered).
+        """
         if self._threads:
             raise RuntimeError("the sequencer is already running")
-        self._catch_up_from_store()
+        self._catch_up(self._store.size(), self._store.entries, self._store.checkpoint)
+        self._restart = (self._ingest.state(), self._checkpoint)
+        if self._ingest.size - self._saved_size >= self._save_every:
+            self._save()
         self._set_published(self._ingest.size)
         writer = threading.Thread(target=self._write_loop, name="log-writer", daemon=True)
         self._threads.append(writer)
@@ -170,7 +229,7 @@ class Sequencer:
         with self._submit_lock:
             if self._submitted:
                 return
-            self._catch_up_from_store()
+            self._catch_up(self._store.size(), self._store.entries, self._store.checkpoint)
             self._set_published(self._ingest.size)
 
     def published_size(self) -> int:
@@ -251,13 +310,15 @@ class Sequencer:
         # Drain anything that raced with close().
         if carry is not None:
             self._commit_or_fail([carry])
+        if self._ingest.size != self._saved_size:
+            self._save()
 
     def _commit_or_fail(self, chunks: Sequence[_Chunk]) -> None:
         # The writer thread must outlive any bug in one batch: every caller gets an answer.
         try:
             self._commit(chunks)
         except Exception as e:
-            self._ingest = self._make_ingest()
+            self._resume_from_restart()
             for chunk in chunks:
                 for sub in chunk.items:
                     if not sub.future.done():
@@ -283,7 +344,7 @@ class Sequencer:
         try:
             with self._store.write() as writer:
                 # (1) catch up with entries other writers appended since our last batch.
-                self._catch_up(writer.size, writer.entries)
+                self._catch_up(writer.size, writer.entries, writer.checkpoint)
                 # (2) admit in order; a refusal leaves the registry as it was.
                 for sub, entry, key in items:
                     try:
@@ -294,15 +355,26 @@ class Sequencer:
                         accepted.append(sub)
                 # (3) integrate and publish in the same transaction.
                 result = (
-                    writer.append([s.data for s in accepted], self._sign, now) if accepted else None
+                    writer.append(
+                        [s.data for s in accepted], self._sign, now, self._ingest.frontier
+                    )
+                    if accepted
+                    else None
                 )
         except (ExamCoreError, OSError) as e:
             # Nothing was written; the registry may hold effects of the lost batch.
-            self._ingest = self._make_ingest()
+            self._resume_from_restart()
             failure = e if isinstance(e, StoreError) else StoreError(f"batch not written: {e}")
             for sub, _, _ in items:
                 sub.future.set_exception(failure)
             return
+        if result is not None:
+            self._ingest.integrated(result.frontier)
+            self._checkpoint = result.checkpoint
+        # Saved before the callers hear back, so that a state saved at publication covers
+        # every entry whose index has been handed out before it.
+        if self._ingest.size - self._saved_size >= self._save_every:
+            self._save()
         for sub, error in refused:
             sub.future.set_exception(error)
         if result is not None:
@@ -310,7 +382,14 @@ class Sequencer:
                 sub.future.set_result(result.first_index + offset)
             self._set_published(result.size)
 
-    def _catch_up(self, size: int, read: Callable[[int, int], list[bytes]]) -> None:
+    def _catch_up(
+        self,
+        size: int,
+        read: Callable[[int, int], list[bytes]],
+        read_checkpoint: Callable[[int], bytes | None],
+    ) -> None:
+        """Apply the log's entries up to ``size``, then check that they make its tree."""
+        before = self._ingest.size
         while self._ingest.size < size:
             start = self._ingest.size
             chunk = read(start, min(size, start + CATCH_UP_CHUNK))
@@ -319,12 +398,39 @@ class Sequencer:
             self._ingest.catch_up(chunk)
         if self._ingest.size > size:
             raise StoreError(f"the log shrank from {self._ingest.size} to {size} entries")
+        if size == 0 or (size == before and self._checkpoint is not None):
+            return
+        # The tree of what was read (or resumed) must be the one the log signed at this size.
+        note = read_checkpoint(size)
+        if note is None:
+            raise StoreError(f"the log of {size} entries has no checkpoint of that size")
+        if parse_checkpoint_text(parse_note(note).text).root_hash != self._ingest.frontier.root():
+            raise StoreError(f"the log's entries do not make the tree its checkpoint {size} signed")
+        self._checkpoint = note
 
-    def _catch_up_from_store(self) -> None:
-        self._catch_up(self._store.size(), self._store.entries)
+    def _save(self) -> None:
+        """Keep the current state as the restart point, and hand it to ``save_state``."""
+        state = self._ingest.state()
+        self._restart = (state, self._checkpoint)
+        self._saved_size = state.size
+        if self._save_state is None or self._checkpoint is None:
+            return
+        try:
+            self._save_state(state, self._checkpoint)
+        except Exception as e:
+            # A snapshot only saves time; failing to write one never fails a committed batch.
+            logger.warning("the log's state at size %d was not saved: %s", state.size, e)
+
+    def _resume_from_restart(self) -> None:
+        state, checkpoint = self._restart
+        self._ingest = self._make_ingest(state)
+        self._checkpoint = checkpoint
 
     def _set_published(self, size: int) -> None:
         with self._published:
-            if size > self._published_size:
+            grew = size > self._published_size
+            if grew:
                 self._published_size = size
                 self._published.notify_all()
+        if grew and self._on_publish is not None:
+            self._on_publish(size)

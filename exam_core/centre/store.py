@@ -9,7 +9,10 @@ Writers and readers of the log go through ``LogStore``:
   after it, everything.  So no checkpoint ever covers an entry that is not durable, two writers
   never share an index (also a primary key), and the tree state is always complete.
 - **readers** get entries, checkpoints (oldest first), node hashes, tiles and proofs, each from
-  the stored hashes: O(log n) rows per proof, never a pass over all leaves.
+  the stored hashes: O(log n) rows per proof, never a pass over all leaves;
+- witnesses' **cosignatures** arrive after a checkpoint is published and are kept beside it
+  (``add_cosignature``); readers that hand checkpoints out (receipts, the export) get them with
+  their cosignature lines appended (``cosigned_checkpoint``, ``cosigned_checkpoints``).
 
 Rows are only ever inserted; the database's own triggers refuse UPDATE and DELETE.
 """
@@ -20,14 +23,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exam_core.db.engine import WRITE_LOCK_OPTION
 from exam_core.db.migrate import upgrade
-from exam_core.db.models import LogCheckpoint, LogEntry, LogNode
-from exam_core.errors import StoreError
+from exam_core.db.models import LogCheckpoint, LogCosignature, LogEntry, LogNode
+from exam_core.errors import CheckpointError, StoreError
+from exam_core.log.cosignature import add_cosignatures
 from exam_core.log.merkle import (
     HashSource,
     MerkleFrontier,
@@ -69,11 +73,13 @@ CheckpointSigner = Callable[[int, bytes], bytes]
 
 @dataclass(frozen=True)
 class AppendResult:
-    """What one committed batch became: its first index, the new size and its checkpoint."""
+    """What one committed batch became: its first index, the new size, its checkpoint and the
+    tree's frontier at that size."""
 
     first_index: int
     size: int
     checkpoint: bytes
+    frontier: MerkleFrontier
 
 
 def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
@@ -97,19 +103,40 @@ class LogWriter:
         """Entries ``[start, end)`` as committed (a writer catches up on others' appends)."""
         return _read_entries(self._session, start, end)
 
-    def append(self, entries: Sequence[bytes], sign: CheckpointSigner, now_ms: int) -> AppendResult:
+    def checkpoint(self, size: int) -> bytes | None:
+        """The checkpoint committed for exactly ``size`` entries, if one was."""
+        return _read_checkpoint(self._session, size)
+
+    def append(
+        self,
+        entries: Sequence[bytes],
+        sign: CheckpointSigner,
+        now_ms: int,
+        frontier: MerkleFrontier | None = None,
+    ) -> AppendResult:
         """Stage ``entries`` at the end of the log, their node hashes and a signed checkpoint.
 
-        Nothing is durable until the ``LogStore.write`` block ends and commits.
+        ``frontier`` is the tree of the log as it stands, when the caller keeps it (the
+        sequencer does, checked against the log's checkpoints); otherwise it is read from the
+        stored nodes.  Nothing is durable until the ``LogStore.write`` block ends and commits.
+
+        Raises:
+            RuntimeError: a second batch in one transaction, an empty batch, or a frontier of
+                another size than the log (caller bugs).
         """
         if self._done:
             raise RuntimeError("a writer appends one batch per transaction")
         if not entries:
             raise RuntimeError("an empty batch has nothing to publish")
-        self._done = True
         first = self._size
-        levels_and_hashes = _read_frontier(self._session, first)
-        stack = list(levels_and_hashes)
+        if frontier is None:
+            stack = _read_frontier(self._session, first)
+        elif frontier.size == first:
+            levels = [level for level, _ in frontier_nodes(first)]
+            stack = list(zip(levels, frontier.subtree_hashes, strict=True))
+        else:
+            raise RuntimeError(f"a frontier of size {frontier.size} for a log of size {first}")
+        self._done = True
         nodes: list[tuple[int, int, bytes]] = []
         size = first
         for data in entries:
@@ -135,7 +162,7 @@ class LogWriter:
         connection.exec_driver_sql(sql.nodes, nodes)
         connection.exec_driver_sql(sql.checkpoint, [(size, checkpoint, now_ms)])
         self._size = size
-        return AppendResult(first, size, checkpoint)
+        return AppendResult(first, size, checkpoint, frontier)
 
 
 class LogStore:
@@ -231,12 +258,13 @@ class LogStore:
             return [int(s) for s in rows.scalars()]
 
     def checkpoint(self, size: int) -> bytes | None:
-        """The checkpoint published for exactly ``size`` entries, if one was."""
+        """The checkpoint published for exactly ``size`` entries, if one was.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
         with self._read() as session:
-            data = session.execute(
-                select(LogCheckpoint.data).where(LogCheckpoint.size == size)
-            ).scalar_one_or_none()
-            return None if data is None else bytes(data)
+            return _read_checkpoint(session, size)
 
     def latest_checkpoint(self) -> bytes | None:
         with self._read() as session:
@@ -245,20 +273,81 @@ class LogStore:
             ).scalar_one_or_none()
             return None if data is None else bytes(data)
 
+    # --- cosignatures ----------------------------------------------------------------------
+
+    def add_cosignature(self, size: int, witness: str, line: bytes, now_ms: int) -> bool:
+        """Keep a witness's verified cosignature line on the checkpoint of ``size``.
+
+        False when that witness's line for that size is kept already (the first one stays:
+        a cosignature, once received, is evidence that is never replaced).
+
+        Raises:
+            StoreError: no checkpoint of that size was published, or the database fails.
+        """
+        try:
+            with Session(self.engine) as session, session.begin():
+                if session.get(LogCheckpoint, size) is None:
+                    raise StoreError(f"no checkpoint of size {size} to cosign")
+                if session.get(LogCosignature, (size, witness)) is not None:
+                    return False
+                session.add(
+                    LogCosignature(size=size, witness=witness, line=line, received_ms=now_ms)
+                )
+        except IntegrityError:
+            return False  # another process kept the same witness's line meanwhile
+        except SQLAlchemyError as e:
+            raise _db_error("cannot keep the cosignature", e) from e
+        return True
+
+    def cosignatures(self, min_size: int = 0) -> dict[int, dict[str, bytes]]:
+        """The kept cosignature lines of checkpoints of at least ``min_size``, by size and
+        witness name."""
+        with self._read() as session:
+            rows = session.execute(
+                select(LogCosignature.size, LogCosignature.witness, LogCosignature.line).where(
+                    LogCosignature.size >= min_size
+                )
+            )
+            found: dict[int, dict[str, bytes]] = {}
+            for size, witness, line in rows:
+                found.setdefault(int(size), {})[str(witness)] = bytes(line)
+            return found
+
+    def cosigned_size(self, witness: str) -> int | None:
+        """The largest checkpoint size ``witness`` cosigned, if any."""
+        with self._read() as session:
+            size = session.execute(
+                select(func.max(LogCosignature.size)).where(LogCosignature.witness == witness)
+            ).scalar_one_or_none()
+            return None if size is None else int(size)
+
+    def cosigned_checkpoint(self, size: int) -> bytes | None:
+        """The checkpoint of ``size`` with every kept cosignature line appended."""
+        note = self.checkpoint(size)
+        if note is None:
+            return None
+        return _with_lines(note, self.cosignatures(size).get(size, {}))
+
+    def cosigned_checkpoints(self) -> list[bytes]:
+        """Every published checkpoint, oldest first, each with its kept cosignature lines."""
+        lines = self.cosignatures()
+        with self._read() as session:
+            rows = session.execute(
+                select(LogCheckpoint.size, LogCheckpoint.data).order_by(LogCheckpoint.size)
+            )
+            return [_with_lines(bytes(d), lines.get(int(s), {})) for s, d in rows]
+
     def node_hashes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored hashes of the given (level, index) nodes that exist."""
+        """The stored hashes of the given (level, index) nodes that exist.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
         wanted = sorted(set(keys))
         found: dict[tuple[int, int], bytes] = {}
         with self._read() as session:
             for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                rows = session.execute(
-                    select(LogNode.level, LogNode.idx, LogNode.hash).where(
-                        tuple_(LogNode.level, LogNode.idx).in_(chunk)
-                    )
-                )
-                for level, idx, h in rows:
-                    found[(int(level), int(idx))] = bytes(h)
+                found.update(_read_nodes(session, wanted[i : i + 500]))
         return found
 
     def hash_source(self, size: int) -> HashSource:
@@ -333,9 +422,25 @@ class LogStore:
         return b"".join(hashes)
 
 
+def _with_lines(note: bytes, lines: dict[str, bytes]) -> bytes:
+    if not lines:
+        return note
+    try:
+        return add_cosignatures(note, [lines[name] for name in sorted(lines)])
+    except CheckpointError as e:
+        raise StoreError(f"a kept cosignature does not fit its checkpoint: {e}") from e
+
+
 def _read_size(session: Session) -> int:
     size = session.execute(select(func.max(LogCheckpoint.size))).scalar_one_or_none()
     return 0 if size is None else int(size)
+
+
+def _read_checkpoint(session: Session, size: int) -> bytes | None:
+    data = session.execute(
+        select(LogCheckpoint.data).where(LogCheckpoint.size == size)
+    ).scalar_one_or_none()
+    return None if data is None else bytes(data)
 
 
 def _read_entries(session: Session, start: int, end: int) -> list[bytes]:
@@ -349,16 +454,29 @@ def _read_entries(session: Session, start: int, end: int) -> list[bytes]:
     return [bytes(d) for d in rows.scalars()]
 
 
-def _read_frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
-    keys = frontier_nodes(size)
-    if not keys:
-        return []
+def _read_nodes(session: Session, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the given (level, index) nodes, looked up by primary key.
+
+    One ``level = L AND idx IN (…)`` term per level: SQLite plans a row-value
+    ``(level, idx) IN (…)`` as a scan of the whole table (docs/log.md), which made every batch
+    and every proof cost time in proportion to the log.
+    """
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
+        return {}
     rows = session.execute(
         select(LogNode.level, LogNode.idx, LogNode.hash).where(
-            tuple_(LogNode.level, LogNode.idx).in_(keys)
+            or_(*(and_(LogNode.level == lv, LogNode.idx.in_(ix)) for lv, ix in by_level.items()))
         )
     )
-    found = {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+    return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+
+
+def _read_frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
+    keys = frontier_nodes(size)
+    found = _read_nodes(session, keys)
     missing = [k for k in keys if k not in found]
     if missing:
         raise StoreError(f"the stored tree of size {size} lacks nodes {missing}")

@@ -7,7 +7,11 @@ The log is three append-only tables:
   where level 0 holds the leaf hashes.  The tree state is these stored hashes: the root of any
   size and any proof read O(log n) of them, and the tlog-tiles at level L are rows of level
   8·L — nothing is recomputed from all leaves;
-- ``log_checkpoints``: tree ``size`` → the checkpoint note signed by the log key.
+- ``log_checkpoints``: tree ``size`` → the checkpoint note signed by the log key;
+- ``log_cosignatures``: (``size``, witness key name) → the witness's ``cosignature/v1`` line on
+  that checkpoint, as the witness returned it (DESIGN §3.4).  A checkpoint is signed once, when
+  it is published; witnesses cosign it later, and a cosignature, once received, is evidence
+  that is never replaced.
 
 Primary keys make a second row for an index, a node or a size impossible, and the migration
 adds triggers that refuse UPDATE and DELETE inside the database itself.  An index on the leaf
@@ -17,7 +21,7 @@ told the index it already has rather than refused (``LogStore.find_entry``).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, LargeBinary, SmallInteger
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,4 +59,19 @@ class LogCheckpoint(Base):
     published_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
-APPEND_ONLY_TABLES = ("log_entries", "log_nodes", "log_checkpoints")
+class LogCosignature(Base):
+    """A witness's cosignature line on the checkpoint of one tree size."""
+
+    __tablename__ = "log_cosignatures"
+
+    size: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("log_checkpoints.size"), primary_key=True, autoincrement=False
+    )
+    witness: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """The witness's key name, as in the centre's policy."""
+    line: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    """``— <name> <base64(key ID ‖ timestamp ‖ signature)>\\n``, verified before it was stored."""
+    received_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+APPEND_ONLY_TABLES = ("log_entries", "log_nodes", "log_checkpoints", "log_cosignatures")

@@ -14,8 +14,9 @@ Routing:
 - ``session.opened``: a new session, in a configured room;
 - ``checkin.*``, ``session.*``, ``allocation.*``, ``boarding.confirmed``, ``exam.started``: the
   session they name;
-- ``telemetry.chunk``, ``exam.stopped``, ``exam.ended``, ``exam.scored``: the session of the
-  exam they name.
+- ``telemetry.chunk``, ``exam.stopped``, ``exam.ended``, ``exam.scored`` and the in-car
+  evidence (``camera.status``, ``video.sealed``, ``snapshot.taken``): the session of the exam
+  they name.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ from exam_core.exam_day.rooms import ROOM_CONFIGURED, RoomConfig, parse_room_con
 from exam_core.exam_day.session_flow import SessionFlow
 from exam_core.exam_day.steps import GateBoard, Step
 
-_BY_EXAM = frozenset({"telemetry.chunk", "exam.stopped", "exam.ended", "exam.scored"})
+_BY_EXAM = frozenset(
+    {
+        "telemetry.chunk",
+        "exam.stopped",
+        "exam.ended",
+        "exam.scored",
+        "video.sealed",
+        "camera.status",
+        "snapshot.taken",
+    }
+)
 
 IdHashes = Callable[[str], Mapping[str, str]]
 """Session id → candidate → keyed hash of their ID number (from the centre's database)."""
@@ -57,7 +68,8 @@ class ExamDay:
         """Check ``step`` and record it (for an entry now in the log).
 
         Raises:
-            StepError, ExamDayError: as ``check``; nothing is recorded then.
+            StepError: as ``check``; nothing is recorded then.
+            ExamDayError: as ``check``; nothing is recorded then.
         """
         self._route(step, manifest, commit=True)
 

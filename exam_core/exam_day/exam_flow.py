@@ -3,11 +3,18 @@
 Why it exists: the steps of an exam come from three machines — the examiner's tablet, the
 in-car unit, the scorer — and each may sign only its own steps, in order:
 
-    boarded ──exam.started (tablet; the room's latest gate allows it, fresh)──▶ started
+    boarded ──camera.status (unit; its camera's video signal, on every change)──▶ boarded
+    boarded ──exam.started (tablet; the room's latest gate allows it, fresh; camera ok)──▶ started
     started ──telemetry.chunk (unit; chunk n, frames contiguous)──▶ started
     started ──exam.stopped (tablet; a reason from the fixed list)──▶ stopped
     stopped ──telemetry.chunk (unit: the chunks buffered before the stop)──▶ stopped
-    started | stopped ──exam.ended (unit; every chunk logged)──▶ ended
+    started | stopped ──exam.ended (unit; every chunk logged; the video's count, head)──▶ ended
+    boarded | started | stopped ──video.sealed (unit; the next segment of the chain)──▶ same
+    started | stopped ──camera.status (unit; not ok: the exam is void, the reason kept)──▶ same
+    started | stopped ──snapshot.taken (unit; the next snapshot)──▶ same
+
+A void exam (its camera lost while it ran, research/domain.md §3.2) ends as usual and is never
+scored: its result is the void on the record, with its reason.
     ended ──exam.scored (scorer; the logged chunks, the session's map; a stop fails)──▶ scored
 
 A step out of order raises ``StepError`` naming the step that may come; a step by the wrong
@@ -19,8 +26,10 @@ from __future__ import annotations
 import enum
 
 from exam_core.errors import ExamDayError, StepError
+from exam_core.evidence.video_chain import ChainEnd, ChainState, Seal
 from exam_core.exam_day.plan import Crew, SessionPlan
 from exam_core.exam_day.steps import GateRecord, Step
+from exam_core.log.schemas.evidence import CAMERA_OK
 
 
 class ExamPhase(enum.Enum):
@@ -54,6 +63,11 @@ class ExamFlow:
         self.frames = 0
         self.stop_reason: str | None = None
         self.passed: bool | None = None
+        self.video = ChainState()
+        self.camera: str | None = None
+        """The camera state the crew's unit reported last (None: nothing yet)."""
+        self.void_reason: str | None = None
+        self.snapshots = 0
 
     @property
     def running(self) -> bool:
@@ -78,8 +92,9 @@ class ExamFlow:
         """``exam.started``: the crew's tablet, after the session's start, on a fresh gate.
 
         Raises:
-            StepError: out of order, too early, or the cited gate decision is not the room's
-                latest, does not allow this exam, or is stale.
+            StepError: out of order, too early, no video signal from the in-car camera, or the
+                cited gate decision is not the room's latest, does not allow this exam, or is
+                stale.
             ExamDayError: another tablet signed it.
         """
         self._require(step, ExamPhase.BOARDED)
@@ -115,6 +130,14 @@ class ExamFlow:
                 "gate_stale",
                 f"a device.gate of {plan.room} at most {plan.gate_fresh_ms} ms old",
                 f"the gate decision {gate.index} is {step.ts - gate.ts} ms old",
+            )
+        # (research/domain.md §3.2) no video signal before the start: the exam cannot start.
+        if self.camera != CAMERA_OK:
+            raise StepError(
+                "camera_not_ready",
+                f"camera.status ok from {self.crew.unit}",
+                f"the in-car camera of exam {self.exam} has no video signal "
+                f"(last reported: {self.camera or 'nothing'})",
             )
         if commit:
             self.phase = ExamPhase.STARTED
@@ -159,6 +182,62 @@ class ExamFlow:
             self.chunks.append(step.text("sha256"))
             self.frames += step.number("frames")
 
+    def camera_status(self, step: Step, commit: bool) -> None:
+        """``camera.status``: the crew's unit reports its camera; lost while running: void.
+
+        Raises:
+            StepError: the exam has ended.
+            ExamDayError: another unit signed it.
+        """
+        self._require(step, ExamPhase.BOARDED, ExamPhase.STARTED, ExamPhase.STOPPED)
+        self._require_actor(step, self.crew.unit, "in-car unit")
+        if commit:
+            self.camera = step.text("state")
+            running = self.phase in (ExamPhase.STARTED, ExamPhase.STOPPED)
+            if running and self.camera != CAMERA_OK and self.void_reason is None:
+                self.void_reason = f"camera {self.camera} at {step.ts} ms"
+
+    def snapshot(self, step: Step, commit: bool) -> None:
+        """``snapshot.taken``: the crew's unit photographs the driver, snapshots numbered from 0
+        (the audit checks each moment against the draw from the start entry).
+
+        Raises:
+            StepError: the exam is not running, or a snapshot is missing before this one.
+            ExamDayError: another unit signed it.
+        """
+        self._require(step, ExamPhase.STARTED, ExamPhase.STOPPED)
+        self._require_actor(step, self.crew.unit, "in-car unit")
+        if step.number("snapshot") != self.snapshots:
+            raise StepError(
+                "snapshot_order",
+                f"snapshot.taken {self.snapshots}",
+                f"snapshot {step.number('snapshot')} of exam {self.exam} after {self.snapshots}",
+            )
+        if commit:
+            self.snapshots += 1
+
+    def seal(self, step: Step, commit: bool) -> None:
+        """``video.sealed``: the crew's unit seals the next segment of the exam's chain.
+
+        Raises:
+            StepError: the exam has ended, or a segment is missing before this one.
+            ExamDayError: another unit signed it, or it breaks the chain (link, times, order).
+        """
+        self._require(step, ExamPhase.BOARDED, ExamPhase.STARTED, ExamPhase.STOPPED)
+        self._require_actor(step, self.crew.unit, "in-car unit")
+        seal = Seal.of(step.index, step.actor, step.event)
+        if seal.segment > self.video.expected:
+            raise StepError(
+                "video_gap",
+                f"video.sealed segment {self.video.expected}",
+                f"segment {seal.segment} of exam {self.exam} after {self.video.expected}",
+            )
+        broken = self.video.check(seal)
+        if broken:
+            raise ExamDayError(broken[0].code, broken[0].message)
+        if commit:
+            self.video.advance(seal)
+
     def end(self, step: Step, commit: bool) -> None:
         """``exam.ended``: the unit closes the telemetry, every chunk it names logged.
 
@@ -179,6 +258,16 @@ class ExamFlow:
             raise ExamDayError(
                 "chunk_count", f"exam {self.exam} has {len(self.chunks)} chunks, not {count}"
             )
+        segments, head = step.event.get("video_segments"), step.event.get("video_head")
+        if segments is not None or self.video.count:
+            end = ChainEnd(
+                step.index,
+                None if segments is None else int(segments),
+                None if head is None else bytes.fromhex(str(head)),
+            )
+            broken = self.video.check_end(self.exam, end)
+            if broken:
+                raise ExamDayError(broken[0].code, broken[0].message)
         if commit:
             self.phase = ExamPhase.ENDED
 
@@ -187,10 +276,12 @@ class ExamFlow:
 
         Raises:
             StepError: the exam's telemetry is not closed yet, or it has its result already.
-            ExamDayError: the score names other chunks, subject, class or map than the log, or
-                passes a stopped exam.
+            ExamDayError: the exam is void (its camera was lost), or the score names other
+                chunks, subject, class or map than the log, or passes a stopped exam.
         """
         self._require(step, ExamPhase.ENDED)
+        if self.void_reason is not None:
+            raise ExamDayError("exam_void", f"exam {self.exam} is void: {self.void_reason}")
         event = step.event
         if list(event["chunks"]) != self.chunks:
             raise ExamDayError("score_chunks", f"the score of {self.exam} names other chunks")

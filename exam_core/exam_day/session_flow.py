@@ -100,6 +100,9 @@ class SessionFlow:
             "exam.stopped": lambda s, _m, c: self._exam(s).stop(s, c),
             "telemetry.chunk": lambda s, _m, c: self._exam(s).chunk(s, c),
             "exam.ended": lambda s, _m, c: self._exam(s).end(s, c),
+            "video.sealed": lambda s, _m, c: self._exam(s).seal(s, c),
+            "camera.status": lambda s, _m, c: self._exam(s).camera_status(s, c),
+            "snapshot.taken": lambda s, _m, c: self._exam(s).snapshot(s, c),
             "exam.scored": lambda s, _m, c: self._exam(s).score(s, self.plan, c),
         }
 
@@ -129,7 +132,9 @@ class SessionFlow:
         """Check ``step`` and record it (for an entry now in the log).
 
         Raises:
-            StepError, ExamDayError, RuntimeError: as ``check``; nothing is recorded then.
+            StepError: as ``check``; nothing is recorded then.
+            ExamDayError: as ``check``; nothing is recorded then.
+            RuntimeError: as ``check`` (a caller bug); nothing is recorded then.
         """
         self._dispatch(step, manifest, commit=True)
 

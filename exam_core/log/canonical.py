@@ -248,7 +248,12 @@ def parse_strict_json(data: bytes) -> Any:
 
 
 def _check_values(value: object) -> None:
-    """Depth and strings of a decoded document, walked without recursion."""
+    """Depth and strings of a decoded document, walked without recursion.
+
+    Raises:
+        CanonicalError: the document nests deeper than ``MAX_DEPTH`` or a string holds a lone
+            surrogate.
+    """
     pending: list[tuple[object, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()

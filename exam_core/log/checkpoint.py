@@ -85,20 +85,39 @@ def parse_hash(value: bytes, what: str = "root hash") -> bytes:
 
 
 def parse_checkpoint_text(text: bytes) -> Checkpoint:
-    """Parse a checkpoint body strictly: exactly origin, size and root, each ended by '\\n'."""
+    """Parse a checkpoint body strictly: exactly origin, size and root, each ended by '\\n'.
+
+    Raises:
+        CheckpointError: the body is malformed or carries extension lines.
+    """
+    cp, extensions = split_checkpoint_text(text)
+    if extensions:
+        raise CheckpointError("checkpoint carries extension lines, which our logs never emit")
+    return cp
+
+
+def split_checkpoint_text(text: bytes) -> tuple[Checkpoint, tuple[bytes, ...]]:
+    """Parse a checkpoint body of any C2SP log: origin, size, root, then its extension lines.
+
+    A witness serves any log, and tlog-checkpoint lets a log add opaque, non-empty extension
+    lines that its signature (and a cosignature) covers; they are returned as they are.
+
+    Raises:
+        CheckpointError: the origin, size or root is malformed, or an extension line is empty.
+    """
     if not text.endswith(b"\n"):
         raise CheckpointError("checkpoint text must end with a newline")
     lines = text[:-1].split(b"\n")
     if len(lines) < 3:
         raise CheckpointError(f"checkpoint has {len(lines)} lines; it needs origin, size, root")
-    if len(lines) > 3:
-        raise CheckpointError("checkpoint carries extension lines, which our logs never emit")
-    origin_raw, size_raw, root_raw = lines
+    origin_raw, size_raw, root_raw, *extensions = lines
+    if any(not line for line in extensions):
+        raise CheckpointError("checkpoint has an empty extension line")
     try:
         origin = origin_raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CheckpointError("checkpoint origin is not UTF-8") from e
-    return Checkpoint(origin, parse_size(size_raw), parse_hash(root_raw))
+    return Checkpoint(origin, parse_size(size_raw), parse_hash(root_raw)), tuple(extensions)
 
 
 def sign_checkpoint(cp: Checkpoint, signers: Sequence[NoteSigner]) -> bytes:

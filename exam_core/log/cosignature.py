@@ -20,7 +20,6 @@ log and witness lines together.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from exam_core.log.note import (
     parse_note,
     parse_vkey,
     private_key_from_seed,
+    signature_line,
 )
 
 MAX_TIMESTAMP = 2**63 - 1
@@ -88,10 +88,26 @@ class CosignatureSigner(Ed25519NoteKey):
         return CosignatureVerifier(self._name, self._public_key)
 
     def sign(self, text: bytes) -> bytes:
-        """Timestamp ‖ Ed25519 signature over the cosigned message of ``text``."""
-        timestamp = self._clock()
+        """Timestamp ‖ Ed25519 signature over the cosigned message of ``text``, dated now."""
+        return self.sign_at(text, self._clock())
+
+    def sign_at(self, text: bytes, timestamp: int) -> bytes:
+        """Timestamp ‖ Ed25519 signature over the cosigned message of ``text`` at ``timestamp``.
+
+        Raises:
+            CheckpointError: ``timestamp`` is negative or above 2^63 − 1.
+        """
         signature = self._private_key.sign(cosigned_message(text, timestamp))
         return timestamp.to_bytes(8, "big") + signature
+
+    def line(self, text: bytes, timestamp: int | None = None) -> bytes:
+        """The note signature line of this key's cosignature on checkpoint body ``text``.
+
+        Raises:
+            CheckpointError: ``timestamp`` is out of range.
+        """
+        signed = self.sign(text) if timestamp is None else self.sign_at(text, timestamp)
+        return signature_line(self.name, self.key_id, signed)
 
 
 @dataclass(frozen=True)
@@ -184,9 +200,7 @@ def cosign_checkpoint(data: bytes, log_verifier: NoteVerifier, signer: Cosignatu
     state and is checked by its caller (tlog-witness ``add-checkpoint``).
     """
     verify_checkpoint(data, log_verifier)
-    text = parse_note(data).text
-    blob = signer.key_id.to_bytes(4, "big") + signer.sign(text)
-    return EM_DASH_PREFIX + signer.name.encode() + b" " + base64.b64encode(blob) + b"\n"
+    return signer.line(parse_note(data).text)
 
 
 def verified_witnesses(

@@ -49,7 +49,12 @@ class Entry(NamedTuple):
 
 
 def make_entry(signer: NoteSigner, event: Mapping[str, object]) -> bytes:
-    """Sign ``event`` as an entry: JCS bytes, a newline, a blank line, the actor's signature."""
+    """Sign ``event`` as an entry: JCS bytes, a newline, a blank line, the actor's signature.
+
+    Raises:
+        RuntimeError: ``event``'s ``actor`` is not the signer's name (a caller bug).
+        EntryError: the signed entry exceeds ``MAX_ENTRY_BYTES`` (code ``too_large``).
+    """
     if event.get("actor") != signer.name:
         raise RuntimeError("an entry is signed by the key its 'actor' field names")
 
@@ -60,7 +65,13 @@ def make_entry(signer: NoteSigner, event: Mapping[str, object]) -> bytes:
 
 
 def parse_entry(data: bytes) -> Entry:
-    """Parse untrusted entry bytes; raise ``EntryError`` with a stable code on any defect."""
+    """Parse untrusted entry bytes; raise ``EntryError`` with a stable code on any defect.
+
+    Raises:
+        EntryError: with code ``too_large`` (over ``MAX_ENTRY_BYTES``), ``malformed_note``,
+            ``malformed_event`` (not one line of canonical JSON, or not an object), ``schema`` (no
+            string ``actor``) or ``bad_signature`` (not exactly one signature, by the actor).
+    """
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError("too_large", f"entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
     try:
@@ -85,7 +96,12 @@ def parse_entry(data: bytes) -> Entry:
 
 
 def verify_entry_signature(entry: Entry, verifier: NoteVerifier) -> None:
-    """Check the actor's signature with the registered key; raise ``EntryError`` if it fails."""
+    """Check the actor's signature with the registered key; raise ``EntryError`` if it fails.
+
+    Raises:
+        EntryError: code ``bad_signature``: the entry is not signed by ``verifier``'s key, or the
+            signature does not verify.
+    """
     sig = entry.note.signatures[0]
     if sig.name != verifier.name or sig.key_id != verifier.key_id:
         raise EntryError(

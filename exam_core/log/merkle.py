@@ -53,7 +53,11 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def split_point(size: int) -> int:
-    """The largest power of two strictly less than ``size`` (``size`` ≥ 2)."""
+    """The largest power of two strictly less than ``size`` (``size`` ≥ 2).
+
+    Raises:
+        ValueError: ``size`` is below 2 (a caller bug).
+    """
     if size < 2:
         raise ValueError("a tree of fewer than 2 leaves has no split")
     return 1 << ((size - 1).bit_length() - 1)
@@ -79,6 +83,11 @@ class MerkleFrontier:
 
         ``size`` fixes how many there are (one per set bit); the log store reads them from its
         tiles with ``frontier_nodes(size)``.
+
+        Raises:
+            ValueError: ``size`` is negative or ``hashes`` is not one hash per set bit of ``size``
+                (a caller bug).
+            ProofError: a hash is not 32 bytes.
         """
         if size < 0:
             raise ValueError("tree size is never negative")
@@ -178,6 +187,10 @@ def subtree_root(get_node: HashSource, start: int, end: int) -> bytes:
 
     ``start`` must be a multiple of the smallest power of two ≥ ``end − start`` (the ranges
     that occur in RFC 9162 proofs and in tiles are all of that shape).
+
+    Raises:
+        ValueError: the range is empty or negative, or is not the range of one subtree as above (a
+            caller bug).
     """
     if not 0 <= start < end:
         raise ValueError(f"empty or negative range [{start}, {end})")
@@ -197,7 +210,11 @@ def subtree_root(get_node: HashSource, start: int, end: int) -> bytes:
 
 
 def inclusion_proof(get_node: HashSource, index: int, size: int) -> list[bytes]:
-    """RFC 9162 PATH(index, D[size]), sibling first, root's child last."""
+    """RFC 9162 PATH(index, D[size]), sibling first, root's child last.
+
+    Raises:
+        ValueError: ``index`` is not in ``[0, size)`` (a caller bug).
+    """
     if not 0 <= index < size:
         raise ValueError(f"index {index} is not in a tree of size {size}")
     proof: list[bytes] = []
@@ -215,7 +232,11 @@ def inclusion_proof(get_node: HashSource, index: int, size: int) -> list[bytes]:
 
 
 def consistency_proof(get_node: HashSource, size1: int, size2: int) -> list[bytes]:
-    """RFC 9162 PROOF(size1, D[size2]); ``0 < size1 ≤ size2``."""
+    """RFC 9162 PROOF(size1, D[size2]); ``0 < size1 ≤ size2``.
+
+    Raises:
+        ValueError: the sizes do not satisfy ``0 < size1 ≤ size2`` (a caller bug).
+    """
     if not 0 < size1 <= size2:
         raise ValueError(f"no consistency proof from size {size1} to {size2}")
     proof: list[bytes] = []
@@ -276,7 +297,12 @@ def _chain_border_right(seed: bytes, proof: Sequence[bytes]) -> bytes:
 
 
 def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
-    """The root that ``proof`` implies for ``leaf`` at ``index`` in a tree of ``size``."""
+    """The root that ``proof`` implies for ``leaf`` at ``index`` in a tree of ``size``.
+
+    Raises:
+        ProofError: ``index`` is not in the tree, a hash is not 32 bytes, or the proof has the wrong
+            number of nodes.
+    """
     # (1) RFC 9162 §2.1.3.2: the index lies in the tree.
     if not 0 <= index < size:
         raise ProofError(f"index {index} is not in a tree of size {size}")
@@ -295,7 +321,12 @@ def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequenc
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> None:
-    """Check that ``leaf`` (a leaf hash) is at ``index`` in the tree of ``size`` with ``root``."""
+    """Check that ``leaf`` (a leaf hash) is at ``index`` in the tree of ``size`` with ``root``.
+
+    Raises:
+        ProofError: the proof is malformed (as ``root_from_inclusion_proof``), ``root`` is not 32
+            bytes, or the proof does not lead to ``root``.
+    """
     _check_hash(root, "root")
     if root_from_inclusion_proof(leaf, index, size, proof) != root:
         raise ProofError(f"inclusion proof of index {index} does not lead to the root")
@@ -304,7 +335,13 @@ def verify_inclusion(
 def verify_consistency(
     size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
 ) -> None:
-    """Check that the tree (size1, root1) is a prefix of the tree (size2, root2)."""
+    """Check that the tree (size1, root1) is a prefix of the tree (size2, root2).
+
+    Raises:
+        ProofError: the sizes are out of order or ``size1`` is 0, a hash is not 32 bytes, the proof
+            has the wrong number of nodes (non-empty for equal sizes), or it does not rebuild
+            ``root1`` and ``root2``.
+    """
     # (1) sizes are ordered.
     if size1 < 0 or size2 < size1:
         raise ProofError(f"size1 {size1} is not between 0 and size2 {size2}")
@@ -390,7 +427,12 @@ def _check_subtree(start: int, end: int) -> None:
 def verify_subtree_inclusion(
     leaf: bytes, index: int, start: int, end: int, *, proof: Sequence[bytes], root: bytes
 ) -> None:
-    """Check that ``leaf`` sits at ``index`` inside the subtree ``[start, end)`` with ``root``."""
+    """Check that ``leaf`` sits at ``index`` inside the subtree ``[start, end)`` with ``root``.
+
+    Raises:
+        ProofError: ``[start, end)`` is not a subtree, ``index`` lies outside it, a hash is not 32
+            bytes, the proof is malformed, or it does not lead to ``root``.
+    """
     _check_subtree(start, end)
     if not start <= index < end:
         raise ProofError(f"index {index} is outside the subtree [{start}, {end})")
@@ -402,7 +444,12 @@ def verify_subtree_inclusion(
 def verify_subtree_consistency(
     start: int, end: int, size: int, *, proof: Sequence[bytes], subtree: bytes, root: bytes
 ) -> None:
-    """Check that the subtree ``[start, end)`` with hash ``subtree`` is part of (size, root)."""
+    """Check that the subtree ``[start, end)`` with hash ``subtree`` is part of (size, root).
+
+    Raises:
+        ProofError: the range is not a subtree that fits the tree, a hash is not 32 bytes, the proof
+            has the wrong number of nodes, or it does not rebuild ``subtree`` and ``root``.
+    """
     # (1) the range is a subtree that fits in the tree.
     _check_subtree(start, end)
     if size < end:

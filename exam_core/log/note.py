@@ -145,7 +145,11 @@ class Ed25519Verifier(Ed25519PublicNoteKey):
 
 
 def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
-    """The Ed25519 private key of a 32-byte RFC 8032 seed."""
+    """The Ed25519 private key of a 32-byte RFC 8032 seed.
+
+    Raises:
+        KeyFormatError: ``seed`` is not 32 bytes.
+    """
     if len(seed) != 32:
         raise KeyFormatError("an Ed25519 seed is 32 bytes")
     return Ed25519PrivateKey.from_private_bytes(seed)
@@ -252,7 +256,11 @@ def parse_vkey(vkey: str) -> VKey:
 
 
 def ed25519_verifier_from_vkey(vkey: str) -> Ed25519Verifier:
-    """An Ed25519 note verifier from its vkey; other signature types are refused."""
+    """An Ed25519 note verifier from its vkey; other signature types are refused.
+
+    Raises:
+        KeyFormatError: the vkey is malformed, or it is not of the Ed25519 type.
+    """
     parsed = parse_vkey(vkey)
     if parsed.sigtype != SIGTYPE_ED25519:
         raise KeyFormatError(f"vkey of {parsed.name} is of type {parsed.sigtype}, not Ed25519")
@@ -284,19 +292,35 @@ def _check_text(text: bytes) -> None:
 
 
 def sign_note(text: bytes, signers: Sequence[NoteSigner]) -> bytes:
-    """Make a signed note: ``text`` (which must end in a newline), a blank line, one line a key."""
+    """Make a signed note: ``text`` (which must end in a newline), a blank line, one line a key.
+
+    Raises:
+        NoteError: ``text`` does not end in a newline, is not UTF-8 or holds a control character.
+        RuntimeError: ``signers`` is empty (a caller bug).
+    """
     _check_text(text)
     if not signers:
         raise RuntimeError("sign_note needs at least one signer")
     lines = [text, b"\n"]
-    for signer in signers:
-        blob = signer.key_id.to_bytes(4, "big") + signer.sign(text)
-        lines.append(EM_DASH_PREFIX + signer.name.encode() + b" " + base64.b64encode(blob) + b"\n")
+    lines += [signature_line(s.name, s.key_id, s.sign(text)) for s in signers]
     return b"".join(lines)
 
 
+def signature_line(name: str, key_id: int, signature: bytes) -> bytes:
+    """One signature line, ``— <name> <base64(key ID ‖ signature)>\\n``: the one place it is laid
+    out (notes, witness cosignatures, the lines a witness keeps)."""
+    blob = key_id.to_bytes(4, "big") + signature
+    return EM_DASH_PREFIX + name.encode() + b" " + base64.b64encode(blob) + b"\n"
+
+
 def parse_note(data: bytes) -> Note:
-    """Split a note into its text and signature lines without checking any signature."""
+    """Split a note into its text and signature lines without checking any signature.
+
+    Raises:
+        NoteError: the text does not end in a newline, is not UTF-8 or holds a control character;
+            there is no blank line before the signatures or no signature line; a signature line is
+            malformed; or there are more than ``MAX_SIGNATURES``.
+    """
     _check_text(data)
     split = data.rfind(b"\n\n")
     if split < 0:
@@ -324,9 +348,13 @@ _SIGNATURE_LINE = re.compile(re.escape(EM_DASH_PREFIX) + rb"([^ ]+) ([A-Za-z0-9+
 def parse_signature_line(line: bytes) -> NoteSignature:
     """One signature line ``— <name> <base64(key ID ‖ signature)>`` without its newline.
 
-    Raises ``NoteError`` for a malformed line; ``UnicodeDecodeError`` only for a name that is
-    not UTF-8, which ``parse_note`` has ruled out before it calls this.
-    """
+    Raises:
+        NoteError: the line is not ``— <name> <base64>``, the name is not a valid key name
+            (``KeyFormatError``), or the signature is not base64 or is shorter than a key ID
+            and one byte.
+        UnicodeDecodeError: the name is not UTF-8; ``parse_note`` has ruled that out before it
+            calls this.
+    """  # noqa: DOC501 - _line_defect builds a NoteError
     match = _SIGNATURE_LINE.fullmatch(line)
     if match is None:
         raise _line_defect(line)
@@ -361,8 +389,9 @@ def _line_defect(line: bytes) -> NoteError:
 def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> tuple[Note, tuple[str, ...]]:
     """Parse and verify a note; return it with the names of the known keys that signed it.
 
-    Raises ``NoteError`` when a known key's signature fails, a known key signs twice, or no
-    known key signed at all.
+    Raises:
+        NoteError: the note does not parse (as ``parse_note``), a known key's signature fails,
+            a known key signs twice, or no known key signed at all.
     """
     note = parse_note(data)
     known = {(v.name, v.key_id): v for v in verifiers}

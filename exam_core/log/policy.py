@@ -9,10 +9,13 @@ per line, items separated by spaces or tabs, blank lines and ``#`` comments igno
     group <name> <k|all|any> <member>...     k of the members (witnesses or earlier groups)
     quorum <name|none>                       exactly one; the rule a checkpoint must meet
 
-Our extension (DESIGN §3.5), ignored by no one because unknown keywords are errors:
+Our extensions (DESIGN §3.5, §4.3), ignored by no one because unknown keywords are errors:
 
     admin <vkey>                             an administrator key the auditor pins; the log's
                                              first entries must register exactly such keys
+    beacon <vkey>                            a randomness beacon key the auditor pins (Ed25519):
+                                             a hash-chain beacon's commitment must be signed by
+                                             one, or no allocation drawn on it verifies
 
 Our policies describe one log: every ``log`` line names the same origin (several lines are a
 key rotation window).  Names and groups follow the standard: one namespace, ``none`` reserved,
@@ -77,10 +80,12 @@ class Policy:
     groups: tuple[PolicyGroup, ...]
     quorum: str
     admin_vkeys: tuple[str, ...] = ()
+    beacon_vkeys: tuple[str, ...] = ()
     _log_verifiers: tuple[Ed25519Verifier, ...] = field(init=False, repr=False, compare=False)
     _witness_verifiers: tuple[CosignatureVerifier, ...] = field(
         init=False, repr=False, compare=False
     )
+    _beacon_verifiers: tuple[Ed25519Verifier, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -92,6 +97,11 @@ class Policy:
             "_witness_verifiers",
             tuple(cosignature_verifier_from_vkey(w.vkey) for w in self.witnesses),
         )
+        object.__setattr__(
+            self,
+            "_beacon_verifiers",
+            tuple(ed25519_verifier_from_vkey(v) for v in self.beacon_vkeys),
+        )
 
     @classmethod
     def build(
@@ -101,20 +111,45 @@ class Policy:
         witnesses: Sequence[str] = (),
         quorum: int = 0,
         admins: Sequence[str] = (),
+        beacons: Sequence[str] = (),
+        witness_urls: Sequence[str | None] = (),
     ) -> Policy:
         """A policy for one log: witnesses named by their key names, ``quorum`` of them needed.
 
         ``quorum`` 0 writes ``quorum none``; otherwise a group ``witnesses`` of threshold
-        ``quorum`` over every witness.
+        ``quorum`` over every witness.  ``admins`` and ``beacons`` are the pinned
+        administrator and beacon vkeys; ``witness_urls``, when given, holds one submission
+        prefix (or None) per witness, in the same order.
+
+        Raises:
+            CheckpointError: a key is malformed, a witness is named twice, or the quorum is
+                more than the witnesses named.
+            RuntimeError: ``witness_urls`` is given but not one per witness.
         """
         logs = [log] if isinstance(log, str) else list(log)
-        entries = tuple(PolicyWitness(parse_vkey(v).name, v) for v in witnesses)
+        urls = list(witness_urls) if witness_urls else [None] * len(witnesses)
+        if len(urls) != len(witnesses):
+            raise RuntimeError("one URL (or None) per witness")
+        try:
+            names = [parse_vkey(v).name for v in witnesses]
+        except KeyFormatError as e:
+            raise CheckpointError(f"policy key: {e}") from e
+        entries = tuple(
+            PolicyWitness(n, v, u) for n, v, u in zip(names, witnesses, urls, strict=True)
+        )
         groups: tuple[PolicyGroup, ...] = ()
         rule = "none"
         if quorum:
             groups = (PolicyGroup("witnesses", str(quorum), tuple(w.name for w in entries)),)
             rule = "witnesses"
-        return cls(tuple(PolicyLog(v) for v in logs), entries, groups, rule, tuple(admins))
+        return cls(
+            tuple(PolicyLog(v) for v in logs),
+            entries,
+            groups,
+            rule,
+            tuple(admins),
+            tuple(beacons),
+        )
 
     @property
     def origin(self) -> str:
@@ -129,6 +164,11 @@ class Policy:
     def witness_verifiers(self) -> dict[str, CosignatureVerifier]:
         """Verifier of each witness by its policy name."""
         return {w.name: v for w, v in zip(self.witnesses, self._witness_verifiers, strict=True)}
+
+    @property
+    def beacon_verifiers(self) -> tuple[Ed25519Verifier, ...]:
+        """The pinned beacon keys: what a hash-chain beacon commitment must be signed by."""
+        return self._beacon_verifiers
 
     @property
     def admins(self) -> frozenset[str]:
@@ -188,6 +228,7 @@ def _check(policy: Policy) -> None:
         ("witness", policy.witnesses),
         ("group", policy.groups),
         ("admin", policy.admin_vkeys),
+        ("beacon", policy.beacon_vkeys),
     ):
         if len(items) > MAX_ITEMS:
             raise CheckpointError(f"policy has more than {MAX_ITEMS} {kind} lines")
@@ -195,11 +236,17 @@ def _check(policy: Policy) -> None:
         log_keys = [parse_vkey(x.vkey) for x in policy.logs]
         witness_keys = [parse_vkey(w.vkey) for w in policy.witnesses]
         admin_keys = [parse_vkey(a) for a in policy.admin_vkeys]
+        beacon_keys = [parse_vkey(b) for b in policy.beacon_vkeys]
     except KeyFormatError as e:
         raise CheckpointError(f"policy key: {e}") from e
     if len({k.name for k in log_keys}) != 1:
         raise CheckpointError("policy log keys name different origins; it describes one log")
-    for kind, keys in (("log", log_keys), ("witness", witness_keys), ("admin", admin_keys)):
+    for kind, keys in (
+        ("log", log_keys),
+        ("witness", witness_keys),
+        ("admin", admin_keys),
+        ("beacon", beacon_keys),
+    ):
         if len({k.public_key for k in keys}) != len(keys):
             raise CheckpointError(f"policy lists the same {kind} key twice")
     defined: set[str] = set()
@@ -246,6 +293,7 @@ def parse_policy(data: bytes) -> Policy:
     witnesses: list[PolicyWitness] = []
     groups: list[PolicyGroup] = []
     admins: list[str] = []
+    beacons: list[str] = []
     quorum: str | None = None
     for number, raw in enumerate(data.split(b"\n")[:-1], start=1):
         bad = next((b for b in raw if b != 0x09 and (b < 0x20 or b == 0x7F)), None)
@@ -277,7 +325,10 @@ def parse_policy(data: bytes) -> Policy:
             elif keyword == "admin" and len(args) == 1:
                 admins.append(args[0])
                 ed25519_verifier_from_vkey(args[0])
-            elif keyword in ("log", "witness", "group", "quorum", "admin"):
+            elif keyword == "beacon" and len(args) == 1:
+                beacons.append(args[0])
+                ed25519_verifier_from_vkey(args[0])
+            elif keyword in ("log", "witness", "group", "quorum", "admin", "beacon"):
                 raise CheckpointError(f"wrong number of items for {keyword!r}")
             else:
                 raise CheckpointError(f"unknown keyword {keyword!r}")
@@ -288,7 +339,9 @@ def parse_policy(data: bytes) -> Policy:
             raise CheckpointError(f"policy line {number}: {e}") from e
     if quorum is None:
         raise CheckpointError("policy has no quorum line")
-    return Policy(tuple(logs), tuple(witnesses), tuple(groups), quorum, tuple(admins))
+    return Policy(
+        tuple(logs), tuple(witnesses), tuple(groups), quorum, tuple(admins), tuple(beacons)
+    )
 
 
 def _check_partial(
@@ -304,11 +357,16 @@ def _check_partial(
 
 
 def render_policy(policy: Policy) -> bytes:
-    """The policy as text: logs, witnesses, groups, the quorum, then pinned admin keys."""
-    lines = ["# tlog-policy (c2sp.org/tlog-policy) with the exam-integrity 'admin' extension"]
+    """The policy as text: logs, witnesses, groups, the quorum, then pinned admin and beacon
+    keys."""
+    extensions = (
+        "'admin' extension" if not policy.beacon_vkeys else "'admin' and 'beacon' extensions"
+    )
+    lines = [f"# tlog-policy (c2sp.org/tlog-policy) with the exam-integrity {extensions}"]
     lines += [" ".join(filter(None, ["log", x.vkey, x.url])) for x in policy.logs]
     lines += [" ".join(filter(None, ["witness", w.name, w.vkey, w.url])) for w in policy.witnesses]
     lines += [" ".join(["group", g.name, g.threshold, *g.members]) for g in policy.groups]
     lines.append(f"quorum {policy.quorum}")
     lines += [f"admin {a}" for a in policy.admin_vkeys]
+    lines += [f"beacon {b}" for b in policy.beacon_vkeys]
     return ("\n".join(lines) + "\n").encode()

@@ -44,6 +44,22 @@ class KeyRecord:
     revoked: bool = False
 
 
+@dataclass(frozen=True)
+class RegistryState:
+    """All a registry remembers after ``size`` entries, as plain immutable values.
+
+    A centre saves it in its snapshot (``exam_core.centre.snapshot``) so that it can resume
+    admission without replaying the log; ``KeyRegistry.from_state`` is its inverse.
+    """
+
+    size: int
+    genesis_open: bool
+    keys: tuple[KeyRecord, ...]
+    """Every key ever registered, revoked ones included, sorted by name."""
+    last_seq: tuple[tuple[str, int], ...]
+    """(actor, the ``seq`` of its newest entry), sorted by actor."""
+
+
 class KeyRegistry:
     """Key registry and per-actor sequence numbers of one log, advanced entry by entry."""
 
@@ -60,6 +76,44 @@ class KeyRegistry:
         self._last_seq: dict[str, int] = {}
         self._size = 0
         self._genesis_open = True
+
+    @classmethod
+    def from_state(
+        cls,
+        origin: str,
+        state: RegistryState,
+        pinned_admins: frozenset[str] | None = None,
+        max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+    ) -> KeyRegistry:
+        """A registry that continues from ``state`` as if it had applied those entries.
+
+        Raises:
+            ValueError: ``state`` contradicts itself (a negative size, a key or an actor
+                twice, a record whose verifier names another key, a ``seq`` below 1).
+        """
+        if state.size < 0:
+            raise ValueError("a registry has applied a non-negative number of entries")
+        registry = cls(origin, pinned_admins, max_skew_ms)
+        for record in state.keys:
+            if record.name in registry._keys or record.verifier.name != record.name:
+                raise ValueError(f"key {record.name} is listed twice or under another name")
+            registry._keys[record.name] = record
+        for actor, seq in state.last_seq:
+            if actor in registry._last_seq or seq < 1:
+                raise ValueError(f"actor {actor} is listed twice or with seq {seq} < 1")
+            registry._last_seq[actor] = seq
+        registry._size = state.size
+        registry._genesis_open = state.genesis_open
+        return registry
+
+    def state(self) -> RegistryState:
+        """What this registry remembers, for ``from_state``; equal registries, equal states."""
+        return RegistryState(
+            size=self._size,
+            genesis_open=self._genesis_open,
+            keys=tuple(self._keys[name] for name in sorted(self._keys)),
+            last_seq=tuple(sorted(self._last_seq.items())),
+        )
 
     @property
     def size(self) -> int:

@@ -51,7 +51,12 @@ def make_receipt(
     checkpoint_note: bytes,
     extra: bytes | None = None,
 ) -> bytes:
-    """Lay out a receipt; the checkpoint note is copied verbatim."""
+    """Lay out a receipt; the checkpoint note is copied verbatim.
+
+    Raises:
+        ValueError: ``index`` is negative, ``extra`` is empty or too long, or the path is longer
+            than 63 hashes or holds one that is not 32 bytes (a caller bug).
+    """
     if index < 0:
         raise ValueError("entry index is never negative")
     if extra is not None and not 0 < len(extra) <= MAX_EXTRA_BYTES:
@@ -67,7 +72,14 @@ def make_receipt(
 
 
 def parse_receipt(data: bytes) -> Receipt:
-    """Parse a receipt strictly (header, extra, index, 32-byte hashes, blank line, note)."""
+    """Parse a receipt strictly (header, extra, index, 32-byte hashes, blank line, note).
+
+    Raises:
+        CheckpointError: the receipt is too large, lacks its header, index line, blank line or
+            checkpoint, its extra data is not canonical base64 of 1..``MAX_EXTRA_BYTES`` bytes, or
+            it has too many proof lines or one that is not a base64 32-byte hash. The checkpoint
+            itself is not parsed here.
+    """
     if len(data) > MAX_RECEIPT_BYTES:
         raise CheckpointError(f"receipt is over {MAX_RECEIPT_BYTES} bytes")
     head, sep, note = data.partition(b"\n\n")

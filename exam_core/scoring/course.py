@@ -20,6 +20,8 @@ from exam_core.scoring.shipped import load_shipped, shipped_by_version
 COURSE_MAP_FORMAT = "exam-integrity/course-map"
 
 K2_ITEMS = ("reverse_parking", "hill_start", "parallel_parking", "s_curve", "right_angle_turn")
+LARGE_VEHICLE_ITEMS = ("tunnel", "wet_road")
+"""Items of the large-vehicle fields (模拟隧道, 模拟湿滑路)."""
 K3_ZONES = (
     "start",
     "straight",
@@ -58,15 +60,31 @@ class FieldItem:
     """坡道: the right edge line, road on its left."""
     signal_zone: tuple[Point, ...] = ()
     indicator: str = ""
+    inside: tuple[Point, ...] = ()
+    """模拟隧道, 模拟湿滑路: the tunnel or the wet stretch itself (the zone adds its approach
+    and exit)."""
+    centre_line: Segment | None = None
+    """模拟隧道: the line between the tunnel's two lanes, in driving direction (the car keeps
+    to its right)."""
 
 
 @dataclass(frozen=True)
 class FieldCourse:
-    """A 科目二 field: items in the order they are driven."""
+    """A 科目二 field: items in the order they are driven.
+
+    ``speed_limit_mm_s`` and ``road_lines`` (the solid lines of the roads between the items)
+    are absent (None, ``()``) in maps older than the rules that use them.
+    """
 
     version: str
     vehicle: VehicleDims
     items: tuple[FieldItem, ...]
+    speed_limit_mm_s: int | None = None
+    road_lines: tuple[Segment, ...] = ()
+
+    def has(self, name: str) -> bool:
+        """The field has the item ``name``."""
+        return any(i.item == name for i in self.items)
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class RouteZone:
     item: str
     start: int
     end: int
+    centre: Point | None = None
+    """A junction's centre point (路口中心点), where the map marks it."""
 
 
 @dataclass(frozen=True)
@@ -161,20 +181,22 @@ _ITEM_FIELDS = {
     "edge_line",
     "signal_zone",
     "indicator",
+    "inside",
+    "centre_line",
 }
 
 
 def _field_item(obj: Any, n: int) -> FieldItem:
     where = f"items[{n}]"
     _keys(obj, {"item", "zone"}, _ITEM_FIELDS, where)
-    if obj["item"] not in K2_ITEMS:
+    if obj["item"] not in K2_ITEMS + LARGE_VEHICLE_ITEMS:
         raise ScoringError(f"{where}: unknown item {obj['item']!r}")
     indicator = obj.get("indicator", "")
     if indicator not in ("", "left", "right"):
         raise ScoringError(f"{where}: indicator must be left or right")
     opt_segment = {
         k: _segment(obj[k], f"{where}.{k}") if k in obj else None
-        for k in ("control_line", "pole_line", "edge_line")
+        for k in ("control_line", "pole_line", "edge_line", "centre_line")
     }
     return FieldItem(
         item=obj["item"],
@@ -190,6 +212,8 @@ def _field_item(obj: Any, n: int) -> FieldItem:
             _points(obj["signal_zone"], f"{where}.signal_zone", 3) if "signal_zone" in obj else ()
         ),
         indicator=indicator,
+        inside=_points(obj["inside"], f"{where}.inside", 3) if "inside" in obj else (),
+        centre_line=opt_segment["centre_line"],
     )
 
 
@@ -199,6 +223,8 @@ _REQUIRED_BY_ITEM = {
     "parallel_parking": ("lines", "edge_lines", "bay"),
     "s_curve": ("edge_lines",),
     "right_angle_turn": ("edge_lines", "signal_zone", "indicator"),
+    "tunnel": ("inside", "centre_line"),
+    "wet_road": ("inside",),
 }
 
 
@@ -215,17 +241,33 @@ def parse_course(data: bytes) -> Course:
         raise ScoringError("course map version must be a non-empty string")
     subject = doc.get("subject")
     if subject == 2:
-        _keys(doc, {"format", "version", "subject", "vehicle", "items"}, set(), "map")
+        _keys(
+            doc,
+            {"format", "version", "subject", "vehicle", "items"},
+            {"speed_limit_mm_s", "roads"},
+            "map",
+        )
         if not isinstance(doc["items"], list):
             raise ScoringError("items must be a list")
         items = tuple(_field_item(obj, n) for n, obj in enumerate(doc["items"]))
-        if tuple(i.item for i in items) != K2_ITEMS:
-            raise ScoringError(f"a 科目二 field has the items {K2_ITEMS} in this order")
+        names = tuple(i.item for i in items)
+        if names not in (K2_ITEMS, LARGE_VEHICLE_ITEMS):
+            raise ScoringError(
+                f"a 科目二 field has the items {K2_ITEMS} or, for large vehicles, "
+                f"{LARGE_VEHICLE_ITEMS}, in this order"
+            )
         for item in items:
             for name in _REQUIRED_BY_ITEM[item.item]:
                 if not getattr(item, name):
                     raise ScoringError(f"item {item.item} needs {name}")
-        return FieldCourse(version, _vehicle(doc["vehicle"]), items)
+        limit = doc.get("speed_limit_mm_s")
+        if limit is not None and _int(limit, "speed_limit_mm_s") <= 0:
+            raise ScoringError("speed_limit_mm_s must be positive")
+        roads: tuple[Segment, ...] = ()
+        if "roads" in doc:
+            _keys(doc["roads"], {"solid_lines"}, set(), "roads")
+            roads = _polylines(doc["roads"]["solid_lines"], "roads.solid_lines")
+        return FieldCourse(version, _vehicle(doc["vehicle"]), items, limit, roads)
     if subject == 3:
         _keys(
             doc,
@@ -242,13 +284,18 @@ def parse_course(data: bytes) -> Course:
             raise ScoringError("zones must be a list")
         zones = []
         for n, z in enumerate(doc["zones"]):
-            _keys(z, {"item", "from", "to"}, set(), f"zones[{n}]")
+            _keys(z, {"item", "from", "to"}, {"centre"}, f"zones[{n}]")
             if z["item"] not in K3_ZONES:
                 raise ScoringError(f"zones[{n}]: unknown item {z['item']!r}")
             start, end = _int(z["from"], f"zones[{n}].from"), _int(z["to"], f"zones[{n}].to")
             if not 0 <= start < end:
                 raise ScoringError(f"zones[{n}]: from must be below to")
-            zones.append(RouteZone(z["item"], start, end))
+            centre = None
+            if "centre" in z:
+                if not z["item"].startswith("junction_"):
+                    raise ScoringError(f"zones[{n}]: only a junction has a centre point")
+                centre = _point(z["centre"], f"zones[{n}].centre")
+            zones.append(RouteZone(z["item"], start, end, centre))
         return RouteCourse(
             version=version,
             vehicle=_vehicle(doc["vehicle"]),
@@ -261,7 +308,9 @@ def parse_course(data: bytes) -> Course:
     raise ScoringError(f"course map subject must be 2 or 3, not {subject!r}")
 
 
-DEFAULT_MAPS = {2: "k2-field-a-v1.json", 3: "k3-route-a-v1.json"}
+DEFAULT_MAPS = {2: "k2-field-a-v2.json", 3: "k3-route-a-v2.json"}
+LARGE_VEHICLE_MAP = "k2-field-l-v1.json"
+"""The shipped 科目二 field of the large vehicles (licence classes A1, A2, A3, B1, B2)."""
 
 
 def load_course(name: str) -> Course:

@@ -1,10 +1,10 @@
 """The type-specific fields of the exam events, made in one place.
 
 The in-car unit logs each chunk (``telemetry.chunk``), the scorer signs the result
-(``exam.scored``) and the examiner's tablet stops an exam (``exam.stopped``); the audit replays
-exactly these fields, so the producers build them here rather than by hand.  The caller adds the
-common fields (``v``, ``log``, ``type``, ``ts``, ``actor``, ``seq``) and signs with
-``exam_core.log.entry.make_entry``.
+(``exam.scored``), the examiner's tablet stops an exam (``exam.stopped``) or records a call on
+what no sensor sees (``exam.examiner_judged``); the audit replays exactly these fields, so the
+producers build them here rather than by hand.  The caller adds the common fields (``v``,
+``log``, ``type``, ``ts``, ``actor``, ``seq``) and signs with ``exam_core.log.entry.make_entry``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from exam_core.errors import ScoringError
 from exam_core.scoring.course import Course, subject_of
 from exam_core.scoring.result import ScoreResult
 from exam_core.scoring.rules import RuleTable
@@ -58,3 +59,20 @@ def scored_fields(
 def stopped_fields(exam_id: bytes, reason: str) -> dict[str, Any]:
     """``exam.stopped`` fields: the exam and a reason from the schema's fixed list."""
     return {"exam": exam_id.hex(), "reason": reason}
+
+
+def examiner_judged_fields(
+    exam_id: bytes, table: RuleTable, code: str, frame: int
+) -> dict[str, Any]:
+    """``exam.examiner_judged`` fields: the examiner's call ``code`` at ``frame``.
+
+    Raises:
+        ScoringError: unless ``code`` is an examiner-judged rule of ``table`` (the tablet can
+            only deduct, and only what the table leaves to the examiner).
+    """
+    rule = table.rules.get(code)
+    if rule is None or rule.judge != "examiner":
+        raise ScoringError(f"{code} is not an examiner-judged rule of {table.version}")
+    if frame < 0:
+        raise ScoringError("an examiner's call refers to a frame of the recording")
+    return {"exam": exam_id.hex(), "rules": table.version, "code": code, "frame": frame}

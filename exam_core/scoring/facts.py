@@ -8,10 +8,19 @@ instead of rescanning the frames.  Everything is integer and deterministic.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import operator
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
-from exam_core.scoring.telemetry import GEAR_NEUTRAL, GEAR_PARK, GEAR_REVERSE, Track
+from exam_core.errors import ScoringError
+from exam_core.scoring.telemetry import (
+    CLUTCH,
+    FORWARD_GEARS,
+    GEAR_NEUTRAL,
+    GEAR_PARK,
+    GEAR_REVERSE,
+    Track,
+)
 
 Run = tuple[int, int]
 """Frames ``start`` (inclusive) to ``end`` (exclusive)."""
@@ -20,29 +29,56 @@ NOT_IN_GEAR = frozenset({GEAR_NEUTRAL, GEAR_PARK})
 
 
 def runs_of(flags: Sequence[bool]) -> list[Run]:
-    """Maximal runs of true values."""
+    """Maximal runs of true values.
+
+    The true frames are picked out at C speed (``itertools.compress``), so a pass costs in
+    Python only as many steps as there are true frames: most rules look for rare events.
+    """
     out: list[Run] = []
-    start = -1
-    for i, flag in enumerate(flags):
-        if flag:
-            if start < 0:
-                start = i
-        elif start >= 0:
-            out.append((start, i))
-            start = -1
+    start = end = -1
+    for i in itertools.compress(range(len(flags)), flags):
+        if i != end:
+            if start >= 0:
+                out.append((start, end))
+            start = i
+        end = i + 1
     if start >= 0:
-        out.append((start, len(flags)))
+        out.append((start, end))
     return out
 
 
-class TrackFacts:
-    """Derived facts of one track under the table's common thresholds."""
+def change_points(column: Sequence[int]) -> list[int]:
+    """Frame 0 and every frame whose value differs from the previous one, found at C speed."""
+    return [0, *itertools.compress(range(1, len(column)), map(operator.ne, column[1:], column))]
 
-    def __init__(self, track: Track, stop_speed_mm_s: int, engine_running_rpm: int) -> None:
+
+def value_runs(column: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(first frame, end, value) of each run of one value: a column that changes rarely (the
+    gear, the engaged gear) is looked at a run at a time."""
+    bounds = [*change_points(column), len(column)] if column else []
+    return [(a, b, column[a]) for a, b in itertools.pairwise(bounds)]
+
+
+class TrackFacts:
+    """Derived facts of one track under the table's common thresholds (``common``)."""
+
+    def __init__(self, track: Track, common: Mapping[str, int]) -> None:
         self.track = track
         self.n = len(track)
-        self.stop_speed = stop_speed_mm_s
-        self.running_rpm = engine_running_rpm
+        self.common = common
+        self.stop_speed = self.setting("stop_speed_mm_s")
+        self.running_rpm = self.setting("engine_running_rpm")
+
+    def setting(self, name: str) -> int:
+        """A common threshold of the rule table.
+
+        Raises:
+            ScoringError: if the table lacks it.
+        """
+        try:
+            return self.common[name]
+        except KeyError:
+            raise ScoringError(f"the rule table has no common threshold {name!r}") from None
 
     def first_over(self, start: int, end: int, limit_ms: int) -> int | None:
         """The first frame of [start, end) at which a condition that has held since ``start``
@@ -62,6 +98,36 @@ class TrackFacts:
         """Like ``first_over`` but for conditions that count from ``limit_ms`` inclusive."""
         return self.first_over(start, end, limit_ms - 1)
 
+    def over_speed(self, limit: int, max_ms: int) -> int | None:
+        """The frame at which the car has been faster than ``limit`` for more than ``max_ms``
+        (the first such run), or None."""
+        speed = self.track.speed
+        if max(speed) <= limit:
+            return None
+        for a, b in runs_of([v > limit for v in speed]):
+            frame = self.first_over(a, b, max_ms)
+            if frame is not None:
+                return frame
+        return None
+
+    @cached_property
+    def commands(self) -> list[tuple[int, int]]:
+        """(frame, code) of every voice command, in order (none in version 1 telemetry)."""
+        command = self.track.command
+        return [(i, command[i]) for i in itertools.compress(range(len(command)), command)]
+
+    @cached_property
+    def vision_seen(self) -> int:
+        """Every observation bit the camera reported at some frame."""
+        seen = 0
+        for v in set(self.track.vision):
+            seen |= v
+        return seen
+
+    def frames_in(self, ms: int) -> int:
+        """How many frames span ``ms``."""
+        return max(1, ms // self.track.period_ms)
+
     @cached_property
     def stationary(self) -> list[Run]:
         """Runs of frames where the wheels do not turn (|speed| below the stop threshold)."""
@@ -79,8 +145,7 @@ class TrackFacts:
     @cached_property
     def signal_changes(self) -> list[int]:
         """Frames where the signal word differs from the previous frame, with 0 first."""
-        sig = self.track.signals
-        return [0] + [i for i in range(1, self.n) if sig[i] != sig[i - 1]]
+        return change_points(self.track.signals)
 
     def bit_runs(self, bit: int, on: bool = True) -> list[Run]:
         """Runs of frames where ``bit`` is set (or clear, with ``on=False``)."""
@@ -106,6 +171,60 @@ class TrackFacts:
     def engine_running(self) -> list[bool]:
         r = self.running_rpm
         return [v >= r for v in self.track.rpm]
+
+    @cached_property
+    def last_running(self) -> int:
+        """The last frame with the engine running (-1 if it never runs): after it the exam's
+        driving is over and the car is parked."""
+        running = self.engine_running
+        return next((i for i in range(self.n - 1, -1, -1) if running[i]), -1)
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Every frame at which the car moves off from a standstill (the first moving frame
+        after a stationary run), in order."""
+        return [b for a, b in self.stationary if b < self.n]
+
+    @cached_property
+    def gear_runs(self) -> list[tuple[int, int, int]]:
+        """(first frame, end, gear) of each run of one gear lever position."""
+        return value_runs(self.track.gear)
+
+    @cached_property
+    def gear_mismatch(self) -> list[Run]:
+        """Runs of frames driven in a forward gear, clutch up, at a speed outside the gear's
+        band (``gearN_min_mm_s`` … ``gearN_max_mm_s`` of the table's common thresholds).
+
+        The gear column changes rarely, so the speeds of each run of one gear are checked
+        against its band at once and only a run that leaves the band is looked at frame by
+        frame.
+        """
+        tr = self.track
+        speed, sig = tr.speed, tr.signals
+        bands = {
+            g: (self.setting(f"gear{g}_min_mm_s"), self.setting(f"gear{g}_max_mm_s"))
+            for g in sorted(FORWARD_GEARS)
+        }
+        stop = self.stop_speed
+        flags = [False] * self.n
+        for a, b, g in self.gear_runs:
+            band = bands.get(g)
+            if band is None:
+                continue
+            low, high = max(band[0], stop), band[1]
+            part = speed[a:b]
+            if min(part) >= low and max(part) <= high:
+                continue
+            for i in range(a, b):
+                v = speed[i]
+                if v >= stop and not low <= v <= high and not sig[i] & CLUTCH:
+                    flags[i] = True
+        return runs_of(flags)
+
+    def standing_before(self, frame: int) -> bool:
+        """The car stood still on the frame before ``frame``."""
+        s = self.stop_speed
+        return frame > 0 and -s < self.track.speed[frame - 1] < s
 
     @cached_property
     def rollbacks(self) -> list[tuple[int, int, int]]:

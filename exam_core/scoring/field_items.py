@@ -1,176 +1,39 @@
-"""科目二 items on the closed field: 倒车入库, 坡道定点停车和起步, 侧方停车, 曲线行驶, 直角转弯.
+"""科目二 items of the small-car field: 倒车入库, 坡道定点停车和起步, 侧方停车, 曲线行驶, 直角转弯.
 
-Each item is decided over its window (the frames from the car's first entry into the item's
-zone until it leaves) by a fixed sequence of checks on the body polygon and tyre contact points
-against the map's lines, bays and zones, all in integer millimetres.  Lines are looked up
-through a grid so that a frame is tested only against lines near the car.
+Each rule asks the scene for its item's window first: a field without the item (the
+large-vehicle field) leaves the rule with nothing to decide.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 
-from exam_core.scoring.course import FieldCourse, FieldItem
-from exam_core.scoring.facts import Run, TrackFacts, runs_of
+from exam_core.scoring.facts import Run, runs_of
+from exam_core.scoring.field_scene import FieldRuleFunction, FieldScene, inside
 from exam_core.scoring.geometry import (
-    Point,
-    Segment,
-    SegmentIndex,
-    VehicleDims,
-    body_corners,
+    body_gap_to_edge,
     bounding_box,
-    distance_to_segment,
     front_bumper_mid,
     point_in_polygon,
-    polygon_crosses,
-    segments_intersect,
     signed_distance_to_line,
-    wheel_points,
 )
 from exam_core.scoring.result import Deduction
 from exam_core.scoring.rules import Rule
-from exam_core.scoring.telemetry import GEAR_REVERSE, INDICATOR_LEFT, INDICATOR_RIGHT
+from exam_core.scoring.telemetry import (
+    GEAR_REVERSE,
+    INDICATOR_LEFT,
+    INDICATOR_RIGHT,
+    PARKING_BRAKE,
+)
 
 INDICATOR_BITS = {"left": INDICATOR_LEFT, "right": INDICATOR_RIGHT}
 
 
-def _inside(p: Point, box: tuple[int, int, int, int], polygon: tuple[Point, ...]) -> bool:
-    return box[0] < p[0] < box[2] and box[1] < p[1] < box[3] and point_in_polygon(p, polygon)
-
-
-@dataclass
-class FieldScene:
-    """A track on a field: facts, item windows and cached body geometry."""
-
-    facts: TrackFacts
-    course: FieldCourse
-    tyre_half_width: int
-
-    @property
-    def dims(self) -> VehicleDims:
-        return self.course.vehicle
-
-    def item(self, name: str) -> FieldItem:
-        return next(i for i in self.course.items if i.item == name)
-
-    @cached_property
-    def windows(self) -> dict[str, Run | None]:
-        """Each item's window: the first run of frames with the pose point in its zone."""
-        tr = self.facts.track
-        out: dict[str, Run | None] = {}
-        for item in self.course.items:
-            box = bounding_box(item.zone)
-            flags = [_inside(p, box, item.zone) for p in zip(tr.x, tr.y, strict=True)]
-            runs = runs_of(flags)
-            out[item.item] = runs[0] if runs else None
-        return out
-
-    @cached_property
-    def _corners(self) -> dict[int, tuple[Point, ...]]:
-        return {}
-
-    @cached_property
-    def _wheels(self) -> dict[int, tuple[Point, ...]]:
-        return {}
-
-    def corners(self, i: int) -> tuple[Point, ...]:
-        found = self._corners.get(i)
-        if found is None:
-            tr = self.facts.track
-            found = self._corners[i] = body_corners(tr.x[i], tr.y[i], tr.heading[i], self.dims)
-        return found
-
-    def wheels(self, i: int) -> tuple[Point, ...]:
-        found = self._wheels.get(i)
-        if found is None:
-            tr = self.facts.track
-            found = self._wheels[i] = wheel_points(tr.x[i], tr.y[i], tr.heading[i], self.dims)
-        return found
-
-    def body_in(self, i: int, polygon: tuple[Point, ...]) -> bool:
-        """The whole body strictly inside a convex polygon (a bay)."""
-        tr = self.facts.track
-        # the pose point is inside the body, so outside the polygon means the body is not in it
-        if not point_in_polygon((tr.x[i], tr.y[i]), polygon):
-            return False
-        return all(point_in_polygon(c, polygon) for c in self.corners(i))
-
-    def body_touches(self, i: int, index: SegmentIndex) -> bool:
-        corners = self.corners(i)
-        return polygon_crosses(corners, index.near(corners))
-
-    def wheel_on_line(self, i: int, index: SegmentIndex) -> bool:
-        """A tyre's contact point within half a tyre width of a line, or crossing it since the
-        previous frame (so that a fast crossing between two samples is not missed)."""
-        now = self.wheels(i)
-        before = self.wheels(i - 1) if i > 0 else now
-        half = self.tyre_half_width
-        for p, q in zip(before, now, strict=True):
-            x0, x1 = min(p[0], q[0]) - half, max(p[0], q[0]) + half
-            y0, y1 = min(p[1], q[1]) - half, max(p[1], q[1]) + half
-            for a, b in index.near(((x0, y0), (x1, y1))):
-                if (
-                    max(a[0], b[0]) < x0
-                    or min(a[0], b[0]) > x1
-                    or max(a[1], b[1]) < y0
-                    or min(a[1], b[1]) > y1
-                ):
-                    continue
-                if distance_to_segment(q, a, b) <= half or segments_intersect(p, q, a, b):
-                    return True
-        return False
-
-    def stops_in(self, window: Run) -> list[Run]:
-        a, b = window
-        return [(max(s, a), min(e, b)) for s, e in self.facts.stationary if s < b and e > a]
-
-    def moving(self, i: int) -> bool:
-        v = self.facts.track.speed[i]
-        return v >= self.facts.stop_speed or v <= -self.facts.stop_speed
-
-
-FieldDetector = Callable[[FieldScene, Rule], list[Deduction]]
-
-
-def _d(rule: Rule, frame: int) -> Deduction:
-    return Deduction(frame, rule.code, rule.item, rule.points)
-
-
-def _index(segments: tuple[Segment, ...]) -> SegmentIndex:
-    return SegmentIndex(segments)
-
-
-def course_completed(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    """Every item driven through (entered and left) in the map's order."""
-    last_end = 0
-    for item in scene.course.items:
-        window = scene.windows[item.item]
-        if window is None or window[1] >= scene.facts.n:
-            return [_d(rule, scene.facts.n - 1)]
-        if window[0] < last_end:
-            return [_d(rule, window[0])]
-        last_end = window[1]
-    return []
-
-
-def _completed(scene: FieldScene, name: str) -> Run | None:
-    window = scene.windows[name]
-    if window is None or window[1] >= scene.facts.n:
-        return None
-    return window
-
-
-def _window(scene: FieldScene, name: str) -> Run | None:
-    return scene.windows[name]
-
-
-def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> FieldDetector:
+def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> FieldRuleFunction:
     """Each stop longer than ``max_ms`` inside the item (but its required stop), per occurrence."""
 
-    def detect(scene: FieldScene, rule: Rule) -> list[Deduction]:
-        window = _window(scene, rule.item)
+    def decide(scene: FieldScene, rule: Rule) -> list[Deduction]:
+        window = scene.window(rule.item)
         if window is None:
             return []
         limit = rule.param("max_ms")
@@ -180,62 +43,64 @@ def stops_midway(exempt: Callable[[FieldScene, Run], bool] | None = None) -> Fie
                 continue
             frame = scene.facts.first_over(run[0], run[1], limit)
             if frame is not None:
-                out.append(_d(rule, frame))
+                out.append(rule.at(frame))
         return out
 
-    return detect
+    return decide
 
 
 def time_limit(scene: FieldScene, rule: Rule) -> list[Deduction]:
     """The item takes more than ``max_ms`` from entering its zone."""
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if window is None:
         return []
     frame = scene.facts.first_over(window[0], window[1], rule.param("max_ms"))
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 # 倒车入库 -----------------------------------------------------------------------------------
 
 
 def rp_body_crosses_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if window is None:
         return []
-    index = _index(scene.item(rule.item).lines)
+    index = scene.index(scene.item(rule.item).lines)
     for i in range(*window):
         if scene.body_touches(i, index):
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
 
 
 def rp_forwards_into_bay(scene: FieldScene, rule: Rule) -> list[Deduction]:
     """The first frame the body is entirely in the bay must come while reversing."""
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if window is None:
         return []
     bay, speed = scene.item(rule.item).bay, scene.facts.track.speed
     for i in range(*window):
         if scene.body_in(i, bay):
-            return [_d(rule, i)] if speed[i] >= scene.facts.stop_speed else []
+            return [rule.at(i)] if speed[i] >= scene.facts.stop_speed else []
     return []
 
 
 def rp_never_in_bay(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _completed(scene, rule.item)
+    window = scene.completed(rule.item)
     if window is None:
         return []
     bay = scene.item(rule.item).bay
     if any(scene.body_in(i, bay) for i in range(*window)):
         return []
-    return [_d(rule, window[1] - 1)]
+    return [rule.at(window[1] - 1)]
 
 
 def rp_control_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
     """At the first reversing frame both front wheels must be beyond (left of) the line."""
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
+    if window is None:
+        return []
     line = scene.item(rule.item).control_line
-    if window is None or line is None:
+    if line is None:
         return []
     gear, speed = scene.facts.track.gear, scene.facts.track.speed
     for i in range(*window):
@@ -243,7 +108,7 @@ def rp_control_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
             front = scene.wheels(i)[:2]
             if all(signed_distance_to_line(w, *line) > 0 for w in front):
                 return []
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
 
 
@@ -251,7 +116,7 @@ def rp_control_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
 
 
 def _hill_stop(scene: FieldScene) -> Run | None:
-    window = _window(scene, "hill_start")
+    window = scene.window("hill_start")
     if window is None:
         return None
     stops = scene.stops_in(window)
@@ -259,10 +124,10 @@ def _hill_stop(scene: FieldScene) -> Run | None:
 
 
 def hill_no_stop(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _completed(scene, rule.item)
+    window = scene.completed(rule.item)
     if window is None or _hill_stop(scene) is not None:
         return []
-    return [_d(rule, window[1] - 1)]
+    return [rule.at(window[1] - 1)]
 
 
 def _pole_offset(scene: FieldScene, frame: int) -> int | None:
@@ -279,7 +144,7 @@ def hill_pole_far(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if stop is None:
         return []
     off = _pole_offset(scene, stop[0])
-    return [_d(rule, stop[0])] if off is not None and off > rule.param("max_mm") else []
+    return [rule.at(stop[0])] if off is not None and off > rule.param("max_mm") else []
 
 
 def hill_pole_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -289,7 +154,7 @@ def hill_pole_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
     off = _pole_offset(scene, stop[0])
     band = scene.item(rule.item).pole_band_mm
     if off is not None and band < off <= rule.param("max_mm"):
-        return [_d(rule, stop[0])]
+        return [rule.at(stop[0])]
     return []
 
 
@@ -297,10 +162,7 @@ def _edge_gap(scene: FieldScene, frame: int) -> int | None:
     line = scene.item("hill_start").edge_line
     if line is None:
         return None
-    corners = scene.corners(frame)
-    return max(
-        signed_distance_to_line(corners[1], *line), signed_distance_to_line(corners[2], *line)
-    )
+    return body_gap_to_edge(scene.corners(frame), *line)
 
 
 def hill_edge_far(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -308,7 +170,7 @@ def hill_edge_far(scene: FieldScene, rule: Rule) -> list[Deduction]:
     if stop is None:
         return []
     gap = _edge_gap(scene, stop[0])
-    return [_d(rule, stop[0])] if gap is not None and gap > rule.param("max_mm") else []
+    return [rule.at(stop[0])] if gap is not None and gap > rule.param("max_mm") else []
 
 
 def hill_edge_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -317,31 +179,46 @@ def hill_edge_near(scene: FieldScene, rule: Rule) -> list[Deduction]:
         return []
     gap = _edge_gap(scene, stop[0])
     if gap is not None and rule.param("min_mm") < gap <= rule.param("max_mm"):
-        return [_d(rule, stop[0])]
+        return [rule.at(stop[0])]
     return []
 
 
 def hill_start_slow(scene: FieldScene, rule: Rule) -> list[Deduction]:
     """More than ``max_ms`` from stopping to moving off (or to the end of the window)."""
     stop = _hill_stop(scene)
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if stop is None or window is None:
         return []
     frame = scene.facts.first_over(stop[0], min(stop[1] + 1, window[1]), rule.param("max_ms"))
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 def hill_wheel_on_edge(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
+    if window is None:
+        return []
     line = scene.item(rule.item).edge_line
-    if window is None or line is None:
+    if line is None:
         return []
     half = scene.tyre_half_width
     for i in range(*window):
         w = scene.wheels(i)
         if min(signed_distance_to_line(w[1], *line), signed_distance_to_line(w[2], *line)) <= half:
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
+
+
+def hill_parking_brake(scene: FieldScene, rule: Rule) -> list[Deduction]:
+    """The parking brake not applied at any time while stopped at the pole: deducted when
+    the car moves off (or at the end, if it never does)."""
+    stop = _hill_stop(scene)
+    if stop is None:
+        return []
+    a, b = stop
+    sig = scene.facts.track.signals
+    if any(sig[i] & PARKING_BRAKE for i in range(a, b)):
+        return []
+    return [rule.at(min(b, scene.facts.n - 1))]
 
 
 # 侧方停车 -----------------------------------------------------------------------------------
@@ -349,7 +226,7 @@ def hill_wheel_on_edge(scene: FieldScene, rule: Rule) -> list[Deduction]:
 
 def _parking_stop(scene: FieldScene) -> Run | None:
     """The first stop after reversing has begun, with the pose point inside the bay."""
-    window = _window(scene, "parallel_parking")
+    window = scene.window("parallel_parking")
     if window is None:
         return None
     gear, bay = scene.facts.track.gear, scene.item("parallel_parking").bay
@@ -364,17 +241,17 @@ def _parking_stop(scene: FieldScene) -> Run | None:
 
 
 def pp_not_parked(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _completed(scene, rule.item)
+    window = scene.completed(rule.item)
     if window is None or _parking_stop(scene) is not None:
         return []
-    return [_d(rule, window[1] - 1)]
+    return [rule.at(window[1] - 1)]
 
 
 def pp_parked_over_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
     stop = _parking_stop(scene)
     if stop is None or scene.body_in(stop[0], scene.item(rule.item).bay):
         return []
-    return [_d(rule, stop[0])]
+    return [rule.at(stop[0])]
 
 
 def _touch_runs(scene: FieldScene, window: Run, test: Callable[[int], bool]) -> list[int]:
@@ -384,21 +261,19 @@ def _touch_runs(scene: FieldScene, window: Run, test: Callable[[int], bool]) -> 
 
 
 def pp_wheel_on_edge(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if window is None:
         return []
-    index = _index(scene.item(rule.item).edge_lines)
-    return [
-        _d(rule, i) for i in _touch_runs(scene, window, lambda i: scene.wheel_on_line(i, index))
-    ]
+    index = scene.index(scene.item(rule.item).edge_lines)
+    return [rule.at(i) for i in _touch_runs(scene, window, lambda i: scene.wheel_on_line(i, index))]
 
 
 def pp_body_on_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if window is None:
         return []
-    index = _index(scene.item(rule.item).lines)
-    return [_d(rule, i) for i in _touch_runs(scene, window, lambda i: scene.body_touches(i, index))]
+    index = scene.index(scene.item(rule.item).lines)
+    return [rule.at(i) for i in _touch_runs(scene, window, lambda i: scene.body_touches(i, index))]
 
 
 def pp_leave_signal(scene: FieldScene, rule: Rule) -> list[Deduction]:
@@ -410,7 +285,7 @@ def pp_leave_signal(scene: FieldScene, rule: Rule) -> list[Deduction]:
     since = scene.facts.bit_on_since(INDICATOR_LEFT, move)
     t = scene.facts.track.t
     if since is None or t[move] - t[since] < rule.param("min_ms"):
-        return [_d(rule, move)]
+        return [rule.at(move)]
     return []
 
 
@@ -422,36 +297,64 @@ def _is_parking_stop(scene: FieldScene, run: Run) -> bool:
 
 
 def wheel_on_edge_line(scene: FieldScene, rule: Rule) -> list[Deduction]:
-    window = _window(scene, rule.item)
+    window = scene.window(rule.item)
     if window is None:
         return []
-    index = _index(scene.item(rule.item).edge_lines)
+    index = scene.index(scene.item(rule.item).edge_lines)
     for i in range(*window):
         if scene.wheel_on_line(i, index):
-            return [_d(rule, i)]
+            return [rule.at(i)]
     return []
+
+
+def _signal_zone(scene: FieldScene, name: str) -> tuple[int, int | None, int] | None:
+    """The first frame in the item's signal zone, the first frame out of it after that (None
+    if the car never leaves it), and the item's indicator bit; None if never in it."""
+    window = scene.window(name)
+    if window is None:
+        return None
+    item = scene.item(name)
+    tr, box = scene.facts.track, bounding_box(item.signal_zone)
+    zone = [inside((tr.x[i], tr.y[i]), box, item.signal_zone) for i in range(*window)]
+    entered = next((k for k, z in enumerate(zone) if z), None)
+    if entered is None:
+        return None
+    left = next((k for k in range(entered, len(zone)) if not zone[k]), None)
+    bit = INDICATOR_BITS[item.indicator]
+    return window[0] + entered, None if left is None else window[0] + left, bit
 
 
 def turn_signal(scene: FieldScene, rule: Rule) -> list[Deduction]:
     """On entering the signal zone, the item's indicator must be on."""
-    window = _window(scene, rule.item)
-    item = scene.item(rule.item)
-    if window is None:
+    found = _signal_zone(scene, rule.item)
+    if found is None:
         return []
-    tr, box = scene.facts.track, bounding_box(item.signal_zone)
-    bit = INDICATOR_BITS[item.indicator]
-    for i in range(*window):
-        if _inside((tr.x[i], tr.y[i]), box, item.signal_zone):
-            return [] if tr.signals[i] & bit else [_d(rule, i)]
-    return []
+    entered, _, bit = found
+    return [] if scene.facts.track.signals[entered] & bit else [rule.at(entered)]
+
+
+def indicator_left_on(scene: FieldScene, rule: Rule) -> list[Deduction]:
+    """The item's indicator still on more than ``max_ms`` after the car leaves the signal
+    zone (the turn is over): where the limit is passed."""
+    found = _signal_zone(scene, rule.item)
+    if found is None:
+        return []
+    _, exit_frame, bit = found
+    if exit_frame is None:
+        return []
+    since = scene.facts.bit_on_since(bit, exit_frame)
+    if since is None:
+        return []
+    end = next((b for a, b in scene.facts.bit_runs(bit) if a == since), scene.facts.n)
+    frame = scene.facts.first_over(exit_frame, end, rule.param("max_ms"))
+    return [] if frame is None else [rule.at(frame)]
 
 
 def _rp_exempt(scene: FieldScene, run: Run) -> bool:
     return scene.body_in(run[0], scene.item("reverse_parking").bay)
 
 
-DETECTORS: dict[str, FieldDetector] = {
-    "X20001": course_completed,
+RULE_FUNCTIONS: dict[str, FieldRuleFunction] = {
     "20101": rp_forwards_into_bay,
     "20102": rp_body_crosses_line,
     "20103": rp_never_in_bay,
@@ -477,4 +380,10 @@ DETECTORS: dict[str, FieldDetector] = {
     "20701": wheel_on_edge_line,
     "X20703": turn_signal,
     "20702": stops_midway(),
+    "X20308": hill_parking_brake,
+    "X20704": indicator_left_on,
 }
+"""Rule code → the rule function that decides it."""
+
+METHODS: dict[str, int] = {}
+"""The newest method of each rule decided in more than one way (the others have method 1)."""

@@ -202,6 +202,18 @@ def signed_distance_to_line(p: Point, a: Point, b: Point) -> int:
     return cross(a, b, p) // isqrt(dx * dx + dy * dy)
 
 
+def body_gap_to_edge(corners: Sequence[Point], a: Point, b: Point) -> int:
+    """The distance of the body from an edge line, in mm: how far the farther of its two
+    right-hand corners (front-right and rear-right, ``body_corners`` order) is from the line ab,
+    positive on the line's left, the road side.
+
+    This is the one definition every item uses (坡道定点停车, 靠边停车): the tables deduct when
+    the body is more than 30 or 50 cm from the edge, and a body stopped askew is that far as
+    soon as either end of its right side is, so the nearer corner would let a slanted stop pass.
+    """
+    return max(signed_distance_to_line(corners[1], a, b), signed_distance_to_line(corners[2], a, b))
+
+
 def bounding_box(points: Iterable[Point]) -> tuple[int, int, int, int]:
     pts = list(points)
     xs = [p[0] for p in pts]

@@ -5,7 +5,14 @@ that the exam's room was gated open before it started, fetches the telemetry chu
 the hashes the entry lists, checks that the in-car unit logged each of them for this exam and
 signed it with its registered key, re-runs the engine with the same map and rule-table
 versions, and reports every difference as a finding with the entry's index.  It also checks
-that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries.
+that the ``stopped`` flag agrees with the examiner's ``exam.stopped`` entries, counts the
+examiner's calls (``exam.examiner_judged``) in the recomputed score, and lists each of them:
+an auditor, and the monitoring centre counting each examiner's fails, sees every point a person
+rather than the car took away.
+
+An exam has one result: a second ``exam.scored`` for it (``exam_rescored``), or new telemetry,
+a stop or a gate decision for it after its result (``exam_after_result``), would let whoever
+holds the keys append a better score later; each is an error.
 """
 
 from __future__ import annotations
@@ -15,14 +22,14 @@ import hashlib
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
-from exam_core.errors import ExamCoreError, ScoringError
+from exam_core.errors import BlobError, ExamCoreError, ScoringError
 from exam_core.log.entry import Entry
 from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.scoring.course import course_by_version, subject_of
-from exam_core.scoring.engine import score_track
+from exam_core.scoring.engine import ExaminerCall, score_track
 from exam_core.scoring.result import result_from_json
-from exam_core.scoring.rules import rule_table_by_version
-from exam_core.scoring.telemetry import TelemetryError, read_track
+from exam_core.scoring.rules import RuleTable, rule_table_by_version
+from exam_core.scoring.telemetry import MAX_CHUNK_BYTES, TelemetryError, read_track
 
 
 @dataclass
@@ -32,9 +39,13 @@ class _ExamFacts:
     logged: dict[str, str] = field(default_factory=dict)
     """Chunk hash → the vehicle that logged it (``telemetry.chunk``)."""
     stops: int = 0
+    calls: list[tuple[int, str, ExaminerCall, str]] = field(default_factory=list)
+    """The examiner's calls: (entry index, rule table version, call, tablet)."""
     first_gate: int | None = None
     first_chunk: int | None = None
     alarms: list[int] = field(default_factory=list)
+    result: int | None = None
+    """The index of its first ``exam.scored``: its one result."""
 
 
 READS = frozenset(
@@ -43,11 +54,17 @@ READS = frozenset(
         "key.revoked",
         "telemetry.chunk",
         "exam.stopped",
+        "exam.examiner_judged",
         "device.gate",
         "device.alarm",
+        "exam.scored",
     }
 )
-"""The earlier entries a score depends on: vehicle keys, its chunks, stops, gates, alarms."""
+"""The earlier entries a score depends on: vehicle keys, its chunks, stops, the examiner's
+calls, gates, alarms, and the exam's result if it already has one."""
+
+AFTER_RESULT = frozenset({"telemetry.chunk", "exam.stopped", "device.gate"})
+"""What an exam may not have once its result is logged: more telemetry, a stop, a new gate."""
 
 
 class _LogIndex:
@@ -78,11 +95,18 @@ class _LogIndex:
             facts.first_chunk = position if facts.first_chunk is None else facts.first_chunk
         elif kind == "exam.stopped":
             self.exams.setdefault(exam, _ExamFacts()).stops += 1
+        elif kind == "exam.examiner_judged":
+            call = ExaminerCall(str(e.event["code"]), int(e.event["frame"]))
+            entry = (position, str(e.event["rules"]), call, e.actor)
+            self.exams.setdefault(exam, _ExamFacts()).calls.append(entry)
         elif kind == "device.gate" and e.event.get("allowed") is True:
             facts = self.exams.setdefault(exam, _ExamFacts())
             facts.first_gate = position if facts.first_gate is None else facts.first_gate
         elif kind == "device.alarm" and e.event.get("action") == "set":
             self.exams.setdefault(exam, _ExamFacts()).alarms.append(position)
+        elif kind == "exam.scored":
+            facts = self.exams.setdefault(exam, _ExamFacts())
+            facts.result = position if facts.result is None else facts.result
 
 
 def _gating_findings(
@@ -105,6 +129,38 @@ def _gating_findings(
     return findings
 
 
+def _examiner_calls(
+    entries: list[tuple[int, str, ExaminerCall, str]], table: RuleTable, subject: int, frames: int
+) -> tuple[list[ExaminerCall], list[Finding]]:
+    """The calls a score must count, and a finding for each: ``examiner_judged`` (a warning
+    that lists it) or ``examiner_judged_invalid`` (another table, a rule the table does not
+    leave to the examiner, a frame beyond the recording), which the score must not count."""
+    calls: list[ExaminerCall] = []
+    findings: list[Finding] = []
+    for at, version, call, tablet in entries:
+        rule = table.rules.get(call.code)
+        if version != table.version:
+            why = f"names rule table {version}; the score uses {table.version}"
+        elif rule is None or rule.judge != "examiner" or subject not in rule.subjects:
+            why = f"{call.code} is not an examiner-judged rule of {table.version}"
+        elif not 0 <= call.frame < frames:
+            why = f"frame {call.frame} is not in the recording of {frames} frames"
+        else:
+            calls.append(call)
+            findings.append(
+                Finding(
+                    at,
+                    "examiner_judged",
+                    f"{tablet} judged {call.code} ({rule.points} points: {rule.condition}) at "
+                    f"frame {call.frame}",
+                    "warning",
+                )
+            )
+            continue
+        findings.append(Finding(at, "examiner_judged_invalid", why))
+    return calls, findings
+
+
 class ScoringReplayer:
     """Recomputes ``exam.scored`` entries; see the module docstring.
 
@@ -119,26 +175,37 @@ class ScoringReplayer:
 
     @property
     def event_types(self) -> frozenset[str]:
-        return frozenset({"exam.scored"})
+        return frozenset({"exam.scored", *AFTER_RESULT})
 
     @property
     def reads(self) -> frozenset[str]:
         return READS
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
-        """Check one score.
+        """Check one score (any other entry of ``AFTER_RESULT``: that its exam has no result yet).
 
         (0) an allowed gate decision precedes the exam's telemetry (alarms during it are
         warnings); (1) every listed chunk was logged by a ``telemetry.chunk`` entry for this
         exam, and its blob is present and matches its hash; (2) each blob is a chunk signed by
         the key of the vehicle that logged it; (3) the chunks form one valid recording; (4)
-        ``stopped`` matches the log; (5) the engine, with the entry's map and rule table, gives
-        exactly the signed result.
-        """
+        ``stopped`` matches the log; (5) each examiner's call names an examiner-judged rule of
+        the score's table at a frame of the recording, and is listed; (6) the engine, with the
+        entry's map and rule table and the valid calls, gives exactly the signed result.
+        """  # noqa: DOC501 - TelemetryError is caught here
         event = entry.event
+        if entry.type != "exam.scored":
+            return self._after_result(index, entry, history)
         exam = str(event["exam"])
         log = self._index.before(index, history)
         facts = log.exams.get(exam, _ExamFacts())
+        if facts.result is not None:
+            return [
+                Finding(
+                    index,
+                    "exam_rescored",
+                    f"exam {exam} has its result at entry {facts.result}; one result per exam",
+                )
+            ]
         logged = facts.logged
         gating = _gating_findings(index, facts.first_gate, facts.first_chunk, facts.alarms)
         keys = log.vehicle_keys
@@ -148,7 +215,10 @@ class ScoringReplayer:
         for sha in event["chunks"]:
             if sha not in logged:
                 return [Finding(index, "telemetry_missing", f"chunk {sha} was never logged")]
-            blob = history.blob(sha)
+            try:
+                blob = history.blob(sha, max_bytes=MAX_CHUNK_BYTES)
+            except BlobError as e:
+                return [Finding(index, "telemetry_invalid", f"not a telemetry chunk: {e}")]
             if blob is None:
                 return [Finding(index, "telemetry_missing", f"blob {sha} is not in the bundle")]
             if hashlib.sha256(blob).hexdigest() != sha:
@@ -183,7 +253,6 @@ class ScoringReplayer:
                     f"score says stopped={stopped}; the log has {facts.stops} exam.stopped entries",
                 )
             )
-        # (5)
         subject = subject_of(course)
         if event["subject"] != subject:
             return [
@@ -192,7 +261,13 @@ class ScoringReplayer:
                     index, "score_unverifiable", f"map {course.version} is not subject {subject}"
                 ),
             ]
-        expected = score_track(track, course, table, str(event["licence_class"]), stopped)
+        # (5)
+        calls, listed = _examiner_calls(facts.calls, table, subject, len(track))
+        findings += listed
+        # (6)
+        expected = score_track(
+            track, course, table, str(event["licence_class"]), stopped, examiner_calls=calls
+        )
         try:
             signed = result_from_json({k: event[k] for k in ("score", "passed", "deductions")})
         except ScoringError as e:
@@ -207,3 +282,19 @@ class ScoringReplayer:
                 )
             )
         return findings
+
+    def _after_result(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        """Nothing of an exam (``AFTER_RESULT``) may follow its result."""
+        exam = entry.event.get("exam")
+        if not isinstance(exam, str):
+            return []
+        facts = self._index.before(index, history).exams.get(exam)
+        if facts is None or facts.result is None:
+            return []
+        return [
+            Finding(
+                index,
+                "exam_after_result",
+                f"{entry.type} for exam {exam} after its result at entry {facts.result}",
+            )
+        ]

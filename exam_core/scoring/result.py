@@ -58,7 +58,12 @@ def make_result(deductions: list[Deduction], pass_mark: int, disqualifying: int)
 
 
 def parse_result(data: bytes) -> ScoreResult:
-    """Parse result bytes strictly (canonical JSON of exactly the fields ``to_json`` writes)."""
+    """Parse result bytes strictly (canonical JSON of exactly the fields ``to_json`` writes).
+
+    Raises:
+        ScoringError: ``data`` is not canonical JSON, or not exactly ``score``, ``passed`` and
+            ``deductions`` with valid values.
+    """
     try:
         doc = parse_canonical(data)
     except CanonicalError as e:

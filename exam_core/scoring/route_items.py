@@ -1,284 +1,21 @@
-"""科目三 on the road: the route's zones and the rules decided along it.
+"""科目三 items along the route: 起步, 直线行驶, 变更车道, the zones, 超车, 靠边停车.
 
-The route is the right road edge as a polyline; every frame is projected onto it once (a
-cursor that only moves to the neighbouring segment, so the pass is linear) to get ``s``, the
-distance along the route, and ``d``, the lateral offset to the left, both in integer mm.  Zones
-are stretches of ``s``; lanes are bands of ``d``.  The body's outline is worked out only on the
-frames where the car is close enough to a line to touch it.
+Each item is decided over the windows of its zones (from the frame the car first reaches a
+zone's start to the frame it first reaches its end) or, for the pull-over, around its stop.
 """
 
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_left
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
-from math import isqrt
 
-from exam_core.scoring.course import RouteCourse, RouteZone
-from exam_core.scoring.facts import Run, TrackFacts, runs_of
-from exam_core.scoring.geometry import ONE, Q, cos_q, sin_q, trig_tables
+from exam_core.errors import ScoringError
+from exam_core.scoring.course import RouteZone
+from exam_core.scoring.facts import Run, runs_of
+from exam_core.scoring.geometry import body_corners, body_gap_to_edge, trig_tables
 from exam_core.scoring.result import Deduction
+from exam_core.scoring.route_scene import RouteRuleFunction, RouteScene
 from exam_core.scoring.rules import Rule
-from exam_core.scoring.telemetry import (
-    BRAKE_PEDAL,
-    DOOR_OPEN,
-    INDICATOR_LEFT,
-    INDICATOR_RIGHT,
-    PARKING_BRAKE,
-)
-
-
-@dataclass
-class RouteScene:
-    """A track on a route: facts, projection onto the route, zone windows and lanes."""
-
-    facts: TrackFacts
-    course: RouteCourse
-    lane_hysteresis: int
-
-    @cached_property
-    def projection(self) -> tuple[list[int], list[int], list[int]]:
-        """Per frame: distance along the route, lateral offset (left +), segment number."""
-        ref = self.course.reference
-        segs = []
-        s0 = 0
-        for (ax, ay), (bx, by) in itertools.pairwise(ref):
-            dx, dy = bx - ax, by - ay
-            length = isqrt(dx * dx + dy * dy)
-            segs.append((ax, ay, dx, dy, length, dx * dx + dy * dy, s0))
-            s0 += length
-        last = len(segs) - 1
-        tr = self.facts.track
-        s_col: list[int] = []
-        d_col: list[int] = []
-        k_col: list[int] = []
-        k = 0
-        ax, ay, dx, dy, length, l2, base = segs[0]
-        for px, py in zip(tr.x, tr.y, strict=True):
-            rx, ry = px - ax, py - ay
-            dot = rx * dx + ry * dy
-            while dot > l2 and k < last:
-                nx, ny, ndx, ndy, nl, nl2, nbase = segs[k + 1]
-                ndot = (px - nx) * ndx + (py - ny) * ndy
-                if ndot < 0:
-                    break
-                k += 1
-                ax, ay, dx, dy, length, l2, base = nx, ny, ndx, ndy, nl, nl2, nbase
-                rx, ry, dot = px - ax, py - ay, ndot
-            while dot < 0 < k:
-                k -= 1
-                ax, ay, dx, dy, length, l2, base = segs[k]
-                rx, ry = px - ax, py - ay
-                dot = rx * dx + ry * dy
-                if dot <= l2:
-                    break
-            s_col.append(base + dot // length)
-            d_col.append((dx * ry - dy * rx) // length)
-            k_col.append(k)
-        return s_col, d_col, k_col
-
-    @cached_property
-    def progress(self) -> list[int]:
-        """The furthest distance along the route reached so far: monotone, for zone lookup."""
-        out = []
-        best = -(1 << 62)
-        for s in self.projection[0]:
-            best = max(best, s)
-            out.append(best)
-        return out
-
-    def window(self, zone: RouteZone) -> Run | None:
-        """Frames from first reaching the zone's start to first reaching its end."""
-        a = bisect_left(self.progress, zone.start)
-        b = bisect_left(self.progress, zone.end)
-        return (a, b) if a < b else None
-
-    def zones(self, item: str) -> list[RouteZone]:
-        return [z for z in self.course.zones if z.item == item]
-
-    @cached_property
-    def lanes(self) -> list[int]:
-        """Lane of the pose point per frame (0 = rightmost), changing only past the hysteresis."""
-        width, h, top = self.course.lane_width, self.lane_hysteresis, self.course.lanes - 1
-        out = []
-        lane = 0
-        for d in self.projection[1]:
-            low, high = lane * width - h, (lane + 1) * width + h
-            if d < low or d > high:
-                lane = min(max(d // width, 0), top)
-            out.append(lane)
-        return out
-
-    @cached_property
-    def lane_changes(self) -> list[tuple[int, int, int]]:
-        """(frame, from lane, to lane) for each change."""
-        lanes = self.lanes
-        return [
-            (i, lanes[i - 1], lanes[i]) for i in range(1, len(lanes)) if lanes[i] != lanes[i - 1]
-        ]
-
-    @cached_property
-    def units(self) -> list[tuple[int, int]]:
-        """Each reference segment's direction as a Q16 unit vector."""
-        out = []
-        for a, b in itertools.pairwise(self.course.reference):
-            dx, dy = b[0] - a[0], b[1] - a[1]
-            length = isqrt(dx * dx + dy * dy)
-            out.append((dx * ONE // length, dy * ONE // length))
-        return out
-
-    def lateral_extent(self, i: int) -> tuple[int, int]:
-        """Lowest and highest lateral offset of the body's corners at frame ``i``."""
-        tr, dims = self.facts.track, self.course.vehicle
-        _, d_col, k_col = self.projection
-        ux, uy = self.units[k_col[i]]
-        c, s = cos_q(tr.heading[i]), sin_q(tr.heading[i])
-        sin_rel = (ux * s - uy * c) >> Q
-        cos_rel = abs((ux * c + uy * s) >> Q)
-        along = (dims.front * sin_rel, -dims.rear_overhang * sin_rel)
-        half = (dims.width // 2) * cos_rel
-        return d_col[i] + ((min(along) - half) >> Q), d_col[i] + ((max(along) + half) >> Q)
-
-    @cached_property
-    def reach(self) -> int:
-        dims = self.course.vehicle
-        return isqrt(dims.front**2 + (dims.width // 2) ** 2) + 1
-
-
-RouteDetector = Callable[[RouteScene, Rule], list[Deduction]]
-
-
-def _d(rule: Rule, frame: int) -> Deduction:
-    return Deduction(frame, rule.code, rule.item, rule.points)
-
-
-def speeding(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    """Above the road's limit for more than ``max_ms``: once, where the limit is passed."""
-    limit = scene.course.speed_limit_mm_s
-    speed = scene.facts.track.speed
-    if max(speed) <= limit:
-        return []
-    for a, b in runs_of([v > limit for v in speed]):
-        frame = scene.facts.first_over(a, b, rule.param("max_ms"))
-        if frame is not None:
-            return [_d(rule, frame)]
-    return []
-
-
-def _lines_crossed(
-    scene: RouteScene, low: int | None, high: int | None, start: int = 0
-) -> int | None:
-    """The first frame where the body reaches below ``low`` or above ``high`` (lateral mm).
-
-    Only frames whose pose point is within the body's reach of a line get the full outline;
-    the rest cannot touch it.  This loop runs over every frame, so it is written flat.
-    """
-    tr, dims = scene.facts.track, scene.course.vehicle
-    _, d_col, k_col = scene.projection
-    units = scene.units
-    sin, cos = trig_tables()
-    reach = scene.reach
-    front, rear, half = dims.front, dims.rear_overhang, dims.width // 2
-    low_near = -(1 << 62) if low is None else low + reach
-    high_near = 1 << 62 if high is None else high - reach
-    heading = tr.heading
-    for i in range(start, len(d_col)):
-        d = d_col[i]
-        if low_near <= d <= high_near:
-            continue
-        ux, uy = units[k_col[i]]
-        c, s = cos[heading[i]], sin[heading[i]]
-        sin_rel = (ux * s - uy * c) >> Q
-        cos_rel = abs((ux * c + uy * s) >> Q)
-        a, b = front * sin_rel, -rear * sin_rel
-        w = half * cos_rel
-        if low is not None and d + ((min(a, b) - w) >> Q) < low:
-            return i
-        if high is not None and d + ((max(a, b) + w) >> Q) > high:
-            return i
-    return None
-
-
-def centre_line(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    """The body over the solid centre line, outside the U-turn zone where it is broken."""
-    line = scene.course.lanes * scene.course.lane_width
-    u_turns = _windows(scene, "u_turn")
-    start = 0
-    while True:
-        frame = _lines_crossed(scene, None, line, start)
-        if frame is None:
-            return []
-        if not any(a <= frame < b for a, b in u_turns):
-            return [_d(rule, frame)]
-        start = frame + 1
-
-
-def edge_line(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    """The body over the right road edge line (moving or stopped)."""
-    frame = _lines_crossed(scene, 0, None)
-    return [] if frame is None else [_d(rule, frame)]
-
-
-def two_lanes(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    t = scene.facts.track.t
-    changes = scene.lane_changes
-    out = []
-    for (f1, a, b), (f2, b2, c) in itertools.pairwise(changes):
-        same_way = (b - a) * (c - b2) > 0
-        if b == b2 and same_way and t[f2] - t[f1] < rule.param("min_ms"):
-            out.append(_d(rule, f2))
-    for f, a, b in changes:
-        if abs(b - a) >= 2:
-            out.append(_d(rule, f))
-    return out
-
-
-def manoeuvres(scene: RouteScene) -> list[tuple[int, int]]:
-    """(frame, indicator bit required) for every manoeuvre that must be signalled."""
-    out: list[tuple[int, int]] = []
-    first = scene.facts.first_motion
-    if first is not None:
-        out.append((first, INDICATOR_LEFT))
-    for frame, a, b in scene.lane_changes:
-        out.append((frame, INDICATOR_LEFT if b > a else INDICATOR_RIGHT))
-    for item, bit in (
-        ("junction_left", INDICATOR_LEFT),
-        ("u_turn", INDICATOR_LEFT),
-        ("junction_right", INDICATOR_RIGHT),
-    ):
-        for zone in scene.zones(item):
-            w = scene.window(zone)
-            if w is not None:
-                out.append((w[0], bit))
-    for zone in scene.zones("pull_over"):
-        stop = pull_over_stop(scene, zone)
-        if stop is not None:
-            out.append((stop[0], INDICATOR_RIGHT))
-    return sorted(out)
-
-
-def _signal_since(scene: RouteScene, frame: int, bit: int) -> int | None:
-    other = INDICATOR_LEFT | INDICATOR_RIGHT
-    sig = scene.facts.track.signals[frame]
-    if not sig & bit or sig & (other ^ bit):
-        return None
-    return scene.facts.bit_on_since(bit, frame)
-
-
-def no_signal(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    return [_d(rule, f) for f, bit in manoeuvres(scene) if _signal_since(scene, f, bit) is None]
-
-
-def short_signal(scene: RouteScene, rule: Rule) -> list[Deduction]:
-    t = scene.facts.track.t
-    out = []
-    for f, bit in manoeuvres(scene):
-        since = _signal_since(scene, f, bit)
-        if since is not None and t[f] - t[since] < rule.param("min_ms"):
-            out.append(_d(rule, f))
-    return out
+from exam_core.scoring.telemetry import BRAKE_PEDAL, DOOR_OPEN, PARKING_BRAKE
 
 
 def _moving_runs_with(scene: RouteScene, bit: int) -> list[Run]:
@@ -293,14 +30,14 @@ def _moving_runs_with(scene: RouteScene, bit: int) -> list[Run]:
 
 def door_open_moving(scene: RouteScene, rule: Rule) -> list[Deduction]:
     runs = _moving_runs_with(scene, DOOR_OPEN)
-    return [_d(rule, runs[0][0])] if runs else []
+    return [rule.at(runs[0][0])] if runs else []
 
 
 def brake_not_released(scene: RouteScene, rule: Rule) -> list[Deduction]:
     for a, b in _moving_runs_with(scene, PARKING_BRAKE):
         frame = scene.facts.first_over(a, b, rule.param("max_ms"))
         if frame is not None:
-            return [_d(rule, frame)]
+            return [rule.at(frame)]
     return []
 
 
@@ -308,22 +45,18 @@ def brake_released_late(scene: RouteScene, rule: Rule) -> list[Deduction]:
     out = []
     for a, b in _moving_runs_with(scene, PARKING_BRAKE):
         if scene.facts.first_over(a, b, rule.param("max_ms")) is None:
-            out.append(_d(rule, a))
+            out.append(rule.at(a))
     return out
-
-
-def _windows(scene: RouteScene, item: str) -> list[Run]:
-    return [w for w in map(scene.window, scene.zones(item)) if w is not None]
 
 
 def wander(scene: RouteScene, rule: Rule) -> list[Deduction]:
     d_col = scene.projection[1]
-    for a, b in _windows(scene, rule.item):
+    for a, b in scene.windows(rule.item):
         low = high = d_col[a]
         for i in range(a, b):
             low, high = min(low, d_col[i]), max(high, d_col[i])
             if high - low > rule.param("max_mm"):
-                return [_d(rule, i)]
+                return [rule.at(i)]
     return []
 
 
@@ -333,9 +66,9 @@ def _end_frame(scene: RouteScene, w: Run) -> int:
 
 def no_lane_change(scene: RouteScene, rule: Rule) -> list[Deduction]:
     out = []
-    for w in _windows(scene, rule.item):
+    for w in scene.windows(rule.item):
         if not any(w[0] <= f < w[1] for f, _, _ in scene.lane_changes):
-            out.append(_d(rule, _end_frame(scene, w)))
+            out.append(rule.at(_end_frame(scene, w)))
     return out
 
 
@@ -343,10 +76,10 @@ def zone_speed(scene: RouteScene, rule: Rule) -> list[Deduction]:
     top = rule.param("max_speed_mm_s")
     speed = scene.facts.track.speed
     out = []
-    for a, b in _windows(scene, rule.item):
+    for a, b in scene.windows(rule.item):
         frame = next((i for i in range(a, b) if speed[i] > top), None)
         if frame is not None:
-            out.append(_d(rule, frame))
+            out.append(rule.at(frame))
     return out
 
 
@@ -366,7 +99,7 @@ def stop_on_crosswalk(scene: RouteScene, rule: Rule) -> list[Deduction]:
                 None,
             )
             if hit is not None:
-                out.append(_d(rule, hit))
+                out.append(rule.at(hit))
                 break
     return out
 
@@ -374,43 +107,35 @@ def stop_on_crosswalk(scene: RouteScene, rule: Rule) -> list[Deduction]:
 def not_keeping_right(scene: RouteScene, rule: Rule) -> list[Deduction]:
     lanes = scene.lanes
     out = []
-    for a, b in _windows(scene, rule.item):
+    for a, b in scene.windows(rule.item):
         frame = next((i for i in range(a, b) if lanes[i] != 0), None)
         if frame is not None:
-            out.append(_d(rule, frame))
+            out.append(rule.at(frame))
     return out
 
 
 def no_overtake(scene: RouteScene, rule: Rule) -> list[Deduction]:
     out = []
-    for w in _windows(scene, rule.item):
+    for w in scene.windows(rule.item):
         inside = [(a, b) for f, a, b in scene.lane_changes if w[0] <= f < w[1]]
         out_and_back = any(b > a for a, b in inside) and any(b < a for a, b in inside)
         if not out_and_back:
-            out.append(_d(rule, _end_frame(scene, w)))
+            out.append(rule.at(_end_frame(scene, w)))
     return out
-
-
-def pull_over_stop(scene: RouteScene, zone: RouteZone) -> Run | None:
-    w = scene.window(zone)
-    if w is None:
-        return None
-    a, b = w
-    return next(((s, e) for s, e in scene.facts.stationary if a <= s < b), None)
 
 
 def _pull_over(scene: RouteScene) -> tuple[RouteZone, Run | None] | None:
     zones = scene.zones("pull_over")
     if not zones:
         return None
-    return zones[-1], pull_over_stop(scene, zones[-1])
+    return zones[-1], scene.first_stop_in(zones[-1])
 
 
 def no_pull_over(scene: RouteScene, rule: Rule) -> list[Deduction]:
     found = _pull_over(scene)
     if found is None or found[1] is not None:
         return []
-    return [_d(rule, scene.facts.n - 1)]
+    return [rule.at(scene.facts.n - 1)]
 
 
 def _stop(scene: RouteScene) -> Run | None:
@@ -418,23 +143,36 @@ def _stop(scene: RouteScene) -> Run | None:
     return None if found is None else found[1]
 
 
-def _edge_gap(scene: RouteScene, frame: int) -> int:
-    return scene.lateral_extent(frame)[0]
+def _edge_gap(scene: RouteScene, frame: int, method: int) -> int:
+    """The body's distance from the right edge line at ``frame``.
+
+    Method 1 (``ga1026-2017/1``) took the body's nearest point, which lets a car stopped
+    askew pass; method 2 is the one definition of ``geometry.body_gap_to_edge`` (the farther
+    right-hand corner), with the edge line under the car.
+    """
+    if method == 1:
+        return scene.lateral_extent(frame)[0]
+    tr, ref = scene.facts.track, scene.course.reference
+    k = scene.projection[2][frame]
+    corners = body_corners(tr.x[frame], tr.y[frame], tr.heading[frame], scene.course.vehicle)
+    return body_gap_to_edge(corners, ref[k], ref[k + 1])
 
 
 def pull_over_far(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """After stopping, the body more than ``max_mm`` from the edge line."""
     stop = _stop(scene)
-    if stop is None or _edge_gap(scene, stop[0]) <= rule.param("max_mm"):
+    if stop is None or _edge_gap(scene, stop[0], rule.method) <= rule.param("max_mm"):
         return []
-    return [_d(rule, stop[0])]
+    return [rule.at(stop[0])]
 
 
 def pull_over_near(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """After stopping, the body more than ``min_mm`` and at most ``max_mm`` from the edge."""
     stop = _stop(scene)
     if stop is None:
         return []
-    gap = _edge_gap(scene, stop[0])
-    return [_d(rule, stop[0])] if rule.param("min_mm") < gap <= rule.param("max_mm") else []
+    gap = _edge_gap(scene, stop[0], rule.method)
+    return [rule.at(stop[0])] if rule.param("min_mm") < gap <= rule.param("max_mm") else []
 
 
 def _leaving(scene: RouteScene, start: int) -> int | None:
@@ -452,7 +190,7 @@ def no_parking_brake(scene: RouteScene, rule: Rule) -> list[Deduction]:
     frame = _leaving(scene, stop[0])
     if frame is None:
         frame = scene.facts.n - 1
-    return [] if scene.facts.track.signals[frame] & PARKING_BRAKE else [_d(rule, frame)]
+    return [] if scene.facts.track.signals[frame] & PARKING_BRAKE else [rule.at(frame)]
 
 
 def brake_released_early(scene: RouteScene, rule: Rule) -> list[Deduction]:
@@ -466,7 +204,7 @@ def brake_released_early(scene: RouteScene, rule: Rule) -> list[Deduction]:
     if applied is None:
         return []
     frame = next((i for i in range(stop[0], applied) if not sig[i] & BRAKE_PEDAL), None)
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 def moved_after_stop(scene: RouteScene, rule: Rule) -> list[Deduction]:
@@ -477,7 +215,7 @@ def moved_after_stop(scene: RouteScene, rule: Rule) -> list[Deduction]:
     ref = odo[stop[0]]
     limit = rule.param("min_mm")
     frame = next((i for i in range(stop[0], scene.facts.n) if abs(odo[i] - ref) >= limit), None)
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 def door_with_engine(scene: RouteScene, rule: Rule) -> list[Deduction]:
@@ -488,26 +226,89 @@ def door_with_engine(scene: RouteScene, rule: Rule) -> list[Deduction]:
     frame = next(
         (i for i in range(stop[0], scene.facts.n) if running[i] and sig[i] & DOOR_OPEN), None
     )
-    return [] if frame is None else [_d(rule, frame)]
+    return [] if frame is None else [rule.at(frame)]
 
 
 def door_left_open(scene: RouteScene, rule: Rule) -> list[Deduction]:
     if _stop(scene) is None:
         return []
     last = scene.facts.n - 1
-    return [_d(rule, last)] if scene.facts.track.signals[last] & DOOR_OPEN else []
+    return [rule.at(last)] if scene.facts.track.signals[last] & DOOR_OPEN else []
 
 
-DETECTORS: dict[str, RouteDetector] = {
-    "X30101": speeding,
-    "X30102": centre_line,
-    "X30103": edge_line,
-    "X30104": two_lanes,
-    "X30105": no_signal,
-    "X30106": short_signal,
+def left_of_centre(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """A left turn must pass left of the junction's centre point (靠路口中心点左侧转弯): where
+    the car comes closest to the point, the point must be on its right.  Per junction, at that
+    frame.
+
+    Raises:
+        ScoringError: if a zone of the item has no centre point (a map older than the rule).
+    """
+    tr = scene.facts.track
+    sin, cos = trig_tables()
+    out = []
+    for zone in scene.zones(rule.item):
+        if zone.centre is None:
+            raise ScoringError(f"map {scene.course.version}: {zone.item} has no centre point")
+        w = scene.window(zone)
+        if w is None:
+            continue
+        cx, cy = zone.centre
+        i = min(range(*w), key=lambda k: ((tr.x[k] - cx) ** 2 + (tr.y[k] - cy) ** 2, k))
+        h = tr.heading[i]
+        left = cos[h] * (cy - tr.y[i]) - sin[h] * (cx - tr.x[i])
+        if left >= 0:
+            out.append(rule.at(i))
+    return out
+
+
+def overtaking_right(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """In the overtaking section, out to a lane on the right and back (passing on the right):
+    at the change back."""
+    out = []
+    for w in scene.windows(rule.item):
+        inside = [(f, a, b) for f, a, b in scene.lane_changes if w[0] <= f < w[1]]
+        for (_, a1, b1), (f2, a2, b2) in itertools.pairwise(inside):
+            if b1 < a1 and b2 > a2:
+                out.append(rule.at(f2))
+    return out
+
+
+def jerky_start(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """Moving off, the speed gains more than ``max_gain_mm_s`` within ``window_ms`` of the
+    standstill (闯动): per start-off, where the gain is passed."""
+    facts = scene.facts
+    speed = facts.track.speed
+    k, gain = facts.frames_in(rule.param("window_ms")), rule.param("max_gain_mm_s")
+    out = []
+    for f in facts.starts:
+        base = speed[f - 1]
+        frame = next((j for j in range(f, min(f + k, facts.n)) if speed[j] - base > gain), None)
+        if frame is not None:
+            out.append(rule.at(frame))
+    return out
+
+
+def revving_at_start(scene: RouteScene, rule: Rule) -> list[Deduction]:
+    """The engine above ``max_rpm`` within ``window_ms`` of moving off (poor accelerator
+    control): per start-off, at the first such frame."""
+    facts = scene.facts
+    rpm = facts.track.rpm
+    k, top = facts.frames_in(rule.param("window_ms")), rule.param("max_rpm")
+    out = []
+    for f in facts.starts:
+        frame = next((j for j in range(f, min(f + k, facts.n)) if rpm[j] > top), None)
+        if frame is not None:
+            out.append(rule.at(frame))
+    return out
+
+
+RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
     "X30201": door_open_moving,
     "X30202": brake_not_released,
     "X30203": brake_released_late,
+    "X30204": jerky_start,
+    "X30205": revving_at_start,
     "X30301": wander,
     "X30401": no_lane_change,
     "X30501": zone_speed,
@@ -519,7 +320,9 @@ DETECTORS: dict[str, RouteDetector] = {
     "X30801": zone_speed,
     "X30901": zone_speed,
     "X30902": not_keeping_right,
+    "X30504": left_of_centre,
     "X31001": no_overtake,
+    "X31002": overtaking_right,
     "X31201": no_pull_over,
     "X31202": pull_over_far,
     "X31203": pull_over_near,
@@ -529,3 +332,7 @@ DETECTORS: dict[str, RouteDetector] = {
     "X31207": door_left_open,
     "X31208": brake_released_early,
 }
+"""Rule code → the rule function that decides it."""
+
+METHODS: dict[str, int] = {"X31202": 2, "X31203": 2}
+"""The newest method of each rule decided in more than one way (the others have method 1)."""

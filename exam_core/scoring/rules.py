@@ -6,6 +6,11 @@ roll-back, 50/30 cm distances, 210/90/30 s limits, 3 s indicators), live in a JS
 the national ones where ``research/domain.md`` §2.2 gives them; codes we defined ourselves start
 with ``X`` and are listed in ``docs/scoring.md``.  Loading is strict: an unknown field, a
 missing threshold or a rule the engine cannot decide is an error, not a silent skip.
+
+A row may name the ``method`` by which its condition is decided (1 when absent).  A method is
+never changed once a table that uses it has been shipped: a corrected way of deciding a rule is
+a new method, used by a new table version, so every score signed under an older table is still
+recomputed byte for byte (DESIGN §6).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exam_core.errors import ScoringError
+from exam_core.scoring.result import Deduction
 from exam_core.scoring.shipped import load_shipped, shipped_by_version
 from exam_core.scoring.telemetry import TelemetryLimits
 
@@ -39,6 +45,12 @@ class Rule:
     judge: str
     params: Mapping[str, int]
     source: str
+    method: int = 1
+    """Which way of deciding the condition the engine uses (see the module docstring)."""
+
+    def at(self, frame: int) -> Deduction:
+        """This rule broken at ``frame``: one deduction of its points."""
+        return Deduction(frame, self.code, self.item, self.points)
 
     def param(self, name: str) -> int:
         try:
@@ -110,8 +122,12 @@ def parse_rule_table(data: bytes) -> RuleTable:
         raise ScoringError("rules must be a list")
     keys = {"code", "subjects", "item", "condition", "points", "judge", "params", "source"}
     for n, row in enumerate(doc["rules"]):
-        _exact_keys(row, keys, f"rules[{n}]")
+        optional = {"method"} & set(row) if isinstance(row, dict) else set()
+        _exact_keys(row, keys | optional, f"rules[{n}]")
         code = row["code"]
+        method = row.get("method", 1)
+        if not isinstance(method, int) or isinstance(method, bool) or not 1 <= method <= 99:
+            raise ScoringError(f"rules[{n}]: method must be an integer from 1 to 99")
         if not isinstance(code, str) or code in rules:
             raise ScoringError(f"rules[{n}]: code missing or repeated")
         if row["points"] not in (5, 10, 20, DISQUALIFYING):
@@ -133,6 +149,7 @@ def parse_rule_table(data: bytes) -> RuleTable:
             judge=row["judge"],
             params=_int_map(row["params"], f"rule {code} params"),
             source=row["source"],
+            method=method,
         )
     for name in ("version", "edition"):
         if not isinstance(doc[name], str) or not doc[name]:
@@ -147,7 +164,24 @@ def parse_rule_table(data: bytes) -> RuleTable:
     )
 
 
-DEFAULT_RULE_TABLE = "ga1026-2017-v1.json"
+def rule_table_markdown(table: RuleTable) -> str:
+    """The table's rows as the Markdown table of ``docs/scoring.md``."""
+    lines = [
+        "| code | subj. | item | condition | points | thresholds | method | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.rules.values():
+        points = "不合格 (100)" if r.points == DISQUALIFYING else str(r.points)
+        params = ", ".join(f"{k} = {v}" for k, v in r.params.items()) or "—"
+        subjects = "/".join(str(n) for n in sorted(r.subjects))
+        if r.judge != "machine":
+            points += f", judged by the {r.judge}"
+        cells = [r.code, subjects, r.item, r.condition, points, params, str(r.method), r.source]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+DEFAULT_RULE_TABLE = "ga1026-2017-v3.json"
 
 
 def load_rule_table(name: str = DEFAULT_RULE_TABLE) -> RuleTable:

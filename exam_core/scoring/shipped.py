@@ -30,7 +30,11 @@ def _folder(kind: str) -> Traversable:
 
 
 def load_shipped(kind: str, name: str, parse: Callable[[bytes], DocT], what: str) -> DocT:
-    """The document ``data/<kind>/<name>``; a missing file is a ``ScoringError`` naming it."""
+    """The document ``data/<kind>/<name>``; a missing file is a ``ScoringError`` naming it.
+
+    Raises:
+        ScoringError: the file is missing or unreadable, or (from ``parse``) it does not parse.
+    """
     try:
         data = (_folder(kind) / name).read_bytes()
     except OSError as e:
@@ -39,7 +43,11 @@ def load_shipped(kind: str, name: str, parse: Callable[[bytes], DocT], what: str
 
 
 def shipped_by_version(kind: str, version: str, parse: Callable[[bytes], DocT], what: str) -> DocT:
-    """The first document in ``data/<kind>/`` (by file name) whose version is ``version``."""
+    """The first document in ``data/<kind>/`` (by file name) whose version is ``version``.
+
+    Raises:
+        ScoringError: no shipped document has ``version``, or (from ``parse``) one does not parse.
+    """
     for path in sorted(_folder(kind).iterdir(), key=lambda p: p.name):
         if path.name.endswith(".json"):
             doc = parse(path.read_bytes())

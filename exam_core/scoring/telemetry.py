@@ -4,39 +4,60 @@ The score must be a function of what the car did (DESIGN §6), so the car's own 
 only input.  The in-car unit cuts its 10 Hz stream into chunks; each chunk is one blob whose
 SHA-256 is logged by a ``telemetry.chunk`` entry.  A chunk is
 
-    header   36 bytes  magic "EXTC", version u16 = 1, period ms u16, chunk number u32,
+    header   36 bytes  magic "EXTC", version u16 (1 or 2), period ms u16, chunk number u32,
                        first frame index u32, frame count u32, exam id (16 bytes)
-    frames   28 bytes each, little-endian:
+    frames   version 1: 28 bytes each, little-endian:
              t ms since exam start u32 · x mm i32 · y mm i32 · odometer mm i32 (reversing
              counts down) · heading 0.01° u16 (0 = +x, counter-clockwise) · speed mm/s i16
-             (negative when reversing) · gear i8 (−1 R, 0 N, 1–6, 10 P) · reserved u8 = 0 ·
-             engine rpm u16 · signals u32 (bits below)
-    signature 64 bytes Ed25519 by the in-car unit over SIGNING_CONTEXT ‖ header ‖ frames
+             (negative when reversing) · gear lever i8 (−1 R, 0 N, 1–6, 10 P) · reserved u8
+             = 0 · engine rpm u16 · signals u32 (bits below)
+             version 2: 38 bytes each, the 28 of version 1 and then accelerator pedal ‰ u16
+             (0–1000) · clutch pedal ‰ u16 (0 up, 1000 down) · steering-wheel angle 0.1° i16
+             (left positive) · gear engaged in the gearbox i8 (codes as the lever) · voice
+             command u8 (0 none; ``cab_inputs``) · in-cab camera observations u16 (bits of
+             ``cab_inputs``)
+    signature 64 bytes Ed25519 by the in-car unit over the version's signing context ‖
+             header ‖ frames
 
-``make_chunk`` is the one function that makes chunk bytes; ``parse_chunk`` is its strict
-inverse for untrusted bytes; ``assemble_track`` joins parsed chunks into the columns the engine
+``make_chunk`` is the one function that makes chunk bytes (version 2 unless asked for 1, as an
+older unit makes them); ``parse_chunk`` is its strict inverse for untrusted bytes of either
+version; ``assemble_track`` joins parsed chunks into the columns the engine
 reads and refuses gaps, time running backwards, irregular timing and impossible jumps, each with
 a ``TelemetryError`` whose ``reason`` is stable, so bad data is never silently scored.
 """
 
 from __future__ import annotations
 
+import operator
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from exam_core.errors import ScoringError
 from exam_core.log.note import Ed25519Signer, Ed25519Verifier
+from exam_core.scoring.cab_inputs import KNOWN_COMMANDS, KNOWN_VISION, PEDAL_FULL
 
 MAGIC = b"EXTC"
-VERSION = 1
-SIGNING_CONTEXT = b"exam-integrity telemetry chunk v1\n"
+LATEST = 2
+"""The newest chunk format version; ``make_chunk`` makes it unless asked for another."""
+SIGNING_CONTEXTS = {
+    1: b"exam-integrity telemetry chunk v1\n",
+    2: b"exam-integrity telemetry chunk v2\n",
+}
 HEADER = struct.Struct("<4sHHIII16s")
 FRAME = struct.Struct("<IiiiHhbBHI")
-FIELDS_PER_FRAME = 10
+"""A version 1 frame."""
+FRAME_V2 = struct.Struct("<IiiiHhbBHIHHhbBH")
+"""A version 2 frame: version 1's fields, then accelerator, clutch, steering, gear engaged,
+command, observations."""
+FRAMES = {1: FRAME, 2: FRAME_V2}
+FIELDS = {1: 10, 2: 16}
+"""Fields per frame of each version (the reserved byte included)."""
 SIGNATURE_BYTES = 64
 MAX_FRAMES_PER_CHUNK = 6000
 """Ten minutes at 10 Hz: bounds a chunk at about 168 kB."""
+MAX_CHUNK_BYTES = HEADER.size + MAX_FRAMES_PER_CHUNK * FRAME.size + SIGNATURE_BYTES
+"""The largest chunk the format allows: no reader of chunks needs to load more."""
 
 GEAR_REVERSE = -1
 GEAR_NEUTRAL = 0
@@ -78,7 +99,11 @@ class TelemetryError(ScoringError):
 
 @dataclass(frozen=True)
 class Frame:
-    """One telemetry sample (used to build chunks; the engine reads columns instead)."""
+    """One telemetry sample (used to build chunks; the engine reads columns instead).
+
+    The fields after ``signals`` are version 2's; a version 1 chunk leaves them out.  ``engaged``
+    None means the gearbox has the gear the lever is in.
+    """
 
     t: int
     x: int
@@ -89,14 +114,29 @@ class Frame:
     gear: int
     rpm: int
     signals: int
+    accel: int = 0
+    clutch: int = 0
+    steering: int = 0
+    engaged: int | None = None
+    command: int = 0
+    vision: int = 0
+
+    def packed(self, version: int) -> tuple[int, ...]:
+        """The values a frame of ``version`` lays out, in order."""
+        v1: tuple[int, ...] = (self.t, self.x, self.y, self.odo, self.heading, self.speed)
+        v1 += (self.gear, 0, self.rpm, self.signals)
+        if version == 1:
+            return v1
+        engaged = self.gear if self.engaged is None else self.engaged
+        return (*v1, self.accel, self.clutch, self.steering, engaged, self.command, self.vision)
 
 
 @dataclass(frozen=True)
 class Chunk:
     """A parsed, signature-checked-or-not chunk: header fields, the exact bytes and the frames.
 
-    ``values`` is the flat tuple of every frame's fields in layout order (FIELDS_PER_FRAME per
-    frame); the engine slices columns out of it without building per-frame objects.
+    ``values`` is the flat tuple of every frame's fields in layout order (``FIELDS[version]``
+    per frame); the engine slices columns out of it without building per-frame objects.
     """
 
     data: bytes
@@ -106,10 +146,12 @@ class Chunk:
     frame_count: int
     exam_id: bytes
     values: tuple[int, ...]
+    version: int = 1
 
     @property
     def signed_bytes(self) -> bytes:
-        return SIGNING_CONTEXT + self.data[: len(self.data) - SIGNATURE_BYTES]
+        context = SIGNING_CONTEXTS[self.version]
+        return context + self.data[: len(self.data) - SIGNATURE_BYTES]
 
     @property
     def signature(self) -> bytes:
@@ -124,22 +166,29 @@ def make_chunk(
     frames: Sequence[Frame],
     *,
     period_ms: int = 100,
+    version: int = LATEST,
 ) -> bytes:
-    """Lay out and sign one chunk; the returned bytes are the blob, stored and hashed as is."""
+    """Lay out and sign one chunk in format ``version``; the returned bytes are the blob,
+    stored and hashed as is.
+
+    Raises:
+        RuntimeError: for a caller's mistake: an exam id not 16 bytes, no frames or too many,
+            an unknown version, a value out of its field's range.
+    """
     if len(exam_id) != 16:
         raise RuntimeError("exam ids are 16 bytes")
     if not 1 <= len(frames) <= MAX_FRAMES_PER_CHUNK:
         raise RuntimeError(f"a chunk holds 1 to {MAX_FRAMES_PER_CHUNK} frames")
-    parts = [HEADER.pack(MAGIC, VERSION, period_ms, chunk_no, first_frame, len(frames), exam_id)]
+    if version not in FRAMES:
+        raise RuntimeError(f"no chunk format version {version}")
+    layout = FRAMES[version]
+    parts = [HEADER.pack(MAGIC, version, period_ms, chunk_no, first_frame, len(frames), exam_id)]
     try:
-        for f in frames:
-            parts.append(
-                FRAME.pack(f.t, f.x, f.y, f.odo, f.heading, f.speed, f.gear, 0, f.rpm, f.signals)
-            )
+        parts.extend(layout.pack(*f.packed(version)) for f in frames)
     except struct.error as e:
         raise RuntimeError(f"frame value out of range: {e}") from e
     body = b"".join(parts)
-    return body + signer.sign(SIGNING_CONTEXT + body)
+    return body + signer.sign(SIGNING_CONTEXTS[version] + body)
 
 
 CHUNK_FRAMES = 600
@@ -151,10 +200,13 @@ def make_chunks(
     exam_id: bytes,
     frames: Sequence[Frame],
     per_chunk: int = CHUNK_FRAMES,
+    *,
+    version: int = LATEST,
 ) -> list[bytes]:
-    """Cut a whole exam's frames into consecutive signed chunks, numbered from 0."""
+    """Cut a whole exam's frames into consecutive signed chunks of format ``version``,
+    numbered from 0."""
     return [
-        make_chunk(signer, exam_id, n, first, frames[first : first + per_chunk])
+        make_chunk(signer, exam_id, n, first, frames[first : first + per_chunk], version=version)
         for n, first in enumerate(range(0, len(frames), per_chunk))
     ]
 
@@ -164,7 +216,8 @@ def parse_chunk(data: bytes) -> Chunk:
 
     (1) header present, magic and version known; (2) frame count within bounds and the length
     exactly header + frames + signature (no truncation, no trailing bytes); (3) every frame's
-    reserved byte zero, gear known, heading below 360°, no unknown signal bits.
+    reserved byte zero, gear known, heading below 360°, no unknown signal bits; and in version
+    2 pedals within 0–1000 ‰, the engaged gear known, no unknown command or observation.
     """
     # (1)
     if len(data) < HEADER.size + SIGNATURE_BYTES:
@@ -172,38 +225,47 @@ def parse_chunk(data: bytes) -> Chunk:
     magic, version, period_ms, chunk_no, first_frame, count, exam_id = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise TelemetryError("bad_magic", f"chunk starts with {magic!r}, not {MAGIC!r}")
-    if version != VERSION:
+    if version not in FRAMES:
         raise TelemetryError("bad_version", f"chunk format version {version} is not known")
     if not 1 <= period_ms <= 10_000:
         raise TelemetryError("bad_header", f"frame period {period_ms} ms is not plausible")
     # (2)
     if not 1 <= count <= MAX_FRAMES_PER_CHUNK:
         raise TelemetryError("bad_header", f"frame count {count} outside 1..{MAX_FRAMES_PER_CHUNK}")
-    expected = HEADER.size + count * FRAME.size + SIGNATURE_BYTES
+    frame, per = FRAMES[version], FIELDS[version]
+    expected = HEADER.size + count * frame.size + SIGNATURE_BYTES
     if len(data) < expected:
         raise TelemetryError("truncated", f"chunk is {len(data)} bytes; header says {expected}")
     if len(data) > expected:
         raise TelemetryError("trailing_bytes", f"{len(data) - expected} bytes after the signature")
-    layout = struct.Struct("<" + FRAME.format[1:] * count)
+    layout = struct.Struct("<" + frame.format[1:] * count)
     values = layout.unpack_from(data, HEADER.size)
     # (3)
-    checks = (
+    checks: list[tuple[int, Callable[[int], bool], str]] = [
         (7, lambda v: v == 0, "reserved byte is not zero"),
         (4, lambda v: 0 <= v < 36_000, "heading is not below 360°"),
         (6, lambda v: v in VALID_GEARS, "gear value is not known"),
-    )
+    ]
+    if version == 2:
+        checks += [
+            (10, lambda v: v <= PEDAL_FULL, "accelerator pedal beyond its travel"),
+            (11, lambda v: v <= PEDAL_FULL, "clutch pedal beyond its travel"),
+            (13, lambda v: v in VALID_GEARS, "engaged gear value is not known"),
+            (14, lambda v: v == 0 or v in KNOWN_COMMANDS, "voice command is not known"),
+            (15, lambda v: not v & ~KNOWN_VISION, "unknown observation bits"),
+        ]
     for column, ok, what in checks:
-        seen = set(values[column::FIELDS_PER_FRAME])
+        seen = set(values[column::per])
         if all(ok(v) for v in seen):
             continue
-        bad = next(i for i, v in enumerate(values[column::FIELDS_PER_FRAME]) if not ok(v))
+        bad = next(i for i, v in enumerate(values[column::per]) if not ok(v))
         raise TelemetryError("bad_value", what, first_frame + bad)
     signals = 0
-    for s in set(values[9::FIELDS_PER_FRAME]):
+    for s in set(values[9::per]):
         signals |= s
     if signals & ~KNOWN_SIGNALS:
         raise TelemetryError("bad_value", f"unknown signal bits {signals & ~KNOWN_SIGNALS:#x}")
-    return Chunk(data, period_ms, chunk_no, first_frame, count, exam_id, values)
+    return Chunk(data, period_ms, chunk_no, first_frame, count, exam_id, values, version)
 
 
 def verify_chunk_signature(chunk: Chunk, verifier: Ed25519Verifier) -> None:
@@ -223,7 +285,10 @@ class TelemetryLimits:
 
 @dataclass(frozen=True)
 class Track:
-    """A whole exam's telemetry as columns (one tuple per field, indexed by frame)."""
+    """A whole exam's telemetry as columns (one tuple per field, indexed by frame).
+
+    The columns after ``signals`` are version 2's and empty in a version 1 track.
+    """
 
     period_ms: int
     exam_id: bytes
@@ -236,6 +301,13 @@ class Track:
     gear: tuple[int, ...]
     rpm: tuple[int, ...]
     signals: tuple[int, ...]
+    version: int = 1
+    accel: tuple[int, ...] = ()
+    clutch: tuple[int, ...] = ()
+    steering: tuple[int, ...] = ()
+    engaged: tuple[int, ...] = ()
+    command: tuple[int, ...] = ()
+    vision: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.t)
@@ -244,15 +316,15 @@ class Track:
 def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
     """Join one exam's chunks in order and check that they form one continuous recording.
 
-    (1) at least one chunk, one exam id, one period; (2) chunk numbers 0, 1, 2, … and first
-    frames contiguous; (3) time starts at 0 and advances by one period per frame within the
-    tolerance: a larger step is a gap, a non-positive one time running backwards; (4) no
-    position step or speed beyond what a car can do.
+    (1) at least one chunk, one exam id, one period, one format version; (2) chunk numbers
+    0, 1, 2, … and first frames contiguous; (3) time starts at 0 and advances by one period
+    per frame within the tolerance: a larger step is a gap, a non-positive one time running
+    backwards; (4) no position step or speed beyond what a car can do.
     """
     # (1)
     if not chunks:
         raise TelemetryError("empty", "no telemetry chunks")
-    exam_id, period = chunks[0].exam_id, chunks[0].period_ms
+    exam_id, period, version = chunks[0].exam_id, chunks[0].period_ms, chunks[0].version
     values: list[int] = []
     next_frame = 0
     # (2)
@@ -261,6 +333,8 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
             raise TelemetryError("exam_mismatch", f"chunk {n} belongs to another exam")
         if chunk.period_ms != period:
             raise TelemetryError("bad_header", f"chunk {n} changes the frame period")
+        if chunk.version != version:
+            raise TelemetryError("bad_header", f"chunk {n} changes the format version")
         if chunk.chunk_no != n:
             raise TelemetryError("chunk_order", f"chunk number {chunk.chunk_no} where {n} is due")
         if chunk.first_frame != next_frame:
@@ -270,42 +344,69 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
         next_frame += chunk.frame_count
         values.extend(chunk.values)
     flat = tuple(values)
-    t = flat[0::FIELDS_PER_FRAME]
-    x = flat[1::FIELDS_PER_FRAME]
-    y = flat[2::FIELDS_PER_FRAME]
-    speed = flat[5::FIELDS_PER_FRAME]
+    per = FIELDS[version]
+    t = flat[0::per]
+    x = flat[1::per]
+    y = flat[2::per]
+    speed = flat[5::per]
     # (3)
     if t[0] != 0:
         raise TelemetryError("bad_time", f"first frame is at {t[0]} ms, not 0", 0)
     low, high = period - limits.timing_tolerance_ms, period + limits.timing_tolerance_ms
     step = limits.max_step_mm
-    for i in range(1, len(t)):
-        dt = t[i] - t[i - 1]
-        if not low <= dt <= high:
-            if dt <= 0:
-                raise TelemetryError("time_backwards", f"time goes from {t[i - 1]} to {t[i]}", i)
-            if dt > high:
-                raise TelemetryError("gap", f"{dt} ms between frames; period is {period}", i)
-            raise TelemetryError("irregular_time", f"{dt} ms between frames", i)
-        # (4) Chebyshev distance: cheap, and a car cannot exceed it on either axis
-        if not (-step <= x[i] - x[i - 1] <= step and -step <= y[i] - y[i - 1] <= step):
-            raise TelemetryError("impossible_jump", "position jumps farther than a car moves", i)
+    # the steps are differenced at C speed; only a recording that breaks a limit is searched
+    # for its first bad frame, the time checked before the position at each frame
+    dts = list(map(operator.sub, t[1:], t))
+    dxs = list(map(operator.sub, x[1:], x))
+    dys = list(map(operator.sub, y[1:], y))
+    time_ok = not dts or (low <= min(dts) and max(dts) <= high)
+    moves_ok = not dxs or (
+        -step <= min(dxs) and max(dxs) <= step and -step <= min(dys) and max(dys) <= step
+    )
+    if not (time_ok and moves_ok):
+        for i in range(1, len(t)):
+            dt = dts[i - 1]
+            if not low <= dt <= high:
+                if dt <= 0:
+                    raise TelemetryError(
+                        "time_backwards", f"time goes from {t[i - 1]} to {t[i]}", i
+                    )
+                if dt > high:
+                    raise TelemetryError("gap", f"{dt} ms between frames; period is {period}", i)
+                raise TelemetryError("irregular_time", f"{dt} ms between frames", i)
+            # (4) Chebyshev distance: cheap, and a car cannot exceed it on either axis
+            if not (-step <= dxs[i - 1] <= step and -step <= dys[i - 1] <= step):
+                raise TelemetryError(
+                    "impossible_jump", "position jumps farther than a car moves", i
+                )
     top = limits.max_speed_mm_s
     if max(speed) > top or min(speed) < -top:
         i = next(k for k, v in enumerate(speed) if not -top <= v <= top)
         raise TelemetryError("impossible_speed", f"speed {speed[i]} mm/s", i)
+    v2 = {}
+    if version == 2:
+        v2 = {
+            "accel": flat[10::per],
+            "clutch": flat[11::per],
+            "steering": flat[12::per],
+            "engaged": flat[13::per],
+            "command": flat[14::per],
+            "vision": flat[15::per],
+        }
     return Track(
         period_ms=period,
         exam_id=exam_id,
         t=t,
         x=x,
         y=y,
-        odo=flat[3::FIELDS_PER_FRAME],
-        heading=flat[4::FIELDS_PER_FRAME],
+        odo=flat[3::per],
+        heading=flat[4::per],
         speed=speed,
-        gear=flat[6::FIELDS_PER_FRAME],
-        rpm=flat[8::FIELDS_PER_FRAME],
-        signals=flat[9::FIELDS_PER_FRAME],
+        gear=flat[6::per],
+        rpm=flat[8::per],
+        signals=flat[9::per],
+        version=version,
+        **v2,
     )
 
 

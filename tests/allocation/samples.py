@@ -69,15 +69,17 @@ def dev_beacon() -> DevBeacon:
     return DevBeacon(BEACON_SEED, genesis_ms=GENESIS_MS, period_ms=PERIOD_MS, clock=lambda: 2**52)
 
 
-def hash_chain_beacon() -> HashChainBeacon:
-    """A 20-round chain signed by ``BEACON_SIGNER``; its clock is at the last round."""
+def hash_chain_beacon(
+    signer: Ed25519Signer = BEACON_SIGNER, genesis_ms: int = GENESIS_MS
+) -> HashChainBeacon:
+    """A 20-round chain signed by ``signer``; its clock is at the last round."""
     return HashChainBeacon(
-        BEACON_SIGNER,
+        signer,
         b"\x33" * 32,
-        genesis_ms=GENESIS_MS,
+        genesis_ms=genesis_ms,
         period_ms=PERIOD_MS,
         rounds=20,
-        clock=lambda: GENESIS_MS + 20 * PERIOD_MS,
+        clock=lambda: genesis_ms + 20 * PERIOD_MS,
     )
 
 
@@ -95,6 +97,8 @@ def publish(
     scale: int = 1000,
     round_number: int = ROUND,
     beacon: BeaconSource | None = None,
+    vehicle_cap: int | None = None,
+    route_cap: int | None = None,
 ) -> Published:
     """Prepare, seal and draw with the test VRF key and the beacon (the development one if
     none is given)."""
@@ -106,6 +110,8 @@ def publish(
         cap=cap,
         beacon=BeaconTarget(beacon.kind, beacon.commitment_text, round_number),
         vrf_key=vrf_public_key(VRF_SECRET),
+        vehicle_cap=vehicle_cap,
+        route_cap=route_cap,
     )
     data = encode_manifest(manifest)
     allocation = make_allocation(data, manifest, beacon.reveal(round_number), VRF_SECRET)

@@ -12,6 +12,7 @@ import pytest
 from allocation import (
     AllocationReplayer,
     CandidateId,
+    DevBeacon,
     ExaminerId,
     LateChange,
     RepairError,
@@ -23,7 +24,7 @@ from allocation import (
     repaired_fields,
 )
 from allocation.events import COMMITTED, MADE, REPAIRED
-from exam_core.audit.history import MemoryHistory
+from exam_core.audit.history import CheckpointEvidence, MemoryHistory
 from exam_core.findings import Finding
 from exam_core.log.entry import MAX_ENTRY_BYTES, make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
@@ -42,6 +43,10 @@ from tests.allocation.samples import (
 ORIGIN = "exam.example/c/370100-01"
 ALLOCATOR = Ed25519Signer.from_seed(f"{ORIGIN}/allocator/A1", b"\x11" * 32)
 ROUND_TIME = GENESIS_MS + ROUND * PERIOD_MS
+OTHER = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", b"\x13" * 32)
+"""An actor other than the allocator, whose entries are sequenced around the commitment."""
+WITNESS = "witness.example/w0"
+SKEW_MS = 300_000
 
 
 @dataclass
@@ -69,11 +74,13 @@ class History(MemoryHistory):
 
 
 def replay_all(history: History, replayer: AllocationReplayer | None = None) -> list[Finding]:
-    replayer = replayer or AllocationReplayer()
+    """Replay every allocation entry as the audit would; these draws are on the development
+    beacon, which the replayer is told to allow unless another is given."""
+    replayer = replayer or AllocationReplayer(allow_dev_beacon=True)
     found: list[Finding] = []
     for index, entry in enumerate(history.entries):
         if entry.type in replayer.event_types:
-            view = History(history.entries[: index + 1], history.blobs, history.refused)
+            view = replace(history, entries=history.entries[: index + 1])
             found += replayer.replay(index, entry, view)
     return found
 
@@ -88,11 +95,14 @@ def published() -> Published:
 
 
 def honest(published: Published, *, commit_ts: int = GENESIS_MS + 1000) -> History:
+    """Commitment, then draw; a witness cosigned a tree including the commitment 3 s before
+    the round."""
     history = History()
     history.add_blob(published.manifest_bytes)
     history.append(
         COMMITTED, committed_fields(published.manifest_bytes, published.manifest), commit_ts
     )
+    history.checkpoints.append(CheckpointEvidence(1, {WITNESS: ROUND_TIME // 1000 - 3}))
     history.append(
         MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10
     )
@@ -182,6 +192,7 @@ def test_hash_chain_beacon_replays_clean_with_the_pinned_beacon_key() -> None:
     history.append(
         COMMITTED, committed_fields(published.manifest_bytes, published.manifest), GENESIS_MS + 1000
     )
+    history.checkpoints.append(CheckpointEvidence(1, {WITNESS: GENESIS_MS // 1000 + 2}))
     history.append(
         MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10
     )
@@ -308,3 +319,129 @@ def test_entry_that_breaks_its_schema_is_a_finding(published: Published) -> None
     found = AllocationReplayer().replay(1, bad, History([history.entries[0], bad], history.blobs))
     assert codes(found) == [(1, "schema", "error")]
     assert "proof: missing" in found[0].message
+
+
+# -- committed before the round, on evidence the allocator does not control -----------------
+
+
+def timed(
+    published: Published,
+    *,
+    commit_ts: int,
+    before: Sequence[int] = (),
+    after: Sequence[int] = (),
+    witnessed: Sequence[tuple[int, int]] = (),
+    after_signer: Ed25519Signer = OTHER,
+) -> History:
+    """Entries of another actor signed at ``before`` and ``after`` (ts) sequenced around the
+    commitment, then the draw; a witness cosigned (size, seconds) for each of ``witnessed``."""
+    history = History()
+    history.add_blob(published.manifest_bytes)
+    for n, ts in enumerate(before):
+        history.append("demo.event", {"n": n}, ts, OTHER)
+    history.append(
+        COMMITTED, committed_fields(published.manifest_bytes, published.manifest), commit_ts
+    )
+    for n, ts in enumerate(after):
+        history.append("demo.event", {"n": n}, ts, after_signer)
+    history.append(
+        MADE, made_fields(published.allocation, published.manifest.session), ROUND_TIME + 10
+    )
+    history.checkpoints.extend(CheckpointEvidence(s, {WITNESS: t}) for s, t in witnessed)
+    return history
+
+
+def timing(history: History) -> list[Finding]:
+    replayer = AllocationReplayer(allow_dev_beacon=True, max_skew_ms=SKEW_MS)
+    kept = {"committed_after_round", "commitment_unproven"}
+    return [f for f in replay_all(history, replayer) if f.code in kept]
+
+
+def test_a_commitment_backdated_by_its_own_author_is_shown_after_the_round(
+    published: Published,
+) -> None:
+    """Signed after the round, ``ts`` set back a minute (within the clock-skew bound): its own
+    ts passes, but a witness, or another actor's entry sequenced before it, says otherwise."""
+    backdated = ROUND_TIME - 60_000
+    quiet = [ROUND_TIME - 200_000]
+    cosigned = [(1, ROUND_TIME // 1000)]
+    witness = timing(timed(published, commit_ts=backdated, before=quiet, witnessed=cosigned))
+    assert codes(witness) == [(1, "committed_after_round", "error")]
+    assert witness[0].message.endswith(
+        f"witness {WITNESS} cosigned at {ROUND_TIME // 1000} s a tree of 1 entries, which does "
+        "not include it yet"
+    )
+    signed_later = ROUND_TIME + SKEW_MS + 1000
+    entry = timing(timed(published, commit_ts=backdated, before=[signed_later]))
+    assert codes(entry) == [(1, "committed_after_round", "error")]
+    assert f"entry 0, sequenced before it, was signed by {OTHER.name}" in entry[0].message
+
+
+def test_committed_before_the_round_rests_on_evidence_the_allocator_does_not_control(
+    published: Published,
+) -> None:
+    commit_ts = ROUND_TIME - 60_000
+    # A witness saw it a minute before the round.
+    seen = [(1, ROUND_TIME // 1000 - 60)]
+    assert timing(timed(published, commit_ts=commit_ts, witnessed=seen)) == []
+    # Another actor's entry sequenced after it was signed beyond the skew bound before the round.
+    early = ROUND_TIME - SKEW_MS - 1000
+    assert timing(timed(published, commit_ts=commit_ts, after=[early])) == []
+    # Nothing either way: no other entry, one within the skew bound of the round, a witness
+    # that saw it only once the round was public, an earlier entry signed just after the round.
+    for history in (
+        timed(published, commit_ts=commit_ts),
+        timed(published, commit_ts=commit_ts, after=[ROUND_TIME - 1000]),
+        timed(published, commit_ts=commit_ts, witnessed=[(1, ROUND_TIME // 1000)]),
+        timed(published, commit_ts=commit_ts, before=[ROUND_TIME + 1000]),
+    ):
+        found = timing(history)
+        assert codes(found) == [(found[0].index, "commitment_unproven", "warning")]
+        assert found[0].message.endswith("only its own ts says so")
+    # The allocator's own entries prove nothing for it.
+    own = timing(timed(published, commit_ts=commit_ts, after=[early], after_signer=ALLOCATOR))
+    assert codes(own) == [(0, "commitment_unproven", "warning")]
+
+
+# -- development beacons and rosters drawn twice --------------------------------------------
+
+
+def test_a_draw_on_a_development_beacon_is_an_error_unless_allowed(published: Published) -> None:
+    found = replay_all(honest(published), AllocationReplayer())
+    assert codes(found) == [(1, "beacon_insecure", "error")]
+    assert "could have been chosen" in found[0].message
+    allowed = replay_all(honest(published), AllocationReplayer(allow_dev_beacon=True))
+    assert codes(allowed) == [(1, "beacon_insecure", "warning")]
+
+
+def test_the_same_roster_committed_again_under_a_new_session_name_is_reported(
+    published: Published,
+) -> None:
+    """The re-commit rule binds a session name; an allocator who wants another draw of the
+    same people commits them as a new session, with a development seed of its choosing."""
+    history = honest(published)
+    renamed = replace(small_roster(), session="2026-11-25/test/am-2")
+    chosen = DevBeacon(
+        b"\x99" * 32, genesis_ms=GENESIS_MS, period_ms=PERIOD_MS, clock=lambda: 2**52
+    )
+    again = publish(renamed, cap=400, beacon=chosen)
+    history.add_blob(again.manifest_bytes)
+    index = history.append(
+        COMMITTED, committed_fields(again.manifest_bytes, again.manifest), ROUND_TIME + 60_000
+    )
+    found = [f for f in replay_all(history) if f.code == "roster_recommitted"]
+    assert codes(found) == [(index, "roster_recommitted", "error")]
+    assert "were committed at entry 0 as session 2026-11-25/test/am" in found[0].message
+    # A day later the same people may sit again; another roster any time.
+    history.entries.pop()
+    history.seq -= 1
+    history.append(
+        COMMITTED, committed_fields(again.manifest_bytes, again.manifest), GENESIS_MS + 86_401_000
+    )
+    other = replace(renamed, candidates=renamed.candidates[1:])
+    smaller = publish(other, cap=400, beacon=chosen)
+    history.add_blob(smaller.manifest_bytes)
+    history.append(
+        COMMITTED, committed_fields(smaller.manifest_bytes, smaller.manifest), ROUND_TIME + 70_000
+    )
+    assert [f for f in replay_all(history) if f.code == "roster_recommitted"] == []

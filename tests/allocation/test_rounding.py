@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from scipy import stats
 
 from allocation import (
     Manifest,
@@ -18,6 +17,7 @@ from allocation import (
     round_fractional,
     smallest_cap,
 )
+from tests.allocation.conformity import assert_draws_match_f
 from tests.allocation.samples import publish, small_roster
 from tests.allocation.test_fractional import random_problem
 
@@ -55,21 +55,7 @@ def test_draws_are_feasible_and_match_f(manifest: Manifest) -> None:
             assert index[examiner] in problem.eligible[c]
             counts[c][index[examiner]] += 1
 
-    p_values = []
-    for c, row in enumerate(manifest.fractional):
-        support = [e for e, _ in row]
-        assert set(counts[c]) <= set(support), "a pair outside the support of F was drawn"
-        # No pair is ever drawn more often than the cap allows beyond 4.5 σ of sampling noise.
-        cap = manifest.cap / scale
-        limit = DRAWS * cap + 4.5 * (DRAWS * cap * (1 - cap)) ** 0.5
-        assert max(counts[c].values()) <= limit
-        if len(row) < 2:
-            continue
-        observed = [counts[c][e] for e in support]
-        expected = [DRAWS * w / scale for _, w in row]
-        p_values.append(stats.chisquare(observed, expected).pvalue)
-    assert min(p_values) > 0.001 / len(p_values)  # Bonferroni
-    assert stats.kstest(p_values, "uniform").pvalue > 0.001
+    assert_draws_match_f(counts, manifest.fractional, scale, manifest.cap, DRAWS)
 
 
 def test_f_of_the_tight_roster_is_not_uniform() -> None:

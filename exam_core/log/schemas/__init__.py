@@ -1,8 +1,8 @@
 """Event schemas and the role table: which role may sign which event type, with which fields.
 
 Each domain keeps its event types in its own module (``log``, ``allocation``, ``devices``,
-``exam``, ``identity``, ``rooms``, ``session``, ``checkin``); this package gathers them into one
-registry that ingest and the audit both use.
+``exam``, ``evidence``, ``identity``, ``rooms``, ``session``, ``checkin``); this package gathers
+them into one registry that ingest and the audit both use.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from exam_core.log.schemas import (
     allocation,
     checkin,
     devices,
+    evidence,
     exam,
     identity,
     log,
@@ -37,7 +38,7 @@ __all__ = [
 
 def _build_registry() -> dict[str, EventSchema]:
     registry: dict[str, EventSchema] = {}
-    for module in (log, allocation, devices, exam, identity, rooms, session, checkin):
+    for module in (log, allocation, devices, exam, evidence, identity, rooms, session, checkin):
         for schema in module.SCHEMAS:
             if schema.type in registry:
                 raise RuntimeError(f"event type {schema.type} is defined twice")

@@ -13,6 +13,7 @@ from exam_core.log.schemas.types import ALLOCATOR, EventSchema
 
 _ID = Str(max_len=64, pattern=r"[A-Za-z0-9._:/-]+")
 _ASSIGNMENT = ListOf(ListOf(_ID, min_items=2, max_items=2), max_items=10_000)
+_PAIRS = ListOf(ListOf(_ID, min_items=2, max_items=2), min_items=1, max_items=10_000)
 
 SCHEMAS = (
     EventSchema(
@@ -39,8 +40,12 @@ SCHEMAS = (
             "beacon_evidence": Hex(max_bytes=512),
             "proof": Hex(nbytes=80),
             "assignment": _ASSIGNMENT,
+            "vehicles": _PAIRS,
+            "routes": _PAIRS,
         },
-        doc="Publishes the draw: beacon value, ECVRF proof and the assignment it yields.",
+        optional=frozenset({"vehicles", "routes"}),
+        doc="Publishes the draw: beacon value, ECVRF proof and the assignment it yields; for a "
+        "version-2 manifest also each examiner's car and each candidate's route.",
     ),
     EventSchema(
         type="allocation.repaired",

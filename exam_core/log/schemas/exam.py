@@ -1,4 +1,5 @@
-"""Event types of the exam domain: start, telemetry chunks, end, scores and stops (DESIGN §6).
+"""Event types of the exam domain: start, telemetry chunks, end, scores, emergency stops and
+the examiner's calls (DESIGN §6).
 
 Exams are named by a pseudonymous 16-byte id (hex); no personal data appears here.  A score is
 signed by the scorer and carries everything needed to recompute it: the course map and rule
@@ -27,6 +28,9 @@ DEDUCTION = Obj(
     }
 )
 
+MAX_FRAME = 1000 * 6000
+"""The last frame an exam can have: 1,000 chunks of 6,000 frames."""
+
 STOP_REASONS = frozenset(
     {"danger", "candidate_unwell", "vehicle_fault", "device_alarm", "weather", "other"}
 )
@@ -49,8 +53,13 @@ SCHEMAS = (
         fields={
             "exam": EXAM_ID,
             "chunks": Int(minimum=1, maximum=100_001),
+            "video_segments": Int(minimum=0, maximum=100_000),
+            "video_head": SHA256,
         },
-        doc="The in-car unit closes the exam's telemetry: how many chunks it sent, all logged.",
+        optional=frozenset({"video_segments", "video_head"}),
+        doc="The in-car unit closes the exam's telemetry: how many chunks it sent, all logged; "
+        "and its video: how many segments it sealed and the link of the last (so a segment "
+        "dropped at the end of the chain is missed by nobody).",
     ),
     EventSchema(
         type="telemetry.chunk",
@@ -91,5 +100,19 @@ SCHEMAS = (
         },
         doc="The examiner's emergency stop, with a reason from a fixed list (free text could "
         "carry personal data): it ends the exam and changes no points.",
+    ),
+    EventSchema(
+        type="exam.examiner_judged",
+        roles=frozenset({TABLET}),
+        fields={
+            "exam": EXAM_ID,
+            "rules": VERSION,
+            "code": RULE_CODE,
+            "frame": Int(minimum=0, maximum=MAX_FRAME),
+        },
+        doc="The examiner's call on what no sensor sees (the legacy permission R15 "
+        "人工评判不合格): a deduction code of an examiner-judged row of the named rule "
+        "table, at the telemetry frame it refers to. It can only deduct; the score counts it "
+        "and the audit lists it.",
     ),
 )

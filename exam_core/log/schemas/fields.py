@@ -160,7 +160,11 @@ def check_fields(
 
     Names in ``checked`` were checked by the caller (an event's common fields) and are
     neither unknown nor checked again.
-    """
+
+    Raises:
+        EntryError: code ``schema``: a field is unknown, a required one is missing, or a value fails
+            its spec; the message names the field's path.
+    """  # noqa: DOC501 - _fail builds an EntryError
     for name in value:
         if name not in fields and name not in checked:
             raise _fail(f"{path}.{name}" if path else name, "unknown field")

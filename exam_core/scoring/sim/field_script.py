@@ -9,14 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from exam_core.scoring import cab_inputs as cab
 from exam_core.scoring.course import FieldCourse
 from exam_core.scoring.sim.sim_car import Driver, Noise, Pt, SimRun, amount, arc, line, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
+    BRAKE_PEDAL,
     GEAR_NEUTRAL,
     GEAR_REVERSE,
     INDICATOR_LEFT,
     PARKING_BRAKE,
+    WIPER,
 )
 
 
@@ -89,7 +92,7 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
     drv.mark("20304", stop)
     drv.mark("X20305", stop)
     drv.mark("X20306", stop - 150, stop + 200)
-    drv.set(PARKING_BRAKE, True)
+    drv.set(PARKING_BRAKE, "X20308" not in both)
     wait = round(amt("20302", 30500, 29500, 3000))
     if "10210" in both:
         drv.hold(1000)
@@ -97,10 +100,16 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
             drv.gear = GEAR_NEUTRAL
         drv.stall("10210")
         drv.gear = 1
-    drv.hold(wait)
+    if "X20308" in near:  # the parking brake, late but before moving off
+        drv.hold(wait - 500)
+        drv.set(PARKING_BRAKE, True)
+        drv.hold(500)
+    else:
+        drv.hold(wait)
     drv.mark("20302", stop + 300)
+    drv.mark("X20308", drv.frame - 1, drv.frame + 1)
     drv.set(PARKING_BRAKE, False)
-    roll = amt("10105", 310, 290) + amt("10202", 110, 90)
+    roll = amt("10105", 310, 290) + amt("10202", 110, 0)
     if roll:
         a = drv.frame
         drv.roll_back(roll)
@@ -113,7 +122,86 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
         drv.hold(200)
         drv.set(BELT, True)
     here = (drv.x, drv.y)
-    drv.follow([here, (64000, shift), (70000, 0), (77000, 0)], 2000, v_end=2000)
+    # on to 侧方停车; a wheel on the road's edge line between the items if asked (X20003)
+    off = amt("X20003", 1100, 850)
+    if not off:
+        drv.follow([here, (64000, shift), (70000, 0), (77000, 0)], 2000, v_end=2000)
+        return
+    # over to the left well before the end of the item (its lines are not the road's), along
+    # the gap between the items, and back right once in the next one
+    gap = (64000, off), (79500, off), (84000, 0)
+    drv.follow([here, *gap], 2000, v_end=2000)
+    truth = drv.truth
+    between = [i for i in range(len(truth)) if 75000 <= truth[i][0] <= 80000]
+    drv.mark("X20003", between[0], between[-1])
+
+
+def _cab_faults(drv: Driver, faults: tuple[set[str], set[str]]) -> None:
+    """Before the first leg, standing: the wipers on command (X10114), two failed gear
+    engagements (X10113); then, 3 s into the first leg, eyes, hands, body, gear lever and both
+    pedals (X10108–X10112), each just over (or under) its limit."""
+    trig, near = faults
+    both = trig | near
+    if "X10114" in both:
+        prompt = drv.frame
+        drv.cab.command(cab.WIPERS_ON)
+        drv.hold(6000 if "X10114" in trig else 4500)
+        drv.set(WIPER, "X10114" in near)
+        drv.hold(1000)
+        drv.set(WIPER, False)
+        drv.mark("X10114", prompt + 49, prompt + 51)
+    if "X10113" in both:
+        outcomes = (False, False) if "X10113" in trig else (False, True, False)
+        second = 0
+        for n, ok in enumerate(outcomes):
+            drv.gear, drv.cab.engaged = GEAR_NEUTRAL, None
+            drv.hold(500)
+            drv.gear, drv.cab.engaged = 1, None if ok else GEAR_NEUTRAL
+            second = drv.frame if n == 1 else second
+            drv.hold(1500)
+        drv.cab.engaged = None
+        drv.mark("X10113", second + 9, second + 11)
+    moving_in = drv.frame + 30
+    for code, bits, hit, miss in (
+        ("X10108", cab.EYES_OFF_ROAD, 2100, 1900),
+        ("X10109", cab.HANDS_OFF_WHEEL, 1100, 900),
+        ("X10110", cab.BODY_OUT_OF_WINDOW, 600, 400),
+        ("X10111", cab.LOOKING_AT_GEAR_LEVER, 600, 400),
+    ):
+        if code in both:
+            drv.glance(bits, hit if code in trig else miss, after_ms=3000)
+            limit = (hit + miss) // 200
+            drv.mark(code, moving_in + limit - 1, moving_in + limit + 1)
+    if "X10112" in both:
+        drv.cab.accel = 300
+        drv.switch_at(BRAKE_PEDAL, True, 3000)
+        drv.switch_at(BRAKE_PEDAL, False, 3600 if "X10112" in trig else 3400)
+        drv.mark("X10112", moving_in + 4, moving_in + 6)
+
+
+def _first_leg(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float) -> None:
+    """From the start to the stop before reversing into the bay; above the field's speed limit
+    for 2.1 s (1.9 s) if asked (X20002), or in third gear for 15.5 s (14.5 s) (X10107)."""
+    trig, near = faults
+    if "X20002" in trig | near:
+        drv.follow(line((0, 0), (5000, 0)), 2000, v_end=2000)
+        a = drv.frame
+        ms = 2100 if "X20002" in trig else 1900
+        end = 5000 + 4500 * ms / 1000 - 100
+        drv.follow(line((5000, 0), (end, 0)), 4500, v_end=4500, accel=1e6)
+        drv.follow(line((end, 0), (stop_x, 0)), 2000, decel=1e6)
+        drv.mark("X20002", a + 19, a + 21)
+        return
+    if "X10107" in trig | near:
+        drv.gear = 3
+        a = drv.frame
+        third = 22000 if "X10107" in trig else 20500
+        drv.follow(line((0, 0), (third, 0)), 1500, v_end=1500)
+        drv.gear = 1
+        drv.follow(line((third, 0), (stop_x, 0)), 1500)
+        drv.mark("X10107", a + 148, a + 152)
+        return
+    drv.follow(line((0, 0), (stop_x, 0)), 2000)
 
 
 def _zone_times(course: FieldCourse, truth: list[Pt]) -> list[tuple[int, int]]:
@@ -180,7 +268,9 @@ def _field_script(
         drv.hold(1000)
         return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)
     stop_x = amt("X20105", 24500, 24900, 25500) + amt("20102", -400, -200, 0)
-    drv.follow(line((0, 0), (stop_x, 0)), 2000)
+    _cab_faults(drv, (trig, near))
+    _first_leg(drv, (trig, near), stop_x)
+    drv.cab.accel = None
     drv.hold(1000)
     drv.gear = GEAR_REVERSE
     cx = stop_x
@@ -207,7 +297,7 @@ def _field_script(
 
     # 坡道定点停车和起步
     shift = amt("20304", 200, 50) + amt("X20305", 350, 250) + amt("X20306", -300, -150)
-    stop_x = 56400 - amt("20301", 550, 450) - amt("20303", 300, 100)
+    stop_x = 56400 - amt("20301", 550, 450) - amt("20303", 300, 50)
     if "X20307" in trig:
         a = drv.frame
         drv.follow([*line((cx, 0), (42000, 0)), (77000, 0)], 2000, v_end=2000)
@@ -298,13 +388,31 @@ def _field_script(
         drv.hold(2100 if "20702" in trig else 1900)
         drv.mark("20702", b + 20)
         turn = [turn[-1]]
-    drv.follow([(drv.x, drv.y), *turn, (155000 + off, 40000)], 1500, v_end=1500)
-    drv.set(INDICATOR_LEFT, False)
+    # the indicator goes off 4 m after the signal zone (y = 36 m), or 5.2 s (4.8 s) after it
+    # if asked (X20704)
+    keep = round(amt("X20704", 5200, 4800)) // 100
+    left_zone: list[int] = []
+
+    def cancel(d: Driver) -> None:
+        if not left_zone and d.y > 36000:
+            left_zone.append(d.frame)
+        if keep and left_zone and d.frame - left_zone[0] >= keep:
+            d.set(INDICATOR_LEFT, False)
+
+    drv.follow([(drv.x, drv.y), *turn, (155000 + off, 40000)], 1500, v_end=1500, on_step=cancel)
+    if not keep:
+        drv.set(INDICATOR_LEFT, False)
     drv.mark("20701", a, drv.frame)
-    drv.follow(line((drv.x, drv.y), (155000 + off, 52000)), 1500)
+    drv.follow(line((drv.x, drv.y), (155000 + off, 52000)), 1500, on_step=cancel)
+    drv.set(INDICATOR_LEFT, False)
+    if keep:
+        drv.mark("X20704", left_zone[0] + 48, left_zone[0] + 52)
     drv.set(PARKING_BRAKE, True)
     drv.gear = GEAR_NEUTRAL
     drv.hold(1000)
     drv.engine = False
     drv.hold(1000)
+    if "10202" in near:  # parked, engine off: rolling now is not starting off
+        drv.roll_back(110)
+        drv.hold(1000)
     return SimRun(drv.frames, drv.marks), _zone_times(course, drv.truth)

@@ -16,16 +16,34 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from exam_core.scoring.cab_inputs import PEDAL_FULL
+from exam_core.scoring.sim.cab import START_SLIP_FRAMES, Cab, accelerator, steering_wheel
 from exam_core.scoring.telemetry import (
     BELT,
+    BRAKE_PEDAL,
     CAMERA_OK,
+    CLUTCH,
+    FORWARD_GEARS,
     GEAR_NEUTRAL,
+    GEAR_PARK,
+    GEAR_REVERSE,
     PARKING_BRAKE,
     STARTER,
     Frame,
 )
 
 Pt = tuple[float, float]
+NOT_DRIVING = frozenset({GEAR_NEUTRAL, GEAR_PARK})
+
+IDLE_RPM = 800
+RPM_PER_MM_S = {1: 0.54, 2: 0.31, 3: 0.216, 4: 0.166, 5: 0.12, 6: 0.1, GEAR_REVERSE: 0.5}
+"""Engine speed per wheel speed in each gear: 3000 rpm at 20, 35, 50, 65, 90, 108 km/h."""
+SHIFT_UP = {1: 4167, 2: 6944, 3: 12500, 4: 16667, 5: 22222}
+"""The candidate changes up above these speeds (mm/s): 15, 25, 45, 60, 80 km/h."""
+SHIFT_DOWN = {2: 2778, 3: 5000, 4: 8333, 5: 11111, 6: 15000}
+"""… and down below these: 10, 18, 30, 40, 54 km/h."""
+CLUTCH_FRAMES = 3
+"""The clutch is held down for this many frames while the gear changes."""
 
 
 @dataclass
@@ -62,8 +80,21 @@ class Driver:
         self.gear = GEAR_NEUTRAL
         self.engine = False
         self.rpm_override: int | None = None
+        self.rpm_boost = 0
+        """Extra engine speed (accelerator pressed harder than the wheels need)."""
+        self.auto_gear = False
+        """Change gear by speed (``SHIFT_UP``/``SHIFT_DOWN``) while in a forward gear."""
+        self.clutch_left = 0
+        self.decel = 2500.0
+        """The hardest the candidate brakes for a lower speed limit (mm/s²)."""
         self.signals = BELT | CAMERA_OK | PARKING_BRAKE
         self.marks: dict[str, tuple[int, int]] = {}
+        self.cab = Cab()
+        """What telemetry v2 sees of the candidate: glances, pedals, gearbox, commands."""
+        self._before: tuple[float, float] = (0.0, 0.0)
+        """Speed and heading of the previous frame."""
+        self.timed: list[tuple[int, int, bool]] = []
+        """(frame, signal bit, on): switches the candidate makes while driving on."""
 
     @property
     def frame(self) -> int:
@@ -79,17 +110,75 @@ class Driver:
         gauss = self.rng.gauss
         return [max(-3.0, min(3.0, gauss(0.0, 1.0))) for _ in range(5)]
 
+    def _shift(self, speed: float) -> None:
+        """The automatic candidate's gear change, with the clutch held down for it."""
+        g = self.gear
+        if not self.auto_gear or g not in FORWARD_GEARS or speed <= 0:
+            return
+        if speed > SHIFT_UP.get(g, math.inf):
+            self.gear = g + 1
+        elif speed < SHIFT_DOWN.get(g, -math.inf):
+            self.gear = g - 1
+        if self.gear != g:
+            self.clutch_left = 0 if self.cab.clutchless_shift else CLUTCH_FRAMES
+            self.cab.clutchless_shift = False
+
+    def engine_rpm(self, speed: float) -> float:
+        """Idle, or what the wheels turn the engine at in the engaged gear, plus any boost."""
+        ratio = RPM_PER_MM_S.get(self.gear)
+        if ratio is None or self.clutch_left:
+            return IDLE_RPM + self.rpm_boost
+        return max(IDLE_RPM, abs(speed) * ratio) + self.rpm_boost
+
+    def _clutch(self, speed: float) -> int:
+        """Down for a gear change and while standing in gear, slipping as the car moves off."""
+        cab = self.cab
+        standing = abs(speed) < 1
+        if standing:
+            cab.slip_left = START_SLIP_FRAMES
+        elif cab.slip_left:
+            cab.slip_left -= 1
+        if cab.clutch is not None:
+            return cab.clutch
+        if self.clutch_left or (standing and self.engine and self.gear not in NOT_DRIVING):
+            return PEDAL_FULL
+        if cab.slip_left and self.gear in (1, GEAR_REVERSE):
+            return 60 * cab.slip_left
+        return 0
+
+    def switch_at(self, bit: int, on: bool, after_ms: int) -> None:
+        """Switch a signal ``after_ms`` from the next frame, whatever the car is doing then."""
+        self.timed.append((self.frame + after_ms // self.period, bit, on))
+
     def emit(self, speed: float = 0.0) -> None:
+        for at, bit, on in self.timed:
+            if at == self.frame:
+                self.set(bit, on)
         n = self.noise
         e_heading, e_speed, e_rpm, e_x, e_y = self._noise()
+        self._shift(speed)
+        clutch = self._clutch(speed)
+        self.set(CLUTCH, clutch >= 800)
+        before_speed, before_heading = self._before
+        self._before = (speed, self.heading)
+        turned = (self.heading - before_heading + math.pi) % (2 * math.pi) - math.pi
+        sign = -1 if speed < 0 else 1
+        cab = self.cab
+        if cab.accel is not None:
+            accel = cab.accel
+        elif self.signals & BRAKE_PEDAL:
+            accel = 0
+        else:
+            accel = accelerator(speed, before_speed, self.period)
         heading = round(self.heading * 18_000 / math.pi + e_heading * n.heading_centideg)
         wheel = 0 if -1 < speed < 1 else round(speed * (1 + e_speed * n.speed_fraction))
         if self.rpm_override is not None:
             rpm = self.rpm_override
         elif self.engine:
-            rpm = max(350, round(800 + abs(speed) * 0.12 + e_rpm * n.rpm))
+            rpm = max(350, round(self.engine_rpm(speed) + e_rpm * n.rpm))
         else:
             rpm = 0
+        self.clutch_left = max(0, self.clutch_left - 1)
         self.truth.append((self.x, self.y))
         self.frames.append(
             Frame(
@@ -102,8 +191,18 @@ class Driver:
                 gear=self.gear,
                 rpm=rpm,
                 signals=self.signals,
+                accel=accel,
+                clutch=clutch,
+                steering=sign * steering_wheel(turned, abs(speed) * self.period / 1000),
+                engaged=cab.engaged,
+                command=cab.next_command(),
+                vision=cab.vision(len(self.frames), abs(speed) >= 1),
             )
         )
+
+    def glance(self, bits: int, ms: int, after_ms: int = 0) -> None:
+        """Let the in-cab camera see ``bits`` for ``ms``, ``after_ms`` from the next frame."""
+        self.cab.glance(self.frame, bits, ms, after_ms, self.period)
 
     def hold(self, ms: int) -> None:
         self.speed = 0.0
@@ -152,9 +251,13 @@ class Driver:
         reverse: bool = False,
         v_end: float = 0.0,
         accel: float = 900.0,
+        decel: float | None = None,
         on_step: Callable[[Driver], None] | None = None,
     ) -> None:
-        """Drive along a polyline (its first point is where the car is) with a speed profile."""
+        """Drive along a polyline (its first point is where the car is) with a speed profile:
+        up to ``v_max`` at ``accel``, down to a lower ``v_max`` at ``decel`` (the driver's
+        ``decel`` when not given), and braking at ``accel`` to reach ``v_end`` at the end."""
+        slow_down = (self.decel if decel is None else decel) * self.period / 1000
         seg = [math.dist(a, b) for a, b in itertools.pairwise(points)]
         total = sum(seg)
         dt = self.period / 1000
@@ -163,7 +266,7 @@ class Driver:
         k, base = 0, 0.0
         while s < total - 1e-6:
             room = math.sqrt(v_end * v_end + 2 * accel * (total - s))
-            v = max(min(v + accel * dt, v_max, room), 120.0)
+            v = max(min(max(min(v + accel * dt, v_max), v - slow_down), room), 120.0)
             step = min(v * dt, total - s)
             s += step
             while k < len(seg) - 1 and s > base + seg[k]:
@@ -179,7 +282,7 @@ class Driver:
             if on_step is not None:
                 on_step(self)
             self.emit(self.speed)
-        self.speed = v_end if v_end > 0 else 0.0
+        self.speed = v if v_end > 0 else 0.0  # the speed reached, not the one aimed at
 
     def roll_back(self, mm: float) -> None:
         """Roll backwards ``mm`` in a forward gear (a hill start gone wrong) at 300 mm/s."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from exam_core.scoring.course import FieldCourse, RouteCourse
+from exam_core.scoring.course import K2_ITEMS, FieldCourse, RouteCourse
 from exam_core.scoring.sim.field_script import simulate_field
+from exam_core.scoring.sim.large_field_script import simulate_large_field
 from exam_core.scoring.sim.route_script import simulate_route
 from exam_core.scoring.sim.sim_car import Noise, SimRun, parse_faults
 
@@ -28,8 +29,10 @@ def simulate(
     """Telemetry frames of one scripted exam on the course, and where each fault must show."""
     faults = tuple(faults)
     trig, _ = parse_faults(faults)
-    if isinstance(course, FieldCourse):
+    if isinstance(course, FieldCourse) and course.has(K2_ITEMS[0]):
         run = simulate_field(course, seed, faults, noise)
+    elif isinstance(course, FieldCourse):
+        run = simulate_large_field(course, seed, faults, noise)
     else:
         run = simulate_route(course, seed, faults, noise)
     # Every script marks where each fault it can commit must show; a code it never marked

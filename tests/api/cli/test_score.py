@@ -32,8 +32,8 @@ def test_simulate_then_replay_prints_the_same_json(
     assert {d["code"] for d in result["deductions"]} == {"20104", "10202"}
     assert all(set(d) == {"code", "item", "points", "frame"} for d in result["deductions"])
     exam = json.loads((out / "exam.json").read_text())
-    assert exam["map"] == "k2-field-a/1"
-    assert exam["rules"] == "ga1026-2017/1"
+    assert exam["map"] == "k2-field-a/2"
+    assert exam["rules"] == "ga1026-2017/3"
     assert len(exam["chunks"]) == len(list((out / "telemetry").iterdir()))
     assert main(["score", "replay", str(out)]) == 0
     replayed = capsys.readouterr().out
@@ -148,3 +148,20 @@ def test_the_chunks_must_record_the_exam_the_folder_names(
     err = capsys.readouterr().err
     assert reason in err
     assert err.count("\n") == 1
+
+
+def test_rules_coverage_as_json_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "rules", "--coverage", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) >= 150
+    for row in rows:
+        assert {"code", "description", "points", "decided_by", "reason"} <= set(row)
+        assert row["decided_by"] in {"machine", "examiner", "none"}
+    assert main(["score", "rules", "--coverage"]) == 0
+    summary = capsys.readouterr().out.splitlines()[0]
+    machine = sum(1 for r in rows if r["decided_by"] == "machine")
+    assert f"of {len(rows)} rules in the research's tables, {machine} decided by machine" in summary
+    assert main(["score", "rules", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert {r["code"] for r in table} >= {r["code"] for r in rows if r["code"]}
+    assert main(["score", "rules", "--rules", "ga1026-1999/1"]) == 2

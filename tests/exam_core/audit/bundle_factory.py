@@ -12,13 +12,13 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exam_core.log.checkpoint import Checkpoint, sign_checkpoint
+from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.cosignature import CosignatureSigner, add_cosignatures, cosign_checkpoint
 from exam_core.log.entry import make_entry
 from exam_core.log.merkle import MerkleFrontier, leaf_hash
-from exam_core.log.note import Ed25519Signer
+from exam_core.log.note import Ed25519Signer, parse_note
 from exam_core.log.policy import Policy, render_policy
-from exam_core.log.tiles import bundle_files
+from exam_core.log.tiles import bundle_files, decode_entry_bundle, encode_tile_index
 
 ORIGIN = "exam.example/c/370100-01"
 TS = 1_790_000_000_000
@@ -42,6 +42,8 @@ class LogBuilder:
     entries: list[bytes] = field(default_factory=list)
     checkpoints: list[bytes] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    beacons: list[str] = field(default_factory=list)
+    """Beacon vkeys the policy pins."""
 
     def __post_init__(self) -> None:
         self.log_key = Ed25519Signer.from_seed(self.origin, _seed("log"))
@@ -105,16 +107,20 @@ class LogBuilder:
             witnesses=[w.vkey for w in self.witness_keys],
             quorum=self.quorum,
             admins=[self.admin.vkey],
+            beacons=self.beacons,
         )
 
-    def files(self) -> dict[str, bytes]:
-        """Every file of the bundle by relative path, for the newest checkpoint."""
+    def files(self, at: int | None = None) -> dict[str, bytes]:
+        """Every file of the bundle by relative path, for the newest checkpoint — or as it was
+        exported when checkpoint ``at`` (an ordinal) was the newest."""
         if not self.checkpoints or self.checkpoints[-1] is None:
             raise RuntimeError("sign a checkpoint before writing the bundle")
-        files = {"policy": render_policy(self.policy()), "checkpoint": self.checkpoints[-1]}
-        for ordinal, note in enumerate(self.checkpoints):
+        notes = self.checkpoints if at is None else self.checkpoints[: at + 1]
+        size = parse_checkpoint_text(parse_note(notes[-1]).text).size
+        files = {"policy": render_policy(self.policy()), "checkpoint": notes[-1]}
+        for ordinal, note in enumerate(notes):
             files[f"checkpoints/{ordinal:012d}"] = note
-        files.update(bundle_files(self.entries))
+        files.update(bundle_files(self.entries[:size]))
         for sha, data in self.blobs.items():
             files[f"blobs/{sha}"] = data
         return files
@@ -143,3 +149,39 @@ def demo_log(entries: int = 20, checkpoint_every: int = 7) -> LogBuilder:
     if len(log.entries) % checkpoint_every:
         log.checkpoint()
     return log
+
+
+def read_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by relative path (a bundle written to disk, read back)."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def cut_back(files: dict[str, bytes], ordinal: int) -> dict[str, bytes]:
+    """The bundle ``files`` rolled back to its listed checkpoint ``ordinal``: that checkpoint on
+    top, the later ones and the entries they cover gone, as a log-key holder would export it."""
+    note = files[f"checkpoints/{ordinal:012d}"]
+    size = parse_checkpoint_text(parse_note(note).text).size
+    entries: list[bytes] = []
+    n = 0
+    while len(entries) < size:
+        full = f"tile/entries/{encode_tile_index(n)}"
+        partial = [p for p in files if p.startswith(full + ".p/")]
+        path = full if full in files else max(partial, key=_width)
+        entries += decode_entry_bundle(files[path])
+        n += 1
+    kept = {
+        path: data
+        for path, data in files.items()
+        if path == "policy"
+        or path.startswith("blobs/")
+        or (path.startswith("checkpoints/") and int(path.split("/")[1]) <= ordinal)
+    }
+    return kept | {"checkpoint": note} | bundle_files(entries[:size])
+
+
+def _width(path: str) -> int:
+    return int(path.rsplit("/", 1)[1])

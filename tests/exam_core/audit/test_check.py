@@ -38,14 +38,19 @@ def files(log: LogBuilder) -> dict[str, bytes]:
 
 
 def audit(tmp_path: Path, files: dict[str, bytes]) -> AuditReport:
-    """Audit ``files`` both from memory and, written out, from disk; the two must agree."""
-    report = check_bundle(bundle_from_files(files))
+    """Audit ``files`` both from memory and, written out, from disk; the two must agree.
+
+    The auditor pins the policy the centre published, which the bundle carries too (when a
+    test changes or drops the bundle's policy, it is that policy the audit is given).
+    """
+    pinned = files.get("policy")
+    report = check_bundle(bundle_from_files(files), policy=pinned)
     if tmp_path.name != "memory":
         root = tmp_path / "bundle"
         write_files(root, files)
-        assert check_bundle(read_bundle(root)) == report
+        assert check_bundle(read_bundle(root), policy=pinned) == report
         # Signatures checked ahead (as worker processes do) change nothing in the findings.
-        ahead = check_bundle(bundle_from_files(files), signature_check=_ahead)
+        ahead = check_bundle(bundle_from_files(files), policy=pinned, signature_check=_ahead)
         assert ahead == report
     return report
 

@@ -14,8 +14,9 @@ import pytest
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.history import AuditHistory
 from exam_core.audit.reader import BundleLimits, bundle_from_files, read_bundle
+from exam_core.audit.report import MAX_FINDINGS_PER_CODE, FindingLog
 from exam_core.errors import BundleError
-from exam_core.findings import Finding
+from exam_core.findings import WARNING, Finding
 from exam_core.log.blob_refs import blob_references
 from exam_core.log.entry import Entry
 from tests.exam_core.audit.bundle_factory import LogBuilder, demo_log, write_files
@@ -62,6 +63,7 @@ def test_a_bundle_without_policy_or_checkpoint_is_a_failed_audit_not_a_crash(
     assert codes(report) == {
         ("missing_policy", None),
         ("missing_checkpoint", None),
+        ("missing_checkpoint_history", None),
         ("no_origin", None),
         ("tile_beyond_tree", 0),
     }
@@ -174,9 +176,31 @@ def test_a_truncated_bundle_names_what_is_missing(files: dict[str, bytes]) -> No
     assert codes(report) == {("missing_tile", 0)}
 
 
+def test_a_bundle_without_its_checkpoint_history_fails(files: dict[str, bytes]) -> None:
+    """The listed checkpoints are what the history is held to: a bundle without them (the top
+    checkpoint alone) cannot show its log never shrank or forked."""
+    bare = {path: data for path, data in files.items() if not path.startswith("checkpoints/")}
+    report = check_bundle(bundle_from_files(bare), policy=files["policy"])
+    assert codes(report) == {("missing_checkpoint_history", None)}
+
+
+def test_more_than_a_thousand_warnings_of_one_code_still_pass(files: dict[str, bytes]) -> None:
+    extra = {f"notes/{n}": b"from the centre" for n in range(MAX_FINDINGS_PER_CODE + 5)}
+    report = check_bundle(bundle_from_files(files | extra), policy=files["policy"])
+    assert report.ok
+    tail = report.findings[-1]
+    assert (tail.code, tail.severity) == ("unexpected_file", "warning")
+    assert tail.message == "5 more unexpected_file findings not listed"
+    # Past the listed thousand, one error among the warnings fails the tail, and the audit.
+    log = FindingLog()
+    for n in range(MAX_FINDINGS_PER_CODE + 2):
+        log.add(None, "bad_seq", str(n), WARNING if n != MAX_FINDINGS_PER_CODE + 1 else "error")
+    assert log.done()[-1].severity == "error"
+
+
 def test_unknown_files_are_warnings_and_do_not_fail(files: dict[str, bytes]) -> None:
     extra = files | {"README": b"hello", "checkpoints/7": b"x", "blobs/NOTHEX": b"y"}
-    report = check_bundle(bundle_from_files(extra))
+    report = check_bundle(bundle_from_files(extra), policy=files["policy"])
     assert report.ok
     assert sorted(f.message.split(":")[0] for f in report.warnings) == [
         "README",
@@ -263,7 +287,7 @@ def test_a_blob_of_another_length_than_its_entry_says_is_found() -> None:
 def test_an_unreferenced_blob_is_a_warning(files: dict[str, bytes]) -> None:
     data = b"stray evidence"
     sha = hashlib.sha256(data).hexdigest()
-    report = check_bundle(bundle_from_files(files | {f"blobs/{sha}": data}))
+    report = check_bundle(bundle_from_files(files | {f"blobs/{sha}": data}), policy=files["policy"])
     assert report.ok
     assert [(f.code, f.severity) for f in report.findings] == [("blob_unreferenced", "warning")]
 
@@ -303,7 +327,8 @@ def test_replayers_see_their_types_in_order_and_their_findings_are_reported() ->
     log.append(log.admin, "demo.event", n=99)
     log.checkpoint()
     replayer = EvenReplayer()
-    report = check_bundle(bundle_from_files(log.files()), [replayer])
+    files = log.files()
+    report = check_bundle(bundle_from_files(files), [replayer], policy=files["policy"])
     assert replayer.seen == list(range(3, 13))
     assert [(f.code, f.index, f.severity) for f in report.findings] == [
         ("demo_note", 7, "warning"),
@@ -367,7 +392,7 @@ def test_directories_outside_the_layout_are_not_walked(
     deep.mkdir(parents=True)
     (deep / "policy").write_bytes(b"not read")
     (root / "blobs" / "nested").mkdir(parents=True)
-    report = audit_dir(root)
+    report = check_bundle(read_bundle(root), policy=files["policy"])
     assert report.ok
     assert sorted(f.message for f in report.warnings) == [
         "blobs/nested: directory outside the layout",

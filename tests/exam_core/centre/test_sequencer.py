@@ -5,17 +5,18 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from exam_core.centre.ingest import fresh_ingest
+from exam_core.centre.ingest import ingest_factory
 from exam_core.centre.sequencer import Sequencer
 from exam_core.centre.store import LogStore
 from exam_core.db import WRITE_LOCK_OPTION
 from exam_core.errors import EntryError, StoreError
 from exam_core.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
-from exam_core.log.entry import make_entry
+from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.merkle import leaf_hash, root_from_leaf_hashes
 from exam_core.log.note import Ed25519Signer
 from tests.conftest import ORIGIN
@@ -50,10 +51,10 @@ def demo(seq: int) -> bytes:
     return make_entry(ADMIN, {**event, "seq": seq, "n": seq})
 
 
-def sequencer(store: LogStore, executor: Executor | None = None, **kwargs: int) -> Sequencer:
+def sequencer(store: LogStore, executor: Executor | None = None, **kwargs: Any) -> Sequencer:
     return Sequencer(
         store,
-        fresh_ingest(ORIGIN, frozenset({ADMIN.vkey}), 300_000, executor),
+        ingest_factory(ORIGIN, frozenset({ADMIN.vkey}), 300_000, executor),
         sign,
         clock_ms=lambda: 1_000,
         pipeline=executor is not None,
@@ -132,7 +133,7 @@ def test_a_failed_commit_fails_the_batch_and_is_forgotten(store: LogStore) -> No
 
     seq = Sequencer(
         store,
-        fresh_ingest(ORIGIN, None, 300_000, None),
+        ingest_factory(ORIGIN, None, 300_000, None),
         flaky_sign,
         max_age_ms=5,
         clock_ms=lambda: 1_000,
@@ -223,3 +224,31 @@ def test_a_backlog_fills_whole_batches_even_past_max_age(store: LogStore) -> Non
     assert len(steps) <= 4
     assert all(step == 256 for step in steps[1:-1])
     check_published(store)
+
+
+def _rewrite_entry(store: LogStore, index: int, data: bytes) -> None:
+    """What an insider with the schema owner's rights could do: bypass the append-only
+    trigger and change a stored entry."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER log_entries_no_update")
+            conn.exec_driver_sql("UPDATE log_entries SET data = ? WHERE idx = ?", (data, index))
+        else:
+            conn.exec_driver_sql("ALTER TABLE log_entries DISABLE TRIGGER log_entries_append_only")
+            conn.exec_driver_sql("UPDATE log_entries SET data = %s WHERE idx = %s", (data, index))
+
+
+def test_a_writer_refuses_a_log_whose_entries_do_not_make_its_checkpoint(
+    store: LogStore,
+) -> None:
+    with sequencer(store, max_age_ms=1) as seq:
+        seq.submit(genesis()).result(10)
+        at_one = seq.registry_view.state()
+        seq.submit(demo(2)).result(10)
+    # Another entry the registry would accept just as well, but not the one the log signed.
+    _rewrite_entry(store, 1, make_entry(ADMIN, {**parse_entry(demo(2)).event, "n": 7}))
+    with pytest.raises(StoreError, match="do not make the tree its checkpoint 2 signed"):
+        sequencer(store).start()
+    # A writer that resumes from a saved state reads the entries after it: refused alike.
+    with pytest.raises(StoreError, match="do not make the tree its checkpoint 2 signed"):
+        sequencer(store, start_state=at_one).start()

@@ -245,3 +245,32 @@ def test_any_batching_gives_the_reference_tree(batches: list[int], data: st.Data
                     )
         finally:
             store.close()
+
+
+def test_a_writer_given_the_frontier_makes_the_same_tree(store: LogStore) -> None:
+    """The sequencer hands its own frontier over instead of the stored one: same rows."""
+    append(store, entries_for(0, 13))
+    frontier = store.frontier(13)
+    with store.write() as writer:
+        with_frontier = writer.append(entries_for(13, 6), fake_checkpoint, 2, frontier)
+    leaves = [leaf_hash(e) for e in entries_for(0, 19)]
+    assert with_frontier.checkpoint == fake_checkpoint(19, root_from_leaf_hashes(leaves))
+    assert with_frontier.frontier.root() == root_from_leaf_hashes(leaves)
+    assert store.frontier(19).subtree_hashes == with_frontier.frontier.subtree_hashes
+    stored = store.node_hashes([(level, 0) for level in range(5)])
+    assert stored[(4, 0)] == root_from_leaf_hashes(leaves[:16])
+    # A frontier of another size is a caller bug, and nothing is written.
+    with pytest.raises(RuntimeError, match="frontier of size 13"), store.write() as writer:
+        writer.append(entries_for(19, 1), fake_checkpoint, 3, frontier)
+    assert store.size() == 19
+
+
+def test_node_lookups_span_many_levels(store: LogStore) -> None:
+    """One query for nodes of many levels and indices, some absent (one term per level)."""
+    leaves = append_batches(store, [300, 211])
+    keys = [(level, idx) for level in range(10) for idx in (0, 1, 3, 700)]
+    found = store.node_hashes(keys)
+    source = hash_source_from_leaf_hashes(leaves)
+    expected = {(lv, ix) for lv, ix in keys if (ix + 1) << lv <= len(leaves)}
+    assert set(found) == expected
+    assert all(found[key] == source(*key) for key in expected)

@@ -153,7 +153,18 @@ class DayScript:
                     f.repairs,
                     f.commits,
                     {c: (k.state, k.failures) for c, k in f.checkins.items()},
-                    {e: (x.phase, list(x.chunks), x.stop_reason) for e, x in f.exams.items()},
+                    {
+                        e: (
+                            x.phase,
+                            list(x.chunks),
+                            x.stop_reason,
+                            x.camera,
+                            x.void_reason,
+                            x.snapshots,
+                            x.video.count,
+                        )
+                        for e, x in f.exams.items()
+                    },
                 )
                 for s, f in flows.items()
             },
@@ -266,7 +277,8 @@ class DayScript:
         self.commit()
         self.make()
 
-    def board(self, candidate: str, ts: int = START) -> str:
+    def board(self, candidate: str, ts: int = START, *, camera: str | None = "ok") -> str:
+        """Board ``candidate`` with their crew; the car's unit then reports ``camera``."""
         examiner = self.assignment[candidate]
         exam = exam_id(SESSION, candidate)
         self.do(
@@ -279,7 +291,14 @@ class DayScript:
             examiner=examiner,
             vehicle=car(examiner),
         )
+        if camera is not None:
+            self.camera(candidate, exam, camera, ts=ts)
         return exam
+
+    def camera(self, candidate: str, exam: str, state: str, ts: int = START) -> Step:
+        return self.do(
+            "camera.status", unit(self.assignment[candidate]), ts, exam=exam, state=state
+        )
 
     def gate(self, exam: str | None, allowed: bool = True, ts: int = START + 1_000) -> Step:
         fields: dict[str, Any] = {

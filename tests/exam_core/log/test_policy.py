@@ -26,6 +26,7 @@ ORIGIN = "exam.example/c/370100-01"
 ROOT = base64.b64decode("XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=")
 LOG = Ed25519Signer.from_seed(ORIGIN, bytes(range(32)))
 ADMIN = Ed25519Signer.from_seed(f"{ORIGIN}/admin/a1", bytes(range(1, 33)))
+BEACON = Ed25519Signer.from_seed("monitor.exam.example/beacon", bytes(range(2, 34)))
 TS = 1_790_000_000
 X = [CosignatureSigner.from_seed(f"x.example/w{i}", bytes([i]) * 32, lambda: TS) for i in (1, 2, 3)]
 Y = [
@@ -116,6 +117,19 @@ def test_build_matches_parse() -> None:
 BASE = f"log {LOG.vkey}\nwitness W {X[0].vkey}\n"
 
 
+def test_a_pinned_beacon_key_parses_renders_and_verifies() -> None:
+    """The deployment beacon's commitment is a note signed by the monitoring centre's beacon
+    key; the auditor pins that key with a ``beacon`` line."""
+    policy = parse_policy((BASE + f"quorum W\nbeacon {BEACON.vkey}\n").encode())
+    assert policy.beacon_vkeys == (BEACON.vkey,)
+    assert policy.beacon_verifiers == (BEACON.verifier,)
+    assert render_policy(policy).endswith(f"quorum W\nbeacon {BEACON.vkey}\n".encode())
+    assert parse_policy(render_policy(policy)) == policy
+    built = Policy.build(log=LOG.vkey, admins=[ADMIN.vkey], beacons=[BEACON.vkey])
+    assert parse_policy(render_policy(built)) == built
+    assert Policy.build(log=LOG.vkey).beacon_verifiers == ()
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
@@ -140,6 +154,10 @@ BASE = f"log {LOG.vkey}\nwitness W {X[0].vkey}\n"
         (BASE + f"log {ADMIN.vkey}\nquorum W\n", "different origins"),
         (BASE + "quorum W\nwitnesses X\n", "line 4: unknown keyword 'witnesses'"),
         (BASE + "quorum W\nadmin\n", "line 4: wrong number"),
+        (BASE + "quorum W\nbeacon\n", "line 4: wrong number"),
+        (BASE + f"quorum W\nbeacon {BEACON.vkey} https://b\n", "line 4: wrong number"),
+        (BASE + f"quorum W\nbeacon {X[0].vkey}\n", "line 4: vkey of"),
+        (BASE + f"quorum W\nbeacon {BEACON.vkey}\nbeacon {BEACON.vkey}\n", "same beacon key twice"),
         (BASE + "quorum W\x00\n", "line 3: control character 0x00"),
         (BASE + "quorum W\r\n", "line 3: control character 0x0d"),
         ("quorum none\n", "no log"),
@@ -182,6 +200,7 @@ def test_hostile_policy_bytes_raise_only_our_error(data: bytes) -> None:
                 "group",
                 "quorum",
                 "admin",
+                "beacon",
                 "none",
                 "W",
                 "G",

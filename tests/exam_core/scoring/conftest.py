@@ -20,6 +20,7 @@ from exam_core.scoring import (
     score_chunks,
     simulate,
 )
+from exam_core.scoring.course import DEFAULT_MAPS, LARGE_VEHICLE_MAP
 from exam_core.scoring.sim.sim_car import SimRun
 from exam_core.scoring.telemetry import make_chunks
 
@@ -40,14 +41,21 @@ def table() -> RuleTable:
 
 @pytest.fixture(scope="session")
 def field() -> FieldCourse:
-    course = load_course("k2-field-a-v1.json")
+    course = load_course(DEFAULT_MAPS[2])
+    assert isinstance(course, FieldCourse)
+    return course
+
+
+@pytest.fixture(scope="session")
+def large_field() -> FieldCourse:
+    course = load_course(LARGE_VEHICLE_MAP)
     assert isinstance(course, FieldCourse)
     return course
 
 
 @pytest.fixture(scope="session")
 def route() -> RouteCourse:
-    course = load_course("k3-route-a-v1.json")
+    course = load_course(DEFAULT_MAPS[3])
     assert isinstance(course, RouteCourse)
     return course
 

@@ -1,5 +1,6 @@
 """Any telemetry that passes the parser is scored without an exception: random but physically
-possible tracks, including one-frame tracks, cars that never stop and cars far off the course."""
+possible tracks (format version 2, with camera, pedals, gearbox and commands), including
+one-frame tracks, cars that never stop and cars far off the course."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exam_core.scoring import FieldCourse, RouteCourse, RuleTable, score_track
+from exam_core.scoring.cab_inputs import KNOWN_COMMANDS, KNOWN_VISION, PEDAL_FULL
 from exam_core.scoring.telemetry import KNOWN_SIGNALS, VALID_GEARS, Track
 
 from .conftest import EXAM_ID
@@ -54,6 +56,13 @@ def tracks(draw: st.DrawFn) -> Track:
         gear=col(st.sampled_from(sorted(VALID_GEARS))),
         rpm=col(st.sampled_from([0, 200, 300, 800, 3000])),
         signals=col(st.integers(0, KNOWN_SIGNALS)),
+        version=2,
+        accel=col(st.integers(0, PEDAL_FULL)),
+        clutch=col(st.integers(0, PEDAL_FULL)),
+        steering=col(st.integers(-5400, 5400)),
+        engaged=col(st.sampled_from(sorted(VALID_GEARS))),
+        command=col(st.sampled_from([0, 0, 0, *sorted(KNOWN_COMMANDS)])),
+        vision=col(st.integers(0, KNOWN_VISION)),
     )
 
 
@@ -80,7 +89,21 @@ def test_any_valid_track_gets_a_result_on_the_route(
 
 
 def test_one_moving_frame_is_scored(table: RuleTable, field: FieldCourse) -> None:
-    one = Track(100, EXAM_ID, (0,), (0,), (0,), (0,), (0,), (2000,), (1,), (800,), (0,))
+    one = Track(
+        100,
+        EXAM_ID,
+        (0,),
+        (0,),
+        (0,),
+        (0,),
+        (0,),
+        (2000,),
+        (1,),
+        (800,),
+        (0,),
+        2,
+        *((0,),) * 6,
+    )
     result = score_track(one, field, table, "C1")
     codes = {d.code for d in result.deductions}
     assert "10101" in codes  # moving without the belt

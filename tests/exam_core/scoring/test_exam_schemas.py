@@ -42,16 +42,21 @@ SCORED = {
 }
 
 
+JUDGED = {"exam": EXAM, "rules": "ga1026-2017/3", "code": "X39001", "frame": 812}
+
+
 def test_roles() -> None:
     assert REGISTRY["telemetry.chunk"].roles == frozenset({"vehicle"})
     assert REGISTRY["exam.scored"].roles == frozenset({"scorer"})
     assert REGISTRY["exam.stopped"].roles == frozenset({"tablet"})
+    assert REGISTRY["exam.examiner_judged"].roles == frozenset({"tablet"})
 
 
 def test_valid_events() -> None:
     validate_event(event("telemetry.chunk", **CHUNK))
     validate_event(event("exam.scored", **SCORED))
     validate_event(event("exam.stopped", exam=EXAM, reason="danger"))
+    validate_event(event("exam.examiner_judged", **JUDGED))
 
 
 @pytest.mark.parametrize(
@@ -75,6 +80,12 @@ def test_valid_events() -> None:
         ("exam.scored", SCORED, {"examiner_note": "x"}),
         ("exam.stopped", {"exam": EXAM, "reason": "danger"}, {"reason": "candidate name here"}),
         ("exam.stopped", {"exam": EXAM, "reason": "danger"}, {"note": "free text"}),
+        ("exam.examiner_judged", JUDGED, {"code": "no code"}),
+        ("exam.examiner_judged", JUDGED, {"frame": -1}),
+        ("exam.examiner_judged", JUDGED, {"frame": 1.5}),
+        ("exam.examiner_judged", JUDGED, {"rules": "latest"}),
+        ("exam.examiner_judged", JUDGED, {"points": 10}),
+        ("exam.examiner_judged", JUDGED, {"note": "the candidate looked nervous"}),
     ],
 )
 def test_invalid_events_are_refused(

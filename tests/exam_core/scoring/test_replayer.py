@@ -13,12 +13,27 @@ from exam_core.audit.history import MemoryHistory
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas import validate_event
-from exam_core.scoring import FieldCourse, RuleTable, ScoringReplayer, score_chunks
-from exam_core.scoring.events import chunk_fields, scored_fields, stopped_fields
+from exam_core.scoring import (
+    FieldCourse,
+    RuleTable,
+    ScoringReplayer,
+    load_course,
+    load_rule_table,
+    score_chunks,
+)
+from exam_core.scoring.course import DEFAULT_MAPS
+from exam_core.scoring.engine import ExaminerCall
+from exam_core.scoring.events import (
+    chunk_fields,
+    examiner_judged_fields,
+    scored_fields,
+    stopped_fields,
+)
 
 from .conftest import EXAM_ID, ScoreFn, chunk_blobs
 
 LOG = "exam.example/c/370100-01"
+FIELD_VERSION = load_course(DEFAULT_MAPS[2]).version
 
 
 class Log:
@@ -72,10 +87,11 @@ def build(
     register_vehicle: bool = True,
     stopped: bool = False,
     stop_entry: bool = False,
-    map_version: str = "k2-field-a/1",
+    map_version: str = FIELD_VERSION,
     listed: Sequence[str] | None = None,
     gated: bool = True,
     alarm: bool = False,
+    calls: Sequence[dict[str, Any]] = (),
 ) -> tuple[Log, int]:
     log = Log()
     if register_vehicle:
@@ -106,6 +122,8 @@ def build(
         )
     if stop_entry:
         log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger"))
+    for call in calls:
+        log.add(TABLET, "exam.examiner_judged", **call)
     index = log.add(
         SCORER,
         "exam.scored",
@@ -113,7 +131,7 @@ def build(
         subject=2,
         licence_class="C1",
         map=map_version,
-        rules="ga1026-2017/1",
+        rules=load_rule_table().version,
         chunks=list(listed if listed is not None else hashes),
         stopped=stopped,
         **result,
@@ -143,7 +161,9 @@ def test_a_device_alarm_during_the_exam_is_a_warning(faulty: Any, vehicle: Ed255
 
 
 def test_honest_score_has_no_findings(faulty: Any, vehicle: Ed25519Signer) -> None:
-    assert ScoringReplayer().event_types == frozenset({"exam.scored"})
+    assert ScoringReplayer().event_types == frozenset(
+        {"exam.scored", "telemetry.chunk", "exam.stopped", "device.gate"}
+    )
     log, index = build(faulty.blobs, faulty.result.to_json(), vehicle)
     assert replay(log, index) == []
     assert faulty.result.score == 85
@@ -246,6 +266,8 @@ def test_scored_fields_make_an_entry_the_audit_accepts(
     faulty: Any, vehicle: Ed25519Signer, field: FieldCourse, table: RuleTable
 ) -> None:
     log, _ = build(faulty.blobs, faulty.result.to_json(), vehicle)
+    log.history.entries.pop()  # the score ``build`` wrote by hand, replaced by the real one
+    log.seq[SCORER.name] -= 1
     fields = scored_fields(EXAM_ID, "C1", field, table, faulty.blobs, result=faulty.result)
     index = log.add(SCORER, "exam.scored", **fields)
     assert replay(log, index) == []
@@ -268,10 +290,87 @@ def test_one_replayer_follows_a_growing_log_and_starts_again_for_another(
     common = {"v", "log", "type", "ts", "actor", "seq"}
     fields = {k: v for k, v in log.history.entries[first].event.items() if k not in common}
     second = log.add(SCORER, "exam.scored", **fields)
-    assert codes(log, second) == [(second, "stop_mismatch")]
+    # The first score, read since, is the exam's one result.
+    assert codes(log, second) == [(second, "exam_rescored")]
     assert codes(log, first) == []
     unregistered, index = build(
         faulty.blobs, faulty.result.to_json(), vehicle, register_vehicle=False
     )
     assert codes(unregistered, index) == [(index, "telemetry_invalid")]
-    assert codes(log, second) == [(second, "stop_mismatch")]
+    assert codes(log, second) == [(second, "exam_rescored")]
+
+
+def test_an_exam_has_one_result_and_nothing_after_it(
+    vehicle: Ed25519Signer, field: FieldCourse, score_run: ScoreFn
+) -> None:
+    """An insider holding the keys appends new telemetry and a second, better score for an
+    exam already scored: the first result stands, and all that follows it is an error."""
+    failed = score_run(field, ["20103"])
+    log, first = build(failed.blobs, failed.result.to_json(), vehicle)
+    clean = score_run(field, [])
+    later = []
+    for blob in clean.blobs:
+        fields = chunk_fields(blob)
+        log.history.blobs[fields["sha256"]] = blob
+        later.append(log.add(vehicle, "telemetry.chunk", **fields))
+    later.append(log.add(TABLET, "exam.stopped", **stopped_fields(EXAM_ID, "danger")))
+    later.append(gate(log, allowed=True))
+    rescore = scored_fields(
+        EXAM_ID, "C1", field, load_rule_table(), clean.blobs, result=clean.result
+    )
+    second = log.add(SCORER, "exam.scored", **rescore)
+    assert (failed.result.passed, clean.result.passed) == (False, True)
+    replayer = ScoringReplayer()
+    found = [
+        (f.index, f.code, f.severity)
+        for index, entry in enumerate(log.history.entries)
+        if entry.type in replayer.event_types
+        for f in replayer.replay(index, entry, log.history)
+    ]
+    assert found == [
+        *((index, "exam_after_result", "error") for index in later),
+        (second, "exam_rescored", "error"),
+    ]
+    assert (
+        f"has its result at entry {first}"
+        in replayer.replay(second, log.history.entries[second], log.history)[0].message
+    )
+
+
+def test_the_examiners_calls_count_in_the_score_and_are_listed(
+    faulty: Any, vehicle: Ed25519Signer, field: FieldCourse, table: RuleTable
+) -> None:
+    examiner_rule = next(r for r in table.for_subject(2) if r.judge == "examiner")
+    call = examiner_judged_fields(EXAM_ID, table, examiner_rule.code, 120)
+    counted = score_chunks(
+        faulty.blobs, field, table, "C1", examiner_calls=[ExaminerCall(examiner_rule.code, 120)]
+    )
+    assert counted.score == max(0, faulty.result.score - examiner_rule.points)
+    assert ExaminerCall(examiner_rule.code, 120) not in faulty.result.deductions
+    log, index = build(faulty.blobs, counted.to_json(), vehicle, calls=[call])
+    findings = ScoringReplayer().replay(index, log.history.entries[index], log.history)
+    assert [(f.code, f.severity) for f in findings] == [("examiner_judged", "warning")]
+    assert findings[0].index == index - 1  # the examiner's entry, just before the score
+    assert examiner_rule.code in findings[0].message
+    assert "tablet/T017" in findings[0].message
+    # a score that leaves the call out does not recompute
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, calls=[call])
+    assert replay(log, index) == [(index - 1, "examiner_judged"), (index, "score_mismatch")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c.update(code="20104"),  # a machine-judged rule: the car decides it
+        lambda c: c.update(rules="ga1026-2017/2"),
+        lambda c: c.update(frame=10**6),
+    ],
+)
+def test_an_examiners_call_the_score_cannot_count_is_reported(
+    faulty: Any, vehicle: Ed25519Signer, table: RuleTable, change: Any
+) -> None:
+    examiner_rule = next(r for r in table.for_subject(2) if r.judge == "examiner")
+    call = examiner_judged_fields(EXAM_ID, table, examiner_rule.code, 120)
+    change(call)
+    log, index = build(faulty.blobs, faulty.result.to_json(), vehicle, calls=[call])
+    assert replay(log, index) == [(index - 1, "examiner_judged_invalid")]

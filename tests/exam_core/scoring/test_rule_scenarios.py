@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from exam_core.scoring import load_rule_table
+from exam_core.scoring.course import LARGE_VEHICLE_ITEMS
 
 from .conftest import ScoreFn
 
@@ -23,7 +24,9 @@ CASES = [
 ]
 
 
-def _course(subject: int, request: pytest.FixtureRequest) -> object:
+def _course(subject: int, request: pytest.FixtureRequest, code: str) -> object:
+    if TABLE.rules[code].item in LARGE_VEHICLE_ITEMS:
+        return request.getfixturevalue("large_field")
     return request.getfixturevalue("field" if subject == 2 else "route")
 
 
@@ -32,7 +35,7 @@ def test_fault_is_deducted_at_its_frame(
     code: str, subject: int, score_run: ScoreFn, request: pytest.FixtureRequest
 ) -> None:
     rule = TABLE.rules[code]
-    scored = score_run(_course(subject, request), [code])
+    scored = score_run(_course(subject, request, code), [code])
     hits = [d for d in scored.result.deductions if d.code == code]
     assert hits, f"{code} not deducted: {scored.result.to_json()}"
     first, last = scored.run.expected[code]
@@ -46,7 +49,7 @@ def test_fault_is_deducted_at_its_frame(
 def test_near_miss_is_not_deducted(
     code: str, subject: int, score_run: ScoreFn, request: pytest.FixtureRequest
 ) -> None:
-    scored = score_run(_course(subject, request), [f"{code}:near"])
+    scored = score_run(_course(subject, request, code), [f"{code}:near"])
     assert code not in {d.code for d in scored.result.deductions}
 
 

@@ -4,6 +4,7 @@ thresholds really come from the table, and malformed files are refused with a re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -20,7 +21,7 @@ from exam_core.scoring import (
     rule_table_by_version,
     score_chunks,
 )
-from exam_core.scoring.engine import detector_codes, verify_table_decidable
+from exam_core.scoring.engine import decided_codes, verify_table_decidable
 
 from .conftest import ScoreFn
 
@@ -33,15 +34,15 @@ def table_doc() -> dict[str, Any]:
 
 
 def test_shipped_table_is_complete(table: RuleTable) -> None:
-    assert table.version == "ga1026-2017/1"
+    assert table.version == "ga1026-2017/3"
     assert table.pass_mark(2, "C1") == 80
     assert table.pass_mark(2, "A1") == 90
     assert table.pass_mark(2, "B2") == 90
     assert table.pass_mark(3, "C1") == 90
     for subject in (2, 3):
         verify_table_decidable(table, subject)
-        codes = {r.code for r in table.for_subject(subject)}
-        assert codes == detector_codes(subject)
+        codes = {r.code for r in table.for_subject(subject) if r.judge == "machine"}
+        assert codes == decided_codes(subject)
     # national codes from the research where they exist, our own (X…) elsewhere
     for code in ("10101", "10105", "10202", "10210", "20102", "20301", "20303", "20304"):
         assert code in table.rules
@@ -61,8 +62,8 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
 
 
 def test_shipped_maps_load_by_version(field: FieldCourse, route: RouteCourse) -> None:
-    assert course_by_version("k2-field-a/1") == field
-    assert course_by_version("k3-route-a/1") == route
+    assert course_by_version("k2-field-a/2") == field
+    assert course_by_version("k3-route-a/2") == route
     assert [i.item for i in field.items] == [
         "reverse_parking",
         "hill_start",
@@ -117,6 +118,9 @@ def _mutated(change: Any) -> bytes:
         lambda d: d["rules"][1]["params"].update(max_ms=2.5),
         lambda d: d["pass_marks"]["2"].pop("default"),
         lambda d: d["telemetry"].update(extra=1),
+        lambda d: d["rules"][0].update(method=0),
+        lambda d: d["rules"][0].update(method="2"),
+        lambda d: d["rules"][0].update(method=True),
     ],
 )
 def test_malformed_tables_are_refused(change: Any) -> None:
@@ -142,6 +146,25 @@ def test_a_rule_the_engine_cannot_decide_is_refused() -> None:
     verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
 
 
+def test_a_method_the_engine_does_not_know_is_refused() -> None:
+    doc = table_doc()
+    row = next(r for r in doc["rules"] if r["code"] == "10202")
+    row["method"] = 2
+    verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
+    row["method"] = 3
+    with pytest.raises(ScoringError, match="10202 has no method 3"):
+        verify_table_decidable(parse_rule_table(json.dumps(doc).encode()), 2)
+
+
+def test_the_first_table_is_still_shipped_and_decidable() -> None:
+    first = rule_table_by_version("ga1026-2017/1")
+    for subject in (2, 3):
+        verify_table_decidable(first, subject)
+    assert all(r.method == 1 for r in first.rules.values())
+    assert first.rules["10202"].params == {"min_mm": 100, "max_mm": 300}
+    assert course_by_version("k2-field-a/1").version == "k2-field-a/1"
+
+
 def map_doc(name: str) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((DATA / "maps" / name).read_bytes())
     return doc
@@ -163,6 +186,14 @@ def map_doc(name: str) -> dict[str, Any]:
         ("k3-route-a-v1.json", lambda d: d["zones"][0].update({"from": 5, "to": 5})),
         ("k3-route-a-v1.json", lambda d: d["road"].pop("lanes")),
         ("k3-route-a-v1.json", lambda d: d["reference"].append(d["reference"][-1])),
+        ("k3-route-a-v2.json", lambda d: d["zones"][0].update(centre=[0, 0])),
+        ("k3-route-a-v2.json", lambda d: d["zones"][9].update(centre=[0])),
+        ("k2-field-a-v2.json", lambda d: d.update(speed_limit_mm_s=0)),
+        ("k2-field-a-v2.json", lambda d: d.update(roads={"lines": []})),
+        ("k2-field-a-v2.json", lambda d: d["roads"]["solid_lines"].append([[0, 0]])),
+        ("k2-field-l-v1.json", lambda d: d["items"][0].pop("inside")),
+        ("k2-field-l-v1.json", lambda d: d["items"][0].pop("centre_line")),
+        ("k2-field-l-v1.json", lambda d: d["items"].reverse()),
     ],
 )
 def test_malformed_maps_are_refused(name: str, change: Any) -> None:
@@ -170,6 +201,17 @@ def test_malformed_maps_are_refused(name: str, change: Any) -> None:
     change(doc)
     with pytest.raises(ScoringError):
         parse_course(json.dumps(doc).encode())
+
+
+@pytest.mark.parametrize(("subject", "code"), [(2, "X20002"), (2, "X20003"), (3, "X30504")])
+def test_a_map_older_than_a_rule_is_refused_rather_than_scored_without_it(
+    subject: int, code: str, table: RuleTable, score_run: ScoreFn, request: pytest.FixtureRequest
+) -> None:
+    old = course_by_version("k2-field-a/1" if subject == 2 else "k3-route-a/1")
+    scored = score_run(request.getfixturevalue("field" if subject == 2 else "route"))
+    only = replace(table, rules={code: table.rules[code]})
+    with pytest.raises(ScoringError, match=code if subject == 2 else "centre point"):
+        score_chunks(scored.blobs, old, only, "C1")
 
 
 def test_map_that_is_not_json_is_refused() -> None:

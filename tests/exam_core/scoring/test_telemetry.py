@@ -1,8 +1,12 @@
 """The chunk format: round trip, signature, and one test per malformation, each refused with a
-stable reason rather than scored."""
+stable reason rather than scored.
+
+These pin format version 1, as older in-car units still make it (``make_chunk_v1``);
+``test_telemetry_v2`` covers what version 2 adds."""
 
 from __future__ import annotations
 
+import functools
 import struct
 
 import pytest
@@ -30,6 +34,7 @@ from exam_core.scoring.telemetry import (
 )
 
 EXAM = bytes(range(16))
+make_chunk_v1 = functools.partial(make_chunk, version=1)
 
 
 def frames(n: int, start: int = 0, step_mm: int = 100) -> list[Frame]:
@@ -60,7 +65,7 @@ def reason(excinfo: pytest.ExceptionInfo[TelemetryError]) -> str:
 
 def test_round_trip_keeps_every_field_and_the_exact_bytes(signer: Ed25519Signer) -> None:
     src = frames(5)
-    blob = make_chunk(signer, EXAM, 0, 0, src)
+    blob = make_chunk_v1(signer, EXAM, 0, 0, src)
     chunk = parse_chunk(blob)
     assert chunk.data == blob
     assert (chunk.chunk_no, chunk.first_frame, chunk.frame_count) == (0, 0, 5)
@@ -75,7 +80,7 @@ def test_round_trip_keeps_every_field_and_the_exact_bytes(signer: Ed25519Signer)
 
 
 def test_every_byte_is_covered_by_the_signature(signer: Ed25519Signer) -> None:
-    blob = make_chunk(signer, EXAM, 0, 0, frames(3))
+    blob = make_chunk_v1(signer, EXAM, 0, 0, frames(3))
     for pos in range(0, len(blob) - SIGNATURE_BYTES, 7):
         changed = bytearray(blob)
         changed[pos] ^= 0x01
@@ -90,7 +95,7 @@ def test_every_byte_is_covered_by_the_signature(signer: Ed25519Signer) -> None:
 
 def test_another_units_key_does_not_verify(signer: Ed25519Signer) -> None:
     other = Ed25519Signer.from_seed("exam.example/c/1/vehicle/V2", b"\x02" * 32)
-    chunk = parse_chunk(make_chunk(other, EXAM, 0, 0, frames(2)))
+    chunk = parse_chunk(make_chunk_v1(other, EXAM, 0, 0, frames(2)))
     with pytest.raises(TelemetryError, match="bad_signature"):
         verify_chunk_signature(chunk, signer.verifier)
 
@@ -111,7 +116,7 @@ def _rewrite_frame(blob: bytes, index: int, **changes: int) -> bytes:
         (lambda b: b[: HEADER.size + FRAME.size + 3], "truncated"),
         (lambda b: b + b"\x00", "trailing_bytes"),
         (lambda b: b"EXTX" + b[4:], "bad_magic"),
-        (lambda b: b[:4] + struct.pack("<H", 2) + b[6:], "bad_version"),
+        (lambda b: b[:4] + struct.pack("<H", 3) + b[6:], "bad_version"),
         (lambda b: b[:6] + struct.pack("<H", 0) + b[8:], "bad_header"),
         (lambda b: b[:16] + struct.pack("<I", 0) + b[20:], "bad_header"),
         (lambda b: b[:16] + struct.pack("<I", MAX_FRAMES_PER_CHUNK + 1) + b[20:], "bad_header"),
@@ -122,7 +127,7 @@ def _rewrite_frame(blob: bytes, index: int, **changes: int) -> bytes:
     ],
 )
 def test_malformed_chunks_are_refused(signer: Ed25519Signer, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
-    blob = make_chunk(signer, EXAM, 0, 0, frames(3))
+    blob = make_chunk_v1(signer, EXAM, 0, 0, frames(3))
     with pytest.raises(TelemetryError) as e:
         parse_chunk(mutate(blob))
     assert reason(e) == expected
@@ -130,7 +135,7 @@ def test_malformed_chunks_are_refused(signer: Ed25519Signer, mutate, expected: s
 
 
 def test_bad_value_names_the_frame(signer: Ed25519Signer) -> None:
-    blob = make_chunk(signer, EXAM, 0, 40, frames(3, start=40))
+    blob = make_chunk_v1(signer, EXAM, 0, 40, frames(3, start=40))
     with pytest.raises(TelemetryError) as e:
         parse_chunk(_rewrite_frame(blob, 2, gear=9))
     assert e.value.frame == 42
@@ -148,8 +153,8 @@ def _track(table: RuleTable, blobs: list[bytes]) -> None:
 
 def test_contiguous_chunks_assemble(signer: Ed25519Signer, table: RuleTable) -> None:
     blobs = [
-        make_chunk(signer, EXAM, 0, 0, frames(10)),
-        make_chunk(signer, EXAM, 1, 10, frames(5, start=10)),
+        make_chunk_v1(signer, EXAM, 0, 0, frames(10)),
+        make_chunk_v1(signer, EXAM, 1, 10, frames(5, start=10)),
     ]
     track = assemble_track([parse_chunk(b) for b in blobs], table.telemetry)
     assert len(track) == 15
@@ -168,49 +173,49 @@ def _time_shift(fs: list[Frame], index: int, t: int) -> list[Frame]:
     ("build", "expected", "frame"),
     [
         (lambda s: [], "empty", None),
-        (lambda s: [make_chunk(s, EXAM, 1, 0, frames(4))], "chunk_order", None),
+        (lambda s: [make_chunk_v1(s, EXAM, 1, 0, frames(4))], "chunk_order", None),
         (
             lambda s: [
-                make_chunk(s, EXAM, 0, 0, frames(4)),
-                make_chunk(s, EXAM, 1, 5, frames(4, 5)),
+                make_chunk_v1(s, EXAM, 0, 0, frames(4)),
+                make_chunk_v1(s, EXAM, 1, 5, frames(4, 5)),
             ],
             "gap",
             None,
         ),
         (
             lambda s: [
-                make_chunk(s, EXAM, 0, 0, frames(4)),
-                make_chunk(s, bytes(16), 1, 4, frames(4, 4)),
+                make_chunk_v1(s, EXAM, 0, 0, frames(4)),
+                make_chunk_v1(s, bytes(16), 1, 4, frames(4, 4)),
             ],
             "exam_mismatch",
             None,
         ),
         (
             lambda s: [
-                make_chunk(s, EXAM, 0, 0, frames(4)),
-                make_chunk(s, EXAM, 0, 4, frames(4, 4)),
+                make_chunk_v1(s, EXAM, 0, 0, frames(4)),
+                make_chunk_v1(s, EXAM, 0, 4, frames(4, 4)),
             ],
             "chunk_order",
             None,
         ),
         (
-            lambda s: [make_chunk(s, EXAM, 0, 0, _time_shift(frames(5), 3, 150))],
+            lambda s: [make_chunk_v1(s, EXAM, 0, 0, _time_shift(frames(5), 3, 150))],
             "time_backwards",
             3,
         ),
         (
-            lambda s: [make_chunk(s, EXAM, 0, 0, _time_shift(frames(5), 3, 200))],
+            lambda s: [make_chunk_v1(s, EXAM, 0, 0, _time_shift(frames(5), 3, 200))],
             "time_backwards",
             3,
         ),
-        (lambda s: [make_chunk(s, EXAM, 0, 0, _time_shift(frames(5), 4, 600))], "gap", 4),
+        (lambda s: [make_chunk_v1(s, EXAM, 0, 0, _time_shift(frames(5), 4, 600))], "gap", 4),
         (
-            lambda s: [make_chunk(s, EXAM, 0, 0, _time_shift(frames(5), 2, 170))],
+            lambda s: [make_chunk_v1(s, EXAM, 0, 0, _time_shift(frames(5), 2, 170))],
             "irregular_time",
             2,
         ),
-        (lambda s: [make_chunk(s, EXAM, 0, 0, frames(5, start=1))], "bad_time", 0),
-        (lambda s: [make_chunk(s, EXAM, 0, 0, frames(5, step_mm=4100))], "impossible_jump", 1),
+        (lambda s: [make_chunk_v1(s, EXAM, 0, 0, frames(5, start=1))], "bad_time", 0),
+        (lambda s: [make_chunk_v1(s, EXAM, 0, 0, frames(5, step_mm=4100))], "impossible_jump", 1),
     ],
 )
 def test_broken_recordings_are_refused_with_a_reason(
@@ -233,20 +238,20 @@ def test_impossible_speed_is_refused(signer: Ed25519Signer, table: RuleTable) ->
     fs[2] = Frame(f.t, f.x, f.y, f.odo, f.heading, 32_000, f.gear, f.rpm, f.signals)
     assert table.telemetry.max_speed_mm_s < 32_000
     with pytest.raises(TelemetryError) as e:
-        _track(table, [make_chunk(signer, EXAM, 0, 0, fs)])
+        _track(table, [make_chunk_v1(signer, EXAM, 0, 0, fs)])
     assert reason(e) == "impossible_speed"
     assert e.value.frame == 2
 
 
 def test_make_chunk_refuses_caller_mistakes(signer: Ed25519Signer) -> None:
     with pytest.raises(RuntimeError):
-        make_chunk(signer, b"short", 0, 0, frames(1))
+        make_chunk_v1(signer, b"short", 0, 0, frames(1))
     with pytest.raises(RuntimeError):
-        make_chunk(signer, EXAM, 0, 0, [])
+        make_chunk_v1(signer, EXAM, 0, 0, [])
     bad = frames(1)
     bad[0] = Frame(-1, 0, 0, 0, 0, 0, 0, 0, 0)
     with pytest.raises(RuntimeError):
-        make_chunk(signer, EXAM, 0, 0, bad)
+        make_chunk_v1(signer, EXAM, 0, 0, bad)
 
 
 @settings(max_examples=300, deadline=None)
@@ -271,7 +276,7 @@ def test_random_and_flipped_bytes_only_ever_raise_telemetry_errors(
 REASONS = {"truncated", "trailing_bytes", "bad_magic", "bad_version", "bad_header", "bad_value"}
 
 
-GOOD = make_chunk(
+GOOD = make_chunk_v1(
     Ed25519Signer.from_seed("exam.example/c/1/vehicle/V9", b"\x09" * 32), EXAM, 0, 0, frames(4)
 )
 
@@ -279,12 +284,12 @@ GOOD = make_chunk(
 def test_check_telemetry_reports_a_device_fault_instead_of_raising(
     signer: Ed25519Signer, table: RuleTable
 ) -> None:
-    good = [make_chunk(signer, EXAM, 0, 0, frames(5))]
+    good = [make_chunk_v1(signer, EXAM, 0, 0, frames(5))]
     verdict = check_telemetry(good, table.telemetry, signer.verifier)
     assert verdict.ok
     assert verdict.track is not None
     assert len(verdict.track) == 5
-    late = [make_chunk(signer, EXAM, 0, 0, _time_shift(frames(5), 4, 600))]
+    late = [make_chunk_v1(signer, EXAM, 0, 0, _time_shift(frames(5), 4, 600))]
     fault = check_telemetry(late, table.telemetry)
     assert (fault.ok, fault.reason, fault.frame) == (False, "gap", 4)
     assert "ms between frames" in fault.message

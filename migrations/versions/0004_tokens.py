@@ -1,7 +1,7 @@
 """Bearer tokens of the HTTP service, and the index that finds an entry by its leaf hash.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 
 ``api_tokens`` holds the hash of each token's secret with its role and actor (DESIGN §9); it is
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

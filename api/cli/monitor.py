@@ -1,0 +1,105 @@
+"""``examctl monitor``: the monitoring centre (DESIGN §10) — its directory, its logs, its server.
+
+- ``monitor init --dir DIR [--name NAME] [--database-url URL]``: create the directory, the
+  witness, mirror and beacon keys (distinct names under NAME) and the beacon secret; print the
+  three public keys (the witness vkey is what centres name with ``examctl witness add``);
+- ``monitor add-centre --dir DIR URL VKEY``: watch a centre's log — its checkpoints are
+  cosigned only for logs added here (tlog-witness: 404 for any other origin);
+- ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness and the beacon over
+  HTTP (OpenAPI at ``/openapi.json``) until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from api.cli.log import passphrase, passphrase_option
+from exam_core.errors import StoreError
+from exam_core.monitoring.home import create_monitor, open_monitor
+
+DEFAULT_NAME = "monitor.example"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def register(commands: Any) -> None:
+    """Add the ``monitor`` group to the ``examctl`` parser."""
+    monitor = commands.add_parser("monitor", help="the monitoring centre: witness and beacon")
+    actions = monitor.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
+
+    init = actions.add_parser("init", help="create a monitoring centre directory")
+    init.add_argument("--dir", required=True, type=Path, help="new (empty) directory")
+    init.add_argument(
+        "--name",
+        default=DEFAULT_NAME,
+        help=f"the monitoring centre's name, a schema-less URL (default {DEFAULT_NAME}); "
+        "its keys are NAME/witness, NAME/mirror and NAME/beacon",
+    )
+    init.add_argument(
+        "--database-url", help="PostgreSQL URL (default: SQLite file monitor.db in DIR)"
+    )
+    passphrase_option(init)
+    init.set_defaults(run=run_init)
+
+    add = actions.add_parser("add-centre", help="watch (and witness) a centre's log")
+    add.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
+    add.add_argument("url", metavar="URL", help="the URL prefix the centre serves its log under")
+    add.add_argument("vkey", metavar="VKEY", help="the centre's log vkey (key name = origin)")
+    passphrase_option(add)
+    add.set_defaults(run=run_add_centre)
+
+    serve = actions.add_parser("serve", help="serve the witness and the beacon over HTTP")
+    serve.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    passphrase_option(serve)
+    serve.set_defaults(run=run_serve)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Create the monitoring centre and print its public keys.
+
+    Raises:
+        StoreError: the directory is not empty, the name is invalid or the database fails.
+    """
+    create_monitor(args.dir, args.name, database_url=args.database_url, passphrase=passphrase(args))
+    with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
+        print(f"witness {monitor.witness.vkey}")
+        print(f"mirror {monitor.mirror_vkey}")
+        print(f"beacon {monitor.beacon.vkey}")
+    return 0
+
+
+def run_add_centre(args: argparse.Namespace) -> int:
+    """Watch the centre's log.
+
+    Raises:
+        KeyFormatError: the vkey is not an Ed25519 log key.
+        StoreError: the URL is not http(s), or the origin is watched with another key or URL.
+    """
+    url = args.url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise StoreError(f"centre URL {args.url!r} is not an http(s) URL prefix")
+    with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
+        log = monitor.add_log(args.vkey, url, time.time_ns() // 1_000_000)
+    print(f"watching {log.origin} at {log.url}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted.
+
+    Raises:
+        StoreError: the monitoring centre cannot be opened.
+    """
+    from api.monitor.app import create_app  # noqa: PLC0415 - the web stack, only when serving
+    from api.monitor.server import serve  # noqa: PLC0415
+
+    with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
+        where = f"http://{args.host}:{args.port}"
+        print(f"monitoring centre {monitor.config.name} on {where}", flush=True)
+        serve(create_app(monitor), args.host, args.port)
+    return 0

@@ -1,0 +1,80 @@
+"""What the audit knows about *when* the log held what: witness cosignatures and signing times.
+
+Some claims a replayer checks are about time — an allocation's manifest must be committed
+before its beacon round is public (DESIGN §4.2) — and an entry's own ``ts`` is its signer's
+word.  Two kinds of evidence come from others, and the audit hands both to replayers
+(``exam_core.audit.history.AuditHistory``):
+
+- ``CheckpointEvidence``: every checkpoint that verified under the policy, with the time each
+  witness states in its cosignature (tlog-cosignature: POSIX seconds).  A witness that cosigned
+  a tree of size S at time t saw the first S entries, and only those, at t;
+- ``SigningTimes``: the signer and ``ts`` of every entry the ordered pass admitted, in log
+  order, so that an entry can be placed among the entries of other actors sequenced around it.
+  Kept as two integer arrays (16 bytes an entry), not as parsed entries.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["CheckpointEvidence", "SigningTimes"]
+
+
+@dataclass(frozen=True)
+class CheckpointEvidence:
+    """A checkpoint of the log the audit verified: its size, and witness key name → the POSIX
+    time (seconds) that witness's verified cosignature states."""
+
+    size: int
+    cosigned_at: Mapping[str, int]
+
+
+class SigningTimes:
+    """The (signer, ``ts``) of each admitted entry by index, and the latest ``ts`` up to each."""
+
+    _NONE = -1
+
+    def __init__(self) -> None:
+        self._actor_ids: dict[str, int] = {}
+        self._actors: list[str] = []
+        self._actor = array("q")
+        self._ts = array("q")
+        self._latest = array("q")
+        """Per index p, the admitted entry in [0, p] with the greatest ``ts`` (first on a tie)."""
+
+    def record(self, index: int, actor: str, ts: int) -> None:
+        """Record admitted entry ``index``; indices come in increasing order (gaps: refused).
+
+        Raises:
+            RuntimeError: ``index`` is not after every index recorded so far.
+        """
+        if index < len(self._ts):
+            raise RuntimeError(f"entry {index} recorded after entry {len(self._ts) - 1}")
+        latest = self._latest[-1] if self._latest else self._NONE
+        while len(self._ts) < index:  # refused entries: no signer, no time
+            self._actor.append(self._NONE)
+            self._ts.append(0)
+            self._latest.append(latest)
+        actor_id = self._actor_ids.setdefault(actor, len(self._actors))
+        if actor_id == len(self._actors):
+            self._actors.append(actor)
+        self._actor.append(actor_id)
+        self._ts.append(ts)
+        self._latest.append(index if latest == self._NONE or ts > self._ts[latest] else latest)
+
+    def stamp(self, index: int) -> tuple[str, int] | None:
+        """(signer, ``ts``) of entry ``index``; None if it was not admitted (or not yet read)."""
+        if not 0 <= index < len(self._ts) or self._actor[index] == self._NONE:
+            return None
+        return self._actors[self._actor[index]], self._ts[index]
+
+    def latest_before(self, index: int) -> tuple[int, str, int] | None:
+        """(index, signer, ``ts``) of the admitted entry before ``index`` with the greatest
+        ``ts`` (the earliest such on a tie); None when there is none."""
+        last = min(index, len(self._ts)) - 1
+        best = self._latest[last] if last >= 0 else self._NONE
+        if best == self._NONE:
+            return None
+        return best, self._actors[self._actor[best]], self._ts[best]

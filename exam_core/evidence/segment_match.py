@@ -1,0 +1,156 @@
+"""Which sealed segments a video file is: one segment, or a run of one exam's segments in order.
+
+An investigator or a candidate holds a video file and asks whether it is the exam's sealed
+recording.  The answer rests only on the seals (hash and length in signed entries under a
+checkpoint): the file must be, byte for byte, one sealed segment or consecutive segments of one
+exam's chain in chain order.  Anything else is refused with the reason, found by walking the
+file from its first byte:
+
+- no sealed segment starts here (hash and length match none): re-encoded or altered; where the
+  bundle holds the sealed segment of that length, the first byte that differs is named;
+- the file ends inside the segment that should come next: trimmed;
+- a segment of another exam follows: spliced;
+- a later segment of the same exam follows: the segments between are missing;
+- an earlier segment follows: out of order (swapped).
+
+Pure: the file's bytes, the seals and (optionally) the sealed segments' bytes in; the matched
+segments out, or ``EvidenceError`` with the reason.  Each candidate length is hashed once per
+position, feeding one SHA-256 and copying it at every sealed length, so a file is read about
+once per segment it holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from exam_core.errors import EvidenceError
+from exam_core.evidence.video_chain import Seal
+
+BlobLookup = Callable[[str], bytes | None]
+"""The bytes of a sealed segment by SHA-256 hex, when the bundle holds them (for diagnosis)."""
+
+
+@dataclass(frozen=True)
+class SegmentMatch:
+    """A sealed segment found in the file, at ``offset``."""
+
+    offset: int
+    seal: Seal
+
+
+def _find_at(
+    data: bytes, pos: int, lengths: Sequence[int], by_key: dict[tuple[int, bytes], Seal]
+) -> Seal | None:
+    """The seal whose segment starts at ``pos`` (one pass over the longest candidate)."""
+    digest = hashlib.sha256()
+    done = pos
+    for length in lengths:
+        end = pos + length
+        if end > len(data):
+            break
+        digest.update(data[done:end])
+        done = end
+        seal = by_key.get((length, digest.copy().digest()))
+        if seal is not None:
+            return seal
+    return None
+
+
+MAX_DIAGNOSED = 16
+"""At most this many sealed segments (the nearest in length) are compared to explain a refusal."""
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    """The first index where ``a`` and ``b`` differ (bisection over C-speed prefix compares)."""
+    low, high = 0, min(len(a), len(b))
+    if a[:high] == b[:high]:
+        return high
+    while high - low > 1:  # a[:low] == b[:low] and a[:high] != b[:high]
+        mid = (low + high) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+def _diagnose(
+    data: bytes, pos: int, successor: Seal | None, seals: Sequence[Seal], blob: BlobLookup
+) -> str:
+    """Why no sealed segment starts at ``pos``: compared with the segments the bundle holds."""
+    rest = data[pos:]
+    where = f"the {len(rest)} bytes from offset {pos}"
+    if successor is not None:
+        likely = [successor]
+    else:
+        likely = sorted(seals, key=lambda s: (abs(s.length - len(rest)), s.index))[:MAX_DIAGNOSED]
+    for seal in likely:
+        sealed = blob(seal.sha256.hex())
+        if sealed is None:
+            continue
+        name = f"segment {seal.segment} of exam {seal.exam} ({seal.length} bytes)"
+        if len(rest) < seal.length and sealed.startswith(rest):
+            return f"trimmed: {where} are the first {len(rest)} bytes of {name}"
+        if len(rest) >= seal.length:
+            first = _first_difference(rest[: seal.length], sealed)
+            if rest[first + 1 : seal.length] == sealed[first + 1 :]:
+                return f"altered: {where} match {name} up to its byte {first}, which differs"
+    if successor is not None and len(rest) < successor.length:
+        return (
+            f"trimmed or altered: the file ends {len(rest)} bytes into where segment "
+            f"{successor.segment} of exam {successor.exam} ({successor.length} bytes) should be"
+        )
+    return (
+        f"re-encoded or altered: {where} start no sealed segment (no seal has their SHA-256 "
+        "at any sealed length)"
+    )
+
+
+def match_recording(
+    data: bytes, seals: Sequence[Seal], blob: BlobLookup = lambda _sha: None
+) -> list[SegmentMatch]:
+    """The sealed segments ``data`` consists of, in order.
+
+    Raises:
+        EvidenceError: the file is empty, or is not one sealed segment or consecutive segments
+            of one exam in chain order; the message says where and why.
+    """
+    if not data:
+        raise EvidenceError("the file is empty: no sealed segment is empty")
+    by_key = {(s.length, s.sha256): s for s in seals}
+    by_place = {(s.exam, s.segment): s for s in seals}
+    lengths = sorted({s.length for s in seals})
+    matched: list[SegmentMatch] = []
+    pos = 0
+    while pos < len(data):
+        last = matched[-1].seal if matched else None
+        successor = None if last is None else by_place.get((last.exam, last.segment + 1))
+        if (
+            successor is not None
+            and successor.sha256 == hashlib.sha256(data[pos : pos + successor.length]).digest()
+        ):
+            found: Seal | None = successor
+        else:
+            found = _find_at(data, pos, lengths, by_key)
+        if found is None:
+            raise EvidenceError(_diagnose(data, pos, successor, seals, blob))
+        if last is not None and found is not successor:
+            here = f"at offset {pos}, after segment {last.segment} of exam {last.exam}"
+            if found.exam != last.exam:
+                raise EvidenceError(
+                    f"spliced: {here} comes segment {found.segment} of another exam, {found.exam}"
+                )
+            if found.segment > last.segment:
+                raise EvidenceError(
+                    f"segment missing: {here} comes segment {found.segment}; "
+                    f"segment {last.segment + 1} is not in the file"
+                )
+            raise EvidenceError(
+                f"out of order: {here} comes segment {found.segment}, which comes before it "
+                "in the chain (segments swapped)"
+            )
+        matched.append(SegmentMatch(pos, found))
+        pos += found.length
+    return matched
