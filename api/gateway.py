@@ -8,7 +8,12 @@ so a slow commit never delays a poll.  For each room the gate is decided after e
 ``device.gate`` entry is written whenever the decision or its reasons change, and at each heartbeat.
 
 The configuration (``devices.gateway_config``) names the devices, the rooms and the gateway's
-key; the key is created and registered with role ``gateway`` on first use.
+key.  Where the signed events go is the gateway's ``EventLog``: with ``--dir`` the centre's
+database on this machine (``CentreLog``; the key is created and registered with role
+``gateway`` on first use), with ``--centre-url`` the centre's HTTP service
+(``api.client.RemoteLog``; the key file was made on this machine and its public key registered
+by the administrator).  Over HTTP the events are signed here, sent in order, and held in order
+while the link is down.
 """
 
 from __future__ import annotations
@@ -16,21 +21,54 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Protocol
 
+from api.client import CentreClient, ClientError, RemoteLog
 from devices.errors import DeviceConfigError
 from devices.gate import GateDecision, RoomRequirements, decide_gate
 from devices.gate_event import gate_fields
 from devices.gateway_config import GatewayConfig
 from devices.monitor import DeviceMonitor, DeviceView, monotonic_ms
-from exam_core.centre.centre import DEFAULT_WAIT_S, Centre
+from exam_core.centre.centre import DEFAULT_WAIT_S, Centre, full_key_name
+from exam_core.centre.keys import read_key_file
 from exam_core.errors import ExamCoreError, StoreError
-from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import GATEWAY
 
 MAX_PENDING = 10_000
+
+
+class EventLog(Protocol):
+    """Where a gateway's signed events go: a centre on this machine or one over HTTP."""
+
+    @property
+    def name(self) -> str:
+        """The signing key's name."""
+        ...
+
+    def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
+        """Sign and queue an event; the future gives its index."""
+        ...
+
+
+class CentreLog:
+    """An ``EventLog`` writing to a centre opened on this machine, with its gateway key."""
+
+    def __init__(self, centre: Centre, key: str) -> None:
+        self.centre = centre
+        try:
+            self.signer = centre.signer(key)
+        except (ExamCoreError, OSError):
+            self.signer = centre.register_key(key, GATEWAY)
+
+    @property
+    def name(self) -> str:
+        return self.signer.name
+
+    def submit(self, event_type: str, fields: Mapping[str, object]) -> Future[int]:
+        return self.centre.submit(self.signer, event_type, fields)
 
 
 class Gateway:
@@ -38,14 +76,13 @@ class Gateway:
 
     def __init__(
         self,
-        centre: Centre,
+        log: Centre | EventLog,
         config: GatewayConfig,
         *,
         clock_ms: Callable[[], int] = monotonic_ms,
     ) -> None:
-        self.centre = centre
+        self.log: EventLog = CentreLog(log, config.key) if isinstance(log, Centre) else log
         self.config = config
-        self.signer = self._gateway_signer()
         self.pending: list[Future[int]] = []
         self.refused: list[str] = []
         self.appended = 0
@@ -69,19 +106,13 @@ class Gateway:
         self._lock = threading.Lock()
         self._exam_of_device: dict[str, str] = {}
 
-    def _gateway_signer(self) -> Ed25519Signer:
-        try:
-            return self.centre.signer(self.config.key)
-        except (ExamCoreError, OSError):
-            return self.centre.register_key(self.config.key, GATEWAY)
-
     def sink(self, event_type: str, fields: dict[str, object]) -> None:
         """Sign and queue one event (called from every device thread); an event of a device
         whose room has an exam running names that exam (DESIGN §5.4)."""
         exam = self._exam_of_device.get(str(fields.get("device", "")))
         if exam is not None and "exam" not in fields:
             fields = {**fields, "exam": exam}
-        future = self.centre.submit(self.signer, event_type, fields)
+        future = self.log.submit(event_type, fields)
         with self._lock:
             self.pending.append(future)
             backlog = len(self.pending) > MAX_PENDING
@@ -99,7 +130,7 @@ class Gateway:
             try:
                 future.result()
                 self.appended += 1
-            except (ExamCoreError, OSError) as e:
+            except (ExamCoreError, ClientError, OSError) as e:
                 self.refused.append(str(e))
                 print(f"gateway: entry refused: {e}", file=sys.stderr)
         with self._lock:
@@ -168,14 +199,13 @@ class Gateway:
         Raises:
             DeviceConfigError: the room is not configured on this gateway.
             ExamCoreError: the log refused the decision (it is then not durable).
+            ClientError: the same, from a centre over HTTP.
         """
         requirements = self._requirements(room)
         with self._decide_lock:
             now = self._clock()
             decision = decide_gate(requirements, self._views(now))
-            queued = self.centre.submit(
-                self.signer, "device.gate", gate_fields(decision, now, exam)
-            )
+            queued = self.log.submit("device.gate", gate_fields(decision, now, exam))
         index = queued.result(DEFAULT_WAIT_S)
         if decision.allowed:
             for name in requirements.device_names:
@@ -207,34 +237,71 @@ def run_gateway_loop(
     duration_s: float | None = None,
     cycles: int | None = None,
 ) -> int:
-    """Run until ``stop`` is set (or the duration/cycle limit); exit code 1 if any entry was
-    refused by the log."""
+    """Run against the centre in ``root`` (on this machine) until ``stop`` is set (or the
+    duration/cycle limit); exit code 1 if any entry was refused by the log.
+
+    Raises:
+        StoreError: ``root`` is not a centre directory.
+    """
     try:
         centre = Centre.open(root)
     except FileNotFoundError as e:
         raise StoreError(f"{root} is not a centre directory") from e
     with centre:
-        gateway = Gateway(centre, config)
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        done = 0
-        try:
-            if cycles is None:
-                done = gateway.run_threads(stop, deadline)
-            else:
-                # Diagnostic mode: a fixed number of sequential cycles, deterministic order.
-                period = config.poll_ms / 1000
-                while not stop.is_set() and done < cycles:
-                    started = time.monotonic()
-                    gateway.cycle()
-                    done += 1
-                    stop.wait(max(0.0, period - (time.monotonic() - started)))
-        except KeyboardInterrupt:
-            stop.set()
-        finally:
-            gateway.finish()
-        print(
-            f"gateway: {done} cycles, {gateway.appended} entries signed, "
-            f"{len(gateway.refused)} refused",
-            flush=True,
-        )
-        return 1 if gateway.refused else 0
+        return _run(Gateway(centre, config), stop, duration_s, cycles)
+
+
+def run_remote_gateway_loop(
+    client: CentreClient,
+    key_file: Path,
+    config: GatewayConfig,
+    stop: threading.Event,
+    *,
+    passphrase: bytes | None = None,
+    duration_s: float | None = None,
+    cycles: int | None = None,
+) -> int:
+    """Run against a centre's HTTP service, signing with the key in ``key_file`` (registered
+    by the centre's administrator under ``config.key``); exit code 1 if any entry was refused.
+
+    Raises:
+        KeyFormatError: the key file is unreadable, readable by others, or not Ed25519.
+        ClientError: the centre cannot be reached to learn its origin and the key's seq.
+        StoreError: the key name in the configuration is not a valid name.
+    """
+    origin = client.origin()
+    signer = read_key_file(key_file, full_key_name(origin, config.key), passphrase)
+    log = RemoteLog(client, signer, origin=origin)
+    try:
+        return _run(Gateway(log, config), stop, duration_s, cycles)
+    finally:
+        log.close()
+
+
+def _run(
+    gateway: Gateway, stop: threading.Event, duration_s: float | None, cycles: int | None
+) -> int:
+    config = gateway.config
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    done = 0
+    try:
+        if cycles is None:
+            done = gateway.run_threads(stop, deadline)
+        else:
+            # Diagnostic mode: a fixed number of sequential cycles, deterministic order.
+            period = config.poll_ms / 1000
+            while not stop.is_set() and done < cycles:
+                started = time.monotonic()
+                gateway.cycle()
+                done += 1
+                stop.wait(max(0.0, period - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        gateway.finish()
+    print(
+        f"gateway: {done} cycles, {gateway.appended} entries signed, "
+        f"{len(gateway.refused)} refused",
+        flush=True,
+    )
+    return 1 if gateway.refused else 0

@@ -12,6 +12,7 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     ├── CheckpointError         a malformed or unsigned checkpoint, cosignature, receipt or policy
     ├── EntryError              an entry refused before sequencing (schema, key, role, seq, clock)
     ├── StoreError              the database or blob store cannot do what was asked
+    ├── TokenError              a bearer token that is malformed, unknown or revoked
     ├── BundleError             an audit bundle that cannot be read at all
     ├── BlobError               a bundle's blob that cannot be read within the bound asked for
     ├── WitnessError            a checkpoint a tlog-witness refuses to cosign; ``status`` is the
@@ -70,6 +71,10 @@ class EntryError(ExamCoreError):
 
 class StoreError(ExamCoreError):
     """The log store or blob store cannot complete the request."""
+
+
+class TokenError(ExamCoreError):
+    """A bearer token is malformed, unknown or revoked (the reason is not told to the caller)."""
 
 
 class BundleError(ExamCoreError):

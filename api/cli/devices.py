@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
+import ssl
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from api.cli.arguments import integer, seconds
-from api.gateway import run_gateway_loop
+from api.client import CentreClient
+from api.gateway import run_gateway_loop, run_remote_gateway_loop
 from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
 from devices.emulators import (
     EmulatorServer,
@@ -96,7 +99,18 @@ def register(commands: Any) -> None:
     command.set_defaults(run=run_command)
 
     gateway = commands.add_parser("gateway", help="poll configured devices into the log")
-    gateway.add_argument("--dir", required=True, help="the centre directory")
+    where = gateway.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dir", help="the centre directory, on this machine")
+    where.add_argument("--centre-url", help="the centre's HTTP service (https://…)")
+    gateway.add_argument(
+        "--key", type=Path, help="with --centre-url: this gateway's private key file (PEM)"
+    )
+    gateway.add_argument(
+        "--ca-file", type=Path, help="with --centre-url: trust this certificate (PEM)"
+    )
+    gateway.add_argument(
+        "--passphrase-env", metavar="VAR", help="environment variable holding the key passphrase"
+    )
     gateway.add_argument("--config", required=True, help="gateway configuration (JSON)")
     gateway.add_argument(
         "--duration-s", type=seconds(0, MAX_DURATION_S), help="stop after this long"
@@ -227,9 +241,36 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run_gateway(args: argparse.Namespace) -> int:
+    """Poll into the centre on this machine (``--dir``) or over HTTP (``--centre-url``).
+
+    Raises:
+        DeviceConfigError: a bad configuration, or ``--centre-url`` without ``--key``.
+    """
     config = load_gateway_config(Path(args.config))
     stop = threading.Event()
     _stop_on_sigterm(stop)
-    return run_gateway_loop(
-        Path(args.dir), config, stop, duration_s=args.duration_s, cycles=args.cycles
-    )
+    if args.dir is not None:
+        return run_gateway_loop(
+            Path(args.dir), config, stop, duration_s=args.duration_s, cycles=args.cycles
+        )
+    if args.key is None:
+        raise DeviceConfigError("--centre-url needs --key, the gateway's private key file")
+    passphrase = None
+    if args.passphrase_env is not None:
+        value = os.environ.get(args.passphrase_env)
+        if value is None:
+            raise DeviceConfigError(f"environment variable {args.passphrase_env} is not set")
+        passphrase = value.encode()
+    verify: ssl.SSLContext | bool = True
+    if args.ca_file is not None:
+        verify = ssl.create_default_context(cafile=str(args.ca_file))
+    with CentreClient(args.centre_url, verify=verify) as client:
+        return run_remote_gateway_loop(
+            client,
+            args.key,
+            config,
+            stop,
+            passphrase=passphrase,
+            duration_s=args.duration_s,
+            cycles=args.cycles,
+        )

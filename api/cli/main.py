@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from allocation.errors import AllocationError
 from api.cli.arguments import OneLineParser
 from api.cli.output_dir import OutputDirError
+from api.client.errors import ClientError
 from devices.errors import DeviceError
 from exam_core.errors import ExamCoreError
 
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         monitor,
         receipt,
         score,
+        serve,
+        tokens,
         witness,
     )
 
@@ -49,12 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         log,
         witness,
         admin,
+        tokens,
         alloc,
         devices,
         score,
         audit,
         evidence,
         receipt,
+        serve,
         monitor,
         demo,
     ):
@@ -67,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ExamCoreError, AllocationError, DeviceError, OutputDirError, OSError) as e:
+    except (ExamCoreError, AllocationError, DeviceError, OutputDirError, ClientError, OSError) as e:
         print(f"examctl: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -2,6 +2,6 @@
 
 ``centre`` opens a centre's directory; ``ingest`` checks an entry before it is sequenced;
 ``sequencer`` batches, integrates and publishes; ``store`` is the database; ``blobs`` the
-content-addressed evidence store; ``keys`` the key files; ``durable`` the one way files are
-written; ``export`` writes the audit bundle.
+content-addressed evidence store; ``keys`` the key files; ``tokens`` the bearer tokens of the
+HTTP service; ``durable`` the one way files are written; ``export`` writes the audit bundle.
 """

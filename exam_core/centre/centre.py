@@ -63,7 +63,7 @@ from exam_core.input_file import read_input_file
 from exam_core.log.canonical import parse_strict_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from exam_core.log.cosignature import cosignature_verifier_from_vkey
-from exam_core.log.entry import make_entry
+from exam_core.log.entry import Entry, make_entry
 from exam_core.log.names import check_key_under_origin, check_origin
 from exam_core.log.note import (
     Ed25519Signer,
@@ -251,6 +251,50 @@ def _vkey(value: object, name: str) -> str:
     return value
 
 
+def load_config(root: Path) -> CentreConfig:
+    """The configuration of the centre in ``root``, read through the bounded reader.
+
+    Raises:
+        StoreError: ``root`` is not a centre directory or its configuration is unreadable.
+    """
+    if not os.path.lexists(root / CONFIG_FILE):
+        raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})")
+    return CentreConfig.from_json(
+        read_input_file(root / CONFIG_FILE, limit=MAX_CONFIG_BYTES, what="centre config")
+    )
+
+
+def database_url(root: Path, config: CentreConfig) -> str:
+    """The URL of the centre's database: the configured one, or ``log.db`` in ``root``."""
+    if config.database_url is not None:
+        return config.database_url
+    return f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
+
+
+def full_key_name(origin: str, name: str) -> str:
+    """A full key or actor name: ``name`` itself when under ``origin``, else relative to it.
+
+    A name whose first segment holds a dot (``other.example/...``) is a full name and must be
+    under the origin; the origin itself names the log key.
+
+    Raises:
+        StoreError: the name is empty, outside the origin, or has an empty, ``.``, ``..`` or
+            ill-formed segment (``exam_core.log.names``).
+    """
+    full = name
+    if name != origin and not name.startswith(origin + "/"):
+        if "." in name.partition("/")[0].strip("."):
+            raise StoreError(f"invalid key name {name!r}: outside the origin {origin}")
+        full = f"{origin}/{name}"
+    if full == origin:
+        return full
+    try:
+        check_key_under_origin(full, origin)
+    except KeyFormatError as e:
+        raise StoreError(f"invalid key name {name!r}: {e}") from e
+    return full
+
+
 @dataclass(frozen=True)
 class Opening:
     """How a centre came to its admission state when it opened."""
@@ -373,17 +417,13 @@ class Centre:
             KeyFormatError: the log key file is missing, unreadable or not the config's key.
         """
         root = Path(root)
-        if not os.path.lexists(root / CONFIG_FILE):
-            raise StoreError(f"{root} is not a centre directory (no {CONFIG_FILE})")
-        config = CentreConfig.from_json(
-            read_input_file(root / CONFIG_FILE, limit=MAX_CONFIG_BYTES, what="centre config")
-        )
+        config = load_config(root)
         log_signer = read_key_file(
             root / KEYS_DIR / key_file_name(config.origin), config.origin, passphrase
         )
         if log_signer.vkey != config.log_vkey:
             raise KeyFormatError("the log key file does not match the log vkey in the config")
-        store = LogStore.open(make_engine(cls._database_url(root, config)))
+        store = LogStore.open(make_engine(database_url(root, config)))
         try:
             start_state, refused = cls._load_snapshot(root, config, store)
             return cls(
@@ -466,7 +506,7 @@ class Centre:
             raise StoreError(f"{root} is not empty; a centre is created in a new directory")
         # The database first: if it cannot be reached or already holds a log, no keys or
         # configuration are left behind and the same command can be run again.
-        url = database_url or cls._database_url(root, CentreConfig(origin, "", (), ""))
+        url = database_url or f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
         probe = LogStore.open(make_engine(url))
         try:
             if probe.size() != 0:
@@ -500,12 +540,6 @@ class Centre:
             centre.close()
             raise
         return centre
-
-    @staticmethod
-    def _database_url(root: Path, config: CentreConfig) -> str:
-        if config.database_url is not None:
-            return config.database_url
-        return f"sqlite:///{(root / DEFAULT_DB_FILE).resolve()}"
 
     def start_workers(self) -> None:
         """Start the signature-checking processes now rather than on the first submission."""
@@ -554,18 +588,7 @@ class Centre:
             StoreError: the name is empty, outside the origin, or has an empty, ``.``,
                 ``..`` or ill-formed segment (``exam_core.log.names``).
         """
-        full = name
-        if name != self.origin and not name.startswith(self.origin + "/"):
-            if "." in name.partition("/")[0].strip("."):
-                raise StoreError(f"invalid key name {name!r}: outside the origin {self.origin}")
-            full = f"{self.origin}/{name}"
-        if full == self.origin:
-            return full
-        try:
-            check_key_under_origin(full, self.origin)
-        except KeyFormatError as e:
-            raise StoreError(f"invalid key name {name!r}: {e}") from e
-        return full
+        return full_key_name(self.origin, name)
 
     def signer(self, name: str) -> Ed25519Signer:
         """The signer of key ``name`` (full or relative), loaded from its key file."""
@@ -724,9 +747,10 @@ class Centre:
         """Sign, sequence and publish an event; return its index (raises ``EntryError``)."""
         return self.submit(signer, event_type, fields).result(timeout)
 
-    def submit_entry(self, data: bytes) -> Future[int]:
-        """Queue pre-signed entry bytes (from a tablet, terminal or in-car unit)."""
-        return self.sequencer.submit(data)
+    def submit_entry(self, data: bytes, parsed: Entry | None = None) -> Future[int]:
+        """Queue pre-signed entry bytes (from a tablet, terminal or in-car unit); ``parsed``
+        is their ``parse_entry`` if the caller has it (see ``Sequencer.submit``)."""
+        return self.sequencer.submit(data, parsed)
 
     def append_entry(self, data: bytes, timeout: float | None = DEFAULT_WAIT_S) -> int:
         """Sequence and publish pre-signed entry bytes; return the index."""
@@ -814,4 +838,14 @@ class Centre:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self._log_signer])
 
 
-__all__ = ["Centre", "CentreConfig", "Opening", "WitnessConfig", "key_file_name", "policy_of"]
+__all__ = [
+    "Centre",
+    "CentreConfig",
+    "Opening",
+    "WitnessConfig",
+    "database_url",
+    "full_key_name",
+    "key_file_name",
+    "load_config",
+    "policy_of",
+]

@@ -193,16 +193,24 @@ class Sequencer:
         """The admission state as of the last batch (read-only use: next seq, roles)."""
         return self._ingest
 
-    def submit(self, data: bytes) -> Future[int]:
+    def submit(self, data: bytes, parsed: Entry | None = None) -> Future[int]:
         """Queue entry bytes for sequencing; the future gives the index once published.
 
         Without a worker pool a malformed entry is refused here, at once, with ``EntryError``;
-        with one, the workers parse it and its future fails with that error.
+        with one, the workers parse it and its future fails with that error.  ``parsed`` is
+        ``parse_submission(data)`` when the caller has already made it (the HTTP service
+        parses to answer a malformed entry before queueing it); it is not parsed again.
+
+        Raises:
+            EntryError: the entry does not parse (without a worker pool).
+            RuntimeError: the sequencer is not running.
         """
         if self._pipeline:
             if not isinstance(data, bytes):
                 raise EntryError("malformed_note", "an entry is submitted as bytes")
             entry = None
+        elif parsed is not None and parsed.data is data:
+            entry = parsed
         else:
             entry = parse_submission(data)
         future: Future[int] = Future()

@@ -227,6 +227,25 @@ class LogStore:
             raise StoreError(f"no entry {index}")
         return found[0]
 
+    def find_entry(self, data: bytes) -> int | None:
+        """The index of the entry whose bytes are exactly ``data``, if the log holds it.
+
+        Found by its leaf hash (indexed), then compared byte for byte: a client that resubmits
+        an entry after losing the answer is told the index it already has.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        with self._read() as session:
+            rows = session.execute(
+                select(LogNode.idx).where(LogNode.hash == leaf_hash(data), LogNode.level == 0)
+            )
+            candidates = sorted(int(i) for i in rows.scalars())
+            for index in candidates:
+                if _read_entries(session, index, index + 1) == [data]:
+                    return index
+        return None
+
     def checkpoints(self) -> list[bytes]:
         """Every published checkpoint, oldest (smallest) first."""
         with self._read() as session:

@@ -2,7 +2,8 @@
 
 The log's append-only tables are in ``models``; the exam day's rooms, people, sessions and
 bookings in ``exam_day``; the monitoring centre's watched logs and witness state in
-``monitoring``.  All register on one ``Base``, which the migrations are checked against.
+``monitoring``; the HTTP service's bearer tokens in ``tokens``.  All register on one ``Base``,
+which the migrations are checked against.
 """
 
 from exam_core.db.engine import WRITE_LOCK_OPTION, make_engine
@@ -17,12 +18,14 @@ from exam_core.db.models import (
     LogNode,
 )
 from exam_core.db.monitoring import MONITORING_TABLES
+from exam_core.db.tokens import ApiToken
 
 __all__ = [
     "APPEND_ONLY_TABLES",
     "EXAM_DAY_TABLES",
     "MONITORING_TABLES",
     "WRITE_LOCK_OPTION",
+    "ApiToken",
     "Base",
     "LogCheckpoint",
     "LogCosignature",

@@ -21,6 +21,9 @@ from exam_core.errors import StoreError
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a second writer waits for the first one's batch before it gives up."""
 
+SQLITE_POOL_SIZE = 20
+"""Connections kept open to a SQLite file (the HTTP service reads from up to 40 threads)."""
+
 WRITE_LOCK_OPTION = "exam_write_lock"
 """Execution option asking for a transaction that holds the database's write lock."""
 
@@ -45,7 +48,9 @@ def _sqlite_engine(url: str) -> Engine:
     if make_url(url).database in (None, "", ":memory:"):
         engine = create_engine(url, poolclass=NullPool)
     else:
-        engine = create_engine(url)
+        # Enough pooled connections for a service's worker threads: a connection beyond the
+        # pool is closed when returned, and the next one pays a connect and the pragmas.
+        engine = create_engine(url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

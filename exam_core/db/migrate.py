@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import migrations
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def alembic_config(engine: Engine) -> Config:

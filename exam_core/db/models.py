@@ -14,12 +14,14 @@ The log is three append-only tables:
   that is never replaced.
 
 Primary keys make a second row for an index, a node or a size impossible, and the migration
-adds triggers that refuse UPDATE and DELETE inside the database itself.
+adds triggers that refuse UPDATE and DELETE inside the database itself.  An index on the leaf
+hashes finds an entry by its bytes, so that a client resubmitting an entry after a lost answer is
+told the index it already has rather than refused (``LogStore.find_entry``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -40,6 +42,7 @@ class LogNode(Base):
     """The RFC 6962 hash of the complete subtree of 2**level leaves starting at idx·2**level."""
 
     __tablename__ = "log_nodes"
+    __table_args__ = (Index("ix_log_nodes_leaf_hash", "hash", "level"),)
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -56,7 +56,9 @@ TILE_DIR = "tile"
 BLOBS_DIR = "blobs"
 
 # ASCII digits only: ``\d`` would also match other scripts' digits, which ``int`` accepts.
-_GROUP = re.compile(r"(x[0-9]{3}/)*[0-9]{3}")
+# At most 7 groups (21 digits): a tile index of a tree of up to 2**63 - 1 leaves has 17, and an
+# unbounded run would make ``int`` raise (or spend quadratic time) on a hostile path.
+_GROUP = re.compile(r"(x[0-9]{3}/){0,6}[0-9]{3}")
 _LEVEL = re.compile(r"0|[1-9][0-9]?")
 _WIDTH = re.compile(r"[1-9][0-9]{0,2}")
 _ORDINAL = re.compile(r"[0-9]{12}")

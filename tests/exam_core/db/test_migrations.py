@@ -81,6 +81,7 @@ def test_check_fails_on_an_unmigrated_database_and_on_drift(engine: Engine) -> N
 def test_db_package_api() -> None:
     assert sorted(db.__all__) == [
         "APPEND_ONLY_TABLES",
+        "ApiToken",
         "Base",
         "EXAM_DAY_TABLES",
         "LogCheckpoint",

@@ -56,6 +56,7 @@ def _leaves(n: int, start: int = 0) -> list[bytes]:
         (1000, "x001/000"),
         (1234067, "x001/x234/067"),
         (10**9, "x001/x000/x000/000"),
+        ((2**63 - 1) // 256, "x036/x028/x797/x018/x963/967"),  # the last tile of the largest tree
     ],
 )
 def test_index_encoding(index: int, text: str) -> None:
@@ -77,6 +78,8 @@ def test_index_encoding(index: int, text: str) -> None:
         "x001//002",
         "-01",
         "\u0661\u0662\u0663",  # Arabic-Indic digits: int() reads them, the format does not
+        "x001/" * 7 + "000",  # longer than any index of a 2**63-leaf tree
+        "x123/" * 1500 + "123",  # past int()'s 4300-digit limit: still our error, not ValueError
     ],
 )
 def test_bad_index_encodings(text: str) -> None:

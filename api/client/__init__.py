@@ -1,0 +1,17 @@
+"""The client library of the centre's HTTP service (httpx), for every machine of the exam day."""
+
+from api.client.centre_client import Appended, CentreClient
+from api.client.errors import ClientError, RefusedError, UnavailableError
+from api.client.retry import FOREVER, RetryPolicy
+from api.client.signing import RemoteLog
+
+__all__ = [
+    "FOREVER",
+    "Appended",
+    "CentreClient",
+    "ClientError",
+    "RefusedError",
+    "RemoteLog",
+    "RetryPolicy",
+    "UnavailableError",
+]

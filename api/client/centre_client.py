@@ -1,0 +1,280 @@
+"""The one client of the centre's HTTP service, on httpx; every other machine of the day uses it.
+
+``CentreClient`` speaks the service's API: entries (signed elsewhere, see ``api.client.signing``),
+blobs, the public log, tokens.  It retries what is safe to retry (``api.client.retry``): when
+the link drops or the server restarts mid-request, the same bytes are sent again, and the centre
+answers a resubmitted entry with the index it already has, so a retry never makes a second
+entry.  A problem document (4xx) is never retried; it raises ``RefusedError`` with the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from api.client.errors import RefusedError, UnavailableError
+from api.client.retry import RETRYABLE_STATUS, RetryPolicy
+
+DEFAULT_TIMEOUT_S = 35.0
+"""A little more than the centre's own wait for publication (30 s)."""
+
+
+@dataclass(frozen=True)
+class Appended:
+    """The centre's answer to an entry: its index, whether it was already there, its receipt."""
+
+    index: int
+    duplicate: bool
+    receipt: bytes | None = None
+
+
+class CentreClient:
+    """A connection pool to one centre, with a bearer token for reads (optional)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        self.retry = retry if retry is not None else RetryPolicy()
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            verify=verify,
+            timeout=timeout_s,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> CentreClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the one request loop --------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request, retrying link and server failures; return a 2xx response.
+
+        Raises:
+            RefusedError: the centre answered 4xx (or a 5xx that retrying does not cure).
+            UnavailableError: no useful answer after every attempt.
+        """
+        policy = retry if retry is not None else self.retry
+        delays = policy.delays()
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as e:
+                failure = f"{method} {path}: {type(e).__name__}: {e}"
+            else:
+                if response.is_success:
+                    return response
+                if response.status_code not in RETRYABLE_STATUS:
+                    raise RefusedError(response.status_code, _problem(response))
+                failure = f"{method} {path}: {response.status_code}"
+            delay = next(delays, None)
+            if delay is None:
+                raise UnavailableError(failure)
+            policy.sleep(delay)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def append(
+        self, entry: bytes, *, wait_published: bool = False, retry: RetryPolicy | None = None
+    ) -> Appended:
+        """Submit a signed entry; its index (the same index however often it is resubmitted).
+
+        Raises:
+            RefusedError: the centre refused the entry (the problem says why).
+            UnavailableError: the centre could not be reached after every attempt.
+        """
+        params = {"wait": "published"} if wait_published else {}
+        body = self.request(
+            "POST",
+            "/entries",
+            content=entry,
+            params=params,
+            headers={"Content-Type": "application/octet-stream"},
+            retry=retry,
+        ).json()
+        receipt = body.get("receipt")
+        return Appended(
+            int(body["index"]),
+            bool(body["duplicate"]),
+            None if receipt is None else str(receipt).encode(),
+        )
+
+    def append_bundle(
+        self, entries: Sequence[bytes], *, retry: RetryPolicy | None = None
+    ) -> list[Appended | RefusedError]:
+        """Submit up to 256 signed entries in one request, in order; one answer per entry.
+
+        Resubmitting the same bundle is safe: entries already in the log answer with their
+        index (``duplicate``).
+
+        Raises:
+            RefusedError: the centre refused the request as a whole (not a bundle).
+            UnavailableError: the centre could not be reached after every attempt.
+        """
+        body = b"".join(len(e).to_bytes(2, "big") + e for e in entries)
+        results = self.request(
+            "POST",
+            "/entries/bundle",
+            content=body,
+            headers={"Content-Type": "application/octet-stream"},
+            retry=retry,
+        ).json()["results"]
+        answers: list[Appended | RefusedError] = []
+        for item in results:
+            problem = item.get("problem")
+            if problem is not None:
+                answers.append(RefusedError(int(problem.get("status", 400)), problem))
+            else:
+                answers.append(Appended(int(item["index"]), bool(item["duplicate"])))
+        return answers
+
+    def put_blob(self, data: bytes, *, retry: RetryPolicy | None = None) -> str:
+        """Upload a blob (harmless if it is already there); return its SHA-256.
+
+        Raises:
+            RefusedError: refused (no permission, too large).
+            UnavailableError: the centre could not be reached after every attempt.
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        self.request(
+            "PUT",
+            f"/blobs/{sha}",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+            retry=retry,
+        )
+        return sha
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get_blob(self, sha256: str) -> bytes:
+        """A blob, checked against its hash.
+
+        Raises:
+            RefusedError: no such blob, or no permission.
+            UnavailableError: the centre could not be reached, or the bytes that came back do
+                not match the hash.
+        """
+        data = self.request("GET", f"/blobs/{sha256}").content
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise UnavailableError(f"blob {sha256} came back altered")
+        return data
+
+    def next_seq(self, actor: str) -> int:
+        """The seq the actor's next entry must carry, as the centre's log says.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return int(self.request("GET", "/seq", params={"actor": actor}).json()["next_seq"])
+
+    def receipt(self, index: int) -> bytes:
+        """The tlog-proof of a published entry.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return self.request("GET", f"/receipt/{index}").content
+
+    def entry(self, index: int) -> bytes:
+        """The exact bytes of entry ``index``.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return self.request("GET", f"/entries/{index}").content
+
+    def checkpoint(self) -> bytes:
+        """The newest checkpoint note.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return self.request("GET", "/checkpoint").content
+
+    def tile(self, path: str) -> bytes:
+        """A tile or entry bundle by its tlog-tiles path (``tile/0/000.p/5``).
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return self.request("GET", "/" + path.lstrip("/")).content
+
+    def vkey(self) -> str:
+        """The log's verifier key.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return self.request("GET", "/vkey").text.strip()
+
+    def policy(self) -> bytes:
+        """The log's tlog-policy.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return self.request("GET", "/policy").content
+
+    def health(self) -> Mapping[str, Any]:
+        """The service's health: status, origin, published size.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        body: Mapping[str, Any] = self.request("GET", "/health").json()
+        return body
+
+    def origin(self) -> str:
+        """The log's origin (the name of its key).
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        return str(self.health()["origin"])
+
+    def whoami(self) -> Mapping[str, Any]:
+        """What the client's token is: id, role, actor, permissions.
+
+        Raises:
+            RefusedError, UnavailableError: as ``request``.
+        """
+        body: Mapping[str, Any] = self.request("GET", "/whoami").json()
+        return body
+
+
+def _problem(response: httpx.Response) -> Mapping[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return body
+    return {"type": "about:blank", "status": response.status_code, "detail": response.text[:200]}

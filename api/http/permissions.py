@@ -1,0 +1,74 @@
+"""Which token role may do what: the one table of the HTTP service's read permissions (DESIGN §9).
+
+Writes to the log are not here: an entry's signature authenticates it and the log's own role
+table (``exam_core.log.schemas``) decides who may sign what.  This table covers what a bearer
+token is needed for.  Routes never test a role; they declare the permission they need through
+``api.http.deps`` and the one dependency there looks the caller's role up here.
+
+Token roles are the log's key roles, plus roles that read without signing: ``auditor`` (an
+inspector reading evidence) and ``monitor`` (the monitoring centre's mirror).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from exam_core.log.schemas.types import (
+    ADMIN,
+    ALLOCATOR,
+    DEMO,
+    GATEWAY,
+    INVESTIGATOR,
+    SCORER,
+    SUPERVISOR,
+    TABLET,
+    TERMINAL,
+    VEHICLE,
+)
+
+
+class Permission(StrEnum):
+    """Something a bearer token may be allowed to do."""
+
+    WHOAMI = "whoami"
+    """See one's own token: role, actor, permissions."""
+    BLOB_WRITE = "blob.write"
+    """Upload evidence blobs (telemetry chunks, snapshots)."""
+    BLOB_READ = "blob.read"
+    """Download evidence blobs."""
+    KEYS_READ = "keys.read"
+    """List the registered keys with their roles and state."""
+    TOKENS_MANAGE = "tokens.manage"
+    """List and revoke bearer tokens."""
+
+
+AUDITOR = "auditor"
+MONITOR = "monitor"
+
+ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
+    ADMIN: frozenset(Permission),
+    AUDITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
+    MONITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
+    SCORER: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.BLOB_WRITE}),
+    ALLOCATOR: frozenset({Permission.WHOAMI, Permission.KEYS_READ}),
+    INVESTIGATOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
+    SUPERVISOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ}),
+    GATEWAY: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
+    VEHICLE: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
+    TABLET: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
+    TERMINAL: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
+    DEMO: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
+}
+"""Role → what its tokens may do.  A role not listed may do nothing."""
+
+TOKEN_ROLES: tuple[str, ...] = tuple(sorted(ROLE_PERMISSIONS))
+"""The roles a token can be made for."""
+
+
+def permits(role: str, permission: Permission) -> bool:
+    """Whether a token of ``role`` may do ``permission``."""
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+__all__ = ["AUDITOR", "MONITOR", "ROLE_PERMISSIONS", "TOKEN_ROLES", "Permission", "permits"]

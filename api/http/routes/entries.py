@@ -1,0 +1,202 @@
+"""Writing to the log over HTTP: the body is a signed entry, and its signature is the
+authentication (DESIGN §3.1, §9).
+
+``POST /entries`` takes the entry bytes exactly as the actor signed them:
+
+1. the bytes are parsed strictly (size, note, canonical JSON, one signature by the actor);
+2. every blob the event references (``sha256`` with ``length``) must already be stored with
+   that length, so the log never points at evidence the centre does not hold;
+3. the entry is queued on the sequencer, which checks key, role, signature, schema, ``seq`` and
+   clock before sequencing (the centre's one ingest) — a refused entry changes nothing;
+4. a refusal of bytes the log already holds is a resubmission after a lost answer: the caller
+   gets the index it already has (``duplicate``: true), never a second entry;
+5. with ``wait=published`` the answer also carries the entry's tlog-proof receipt.
+
+``POST /entries/bundle`` takes up to 256 entries at once, in the tlog-tiles entry-bundle
+encoding (each entry prefixed with its big-endian uint16 length), and queues them in that
+order, so one actor's entries may follow each other in one request: a device that was offline
+uploads what it buffered in one round trip.  Each entry gets its own answer — an index, or the
+problem that refused it — and the request as a whole is refused only if it is not a bundle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from api.http.deps import CentreDep, LimitsDep
+from api.http.limits import Limits
+from api.http.problems import Problem, problem_body, problem_of
+from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDocument, Wait
+from exam_core.centre.blobs import BlobStore
+from exam_core.centre.centre import Centre
+from exam_core.centre.ingest import parse_submission
+from exam_core.errors import CheckpointError, EntryError
+from exam_core.log.blob_refs import referenced_blobs
+from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
+from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
+
+router = APIRouter(tags=["log (write)"])
+T = TypeVar("T")
+
+_ENTRY_BODY = {
+    "required": True,
+    "description": f"The signed entry (C2SP signed note), at most {MAX_ENTRY_BYTES} bytes.",
+    "content": {
+        "text/plain": {"schema": {"type": "string", "maxLength": MAX_ENTRY_BYTES}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+_PROBLEM = {"model": ProblemDocument, "content": {"application/problem+json": {}}}
+
+
+def _missing_blobs_problem(blobs: BlobStore, entry: Entry) -> Problem | None:
+    missing = _missing_blobs(blobs, entry)
+    if not missing:
+        return None
+    return Problem(
+        "entry-blob-missing",
+        f"upload blob {missing[0]} (PUT /blobs/{missing[0]}) before the entry naming it",
+        extra={"blobs": missing},
+    )
+
+
+def _missing_blobs(blobs: BlobStore, entry: Entry) -> list[str]:
+    missing = []
+    for sha, length in referenced_blobs(entry):
+        path = blobs.path(sha)
+        try:
+            stored = path.stat().st_size
+        except FileNotFoundError:
+            stored = None
+        if stored != length:
+            missing.append(sha)
+    return missing
+
+
+@router.post(
+    "/entries",
+    status_code=201,
+    response_model=EntryAccepted,
+    summary="Append a signed entry; answer its index (200 if the log already held it)",
+    openapi_extra={"requestBody": _ENTRY_BODY},
+    responses={
+        200: {"model": EntryAccepted, "description": "the log already held these exact bytes"},
+        400: _PROBLEM,
+        403: _PROBLEM,
+        409: _PROBLEM,
+        413: _PROBLEM,
+        422: _PROBLEM,
+        503: _PROBLEM,
+    },
+)
+async def append_entry(
+    request: Request,
+    centre: CentreDep,
+    limits: LimitsDep,
+    wait: Annotated[Wait, Query(description="answer once sequenced, or once published")] = (
+        Wait.SEQUENCED
+    ),
+) -> JSONResponse:
+    data = await request.body()
+    # (1)
+    entry = parse_submission(data)
+    # (2)
+    missing = _missing_blobs_problem(centre.blobs, entry)
+    if missing is not None:
+        raise missing
+    # (3), (4)
+    future = asyncio.wrap_future(centre.submit_entry(data, entry))
+    index, duplicate = await _within(limits, "bytes", _sequenced(centre, data, future))
+    # (5)
+    receipt = None
+    if wait is Wait.PUBLISHED:
+        proof = await run_in_threadpool(centre.wait_receipt, index, limits.publish_timeout_s)
+        receipt = proof.decode()
+    body = EntryAccepted(index=index, duplicate=duplicate, receipt=receipt)
+    return JSONResponse(body.model_dump(), status_code=200 if duplicate else 201)
+
+
+async def _sequenced(centre: Centre, data: bytes, future: asyncio.Future[int]) -> tuple[int, bool]:
+    """The entry's index once sequenced, and whether the log held it already.
+
+    Raises:
+        EntryError: the log refused the entry and does not hold these bytes.
+    """
+    try:
+        return await future, False
+    except EntryError:
+        found = await run_in_threadpool(centre.store.find_entry, data)
+        if found is None:
+            raise
+        return found, True
+
+
+async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
+    """Await ``waiting`` up to the publication timeout, shielded: a client that hangs up or
+    times out must not cancel the sequencer's futures.
+
+    Raises:
+        Problem: ``entry-not-published`` when the time is up.
+    """
+    try:
+        return await asyncio.wait_for(asyncio.shield(waiting), limits.publish_timeout_s)
+    except TimeoutError as e:
+        raise Problem(
+            "entry-not-published",
+            f"not sequenced within {limits.publish_timeout_s} s; resubmit the same {what}",
+            headers={"Retry-After": "1"},
+        ) from e
+
+
+async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
+    try:
+        index, duplicate = await _sequenced(centre, data, future)
+    except EntryError as refusal:
+        return BundleItem(problem=problem_body(problem_of(refusal)))
+    return BundleItem(index=index, duplicate=duplicate)
+
+
+_BUNDLE_BODY = {
+    "required": True,
+    "description": "Up to 256 signed entries, each prefixed with its big-endian uint16 length.",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+@router.post(
+    "/entries/bundle",
+    summary="Append up to 256 signed entries in order; one answer per entry",
+    openapi_extra={"requestBody": _BUNDLE_BODY},
+    responses={400: _PROBLEM, 413: _PROBLEM, 503: _PROBLEM},
+)
+async def append_bundle(request: Request, centre: CentreDep, limits: LimitsDep) -> BundleAnswer:
+    try:
+        datas = decode_entry_bundle(await request.body())
+    except CheckpointError as e:
+        raise Problem("bundle-malformed", str(e)) from e
+    if not 1 <= len(datas) <= TILE_WIDTH:
+        raise Problem("bundle-malformed", f"a bundle holds 1-{TILE_WIDTH} entries")
+    answers: list[BundleItem | None] = [None] * len(datas)
+    waits: list[tuple[int, bytes, asyncio.Future[int]]] = []
+    for i, data in enumerate(datas):
+        try:
+            entry = parse_submission(data)
+        except EntryError as e:
+            answers[i] = BundleItem(problem=problem_body(problem_of(e)))
+            continue
+        missing = _missing_blobs_problem(centre.blobs, entry)
+        if missing is not None:
+            answers[i] = BundleItem(problem=problem_body(missing))
+            continue
+        waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data, entry))))
+    gathered = asyncio.gather(*(_outcome(centre, d, f) for _, d, f in waits))
+    outcomes = await _within(limits, "bundle", gathered)
+    for (i, _, _), outcome in zip(waits, outcomes, strict=True):
+        answers[i] = outcome
+    return BundleAnswer(results=[a for a in answers if a is not None])
