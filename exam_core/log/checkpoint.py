@@ -62,7 +62,12 @@ def checkpoint_text(cp: Checkpoint) -> bytes:
 
 
 def parse_size(value: bytes) -> int:
-    """A tree size in ASCII decimal without leading zeros."""
+    """A tree size in ASCII decimal without leading zeros.
+
+    Raises:
+        CheckpointError: ``value`` is not an ASCII decimal without leading zeros, or the size is
+            above 2^63 − 1.
+    """
     if not _DECIMAL.fullmatch(value):
         raise CheckpointError(f"tree size {value[:32]!r} is not a decimal without leading zeros")
     size = int(value)
@@ -72,7 +77,12 @@ def parse_size(value: bytes) -> int:
 
 
 def parse_hash(value: bytes, what: str = "root hash") -> bytes:
-    """A 32-byte hash in standard, padded, canonical base64."""
+    """A 32-byte hash in standard, padded, canonical base64.
+
+    Raises:
+        CheckpointError: ``value`` is not valid base64, is not its canonical padded encoding, or
+            does not decode to 32 bytes; the message starts with ``what``.
+    """
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as e:
@@ -121,7 +131,12 @@ def split_checkpoint_text(text: bytes) -> tuple[Checkpoint, tuple[bytes, ...]]:
 
 
 def sign_checkpoint(cp: Checkpoint, signers: Sequence[NoteSigner]) -> bytes:
-    """Sign a checkpoint as a note; every log signer's key name must be the origin."""
+    """Sign a checkpoint as a note; every log signer's key name must be the origin.
+
+    Raises:
+        RuntimeError: a signer's key name is not ``cp.origin``, or ``signers`` is empty (a caller
+            bug: a log signs only under keys named after its origin).
+    """
     for signer in signers:
         if signer.name != cp.origin:
             raise RuntimeError(f"a checkpoint of {cp.origin} is signed by keys of that name")
@@ -131,7 +146,13 @@ def sign_checkpoint(cp: Checkpoint, signers: Sequence[NoteSigner]) -> bytes:
 def open_checkpoint(
     data: bytes, verifiers: Iterable[NoteVerifier]
 ) -> tuple[Checkpoint, Note, tuple[str, ...]]:
-    """Parse and verify a checkpoint note with any known keys; return what signed it."""
+    """Parse and verify a checkpoint note with any known keys; return what signed it.
+
+    Raises:
+        CheckpointError: the note is over ``MAX_CHECKPOINT_BYTES``; it does not parse, no key of
+            ``verifiers`` signed it, or a known key's signature fails or appears twice; or its body
+            is not a strict checkpoint (as ``parse_checkpoint_text``).
+    """
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"checkpoint note is over {MAX_CHECKPOINT_BYTES} bytes")
     try:
@@ -148,6 +169,12 @@ def verify_checkpoint(
 
     1. the note verifies with a log key (several during a key rotation, all named the origin);
     2. the body is a strict checkpoint whose origin is the log key's name.
+
+    Raises:
+        CheckpointError: the note is refused as by ``open_checkpoint`` (too large, malformed, not
+            signed by a log key, or a log key's signature fails), or a key that signed it is not
+            named after the checkpoint's origin.
+        RuntimeError: ``log_verifier`` is an empty sequence (a caller bug).
     """
     logs = [log_verifier] if not isinstance(log_verifier, Sequence) else list(log_verifier)
     if not logs:

@@ -49,7 +49,11 @@ COSIGNATURE_LABEL = b"cosignature/v1\n"
 
 
 def cosigned_message(text: bytes, timestamp: int) -> bytes:
-    """The bytes a ``cosignature/v1`` signs: label, time line, then the checkpoint body."""
+    """The bytes a ``cosignature/v1`` signs: label, time line, then the checkpoint body.
+
+    Raises:
+        CheckpointError: ``timestamp`` is negative or above 2^63 − 1.
+    """
     if not 0 <= timestamp <= MAX_TIMESTAMP:
         raise CheckpointError(f"cosignature timestamp {timestamp} is out of range")
     return COSIGNATURE_LABEL + b"time %d\n" % timestamp + text
@@ -126,7 +130,12 @@ class CosignatureVerifier(Ed25519PublicNoteKey):
 
 
 def cosignature_verifier_from_vkey(vkey: str) -> CosignatureVerifier:
-    """A witness verifier from its vkey; only sigtype 0x04 is accepted."""
+    """A witness verifier from its vkey; only sigtype 0x04 is accepted.
+
+    Raises:
+        KeyFormatError: the vkey is malformed (as ``parse_vkey``) or is not of signature type 0x04
+            (``cosignature/v1``).
+    """
     parsed = parse_vkey(vkey)
     if parsed.sigtype != SIGTYPE_COSIGNATURE_V1:
         raise KeyFormatError(f"vkey of {parsed.name} is of type {parsed.sigtype}, not 0x04")
@@ -134,7 +143,12 @@ def cosignature_verifier_from_vkey(vkey: str) -> CosignatureVerifier:
 
 
 def verifier_from_vkey(vkey: str) -> NoteVerifier:
-    """A note verifier for an Ed25519 (0x01) or ``cosignature/v1`` (0x04) vkey."""
+    """A note verifier for an Ed25519 (0x01) or ``cosignature/v1`` (0x04) vkey.
+
+    Raises:
+        KeyFormatError: the vkey is malformed (as ``parse_vkey``) or its signature type is neither
+            0x01 nor 0x04.
+    """
     parsed = parse_vkey(vkey)
     if parsed.sigtype == SIGTYPE_ED25519:
         return Ed25519Verifier(parsed.name, parsed.public_key)
@@ -144,7 +158,11 @@ def verifier_from_vkey(vkey: str) -> NoteVerifier:
 
 
 def cosignature_timestamp(signature: bytes) -> int:
-    """The timestamp of a ``cosignature/v1`` signature (the bytes after the key ID)."""
+    """The timestamp of a ``cosignature/v1`` signature (the bytes after the key ID).
+
+    Raises:
+        CheckpointError: ``signature`` is not 72 bytes, or its timestamp is above 2^63 − 1.
+    """
     if len(signature) != 72:
         raise CheckpointError(f"a cosignature is 72 bytes after its key ID, not {len(signature)}")
     timestamp = int.from_bytes(signature[:8], "big")
@@ -154,7 +172,12 @@ def cosignature_timestamp(signature: bytes) -> int:
 
 
 def cosignature_timestamps(data: bytes, witnesses: Iterable[CosignatureVerifier]) -> dict[str, int]:
-    """Timestamps of the lines of known witnesses in a note (signatures are not checked here)."""
+    """Timestamps of the lines of known witnesses in a note (signatures are not checked here).
+
+    Raises:
+        CheckpointError: ``data`` is not a well-formed signed note, or a known witness's line is not
+            a well-formed ``cosignature/v1`` signature (72 bytes, timestamp ≤ 2^63 − 1).
+    """
     try:
         note = parse_note(data)
     except NoteError as e:
@@ -172,6 +195,11 @@ def add_cosignatures(data: bytes, lines: Iterable[bytes]) -> bytes:
 
     Each line must be one well-formed signature line; a line whose key (name and ID) already
     signed the note is refused, since verifiers reject a note a known key signs twice.
+
+    Raises:
+        CheckpointError: ``data`` is not a well-formed signed note; a line is not exactly one
+            well-formed '— <name> <base64>' signature line; or a line's key (name and ID) already
+            signed the note or appears twice among ``lines``.
     """
     try:
         note = parse_note(data)
@@ -213,6 +241,12 @@ def verified_witnesses(
     1. the log signed the checkpoint, under its origin;
     2. the note verifies with log and witness keys together: a known witness whose line fails
        rejects the whole checkpoint (signed-note rules), unknown lines are ignored.
+
+    Raises:
+        CheckpointError: the log did not sign the checkpoint under its origin (as
+            ``verify_checkpoint``), or a known witness's signature fails or appears twice.
+        RuntimeError: a witness key has the name of a log key, or ``log_verifier`` is an empty
+            sequence (a caller bug).
     """
     logs = [log_verifier] if not isinstance(log_verifier, Sequence) else list(log_verifier)
     witness_list = list(witnesses)
@@ -234,7 +268,14 @@ def verify_witness_quorum(
     witnesses: Iterable[NoteVerifier],
     quorum: int,
 ) -> tuple[Checkpoint, tuple[str, ...]]:
-    """Verify a cosigned checkpoint and that at least ``quorum`` distinct witnesses signed it."""
+    """Verify a cosigned checkpoint and that at least ``quorum`` distinct witnesses signed it.
+
+    Raises:
+        CheckpointError: the checkpoint is refused as by ``verified_witnesses``, or fewer than
+            ``quorum`` distinct witnesses cosigned it.
+        RuntimeError: ``quorum`` is negative, a witness key has the name of a log key, or
+            ``log_verifier`` is an empty sequence (a caller bug).
+    """
     if quorum < 0:
         raise RuntimeError("a quorum is never negative")
     cp, signed = verified_witnesses(data, log_verifier, witnesses)
@@ -258,6 +299,11 @@ def verify_cosignature_freshness(
     A timestamp more than ``max_future`` seconds ahead of ``now`` is refused too (a witness's
     clock may run a little fast; tlog-cosignature lets verifiers refuse future times).  Call it
     after the signatures verified; it returns the timestamps by witness name.
+
+    Raises:
+        CheckpointError: ``data`` is not a well-formed note or a known witness's cosignature is
+            malformed, or a known witness's cosignature is dated more than ``max_future`` seconds
+            after ``now`` or more than ``max_age`` seconds before it.
     """
     stamps = cosignature_timestamps(data, witnesses)
     for name, stamp in stamps.items():

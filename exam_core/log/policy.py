@@ -194,6 +194,11 @@ class Policy:
         1. a log key of the policy signed it, under the policy's origin;
         2. every known witness line verifies (signed-note rules: a failing known key rejects);
         3. the witnesses that signed meet the quorum.
+
+        Raises:
+            CheckpointError: the note is malformed or too large, a known log or witness signature
+                fails, the checkpoint's origin is not the policy's log, no log key of the policy
+                signed it, or the witnesses that signed do not meet the quorum.
         """
         logs = self._log_verifiers
         # (1) and (2) in one pass over the note.
@@ -284,7 +289,15 @@ def _define(name: str, defined: set[str]) -> None:
 
 
 def parse_policy(data: bytes) -> Policy:
-    """Parse a tlog-policy file strictly; errors name the offending line."""
+    """Parse a tlog-policy file strictly; errors name the offending line.
+
+    Raises:
+        CheckpointError: the file is over ``MAX_POLICY_BYTES``, its last line has no newline, a line
+            holds a control character, is not UTF-8, has an unknown keyword, the wrong number of
+            items or a malformed vkey, a name is reused or used before it is defined, there is no
+            quorum line or a second one, or the policy as a whole breaks a tlog-policy rule (no log,
+            for one); the message names the offending line where there is one.
+    """
     if len(data) > MAX_POLICY_BYTES:
         raise CheckpointError(f"policy is over {MAX_POLICY_BYTES} bytes")
     if data and not data.endswith(b"\n"):

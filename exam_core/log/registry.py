@@ -132,7 +132,12 @@ class KeyRegistry:
         return self._last_seq.get(actor, 0) + 1
 
     def _genesis_verifier(self, entry: Entry) -> Ed25519Verifier | None:
-        """The key of a genesis admin self-registration, or None if this is not one."""
+        """The key of a genesis admin self-registration, or None if this is not one.
+
+        Raises:
+            EntryError: code ``unknown_key``: admin keys are pinned and this one is not; code
+                ``schema``: the registered vkey is malformed or names another key than ``name``.
+        """
         event = entry.event
         if not (
             self._genesis_open
@@ -167,6 +172,13 @@ class KeyRegistry:
         ``verified_public_key`` lets a caller that has already checked the signature (the
         audit verifies signatures on both cores ahead of this ordered pass) say with which key;
         the registry then only confirms that it is the registered one.
+
+        Raises:
+            EntryError: the entry may not be next; ``code`` says why: ``wrong_log``, ``schema`` or
+                ``unknown_type`` (as ``validate_event``, or a registered vkey is malformed or
+                outside the log's namespace), ``unknown_key``, ``revoked_key``, ``bad_signature``,
+                ``role_forbidden``, ``bad_seq`` (a replay or a gap), ``clock_skew`` or
+                ``key_exists``.
         """
         event = entry.event
         # (1) the entry belongs to this log

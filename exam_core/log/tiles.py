@@ -110,7 +110,11 @@ def _tile(level: int, index: int, count: int) -> TilePath:
 
 
 def encode_tile_index(index: int) -> str:
-    """``N`` in 3-digit groups, all but the last prefixed with ``x`` (1234067 → x001/x234/067)."""
+    """``N`` in 3-digit groups, all but the last prefixed with ``x`` (1234067 → x001/x234/067).
+
+    Raises:
+        ValueError: ``index`` is negative (a caller bug).
+    """
     if index < 0:
         raise ValueError("tile index is never negative")
     digits = str(index)
@@ -120,14 +124,24 @@ def encode_tile_index(index: int) -> str:
 
 
 def parse_tile_index(text: str) -> int:
-    """Strict inverse of ``encode_tile_index``: no leading ``x000`` group, no other shapes."""
+    """Strict inverse of ``encode_tile_index``: no leading ``x000`` group, no other shapes.
+
+    Raises:
+        CheckpointError: ``text`` is not in x001/x234/067 form or starts with a redundant ``x000``
+            group.
+    """
     if not _GROUP.fullmatch(text) or text.startswith("x000"):
         raise CheckpointError(f"tile index {text!r} is not in x001/x234/067 form")
     return int(text.replace("x", "").replace("/", ""))
 
 
 def tile_path(level: int, index: int, width: int | None = None) -> str:
-    """``tile/<L>/<N>[.p/<W>]``, or ``tile/entries/<N>[.p/<W>]`` when ``level`` is −1."""
+    """``tile/<L>/<N>[.p/<W>]``, or ``tile/entries/<N>[.p/<W>]`` when ``level`` is −1.
+
+    Raises:
+        ValueError: ``level`` is neither −1 nor in 0..``MAX_TILE_LEVEL``, ``index`` is negative, or
+            ``width`` is not None and not in 1..255 (a caller bug).
+    """
     if level != ENTRIES_LEVEL and not 0 <= level <= MAX_TILE_LEVEL:
         raise ValueError(f"tile level {level} is not in 0..{MAX_TILE_LEVEL}")
     if index < 0:
@@ -145,7 +159,12 @@ def entry_bundle_path(index: int, width: int | None = None) -> str:
 
 
 def parse_tile_path(path: str) -> TilePath:
-    """Parse ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/<N>[.p/<W>]`` strictly."""
+    """Parse ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/<N>[.p/<W>]`` strictly.
+
+    Raises:
+        CheckpointError: ``path`` is not under ``tile/``, or its level, index or partial width is
+            not in the strict form and range above.
+    """
     parts = path.split("/", 2)
     if len(parts) != 3 or parts[0] != TILE_DIR:
         raise CheckpointError(f"{path!r} is not a tile path")
@@ -172,6 +191,9 @@ def tiles_for_size(size: int) -> list[TilePath]:
     """Every Merkle tile (levels 0, 1, …) and entry bundle that a tree of ``size`` implies.
 
     Full tiles first at each level, then the level's partial tile if there is one.
+
+    Raises:
+        ValueError: ``size`` is negative (a caller bug).
     """
     if size < 0:
         raise ValueError("tree size is never negative")
@@ -191,7 +213,12 @@ def tiles_for_size(size: int) -> list[TilePath]:
 
 
 def tile_for(level: int, hash_index: int, size: int) -> TilePath:
-    """The tile at tile ``level`` that holds hash ``hash_index`` in a tree of ``size``."""
+    """The tile at tile ``level`` that holds hash ``hash_index`` in a tree of ``size``.
+
+    Raises:
+        ValueError: the tree of ``size`` has no hash ``hash_index`` at tile level ``level`` (a
+            caller bug).
+    """
     count = size >> (TILE_HEIGHT * level)
     if not 0 <= hash_index < count:
         raise ValueError(f"no hash {hash_index} at tile level {level} for size {size}")
@@ -200,7 +227,11 @@ def tile_for(level: int, hash_index: int, size: int) -> TilePath:
 
 
 def entry_bundle_for(index: int, size: int) -> TilePath:
-    """The entry bundle holding entry ``index`` in a log of ``size``."""
+    """The entry bundle holding entry ``index`` in a log of ``size``.
+
+    Raises:
+        ValueError: ``index`` is not in 0..``size`` − 1 (a caller bug).
+    """
     if not 0 <= index < size:
         raise ValueError(f"no entry {index} in a log of size {size}")
     n = index // TILE_WIDTH
@@ -211,7 +242,11 @@ def entry_bundle_for(index: int, size: int) -> TilePath:
 
 
 def tile_contents(get_node: HashSource, tile: TilePath) -> bytes:
-    """The bytes of a Merkle tile: its ``width`` hashes from Merkle level 8·level."""
+    """The bytes of a Merkle tile: its ``width`` hashes from Merkle level 8·level.
+
+    Raises:
+        ValueError: ``tile`` is an entry bundle, not a Merkle tile (a caller bug).
+    """
     if tile.is_entries:
         raise ValueError("entry bundles are not made of hashes")
     first = tile.n * TILE_WIDTH
@@ -220,7 +255,12 @@ def tile_contents(get_node: HashSource, tile: TilePath) -> bytes:
 
 
 def split_tile(data: bytes, tile: TilePath) -> list[bytes]:
-    """The hashes of a Merkle tile, checking it holds exactly ``width`` of them."""
+    """The hashes of a Merkle tile, checking it holds exactly ``width`` of them.
+
+    Raises:
+        CheckpointError: ``data`` is not exactly ``tile.length`` 32-byte hashes long (a truncated or
+            corrupt tile).
+    """
     if len(data) != tile.length * HASH_SIZE:
         raise CheckpointError(
             f"{tile.path} is {len(data)} bytes; {tile.length} hashes are {tile.length * HASH_SIZE}"
@@ -285,6 +325,9 @@ def tiles_for_append(
     ``old_nodes`` answers for perfect subtrees of the old tree (``hash_source_from_tiles`` over
     the stored tiles).  Returned: every tile whose contents differ at the new size — the old
     partial tiles grown (or completed) and the new ones — keyed by their new path.
+
+    Raises:
+        ValueError: a hash in ``new_leaf_hashes`` is not 32 bytes (a caller bug).
     """
     new_size = old_size + len(new_leaf_hashes)
     memo: dict[tuple[int, int], bytes] = {}
@@ -321,7 +364,11 @@ def tiles_for_append(
 
 
 def encode_entry_bundle(entries: Iterable[bytes]) -> bytes:
-    """Concatenate entries, each prefixed with its big-endian uint16 length."""
+    """Concatenate entries, each prefixed with its big-endian uint16 length.
+
+    Raises:
+        ValueError: an entry is empty or longer than ``MAX_ENTRY_BYTES`` (a caller bug).
+    """
     out = bytearray()
     for entry in entries:
         if not 0 < len(entry) <= MAX_ENTRY_BYTES:
@@ -334,6 +381,10 @@ def decode_entry_bundle(data: bytes, expected: int | None = None) -> list[bytes]
     """Split an entry bundle strictly: no truncated entry, no empty entry, no trailing bytes.
 
     ``expected`` (the bundle's width) is checked when given.
+
+    Raises:
+        CheckpointError: the bundle is truncated, holds an empty entry or more than 256 entries, or
+            holds other than ``expected`` entries.
     """
     entries: list[bytes] = []
     pos = 0
@@ -381,28 +432,44 @@ def bundles_for_append(
 
 
 def checkpoint_history_path(ordinal: int) -> str:
-    """``checkpoints/<12-digit ordinal>``; 0 is the oldest checkpoint."""
+    """``checkpoints/<12-digit ordinal>``; 0 is the oldest checkpoint.
+
+    Raises:
+        ValueError: ``ordinal`` is negative or does not fit 12 digits (a caller bug).
+    """
     if not 0 <= ordinal < 10**12:
         raise ValueError(f"checkpoint ordinal {ordinal} does not fit 12 digits")
     return f"{CHECKPOINTS_DIR}/{ordinal:012d}"
 
 
 def parse_checkpoint_history_name(name: str) -> int:
-    """The ordinal of a file name in ``checkpoints/``."""
+    """The ordinal of a file name in ``checkpoints/``.
+
+    Raises:
+        CheckpointError: ``name`` is not exactly 12 decimal digits.
+    """
     if not _ORDINAL.fullmatch(name):
         raise CheckpointError(f"checkpoint file {name!r} is not a 12-digit ordinal")
     return int(name)
 
 
 def blob_path(sha256_hex: str) -> str:
-    """``blobs/<sha256 hex>``, lowercase."""
+    """``blobs/<sha256 hex>``, lowercase.
+
+    Raises:
+        ValueError: ``sha256_hex`` is not 64 lowercase hex digits (a caller bug).
+    """
     if not SHA256_HEX.fullmatch(sha256_hex):
         raise ValueError(f"{sha256_hex!r} is not a lowercase SHA-256 hex digest")
     return f"{BLOBS_DIR}/{sha256_hex}"
 
 
 def parse_blob_name(name: str) -> str:
-    """The digest named by a file in ``blobs/``."""
+    """The digest named by a file in ``blobs/``.
+
+    Raises:
+        CheckpointError: ``name`` is not 64 lowercase hex digits.
+    """
     if not SHA256_HEX.fullmatch(name):
         raise CheckpointError(f"blob file {name!r} is not a lowercase SHA-256 hex digest")
     return name

@@ -62,7 +62,13 @@ _COMMON_CHECKS = tuple((name, _COMMON[name]) for name in COMMON_FIELDS)
 
 
 def validate_event(event: Mapping[str, object]) -> EventSchema:
-    """Check the common fields and the type's own fields; return the type's schema."""
+    """Check the common fields and the type's own fields; return the type's schema.
+
+    Raises:
+        EntryError: code ``schema``: a common field is missing, or a common or type-specific field
+            is unknown, missing or malformed (the message names it); code ``unknown_type``: the
+            event's type is not registered.
+    """
     for name, spec in _COMMON_CHECKS:
         if name not in event:
             raise EntryError("schema", f"{name}: missing")
