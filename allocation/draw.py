@@ -206,7 +206,13 @@ def draw_routes(manifest: Manifest, seed: bytes) -> RoutePairs:
 def make_allocation(
     manifest_bytes: bytes, manifest: Manifest, reading: BeaconReading, vrf_secret: bytes
 ) -> Allocation:
-    """Prove the VRF on the committed manifest and the beacon reading, and draw."""
+    """Prove the VRF on the committed manifest and the beacon reading, and draw.
+
+    Raises:
+        RuntimeError: ``vrf_secret`` is not the secret of the manifest's ``vrf_key``, or
+            ``reading`` is not of the manifest's beacon round (a caller bug: pass the
+            matching secret and reading).
+    """
     if public_key(vrf_secret) != manifest.vrf_key:
         raise RuntimeError("the VRF secret does not belong to the key the manifest declares")
     if reading.round != manifest.beacon.round:

@@ -53,7 +53,13 @@ class AssignmentProblem:
 
 
 def validate_roster_totals(problem: AssignmentProblem) -> None:
-    """Refuse at once what no cap can fix: a candidate nobody may examine, impossible loads."""
+    """Refuse at once what no cap can fix: a candidate nobody may examine, impossible loads.
+
+    Raises:
+        InfeasibleError: a row has no eligible column (licence class or conflicts), or the
+            columns' minimum loads add up to more rows than there are, or their maximum loads
+            to fewer; the roster must change.
+    """
     row, column = problem.rows, problem.columns
     for name, eligible in zip(problem.candidates, problem.eligible, strict=True):
         if not eligible:
@@ -134,7 +140,12 @@ def _cap_feasible(problem: AssignmentProblem, cap: int) -> bool:
 
 
 def smallest_cap(problem: AssignmentProblem) -> int:
-    """Q* in units of the scale: the least pair cap for which a valid F exists."""
+    """Q* in units of the scale: the least pair cap for which a valid F exists.
+
+    Raises:
+        InfeasibleError: no valid F exists at any cap (see ``validate_roster_totals``); the
+            message says which roster constraint cannot be met.
+    """
     validate_roster_totals(problem)
     s = problem.scale
     if not _solve(problem, lambda c, p, e: (0, s))[2]:

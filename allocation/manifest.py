@@ -316,7 +316,12 @@ def _unique(ids: list[str], what: str) -> None:
 
 
 def validate_roster(roster: Roster) -> None:
-    """Refuse a roster with unknown classes, duplicate ids, bad load windows or dangling ties."""
+    """Refuse a roster with unknown classes, duplicate ids, bad load windows or dangling ties.
+
+    Raises:
+        ManifestError: an id repeats, a licence class is unknown, an examiner's load window is
+            negative or inverted, or a relation names someone not on the roster.
+    """
     _unique([c.id for c in roster.candidates], "candidate")
     _unique([e.id for e in roster.examiners], "examiner")
     candidates = {c.id for c in roster.candidates}
@@ -402,7 +407,12 @@ def _parse_roster(value: dict[str, object]) -> Roster:
 def _parse_rows(
     rows: list[object], names: list[str], columns: list[str], *, what: str, noun: str, column: str
 ) -> Fractional:
-    """F's rows, one per ``noun`` named in ``names``, each ``[[column id, units], …]``."""
+    """F's rows, one per ``noun`` named in ``names``, each ``[[column id, units], …]``.
+
+    Raises:
+        ManifestError: the number of rows is not the number of ``names``, or an item is not
+            a ``[known column id, integer]`` pair.
+    """
     index = {ident: i for i, ident in enumerate(columns)}
     if len(rows) != len(names):
         raise ManifestError(f"{what} has {len(rows)} rows for {len(names)} {noun}s")
@@ -448,7 +458,12 @@ def _parse_side(
 
 
 def parse_manifest(data: bytes) -> Manifest:
-    """Parse untrusted manifest bytes strictly; raise ``ManifestError`` saying what is wrong."""
+    """Parse untrusted manifest bytes strictly; raise ``ManifestError`` saying what is wrong.
+
+    Raises:
+        ManifestError: the bytes are too long, not canonical integer-only JSON, not of the
+            manifest's shape or a known algorithm, or describe an invalid roster, cap or F.
+    """
     if len(data) > MAX_MANIFEST_BYTES:
         raise ManifestError(f"manifest is {len(data)} bytes; the limit is {MAX_MANIFEST_BYTES}")
     try:

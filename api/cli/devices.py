@@ -222,7 +222,12 @@ def run_poll(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run one command with read-back (the device's FIFO records it for the log)."""
+    """Run one command with read-back (the device's FIFO records it for the log).
+
+    Raises:
+        DeviceConfigError: the action is not one for this device kind, a ``band-`` action
+            lacks ``--band``, or the band is out of range.
+    """
     wanted = COMMAND_KINDS[args.action]
     if wanted not in (ANY_KIND, args.kind):
         raise DeviceConfigError(f"{args.action} is a {wanted} command")

@@ -495,7 +495,12 @@ class Centre:
         max_age_ms: int = DEFAULT_MAX_AGE_MS,
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
     ) -> Centre:
-        """Create a centre: keys, database and the genesis entry registering the admin key."""
+        """Create a centre: keys, database and the genesis entry registering the admin key.
+
+        Raises:
+            StoreError: the origin is invalid, ``root`` is not empty, or the database cannot be
+                reached or already holds a log.
+        """
         root = Path(root)
         try:
             check_origin(origin)
@@ -591,7 +596,13 @@ class Centre:
         return full_key_name(self.origin, name)
 
     def signer(self, name: str) -> Ed25519Signer:
-        """The signer of key ``name`` (full or relative), loaded from its key file."""
+        """The signer of key ``name`` (full or relative), loaded from its key file.
+
+        Raises:
+            StoreError: the name is not a valid key name under the origin.
+            KeyFormatError: ``name`` is the log key (it signs checkpoints only), or its key file
+                is missing or unreadable with the passphrase.
+        """
         full = self.key_name(name)
         if full == self.origin:
             raise KeyFormatError("the log key signs checkpoints only")
@@ -629,6 +640,12 @@ class Centre:
         The key file is written before the registration is appended, so a registered key always
         has its private half.  A key file left by a registration that never reached the log
         (a crash in between) is registered on the next call instead of being replaced.
+
+        Raises:
+            StoreError: ``role`` is unknown, the name is invalid, the key is registered
+                already, or the log cannot be written.
+            KeyFormatError: ``name`` is the log key (it signs checkpoints only), or a key file
+                left from an earlier attempt cannot be read with the passphrase.
         """
         if role not in ALL_ROLES:
             raise StoreError(f"unknown role {role!r}; roles are {', '.join(sorted(ALL_ROLES))}")
@@ -710,7 +727,11 @@ class Centre:
     def submit(
         self, signer: Ed25519Signer, event_type: str, fields: Mapping[str, object]
     ) -> Future[int]:
-        """Sign and queue an event; common fields (v, log, type, ts, actor, seq) are filled."""
+        """Sign and queue an event; common fields (v, log, type, ts, actor, seq) are filled.
+
+        Raises:
+            RuntimeError: ``fields`` sets one of the common fields (a caller bug).
+        """
         clash = {"v", "log", "type", "ts", "actor", "seq"} & set(fields)
         if clash:
             raise RuntimeError(f"fields {sorted(clash)} are filled by the centre")

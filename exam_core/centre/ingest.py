@@ -49,7 +49,12 @@ given (False when no key was given)."""
 
 
 def parse_submission(data: object) -> Entry:
-    """Parse untrusted entry bytes; raise ``EntryError`` with a stable code on any defect."""
+    """Parse untrusted entry bytes; raise ``EntryError`` with a stable code on any defect.
+
+    Raises:
+        EntryError: ``data`` is not bytes (code ``malformed_note``) or is not a valid entry;
+            the code says which defect, for the submitter to correct.
+    """
     if not isinstance(data, bytes):
         raise EntryError("malformed_note", "an entry is submitted as bytes")
     return parse_entry(data)

@@ -237,7 +237,11 @@ class Sequencer:
             return self._published_size
 
     def wait_published(self, index: int, timeout: float | None = None) -> int:
-        """Wait until entry ``index`` is covered by a checkpoint this writer published."""
+        """Wait until entry ``index`` is covered by a checkpoint this writer published.
+
+        Raises:
+            StoreError: no such checkpoint was published within ``timeout`` seconds.
+        """
         with self._published:
             if not self._published.wait_for(lambda: self._published_size > index, timeout):
                 raise StoreError(f"entry {index} was not published within {timeout} s")
@@ -388,7 +392,12 @@ class Sequencer:
         read: Callable[[int, int], list[bytes]],
         read_checkpoint: Callable[[int], bytes | None],
     ) -> None:
-        """Apply the log's entries up to ``size``, then check that they make its tree."""
+        """Apply the log's entries up to ``size``, then check that they make its tree.
+
+        Raises:
+            StoreError: the log lacks an entry below ``size``, shrank, has no checkpoint of
+                ``size``, or its entries do not make the tree that checkpoint signed.
+        """
         before = self._ingest.size
         while self._ingest.size < size:
             start = self._ingest.size

@@ -174,7 +174,11 @@ class LogStore:
 
     @classmethod
     def open(cls, engine: Engine, migrate: bool = True) -> LogStore:
-        """Open the log on ``engine``, creating or upgrading its tables first if asked."""
+        """Open the log on ``engine``, creating or upgrading its tables first if asked.
+
+        Raises:
+            StoreError: the tables cannot be created or upgraded.
+        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
         if migrate:
             try:
                 upgrade(engine)
@@ -189,7 +193,12 @@ class LogStore:
 
     @contextmanager
     def write(self) -> Iterator[LogWriter]:
-        """A locked transaction; commits when the block ends, rolls back if it raises."""
+        """A locked transaction; commits when the block ends, rolls back if it raises.
+
+        Raises:
+            StoreError: another writer appended at the same index, or the log cannot be
+                written; nothing of the block is committed.
+        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
         try:
             with Session(self._write_engine) as session, session.begin():
                 if session.get_bind().dialect.name == "postgresql":
@@ -283,7 +292,7 @@ class LogStore:
 
         Raises:
             StoreError: no checkpoint of that size was published, or the database fails.
-        """
+        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
         try:
             with Session(self.engine) as session, session.begin():
                 if session.get(LogCheckpoint, size) is None:
@@ -383,13 +392,23 @@ class LogStore:
         return build(lambda level, index: found[(level, index)])
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size``."""
+        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size``.
+
+        Raises:
+            StoreError: ``index`` is not below ``size``, the tree's nodes are not stored, or
+                the database cannot be read.
+        """
         if not 0 <= index < size:
             raise StoreError(f"index {index} is not in a tree of size {size}")
         return self._prefetched(size, lambda src: inclusion_proof(src, index, size))
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 ≤ size2)."""
+        """RFC 9162 consistency proof from ``size1`` to ``size2`` (0 < size1 ≤ size2).
+
+        Raises:
+            StoreError: the sizes are not 0 < size1 ≤ size2, the tree's nodes are not stored,
+                or the database cannot be read.
+        """
         if not 0 < size1 <= size2:
             raise StoreError(f"no consistency proof from size {size1} to {size2}")
         return self._prefetched(size2, lambda src: consistency_proof(src, size1, size2))
@@ -401,7 +420,12 @@ class LogStore:
         return MerkleFrontier.from_subtree_hashes(size, [h for _, h in pairs])
 
     def tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
-        """The tlog-tiles hash tile ``<level>/<index>`` (``width`` < 256: a partial tile)."""
+        """The tlog-tiles hash tile ``<level>/<index>`` (``width`` < 256: a partial tile).
+
+        Raises:
+            StoreError: no such tile can exist (level, index or width out of range), the log
+                does not hold its ``width`` hashes yet, or the database cannot be read.
+        """
         if not 0 <= level <= MAX_TILE_LEVEL or index < 0 or not 1 <= width <= TILE_WIDTH:
             raise StoreError(f"no tile {level}/{index} of width {width}")
         tree_level = level * TILE_HEIGHT

@@ -29,7 +29,12 @@ WRITE_LOCK_OPTION = "exam_write_lock"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (a PostgreSQL search path may ride in its ``options`` query)."""
+    """An engine for ``url`` (a PostgreSQL search path may ride in its ``options`` query).
+
+    Raises:
+        StoreError: ``url`` is not a database URL, or names a database other than SQLite or
+            PostgreSQL.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as e:

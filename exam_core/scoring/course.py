@@ -229,7 +229,12 @@ _REQUIRED_BY_ITEM = {
 
 
 def parse_course(data: bytes) -> Course:
-    """Parse and check a course map; raise ``ScoringError`` on any defect."""
+    """Parse and check a course map; raise ``ScoringError`` on any defect.
+
+    Raises:
+        ScoringError: the map is not JSON, not a course map of subject 2 or 3, or has a
+            missing, unknown or malformed field; the message names it.
+    """
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:

@@ -97,7 +97,12 @@ def _exact_keys(obj: Any, keys: set[str], where: str) -> None:
 
 
 def parse_rule_table(data: bytes) -> RuleTable:
-    """Parse and check a rule table; raise ``ScoringError`` on any defect."""
+    """Parse and check a rule table; raise ``ScoringError`` on any defect.
+
+    Raises:
+        ScoringError: the table is not JSON, not a rule table, or has a missing, extra or
+            malformed key, or a rule with a repeated code or bad points, judge or subjects.
+    """
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:

@@ -218,6 +218,10 @@ def parse_chunk(data: bytes) -> Chunk:
     exactly header + frames + signature (no truncation, no trailing bytes); (3) every frame's
     reserved byte zero, gear known, heading below 360°, no unknown signal bits; and in version
     2 pedals within 0–1000 ‰, the engaged gear known, no unknown command or observation.
+
+    Raises:
+        TelemetryError: any of these checks fails; its code (``truncated``, ``bad_magic``,
+            ``bad_version``, ``bad_header``, ``trailing_bytes``, ``bad_value``) says which.
     """
     # (1)
     if len(data) < HEADER.size + SIGNATURE_BYTES:
@@ -269,7 +273,12 @@ def parse_chunk(data: bytes) -> Chunk:
 
 
 def verify_chunk_signature(chunk: Chunk, verifier: Ed25519Verifier) -> None:
-    """Raise ``TelemetryError('bad_signature')`` unless the in-car unit's key signed the chunk."""
+    """Raise ``TelemetryError('bad_signature')`` unless the in-car unit's key signed the chunk.
+
+    Raises:
+        TelemetryError: code ``bad_signature``: ``verifier`` does not verify the chunk's
+            signature, so the chunk is not the unit's.
+    """
     if not verifier.verify(chunk.signed_bytes, chunk.signature):
         raise TelemetryError("bad_signature", f"chunk {chunk.chunk_no} is not signed by the unit")
 
@@ -320,6 +329,11 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
     0, 1, 2, … and first frames contiguous; (3) time starts at 0 and advances by one period
     per frame within the tolerance: a larger step is a gap, a non-positive one time running
     backwards; (4) no position step or speed beyond what a car can do.
+
+    Raises:
+        TelemetryError: any of these checks fails; its code (``empty``, ``exam_mismatch``,
+            ``bad_header``, ``chunk_order``, ``gap``, ``bad_time``, ``time_backwards``,
+            ``irregular_time``, ``impossible_jump``, ``impossible_speed``) and frame say which.
     """
     # (1)
     if not chunks:
@@ -420,7 +434,13 @@ def read_track(
     """One exam's track from its chunk blobs: each parses and, when ``verifiers`` gives a key
     per blob, is signed by it; together they form one recording (``assemble_track``) and, when
     ``exam_id`` is given, of that exam.  The one path from signed telemetry to a track, for the
-    scorer, the command line and the audit alike."""
+    scorer, the command line and the audit alike.
+
+    Raises:
+        TelemetryError: a chunk does not parse, is not signed by its verifier, the chunks do
+            not form one recording, or (code ``exam_mismatch``) they record another exam.
+        ValueError: ``verifiers`` does not give exactly one key per blob (a caller bug).
+    """
     chunks = [parse_chunk(b) for b in blobs]
     if verifiers is not None:
         for chunk, verifier in zip(chunks, verifiers, strict=True):

@@ -26,7 +26,12 @@ def simulate(
     faults: Iterable[str] = (),
     noise: Noise | None = None,
 ) -> SimRun:
-    """Telemetry frames of one scripted exam on the course, and where each fault must show."""
+    """Telemetry frames of one scripted exam on the course, and where each fault must show.
+
+    Raises:
+        ValueError: a fault code or variant is unknown, or the course's script cannot commit
+            one of ``faults`` (a caller bug: ask only for faults the script marks).
+    """
     faults = tuple(faults)
     trig, _ = parse_faults(faults)
     if isinstance(course, FieldCourse) and course.has(K2_ITEMS[0]):
