@@ -32,7 +32,8 @@ from devices.gate import GateDecision, RoomRequirements, decide_gate
 from devices.gate_event import gate_fields
 from devices.gateway_config import GatewayConfig
 from devices.monitor import DeviceMonitor, DeviceView, monotonic_ms
-from exam_core.centre.centre import DEFAULT_WAIT_S, Centre, full_key_name
+from exam_core.centre.centre import DEFAULT_WAIT_S, Centre
+from exam_core.centre.config import full_key_name
 from exam_core.centre.keys import read_key_file
 from exam_core.errors import ExamCoreError, StoreError
 from exam_core.log.schemas.types import GATEWAY

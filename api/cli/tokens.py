@@ -44,7 +44,7 @@ def register(commands: Any) -> None:
 
 
 def _open(root: Path) -> tuple[str, Any]:
-    from exam_core.centre.centre import database_url, load_config  # noqa: PLC0415
+    from exam_core.centre.config import database_url, load_config  # noqa: PLC0415
     from exam_core.centre.store import LogStore  # noqa: PLC0415
     from exam_core.centre.tokens import TokenStore  # noqa: PLC0415
     from exam_core.db.engine import make_engine  # noqa: PLC0415
@@ -60,7 +60,7 @@ def run_tokens_new(args: argparse.Namespace) -> int:
     Raises:
         StoreError: not a centre, an invalid name, or the database fails.
     """
-    from exam_core.centre.centre import full_key_name  # noqa: PLC0415
+    from exam_core.centre.config import full_key_name  # noqa: PLC0415
 
     origin, tokens = _open(args.dir)
     token, record = tokens.issue(args.role, full_key_name(origin, args.name))
@@ -79,7 +79,7 @@ def run_tokens_revoke(args: argparse.Namespace) -> int:
         StoreError: not a centre, no such token, or the database fails.
         TokenError: the id is not 16 hex digits.
     """
-    from exam_core.centre.centre import full_key_name  # noqa: PLC0415
+    from exam_core.centre.config import full_key_name  # noqa: PLC0415
 
     origin, tokens = _open(args.dir)
     if args.id is not None:

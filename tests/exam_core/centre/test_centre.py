@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.centre.centre import CONFIG_FILE, Centre, key_file_name
+from exam_core.centre.centre import Centre, key_file_name
+from exam_core.centre.config import CONFIG_FILE
 from exam_core.centre.keys import write_key_file
 from exam_core.errors import EntryError, KeyFormatError, ProofError, StoreError
 from exam_core.log.checkpoint import verify_checkpoint
