@@ -28,7 +28,7 @@ import multiprocessing
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing import get_all_start_methods
 from multiprocessing.context import BaseContext, ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
@@ -66,7 +66,7 @@ def _context(start_method: StartMethod | None) -> ForkContext | SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-class _Board:
+class ChunkBoard:
     """The shared state of one audit's signature checks."""
 
     def __init__(
@@ -89,11 +89,15 @@ class _Board:
         return None
 
 
-def _work(
+WorkerLoop = Callable[[int, Sequence[bytes], Mapping[str, frozenset[bytes]], ChunkBoard], None]
+"""What a worker process runs: its number, the entries, the keys and the shared board."""
+
+
+def verify_chunks(
     number: int,
     entries: Sequence[bytes],
     keys: Mapping[str, frozenset[bytes]],
-    board: _Board,
+    board: ChunkBoard,
 ) -> None:
     """A worker's loop: take the lowest free chunk, verify it, post the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the auditing process handles Ctrl-C
@@ -120,13 +124,24 @@ class ProcessSignatureCheck:
     """A ``SignatureCheck`` backed by ``workers`` processes; use it as a context manager."""
 
     def __init__(
-        self, workers: int, chunk: int = DEFAULT_CHUNK, start_method: StartMethod | None = None
+        self,
+        workers: int,
+        chunk: int = DEFAULT_CHUNK,
+        start_method: StartMethod | None = None,
+        worker: WorkerLoop | None = None,
     ) -> None:
+        """``worker`` is the loop each worker process runs (``verify_chunks``); a test passes
+        one that dies holding a chunk, to see the chunk handed back.
+
+        Raises:
+            RuntimeError: fewer than one worker or one entry a chunk (a caller bug).
+        """
         if workers < 1 or chunk < 1:
             raise RuntimeError("a signature pool needs at least one worker and one entry a chunk")
         self._workers = workers
         self._chunk = chunk
         self._start_method = start_method
+        self._worker = worker or verify_chunks
         self._entered = False
         self._passes: list[_OrderedPass] = []
 
@@ -164,12 +179,12 @@ class ProcessSignatureCheck:
             raise RuntimeError("use ProcessSignatureCheck as a context manager")
         key_list = sorted({public_key for found in keys.values() for public_key in found})
         ctx = _context(self._start_method)
-        board = _Board(ctx, entries, self._chunk, key_list)
+        board = ChunkBoard(ctx, entries, self._chunk, key_list)
         entry_list = list(entries)
         workers: list[BaseProcess] = []
         for number in range(self._workers if board.chunks > 1 else 0):
             process = ctx.Process(
-                target=_work, args=(number, entry_list, dict(keys), board), daemon=True
+                target=self._worker, args=(number, entry_list, dict(keys), board), daemon=True
             )
             process.start()
             workers.append(process)
@@ -184,7 +199,7 @@ class _OrderedPass:
 
     def __init__(
         self,
-        board: _Board,
+        board: ChunkBoard,
         entries: list[bytes],
         keys: Mapping[str, frozenset[bytes]],
         workers: list[BaseProcess],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -63,19 +64,24 @@ def test_the_ordered_pass_verifies_chunks_itself_rather_than_wait() -> None:
     assert pool.taken_back > 0
 
 
-def _dies_holding_a_chunk(number: int, *args: object) -> None:
-    board = args[-1]
-    assert isinstance(board, audit_pool._Board)
+def _dies_holding_a_chunk(
+    number: int,
+    entries: Sequence[bytes],
+    keys: Mapping[str, frozenset[bytes]],
+    board: audit_pool.ChunkBoard,
+) -> None:
+    assert isinstance(board, audit_pool.ChunkBoard)
     with board.changed:
         board.claim(0, audit_pool.WORKER + number)
     os._exit(3)  # a worker killed while it holds a chunk
 
 
-def test_a_worker_that_dies_hands_its_chunk_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_dies_hands_its_chunk_back() -> None:
     files = _tampered()
     serial = _serial(files)
-    monkeypatch.setattr(audit_pool, "_work", _dies_holding_a_chunk)
-    with ProcessSignatureCheck(workers=1, chunk=8, start_method="fork") as pool:
+    with ProcessSignatureCheck(
+        workers=1, chunk=8, start_method="fork", worker=_dies_holding_a_chunk
+    ) as pool:
         pooled = check_bundle(bundle_from_files(files), signature_check=pool)
     assert pooled == serial
     assert pool.handed_back > 0
