@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from api.cli.log import passphrase, passphrase_option
 from exam_core.centre.centre import Centre
-from exam_core.errors import ExamDayError, ImportFileError
+from exam_core.errors import CanonicalError, ExamDayError, ImportFileError, InputFileError
 from exam_core.exam_day.csv_file import MAX_FILE_BYTES
 from exam_core.exam_day.db_session import exam_day_session
 from exam_core.exam_day.imports import KINDS, ImportContext, import_csv
@@ -36,6 +35,8 @@ from exam_core.exam_day.rooms import (
     parse_room_configuration,
     room_configured_fields,
 )
+from exam_core.input_file import read_input_file
+from exam_core.log.canonical import parse_strict_json
 from exam_core.log.schemas.types import GATEWAY
 
 EXIT_REFUSED = 2
@@ -60,20 +61,14 @@ def register(commands: Any) -> None:
     room.set_defaults(run=run_room)
 
 
-def read_bounded(path: Path, limit: int) -> bytes:
-    """The bytes of ``path``, reading no more than one byte past ``limit``."""
-    with path.open("rb") as f:
-        return f.read(limit + 1)
-
-
 def run_import(args: argparse.Namespace) -> int:
     """Import one file; a refused file is listed on stderr and exits with ``EXIT_REFUSED``.
 
     Raises:
-        OSError: the file cannot be read.
+        InputFileError: the file is missing, not a regular file, or over ``MAX_FILE_BYTES``.
         ExamCoreError: the centre cannot be opened, or its secret is unusable.
     """
-    data = read_bounded(args.file, MAX_FILE_BYTES)
+    data = read_input_file(args.file, limit=MAX_FILE_BYTES, what="import file")
     with (
         Centre.open(args.dir, passphrase=passphrase(args)) as centre,
         exam_day_session(centre) as db,
@@ -98,26 +93,19 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("a name appears twice in one object")
-    return dict(pairs)
-
-
 def read_room_file(path: Path) -> dict[str, object]:
     """The object in a room configuration file (at most ``MAX_ROOM_FILE_BYTES``).
 
     Raises:
-        ExamDayError: (``room_config``) the file is too large, not JSON, not an object, or
-            names a field twice.
+        ExamDayError: (``room_config``) the file is not a regular file, is too large, is not
+            strict JSON (integers only, no repeated name, bounded nesting), or is not an object.
     """
-    data = read_bounded(path, MAX_ROOM_FILE_BYTES)
-    if len(data) > MAX_ROOM_FILE_BYTES:
-        raise ExamDayError("room_config", f"{path} is larger than {MAX_ROOM_FILE_BYTES} bytes")
     try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except (ValueError, UnicodeDecodeError) as e:
+        data = read_input_file(path, limit=MAX_ROOM_FILE_BYTES, what="room configuration")
+        doc = parse_strict_json(data)
+    except InputFileError as e:
+        raise ExamDayError("room_config", str(e)) from e
+    except CanonicalError as e:
         raise ExamDayError("room_config", f"{path} is not JSON: {e}") from e
     if not isinstance(doc, dict):
         raise ExamDayError("room_config", f"{path} does not hold a JSON object")

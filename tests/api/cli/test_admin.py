@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -133,3 +134,27 @@ def test_missing_file_and_unknown_kind(
     assert "Traceback" not in err
     with pytest.raises(SystemExit):
         main(["admin", "import", "--dir", str(centre_dir), "rooms", str(tmp_path / "x.csv")])
+
+
+def test_an_import_from_a_fifo_is_refused_without_waiting(
+    centre_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "examiners.csv"
+    os.mkfifo(fifo)  # nobody writes: a reader that opened it would wait for ever
+    code, _, err = run(capsys, "admin", "import", "--dir", str(centre_dir), "examiners", str(fifo))
+    assert code == 2
+    assert "is a FIFO; a regular file is expected" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(b"[" * 30_000 + b"]" * 30_000, "not JSON"), (b'{"room": 1.5}', "not JSON")],
+)
+def test_a_hostile_room_file_is_one_clear_error(
+    centre_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, why: str
+) -> None:
+    room = write(tmp_path, "room.json", content)
+    code, _, err = run(capsys, "admin", "room", "--dir", str(centre_dir), str(room))
+    assert code == 2
+    assert why in err
+    assert "Traceback" not in err
