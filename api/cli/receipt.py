@@ -5,10 +5,11 @@
 - ``verify FILE [--policy POLICY]``: checks it offline (exit 0 holds, 1 does not);
 - ``show FILE``: prints it as text and as QR codes (one, or a structured-append sequence of up
   to 16 when it is larger), with no personal data in clear;
-- ``check FILE --bundle BUNDLE [--policy POLICY]``: proves it still holds in today's log — the
-  bundle's newest checkpoint verifies and is consistent with the receipt's (exit 1 with
-  "consistency failure" when an entry was changed after the fact).  A centre's read API answers
-  the same question through ``exam_core.evidence.LogSource``.
+- ``check FILE (--bundle BUNDLE | --url CENTRE) [--policy POLICY]``: proves it still holds in
+  today's log — the newest checkpoint of an exported bundle, or of the centre's public log
+  endpoints (``api.client.CentreLog``), verifies and is consistent with the receipt's (exit 1
+  with "consistency failure" when an entry was changed after the fact).  Either way the same
+  ``exam_core.evidence.check_receipt_current`` decides; nothing the centre says is trusted.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 import segno
 
 from api.cli.evidence import read_policy
+from api.client import CentreClient, CentreLog, ClientError, RetryPolicy
 from exam_core.audit.reader import read_bundle
 from exam_core.centre.durable import write_new
 from exam_core.errors import CheckpointError, EvidenceError, ProofError
-from exam_core.evidence.bundle_log import BundleLog
+from exam_core.evidence.bundle_log import BundleLog, LogSource
 from exam_core.evidence.result_receipt import (
     MAX_RESULT_RECEIPT_BYTES,
     VerifiedResult,
@@ -65,7 +67,9 @@ def register(commands: Any) -> None:
     show.set_defaults(run=run_show)
     check = sub.add_parser("check", help="prove a receipt still holds in today's log")
     check.add_argument("file", metavar="FILE")
-    check.add_argument("--bundle", required=True, metavar="BUNDLE", help="today's log, exported")
+    today = check.add_mutually_exclusive_group(required=True)
+    today.add_argument("--bundle", metavar="BUNDLE", help="today's log, exported")
+    today.add_argument("--url", metavar="CENTRE", help="the centre's service (its public log)")
     check.add_argument("--policy", metavar="POLICY", help="the centre's published tlog-policy")
     check.set_defaults(run=run_check)
 
@@ -173,11 +177,20 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     data, policy = _read(args.file), _pinned(args.policy)
-    bundle = read_bundle(Path(args.bundle))
+    if args.url is None:
+        return _check_against(args.file, data, policy, BundleLog(read_bundle(Path(args.bundle))))
+    with CentreClient(args.url, retry=RetryPolicy(attempts=3)) as client:
+        try:
+            return _check_against(args.file, data, policy, CentreLog(client))
+        except ClientError as e:
+            raise EvidenceError(f"the centre at {args.url} did not answer: {e}") from e
+
+
+def _check_against(path: str, data: bytes, policy: Policy | None, source: LogSource) -> int:
     try:
-        current = check_receipt_current(data, BundleLog(bundle), policy)
+        current = check_receipt_current(data, source, policy)
     except (EvidenceError, CheckpointError, ProofError) as e:
-        return _fails(args.file, e)
+        return _fails(path, e)
     old, today = current.result.checkpoint, current.today
     print(
         f"receipt holds today: exam {current.result.exam}, entry {current.result.index}; "

@@ -17,6 +17,7 @@ def test_the_client_exports_its_classes_and_errors() -> None:
         "FOREVER",
         "Appended",
         "CentreClient",
+        "CentreLog",
         "ClientError",
         "RefusedError",
         "RemoteLog",
