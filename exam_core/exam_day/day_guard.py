@@ -47,6 +47,17 @@ Ended = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
+class ScoredEntry:
+    """An exam's ``exam.scored`` as the day took it: where, and the signed result."""
+
+    index: int
+    passed: bool
+    score: int
+    deductions: tuple[tuple[str, int, int], ...]
+    """(code, points, frame) of each deduction."""
+
+
+@dataclass(frozen=True)
 class ExaminerCallEntry:
     """An ``exam.examiner_judged`` entry: where, which rule table, which rule, at which frame."""
 
@@ -67,6 +78,9 @@ class DayGuard:
         self._listeners: list[Ended] = []
         self.day = ExamDay(origin, id_hashes)
         self.calls: dict[str, list[ExaminerCallEntry]] = {}
+        self.results: dict[str, ScoredEntry] = {}
+        self.scoring_errors: dict[str, str] = {}
+        """Exam → why the service's scorer could not score it (kept until it is scored)."""
         self._size = 0
         self.ignored = 0
         """Logged entries the day refused on replay (written before it kept watch)."""
@@ -106,6 +120,8 @@ class DayGuard:
                 logger.warning("exam day: entry %d (%s) not taken: %s", index, entry.type, e)
             else:
                 ended = entry.type == "exam.ended"
+                if entry.type == "exam.scored":
+                    self._scored(index, entry)
             if entry.type == "exam.examiner_judged":
                 self._call(index, entry)
             self._size = index + 1
@@ -133,6 +149,7 @@ class DayGuard:
         with self.lock:
             self.day = ExamDay(self.origin, self._id_hashes)
             self.calls = {}
+            self.results = {}
             self._size = 0
             self.ignored = 0
 
@@ -150,6 +167,15 @@ class DayGuard:
             index, str(event["rules"]), str(event["code"]), int(event["frame"])
         )
         self.calls.setdefault(str(event["exam"]), []).append(call)
+
+    def _scored(self, index: int, entry: Entry) -> None:
+        event = entry.event
+        deductions = tuple(
+            (str(d["code"]), int(d["points"]), int(d["frame"])) for d in event["deductions"]
+        )
+        self.results[str(event["exam"])] = ScoredEntry(
+            index, bool(event["passed"]), int(event["score"]), deductions
+        )
 
     def _manifest(self, entry: Entry) -> bytes | None:
         if entry.type != "allocation.committed":
@@ -173,4 +199,11 @@ def centre_day_guard(origin: str, store: LogStore, blobs: BlobStore) -> DayGuard
     return DayGuard(origin, blobs, id_hashes)
 
 
-__all__ = ["DAY_TYPE", "DayGuard", "Ended", "ExaminerCallEntry", "centre_day_guard"]
+__all__ = [
+    "DAY_TYPE",
+    "DayGuard",
+    "Ended",
+    "ExaminerCallEntry",
+    "ScoredEntry",
+    "centre_day_guard",
+]
