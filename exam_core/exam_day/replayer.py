@@ -154,16 +154,19 @@ class ExamDayReplayer:
             try:
                 manifest = history.blob(step.text("manifest_sha256"), MAX_MANIFEST_BYTES)
             except BlobError as e:
-                return self._refused(step, session, exam, "day_refused", f"manifest: {e}")
+                why = self._refusal(step, session, exam, f"manifest: {e}")
+                return [Finding(index, "day_refused", why)]
             if manifest is None:
-                why = "its manifest is absent: the roster it commits cannot be checked"
-                return self._refused(step, session, exam, "day_refused", why)
+                absent = "its manifest is absent: the roster it commits cannot be checked"
+                return [Finding(index, "day_refused", self._refusal(step, session, exam, absent))]
         try:
             day.apply(step, manifest)
         except StepError as e:
-            return self._refused(step, session, exam, "day_out_of_order", str(e), step_error=True)
+            if self._consequence(step, session, exam):
+                return []
+            return [Finding(index, "day_out_of_order", self._refusal(step, session, exam, str(e)))]
         except ExamDayError as e:
-            return self._refused(step, session, exam, "day_refused", str(e))
+            return [Finding(index, "day_refused", self._refusal(step, session, exam, str(e)))]
         return self._accepted(day, step, session)
 
     def _scope(self, day: ExamDay, step: Step) -> tuple[str | None, str | None]:
@@ -187,27 +190,31 @@ class ExamDayReplayer:
             exam is not None and exam in self._derived
         )
 
-    def _refused(
-        self,
-        step: Step,
-        session: str | None,
-        exam: str | None,
-        code: str,
-        why: str,
-        *,
-        step_error: bool = False,
-    ) -> list[Finding]:
+    @staticmethod
+    def _keys(step: Step, session: str | None, exam: str | None) -> tuple[list[str], str | None]:
+        """The scopes ``step`` belongs to, and the one its refusal holds back."""
         keys = [f"exam:{exam}"] if exam is not None else []
         keys += [f"session:{session}"] if session is not None else []
         scope = keys[0] if keys and step.type in EXAM_STEPS else (keys[-1] if keys else None)
+        return keys, scope
+
+    def _consequence(self, step: Step, session: str | None, exam: str | None) -> bool:
+        """Whether a step out of order follows from an earlier refusal (then it is counted
+        there, not listed)."""
+        keys, scope = self._keys(step, session, exam)
         held = next((self._held[k] for k in keys if k in self._held), None)
-        if held is None and step_error and step.type == "boarding.confirmed":
+        if held is None and step.type == "boarding.confirmed":
             held = self._busy_with_held(step, session)
-        if held is not None and step_error:
-            held.consequences.append(step.index)
-            if scope is not None:
-                self._held.setdefault(scope, held)
-            return []
+        if held is None:
+            return False
+        held.consequences.append(step.index)
+        if scope is not None:
+            self._held.setdefault(scope, held)
+        return True
+
+    def _refusal(self, step: Step, session: str | None, exam: str | None, why: str) -> str:
+        """The message of a refused step, whose scope it now holds back."""
+        _, scope = self._keys(step, session, exam)
         if scope is not None and scope not in self._held:
             self._held[scope] = _Held(step.index, scope.replace(":", " ", 1))
         where = f"exam {exam}" if exam is not None and step.type in EXAM_STEPS else None
@@ -215,7 +222,7 @@ class ExamDayReplayer:
         named = f"{step.type} of {where}" if where else step.type
         if step.type == "exam.started" and session is not None:
             why += self._latest_gate(session)
-        return [Finding(step.index, code, f"{named} by {step.actor} refused: {why}")]
+        return f"{named} by {step.actor} refused: {why}"
 
     def _busy_with_held(self, step: Step, session: str | None) -> _Held | None:
         """The hold of the exam that keeps a boarding's crew busy: an exam whose own steps
@@ -271,9 +278,7 @@ class ExamDayReplayer:
         short = weaker_than_configured(config, step.event.get("requires"))
         if not short:
             return []
-        why = (
-            f"requirements short of room {room}'s configuration (entry {at}): " + "; ".join(short)
-        )
+        why = f"requirements short of room {room}'s configuration (entry {at}): " + "; ".join(short)
         self._gates[step.index] = why
         allowed = step.event.get("allowed") is True
         return [

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from exam_core.audit.check import AuditReport
+import pytest
+
+from exam_core.audit.check import AuditReport, check_bundle
+from exam_core.audit.reader import bundle_from_files
+from exam_core.exam_day.gate_standard import weaker_than_configured
 from exam_core.exam_day.plan import exam_id
+from exam_core.exam_day.replayer import ExamDayReplayer
+from exam_core.exam_day.rooms import parse_room_configuration
 from exam_core.findings import ERROR, WARNING, Finding
+from exam_core.log.policy import render_policy
 from tests.exam_core.exam_day import day_script as ds
 from tests.exam_core.exam_day.signed_day import (
     EXAM_SPACING_MS,
     EXAMS,
     INVESTIGATOR,
     LAST_EXAM,
+    REQUIRES,
     SignedDay,
     Tamper,
 )
@@ -96,7 +104,8 @@ def test_a_boarding_by_another_tablet_is_refused() -> None:
     day, report = _audit(other_tablet)
     errors = _only(report)
     first = day.index_of("boarding.confirmed")
-    assert errors and errors[0].index == first
+    assert errors
+    assert errors[0].index == first
     assert errors[0].code == "day_refused"
     assert "wrong_actor" in errors[0].message
     assert f"is signed by {ds.tablet(day.assignment[_roster(day)[0]])}" in errors[0].message
@@ -210,7 +219,8 @@ def test_an_exam_running_at_the_end_is_a_warning_within_its_time_and_an_error_af
     day.log.checkpoint()
     soon = day.audit()
     (warning,) = soon.findings
-    assert warning.severity == WARNING and warning.code == "day_no_result"
+    assert warning.severity == WARNING
+    assert warning.code == "day_no_result"
     assert warning.index == day.index_of("exam.started", exam=first)
     assert "still running when the log ends" in warning.message
     assert soon.ok
@@ -259,7 +269,95 @@ def test_overrides_of_face_checks_and_openings_of_identity_are_listed_as_warning
     assert f"supervisor {ds.SUPERVISOR} admitted c-07" in admitted.message
     assert "after 3 failed face matches (reason: identity_confirmed)" in admitted.message
     assert refused.code == "day_checkin_refused"
-    assert "refused c-08" in refused.message and "proxy_suspected" in refused.message
+    assert "refused c-08" in refused.message
+    assert "proxy_suspected" in refused.message
     assert opened.code == "day_identity_opened"
     assert opened.index == day.index_of("identity.opened")
-    assert INVESTIGATOR in opened.message and "case-2026/17" in opened.message
+    assert INVESTIGATOR in opened.message
+    assert "case-2026/17" in opened.message
+
+
+def test_a_committed_manifest_that_is_absent_is_named_and_holds_the_session_back() -> None:
+    day = SignedDay()
+    day.whole_day()
+    files = day.log.files()
+    (manifest,) = [p for p in files if p.startswith("blobs/") and len(files[p]) > 200]
+    report = check_bundle(
+        bundle_from_files({p: d for p, d in files.items() if p != manifest}),
+        [ExamDayReplayer()],
+        policy=render_policy(day.log.policy()),
+    )
+    commit = day.index_of("allocation.committed")
+    assert [(f.index, f.code) for f in report.errors] == [
+        (commit, "day_refused"),
+        (commit, "blob_missing"),
+    ]
+    assert "its manifest is absent" in report.errors[0].message
+    assert [w.code for w in report.warnings] == ["day_unchecked"]
+
+
+def test_one_replayer_audits_two_bundles_alike() -> None:
+    replayer = ExamDayReplayer()
+    policy = render_policy(SignedDay().log.policy())
+
+    def drop_checkin(kind: str, actor: str, fields: dict[str, Any]) -> Any:
+        if kind == "checkin.verified" and fields["candidate"] == "c-01":
+            return None
+        return actor, fields
+
+    reports = []
+    for tamper in (drop_checkin, None, drop_checkin):
+        day = SignedDay(tamper=tamper, strict=tamper is None)
+        day.whole_day()
+        reports.append(check_bundle(bundle_from_files(day.log.files()), [replayer], policy=policy))
+    assert not reports[0].ok
+    assert reports[1].ok
+    assert not reports[1].findings
+    assert reports[2].findings == reports[0].findings
+
+
+def test_sessions_never_opened_are_not_judged_until_the_day_begins() -> None:
+    """A log from before the exam day's steps (its allocation names no opened session) passes;
+    once a session is opened, a step of a session nobody opened is refused."""
+    day = SignedDay(strict=False)
+    day.log.checkpoint()
+    stray = {"session": "2026-03-01/legacy", "candidates": ["c-01"], "examiners": ["E1"]}
+    day.do("session.sealed", ds.ALLOCATOR, ds.SEAL_FROM, **stray)
+    day.open_session()
+    day.do("session.sealed", ds.ALLOCATOR, ds.SEAL_FROM + 1, **stray)
+    day.log.checkpoint()
+    report = day.audit()
+    (error,) = report.errors
+    assert (error.index, error.code) == (day.index_of("session.sealed", 1), "day_out_of_order")
+    assert "unknown_session: no session 2026-03-01/legacy" in error.message
+
+
+@pytest.mark.parametrize(
+    ("requires", "short"),
+    [
+        (REQUIRES, []),
+        (
+            REQUIRES
+            | {"jammers": {"field-1/jammer": [1, 2, 3, 4], "x/jammer": [1]}, "max_age_ms": 500},
+            [],
+        ),
+        (
+            REQUIRES | {"jammers": {}},
+            ["jammer field-1/jammer (bands [1, 2, 3]) is not required"],
+        ),
+        (
+            REQUIRES | {"detectors": [], "canaries": ["field-1/detector"]},
+            ["detector field-1/detector is not required", "canary field-1/canary is not required"],
+        ),
+        (
+            REQUIRES | {"max_age_ms": 60_000},
+            ["statuses up to 60000 ms old accepted, the configuration allows 2000 ms"],
+        ),
+        (None, ["the gate names no requirements"]),
+    ],
+)
+def test_a_gate_must_apply_at_least_the_configured_standard(
+    requires: object, short: list[str]
+) -> None:
+    config = parse_room_configuration(ds.ROOM_FIELDS, ds.ORIGIN)
+    assert weaker_than_configured(config, requires) == short
