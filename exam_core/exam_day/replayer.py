@@ -33,9 +33,10 @@ reports what it refuses, with the refused entry's index:
   had a keyed hash opened to the ID number behind it).
 
 A log that predates the exam day's steps (its allocations and exams name no session opened by
-``session.opened``) is not judged by them: until the first ``session.opened``, steps of
-sessions and exams that no opened session knows are passed over.  From it on, every step of
-the day must belong to an opened session; rooms and gate decisions are always followed.
+``session.opened``) is not judged by them: until the log's first ``session.opened``, the steps
+of sessions and exams are passed over.  From it on, every step of the day must belong to an
+opened session (a refused opening holds its session back); rooms and gate decisions are always
+followed.
 """
 
 from __future__ import annotations
@@ -118,8 +119,10 @@ class ExamDayReplayer:
         self._history = history
         self._last = -1
         self._day: ExamDay | None = None
+        self._begun = False
+        """Whether the log has had a ``session.opened``: the exam day's steps have begun."""
         self._derived: dict[str, str] = {}
-        """Exam id of every booked candidate of an opened session → that session."""
+        """Exam id of every candidate a ``session.opened`` booked → that session."""
         self._held: dict[str, _Held] = {}
         """``session:<id>`` or ``exam:<id>`` → the refusal that holds it back."""
         self._gates: dict[int, str] = {}
@@ -146,9 +149,9 @@ class ExamDayReplayer:
             self._day = ExamDay(str(entry.event["log"]))
         day = self._day
         step = Step.of(index, entry)
-        session, exam = self._scope(day, step)
-        if not self._judged(day, step, session, exam):
+        if not self._judged(step):
             return []
+        session, exam = self._scope(day, step)
         manifest: bytes | None = None
         if step.type == "allocation.committed":
             try:
@@ -175,6 +178,8 @@ class ExamDayReplayer:
             exam = step.text("exam")
             flow = day.session_of_exam(exam)
             return (flow.session if flow is not None else self._derived.get(exam)), exam
+        if step.type == "session.opened":
+            return step.text("session"), None
         if step.type in BY_SESSION:
             session = step.text("session")
             if step.type == "boarding.confirmed":
@@ -182,13 +187,18 @@ class ExamDayReplayer:
             return session, step.text("exam") if step.type == "exam.started" else None
         return None, None
 
-    def _judged(self, day: ExamDay, step: Step, session: str | None, exam: str | None) -> bool:
-        """Whether the day's rules apply to ``step``: always, once the day has begun."""
-        if step.type not in BY_EXAM | BY_SESSION or day.sessions:
-            return True
-        return (session is not None and session in day.sessions) or (
-            exam is not None and exam in self._derived
-        )
+    def _judged(self, step: Step) -> bool:
+        """Whether the day's rules apply to ``step``: to rooms and gates always, to the steps of
+        sessions and exams once the log has a ``session.opened`` (before it, the log predates
+        the exam day's steps)."""
+        if step.type == "session.opened":
+            self._begun = True
+            booked = step.event.get("booked")
+            for candidate in booked if isinstance(booked, list) else ():
+                self._derived.setdefault(
+                    exam_id(step.text("session"), str(candidate)), step.text("session")
+                )
+        return self._begun or step.type not in BY_EXAM | BY_SESSION
 
     @staticmethod
     def _keys(step: Step, session: str | None, exam: str | None) -> tuple[list[str], str | None]:
@@ -253,16 +263,12 @@ class ExamDayReplayer:
         )
 
     def _accepted(self, day: ExamDay, step: Step, session: str | None) -> list[Finding]:
-        if step.type == "session.opened":
-            flow = day.sessions[step.text("session")]
-            for candidate in flow.plan.booked:
-                self._derived[exam_id(flow.session, candidate)] = flow.session
-        elif step.type == "device.gate":
+        if step.type == "device.gate":
             return self._gate(day, step)
-        elif step.type == "exam.started":
+        if step.type == "exam.started":
             self._times.setdefault(step.text("exam"), _ExamTimes()).started = (step.index, step.ts)
             return self._start_gate(day, step)
-        elif step.type == "exam.ended":
+        if step.type == "exam.ended":
             self._times.setdefault(step.text("exam"), _ExamTimes()).ended = (step.index, step.ts)
         elif step.type == "checkin.decided" and session is not None:
             return [_decided(day, step, session)]

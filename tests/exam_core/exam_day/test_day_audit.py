@@ -361,3 +361,20 @@ def test_a_gate_must_apply_at_least_the_configured_standard(
 ) -> None:
     config = parse_room_configuration(ds.ROOM_FIELDS, ds.ORIGIN)
     assert weaker_than_configured(config, requires) == short
+
+
+def test_a_session_opened_in_a_room_never_configured_holds_its_session_back() -> None:
+    day = SignedDay(strict=False)
+    day.log.checkpoint()
+    day.do("session.opened", ds.ADMIN, ds.CHECKIN - 5_000, **ds.OPENED_FIELDS)
+    for candidate in ds.BOOKED[:3]:
+        day.check_in(candidate)
+    day.log.checkpoint()
+    report = day.audit()
+    opened = day.index_of("session.opened")
+    (error,) = report.errors
+    assert (error.index, error.code) == (opened, "day_out_of_order")
+    assert f"room_not_configured: room {ds.ROOM} is not configured" in error.message
+    (held,) = report.warnings
+    assert held.code == "day_unchecked"
+    assert f"3 later steps of session {ds.SESSION}" in held.message
