@@ -13,6 +13,7 @@ from exam_core.audit.history import Replayer
 from exam_core.evidence.camera_replayer import CameraReplayer
 from exam_core.evidence.snapshot_replayer import SnapshotReplayer
 from exam_core.evidence.video_replayer import VideoSealReplayer
+from exam_core.exam_day.replayer import ExamDayReplayer
 from exam_core.scoring.replayer import ScoringReplayer
 
 __all__ = ["default_replayers"]
@@ -23,8 +24,9 @@ def default_replayers(*, allow_dev_beacon: bool = False) -> list[Replayer]:
 
     Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
     signed telemetry; gate decisions from the device frames they cite; every exam's camera
-    health, video chain and snapshots from the in-car unit's entries.  A draw on a development
-    beacon fails the audit unless ``allow_dev_beacon`` (``examctl audit
+    health, video chain and snapshots from the in-car unit's entries; the exam day's steps by its
+    own state machine (roster, gates under the room's configuration, boarding, outcomes).  A
+    draw on a development beacon fails the audit unless ``allow_dev_beacon`` (``examctl audit
     --allow-dev-beacon``: tests and demonstrations, whose beacon has no other source).
     """
     return [
@@ -34,4 +36,5 @@ def default_replayers(*, allow_dev_beacon: bool = False) -> list[Replayer]:
         CameraReplayer(),
         VideoSealReplayer(),
         SnapshotReplayer(),
+        ExamDayReplayer(),
     ]

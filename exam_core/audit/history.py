@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
 from operator import itemgetter
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from exam_core.audit.reader import BlobFile, read_blob
 from exam_core.audit.timing import CheckpointEvidence, SigningTimes
@@ -32,6 +32,7 @@ __all__ = [
     "AdmittedHistory",
     "AuditHistory",
     "CheckpointEvidence",
+    "Concluding",
     "EarlierIndex",
     "Finding",
     "IncrementalIndex",
@@ -105,6 +106,16 @@ class Replayer(Protocol):
         ...
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]: ...
+
+
+@runtime_checkable
+class Concluding(Protocol):
+    """A replayer that also judges the log as a whole once every entry is replayed: what
+    should have come and never did (an exam that started and has no result)."""
+
+    def conclude(self, history: AuditHistory, size: int) -> list[Finding]:
+        """Findings about the whole log of ``size`` entries, after the last one was replayed."""
+        ...
 
 
 @dataclass

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import CheckpointHistory, SeenCheckpoint
-from exam_core.audit.history import AdmittedHistory, Replayer
+from exam_core.audit.history import AdmittedHistory, Concluding, Replayer
 from exam_core.audit.report import FindingLog
 from exam_core.audit.timing import CheckpointEvidence
 from exam_core.errors import EntryError
@@ -116,6 +116,10 @@ def check_entries(
                 _replay(replayer, index, entry, admitted, findings)
         # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
         blobs.check_references(index, entry)
+    if history_whole:  # what never came is judged only on a log replayed to its end
+        for replayer in replayers:
+            if isinstance(replayer, Concluding):
+                _conclude(replayer, len(entries), admitted, findings)
     blobs.check_unreferenced()
 
 
@@ -133,4 +137,17 @@ def _replay(
             index,
             "replay_crashed",
             f"{type(replayer).__name__} failed on {entry.type}: {type(e).__name__}: {e}",
+        )
+
+
+def _conclude(
+    replayer: Concluding, size: int, history: AdmittedHistory, findings: FindingLog
+) -> None:
+    try:
+        findings.extend(replayer.conclude(history, size))
+    except Exception as e:  # as in _replay: a failing replayer must not hide the rest
+        findings.add(
+            None,
+            "replay_crashed",
+            f"{type(replayer).__name__} failed at the end of the log: {type(e).__name__}: {e}",
         )

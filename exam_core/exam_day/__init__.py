@@ -11,6 +11,9 @@ This package names its pure API, which an auditor's tools may use without a data
   of an exam, and of a session;
 - ``day``: a centre's rooms and sessions, fed entry by entry.
 
+The audit replays the day with ``replayer`` (``ExamDayReplayer``; ``gate_standard`` holds a gate
+decision to its room's configuration), imported from its own module as the audit's replayers are.
+
 Its persistence modules are imported from their own modules, so that importing the package loads
 no database stack: ``people`` (the centre secret on first use; opening a keyed hash for an
 investigator, on the record), ``imports`` (CSV files of examiners, candidates, vehicles,

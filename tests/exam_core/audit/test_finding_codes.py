@@ -24,6 +24,7 @@ SOURCES = [
     REPO / "allocation" / "commit_timing.py",
     REPO / "devices" / "gate_replayer.py",
     REPO / "exam_core" / "scoring" / "replayer.py",
+    REPO / "exam_core" / "exam_day" / "replayer.py",
 ]
 INGEST_ONLY = {"clock_skew"}
 """Codes of the ingest rules the audit never applies (it has no clock to hold ``ts`` to)."""
