@@ -27,6 +27,9 @@ log = logging.getLogger("exam_integrity.http")
 
 DEFAULT_MAX_BLOB_BYTES = 1 << 24
 """16 MiB, the largest blob an event may reference (``telemetry.chunk``'s ``length``)."""
+DEFAULT_MAX_VIDEO_BYTES = 1 << 26
+"""64 MiB: a few minutes of in-car video checked over HTTP (``examctl evidence verify`` reads a
+whole exam's recording from a file)."""
 DEFAULT_MAX_HEADER_BYTES = 8 * 1024
 DEFAULT_MAX_HEADERS = 64
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -39,6 +42,7 @@ class Limits:
     """The service's bounds; tests shrink them, a centre may raise the blob bound."""
 
     max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES
+    max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES
     max_entry_bytes: int = MAX_ENTRY_BYTES
     max_bundle_bytes: int = ENTRY_BUNDLE_MAX_BYTES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -56,6 +60,8 @@ class Limits:
             return self.max_entry_bytes
         if method == "POST" and path == "/entries/bundle":
             return self.max_bundle_bytes
+        if method == "POST" and path == "/evidence/video":
+            return self.max_video_bytes
         return self.max_body_bytes
 
 

@@ -51,6 +51,8 @@ class Permission(StrEnum):
     """Read an exam: the tablet and in-car unit of its crew."""
     DAY_EXAM_ANY = "day.exam.any"
     """Read any exam."""
+    EVIDENCE_VERIFY = "evidence.verify"
+    """Ask whether a video file is an exam's sealed video (investigators, inspectors)."""
 
 
 AUDITOR = "auditor"
@@ -63,6 +65,7 @@ _INSPECT = frozenset(
         Permission.DAY_ASSIGNMENT_ANY,
         Permission.DAY_EXAM,
         Permission.DAY_EXAM_ANY,
+        Permission.EVIDENCE_VERIFY,
     }
 )
 """The whole exam day, every tablet's assignment and every exam."""
@@ -70,7 +73,9 @@ _INSPECT = frozenset(
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     ADMIN: frozenset(Permission),
     AUDITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}) | _INSPECT,
-    MONITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
+    MONITOR: frozenset(
+        {Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ, Permission.EVIDENCE_VERIFY}
+    ),
     SCORER: frozenset(
         {
             Permission.WHOAMI,
@@ -82,7 +87,9 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
         }
     ),
     ALLOCATOR: frozenset({Permission.WHOAMI, Permission.KEYS_READ, Permission.DAY_READ}),
-    INVESTIGATOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
+    INVESTIGATOR: frozenset(
+        {Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ, Permission.EVIDENCE_VERIFY}
+    ),
     SUPERVISOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ}) | _INSPECT,
     GATEWAY: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_READ}),
     VEHICLE: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_EXAM}),

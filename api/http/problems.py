@@ -72,6 +72,8 @@ _TYPES = (
     ProblemType("day/step-out-of-order", 409, "The step cannot come now; 'expected' says what can"),
     ProblemType("day/exam-day-refused", 422, "The step contradicts the exam day; 'code' says how"),
     ProblemType("day/not-on-duty", 403, "No crew of the session carries this tablet"),
+    # Evidence
+    ProblemType("evidence/not-sealed", 422, "The file is not sealed video; 'detail' says why"),
     # Blobs
     ProblemType("blob-hash-mismatch", 422, "The blob's SHA-256 is not the one in its path"),
     # Requests

@@ -14,11 +14,12 @@ chain, and under which checkpoint (``examctl evidence verify FILE --bundle BUNDL
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from exam_core.errors import EntryError, EvidenceError
 from exam_core.evidence.bundle_log import BundleLog
-from exam_core.evidence.segment_match import SegmentMatch, match_recording
+from exam_core.evidence.segment_match import BlobLookup, SegmentMatch, match_recording
 from exam_core.evidence.video_chain import VIDEO_SEALED, ChainEnd, Seal, check_chain
 from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint
@@ -73,20 +74,56 @@ def prove_recording(data: bytes, log: BundleLog, policy: Policy) -> RecordingPro
                     bytes.fromhex(str(entry.event["video_head"])),
                 ),
             )
+    return prove_sealed(
+        data,
+        SealedLog(cp, witnesses, seals, ends, log.entries.__getitem__, log.inclusion_proof),
+        log.blob,
+    )
+
+
+@dataclass(frozen=True)
+class SealedLog:
+    """What steps 4–6 need of a log whose checkpoint is already verified: its admitted seals
+    and chain ends up to the checkpoint, an entry's bytes, and inclusion proofs.
+
+    An exported bundle gives them after steps 1–3 (``prove_recording``); the centre's service
+    gives them from the seals its exam day recorded as they were sequenced.
+    """
+
+    checkpoint: Checkpoint
+    witnesses: tuple[str, ...]
+    seals: Sequence[Seal]
+    ends: Mapping[str, ChainEnd]
+    entry: Callable[[int], bytes]
+    inclusion_proof: Callable[[int, int], list[bytes]]
+
+
+def prove_sealed(data: bytes, log: SealedLog, blob: BlobLookup) -> RecordingProof:
+    """Steps 4–6 of the module doc over seals already admitted under ``log.checkpoint``.
+
+    Raises:
+        EvidenceError: the file is not sealed video (the message says why).
+        ProofError: a seal's inclusion proof does not lead to the checkpoint's root.
+    """
+    cp = log.checkpoint
+    seals = [s for s in log.seals if s.index < cp.size]
     if not seals:
         raise EvidenceError("the log holds no sealed video")
     # (4)
-    matches = match_recording(data, seals, log.blob)
+    matches = match_recording(data, seals, blob)
     # (5)
     proofs = []
     for match in matches:
         index = match.seal.index
         path = log.inclusion_proof(index, cp.size)
-        verify_inclusion(leaf_hash(log.entries[index]), index, cp.size, path, cp.root_hash)
+        verify_inclusion(leaf_hash(log.entry(index)), index, cp.size, path, cp.root_hash)
         proofs.append(tuple(path))
     # (6)
     exam = matches[0].seal.exam
     chain = [s for s in seals if s.exam == exam]
+    end = log.ends.get(exam)
+    if end is not None and end.index >= cp.size:
+        end = None
     return RecordingProof(
-        cp, witnesses, tuple(matches), tuple(proofs), tuple(check_chain(chain, ends.get(exam)))
+        cp, log.witnesses, tuple(matches), tuple(proofs), tuple(check_chain(chain, end))
     )

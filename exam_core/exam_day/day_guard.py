@@ -7,8 +7,10 @@ refuses an entry the day refuses (``StepError``: out of order; ``ExamDayError``:
 the day).  Entries of other types pass unchecked.
 
 Besides the day it keeps what the service reads about it: the examiner's calls of each exam
-(``exam.examiner_judged``, which the scorer counts) and whom to tell when an exam ends (the
-scorer).  Readers take ``lock`` so that they see the day between two entries, never during one.
+(``exam.examiner_judged``, which the scorer counts), the sealed video segments and how each
+exam closed its chain (``POST /evidence/video`` proves a file against them), and whom to tell
+when an exam ends (the scorer).  Readers take ``lock`` so that they see the day between two
+entries, never during one.
 
 Rebuilding reads the whole log but parses only the entries whose bytes name a day type
 (``DAY_TYPE``): the canonical JSON of an entry always holds ``"type":"<its type>"``, and a
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 from exam_core.centre.blobs import BlobStore
 from exam_core.centre.store import LogStore
 from exam_core.errors import EntryError, ExamDayError, StoreError
+from exam_core.evidence.video_chain import VIDEO_SEALED, ChainEnd, Seal
 from exam_core.exam_day.day import ExamDay, IdHashes
 from exam_core.exam_day.session_rows import id_hashes_of
 from exam_core.exam_day.steps import Step
@@ -81,6 +84,10 @@ class DayGuard:
         self.results: dict[str, ScoredEntry] = {}
         self.scoring_errors: dict[str, str] = {}
         """Exam → why the service's scorer could not score it (kept until it is scored)."""
+        self.seals: list[Seal] = []
+        """Every admitted ``video.sealed``, in log order (``evidence verify`` over HTTP)."""
+        self.chain_ends: dict[str, ChainEnd] = {}
+        """Exam → how its ``exam.ended`` closed its video chain."""
         self._size = 0
         self.ignored = 0
         """Logged entries the day refused on replay (written before it kept watch)."""
@@ -122,6 +129,7 @@ class DayGuard:
                 ended = entry.type == "exam.ended"
                 if entry.type == "exam.scored":
                     self._scored(index, entry)
+                self._evidence(index, entry)
             if entry.type == "exam.examiner_judged":
                 self._call(index, entry)
             self._size = index + 1
@@ -150,6 +158,8 @@ class DayGuard:
             self.day = ExamDay(self.origin, self._id_hashes)
             self.calls = {}
             self.results = {}
+            self.seals = []
+            self.chain_ends = {}
             self._size = 0
             self.ignored = 0
 
@@ -167,6 +177,18 @@ class DayGuard:
             index, str(event["rules"]), str(event["code"]), int(event["frame"])
         )
         self.calls.setdefault(str(event["exam"]), []).append(call)
+
+    def _evidence(self, index: int, entry: Entry) -> None:
+        event = entry.event
+        if entry.type == VIDEO_SEALED:
+            self.seals.append(Seal.of(index, entry.actor, event))
+        elif entry.type == "exam.ended" and "video_segments" in event:
+            self.chain_ends.setdefault(
+                str(event["exam"]),
+                ChainEnd(
+                    index, int(event["video_segments"]), bytes.fromhex(str(event["video_head"]))
+                ),
+            )
 
     def _scored(self, index: int, entry: Entry) -> None:
         event = entry.event

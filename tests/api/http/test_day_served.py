@@ -3,8 +3,9 @@
 A centre's database holds the session's bookings; the morning (room, session, check-ins,
 allocation, boarding, gate, start) is logged in process; then the served centre takes the in-car
 unit's telemetry and its ``exam.ended`` over HTTP, refuses steps out of order with the step
-expected, and its scorer signs the result with nobody asking.  An exam that ended while no
-scorer ran is scored when the service opens.
+expected, and its scorer signs the result with nobody asking; the candidate's receipt of it
+verifies and still holds against the log the centre serves (``receipt check --url``).  An exam
+that ended while no scorer ran is scored when the service opens.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.cli.main import main
 from api.client import CentreClient, RefusedError, RemoteLog, RetryPolicy
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
@@ -123,6 +125,13 @@ def test_the_served_day_takes_telemetry_refuses_disorder_and_scores(
             # The centre's own scorer key: the one it holds already.
             assert scored.actor == ds.SCORER
             assert scored.event["chunks"] == view_chunks(blobs)
+            # The candidate's receipt, checked against the log the centre serves today.
+            receipt = tmp_path / "receipt.txt"
+            receipt.write_bytes(http.get(f"/evidence/receipt/{exam}").content)
+        policy = tmp_path / "policy.txt"
+        policy.write_bytes(httpx.get(served.url + "/policy").content)
+        assert main(["receipt", "verify", str(receipt), "--policy", str(policy)]) == 0
+        assert main(["receipt", "check", str(receipt), "--url", served.url]) == 0
     finally:
         code, err = served.stop()
     assert code == 0, err

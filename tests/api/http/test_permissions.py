@@ -18,15 +18,17 @@ from fastapi import FastAPI
 from api.http.permissions import TOKEN_ROLES
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
+from exam_core.evidence.video_chain import GENESIS, Seal, sealed_fields
 from exam_core.exam_day.plan import Crew, exam_id
 from exam_core.log.tiles import encode_entry_bundle
 from tests.api.http.conftest import Actor, AppClient, bearer
-from tests.api.http.day_fixture import ServedDay
+from tests.api.http.day_fixture import ROUTE, ServedDay
 from tests.exam_core.exam_day import day_script as ds
 
 PROBLEM = "urn:exam-integrity:problem:"
 BLOB = b"telemetry chunk bytes"
 BLOB_SHA = hashlib.sha256(BLOB).hexdigest()
+SEGMENT = b"five seconds of in-car video"
 EVERY_ROLE = frozenset(
     {"admin", "allocator", "auditor", "demo", "gateway", "investigator", "monitor", "scorer"}
     | {"supervisor", "tablet", "terminal", "vehicle"}
@@ -89,6 +91,12 @@ ENDPOINTS = (
         frozenset({"admin", "auditor", "supervisor", "scorer", "tablet", "vehicle"}),
     ),
     Endpoint("GET", "/day/rooms/{room}/gate", DAY_READERS),
+    Endpoint("GET", "/evidence/receipt/{exam}", None),
+    Endpoint(
+        "POST",
+        "/evidence/video",
+        frozenset({"admin", "auditor", "investigator", "monitor", "supervisor"}),
+    ),
 )
 
 
@@ -115,6 +123,7 @@ def calls(
     centre.blobs.put(BLOB)
     crew = crew_of_the_boarded(day)
     session = quote(ds.SESSION, safe="/")
+    exam = finish_with_video(day)
 
     def post_entry(c: AppClient, headers: dict[str, str]) -> int:
         return c.post("/entries", content=demo.entry(), headers=headers).status_code
@@ -159,7 +168,31 @@ def calls(
         ),
         "GET /day/exams/{exam}": get(f"/day/exams/{exam_id(ds.SESSION, day.first())}"),
         "GET /day/rooms/{room}/gate": get(f"/day/rooms/{ds.ROOM}/gate"),
+        "GET /evidence/receipt/{exam}": get(f"/evidence/receipt/{exam}"),
+        "POST /evidence/video": lambda c, headers: (
+            c.post("/evidence/video", content=SEGMENT, headers=headers).status_code
+        ),
     }
+
+
+def finish_with_video(day: ServedDay) -> str:
+    """The boarded exam seals one video segment, runs, ends and is scored: its exam id."""
+    now = day.clock[0]
+    candidate = day.first()
+    exam = exam_id(ds.SESSION, candidate)
+    fields = sealed_fields(
+        exam, segment=0, prev=GENESIS, data=SEGMENT, start_ms=ds.START, end_ms=ds.START + 5_000
+    )
+    unit = ds.unit(day.assignment[candidate])
+    seal = day.do("video.sealed", unit, ds.START + 1_500, **fields)
+    day.start(candidate, exam)
+    day.chunk(candidate, exam, 0)
+    head = Seal.of(seal.index, unit, seal.event).link
+    ended = {"exam": exam, "chunks": 1, "video_segments": 1, "video_head": head.hex()}
+    day.do("exam.ended", unit, ds.START + 60_000, **ended)
+    day.do("exam.scored", ds.SCORER, ds.START + 70_000, **(ds.scored(exam, 1) | {"map": ROUTE}))
+    day.clock[0] = now
+    return exam
 
 
 def crew_of_the_boarded(day: ServedDay) -> Crew:
