@@ -11,7 +11,8 @@ of the log rebuilds it after a restart; it is pure — steps and values in, a do
     committed ──allocation.committed again (same manifest, a later round: an abort)──▶ committed
     committed ──allocation.made (the committed manifest and round)──▶
     allocated ──allocation.repaired (no-show, examiner withdrawn; repair k+1)──▶ allocated
-    allocated ──boarding.confirmed (the assigned crew's tablet, its car, the derived exam id)
+    allocated ──boarding.confirmed (the assigned crew's tablet, the car drawn for its examiner —
+                 its own car when the manifest draws none —, the derived exam id)
                  └─▶ each exam: started ▸ telemetry ▸ (stopped) ▸ ended ▸ scored (``exam_flow``)
 
 Tablets read their assignment (``assignment_for``) only once it is made, and only their own.
@@ -31,7 +32,7 @@ from allocation.manifest import Manifest, parse_manifest
 from exam_core.errors import ExamDayError, StepError
 from exam_core.exam_day.checkin import CandidateCheckin, CheckinState
 from exam_core.exam_day.exam_flow import ExamFlow
-from exam_core.exam_day.plan import SessionPlan, exam_id, parse_plan
+from exam_core.exam_day.plan import Crew, SessionPlan, exam_id, parse_plan
 from exam_core.exam_day.steps import GateBoard, Step
 
 
@@ -81,6 +82,8 @@ class SessionFlow:
         self.round: int | None = None
         self.commits = 0
         self.assignment: dict[str, str] = {}
+        self.vehicles: dict[str, str] = {}
+        """Examiner → the car the allocation drew for them (a version-2 manifest's draw)."""
         self.no_shows: set[str] = set()
         self.withdrawn: set[str] = set()
         self.repairs = 0
@@ -275,6 +278,9 @@ class SessionFlow:
             raise ExamDayError("manifest", "the manifest's candidates are not the sealed roster")
         if tuple(sorted(e.id for e in parsed.roster.examiners)) != self.examiners:
             raise ExamDayError("manifest", "the manifest's examiners are not the crews on duty")
+        cars = {c.vehicle for c in self.plan.crews}
+        if parsed.roster.vehicles and {v.id for v in parsed.roster.vehicles} != cars:
+            raise ExamDayError("manifest", "the manifest's cars are not the crews' cars")
         for name, value in (
             ("round", parsed.beacon.round),
             ("beacon_kind", parsed.beacon.kind),
@@ -321,9 +327,43 @@ class SessionFlow:
                 "assignment",
                 "the assignment must pair each sealed candidate once, with an examiner on duty",
             )
+        drawn = self._drawn_vehicles(step)
         if commit:
             self.phase = Phase.ALLOCATED
             self.assignment = dict(pairs)
+            self.vehicles = drawn
+
+    def _drawn_vehicles(self, step: Step) -> dict[str, str]:
+        """The ``vehicles`` of ``allocation.made``: each examiner on duty one of the crews' cars,
+        no car twice ({} when the manifest draws no cars: each crew keeps its own).
+
+        Raises:
+            ExamDayError: (``vehicles``) a draw that is not that.
+        """
+        drawn = {str(e): str(v) for e, v in step.event.get("vehicles", ())}
+        if not drawn:
+            return drawn
+        cars = {c.vehicle for c in self.plan.crews}
+        if (
+            sorted(drawn) != list(self.examiners)
+            or len(step.event["vehicles"]) != len(drawn)
+            or len(set(drawn.values())) != len(drawn)
+            or not set(drawn.values()) <= cars
+        ):
+            raise ExamDayError(
+                "vehicles", "the draw must give each examiner on duty one of the crews' cars"
+            )
+        return drawn
+
+    def crew_for(self, examiner: str) -> Crew | None:
+        """``examiner``'s crew as it examines today: their tablet, and the car the allocation
+        drew for them with that car's in-car unit (the plan's own car when none was drawn)."""
+        crew = self.plan.crew_of(examiner)
+        car = self.vehicles.get(examiner)
+        if crew is None or car is None or car == crew.vehicle:
+            return crew
+        owner = next(c for c in self.plan.crews if c.vehicle == car)
+        return replace(crew, vehicle=car, unit=owner.unit)
 
     def _repaired(self, step: Step, commit: bool) -> None:
         self._require_phase(step.type, Phase.ALLOCATED)
@@ -374,7 +414,7 @@ class SessionFlow:
     def _boarded(self, step: Step, commit: bool) -> None:
         self._require_phase(step.type, Phase.ALLOCATED)
         candidate, examiner = step.text("candidate"), step.text("examiner")
-        crew = self.plan.crew_of(examiner)
+        crew = self.crew_for(examiner)
         if crew is None or examiner in self.withdrawn:
             raise ExamDayError("not_on_duty", f"{examiner} is not on duty in {self.session}")
         if step.actor != crew.tablet:

@@ -191,7 +191,8 @@ def assignment(
     day = _day(centre)
     with day.lock:
         flow = _session(day, session)
-        crew = None if key is None else flow.plan.crew_with_tablet(key)
+        planned = None if key is None else flow.plan.crew_with_tablet(key)
+        crew = None if planned is None else flow.crew_for(planned.examiner)
         if crew is None:
             raise Problem("day/not-on-duty", f"no crew of session {session} carries {key}")
         try:
