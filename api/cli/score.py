@@ -43,13 +43,7 @@ from exam_core.scoring.rules import (
     rule_table_markdown,
 )
 from exam_core.scoring.sim.simulator import simulate
-from exam_core.scoring.telemetry import (
-    FRAME,
-    HEADER,
-    MAX_FRAMES_PER_CHUNK,
-    SIGNATURE_BYTES,
-    make_chunks,
-)
+from exam_core.scoring.telemetry import MAX_CHUNK_BYTES, make_chunks
 
 VEHICLE_KEY_NAME = "exam.example/c/sim/vehicle/V001"
 
@@ -136,7 +130,6 @@ MAX_EXAM_FILE_BYTES = 1 << 20
 MAX_RESULT_BYTES = 1 << 20
 MAX_CHUNKS = 1_000
 """A thousand chunks of 600 frames at 10 Hz is a day of driving; an exam takes minutes."""
-MAX_CHUNK_BYTES = HEADER.size + MAX_FRAMES_PER_CHUNK * FRAME.size + SIGNATURE_BYTES
 _EXAM_FIELDS = {"exam", "subject", "licence_class", "map", "rules", "chunks", "vehicle_vkey"}
 
 
