@@ -282,6 +282,8 @@ def parse_course(data: bytes) -> Course:
             _keys(doc["roads"], {"solid_lines"}, {"lane_dividers"}, "roads")
             roads = _polylines(doc["roads"]["solid_lines"], "roads.solid_lines")
             dividers = _polylines(doc["roads"].get("lane_dividers", []), "roads.lane_dividers")
+            if any(a == b for a, b in dividers):
+                raise ScoringError("roads.lane_dividers has a repeated point")
         return FieldCourse(version, _vehicle(doc["vehicle"]), items, limit, roads, dividers)
     if subject == 3:
         _keys(

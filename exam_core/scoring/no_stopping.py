@@ -15,7 +15,10 @@ from exam_core.scoring.route_scene import RouteRuleFunction
 stopped_in_zone = stop_on_crosswalk
 """The first frame of each zone of the rule's item with the stopped body on it."""
 
-RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {"X30121": stopped_in_zone, "X30122": stopped_in_zone}
+RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
+    "X30121": stopped_in_zone,
+    "X30122": stopped_in_zone,
+}
 """Rule code → the rule function that decides it."""
 
 METHODS: dict[str, int] = {}

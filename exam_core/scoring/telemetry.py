@@ -22,10 +22,10 @@ SHA-256 is logged by a ``telemetry.chunk`` entry.  A chunk is
              header ‖ frames
 
 ``make_chunk`` is the one function that makes chunk bytes (version 3 unless asked for an older
-one, as an older unit makes them); ``parse_chunk`` is its strict inverse for untrusted bytes of either
-version; ``assemble_track`` joins parsed chunks into the columns the engine
-reads and refuses gaps, time running backwards, irregular timing and impossible jumps, each with
-a ``TelemetryError`` whose ``reason`` is stable, so bad data is never silently scored.
+one, as an older unit makes them); ``parse_chunk`` is its strict inverse for untrusted bytes of
+any version; ``assemble_track`` joins parsed chunks into the columns the engine reads and
+refuses gaps, time running backwards, irregular timing and impossible jumps, each with a
+``TelemetryError`` whose ``reason`` is stable, so bad data is never silently scored.
 """
 
 from __future__ import annotations

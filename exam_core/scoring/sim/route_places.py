@@ -34,7 +34,9 @@ def night_bend(script: RouteScript) -> None:
         route_cab.flash_high_beam(script, 2)
     a = drv.frame
     car.to(zone.end + 1_000, cruise, v_end=cruise)
-    drv.mark("X30117@bend", a + round(BEND_FLASH_LEAD_S * 10) - 1, a + round(BEND_FLASH_LEAD_S * 10) + 4)
+    drv.mark(
+        "X30117@bend", a + round(BEND_FLASH_LEAD_S * 10) - 1, a + round(BEND_FLASH_LEAD_S * 10) + 4
+    )
 
 
 def stops(script: RouteScript) -> None:
