@@ -17,26 +17,24 @@ from exam_core.scoring.sim.route_driver import SLOW
 if TYPE_CHECKING:
     from exam_core.scoring.sim.route_script import RouteScript
 
-BEND_FLASH_LEAD_S = 3.0
-"""How long before the bend the candidate starts flashing the high beam."""
 STOPS = (("X30121", "yellow_grid"), ("X30122", "no_stopping"))
 
 
 def night_bend(script: RouteScript) -> None:
-    """At night, flash the high beam twice some 3 s before the bend, unless
-    ``flash_at_bends`` is off (X30117 at a bend, marked ``X30117@bend``)."""
+    """At night, flash the high beam twice (on 0.4 s, off 0.4 s) starting ``bend_flash_lead_s``
+    (3 s) before the bend, unless ``flash_at_bends`` is off (X30117 at a bend, marked
+    ``X30117@bend``)."""
     zone = script.zones.get("bend")
     if zone is None:
         return
     drv, car, cruise = script.drv, script.car, script.cruise
-    car.to(zone.start - 1_000 - cruise * BEND_FLASH_LEAD_S, cruise, v_end=cruise)
+    lead = script.bend_flash_lead_s
+    car.to(zone.start - cruise * lead, cruise, v_end=cruise)
     if script.night and script.flash_at_bends:
         route_cab.flash_high_beam(script, 2)
     a = drv.frame
     car.to(zone.end + 1_000, cruise, v_end=cruise)
-    drv.mark(
-        "X30117@bend", a + round(BEND_FLASH_LEAD_S * 10) - 1, a + round(BEND_FLASH_LEAD_S * 10) + 4
-    )
+    drv.mark("X30117@bend", a + round(lead * 10) - 2, a + round(lead * 10) + 2)
 
 
 def stops(script: RouteScript) -> None:

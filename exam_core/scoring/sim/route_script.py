@@ -91,6 +91,8 @@ class RouteScript:
         """Faults committed once already, where a step that repeats could commit them again."""
         self.flash_at_bends = True
         """At night, alternate the beams before a bend (off: X30117 committed at the bend)."""
+        self.bend_flash_lead_s = 3.0
+        """How long before the bend the alternating beams begin."""
         self.air_brakes = False
         """The car has air brakes (then its gauge reads ``AIR_FULL_KPA`` once charged)."""
 

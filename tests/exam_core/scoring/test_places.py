@@ -45,6 +45,23 @@ def test_no_alternating_beams_before_a_bend_at_night(
     assert "X30117" not in {d.code for d in older.deductions}
 
 
+@pytest.mark.parametrize(("lead_s", "deducted"), [(4.6, False), (5.6, True)])
+def test_alternating_beams_begun_early_count_only_within_the_window(
+    route: RouteCourse, table: RuleTable, vehicle: Ed25519Signer, lead_s: float, deducted: bool
+) -> None:
+    """The high beam goes on at the lead and 0.8 s later: 4.6 s ahead both flashes are within
+    the 5 s window; 5.6 s ahead only the second is."""
+    script = RouteScript(route, 7, [])
+    script.bend_flash_lead_s = lead_s
+    run = script.run()
+    result = score_chunks(make_chunks(vehicle, EXAM_ID, run.frames), route, table, "C1")
+    hits = [d.frame for d in result.deductions if d.code == "X30117"]
+    assert bool(hits) == deducted
+    if deducted:
+        first, last = run.expected["X30117@bend"]
+        assert first <= hits[0] <= last
+
+
 def _field_doc(name: str = "k2-field-a-v3.json") -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((MAPS / name).read_text())
     return doc
