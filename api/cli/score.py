@@ -3,6 +3,9 @@
 ``score simulate`` drives the scripted candidate over the shipped course and writes what an
 exam leaves behind: the signed telemetry chunks, the in-car unit's public key, the versions of
 the map and rule table used (``exam.json``) and the result (``result.json``, canonical JSON).
+With ``--examiner-call CODE@FRAME`` (repeatable) the examiner's calls of the exam
+(``exam.examiner_judged``: an examiner-judged rule of the table and the frame it refers to) are
+written into ``exam.json`` and counted in the result, as the scorer and the audit count them.
 The directory appears whole or not at all (``api.cli.output_dir``); an existing one is
 replaced only with ``--force``.  ``score replay`` recomputes the result from that directory
 alone and prints it; it exits 1 if it differs from the ``result.json`` found there.
@@ -35,7 +38,7 @@ from exam_core.scoring.coverage import (
     coverage_markdown,
     load_catalogue,
 )
-from exam_core.scoring.engine import score_chunks
+from exam_core.scoring.engine import ExaminerCall, score_chunks
 from exam_core.scoring.rules import (
     Rule,
     load_rule_table,
@@ -43,13 +46,7 @@ from exam_core.scoring.rules import (
     rule_table_markdown,
 )
 from exam_core.scoring.sim.simulator import simulate
-from exam_core.scoring.telemetry import (
-    FRAME,
-    HEADER,
-    MAX_FRAMES_PER_CHUNK,
-    SIGNATURE_BYTES,
-    make_chunks,
-)
+from exam_core.scoring.telemetry import MAX_CHUNK_BYTES, make_chunks
 
 VEHICLE_KEY_NAME = "exam.example/c/sim/vehicle/V001"
 
@@ -70,6 +67,14 @@ def register(commands: Any) -> None:
     )
     sim.add_argument(
         "--seed", type=integer(0, MAX_SEED), required=True, help="seed of the sensor noise"
+    )
+    sim.add_argument(
+        "--examiner-call",
+        dest="examiner_calls",
+        action="append",
+        default=[],
+        metavar="CODE@FRAME",
+        help="an examiner's call: an examiner-judged rule code and its frame (repeatable)",
     )
     sim.add_argument("--out", required=True, help="directory to write the exam to")
     sim.add_argument("--force", action="store_true", help="replace an existing --out directory")
@@ -105,6 +110,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         run = simulate(course, args.seed, faults)
     except ValueError as e:
         raise ScoringError(str(e)) from e
+    calls = [_examiner_call(text) for text in args.examiner_calls]
     seed = hashlib.sha256(b"examctl score simulate vehicle\n" + str(args.seed).encode()).digest()
     signer = Ed25519Signer.from_seed(VEHICLE_KEY_NAME, seed)
     exam_id = hashlib.sha256(b"exam\n" + str(args.seed).encode()).digest()[:16]
@@ -119,7 +125,16 @@ def run_simulate(args: argparse.Namespace) -> int:
         "chunks": hashes,
         "vehicle_vkey": signer.vkey,
     }
-    result = score_chunks(blobs, course, table, args.licence_class, verifier=signer.verifier)
+    if calls:
+        exam["examiner_calls"] = [{"code": c.code, "frame": c.frame} for c in calls]
+    result = score_chunks(
+        blobs,
+        course,
+        table,
+        args.licence_class,
+        verifier=signer.verifier,
+        examiner_calls=calls,
+    )
     with staged_output_dir(out, force=args.force) as staged:
         (staged / "telemetry").mkdir()
         for n, blob in enumerate(blobs):
@@ -130,13 +145,59 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+_CALL = re.compile(r"([0-9A-Z]{1,16})@([0-9]{1,9})")
+MAX_EXAMINER_CALLS = 100
+"""An exam has a handful of calls at most: one disqualifying call ends it."""
+
+
+def _examiner_call(text: str) -> ExaminerCall:
+    """A call given as ``CODE@FRAME``; whether the table leaves it to the examiner is the
+    engine's check.
+
+    Raises:
+        ScoringError: the text is not CODE@FRAME.
+    """
+    match = _CALL.fullmatch(text)
+    if match is None:
+        raise ScoringError(f"examiner call {text!r} is not CODE@FRAME")
+    return ExaminerCall(match[1], int(match[2]))
+
+
+def _read_calls(doc: dict[str, Any]) -> list[ExaminerCall]:
+    """The examiner's calls of ``exam.json`` (none when it lists none).
+
+    Raises:
+        ScoringError: ``examiner_calls`` is not a list of 1 to ``MAX_EXAMINER_CALLS``
+            {code, frame} objects, or a call is not CODE@FRAME.
+    """
+    if "examiner_calls" not in doc:
+        return []
+    calls = doc["examiner_calls"]
+    if not isinstance(calls, list) or not 1 <= len(calls) <= MAX_EXAMINER_CALLS:
+        raise ScoringError(
+            f"exam.json examiner_calls must be a list of 1 to {MAX_EXAMINER_CALLS} calls"
+        )
+    out = []
+    for n, call in enumerate(calls):
+        ok = (
+            isinstance(call, dict)
+            and set(call) == {"code", "frame"}
+            and isinstance(call["code"], str)
+            and isinstance(call["frame"], int)
+            and not isinstance(call["frame"], bool)
+        )
+        if not ok:
+            raise ScoringError(f"exam.json examiner_calls[{n}] must be {{code, frame}}")
+        out.append(_examiner_call(f"{call['code']}@{call['frame']}"))
+    return out
+
+
 _EXAM_ID = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_EXAM_FILE_BYTES = 1 << 20
 MAX_RESULT_BYTES = 1 << 20
 MAX_CHUNKS = 1_000
 """A thousand chunks of 600 frames at 10 Hz is a day of driving; an exam takes minutes."""
-MAX_CHUNK_BYTES = HEADER.size + MAX_FRAMES_PER_CHUNK * FRAME.size + SIGNATURE_BYTES
 _EXAM_FIELDS = {"exam", "subject", "licence_class", "map", "rules", "chunks", "vehicle_vkey"}
 
 
@@ -146,8 +207,10 @@ def _read_exam(folder: Path) -> dict[str, Any]:
         doc = read_json_file(path, limit=MAX_EXAM_FILE_BYTES, what="exam description")
     except InputFileError as e:
         raise ScoringError(str(e)) from e
-    if not isinstance(doc, dict) or set(doc) != _EXAM_FIELDS:
-        raise ScoringError(f"exam.json must have exactly {sorted(_EXAM_FIELDS)}")
+    if not isinstance(doc, dict) or set(doc) - {"examiner_calls"} != _EXAM_FIELDS:
+        raise ScoringError(
+            f"exam.json must have exactly {sorted(_EXAM_FIELDS)} (and may have examiner_calls)"
+        )
     chunks = doc["chunks"]
     if (
         not isinstance(chunks, list)
@@ -188,6 +251,7 @@ def run_replay(args: argparse.Namespace) -> int:
         if hashlib.sha256(blob).hexdigest() != sha:
             raise ScoringError(f"telemetry chunk {n} does not match its logged SHA-256")
         blobs.append(blob)
+    calls = _read_calls(exam)
     result = score_chunks(
         blobs,
         course,
@@ -195,9 +259,17 @@ def run_replay(args: argparse.Namespace) -> int:
         str(exam["licence_class"]),
         verifier=verifier,
         exam_id=bytes.fromhex(exam["exam"]),
+        examiner_calls=calls,
     )
     text = result.to_bytes()
     print(text.decode())
+    if calls:
+        points = sum(table.rules[c.code].points for c in calls)
+        print(
+            f"examctl: {len(calls)} examiner's call(s) counted, {points} points: "
+            + ", ".join(f"{c.code}@{c.frame}" for c in calls),
+            file=sys.stderr,
+        )
     recorded = folder / "result.json"
     if (
         os.path.lexists(recorded)

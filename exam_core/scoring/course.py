@@ -36,6 +36,11 @@ K3_ZONES = (
     "overtaking",
     "u_turn",
     "pull_over",
+    "yellow_grid",
+    "no_stopping",
+    "bend",
+    "slope",
+    "arch_bridge",
 )
 
 
@@ -72,8 +77,8 @@ class FieldItem:
 class FieldCourse:
     """A 科目二 field: items in the order they are driven.
 
-    ``speed_limit_mm_s`` and ``road_lines`` (the solid lines of the roads between the items)
-    are absent (None, ``()``) in maps older than the rules that use them.
+    ``speed_limit_mm_s``, ``road_lines`` (the solid lines of the roads between the items) and
+    ``lane_dividers`` are absent (None, ``()``) in maps older than the rules that use them.
     """
 
     version: str
@@ -81,6 +86,9 @@ class FieldCourse:
     items: tuple[FieldItem, ...]
     speed_limit_mm_s: int | None = None
     road_lines: tuple[Segment, ...] = ()
+    lane_dividers: tuple[Segment, ...] = ()
+    """The broken lines between two lanes of the same direction on the field's roads (maps
+    from ``k2-field-a/3``)."""
 
     def has(self, name: str) -> bool:
         """The field has the item ``name``."""
@@ -269,10 +277,14 @@ def parse_course(data: bytes) -> Course:
         if limit is not None and _int(limit, "speed_limit_mm_s") <= 0:
             raise ScoringError("speed_limit_mm_s must be positive")
         roads: tuple[Segment, ...] = ()
+        dividers: tuple[Segment, ...] = ()
         if "roads" in doc:
-            _keys(doc["roads"], {"solid_lines"}, set(), "roads")
+            _keys(doc["roads"], {"solid_lines"}, {"lane_dividers"}, "roads")
             roads = _polylines(doc["roads"]["solid_lines"], "roads.solid_lines")
-        return FieldCourse(version, _vehicle(doc["vehicle"]), items, limit, roads)
+            dividers = _polylines(doc["roads"].get("lane_dividers", []), "roads.lane_dividers")
+            if any(a == b for a, b in dividers):
+                raise ScoringError("roads.lane_dividers has a repeated point")
+        return FieldCourse(version, _vehicle(doc["vehicle"]), items, limit, roads, dividers)
     if subject == 3:
         _keys(
             doc,
@@ -313,7 +325,7 @@ def parse_course(data: bytes) -> Course:
     raise ScoringError(f"course map subject must be 2 or 3, not {subject!r}")
 
 
-DEFAULT_MAPS = {2: "k2-field-a-v2.json", 3: "k3-route-a-v2.json"}
+DEFAULT_MAPS = {2: "k2-field-a-v3.json", 3: "k3-route-a-v3.json"}
 LARGE_VEHICLE_MAP = "k2-field-l-v1.json"
 """The shipped 科目二 field of the large vehicles (licence classes A1, A2, A3, B1, B2)."""
 

@@ -18,11 +18,13 @@ from functools import partial
 from exam_core.errors import ScoringError
 from exam_core.log.note import Ed25519Verifier
 from exam_core.scoring import (
+    air_brakes,
     cab_rules,
     field_general,
     field_items,
     general_rules,
     large_items,
+    no_stopping,
     route_cab_rules,
     route_general,
     route_items,
@@ -55,6 +57,8 @@ def _subject_functions(subject: int) -> dict[str, Callable[..., list[Deduction]]
         **route_general.RULE_FUNCTIONS,
         **route_items.RULE_FUNCTIONS,
         **route_cab_rules.RULE_FUNCTIONS,
+        **no_stopping.RULE_FUNCTIONS,
+        **air_brakes.RULE_FUNCTIONS,
     }
 
 
@@ -69,13 +73,15 @@ def newest_method(code: str) -> int:
         route_general.METHODS,
         route_items.METHODS,
         route_cab_rules.METHODS,
+        no_stopping.METHODS,
+        air_brakes.METHODS,
     )
     return next((m[code] for m in methods if code in m), 1)
 
 
 def telemetry_needed(code: str) -> int:
-    """The telemetry format version a rule reads (2 for what only telemetry v2 carries)."""
-    needs = {**cab_rules.TELEMETRY, **route_cab_rules.TELEMETRY}
+    """The telemetry format version a rule reads (2 or 3 for what only that version carries)."""
+    needs = {**cab_rules.TELEMETRY, **route_cab_rules.TELEMETRY, **air_brakes.TELEMETRY}
     return needs.get(code, 1)
 
 

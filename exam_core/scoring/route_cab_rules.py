@@ -263,14 +263,32 @@ def night(scene: RouteScene) -> list[tuple[int, int]]:
     return out
 
 
+ALTERNATE_BEAMS_AT = {
+    1: ("junction_straight", "junction_left", "junction_right", "crosswalk"),
+    2: (
+        "junction_straight",
+        "junction_left",
+        "junction_right",
+        "crosswalk",
+        "bend",
+        "slope",
+        "arch_bridge",
+    ),
+}
+"""The zones each method of X30117 asks for alternating beams before: method 1 the crossings
+only, method 2 also the sharp bends, slopes and arch bridges the research lists (route maps
+from ``k3-route-a/3`` can mark them)."""
+
+
 def night_beams_at_crossings(scene: RouteScene, rule: Rule) -> list[Deduction]:
     """At night, the high beam flashed at least twice (alternating beams) in the ``window_ms``
-    before entering a junction or a crosswalk: each one passed without, at its entry."""
+    before entering a junction or a crosswalk (and, by method 2, a bend, slope or arch bridge):
+    each one passed without, at its entry."""
     sig = scene.facts.track.signals
     k = scene.facts.frames_in(rule.param("window_ms"))
     nights = night(scene)
     out = []
-    for item in ("junction_straight", "junction_left", "junction_right", "crosswalk"):
+    for item in ALTERNATE_BEAMS_AT[rule.method]:
         for a, _ in scene.windows(item):
             if not any(s <= a < e for s, e in nights):
                 continue
@@ -342,7 +360,7 @@ RULE_FUNCTIONS: dict[str, RouteRuleFunction] = {
 }
 """Rule code → the rule function that decides it."""
 
-METHODS: dict[str, int] = {}
+METHODS: dict[str, int] = {"X30117": 2}
 """The newest method of each rule decided in more than one way (the others have method 1)."""
 
 TELEMETRY: dict[str, int] = dict.fromkeys(RULE_FUNCTIONS, 2)

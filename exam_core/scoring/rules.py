@@ -186,7 +186,7 @@ def rule_table_markdown(table: RuleTable) -> str:
     return "\n".join(lines) + "\n"
 
 
-DEFAULT_RULE_TABLE = "ga1026-2017-v3.json"
+DEFAULT_RULE_TABLE = "ga1026-2017-v4.json"
 
 
 def load_rule_table(name: str = DEFAULT_RULE_TABLE) -> RuleTable:

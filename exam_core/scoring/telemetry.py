@@ -4,7 +4,7 @@ The score must be a function of what the car did (DESIGN §6), so the car's own 
 only input.  The in-car unit cuts its 10 Hz stream into chunks; each chunk is one blob whose
 SHA-256 is logged by a ``telemetry.chunk`` entry.  A chunk is
 
-    header   36 bytes  magic "EXTC", version u16 (1 or 2), period ms u16, chunk number u32,
+    header   36 bytes  magic "EXTC", version u16 (1, 2 or 3), period ms u16, chunk number u32,
                        first frame index u32, frame count u32, exam id (16 bytes)
     frames   version 1: 28 bytes each, little-endian:
              t ms since exam start u32 · x mm i32 · y mm i32 · odometer mm i32 (reversing
@@ -16,14 +16,16 @@ SHA-256 is logged by a ``telemetry.chunk`` entry.  A chunk is
              (left positive) · gear engaged in the gearbox i8 (codes as the lever) · voice
              command u8 (0 none; ``cab_inputs``) · in-cab camera observations u16 (bits of
              ``cab_inputs``)
+             version 3: 40 bytes each, the 38 of version 2 and then brake air pressure kPa
+             u16 (``AIR_NONE`` = 65535 on a vehicle without air brakes)
     signature 64 bytes Ed25519 by the in-car unit over the version's signing context ‖
              header ‖ frames
 
-``make_chunk`` is the one function that makes chunk bytes (version 2 unless asked for 1, as an
-older unit makes them); ``parse_chunk`` is its strict inverse for untrusted bytes of either
-version; ``assemble_track`` joins parsed chunks into the columns the engine
-reads and refuses gaps, time running backwards, irregular timing and impossible jumps, each with
-a ``TelemetryError`` whose ``reason`` is stable, so bad data is never silently scored.
+``make_chunk`` is the one function that makes chunk bytes (version 3 unless asked for an older
+one, as an older unit makes them); ``parse_chunk`` is its strict inverse for untrusted bytes of
+any version; ``assemble_track`` joins parsed chunks into the columns the engine reads and
+refuses gaps, time running backwards, irregular timing and impossible jumps, each with a
+``TelemetryError`` whose ``reason`` is stable, so bad data is never silently scored.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ from exam_core.log.note import Ed25519Signer, Ed25519Verifier
 from exam_core.scoring.cab_inputs import KNOWN_COMMANDS, KNOWN_VISION, PEDAL_FULL
 
 MAGIC = b"EXTC"
-LATEST = 2
+LATEST = 3
 """The newest chunk format version; ``make_chunk`` makes it unless asked for another."""
 SIGNING_CONTEXTS = {
     1: b"exam-integrity telemetry chunk v1\n",
     2: b"exam-integrity telemetry chunk v2\n",
+    3: b"exam-integrity telemetry chunk v3\n",
 }
 HEADER = struct.Struct("<4sHHIII16s")
 FRAME = struct.Struct("<IiiiHhbBHI")
@@ -50,13 +53,17 @@ FRAME = struct.Struct("<IiiiHhbBHI")
 FRAME_V2 = struct.Struct("<IiiiHhbBHIHHhbBH")
 """A version 2 frame: version 1's fields, then accelerator, clutch, steering, gear engaged,
 command, observations."""
-FRAMES = {1: FRAME, 2: FRAME_V2}
-FIELDS = {1: 10, 2: 16}
+FRAME_V3 = struct.Struct("<IiiiHhbBHIHHhbBHH")
+"""A version 3 frame: version 2's fields, then the brake air pressure."""
+FRAMES = {1: FRAME, 2: FRAME_V2, 3: FRAME_V3}
+FIELDS = {1: 10, 2: 16, 3: 17}
 """Fields per frame of each version (the reserved byte included)."""
 SIGNATURE_BYTES = 64
 MAX_FRAMES_PER_CHUNK = 6000
 """Ten minutes at 10 Hz: bounds a chunk at about 168 kB."""
-MAX_CHUNK_BYTES = HEADER.size + MAX_FRAMES_PER_CHUNK * FRAME.size + SIGNATURE_BYTES
+MAX_CHUNK_BYTES = (
+    HEADER.size + MAX_FRAMES_PER_CHUNK * max(f.size for f in FRAMES.values()) + SIGNATURE_BYTES
+)
 """The largest chunk the format allows: no reader of chunks needs to load more."""
 
 GEAR_REVERSE = -1
@@ -86,6 +93,9 @@ CAMERA_OK = 1 << 14
 """In-car audio and video monitoring recording and unobstructed."""
 KNOWN_SIGNALS = (1 << 15) - 1
 
+AIR_NONE = 0xFFFF
+"""Brake air pressure of a vehicle without air brakes (version 3's air column)."""
+
 
 class TelemetryError(ScoringError):
     """Telemetry that cannot be scored; ``reason`` is stable, ``frame`` says where if known."""
@@ -101,8 +111,8 @@ class TelemetryError(ScoringError):
 class Frame:
     """One telemetry sample (used to build chunks; the engine reads columns instead).
 
-    The fields after ``signals`` are version 2's; a version 1 chunk leaves them out.  ``engaged``
-    None means the gearbox has the gear the lever is in.
+    The fields after ``signals`` are version 2's, and ``air`` version 3's; an older chunk leaves
+    them out.  ``engaged`` None means the gearbox has the gear the lever is in.
     """
 
     t: int
@@ -120,6 +130,7 @@ class Frame:
     engaged: int | None = None
     command: int = 0
     vision: int = 0
+    air: int = AIR_NONE
 
     def packed(self, version: int) -> tuple[int, ...]:
         """The values a frame of ``version`` lays out, in order."""
@@ -128,7 +139,8 @@ class Frame:
         if version == 1:
             return v1
         engaged = self.gear if self.engaged is None else self.engaged
-        return (*v1, self.accel, self.clutch, self.steering, engaged, self.command, self.vision)
+        v2 = (*v1, self.accel, self.clutch, self.steering, engaged, self.command, self.vision)
+        return v2 if version == 2 else (*v2, self.air)
 
 
 @dataclass(frozen=True)
@@ -216,8 +228,9 @@ def parse_chunk(data: bytes) -> Chunk:
 
     (1) header present, magic and version known; (2) frame count within bounds and the length
     exactly header + frames + signature (no truncation, no trailing bytes); (3) every frame's
-    reserved byte zero, gear known, heading below 360°, no unknown signal bits; and in version
-    2 pedals within 0–1000 ‰, the engaged gear known, no unknown command or observation.
+    reserved byte zero, gear known, heading below 360°, no unknown signal bits; and from version
+    2 on pedals within 0–1000 ‰, the engaged gear known, no unknown command or observation (any
+    air pressure a u16 holds is a reading).
 
     Raises:
         TelemetryError: any of these checks fails; its code (``truncated``, ``bad_magic``,
@@ -250,7 +263,7 @@ def parse_chunk(data: bytes) -> Chunk:
         (4, lambda v: 0 <= v < 36_000, "heading is not below 360°"),
         (6, lambda v: v in VALID_GEARS, "gear value is not known"),
     ]
-    if version == 2:
+    if version >= 2:
         checks += [
             (10, lambda v: v <= PEDAL_FULL, "accelerator pedal beyond its travel"),
             (11, lambda v: v <= PEDAL_FULL, "clutch pedal beyond its travel"),
@@ -296,7 +309,8 @@ class TelemetryLimits:
 class Track:
     """A whole exam's telemetry as columns (one tuple per field, indexed by frame).
 
-    The columns after ``signals`` are version 2's and empty in a version 1 track.
+    The columns after ``signals`` are version 2's and empty in a version 1 track; ``air`` is
+    version 3's and empty in an older one.
     """
 
     period_ms: int
@@ -317,6 +331,7 @@ class Track:
     engaged: tuple[int, ...] = ()
     command: tuple[int, ...] = ()
     vision: tuple[int, ...] = ()
+    air: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.t)
@@ -398,7 +413,7 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
         i = next(k for k, v in enumerate(speed) if not -top <= v <= top)
         raise TelemetryError("impossible_speed", f"speed {speed[i]} mm/s", i)
     v2 = {}
-    if version == 2:
+    if version >= 2:
         v2 = {
             "accel": flat[10::per],
             "clutch": flat[11::per],
@@ -407,6 +422,8 @@ def assemble_track(chunks: Sequence[Chunk], limits: TelemetryLimits) -> Track:
             "command": flat[14::per],
             "vision": flat[15::per],
         }
+    if version >= 3:
+        v2["air"] = flat[16::per]
     return Track(
         period_ms=period,
         exam_id=exam_id,

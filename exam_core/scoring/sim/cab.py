@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from exam_core.scoring.cab_inputs import MIRROR_INTERIOR, PEDAL_FULL
+from exam_core.scoring.telemetry import AIR_NONE
 
 WHEELBASE_MM = 2700.0
 STEERING_RATIO = 15.0
@@ -39,6 +40,8 @@ class Cab:
     """The gear the gearbox really has, when it is not the lever's (a failed engagement)."""
     clutchless_shift: bool = False
     """The next automatic gear change is made without the clutch."""
+    air_kpa: int = AIR_NONE
+    """The brake air pressure gauge (``AIR_NONE``: the car has no air brakes)."""
     pending_command: int = 0
     slip_left: int = 0
     moving_frames: int = 0

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from exam_core.scoring import cab_inputs as cab
 from exam_core.scoring.course import FieldCourse
+from exam_core.scoring.geometry import VehicleDims, body_corners
 from exam_core.scoring.sim.sim_car import Driver, Noise, Pt, SimRun, amount, arc, line, parse_faults
 from exam_core.scoring.telemetry import (
     BELT,
@@ -134,6 +135,42 @@ def _hill(drv: Driver, faults: tuple[set[str], set[str]], stop_x: float, shift: 
     truth = drv.truth
     between = [i for i in range(len(truth)) if 75000 <= truth[i][0] <= 80000]
     drv.mark("X20003", between[0], between[-1])
+
+
+DIVIDER_X = 157500
+"""The lane divider of the exit road north of 直角转弯 (``k2-field-a/3``)."""
+
+
+def _straddle_divider(drv: Driver, trig: bool, dims: VehicleDims) -> None:
+    """X20004: north along the exit road straddling its lane divider for about 11.5 s (near
+    miss 8.5 s: the limit is 10 s), then back into the left lane."""
+    straddle_mm = 1500 * (11.5 if trig else 8.5) - 6000
+    y0 = drv.y + 4000
+    a = drv.frame
+    drv.follow(
+        [
+            (drv.x, drv.y),
+            (drv.x, y0),
+            (DIVIDER_X, y0 + 3000),
+            (DIVIDER_X, y0 + 3000 + straddle_mm),
+            (155000, y0 + 6000 + straddle_mm),
+            (155000, y0 + 10000 + straddle_mm),
+        ],
+        1500,
+        v_end=1500,
+    )
+    # the first frame the true body reaches across the divider; the limit falls 100 frames on
+    first = next(
+        i
+        for i in range(a, drv.frame)
+        if _spans(drv.truth[i], drv.frames[i].heading, dims, DIVIDER_X)
+    )
+    drv.mark("X20004", first + 98, first + 102)
+
+
+def _spans(at: Pt, heading: int, dims: VehicleDims, x: int) -> bool:
+    xs = [p[0] for p in body_corners(round(at[0]), round(at[1]), heading, dims)]
+    return min(xs) < x < max(xs)
 
 
 def _cab_faults(drv: Driver, faults: tuple[set[str], set[str]]) -> None:
@@ -407,6 +444,8 @@ def _field_script(
     drv.set(INDICATOR_LEFT, False)
     if keep:
         drv.mark("X20704", left_zone[0] + 48, left_zone[0] + 52)
+    if "X20004" in both:
+        _straddle_divider(drv, "X20004" in trig, course.vehicle)
     drv.set(PARKING_BRAKE, True)
     drv.gear = GEAR_NEUTRAL
     drv.hold(1000)

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 
 from exam_core.scoring import cab_inputs as cab
 from exam_core.scoring.course import RouteCourse, RouteZone
-from exam_core.scoring.sim import route_cab, route_faults, route_lanes, route_pull_over
+from exam_core.scoring.sim import (
+    route_cab,
+    route_faults,
+    route_lanes,
+    route_places,
+    route_pull_over,
+)
 from exam_core.scoring.sim.route_driver import (
     CRUISE,
     LANE,
@@ -30,6 +36,9 @@ from exam_core.scoring.telemetry import (
     INDICATOR_RIGHT,
     PARKING_BRAKE,
 )
+
+AIR_FULL_KPA = 800
+"""The brake air pressure of a charged air-braked car."""
 
 LOOK_CODES = {
     "junction_straight": "X30505",
@@ -65,6 +74,7 @@ class RouteScript:
         self.cruise = cruise
         self.drv = Driver(seed, noise or Noise())
         self.path = RoutePath(course)
+        self.vehicle = course.vehicle
         self.zones = {zone.item: zone for zone in course.zones}
         self.car = RouteDriver(self.drv, self.path, self.zones["start"].start + 10_000, 1_100)
         self.signal_ms = SIGNAL_MS
@@ -79,6 +89,12 @@ class RouteScript:
         """Switch to the parking lights only just before the engine (X31212's near miss)."""
         self.committed: set[str] = set()
         """Faults committed once already, where a step that repeats could commit them again."""
+        self.flash_at_bends = True
+        """At night, alternate the beams before a bend (off: X30117 committed at the bend)."""
+        self.bend_flash_lead_s = 3.0
+        """How long before the bend the alternating beams begin."""
+        self.air_brakes = False
+        """The car has air brakes (then its gauge reads ``AIR_FULL_KPA`` once charged)."""
 
     def amt(self, code: str, hit: float, miss: float, clean: float = 0.0) -> float:
         """The amount of fault ``code``: ``hit`` when committed, ``miss`` for its near miss."""
@@ -117,6 +133,8 @@ class RouteScript:
         route_lanes.overtaking(self)
         route_faults.turning_round(self)
         self.turn(z["u_turn"], None, INDICATOR_LEFT, speed=3000)
+        route_places.night_bend(self)
+        route_places.stops(self)
         route_pull_over.pull_over(self)
         route_pull_over.leave_car(self)
         return SimRun(self.drv.frames, self.drv.marks)
@@ -176,7 +194,12 @@ class RouteScript:
             drv.set(PARKING_BRAKE, False)
         drv.hold(100 if signal_ms else 0)
         roll = self.amt("10105", 310, 290) + self.amt("10202", 110, 0)
+        # an air-braked car moving off with its tanks at 590 kPa (X30207; near miss 600)
+        air_brakes = self.air_brakes or "X30207" in self.both
+        if air_brakes:
+            drv.cab.air_kpa = round(self.amt("X30207", 590, 600, AIR_FULL_KPA))
         first = drv.frame
+        drv.mark("X30207", first, first + 1)
         drv.mark("X30206", first - 1, first + 1)
         drv.mark("X30105", first)
         drv.mark("X30106", first)
@@ -220,6 +243,8 @@ class RouteScript:
             on_step=start_step,
         )
         drv.rpm_boost = 0
+        if air_brakes:
+            drv.cab.air_kpa = AIR_FULL_KPA
         drv.set(PARKING_BRAKE, False)
         drv.set(DOOR_OPEN, False)
         drv.auto_gear = True

@@ -197,6 +197,7 @@ class Driver:
                 engaged=cab.engaged,
                 command=cab.next_command(),
                 vision=cab.vision(len(self.frames), abs(speed) >= 1),
+                air=cab.air_kpa,
             )
         )
 

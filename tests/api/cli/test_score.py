@@ -32,8 +32,9 @@ def test_simulate_then_replay_prints_the_same_json(
     assert {d["code"] for d in result["deductions"]} == {"20104", "10202"}
     assert all(set(d) == {"code", "item", "points", "frame"} for d in result["deductions"])
     exam = json.loads((out / "exam.json").read_text())
-    assert exam["map"] == "k2-field-a/2"
-    assert exam["rules"] == "ga1026-2017/3"
+    assert exam["map"] == "k2-field-a/3"
+    assert exam["rules"] == "ga1026-2017/4"
+    assert "examiner_calls" not in exam
     assert len(exam["chunks"]) == len(list((out / "telemetry").iterdir()))
     assert main(["score", "replay", str(out)]) == 0
     replayed = capsys.readouterr().out
@@ -165,3 +166,73 @@ def test_rules_coverage_as_json_lists_every_rule(capsys: pytest.CaptureFixture[s
     table = json.loads(capsys.readouterr().out)
     assert {r["code"] for r in table} >= {r["code"] for r in rows if r["code"]}
     assert main(["score", "rules", "--rules", "ga1026-1999/1"]) == 2
+
+
+def test_examiner_calls_go_into_the_directory_and_are_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "exam"
+    calls = ("--examiner-call", "X39012@300", "--examiner-call", "X39016@40")
+    assert simulate(out, *calls, subject="3") == 0
+    written = capsys.readouterr().out
+    result = json.loads(written)
+    assert result == {
+        "deductions": [
+            {"code": "X39016", "frame": 40, "item": "start", "points": 5},
+            {"code": "X39012", "frame": 300, "item": "general", "points": 10},
+        ],
+        "passed": False,
+        "score": 85,
+    }
+    exam = json.loads((out / "exam.json").read_text())
+    assert exam["examiner_calls"] == [
+        {"code": "X39012", "frame": 300},
+        {"code": "X39016", "frame": 40},
+    ]
+    assert main(["score", "replay", str(out)]) == 0
+    replayed = capsys.readouterr()
+    assert replayed.out == written
+    assert "2 examiner's call(s) counted, 15 points: X39012@300, X39016@40" in replayed.err
+    # a call taken out of exam.json is a different score, and replay says so
+    del exam["examiner_calls"][1]
+    (out / "exam.json").write_text(json.dumps(exam))
+    assert main(["score", "replay", str(out)]) == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["X30101@300", "X29001@300", "X39012@99999999", "X39012", "X39012@-1", "@5", "x39012@1"],
+    ids=["machine-rule", "other-subject", "beyond", "no-frame", "negative", "no-code", "case"],
+)
+def test_bad_examiner_calls_are_one_line_errors_and_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], call: str
+) -> None:
+    out = tmp_path / "x"
+    assert simulate(out, "--examiner-call", call, subject="3") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("examctl: error:")
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "calls",
+    [[], {"code": "X39012", "frame": 1}, [{"code": "X39012"}], [{"code": "X39012", "frame": True}],
+     [{"code": "X39012", "frame": 1, "tablet": "T"}], [{"code": "X30101", "frame": 1}],
+     [{"code": "X39012", "frame": 1}] * 101],
+    ids=["empty", "not-a-list", "no-frame", "bool-frame", "extra-field", "machine-rule",
+         "too-many"],
+)  # fmt: skip
+def test_malformed_examiner_calls_in_exam_json_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], calls: object
+) -> None:
+    out = tmp_path / "exam"
+    assert simulate(out, subject="3") == 0
+    exam = json.loads((out / "exam.json").read_text())
+    exam["examiner_calls"] = calls
+    (out / "exam.json").write_text(json.dumps(exam))
+    capsys.readouterr()
+    assert main(["score", "replay", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("examctl: error:")
+    assert "Traceback" not in err

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from exam_core.scoring import FieldCourse, RouteCourse, RuleTable, score_track
 from exam_core.scoring.cab_inputs import KNOWN_COMMANDS, KNOWN_VISION, PEDAL_FULL
-from exam_core.scoring.telemetry import KNOWN_SIGNALS, VALID_GEARS, Track
+from exam_core.scoring.telemetry import AIR_NONE, KNOWN_SIGNALS, VALID_GEARS, Track
 
 from .conftest import EXAM_ID
 
@@ -56,13 +56,14 @@ def tracks(draw: st.DrawFn) -> Track:
         gear=col(st.sampled_from(sorted(VALID_GEARS))),
         rpm=col(st.sampled_from([0, 200, 300, 800, 3000])),
         signals=col(st.integers(0, KNOWN_SIGNALS)),
-        version=2,
+        version=3,
         accel=col(st.integers(0, PEDAL_FULL)),
         clutch=col(st.integers(0, PEDAL_FULL)),
         steering=col(st.integers(-5400, 5400)),
         engaged=col(st.sampled_from(sorted(VALID_GEARS))),
         command=col(st.sampled_from([0, 0, 0, *sorted(KNOWN_COMMANDS)])),
         vision=col(st.integers(0, KNOWN_VISION)),
+        air=col(st.sampled_from([AIR_NONE, 0, 599, 600, 900])),
     )
 
 

@@ -34,7 +34,7 @@ def table_doc() -> dict[str, Any]:
 
 
 def test_shipped_table_is_complete(table: RuleTable) -> None:
-    assert table.version == "ga1026-2017/3"
+    assert table.version == "ga1026-2017/4"
     assert table.pass_mark(2, "C1") == 80
     assert table.pass_mark(2, "A1") == 90
     assert table.pass_mark(2, "B2") == 90
@@ -56,14 +56,16 @@ def test_shipped_table_is_complete(table: RuleTable) -> None:
         ("X20404", "max_ms"): 90_000,
         ("20302", "max_ms"): 30_000,
         ("X30106", "min_ms"): 3000,
+        ("X20004", "max_ms"): 10_000,
+        ("X30207", "min_kpa"): 600,
     }
     for (code, name), value in thresholds.items():
         assert table.rules[code].param(name) == value
 
 
 def test_shipped_maps_load_by_version(field: FieldCourse, route: RouteCourse) -> None:
-    assert course_by_version("k2-field-a/2") == field
-    assert course_by_version("k3-route-a/2") == route
+    assert course_by_version("k2-field-a/3") == field
+    assert course_by_version("k3-route-a/3") == route
     assert [i.item for i in field.items] == [
         "reverse_parking",
         "hill_start",

@@ -116,7 +116,7 @@ def _rewrite_frame(blob: bytes, index: int, **changes: int) -> bytes:
         (lambda b: b[: HEADER.size + FRAME.size + 3], "truncated"),
         (lambda b: b + b"\x00", "trailing_bytes"),
         (lambda b: b"EXTX" + b[4:], "bad_magic"),
-        (lambda b: b[:4] + struct.pack("<H", 3) + b[6:], "bad_version"),
+        (lambda b: b[:4] + struct.pack("<H", 4) + b[6:], "bad_version"),
         (lambda b: b[:6] + struct.pack("<H", 0) + b[8:], "bad_header"),
         (lambda b: b[:16] + struct.pack("<I", 0) + b[20:], "bad_header"),
         (lambda b: b[:16] + struct.pack("<I", MAX_FRAMES_PER_CHUNK + 1) + b[20:], "bad_header"),

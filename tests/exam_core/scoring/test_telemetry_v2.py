@@ -69,7 +69,7 @@ def signer() -> Ed25519Signer:
 
 def test_a_version_2_chunk_keeps_every_field(signer: Ed25519Signer, table: RuleTable) -> None:
     src = frames(5)
-    blob = make_chunk(signer, EXAM_ID, 0, 0, src)
+    blob = make_chunk(signer, EXAM_ID, 0, 0, src, version=2)
     assert len(blob) == HEADER.size + 5 * FRAME_V2.size + SIGNATURE_BYTES
     chunk = parse_chunk(blob)
     assert chunk.version == 2
@@ -111,14 +111,14 @@ def _rewrite(blob: bytes, index: int, column: int, value: int) -> bytes:
 def test_out_of_range_version_2_values_are_refused_with_their_frame(
     signer: Ed25519Signer, column: int, value: int, what: str
 ) -> None:
-    blob = make_chunk(signer, EXAM_ID, 0, 30, frames(4, start=30))
+    blob = make_chunk(signer, EXAM_ID, 0, 30, frames(4, start=30), version=2)
     with pytest.raises(TelemetryError, match=what) as e:
         parse_chunk(_rewrite(blob, 2, column, value))
     assert (e.value.reason, e.value.frame) == ("bad_value", 32)
 
 
 def test_the_version_decides_the_layout_and_the_signature(signer: Ed25519Signer) -> None:
-    v2 = make_chunk(signer, EXAM_ID, 0, 0, frames(3))
+    v2 = make_chunk(signer, EXAM_ID, 0, 0, frames(3), version=2)
     with pytest.raises(TelemetryError) as e:
         parse_chunk(v2[:4] + struct.pack("<H", 1) + v2[6:])
     assert e.value.reason == "trailing_bytes"
@@ -135,7 +135,7 @@ def test_the_version_decides_the_layout_and_the_signature(signer: Ed25519Signer)
     with pytest.raises(TelemetryError, match="bad_signature"):
         verify_chunk_signature(forged, signer.verifier)
     with pytest.raises(RuntimeError):
-        make_chunk(signer, EXAM_ID, 0, 0, frames(1), version=3)
+        make_chunk(signer, EXAM_ID, 0, 0, frames(1), version=4)
 
 
 def test_a_recording_keeps_one_version(signer: Ed25519Signer, table: RuleTable) -> None:
