@@ -78,3 +78,41 @@ class SigningTimes:
         if best == self._NONE:
             return None
         return best, self._actors[self._actor[best]], self._ts[best]
+
+    @property
+    def size(self) -> int:
+        """How many entries (admitted or refused) have been recorded."""
+        return len(self._ts)
+
+    def saved(self) -> tuple[list[str], array[int], array[int], array[int]]:
+        """(signers by id, signer id per entry, ``ts`` per entry, latest per entry): what
+        ``resumed`` takes back; -1 stands for none."""
+        return list(self._actors), self._actor, self._ts, self._latest
+
+    @classmethod
+    def resumed(
+        cls, actors: list[str], actor: array[int], ts: array[int], latest: array[int]
+    ) -> SigningTimes:
+        """The times ``saved`` gave, checked to be such times.
+
+        Raises:
+            ValueError: the arrays differ in length, an id names no signer, or a latest
+                index is not an earlier admitted entry.
+        """
+        if not len(actor) == len(ts) == len(latest):
+            raise ValueError("signing times: the arrays differ in length")
+        if len(set(actors)) != len(actors):
+            raise ValueError("signing times: a signer is listed twice")
+        if actor and not (min(actor) >= cls._NONE and max(actor) < len(actors)):
+            raise ValueError("signing times: a signer id names no signer")
+        previous = cls._NONE
+        for position, best in enumerate(latest):
+            # The latest entry up to each position only moves forward, to an admitted entry.
+            if best != previous and not (previous <= best <= position and actor[best] != cls._NONE):
+                raise ValueError(f"signing times: latest entry at {position} is not one")
+            previous = best
+        times = cls()
+        times._actors = list(actors)
+        times._actor_ids = {name: k for k, name in enumerate(actors)}
+        times._actor, times._ts, times._latest = actor, ts, latest
+        return times
