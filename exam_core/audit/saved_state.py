@@ -14,10 +14,12 @@ a longer bundle needs in order to check only what is new and still give a full a
   on the entries, so the report lists them as a full audit does;
 - what each replayer saves of its own (``exam_core.audit.replayer_state``).
 
-The file is a one-line header and a body, like the centre's snapshot::
+The file is a one-line header and a body, like the centre's snapshot, whose last part is the
+signing times in binary (at a million entries they are 24 MB, which JSON would make slow)::
 
     exam-integrity/audit-state/v1 sha256:<hex SHA-256 of the body>\\n
     <JSON of the state, keys sorted, no spaces>\\n
+    <signer id, ts, latest: ``count`` little-endian int64 each>
 
 ``decode_state`` parses it strictly (any changed byte fails the digest; any field missing,
 extra, of another type or out of range is refused), and ``verify_state`` holds it to the
@@ -72,7 +74,7 @@ FORMAT = b"exam-integrity/audit-state/v1"
 VERSION = 1
 MAX_STATE_BYTES = 1 << 30
 """A state grows with the entries the replayers keep and 24 bytes an entry of signing times:
-a million-entry log of test events saves about 32 MB."""
+a million-entry log of test events saves about 24 MB."""
 
 _HEADER = re.compile(re.escape(FORMAT) + rb" sha256:([0-9a-f]{64})")
 _FIELDS = frozenset(
@@ -98,7 +100,7 @@ _FIELDS = frozenset(
 _LISTED_FIELDS = frozenset({"count", "sha256"})
 _REGISTRY_FIELDS = frozenset({"applied", "genesis_open", "keys", "seq"})
 _KEY_FIELDS = frozenset({"name", "role", "vkey", "revoked"})
-_TIMES_FIELDS = frozenset({"actors", "actor", "ts", "latest"})
+_TIMES_FIELDS = frozenset({"actors", "count"})
 _FINDING_FIELDS = frozenset({"index", "code", "message"})
 
 
@@ -141,11 +143,11 @@ def listed_digest(checkpoints: Sequence[tuple[str, bytes]]) -> bytes:
     return digest.digest()
 
 
-def _int64(values: array[int]) -> str:
+def _int64(values: array[int]) -> bytes:
     if sys.byteorder == "big":  # pragma: no cover - the file is little-endian everywhere
         values = array("q", values)
         values.byteswap()
-    return base64.b64encode(values.tobytes()).decode()
+    return values.tobytes()
 
 
 def encode_state(state: AuditState) -> bytes:
@@ -173,12 +175,7 @@ def encode_state(state: AuditState) -> bytes:
             kind: [[index, base64.b64encode(entry.data).decode()] for index, entry in pairs]
             for kind, pairs in passed.kept.items()
         },
-        "times": {
-            "actors": actors,
-            "actor": _int64(actor),
-            "ts": _int64(ts),
-            "latest": _int64(latest),
-        },
+        "times": {"actors": actors, "count": len(ts)},
         "refused": dict(passed.refused),
         "stopped": passed.stopped,
         "blobs": dict(state.blobs),
@@ -189,7 +186,7 @@ def encode_state(state: AuditState) -> bytes:
         "overflow": dict(state.overflow),
         "replayers": dict(state.replayers),
     }
-    data = _dumps(body).encode() + b"\n"
+    data = _dumps(body).encode() + b"\n" + b"".join(_int64(a) for a in (actor, ts, latest))
     return FORMAT + b" sha256:" + hashlib.sha256(data).hexdigest().encode() + b"\n" + data
 
 
@@ -210,9 +207,10 @@ def decode_state(data: bytes) -> AuditState:
         )
     if hashlib.sha256(rest).hexdigest().encode() != match.group(1):
         raise AuditStateError("audit state body does not match its SHA-256: the file was changed")
-    if not rest.endswith(b"\n"):
+    text, newline, arrays = rest.partition(b"\n")
+    if not newline:
         raise AuditStateError("audit state body does not end with a newline")
-    body = _object(_loads(rest[:-1]), _FIELDS, "body")
+    body = _object(_loads(text), _FIELDS, "body")
     if body["v"] != VERSION:
         raise AuditStateError(f"audit state is not version {VERSION}")
     origin = _string(body["origin"], "origin")
@@ -226,7 +224,7 @@ def decode_state(data: bytes) -> AuditState:
         size=size,
         registry=_registry(origin, body["registry"]),
         kept=_kept(body["kept"], size),
-        times=_times(body["times"], size),
+        times=_times(body["times"], arrays, size),
         refused={
             k: _index(v, size, "refused") for k, v in _dict(body["refused"], "refused").items()
         },
@@ -376,7 +374,8 @@ def _b64(value: Any, what: str) -> bytes:
         raw = base64.b64decode(text, validate=True)
     except binascii.Error as e:
         raise AuditStateError(f"audit state {what} is not base64: {e}") from e
-    if base64.b64encode(raw).decode() != text:
+    # Base64 is canonical group by group: only the last group can hide spare bits.
+    if text and base64.b64encode(raw[(len(text) // 4 - 1) * 3 :]).decode() != text[-4:]:
         raise AuditStateError(f"audit state {what} is not canonical base64")
     return raw
 
@@ -388,10 +387,7 @@ def _hash(value: Any) -> bytes:
     return raw
 
 
-def _int64_array(value: Any, what: str) -> array[int]:
-    raw = _b64(value, what)
-    if len(raw) % 8:
-        raise AuditStateError(f"audit state {what} is not a whole number of 64-bit integers")
+def _int64_array(raw: memoryview) -> array[int]:
     values = array("q")
     values.frombytes(raw)
     if sys.byteorder == "big":  # pragma: no cover - the file is little-endian everywhere
@@ -444,14 +440,21 @@ def _kept(value: Any, size: int) -> dict[str, list[tuple[int, Entry]]]:
     return kept
 
 
-def _times(value: Any, size: int) -> SigningTimes:
+def _times(value: Any, arrays: bytes, size: int) -> SigningTimes:
     body = _object(value, _TIMES_FIELDS, "times")
     actors = [_string(a, "signer") for a in _list(body["actors"], "signers")]
-    arrays = [_int64_array(body[k], f"times {k}") for k in ("actor", "ts", "latest")]
-    if len(arrays[0]) > size:
+    count = _count(body["count"], "times count")
+    if count > size:
         raise AuditStateError(f"audit state times cover more than its {size} entries")
+    if len(arrays) != 3 * 8 * count:
+        raise AuditStateError(
+            f"audit state ends with {len(arrays)} bytes of signing times; {count} entries "
+            f"take {3 * 8 * count}"
+        )
+    view = memoryview(arrays)
+    parts = [_int64_array(view[k * 8 * count : (k + 1) * 8 * count]) for k in range(3)]
     try:
-        return SigningTimes.resumed(actors, *arrays)
+        return SigningTimes.resumed(actors, *parts)
     except ValueError as e:
         raise AuditStateError(f"audit state {e}") from e
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import islice
+from operator import le
 
 __all__ = ["CheckpointEvidence", "SigningTimes"]
 
@@ -105,12 +107,18 @@ class SigningTimes:
             raise ValueError("signing times: a signer is listed twice")
         if actor and not (min(actor) >= cls._NONE and max(actor) < len(actors)):
             raise ValueError("signing times: a signer id names no signer")
-        previous = cls._NONE
-        for position, best in enumerate(latest):
-            # The latest entry up to each position only moves forward, to an admitted entry.
-            if best != previous and not (previous <= best <= position and actor[best] != cls._NONE):
-                raise ValueError(f"signing times: latest entry at {position} is not one")
-            previous = best
+        # The latest entry up to each position only moves forward, never past the position,
+        # and is an admitted entry (checked at C speed: a state holds one per entry).
+        if latest and (
+            latest[0] < cls._NONE
+            or not all(map(le, latest, islice(latest, 1, None)))
+            or not all(map(le, latest, range(len(latest))))
+            or (
+                actor.count(cls._NONE)  # refused entries are rare: look only when there are
+                and any(actor[best] == cls._NONE for best in set(latest) - {cls._NONE})
+            )
+        ):
+            raise ValueError("signing times: a latest entry is not the latest admitted one")
         times = cls()
         times._actors = list(actors)
         times._actor_ids = {name: k for k, name in enumerate(actors)}

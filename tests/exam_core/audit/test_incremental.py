@@ -180,9 +180,11 @@ def test_the_state_is_a_versioned_header_and_canonical_json(
     _, state = grown
     header, body = state.split(b"\n", 1)
     assert header == FORMAT + b" sha256:" + hashlib.sha256(body).hexdigest().encode()
-    parsed = json.loads(body)
+    line, times = body.split(b"\n", 1)
+    parsed = json.loads(line)
     assert parsed["v"] == 1
-    assert _dumps(parsed).encode() + b"\n" == body
+    assert _dumps(parsed).encode() == line
+    assert len(times) == 3 * 8 * parsed["times"]["count"] > 0
 
 
 def test_every_changed_byte_of_the_state_is_refused(grown: tuple[LogBuilder, bytes]) -> None:
@@ -204,11 +206,12 @@ def _dumps(value: Any) -> str:
 def _resealed(state: bytes, change: Any) -> bytes:
     """``state`` with its body changed by ``change`` and the digest made to match again, as
     someone who knows the format would forge it."""
-    body = json.loads(state.split(b"\n", 1)[1])
+    _, line, times = state.split(b"\n", 2)
+    body = json.loads(line)
     text = change(body)
     # A change that returns the whole body as text writes it so; others change it in place.
     data = text if isinstance(text, str) and text.startswith("{") else _dumps(body)
-    raw = data.encode() + b"\n"
+    raw = data.encode() + b"\n" + times
     return FORMAT + b" sha256:" + hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw
 
 
@@ -223,7 +226,7 @@ def _resealed(state: bytes, change: Any) -> bytes:
         (lambda b: b["registry"]["keys"][0].update(role="emperor"), "role"),
         (lambda b: b.update(checkpoint=b["checkpoint"].replace("20", "21", 1)), "checkpoint"),
         (lambda b: b.update(findings=[{"index": 99, "code": "x", "message": "m"}]), "entry"),
-        (lambda b: b["times"].update(actor="AAAA"), "64-bit"),
+        (lambda b: b["times"].update(count=b["times"]["count"] - 1), "bytes of signing times"),
         (lambda b: b["replayers"].pop("ScoringReplayer"), "replayers"),
         (lambda b: b["replayers"].update(ScoringReplayer={"exams": []}), "no state"),
         (lambda b: b["replayers"]["AllocationReplayer"].update(allow_dev_beacon=False), "with"),
