@@ -28,10 +28,11 @@ def _grow(centre: Path, bundle: Path, count: int) -> None:
 
 
 def test_a_log_grown_in_steps_audits_from_its_saved_states_as_in_full(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], db_url: str
 ) -> None:
     centre = tmp_path / "centre"
-    assert main(["init", "--dir", str(centre), "--origin", ORIGIN]) == 0
+    init = ["init", "--dir", str(centre), "--origin", ORIGIN, "--database-url", db_url]
+    assert main(init) == 0
     states = [tmp_path / "state-1", tmp_path / "state-2"]
     _grow(centre, tmp_path / "b1", 300)
     code, first, _ = _audit(capsys, str(tmp_path / "b1"), "--save-state", str(states[0]))
