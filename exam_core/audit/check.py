@@ -114,6 +114,7 @@ def check_bundle(
             keep(
                 AuditEnd(
                     history,
+                    policy if pinned else bundle.policy,
                     newest_note(bundle, history),
                     bundle.checkpoints,
                     frontier_of(tree, newest.size) if tree and newest is not None else None,

@@ -7,8 +7,9 @@ state and checks the bundle as ``check_bundle`` would, step by step, but reads a
 the entries after the saved checkpoint:
 
 1. the policy and every checkpoint, as in a full audit (``check_policy``,
-   ``check_checkpoints``); the checkpoints the saved audit held to its tree must still be the
-   first ones listed, byte for byte (``checkpoint_history_changed``);
+   ``check_checkpoints``), except that the checkpoints the saved audit held to its tree must
+   still be the first ones listed, byte for byte (``checkpoint_history_changed``), and are
+   then not verified again under the same policy;
 2. the entry bundles from the saved size on; the tree is the saved frontier extended by the new
    entries' leaves, which must give every newer checkpoint's root (``checkpoint_root``); the
    level-0 tiles of the new entries are compared with them; and the saved checkpoint is held
@@ -29,6 +30,7 @@ saved audit verified, not again for those files.
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -53,9 +55,9 @@ from exam_core.audit.replayer_state import ResumableReplayer, not_resumable, rep
 from exam_core.audit.report import MAX_FINDINGS_PER_CODE, AuditReport, FindingLog
 from exam_core.audit.saved_state import AuditState, listed_digest, verify_state
 from exam_core.audit.signatures import SignatureCheck, registered_keys
-from exam_core.errors import AuditStateError, BundleError, CheckpointError, ProofError
+from exam_core.errors import AuditStateError, BundleError, CheckpointError, NoteError, ProofError
 from exam_core.findings import Finding
-from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
+from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, verify_checkpoint
 from exam_core.log.merkle import (
     HASH_SIZE,
     HashSource,
@@ -64,7 +66,7 @@ from exam_core.log.merkle import (
     leaf_hash,
     subtree_root,
 )
-from exam_core.log.note import ed25519_verifier_from_vkey
+from exam_core.log.note import ed25519_verifier_from_vkey, parse_note
 from exam_core.log.policy import Policy
 from exam_core.log.tiles import (
     ENTRIES_LEVEL,
@@ -92,6 +94,8 @@ class AuditEnd:
     """Where an audit ended, for saving its state: what ``state_from_end`` needs."""
 
     history: CheckpointHistory
+    policy: bytes | None
+    """The policy text the checkpoints were verified under."""
     note: bytes | None
     """The newest checkpoint's note, as the bundle held it."""
     listed: Sequence[tuple[str, bytes]]
@@ -139,7 +143,7 @@ def state_from_end(end: AuditEnd, report: AuditReport) -> AuditState:
             f"the audit found {MAX_FINDINGS_PER_CODE} or more of one finding: no state is saved"
         )
     note = end.note
-    if note is None:
+    if note is None or end.policy is None or len(end.history.listed) != len(end.listed):
         raise AuditStateError("the audit verified no checkpoint: no state is saved from it")
     log_key = _signing_log_key(note, [log.vkey for log in policy.logs])
     return AuditState(
@@ -148,6 +152,8 @@ def state_from_end(end: AuditEnd, report: AuditReport) -> AuditState:
         checkpoint=note,
         listed=len(end.listed),
         listed_sha256=listed_digest(end.listed),
+        cosigned=tuple(dict(s.cosigned_at) for s in end.history.listed),
+        policy_sha256=hashlib.sha256(end.policy).digest(),
         frontier=end.frontier,
         passed=end.passed,
         blobs=end.blobs.checked,
@@ -230,14 +236,23 @@ def check_bundle_since(
         raise AuditStateError("the bundle has no policy to hold the audit state to")
     saved = verify_state(state, trusted)
     _restore_replayers(everyone, state)
-    history = check_checkpoints(bundle, trusted, findings)
-    _check_listed_prefix(bundle, state, findings, where)
+    policy_text = policy if pinned else bundle.policy
+    opened = _verified_prefix(bundle, state, policy_text, findings, where)
+    history = check_checkpoints(bundle, trusted, findings, opened)
     newest = history.newest.checkpoint if history.newest is not None else None
     if newest is None or newest.size < state.size:
         # Nothing to resume on: the bundle is not a continuation of the saved tree.
         check_outside_checkpoints([(where, state.checkpoint)], history, None, findings)
         end = AuditEnd(
-            history, None, bundle.checkpoints, None, None, BlobCheck({}, findings), (), everyone
+            history,
+            policy_text,
+            None,
+            bundle.checkpoints,
+            None,
+            None,
+            BlobCheck({}, findings),
+            (),
+            everyone,
         )
         return _report(bundle, history, findings, 0), end
     # (2) step 2: the new entries, the tree they extend, the saved checkpoint held to it
@@ -289,6 +304,7 @@ def check_bundle_since(
     report = _report(bundle, history, findings, state.size + len(new))
     end = AuditEnd(
         history,
+        policy_text,
         newest_note(bundle, history),
         bundle.checkpoints,
         frontier.subtree_hashes if frontier is not None else None,
@@ -349,9 +365,12 @@ def _cosigned(policy: Policy, note: bytes) -> dict[str, int]:
         return {}
 
 
-def _check_listed_prefix(
-    bundle: Bundle, state: AuditState, findings: FindingLog, where: str
-) -> None:
+def _verified_prefix(
+    bundle: Bundle, state: AuditState, policy: bytes | None, findings: FindingLog, where: str
+) -> list[SeenCheckpoint]:
+    """The checkpoints the saved audit verified, when the bundle still lists them first, byte
+    for byte (``checkpoint_history_changed`` when not); empty when they must be verified again
+    (another policy)."""
     listed = bundle.checkpoints[: state.listed]
     if len(listed) < state.listed or listed_digest(listed) != state.listed_sha256:
         findings.add(
@@ -360,6 +379,16 @@ def _check_listed_prefix(
             f"checkpoints/: the first {state.listed} checkpoints listed are not those the "
             f"audit of {where} held to the tree",
         )
+        return []
+    if policy is None or hashlib.sha256(policy).digest() != state.policy_sha256:
+        return []
+    try:
+        return [
+            SeenCheckpoint(path, parse_checkpoint_text(parse_note(data).text), cosigned)
+            for (path, data), cosigned in zip(listed, state.cosigned, strict=True)
+        ]
+    except (NoteError, CheckpointError):
+        return []  # the saved audit verified them: cannot happen, and they are checked again
 
 
 def _start_signature_check(

@@ -5,7 +5,8 @@ a longer bundle needs in order to check only what is new and still give a full a
 
 - the checkpoint note itself, the log key it verified under, and the tree's frontier (the
   roots of its perfect subtrees, a compact range), which must give that checkpoint's root;
-- how many checkpoint files the bundle listed and the SHA-256 of them, so that the next
+- how many checkpoint files the bundle listed, the SHA-256 of them and what their witnesses'
+  cosignatures state, and the SHA-256 of the policy they were verified under, so that the next
   bundle is held to the same history without verifying it again;
 - the ordered pass (``exam_core.audit.ordered_pass.PassState``): the key registry and every
   actor's ``seq``, the admitted entries the replayers read, every entry's signer and ``ts``,
@@ -84,6 +85,7 @@ _FIELDS = frozenset(
         "log_key",
         "checkpoint",
         "listed",
+        "policy",
         "frontier",
         "registry",
         "kept",
@@ -97,7 +99,7 @@ _FIELDS = frozenset(
         "replayers",
     }
 )
-_LISTED_FIELDS = frozenset({"count", "sha256"})
+_LISTED_FIELDS = frozenset({"count", "sha256", "cosigned"})
 _REGISTRY_FIELDS = frozenset({"applied", "genesis_open", "keys", "seq"})
 _KEY_FIELDS = frozenset({"name", "role", "vkey", "revoked"})
 _TIMES_FIELDS = frozenset({"actors", "count"})
@@ -117,6 +119,10 @@ class AuditState:
     """How many checkpoint files the bundle listed (``checkpoints/``)."""
     listed_sha256: bytes
     """``listed_digest`` of those files."""
+    cosigned: tuple[Mapping[str, int], ...]
+    """Per listed checkpoint, witness → the time its verified cosignature states."""
+    policy_sha256: bytes
+    """SHA-256 of the policy the checkpoints were verified under."""
     frontier: tuple[bytes, ...]
     passed: PassState
     blobs: Mapping[str, int] = field(default_factory=dict)
@@ -160,7 +166,12 @@ def encode_state(state: AuditState) -> bytes:
         "origin": state.origin,
         "log_key": state.log_key,
         "checkpoint": state.checkpoint.decode(),
-        "listed": {"count": state.listed, "sha256": state.listed_sha256.hex()},
+        "listed": {
+            "count": state.listed,
+            "sha256": state.listed_sha256.hex(),
+            "cosigned": [dict(c) for c in state.cosigned],
+        },
+        "policy": state.policy_sha256.hex(),
         "frontier": [base64.b64encode(h).decode() for h in state.frontier],
         "registry": {
             "applied": registry.size,
@@ -237,6 +248,8 @@ def decode_state(data: bytes) -> AuditState:
         checkpoint=note,
         listed=_count(listed["count"], "listed count"),
         listed_sha256=_hex(listed["sha256"], "listed sha256"),
+        cosigned=_cosigned(listed["cosigned"], listed["count"]),
+        policy_sha256=_hex(body["policy"], "policy"),
         frontier=tuple(_hash(h) for h in _list(body["frontier"], "frontier")),
         passed=passed,
         blobs={
@@ -457,6 +470,16 @@ def _times(value: Any, arrays: bytes, size: int) -> SigningTimes:
         return SigningTimes.resumed(actors, *parts)
     except ValueError as e:
         raise AuditStateError(f"audit state {e}") from e
+
+
+def _cosigned(value: Any, count: int) -> tuple[dict[str, int], ...]:
+    times = tuple(
+        {w: _count(t, "cosignature time") for w, t in _dict(c, "cosigned").items()}
+        for c in _list(value, "cosigned")
+    )
+    if len(times) != count:
+        raise AuditStateError(f"audit state lists {count} checkpoints and {len(times)} witnessings")
+    return times
 
 
 def _finding(value: Any, size: int) -> Finding:
