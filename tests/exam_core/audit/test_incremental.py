@@ -20,6 +20,8 @@ from exam_core.audit.saved_state import FORMAT, AuditState, decode_state, encode
 from exam_core.errors import AuditStateError
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry, make_entry
+from exam_core.log.note import Ed25519Signer
+from exam_core.log.policy import render_policy
 from tests.api.allocation_bundle import allocation_log, dev_beacon
 from tests.exam_core.audit.bundle_factory import LogBuilder, cut_back, demo_log
 from tests.exam_core.evidence.exam_log import ExamLog
@@ -294,3 +296,17 @@ def test_decoded_state_round_trips(grown: tuple[LogBuilder, bytes]) -> None:
     _, state = grown
     decoded: AuditState = decode_state(state)
     assert encode_state(decoded) == state
+
+
+def test_another_policy_verifies_the_saved_checkpoints_again_with_the_same_answer() -> None:
+    log = demo_log(40, checkpoint_every=9)
+    state = _save(*_full(log.files(at=1)))
+    log.beacons.append(Ed25519Signer.from_seed("beacon.example/b", b"\x05" * 32).vkey)
+    pinned = render_policy(log.policy())  # not the policy the state was verified under
+    full = check_bundle(bundle_from_files(log.files()), _replayers(), policy=pinned)
+    resumed, _ = check_bundle_since(
+        bundle_from_files(log.files()), decode_state(state), _replayers(), policy=pinned
+    )
+    assert full.ok
+    assert "policy_unpinned" not in {f.code for f in full.findings}
+    assert _summary(resumed) == _summary(full)
