@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from exam_core.audit.incremental import AuditEnd, check_bundle_since, state_from
 from exam_core.audit.reader import bundle_from_files
 from exam_core.audit.report import AuditReport
 from exam_core.audit.saved_state import FORMAT, AuditState, decode_state, encode_state
+from exam_core.audit.timing import SigningTimes
 from exam_core.errors import AuditStateError
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry, make_entry
@@ -310,3 +312,22 @@ def test_another_policy_verifies_the_saved_checkpoints_again_with_the_same_answe
     assert full.ok
     assert "policy_unpinned" not in {f.code for f in full.findings}
     assert _summary(resumed) == _summary(full)
+
+
+def test_signing_times_that_no_audit_records_are_refused() -> None:
+    times = SigningTimes()
+    for index, ts in ((0, 5), (1, 9), (3, 7)):  # entry 2 refused
+        times.record(index, f"a{index % 2}", ts)
+    actors, actor, ts, latest = times.saved()
+    assert SigningTimes.resumed(actors, actor, ts, latest).latest_before(4) == (1, "a1", 9)
+    bad = [
+        (actors, actor, ts, array("q", [0, 1, 2, 1])),  # points at a refused entry
+        (actors, actor, ts, array("q", [0, 1, 0, 0])),  # moves back
+        (actors, actor, ts, array("q", [1, 1, 1, 1])),  # ahead of its position
+        (actors, array("q", [0, 1, -1, 2]), ts, latest),  # no signer 2
+        (actors, actor, ts[:3], latest),
+        (["a0", "a0"], actor, ts, latest),
+    ]
+    for arrays in bad:
+        with pytest.raises(ValueError, match="signing times"):
+            SigningTimes.resumed(*arrays)
