@@ -33,7 +33,7 @@ import base64
 import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import (
@@ -68,6 +68,7 @@ from exam_core.log.merkle import (
 )
 from exam_core.log.note import ed25519_verifier_from_vkey, parse_note
 from exam_core.log.policy import Policy
+from exam_core.log.registry import KeyRegistry
 from exam_core.log.tiles import (
     ENTRIES_LEVEL,
     TILE_WIDTH,
@@ -298,7 +299,7 @@ def check_bundle_since(
         verified=verified,
         findings=findings,
         outside=held,
-        resume=state.passed,
+        resume=_fresh(state.passed, trusted),
     )
     entry_findings = tuple(f for f in findings.listed[listed_before:] if f.index is not None)
     report = _report(bundle, history, findings, state.size + len(new))
@@ -314,6 +315,21 @@ def check_bundle_since(
         everyone,
     )
     return report, end
+
+
+def _fresh(passed: PassState, policy: Policy) -> PassState:
+    """A copy of ``passed`` for the ordered pass to advance (so that a state held in memory, a
+    mirror's, can be resumed again), its registry holding the administrator keys the policy
+    pins, as a full audit's does."""
+    registry = passed.registry
+    return replace(
+        passed,
+        registry=KeyRegistry.from_state(
+            registry.origin, registry.state(), pinned_admins=policy.admins or None
+        ),
+        times=passed.times.copy(),
+        refused=dict(passed.refused),
+    )
 
 
 def _report(

@@ -81,9 +81,11 @@ def check_entries(
     ``entries`` are those after ``resume.size``, checked as if the pass had just read the
     first ``resume.size``.  Returns where the pass stands at the end (None: no log named).
     """
-    registry = _registry(history, findings) if resume is None else resume.registry
+    registry = _registry(history, findings)
     if registry is None:
         return None
+    if resume is not None:
+        registry = resume.registry
     by_type: dict[str, list[Replayer]] = defaultdict(list)
     for replayer in replayers:
         for event_type in replayer.event_types:

@@ -124,3 +124,15 @@ class SigningTimes:
         times._actor_ids = {name: k for k, name in enumerate(actors)}
         times._actor, times._ts, times._latest = actor, ts, latest
         return times
+
+    def copy(self) -> SigningTimes:
+        """An independent copy, to be advanced without changing this one."""
+        twin = SigningTimes()
+        twin._actors = list(self._actors)
+        twin._actor_ids = dict(self._actor_ids)
+        twin._actor, twin._ts, twin._latest = (
+            array("q", self._actor),
+            array("q", self._ts),
+            array("q", self._latest),
+        )
+        return twin

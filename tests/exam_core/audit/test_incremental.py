@@ -331,3 +331,14 @@ def test_signing_times_that_no_audit_records_are_refused() -> None:
     for arrays in bad:
         with pytest.raises(ValueError, match="signing times"):
             SigningTimes.resumed(*arrays)
+
+
+def test_a_state_held_in_memory_resumes_again_and_again(grown: tuple[LogBuilder, bytes]) -> None:
+    log, state = grown
+    decoded = decode_state(state)
+    reports = [
+        _summary(check_bundle_since(bundle_from_files(log.files()), decoded, _replayers())[0])
+        for _ in range(2)
+    ]
+    assert reports[0] == reports[1] == _summary(_full(log.files())[0])
+    assert encode_state(decoded) == state  # the state itself did not move
