@@ -43,7 +43,8 @@ from allocation.repair import LateChange, repair_assignment
 from allocation.roster import Roster
 from allocation.verify import check_parsed_allocation
 from exam_core.audit.history import AuditHistory
-from exam_core.errors import BlobError, EntryError
+from exam_core.audit.replayer_state import JsonValue
+from exam_core.errors import AuditStateError, BlobError, EntryError
 from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.entry import Entry
 from exam_core.log.note import NoteVerifier
@@ -84,6 +85,25 @@ class AllocationReplayer:
         self._max_skew_ms = max_skew_ms
         self._rosters: dict[str, RosterKey | None] = {}
         """Manifest hash → who its roster is about (None: no manifest), read once."""
+
+    def save_state(self) -> JsonValue:
+        """The options that change its findings; the rest it rebuilds from the kept entries
+        (its manifest cache is read again on demand)."""
+        return {"allow_dev_beacon": self._allow_dev_beacon, "max_skew_ms": self._max_skew_ms}
+
+    def restore_state(self, state: JsonValue) -> None:
+        """Resume with the options the saved audit ran with, or refuse.
+
+        Raises:
+            AuditStateError: ``state`` was saved with other options, or is not one this
+                replayer saves.
+        """
+        if state != self.save_state():
+            raise AuditStateError(
+                f"the saved audit replayed allocations with {state!r}; this audit with "
+                f"{self.save_state()!r}"
+            )
+        self._rosters = {}
 
     @property
     def event_types(self) -> frozenset[str]:

@@ -81,6 +81,11 @@ class BundleError(ExamCoreError):
     """An audit bundle is missing or unreadable as a whole (not a finding inside it)."""
 
 
+class AuditStateError(ExamCoreError):
+    """A saved audit state (``examctl audit --since``) is malformed, altered, of another log or
+    not consistent with the bundle it is to resume on: refused, never trusted."""
+
+
 class BlobError(ExamCoreError):
     """A blob of a bundle is larger than its reader allows, changed, or cannot be read."""
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 when the bundle holds with no error finding (warnings are listed but pass), 1
 when there is any error finding (each listed with its entry index), 2 when the bundle cannot
-be read at all (the dispatcher in ``api.cli.main`` prints the one-line error).  Everything
+be read at all, or a state given with ``--since`` is refused (the dispatcher in
+``api.cli.main`` prints the one-line error).  Everything
 printed that comes from the bundle is escaped (``escape_text``): one finding is one line.
 """
 
@@ -16,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from api.cli.arguments import integer
+from api.cli.audit_state import read_state, refuse_unresumable, save_state
 from api.replayers import default_replayers
-from exam_core.audit.check import AuditReport, check_bundle
+from exam_core.audit.check import AuditReport, SignatureCheck, check_bundle
+from exam_core.audit.history import Replayer
+from exam_core.audit.incremental import AuditEnd, check_bundle_since, files_since
 from exam_core.audit.pool import ProcessSignatureCheck
-from exam_core.audit.reader import BundleLimits, read_bundle
+from exam_core.audit.reader import BundleLimits, directory_reader, read_bundle
 from exam_core.audit.report import escape_text
+from exam_core.audit.saved_state import AuditState
 from exam_core.errors import BundleError
 from exam_core.findings import ERROR, Finding
 from exam_core.input_file import read_input_file
@@ -63,6 +68,18 @@ def register(commands: Any) -> None:
         default=os.cpu_count() or 1,
         help="processes auditing, this one included (default: one per core)",
     )
+    parser.add_argument(
+        "--since",
+        metavar="STATE",
+        help="resume from the state an earlier audit saved (--save-state): check only the "
+        "entries after its checkpoint, and that the bundle extends it; the report is a full "
+        "audit's",
+    )
+    parser.add_argument(
+        "--save-state",
+        metavar="STATE",
+        help="when the audit holds, save its state at the newest checkpoint, for --since",
+    )
     parser.set_defaults(run=run)
 
 
@@ -98,20 +115,21 @@ def run(args: argparse.Namespace) -> int:
     outside = [(name, _read_note(Path(name), "checkpoint")) for name in args.checkpoint]
     if args.jobs < 1:
         raise BundleError("--jobs must be at least 1")
+    since = None if args.since is None else read_state(Path(args.since))
     root = Path(args.bundle)
     replayers = default_replayers(allow_dev_beacon=args.allow_dev_beacon)
+    if args.save_state is not None:
+        refuse_unresumable(replayers)
+    ends: list[AuditEnd] = []
     if args.jobs == 1 or not root.is_dir():
-        report = check_bundle(read_bundle(root), replayers, policy=policy, outside=outside)
+        report = _audit(
+            root, replayers, since, args, policy=policy, outside=outside, pool=None, ends=ends
+        )
     else:
         # This process verifies a share itself, so one worker per other core.
         with ProcessSignatureCheck(workers=args.jobs - 1) as pool:
-            bundle = read_bundle(root)
-            report = check_bundle(
-                bundle,
-                replayers,
-                policy=policy,
-                outside=outside,
-                signature_check=pool,
+            report = _audit(
+                root, replayers, since, args, policy=policy, outside=outside, pool=pool, ends=ends
             )
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1, sort_keys=True)
@@ -120,4 +138,43 @@ def run(args: argparse.Namespace) -> int:
         for finding in report.findings:
             print(_line(finding))
         print(_summary(report))
+    if args.save_state is not None:
+        save_state(Path(args.save_state), ends, report)
     return EXIT_OK if report.ok else EXIT_FINDINGS
+
+
+def _audit(
+    root: Path,
+    replayers: list[Replayer],
+    since: AuditState | None,
+    args: argparse.Namespace,
+    *,
+    policy: bytes | None,
+    outside: list[tuple[str, bytes]],
+    pool: SignatureCheck | None,
+    ends: list[AuditEnd],
+) -> AuditReport:
+    """A full audit, or one resumed from ``since``; where it ended is appended to ``ends``."""
+    if since is None:
+        bundle = read_bundle(root)
+        return check_bundle(
+            bundle,
+            replayers,
+            policy=policy,
+            outside=outside,
+            signature_check=pool,
+            keep=ends.append,
+        )
+    bundle = read_bundle(root, wanted=files_since(since))
+    report, end = check_bundle_since(
+        bundle,
+        since,
+        replayers,
+        policy=policy,
+        outside=outside,
+        signature_check=pool,
+        tiles=directory_reader(root),
+        where=f"the audit state {args.since}",
+    )
+    ends.append(end)
+    return report

@@ -12,7 +12,7 @@ one piece of memory, not 3 GB.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from exam_core.audit.reader import BlobFile
 from exam_core.audit.report import FindingLog
@@ -35,9 +35,32 @@ class BlobCheck:
         """The blobs whose content hashes to their name: the only ones replayers see."""
         self._length: dict[str, int] = {}
 
+    @property
+    def checked(self) -> dict[str, int]:
+        """Name → length of every blob that hashed to its name: what a saved audit keeps."""
+        return dict(self._length)
+
+    @property
+    def referenced(self) -> frozenset[str]:
+        return frozenset(self._referenced)
+
+    def resume(self, checked: Mapping[str, int], referenced: Iterable[str]) -> None:
+        """Continue from a saved audit: the blobs it ``checked`` (name → length) count as
+        checked when the bundle still holds a file of that length (a replayer that reads one
+        hashes it again), and what it ``referenced`` stays referenced.  Call before
+        ``check_files``, which then hashes only the other blobs."""
+        for name, length in checked.items():
+            blob = self._files.get(name)
+            if blob is not None and blob.size == length:
+                self.good[name] = blob
+                self._length[name] = length
+        self._referenced.update(referenced)
+
     def check_files(self) -> None:
         """Every blob hashes to its name (before any entry references it)."""
         for name, blob in sorted(self._files.items()):
+            if name in self.good:
+                continue  # checked by the saved audit this one resumes
             digest = hashlib.sha256()
             length = 0
             try:

@@ -25,6 +25,9 @@ order") is one call below, with its number, and lives in a module of its own:
 6. ``blob_check``: every blob hashes to its name, and every blob an entry references is present
    with that length; device gating (§5.4) is checked by the ``gating`` replayers.
 
+``incremental.check_bundle_since`` runs the same steps from a state an earlier audit saved
+(``keep``), over the entries after it only.
+
 ``report`` collects the findings into the ``AuditReport``.  Signature checks dominate the cost
 (tlog.md §5.2), so a caller may pass ``signature_check`` (``exam_core.audit.signatures``): a
 function that verifies the entries' signatures ahead of the ordered pass (e.g. in worker
@@ -34,13 +37,14 @@ processes, see ``exam_core.audit.pool``) and yields, per entry, the public key t
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import check_checkpoints, check_policy
 from exam_core.audit.entry_bundles import assemble_entries, hold_to_checkpoint
 from exam_core.audit.history import Replayer
+from exam_core.audit.incremental import AuditEnd, frontier_of, newest_note
 from exam_core.audit.ordered_pass import check_entries
 from exam_core.audit.outside_checkpoints import (
     OutsideCheckpoint,
@@ -64,6 +68,7 @@ def check_bundle(
     policy: bytes | None = None,
     outside: Sequence[OutsideCheckpoint] = (),
     signature_check: SignatureCheck | None = None,
+    keep: Callable[[AuditEnd], None] | None = None,
 ) -> AuditReport:
     """Audit ``bundle`` and return every finding (DESIGN §3.5 steps 1–6, docs/audit.md).
 
@@ -71,6 +76,8 @@ def check_bundle(
     of band should not take them from the party being audited.  ``outside`` are checkpoints
     the auditor saw elsewhere (where from, note bytes), which the bundle must not roll back.
     ``replayers`` recompute allocations and scores; ``gating`` checks device gating per exam.
+    ``keep`` is handed where the audit ended, to save its state (``examctl audit
+    --save-state``; the incremental audit, ``exam_core.audit.incremental``, resumes from it).
     """
     findings = FindingLog(bundle.problems)
     with _cycle_collector_paused():
@@ -93,7 +100,8 @@ def check_bundle(
         blobs.check_files()
         # (3)-(6) steps 3 to 6, every entry in log order: the registry rules, the replayers
         # (allocations, scores, device gating), the blobs it references
-        check_entries(
+        listed_before = len(findings.listed)
+        passed = check_entries(
             entries,
             history,
             [*replayers, *gating],
@@ -102,6 +110,20 @@ def check_bundle(
             findings=findings,
             outside=held,
         )
+        if keep is not None:
+            keep(
+                AuditEnd(
+                    history,
+                    policy if pinned else bundle.policy,
+                    newest_note(bundle, history),
+                    bundle.checkpoints,
+                    frontier_of(tree, newest.size) if tree and newest is not None else None,
+                    passed,
+                    blobs,
+                    tuple(f for f in findings.listed[listed_before:] if f.index is not None),
+                    [*replayers, *gating],
+                )
+            )
     origin = history.policy.origin if history.policy is not None else None
     return AuditReport(
         findings=findings.done(),

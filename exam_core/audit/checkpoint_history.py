@@ -11,7 +11,7 @@ audit the tree and the entries against.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from exam_core.audit.reader import Bundle
@@ -163,14 +163,21 @@ def _open_checkpoint(
 
 
 def check_checkpoints(
-    bundle: Bundle, policy: Policy | None, findings: FindingLog
+    bundle: Bundle,
+    policy: Policy | None,
+    findings: FindingLog,
+    verified: Sequence[SeenCheckpoint] = (),
 ) -> CheckpointHistory:
-    """Hold every checkpoint of ``bundle`` to ``policy`` and to each other; report each fault."""
+    """Hold every checkpoint of ``bundle`` to ``policy`` and to each other; report each fault.
+
+    ``verified`` are the first listed checkpoints as an earlier audit opened them, their files
+    unchanged since (``exam_core.audit.incremental``): their signatures are not checked again.
+    """
     listed: list[SeenCheckpoint] = []
     previous: SeenCheckpoint | None = None
     by_size: dict[int, SeenCheckpoint] = {}
     expected = 0
-    for path, data in bundle.checkpoints:
+    for position, (path, data) in enumerate(bundle.checkpoints):
         ordinal = int(path.rsplit("/", 1)[-1])
         if ordinal != expected:
             findings.add(
@@ -180,7 +187,10 @@ def check_checkpoints(
                 f"{checkpoint_history_path(ordinal - 1)} are missing",
             )
         expected = ordinal + 1
-        seen = _open_checkpoint(path, data, policy, findings)
+        if position < len(verified):
+            seen: SeenCheckpoint | None = verified[position]
+        else:
+            seen = _open_checkpoint(path, data, policy, findings)
         if seen is None:
             continue
         listed.append(seen)

@@ -239,6 +239,39 @@ class AdmittedHistory:
     def latest_signed_before(self, index: int) -> tuple[int, str, int] | None:
         return self._times.latest_before(index)
 
+    def kept(self) -> dict[str, list[tuple[int, Entry]]]:
+        """The entries kept so far, by type, in log order: what a saved audit state holds
+        (``exam_core.audit.saved_state``)."""
+        return {
+            kind: list(zip(indices, entries, strict=True))
+            for kind, (indices, entries) in self._by_type.items()
+        }
+
+    @property
+    def times(self) -> SigningTimes:
+        return self._times
+
+    def resume(self, kept: Mapping[str, Sequence[tuple[int, Entry]]], times: SigningTimes) -> None:
+        """Continue from a saved audit: ``kept`` and ``times`` as ``kept`` and ``times`` gave
+        them, for the types this history keeps.
+
+        Raises:
+            ValueError: ``kept`` holds a type this history does not keep, an entry of another
+                type, or indices out of order.
+        """
+        for kind, pairs in kept.items():
+            if kind not in self._by_type:
+                raise ValueError(f"{kind} is not among the types the replayers read")
+            indices, entries = self._by_type[kind]
+            for index, entry in pairs:
+                if entry.type != kind or (indices and index <= indices[-1]):
+                    raise ValueError(
+                        f"kept {kind} entry {index} is out of order or of another type"
+                    )
+                indices.append(index)
+                entries.append(entry)
+        self._times = times
+
 
 class EarlierIndex(Protocol):
     """What a replayer learns from earlier entries, one entry at a time in log order."""

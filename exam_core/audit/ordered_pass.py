@@ -13,18 +13,35 @@ verified an entry is the one registered for its actor at that point.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import CheckpointHistory, SeenCheckpoint
 from exam_core.audit.history import AdmittedHistory, Concluding, Replayer
 from exam_core.audit.report import FindingLog
-from exam_core.audit.timing import CheckpointEvidence
+from exam_core.audit.timing import CheckpointEvidence, SigningTimes
 from exam_core.errors import EntryError
 from exam_core.log.entry import Entry, parse_entry
 from exam_core.log.registry import KeyRegistry
 
-__all__ = ["check_entries"]
+__all__ = ["PassState", "check_entries"]
+
+
+@dataclass
+class PassState:
+    """Where the ordered pass stands after ``size`` entries: what a saved audit resumes from
+    (``exam_core.audit.incremental``), and what ``check_entries`` hands back."""
+
+    size: int
+    registry: KeyRegistry
+    kept: Mapping[str, Sequence[tuple[int, Entry]]] = field(default_factory=dict)
+    """The admitted entries the replayers read, by type (``AdmittedHistory.kept``)."""
+    times: SigningTimes = field(default_factory=SigningTimes)
+    refused: dict[str, int] = field(default_factory=dict)
+    """Key name → index of its refused registration."""
+    stopped: int | None = None
+    """The entry that did not parse, after which replayers no longer run; None if none."""
 
 
 def _registry(history: CheckpointHistory, findings: FindingLog) -> KeyRegistry | None:
@@ -54,16 +71,21 @@ def check_entries(
     verified: Iterator[bytes | None],
     findings: FindingLog,
     outside: Sequence[SeenCheckpoint] = (),
-) -> None:
+    resume: PassState | None = None,
+) -> PassState | None:
     """Check every entry in log order; ``verified`` yields, per entry, the key that verified
     its signature ahead of this pass, or None for the registry to verify it here.
 
     The replayers may consult the witnessed checkpoints — the bundle's and those seen
-    ``outside`` it that it holds — and the beacon keys the policy pins.
+    ``outside`` it that it holds — and the beacon keys the policy pins.  With ``resume``,
+    ``entries`` are those after ``resume.size``, checked as if the pass had just read the
+    first ``resume.size``.  Returns where the pass stands at the end (None: no log named).
     """
     registry = _registry(history, findings)
     if registry is None:
-        return
+        return None
+    if resume is not None:
+        registry = resume.registry
     by_type: dict[str, list[Replayer]] = defaultdict(list)
     for replayer in replayers:
         for event_type in replayer.event_types:
@@ -78,16 +100,20 @@ def check_entries(
         ],
         beacon_keys=history.policy.beacon_verifiers if history.policy is not None else (),
     )
-    history_whole = True
-    refused: dict[str, int] = {}  # key name → index of its refused registration
-    for index, data in enumerate(entries):
+    first = 0 if resume is None else resume.size
+    if resume is not None:
+        admitted.resume(resume.kept, resume.times)
+    stopped = None if resume is None else resume.stopped
+    history_whole = stopped is None
+    refused: dict[str, int] = {} if resume is None else dict(resume.refused)
+    for index, data in enumerate(entries, first):
         verified_key = next(verified, None)  # None: the registry verifies it
         try:
             entry = parse_entry(data)
         except EntryError as e:
             findings.add(index, e.code, e.message)
             if history_whole:
-                history_whole = False
+                history_whole, stopped = False, index
                 findings.add(
                     index,
                     "replay_stopped",
@@ -121,6 +147,8 @@ def check_entries(
             if isinstance(replayer, Concluding):
                 _conclude(replayer, len(entries), admitted, findings)
     blobs.check_unreferenced()
+    size = first + len(entries)
+    return PassState(size, registry, admitted.kept(), admitted.times, refused, stopped)
 
 
 def _replay(

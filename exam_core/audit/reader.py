@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -362,8 +362,16 @@ def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = 
     return reader.bundle()
 
 
-def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
+def read_bundle(
+    root: Path,
+    limits: BundleLimits | None = None,
+    *,
+    wanted: Callable[[str], bool] | None = None,
+) -> Bundle:
     """Load the bundle at ``root``; raise ``BundleError`` only if it is not a directory.
+
+    ``wanted`` (a relative path → whether to read it) leaves files out unread: an audit
+    resuming from a saved state reads only what is new (``exam_core.audit.incremental``).
 
     Raises:
         BundleError: ``root`` cannot be opened, is a symlink or not a directory, nests directories
@@ -405,7 +413,8 @@ def read_bundle(root: Path, limits: BundleLimits | None = None) -> Bundle:
                     reader.problems.append(_problem("symlink", rel, "symlinks are not followed"))
                     continue
                 layout_seen = layout_seen or rel.split("/", 1)[0] in _LAYOUT
-                reader.classify(rel)
+                if wanted is None or wanted(rel):
+                    reader.classify(rel)
     except RecursionError as e:
         raise BundleError(f"bundle {root} nests directories too deeply to be a bundle") from e
     if not layout_seen:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import islice
+from operator import le
 
 __all__ = ["CheckpointEvidence", "SigningTimes"]
 
@@ -78,3 +80,59 @@ class SigningTimes:
         if best == self._NONE:
             return None
         return best, self._actors[self._actor[best]], self._ts[best]
+
+    @property
+    def size(self) -> int:
+        """How many entries (admitted or refused) have been recorded."""
+        return len(self._ts)
+
+    def saved(self) -> tuple[list[str], array[int], array[int], array[int]]:
+        """(signers by id, signer id per entry, ``ts`` per entry, latest per entry): what
+        ``resumed`` takes back; -1 stands for none."""
+        return list(self._actors), self._actor, self._ts, self._latest
+
+    @classmethod
+    def resumed(
+        cls, actors: list[str], actor: array[int], ts: array[int], latest: array[int]
+    ) -> SigningTimes:
+        """The times ``saved`` gave, checked to be such times.
+
+        Raises:
+            ValueError: the arrays differ in length, an id names no signer, or a latest
+                index is not an earlier admitted entry.
+        """
+        if not len(actor) == len(ts) == len(latest):
+            raise ValueError("signing times: the arrays differ in length")
+        if len(set(actors)) != len(actors):
+            raise ValueError("signing times: a signer is listed twice")
+        if actor and not (min(actor) >= cls._NONE and max(actor) < len(actors)):
+            raise ValueError("signing times: a signer id names no signer")
+        # The latest entry up to each position only moves forward, never past the position,
+        # and is an admitted entry (checked at C speed: a state holds one per entry).
+        if latest and (
+            latest[0] < cls._NONE
+            or not all(map(le, latest, islice(latest, 1, None)))
+            or not all(map(le, latest, range(len(latest))))
+            or (
+                actor.count(cls._NONE)  # refused entries are rare: look only when there are
+                and any(actor[best] == cls._NONE for best in set(latest) - {cls._NONE})
+            )
+        ):
+            raise ValueError("signing times: a latest entry is not the latest admitted one")
+        times = cls()
+        times._actors = list(actors)
+        times._actor_ids = {name: k for k, name in enumerate(actors)}
+        times._actor, times._ts, times._latest = actor, ts, latest
+        return times
+
+    def copy(self) -> SigningTimes:
+        """An independent copy, to be advanced without changing this one."""
+        twin = SigningTimes()
+        twin._actors = list(self._actors)
+        twin._actor_ids = dict(self._actor_ids)
+        twin._actor, twin._ts, twin._latest = (
+            array("q", self._actor),
+            array("q", self._ts),
+            array("q", self._latest),
+        )
+        return twin
