@@ -44,7 +44,7 @@ from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import check_checkpoints, check_policy
 from exam_core.audit.entry_bundles import assemble_entries, hold_to_checkpoint
 from exam_core.audit.history import Replayer
-from exam_core.audit.incremental import AuditEnd, frontier_of, newest_note
+from exam_core.audit.incremental import AuditEnd, frontier_of, judged_findings, newest_note
 from exam_core.audit.ordered_pass import check_entries
 from exam_core.audit.outside_checkpoints import (
     OutsideCheckpoint,
@@ -120,7 +120,7 @@ def check_bundle(
                     frontier_of(tree, newest.size) if tree and newest is not None else None,
                     passed,
                     blobs,
-                    tuple(f for f in findings.listed[listed_before:] if f.index is not None),
+                    judged_findings(findings.listed, listed_before, passed),
                     [*replayers, *gating],
                 )
             )

@@ -109,6 +109,16 @@ class AuditEnd:
     replayers: Sequence[Replayer]
 
 
+def judged_findings(
+    listed: Sequence[Finding], start: int, passed: PassState | None
+) -> tuple[Finding, ...]:
+    """The findings on entries that the ordered pass listed from ``start`` on, up to where the
+    replayers concluded: what a saved state repeats.  What was judged at the log's end (an
+    exam still running, a result that never came) is judged again at the next end."""
+    stop = len(listed) if passed is None else passed.judged
+    return tuple(f for f in listed[start:stop] if f.index is not None)
+
+
 def newest_note(bundle: Bundle, history: CheckpointHistory) -> bytes | None:
     """The note of the checkpoint the audit held the tree to, as the bundle holds it."""
     if history.newest is None:
@@ -301,7 +311,7 @@ def check_bundle_since(
         outside=held,
         resume=_fresh(state.passed, trusted),
     )
-    entry_findings = tuple(f for f in findings.listed[listed_before:] if f.index is not None)
+    entry_findings = judged_findings(findings.listed, listed_before, passed)
     report = _report(bundle, history, findings, state.size + len(new))
     end = AuditEnd(
         history,

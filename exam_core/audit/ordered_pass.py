@@ -42,6 +42,9 @@ class PassState:
     """Key name → index of its refused registration."""
     stopped: int | None = None
     """The entry that did not parse, after which replayers no longer run; None if none."""
+    judged: int = 0
+    """How many findings the log listed before the replayers concluded: those after are
+    judged at the log's end, which moves as it grows, so a saved state keeps none of them."""
 
 
 def _registry(history: CheckpointHistory, findings: FindingLog) -> KeyRegistry | None:
@@ -142,13 +145,14 @@ def check_entries(
                 _replay(replayer, index, entry, admitted, findings)
         # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
         blobs.check_references(index, entry)
+    size = first + len(entries)
+    judged = len(findings.listed)
     if history_whole:  # what never came is judged only on a log replayed to its end
         for replayer in replayers:
             if isinstance(replayer, Concluding):
-                _conclude(replayer, len(entries), admitted, findings)
+                _conclude(replayer, size, admitted, findings)
     blobs.check_unreferenced()
-    size = first + len(entries)
-    return PassState(size, registry, admitted.kept(), admitted.times, refused, stopped)
+    return PassState(size, registry, admitted.kept(), admitted.times, refused, stopped, judged)
 
 
 def _replay(

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from allocation.manifest import MAX_MANIFEST_BYTES
 from exam_core.audit.history import AuditHistory
+from exam_core.audit.replayer_state import JsonValue, expect_no_state
 from exam_core.errors import BlobError, ExamDayError, StepError
 from exam_core.exam_day.day import ExamDay
 from exam_core.exam_day.exam_flow import ExamFlow, ExamPhase
@@ -135,13 +136,38 @@ class ExamDayReplayer:
 
     @property
     def reads(self) -> frozenset[str]:
-        return frozenset()
+        # Its own types: a resumed audit (``--since``) rebuilds the day from the entries an
+        # earlier audit judged, as the audit kept them.
+        return self.event_types
+
+    def save_state(self) -> JsonValue:
+        """Nothing beyond the audit's history: the day is rebuilt from the kept entries."""
+        return {}
+
+    def restore_state(self, state: JsonValue) -> None:
+        """Take back ``{}``.
+
+        Raises:
+            AuditStateError: any other state.
+        """
+        expect_no_state(state, self)
 
     # --- each entry ----------------------------------------------------------------------------
 
     def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         if history is not self._history or index <= self._last:
-            self._start(history)  # another audit: start the day again
+            self._catch_up(history, index)
+        return self._judge(index, entry, history)
+
+    def _catch_up(self, history: AuditHistory, stop: int) -> None:
+        """Start the day again for another audit.  A resumed audit (``--since``) starts after
+        entries an earlier one judged: the day is rebuilt from those before ``stop`` (their
+        findings were that audit's).  A full audit has none."""
+        self._start(history)
+        for earlier, old in history.earlier(self.event_types, stop):
+            self._judge(earlier, old, history)
+
+    def _judge(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         self._last = index
         if entry.type == IDENTITY_OPENED:
             return [_identity_opened(index, entry)]
@@ -314,7 +340,9 @@ class ExamDayReplayer:
 
     def conclude(self, history: AuditHistory, size: int) -> list[Finding]:
         """Every exam that started has its outcome; the refusals' consequences, counted."""
-        if history is not self._history or self._day is None:
+        if history is not self._history:
+            self._catch_up(history, size)
+        if self._day is None:
             return []
         latest = history.latest_signed_before(size)
         end_ts = latest[2] if latest is not None else 0
