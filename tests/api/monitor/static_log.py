@@ -41,10 +41,10 @@ class StaticLogs:
         entries = log.entries if size is None else log.entries[:size]
         kept = log.entries
         log.entries = list(entries)
-        log._frontier = _frontier(entries)  # noqa: SLF001 - sign exactly these entries
+        log._frontier = _frontier(entries)
         note = log.checkpoint()
         log.entries = kept
-        log._frontier = _frontier(kept)  # noqa: SLF001
+        log._frontier = _frontier(kept)
         self.files[name] = {"checkpoint": note, **bundle_files(entries)}
         return note
 

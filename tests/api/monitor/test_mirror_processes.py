@@ -37,7 +37,16 @@ KILL_TIMEOUT_S = 120
 
 def examctl_mirror(monitor_dir: Path, *extra: str) -> subprocess.Popen[str]:  # noqa: F811
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli.main", "monitor", "mirror", "--dir", str(monitor_dir), *extra],
+        [
+            sys.executable,
+            "-m",
+            "api.cli.main",
+            "monitor",
+            "mirror",
+            "--dir",
+            str(monitor_dir),
+            *extra,
+        ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -94,7 +103,8 @@ def test_a_killed_mirror_resumes_without_fetching_what_it_committed(
         os.kill(child.pid, signal.SIGKILL)
         child.communicate()
     head = store.head(origin)
-    assert head is not None and CHUNK_ENTRIES <= head.entries_size < 5000  # killed mid-pull
+    assert head is not None
+    assert CHUNK_ENTRIES <= head.entries_size < 5000
     assert head.tree_size == 5000
     held = head.entries_size
     findings = [(r.finding.index, r.finding.code) for r in store.findings_after(0)]
@@ -113,7 +123,9 @@ def test_a_killed_mirror_resumes_without_fetching_what_it_committed(
     assert bundles == list(range(held // 256, -(-5000 // 256)))
     assert all(n == 1 for n in fetched.values())
     head = store.head(origin)
-    assert head is not None and head.entries_size == 5000 and head.cosigned is not None
+    assert head is not None
+    assert head.entries_size == 5000
+    assert head.cosigned is not None
     assert [(r.finding.index, r.finding.code) for r in store.findings_after(0)] == findings
     assert store.entries(origin, 0, 5000) == log.entries
     store.engine.dispose()
