@@ -8,8 +8,9 @@
 - ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness, the mirror's
   checkpoints and findings, and the beacon over HTTP (OpenAPI at ``/openapi.json``), and run
   the mirror loop beside them, until interrupted;
-- ``monitor mirror --dir DIR [--once]``: run the mirror loop alone (another process sharing
-  the centres through the database), or pull every due centre once and print what it did.
+- ``monitor mirror --dir DIR [--once] [--workers N]``: run the mirror loop alone (another
+  process sharing the centres through the database), or pull every due centre once and print
+  what it did; ``N`` processes verify entry signatures beside it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def register(commands: Any) -> None:
     serve.add_argument(
         "--no-mirror", action="store_true", help="serve without running the mirror loop"
     )
+    serve.add_argument(
+        "--mirror-workers",
+        type=int,
+        default=0,
+        help="processes that verify the mirror's entry signatures (default 0)",
+    )
     passphrase_option(serve)
     serve.set_defaults(run=run_serve)
 
@@ -70,6 +77,12 @@ def register(commands: Any) -> None:
     mirror.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
     mirror.add_argument(
         "--once", action="store_true", help="pull every due centre once, print, and exit"
+    )
+    mirror.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes that verify entry signatures beside this one (default 0)",
     )
     passphrase_option(mirror)
     mirror.set_defaults(run=run_mirror)
@@ -118,7 +131,11 @@ def run_serve(args: argparse.Namespace) -> int:
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
         where = f"http://{args.host}:{args.port}"
         print(f"monitoring centre {monitor.config.name} on {where}", flush=True)
-        loop = None if args.no_mirror else MirrorLoop(monitor.mirror).start()
+        loop = (
+            None
+            if args.no_mirror
+            else MirrorLoop(monitor.mirror, workers=args.mirror_workers).start()
+        )
         try:
             serve(create_app(monitor), args.host, args.port)
         finally:
@@ -137,7 +154,7 @@ def run_mirror(args: argparse.Namespace) -> int:
     from api.monitor.mirror_loop import MirrorLoop  # noqa: PLC0415 - httpx, only when mirroring
 
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
-        loop = MirrorLoop(monitor.mirror)
+        loop = MirrorLoop(monitor.mirror, workers=max(0, args.workers))
         if not args.once:
             print(f"mirror {monitor.mirror.name} running", flush=True)
             try:

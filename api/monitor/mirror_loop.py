@@ -9,7 +9,9 @@ is logged and retried after a pause; it never stops the witness or the beacon se
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 
@@ -29,9 +31,18 @@ log = logging.getLogger("exam_integrity.monitor.mirror")
 class MirrorLoop:
     """Runs ``mirror`` until ``stop`` is called, in the caller's thread or a daemon thread."""
 
-    def __init__(self, mirror: Mirror, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, mirror: Mirror, client: httpx.Client | None = None, *, workers: int = 0
+    ) -> None:
+        """``workers`` processes verify entry signatures beside this one (0: none)."""
         self._mirror = mirror
         self._client = client or mirror_client()
+        self._pool = (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            if workers > 0
+            else None
+        )
+        mirror.signatures = self._pool
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -68,3 +79,6 @@ class MirrorLoop:
         if self._thread is not None:
             self._thread.join()
         self._client.close()
+        if self._pool is not None:
+            self._mirror.signatures = None
+            self._pool.shutdown(cancel_futures=True)

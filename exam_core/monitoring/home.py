@@ -238,8 +238,9 @@ def open_monitor(
         mirror_signer,
         interval_ms=config.mirror_interval_ms,
         silence_ms=config.mirror_silence_ms,
-        **({} if clock_ms is None else {"clock_ms": clock_ms}),
     )
+    if clock_ms is not None:
+        mirror.clock_ms = clock_ms
     return Monitor(
         root=root,
         config=config,

@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from exam_core.audit.ordered_pass import admit_in_order
 from exam_core.audit.report import FindingLog
+from exam_core.audit.signatures import registered_keys, signing_keys
 from exam_core.errors import (
     CheckpointError,
     EntryError,
@@ -93,6 +95,8 @@ __all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "new_findings"]
 
 CHUNK_ENTRIES = 2048
 """Entries committed together: a killed pull fetches at most this many again."""
+IN_FLIGHT_BUNDLES = 4
+"""Bundles checked against their leaves (and sent to the workers) ahead of the registry."""
 MAX_DIAGNOSED = 100
 """Rewritten entries named in one finding (the rest are the same evidence)."""
 DEFAULT_INTERVAL_MS = 10_000
@@ -132,6 +136,31 @@ class PullOutcome:
     """Why the centre could not be read, if it could not."""
 
 
+@dataclass
+class _Checked:
+    """A bundle's new entries, held to their leaves; ``verified`` the workers' answer."""
+
+    first: int
+    entries: list[bytes]
+    verified: Future[list[bytes | None]] | None = None
+
+
+@dataclass
+class _Progress:
+    """Where a pull's entries stand: committed, fetched and checked, and not yet committed."""
+
+    committed: int
+    registry: KeyRegistry
+    fetched: int = -1
+    pending: list[bytes] = field(default_factory=list)
+    findings: FindingLog = field(default_factory=FindingLog)
+    refused: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.fetched < 0:
+            self.fetched = self.committed
+
+
 def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
     """The mirror's findings recorded after the one numbered ``after_id``, oldest first: what
     graded warnings are made of.
@@ -162,13 +191,16 @@ class Mirror:
         interval_ms: int = DEFAULT_INTERVAL_MS,
         silence_ms: int = DEFAULT_SILENCE_MS,
         clock_ms: Callable[[], int] = _now_ms,
+        signatures: Executor | None = None,
     ) -> None:
         self.store = store
+        self.signatures = signatures
+        """Worker processes to verify entry signatures in (None: in this process)."""
         self._logs = logs
         self._signer = signer
         self.interval_ms = interval_ms
         self.silence_ms = silence_ms
-        self._clock = clock_ms
+        self.clock_ms = clock_ms
 
     @property
     def name(self) -> str:
@@ -196,7 +228,7 @@ class Mirror:
         Raises:
             StoreError: the database failed (what was committed before stays).
         """
-        now = self._clock()
+        now = self.clock_ms()
         with self.store.claim(now) as claim:
             if claim is None:
                 return None
@@ -211,7 +243,7 @@ class Mirror:
                 close = getattr(source, "close", None)
                 if callable(close):
                     close()
-            done = self._clock()
+            done = self.clock_ms()
             if outcome.contacted:
                 claim.contact_ms = done
             elif done - claim.last_contact_ms > self.silence_ms:
@@ -232,14 +264,18 @@ class Mirror:
             return outcome
 
     def pull_all_due(self, open_source: Callable[[KnownLog], LogSource]) -> list[PullOutcome]:
-        """Schedule newly watched logs, then pull due logs until none is due.
+        """Schedule newly watched logs, then pull each due log once (a round).
 
         Raises:
             StoreError: the database failed.
         """
-        self.store.schedule_new_logs(self._clock())
-        outcomes = []
+        self.store.schedule_new_logs(self.clock_ms())
+        outcomes: list[PullOutcome] = []
+        pulled: set[str] = set()
         while (outcome := self.pull_due(open_source)) is not None:
+            if outcome.origin in pulled:
+                break  # due again already (a short interval): the next round's
+            pulled.add(outcome.origin)
             outcomes.append(outcome)
         return outcomes
 
@@ -285,7 +321,7 @@ class Mirror:
     def _refuse(self, outcome: PullOutcome, finding: NewFinding) -> None:
         outcome.refused = True
         outcome.findings.append(finding)
-        self.store.record_findings(outcome.origin, [finding], self._clock())
+        self.store.record_findings(outcome.origin, [finding], self.clock_ms())
 
     def _verify_tree(
         self,
@@ -463,6 +499,12 @@ class Mirror:
     ) -> MirrorHeadRecord | None:
         """Fetch, check and store the entries after ``head.entries_size``.
 
+        Two stages, a few bundles apart: as a bundle arrives its entries are held to their
+        leaves and, with worker processes, sent to have their signatures checked against every
+        key registered so far (order-free, ``exam_core.audit.signatures``); then, in log order,
+        each entry goes through the registry step, which only confirms that the key that
+        verified it is the one registered at that point.
+
         Raises:
             SourceUnavailableError: a bundle could not be fetched.
             SourceRefusedError: a bundle was refused by the source.
@@ -476,65 +518,93 @@ class Mirror:
             if head.entries_size == 0
             else decode_registry(origin, head.key_registry)
         )
-        refused: dict[str, int] = {}
-        committed = head.entries_size
-        pending: list[bytes] = []
-        findings = FindingLog()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch") as pool:
-            for bundle_path, future in _prefetched(pool, source, committed, size):
-                data = future.result()
-                first = bundle_path.n * TILE_WIDTH
-                try:
-                    bundle = decode_entry_bundle(data, bundle_path.length)
-                except CheckpointError as e:
-                    raise SourceRefusedError(bundle_path.path, str(e)) from e
-                leaves = self._leaves(origin, bundle_path)
-                start = committed + len(pending) - first
-                for k in range(start, len(bundle)):
-                    index = first + k
-                    entry_bytes = bundle[k]
-                    if leaf_hash(entry_bytes) != leaves[k]:
-                        self._commit(
-                            origin,
-                            committed=committed,
-                            pending=pending,
-                            registry=registry,
-                            findings=findings,
-                            outcome=outcome,
-                        )
-                        self._refuse(
-                            outcome,
-                            NewFinding(
-                                Finding(
-                                    index,
-                                    "mirror_entry_mismatch",
-                                    f"entry {index} of {bundle_path.path} does not hash to "
-                                    "its leaf in the tiles the checkpoint signs",
-                                ),
-                                {"entries": [index], "checkpoint": _text(head.checkpoint)},
-                                _fingerprint("entry", index, leaf_hash(entry_bytes).hex()),
-                            ),
-                        )
-                        return None
-                    pending.append(entry_bytes)
-                    try:
-                        entry = parse_entry(entry_bytes)
-                    except EntryError as e:
-                        findings.add(index, e.code, e.message)
-                        continue
-                    admit_in_order(registry, index, entry, None, findings=findings, refused=refused)
-                if len(pending) >= CHUNK_ENTRIES or committed + len(pending) == size:
-                    committed = self._commit(
-                        origin,
-                        committed=committed,
-                        pending=pending,
-                        registry=registry,
-                        findings=findings,
-                        outcome=outcome,
+        known: dict[str, frozenset[bytes]] = {
+            name: frozenset({record.verifier.public_key}) for name, record in registry.keys.items()
+        }
+        progress = _Progress(head.entries_size, registry)
+        in_flight: deque[_Checked] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch") as fetcher:
+            for bundle_path, fetched in _prefetched(fetcher, source, progress.committed, size):
+                checked = self._check_leaves(head, bundle_path, fetched.result(), progress)
+                if isinstance(checked, NewFinding):
+                    while in_flight:
+                        self._admit(in_flight.popleft(), progress, outcome)
+                    self._flush(origin, progress, outcome)
+                    self._refuse(outcome, checked)
+                    return None
+                for name, keys in registered_keys(checked.entries).items():
+                    known[name] = known.get(name, frozenset()) | keys
+                if self.signatures is not None:
+                    checked.verified = self.signatures.submit(
+                        signing_keys, checked.entries, dict(known)
                     )
-                    pending = []
-                    findings = FindingLog()
+                in_flight.append(checked)
+                while len(in_flight) > IN_FLIGHT_BUNDLES:
+                    self._admit(in_flight.popleft(), progress, outcome)
+            while in_flight:
+                self._admit(in_flight.popleft(), progress, outcome)
+        self._flush(origin, progress, outcome)
         return self.store.head(origin)
+
+    def _check_leaves(
+        self, head: MirrorHeadRecord, bundle_path: TilePath, data: bytes, progress: _Progress
+    ) -> _Checked | NewFinding:
+        """The new entries of a bundle, each held to its leaf in the verified tiles.
+
+        Raises:
+            SourceRefusedError: the bundle does not decode into its width's entries.
+            StoreError: the verified tile is missing.
+        """
+        try:
+            bundle = decode_entry_bundle(data, bundle_path.length)
+        except CheckpointError as e:
+            raise SourceRefusedError(bundle_path.path, str(e)) from e
+        leaves = self._leaves(head.origin, bundle_path)
+        first = bundle_path.n * TILE_WIDTH
+        skip = progress.fetched - first
+        for k in range(skip, len(bundle)):
+            if leaf_hash(bundle[k]) != leaves[k]:
+                index = first + k
+                return NewFinding(
+                    Finding(
+                        index,
+                        "mirror_entry_mismatch",
+                        f"entry {index} of {bundle_path.path} does not hash to its leaf in "
+                        "the tiles the checkpoint signs",
+                    ),
+                    {"entries": [index], "checkpoint": _text(head.checkpoint)},
+                    _fingerprint("entry", index, leaf_hash(bundle[k]).hex()),
+                )
+        progress.fetched = first + len(bundle)
+        return _Checked(first + skip, bundle[skip:])
+
+    def _admit(self, checked: _Checked, progress: _Progress, outcome: PullOutcome) -> None:
+        """Step 3 in log order for one bundle's new entries; commit every ``CHUNK_ENTRIES``.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        verified: list[bytes | None] = (
+            [None] * len(checked.entries) if checked.verified is None else checked.verified.result()
+        )
+        for k, entry_bytes in enumerate(checked.entries):
+            index = checked.first + k
+            progress.pending.append(entry_bytes)
+            try:
+                entry = parse_entry(entry_bytes)
+            except EntryError as e:
+                progress.findings.add(index, e.code, e.message)
+                continue
+            admit_in_order(
+                progress.registry,
+                index,
+                entry,
+                verified[k],
+                findings=progress.findings,
+                refused=progress.refused,
+            )
+        if len(progress.pending) >= CHUNK_ENTRIES:
+            self._flush(outcome.origin, progress, outcome)
 
     def _leaves(self, origin: str, bundle: TilePath) -> list[bytes]:
         data = self.store.tile(origin, 0, bundle.n)
@@ -542,38 +612,32 @@ class Mirror:
             raise StoreError(f"the verified level-0 tile {bundle.n} of {origin} is missing")
         return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
 
-    def _commit(
-        self,
-        origin: str,
-        *,
-        committed: int,
-        pending: Sequence[bytes],
-        registry: KeyRegistry,
-        findings: FindingLog,
-        outcome: PullOutcome,
-    ) -> int:
+    def _flush(self, origin: str, progress: _Progress, outcome: PullOutcome) -> None:
+        """Commit the pending entries, the registry after them and their findings.
+
+        Raises:
+            StoreError: the database failed, or another pull moved this log's copy.
+        """
         new = [
-            NewFinding(
-                f,
-                {"entries": [f.index]},
-                _fingerprint("entry-rule", f.index, f.code),
-            )
-            for f in findings.done()
+            NewFinding(f, {"entries": [f.index]}, _fingerprint("entry-rule", f.index, f.code))
+            for f in progress.findings.done()
         ]
-        if not pending and not new:
-            return committed
+        if not progress.pending and not new:
+            return
         if not self.store.advance_entries(
             origin,
-            committed,
-            entries=pending,
-            key_registry=encode_registry(registry.state()),
+            progress.committed,
+            entries=progress.pending,
+            key_registry=encode_registry(progress.registry.state()),
             findings=new,
-            now_ms=self._clock(),
+            now_ms=self.clock_ms(),
         ):
             raise StoreError(f"the mirror's copy of {origin} moved under this pull")
         outcome.findings.extend(new)
-        outcome.entries_size = committed + len(pending)
-        return outcome.entries_size
+        progress.committed += len(progress.pending)
+        outcome.entries_size = progress.committed
+        progress.pending = []
+        progress.findings = FindingLog()
 
     # --- step 4: the mirror's cosignature --------------------------------------------------
 
@@ -591,7 +655,7 @@ class Mirror:
             for s in note.signatures
             if s.name == head.origin
         )
-        stamp = max(self._clock() // 1000, 1)
+        stamp = max(self.clock_ms() // 1000, 1)
         cosigned = note.text + b"\n" + log_lines + self._signer.line(note.text, stamp)
         self.store.set_cosigned(head.origin, head.tree_size, cosigned)
 

@@ -10,7 +10,9 @@ is a finding once it has been silent for longer than allowed.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 import pytest
@@ -191,20 +193,30 @@ def test_another_tree_of_the_same_size_is_a_fork(
     assert finding.evidence == {"held": held.decode(), "served": served.decode()}
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_an_entry_that_fails_the_rules_is_kept_and_reported(
-    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull], workers: int
 ) -> None:
+    """The same verdicts whether signatures are verified here or in worker processes."""
     static, _ = logs
     monitor, pull = mirrored
-    log = demo_log(40)
+    if workers:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        monitor.mirror.signatures = pool
+    log = demo_log(700)
+    replayed = log.append_bytes(log.entries[600])  # a replay, in a later bundle: bad_seq
     forged = bytearray(log.entries[20])
     forged[-10] ^= 1  # the signature no longer verifies (the base64 stays well-formed)
     log.entries[20] = bytes(forged)
     static.publish("a", log)
-    outcome = pull()
-    codes = {(f.finding.index, f.finding.code) for f in outcome.findings}
-    assert (20, "bad_signature") in codes
-    assert outcome.entries_size == 40
+    try:
+        outcome = pull()
+    finally:
+        if workers:
+            pool.shutdown()
+    codes = [(f.finding.index, f.finding.code) for f in outcome.findings]
+    assert codes == [(20, "bad_signature"), (21, "bad_seq"), (replayed, "bad_seq")]
+    assert outcome.entries_size == 701
     assert not outcome.refused
     assert monitor.mirror.store.entries(ORIGIN, 20, 21) == [bytes(forged)]
 
