@@ -95,6 +95,10 @@ __all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "new_findings"]
 
 CHUNK_ENTRIES = 2048
 """Entries committed together: a killed pull fetches at most this many again."""
+MAX_GROWTH = 1 << 22
+"""Entries a checkpoint may add to the verified tree in one pull (4,194,304: 128 MiB of leaf
+hashes held while they are checked).  A larger jump is refused: it is either hostile (a size no
+centre reaches, to exhaust the mirror) or a centre the mirror has not read for months."""
 IN_FLIGHT_BUNDLES = 4
 """Bundles checked against their leaves (and sent to the workers) ahead of the registry."""
 MAX_DIAGNOSED = 100
@@ -374,6 +378,21 @@ class Mirror:
                 self._refuse(outcome, self._fork(head, cp, evidence))
                 return None
             return head
+        if cp.size - head.tree_size > MAX_GROWTH:
+            self._refuse(
+                outcome,
+                NewFinding(
+                    Finding(
+                        None,
+                        "mirror_response_refused",
+                        f"checkpoint: a tree of {cp.size} entries adds more than {MAX_GROWTH} "
+                        f"to the {head.tree_size} verified, more than one pull checks",
+                    ),
+                    {"path": "checkpoint", "served": _text(data)},
+                    _fingerprint("growth", cp.size, cp.root_hash.hex()),
+                ),
+            )
+            return None
         # (2) the new tiles: parents, root, and consistency with the verified tree
         tiles = self._fetch_tiles(source, head.tree_size, cp.size)
         problem = _parent_problem(tiles)

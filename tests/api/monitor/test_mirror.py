@@ -21,7 +21,7 @@ from starlette.responses import Response
 from api.monitor.app import create_app
 from api.monitor.mirror_client import http_sources
 from api.monitor.server import BackgroundServer
-from exam_core.log.checkpoint import verify_checkpoint
+from exam_core.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from exam_core.log.cosignature import cosignature_verifier_from_vkey
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer, open_note
@@ -270,6 +270,23 @@ def test_hostile_answers_are_refused_and_change_nothing(
     del static.faults[("a", path)]
     healed = pull()
     assert (healed.entries_size, healed.refused) == (50, False)
+
+
+def test_a_checkpoint_of_an_enormous_tree_is_refused_before_any_tile(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+) -> None:
+    static, _ = logs
+    monitor, pull = mirrored
+    log = demo_log(10)
+    static.publish("a", log)
+    huge = Checkpoint(ORIGIN, 2**60, bytes(32))
+    static.files["a"]["checkpoint"] = sign_checkpoint(huge, [log.log_key])
+    outcome = pull()
+    assert [f.finding.code for f in outcome.findings] == ["mirror_response_refused"]
+    assert static.count("a", "tile/") == 0
+    head = monitor.mirror.store.head(ORIGIN)
+    assert head is not None
+    assert head.tree_size == 0
 
 
 def test_a_server_error_is_unavailability_and_long_silence_a_finding(
