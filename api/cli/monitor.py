@@ -51,7 +51,7 @@ def register(commands: Any) -> None:
     passphrase_option(init)
     init.set_defaults(run=run_init)
 
-    add = actions.add_parser("add-centre", help="watch (and witness) a centre's log")
+    add = actions.add_parser("add-centre", help="watch (witness and mirror) a centre's log")
     add.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
     add.add_argument("url", metavar="URL", help="the URL prefix the centre serves its log under")
     add.add_argument("vkey", metavar="VKEY", help="the centre's log vkey (key name = origin)")
