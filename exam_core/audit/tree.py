@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -27,6 +27,7 @@ from exam_core.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     HashSource,
+    MerkleFrontier,
     consistency_proof,
     hash_source_from_leaf_hashes,
     subtree_root,
@@ -49,12 +50,41 @@ def _first_leaf(tile: TilePath) -> int:
     return (tile.n * TILE_WIDTH) << (TILE_HEIGHT * max(tile.level, 0))
 
 
-def _tile_root(leaves: Sequence[bytes]) -> bytes:
-    """The root of 256 leaf hashes: the level-8 node over them."""
-    row = list(leaves)
-    while len(row) > 1:
-        row = [_sha256(b"\x01" + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
-    return row[0]
+def _tile_levels(leaves: Sequence[bytes]) -> HashSource:
+    """Every node of one tile of up to 256 leaf hashes (levels 0 to 8), hashed once."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append(
+            [
+                _sha256(b"\x01" + below[i] + below[i + 1]).digest()
+                for i in range(0, len(below) - 1, 2)  # odd: the last waits
+            ]
+        )
+
+    def get_node(level: int, index: int) -> bytes:
+        if level >= len(levels) or not 0 <= index < len(levels[level]):
+            raise IndexError(f"no perfect subtree at level {level}, index {index}")
+        return levels[level][index]
+
+    return get_node
+
+
+def _prefix_root(upper: Sequence[bytes], tile: HashSource, r: int) -> bytes:
+    """MTH of the leaves before a tile (``upper``: its frontier, largest subtree first) and
+    the first ``r`` leaves of the tile."""
+    parts = list(upper)
+    pos = 0
+    while pos < r:
+        level = (r - pos).bit_length() - 1
+        parts.append(tile(level, pos >> level))
+        pos += 1 << level
+    if not parts:
+        return EMPTY_ROOT
+    h = parts[-1]
+    for left in reversed(parts[:-1]):
+        h = _sha256(b"\x01" + left + h).digest()
+    return h
 
 
 class TreeHashes:
@@ -137,12 +167,25 @@ def check_tree(
         {t.n: t for t in tiles_for_size(newest.size) if t.level == 0} if newest is not None else {}
     )
     zero = _LevelZero(agree=newest is not None and size == newest.size)
+    seen = history.seen
+    sizes = sorted({s.checkpoint.size for s in seen if s.checkpoint.size <= size})
+    roots = {0: EMPTY_ROOT} if sizes and sizes[0] == 0 else {}
+    at = len(roots)  # the next checkpoint size to reach
     tops: list[bytes] = []
+    frontier = MerkleFrontier()  # of the tiles so far, each one leaf
     for first, data_entries in entries.bundles():
         n = first // TILE_WIDTH
         leaves = [_sha256(b"\x00" + data).digest() for data in data_entries]
+        nodes = _tile_levels(leaves)
+        # Each checkpoint's root recomputed at its size as the entries pass: consistency
+        # between successive checkpoints needs no proof when the auditor holds every entry.
+        upper = frontier.subtree_hashes
+        while at < len(sizes) and sizes[at] - first <= len(leaves):
+            roots[sizes[at]] = _prefix_root(upper, nodes, sizes[at] - first)
+            at += 1
         if len(leaves) == TILE_WIDTH:
-            tops.append(_tile_root(leaves))
+            tops.append(nodes(TILE_HEIGHT, 0))
+            frontier.append(tops[-1])
         newest_tile = newest_level0.get(n)
         if newest_tile not in bundle.tiles:
             zero.agree = False
@@ -162,14 +205,6 @@ def check_tree(
     source = TreeHashes(
         size, tops, lambda n: [_sha256(b"\x00" + e).digest() for e in entries.bundle(n)]
     )
-    # Each checkpoint's root recomputed at its size: consistency between successive
-    # checkpoints needs no proof when the auditor holds every entry.
-    seen = history.seen
-    roots = {
-        s.checkpoint.size: _root_at(source, s.checkpoint.size)
-        for s in sorted(seen, key=lambda s: s.checkpoint.size)
-        if s.checkpoint.size <= size
-    }
     for s in seen:
         cp = s.checkpoint
         root = roots.get(cp.size)
@@ -190,7 +225,10 @@ def check_tree(
         if tiles_source is not None and _root_at(tiles_source, newest.size) != newest.root_hash:
             tiles_source = None
     if newest is not None and tiles_source is not None:
-        _check_consistency(newest, seen, tiles_source, findings)
+        # Where the tiles are the entries' tree and it gave a checkpoint's root, the proof of
+        # that checkpoint would be built from that very tree: it holds, so it is not rebuilt.
+        proven = roots if tiles_source is source else {}
+        _check_consistency(newest, seen, tiles_source, proven, findings)
     _check_tiles(
         bundle,
         size,
@@ -230,7 +268,11 @@ def consistency_problem(source: HashSource, old: Checkpoint, newest: Checkpoint)
 
 
 def _check_consistency(
-    newest: Checkpoint, seen: Sequence[SeenCheckpoint], source: HashSource, findings: FindingLog
+    newest: Checkpoint,
+    seen: Sequence[SeenCheckpoint],
+    source: HashSource,
+    proven: Mapping[int, bytes],
+    findings: FindingLog,
 ) -> None:
     """RFC 9162 consistency of every checkpoint with the newest, proved from the tiles.
 
@@ -242,6 +284,8 @@ def _check_consistency(
         cp = s.checkpoint
         if cp.size == 0 or cp.size > newest.size or cp == newest:
             continue
+        if proven.get(cp.size) == cp.root_hash:
+            continue  # the root at its size is the tree's own, and so is the newest root
         problem = consistency_problem(source, cp, newest)
         if problem is not None:
             findings.add(
@@ -266,7 +310,7 @@ def _tile_hashes(bundle: Bundle, size: int) -> TreeHashes | None:
                 return None
             leaves = leaves_of(n)
             if len(leaves) == TILE_WIDTH:
-                tops.append(_tile_root(leaves))
+                tops.append(_tile_levels(leaves)(TILE_HEIGHT, 0))
     except (CheckpointError, BundleError):
         return None
     return TreeHashes(size, tops, leaves_of)
