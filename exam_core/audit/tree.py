@@ -1,12 +1,17 @@
 """Step 2 of the audit, second half (docs/audit.md): the Merkle tree, rebuilt from the entries.
 
-The auditor holds every entry, so it rebuilds the tree itself and needs nobody's proof: each
-checkpoint's root is recomputed at its size, which also makes successive checkpoints consistent.
-Independently of the entries, when the level-0 tiles give the newest root, an RFC 9162
-consistency proof from each older checkpoint is built from those tiles and verified; that tells
-a forked log apart from entries changed in the bundle.  Last, every tile file is compared with
-the tile recomputed from the entries, and a level-0 difference is blamed on whichever side does
-not give the newest checkpoint's root.
+The auditor reads every entry, so it rebuilds the tree itself and needs nobody's proof: each
+checkpoint's root is recomputed at its size as the entries stream past it, which also makes
+successive checkpoints consistent.  Independently of the entries, when the level-0 tiles give
+the newest root, an RFC 9162 consistency proof from each older checkpoint is built from those
+tiles and verified; that tells a forked log apart from entries changed in the bundle.  Last,
+every tile file is compared with the tile recomputed from the entries, and a level-0 difference
+is blamed on whichever side does not give the newest checkpoint's root.
+
+Nothing here grows with the log beyond one hash per 256 entries (``TreeHashes``): the entries
+are read a bundle at a time, each bundle's leaf hashes are held to the level-0 tiles of its
+position and folded into its level-8 node, and a node below level 8 that a proof needs later
+is hashed again from the 256 leaves of its tile.
 """
 
 from __future__ import annotations
