@@ -10,9 +10,15 @@ entries no checkpoint covers are left out of the later steps.
 
 from __future__ import annotations
 
+import hashlib
+from itertools import groupby
+
+from exam_core.audit.log_entries import LogBundle, LogEntries
 from exam_core.audit.reader import Bundle
 from exam_core.audit.report import FindingLog
-from exam_core.errors import CheckpointError
+from exam_core.audit.signatures import KEY_REGISTERED_TEXT
+from exam_core.errors import BundleError, CheckpointError
+from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint
 from exam_core.log.tiles import (
     ENTRIES_LEVEL,
@@ -25,54 +31,88 @@ from exam_core.log.tiles import (
 __all__ = ["assemble_entries", "hold_to_checkpoint"]
 
 
-def assemble_entries(bundle: Bundle, findings: FindingLog) -> list[bytes]:
-    """The entries of the full bundles in order, then of the widest partial bundle after them."""
-    decoded: dict[TilePath, list[bytes]] = {}
-    for tile, data in sorted(bundle.entry_bundles.items(), key=lambda kv: kv[0].sort_key):
-        first = tile.n * TILE_WIDTH
-        try:
-            entries = decode_entry_bundle(data)
-        except CheckpointError as e:
-            findings.add(first, "entry_bundle_malformed", f"{tile.path}: {e}")
-            continue
-        if len(entries) != tile.length:
-            findings.add(
-                first + min(len(entries), tile.length),
-                "entry_bundle_count",
-                f"{tile.path}: holds {len(entries)} entries, its name says {tile.length}",
-            )
-        decoded[tile] = entries[: tile.length]
-    log: list[bytes] = []
-    n = 0
-    while TilePath(ENTRIES_LEVEL, n) in decoded:
-        full = decoded[TilePath(ENTRIES_LEVEL, n)]
-        log.extend(full)
-        if len(full) < TILE_WIDTH:
-            break
-        n += 1
-    else:
-        partials = [t for t in decoded if t.n == n]
-        if partials:
-            log.extend(decoded[max(partials, key=lambda t: t.length)])
-    # Partial bundles kept for older checkpoints must be prefixes of the log.
-    for tile, entries in decoded.items():
-        start = tile.n * TILE_WIDTH
-        for k, data in enumerate(entries):
-            at = start + k
-            if at < len(log) and log[at] != data:
-                findings.add(
-                    at,
-                    "entry_bundle_mismatch",
-                    f"{tile.path}: entry {at} differs from the same entry in the bundle "
-                    "that holds the log",
+def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
+    """The entries of the full bundles in order, then of the widest partial bundle after them.
+
+    Each bundle file is read once here, a position at a time (every file of one position is
+    held together, to hold the partial ones to the log's); the entries are read again from
+    the files when a later step reaches them.
+    """
+    shape: list[Finding] = []  # malformed or miscounted bundles, in file order
+    mismatches: list[Finding] = []  # partial bundles that are not the log's prefix
+    log: list[LogBundle] = []
+    log_open = True
+    files = bundle.entry_bundles
+    tiles = sorted(files, key=lambda t: t.sort_key)
+    for n, group in groupby(tiles, key=lambda t: t.n):
+        first = n * TILE_WIDTH
+        decoded: dict[TilePath, tuple[list[bytes], bytes]] = {}
+        for tile in group:
+            try:
+                data = files[tile]
+                entries = decode_entry_bundle(data)
+            except BundleError as e:
+                shape.append(Finding(first, "entry_bundle_changed", str(e)))
+                continue
+            except CheckpointError as e:
+                shape.append(Finding(first, "entry_bundle_malformed", f"{tile.path}: {e}"))
+                continue
+            if len(entries) != tile.length:
+                shape.append(
+                    Finding(
+                        first + min(len(entries), tile.length),
+                        "entry_bundle_count",
+                        f"{tile.path}: holds {len(entries)} entries, its name says {tile.length}",
+                    )
                 )
-                break
-    return log
+            decoded[tile] = (entries[: tile.length], data)
+        held: list[bytes] | None = None  # the log's entries at this position
+        if log_open and n == len(log):
+            full = decoded.get(TilePath(ENTRIES_LEVEL, n))
+            partials = [t for t in decoded if t.is_partial]
+            chosen = (
+                TilePath(ENTRIES_LEVEL, n)
+                if full is not None
+                else max(partials, key=lambda t: t.length)
+                if partials
+                else None
+            )
+            if chosen is not None:
+                held, data = decoded[chosen]
+                log.append(
+                    LogBundle(
+                        chosen,
+                        len(held),
+                        hashlib.sha256(data).digest(),
+                        KEY_REGISTERED_TEXT in data,
+                    )
+                )
+            log_open = full is not None and len(full[0]) == TILE_WIDTH
+        else:
+            log_open = False
+        # Partial bundles kept for older checkpoints must be prefixes of the log.
+        for tile, (entries, _) in decoded.items():
+            if held is None:
+                continue
+            for k, data in enumerate(entries[: len(held)]):
+                if held[k] != data:
+                    at = first + k
+                    mismatches.append(
+                        Finding(
+                            at,
+                            "entry_bundle_mismatch",
+                            f"{tile.path}: entry {at} differs from the same entry in the "
+                            "bundle that holds the log",
+                        )
+                    )
+                    break
+    findings.extend([*shape, *mismatches])
+    return LogEntries(files, log, findings)
 
 
 def hold_to_checkpoint(
-    entries: list[bytes], bundle: Bundle, newest: Checkpoint | None, findings: FindingLog
-) -> list[bytes]:
+    entries: LogEntries, bundle: Bundle, newest: Checkpoint | None, findings: FindingLog
+) -> LogEntries:
     """``entries`` up to the newest checkpoint's size (cut in place), reporting any difference
     between the bundles and that checkpoint; unchanged when there is no checkpoint."""
     if newest is None:
@@ -101,5 +141,5 @@ def hold_to_checkpoint(
             f"tile/entries: {len(entries) - newest.size} entries after the newest "
             f"checkpoint's size {newest.size}; no checkpoint covers them",
         )
-        del entries[newest.size :]
+        entries.cut(newest.size)
     return entries

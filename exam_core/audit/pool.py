@@ -18,7 +18,9 @@ worker that dies only hands its chunk back: the auditing process verifies it its
 
 Workers are forked on Linux when this process runs no other thread: they inherit the entries and
 start in milliseconds.  Otherwise (a fork of a threaded process could inherit a lock some thread
-holds) they are spawned, and the entries are sent to them once.
+holds) they are spawned, and the entries are sent to them once.  The entries of a bundle on disk
+(``exam_core.audit.log_entries``) are sent as the names of their files: each process reads the
+chunks it verifies, so no process holds the log.
 """
 
 from __future__ import annotations
@@ -180,15 +182,14 @@ class ProcessSignatureCheck:
         key_list = sorted({public_key for found in keys.values() for public_key in found})
         ctx = _context(self._start_method)
         board = ChunkBoard(ctx, entries, self._chunk, key_list)
-        entry_list = list(entries)
         workers: list[BaseProcess] = []
         for number in range(self._workers if board.chunks > 1 else 0):
             process = ctx.Process(
-                target=self._worker, args=(number, entry_list, dict(keys), board), daemon=True
+                target=self._worker, args=(number, entries, dict(keys), board), daemon=True
             )
             process.start()
             workers.append(process)
-        ordered = _OrderedPass(board, entry_list, keys, workers)
+        ordered = _OrderedPass(board, entries, keys, workers)
         self._passes.append(ordered)
         return ordered.answers()
 
@@ -200,7 +201,7 @@ class _OrderedPass:
     def __init__(
         self,
         board: ChunkBoard,
-        entries: list[bytes],
+        entries: Sequence[bytes],
         keys: Mapping[str, frozenset[bytes]],
         workers: list[BaseProcess],
     ) -> None:

@@ -6,9 +6,12 @@ disk.  A bundle comes from the party being audited, so it is hostile input: the 
 no symlink, reads no special file, refuses files larger than their format allows, and turns
 every odd path into a finding rather than an exception.  Blobs are not read here at all: a
 bundle may hold gigabytes of them, so each is a ``BlobFile`` that the audit reads in pieces
-(hashing it) or, for a replayer, whole up to a bound the replayer sets — the audit's memory
-does not depend on what the bundle holds.  Only a bundle that cannot be read at
-all (no such directory, or a directory with nothing of the layout) raises ``BundleError``.
+(hashing it) or, for a replayer, whole up to a bound the replayer sets.  Tiles and entry bundles
+are not read here either: a year's log is a gigabyte of them, so ``Bundle.tiles`` and
+``Bundle.entry_bundles`` read each file (by the same rules) when the audit reaches it and keep
+nothing — the audit's memory does not depend on what the bundle holds.  Only a bundle that
+cannot be read at all (no such directory, or a directory with nothing of the layout) raises
+``BundleError``.
 ``directory_reader`` reads single tiles from such a directory by the same rules, for a client
 that needs a few tiles rather than the whole bundle (a mirror, a proof check).
 
@@ -155,6 +158,54 @@ def _open_regular(path: Path) -> int:
     return fd
 
 
+class _TileFiles(Mapping[TilePath, bytes]):
+    """Tile or entry-bundle files under the bundle's root, found but not read: each is read
+    (no symlink, regular file, within its limit) every time it is looked up.
+
+    A file that can no longer be read as it was found raises ``BundleError``, which the audit
+    reports as a finding: the bundle changed while it was audited.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._files: dict[TilePath, int] = {}
+
+    def add(self, tile: TilePath, limit: int) -> None:
+        self._files[tile] = limit
+
+    def __getitem__(self, tile: TilePath) -> bytes:
+        """The file's bytes, read now.
+
+        Raises:
+            KeyError: the bundle holds no such file.
+            BundleError: the file is no longer a readable regular file within its limit.
+        """
+        limit = self._files[tile]
+        try:
+            fd = _open_regular(self._root / tile.path)
+        except BlobError as e:
+            raise BundleError(f"{tile.path}: {e}") from e
+        try:
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(limit + 1)
+        except OSError as e:
+            raise BundleError(f"{tile.path}: {e.strerror or e}") from e
+        finally:
+            os.close(fd)
+        if len(data) > limit:
+            raise BundleError(f"{tile.path}: grew beyond {limit} bytes")
+        return data
+
+    def __iter__(self) -> Iterator[TilePath]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, tile: object) -> bool:
+        return tile in self._files
+
+
 @dataclass(frozen=True)
 class BundleLimits:
     """Largest file of each kind the reader loads; anything larger is a finding, not a read."""
@@ -170,8 +221,9 @@ class Bundle:
     """Every file of an audit bundle, sorted by role; ``problems`` are reading findings.
 
     ``checkpoints`` holds (relative path, note bytes) oldest first; ``tiles`` (Merkle tiles)
-    and ``entry_bundles`` are keyed by their parsed path, as bytes; ``blobs`` by their name,
-    unread.  Nothing here has been checked: that is the audit's job.
+    and ``entry_bundles`` are keyed by their parsed path, their bytes read from disk on each
+    look-up (``BundleError`` if the file changed so that it cannot be read); ``blobs`` by their
+    name, unread.  Nothing here has been checked: that is the audit's job.
     """
 
     policy: bytes | None = None
@@ -201,8 +253,10 @@ class _Reader:
         self.policy: bytes | None = None
         self.checkpoint: bytes | None = None
         self.checkpoints: list[tuple[int, str, bytes]] = []
-        self.tiles: dict[TilePath, bytes] = {}
-        self.entry_bundles: dict[TilePath, bytes] = {}
+        self.tile_files = _TileFiles(root)
+        self.entry_files = _TileFiles(root)
+        self.tiles: Mapping[TilePath, bytes] = self.tile_files
+        self.entry_bundles: Mapping[TilePath, bytes] = self.entry_files
         self.blobs: dict[str, BlobFile] = {}
 
     def _open(self, rel: str, limit: int) -> tuple[int, int] | None:
@@ -322,20 +376,24 @@ class _Reader:
                 _problem("bad_tile_path", rel, f"is not the canonical {tile.path}")
             )
             return
-        if tile.is_entries:
-            data = self.read(rel, ENTRY_BUNDLE_MAX_BYTES)
-            if data is not None:
-                self.entry_bundles[tile] = data
-        else:
-            data = self.read(rel, TILE_MAX_BYTES)
-            if data is not None:
-                self.tiles[tile] = data
+        self.file_tile(tile, ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES)
+
+    def file_tile(self, tile: TilePath, limit: int) -> None:
+        """File ``tile`` unread, once it is found to be a regular file within ``limit``."""
+        opened = self._open(tile.path, limit)
+        if opened is not None:
+            os.close(opened[0])
+            (self.entry_files if tile.is_entries else self.tile_files).add(tile, limit)
 
 
 class _MemoryReader(_Reader):
     def __init__(self, files: Mapping[str, bytes], limits: BundleLimits) -> None:
         super().__init__(Path(), limits)
         self.files = files
+        self.tile_bytes: dict[TilePath, bytes] = {}
+        self.entry_bytes: dict[TilePath, bytes] = {}
+        self.tiles = self.tile_bytes
+        self.entry_bundles = self.entry_bytes
 
     def read(self, rel: str, limit: int) -> bytes | None:
         data = self.files[rel]
@@ -349,6 +407,11 @@ class _MemoryReader(_Reader):
     def blob(self, rel: str, limit: int) -> BlobFile | None:
         data = self.read(rel, limit)
         return None if data is None else _MemoryBlob(data)
+
+    def file_tile(self, tile: TilePath, limit: int) -> None:
+        data = self.read(tile.path, limit)
+        if data is not None:
+            (self.entry_bytes if tile.is_entries else self.tile_bytes)[tile] = data
 
 
 def bundle_from_files(files: Mapping[str, bytes], limits: BundleLimits | None = None) -> Bundle:

@@ -11,13 +11,16 @@ in worker processes); ``start_signature_check`` starts it before the tree is reb
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 from exam_core.errors import ExamCoreError, NoteError
 from exam_core.log.entry import parse_entry
 from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
 
 __all__ = [
+    "KEY_REGISTERED_TEXT",
+    "ScannedEntries",
     "SignatureCheck",
     "SigningKeys",
     "registered_keys",
@@ -25,13 +28,14 @@ __all__ = [
     "start_signature_check",
 ]
 
-_KEY_REGISTERED = b'"type":"key.registered"'
+KEY_REGISTERED_TEXT = b'"type":"key.registered"'
+"""What the canonical text of every key registration holds: the pre-scan's filter."""
 
 SignatureCheck = Callable[[Sequence[bytes], Mapping[str, frozenset[bytes]]], Iterator[bytes | None]]
 """``(entries, registered public keys by name) -> per entry, the key that verified it or None``."""
 
 
-def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
+def registered_keys(entries: Iterable[bytes]) -> dict[str, frozenset[bytes]]:
     """Every Ed25519 public key any ``key.registered`` entry names, by key name.
 
     A cheap pre-scan for ``signing_keys``: only entries whose text holds the canonical
@@ -40,7 +44,7 @@ def registered_keys(entries: Sequence[bytes]) -> dict[str, frozenset[bytes]]:
     """
     keys: dict[str, set[bytes]] = defaultdict(set)
     for data in entries:
-        if _KEY_REGISTERED not in data:
+        if KEY_REGISTERED_TEXT not in data:
             continue
         try:
             event = parse_entry(data).event
@@ -115,9 +119,21 @@ def _no_signature_check(
         yield None
 
 
+@runtime_checkable
+class ScannedEntries(Protocol):
+    """Entries read from files that were scanned when first read: ``registration_candidates``
+    gives, without reading the other files, every entry of the files whose text held
+    ``KEY_REGISTERED_TEXT``."""
+
+    def registration_candidates(self) -> Iterable[bytes]: ...
+
+
 def start_signature_check(
     entries: Sequence[bytes], check: SignatureCheck | None
 ) -> Iterator[bytes | None]:
     """Start ``check`` on ``entries`` with every key their registrations name (None: verify
     nothing ahead) and return its answers, one per entry, for the ordered pass to read."""
-    return (check or _no_signature_check)(entries, registered_keys(entries))
+    if check is None:
+        return _no_signature_check(entries, {})
+    scanned = entries.registration_candidates() if isinstance(entries, ScannedEntries) else entries
+    return check(entries, registered_keys(scanned))
