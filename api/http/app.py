@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from api.http.deps import Service
 from api.http.limits import LastResort, Limits, RequestLimits
 from api.http.problems import install_problem_handlers
-from api.http.routes import access, blobs, entries, public_log
+from api.http.routes import access, blobs, entries, identify, public_log
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
 
@@ -44,7 +44,7 @@ def create_app(
         tokens=tokens if tokens is not None else TokenStore(centre.store.engine),
         limits=limits if limits is not None else Limits(),
     )
-    for module in (public_log, entries, blobs, access):
+    for module in (public_log, entries, blobs, access, identify):
         app.include_router(module.router)
     install_problem_handlers(app)
     # Added last = outermost: LastResort sees whatever RequestLimits or a route let escape.

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     """List the registered keys with their roles and state."""
     TOKENS_MANAGE = "tokens.manage"
     """List and revoke bearer tokens."""
+    IDENTIFY = "identify"
+    """Have the centre identify an ID card read at check-in (terminal)."""
 
 
 AUDITOR = "auditor"
@@ -57,7 +59,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     GATEWAY: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
     VEHICLE: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
     TABLET: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
-    TERMINAL: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
+    TERMINAL: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.IDENTIFY}),
     DEMO: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
 }
 """Role → what its tokens may do.  A role not listed may do nothing."""
