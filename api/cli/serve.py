@@ -2,7 +2,9 @@
 
 ``serve --dir DIR [--host H] [--port P] [--tls-cert F --tls-key F]`` opens the centre with its
 sequencer, binds the socket (port 0 picks a free one), prints one line naming the URL it serves,
-and answers until SIGINT or SIGTERM; then it stops taking requests, publishes what was
+and answers until SIGINT or SIGTERM.  The centre keeps the exam day: each day step is checked
+before it is sequenced, the day is rebuilt from the log as the centre opens, and the day's
+scorer runs with the service; then it stops taking requests, publishes what was
 submitted and closes the centre.  With a certificate and key it speaks HTTPS only.
 """
 
@@ -101,6 +103,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from api.http import Limits, create_app  # noqa: PLC0415
     from exam_core.centre.centre import Centre  # noqa: PLC0415
+    from exam_core.exam_day.day_guard import centre_day_guard  # noqa: PLC0415
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise StoreError("--tls-cert and --tls-key go together")
@@ -110,7 +113,12 @@ def run_serve(args: argparse.Namespace) -> int:
     limits = Limits() if args.max_blob_bytes is None else Limits(max_blob_bytes=args.max_blob_bytes)
     sock = _bind(args.host, args.port)
     try:
-        with Centre.open(args.dir, passphrase=passphrase(args), max_age_ms=args.batch_ms) as centre:
+        with Centre.open(
+            args.dir,
+            passphrase=passphrase(args),
+            max_age_ms=args.batch_ms,
+            guard=centre_day_guard,
+        ) as centre:
             config = uvicorn.Config(
                 create_app(centre, limits=limits),
                 ssl_certfile=args.tls_cert,

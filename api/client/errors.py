@@ -29,8 +29,8 @@ class RefusedError(ClientError):
 
     @property
     def name(self) -> str:
-        """The problem type's last part, e.g. ``entry-bad-seq``."""
-        return self.type.rpartition(":")[2]
+        """The problem type's last part, e.g. ``entry-bad-seq`` or ``step-out-of-order``."""
+        return self.type.rpartition(":")[2].rpartition("/")[2]
 
 
 class UnavailableError(ClientError):

@@ -43,23 +43,63 @@ class Permission(StrEnum):
     """List and revoke bearer tokens."""
     IDENTIFY = "identify"
     """Have the centre identify an ID card read at check-in (terminal)."""
+    DAY_READ = "day.read"
+    """Read the exam day: sessions, their check-ins and rosters, rooms' gate decisions."""
+    DAY_ASSIGNMENT = "day.assignment"
+    """Read a session's assignment: a tablet its own."""
+    DAY_ASSIGNMENT_ANY = "day.assignment.any"
+    """Read the assignment of any tablet (inspection)."""
+    DAY_EXAM = "day.exam"
+    """Read an exam: the tablet and in-car unit of its crew."""
+    DAY_EXAM_ANY = "day.exam.any"
+    """Read any exam."""
 
 
 AUDITOR = "auditor"
 MONITOR = "monitor"
 
+_INSPECT = frozenset(
+    {
+        Permission.DAY_READ,
+        Permission.DAY_ASSIGNMENT,
+        Permission.DAY_ASSIGNMENT_ANY,
+        Permission.DAY_EXAM,
+        Permission.DAY_EXAM_ANY,
+    }
+)
+"""The whole exam day, every tablet's assignment and every exam."""
+
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     ADMIN: frozenset(Permission),
-    AUDITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
+    AUDITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}) | _INSPECT,
     MONITOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
-    SCORER: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.BLOB_WRITE}),
-    ALLOCATOR: frozenset({Permission.WHOAMI, Permission.KEYS_READ}),
+    SCORER: frozenset(
+        {
+            Permission.WHOAMI,
+            Permission.BLOB_READ,
+            Permission.BLOB_WRITE,
+            Permission.DAY_READ,
+            Permission.DAY_EXAM,
+            Permission.DAY_EXAM_ANY,
+        }
+    ),
+    ALLOCATOR: frozenset({Permission.WHOAMI, Permission.KEYS_READ, Permission.DAY_READ}),
     INVESTIGATOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
-    SUPERVISOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ}),
-    GATEWAY: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
-    VEHICLE: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
-    TABLET: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
-    TERMINAL: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.IDENTIFY}),
+    SUPERVISOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ}) | _INSPECT,
+    GATEWAY: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_READ}),
+    VEHICLE: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_EXAM}),
+    TABLET: frozenset(
+        {
+            Permission.WHOAMI,
+            Permission.BLOB_WRITE,
+            Permission.DAY_READ,
+            Permission.DAY_ASSIGNMENT,
+            Permission.DAY_EXAM,
+        }
+    ),
+    TERMINAL: frozenset(
+        {Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_READ, Permission.IDENTIFY}
+    ),
     DEMO: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
 }
 """Role → what its tokens may do.  A role not listed may do nothing."""

@@ -3,10 +3,12 @@
 A client tells failures apart by the problem's ``type``, which is stable: ``PROBLEMS`` is the
 one list of them, with the HTTP status and title of each.  Domain errors raised anywhere below a
 route are mapped here and nowhere else (STYLE §3): an ``EntryError`` becomes the problem named
-by its code, a ``TokenError`` a 401, a ``StoreError`` a 503 (the database or blob store failed;
-the route checked the request before asking the store).  Routes that refuse a request
-themselves raise ``Problem``.  The body is ``application/problem+json`` and never carries a
-traceback; an ``EntryError``'s stable code rides along as the extension member ``code``.
+by its code, a ``StepError`` of the exam day a 409 naming the step ``expected``, another
+``ExamDayError`` a 422 with its ``code``, a ``TokenError`` a 401, a ``StoreError`` a 503 (the
+database or blob store failed; the route checked the request before asking the store).  Routes
+that refuse a request themselves raise ``Problem``.  The body is ``application/problem+json``
+and never carries a traceback; an ``EntryError``'s stable code rides along as the extension
+member ``code``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exam_core.errors import EntryError, ExamCoreError, StoreError, TokenError
+from exam_core.errors import (
+    EntryError,
+    ExamCoreError,
+    ExamDayError,
+    StepError,
+    StoreError,
+    TokenError,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:exam-integrity:problem:"
@@ -61,6 +70,10 @@ _TYPES = (
     # The exam day
     ProblemType("identity-refused", 422, "The ID card is not valid or its holder is not booked"),
     ProblemType("bundle-malformed", 400, "The body is not an entry bundle of 1-256 entries"),
+    # The exam day (its steps are entries; the day refuses them before sequencing)
+    ProblemType("day/step-out-of-order", 409, "The step cannot come now; 'expected' says what can"),
+    ProblemType("day/exam-day-refused", 422, "The step contradicts the exam day; 'code' says how"),
+    ProblemType("day/not-on-duty", 403, "No crew of the session carries this tablet"),
     # Blobs
     ProblemType("blob-hash-mismatch", 422, "The blob's SHA-256 is not the one in its path"),
     # Requests
@@ -155,6 +168,13 @@ def problem_of(error: Exception) -> Problem:
     if isinstance(error, EntryError):
         name = _ENTRY_CODES.get(error.code, "entry-refused")
         return Problem(name, error.message, extra={"code": error.code})
+    if isinstance(error, StepError):
+        extra = {"code": error.code, "expected": error.expected}
+        return Problem("day/step-out-of-order", error.message, extra=extra)
+    if isinstance(error, ExamDayError) and error.code == "not_on_duty":
+        return Problem("day/not-on-duty", error.message, extra={"code": error.code})
+    if isinstance(error, ExamDayError):
+        return Problem("day/exam-day-refused", error.message, extra={"code": error.code})
     if isinstance(error, TokenError):
         return Problem("token-invalid", str(error), headers={"WWW-Authenticate": "Bearer"})
     if isinstance(error, StoreError):

@@ -98,4 +98,9 @@ class ProblemDocument(BaseModel):
     status: int
     detail: str
     instance: str | None = None
-    code: str | None = Field(default=None, description="the log's refusal code, for entries")
+    code: str | None = Field(
+        default=None, description="the log's or the exam day's refusal code, for entries"
+    )
+    expected: str | None = Field(
+        default=None, description="the step(s) that may come, for a step out of order"
+    )

@@ -46,6 +46,7 @@ from exam_core.centre.config import (
     policy_of,
 )
 from exam_core.centre.durable import DEFAULT_MODE, replace_atomically, write_new
+from exam_core.centre.guard import EntryGuard, GuardFactory
 from exam_core.centre.ingest import AdmissionState, ingest_factory, parse_and_verify
 from exam_core.centre.keys import read_key_file, write_key_file
 from exam_core.centre.sequencer import (
@@ -127,6 +128,7 @@ class Centre:
         start_state: AdmissionState | None = None,
         refused: str | None = None,
         snapshot_every: int = DEFAULT_SAVE_EVERY,
+        guard: GuardFactory | None = None,
     ) -> None:
         self.root = root
         self.config = config
@@ -148,6 +150,10 @@ class Centre:
         self._signers: dict[str, Ed25519Signer] = {}
         self.witnessing = Witnessing(store, policy_of(config), clock_ms)
         """Sends each new checkpoint to the policy's witnesses, in the background."""
+        self.guard: EntryGuard | None = (
+            None if guard is None else guard(config.origin, store, self.blobs)
+        )
+        """Checks each entry after the registry (``exam_core.centre.guard``): the exam day."""
         self.sequencer = Sequencer(
             store,
             ingest_factory(
@@ -155,6 +161,7 @@ class Centre:
                 frozenset(config.pinned_admins),
                 config.max_skew_ms,
                 self._executor,
+                self.guard,
             ),
             self._sign_checkpoint,
             max_batch=config.max_batch if max_batch is None else max_batch,
@@ -184,8 +191,10 @@ class Centre:
         max_batch: int | None = None,
         max_age_ms: int | None = None,
         snapshot_every: int = DEFAULT_SAVE_EVERY,
+        guard: GuardFactory | None = None,
     ) -> Centre:
-        """Open the centre in ``root``: resume from its snapshot, or replay its log.
+        """Open the centre in ``root``: resume from its snapshot, or replay its log; ``guard``
+        makes the rule above the log that the writer checks each entry with (the exam day).
 
         Raises:
             StoreError: ``root`` is not a centre directory, its database cannot be read, or
@@ -215,6 +224,7 @@ class Centre:
                 start_state=start_state,
                 refused=refused,
                 snapshot_every=snapshot_every,
+                guard=guard,
             )
         except BaseException:
             store.close()

@@ -18,6 +18,10 @@ depend on order once the key is known, so it can run ahead on other cores:
 A refused entry changes nothing: the registry is advanced only by admitted entries, so it does
 not consume a ``seq``.
 
+A centre may add a guard (``exam_core.centre.guard``): a rule above the log, such as the exam
+day's order of steps, checked after the registry admits an entry and told of every entry that
+joins the log, in order.
+
 Beside the registry, the admission state holds the **tree frontier** of the entries it has
 seen (the O(log n) roots of the tree's perfect subtrees): the writer appends a batch to it
 without reading the tree back from the database, and a centre that reopens compares it with
@@ -32,6 +36,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future
 from dataclasses import dataclass
 
+from exam_core.centre.guard import EntryGuard
 from exam_core.errors import EntryError, KeyFormatError
 from exam_core.log.entry import Entry, parse_entry, verify_entry_signature
 from exam_core.log.merkle import MerkleFrontier, leaf_hash
@@ -157,8 +162,10 @@ class Ingest:
         registry: KeyRegistry,
         executor: Executor | None = None,
         frontier: MerkleFrontier | None = None,
+        guard: EntryGuard | None = None,
     ) -> None:
-        """An admission state over ``registry`` and the tree of the same entries.
+        """An admission state over ``registry`` and the tree of the same entries; ``guard``
+        (shared by every state of one log) checks entries after the registry.
 
         Raises:
             RuntimeError: ``frontier`` holds another number of entries than the registry.
@@ -169,6 +176,7 @@ class Ingest:
         if self.frontier.size != registry.size:
             raise RuntimeError("the registry and the tree must have seen the same entries")
         self._executor = executor
+        self.guard = guard
 
     @property
     def size(self) -> int:
@@ -210,9 +218,23 @@ class Ingest:
     def admit(
         self, entry: Entry, now_ms: int | None, verified_key: bytes | None = None
     ) -> EventSchema:
-        """Check ``entry`` as the next entry of the log and advance the registry; or raise."""
+        """Check ``entry`` as the next entry of the log and advance the registry (and the
+        guard); or raise.
+
+        Raises:
+            EntryError: the registry refuses the entry (or the guard does).
+            ExamDayError: the guard refuses it.
+            RuntimeError: the guard has not seen the log up to here (a caller bug).
+        """
         schema = self.registry.check(entry, now_ms, verified_public_key=verified_key)
+        index = self.registry.size
+        if self.guard is not None:
+            if self.guard.size != index:
+                raise RuntimeError(f"the guard has seen {self.guard.size} entries, not {index}")
+            self.guard.check(index, entry)
         self.registry.apply(entry)
+        if self.guard is not None:
+            self.guard.apply(index, entry)
         return schema
 
     def catch_up(self, entries: Sequence[bytes]) -> None:
@@ -222,8 +244,12 @@ class Ingest:
             EntryError: a stored entry does not parse (the log's database was altered).
         """
         for data in entries:
-            self.registry.apply(parse_entry(data))
+            entry = parse_entry(data)
+            index = self.registry.size
+            self.registry.apply(entry)
             self.frontier.append(leaf_hash(data))
+            if self.guard is not None and self.guard.size == index:
+                self.guard.apply(index, entry)
 
 
 IngestFactory = Callable[[AdmissionState | None], Ingest]
@@ -235,6 +261,7 @@ def ingest_factory(
     pinned_admins: frozenset[str] | None,
     max_skew_ms: int,
     executor: Executor | None,
+    guard: EntryGuard | None = None,
 ) -> IngestFactory:
     """A factory of admission states for one log: empty, or resumed from a saved state (a
     writer starts from the centre's snapshot, and rebuilds from its last state after a failed
@@ -244,9 +271,9 @@ def ingest_factory(
 
     def make(state: AdmissionState | None = None) -> Ingest:
         if state is None:
-            return Ingest(KeyRegistry(origin, pinned_admins, max_skew_ms), executor)
+            return Ingest(KeyRegistry(origin, pinned_admins, max_skew_ms), executor, guard=guard)
         registry = KeyRegistry.from_state(origin, state.registry, pinned_admins, max_skew_ms)
         frontier = MerkleFrontier.from_subtree_hashes(state.size, state.frontier)
-        return Ingest(registry, executor, frontier)
+        return Ingest(registry, executor, frontier, guard)
 
     return make

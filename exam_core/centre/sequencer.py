@@ -22,6 +22,11 @@ those entries has the root the log's checkpoint of that size signed.  Every ``sa
 published entries, and when it closes, it hands its state with the checkpoint it was taken at
 to ``save_state`` (the centre writes its snapshot); after a failed batch it resumes from the
 newest such state rather than from an empty registry, so a failure never replays the log.
+
+A guard (``exam_core.centre.guard``) given with the admission state is fed the log's entries it
+has not seen before the registry catches up, so it is rebuilt from the log when the writer
+starts; after a failed batch it is reset and rebuilt the same way (its effects of the lost batch
+are gone with it).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from exam_core.centre.ingest import (
     parse_submission,
 )
 from exam_core.centre.store import CheckpointSigner, LogStore
-from exam_core.errors import EntryError, ExamCoreError, StoreError
+from exam_core.errors import EntryError, ExamCoreError, ExamDayError, StoreError
 from exam_core.log.checkpoint import parse_checkpoint_text
 from exam_core.log.entry import Entry
 from exam_core.log.note import parse_note
@@ -344,7 +349,7 @@ class Sequencer:
                     items.append((sub, parsed, key))
         now = self._clock_ms()
         accepted: list[_Submission] = []
-        refused: list[tuple[_Submission, EntryError]] = []
+        refused: list[tuple[_Submission, EntryError | ExamDayError]] = []
         try:
             with self._store.write() as writer:
                 # (1) catch up with entries other writers appended since our last batch.
@@ -353,7 +358,7 @@ class Sequencer:
                 for sub, entry, key in items:
                     try:
                         self._ingest.admit(entry, now, key)
-                    except EntryError as e:
+                    except (EntryError, ExamDayError) as e:
                         refused.append((sub, e))
                     else:
                         accepted.append(sub)
@@ -398,6 +403,7 @@ class Sequencer:
             StoreError: the log lacks an entry below ``size``, shrank, has no checkpoint of
                 ``size``, or its entries do not make the tree that checkpoint signed.
         """
+        self._catch_up_guard(read)
         before = self._ingest.size
         while self._ingest.size < size:
             start = self._ingest.size
@@ -417,6 +423,23 @@ class Sequencer:
             raise StoreError(f"the log's entries do not make the tree its checkpoint {size} signed")
         self._checkpoint = note
 
+    def _catch_up_guard(self, read: Callable[[int, int], list[bytes]]) -> None:
+        """Feed the guard the logged entries it has not seen, up to where the registry is.
+
+        Raises:
+            StoreError: the log lacks an entry the registry has seen.
+        """
+        guard = self._ingest.guard
+        if guard is None:
+            return
+        while guard.size < self._ingest.size:
+            start = guard.size
+            chunk = read(start, min(self._ingest.size, start + CATCH_UP_CHUNK))
+            if not chunk:
+                raise StoreError(f"the log has no entry {start} for the guard")
+            for offset, data in enumerate(chunk):
+                guard.replay(start + offset, data)
+
     def _save(self) -> None:
         """Keep the current state as the restart point, and hand it to ``save_state``."""
         state = self._ingest.state()
@@ -434,6 +457,9 @@ class Sequencer:
         state, checkpoint = self._restart
         self._ingest = self._make_ingest(state)
         self._checkpoint = checkpoint
+        if self._ingest.guard is not None and self._ingest.guard.size != self._ingest.size:
+            # It may hold effects of the lost batch: rebuilt from the log at the next batch.
+            self._ingest.guard.reset()
 
     def _set_published(self, size: int) -> None:
         with self._published:

@@ -10,6 +10,8 @@ authentication (DESIGN §3.1, §9).
    clock before sequencing (the centre's one ingest) — a refused entry changes nothing;
 4. a refusal of bytes the log already holds is a resubmission after a lost answer: the caller
    gets the index it already has (``duplicate``: true), never a second entry;
+   The exam day refuses a step out of order (409, with the step ``expected``) or one that
+   contradicts the day (422, with its ``code``) the same way, before sequencing;
 5. with ``wait=published`` the answer also carries the entry's tlog-proof receipt.
 
 ``POST /entries/bundle`` takes up to 256 entries at once, in the tlog-tiles entry-bundle
@@ -36,7 +38,7 @@ from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDoc
 from exam_core.centre.blobs import BlobStore
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import parse_submission
-from exam_core.errors import CheckpointError, EntryError
+from exam_core.errors import CheckpointError, EntryError, ExamDayError
 from exam_core.log.blob_refs import referenced_blobs
 from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
 from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
@@ -157,7 +159,7 @@ async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
 async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
     try:
         index, duplicate = await _sequenced(centre, data, future)
-    except EntryError as refusal:
+    except (EntryError, ExamDayError) as refusal:
         return BundleItem(problem=problem_body(problem_of(refusal)))
     return BundleItem(index=index, duplicate=duplicate)
 

@@ -25,6 +25,7 @@ from exam_core.centre.tokens import TokenStore
 from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import DEMO, Role
+from tests.api.http.day_fixture import ServedDay, register_day_keys, script_guard
 from tests.conftest import ORIGIN
 
 SMALL_LIMITS = Limits(max_blob_bytes=4096, publish_timeout_s=10.0)
@@ -74,11 +75,28 @@ def clock() -> list[int]:
 
 @pytest.fixture
 def served_centre(db_url: str, tmp_path: Path, clock: list[int]) -> Iterator[Centre]:
-    c = Centre.create(
-        tmp_path / "centre", ORIGIN, database_url=db_url, max_age_ms=2, clock_ms=lambda: clock[0]
+    """A centre that keeps the exam day, as ``examctl serve`` opens it (the day script's ID
+    hashes stand for the centre's database)."""
+    Centre.create(tmp_path / "centre", ORIGIN, database_url=db_url).close()
+    c = Centre.open(
+        tmp_path / "centre", max_age_ms=2, clock_ms=lambda: clock[0], guard=script_guard
     )
     yield c
     c.close()
+
+
+@pytest.fixture
+def day(served_centre: Centre, clock: list[int]) -> ServedDay:
+    """The scripted session allocated, its first candidate boarded, the gate open for them."""
+    now = clock[0]
+    script = ServedDay(clock=clock, signers=register_day_keys(served_centre))
+    script.attach(served_centre)
+    script.open_session()
+    script.allocate()
+    candidate = script.first()
+    script.gate(script.board(candidate))
+    clock[0] = now
+    return script
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -17,8 +18,11 @@ from fastapi import FastAPI
 from api.http.permissions import TOKEN_ROLES
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
+from exam_core.exam_day.plan import Crew, exam_id
 from exam_core.log.tiles import encode_entry_bundle
 from tests.api.http.conftest import Actor, AppClient, bearer
+from tests.api.http.day_fixture import ServedDay
+from tests.exam_core.exam_day import day_script as ds
 
 PROBLEM = "urn:exam-integrity:problem:"
 BLOB = b"telemetry chunk bytes"
@@ -26,6 +30,11 @@ BLOB_SHA = hashlib.sha256(BLOB).hexdigest()
 EVERY_ROLE = frozenset(
     {"admin", "allocator", "auditor", "demo", "gateway", "investigator", "monitor", "scorer"}
     | {"supervisor", "tablet", "terminal", "vehicle"}
+)
+
+
+DAY_READERS = frozenset(
+    {"admin", "allocator", "auditor", "gateway", "scorer", "supervisor", "tablet", "terminal"}
 )
 
 
@@ -68,6 +77,19 @@ ENDPOINTS = (
     Endpoint("GET", "/tokens", frozenset({"admin"})),
     Endpoint("DELETE", "/tokens/{token_id}", frozenset({"admin"})),
     Endpoint("POST", "/day/sessions/{session}/identify", frozenset({"admin", "terminal"})),
+    Endpoint("GET", "/day/sessions", DAY_READERS),
+    Endpoint("GET", "/day/sessions/{session}", DAY_READERS),
+    Endpoint(
+        "GET",
+        "/day/sessions/{session}/assignment",
+        frozenset({"admin", "auditor", "supervisor", "tablet"}),
+    ),
+    Endpoint(
+        "GET",
+        "/day/exams/{exam}",
+        frozenset({"admin", "auditor", "supervisor", "scorer", "tablet", "vehicle"}),
+    ),
+    Endpoint("GET", "/day/rooms/{room}/gate", DAY_READERS),
 )
 PASSED_THE_DOOR = {"POST /day/sessions/{session}/identify": 422}
 """Endpoints whose request here has no subject to succeed on: the status a caller who passed the
@@ -90,9 +112,13 @@ def test_the_matrix_covers_every_route(app: FastAPI) -> None:
 Call = Callable[[AppClient, dict[str, str]], int]
 
 
-def calls(client: AppClient, centre: Centre, tokens: TokenStore, demo: Actor) -> dict[str, Call]:
+def calls(
+    client: AppClient, centre: Centre, tokens: TokenStore, demo: Actor, day: ServedDay
+) -> dict[str, Call]:
     """One concrete request per endpoint, returning its status (each may run many times)."""
     centre.blobs.put(BLOB)
+    crew = crew_of_the_boarded(day)
+    session = quote(ds.SESSION, safe="/")
 
     def post_entry(c: AppClient, headers: dict[str, str]) -> int:
         return c.post("/entries", content=demo.entry(), headers=headers).status_code
@@ -136,14 +162,36 @@ def calls(client: AppClient, centre: Centre, tokens: TokenStore, demo: Actor) ->
                 headers=headers,
             ).status_code
         ),
+        "GET /day/sessions": get("/day/sessions"),
+        "GET /day/sessions/{session}": get(f"/day/sessions/{session}"),
+        # Inspectors name the tablet; a tablet's own name is allowed too.
+        "GET /day/sessions/{session}/assignment": get(
+            f"/day/sessions/{session}/assignment?tablet={quote(crew.tablet, safe='')}"
+        ),
+        "GET /day/exams/{exam}": get(f"/day/exams/{exam_id(ds.SESSION, day.first())}"),
+        "GET /day/rooms/{room}/gate": get(f"/day/rooms/{ds.ROOM}/gate"),
     }
 
 
+def crew_of_the_boarded(day: ServedDay) -> Crew:
+    """The crew of the scripted day's boarded exam: its tablet's and unit's tokens may read it."""
+    flow = day.day.sessions[ds.SESSION]
+    crew = flow.plan.crew_of(flow.assignment[day.first()])
+    assert crew is not None
+    return crew
+
+
+def actor_of(role: str, crew: Crew) -> str:
+    """The actor a token of ``role`` is made for: the crew's devices, or someone."""
+    return {"tablet": crew.tablet, "vehicle": crew.unit}.get(role, f"someone/{role}")
+
+
 def test_every_role_and_no_token_against_every_endpoint(
-    client: AppClient, served_centre: Centre, tokens: TokenStore, demo: Actor
+    client: AppClient, served_centre: Centre, tokens: TokenStore, day: ServedDay, demo: Actor
 ) -> None:
-    requests = calls(client, served_centre, tokens, demo)
-    role_tokens = {role: tokens.issue(role, f"someone/{role}")[0] for role in TOKEN_ROLES}
+    requests = calls(client, served_centre, tokens, demo, day)
+    crew = crew_of_the_boarded(day)
+    role_tokens = {role: tokens.issue(role, actor_of(role, crew))[0] for role in TOKEN_ROLES}
     revoked, revoked_record = tokens.issue("admin", "someone/former")
     tokens.revoke(revoked_record.token_id)
     unknown = "eit_0123456789abcdef_" + "A" * 43
@@ -200,7 +248,7 @@ def test_whoami_names_the_role_actor_and_permissions(client: AppClient, tokens: 
         "token_id": record.token_id,
         "role": "vehicle",
         "actor": "exam.example/c/370100-01/vehicle/V1",
-        "permissions": ["blob.write", "whoami"],
+        "permissions": ["blob.write", "day.exam", "whoami"],
     }
 
 
