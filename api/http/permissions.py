@@ -83,7 +83,9 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             Permission.DAY_EXAM_ANY,
         }
     ),
-    ALLOCATOR: frozenset({Permission.WHOAMI, Permission.KEYS_READ, Permission.DAY_READ}),
+    ALLOCATOR: frozenset(
+        {Permission.WHOAMI, Permission.KEYS_READ, Permission.DAY_READ, Permission.BLOB_WRITE}
+    ),
     INVESTIGATOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ}),
     SUPERVISOR: frozenset({Permission.WHOAMI, Permission.BLOB_READ}) | _INSPECT,
     GATEWAY: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_READ}),

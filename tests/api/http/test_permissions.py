@@ -63,7 +63,9 @@ ENDPOINTS = (
     Endpoint(
         "PUT",
         "/blobs/{sha256}",
-        frozenset({"admin", "scorer", "gateway", "vehicle", "tablet", "terminal", "demo"}),
+        frozenset(
+            {"admin", "allocator", "scorer", "gateway", "vehicle", "tablet", "terminal", "demo"}
+        ),
     ),
     Endpoint(
         "GET",
