@@ -9,10 +9,11 @@ result with nobody asking.  The exported bundle passes ``examctl audit``.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 
-from api.day.day_run import run_day
+from api.day.day_run import DayOutcome, run_day
 from exam_core.log.entry import Entry
 from tests.api.day.small_day import (
     SCRIPT,
@@ -23,7 +24,7 @@ from tests.api.day.small_day import (
     prepare,
     types_of,
 )
-from tests.api.http.served import Served
+from tests.api.http.served import Served, free_port
 
 
 def test_a_small_day_runs_over_http_and_audits(tmp_path: Path, db_url: str) -> None:
@@ -34,6 +35,66 @@ def test_a_small_day_runs_over_http_and_audits(tmp_path: Path, db_url: str) -> N
     finally:
         code, err = served.stop()
     assert code == 0, err
+    assert_the_small_day(day.origin, outcome, logged(day.centre_dir))
+    audit = export_and_audit(day.centre_dir, tmp_path / "bundle")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_a_day_survives_the_centre_killed_mid_day(tmp_path: Path, db_url: str) -> None:
+    """SIGKILL while exams drive, restart on the same port: every machine retries and goes
+    on; every index a machine was given is in the log, nothing is there twice, and the
+    bundle audits clean."""
+    day = prepare(tmp_path, db_url)
+    port = free_port()
+    served = Served(day.centre_dir, port, "--batch-ms", "5")
+    driving = threading.Event()
+
+    def progress(_session: str, line: str) -> None:
+        if "started 0," not in line and "started" in line:
+            driving.set()
+
+    outcomes: list[DayOutcome] = []
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(
+                run_day(
+                    served.url,
+                    day,
+                    SCRIPT,
+                    work_dir=tmp_path / "run",
+                    start_in_s=START_IN_S,
+                    progress=progress,
+                )
+            )
+        except BaseException as e:  # handed to the test's thread
+            failures.append(e)
+
+    machines = threading.Thread(target=run)
+    machines.start()
+    try:
+        assert driving.wait(120), "no exam started"
+        served.kill()
+        assert machines.is_alive()  # killed in the middle of the day, not after it
+        served = Served(day.centre_dir, port, "--batch-ms", "5")
+        machines.join(600)
+    finally:
+        code, err = served.stop()
+    assert not failures, failures
+    assert code == 0, err
+    entries = logged(day.centre_dir)
+    outcome = outcomes[0]
+    assert_the_small_day(day.origin, outcome, entries)
+    # Every index a machine was answered with holds an entry; none was given twice.
+    assert len(set(outcome.indices)) == len(outcome.indices)
+    assert max(outcome.indices) < len(entries)
+    audit = export_and_audit(day.centre_dir, tmp_path / "bundle")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def assert_the_small_day(origin: str, outcome: DayOutcome, entries: list[Entry]) -> None:
+    """What the small day must leave in its log, and in what its machines saw."""
     tally = outcome.tallies[SESSION]
     assert (tally.checked_in, tally.proxies_refused, tally.refused_cards) == (4, 1, 1)
     assert tally.face_failures == 1 + 3
@@ -43,7 +104,6 @@ def test_a_small_day_runs_over_http_and_audits(tmp_path: Path, db_url: str) -> N
     stopped = [e for e, person in tally.exams.items() if person in SCRIPT.stops]
     assert [outcome.results[e]["result"]["passed"] for e in stopped] == [False]
 
-    entries = logged(day.centre_dir)
     types = types_of(entries)
     assert types["checkin.verified"] == 4
     assert types["checkin.face_failed"] == 4
@@ -57,7 +117,7 @@ def test_a_small_day_runs_over_http_and_audits(tmp_path: Path, db_url: str) -> N
     assert refused_gates, "the band alarm produced no refusing gate decision"
     # The scorer is the service's own key: nobody outside asked for a result.
     scorers = {e.actor for e in entries if e.type == "exam.scored"}
-    assert scorers == {f"{day.origin}/scorer/service"}
+    assert scorers == {f"{origin}/scorer/service"}
     # Each exam's chunks: numbered from 0, each once.
     chunks: Counter[tuple[str, int]] = Counter(
         (str(e.event["exam"]), int(e.event["chunk"]))
@@ -70,9 +130,6 @@ def test_a_small_day_runs_over_http_and_audits(tmp_path: Path, db_url: str) -> N
     assert_sent_in_order(entries, dead_zone)
     sealed = next(e for e in entries if e.type == "session.sealed")
     assert len(sealed.event["candidates"]) == 4
-
-    audit = export_and_audit(day.centre_dir, tmp_path / "bundle")
-    assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
 def assert_sent_in_order(entries: list[Entry], exam: str) -> None:
