@@ -12,10 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from exam_core.centre.blobs import BlobStore
 from exam_core.centre.centre import Centre
 from exam_core.centre.store import LogStore
+from exam_core.db import exam_day as rows
 from exam_core.exam_day.day_guard import DayGuard
+from exam_core.exam_day.room_rows import save_room
+from exam_core.exam_day.rooms import parse_room_configuration
 from exam_core.exam_day.steps import Step
 from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
@@ -31,6 +36,7 @@ from exam_core.log.schemas.types import (
 )
 from exam_core.scoring.course import DEFAULT_MAPS, load_course
 from tests.exam_core.exam_day import day_script as ds
+from tests.exam_core.exam_day.roster_files import id_number
 
 ROUTE = load_course(DEFAULT_MAPS[2]).version
 """A shipped map, so that the service's scorer can score the session's exams."""
@@ -107,4 +113,38 @@ class ServedDay(ds.DayScript):
         return self.day.sessions[ds.SESSION].roster[0]
 
 
-__all__ = ["ROUTE", "ServedDay", "register_day_keys", "script_guard"]
+def seed_bookings(centre: Centre) -> None:
+    """The script's room, session, candidates and bookings as rows of the centre's database,
+    so that the service's own guard (``centre_day_guard``) finds their ID hashes."""
+    with Session(centre.store.engine) as db, db.begin():
+        save_room(db, parse_room_configuration(ds.ROOM_FIELDS, ds.ORIGIN), 0)
+        db.add(
+            rows.ExamSession(
+                id=ds.SESSION,
+                subject=2,
+                licence_class="C1",
+                room_id=ds.ROOM,
+                route=ROUTE,
+                start_ms=ds.START,
+                seal_from_ms=ds.SEAL_FROM,
+                seal_until_ms=ds.SEAL_UNTIL,
+                face_threshold=800,
+            )
+        )
+        for n, candidate in enumerate(ds.BOOKED, start=1):
+            db.add(
+                rows.Candidate(
+                    id=candidate,
+                    id_number=id_number(n),
+                    id_hash=ds.id_hash(candidate),
+                    name=f"考生{n}",
+                    licence_class="C1",
+                    school_id="school-1",
+                    previous_attempts=0,
+                )
+            )
+            db.flush()
+            db.add(rows.Booking(session_id=ds.SESSION, candidate_id=candidate))
+
+
+__all__ = ["ROUTE", "ServedDay", "register_day_keys", "script_guard", "seed_bookings"]

@@ -11,14 +11,17 @@ import pytest
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
 from exam_core.errors import ProofError
+from exam_core.exam_day.plan import exam_id
 from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import parse_policy
-from exam_core.log.schemas.types import TABLET, VEHICLE
+from exam_core.log.schemas.types import TABLET
 from exam_core.log.tiles import encode_entry_bundle
 from exam_core.log.tlog_proof import verify_receipt
 from tests.api.http.conftest import Actor, AppClient, bearer, make_actor
+from tests.api.http.day_fixture import ServedDay
 from tests.conftest import ORIGIN
+from tests.exam_core.exam_day import day_script as ds
 
 PROBLEM = "urn:exam-integrity:problem:"
 
@@ -159,23 +162,26 @@ def test_an_oversized_entry_is_refused_before_it_is_read(client: AppClient) -> N
 
 
 def test_an_entry_naming_a_blob_needs_the_blob_first(
-    client: AppClient, served_centre: Centre, clock: list[int], tokens: TokenStore
+    client: AppClient, day: ServedDay, tokens: TokenStore
 ) -> None:
-    car = make_actor(served_centre, "vehicle/V1", VEHICLE, clock[0])
+    candidate = day.first()
+    exam = exam_id(ds.SESSION, candidate)
+    day.start(candidate, exam)
+    unit = ds.unit(day.assignment[candidate])
     chunk = b"frames" * 100
     sha = hashlib.sha256(chunk).hexdigest()
     fields = {
-        "exam": "ab" * 16,
+        "exam": exam,
         "chunk": 0,
         "first_frame": 0,
         "frames": 10,
         "sha256": sha,
         "length": len(chunk),
     }
-    data = car.entry("telemetry.chunk", fields)
+    data = day.signed("telemetry.chunk", unit, ds.START + 3_000, **fields)
     answer = refused(client, data, 409, "entry-blob-missing")
     assert answer.json()["blobs"] == [sha]
-    token, _ = tokens.issue("vehicle", car.signer.name)
+    token, _ = tokens.issue("vehicle", unit)
     assert client.put(f"/blobs/{sha}", content=chunk, headers=bearer(token)).status_code == 201
     assert client.post("/entries", content=data).status_code == 201
 
