@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.client import CentreClient, RemoteLog
+from api.client import CentreClient, RemoteLog, RetryPolicy
 from api.day.device_key import device_key
 from exam_core.centre.centre import KEYS_DIR, Centre, key_file_name
 from exam_core.centre.config import load_config
@@ -233,7 +233,7 @@ def open_sessions(url: str, day: PreparedDay, *, start_in_s: float) -> dict[str,
         )
     finally:
         book.close()
-    with CentreClient(url) as client:
+    with CentreClient(url, retry=RetryPolicy(attempts=40, base_s=0.05, max_s=0.5)) as client:
         log = RemoteLog(client, admin, origin=day.origin)
         try:
             for plan in plans:

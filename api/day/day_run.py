@@ -63,7 +63,7 @@ from api.day.terminal import CardRead, CheckinTerminal, SupervisorDesk
 from exam_core.exam_day.roster_book import RosterBook
 from exam_core.scoring.course import DEFAULT_MAPS, load_course
 from exam_core.scoring.sim.simulator import simulate
-from exam_core.scoring.telemetry import Frame
+from exam_core.scoring.telemetry import CHUNK_FRAMES, Frame
 
 PATIENT = RetryPolicy(attempts=None, base_s=0.05, max_s=0.5)
 """Every machine waits out an outage of the centre (a restart) and goes on."""
@@ -95,6 +95,8 @@ class DayScript:
     alarm_after_starts: int = 2
     pace_s: float = 0.01
     """Between two chunks of a drive."""
+    chunk_frames: int = CHUNK_FRAMES
+    """Telemetry frames per chunk (10 Hz): fewer, larger chunks make fewer entries."""
 
 
 @dataclass
@@ -386,7 +388,9 @@ class DayRun:
         )
         link = DroppableLink()
         unit_log, _ = self.machines.log(unit_key(examiner), transport=link)
-        unit = InCarUnit(unit_log, bytes(32), pace_s=self.script.pace_s)
+        unit = InCarUnit(
+            unit_log, bytes(32), chunk_frames=self.script.chunk_frames, pace_s=self.script.pace_s
+        )
         assignment = tablet.assignment(spec.session)
         try:
             self._exams(spec, (tablet, unit, link), assignment, people)
