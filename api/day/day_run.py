@@ -71,6 +71,7 @@ STRANGER = 99_999
 """A person booked for nothing: the card a proxy might carry (refused outright)."""
 FAULTS = {2: ((), ("20103",), (), ()), 3: ((), ("X30203",), (), ())}
 """What the simulated drivers do wrong, in turn: one exam in four has a fault."""
+DEAD_ZONE_MAX_S = 10.0
 Progress = Callable[[str, str], None]
 
 
@@ -443,6 +444,10 @@ class DayRun:
                 if number == 1:
                     link.drop()
                 elif number == 3:
+                    # Out of the dead zone once the unit has met the dead link at least once.
+                    deadline = time.monotonic() + DEAD_ZONE_MAX_S
+                    while link.refused_while_down == 0 and time.monotonic() < deadline:
+                        time.sleep(0.01)
                     link.restore()
             if number == 0 and person in self.script.stops:
                 self.machines.keep(tablet.stop(exam, "danger"))
