@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,4 +33,8 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)
-    return run_demo(directory, candidates=args.candidates, examiners=args.examiners)
+    try:
+        return run_demo(directory, candidates=args.candidates, examiners=args.examiners)
+    except RuntimeError as e:  # a machine of the day failed: each failure is in the message
+        print(f"examctl: demo: {e}", file=sys.stderr)
+        return 1
