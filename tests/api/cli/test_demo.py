@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.demo_day import run_demo
+from api.cli.demo_day import ProgressBoard, run_demo
 from api.replayers import default_replayers
 from exam_core.audit.check import check_bundle
 from exam_core.audit.reader import bundle_from_files, read_bundle
@@ -94,3 +94,15 @@ def test_the_demo_bundle_cut_back_fails_against_its_newest_checkpoint(
     assert alone.ok
     held = check_bundle(rolled, DEMO_REPLAYERS(), outside=[("receipt", files["checkpoint"])])
     assert [f.code for f in held.errors] == ["bundle_rolled_back"]
+
+
+def test_on_a_terminal_the_progress_lines_are_redrawn_in_place() -> None:
+    out = io.StringIO()
+    board = ProgressBoard(["a", "b"], out, live=True)
+    board.update("a", "a 科目二: check-in   checked in 1/5")
+    board.update("b", "b 科目三: exams      started 2")
+    text = out.getvalue()
+    first, second = text.split("\x1b[2F")
+    assert first.count("\x1b[2K") == second.count("\x1b[2K") == 2
+    assert "started 2" in second
+    assert "checked in 1/5" in second  # the other session's line is kept
