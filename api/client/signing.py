@@ -52,6 +52,8 @@ class _Pending:
     future: Future[int]
     blob: bytes | None = None
     """Evidence to upload first; the event then carries its ``sha256`` and ``length``."""
+    ts: int | None = None
+    """When the event happened on this machine (None: when it is signed)."""
 
 
 _STOP = object()
@@ -86,7 +88,12 @@ class RemoteLog:
         return self.signer.name
 
     def submit(
-        self, event_type: str, fields: Mapping[str, object], blob: bytes | None = None
+        self,
+        event_type: str,
+        fields: Mapping[str, object],
+        blob: bytes | None = None,
+        *,
+        ts: int | None = None,
     ) -> Future[int]:
         """Queue an event; the future gives its index once the centre has it.
 
@@ -94,11 +101,15 @@ class RemoteLog:
         like the entry, so a chunk made while the link is down waits its turn — and the event
         gets the blob's ``sha256`` and ``length`` fields.
 
+        With ``ts``, the event carries the time it happened on this machine rather than the time
+        it is signed: an in-car unit that buffered its chunks while the link was down still says
+        when each was recorded (the centre refuses a time further than its allowed skew).
+
         Raises:
             RuntimeError: the log was closed.
         """
         future: Future[int] = Future()
-        pending = _Pending(event_type, dict(fields), future, blob)
+        pending = _Pending(event_type, dict(fields), future, blob, ts)
         if blob is not None:
             pending.fields = {
                 **pending.fields,
@@ -137,7 +148,7 @@ class RemoteLog:
             "v": 1,
             "log": self.origin,
             "type": pending.event_type,
-            "ts": self._clock_ms(),
+            "ts": self._clock_ms() if pending.ts is None else pending.ts,
             "actor": self.signer.name,
             "seq": self._next_seq + offset,
             **pending.fields,

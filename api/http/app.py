@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.http.deps import Service
 from api.http.limits import LastResort, Limits, RequestLimits
 from api.http.problems import install_problem_handlers
-from api.http.routes import access, blobs, day, entries, evidence, public_log
+from api.http.routes import access, blobs, day, entries, evidence, identify, public_log
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
 from exam_core.exam_day.day_guard import DayGuard
@@ -72,7 +72,7 @@ def create_app(
         tokens=tokens if tokens is not None else TokenStore(centre.store.engine),
         limits=limits if limits is not None else Limits(),
     )
-    for module in (public_log, entries, blobs, access, day, evidence):
+    for module in (public_log, entries, blobs, access, day, identify, evidence):
         app.include_router(module.router)
     install_problem_handlers(app)
     # Added last = outermost: LastResort sees whatever RequestLimits or a route let escape.

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     """List the registered keys with their roles and state."""
     TOKENS_MANAGE = "tokens.manage"
     """List and revoke bearer tokens."""
+    IDENTIFY = "identify"
+    """Have the centre identify an ID card read at check-in (terminal)."""
     DAY_READ = "day.read"
     """Read the exam day: sessions, their check-ins and rosters, rooms' gate decisions."""
     DAY_ASSIGNMENT = "day.assignment"
@@ -86,7 +88,9 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             Permission.DAY_EXAM_ANY,
         }
     ),
-    ALLOCATOR: frozenset({Permission.WHOAMI, Permission.KEYS_READ, Permission.DAY_READ}),
+    ALLOCATOR: frozenset(
+        {Permission.WHOAMI, Permission.KEYS_READ, Permission.DAY_READ, Permission.BLOB_WRITE}
+    ),
     INVESTIGATOR: frozenset(
         {Permission.WHOAMI, Permission.BLOB_READ, Permission.KEYS_READ, Permission.EVIDENCE_VERIFY}
     ),
@@ -102,7 +106,9 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             Permission.DAY_EXAM,
         }
     ),
-    TERMINAL: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_READ}),
+    TERMINAL: frozenset(
+        {Permission.WHOAMI, Permission.BLOB_WRITE, Permission.DAY_READ, Permission.IDENTIFY}
+    ),
     DEMO: frozenset({Permission.WHOAMI, Permission.BLOB_WRITE}),
 }
 """Role → what its tokens may do.  A role not listed may do nothing."""

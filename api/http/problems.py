@@ -67,6 +67,8 @@ _TYPES = (
     ProblemType("entry-refused", 422, "The entry was refused"),
     ProblemType("entry-blob-missing", 409, "The entry references a blob not uploaded yet"),
     ProblemType("entry-not-published", 503, "The entry was not published in time"),
+    # The exam day
+    ProblemType("identity-refused", 422, "The ID card is not valid or its holder is not booked"),
     ProblemType("bundle-malformed", 400, "The body is not an entry bundle of 1-256 entries"),
     # The exam day (its steps are entries; the day refuses them before sequencing)
     ProblemType("day/step-out-of-order", 409, "The step cannot come now; 'expected' says what can"),

@@ -328,6 +328,8 @@ class ModbusDeviceModel:
             self.reboot()
         elif action == "busy":
             self.busy_until = self.clock() + int_arg(args, "ms", 2000) / 1000
+        elif action == "ack":  # the acknowledge key on the device's front panel
+            self.acknowledge()
         else:
             raise DeviceConfigError(f"{type(self).__name__} has no action {action!r}")
 

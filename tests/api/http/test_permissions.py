@@ -65,7 +65,9 @@ ENDPOINTS = (
     Endpoint(
         "PUT",
         "/blobs/{sha256}",
-        frozenset({"admin", "scorer", "gateway", "vehicle", "tablet", "terminal", "demo"}),
+        frozenset(
+            {"admin", "allocator", "scorer", "gateway", "vehicle", "tablet", "terminal", "demo"}
+        ),
     ),
     Endpoint(
         "GET",
@@ -78,6 +80,7 @@ ENDPOINTS = (
     ),
     Endpoint("GET", "/tokens", frozenset({"admin"})),
     Endpoint("DELETE", "/tokens/{token_id}", frozenset({"admin"})),
+    Endpoint("POST", "/day/sessions/{session}/identify", frozenset({"admin", "terminal"})),
     Endpoint("GET", "/day/sessions", DAY_READERS),
     Endpoint("GET", "/day/sessions/{session}", DAY_READERS),
     Endpoint(
@@ -98,6 +101,9 @@ ENDPOINTS = (
         frozenset({"admin", "auditor", "investigator", "monitor", "supervisor"}),
     ),
 )
+PASSED_THE_DOOR = {"POST /day/sessions/{session}/identify": 422}
+"""Endpoints whose request here has no subject to succeed on: the status a caller who passed the
+permission check gets (no session has bookings in this fixture: the card is refused)."""
 
 
 def test_tokens_are_made_for_every_role_of_the_matrix() -> None:
@@ -160,6 +166,13 @@ def calls(
         "GET /keys": get("/keys"),
         "GET /tokens": get("/tokens"),
         "DELETE /tokens/{token_id}": revoke,
+        "POST /day/sessions/{session}/identify": lambda c, headers: (
+            c.post(
+                "/day/sessions/s-1/identify",
+                json={"id_number": "11010519491231002X"},
+                headers=headers,
+            ).status_code
+        ),
         "GET /day/sessions": get("/day/sessions"),
         "GET /day/sessions/{session}": get(f"/day/sessions/{session}"),
         # Inspectors name the tablet; a tablet's own name is allowed too.
@@ -223,8 +236,9 @@ def test_every_role_and_no_token_against_every_endpoint(
         for role, token in [*role_tokens.items(), ("(no token)", None)]:
             headers = {} if token is None else bearer(token)
             status = call(client, headers)
+            key = f"{endpoint.method} {endpoint.route}"
             if endpoint.allowed is None or role in endpoint.allowed:
-                ok = 200 <= status < 300
+                ok = 200 <= status < 300 or status == PASSED_THE_DOOR.get(key)
             else:
                 ok = status == (401 if token is None else 403)
             if not ok:

@@ -1,0 +1,212 @@
+"""The allocator: seals each session's roster, commits the allocation, draws it, repairs it.
+
+In order, for one session (docs/allocation.md, docs/exam_day.md):
+
+1. ``seal``: inside the roster window, ``session.sealed`` names exactly the candidates the log
+   shows checked in (read from the centre: ``GET /day/sessions/{s}``) and the crews on duty;
+2. ``commit``: the manifest is built over that roster with every recorded tie (the centre's
+   rows, ``RosterBook``), uploaded as a blob, and committed (``allocation.committed``) for the
+   first beacon round that does not exist yet when the entry is signed;
+3. ``make``: once that round is out, the VRF is proven over the manifest and the beacon value
+   and the draw is published (``allocation.made``);
+4. ``repair``: a no-show (or an examiner's withdrawal) is repaired by the rule of
+   ``allocation.repair``, seeded by the draw, as ``allocation.repaired`` k+1.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from allocation import (
+    BeaconTarget,
+    DevBeacon,
+    LateChange,
+    Manifest,
+    Roster,
+    aim_at_next_round,
+    committed_fields,
+    draw_seed,
+    encode_manifest,
+    made_fields,
+    make_allocation,
+    prepare_manifest,
+    repair_assignment,
+    repaired_fields,
+    vrf_public_key,
+)
+from allocation.draw import Allocation
+from allocation.errors import InfeasibleError
+from api.client import RemoteLog
+from api.client.day_reads import DayReads
+
+SCALE = 10_000
+COMMIT_MARGIN_MS = 150
+"""How far ahead of the clock the commitment is aimed: storing and signing take a moment."""
+
+
+class RosterSource(Protocol):
+    """Where the allocator finds the crews and the ties of a session (``RosterBook``)."""
+
+    def examiners(self, session: str) -> tuple[str, ...]: ...
+
+    def roster(
+        self, session: str, candidates: Sequence[str], examiners: Sequence[str]
+    ) -> Roster: ...
+
+
+@dataclass
+class _Drawn:
+    manifest: Manifest
+    manifest_bytes: bytes
+    allocation: Allocation | None = None
+    assignment: dict[str, str] = field(default_factory=dict)
+    repairs: int = 0
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Allocator:
+    """The centre's allocator: its log key, its VRF secret, a beacon and the roster rows."""
+
+    def __init__(
+        self,
+        log: RemoteLog,
+        reads: DayReads,
+        rows: RosterSource,
+        beacon: DevBeacon,
+        vrf_secret: bytes,
+        *,
+        clock_ms: Callable[[], int] = _now_ms,
+        cap_share: float = 0.5,
+    ) -> None:
+        self.log = log
+        self.reads = reads
+        self.rows = rows
+        self.beacon = beacon
+        self.vrf_secret = vrf_secret
+        self.cap_share = cap_share
+        self._clock = clock_ms
+        self._drawn: dict[str, _Drawn] = {}
+        self._lock = threading.Lock()
+
+    def seal(self, session: str) -> tuple[int, tuple[str, ...]]:
+        """Seal the roster as the log's check-ins show it, waiting for the window to open.
+
+        Raises:
+            RefusedError: the centre refused the seal (window missed, roster mismatch).
+            UnavailableError: the centre stayed unreachable.
+        """
+        view = self.reads.session(session)
+        wait_ms = int(view["seal_from_ms"]) - self._clock()
+        if wait_ms > 0:
+            time.sleep(wait_ms / 1000)
+        view = self.reads.session(session)
+        candidates = tuple(sorted(str(c) for c in view["checked_in"]))
+        fields = {
+            "session": session,
+            "candidates": list(candidates),
+            "examiners": list(self.rows.examiners(session)),
+        }
+        return self.log.append("session.sealed", fields), candidates
+
+    def commit(self, session: str, candidates: Sequence[str]) -> tuple[int, int]:
+        """Build and commit the manifest over the sealed roster; (entry index, beacon round).
+
+        Raises:
+            InfeasibleError: no assignment exists for the roster.
+            RefusedError, UnavailableError: as ``seal``.
+        """
+        examiners = self.rows.examiners(session)
+        roster = self.rows.roster(session, candidates, examiners)
+        target = BeaconTarget(self.beacon.kind, self.beacon.commitment_text, 1)
+        cap = max(1, min(SCALE, int(SCALE * self.cap_share)))
+        try:
+            manifest = prepare_manifest(
+                roster, scale=SCALE, cap=cap, beacon=target, vrf_key=vrf_public_key(self.vrf_secret)
+            )
+        except InfeasibleError:
+            # A roster whose conflicts leave some candidate fewer examiners than the cap allows.
+            manifest = prepare_manifest(
+                roster,
+                scale=SCALE,
+                cap=SCALE,
+                beacon=target,
+                vrf_key=vrf_public_key(self.vrf_secret),
+            )
+        manifest = aim_at_next_round(
+            manifest, self.beacon.commitment, self._clock() + COMMIT_MARGIN_MS
+        )
+        data = encode_manifest(manifest)
+        self.log.client.put_blob(data)
+        index = self.log.append("allocation.committed", committed_fields(data, manifest))
+        with self._lock:
+            self._drawn[session] = _Drawn(manifest, data)
+        return index, manifest.beacon.round
+
+    def make(self, session: str) -> int:
+        """Wait for the committed round, draw and publish; the ``allocation.made`` index.
+
+        Raises:
+            RefusedError, UnavailableError: as ``seal``.
+        """
+        drawn = self._drawn[session]
+        target = drawn.manifest.beacon.round
+        wait_ms = self.beacon.commitment.round_time_ms(target) - self._clock()
+        if wait_ms > 0:
+            time.sleep(wait_ms / 1000)
+        allocation = make_allocation(
+            drawn.manifest_bytes, drawn.manifest, self.beacon.reveal(target), self.vrf_secret
+        )
+        index = self.log.append("allocation.made", made_fields(allocation, session))
+        with self._lock:
+            drawn.allocation = allocation
+            drawn.assignment = {str(c): str(e) for c, e in allocation.assignment}
+        return index
+
+    def allocate(self, session: str) -> tuple[str, ...]:
+        """Seal, commit and make: the sealed roster."""
+        _, candidates = self.seal(session)
+        self.commit(session, candidates)
+        self.make(session)
+        return candidates
+
+    def repair(self, session: str, change: LateChange, reason: str = "late change") -> int:
+        """Repair the session's assignment for one late change; the entry's index.
+
+        Raises:
+            RepairError: the change cannot be applied (not assigned, nobody left with room).
+            RuntimeError: the session was not allocated by this allocator (a caller bug).
+            RefusedError, UnavailableError: as ``seal``.
+        """
+        with self._lock:
+            drawn = self._drawn[session]
+            if drawn.allocation is None:
+                raise RuntimeError(f"session {session} has no allocation to repair")
+            number = drawn.repairs + 1
+            repaired = repair_assignment(
+                drawn.manifest,
+                tuple(drawn.assignment.items()),  # type: ignore[arg-type]
+                (change,),
+                draw_seed(drawn.allocation.beta),
+                number,
+            )
+            index = self.log.append(
+                "allocation.repaired",
+                repaired_fields(
+                    session=session,
+                    manifest_hash=drawn.allocation.manifest_sha256,
+                    number=number,
+                    changes=(change,),
+                    reason=reason,
+                    assignment=repaired,
+                ),
+            )
+            drawn.repairs = number
+            drawn.assignment = {str(c): str(e) for c, e in repaired}
+            return index
