@@ -8,6 +8,7 @@ every coordinate an integer, every field known.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -330,11 +331,13 @@ LARGE_VEHICLE_MAP = "k2-field-l-v1.json"
 """The shipped 科目二 field of the large vehicles (licence classes A1, A2, A3, B1, B2)."""
 
 
+@functools.lru_cache(maxsize=64)
 def load_course(name: str) -> Course:
     """A course map shipped with the package, by file name."""
     return load_shipped("maps", name, parse_course, "course map")
 
 
+@functools.lru_cache(maxsize=64)
 def course_by_version(version: str) -> Course:
     """The shipped course map with this version (as signed into ``exam.scored``)."""
     return shipped_by_version("maps", version, parse_course, "course map")

@@ -15,6 +15,7 @@ recomputed byte for byte (DESIGN §6).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -189,11 +190,13 @@ def rule_table_markdown(table: RuleTable) -> str:
 DEFAULT_RULE_TABLE = "ga1026-2017-v4.json"
 
 
+@functools.lru_cache(maxsize=64)
 def load_rule_table(name: str = DEFAULT_RULE_TABLE) -> RuleTable:
     """A rule table shipped with the package, by file name."""
     return load_shipped("rules", name, parse_rule_table, "rule table")
 
 
+@functools.lru_cache(maxsize=64)
 def rule_table_by_version(version: str) -> RuleTable:
     """The shipped rule table with this version (as signed into ``exam.scored``)."""
     return shipped_by_version("rules", version, parse_rule_table, "rule table")
