@@ -5,8 +5,12 @@
   three public keys (the witness vkey is what centres name with ``examctl witness add``);
 - ``monitor add-centre --dir DIR URL VKEY``: watch a centre's log — its checkpoints are
   cosigned only for logs added here (tlog-witness: 404 for any other origin);
-- ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness and the beacon over
-  HTTP (OpenAPI at ``/openapi.json``) until interrupted.
+- ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness, the mirror's
+  checkpoints and findings, and the beacon over HTTP (OpenAPI at ``/openapi.json``), and run
+  the mirror loop beside them, until interrupted;
+- ``monitor mirror --dir DIR [--once] [--workers N]``: run the mirror loop alone (another
+  process sharing the centres through the database), or pull every due centre once and print
+  what it did; ``N`` processes verify entry signatures beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ DEFAULT_PORT = 8080
 
 def register(commands: Any) -> None:
     """Add the ``monitor`` group to the ``examctl`` parser."""
-    monitor = commands.add_parser("monitor", help="the monitoring centre: witness and beacon")
+    monitor = commands.add_parser(
+        "monitor", help="the monitoring centre: witness, mirror and beacon"
+    )
     actions = monitor.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
 
     init = actions.add_parser("init", help="create a monitoring centre directory")
@@ -55,8 +61,31 @@ def register(commands: Any) -> None:
     serve.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--no-mirror", action="store_true", help="serve without running the mirror loop"
+    )
+    serve.add_argument(
+        "--mirror-workers",
+        type=int,
+        default=0,
+        help="processes that verify the mirror's entry signatures (default 0)",
+    )
     passphrase_option(serve)
     serve.set_defaults(run=run_serve)
+
+    mirror = actions.add_parser("mirror", help="run the mirror loop (no HTTP server)")
+    mirror.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
+    mirror.add_argument(
+        "--once", action="store_true", help="pull every due centre once, print, and exit"
+    )
+    mirror.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes that verify entry signatures beside this one (default 0)",
+    )
+    passphrase_option(mirror)
+    mirror.set_defaults(run=run_mirror)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -96,10 +125,51 @@ def run_serve(args: argparse.Namespace) -> int:
         StoreError: the monitoring centre cannot be opened.
     """
     from api.monitor.app import create_app  # noqa: PLC0415 - the web stack, only when serving
+    from api.monitor.mirror_loop import MirrorLoop  # noqa: PLC0415
     from api.monitor.server import serve  # noqa: PLC0415
 
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
         where = f"http://{args.host}:{args.port}"
         print(f"monitoring centre {monitor.config.name} on {where}", flush=True)
-        serve(create_app(monitor), args.host, args.port)
+        loop = (
+            None
+            if args.no_mirror
+            else MirrorLoop(monitor.mirror, workers=args.mirror_workers).start()
+        )
+        try:
+            serve(create_app(monitor), args.host, args.port)
+        finally:
+            if loop is not None:
+                loop.stop()
+    return 0
+
+
+def run_mirror(args: argparse.Namespace) -> int:
+    """Run the mirror loop until interrupted, or one round with ``--once``.
+
+    Raises:
+        StoreError: the monitoring centre cannot be opened (or, with ``--once``, its database
+            fails).
+    """
+    from api.monitor.mirror_loop import MirrorLoop  # noqa: PLC0415 - httpx, only when mirroring
+
+    with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
+        loop = MirrorLoop(monitor.mirror, workers=max(0, args.workers))
+        if not args.once:
+            print(f"mirror {monitor.mirror.name} running", flush=True)
+            try:
+                loop.run()
+            finally:
+                loop.stop()
+            return 0
+        try:
+            outcomes = loop.round()
+        finally:
+            loop.stop()
+        for o in outcomes:
+            state = "refused" if o.refused else "unreachable" if not o.contacted else "ok"
+            print(
+                f"{o.origin} {state} tree={o.tree_size} entries={o.entries_size} "
+                f"findings={len(o.findings)}" + (f" ({o.error})" if o.error else "")
+            )
     return 0

@@ -1,4 +1,4 @@
-"""The monitoring centre's FastAPI app: the witness and the beacon (DESIGN §10).
+"""The monitoring centre's FastAPI app: the witness, the mirror and the beacon (DESIGN §10).
 
 ``create_app`` assembles the routes over an opened ``Monitor`` and the one table of failure
 answers (``problems``).  OpenAPI is served at ``/openapi.json``.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.monitor import beacon_routes, witness_routes
+from api.monitor import beacon_routes, mirror_routes, witness_routes
 from api.monitor.problems import install_problem_handlers
 from exam_core.monitoring.home import Monitor
 
@@ -18,7 +18,8 @@ def create_app(monitor: Monitor) -> FastAPI:
     app = FastAPI(
         title="exam-integrity monitoring centre",
         description=(
-            "C2SP tlog-witness (POST /add-checkpoint) and the hash-chain beacon. Witness "
+            "C2SP tlog-witness (POST /add-checkpoint), the mirror's cosigned checkpoints and "
+            "findings (/mirror), and the hash-chain beacon. Witness "
             "refusals follow tlog-witness; other errors are RFC 9457 problem details."
         ),
         version="1",
@@ -27,6 +28,7 @@ def create_app(monitor: Monitor) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(beacon_routes.router)
     app.include_router(witness_routes.router)
+    app.include_router(mirror_routes.router)
 
     @app.get("/healthz", summary="liveness")
     def healthz() -> dict[str, str]:

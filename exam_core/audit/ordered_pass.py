@@ -24,7 +24,7 @@ from exam_core.errors import EntryError
 from exam_core.log.entry import Entry, parse_entry
 from exam_core.log.registry import KeyRegistry
 
-__all__ = ["check_entries"]
+__all__ = ["admit_in_order", "check_entries"]
 
 
 def _registry(history: CheckpointHistory, findings: FindingLog) -> KeyRegistry | None:
@@ -95,20 +95,10 @@ def check_entries(
                 )
             continue
         # (3) the ingest rules, in log order
-        try:
-            registry.check(entry, None, verified_key)
-        except EntryError as e:
-            message = e.message
-            if e.code == "unknown_key" and entry.actor in refused:
-                message += f" (its registration, entry {refused[entry.actor]}, was refused)"
-            findings.add(index, e.code, message)
-            kind = entry.event.get("type")
-            if e.code == "bad_seq" and not str(kind).startswith("key."):
-                registry.apply(entry)  # keep counting from here: one gap, one finding
-            if kind == "key.registered" and isinstance(entry.event.get("name"), str):
-                refused.setdefault(str(entry.event["name"]), index)
+        if not admit_in_order(
+            registry, index, entry, verified_key, findings=findings, refused=refused
+        ):
             continue
-        registry.apply(entry)
         admitted.admit(index, entry)
         # (4), (5) and device gating: the domain's own recomputation
         if history_whole:
@@ -121,6 +111,40 @@ def check_entries(
             if isinstance(replayer, Concluding):
                 _conclude(replayer, len(entries), admitted, findings)
     blobs.check_unreferenced()
+
+
+def admit_in_order(
+    registry: KeyRegistry,
+    index: int,
+    entry: Entry,
+    verified_key: bytes | None,
+    *,
+    findings: FindingLog,
+    refused: dict[str, int],
+) -> bool:
+    """Step 3 for one entry: put it to ``registry`` and apply it; False, with a finding, if
+    refused.
+
+    The one place the audit and the monitoring centre's mirror (which checks a log as it grows,
+    ``exam_core.monitoring.mirror``) hold an entry to the ingest rules.  A ``bad_seq`` entry
+    that is not a key event is still counted, so that one gap gives one finding; ``refused``
+    remembers refused key registrations (key name → index) to explain later ``unknown_key``.
+    """
+    try:
+        registry.check(entry, None, verified_key)
+    except EntryError as e:
+        message = e.message
+        if e.code == "unknown_key" and entry.actor in refused:
+            message += f" (its registration, entry {refused[entry.actor]}, was refused)"
+        findings.add(index, e.code, message)
+        kind = entry.event.get("type")
+        if e.code == "bad_seq" and not str(kind).startswith("key."):
+            registry.apply(entry)  # keep counting from here: one gap, one finding
+        if kind == "key.registered" and isinstance(entry.event.get("name"), str):
+            refused.setdefault(str(entry.event["name"]), index)
+        return False
+    registry.apply(entry)
+    return True
 
 
 def _replay(

@@ -2,13 +2,14 @@
 
 The log's append-only tables are in ``models``; the exam day's rooms, people, sessions and
 bookings in ``exam_day``; the monitoring centre's watched logs and witness state in
-``monitoring``; the HTTP service's bearer tokens in ``tokens``.  All register on one ``Base``,
-which the migrations are checked against.
+``monitoring`` and its mirror's copies in ``mirror``; the HTTP service's bearer tokens in
+``tokens``.  All register on one ``Base``, which the migrations are checked against.
 """
 
 from exam_core.db.engine import WRITE_LOCK_OPTION, make_engine
 from exam_core.db.exam_day import EXAM_DAY_TABLES
 from exam_core.db.migrate import upgrade
+from exam_core.db.mirror import MIRROR_TABLES
 from exam_core.db.models import (
     APPEND_ONLY_TABLES,
     Base,
@@ -23,6 +24,7 @@ from exam_core.db.tokens import ApiToken
 __all__ = [
     "APPEND_ONLY_TABLES",
     "EXAM_DAY_TABLES",
+    "MIRROR_TABLES",
     "MONITORING_TABLES",
     "WRITE_LOCK_OPTION",
     "ApiToken",

@@ -33,6 +33,8 @@ from exam_core.errors import KeyFormatError, StoreError
 from exam_core.log.cosignature import CosignatureSigner
 from exam_core.log.note import Ed25519Signer, check_key_name, ed25519_verifier_from_vkey
 from exam_core.monitoring.beacon import DEFAULT_PERIOD_MS, SECRET_SIZE, MonitorBeacon
+from exam_core.monitoring.mirror import DEFAULT_INTERVAL_MS, DEFAULT_SILENCE_MS, Mirror
+from exam_core.monitoring.mirror_store import MirrorStore
 from exam_core.monitoring.store import KnownLog, MonitorStore
 from exam_core.monitoring.witness import Witness
 
@@ -55,6 +57,10 @@ class MonitorConfig:
     """None: the SQLite file ``monitor.db`` in the monitor's directory."""
     beacon_period_ms: int = DEFAULT_PERIOD_MS
     version: int = FORMAT_VERSION
+    mirror_interval_ms: int = DEFAULT_INTERVAL_MS
+    """How often the mirror pulls each centre."""
+    mirror_silence_ms: int = DEFAULT_SILENCE_MS
+    """How long a centre may not answer before its silence is a finding."""
 
     def key_name(self, role: str) -> str:
         """The key name of a role: ``<name>/witness``, ``<name>/mirror`` or ``<name>/beacon``.
@@ -88,6 +94,8 @@ class MonitorConfig:
                 name=str(body["name"]),
                 database_url=None if url is None else str(url),
                 beacon_period_ms=int(body.get("beacon_period_ms", DEFAULT_PERIOD_MS)),
+                mirror_interval_ms=int(body.get("mirror_interval_ms", DEFAULT_INTERVAL_MS)),
+                mirror_silence_ms=int(body.get("mirror_silence_ms", DEFAULT_SILENCE_MS)),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StoreError(f"{CONFIG_FILE} lacks or mistypes a field: {e}") from e
@@ -139,7 +147,7 @@ def create_monitor(
 
 
 class Monitor:
-    """An opened monitoring centre: its configuration, database, witness and beacon."""
+    """An opened monitoring centre: its configuration, database, witness, mirror and beacon."""
 
     def __init__(
         self,
@@ -150,6 +158,7 @@ class Monitor:
         witness: Witness,
         beacon: MonitorBeacon,
         mirror_vkey: str,
+        mirror: Mirror,
     ) -> None:
         self.root = root
         self.config = config
@@ -157,6 +166,7 @@ class Monitor:
         self.witness = witness
         self.beacon = beacon
         self.mirror_vkey = mirror_vkey
+        self.mirror = mirror
 
     def close(self) -> None:
         self.store.close()
@@ -211,7 +221,8 @@ def open_monitor(
     witness_key = loaded["witness"]
     cosigner = CosignatureSigner(witness_key.name, witness_key.private_key)
     mirror_key = loaded["mirror"]
-    mirror_vkey = CosignatureSigner(mirror_key.name, mirror_key.private_key).vkey
+    mirror_signer = CosignatureSigner(mirror_key.name, mirror_key.private_key)
+    mirror_vkey = mirror_signer.vkey
     beacon = (
         MonitorBeacon(loaded["beacon"], secret, period_ms=config.beacon_period_ms)
         if clock_ms is None
@@ -221,6 +232,15 @@ def open_monitor(
     )
     store = MonitorStore.open(make_engine(_database_url(root, config)))
     witness = Witness(cosigner, store) if clock_s is None else Witness(cosigner, store, clock_s)
+    mirror = Mirror(
+        MirrorStore(store.engine),
+        store,
+        mirror_signer,
+        interval_ms=config.mirror_interval_ms,
+        silence_ms=config.mirror_silence_ms,
+    )
+    if clock_ms is not None:
+        mirror.clock_ms = clock_ms
     return Monitor(
         root=root,
         config=config,
@@ -228,4 +248,5 @@ def open_monitor(
         witness=witness,
         beacon=beacon,
         mirror_vkey=mirror_vkey,
+        mirror=mirror,
     )

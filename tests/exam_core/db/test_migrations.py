@@ -12,7 +12,14 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from exam_core import db
-from exam_core.db import APPEND_ONLY_TABLES, EXAM_DAY_TABLES, MONITORING_TABLES, Base, upgrade
+from exam_core.db import (
+    APPEND_ONLY_TABLES,
+    EXAM_DAY_TABLES,
+    MIRROR_TABLES,
+    MONITORING_TABLES,
+    Base,
+    upgrade,
+)
 from exam_core.db.migrate import HEAD, alembic_config, downgrade
 
 
@@ -39,7 +46,7 @@ def test_models_match_the_migration(engine: Engine) -> None:
         assert diff == []
         assert MigrationContext.configure(conn).get_current_revision() == HEAD
     assert set(inspect(engine).get_table_names()) >= (
-        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES) | set(MONITORING_TABLES)
+        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES) | set(MONITORING_TABLES) | set(MIRROR_TABLES)
     )
 
 
@@ -55,7 +62,7 @@ def test_migration_installs_triggers_and_downgrade_removes_everything(engine: En
         assert any(name.startswith(table) for name in names), table
     downgrade(engine, "base")
     assert not set(inspect(engine).get_table_names()) & (
-        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES) | set(MONITORING_TABLES)
+        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES) | set(MONITORING_TABLES) | set(MIRROR_TABLES)
     )
     assert trigger_names(engine) == set()
     upgrade(engine)
@@ -88,6 +95,7 @@ def test_db_package_api() -> None:
         "LogCosignature",
         "LogEntry",
         "LogNode",
+        "MIRROR_TABLES",
         "MONITORING_TABLES",
         "WRITE_LOCK_OPTION",
         "make_engine",

@@ -1,0 +1,97 @@
+"""The mirror's reads of a centre's log over HTTP (httpx): checkpoint, tiles, entry bundles.
+
+A ``LogSource`` (``exam_core.monitoring.mirror_source``) for a centre that serves the C2SP
+tlog-tiles layout under a URL prefix (``/checkpoint``, ``/tile/<L>/<N>``,
+``/tile/entries/<N>``; ours do, ``api.http.routes.public_log``).  A centre is hostile until
+verified, so an answer is never held beyond the largest valid one of its kind — a checkpoint
+note, 256 hashes, 256 entries — and a longer one is refused as soon as it is seen, declared or
+not.  No answer, a timeout, a 5xx or a 429 is the centre being unavailable; any other status is
+a refusal: a centre's own checkpoint implies every tile the mirror asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from exam_core.log.checkpoint import MAX_CHECKPOINT_BYTES
+from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES, TILE_MAX_BYTES, TilePath
+from exam_core.monitoring.mirror_source import (
+    LogSource,
+    SourceRefusedError,
+    SourceUnavailableError,
+)
+from exam_core.monitoring.store import KnownLog
+
+__all__ = ["DEFAULT_TIMEOUT_S", "HttpLogSource", "http_sources"]
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class HttpLogSource:
+    """The log served under ``url`` (no trailing slash), read with ``client``."""
+
+    def __init__(self, client: httpx.Client, url: str) -> None:
+        self._client = client
+        self._url = url.rstrip("/")
+
+    def checkpoint(self) -> bytes:
+        """The newest checkpoint note, unverified.
+
+        Raises:
+            SourceUnavailableError: no answer, a timeout, a 5xx or 429.
+            SourceRefusedError: another status, or a note longer than any valid one.
+        """
+        return self._get("checkpoint", MAX_CHECKPOINT_BYTES)
+
+    def tile(self, tile: TilePath) -> bytes:
+        """A Merkle tile or entry bundle, unverified.
+
+        Raises:
+            SourceUnavailableError: no answer, a timeout, a 5xx or 429.
+            SourceRefusedError: another status, or more bytes than 256 hashes or entries.
+        """
+        limit = ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES
+        return self._get(tile.path, limit)
+
+    def _get(self, path: str, limit: int) -> bytes:
+        url = f"{self._url}/{path}"
+        try:
+            with self._client.stream("GET", url) as answer:
+                status = answer.status_code
+                if status >= 500 or status == 429:
+                    raise SourceUnavailableError(f"{url} answered {status}")
+                if status != 200:
+                    raise SourceRefusedError(path, f"answered {status}")
+                declared = answer.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise SourceRefusedError(path, f"declares {declared} bytes; at most {limit}")
+                data = bytearray()
+                for chunk in answer.iter_bytes():
+                    data += chunk
+                    if len(data) > limit:
+                        raise SourceRefusedError(path, f"is longer than {limit} bytes")
+                return bytes(data)
+        except httpx.HTTPError as e:
+            raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
+
+
+def http_sources(client: httpx.Client) -> Callable[[KnownLog], LogSource]:
+    """The mirror's ``open_source``: each log read over ``client`` from its URL.
+
+    Raises:
+        ValueError: a log has no URL (the mirror only schedules logs that have one).
+    """
+
+    def open_source(log: KnownLog) -> LogSource:
+        if log.url is None:
+            raise ValueError(f"{log.origin} has no URL to mirror it from")
+        return HttpLogSource(client, log.url)
+
+    return open_source
+
+
+def mirror_client(timeout_s: float = DEFAULT_TIMEOUT_S) -> httpx.Client:
+    """An httpx client for the mirror: no redirects followed, bounded time for every read."""
+    return httpx.Client(timeout=timeout_s, follow_redirects=False)

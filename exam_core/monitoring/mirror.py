@@ -1,0 +1,719 @@
+"""The monitoring centre's mirror (DESIGN §10; tlog-mirror): a verified copy of each centre's log.
+
+A witness remembers one checkpoint per log; the mirror keeps the whole log, so the monitoring
+centre holds every entry a centre ever published even if the centre later loses or rewrites
+it, and checks each entry as it arrives rather than at the next audit.  For each registered
+centre it reads the log as any C2SP client would (``LogSource``: checkpoint, tiles, entry
+bundles) and verifies what is new since the checkpoint it last verified, as ``examctl audit``
+would, with the same code:
+
+1. the checkpoint is signed by the centre's log key (``verify_checkpoint``); a smaller tree
+   than the one verified is a truncation, another root at the verified size a fork;
+2. the tiles that are new or grew since then are fetched; each full tile hashes to its
+   parent's hash in the tile above, the tiles give the checkpoint's root, and an RFC 6962
+   consistency proof built from them takes the verified root to the new one
+   (``consistency_proof``/``verify_consistency``).  The verified checkpoint and its tiles are
+   committed together: the tree is verified before any entry of it is read;
+3. the entry bundles after the last stored entry are fetched; each entry must hash to its leaf
+   in the verified level-0 tiles, and passes the audit's ordered registry step
+   (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key, signature, role, seq).
+   Entries are committed a chunk at a time with the registry after them and the findings they
+   gave, so an interrupted pull resumes after the last chunk and downloads nothing committed;
+4. once every entry under the verified checkpoint is held, the mirror cosigns it with its own
+   key (``<name>/mirror``, distinct from the witness's: a ``cosignature/v1`` line does not name
+   its role).
+
+Whatever does not hold is a finding with its evidence (``NewFinding``: the entry indexes, or
+the checkpoint held and the one served), recorded once per log and fingerprint; a centre that
+rewrote, truncated or forked its log is not mirrored further — the head stays on the last
+verified checkpoint — and an entry that fails the rules is kept (the copy is faithful) and
+reported.  A centre silent for longer than ``silence_ms`` is a finding too.
+
+``pull_due`` claims one due log through the store's row lock (``MirrorStore.claim``), so
+several monitor processes share the centres with no coordinator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from exam_core.audit.ordered_pass import admit_in_order
+from exam_core.audit.report import FindingLog
+from exam_core.audit.signatures import registered_keys, signing_keys
+from exam_core.errors import (
+    CheckpointError,
+    EntryError,
+    KeyFormatError,
+    NoteError,
+    ProofError,
+    StoreError,
+)
+from exam_core.findings import Finding
+from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
+from exam_core.log.cosignature import CosignatureSigner
+from exam_core.log.entry import parse_entry
+from exam_core.log.merkle import (
+    consistency_proof,
+    leaf_hash,
+    root_from_leaf_hashes,
+    verify_consistency,
+)
+from exam_core.log.note import (
+    Ed25519Verifier,
+    ed25519_verifier_from_vkey,
+    parse_note,
+    signature_line,
+)
+from exam_core.log.registry import KeyRegistry
+from exam_core.log.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TilePath,
+    decode_entry_bundle,
+    entry_bundle_for,
+    hash_source_from_tiles,
+    root_from_tiles,
+    split_tile,
+)
+from exam_core.monitoring.mirror_source import LogSource, SourceRefusedError, SourceUnavailableError
+from exam_core.monitoring.mirror_state import decode_registry, encode_registry
+from exam_core.monitoring.mirror_store import (
+    MirrorHeadRecord,
+    MirrorStore,
+    NewFinding,
+    RecordedFinding,
+)
+from exam_core.monitoring.store import KnownLog, MonitorStore
+
+__all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "new_findings"]
+
+CHUNK_ENTRIES = 2048
+"""Entries committed together: a killed pull fetches at most this many again."""
+IN_FLIGHT_BUNDLES = 4
+"""Bundles checked against their leaves (and sent to the workers) ahead of the registry."""
+MAX_DIAGNOSED = 100
+"""Rewritten entries named in one finding (the rest are the same evidence)."""
+DEFAULT_INTERVAL_MS = 10_000
+DEFAULT_SILENCE_MS = 15 * 60_000
+
+MIRROR_CODES = (
+    "log_truncated",
+    "log_forked",
+    "log_rewritten",
+    "mirror_checkpoint_refused",
+    "mirror_tiles_wrong",
+    "mirror_response_refused",
+    "mirror_entry_mismatch",
+    "centre_silent",
+)
+"""Codes of the mirror's own findings; an entry that fails the ingest rules keeps the audit's
+code (``bad_signature``, ``bad_seq``, ``schema``, …).  docs/monitoring.md explains each."""
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class PullOutcome:
+    """What one pull of one log did."""
+
+    origin: str
+    contacted: bool = False
+    """The centre served a checkpoint."""
+    refused: bool = False
+    """Something did not verify: the head did not move past it."""
+    tree_size: int = 0
+    entries_size: int = 0
+    findings: list[NewFinding] = field(default_factory=list)
+    error: str | None = None
+    """Why the centre could not be read, if it could not."""
+
+
+@dataclass
+class _Checked:
+    """A bundle's new entries, held to their leaves; ``verified`` the workers' answer."""
+
+    first: int
+    entries: list[bytes]
+    verified: Future[list[bytes | None]] | None = None
+
+
+@dataclass
+class _Progress:
+    """Where a pull's entries stand: committed, fetched and checked, and not yet committed."""
+
+    committed: int
+    registry: KeyRegistry
+    fetched: int = -1
+    pending: list[bytes] = field(default_factory=list)
+    findings: FindingLog = field(default_factory=FindingLog)
+    refused: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.fetched < 0:
+            self.fetched = self.committed
+
+
+def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
+    """The mirror's findings recorded after the one numbered ``after_id``, oldest first: what
+    graded warnings are made of.
+
+    Raises:
+        StoreError: the database cannot be read.
+    """
+    return store.findings_after(after_id)
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
+
+
+def _text(note: bytes | None) -> str | None:
+    return None if note is None else note.decode("utf-8", "replace")
+
+
+class Mirror:
+    """The mirror of one monitoring centre, over its store, cosigning with ``signer``."""
+
+    def __init__(
+        self,
+        store: MirrorStore,
+        logs: MonitorStore,
+        signer: CosignatureSigner,
+        *,
+        interval_ms: int = DEFAULT_INTERVAL_MS,
+        silence_ms: int = DEFAULT_SILENCE_MS,
+        clock_ms: Callable[[], int] = _now_ms,
+        signatures: Executor | None = None,
+    ) -> None:
+        self.store = store
+        self.signatures = signatures
+        """Worker processes to verify entry signatures in (None: in this process)."""
+        self._logs = logs
+        self._signer = signer
+        self.interval_ms = interval_ms
+        self.silence_ms = silence_ms
+        self.clock_ms = clock_ms
+
+    @property
+    def name(self) -> str:
+        return self._signer.name
+
+    @property
+    def vkey(self) -> str:
+        """The mirror's ``cosignature/v1`` vkey."""
+        return self._signer.vkey
+
+    def cosigned_checkpoint(self, origin: str) -> bytes | None:
+        """The newest checkpoint of ``origin`` the mirror cosigned (log lines and its own).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        head = self.store.head(origin)
+        return None if head is None else head.cosigned
+
+    # --- sharing the logs between processes ------------------------------------------------
+
+    def pull_due(self, open_source: Callable[[KnownLog], LogSource]) -> PullOutcome | None:
+        """Claim one due log, pull it, and schedule its next pull; None when none is due.
+
+        Raises:
+            StoreError: the database failed (what was committed before stays).
+        """
+        now = self.clock_ms()
+        with self.store.claim(now) as claim:
+            if claim is None:
+                return None
+            log = self._logs.log(claim.origin)
+            if log is None or log.url is None:
+                claim.next_pull_ms = now + self.interval_ms
+                return PullOutcome(claim.origin, error="no longer watched with a URL")
+            source = open_source(log)
+            try:
+                outcome = self.pull(log, source)
+            finally:
+                close = getattr(source, "close", None)
+                if callable(close):
+                    close()
+            done = self.clock_ms()
+            if outcome.contacted:
+                claim.contact_ms = done
+            elif done - claim.last_contact_ms > self.silence_ms:
+                silent = NewFinding(
+                    Finding(
+                        None,
+                        "centre_silent",
+                        f"{log.origin} has not served its checkpoint at {log.url} for "
+                        f"{(done - claim.last_contact_ms) // 1000} s (allowed: "
+                        f"{self.silence_ms // 1000} s): {outcome.error}",
+                    ),
+                    {"last_contact_ms": claim.last_contact_ms, "url": log.url},
+                    _fingerprint("silent", claim.last_contact_ms),
+                )
+                self.store.record_findings(log.origin, [silent], done)
+                outcome.findings.append(silent)
+            claim.next_pull_ms = done + self.interval_ms
+            return outcome
+
+    def pull_all_due(self, open_source: Callable[[KnownLog], LogSource]) -> list[PullOutcome]:
+        """Schedule newly watched logs, then pull each due log once (a round).
+
+        Raises:
+            StoreError: the database failed.
+        """
+        self.store.schedule_new_logs(self.clock_ms())
+        outcomes: list[PullOutcome] = []
+        pulled: set[str] = set()
+        while (outcome := self.pull_due(open_source)) is not None:
+            if outcome.origin in pulled:
+                break  # due again already (a short interval): the next round's
+            pulled.add(outcome.origin)
+            outcomes.append(outcome)
+        return outcomes
+
+    # --- one pull --------------------------------------------------------------------------
+
+    def pull(self, log: KnownLog, source: LogSource) -> PullOutcome:
+        """Verify and store what ``log`` published since the last verified checkpoint.
+
+        Raises:
+            StoreError: the log is not scheduled for mirroring, its key is unusable, or the
+                database failed.
+        """
+        head = self.store.head(log.origin)
+        if head is None:
+            raise StoreError(f"{log.origin} is not mirrored (schedule_new_logs first)")
+        try:
+            verifier = ed25519_verifier_from_vkey(log.vkey)
+        except KeyFormatError as e:
+            raise StoreError(f"the key of {log.origin} is unusable: {e}") from e
+        outcome = PullOutcome(log.origin, tree_size=head.tree_size, entries_size=head.entries_size)
+        try:
+            data = source.checkpoint()
+            outcome.contacted = True
+            head = self._verify_tree(head, data, verifier, source, outcome)
+            if head is not None and not outcome.refused:
+                head = self._verify_entries(head, source, outcome)
+                if head is not None:
+                    self._cosign(head)
+        except SourceUnavailableError as e:
+            outcome.error = str(e)
+        except SourceRefusedError as e:
+            outcome.contacted = True
+            self._refuse(
+                outcome,
+                NewFinding(
+                    Finding(None, "mirror_response_refused", str(e)),
+                    {"path": e.path},
+                    _fingerprint("refused", e.path, e),
+                ),
+            )
+        return outcome
+
+    def _refuse(self, outcome: PullOutcome, finding: NewFinding) -> None:
+        outcome.refused = True
+        outcome.findings.append(finding)
+        self.store.record_findings(outcome.origin, [finding], self.clock_ms())
+
+    def _verify_tree(
+        self,
+        head: MirrorHeadRecord,
+        data: bytes,
+        verifier: Ed25519Verifier,
+        source: LogSource,
+        outcome: PullOutcome,
+    ) -> MirrorHeadRecord | None:
+        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it.
+
+        Raises:
+            SourceUnavailableError: a tile could not be fetched.
+            SourceRefusedError: a tile was refused by the source.
+            StoreError: the database failed.
+        """
+        origin = head.origin
+        # (1) the log's signature, then the size against the verified tree
+        try:
+            cp = verify_checkpoint(data, verifier)
+        except CheckpointError as e:
+            self._refuse(
+                outcome,
+                NewFinding(
+                    Finding(None, "mirror_checkpoint_refused", f"checkpoint: {e}"),
+                    {"served": _text(data[:4096])},
+                    _fingerprint("checkpoint", hashlib.sha256(data).hexdigest()),
+                ),
+            )
+            return None
+        evidence = {"held": _text(head.checkpoint), "served": _text(data)}
+        if cp.size < head.tree_size:
+            self._refuse(
+                outcome,
+                NewFinding(
+                    Finding(
+                        cp.size,
+                        "log_truncated",
+                        f"the centre signed a tree of {cp.size} entries after the mirror "
+                        f"verified one of {head.tree_size}: entries {cp.size}–"
+                        f"{head.tree_size - 1} are gone from its log",
+                    ),
+                    evidence,
+                    _fingerprint("truncated", cp.size, cp.root_hash.hex()),
+                ),
+            )
+            return None
+        if cp.size == head.tree_size:
+            if cp.root_hash != head.root_hash:
+                self._refuse(outcome, self._fork(head, cp, evidence))
+                return None
+            return head
+        # (2) the new tiles: parents, root, and consistency with the verified tree
+        tiles = self._fetch_tiles(source, head.tree_size, cp.size)
+        problem = _parent_problem(tiles)
+        if problem is not None:
+            self._refuse(outcome, _tiles_wrong(problem, cp, evidence))
+            return None
+        read = self._tile_reader(origin, tiles)
+        try:
+            root = root_from_tiles(read, cp.size)
+        except (CheckpointError, IndexError) as e:
+            self._refuse(outcome, _tiles_wrong(str(e), cp, evidence))
+            return None
+        consistent = root == cp.root_hash
+        if consistent and head.tree_size:
+            try:
+                proof = consistency_proof(
+                    hash_source_from_tiles(read, cp.size), head.tree_size, cp.size
+                )
+                verify_consistency(head.tree_size, cp.size, proof, head.root_hash, cp.root_hash)
+            except (ProofError, CheckpointError, IndexError):
+                consistent = False
+        if not consistent:
+            rewritten = self._rewritten(head, tiles, source)
+            if rewritten:
+                finding = _rewrite(head, cp, rewritten, evidence)
+            elif root != cp.root_hash:
+                finding = _tiles_wrong("the tiles do not give its root", cp, evidence)
+            else:
+                finding = self._fork(head, cp, evidence)
+            self._refuse(outcome, finding)
+            return None
+        stored = {(t.level, t.n): d for t, d in tiles.items()}
+        self.store.advance_tree(
+            origin,
+            head.tree_size,
+            checkpoint=data,
+            size=cp.size,
+            root_hash=cp.root_hash,
+            tiles=stored,
+        )
+        outcome.tree_size = cp.size
+        return self.store.head(origin)
+
+    @staticmethod
+    def _fork(head: MirrorHeadRecord, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
+        return NewFinding(
+            Finding(
+                cp.size - 1 if cp.size else None,
+                "log_forked",
+                f"the centre signed a tree of {cp.size} entries that does not extend the tree "
+                f"of {head.tree_size} the mirror verified (two histories)",
+            ),
+            evidence,
+            _fingerprint("fork", cp.size, cp.root_hash.hex()),
+        )
+
+    def _fetch_tiles(self, source: LogSource, old: int, new: int) -> dict[TilePath, bytes]:
+        """Every Merkle tile of the tree of ``new`` that the tree of ``old`` lacks or holds
+        partly, checked for length.
+
+        Raises:
+            SourceRefusedError: a tile is refused, or is not its width's length.
+            SourceUnavailableError: a tile could not be fetched.
+        """
+        tiles: dict[TilePath, bytes] = {}
+        level = 0
+        while new >> (TILE_HEIGHT * level):
+            count_new = new >> (TILE_HEIGHT * level)
+            count_old = old >> (TILE_HEIGHT * level)
+            if count_new != count_old:
+                for n in range(count_old // TILE_WIDTH, -(-count_new // TILE_WIDTH)):
+                    width = min(TILE_WIDTH, count_new - n * TILE_WIDTH)
+                    tile = TilePath(level, n, None if width == TILE_WIDTH else width)
+                    data = source.tile(tile)
+                    try:
+                        split_tile(data, tile)
+                    except CheckpointError as e:
+                        raise SourceRefusedError(tile.path, str(e)) from e
+                    tiles[tile] = data
+            level += 1
+        return tiles
+
+    def _tile_reader(
+        self, origin: str, fetched: dict[TilePath, bytes]
+    ) -> Callable[[TilePath], bytes]:
+        by_index = {(t.level, t.n): d for t, d in fetched.items()}
+
+        def read(tile: TilePath) -> bytes:
+            data = by_index.get((tile.level, tile.n))
+            if data is None:
+                data = self.store.tile(origin, tile.level, tile.n)
+            if data is None:
+                raise CheckpointError(f"{tile.path} is neither fetched nor held")
+            return data[: tile.length * 32]
+
+        return read
+
+    def _rewritten(
+        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: LogSource
+    ) -> list[int]:
+        """The entries below the verified size whose leaf the centre now serves differently."""
+        found: list[int] = []
+        by_index = {(t.level, t.n): d for t, d in fetched.items() if t.level == 0}
+        for n in range(-(-head.tree_size // TILE_WIDTH)):
+            ours = self.store.tile(head.origin, 0, n) or b""
+            theirs = by_index.get((0, n))
+            if theirs is None:
+                try:
+                    theirs = source.tile(TilePath(0, n))
+                except (SourceRefusedError, SourceUnavailableError):
+                    break
+            for k in range(min(len(ours), len(theirs)) // 32):
+                if ours[k * 32 : k * 32 + 32] != theirs[k * 32 : k * 32 + 32]:
+                    found.append(n * TILE_WIDTH + k)
+                    if len(found) >= MAX_DIAGNOSED:
+                        return found
+        return found
+
+    # --- step 3: the entries ---------------------------------------------------------------
+
+    def _verify_entries(
+        self, head: MirrorHeadRecord, source: LogSource, outcome: PullOutcome
+    ) -> MirrorHeadRecord | None:
+        """Fetch, check and store the entries after ``head.entries_size``.
+
+        Two stages, a few bundles apart: as a bundle arrives its entries are held to their
+        leaves and, with worker processes, sent to have their signatures checked against every
+        key registered so far (order-free, ``exam_core.audit.signatures``); then, in log order,
+        each entry goes through the registry step, which only confirms that the key that
+        verified it is the one registered at that point.
+
+        Raises:
+            SourceUnavailableError: a bundle could not be fetched.
+            SourceRefusedError: a bundle was refused by the source.
+            StoreError: the database failed.
+        """
+        origin, size = head.origin, head.tree_size
+        if head.entries_size >= size:
+            return head
+        registry = (
+            KeyRegistry(origin)
+            if head.entries_size == 0
+            else decode_registry(origin, head.key_registry)
+        )
+        known: dict[str, frozenset[bytes]] = {
+            name: frozenset({record.verifier.public_key}) for name, record in registry.keys.items()
+        }
+        progress = _Progress(head.entries_size, registry)
+        in_flight: deque[_Checked] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch") as fetcher:
+            for bundle_path, fetched in _prefetched(fetcher, source, progress.committed, size):
+                checked = self._check_leaves(head, bundle_path, fetched.result(), progress)
+                if isinstance(checked, NewFinding):
+                    while in_flight:
+                        self._admit(in_flight.popleft(), progress, outcome)
+                    self._flush(origin, progress, outcome)
+                    self._refuse(outcome, checked)
+                    return None
+                for name, keys in registered_keys(checked.entries).items():
+                    known[name] = known.get(name, frozenset()) | keys
+                if self.signatures is not None:
+                    checked.verified = self.signatures.submit(
+                        signing_keys, checked.entries, dict(known)
+                    )
+                in_flight.append(checked)
+                while len(in_flight) > IN_FLIGHT_BUNDLES:
+                    self._admit(in_flight.popleft(), progress, outcome)
+            while in_flight:
+                self._admit(in_flight.popleft(), progress, outcome)
+        self._flush(origin, progress, outcome)
+        return self.store.head(origin)
+
+    def _check_leaves(
+        self, head: MirrorHeadRecord, bundle_path: TilePath, data: bytes, progress: _Progress
+    ) -> _Checked | NewFinding:
+        """The new entries of a bundle, each held to its leaf in the verified tiles.
+
+        Raises:
+            SourceRefusedError: the bundle does not decode into its width's entries.
+            StoreError: the verified tile is missing.
+        """
+        try:
+            bundle = decode_entry_bundle(data, bundle_path.length)
+        except CheckpointError as e:
+            raise SourceRefusedError(bundle_path.path, str(e)) from e
+        leaves = self._leaves(head.origin, bundle_path)
+        first = bundle_path.n * TILE_WIDTH
+        skip = progress.fetched - first
+        for k in range(skip, len(bundle)):
+            if leaf_hash(bundle[k]) != leaves[k]:
+                index = first + k
+                return NewFinding(
+                    Finding(
+                        index,
+                        "mirror_entry_mismatch",
+                        f"entry {index} of {bundle_path.path} does not hash to its leaf in "
+                        "the tiles the checkpoint signs",
+                    ),
+                    {"entries": [index], "checkpoint": _text(head.checkpoint)},
+                    _fingerprint("entry", index, leaf_hash(bundle[k]).hex()),
+                )
+        progress.fetched = first + len(bundle)
+        return _Checked(first + skip, bundle[skip:])
+
+    def _admit(self, checked: _Checked, progress: _Progress, outcome: PullOutcome) -> None:
+        """Step 3 in log order for one bundle's new entries; commit every ``CHUNK_ENTRIES``.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        verified: list[bytes | None] = (
+            [None] * len(checked.entries) if checked.verified is None else checked.verified.result()
+        )
+        for k, entry_bytes in enumerate(checked.entries):
+            index = checked.first + k
+            progress.pending.append(entry_bytes)
+            try:
+                entry = parse_entry(entry_bytes)
+            except EntryError as e:
+                progress.findings.add(index, e.code, e.message)
+                continue
+            admit_in_order(
+                progress.registry,
+                index,
+                entry,
+                verified[k],
+                findings=progress.findings,
+                refused=progress.refused,
+            )
+        if len(progress.pending) >= CHUNK_ENTRIES:
+            self._flush(outcome.origin, progress, outcome)
+
+    def _leaves(self, origin: str, bundle: TilePath) -> list[bytes]:
+        data = self.store.tile(origin, 0, bundle.n)
+        if data is None or len(data) < bundle.length * 32:
+            raise StoreError(f"the verified level-0 tile {bundle.n} of {origin} is missing")
+        return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
+
+    def _flush(self, origin: str, progress: _Progress, outcome: PullOutcome) -> None:
+        """Commit the pending entries, the registry after them and their findings.
+
+        Raises:
+            StoreError: the database failed, or another pull moved this log's copy.
+        """
+        new = [
+            NewFinding(f, {"entries": [f.index]}, _fingerprint("entry-rule", f.index, f.code))
+            for f in progress.findings.done()
+        ]
+        if not progress.pending and not new:
+            return
+        if not self.store.advance_entries(
+            origin,
+            progress.committed,
+            entries=progress.pending,
+            key_registry=encode_registry(progress.registry.state()),
+            findings=new,
+            now_ms=self.clock_ms(),
+        ):
+            raise StoreError(f"the mirror's copy of {origin} moved under this pull")
+        outcome.findings.extend(new)
+        progress.committed += len(progress.pending)
+        outcome.entries_size = progress.committed
+        progress.pending = []
+        progress.findings = FindingLog()
+
+    # --- step 4: the mirror's cosignature --------------------------------------------------
+
+    def _cosign(self, head: MirrorHeadRecord) -> None:
+        if head.checkpoint is None or head.entries_size != head.tree_size:
+            return
+        try:
+            note = parse_note(head.checkpoint)
+        except NoteError as e:
+            raise StoreError(f"the verified checkpoint of {head.origin} is unreadable") from e
+        if head.cosigned is not None and head.cosigned.startswith(note.text + b"\n"):
+            return
+        log_lines = b"".join(
+            signature_line(s.name, s.key_id, s.signature)
+            for s in note.signatures
+            if s.name == head.origin
+        )
+        stamp = max(self.clock_ms() // 1000, 1)
+        cosigned = note.text + b"\n" + log_lines + self._signer.line(note.text, stamp)
+        self.store.set_cosigned(head.origin, head.tree_size, cosigned)
+
+
+def _prefetched(
+    pool: ThreadPoolExecutor, source: LogSource, start: int, size: int
+) -> Iterator[tuple[TilePath, Future[bytes]]]:
+    """The entry bundles from the one holding ``start`` to the end, each fetched while the one
+    before it is checked."""
+    paths = [entry_bundle_for(i, size) for i in range(start - start % TILE_WIDTH, size, TILE_WIDTH)]
+    futures: dict[int, Future[bytes]] = {}
+
+    def submit(i: int) -> None:
+        if i < len(paths):
+            futures[i] = pool.submit(source.tile, paths[i])
+
+    submit(0)
+    for i, path in enumerate(paths):
+        submit(i + 1)
+        yield path, futures.pop(i)
+
+
+def _parent_problem(tiles: dict[TilePath, bytes]) -> str | None:
+    """Why a fetched full tile does not hash to its parent's hash, or None."""
+    by_index = {(t.level, t.n): d for t, d in tiles.items()}
+    for tile, data in tiles.items():
+        if tile.is_partial:
+            continue
+        parent = by_index.get((tile.level + 1, tile.n // TILE_WIDTH))
+        if parent is None:
+            return f"{tile.path} has no parent tile among those fetched"
+        k = tile.n % TILE_WIDTH
+        if len(parent) < (k + 1) * 32:
+            return f"the parent of {tile.path} is too short"
+        if root_from_leaf_hashes(split_tile(data, tile)) != parent[k * 32 : k * 32 + 32]:
+            return f"{tile.path} does not hash to hash {k} of its parent tile"
+    return None
+
+
+def _tiles_wrong(problem: str, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
+    return NewFinding(
+        Finding(None, "mirror_tiles_wrong", f"tiles of the tree of {cp.size}: {problem}"),
+        evidence,
+        _fingerprint("tiles", cp.size, cp.root_hash.hex(), problem),
+    )
+
+
+def _rewrite(
+    head: MirrorHeadRecord, cp: Checkpoint, rewritten: list[int], evidence: dict[str, Any]
+) -> NewFinding:
+    shown = ", ".join(map(str, rewritten[:10])) + (" …" if len(rewritten) > 10 else "")
+    return NewFinding(
+        Finding(
+            rewritten[0],
+            "log_rewritten",
+            f"entries {shown} of the tree of {head.tree_size} the mirror verified hash "
+            f"differently in the centre's tree of {cp.size}: its log was rewritten",
+        ),
+        {**evidence, "entries": rewritten},
+        _fingerprint("rewrite", cp.size, cp.root_hash.hex()),
+    )
