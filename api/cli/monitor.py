@@ -6,7 +6,9 @@
 - ``monitor add-centre --dir DIR URL VKEY``: watch a centre's log — its checkpoints are
   cosigned only for logs added here (tlog-witness: 404 for any other origin);
 - ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness and the beacon over
-  HTTP (OpenAPI at ``/openapi.json``) until interrupted.
+  HTTP (OpenAPI at ``/openapi.json``) until interrupted;
+- ``monitor warnings``, ``monitor ack``, ``monitor close``: the graded warnings
+  (``api.cli.monitor_warnings``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.cli import monitor_warnings
 from api.cli.log import passphrase, passphrase_option
 from exam_core.errors import StoreError
 from exam_core.monitoring.home import create_monitor, open_monitor
@@ -57,6 +60,8 @@ def register(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     passphrase_option(serve)
     serve.set_defaults(run=run_serve)
+
+    monitor_warnings.register(actions)
 
 
 def run_init(args: argparse.Namespace) -> int:

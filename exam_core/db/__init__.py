@@ -2,7 +2,8 @@
 
 The log's append-only tables are in ``models``; the exam day's rooms, people, sessions and
 bookings in ``exam_day``; the monitoring centre's watched logs and witness state in
-``monitoring``; the HTTP service's bearer tokens in ``tokens``.  All register on one ``Base``,
+``monitoring``; its warnings' signals and actions in ``warnings``; the HTTP service's bearer
+tokens in ``tokens``.  All register on one ``Base``,
 which the migrations are checked against.
 """
 
@@ -19,11 +20,13 @@ from exam_core.db.models import (
 )
 from exam_core.db.monitoring import MONITORING_TABLES
 from exam_core.db.tokens import ApiToken
+from exam_core.db.warnings import WARNING_TABLES
 
 __all__ = [
     "APPEND_ONLY_TABLES",
     "EXAM_DAY_TABLES",
     "MONITORING_TABLES",
+    "WARNING_TABLES",
     "WRITE_LOCK_OPTION",
     "ApiToken",
     "Base",

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import migrations
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def alembic_config(engine: Engine) -> Config:
