@@ -162,9 +162,7 @@ def test_findings_give_their_level_with_the_entry_that_caused_them(
     assert code in warnings[("centre", CENTRE)].signals[0].message
 
 
-def test_a_finding_of_no_entry_is_the_centres_and_warnings_the_entries_give_are_not_counted_twice() -> (
-    None
-):
+def test_a_finding_of_no_entry_is_the_centres_and_entry_warnings_are_not_counted_twice() -> None:
     findings = [
         Finding(None, "checkpoint_fork", "two roots at size 40"),
         Finding(12, "examiner_judged", "a call", WARNING),
@@ -181,7 +179,9 @@ def test_a_silent_centre_is_yellow_once_per_silence() -> None:
     assert centre_silent_signal(CENTRE, NOW - 60_000, NOW, 300_000) is None
     silent = centre_silent_signal(CENTRE, NOW - 600_000, NOW, 300_000)
     again = centre_silent_signal(CENTRE, NOW - 600_000, NOW + 60_000, 300_000)
-    assert silent is not None and again is not None and silent.id == again.id
+    assert silent is not None
+    assert again is not None
+    assert silent.id == again.id
     (w,) = grade([silent, again], DEFAULT_TABLE, NOW + 60_000)
     assert (w.level, w.points, w.entries) == ("yellow", 10, ())
 
@@ -211,7 +211,8 @@ def test_points_accumulate_over_the_window_and_the_level_rises_then_falls() -> N
         (50, "red"),
     ]
     red = by_subject(grade(signals, DEFAULT_TABLE, START_MS + 26 * DAY_MS))[("examiner", EXAMINER)]
-    assert red.entries == tuple(stops) and red.points == 50
+    assert red.entries == tuple(stops)
+    assert red.points == 50
     # 45 days in, only the stops of the last 30 days count: days 15-24.5, twenty of them.
     later = by_subject(grade(signals, DEFAULT_TABLE, START_MS + 45 * DAY_MS))[
         ("examiner", EXAMINER)
