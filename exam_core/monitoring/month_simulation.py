@@ -33,7 +33,7 @@ from allocation.roster import (
 )
 from exam_core.monitoring.statistics import Placement
 
-__all__ = ["Collusion", "MonthShape", "simulate_month"]
+__all__ = ["Collusion", "MonthShape", "session_pool", "simulate_month"]
 
 SCALE = 10_000
 SCHOOL_PASS_RATES = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
@@ -68,7 +68,7 @@ def _staff(count: int) -> tuple[Examiner, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def _session_pool(shape: MonthShape) -> tuple[tuple[Manifest, tuple[int, ...]], ...]:
+def session_pool(shape: MonthShape) -> tuple[tuple[Manifest, tuple[int, ...]], ...]:
     """``2 × shape.sessions`` sessions' manifests with their candidates' schools (indexes).
 
     Months draw their sessions from this pool: computing F takes ~0.1 s a session, drawing
@@ -100,7 +100,7 @@ def simulate_month(
     """Every placement of a simulated month, reproducible from ``seed``: ``shape.sessions``
     sessions from the pool, each drawn afresh, each candidate's result drawn afresh."""
     rng = random.Random(seed)
-    pool = _session_pool(shape)
+    pool = session_pool(shape)
     placements: list[Placement] = []
     entry = 0
     for manifest, picks in rng.sample(pool, shape.sessions):
