@@ -67,7 +67,7 @@ class PlacementTally:
             return
         examiners = [e.id for e in manifest.roster.examiners]
         drawn = {str(c): str(e) for c, e in event["assignment"]}
-        placements = {}
+        placements: dict[str, Placement] = {}
         for candidate, row in zip(manifest.roster.candidates, manifest.fractional, strict=True):
             placements[candidate.id] = Placement(
                 candidate=candidate.id,
