@@ -32,10 +32,10 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=1000, help="honest months (default 1000)")
     parser.add_argument("--colluding", type=int, default=200, help="colluding months")
     parser.add_argument("--ppm", type=int, default=DEFAULT_TABLE.statistics.false_discovery_ppm)
-    parser.add_argument("--quick", action="store_true", help="50 honest, 10 colluding months")
+    parser.add_argument("--quick", action="store_true", help="30 honest, 6 colluding months")
     args = parser.parse_args()
     if args.quick:
-        args.months, args.colluding = 50, 10
+        args.months, args.colluding = 30, 6
     q = args.ppm / 1_000_000
     started = time.perf_counter()
     alarms: dict[str, int] = {}
