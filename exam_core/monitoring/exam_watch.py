@@ -52,6 +52,7 @@ class ExamWatch:
         self._exams: dict[str, _Crew] = {}
         self._tablets: dict[str, _Crew] = {}
         self._bands: dict[tuple[str, str], frozenset[int]] = {}
+        self._room_jammers: dict[tuple[str, str], tuple[str, ...]] = {}
         self._exam_at: dict[int, str] = {}
         self._ts_at: dict[int, int] = {}
         self._silent_bands: set[tuple[str, str, int]] = set()
@@ -124,13 +125,17 @@ class ExamWatch:
         self._exams[str(event["exam"])] = _Crew(str(event["examiner"]), str(event["vehicle"]))
 
     def _learn_room(self, event: Mapping[str, Any]) -> None:
-        gateway = str(event["gateway"])
-        for key in [k for k in self._bands if k[0] == gateway]:
-            del self._bands[key]
+        # A room's configuration replaces its previous one, and only its own: one gateway may
+        # serve several rooms.
+        gateway, room = str(event["gateway"]), str(event["room"])
+        for device in self._room_jammers.pop((gateway, room), ()):
+            self._bands.pop((gateway, device), None)
+        devices = []
         for jammer in event.get("jammers", ()):
-            self._bands[(gateway, str(jammer["device"]))] = frozenset(
-                int(b) for b in jammer["bands"]
-            )
+            device = str(jammer["device"])
+            self._bands[(gateway, device)] = frozenset(int(b) for b in jammer["bands"])
+            devices.append(device)
+        self._room_jammers[(gateway, room)] = tuple(devices)
 
     # --- signals -----------------------------------------------------------------------------
 

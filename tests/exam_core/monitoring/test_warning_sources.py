@@ -220,3 +220,29 @@ def test_points_accumulate_over_the_window_and_the_level_rises_then_falls() -> N
     assert (later.points, later.level) == (20, "yellow")
     assert later.entries == tuple(stops[30:])
     assert grade(signals, DEFAULT_TABLE, START_MS + 80 * DAY_MS) == []
+
+
+def test_a_room_reconfigured_keeps_the_other_rooms_of_its_gateway() -> None:
+    day = exam_day()
+    day.add(
+        "room.configured",
+        f"{CENTRE}/admin",
+        room="field-2",
+        kind="field",
+        gateway="exam.example/c/370100-01/gateway/g1",
+        jammers=[{"device": "jammer-2", "bands": [5]}],
+        detectors=[],
+        canaries=[],
+        max_age_ms=2000,
+    )
+    silent = day.device("device.status", state="jamming", values={"active_bands": 0b110})
+    other = day.device(
+        "device.status", device="jammer-2", state="jamming", values={"active_bands": 0}
+    )
+    _, signals = watched(day)
+    assert [(s.source, s.entries) for s in signals] == [
+        ("jammer_band_silent", (silent,)),
+        ("jammer_band_silent", (other,)),
+    ]
+    assert "band 1" in signals[0].message
+    assert "band 5" in signals[1].message
