@@ -279,7 +279,7 @@ def entry_page(p: EntryProof) -> str:
     body = (
         '<p><a href="/dashboard">← dashboard</a></p>'
         + _entry_block(p)
-        + f"<h2>Checkpoint</h2><pre>{_e(p.checkpoint or '')}</pre>"
+        + f'<h2>Checkpoint</h2><pre id="checkpoint">{_e(p.checkpoint or "")}</pre>'
         + f"<h2>Inclusion proof</h2><ol>{proof}</ol>"
     )
     return _document(f"entry {p.index}", body)
