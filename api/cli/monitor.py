@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -136,16 +137,14 @@ def run_serve(args: argparse.Namespace) -> int:
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
         where = f"http://{args.host}:{args.port}"
         print(f"monitoring centre {monitor.config.name} on {where}", flush=True)
-        loop = (
-            None
-            if args.no_mirror
-            else MirrorLoop(monitor.mirror, workers=args.mirror_workers).start()
-        )
-        try:
-            serve(create_app(monitor), args.host, args.port)
-        finally:
-            if loop is not None:
-                loop.stop()
+        app = create_app(monitor)
+        if not args.no_mirror:
+            loop = MirrorLoop(monitor.mirror, workers=args.mirror_workers)
+            # Started and stopped with the server: uvicorn ends the process on SIGTERM once
+            # it has shut down, so the loop and its worker processes stop in its shutdown.
+            app.router.on_startup.append(loop.start)
+            app.router.on_shutdown.append(loop.stop)
+        serve(app, args.host, args.port)
     return 0
 
 
@@ -162,6 +161,7 @@ def run_mirror(args: argparse.Namespace) -> int:
         loop = MirrorLoop(monitor.mirror, workers=max(0, args.workers))
         if not args.once:
             print(f"mirror {monitor.mirror.name} running", flush=True)
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: loop.request_stop())
             try:
                 loop.run()
             finally:

@@ -70,11 +70,17 @@ class MirrorLoop:
             self._stop.wait(IDLE_S)
 
     def start(self) -> MirrorLoop:
+        """Run the loop in a daemon thread; returns at once."""
         self._thread = threading.Thread(target=self.run, name="mirror", daemon=True)
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask ``run`` to return after the pull under way (safe in a signal handler)."""
+        self._stop.set()
+
     def stop(self) -> None:
+        """Stop the loop and wait for it, then close the client and the worker processes."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

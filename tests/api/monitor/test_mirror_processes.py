@@ -8,14 +8,17 @@ between them through the row locks, and no log is pulled twice.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from api.monitor.server import BackgroundServer
@@ -168,3 +171,63 @@ def test_two_mirrors_share_the_logs_and_pull_none_twice(
     store = MirrorStore(make_engine(db_url))
     assert all(h.entries_size == 1200 and h.cosigned for h in store.heads())
     store.engine.dispose()
+
+
+@pytest.mark.slow
+def test_monitor_serve_runs_the_mirror_loop_and_serves_its_checkpoint(
+    logs: tuple[StaticLogs, str],
+    monitor_dir: Path,  # noqa: F811
+    open_again: Callable[[], Monitor],  # noqa: F811
+) -> None:
+    static, url = logs
+    log = demo_log("exam.example/c/370100-01", 300)
+    static.publish("a", log)
+    monitor = open_again()
+    monitor.add_log(log.log_key.vkey, f"{url}/a", time.time_ns() // 1_000_000)
+    port = _free_port()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.cli.main",
+            "monitor",
+            "serve",
+            "--dir",
+            str(monitor_dir),
+            "--port",
+            str(port),
+            "--mirror-workers",
+            "1",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    try:
+        while True:
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the served mirror made no progress"
+            try:
+                logs_held = httpx.get(f"{base}/mirror", timeout=5).json()["logs"]
+            except httpx.HTTPError:
+                logs_held = []
+            if logs_held and logs_held[0]["cosigned_size"] == 300:
+                break
+            time.sleep(0.1)
+        origin_hash = hashlib.sha256(log.origin.encode()).hexdigest()
+        note = httpx.get(f"{base}/mirror/{origin_hash}/checkpoint", timeout=5)
+        assert note.status_code == 200
+        assert note.content.startswith(static.files["a"]["checkpoint"].split(b"\n\n")[0])
+        assert httpx.get(f"{base}/mirror/findings", timeout=5).json() == []
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.communicate(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
