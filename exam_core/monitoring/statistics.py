@@ -26,9 +26,10 @@ Three families of tests, each over one centre's placements in the statistics win
 Each test's p-value is two-sided, 2·min(P[X ≤ O], P[X ≥ O]) capped at 1, computed exactly
 (the Poisson-binomial distribution by dynamic programming) whenever the normal approximation
 puts it below 0.05, and from the normal approximation otherwise (such a cell can never be
-flagged: Benjamini–Hochberg flags no p-value above q, and the points table keeps q ≤ 0.05).  Within each family the
-Benjamini–Hochberg procedure at ``q = false_discovery_ppm / 10^6`` (default 0.01) decides
-which cells are flagged; a flagged cell is a signal of its family's source.
+flagged: Benjamini–Hochberg flags no p-value above q, and the points table keeps q ≤ 0.05).
+Within each family the Benjamini–Hochberg procedure at ``q = false_discovery_ppm / 10^6``
+(default 0.01) decides which cells are flagged; a flagged cell is a signal of its family's
+source.
 
 The functions are pure: placements in, findings out.
 """
