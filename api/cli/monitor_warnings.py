@@ -2,9 +2,9 @@
 
 - ``monitor warnings --dir DIR [--json] [--at MS]``: every warning now (or at ``MS``), highest
   level first, with its points, status and evidence (the signals, each with the indexes of the
-  entries of the centre's log that caused it); graded by the points table in
-  ``DIR/warnings.json`` (or the default, docs/monitoring.md), which is refused with the
-  offending key named when it breaks a rule;
+  entries of the centre's log that caused it; the newest ten in text, all with ``--json``);
+  graded by the points table in ``DIR/warnings.json`` (or the default, docs/monitoring.md),
+  which is refused with the offending key named when it breaks a rule;
 - ``monitor ack --dir DIR WARNING --by NAME --why TEXT`` and ``monitor close …``: acknowledge
   or close a warning (its id, or a prefix of at least 6 digits that names one warning) as a
   signed entry of the monitoring centre's own log; prints the entry's index.
@@ -27,6 +27,8 @@ from exam_core.monitoring.warning_store import WarningStore
 from exam_core.monitoring.warnings import ACKNOWLEDGED, CLOSED, GradedWarning, grade
 
 MIN_PREFIX = 6
+SHOWN_SIGNALS = 10
+"""The newest signals of a warning listed in text; ``--json`` lists every one."""
 
 
 def register(actions: Any) -> None:
@@ -122,9 +124,11 @@ def run_warnings(args: argparse.Namespace) -> int:
             else f"{w.subject.kind} {w.subject.name} at {w.subject.centre}"
         )
         print(f"{w.id[:12]}  {w.level:<6}  {w.points:>5} points  {w.status:<12}  {_printable(who)}")
-        for s in w.signals:
+        for s in w.signals[-SHOWN_SIGNALS:]:
             entries = ",".join(map(str, s.entries)) or "-"
             print(f"    {s.source}  entries {entries}  {_printable(s.message)}")
+        if len(w.signals) > SHOWN_SIGNALS:
+            print(f"    … and {len(w.signals) - SHOWN_SIGNALS} earlier signals (--json lists all)")
     return 0
 
 

@@ -22,8 +22,8 @@ duplicate keys) and then held to these rules, each refusal a ``WarningsError`` n
   to red;
 - a source's ``points`` 0..1,000,000 and its optional ``at_least`` a level name (the least
   level one such signal raises on its own, whatever the points);
-- ``false_discovery_ppm`` 1..100,000 (a false-discovery rate of at most 10 %), the statistics'
-  ``window_days`` 7..366.
+- ``false_discovery_ppm`` 1..50,000 (a false-discovery rate of at most 5 %, below which the
+  statistics compute p-values exactly), the statistics' ``window_days`` 7..366.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def _statistics(value: object) -> StatisticsSettings:
             body.get("false_discovery_ppm", default.false_discovery_ppm),
             "statistics.false_discovery_ppm",
             1,
-            100_000,
+            50_000,
         ),
         window_days=_integer(
             body.get("window_days", default.window_days), "statistics.window_days", 7, 366

@@ -18,17 +18,18 @@ Three families of tests, each over one centre's placements in the statistics win
    examiner does not raise his own yardstick).  This is "e passes s's candidates far more
    often than the allocations predict": the verified draws say whom e examined, the school's
    results elsewhere say how many of them should pass.  (Steering s's candidates to e shows in
-   family 1; testing passes against F unconditionally would mix the draw's variance in and
-   lose most of the power: at 22 of a school's candidates a month, z ≈ 3.4 instead of 4.7.)
+   family 1; testing passes against F unconditionally would mix the draw's variance into
+   every cell and lose much of the power.)
 3. ``examiner_pass_rate`` — per e: O = e's passes among all the candidates e examined; each
    contributes Bernoulli(p̂ of the candidate's school without e).
 
 Each test's p-value is two-sided, 2·min(P[X ≤ O], P[X ≥ O]) capped at 1, computed exactly
 (the Poisson-binomial distribution by dynamic programming) whenever the normal approximation
 puts it below 0.05, and from the normal approximation otherwise (such a cell can never be
-flagged: Benjamini–Hochberg flags no p-value above q).  Within each family the
-Benjamini–Hochberg procedure at ``q = false_discovery_ppm / 10^6`` (default 0.01) decides
-which cells are flagged; a flagged cell is a signal of its family's source.
+flagged: Benjamini–Hochberg flags no p-value above q, and the points table keeps q ≤ 0.05).
+Within each family the Benjamini–Hochberg procedure at ``q = false_discovery_ppm / 10^6``
+(default 0.01) decides which cells are flagged; a flagged cell is a signal of its family's
+source.
 
 The functions are pure: placements in, findings out.
 """

@@ -150,3 +150,30 @@ def test_a_hostile_points_table_is_refused_in_one_line(
     )
     listed = warnings_json(capsys, monitor_dir)
     assert {w["level"] for w in listed} == {"red"}  # one stop now weighs 60 points
+
+
+def test_text_lists_the_newest_signals_and_json_lists_all(
+    monitor_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time_ns() // 1_000_000
+    stops = [
+        Signal(
+            "emergency_stop",
+            CENTRE,
+            now - 100_000 + k,
+            (100 + k,),
+            f"entry {100 + k}: stop",
+            "e-09",
+        )
+        for k in range(15)
+    ]
+    with open_monitor(monitor_dir) as monitor:
+        WarningStore(monitor.store.engine).record_signals(stops, now)
+    code, out, _ = run(capsys, "monitor", "warnings", "--dir", str(monitor_dir))
+    assert code == 0
+    block = out.split("examiner e-09")[1].split("\n")[1:12]
+    assert block[0].strip().startswith("emergency_stop  entries 105")
+    assert block[10].strip() == "… and 5 earlier signals (--json lists all)"
+    listed = warnings_json(capsys, monitor_dir)
+    e09 = next(w for w in listed if w["subject"]["name"] == "e-09")  # type: ignore[index]
+    assert (e09["level"], len(e09["signals"])) == ("yellow", 15)  # type: ignore[arg-type]

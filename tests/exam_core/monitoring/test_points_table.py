@@ -107,7 +107,7 @@ HOSTILE: list[tuple[str, object | bytes, str]] = [
     ("window years", {"version": 1, "window_days": 5000}, "window_days"),
     (
         "fdr too loose",
-        {"version": 1, "statistics": {"false_discovery_ppm": 500_000}},
+        {"version": 1, "statistics": {"false_discovery_ppm": 50_001}},
         "false_discovery_ppm",
     ),
     (

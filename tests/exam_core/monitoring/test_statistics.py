@@ -98,8 +98,8 @@ def test_the_false_alarm_rate_over_seeded_honest_months() -> None:
         bool(statistical_findings(simulate_month(100_000 + seed), Q)) for seed in range(months)
     )
     print(f"false alarms: {alarms} of {months} honest months")
-    # Three families at q = 0.01 each: about 3 % of honest months (bench/statistics_false_alarms.py
-    # measures it over 1,000); 6 of 60 would be three times that.
+    # bench/statistics_false_alarms.py measured 3.0 % of 400 honest months (docs/monitoring.md);
+    # 6 of 60 would be more than three times that.
     assert alarms <= 6
 
 
