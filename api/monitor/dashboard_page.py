@@ -123,7 +123,7 @@ def _warnings(warnings: Iterable[GradedWarning]) -> str:
         f'<span class="muted">{_e(w.subject.centre)}</span></td>'
         f"<td>{_e(w.signals[-1].message) if w.signals else ''}</td>"
         f'<td><a class="evidence" href="/dashboard/warnings/{_e(w.id)}">'
-        f"{len(w.entries)} entries</a></td></tr>"
+        f"{len(w.entries)} {'entry' if len(w.entries) == 1 else 'entries'}</a></td></tr>"
         for w in warnings
     ]
     if not rows:
@@ -217,7 +217,8 @@ def _fields(event: Mapping[str, Any] | None) -> str:
         return '<span class="bad">does not decode</span>'
     rows = "".join(
         f'<tr><th>{_e(k)}</th><td class="field" data-field="{_e(k)}"><pre>'
-        f"{_e(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))}</pre></td></tr>"
+        f"{_e(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))}</pre>"
+        f"{_time(v) if k == 'ts' and isinstance(v, int) and 0 < v < 2**53 else ''}</td></tr>"
         for k, v in event.items()
     )
     return f'<table class="fields">{rows}</table>'
@@ -232,7 +233,14 @@ def _proof_result(p: EntryProof) -> str:
     return f'<span class="verify-result bad">not verified: {_e(p.problem)}</span>'
 
 
-def _entry_block(p: EntryProof) -> str:
+def _centre_proof(p: EntryProof, centre_url: str | None) -> str:
+    query = f"/proof/inclusion?index={p.index}&size={p.tree_size or ''}"
+    if centre_url is None or not centre_url.startswith(("http://", "https://")):
+        return f"<code>{_e(query)}</code>"
+    return f'<a class="centre-proof" href="{_e(centre_url + query)}">{_e(query)}</a>'
+
+
+def _entry_block(p: EntryProof, centre_url: str | None) -> str:
     href = f"/dashboard/entries/{origin_hash(p.origin)}/{p.index}"
     api = f"/dashboard/api/entries/{origin_hash(p.origin)}/{p.index}"
     return (
@@ -242,13 +250,15 @@ def _entry_block(p: EntryProof) -> str:
         f'<p>{_proof_result(p)} <button class="verify" type="button" data-url="{api}">'
         f'verify again</button> <span class="verify-live"></span></p>'
         f'<p class="muted">leaf hash <code>{_e(p.leaf_hash or "")}</code>; the centre\'s own '
-        f"proof: <code>/proof/inclusion?index={p.index}&amp;size={p.tree_size or ''}</code>"
-        "</p></section>"
+        f"proof: {_centre_proof(p, centre_url)}</p></section>"
     )
 
 
-def warning_page(w: GradedWarning, proofs: Iterable[EntryProof]) -> str:
-    """One warning with its evidence: its signals and every entry they cite, decoded, proved."""
+def warning_page(
+    w: GradedWarning, proofs: Iterable[EntryProof], centre_url: str | None = None
+) -> str:
+    """One warning with its evidence: its signals and every entry they cite, decoded, proved
+    (``centre_url``: where the centre serves its log, to ask it for the same proof)."""
     signals = "".join(
         f'<tr class="signal"><td>{_e(sig.source)}</td><td>{_time(sig.at_ms)}</td>'
         f"<td>{_e(sig.message)}</td><td>{_e(', '.join(f'#{i}' for i in sig.entries))}</td></tr>"
@@ -268,17 +278,17 @@ def warning_page(w: GradedWarning, proofs: Iterable[EntryProof]) -> str:
         '<h2>Signals</h2><table id="signals"><tr><th>source</th><th>when</th><th>what</th>'
         f"<th>entries</th></tr>{signals}</table>"
         f"{'<h2>Acts</h2><ul>' + actions + '</ul>' if actions else ''}"
-        "<h2>Evidence</h2>" + "".join(_entry_block(p) for p in proofs)
+        "<h2>Evidence</h2>" + "".join(_entry_block(p, centre_url) for p in proofs)
     )
     return _document(f"{w.level} warning", body)
 
 
-def entry_page(p: EntryProof) -> str:
+def entry_page(p: EntryProof, centre_url: str | None = None) -> str:
     """One mirrored entry, decoded, with its inclusion proof checked."""
     proof = "".join(f"<li><code>{_e(h)}</code></li>" for h in p.proof)
     body = (
         '<p><a href="/dashboard">← dashboard</a></p>'
-        + _entry_block(p)
+        + _entry_block(p, centre_url)
         + f'<h2>Checkpoint</h2><pre id="checkpoint">{_e(p.checkpoint or "")}</pre>'
         + f"<h2>Inclusion proof</h2><ol>{proof}</ol>"
     )

@@ -240,7 +240,8 @@ def dashboard_script() -> Response:
 )
 def warning_evidence_page(warning_id: WarningId, overview: OverviewDep) -> HTMLResponse:
     w = _warning(overview, warning_id)
-    return _html(warning_page(w, _proofs(overview, w)))
+    log = overview.monitor.store.log(w.subject.centre)
+    return _html(warning_page(w, _proofs(overview, w), None if log is None else log.url))
 
 
 @router.get(
@@ -252,7 +253,9 @@ def warning_evidence_page(warning_id: WarningId, overview: OverviewDep) -> HTMLR
 def entry_evidence_page(
     log_hash: LogHash, index: EntryIndex, overview: OverviewDep
 ) -> HTMLResponse:
-    return _html(entry_page(_proof(overview, log_hash, index)))
+    proof = _proof(overview, log_hash, index)
+    log = overview.monitor.store.log(proof.origin)
+    return _html(entry_page(proof, None if log is None else log.url))
 
 
 @router.get("/api/state", summary="everything the dashboard shows, with its version")

@@ -102,6 +102,11 @@ def test_a_warnings_evidence_is_decoded_and_proved(scene: Scene, http: httpx.Cli
     page = http.get(f"/dashboard/warnings/{red['id']}").text
     assert 'id="entry-5"' in page
     assert "verified: included in the checkpoint" in page
+    # The centre can be asked for the same proof at its own endpoint.
+    log = scene.monitor.store.log(ORIGIN)
+    assert log is not None
+    size = entry["tree_size"]
+    assert f'href="{log.url}/proof/inclusion?index={REWRITTEN}&amp;size={size}"' in page
     # Each entry can be proved again on its own.
     again = http.get(f"/dashboard/api/entries/{LOG_HASH}/{REWRITTEN}").json()
     assert (again["verified"], again["leaf_hash"]) == (True, entry["leaf_hash"])
