@@ -1,7 +1,8 @@
 """A monitoring centre with one mirrored centre that did wrong, for the dashboard's tests.
 
 The centre's log (served by ``StaticLogs`` in the C2SP layout) holds demo events — one with a
-note full of HTML and script —, a room's configuration, device reports with an alarm, and two
+note full of HTML and script —, a room's configuration, device reports with an alarm, a gate
+refusal whose reason is HTML too, and two
 exams started (one ended).  The mirror copies it; then the centre rewrites entry 5 and the
 mirror refuses the new history with a ``log_rewritten`` finding.  Every finding goes through the
 warnings' intake (``CentreFeed``), so the centre has a red warning whose evidence is entry 5.
@@ -77,6 +78,15 @@ def centre_log() -> tuple[LogBuilder, int, int]:
         name="phone",
         action="set",
         **common,
+    )
+    log.append(
+        gateway,
+        "device.gate",
+        room="room-1",
+        allowed=False,
+        reasons=[HOSTILE],
+        evidence=[],
+        mono_ms=2,
     )
     for exam in (EXAM_DONE, EXAM_LIVE):
         log.append(tablet, "exam.started", session="s-1", exam=exam, gate=15)

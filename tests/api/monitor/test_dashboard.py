@@ -79,6 +79,7 @@ def test_the_state_shows_the_centre_its_exams_rooms_and_red_warning(
     assert devices["det-1"]["alarms"] == ["alarm:phone"]
     assert devices["jam-1"]["alarms"] == []
     assert devices["jam-1"]["state"] == "on"
+    assert (room["gate_allowed"], room["gate_reasons"]) == (False, [HOSTILE])
     red = red_warning(http)
     assert red["entries"] == [REWRITTEN]
     assert state["open_by_level"]["red"] >= 1
@@ -128,6 +129,10 @@ def test_hostile_fields_are_escaped_everywhere(scene: Scene, http: httpx.Client)
     assert re.findall(r"<script[^>]*>", page.text) == [
         '<script src="/dashboard/dashboard.js" defer>'
     ]
+    dashboard = http.get("/dashboard").text  # a gate's reason holds the same text
+    assert html.escape(HOSTILE, quote=True) in dashboard
+    assert "<img src=x" not in dashboard
+    assert "<script>document" not in dashboard
     proof = http.get(f"/dashboard/api/entries/{LOG_HASH}/{scene.hostile_index}").json()
     assert proof["event"]["note"] == HOSTILE  # the JSON carries it as data
 

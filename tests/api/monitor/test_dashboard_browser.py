@@ -140,6 +140,12 @@ def test_a_centres_hostile_note_is_text_and_runs_nothing(
     assert browser.title != "pwned"
     assert browser.execute_script("return document.body.dataset.pwned") is None
     assert browser.find_elements(By.CSS_SELECTOR, "td.field img, td.field script") == []
+    browser.get(f"{served}/dashboard")  # the room's refused gate gives the same text as reason
+    room = browser.find_element(By.CSS_SELECTOR, "#rooms tr.room")
+    assert HOSTILE in room.text
+    assert browser.title != "pwned"
+    assert browser.execute_script("return document.body.dataset.pwned") is None
+    assert browser.find_elements(By.CSS_SELECTOR, "#panels img, #panels script") == []
 
 
 def test_a_new_warning_appears_without_a_reload(
