@@ -13,10 +13,14 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import schemathesis
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 
 from api.monitor.app import create_app
 from api.monitor.server import BackgroundServer
 from exam_core.monitoring.home import Monitor
+from tests.api.http.test_fuzz import fuzz
 from tests.api.monitor.dashboard_scene import (
     EXAM_DONE,
     EXAM_LIVE,
@@ -165,3 +169,22 @@ def test_the_openapi_documents_the_json_endpoints(http: httpx.Client) -> None:
         "/dashboard/api/entries/{log_hash}/{index}",
     ):
         assert "get" in paths[path]
+
+
+def test_no_generated_request_to_the_dashboard_earns_a_server_error(scene: Scene) -> None:
+    """Schemathesis over the dashboard's operations, fitting and breaking their schema."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(scene.monitor))
+    operations = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())
+        if op.path.startswith("/dashboard")
+    ]
+    assert len(operations) == 8
+    seen: set[str] = set()
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                fuzz(operation, mode, {}, seen)
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE, operation.label
+    assert any(" 2" in outcome for outcome in seen), sorted(seen)
