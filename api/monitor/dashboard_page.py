@@ -169,7 +169,7 @@ def _live_exams(s: Snapshot) -> str:
         f'<td><a href="/dashboard/entries/{origin_hash(origin)}/{x.started_index}">'
         f"#{x.started_index}</a></td></tr>"
         for origin, survey in s.surveys.items()
-        for x in sorted(survey.live.values(), key=lambda x: x.started_index)
+        for x in survey.live
     ]
     if not rows:
         return '<h2>Live exams</h2><p class="empty" id="live-exams">No exam under way.</p>'
@@ -184,7 +184,7 @@ def _live_exams(s: Snapshot) -> str:
 def _rooms(s: Snapshot) -> str:
     rows = []
     for origin, survey in s.surveys.items():
-        for room in sorted(survey.rooms.values(), key=lambda r: r.room):
+        for room in survey.rooms:
             if room.gate_allowed is None:
                 gate = '<span class="muted">no decision yet</span>'
             elif room.gate_allowed:

@@ -276,7 +276,7 @@ def state(overview: OverviewDep) -> StateOut:
                 started_index=x.started_index,
             )
             for origin, survey in s.surveys.items()
-            for x in survey.live.values()
+            for x in survey.live
         ],
         rooms=[
             RoomOut(
@@ -299,7 +299,7 @@ def state(overview: OverviewDep) -> StateOut:
                 ],
             )
             for origin, survey in s.surveys.items()
-            for r in survey.rooms.values()
+            for r in survey.rooms
         ],
         warnings=[_warning_out(w) for w in s.warnings],
         timeline=[{k: int(v) for k, v in day.items()} for day in s.timeline],

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from exam_core.errors import EntryError, NoteError
@@ -29,7 +29,7 @@ from exam_core.log.entry import parse_entry
 from exam_core.monitoring.mirror_store import MirrorStore
 from exam_core.monitoring.placements import PlacementTally
 
-__all__ = ["CentreSurvey", "DeviceHealth", "LiveExam", "RoomHealth"]
+__all__ = ["CentreSurvey", "DeviceHealth", "LiveExam", "RoomHealth", "SurveyView"]
 
 READ_CHUNK = 4096
 _ENDS = frozenset({"exam.ended", "exam.scored", "exam.stopped"})
@@ -72,6 +72,18 @@ class RoomHealth:
     gate_ms: int = 0
 
 
+@dataclass(frozen=True)
+class SurveyView:
+    """A copy of a survey at one moment, safe to read while the survey moves on."""
+
+    origin: str
+    read: int
+    live: tuple[LiveExam, ...]
+    """By the index of their start."""
+    rooms: tuple[RoomHealth, ...]
+    """By name."""
+
+
 class CentreSurvey:
     """One centre's live exams and rooms, read forward through its mirrored entries."""
 
@@ -86,6 +98,18 @@ class CentreSurvey:
         self._gateways: dict[str, str] = {}
         self.last_ms = 0
         """The newest entry time seen (the centre's clock)."""
+
+    def view(self) -> SurveyView:
+        """What the survey shows now, copied."""
+        rooms = tuple(
+            replace(
+                room,
+                devices={n: replace(d, alarms=set(d.alarms)) for n, d in room.devices.items()},
+            )
+            for _, room in sorted(self.rooms.items())
+        )
+        live = tuple(sorted(self.live.values(), key=lambda x: x.started_index))
+        return SurveyView(self.origin, self.read, live, rooms)
 
     def advance(self, store: MirrorStore, upto: int) -> None:
         """Read the mirrored entries from ``self.read`` to ``upto`` (the entries held).

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exam_core.monitoring.centre_survey import CentreSurvey
+from exam_core.monitoring.centre_survey import CentreSurvey, SurveyView
 from exam_core.monitoring.home import Monitor
 from exam_core.monitoring.pass_bands import PassBand, pass_bands
 from exam_core.monitoring.placements import PlacementTally
@@ -38,6 +38,8 @@ from exam_core.monitoring.warnings import GradedWarning, grade
 __all__ = ["CentreHead", "Overview", "Snapshot", "manifest_reader"]
 
 DAY_MS = 86_400_000
+REUSE_S = 1.0
+"""However many pages poll, the database is read for them at most once a second."""
 MAX_MANIFEST_BYTES = 64 << 20
 
 
@@ -63,7 +65,7 @@ class Snapshot:
 
     now_ms: int
     centres: list[CentreHead]
-    surveys: dict[str, CentreSurvey]
+    surveys: dict[str, SurveyView]
     warnings: list[GradedWarning]
     open_by_level: dict[str, int]
     timeline: list[dict[str, Any]]
@@ -98,9 +100,12 @@ def _now_ms() -> int:
 class Overview:
     """The dashboard's state over an opened ``Monitor``; safe to call from several threads."""
 
-    def __init__(self, monitor: Monitor, clock_ms: Any = _now_ms) -> None:
+    def __init__(self, monitor: Monitor, clock_ms: Any = _now_ms, reuse_s: float = REUSE_S) -> None:
+        """``reuse_s``: a snapshot this young is handed out again (every page polls)."""
         self.monitor = monitor
         self.clock_ms = clock_ms
+        self.reuse_s = reuse_s
+        self._last: tuple[float, Snapshot] | None = None
         self.warning_store = WarningStore(monitor.store.engine)
         self._manifest = manifest_reader(monitor.root)
         self._surveys: dict[str, CentreSurvey] = {}
@@ -174,14 +179,22 @@ class Overview:
             WarningsError: the points table breaks a rule.
         """
         with self._lock:
-            now = self.clock_ms()
-            table = self.table()
-            centres = self._centres()
-            surveys = {c.origin: self._survey(c) for c in centres}
-            signals = self.warning_store.signals_since(now - table.window_ms)
-            warnings = grade(signals, table, now, self.warning_store.actions())
-            since = now - table.window_ms
-            placements = [p for t in self._tallies.values() for p in t.placements(since)]
+            if self._last is not None and time.monotonic() - self._last[0] < self.reuse_s:
+                return self._last[1]
+            snapshot = self._take()
+            self._last = (time.monotonic(), snapshot)
+            return snapshot
+
+    def _take(self) -> Snapshot:
+        """The state now, read from the database (under the lock)."""
+        now = self.clock_ms()
+        table = self.table()
+        centres = self._centres()
+        surveys = {c.origin: self._survey(c).view() for c in centres}
+        signals = self.warning_store.signals_since(now - table.window_ms)
+        warnings = grade(signals, table, now, self.warning_store.actions())
+        since = now - table.window_ms
+        placements = [p for t in self._tallies.values() for p in t.placements(since)]
         open_by_level = dict.fromkeys(LEVELS, 0)
         for w in warnings:
             if w.status == "open":
@@ -208,7 +221,7 @@ class Overview:
 def _version(s: Snapshot) -> str:
     state = {
         "centres": [asdict(c) for c in s.centres],
-        "live": {o: sorted(v.live) for o, v in s.surveys.items()},
+        "live": {o: [x.exam for x in v.live] for o, v in s.surveys.items()},
         "rooms": {o: v.read for o, v in s.surveys.items()},
         "warnings": [(w.id, w.level, w.points, w.status, len(w.signals)) for w in s.warnings],
     }
