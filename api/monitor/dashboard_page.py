@@ -36,6 +36,8 @@ text-align:left;vertical-align:top}th{background:#f4f4f4}
 .empty{color:#777}code,pre{font:12px ui-monospace,monospace}pre{white-space:pre-wrap;
 word-break:break-all;margin:0}.muted{color:#777}#live{float:right;color:#777}
 """
+MAX_LIVE_ROWS = 200
+"""Live exams listed on the page, newest first (``/dashboard/api/state`` has them all)."""
 CSP = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -163,21 +165,27 @@ def _centres(s: Snapshot) -> str:
 
 
 def _live_exams(s: Snapshot) -> str:
+    exams = [(origin, x) for origin, survey in s.surveys.items() for x in survey.live]
     rows = [
         f'<tr class="exam"><td>{_e(origin)}</td><td>{_e(x.exam)}</td><td>{_e(x.session)}</td>'
         f"<td>{_e(x.examiner_tablet)}</td><td>{_time(x.started_ms)}</td>"
         f'<td><a href="/dashboard/entries/{origin_hash(origin)}/{x.started_index}">'
         f"#{x.started_index}</a></td></tr>"
-        for origin, survey in s.surveys.items()
-        for x in survey.live
+        for origin, x in sorted(exams, key=lambda e: -e[1].started_ms)[:MAX_LIVE_ROWS]
     ]
     if not rows:
         return '<h2>Live exams</h2><p class="empty" id="live-exams">No exam under way.</p>'
+    more = len(exams) - len(rows)
     return (
-        '<h2>Live exams</h2><table id="live-exams"><tr><th>centre</th><th>exam</th>'
-        "<th>session</th><th>tablet</th><th>started</th><th>entry</th></tr>"
+        f'<h2>Live exams ({len(exams)})</h2><table id="live-exams"><tr><th>centre</th>'
+        "<th>exam</th><th>session</th><th>tablet</th><th>started</th><th>entry</th></tr>"
         + "".join(rows)
         + "</table>"
+        + (
+            f'<p class="muted">and {more} more started earlier (all in the JSON).</p>'
+            if more
+            else ""
+        )
     )
 
 

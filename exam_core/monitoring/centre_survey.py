@@ -20,16 +20,15 @@ report them).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from exam_core.errors import EntryError, NoteError
-from exam_core.log.entry import parse_entry
 from exam_core.monitoring.mirror_store import MirrorStore
 from exam_core.monitoring.placements import PlacementTally
 
-__all__ = ["CentreSurvey", "DeviceHealth", "LiveExam", "RoomHealth", "SurveyView"]
+__all__ = ["CentreSurvey", "DeviceHealth", "LiveExam", "RoomHealth", "SurveyView", "decode_event"]
 
 READ_CHUNK = 4096
 _ENDS = frozenset({"exam.ended", "exam.scored", "exam.stopped"})
@@ -84,6 +83,24 @@ class SurveyView:
     """By name."""
 
 
+def decode_event(data: bytes) -> dict[str, Any] | None:
+    """The event of a mirrored entry, or None if its first line is not a JSON object.
+
+    The mirror verified the entry (canonical JSON, signature, schema) before storing it, or
+    reported why not; the survey only needs its fields, so it reads the note's one line of
+    text with the standard JSON parser rather than the strict one, at a fraction of the cost.
+    What it reads is still hostile input: it stays data, escaped where it is shown.
+    """
+    line, blank, _ = data.partition(b"\n\n")
+    if not blank or b"\n" in line:
+        return None
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
 class CentreSurvey:
     """One centre's live exams and rooms, read forward through its mirrored entries."""
 
@@ -127,9 +144,8 @@ class CentreSurvey:
 
     def observe(self, index: int, data: bytes) -> None:
         """Take entry ``index`` (its bytes as mirrored)."""
-        try:
-            event = parse_entry(data).event
-        except (EntryError, NoteError):
+        event = decode_event(data)
+        if event is None:
             return
         if self.tally is not None:
             # An entry the rules refused may lack what the tally reads: the mirror reported it.

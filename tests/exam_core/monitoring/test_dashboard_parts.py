@@ -6,7 +6,7 @@ import hashlib
 import random
 from pathlib import Path
 
-from exam_core.monitoring.centre_survey import CentreSurvey
+from exam_core.monitoring.centre_survey import CentreSurvey, decode_event
 from exam_core.monitoring.overview import manifest_reader
 from exam_core.monitoring.pass_bands import pass_bands
 from exam_core.monitoring.statistics import Placement
@@ -90,3 +90,13 @@ def test_a_manifest_counts_only_if_it_hashes_to_its_name(tmp_path: Path) -> None
     assert read("0" * 64) is None
     assert read("1" * 64) is None
     assert read("../" + name) is None
+
+
+def test_the_survey_decodes_only_a_json_object_on_the_notes_one_line() -> None:
+    assert decode_event(b'{"type":"x","n":1}\n\n\xe2\x80\x94 k sig\n') == {"type": "x", "n": 1}
+    assert decode_event(b'{"type":"x"}\n') is None  # no signature block
+    assert decode_event(b'{"a":1}\n{"b":2}\n\nsig\n') is None  # two lines of text
+    assert decode_event(b"[1, 2]\n\nsig\n") is None
+    assert decode_event(b"{not json\n\nsig\n") is None
+    assert decode_event(b"\xff\xfe\n\nsig\n") is None
+    assert decode_event(b"[" * 100_000 + b"\n\nsig\n") is None  # too deep to be an event
