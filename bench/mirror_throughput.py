@@ -341,7 +341,8 @@ def main() -> None:
                 wall, cpu, count = runs[-1]
                 print(
                     f"  raw {raws[-1]:,.0f} /s, then mirror {count / wall:,.0f} entries/s "
-                    f"({cpu / wall:.2f} cores busy in the mirror): {count / wall / raws[-1]:.3f}"
+                    f"({cpu / wall:.2f} cores busy, mirror and workers): per CPU-second "
+                    f"{count / cpu / raws[-1]:.2f} of raw"
                 )
         finally:
             child.terminate()
