@@ -74,7 +74,10 @@ def prove_entry(store: MirrorStore, origin: str, log_vkey: str, index: int) -> E
         return _refused(
             origin, index, f"the mirror holds entries 0..{head.entries_size - 1}, not {index}"
         )
-    [data] = store.entries(origin, index, index + 1)
+    held = store.entries(origin, index, index + 1)
+    if not held:
+        return _refused(origin, index, f"the mirror does not hold entry {index}")
+    data = held[0]
     leaf = leaf_hash(data)
     known: dict[str, Any] = {
         "leaf_hash": leaf.hex(),
