@@ -8,7 +8,7 @@ DEMO_DIR ?= demo-centre
 INTEROP_VENV ?= .venv-interop
 INTEROP_STAMP := $(INTEROP_VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean interop
+.PHONY: demo test lint typecheck unit bench clean interop browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,27 @@ $(INTEROP_STAMP): tests/interop/aics-requirements.txt
 
 interop: $(INTEROP_STAMP)
 
+# Chromium and its driver from the system's packages, for the dashboard's browser tests
+# (tests/api/monitor/test_dashboard_browser.py). apt-get as root, else through sudo; without
+# either (or without the network) the browser tests are skipped and say why.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	    echo "browser: no apt-get here; install chromium and chromedriver to run the browser tests"; exit 1; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "browser: not root and no sudo; the browser tests will be skipped"; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+	|| { echo "browser: apt-get could not install chromium; the browser tests will be skipped"; exit 1; }
+
 unit: $(STAMP)
 	-@$(MAKE) --no-print-directory interop
+	-@$(MAKE) --no-print-directory browser
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit

@@ -30,7 +30,8 @@ with ``raise ... from``.  Caller bugs (steps called out of order) are ``RuntimeE
     │   └── StepError           a step out of order; ``expected`` names the step that may come
     ├── EvidenceError           a video file, snapshot or receipt that is not the sealed evidence
     │                           it is claimed to be; the message says why
-    └── InputFileError          a file given to a command that is not a bounded regular file
+    ├── InputFileError          a file given to a command that is not a bounded regular file
+    └── WarningsError           a points table, or an action on a warning, that is refused
 """
 
 from __future__ import annotations
@@ -178,3 +179,8 @@ class EvidenceError(ExamCoreError):
 
 class InputFileError(ExamCoreError):
     """A file named on the command line is missing, not a regular file, or over its size limit."""
+
+
+class WarningsError(ExamCoreError):
+    """The monitoring centre refuses a points table (a value, key or level out of its rules)
+    or an action on a warning (unknown warning, empty reason); the message says why."""

@@ -11,6 +11,8 @@
 - ``monitor mirror --dir DIR [--once] [--workers N]``: run the mirror loop alone (another
   process sharing the centres through the database), or pull every due centre once and print
   what it did; ``N`` processes verify entry signatures beside it.
+- ``monitor warnings``, ``monitor ack``, ``monitor close``: the graded warnings
+  (``api.cli.monitor_warnings``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.cli import monitor_warnings
 from api.cli.log import passphrase, passphrase_option
 from exam_core.errors import StoreError
 from exam_core.monitoring.home import create_monitor, open_monitor
@@ -87,6 +90,8 @@ def register(commands: Any) -> None:
     )
     passphrase_option(mirror)
     mirror.set_defaults(run=run_mirror)
+
+    monitor_warnings.register(actions)
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""The monitoring centre's FastAPI app: the witness, the mirror and the beacon (DESIGN §10).
+"""The monitoring centre's FastAPI app: witness, mirror, beacon and dashboard (DESIGN §10).
 
 ``create_app`` assembles the routes over an opened ``Monitor`` and the one table of failure
 answers (``problems``).  OpenAPI is served at ``/openapi.json``.
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.monitor import beacon_routes, mirror_routes, witness_routes
+from api.monitor import beacon_routes, dashboard_routes, mirror_routes, witness_routes
 from api.monitor.problems import install_problem_handlers
 from exam_core.monitoring.home import Monitor
+from exam_core.monitoring.overview import Overview
 
 
 def create_app(monitor: Monitor) -> FastAPI:
@@ -19,16 +20,19 @@ def create_app(monitor: Monitor) -> FastAPI:
         title="exam-integrity monitoring centre",
         description=(
             "C2SP tlog-witness (POST /add-checkpoint), the mirror's cosigned checkpoints and "
-            "findings (/mirror), and the hash-chain beacon. Witness "
+            "findings (/mirror), the hash-chain beacon, and the dashboard (/dashboard, its "
+            "JSON under /dashboard/api). Witness "
             "refusals follow tlog-witness; other errors are RFC 9457 problem details."
         ),
         version="1",
     )
     app.state.monitor = monitor
+    app.state.overview = Overview(monitor)
     install_problem_handlers(app)
     app.include_router(beacon_routes.router)
     app.include_router(witness_routes.router)
     app.include_router(mirror_routes.router)
+    app.include_router(dashboard_routes.router)
 
     @app.get("/healthz", summary="liveness")
     def healthz() -> dict[str, str]:

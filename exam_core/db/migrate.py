@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import migrations
 
-HEAD = "0005"
+HEAD = "0006"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -1,7 +1,8 @@
 """Event schemas and the role table: which role may sign which event type, with which fields.
 
 Each domain keeps its event types in its own module (``log``, ``allocation``, ``devices``,
-``exam``, ``evidence``, ``identity``, ``rooms``, ``session``, ``checkin``); this package gathers
+``exam``, ``evidence``, ``identity``, ``rooms``, ``session``, ``checkin``, and the monitoring
+centre's ``warnings``); this package gathers
 them into one registry that ingest and the audit both use.
 """
 
@@ -21,6 +22,7 @@ from exam_core.log.schemas import (
     log,
     rooms,
     session,
+    warnings,
 )
 from exam_core.log.schemas.fields import Int, Str, check_fields
 from exam_core.log.schemas.types import ALL_ROLES, COMMON_FIELDS, EventSchema, Role
@@ -38,7 +40,18 @@ __all__ = [
 
 def _build_registry() -> dict[str, EventSchema]:
     registry: dict[str, EventSchema] = {}
-    for module in (log, allocation, devices, exam, evidence, identity, rooms, session, checkin):
+    for module in (
+        log,
+        allocation,
+        devices,
+        exam,
+        evidence,
+        identity,
+        rooms,
+        session,
+        checkin,
+        warnings,
+    ):
         for schema in module.SCHEMAS:
             if schema.type in registry:
                 raise RuntimeError(f"event type {schema.type} is defined twice")

@@ -29,11 +29,25 @@ SUPERVISOR = Role("supervisor")
 INVESTIGATOR = Role("investigator")
 """An authorised investigator: may have the centre open a keyed hash to the person behind it;
 every opening is an entry this role signs before anything is shown."""
+DUTY = Role("duty")
+"""A person on duty at the monitoring centre: acknowledges and closes warnings in its own log."""
 DEMO = Role("demo")
 """Test and benchmark keys: may sign only ``demo.*`` events."""
 
 ALL_ROLES: frozenset[Role] = frozenset(
-    {ADMIN, ALLOCATOR, GATEWAY, SCORER, VEHICLE, TABLET, TERMINAL, SUPERVISOR, INVESTIGATOR, DEMO}
+    {
+        ADMIN,
+        ALLOCATOR,
+        GATEWAY,
+        SCORER,
+        VEHICLE,
+        TABLET,
+        TERMINAL,
+        SUPERVISOR,
+        INVESTIGATOR,
+        DUTY,
+        DEMO,
+    }
 )
 
 COMMON_FIELDS = ("v", "log", "type", "ts", "actor", "seq")

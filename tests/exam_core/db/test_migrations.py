@@ -17,10 +17,19 @@ from exam_core.db import (
     EXAM_DAY_TABLES,
     MIRROR_TABLES,
     MONITORING_TABLES,
+    WARNING_TABLES,
     Base,
     upgrade,
 )
 from exam_core.db.migrate import HEAD, alembic_config, downgrade
+
+ALL_TABLES = (
+    set(APPEND_ONLY_TABLES)
+    | set(EXAM_DAY_TABLES)
+    | set(MONITORING_TABLES)
+    | set(MIRROR_TABLES)
+    | set(WARNING_TABLES)
+)
 
 
 def trigger_names(engine: Engine) -> set[str]:
@@ -45,9 +54,7 @@ def test_models_match_the_migration(engine: Engine) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         assert MigrationContext.configure(conn).get_current_revision() == HEAD
-    assert set(inspect(engine).get_table_names()) >= (
-        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES) | set(MONITORING_TABLES) | set(MIRROR_TABLES)
-    )
+    assert set(inspect(engine).get_table_names()) >= (ALL_TABLES)
 
 
 def test_single_head_is_the_one_code_expects(engine: Engine) -> None:
@@ -61,9 +68,7 @@ def test_migration_installs_triggers_and_downgrade_removes_everything(engine: En
     for table in APPEND_ONLY_TABLES:
         assert any(name.startswith(table) for name in names), table
     downgrade(engine, "base")
-    assert not set(inspect(engine).get_table_names()) & (
-        set(APPEND_ONLY_TABLES) | set(EXAM_DAY_TABLES) | set(MONITORING_TABLES) | set(MIRROR_TABLES)
-    )
+    assert not set(inspect(engine).get_table_names()) & (ALL_TABLES)
     assert trigger_names(engine) == set()
     upgrade(engine)
     with engine.begin() as conn:
@@ -97,6 +102,7 @@ def test_db_package_api() -> None:
         "LogNode",
         "MIRROR_TABLES",
         "MONITORING_TABLES",
+        "WARNING_TABLES",
         "WRITE_LOCK_OPTION",
         "make_engine",
         "upgrade",
