@@ -477,9 +477,7 @@ class SessionFlow:
         if any(f.crew.examiner == examiner and f.running for f in self.exams.values()):
             raise StepError("crew_busy", "exam.ended", f"{examiner}'s car has an exam running")
         if commit:
-            self.exams[exam] = ExamFlow(
-                exam, candidate, crew, step.index, self.route_of(candidate)
-            )
+            self.exams[exam] = ExamFlow(exam, candidate, crew, step.index, self.route_of(candidate))
 
     def _exam(self, step: Step) -> ExamFlow:
         flow = self.exams.get(step.text("exam"))
