@@ -291,6 +291,9 @@ class SessionFlow:
             raise ExamDayError(
                 "manifest", "the manifest's routes are not the session's approved routes"
             )
+        if parsed.routes is None and len(approved) > 1:
+            # A session that approves several routes has each candidate's drawn, never chosen.
+            raise ExamDayError("manifest", "the session's approved routes must be drawn")
         for name, value in (
             ("round", parsed.beacon.round),
             ("beacon_kind", parsed.beacon.kind),

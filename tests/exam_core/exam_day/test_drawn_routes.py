@@ -174,6 +174,29 @@ def test_a_manifest_whose_routes_are_not_the_approved_ones_is_refused_at_commit(
         day.day.check(step, data)
 
 
+def test_a_manifest_that_draws_no_routes_for_a_session_that_approves_two_is_refused() -> None:
+    day = RouteDraw()
+    day.open_session()
+    for candidate in ds.BOOKED[:6]:
+        day.check_in(candidate)
+    day.seal()
+    day.prepare()
+    assert day.manifest is not None
+    manifest = prepare_manifest(
+        replace(day.manifest.roster, routes=()),
+        scale=1000,
+        cap=1000,
+        beacon=day.manifest.beacon,
+        vrf_key=vrf_public_key(ds.VRF_SECRET),
+    )
+    data = encode_manifest(manifest)
+    step = day.step(
+        "allocation.committed", ds.ALLOCATOR, ds.SEAL_UNTIL, **committed_fields(data, manifest)
+    )
+    with pytest.raises(ExamDayError, match="approved routes must be drawn"):
+        day.day.check(step, data)
+
+
 def test_a_session_without_approved_routes_examines_on_its_route() -> None:
     day = ds.DayScript()
     day.open_session()
