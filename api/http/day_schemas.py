@@ -24,6 +24,7 @@ class ExamView(BaseModel):
     candidate: str
     examiner: str
     vehicle: str
+    route: str = Field(description="the map the exam is driven and scored on")
     phase: str = Field(description="boarded, started, stopped, ended or scored")
     chunks: int = Field(description="telemetry chunks logged")
     void: str | None = Field(description="why the exam is void (never scored), or null")
@@ -42,6 +43,9 @@ class SessionView(BaseModel):
     licence_class: str
     room: str
     route: str
+    routes: list[str] = Field(
+        default_factory=list, description="the approved routes a 科目三 candidate's is drawn from"
+    )
     phase: str = Field(description="open, sealed, committed or allocated")
     start_ms: int
     seal_from_ms: int
@@ -64,6 +68,9 @@ class SessionList(BaseModel):
 class AssignedExam(BaseModel):
     candidate: str
     exam: str
+    route: str = Field(
+        description="the route the allocation drew for the candidate, else the session's"
+    )
 
 
 class AssignmentView(BaseModel):
@@ -72,7 +79,7 @@ class AssignmentView(BaseModel):
     examiner: str
     vehicle: str
     unit: str
-    route: str
+    route: str = Field(description="the session's route (each exam names its own: ``exams``)")
     exams: list[AssignedExam]
 
 

@@ -7,9 +7,10 @@ exam that ends (``DayGuard.on_ended``); when it starts it also queues every exam
 ended and not scored — so a restart scores what a crash left.
 
 For each exam it waits until the ``exam.ended`` is published, then reads, under the day's lock,
-what the score must be over — the chunks the log holds, the session's class and map, the
-crew's in-car unit, whether the examiner stopped it, the examiner's calls — fetches the chunks
-from the blob store, scores them (``exam_core.scoring``) and appends ``exam.scored`` signed with
+what the score must be over — the chunks the log holds, the session's class, the exam's route
+(the one drawn for its candidate, else the session's) as its map, the crew's in-car unit,
+whether the examiner stopped it, the examiner's calls — fetches the chunks from the blob
+store, scores them (``exam_core.scoring``) and appends ``exam.scored`` signed with
 the centre's scorer key, through the same door as every other entry (the day checks it too).
 A void exam is not scored (``ExamFlow``).  An exam that cannot be scored (a chunk missing
 from the store, telemetry that does not verify) is logged and its reason kept for the readers
@@ -174,7 +175,7 @@ class DayScorer:
             return _Job(
                 exam=exam,
                 licence_class=plan.licence_class,
-                route=plan.route,
+                route=flow.route,
                 subject=plan.subject,
                 unit=flow.crew.unit,
                 chunks=tuple(flow.chunks),

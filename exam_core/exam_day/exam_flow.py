@@ -15,7 +15,10 @@ in-car unit, the scorer — and each may sign only its own steps, in order:
 
 A void exam (its camera lost while it ran, research/domain.md §3.2) ends as usual and is never
 scored: its result is the void on the record, with its reason.
-    ended ──exam.scored (scorer; the logged chunks, the session's map; a stop fails)──▶ scored
+    ended ──exam.scored (scorer; the logged chunks, the exam's route; a stop fails)──▶ scored
+
+The exam's route is the one the allocation drew for its candidate (a 科目三 session's approved
+routes), else the session's; the score must name it as its map.
 
 A step out of order raises ``StepError`` naming the step that may come; a step by the wrong
 machine, or whose fields contradict what the log holds, raises ``ExamDayError``.
@@ -52,10 +55,14 @@ _NEXT = {
 class ExamFlow:
     """The steps of one exam, after its candidate boarded with their assigned crew."""
 
-    def __init__(self, exam: str, candidate: str, crew: Crew, boarded_index: int) -> None:
+    def __init__(
+        self, exam: str, candidate: str, crew: Crew, boarded_index: int, route: str
+    ) -> None:
         self.exam = exam
         self.candidate = candidate
         self.crew = crew
+        self.route = route
+        """The map the exam is driven and scored on: the candidate's drawn route, if any."""
         self.boarded_index = boarded_index
         self.phase = ExamPhase.BOARDED
         self.gate: int | None = None
@@ -272,12 +279,14 @@ class ExamFlow:
             self.phase = ExamPhase.ENDED
 
     def score(self, step: Step, plan: SessionPlan, commit: bool) -> None:
-        """``exam.scored``: over the logged chunks, the session's subject, class and map.
+        """``exam.scored``: over the logged chunks, the session's subject and class, the exam's
+        route as its map.
 
         Raises:
             StepError: the exam's telemetry is not closed yet, or it has its result already.
             ExamDayError: the exam is void (its camera was lost), or the score names other
-                chunks, subject, class or map than the log, or passes a stopped exam.
+                chunks, subject or class than the log, a map other than the exam's route
+                (``score_route``), or passes a stopped exam.
         """
         self._require(step, ExamPhase.ENDED)
         if self.void_reason is not None:
@@ -285,10 +294,15 @@ class ExamFlow:
         event = step.event
         if list(event["chunks"]) != self.chunks:
             raise ExamDayError("score_chunks", f"the score of {self.exam} names other chunks")
+        if event["map"] != self.route:
+            raise ExamDayError(
+                "score_route",
+                f"the score of {self.exam} has map {event['map']!r}, the exam's route "
+                f"{self.route!r}",
+            )
         for name, expected in (
             ("subject", plan.subject),
             ("licence_class", plan.licence_class),
-            ("map", plan.route),
         ):
             if event[name] != expected:
                 raise ExamDayError(

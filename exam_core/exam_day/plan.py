@@ -2,9 +2,10 @@
 
 Why it exists: every later step of a session is checked against the same few facts — who is
 booked, which crews are on duty with which tablet and car, the roster window, the face-match
-threshold, the room — and they must come from the signed opening, not from a database an
-insider could edit afterwards.  ``parse_plan`` checks the opening as a whole (the schema checks
-each field); ``session_opened_fields`` lays a plan out as the entry's fields, canonically.
+threshold, the room, the route or the approved routes a 科目三 candidate's is drawn from — and
+they must come from the signed opening, not from a database an insider could edit afterwards.
+``parse_plan`` checks the opening as a whole (the schema checks each field);
+``session_opened_fields`` lays a plan out as the entry's fields, canonically.
 ``exam_id`` derives the pseudonymous id of a candidate's exam in a session, so that anyone can
 recompute which exam a boarding names.
 """
@@ -49,6 +50,14 @@ class SessionPlan:
     gate_fresh_ms: int
     booked: frozenset[str]
     crews: tuple[Crew, ...]
+    routes: tuple[str, ...] = ()
+    """The approved routes the opening names (``route`` among them); () when it names none."""
+
+    @property
+    def approved_routes(self) -> tuple[str, ...]:
+        """The routes a candidate of this session may be examined on: the approved routes the
+        opening names, else its one ``route``."""
+        return self.routes or (self.route,)
 
     def crew_of(self, examiner: str) -> Crew | None:
         return next((c for c in self.crews if c.examiner == examiner), None)
@@ -74,7 +83,8 @@ def parse_plan(fields: Mapping[str, object], origin: str) -> SessionPlan:
     Raises:
         ExamDayError: (``session_plan``) a field is missing, unknown or malformed; the roster
             window does not close before the start; a booking, examiner, tablet, car or unit
-            appears twice; or a key is not under ``origin``.
+            appears twice; or a key is not under ``origin``; or approved routes are named for a
+            session that is not 科目三, twice, or without the session's ``route``.
     """
     try:
         check_type_fields(SESSION_OPENED, fields)
@@ -93,6 +103,12 @@ def parse_plan(fields: Mapping[str, object], origin: str) -> SessionPlan:
         for key in (crew.tablet, crew.unit):
             if not key.startswith(origin + "/"):
                 raise ExamDayError("session_plan", f"{key} is not a key under {origin}/")
+    routes = tuple(f.get("routes", ()))
+    _distinct(list(routes), "routes")
+    if routes and f["subject"] != 3:
+        raise ExamDayError("session_plan", "only a 科目三 session draws routes")
+    if routes and f["route"] not in routes:
+        raise ExamDayError("session_plan", f"route {f['route']} is not an approved route")
     return SessionPlan(
         session=f["session"],
         subject=f["subject"],
@@ -106,12 +122,14 @@ def parse_plan(fields: Mapping[str, object], origin: str) -> SessionPlan:
         gate_fresh_ms=f["gate_fresh_ms"],
         booked=frozenset(booked),
         crews=crews,
+        routes=routes,
     )
 
 
 def session_opened_fields(plan: SessionPlan) -> dict[str, object]:
-    """The type-specific fields of ``plan``'s ``session.opened`` entry, canonically ordered."""
-    return {
+    """The type-specific fields of ``plan``'s ``session.opened`` entry, canonically ordered
+    (``routes`` only when the plan names approved routes)."""
+    fields: dict[str, object] = {
         "session": plan.session,
         "subject": plan.subject,
         "licence_class": plan.licence_class,
@@ -128,3 +146,6 @@ def session_opened_fields(plan: SessionPlan) -> dict[str, object]:
             for c in sorted(plan.crews, key=lambda c: c.examiner)
         ],
     }
+    if plan.routes:
+        fields["routes"] = list(plan.routes)
+    return fields

@@ -9,11 +9,13 @@ of the log rebuilds it after a restart; it is pure — steps and values in, a do
       ├─session.sealed (allocator; inside [seal_from, seal_until]; roster = the check-ins)─▶
     sealed ──allocation.committed (the manifest's roster is the sealed roster)──▶
     committed ──allocation.committed again (same manifest, a later round: an abort)──▶ committed
-    committed ──allocation.made (the committed manifest and round)──▶
-    allocated ──allocation.repaired (no-show, examiner withdrawn; repair k+1)──▶ allocated
+    committed ──allocation.made (the committed manifest and round; cars and routes drawn)──▶
+    allocated ──allocation.repaired (no-show, examiner withdrawn; repair k+1; routes kept)──▶
+                 allocated
     allocated ──boarding.confirmed (the assigned crew's tablet, the car drawn for its examiner —
                  its own car when the manifest draws none —, the derived exam id)
-                 └─▶ each exam: started ▸ telemetry ▸ (stopped) ▸ ended ▸ scored (``exam_flow``)
+                 └─▶ each exam: started ▸ telemetry ▸ (stopped) ▸ ended ▸ scored (``exam_flow``),
+                     on the route drawn for its candidate — the session's route when none was
 
 Tablets read their assignment (``assignment_for``) only once it is made, and only their own.
 Each method checks a step and, with ``commit``, records it: ``check`` before sequencing,
@@ -84,6 +86,9 @@ class SessionFlow:
         self.assignment: dict[str, str] = {}
         self.vehicles: dict[str, str] = {}
         """Examiner → the car the allocation drew for them (a version-2 manifest's draw)."""
+        self.routes: dict[str, str] = {}
+        """Candidate → the approved route the allocation drew for them (a version-2 manifest's
+        draw); a repair keeps it."""
         self.no_shows: set[str] = set()
         self.withdrawn: set[str] = set()
         self.repairs = 0
@@ -281,6 +286,14 @@ class SessionFlow:
         cars = {c.vehicle for c in self.plan.crews}
         if parsed.roster.vehicles and {v.id for v in parsed.roster.vehicles} != cars:
             raise ExamDayError("manifest", "the manifest's cars are not the crews' cars")
+        approved = set(self.plan.approved_routes)
+        if parsed.routes is not None and set(parsed.roster.routes) != approved:
+            raise ExamDayError(
+                "manifest", "the manifest's routes are not the session's approved routes"
+            )
+        if parsed.routes is None and len(approved) > 1:
+            # A session that approves several routes has each candidate's drawn, never chosen.
+            raise ExamDayError("manifest", "the session's approved routes must be drawn")
         for name, value in (
             ("round", parsed.beacon.round),
             ("beacon_kind", parsed.beacon.kind),
@@ -328,10 +341,12 @@ class SessionFlow:
                 "the assignment must pair each sealed candidate once, with an examiner on duty",
             )
         drawn = self._drawn_vehicles(step)
+        routes = self._drawn_routes(step)
         if commit:
             self.phase = Phase.ALLOCATED
             self.assignment = dict(pairs)
             self.vehicles = drawn
+            self.routes = routes
 
     def _drawn_vehicles(self, step: Step) -> dict[str, str]:
         """The ``vehicles`` of ``allocation.made``: each examiner on duty one of the crews' cars,
@@ -354,6 +369,38 @@ class SessionFlow:
                 "vehicles", "the draw must give each examiner on duty one of the crews' cars"
             )
         return drawn
+
+    def _drawn_routes(self, step: Step) -> dict[str, str]:
+        """The ``routes`` of ``allocation.made``: when the committed manifest draws routes,
+        each sealed candidate once, on one of the session's approved routes ({} when it draws
+        none: every exam is on the session's route).
+
+        Raises:
+            ExamDayError: (``routes``) a draw that is not that, or routes the manifest does not
+                draw.
+        """
+        pairs = [(str(c), str(r)) for c, r in step.event.get("routes", ())]
+        drawn = dict(pairs)
+        manifest = self.manifest
+        if manifest is None or manifest.routes is None:
+            if pairs:
+                raise ExamDayError("routes", "the committed manifest draws no routes")
+            return drawn
+        if (
+            len(drawn) != len(pairs)
+            or sorted(drawn) != list(self.roster)
+            or not set(drawn.values()) <= set(self.plan.approved_routes)
+        ):
+            raise ExamDayError(
+                "routes",
+                "the draw must give each sealed candidate once one of the session's approved "
+                "routes",
+            )
+        return drawn
+
+    def route_of(self, candidate: str) -> str:
+        """The route ``candidate`` is examined on: the one drawn for them, else the session's."""
+        return self.routes.get(candidate, self.plan.route)
 
     def crew_for(self, examiner: str) -> Crew | None:
         """``examiner``'s crew as it examines today: their tablet, and the car the allocation
@@ -433,7 +480,7 @@ class SessionFlow:
         if any(f.crew.examiner == examiner and f.running for f in self.exams.values()):
             raise StepError("crew_busy", "exam.ended", f"{examiner}'s car has an exam running")
         if commit:
-            self.exams[exam] = ExamFlow(exam, candidate, crew, step.index)
+            self.exams[exam] = ExamFlow(exam, candidate, crew, step.index, self.route_of(candidate))
 
     def _exam(self, step: Step) -> ExamFlow:
         flow = self.exams.get(step.text("exam"))

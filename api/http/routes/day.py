@@ -6,9 +6,10 @@ lock, between two entries.  Writes are signed entries (``POST /entries``).
 
 - ``GET /day/sessions`` and ``/day/sessions/{session}``: each session's plan, phase,
   check-ins, sealed roster, committed manifest and exams;
-- ``GET /day/sessions/{session}/assignment``: a tablet reads its own examiner's candidates
-  once the allocation is made (409 ``day/step-out-of-order`` before, 403 ``day/not-on-duty``
-  for a tablet of no crew); an inspector names the tablet with ``?tablet=``;
+- ``GET /day/sessions/{session}/assignment``: a tablet reads its own examiner's candidates,
+  each with the route drawn for them, and the car drawn for it, once the allocation is made
+  (409 ``day/step-out-of-order`` before, 403 ``day/not-on-duty`` for a tablet of no crew);
+  an inspector names the tablet with ``?tablet=``;
 - ``GET /day/exams/{exam}``: an exam's phase, chunks and result — for the tablet and in-car
   unit of its crew, and for inspectors;
 - ``GET /day/rooms/{room}/gate``: the room's latest gate decision.
@@ -110,6 +111,7 @@ def _exam_view(day: DayGuard, flow: SessionFlow, exam: ExamFlow) -> ExamView:
         candidate=exam.candidate,
         examiner=exam.crew.examiner,
         vehicle=exam.crew.vehicle,
+        route=exam.route,
         phase=exam.phase.value,
         chunks=len(exam.chunks),
         void=exam.void_reason,
@@ -133,6 +135,7 @@ def _session_view(day: DayGuard, flow: SessionFlow) -> SessionView:
         licence_class=plan.licence_class,
         room=plan.room,
         route=plan.route,
+        routes=list(plan.approved_routes),
         phase=flow.phase.value,
         start_ms=plan.start_ms,
         seal_from_ms=plan.seal_from_ms,
@@ -196,7 +199,10 @@ def assignment(
         if crew is None:
             raise Problem("day/not-on-duty", f"no crew of session {session} carries {key}")
         try:
-            exams = flow.assignment_for(crew.tablet)
+            exams = [
+                AssignedExam(candidate=c, exam=e, route=flow.route_of(c))
+                for c, e in flow.assignment_for(crew.tablet)
+            ]
         except StepError as e:
             raise Problem(
                 "day/step-out-of-order",
@@ -210,7 +216,7 @@ def assignment(
         vehicle=crew.vehicle,
         unit=crew.unit,
         route=flow.plan.route,
-        exams=[AssignedExam(candidate=c, exam=e) for c, e in exams],
+        exams=exams,
     )
 
 

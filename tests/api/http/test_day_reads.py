@@ -8,7 +8,7 @@ from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
 from exam_core.exam_day.plan import exam_id
 from tests.api.http.conftest import AppClient, bearer
-from tests.api.http.day_fixture import ServedDay, register_day_keys
+from tests.api.http.day_fixture import ROUTE, ServedDay, register_day_keys
 from tests.exam_core.exam_day import day_script as ds
 
 PROBLEM = "urn:exam-integrity:problem:"
@@ -35,7 +35,7 @@ def test_a_tablet_reads_its_assignment_only_once_made(
     assert mine.status_code == 200
     flow = script.day.sessions[ds.SESSION]
     assert mine.json()["exams"] == [
-        {"candidate": c, "exam": exam_id(ds.SESSION, c)}
+        {"candidate": c, "exam": exam_id(ds.SESSION, c), "route": ROUTE}
         for c, e in sorted(flow.assignment.items())
         if e == "E1"
     ]

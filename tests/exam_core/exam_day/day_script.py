@@ -148,6 +148,8 @@ class DayScript:
                     f.phase,
                     f.roster,
                     dict(f.assignment),
+                    dict(f.vehicles),
+                    dict(f.routes),
                     sorted(f.no_shows),
                     sorted(f.withdrawn),
                     f.repairs,

@@ -524,7 +524,7 @@ def test_telemetry_end_and_score_in_order(script: DayScript) -> None:
         script.refused(
             "exam.scored", SCORER, START, **(scored(exam, 2) | {"map": "k2-field-b/1"})
         ).code
-        == "score_session"
+        == "score_route"
     )
     assert (
         script.refused("exam.scored", SCORER, START, **(scored(exam, 2) | {"subject": 3})).code
