@@ -190,9 +190,15 @@ def test_a_second_log_append_as_a_busy_actor_is_refused_before_appending(
     try:
         assert first.stdout is not None
         first.stdout.readline()  # it holds the actor and has published an entry
-        with Centre.open(root) as centre:
-            size_before = centre.store.size()
-        assert main(["log", "append", "--dir", str(root), "--count", "5", "--actor", "demo/w"]) == 2
+        # Paused, it still holds the actor: the refusal below does not race its last entries.
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            with Centre.open(root) as centre:
+                size_before = centre.store.size()
+            second = ["log", "append", "--dir", str(root), "--count", "5", "--actor", "demo/w"]
+            assert main(second) == 2
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         assert "signing in another process" in capsys.readouterr().err
         _, err = first.communicate(timeout=240)
     finally:
