@@ -41,23 +41,33 @@ class BlobPresence:
             self._known.popitem(last=False)
 
     async def missing(self, references: Sequence[tuple[str, int]]) -> list[str]:
-        """The hashes of ``references`` (sha256, length) not stored with that length, in
-        order; those not remembered are looked up on disk in one worker-thread trip.
+        """The hash of each of ``references`` (sha256, length) not stored with that length,
+        in order.
+
+        Raises:
+            StoreError: a hash is not 64 lowercase hex digits (the schema checked it).
+        """
+        absent = await self.absent(references)
+        return [s for s, n in references if (s, n) in absent]
+
+    async def absent(self, references: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Those of ``references`` not stored with their length; the ones not remembered are
+        looked up on disk in one worker-thread trip.
 
         Raises:
             StoreError: a hash is not 64 lowercase hex digits (the schema checked it).
         """
         unknown = [(s, n) for s, n in references if self._known.get(s) != n]
         if not unknown:
-            return []
+            return set()
         found = await run_in_threadpool(self._lengths, [s for s, _ in unknown])
         absent = set()
         for (sha, length), stored in zip(unknown, found, strict=True):
             if stored == length:
                 self.stored(sha, length)
             else:
-                absent.add(sha)
-        return [s for s, _ in references if s in absent]
+                absent.add((sha, length))
+        return absent
 
     def _lengths(self, digests: list[str]) -> list[int | None]:
         lengths: list[int | None] = []

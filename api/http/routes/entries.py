@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from concurrent.futures import Future
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from api.http.all_done import all_done
 from api.http.blob_presence import BlobPresence
 from api.http.deps import BlobPresenceDep, CentreDep, LimitsDep
 from api.http.limits import Limits
@@ -146,9 +148,10 @@ async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
         ) from e
 
 
-async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
+async def _outcome(centre: Centre, data: bytes, future: Future[int]) -> BundleItem:
+    """The answer for one entry of a bundle whose future is done."""
     try:
-        index, duplicate = await _sequenced(centre, data, future)
+        index, duplicate = await _sequenced(centre, data, asyncio.wrap_future(future))
     except (EntryError, ExamDayError) as refusal:
         return BundleItem(problem=problem_body(problem_of(refusal)))
     return BundleItem(index=index, duplicate=duplicate)
@@ -184,16 +187,23 @@ async def append_bundle(
         except EntryError as e:
             answers[i] = BundleItem(problem=problem_body(problem_of(e)))
     # Every blob of the bundle looked up at once, then the entries queued in order.
-    absent = set(await presence.missing([r for _, _, e in parsed for r in referenced_blobs(e)]))
-    waits: list[tuple[int, bytes, asyncio.Future[int]]] = []
+    absent = await presence.absent([r for _, _, e in parsed for r in referenced_blobs(e)])
+    waits: list[tuple[int, bytes, Future[int]]] = []
     for i, data, entry in parsed:
-        missing = [s for s, _ in referenced_blobs(entry) if s in absent] if absent else []
+        missing = [s for s, n in referenced_blobs(entry) if (s, n) in absent] if absent else []
         if missing:
             answers[i] = BundleItem(problem=problem_body(_blob_missing(missing)))
             continue
-        waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data, entry))))
-    gathered = asyncio.gather(*(_outcome(centre, d, f) for _, d, f in waits))
-    outcomes = await _within(limits, "bundle", gathered)
-    for (i, _, _), outcome in zip(waits, outcomes, strict=True):
+        waits.append((i, data, centre.submit_entry(data, entry)))
+    await _within(limits, "bundle", all_done([f for _, _, f in waits]))
+    refused = []
+    for i, data, future in waits:
+        if future.exception() is None:
+            answers[i] = BundleItem(index=future.result(), duplicate=False)
+        else:
+            refused.append((i, data, future))
+    # A refused entry may be one the log holds (a resubmission): looked up concurrently.
+    outcomes = await asyncio.gather(*(_outcome(centre, d, f) for _, d, f in refused))
+    for (i, _, _), outcome in zip(refused, outcomes, strict=True):
         answers[i] = outcome
     return BundleAnswer(results=[a for a in answers if a is not None])
