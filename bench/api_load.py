@@ -1,22 +1,30 @@
 """HTTP service under the exam day's load: in-car units uploading telemetry, tablets polling.
 
 ``examctl serve`` runs as its own process on a loopback port (SQLite, WAL, synchronous=FULL;
-batches closed ``--batch-ms`` after their first entry).  This process drives it over plain
-keep-alive HTTP/1.1 connections, one per device (a load generator that costs the server's cores
-next to nothing):
+batches closed ``--batch-ms`` after their first entry), keeping the exam day: every day step is
+checked by its guard before it is sequenced.  Before anything is timed, a centre is set up in
+which ``--units`` exams have started (``started_day``: session opened, check-ins, roster
+sealed, allocation committed and made, boarding, camera, gate, ``exam.started``, each step
+signed by the registered key of the machine that takes it).  This process then drives the
+server over plain keep-alive HTTP/1.1 connections, one per device (a load generator that costs
+the server's cores next to nothing):
 
 1. **trivial endpoint**: closed-loop clients ask ``GET /health`` (no database, no signature) as
    fast as the server answers — the ceiling of this server's request rate and its latency
    floor, measured in the same run;
-2. **the day's load**: N in-car units each upload one telemetry chunk a second — the chunk as a
-   blob (``PUT /blobs/<sha256>``) then its signed ``telemetry.chunk`` entry (``POST /entries``),
-   the upload latency running from the first byte of the one to the answer of the other — while
-   N tablets each poll ``GET /whoami`` with their token once a second and a probe asks
-   ``GET /health`` ten times a second; bounded in time;
-3. **signed entries per second over HTTP**, pre-signed ``demo.event`` entries from many
-   actors, one request per entry and in bundles of 64 (``POST /entries/bundle``), against
-4. **the in-process ingest** of the same kind of entries by a centre opened in this process
-   (``Centre.submit_entry``, verification in the writer thread as in ``serve``), same run.
+2. **the day's load**: each running exam's in-car unit uploads one telemetry chunk a second (a
+   signed chunk of 10 frames at 10 Hz, as the unit makes it) — the chunk as a blob
+   (``PUT /blobs/<sha256>``) then its signed ``telemetry.chunk`` entry (``POST /entries``), the
+   upload latency running from the first byte of the one to the answer of the other — while
+   each exam's tablet polls its exam (``GET /day/exams/<exam>``, token checked, the day read)
+   once a second and a probe asks ``GET /health`` ten times a second; bounded in time;
+3. **signed entries per second over HTTP**: the next chunks of the units' exams as pre-signed
+   ``telemetry.chunk`` entries (their blobs stored beforehand), each unit sending its own in
+   order, one request per entry and in bundles of 64 (``POST /entries/bundle``, as a unit
+   uploads what it buffered while its link was down), against
+4. **the in-process ingest** of the next chunks of the same exams by the same centre opened in
+   this process once the server has stopped (``Centre.submit_entry``, the day's guard in the
+   writer, as in ``serve``), same run.
 
 The last line is the JSON figure: the telemetry-upload p99, against the p99 of what one upload
 costs the disk alone (a blob put and a one-entry durable append, in process, same run); the
@@ -41,15 +49,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from result_line import print_result
+from started_day import RunningExam, start_day
 
+from exam_core.centre.blobs import BlobStore
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
+from exam_core.exam_day.day_guard import centre_day_guard
 from exam_core.log.entry import make_entry
-from exam_core.log.note import Ed25519Signer
-from exam_core.log.schemas.types import DEMO, VEHICLE
+from exam_core.log.schemas.types import DEMO
+from exam_core.scoring.course import DEFAULT_MAPS, load_course
+from exam_core.scoring.events import chunk_fields
+from exam_core.scoring.sim.simulator import simulate
+from exam_core.scoring.telemetry import Frame, make_chunk
 
 ORIGIN = "bench.example/c/api"
 REPO = Path(__file__).resolve().parents[1]
+CHUNK_FRAMES = 10
+"""Frames a chunk: one second at 10 Hz."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -156,6 +172,39 @@ async def trivial(host: str, port: int, workers: int, seconds: float) -> tuple[f
     return len(latencies) / (time.perf_counter() - started), percentile(latencies, 0.99)
 
 
+class Unit:
+    """A running exam's in-car unit: its key, its exam, and the next chunk and seq it signs."""
+
+    def __init__(self, running: RunningExam, seq: int, frames: list[Frame], token: str) -> None:
+        self.running = running
+        self.exam = bytes.fromhex(running.exam)
+        self.seq = seq
+        self.chunk = 0
+        self.frames = frames
+        self.token = token
+
+    def next_chunk(self) -> tuple[bytes, bytes]:
+        """The next second of telemetry, as the unit makes it: the signed chunk (the blob) and
+        the signed ``telemetry.chunk`` entry naming it."""
+        n, signer = self.chunk, self.running.unit
+        at = (n * CHUNK_FRAMES) % (len(self.frames) - CHUNK_FRAMES)
+        blob = make_chunk(
+            signer, self.exam, n, n * CHUNK_FRAMES, self.frames[at : at + CHUNK_FRAMES]
+        )
+        event = {
+            "v": 1,
+            "log": ORIGIN,
+            "type": "telemetry.chunk",
+            "ts": now_ms(),
+            "actor": signer.name,
+            "seq": self.seq,
+            **chunk_fields(blob),
+        }
+        self.chunk += 1
+        self.seq += 1
+        return blob, make_entry(signer, event)
+
+
 class Load:
     def __init__(self) -> None:
         self.uploads: list[float] = []
@@ -166,58 +215,37 @@ class Load:
 
 
 async def car(
-    connection: Connection,
-    signer: Ed25519Signer,
-    until: float,
-    load: Load,
-    rng: random.Random,
+    connection: Connection, unit: Unit, until: float, load: Load, rng: random.Random
 ) -> None:
     await asyncio.sleep(rng.random())  # units do not tick in step
-    exam = hashlib.sha256(signer.name.encode()).hexdigest()[:32]
-    seq = 0
-    chunk_no = 0
     next_tick = time.monotonic()
     while time.monotonic() < until:
-        chunk = rng.randbytes(10 * 48)  # one second of 10 Hz frames, ~48 bytes each
+        chunk, entry = unit.next_chunk()
         sha = hashlib.sha256(chunk).hexdigest()
         start = time.perf_counter()
         put, _ = await connection.request("PUT", f"/blobs/{sha}", chunk)
-        seq += 1
-        event = {
-            "v": 1,
-            "log": ORIGIN,
-            "type": "telemetry.chunk",
-            "ts": now_ms(),
-            "actor": signer.name,
-            "seq": seq,
-            "exam": exam,
-            "chunk": chunk_no,
-            "first_frame": chunk_no * 10,
-            "frames": 10,
-            "sha256": sha,
-            "length": len(chunk),
-        }
-        post, text = await connection.request("POST", "/entries", make_entry(signer, event))
+        post, text = await connection.request("POST", "/entries", entry)
         load.uploads.append(time.perf_counter() - start)
         load.requests += 2
         if put not in (200, 201) or post != 201:
-            load.failures.append(f"{put} {post} {text[:120]!r}")
-        chunk_no += 1
+            load.failures.append(f"{put} {post} {text[:160]!r}")
         next_tick += 1.0
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
     await connection.close()
 
 
-async def tablet(connection: Connection, until: float, load: Load, rng: random.Random) -> None:
+async def tablet(
+    connection: Connection, exam: str, until: float, load: Load, rng: random.Random
+) -> None:
     await asyncio.sleep(rng.random())
     next_tick = time.monotonic()
     while time.monotonic() < until:
         start = time.perf_counter()
-        status, _ = await connection.request("GET", "/whoami")
+        status, text = await connection.request("GET", f"/day/exams/{exam}")
         load.polls.append(time.perf_counter() - start)
         load.requests += 1
         if status != 200:
-            load.failures.append(f"poll {status}")
+            load.failures.append(f"poll {status} {text[:160]!r}")
         next_tick += 1.0
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
     await connection.close()
@@ -234,11 +262,7 @@ async def probe(connection: Connection, until: float, load: Load) -> None:
 
 
 async def day_load(
-    host: str,
-    port: int,
-    cars: list[tuple[Ed25519Signer, str]],
-    tablets: list[str],
-    seconds: float,
+    host: str, port: int, units: list[Unit], tablets: list[str], seconds: float
 ) -> tuple[Load, float]:
     load = Load()
     rng = random.Random(7)
@@ -246,41 +270,42 @@ async def day_load(
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            car(Connection(host, port, token), signer, until, load, random.Random(rng.random()))
-            for signer, token in cars
+            car(Connection(host, port, u.token), u, until, load, random.Random(rng.random()))
+            for u in units
         ),
         *(
-            tablet(Connection(host, port, token), until, load, random.Random(rng.random()))
-            for token in tablets
+            tablet(
+                Connection(host, port, token),
+                u.running.exam,
+                until,
+                load,
+                random.Random(rng.random()),
+            )
+            for u, token in zip(units, tablets, strict=True)
         ),
         probe(Connection(host, port), until, load),
     )
     return load, load.requests / (time.perf_counter() - started)
 
 
-def presigned(signers: list[Ed25519Signer], count: int, first_seq: int) -> list[list[bytes]]:
-    """``count`` entries per signer, in seq order, as one list per signer."""
+def presigned(units: list[Unit], count: int, blobs: BlobStore) -> list[list[bytes]]:
+    """The next ``count`` chunk entries of each unit, in order, one list per unit; their blobs
+    are written into ``blobs`` first (setup: plain writes, not what is measured)."""
     lanes = []
-    for s in signers:
+    for unit in units:
         lane = []
-        for k in range(count):
-            event = {
-                "v": 1,
-                "log": ORIGIN,
-                "type": "demo.event",
-                "ts": now_ms(),
-                "actor": s.name,
-                "seq": first_seq + k,
-                "n": k,
-                "note": "lane 3 jammer radiating, detector armed and quiet",
-            }
-            lane.append(make_entry(s, event))
+        for _ in range(count):
+            chunk, entry = unit.next_chunk()
+            path = blobs.path(hashlib.sha256(chunk).hexdigest())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(chunk)
+            lane.append(entry)
         lanes.append(lane)
     return lanes
 
 
 async def http_entries(host: str, port: int, lanes: list[list[bytes]], bundle: int) -> float:
-    """Entries/s: one sender (and connection) per actor, its entries in order, ``bundle`` per
+    """Entries/s: one sender (and connection) per unit, its entries in order, ``bundle`` per
     request."""
 
     async def sender(lane: list[bytes]) -> None:
@@ -304,66 +329,80 @@ async def http_entries(host: str, port: int, lanes: list[list[bytes]], bundle: i
     return total / (time.perf_counter() - start)
 
 
-def durable_floor_ms(root: Path, signer_name: str, rounds: int) -> tuple[float, float]:
+def durable_floor_ms(centre: Centre, signer_name: str, rounds: int) -> tuple[float, float]:
     """p50 and p99 of one blob put (fsync of file and folder) then one single-entry durable
     append (a batch of one, no window), in this process: what an upload costs the disk alone."""
     times = []
-    with Centre.open(root, max_age_ms=0) as centre:
-        signer = centre.signer(signer_name)
-        rng = random.Random(3)
-        for n in range(rounds):
-            start = time.perf_counter()
-            centre.blobs.put(rng.randbytes(480))
-            centre.append(signer, "demo.event", {"n": n})
-            times.append(time.perf_counter() - start)
+    signer = centre.signer(signer_name)
+    rng = random.Random(3)
+    for n in range(rounds):
+        start = time.perf_counter()
+        centre.blobs.put(rng.randbytes(480))
+        centre.append(signer, "demo.event", {"n": n})
+        times.append(time.perf_counter() - start)
     return percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000
 
 
-def in_process_entries(root: Path, lanes: list[list[bytes]], batch_ms: int) -> float:
+def in_process_entries(centre: Centre, lanes: list[list[bytes]]) -> float:
     entries = [e for group in zip(*lanes, strict=True) for e in group]
-    with Centre.open(root, max_age_ms=batch_ms) as centre:
-        start = time.perf_counter()
-        futures = [centre.submit_entry(d) for d in entries]
-        for f in futures:
-            f.result()
-        return len(entries) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    futures = [centre.submit_entry(d) for d in entries]
+    for f in futures:
+        f.result()
+    return len(entries) / (time.perf_counter() - start)
+
+
+FLOOR_KEY = "demo/floor"
+
+
+def set_up(root: Path, count: int) -> tuple[list[Unit], list[str]]:
+    """The started day, the units' tokens and seqs, and the tablets' tokens (not timed)."""
+    day = start_day(root, ORIGIN, count)
+    frames = list(simulate(load_course(DEFAULT_MAPS[2]), seed=3).frames)
+    with Centre.open(root, max_age_ms=0, guard=centre_day_guard) as centre:
+        centre.register_key(FLOOR_KEY, DEMO)
+        store = TokenStore(centre.store.engine)
+        units = [
+            Unit(r, centre.next_seq(r.unit.name), frames, store.issue("vehicle", r.unit.name)[0])
+            for r in day.exams
+        ]
+        tablets = [store.issue("tablet", r.tablet)[0] for r in day.exams]
+    return units, tablets
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    units = args.units
-    served_root, local_root = tmp / "served", tmp / "local"
-    with Centre.create(served_root, ORIGIN, max_age_ms=0) as centre:
-        signers = [centre.register_key(f"vehicle/V{i:03d}", VEHICLE) for i in range(units)]
-        writers = [centre.register_key(f"demo/w{i:02d}", DEMO) for i in range(args.actors)]
-        store = TokenStore(centre.store.engine)
-        tablets = [store.issue("tablet", f"{ORIGIN}/tablet/T{i:03d}")[0] for i in range(units)]
-        cars = [(s, store.issue("vehicle", s.name)[0]) for s in signers]
-    with Centre.create(local_root, ORIGIN, max_age_ms=0) as centre:
-        local_writers = [centre.register_key(f"demo/w{i:02d}", DEMO) for i in range(args.actors)]
-    per_actor = args.entries // args.actors
-    single_lanes = presigned(writers, per_actor, 1)
-    bundle_lanes = presigned(writers, per_actor, 1 + per_actor)
-    local_lanes = presigned(local_writers, per_actor, 1)
-
-    process, url = serve(served_root, args.batch_ms)
+    root = tmp / "centre"
+    setup_start = time.perf_counter()
+    units, tablets = set_up(root, args.units)
+    setup_s = time.perf_counter() - setup_start
+    if len(units) < args.units:
+        raise SystemExit(f"only {len(units)} of {args.units} exams could start")
+    senders = units[: args.entry_units]
+    blobs = BlobStore(root / "blobs")
+    process, url = serve(root, args.batch_ms)
     host, port_text = url.rsplit("//", 1)[1].rsplit(":", 1)
     port = int(port_text)
     try:
         await wait_up(host, port)
         trivial_rps, trivial_p99 = await trivial(host, port, 32, args.trivial_s)
         cpu_before = cpu_seconds(process.pid)
-        load, load_rps = await day_load(host, port, cars, tablets, args.load_s)
+        load, load_rps = await day_load(host, port, units, tablets, args.load_s)
         load_cpu = (cpu_seconds(process.pid) - cpu_before) / args.load_s
-        single_rate = await http_entries(host, port, single_lanes, 1)
-        bundle_rate = await http_entries(host, port, bundle_lanes, 64)
+        lanes = presigned(senders, args.per_unit, blobs)
+        single_rate = await http_entries(host, port, lanes, 1)
+        lanes = presigned(senders, args.per_unit, blobs)
+        bundle_rate = await http_entries(host, port, lanes, 64)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
-    local_rate = in_process_entries(local_root, local_lanes, args.batch_ms)
-    floor_p50, floor_p99 = durable_floor_ms(local_root, local_writers[0].name, args.floor_rounds)
     if load.failures:
         raise SystemExit(f"{len(load.failures)} requests failed, e.g. {load.failures[:3]}")
+    with Centre.open(root, max_age_ms=args.batch_ms, guard=centre_day_guard) as centre:
+        local_rate = in_process_entries(centre, presigned(senders, args.per_unit, blobs))
+    with Centre.open(root, max_age_ms=0) as centre:
+        floor_p50, floor_p99 = durable_floor_ms(centre, FLOOR_KEY, args.floor_rounds)
     return {
+        "setup_s": setup_s,
         "trivial_rps": trivial_rps,
         "trivial_p99_ms": trivial_p99 * 1000,
         "load_rps": load_rps,
@@ -390,12 +429,16 @@ def main() -> None:
     load = os.getloadavg()[0]
     args.trivial_s = 2.0 if args.quick else 5.0
     args.load_s = 6.0 if args.quick else 30.0
-    args.entries = 1_600 if args.quick else 8_000
-    args.actors = 32
+    args.entry_units = 25 if args.quick else args.units
+    args.per_unit = 64 if args.quick else 128
     args.floor_rounds = 100 if args.quick else 300
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         r = asyncio.run(run(args, Path(tmp)))
     print(f"server: examctl serve on loopback, batches closed {args.batch_ms} ms after opening")
+    print(
+        f"setup (not timed): {args.units} exams started, signed step by step, "
+        f"in {r['setup_s']:.1f} s"
+    )
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start")
     print(
         f"trivial GET /health, 32 closed-loop clients: {r['trivial_rps']:7.0f} req/s, "
@@ -413,7 +456,7 @@ def main() -> None:
         f"  telemetry upload (PUT blob + POST entry): p50 {r['upload_p50_ms']:6.1f} ms, "
         f"p99 {r['upload_p99_ms']:6.1f} ms over {r['uploads']} uploads"
     )
-    print(f"  tablet poll (GET /whoami, token checked): p99 {r['poll_p99_ms']:6.1f} ms")
+    print(f"  tablet poll (GET /day/exams/<exam>, token checked): p99 {r['poll_p99_ms']:6.1f} ms")
     print(f"  trivial probe under the same load:        p99 {r['probe_p99_ms']:6.1f} ms")
     print(
         f"  the disk alone (blob put + one-entry commit, in process, {args.floor_rounds} rounds): "
@@ -421,7 +464,8 @@ def main() -> None:
     )
     ratio_single = r["single_rate"] / r["local_rate"]
     ratio_bundle = r["bundle_rate"] / r["local_rate"]
-    print(f"signed entries, in-process ingest:          {r['local_rate']:7.0f} /s")
+    entries = f"{args.entry_units} units x {args.per_unit} telemetry.chunk entries"
+    print(f"signed entries, in-process ingest ({entries}): {r['local_rate']:7.0f} /s")
     print(
         f"signed entries over HTTP, one per request:  {r['single_rate']:7.0f} /s  "
         f"ratio {ratio_single:.2f}"
@@ -436,6 +480,8 @@ def main() -> None:
         "ms",
         r["floor_p99_ms"],
         digits=1,
+        upload_p50_ms=round(r["upload_p50_ms"], 1),
+        trivial_p99_ms_under_load=round(r["probe_p99_ms"], 1),
         entries_http_ratio=round(ratio_single, 3),
         entries_http_bundle_ratio=round(ratio_bundle, 3),
     )

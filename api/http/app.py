@@ -72,7 +72,9 @@ def create_app(
         tokens=tokens if tokens is not None else TokenStore(centre.store.engine),
         limits=limits if limits is not None else Limits(),
     )
-    for module in (public_log, entries, blobs, access, day, identify, evidence):
+    # The day's hot routes first (uploads, entries, exam polls): a request is matched against
+    # the routes in order, and the methods of any two routes of one path differ.
+    for module in (entries, blobs, day, public_log, access, identify, evidence):
         app.include_router(module.router)
     install_problem_handlers(app)
     # Added last = outermost: LastResort sees whatever RequestLimits or a route let escape.

@@ -13,12 +13,13 @@ access, from the one table in ``api.http.permissions``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.http.blob_presence import BlobPresence
 from api.http.limits import Limits
 from api.http.permissions import Permission, permits
 from api.http.problems import Problem
@@ -28,11 +29,16 @@ from exam_core.centre.tokens import TokenStore
 
 @dataclass(frozen=True)
 class Service:
-    """What the app serves: the open centre, its tokens and the request bounds."""
+    """What the app serves: the open centre, its tokens and the request bounds; and which of
+    the centre's blobs are known to be stored."""
 
     centre: Centre
     tokens: TokenStore
     limits: Limits
+    blob_presence: BlobPresence = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blob_presence", BlobPresence(self.centre.blobs))
 
 
 # async, though they do not wait for anything: FastAPI runs a plain ``def`` dependency in a
@@ -54,7 +60,13 @@ async def get_limits(request: Request) -> Limits:
     return service.limits
 
 
+async def get_blob_presence(request: Request) -> BlobPresence:
+    service: Service = request.app.state.service
+    return service.blob_presence
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
+BlobPresenceDep = Annotated[BlobPresence, Depends(get_blob_presence)]
 CentreDep = Annotated[Centre, Depends(get_centre)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]
 
@@ -114,6 +126,7 @@ KeyReader = Annotated[Caller, Depends(Permit(Permission.KEYS_READ))]
 TokenManager = Annotated[Caller, Depends(Permit(Permission.TOKENS_MANAGE))]
 
 __all__ = [
+    "BlobPresenceDep",
     "BlobReader",
     "BlobWriter",
     "Caller",

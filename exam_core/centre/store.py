@@ -455,8 +455,13 @@ def _with_lines(note: bytes, lines: dict[str, bytes]) -> bytes:
         raise StoreError(f"a kept cosignature does not fit its checkpoint: {e}") from e
 
 
+_MAX_SIZE = select(func.max(LogCheckpoint.size))
+
+
 def _read_size(session: Session) -> int:
-    size = session.execute(select(func.max(LogCheckpoint.size))).scalar_one_or_none()
+    # Core on the session's connection: read before every batch, the ORM's statement handling
+    # cost more than the query.
+    size = session.connection().execute(_MAX_SIZE).scalar_one_or_none()
     return 0 if size is None else int(size)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from api.http.deps import BlobReader, BlobWriter, CentreDep
+from api.http.deps import BlobPresenceDep, BlobReader, BlobWriter, CentreDep
 from api.http.problems import Problem
 from api.http.schemas import BlobStored, ProblemDocument
 from exam_core.centre.blobs import BlobStore
@@ -47,7 +47,11 @@ def _store(blobs: BlobStore, sha256: str, data: bytes) -> bool:
     responses={200: {"model": BlobStored}, 401: _PROBLEM, 403: _PROBLEM, 413: _PROBLEM},
 )
 async def put_blob(
-    sha256: Sha256, request: Request, centre: CentreDep, _caller: BlobWriter
+    sha256: Sha256,
+    request: Request,
+    centre: CentreDep,
+    presence: BlobPresenceDep,
+    _caller: BlobWriter,
 ) -> JSONResponse:
     data = await request.body()
     digest = hashlib.sha256(data).hexdigest()
@@ -56,6 +60,7 @@ async def put_blob(
             "blob-hash-mismatch", f"the body's SHA-256 is {digest}, not the {sha256} of the path"
         )
     existed = await run_in_threadpool(_store, centre.blobs, sha256, data)
+    presence.stored(sha256, len(data))
     body = BlobStored(sha256=sha256, length=len(data), created=not existed)
     return JSONResponse(body.model_dump(), status_code=200 if existed else 201)
 

@@ -238,7 +238,7 @@ def session_view(session: SessionId, centre: CentreDep, _caller: DayReader) -> S
     summary="One exam: its crew, phase, telemetry, and its result once scored",
     responses=_READ_PROBLEMS,
 )
-def exam_view(exam: ExamId, centre: CentreDep, caller: ExamReader) -> ExamView:
+async def exam_view(exam: ExamId, centre: CentreDep, caller: ExamReader) -> ExamView:
     day = _day(centre)
     with day.lock:
         flow = day.day.session_of_exam(exam)

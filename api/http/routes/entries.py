@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from concurrent.futures import Future
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.http.deps import CentreDep, LimitsDep
+from api.http.all_done import all_done
+from api.http.blob_presence import BlobPresence
+from api.http.deps import BlobPresenceDep, CentreDep, LimitsDep
 from api.http.limits import Limits
 from api.http.problems import Problem, problem_body, problem_of
 from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDocument, Wait
-from exam_core.centre.blobs import BlobStore
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import parse_submission
 from exam_core.errors import CheckpointError, EntryError, ExamDayError
@@ -57,28 +59,17 @@ _ENTRY_BODY = {
 _PROBLEM = {"model": ProblemDocument, "content": {"application/problem+json": {}}}
 
 
-def _missing_blobs_problem(blobs: BlobStore, entry: Entry) -> Problem | None:
-    missing = _missing_blobs(blobs, entry)
-    if not missing:
-        return None
+async def _missing_blobs_problem(presence: BlobPresence, entry: Entry) -> Problem | None:
+    missing = await presence.missing(referenced_blobs(entry))
+    return _blob_missing(missing) if missing else None
+
+
+def _blob_missing(missing: list[str]) -> Problem:
     return Problem(
         "entry-blob-missing",
         f"upload blob {missing[0]} (PUT /blobs/{missing[0]}) before the entry naming it",
         extra={"blobs": missing},
     )
-
-
-def _missing_blobs(blobs: BlobStore, entry: Entry) -> list[str]:
-    missing = []
-    for sha, length in referenced_blobs(entry):
-        path = blobs.path(sha)
-        try:
-            stored = path.stat().st_size
-        except FileNotFoundError:
-            stored = None
-        if stored != length:
-            missing.append(sha)
-    return missing
 
 
 @router.post(
@@ -101,6 +92,7 @@ async def append_entry(
     request: Request,
     centre: CentreDep,
     limits: LimitsDep,
+    presence: BlobPresenceDep,
     wait: Annotated[Wait, Query(description="answer once sequenced, or once published")] = (
         Wait.SEQUENCED
     ),
@@ -109,7 +101,7 @@ async def append_entry(
     # (1)
     entry = parse_submission(data)
     # (2)
-    missing = _missing_blobs_problem(centre.blobs, entry)
+    missing = await _missing_blobs_problem(presence, entry)
     if missing is not None:
         raise missing
     # (3), (4)
@@ -156,9 +148,10 @@ async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
         ) from e
 
 
-async def _outcome(centre: Centre, data: bytes, future: asyncio.Future[int]) -> BundleItem:
+async def _outcome(centre: Centre, data: bytes, future: Future[int]) -> BundleItem:
+    """The answer for one entry of a bundle whose future is done."""
     try:
-        index, duplicate = await _sequenced(centre, data, future)
+        index, duplicate = await _sequenced(centre, data, asyncio.wrap_future(future))
     except (EntryError, ExamDayError) as refusal:
         return BundleItem(problem=problem_body(problem_of(refusal)))
     return BundleItem(index=index, duplicate=duplicate)
@@ -177,7 +170,9 @@ _BUNDLE_BODY = {
     openapi_extra={"requestBody": _BUNDLE_BODY},
     responses={400: _PROBLEM, 413: _PROBLEM, 503: _PROBLEM},
 )
-async def append_bundle(request: Request, centre: CentreDep, limits: LimitsDep) -> BundleAnswer:
+async def append_bundle(
+    request: Request, centre: CentreDep, limits: LimitsDep, presence: BlobPresenceDep
+) -> BundleAnswer:
     try:
         datas = decode_entry_bundle(await request.body())
     except CheckpointError as e:
@@ -185,20 +180,30 @@ async def append_bundle(request: Request, centre: CentreDep, limits: LimitsDep) 
     if not 1 <= len(datas) <= TILE_WIDTH:
         raise Problem("bundle-malformed", f"a bundle holds 1-{TILE_WIDTH} entries")
     answers: list[BundleItem | None] = [None] * len(datas)
-    waits: list[tuple[int, bytes, asyncio.Future[int]]] = []
+    parsed: list[tuple[int, bytes, Entry]] = []
     for i, data in enumerate(datas):
         try:
-            entry = parse_submission(data)
+            parsed.append((i, data, parse_submission(data)))
         except EntryError as e:
             answers[i] = BundleItem(problem=problem_body(problem_of(e)))
+    # Every blob of the bundle looked up at once, then the entries queued in order.
+    absent = await presence.absent([r for _, _, e in parsed for r in referenced_blobs(e)])
+    waits: list[tuple[int, bytes, Future[int]]] = []
+    for i, data, entry in parsed:
+        missing = [s for s, n in referenced_blobs(entry) if (s, n) in absent] if absent else []
+        if missing:
+            answers[i] = BundleItem(problem=problem_body(_blob_missing(missing)))
             continue
-        missing = _missing_blobs_problem(centre.blobs, entry)
-        if missing is not None:
-            answers[i] = BundleItem(problem=problem_body(missing))
-            continue
-        waits.append((i, data, asyncio.wrap_future(centre.submit_entry(data, entry))))
-    gathered = asyncio.gather(*(_outcome(centre, d, f) for _, d, f in waits))
-    outcomes = await _within(limits, "bundle", gathered)
-    for (i, _, _), outcome in zip(waits, outcomes, strict=True):
+        waits.append((i, data, centre.submit_entry(data, entry)))
+    await _within(limits, "bundle", all_done([f for _, _, f in waits]))
+    refused = []
+    for i, data, future in waits:
+        if future.exception() is None:
+            answers[i] = BundleItem(index=future.result(), duplicate=False)
+        else:
+            refused.append((i, data, future))
+    # A refused entry may be one the log holds (a resubmission): looked up concurrently.
+    outcomes = await asyncio.gather(*(_outcome(centre, d, f) for _, d, f in refused))
+    for (i, _, _), outcome in zip(refused, outcomes, strict=True):
         answers[i] = outcome
     return BundleAnswer(results=[a for a in answers if a is not None])
