@@ -1,8 +1,9 @@
 """``examctl monitor warnings | ack | close``: the monitoring centre's graded warnings.
 
 - ``monitor warnings --dir DIR [--json] [--at MS] [--recompute]``: every warning now (or at
-  ``MS``), highest level first, with its points, status and evidence (the signals, each with the indexes of the
-  entries of the centre's log that caused it; the newest ten in text, all with ``--json``);
+  ``MS``), highest level first, with its points, status and evidence (the signals, each with
+  the indexes of the entries of the centre's log that caused it; the newest ten in text, all
+  with ``--json``);
   graded by the points table in ``DIR/warnings.json`` (or the default, docs/monitoring.md),
   which is refused with the offending key named when it breaks a rule.  ``--recompute`` first
   runs every centre's statistics over what the mirror handed to the warnings (the mirror runs
