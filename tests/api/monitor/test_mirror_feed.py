@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from api.monitor.mirror_client import http_sources
 from api.monitor.server import BackgroundServer
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
+from exam_core.db import make_engine
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import ALLOCATOR, INVESTIGATOR, SUPERVISOR, TABLET
@@ -30,7 +34,8 @@ from exam_core.monitoring.home import Monitor
 from exam_core.monitoring.mirror_feed import feed_warnings
 from exam_core.monitoring.warning_store import WarningStore
 from tests.api.monitor.static_log import StaticLogs
-from tests.exam_core.audit.bundle_factory import TS, LogBuilder, _seed
+from tests.api.monitor.test_mirror_processes import KILL_TIMEOUT_S, examctl_mirror
+from tests.exam_core.audit.bundle_factory import LogBuilder, _seed
 from tests.exam_core.monitoring.conftest import (  # noqa: F401 - shared fixtures
     SecondsClock,
     clock,
@@ -203,7 +208,8 @@ def test_a_rewritten_entry_is_a_red_warning_after_one_mirror_pull(
     assert (red["level"], red["subject"]["kind"], red["entries"]) == ("red", "centre", [5])
     [signal] = red["signals"]
     assert signal["source"] == "entry_invalid"
-    assert "log_rewritten" in signal["message"] and "entry 5" in signal["message"]
+    assert "log_rewritten" in signal["message"]
+    assert "entry 5" in signal["message"]
     # Another pull sees the same rewrite: still one signal.
     assert main(["monitor", "mirror", "--dir", str(monitor_dir), "--once"]) == 0
     assert len(warnings_json(monitor_dir, capsys)["warnings"][0]["signals"]) == 1
@@ -278,3 +284,75 @@ def test_a_centre_serving_a_wrong_manifest_is_refused_with_a_red_warning(
     [red] = listing["warnings"]
     assert (red["level"], red["entries"]) == ("red", [i_swapped, i_short, i_missing])
     assert i_good not in red["entries"]
+
+
+# --- killed while feeding -----------------------------------------------------------------------
+
+ADMITS = 6000
+
+
+@pytest.mark.slow
+def test_a_mirror_killed_while_feeding_loses_and_doubles_no_signal(
+    logs: tuple[StaticLogs, str],
+    monitor_dir: Path,  # noqa: F811
+    open_again: Callable[[], Monitor],  # noqa: F811
+    db_url: str,
+) -> None:
+    static, url = logs
+    log = LogBuilder(origin=ORIGIN)
+    tablet = log.key("t1", "tablet")
+    supervisor = log.key("s1", "supervisor")
+    log.append(
+        tablet,
+        "boarding.confirmed",
+        session="s-1",
+        exam=EXAM,
+        candidate="c-1",
+        examiner=EXAMINER,
+        vehicle=VEHICLE,
+    )
+    admits = [
+        log.append(
+            supervisor,
+            "checkin.decided",
+            session="s-1",
+            candidate=f"c-{n}",
+            decision="admit",
+            reason="identity_confirmed",
+        )
+        for n in range(ADMITS)
+    ]
+    stop = log.append(tablet, "exam.stopped", exam=EXAM, reason="danger")
+    static.publish("a", log)
+    monitor = open_again()
+    monitor.add_log(log.log_key.vkey, f"{url}/a", time.time_ns() // 1_000_000)
+    warnings = WarningStore(make_engine(db_url))
+    child = examctl_mirror(monitor_dir)
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    try:
+        while True:
+            fed = warnings.feed_position(ORIGIN).entries_fed
+            if fed > 0:
+                break
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the mirror fed nothing"
+            time.sleep(0.002)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate()
+    killed_at = warnings.feed_position(ORIGIN).entries_fed
+    assert 0 < killed_at < len(log.entries), "the feed was not caught half-way"
+    assert len(warnings.signals_since(0)) < ADMITS + 1
+
+    again = examctl_mirror(monitor_dir, "--once")
+    _, err = again.communicate(timeout=KILL_TIMEOUT_S)
+    assert again.returncode == 0, err
+    assert warnings.feed_position(ORIGIN).entries_fed == len(log.entries)
+    signals = warnings.signals_since(0)
+    faces = sorted(s.entries for s in signals if s.source == "face_match_override")
+    assert faces == [(i,) for i in admits]
+    [stopped] = [s for s in signals if s.source == "emergency_stop"]
+    # The exam's examiner and car were learnt before the kill: the restarted feed rebuilt them.
+    assert (stopped.entries, stopped.examiner, stopped.vehicle) == ((stop,), EXAMINER, VEHICLE)
+    assert len(signals) == ADMITS + 1
+    warnings.engine.dispose()
