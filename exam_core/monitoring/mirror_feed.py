@@ -11,7 +11,9 @@ that log's ``CentreFeed`` it then:
    ``manifest_sha256`` and ``manifest_len``, and kept in ``DIR/manifests/<sha256>`` for the
    statistics and the dashboard.  A centre that serves another blob, or none, is refused with a
    ``mirror_manifest_refused`` finding; a centre that cannot answer now stops the hand-over
-   there until the next pull.  Without a token no manifest is fetched;
+   there until the next pull, for at most the silence allowed (then it is refused too, so a
+   centre cannot hold its warnings back by never answering for one blob).  Without a token
+   no manifest is fetched;
 2. hands over every mirror finding about the log since the position, with its evidence;
 3. tells the feed when the centre last answered (``CentreFeed.silence``);
 4. runs the statistics once a day (when the log has a token: without manifests they see
@@ -102,6 +104,8 @@ class MirrorFeed:
         self.clock_ms = clock_ms
         self._manifest = manifest_reader(root)
         self._fed: dict[str, _Fed] = {}
+        self._unavailable: dict[tuple[str, str], int] = {}
+        """When each manifest was first found unavailable (in memory: a restart waits anew)."""
 
     # --- what the mirror calls -------------------------------------------------------------
 
@@ -252,12 +256,19 @@ class MirrorFeed:
             try:
                 data = blobs.blob(sha, length)
             except SourceUnavailableError as e:
-                log.info("%s: manifest %s not fetched now: %s", origin, sha, e)
-                return False
+                first = self._unavailable.setdefault((origin, sha), self.clock_ms())
+                waited = self.clock_ms() - first
+                if waited <= self.silent_after_ms:
+                    log.info("%s: manifest %s not fetched now: %s", origin, sha, e)
+                    return False
+                # A centre that answers everything but this blob must not hold its warnings
+                # back for ever: after the silence allowed, it is refused.
+                problem = f"not served for {waited // 1000} s ({e})"
             except SourceRefusedError as e:
                 problem = str(e)
                 error = e.status not in (401, 403)  # the monitor's token, not the centre
             else:
+                self._unavailable.pop((origin, sha), None)
                 digest = hashlib.sha256(data).hexdigest()
                 if len(data) != length:
                     problem = f"the centre served {len(data)} bytes; the entry commits {length}"

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import Response
 
 from api.cli.main import main
 from api.http import create_app
@@ -250,7 +251,9 @@ def test_a_centre_serving_a_wrong_manifest_is_refused_with_a_red_warning(
 ) -> None:
     static, url = logs
     good, swapped, short, missing = b"manifest one\n", b"manifest two\n", b"three\n", b"four\n"
-    log, (i_good, i_swapped, i_short, i_missing) = committing_log([good, swapped, short, missing])
+    withheld = b"five\n"
+    log, indexes = committing_log([good, swapped, short, missing, withheld])
+    i_good, i_swapped, i_short, i_missing, i_withheld = indexes
     files = {
         hashlib.sha256(good).hexdigest(): good,
         hashlib.sha256(swapped).hexdigest(): b"manifest TWO\n",  # same length, other bytes
@@ -258,6 +261,9 @@ def test_a_centre_serving_a_wrong_manifest_is_refused_with_a_red_warning(
     }
     static.publish("a", log)
     static.files["a"] |= {f"blobs/{sha}": data for sha, data in files.items()}
+    static.faults[("a", f"blobs/{hashlib.sha256(withheld).hexdigest()}")] = lambda _: Response(
+        b"busy", status_code=503
+    )
     monitor = open_again()
     monitor.add_log(log.log_key.vkey, f"{url}/a", clock.now * 1000)
     store_token(monitor_dir, ORIGIN, "secret-token")
@@ -266,8 +272,14 @@ def test_a_centre_serving_a_wrong_manifest_is_refused_with_a_red_warning(
     with httpx.Client(timeout=10) as client:
         clock.now += 3600
         monitor.mirror.pull_all_due(http_sources(client, feed.tokens))
+        # A blob the centre cannot serve now holds the hand-over back at its entry …
+        position = WarningStore(monitor.store.engine).feed_position(ORIGIN)
+        assert position.entries_fed == i_withheld
         clock.now += 3600
         monitor.mirror.pull_all_due(http_sources(client, feed.tokens))
+        # … for no longer than the silence allowed: then it is refused, and the rest goes on.
+        position = WarningStore(monitor.store.engine).feed_position(ORIGIN)
+        assert position.entries_fed == len(log.entries)
     shelf = monitor_dir / "manifests"
     assert sorted(p.name for p in shelf.iterdir()) == [hashlib.sha256(good).hexdigest()]
     refused = {
@@ -275,14 +287,16 @@ def test_a_centre_serving_a_wrong_manifest_is_refused_with_a_red_warning(
         for r in monitor.mirror.store.findings_after(0)
         if r.finding.code == "mirror_manifest_refused"
     }
-    assert sorted(refused) == [i_swapped, i_short, i_missing]
+    assert sorted(refused) == [i_swapped, i_short, i_missing, i_withheld]
+    assert "not served for 3600 s" in refused[i_withheld]
     assert "SHA-256" in refused[i_swapped]
     assert "bytes" in refused[i_short]
     assert "404" in refused[i_missing]
-    assert static.count("a", "blobs/") == 4  # each fetched once, none again on the second pull
+    # Each fetched once, none again on the second pull but the one withheld.
+    assert static.count("a", "blobs/") == 4 + 2
     listing = warnings_json(monitor_dir, capsys, "--at", str(clock.now * 1000))
     [red] = listing["warnings"]
-    assert (red["level"], red["entries"]) == ("red", [i_swapped, i_short, i_missing])
+    assert (red["level"], red["entries"]) == ("red", [i_swapped, i_short, i_missing, i_withheld])
     assert i_good not in red["entries"]
 
 
