@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +37,13 @@ from exam_core.monitoring.home import Monitor
 from exam_core.monitoring.mirror_feed import feed_warnings
 from exam_core.monitoring.warning_store import WarningStore
 from tests.api.monitor.static_log import StaticLogs
-from tests.api.monitor.test_mirror_processes import KILL_TIMEOUT_S, examctl_mirror
+from tests.api.monitor.test_mirror_processes import (
+    KILL_TIMEOUT_S,
+    REPO,
+    _free_port,
+    demo_log,
+    examctl_mirror,
+)
 from tests.exam_core.audit.bundle_factory import LogBuilder, _seed
 from tests.exam_core.monitoring.conftest import (  # noqa: F401 - shared fixtures
     SecondsClock,
@@ -370,3 +378,64 @@ def test_a_mirror_killed_while_feeding_loses_and_doubles_no_signal(
     assert (stopped.entries, stopped.examiner, stopped.vehicle) == ((stop,), EXAMINER, VEHICLE)
     assert len(signals) == ADMITS + 1
     warnings.engine.dispose()
+
+
+@pytest.mark.slow
+def test_under_monitor_serve_a_rewrite_becomes_a_red_warning(
+    logs: tuple[StaticLogs, str],
+    monitor_dir: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    static, url = logs
+    log = demo_log(ORIGIN, 300)
+    static.publish("a", log)
+    config = json.loads((monitor_dir / "monitor.json").read_text())
+    (monitor_dir / "monitor.json").write_text(json.dumps(config | {"mirror_interval_ms": 200}))
+    assert (
+        main(["monitor", "add-centre", "--dir", str(monitor_dir), f"{url}/a", log.log_key.vkey])
+        == 0
+    )
+    port = _free_port()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.cli.main",
+            "monitor",
+            "serve",
+            "--dir",
+            str(monitor_dir),
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    rewritten = False
+    try:
+        while True:
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "no warning from the served mirror"
+            try:
+                held = httpx.get(f"http://127.0.0.1:{port}/mirror", timeout=5).json()["logs"]
+            except httpx.HTTPError:
+                held = []
+            if not rewritten and held and held[0]["cosigned_size"] == 300:
+                original = parse_entry(log.entries[5]).event
+                signer = Ed25519Signer.from_seed(str(original["actor"]), _seed("d1"))
+                log.entries[5] = make_entry(signer, {**original, "n": 4242})
+                log.append(log.admin, "demo.event", n=1)
+                static.publish("a", log)
+                rewritten = True
+            if rewritten and warnings_json(monitor_dir, capsys)["warnings"]:
+                break
+            time.sleep(0.1)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.communicate(timeout=30)
+    [red] = warnings_json(monitor_dir, capsys)["warnings"]
+    assert (red["level"], red["entries"]) == ("red", [5])
+    assert "log_rewritten" in red["signals"][0]["message"]
