@@ -29,7 +29,7 @@ from typing import Any
 from api.cli import monitor_warnings
 from api.cli.log import passphrase, passphrase_option
 from exam_core.errors import StoreError
-from exam_core.monitoring.centre_tokens import store_token
+from exam_core.monitoring.centre_tokens import check_token, store_token
 from exam_core.monitoring.home import create_monitor, open_monitor
 from exam_core.monitoring.mirror_feed import feed_warnings
 
@@ -128,6 +128,8 @@ def run_add_centre(args: argparse.Namespace) -> int:
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise StoreError(f"centre URL {args.url!r} is not an http(s) URL prefix")
+    if args.token is not None:
+        check_token(args.token)  # before the centre is added: a refusal adds nothing
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
         log = monitor.add_log(args.vkey, url, time.time_ns() // 1_000_000)
         if args.token is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from exam_core.errors import StoreError
 
-__all__ = ["TOKENS_FILE", "read_tokens", "store_token"]
+__all__ = ["TOKENS_FILE", "check_token", "read_tokens", "store_token"]
 
 TOKENS_FILE = "centre-tokens.json"
 MAX_TOKEN_CHARS = 4096
@@ -47,6 +47,16 @@ def read_tokens(root: Path) -> dict[str, str]:
     return dict(body)
 
 
+def check_token(token: str) -> None:
+    """Refuse a token that could not be sent as a bearer token.
+
+    Raises:
+        StoreError: it is empty, longer than 4,096 characters, or has spaces or controls.
+    """
+    if not token or len(token) > MAX_TOKEN_CHARS or not token.isprintable() or " " in token:
+        raise StoreError("a centre token is 1–4096 printable characters without spaces")
+
+
 def store_token(root: Path, origin: str, token: str) -> None:
     """Keep ``token`` for ``origin``, replacing any earlier one.
 
@@ -54,8 +64,7 @@ def store_token(root: Path, origin: str, token: str) -> None:
         StoreError: the token is empty, too long or has spaces or controls; the file is unusable.
         OSError: the file cannot be written.
     """
-    if not token or len(token) > MAX_TOKEN_CHARS or not token.isprintable() or " " in token:
-        raise StoreError("a centre token is 1–4096 printable characters without spaces")
+    check_token(token)
     tokens = read_tokens(root)
     tokens[origin] = token
     data = json.dumps(tokens, indent=2, sort_keys=True).encode() + b"\n"

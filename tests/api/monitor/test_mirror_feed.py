@@ -195,6 +195,10 @@ def test_a_rewritten_entry_is_a_red_warning_after_one_mirror_pull(
     static.publish("a", log)
     config = json.loads((monitor_dir / "monitor.json").read_text())
     (monitor_dir / "monitor.json").write_text(json.dumps(config | {"mirror_interval_ms": 0}))
+    bad = ["monitor", "add-centre", "--dir", str(monitor_dir), f"{url}/a", log.log_key.vkey]
+    assert main([*bad, "--token", "two words"]) == 2  # refused before the centre is added
+    assert "printable" in capsys.readouterr().err
+    assert not (monitor_dir / "centre-tokens.json").exists()
     assert (
         main(["monitor", "add-centre", "--dir", str(monitor_dir), f"{url}/a", log.log_key.vkey])
         == 0
