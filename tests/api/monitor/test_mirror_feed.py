@@ -35,7 +35,9 @@ from exam_core.log.schemas.types import ALLOCATOR, INVESTIGATOR, SUPERVISOR, TAB
 from exam_core.monitoring.centre_tokens import read_tokens, store_token
 from exam_core.monitoring.home import Monitor
 from exam_core.monitoring.mirror_feed import feed_warnings
+from exam_core.monitoring.points_table import DEFAULT_TABLE
 from exam_core.monitoring.warning_store import WarningStore
+from exam_core.monitoring.warnings import Subject, grade
 from tests.api.monitor.static_log import StaticLogs
 from tests.api.monitor.test_mirror_processes import (
     KILL_TIMEOUT_S,
@@ -44,13 +46,14 @@ from tests.api.monitor.test_mirror_processes import (
     demo_log,
     examctl_mirror,
 )
-from tests.exam_core.audit.bundle_factory import LogBuilder, _seed
+from tests.exam_core.audit.bundle_factory import TS, LogBuilder, _seed
 from tests.exam_core.monitoring.conftest import (  # noqa: F401 - shared fixtures
     SecondsClock,
     clock,
     monitor_dir,
     open_again,
 )
+from tests.exam_core.monitoring.test_warning_feed import month_of_entries
 
 ORIGIN = "exam.example/c/370100-01"
 EXAM = "ab" * 16
@@ -443,3 +446,67 @@ def test_under_monitor_serve_a_rewrite_becomes_a_red_warning(
     [red] = warnings_json(monitor_dir, capsys)["warnings"]
     assert (red["level"], red["entries"]) == ("red", [5])
     assert "log_rewritten" in red["signals"][0]["message"]
+
+
+# --- the statistics, on manifests the mirror fetched ---------------------------------------------
+
+
+def signed_month(colluding: tuple[str, str] | None) -> tuple[LogBuilder, dict[str, bytes]]:
+    """The warnings' simulated month as a signed log: each draw after its commitment."""
+    day, blobs = month_of_entries(5, colluding)
+    log = LogBuilder(origin=ORIGIN)
+    signers = {
+        s.name: s
+        for s in (log.key("a1", "allocator"), log.key("t1", "tablet"), log.key("s1", "scorer"))
+    }
+    common = {"v", "log", "type", "ts", "actor", "seq"}
+    for _, event in day.events:
+        signer = signers[str(event["actor"])]
+        fields = {k: v for k, v in event.items() if k not in common}
+        if event["type"] == "allocation.made":
+            log.append(
+                signer,
+                "allocation.committed",
+                session=fields["session"],
+                manifest_sha256=fields["manifest_sha256"],
+                manifest_len=len(blobs[str(fields["manifest_sha256"])]),
+                round=fields["round"],
+                beacon_kind="hashchain",
+                vrf_key="11" * 32,
+            )
+        log.append(signer, str(event["type"]), **fields)
+    return log, blobs
+
+
+@pytest.mark.parametrize("colluding", [("e-05", "school-2"), None], ids=["colluding", "honest"])
+def test_the_statistics_run_on_the_manifests_the_mirror_fetched(
+    logs: tuple[StaticLogs, str],
+    monitor_dir: Path,  # noqa: F811
+    open_again: Callable[[], Monitor],  # noqa: F811
+    clock: SecondsClock,  # noqa: F811
+    colluding: tuple[str, str] | None,
+) -> None:
+    static, url = logs
+    log, blobs = signed_month(colluding)
+    static.publish("a", log)
+    static.files["a"] |= {f"blobs/{sha}": data for sha, data in blobs.items()}
+    clock.now = TS // 1000 + 3600
+    monitor = open_again()
+    monitor.add_log(log.log_key.vkey, f"{url}/a", clock.now * 1000)
+    store_token(monitor_dir, ORIGIN, "secret-token")
+    feed = feed_warnings(monitor)
+    with httpx.Client(timeout=30) as client:
+        [outcome] = monitor.mirror.pull_all_due(http_sources(client, feed.tokens))
+    assert outcome.findings == []
+    assert sorted(p.name for p in (monitor_dir / "manifests").iterdir()) == sorted(blobs)
+    store = WarningStore(monitor.store.engine)
+    assert store.feed_position(ORIGIN).statistics_ms == clock.now * 1000
+    signals = store.signals_since(0)
+    if colluding is None:
+        assert signals == []
+        return
+    flagged = [s for s in signals if s.source == "examiner_school_passes"]
+    assert [(s.examiner, "school-2" in s.message) for s in flagged] == [("e-05", True)]
+    warnings = grade(signals, DEFAULT_TABLE, clock.now * 1000)
+    [examiner] = [w for w in warnings if w.subject == Subject("examiner", ORIGIN, "e-05")]
+    assert examiner.level == "orange"
