@@ -151,9 +151,18 @@ class WarningStore:
     @staticmethod
     def _record(session: Session, batch: dict[str, Signal], now_ms: int) -> int:
         new = 0
+        held: dict[str, WarningSignal] = {}
+        ids = list(batch)
+        for at in range(0, len(ids), 500):  # one read per 500 ids, not one per signal
+            rows = session.execute(
+                select(WarningSignal)
+                .where(WarningSignal.id.in_(ids[at : at + 500]))
+                .with_for_update()
+            ).scalars()
+            held.update((r.id, r) for r in rows)
         if batch:
             for sid, s in batch.items():
-                row = session.get(WarningSignal, sid, with_for_update=True)
+                row = held.get(sid)
                 if row is None:
                     new += 1
                     row = WarningSignal(id=sid, recorded_ms=now_ms)
