@@ -282,14 +282,23 @@ class MirrorFeed:
         return True
 
     def _keep(self, sha: str, data: bytes) -> None:
+        """Write the manifest under its hash (temporary name, synced, renamed).
+
+        Raises:
+            StoreError: it cannot be written (the hand-over stops before its entry).
+        """
         folder = self.root / MANIFESTS_DIR
-        folder.mkdir(exist_ok=True)
         tmp = folder / f".{sha}.{os.getpid()}"
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / sha)
+        try:
+            folder.mkdir(exist_ok=True)
+            with tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / sha)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot keep the manifest {sha}: {e}") from e
 
 
 def _moved(origin: str) -> StoreError:

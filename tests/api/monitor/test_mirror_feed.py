@@ -510,3 +510,26 @@ def test_the_statistics_run_on_the_manifests_the_mirror_fetched(
     warnings = grade(signals, DEFAULT_TABLE, clock.now * 1000)
     [examiner] = [w for w in warnings if w.subject == Subject("examiner", ORIGIN, "e-05")]
     assert examiner.level == "orange"
+
+
+def test_a_silent_centre_is_one_yellow_warning_per_silence(
+    monitor_dir: Path,  # noqa: F811
+    open_again: Callable[[], Monitor],  # noqa: F811
+    clock: SecondsClock,  # noqa: F811
+) -> None:
+    log = LogBuilder(origin=ORIGIN)
+    monitor = open_again()
+    monitor.add_log(log.log_key.vkey, f"http://127.0.0.1:{_free_port()}", clock.now * 1000)
+    feed = feed_warnings(monitor)
+    store = WarningStore(monitor.store.engine)
+    with httpx.Client(timeout=2) as client:
+        for _ in range(3):  # nobody answers: 1 h, 2 h, 3 h since the centre was added
+            clock.now += 3600
+            [outcome] = monitor.mirror.pull_all_due(http_sources(client, feed.tokens))
+            assert not outcome.contacted
+    signals = store.signals_since(0)
+    assert [(s.source, s.entries) for s in signals] == [("centre_silent", ())]
+    [warning] = grade(signals, DEFAULT_TABLE, clock.now * 1000)
+    assert (warning.level, warning.subject.kind) == ("yellow", "centre")
+    # The mirror's own centre_silent finding was handed over too, and made no second signal.
+    assert store.feed_position(ORIGIN).finding_after > 0
