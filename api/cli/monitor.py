@@ -13,7 +13,8 @@
   (``exam_core.monitoring.mirror_feed``);
 - ``monitor mirror --dir DIR [--once] [--workers N]``: run the mirror loop alone (another
   process sharing the centres through the database), or pull every due centre once and print
-  what it did; ``N`` processes verify entry signatures beside it.
+  what it did; ``N`` processes verify entry signatures beside it.  Each pull feeds the
+  warnings, as under ``serve``.
 - ``monitor warnings``, ``monitor ack``, ``monitor close``: the graded warnings
   (``api.cli.monitor_warnings``).
 """
