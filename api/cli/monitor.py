@@ -3,14 +3,18 @@
 - ``monitor init --dir DIR [--name NAME] [--database-url URL]``: create the directory, the
   witness, mirror and beacon keys (distinct names under NAME) and the beacon secret; print the
   three public keys (the witness vkey is what centres name with ``examctl witness add``);
-- ``monitor add-centre --dir DIR URL VKEY``: watch a centre's log — its checkpoints are
-  cosigned only for logs added here (tlog-witness: 404 for any other origin);
+- ``monitor add-centre --dir DIR URL VKEY [--token TOKEN]``: watch a centre's log — its
+  checkpoints are cosigned only for logs added here (tlog-witness: 404 for any other origin);
+  ``TOKEN`` (a centre token of role ``monitor``) lets the mirror fetch its manifests, kept in
+  ``DIR/centre-tokens.json`` (mode 0600);
 - ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness, the mirror's
   checkpoints and findings, and the beacon over HTTP (OpenAPI at ``/openapi.json``), and run
-  the mirror loop beside them, until interrupted;
+  the mirror loop beside them, until interrupted; every pull feeds the warnings
+  (``exam_core.monitoring.mirror_feed``);
 - ``monitor mirror --dir DIR [--once] [--workers N]``: run the mirror loop alone (another
   process sharing the centres through the database), or pull every due centre once and print
-  what it did; ``N`` processes verify entry signatures beside it.
+  what it did; ``N`` processes verify entry signatures beside it.  Each pull feeds the
+  warnings, as under ``serve``.
 - ``monitor warnings``, ``monitor ack``, ``monitor close``: the graded warnings
   (``api.cli.monitor_warnings``).
 """
@@ -26,7 +30,9 @@ from typing import Any
 from api.cli import monitor_warnings
 from api.cli.log import passphrase, passphrase_option
 from exam_core.errors import StoreError
+from exam_core.monitoring.centre_tokens import check_token, store_token
 from exam_core.monitoring.home import create_monitor, open_monitor
+from exam_core.monitoring.mirror_feed import feed_warnings
 
 DEFAULT_NAME = "monitor.example"
 DEFAULT_HOST = "127.0.0.1"
@@ -58,6 +64,11 @@ def register(commands: Any) -> None:
     add.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
     add.add_argument("url", metavar="URL", help="the URL prefix the centre serves its log under")
     add.add_argument("vkey", metavar="VKEY", help="the centre's log vkey (key name = origin)")
+    add.add_argument(
+        "--token",
+        help="a bearer token of role monitor on the centre (reads its manifests for the "
+        "statistics; kept in DIR/centre-tokens.json, mode 0600)",
+    )
     passphrase_option(add)
     add.set_defaults(run=run_add_centre)
 
@@ -118,9 +129,15 @@ def run_add_centre(args: argparse.Namespace) -> int:
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise StoreError(f"centre URL {args.url!r} is not an http(s) URL prefix")
+    if args.token is not None:
+        check_token(args.token)  # before the centre is added: a refusal adds nothing
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
         log = monitor.add_log(args.vkey, url, time.time_ns() // 1_000_000)
+        if args.token is not None:
+            store_token(monitor.root, log.origin, args.token)
     print(f"watching {log.origin} at {log.url}")
+    if args.token is None:
+        print("no --token: its manifests are not fetched and its statistics are not run")
     return 0
 
 
@@ -139,7 +156,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"monitoring centre {monitor.config.name} on {where}", flush=True)
         app = create_app(monitor)
         if not args.no_mirror:
-            loop = MirrorLoop(monitor.mirror, workers=args.mirror_workers)
+            feed = feed_warnings(monitor)
+            loop = MirrorLoop(monitor.mirror, workers=args.mirror_workers, tokens=feed.tokens)
             # Started and stopped with the server: uvicorn ends the process on SIGTERM once
             # it has shut down, so the loop and its worker processes stop in its shutdown.
             app.router.on_startup.append(loop.start)
@@ -158,7 +176,8 @@ def run_mirror(args: argparse.Namespace) -> int:
     from api.monitor.mirror_loop import MirrorLoop  # noqa: PLC0415 - httpx, only when mirroring
 
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
-        loop = MirrorLoop(monitor.mirror, workers=max(0, args.workers))
+        feed = feed_warnings(monitor)
+        loop = MirrorLoop(monitor.mirror, workers=max(0, args.workers), tokens=feed.tokens)
         if not args.once:
             print(f"mirror {monitor.mirror.name} running", flush=True)
             signal.signal(signal.SIGTERM, lambda _signum, _frame: loop.request_stop())

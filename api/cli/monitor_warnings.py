@@ -1,10 +1,14 @@
 """``examctl monitor warnings | ack | close``: the monitoring centre's graded warnings.
 
-- ``monitor warnings --dir DIR [--json] [--at MS]``: every warning now (or at ``MS``), highest
-  level first, with its points, status and evidence (the signals, each with the indexes of the
-  entries of the centre's log that caused it; the newest ten in text, all with ``--json``);
+- ``monitor warnings --dir DIR [--json] [--at MS] [--recompute]``: every warning now (or at
+  ``MS``), highest level first, with its points, status and evidence (the signals, each with
+  the indexes of the entries of the centre's log that caused it; the newest ten in text, all
+  with ``--json``);
   graded by the points table in ``DIR/warnings.json`` (or the default, docs/monitoring.md),
-  which is refused with the offending key named when it breaks a rule;
+  which is refused with the offending key named when it breaks a rule.  ``--recompute`` first
+  runs every centre's statistics over what the mirror handed to the warnings (the mirror runs
+  them daily); a centre added without a token has no manifests and no statistics, which the
+  listing says;
 - ``monitor ack --dir DIR WARNING --by NAME --why TEXT`` and ``monitor close …``: acknowledge
   or close a warning (its id, or a prefix of at least 6 digits that names one warning) as a
   signed entry of the monitoring centre's own log; prints the entry's index.
@@ -20,8 +24,10 @@ from typing import Any
 
 from api.cli.log import passphrase, passphrase_option
 from exam_core.errors import WarningsError
+from exam_core.monitoring.centre_tokens import read_tokens
 from exam_core.monitoring.desk_log import act_on_warning, open_desk_log, sync_actions
 from exam_core.monitoring.home import Monitor, open_monitor
+from exam_core.monitoring.mirror_feed import MirrorFeed
 from exam_core.monitoring.points_table import load_points_table
 from exam_core.monitoring.warning_store import WarningStore
 from exam_core.monitoring.warnings import ACKNOWLEDGED, CLOSED, GradedWarning, grade
@@ -37,6 +43,9 @@ def register(actions: Any) -> None:
     listing.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
     listing.add_argument("--json", action="store_true", help="one JSON object, with evidence")
     listing.add_argument("--at", type=int, help="grade as of this time (ms since 1970)")
+    listing.add_argument(
+        "--recompute", action="store_true", help="run every centre's statistics first"
+    )
     passphrase_option(listing)
     listing.set_defaults(run=run_warnings)
     for name, action, what in (
@@ -111,10 +120,34 @@ def run_warnings(args: argparse.Namespace) -> int:
     """
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
         now = args.at if args.at is not None else _now_ms()
+        origins = [h.origin for h in monitor.mirror.store.heads()]
+        tokens = read_tokens(monitor.root)
+        untokened = [o for o in origins if o not in tokens]
+        if args.recompute:
+            feed = MirrorFeed(
+                monitor.root,
+                monitor.mirror.store,
+                WarningStore(monitor.store.engine),
+                load_points_table(monitor.root),
+                tokens=tokens,
+                silent_after_ms=monitor.config.mirror_silence_ms,
+            )
+            for origin in origins:
+                feed.recompute(origin)
         warnings = _graded(monitor, now)
     if args.json:
-        print(json.dumps({"at_ms": now, "warnings": [_as_json(w) for w in warnings]}, indent=2))
+        listing = {
+            "at_ms": now,
+            "warnings": [_as_json(w) for w in warnings],
+            "no_statistics": untokened,
+        }
+        print(json.dumps(listing, indent=2))
         return 0
+    for origin in untokened:
+        print(
+            f"no statistics for {_printable(origin)}: added without --token, so its manifests "
+            "are not fetched"
+        )
     if not warnings:
         print("no warnings")
     for w in warnings:

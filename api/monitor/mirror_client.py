@@ -11,7 +11,7 @@ a refusal: a centre's own checkpoint implies every tile the mirror asks for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -32,9 +32,10 @@ DEFAULT_TIMEOUT_S = 10.0
 class HttpLogSource:
     """The log served under ``url`` (no trailing slash), read with ``client``."""
 
-    def __init__(self, client: httpx.Client, url: str) -> None:
+    def __init__(self, client: httpx.Client, url: str, token: str | None = None) -> None:
         self._client = client
         self._url = url.rstrip("/")
+        self._headers = {} if token is None else {"Authorization": f"Bearer {token}"}
 
     def checkpoint(self) -> bytes:
         """The newest checkpoint note, unverified.
@@ -55,15 +56,25 @@ class HttpLogSource:
         limit = ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES
         return self._get(tile.path, limit)
 
-    def _get(self, path: str, limit: int) -> bytes:
+    def blob(self, sha256_hex: str, limit: int) -> bytes:
+        """The blob of that hash (``GET /blobs/<sha256>`` with the monitor's bearer token),
+        unverified.
+
+        Raises:
+            SourceUnavailableError: no answer, a timeout, a 5xx or 429.
+            SourceRefusedError: another status, or more than ``limit`` bytes.
+        """
+        return self._get(f"blobs/{sha256_hex}", limit, self._headers)
+
+    def _get(self, path: str, limit: int, headers: dict[str, str] | None = None) -> bytes:
         url = f"{self._url}/{path}"
         try:
-            with self._client.stream("GET", url) as answer:
+            with self._client.stream("GET", url, headers=headers) as answer:
                 status = answer.status_code
                 if status >= 500 or status == 429:
                     raise SourceUnavailableError(f"{url} answered {status}")
                 if status != 200:
-                    raise SourceRefusedError(path, f"answered {status}")
+                    raise SourceRefusedError(path, f"answered {status}", status=status)
                 declared = answer.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limit:
                     raise SourceRefusedError(path, f"declares {declared} bytes; at most {limit}")
@@ -77,8 +88,11 @@ class HttpLogSource:
             raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
 
 
-def http_sources(client: httpx.Client) -> Callable[[KnownLog], LogSource]:
-    """The mirror's ``open_source``: each log read over ``client`` from its URL.
+def http_sources(
+    client: httpx.Client, tokens: Mapping[str, str] | None = None
+) -> Callable[[KnownLog], LogSource]:
+    """The mirror's ``open_source``: each log read over ``client`` from its URL, its blobs with
+    the log's token in ``tokens`` (by origin) if there is one.
 
     Raises:
         ValueError: a log has no URL (the mirror only schedules logs that have one).
@@ -87,7 +101,7 @@ def http_sources(client: httpx.Client) -> Callable[[KnownLog], LogSource]:
     def open_source(log: KnownLog) -> LogSource:
         if log.url is None:
             raise ValueError(f"{log.origin} has no URL to mirror it from")
-        return HttpLogSource(client, log.url)
+        return HttpLogSource(client, log.url, (tokens or {}).get(log.origin))
 
     return open_source
 

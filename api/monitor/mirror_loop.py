@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 
 import httpx
@@ -32,10 +33,17 @@ class MirrorLoop:
     """Runs ``mirror`` until ``stop`` is called, in the caller's thread or a daemon thread."""
 
     def __init__(
-        self, mirror: Mirror, client: httpx.Client | None = None, *, workers: int = 0
+        self,
+        mirror: Mirror,
+        client: httpx.Client | None = None,
+        *,
+        workers: int = 0,
+        tokens: Mapping[str, str] | None = None,
     ) -> None:
-        """``workers`` processes verify entry signatures beside this one (0: none)."""
+        """``workers`` processes verify entry signatures beside this one (0: none); ``tokens``
+        (by origin) read each centre's blobs."""
         self._mirror = mirror
+        self._tokens = dict(tokens or {})
         self._client = client or mirror_client()
         self._pool = (
             ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
@@ -52,7 +60,7 @@ class MirrorLoop:
         Raises:
             StoreError: the database failed.
         """
-        outcomes = self._mirror.pull_all_due(http_sources(self._client))
+        outcomes = self._mirror.pull_all_due(http_sources(self._client, self._tokens))
         for o in outcomes:
             for f in o.findings:
                 log.warning("%s: %s %s", o.origin, f.finding.code, f.finding.message)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import migrations
 
-HEAD = "0006"
+HEAD = "0007"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -9,6 +9,9 @@
   in the monitoring centre's own log (the entry is the record, this row its copy for listing
   the warnings): it covers the warning's signals recorded up to its time, whose count and
   digest it states.
+- ``warning_feed``: per mirrored log, how far the mirror's verified entries and findings were
+  handed to the warnings (``entries_fed``, ``finding_after``: the last finding's number) and
+  when its statistics last ran; advanced in the transaction that records the signals they gave.
 """
 
 from __future__ import annotations
@@ -59,5 +62,16 @@ class WarningActionRow(Base):
     signals_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-WARNING_TABLES = ("warning_signals", "warning_actions")
+class WarningFeedRow(Base):
+    """How far the warnings' intake has read one mirrored log."""
+
+    __tablename__ = "warning_feed"
+
+    origin: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    entries_fed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    finding_after: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    statistics_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+WARNING_TABLES = ("warning_signals", "warning_actions", "warning_feed")
 """The warnings' tables in creation order."""

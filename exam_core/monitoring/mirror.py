@@ -54,7 +54,7 @@ from exam_core.errors import (
     ProofError,
     StoreError,
 )
-from exam_core.findings import Finding
+from exam_core.findings import ERROR, WARNING, Finding
 from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
 from exam_core.log.cosignature import CosignatureSigner
 from exam_core.log.entry import parse_entry
@@ -91,7 +91,7 @@ from exam_core.monitoring.mirror_store import (
 )
 from exam_core.monitoring.store import KnownLog, MonitorStore
 
-__all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "new_findings"]
+__all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "manifest_refused", "new_findings"]
 
 CHUNK_ENTRIES = 2048
 """Entries committed together: a killed pull fetches at most this many again."""
@@ -115,6 +115,7 @@ MIRROR_CODES = (
     "mirror_response_refused",
     "mirror_entry_mismatch",
     "centre_silent",
+    "mirror_manifest_refused",
 )
 """Codes of the mirror's own findings; an entry that fails the ingest rules keeps the audit's
 code (``bad_signature``, ``bad_seq``, ``schema``, …).  docs/monitoring.md explains each."""
@@ -179,6 +180,21 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
 
 
+def manifest_refused(index: int, sha256_hex: str, problem: str, *, error: bool) -> NewFinding:
+    """The finding for the manifest blob committed at entry ``index`` that the centre did not
+    serve as committed (``error``) or would not serve to the monitor's token (a warning)."""
+    return NewFinding(
+        Finding(
+            index,
+            "mirror_manifest_refused",
+            f"the manifest {sha256_hex} committed at entry {index}: {problem}",
+            ERROR if error else WARNING,
+        ),
+        {"entries": [index], "path": f"blobs/{sha256_hex}"},
+        _fingerprint("manifest", index, sha256_hex, problem),
+    )
+
+
 def _text(note: bytes | None) -> str | None:
     return None if note is None else note.decode("utf-8", "replace")
 
@@ -197,6 +213,9 @@ class Mirror:
         clock_ms: Callable[[], int] = _now_ms,
         signatures: Executor | None = None,
     ) -> None:
+        self.after_pull: Callable[[KnownLog, LogSource, PullOutcome, int], None] | None = None
+        """Called after each pull with the log, its source, the outcome and when the centre
+        last answered (``exam_core.monitoring.mirror_feed`` hands the warnings what is new)."""
         self.store = store
         self.signatures = signatures
         """Worker processes to verify entry signatures in (None: in this process)."""
@@ -243,11 +262,14 @@ class Mirror:
             source = open_source(log)
             try:
                 outcome = self.pull(log, source)
+                done = self.clock_ms()
+                last_contact = done if outcome.contacted else claim.last_contact_ms
+                if self.after_pull is not None:
+                    self.after_pull(log, source, outcome, last_contact)
             finally:
                 close = getattr(source, "close", None)
                 if callable(close):
                     close()
-            done = self.clock_ms()
             if outcome.contacted:
                 claim.contact_ms = done
             elif done - claim.last_contact_ms > self.silence_ms:

@@ -22,7 +22,7 @@ from typing import Protocol
 from exam_core.errors import ExamCoreError
 from exam_core.log.tiles import TilePath
 
-__all__ = ["LogSource", "SourceRefusedError", "SourceUnavailableError"]
+__all__ = ["BlobSource", "LogSource", "SourceRefusedError", "SourceUnavailableError"]
 
 
 class SourceUnavailableError(ExamCoreError):
@@ -32,9 +32,11 @@ class SourceUnavailableError(ExamCoreError):
 class SourceRefusedError(ExamCoreError):
     """The centre answered with something no valid log serves (``path``: what was asked)."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, *, status: int | None = None) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+        self.status = status
+        """The HTTP status when the refusal is one (None: the answer itself is unacceptable)."""
 
 
 class LogSource(Protocol):
@@ -55,5 +57,18 @@ class LogSource(Protocol):
         Raises:
             SourceUnavailableError: the centre did not answer.
             SourceRefusedError: the answer is unacceptable (too large, a 4xx).
+        """
+        ...
+
+
+class BlobSource(Protocol):
+    """Where a centre's blobs are read from (``GET /blobs/<sha256>``, with a monitor token)."""
+
+    def blob(self, sha256_hex: str, limit: int) -> bytes:
+        """The blob of that hash, unverified, at most ``limit`` bytes.
+
+        Raises:
+            SourceUnavailableError: no answer, a timeout, a 5xx or 429.
+            SourceRefusedError: another status (``path`` names it), or more than ``limit`` bytes.
         """
         ...

@@ -390,6 +390,47 @@ class MirrorStore:
                 .order_by(MirrorFinding.id)
                 .limit(limit)
             ).all()
+        return self._recorded(rows)
+
+    def findings_of(
+        self, origin: str, after_id: int = 0, limit: int = 1000
+    ) -> list[RecordedFinding]:
+        """The findings about ``origin`` recorded after the one numbered ``after_id``, oldest
+        first.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        with self._begin("cannot read the mirror's findings") as conn:
+            rows = conn.execute(
+                select(MirrorFinding)
+                .where(MirrorFinding.origin == origin, MirrorFinding.id > after_id)
+                .order_by(MirrorFinding.id)
+                .limit(limit)
+            ).all()
+        return self._recorded(rows)
+
+    def failed_entries(self, origin: str, start: int, end: int) -> set[int]:
+        """The indexes in ``start`` … ``end`` − 1 of ``origin`` with an error finding.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        with self._begin("cannot read the mirror's findings") as conn:
+            return {
+                int(i or 0)
+                for i in conn.scalars(
+                    select(MirrorFinding.entry_index).where(
+                        MirrorFinding.origin == origin,
+                        MirrorFinding.severity == ERROR,
+                        MirrorFinding.entry_index >= start,
+                        MirrorFinding.entry_index < end,
+                    )
+                )
+            }
+
+    @staticmethod
+    def _recorded(rows: Sequence[Any]) -> list[RecordedFinding]:
         return [
             RecordedFinding(
                 id=int(r.id),

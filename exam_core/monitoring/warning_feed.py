@@ -12,9 +12,11 @@ One ``CentreFeed`` per watched centre.  The mirror calls, as it goes:
   cell flagged on several days of one month is one signal, and next month's is another.
 
 Each call records its signals at once (``WarningStore.record_signals``, idempotent by id), so a
-mirror killed and restarted loses no warning and adds none twice.  The feed's memory of who
-examined which exam is rebuilt by handing it the entries again from where the mirror resumes
-(entries of earlier exams are then attributed to the centre only).
+mirror killed and restarted loses no warning and adds none twice.  ``observe``,
+``mirror_finding_signals`` and ``statistics_signals`` give the same signals without recording
+them, for ``exam_core.monitoring.mirror_feed``, which records them together with how far it
+has read the mirror (exactly once) and, after a restart, rebuilds the feed's memory of who
+examined which exam by observing the mirror's stored entries again up to that point.
 """
 
 from __future__ import annotations
@@ -22,13 +24,20 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from exam_core.findings import Finding
 from exam_core.monitoring.exam_watch import ExamWatch
+from exam_core.monitoring.mirror_store import RecordedFinding
 from exam_core.monitoring.placements import PlacementTally
 from exam_core.monitoring.points_table import PointsTable
-from exam_core.monitoring.signals import centre_silent_signal, signals_from_findings
+from exam_core.monitoring.signals import (
+    MAX_EVIDENCE,
+    Signal,
+    centre_silent_signal,
+    signals_from_findings,
+)
 from exam_core.monitoring.statistics import statistics_signals
 from exam_core.monitoring.warning_store import WarningStore
 
@@ -66,9 +75,14 @@ class CentreFeed:
         Raises:
             StoreError: the database cannot be written.
         """
+        signals = self.observe(index, event)
+        return self.store.record_signals(signals, self.clock_ms()) if signals else 0
+
+    def observe(self, index: int, event: Mapping[str, Any]) -> list[Signal]:
+        """Take a verified entry and return its signals, recording nothing."""
         signals = self.watch.observe(index, event)
         self.tally.observe(index, event)
-        return self.store.record_signals(signals, self.clock_ms()) if signals else 0
+        return signals
 
     def findings(self, findings: Iterable[Finding]) -> int:
         """Record the signals of ``findings`` about this centre's log; how many were new.
@@ -85,6 +99,37 @@ class CentreFeed:
             entry_time=self.watch.entry_time,
         )
         return self.store.record_signals(signals, now)
+
+    def mirror_finding_signals(self, recorded: RecordedFinding) -> list[Signal]:
+        """The signals of one of the mirror's findings, its evidence's entries (``entries`` in
+        ``RecordedFinding.evidence``) added to the entry it names; nothing is recorded.
+
+        The mirror's ``centre_silent`` finding gives none: ``silence`` makes that signal.
+        """
+        if recorded.finding.code == "centre_silent":
+            return []
+        cited = recorded.evidence.get("entries")
+        extra = (
+            [i for i in cited if isinstance(i, int) and i >= 0] if isinstance(cited, list) else []
+        )
+        signals = signals_from_findings(
+            self.centre,
+            [recorded.finding],
+            recorded.recorded_ms,
+            attribute=self.watch.attribute,
+            entry_time=self.watch.entry_time,
+        )
+        out = []
+        for signal in signals:
+            entries = tuple(sorted({*signal.entries, *extra}))[:MAX_EVIDENCE]
+            out.append(
+                replace(
+                    signal,
+                    entries=entries,
+                    message=f"{signal.message} (mirror finding {recorded.id})",
+                )
+            )
+        return out
 
     def silence(self, last_answer_ms: int) -> int:
         """Record a ``centre_silent`` signal if the centre last answered too long ago.
@@ -103,14 +148,17 @@ class CentreFeed:
             StoreError: the database cannot be written.
         """
         now = self.clock_ms()
+        return self.store.record_signals(self.statistics_signals(now), now)
+
+    def statistics_signals(self, now: int) -> list[Signal]:
+        """What the statistics flag over the window ending at ``now``; nothing is recorded."""
         settings = self.table.statistics
         since = now - settings.window_days * 86_400_000
         period = datetime.datetime.fromtimestamp(now / 1000, tz=datetime.UTC).strftime("%Y-%m")
-        signals = statistics_signals(
+        return statistics_signals(
             self.centre,
             self.tally.placements(since),
             settings.false_discovery_rate,
             period=period,
             at_ms=now,
         )
-        return self.store.record_signals(signals, now)

@@ -5,6 +5,8 @@ anything else that finds signals) calls ``record_signals``; ``examctl monitor wa
 ``signals_since`` and ``actions`` and grades them (``exam_core.monitoring.warnings.grade``).
 Recording is idempotent by signal id, in one transaction per call: a process killed half-way
 leaves the signals of that call all recorded or none, and recording them again is harmless.
+``record_fed`` also moves a log's ``FeedPosition`` (how far the mirror's entries and findings
+were handed over) in that same transaction, so each is handed over exactly once.
 """
 
 from __future__ import annotations
@@ -12,18 +14,31 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exam_core.db.migrate import upgrade
-from exam_core.db.warnings import WarningActionRow, WarningSignal
+from exam_core.db.warnings import WarningActionRow, WarningFeedRow, WarningSignal
 from exam_core.errors import StoreError
 from exam_core.monitoring.signals import Signal
 from exam_core.monitoring.warnings import WarningAction
 
-__all__ = ["WarningStore"]
+__all__ = ["FeedPosition", "WarningStore"]
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """How far the warnings' intake has read one mirrored log."""
+
+    entries_fed: int = 0
+    """Entries ``0 … entries_fed − 1`` were handed over."""
+    finding_after: int = 0
+    """The number of the last mirror finding handed over (``RecordedFinding.id``)."""
+    statistics_ms: int = 0
+    """When the statistics last ran (0: never)."""
 
 
 def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
@@ -81,10 +96,73 @@ class WarningStore:
         batch = {s.id: s for s in signals}
         if not batch:
             return 0
-        new = 0
         with self._transaction("cannot record the signals") as session:
+            return self._record(session, batch, now_ms)
+
+    def feed_position(self, origin: str) -> FeedPosition:
+        """How far the intake has read ``origin`` (all zero if it never has).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        with self._transaction("cannot read the warnings' feed position") as session:
+            row = session.get(WarningFeedRow, origin)
+            if row is None:
+                return FeedPosition()
+            return FeedPosition(
+                int(row.entries_fed), int(row.finding_after), int(row.statistics_ms)
+            )
+
+    def record_fed(
+        self,
+        origin: str,
+        signals: Iterable[Signal],
+        now_ms: int,
+        *,
+        was: FeedPosition,
+        now: FeedPosition,
+    ) -> int | None:
+        """Record ``signals`` and move ``origin``'s position from ``was`` to ``now``, in one
+        transaction; how many signals were new, or None (nothing written) if the position is no
+        longer ``was`` (another process handed them over first).
+
+        Raises:
+            StoreError: the database cannot be written.
+        """
+        batch = {s.id: s for s in signals}
+        with self._transaction("cannot record the signals") as session:
+            row = session.get(WarningFeedRow, origin, with_for_update=True)
+            held = (
+                FeedPosition()
+                if row is None
+                else FeedPosition(
+                    int(row.entries_fed), int(row.finding_after), int(row.statistics_ms)
+                )
+            )
+            if held != was:
+                return None
+            if row is None:
+                row = WarningFeedRow(origin=origin)
+                session.add(row)
+            row.entries_fed, row.finding_after = now.entries_fed, now.finding_after
+            row.statistics_ms = now.statistics_ms
+            return self._record(session, batch, now_ms)
+
+    @staticmethod
+    def _record(session: Session, batch: dict[str, Signal], now_ms: int) -> int:
+        new = 0
+        held: dict[str, WarningSignal] = {}
+        ids = list(batch)
+        for at in range(0, len(ids), 500):  # one read per 500 ids, not one per signal
+            rows = session.execute(
+                select(WarningSignal)
+                .where(WarningSignal.id.in_(ids[at : at + 500]))
+                .with_for_update()
+            ).scalars()
+            held.update((r.id, r) for r in rows)
+        if batch:
             for sid, s in batch.items():
-                row = session.get(WarningSignal, sid, with_for_update=True)
+                row = held.get(sid)
                 if row is None:
                     new += 1
                     row = WarningSignal(id=sid, recorded_ms=now_ms)
