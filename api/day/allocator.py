@@ -180,7 +180,7 @@ class Allocator:
         allocation = make_allocation(
             drawn.manifest_bytes,
             drawn.manifest,
-            self._reveal(drawn.manifest.beacon.round),
+            self.beacon_value(drawn.manifest.beacon.round),
             self.vrf_secret,
         )
         index = self.log.append("allocation.made", made_fields(allocation, session))
@@ -189,7 +189,7 @@ class Allocator:
             drawn.assignment = {str(c): str(e) for c, e in allocation.assignment}
         return index
 
-    def _reveal(self, target: int) -> BeaconReading:
+    def beacon_value(self, target: int) -> BeaconReading:
         """The value of round ``target``, checked against the commitment, once it is out.
 
         Raises:
