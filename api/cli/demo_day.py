@@ -75,10 +75,11 @@ DEMO_CHUNK_FRAMES = 1500
 """Two and a half minutes of telemetry per chunk: a 科目三 drive in seven chunks, not eighteen."""
 BEACON_PERIOD_MS = 1_000
 """The monitor's beacon: a round a second (its shortest period), so a draw waits little."""
-COMMIT_LEAD_MS = 2_000
+COMMIT_LEAD_MS = 3_000
 """A manifest aims at a round at least this long after it is signed: time for the witness to
 cosign a tree holding the commitment before the round is out, which is the audit's evidence
-that it was committed first (cosignature times are whole seconds)."""
+that it was committed first (cosignature times are whole seconds), with room for a loaded
+machine."""
 MIRROR_INTERVAL_MS = 2_000
 """The monitor's mirror pulls the centre every two seconds while the day runs."""
 WITNESS_WAIT_S = 30.0
@@ -253,6 +254,8 @@ class MonitorView:
     cosigned: int
     """Checkpoints of the centre its witness cosigned."""
     checkpoints: int
+    newest_cosigned: bool
+    """Whether the witness cosigned the newest checkpoint (the one the bundle ends with)."""
     findings: Counter[str]
     warnings: Sequence[Mapping[str, Any]]
 
@@ -269,9 +272,12 @@ def monitor_summary(view: MonitorView, size: int, dashboard: str, say: Say) -> N
     levels = Counter(str(w["level"]) for w in view.warnings)
     warned = ", ".join(f"{level} ×{n}" for level, n in sorted(levels.items())) or "none"
     found = ", ".join(f"{code} ×{n}" for code, n in sorted(view.findings.items())) or "none"
+    newest = "the newest among them" if view.newest_cosigned else "not the newest"
     say(
-        f"  monitor: {mirror}; its witness cosigned {view.cosigned} of {view.checkpoints} "
-        f"checkpoints; mirror findings: {found}; warnings it holds: {warned}; "
+        f"  monitor: {mirror}; its witness cosigned {view.cosigned} of the {view.checkpoints} "
+        f"checkpoints the centre signed, {newest}; "
+        f"mirror findings: {found}; "
+        f"warnings it holds: {warned}; "
         f"dashboard {dashboard} (while it ran)"
     )
 
@@ -428,10 +434,12 @@ def _watched_day(
         size = centre.store.size()
         export_bundle(centre, bundle, wait_witnessed_s=WITNESS_WAIT_S)
         published.write_text(centre.policy_text())
-        cosigned = sum(1 for by in centre.store.cosignatures().values() if witness in by)
+        lines = centre.store.cosignatures()
+        cosigned = sum(1 for by in lines.values() if witness in by)
         checkpoints = len(centre.store.cosigned_checkpoints())
+        newest = witness in lines.get(size, {})
     say(f"export: {size} entries written to {bundle} (tlog-tiles layout, checkpoints, policy)")
-    view = MonitorView(mirrored, cosigned, checkpoints, findings, warnings)
+    view = MonitorView(mirrored, cosigned, checkpoints, newest, findings, warnings)
     return _Watched(outcome, view), size
 
 
