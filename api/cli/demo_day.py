@@ -36,11 +36,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import httpx
 
-from api.cli.demo_monitor import MirrorHead, MonitorProcess
+from api.cli.demo_monitor import MonitorProcess, MonitorView, monitor_summary
 from api.cli.demo_service import ServiceProcess, run_examctl
 from api.day.centre_setup import PreparedDay, SessionSpec, prepare_day
 from api.day.day_run import DayOutcome, DayScript, deductions_of, run_day
@@ -246,42 +246,6 @@ def summary(
     return {s: (p, n) for s, (p, n) in by_subject.items()}
 
 
-@dataclass(frozen=True)
-class MonitorView:
-    """What the monitoring centre holds of the day, for the summary."""
-
-    mirrored: MirrorHead | None
-    cosigned: int
-    """Checkpoints of the centre its witness cosigned."""
-    checkpoints: int
-    newest_cosigned: bool
-    """Whether the witness cosigned the newest checkpoint (the one the bundle ends with)."""
-    findings: Counter[str]
-    warnings: Sequence[Mapping[str, Any]]
-
-
-def monitor_summary(view: MonitorView, size: int, dashboard: str, say: Say) -> None:
-    """Print the line on the monitoring centre: its mirror, its witness, its warnings."""
-    held = view.mirrored
-    mirror = (
-        f"mirrored {held.entries} of {size} entries (tree of {held.tree_size} verified, "
-        f"its mirror cosigned {held.cosigned_size or 0})"
-        if held is not None
-        else f"mirrored none of {size} entries yet"
-    )
-    levels = Counter(str(w["level"]) for w in view.warnings)
-    warned = ", ".join(f"{level} ×{n}" for level, n in sorted(levels.items())) or "none"
-    found = ", ".join(f"{code} ×{n}" for code, n in sorted(view.findings.items())) or "none"
-    newest = "the newest among them" if view.newest_cosigned else "not the newest"
-    say(
-        f"  monitor: {mirror}; its witness cosigned {view.cosigned} of the {view.checkpoints} "
-        f"checkpoints the centre signed, {newest}; "
-        f"mirror findings: {found}; "
-        f"warnings it holds: {warned}; "
-        f"dashboard {dashboard} (while it ran)"
-    )
-
-
 def _served_size(url: str) -> int:
     """The size of the newest checkpoint the centre serves."""
     note = httpx.get(f"{url}/checkpoint", timeout=10.0)
@@ -444,11 +408,9 @@ def _watched_day(
 
 
 __all__ = [
-    "MonitorView",
     "ProgressBoard",
     "audit",
     "demo_day",
-    "monitor_summary",
     "run_demo",
     "tamper_score",
     "write_receipts",

@@ -6,7 +6,7 @@ a loopback port, and everything the day needs of it goes over HTTP — the centr
 checkpoint to cosign (tlog-witness), its mirror pulls and verifies the centre's log, and the
 allocator draws on its hash-chain beacon.  ``MonitorProcess`` makes it, starts it, and reads
 back what it holds: how far it mirrored the log, and its graded warnings
-(``examctl monitor warnings --json``).
+(``examctl monitor warnings --json``); ``monitor_summary`` prints that as the summary's line.
 
 Its two timings are set in ``monitor.json`` for a day that lasts minutes: a beacon round every
 ``beacon_period_ms`` (the draw waits at most one period past its lead) and a mirror pull every
@@ -22,6 +22,7 @@ import socket
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,44 @@ class MirrorHead:
     tree_size: int
     entries: int
     cosigned_size: int | None
+
+
+@dataclass(frozen=True)
+class MonitorView:
+    """What the monitoring centre holds of the day, for the summary."""
+
+    mirrored: MirrorHead | None
+    cosigned: int
+    """Checkpoints of the centre its witness cosigned."""
+    checkpoints: int
+    newest_cosigned: bool
+    """Whether the witness cosigned the newest checkpoint (the one the bundle ends with)."""
+    findings: Counter[str]
+    warnings: Sequence[Mapping[str, Any]]
+
+
+def monitor_summary(
+    view: MonitorView, size: int, dashboard: str, say: Callable[[str], None]
+) -> None:
+    """Print the line on the monitoring centre: its mirror, its witness, its warnings."""
+    held = view.mirrored
+    mirror = (
+        f"mirrored {held.entries} of {size} entries (tree of {held.tree_size} verified, "
+        f"its mirror cosigned {held.cosigned_size or 0})"
+        if held is not None
+        else f"mirrored none of {size} entries yet"
+    )
+    levels = Counter(str(w["level"]) for w in view.warnings)
+    warned = ", ".join(f"{level} ×{n}" for level, n in sorted(levels.items())) or "none"
+    found = ", ".join(f"{code} ×{n}" for code, n in sorted(view.findings.items())) or "none"
+    newest = "the newest among them" if view.newest_cosigned else "not the newest"
+    say(
+        f"  monitor: {mirror}; its witness cosigned {view.cosigned} of the {view.checkpoints} "
+        f"checkpoints the centre signed, {newest}; "
+        f"mirror findings: {found}; "
+        f"warnings it holds: {warned}; "
+        f"dashboard {dashboard} (while it ran)"
+    )
 
 
 def _free_port() -> int:
@@ -196,4 +235,11 @@ class MonitorProcess:
         return code
 
 
-__all__ = ["NAME", "MirrorHead", "MonitorKeys", "MonitorProcess"]
+__all__ = [
+    "NAME",
+    "MirrorHead",
+    "MonitorKeys",
+    "MonitorProcess",
+    "MonitorView",
+    "monitor_summary",
+]
