@@ -6,8 +6,9 @@ In order, for one session (docs/allocation.md, docs/exam_day.md):
    shows checked in (read from the centre: ``GET /day/sessions/{s}``) and the crews on duty;
 2. ``commit``: the manifest is built over that roster with every recorded tie (the centre's
    rows, ``RosterBook``), uploaded as a blob, and committed (``allocation.committed``) for the
-   first beacon round that does not exist yet ``lead_ms`` after the entry is signed (time for
-   the commitment to reach the centre's witnesses, whose cosignatures show it came first);
+   first beacon round that does not exist yet ``lead_ms`` after the manifest is aimed (time to
+   store and sign the commitment, and for it to reach the centre's witnesses, whose
+   cosignatures show it came first);
 3. ``make``: once that round is out, the VRF is proven over the manifest and the beacon value
    and the draw is published (``allocation.made``);
 4. ``repair``: a no-show (or an examiner's withdrawal) is repaired by the rule of
@@ -99,8 +100,8 @@ class Allocator:
         cap_share: float = 0.5,
     ) -> None:
         """``beacon_keys`` are the beacon keys the centre's policy pins (a hash chain's
-        commitment must be signed by one); ``lead_ms`` how far past the commitment's signing
-        its round must lie.
+        commitment must be signed by one); ``lead_ms`` how far past the moment a manifest is
+        aimed its round must lie (at least ``COMMIT_MARGIN_MS``).
 
         Raises:
             BeaconError: the beacon's commitment is malformed or not signed by a pinned key.
