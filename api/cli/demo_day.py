@@ -1,18 +1,27 @@
 """The exam day, end to end, over real HTTP on loopback (what ``make demo`` runs).
 
-One centre serves its day with ``examctl serve`` in a process of its own; every other machine
-— the check-in terminals, the supervisor's desk, the allocator, the examiners' tablets, the cars'
-in-car units and the rooms' gateway polling emulated devices on pseudo-terminals — is a client
-of it, each with its own key and token, running in threads (``api.day.day_run``).  By default:
+One centre serves its day with ``examctl serve`` in a process of its own, and a monitoring
+centre (``examctl monitor serve``, ``api.cli.demo_monitor``) watches it from another: the
+centre's policy names the monitor's witness (quorum 1), which cosigns every checkpoint, and pins
+the monitor's beacon key; the monitor's mirror pulls and verifies the centre's log as the day
+goes.  Every other machine — the check-in terminals, the supervisor's desk, the allocator, the
+examiners' tablets, the cars' in-car units and the rooms' gateway polling emulated devices on
+pseudo-terminals — is a client of the centre, each with its own key and token, running in
+threads (``api.day.day_run``); the allocator draws every allocation on the monitor's hash-chain
+beacon over HTTP (``HttpBeacon``, the beacon key pinned), never on a development beacon.
+By default:
 20 examiners, 200 candidates in four sessions (two of 科目二, two of 科目三) running at once;
 a proxy is caught at check-in, a candidate fails the face check once and passes on the retry, a
 stranger's card is refused, a no-show is repaired, an examiner stops an exam, a car drives
 through a dead zone, and one room's jammer raises a band alarm mid-session (the gate refuses,
 then reopens once it is cleared and acknowledged).
 
-Afterwards the log is exported and audited offline, with the log's keys pinned from the policy
-the centre publishes; each candidate's result receipt is written into ``DIR/receipts/``; then a
-copy of the bundle with one score changed is audited and fails.
+Afterwards the log is exported (its newest checkpoint cosigned by the witness) and audited
+offline, as strictly as ``examctl audit`` without ``--allow-dev-beacon``, with the log's keys,
+its witness and the beacon key pinned from the policy the centre publishes; the summary says
+how far the monitor mirrored the log, what its witness cosigned and which warnings it holds.
+Each candidate's result receipt is written into ``DIR/receipts/``; then a copy of the bundle
+with one score changed is audited and fails.
 """
 
 from __future__ import annotations
@@ -25,21 +34,30 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from api.cli.demo_service import ServiceProcess
+import httpx
+
+from api.cli.demo_monitor import MonitorProcess, MonitorView, monitor_summary
+from api.cli.demo_service import ServiceProcess, run_examctl
 from api.day.centre_setup import PreparedDay, SessionSpec, prepare_day
 from api.day.day_run import DayOutcome, DayScript, deductions_of, run_day
+from api.monitor.beacon_client import HttpBeacon
 from api.replayers import default_replayers
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import read_bundle
 from exam_core.audit.report import escape_text
 from exam_core.centre.centre import Centre
+from exam_core.centre.config import load_config
 from exam_core.centre.export import export_bundle
 from exam_core.evidence.bundle_log import BundleLog
 from exam_core.evidence.result_receipt import receipt_from_bundle
+from exam_core.log.checkpoint import parse_checkpoint_text
+from exam_core.log.note import ed25519_verifier_from_vkey, parse_note, parse_vkey
+from exam_core.monitoring.beacon import DAY_MS
 
 ORIGIN = "exam.example/c/370100-01"
 CANDIDATES = 200
@@ -55,6 +73,19 @@ SECONDS_PER_CHECKIN = 0.15
 """How long the sessions' opening leaves for each check-in at a terminal, before the start."""
 DEMO_CHUNK_FRAMES = 1500
 """Two and a half minutes of telemetry per chunk: a 科目三 drive in seven chunks, not eighteen."""
+BEACON_PERIOD_MS = 1_000
+"""The monitor's beacon: a round a second (its shortest period), so a draw waits little."""
+COMMIT_LEAD_MS = 3_000
+"""A manifest aims at a round at least this long after it is signed: time for the witness to
+cosign a tree holding the commitment before the round is out, which is the audit's evidence
+that it was committed first (cosignature times are whole seconds), with room for a loaded
+machine."""
+MIRROR_INTERVAL_MS = 2_000
+"""The monitor's mirror pulls the centre every two seconds while the day runs."""
+WITNESS_WAIT_S = 30.0
+"""How long the export waits for the witness to cosign the newest checkpoint."""
+MIRROR_WAIT_S = 60.0
+"""How long the demonstration waits for the mirror to catch up with the day's last entry."""
 Say = Callable[[str], None]
 
 
@@ -117,14 +148,9 @@ class ProgressBoard:
 
 
 def audit(bundle: Path, policy: Path) -> AuditReport:
-    """Audit ``bundle`` as an auditor would, with the log's keys pinned from ``policy``.
-
-    The demonstration draws on a development beacon (no monitoring centre runs a hash-chain
-    beacon here), which makes every allocation choosable by whoever picked its seed: an audit
-    fails such a draw unless told, as here, that development beacons are allowed
-    (``examctl audit --allow-dev-beacon``).
-    """
-    replayers = default_replayers(allow_dev_beacon=True)
+    """Audit ``bundle`` as ``examctl audit`` does, with the log's keys, its witnesses and the
+    beacon keys pinned from ``policy``: a development beacon is an error here."""
+    replayers = default_replayers()
     workers = max(0, (os.cpu_count() or 1) - 1)
     if workers == 0:
         return check_bundle(read_bundle(bundle), replayers, policy=policy.read_bytes())
@@ -220,6 +246,13 @@ def summary(
     return {s: (p, n) for s, (p, n) in by_subject.items()}
 
 
+def _served_size(url: str) -> int:
+    """The size of the newest checkpoint the centre serves."""
+    note = httpx.get(f"{url}/checkpoint", timeout=10.0)
+    note.raise_for_status()
+    return parse_checkpoint_text(parse_note(note.content).text).size
+
+
 def run_demo(
     directory: Path,
     say: Say = print,
@@ -234,7 +267,8 @@ def run_demo(
 
     Raises:
         RuntimeError: a machine of the day failed.
-        StoreError: the service did not start or stop cleanly.
+        StoreError: the service or the monitoring centre did not start or stop cleanly.
+        BeaconError: the monitor's beacon could not be read.
     """
     started = time.perf_counter()
     stream = out if out is not None else sys.stdout
@@ -246,43 +280,32 @@ def run_demo(
         f"{sum(len(s.examiners) for s in specs)} examiners and "
         f"{sum(len(s.candidates) for s in specs)} candidates imported from CSV"
     )
-    service = ServiceProcess(day.centre_dir, "--batch-ms", "5")
-    say(f"examctl serve answers on {service.url}; the day runs over HTTP:")
-    board = ProgressBoard(
-        [s.session for s in specs], stream, stream.isatty() if live is None else live
+    monitor = MonitorProcess(
+        directory / "monitor",
+        beacon_period_ms=BEACON_PERIOD_MS,
+        mirror_interval_ms=MIRROR_INTERVAL_MS,
     )
-    most = max(len(s.candidates) for s in specs)
     try:
-        outcome = run_day(
-            service.url,
-            day,
-            script,
-            work_dir=directory / "machines",
-            start_in_s=3 + SECONDS_PER_CHECKIN * most,
-            progress=board.update,
+        view, size = _watched_day(
+            directory, day, script, monitor, stream=stream, live=live, say=say
         )
     finally:
-        service.stop()
-    say(f"the day ran in {outcome.elapsed_s:.1f} s; {len(outcome.indices)} entries acknowledged")
+        monitor.stop()
     bundle, published = directory / "bundle", directory / "published-policy"
-    with Centre.open(day.centre_dir) as centre:
-        size = centre.store.size()
-        export_bundle(centre, bundle)
-        published.write_text(centre.policy_text())
-    say(f"export: {size} entries written to {bundle} (tlog-tiles layout, checkpoints, policy)")
     audited = time.perf_counter()
     report = audit(bundle, published)
     audited = time.perf_counter() - audited
-    summary(day, outcome, report, say)
+    summary(day, view.outcome, report, say)
+    monitor_summary(view.monitor, size, f"{monitor.url}/dashboard", say)
     for finding in report.errors:
         say(f"  error: index {finding.index}: {finding.code}: {escape_text(finding.message)}")
     say(
         f"audit: {'OK' if report.ok else 'FAILED'}: {report.entries} entries, "
         f"{report.checkpoints} checkpoints, {report.blobs} blobs, {len(report.errors)} errors, "
-        f"{len(report.warnings)} warnings, in {audited:.1f} s (the log's keys pinned from the "
-        "published policy; the development beacon allowed, --allow-dev-beacon)"
+        f"{len(report.warnings)} warnings, in {audited:.1f} s (the log's key, its witness and "
+        "the monitor's beacon key pinned from the published policy; no development beacon)"
     )
-    scored = [e for e, v in outcome.results.items() if v.get("result") is not None]
+    scored = [e for e, v in view.outcome.results.items() if v.get("result") is not None]
     count = write_receipts(bundle, directory / "receipts", sorted(scored))
     say(f"receipts: {count} candidates' result receipts written to {directory / 'receipts'}")
     path, old, new = tamper_score(bundle, directory / "bundle-tampered")
@@ -298,4 +321,97 @@ def run_demo(
     return 0 if report.ok and not tampered.ok else 1
 
 
-__all__ = ["ProgressBoard", "audit", "demo_day", "run_demo", "tamper_score", "write_receipts"]
+@dataclass(frozen=True)
+class _Watched:
+    outcome: DayOutcome
+    monitor: MonitorView
+
+
+def _watched_day(
+    directory: Path,
+    day: PreparedDay,
+    script: DayScript,
+    monitor: MonitorProcess,
+    *,
+    stream: TextIO,
+    live: bool | None,
+    say: Say,
+) -> tuple[_Watched, int]:
+    """Name the monitor in the centre's policy, serve the centre, run the day drawing on the
+    monitor's beacon, wait for the mirror, and export the witnessed bundle; what the monitor
+    holds and the log's size."""
+    centre_dir = str(day.centre_dir)
+    run_examctl(
+        "witness",
+        "add",
+        "--dir",
+        centre_dir,
+        "--vkey",
+        monitor.keys.witness,
+        "--url",
+        monitor.url,
+        "--quorum",
+        "1",
+    )
+    run_examctl("beacon", "add", "--dir", centre_dir, "--vkey", monitor.keys.beacon)
+    say(
+        f"monitoring centre {monitor.url} (examctl monitor serve, its own process): its witness "
+        f"named in the centre's policy (quorum 1), its beacon key pinned there; a beacon round "
+        f"every {BEACON_PERIOD_MS / 1000:g} s; dashboard {monitor.url}/dashboard"
+    )
+    service = ServiceProcess(day.centre_dir, "--batch-ms", "5")
+    try:
+        monitor.add_centre(service.url, load_config(day.centre_dir).log_vkey)
+        say(
+            f"examctl serve answers on {service.url}; the monitor mirrors it; "
+            "the day runs over HTTP:"
+        )
+        board = ProgressBoard(
+            [s.session for s in day.sessions], stream, stream.isatty() if live is None else live
+        )
+        most = max(len(s.candidates) for s in day.sessions)
+        pinned = [ed25519_verifier_from_vkey(monitor.keys.beacon)]
+        with HttpBeacon(monitor.url, time.time_ns() // 1_000_000 // DAY_MS, pinned) as beacon:
+            outcome = run_day(
+                service.url,
+                day,
+                script,
+                work_dir=directory / "machines",
+                start_in_s=3 + SECONDS_PER_CHECKIN * most,
+                progress=board.update,
+                beacon=beacon,
+                commit_lead_ms=COMMIT_LEAD_MS,
+            )
+        say(
+            f"the day ran in {outcome.elapsed_s:.1f} s; {len(outcome.indices)} entries "
+            "acknowledged; every allocation drawn on the monitor's beacon"
+        )
+        served = _served_size(service.url)
+        mirrored = monitor.wait_mirrored(ORIGIN, served, MIRROR_WAIT_S)
+        findings = monitor.findings()
+        warnings = monitor.warnings()
+    finally:
+        service.stop()
+    bundle, published = directory / "bundle", directory / "published-policy"
+    witness = parse_vkey(monitor.keys.witness).name
+    with Centre.open(day.centre_dir) as centre:
+        size = centre.store.size()
+        export_bundle(centre, bundle, wait_witnessed_s=WITNESS_WAIT_S)
+        published.write_text(centre.policy_text())
+        lines = centre.store.cosignatures()
+        cosigned = sum(1 for by in lines.values() if witness in by)
+        checkpoints = len(centre.store.cosigned_checkpoints())
+        newest = witness in lines.get(size, {})
+    say(f"export: {size} entries written to {bundle} (tlog-tiles layout, checkpoints, policy)")
+    view = MonitorView(mirrored, cosigned, checkpoints, newest, findings, warnings)
+    return _Watched(outcome, view), size
+
+
+__all__ = [
+    "ProgressBoard",
+    "audit",
+    "demo_day",
+    "run_demo",
+    "tamper_score",
+    "write_receipts",
+]

@@ -19,18 +19,46 @@ from exam_core.errors import StoreError
 STOP_TIMEOUT_S = 60
 
 
+def examctl_command(*args: str) -> list[str]:
+    """``examctl ARGS`` as this interpreter runs it."""
+    return [sys.executable, "-m", "api.cli.main", *args]
+
+
+def examctl_env() -> dict[str, str]:
+    """The environment of an ``examctl`` child: this checkout first on its path."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root if not path else f"{root}{os.pathsep}{path}"}
+
+
+def run_examctl(*args: str) -> str:
+    """Run one ``examctl`` command to its end; what it printed.
+
+    Raises:
+        StoreError: it failed (its message is in the error).
+    """
+    # The command is this interpreter running examctl on arguments the demonstration chose.
+    done = subprocess.run(  # noqa: S603
+        examctl_command(*args),
+        capture_output=True,
+        env=examctl_env(),
+        text=True,
+        timeout=STOP_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise StoreError(f"examctl {args[0]} {args[1]} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
 class ServiceProcess:
     """A running ``examctl serve --dir DIR --port 0``; ``url`` is where it answers."""
 
     def __init__(self, centre_dir: Path, *extra: str) -> None:
-        command = [sys.executable, "-m", "api.cli.main", "serve", "--dir", str(centre_dir)]
-        command += ["--port", "0", *extra]
-        root = str(Path(__file__).resolve().parents[2])
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": root if not path else f"{root}{os.pathsep}{path}"}
+        command = examctl_command("serve", "--dir", str(centre_dir), "--port", "0", *extra)
         # The command is this interpreter running examctl on a directory the caller chose.
         self.process = subprocess.Popen(  # noqa: S603
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=examctl_env(), text=True
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -54,4 +82,4 @@ class ServiceProcess:
         return self.process.returncode
 
 
-__all__ = ["ServiceProcess"]
+__all__ = ["ServiceProcess", "examctl_command", "examctl_env", "run_examctl"]

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         admin,
         alloc,
         audit,
+        beacon,
         demo,
         devices,
         evidence,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         log,
         witness,
+        beacon,
         admin,
         tokens,
         alloc,

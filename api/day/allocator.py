@@ -6,11 +6,18 @@ In order, for one session (docs/allocation.md, docs/exam_day.md):
    shows checked in (read from the centre: ``GET /day/sessions/{s}``) and the crews on duty;
 2. ``commit``: the manifest is built over that roster with every recorded tie (the centre's
    rows, ``RosterBook``), uploaded as a blob, and committed (``allocation.committed``) for the
-   first beacon round that does not exist yet when the entry is signed;
+   first beacon round that does not exist yet ``lead_ms`` after the manifest is aimed (time to
+   store and sign the commitment, and for it to reach the centre's witnesses, whose
+   cosignatures show it came first);
 3. ``make``: once that round is out, the VRF is proven over the manifest and the beacon value
    and the draw is published (``allocation.made``);
 4. ``repair``: a no-show (or an examiner's withdrawal) is repaired by the rule of
    ``allocation.repair``, seeded by the draw, as ``allocation.repaired`` k+1.
+
+The beacon is any ``BeaconSource``: the monitoring centre's hash chain over HTTP
+(``api.monitor.beacon_client.HttpBeacon``) on a real day, a development beacon in tests.  Its
+commitment is read with the beacon keys the centre's policy pins, as the audit will read it, so
+the allocator never commits to a beacon the audit would refuse.
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ from typing import Protocol
 
 from allocation import (
     BeaconTarget,
-    DevBeacon,
     LateChange,
     Manifest,
     Roster,
@@ -38,14 +44,20 @@ from allocation import (
     repaired_fields,
     vrf_public_key,
 )
+from allocation.beacon import BeaconReading, BeaconSource, parse_commitment
 from allocation.draw import Allocation
-from allocation.errors import InfeasibleError
+from allocation.errors import BeaconError, InfeasibleError
 from api.client import RemoteLog
 from api.client.day_reads import DayReads
+from exam_core.log.note import NoteVerifier
 
 SCALE = 10_000
 COMMIT_MARGIN_MS = 150
 """How far ahead of the clock the commitment is aimed: storing and signing take a moment."""
+REVEAL_PATIENCE_MS = 10_000
+"""How long past its time a round may stay unpublished (clocks apart, a slow beacon) before
+the draw gives up."""
+REVEAL_POLL_S = 0.1
 
 
 class RosterSource(Protocol):
@@ -79,16 +91,27 @@ class Allocator:
         log: RemoteLog,
         reads: DayReads,
         rows: RosterSource,
-        beacon: DevBeacon,
+        beacon: BeaconSource,
         vrf_secret: bytes,
         *,
+        beacon_keys: Sequence[NoteVerifier] = (),
+        lead_ms: int = COMMIT_MARGIN_MS,
         clock_ms: Callable[[], int] = _now_ms,
         cap_share: float = 0.5,
     ) -> None:
+        """``beacon_keys`` are the beacon keys the centre's policy pins (a hash chain's
+        commitment must be signed by one); ``lead_ms`` how far past the moment a manifest is
+        aimed its round must lie (at least ``COMMIT_MARGIN_MS``).
+
+        Raises:
+            BeaconError: the beacon's commitment is malformed or not signed by a pinned key.
+        """
         self.log = log
         self.reads = reads
         self.rows = rows
         self.beacon = beacon
+        self.commitment = parse_commitment(beacon.kind, beacon.commitment_text, beacon_keys)
+        self.lead_ms = max(COMMIT_MARGIN_MS, lead_ms)
         self.vrf_secret = vrf_secret
         self.cap_share = cap_share
         self._clock = clock_ms
@@ -139,9 +162,7 @@ class Allocator:
                 beacon=target,
                 vrf_key=vrf_public_key(self.vrf_secret),
             )
-        manifest = aim_at_next_round(
-            manifest, self.beacon.commitment, self._clock() + COMMIT_MARGIN_MS
-        )
+        manifest = aim_at_next_round(manifest, self.commitment, self._clock() + self.lead_ms)
         data = encode_manifest(manifest)
         self.log.client.put_blob(data)
         index = self.log.append("allocation.committed", committed_fields(data, manifest))
@@ -153,21 +174,44 @@ class Allocator:
         """Wait for the committed round, draw and publish; the ``allocation.made`` index.
 
         Raises:
+            BeaconError: the round did not come out, or its value does not verify.
             RefusedError, UnavailableError: as ``seal``.
         """
         drawn = self._drawn[session]
-        target = drawn.manifest.beacon.round
-        wait_ms = self.beacon.commitment.round_time_ms(target) - self._clock()
-        if wait_ms > 0:
-            time.sleep(wait_ms / 1000)
         allocation = make_allocation(
-            drawn.manifest_bytes, drawn.manifest, self.beacon.reveal(target), self.vrf_secret
+            drawn.manifest_bytes,
+            drawn.manifest,
+            self.beacon_value(drawn.manifest.beacon.round),
+            self.vrf_secret,
         )
         index = self.log.append("allocation.made", made_fields(allocation, session))
         with self._lock:
             drawn.allocation = allocation
             drawn.assignment = {str(c): str(e) for c, e in allocation.assignment}
         return index
+
+    def beacon_value(self, target: int) -> BeaconReading:
+        """The value of round ``target``, checked against the commitment, once it is out.
+
+        Raises:
+            BeaconError: the round is still not public ``REVEAL_PATIENCE_MS`` after its time,
+                or its value does not verify against the commitment.
+        """
+        due = self.commitment.round_time_ms(target)
+        wait_ms = due - self._clock()
+        if wait_ms > 0:
+            time.sleep(wait_ms / 1000)
+        while True:
+            try:
+                reading = self.beacon.reveal(target)
+            except BeaconError:
+                if self._clock() > due + REVEAL_PATIENCE_MS:
+                    raise
+                time.sleep(REVEAL_POLL_S)
+                continue
+            # Whatever the source says, the value is the committed chain's or the draw stops.
+            self.commitment.verify(reading)
+            return reading
 
     def allocate(self, session: str) -> tuple[str, ...]:
         """Seal, commit and make: the sealed roster."""

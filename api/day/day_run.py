@@ -9,7 +9,9 @@ and token:
   carries — three failures, locked, refused by the supervisor — and which stranger's card is
   refused outright);
 - the allocator seals the roster from the log's check-ins, commits the manifest, waits for the
-  beacon round and publishes the draw;
+  beacon round and publishes the draw — on the beacon it is given (the monitoring centre's,
+  over HTTP, in the demonstration), its commitment read with the beacon keys of the policy the
+  centre serves; without one, on a development beacon;
 - each crew's tablet fetches its own assignment and examines its candidates one by one: a
   candidate who does not come to the car is reported and the allocator repairs the
   assignment; the others board, the car's in-car unit reports its camera, the tablet starts
@@ -39,9 +41,10 @@ from typing import Any
 import httpx
 
 from allocation import DevBeacon, LateChange
+from allocation.beacon import BeaconSource
 from api.client import CentreClient, RemoteLog, RetryPolicy
 from api.client.day_reads import DayReads
-from api.day.allocator import Allocator
+from api.day.allocator import COMMIT_MARGIN_MS, Allocator
 from api.day.centre_setup import (
     ALLOCATOR_KEY,
     SUPERVISOR_KEY,
@@ -61,6 +64,7 @@ from api.day.room_gateway import RoomGateway
 from api.day.tablet import Assignment, Tablet
 from api.day.terminal import CardRead, CheckinTerminal, SupervisorDesk
 from exam_core.exam_day.roster_book import RosterBook
+from exam_core.log.policy import parse_policy
 from exam_core.scoring.course import DEFAULT_MAPS, load_course
 from exam_core.scoring.sim.simulator import simulate
 from exam_core.scoring.telemetry import CHUNK_FRAMES, Frame
@@ -219,7 +223,15 @@ class DayRun:
         *,
         work_dir: Path,
         progress: Progress | None = None,
+        beacon: BeaconSource | None = None,
+        commit_lead_ms: int = COMMIT_MARGIN_MS,
     ) -> None:
+        """``beacon`` None: a development beacon (tests without a monitoring centre).
+
+        Raises:
+            BeaconError: the beacon's commitment is not signed by a key the policy pins.
+            RefusedError, UnavailableError: the centre's policy cannot be read.
+        """
         self.day = day
         self.script = script
         self.progress = progress
@@ -233,10 +245,23 @@ class DayRun:
         self._room_locks = {s.room: threading.Lock() for s in day.sessions}
         self._alarm_done = threading.Event()
         beacon_seed = bytes.fromhex(id_number(0)[:16].ljust(64, "0"))
-        self.beacon = DevBeacon(beacon_seed, genesis_ms=_now_ms(), period_ms=200)
+        self.beacon = (
+            beacon
+            if beacon is not None
+            else DevBeacon(beacon_seed, genesis_ms=_now_ms(), period_ms=200)
+        )
+        policy = parse_policy(self.machines.client(None).policy())
         self.rows = RosterBook(day.centre_dir)
         log, reads = self.machines.log(ALLOCATOR_KEY)
-        self.allocator = Allocator(log, reads, self.rows, self.beacon, beacon_seed[::-1])
+        self.allocator = Allocator(
+            log,
+            reads,
+            self.rows,
+            self.beacon,
+            beacon_seed[::-1],
+            beacon_keys=policy.beacon_verifiers,
+            lead_ms=commit_lead_ms,
+        )
         self.supervisor = SupervisorDesk(self.machines.log(SUPERVISOR_KEY)[0])
         gateway = day.machine("gateway/g1")
         self.gateway = RoomGateway(
@@ -508,15 +533,28 @@ def run_day(
     work_dir: Path,
     start_in_s: float,
     progress: Progress | None = None,
+    beacon: BeaconSource | None = None,
+    commit_lead_ms: int = COMMIT_MARGIN_MS,
 ) -> DayOutcome:
     """Open the day's sessions to start ``start_in_s`` from now (time for the check-ins and the
-    seal), then run them against the centre served at ``url`` (module docstring).
+    seal), then run them against the centre served at ``url`` (module docstring), drawing
+    every allocation on ``beacon`` (None: a development beacon) at least ``commit_lead_ms``
+    after its commitment.
 
     Raises:
         RuntimeError: a machine failed.
-        ClientError: the centre refused to open a session.
+        ClientError: the centre refused to open a session or to serve its policy.
+        BeaconError: the beacon's commitment is not signed by a key the policy pins.
     """
-    run = DayRun(url, day, script, work_dir=work_dir, progress=progress)
+    run = DayRun(
+        url,
+        day,
+        script,
+        work_dir=work_dir,
+        progress=progress,
+        beacon=beacon,
+        commit_lead_ms=commit_lead_ms,
+    )
     try:
         open_sessions(url, day, start_in_s=start_in_s)
     except BaseException:

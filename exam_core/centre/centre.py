@@ -615,6 +615,24 @@ class Centre:
         self.config = config
         return policy
 
+    def add_beacon(self, vkey: str) -> Policy:
+        """Pin a hash-chain beacon key in this centre's policy (``beacon <vkey>``); return the
+        new policy.  An allocation drawn on that beacon then audits with the key pinned.
+
+        Raises:
+            KeyFormatError: ``vkey`` is not an Ed25519 note vkey.
+            StoreError: the key is pinned already.
+            OSError: ``centre.json`` cannot be written (it is then left as it was).
+        """
+        ed25519_verifier_from_vkey(vkey)
+        if vkey in self.config.beacons:
+            raise StoreError("that beacon key is pinned already")
+        config = replace(self.config, beacons=(*self.config.beacons, vkey))
+        policy = policy_of(config)
+        replace_atomically(self.root / CONFIG_FILE, config.to_json(), mode=DEFAULT_MODE)
+        self.config = config
+        return policy
+
     def _wait_in_store(self, index: int, timeout: float | None) -> None:
         # This writer publishes its own entries; those of other writers sharing the database
         # show up in the store, which is polled between short waits.

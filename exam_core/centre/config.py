@@ -1,10 +1,10 @@
 """A centre's configuration, ``centre.json``: what the centre is and how it runs.
 
 The origin, the administrator keys it pins, the log key, the database, batching and clock-skew
-bounds, and the witnesses with their quorum.  The file is written once by ``Centre.create``
-(and again by ``Centre.add_witness``) and parsed strictly here on every open: exactly its
-fields, each of its type and range, so that a hand-edited or damaged file is refused with the
-field it got wrong rather than half-used.
+bounds, the witnesses with their quorum, and the beacon keys it pins.  The file is written
+once by ``Centre.create`` (and again by ``Centre.add_witness`` and ``Centre.add_beacon``) and
+parsed strictly here on every open: exactly its fields, each of its type and range, so that a
+hand-edited or damaged file is refused with the field it got wrong rather than half-used.
 """
 
 from __future__ import annotations
@@ -62,12 +62,19 @@ class CentreConfig:
     """The witnesses of the centre's policy, in the order they were named."""
     quorum: int | None = None
     """How many of them must cosign a checkpoint; None: every witness named."""
+    beacons: tuple[str, ...] = ()
+    """The hash-chain beacon keys the policy pins (``beacon <vkey>``): a manifest's beacon
+    commitment must be signed by one of them."""
 
     def to_json(self) -> bytes:
         body = asdict(self)
         body["pinned_admins"] = list(self.pinned_admins)
         body["extra"] = dict(self.extra)
         body["witnesses"] = [asdict(w) for w in self.witnesses]
+        if self.beacons:
+            body["beacons"] = list(self.beacons)
+        else:  # a centre that pins no beacon keeps the file it had
+            del body["beacons"]
         return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
 
     @classmethod
@@ -109,6 +116,7 @@ class CentreConfig:
             quorum=None
             if body.get("quorum") is None
             else _bounded(body, "quorum", 1, 1, MAX_WITNESSES),
+            beacons=_beacons(body.get("beacons", [])),
         )
         try:
             check_origin(config.origin)
@@ -132,6 +140,7 @@ _CONFIG_FIELDS = frozenset(
         "extra",
         "witnesses",
         "quorum",
+        "beacons",
     }
 )
 MAX_BATCH_LIMIT = 65_536
@@ -179,6 +188,15 @@ def _witnesses(value: object) -> tuple[WitnessConfig, ...]:
             raise StoreError(f"{CONFIG_FILE}: a witness vkey is a string")
         found.append(WitnessConfig(vkey=vkey, url=url))
     return tuple(found)
+
+
+MAX_BEACONS = 16
+
+
+def _beacons(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_BEACONS:
+        raise StoreError(f"{CONFIG_FILE}: beacons lists at most {MAX_BEACONS} vkeys")
+    return tuple(_vkey(v, "beacons") for v in value)
 
 
 def _vkey(value: object, name: str) -> str:
@@ -252,4 +270,5 @@ def policy_of(config: CentreConfig) -> Policy:
         witness_urls=[w.url for w in witnesses],
         quorum=quorum if witnesses else 0,
         admins=config.pinned_admins,
+        beacons=config.beacons,
     )

@@ -1,10 +1,14 @@
-"""The exam-day demonstration runs end to end over HTTP (a smaller day than ``make demo``'s):
-its bundle audits clean, its receipts verify, and the copy with a changed score fails."""
+"""The exam-day demonstration runs end to end over HTTP (a smaller day than ``make demo``'s)
+with its monitoring centre in a process of its own: its bundle audits clean with no development
+beacon allowed, its checkpoints are cosigned by the monitor's witness, its allocations are
+drawn on the monitor's hash-chain beacon, the monitor mirrors the whole log, its receipts
+verify, and the copy with a changed score fails."""
 
 from __future__ import annotations
 
 import io
-from functools import partial
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,11 +18,14 @@ from api.replayers import default_replayers
 from exam_core.audit.check import check_bundle
 from exam_core.audit.reader import bundle_from_files, read_bundle
 from exam_core.evidence.result_receipt import verify_result_receipt
+from exam_core.log.entry import parse_entry
 from exam_core.log.policy import parse_policy
+from exam_core.log.tiles import decode_entry_bundle
+from exam_core.monitoring.home import CONFIG_FILE
 from tests.exam_core.audit.bundle_factory import cut_back, read_files
 
-DEMO_REPLAYERS = partial(default_replayers, allow_dev_beacon=True)
-"""The replayers of the demonstration's own audit, which allows its development beacon."""
+DEMO_REPLAYERS = default_replayers
+"""The replayers of ``examctl audit`` as it runs by default: no development beacon allowed."""
 
 
 @pytest.fixture(scope="module")
@@ -53,20 +60,62 @@ def test_the_day_runs_over_http_audits_clean_and_tampering_is_caught(
     assert "科目二:" in text
     assert "科目三:" in text
     assert "most frequent deductions:" in text
-    # The bundle on disk is what an auditor gets: audit it again from scratch.
+    # The bundle on disk is what an auditor gets: audit it again from scratch, as strictly as
+    # ``examctl audit`` (no --allow-dev-beacon), with the published policy pinned.
     pinned = (directory / "published-policy").read_bytes()
     bundle = read_bundle(directory / "bundle")
-    # Its allocations are drawn on a development beacon: only allowed, as the demo does, it passes.
-    strict = check_bundle(bundle, default_replayers(), policy=pinned)
-    assert {f.code for f in strict.errors} == {"beacon_insecure"}
-    report = check_bundle(bundle, DEMO_REPLAYERS(), policy=pinned)
-    assert report.ok
-    assert {"checkpoint_unwitnessed", "beacon_insecure", "commitment_unproven"} <= {
-        w.code for w in report.warnings
-    }
+    report = check_bundle(bundle, default_replayers(), policy=pinned)
+    assert report.ok, [f"{f.index} {f.code} {f.message}" for f in report.errors]
+    # Witnessed, drawn on a real beacon, each commitment shown by a cosignature to precede its
+    # round: only the day's own events are left to warn about.
+    assert {w.code for w in report.warnings} == {"day_checkin_refused", "exam_device_alarm"}
     tampered = check_bundle(read_bundle(directory / "bundle-tampered"), DEMO_REPLAYERS())
     assert not tampered.ok
     assert tampered.errors[0].index is not None
+
+
+def test_the_monitor_witnesses_the_log_and_its_beacon_draws_every_allocation(
+    day: tuple[Path, list[str], str],
+) -> None:
+    directory, lines, _ = day
+    policy = parse_policy((directory / "published-policy").read_bytes())
+    monitor = json.loads((directory / "monitor" / CONFIG_FILE).read_bytes())
+    assert monitor["beacon_period_ms"] == 1000
+    # The centre's policy names the monitor's witness, quorum 1, and pins its beacon key.
+    assert [w.name for w in policy.witnesses] == ["monitor.example/witness"]
+    assert policy.quorum_met(["monitor.example/witness"])
+    assert not policy.quorum_met([])
+    assert [v.name for v in policy.beacon_verifiers] == ["monitor.example/beacon"]
+    # Every checkpoint the bundle lists is cosigned by that witness, the newest one included.
+    files = read_files(directory / "bundle")
+    notes = [data for path, data in files.items() if path.startswith("checkpoints/")]
+    assert notes
+    for note in [*notes, files["checkpoint"]]:
+        _, witnesses = policy.verify_checkpoint(note)
+        assert witnesses == ("monitor.example/witness",)
+    # Every allocation committed to the monitor's hash chain (whose commitment the audit above
+    # accepted only as signed by the pinned beacon key).  An entry can be in a full bundle and
+    # in a partial one: each counts once.
+    committed = [
+        parse_entry(entry)
+        for entry in {
+            entry
+            for path, data in files.items()
+            if path.startswith("tile/entries/")
+            for entry in decode_entry_bundle(data)
+        }
+        if b'"type":"allocation.committed"' in entry
+    ]
+    assert len(committed) == 4
+    assert {e.event["beacon_kind"] for e in committed} == {"hashchain"}
+    # The monitor mirrored the whole log and says what it holds.
+    line = next(x for x in lines if x.startswith("  monitor: "))
+    held = re.search(r"mirrored (\d+) of (\d+) entries", line)
+    assert held is not None
+    assert held.group(1) == held.group(2)
+    assert "the newest among them" in line  # the witness cosigned the checkpoint exported
+    assert "warnings it holds:" in line
+    assert "/dashboard" in line
 
 
 def test_every_result_has_a_receipt_that_verifies(day: tuple[Path, list[str], str]) -> None:
