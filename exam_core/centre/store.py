@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exam_core.db.engine import WRITE_LOCK_OPTION
+from exam_core.db.failures import store_error
 from exam_core.db.migrate import upgrade
 from exam_core.db.models import LogCheckpoint, LogCosignature, LogEntry, LogNode
 from exam_core.errors import CheckpointError, StoreError
@@ -80,10 +81,6 @@ class AppendResult:
     size: int
     checkpoint: bytes
     frontier: MerkleFrontier
-
-
-def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
-    return StoreError(f"{what}: {type(e).__name__}: {str(e).splitlines()[0]}")
 
 
 class LogWriter:
@@ -178,12 +175,12 @@ class LogStore:
 
         Raises:
             StoreError: the tables cannot be created or upgraded.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         if migrate:
             try:
                 upgrade(engine)
             except SQLAlchemyError as e:
-                raise _db_error("cannot migrate the log database", e) from e
+                raise store_error("cannot migrate the log database", e) from e
         return cls(engine)
 
     def close(self) -> None:
@@ -198,7 +195,7 @@ class LogStore:
         Raises:
             StoreError: another writer appended at the same index, or the log cannot be
                 written; nothing of the block is committed.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         try:
             with Session(self._write_engine) as session, session.begin():
                 if session.get_bind().dialect.name == "postgresql":
@@ -206,9 +203,9 @@ class LogStore:
                     session.execute(text("LOCK TABLE log_checkpoints IN EXCLUSIVE MODE"))
                 yield LogWriter(session)
         except IntegrityError as e:
-            raise _db_error("another writer appended at the same index", e) from e
+            raise store_error("another writer appended at the same index", e) from e
         except SQLAlchemyError as e:
-            raise _db_error("cannot write the log", e) from e
+            raise store_error("cannot write the log", e) from e
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -218,7 +215,7 @@ class LogStore:
             with Session(self.engine) as session, session.begin():
                 yield session
         except SQLAlchemyError as e:
-            raise _db_error("cannot read the log", e) from e
+            raise store_error("cannot read the log", e) from e
 
     def size(self) -> int:
         """Number of published entries (the size of the newest checkpoint)."""
@@ -292,7 +289,7 @@ class LogStore:
 
         Raises:
             StoreError: no checkpoint of that size was published, or the database fails.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         try:
             with Session(self.engine) as session, session.begin():
                 if session.get(LogCheckpoint, size) is None:
@@ -305,7 +302,7 @@ class LogStore:
         except IntegrityError:
             return False  # another process kept the same witness's line meanwhile
         except SQLAlchemyError as e:
-            raise _db_error("cannot keep the cosignature", e) from e
+            raise store_error("cannot keep the cosignature", e) from e
         return True
 
     def cosignatures(self, min_size: int = 0) -> dict[int, dict[str, bytes]]:

@@ -27,9 +27,9 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from exam_core.db.failures import store_error
 from exam_core.db.mirror import MirrorEntry, MirrorFinding, MirrorHead, MirrorSchedule, MirrorTile
 from exam_core.db.monitoring import MonitoredLog
-from exam_core.errors import StoreError
 from exam_core.findings import ERROR, Finding
 from exam_core.log.merkle import EMPTY_ROOT
 
@@ -88,10 +88,6 @@ _INSERT_ENTRY_PG = "INSERT INTO mirror_entries (origin, idx, data) VALUES (%s, %
 """The entries' insert in each driver's parameter style (a constant: nothing is interpolated)."""
 
 
-def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
-    return StoreError(f"{what}: {type(e).__name__}: {str(e).splitlines()[0]}")
-
-
 class MirrorStore:
     """The mirror's tables on ``engine`` (migrated by ``MonitorStore.open``)."""
 
@@ -106,7 +102,7 @@ class MirrorStore:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise _db_error(what, e) from e
+            raise store_error(what, e) from e
 
     # --- the schedule ----------------------------------------------------------------------
 
@@ -153,11 +149,11 @@ class MirrorStore:
 
         Raises:
             StoreError: the database cannot be read or written.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         try:
             conn = self.engine.connect()
         except SQLAlchemyError as e:
-            raise _db_error("cannot claim a log to mirror", e) from e
+            raise store_error("cannot claim a log to mirror", e) from e
         try:
             with conn:
                 trans = conn.begin()
@@ -189,7 +185,7 @@ class MirrorStore:
                     with conn.begin():
                         conn.execute(stmt.values(**values))
         except SQLAlchemyError as e:
-            raise _db_error("cannot claim a log to mirror", e) from e
+            raise store_error("cannot claim a log to mirror", e) from e
 
     def schedule(self, origin: str) -> tuple[int, int] | None:
         """(next pull, last contact) of ``origin``, in ms; None if it is not mirrored.

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exam_core.db.engine import WRITE_LOCK_OPTION
+from exam_core.db.failures import store_error
 from exam_core.db.migrate import upgrade
 from exam_core.db.monitoring import MonitoredLog, WitnessState
 from exam_core.errors import StoreError
@@ -48,10 +49,6 @@ class WitnessRecord:
     checkpoint: bytes
 
 
-def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
-    return StoreError(f"{what}: {type(e).__name__}: {str(e).splitlines()[0]}")
-
-
 class MonitorStore:
     """The monitoring centre's database (SQLite or PostgreSQL)."""
 
@@ -68,12 +65,12 @@ class MonitorStore:
 
         Raises:
             StoreError: the database cannot be migrated.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         if migrate:
             try:
                 upgrade(engine)
             except SQLAlchemyError as e:
-                raise _db_error("cannot migrate the monitoring database", e) from e
+                raise store_error("cannot migrate the monitoring database", e) from e
         return cls(engine)
 
     def close(self) -> None:
@@ -85,7 +82,7 @@ class MonitorStore:
             with Session(self.engine) as session, session.begin():
                 yield session
         except SQLAlchemyError as e:
-            raise _db_error(what, e) from e
+            raise store_error(what, e) from e
 
     # --- the logs watched ------------------------------------------------------------------
 
@@ -161,7 +158,7 @@ class MonitorStore:
 
         Raises:
             StoreError: the database cannot be written.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         try:
             with Session(self._write_engine) as session, session.begin():
                 if expected is None:
@@ -195,4 +192,4 @@ class MonitorStore:
         except IntegrityError:
             return False  # a concurrent first cosignature for this origin won
         except SQLAlchemyError as e:
-            raise _db_error("cannot write the witness state", e) from e
+            raise store_error("cannot write the witness state", e) from e

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from exam_core.db.failures import store_error
 from exam_core.db.migrate import upgrade
 from exam_core.db.warnings import WarningActionRow, WarningFeedRow, WarningSignal
-from exam_core.errors import StoreError
 from exam_core.monitoring.signals import Signal
 from exam_core.monitoring.warnings import WarningAction
 
@@ -39,10 +39,6 @@ class FeedPosition:
     """The number of the last mirror finding handed over (``RecordedFinding.id``)."""
     statistics_ms: int = 0
     """When the statistics last ran (0: never)."""
-
-
-def _db_error(what: str, e: SQLAlchemyError) -> StoreError:
-    return StoreError(f"{what}: {type(e).__name__}: {str(e).splitlines()[0]}")
 
 
 def _signal(row: WarningSignal) -> Signal:
@@ -71,12 +67,12 @@ class WarningStore:
 
         Raises:
             StoreError: the database cannot be migrated.
-        """  # noqa: DOC501 - ``_db_error`` builds the StoreError named above
+        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
         if migrate:
             try:
                 upgrade(engine)
             except SQLAlchemyError as e:
-                raise _db_error("cannot migrate the monitoring database", e) from e
+                raise store_error("cannot migrate the monitoring database", e) from e
         return cls(engine)
 
     @contextmanager
@@ -85,7 +81,7 @@ class WarningStore:
             with Session(self.engine) as session, session.begin():
                 yield session
         except SQLAlchemyError as e:
-            raise _db_error(what, e) from e
+            raise store_error(what, e) from e
 
     def record_signals(self, signals: Iterable[Signal], now_ms: int) -> int:
         """Record ``signals`` (replacing any of the same id); return how many were new.
