@@ -42,7 +42,7 @@ from devices.logged_devices import LoggedDevice, LoggedDevices
 from devices.monitor import DeviceView
 from devices.status_frames import reading_from_frame
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
-from exam_core.audit.replayer_state import JsonValue, expect_no_state
+from exam_core.audit.replayer_state import RebuiltFromHistory
 from exam_core.log.entry import Entry
 from exam_core.log.schemas.devices import SCHEMAS as DEVICE_SCHEMAS
 
@@ -121,23 +121,10 @@ def recompute_gate(
     return ReplayedGate(decide_gate(requirements, views), tuple(problems), frozenset(unjudged))
 
 
-class DeviceGatingReplayer:
+class DeviceGatingReplayer(RebuiltFromHistory):
     """A ``Replayer`` for ``device.gate`` entries (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._devices = IncrementalIndex(READS, LoggedDevices)
-
-    def save_state(self) -> JsonValue:
-        """Nothing of its own: its index is rebuilt from the entries the audit keeps."""
-        return {}
-
-    def restore_state(self, state: JsonValue) -> None:
-        """Start again from the kept entries.
-
-        Raises:
-            AuditStateError: ``state`` is not the empty object this replayer saves.
-        """
-        expect_no_state(state, self)
         self._devices = IncrementalIndex(READS, LoggedDevices)
 
     @property

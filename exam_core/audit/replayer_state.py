@@ -26,8 +26,8 @@ from exam_core.errors import AuditStateError
 
 __all__ = [
     "JsonValue",
+    "RebuiltFromHistory",
     "ResumableReplayer",
-    "expect_no_state",
     "not_resumable",
     "replayer_name",
 ]
@@ -64,14 +64,23 @@ def not_resumable(replayers: Sequence[Replayer]) -> list[str]:
     return [replayer_name(r) for r in replayers if not isinstance(r, ResumableReplayer)]
 
 
-def expect_no_state(state: JsonValue, replayer: Replayer) -> None:
-    """For a replayer that keeps nothing beyond the audit's history (it rebuilds its index
-    from the kept entries): the only state it saves, ``{}``, is the only one it restores.
+class RebuiltFromHistory:
+    """For a replayer that keeps nothing beyond the audit's history: its index of earlier
+    entries (``IncrementalIndex``) starts again on the first new entry of another audit and
+    rebuilds itself from the kept entries, so the only state it saves, ``{}``, is the only one
+    it restores.  A replayer inherits the two methods instead of writing them again."""
 
-    Raises:
-        AuditStateError: ``state`` is anything else.
-    """
-    if state != {}:
-        raise AuditStateError(
-            f"{replayer_name(replayer)} saves no state of its own; the audit state holds one"
-        )
+    def save_state(self) -> JsonValue:
+        """Nothing of its own: its index is rebuilt from the entries the audit keeps."""
+        return {}
+
+    def restore_state(self, state: JsonValue) -> None:
+        """Take back ``{}``.
+
+        Raises:
+            AuditStateError: ``state`` is anything else.
+        """
+        if state != {}:
+            raise AuditStateError(
+                f"{type(self).__name__} saves no state of its own; the audit state holds one"
+            )

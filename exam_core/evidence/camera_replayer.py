@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, IncrementalIndex
-from exam_core.audit.replayer_state import JsonValue, expect_no_state
+from exam_core.audit.replayer_state import RebuiltFromHistory
 from exam_core.evidence.exam_crews import CREW_READS, ExamCrews
 from exam_core.findings import WARNING, Finding
 from exam_core.log.entry import Entry
@@ -49,23 +49,10 @@ class _Cameras:
             self.void.setdefault(exam, f"camera {state} at {entry.ts} ms (entry {index})")
 
 
-class CameraReplayer:
+class CameraReplayer(RebuiltFromHistory):
     """Checks camera health against every exam's start, run and score."""
 
     def __init__(self) -> None:
-        self._index = IncrementalIndex(self.reads, _Cameras)
-
-    def save_state(self) -> JsonValue:
-        """Nothing of its own: its index is rebuilt from the entries the audit keeps."""
-        return {}
-
-    def restore_state(self, state: JsonValue) -> None:
-        """Start again from the kept entries.
-
-        Raises:
-            AuditStateError: ``state`` is not the empty object this replayer saves.
-        """
-        expect_no_state(state, self)
         self._index = IncrementalIndex(self.reads, _Cameras)
 
     @property

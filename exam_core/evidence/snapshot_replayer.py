@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, IncrementalIndex
-from exam_core.audit.replayer_state import JsonValue, expect_no_state
+from exam_core.audit.replayer_state import RebuiltFromHistory
 from exam_core.evidence.exam_crews import CREW_READS, ExamCrews
 from exam_core.evidence.snapshot_draw import snapshot_moments
 from exam_core.findings import Finding
@@ -48,23 +48,10 @@ class _Snapshots:
             )
 
 
-class SnapshotReplayer:
+class SnapshotReplayer(RebuiltFromHistory):
     """Checks every exam's snapshots against the moments drawn from its start."""
 
     def __init__(self) -> None:
-        self._index = IncrementalIndex(self.reads, _Snapshots)
-
-    def save_state(self) -> JsonValue:
-        """Nothing of its own: its index is rebuilt from the entries the audit keeps."""
-        return {}
-
-    def restore_state(self, state: JsonValue) -> None:
-        """Start again from the kept entries.
-
-        Raises:
-            AuditStateError: ``state`` is not the empty object this replayer saves.
-        """
-        expect_no_state(state, self)
         self._index = IncrementalIndex(self.reads, _Snapshots)
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, IncrementalIndex
-from exam_core.audit.replayer_state import JsonValue, expect_no_state
+from exam_core.audit.replayer_state import RebuiltFromHistory
 from exam_core.evidence.exam_crews import CREW_READS, ExamCrews
 from exam_core.evidence.video_chain import VIDEO_SEALED, ChainEnd, ChainState, Seal
 from exam_core.findings import Finding
@@ -35,23 +35,10 @@ class _Chains:
             self.crews.learn(index, entry)
 
 
-class VideoSealReplayer:
+class VideoSealReplayer(RebuiltFromHistory):
     """Checks each exam's video chain as the audit replays the log."""
 
     def __init__(self) -> None:
-        self._index = IncrementalIndex(self.reads, _Chains)
-
-    def save_state(self) -> JsonValue:
-        """Nothing of its own: its index is rebuilt from the entries the audit keeps."""
-        return {}
-
-    def restore_state(self, state: JsonValue) -> None:
-        """Start again from the kept entries.
-
-        Raises:
-            AuditStateError: ``state`` is not the empty object this replayer saves.
-        """
-        expect_no_state(state, self)
         self._index = IncrementalIndex(self.reads, _Chains)
 
     @property

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from allocation.manifest import MAX_MANIFEST_BYTES
 from exam_core.audit.history import AuditHistory
-from exam_core.audit.replayer_state import JsonValue, expect_no_state
+from exam_core.audit.replayer_state import RebuiltFromHistory
 from exam_core.errors import BlobError, ExamDayError, StepError
 from exam_core.exam_day.day import ExamDay
 from exam_core.exam_day.exam_flow import ExamFlow, ExamPhase
@@ -110,7 +110,7 @@ class _ExamTimes:
     """(index, ts) of ``exam.ended``."""
 
 
-class ExamDayReplayer:
+class ExamDayReplayer(RebuiltFromHistory):
     """A ``Replayer`` (and ``Concluding``) for the exam day's steps (see the module docstring)."""
 
     def __init__(self) -> None:
@@ -139,18 +139,6 @@ class ExamDayReplayer:
         # Its own types: a resumed audit (``--since``) rebuilds the day from the entries an
         # earlier audit judged, as the audit kept them.
         return self.event_types
-
-    def save_state(self) -> JsonValue:
-        """Nothing beyond the audit's history: the day is rebuilt from the kept entries."""
-        return {}
-
-    def restore_state(self, state: JsonValue) -> None:
-        """Take back ``{}``.
-
-        Raises:
-            AuditStateError: any other state.
-        """
-        expect_no_state(state, self)
 
     # --- each entry ----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from exam_core.audit.history import AuditHistory, Finding, IncrementalIndex
-from exam_core.audit.replayer_state import JsonValue, expect_no_state
+from exam_core.audit.replayer_state import RebuiltFromHistory
 from exam_core.errors import BlobError, ExamCoreError, ScoringError
 from exam_core.log.entry import Entry
 from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
@@ -162,7 +162,7 @@ def _examiner_calls(
     return calls, findings
 
 
-class ScoringReplayer:
+class ScoringReplayer(RebuiltFromHistory):
     """Recomputes ``exam.scored`` entries; see the module docstring.
 
     The audit replays scores in log order over one growing history, so the replayer reads each
@@ -172,19 +172,6 @@ class ScoringReplayer:
     """
 
     def __init__(self) -> None:
-        self._index = IncrementalIndex(READS, _LogIndex)
-
-    def save_state(self) -> JsonValue:
-        """Nothing of its own: its index is rebuilt from the entries the audit keeps."""
-        return {}
-
-    def restore_state(self, state: JsonValue) -> None:
-        """Start again from the kept entries.
-
-        Raises:
-            AuditStateError: ``state`` is not the empty object this replayer saves.
-        """
-        expect_no_state(state, self)
         self._index = IncrementalIndex(READS, _LogIndex)
 
     @property
