@@ -25,6 +25,7 @@ from api.http.permissions import Permission, permits
 from api.http.problems import Problem
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
+from exam_core.exam_day.day_guard import DayGuard
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,18 @@ async def get_service(request: Request) -> Service:
 async def get_centre(request: Request) -> Centre:
     service: Service = request.app.state.service
     return service.centre
+
+
+def day_of(centre: Centre) -> DayGuard:
+    """The exam day the centre keeps (``examctl serve`` opens it with the day's guard).
+
+    Raises:
+        Problem: (not-found) this centre keeps no exam day.
+    """
+    guard = centre.guard
+    if not isinstance(guard, DayGuard):
+        raise Problem("not-found", "this centre keeps no exam day")
+    return guard
 
 
 async def get_limits(request: Request) -> Limits:
@@ -138,4 +151,5 @@ __all__ = [
     "ServiceDep",
     "TokenManager",
     "Whoami",
+    "day_of",
 ]

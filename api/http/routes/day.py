@@ -34,7 +34,7 @@ from api.http.day_schemas import (
     SessionList,
     SessionView,
 )
-from api.http.deps import Caller, CentreDep, Permit
+from api.http.deps import Caller, CentreDep, Permit, day_of
 from api.http.permissions import Permission, permits
 from api.http.problems import Problem
 from api.http.schemas import ProblemDocument
@@ -76,13 +76,6 @@ _READ_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: _PROBLEM,
     422: _PROBLEM,
 }
-
-
-def _day(centre: Centre) -> DayGuard:
-    guard = centre.guard
-    if not isinstance(guard, DayGuard):
-        raise Problem("not-found", "this centre keeps no exam day")
-    return guard
 
 
 def _key(centre: Centre, name: str) -> str | None:
@@ -166,7 +159,7 @@ def _session(day: DayGuard, session: str) -> SessionFlow:
     responses=_READ_PROBLEMS,
 )
 def sessions(centre: CentreDep, _caller: DayReader) -> SessionList:
-    day = _day(centre)
+    day = day_of(centre)
     with day.lock:
         views = [_session_view(day, f) for _, f in sorted(day.day.sessions.items())]
     return SessionList(sessions=views)
@@ -191,7 +184,7 @@ def assignment(
         key = _key(centre, tablet)
         if key != own and not permits(caller.role, Permission.DAY_ASSIGNMENT_ANY):
             raise Problem("permission-denied", "a tablet reads its own assignment only")
-    day = _day(centre)
+    day = day_of(centre)
     with day.lock:
         flow = _session(day, session)
         planned = None if key is None else flow.plan.crew_with_tablet(key)
@@ -227,7 +220,7 @@ def assignment(
     responses=_READ_PROBLEMS,
 )
 def session_view(session: SessionId, centre: CentreDep, _caller: DayReader) -> SessionView:
-    day = _day(centre)
+    day = day_of(centre)
     with day.lock:
         return _session_view(day, _session(day, session))
 
@@ -239,7 +232,7 @@ def session_view(session: SessionId, centre: CentreDep, _caller: DayReader) -> S
     responses=_READ_PROBLEMS,
 )
 async def exam_view(exam: ExamId, centre: CentreDep, caller: ExamReader) -> ExamView:
-    day = _day(centre)
+    day = day_of(centre)
     with day.lock:
         flow = day.day.session_of_exam(exam)
         if flow is None:
@@ -260,7 +253,7 @@ async def exam_view(exam: ExamId, centre: CentreDep, caller: ExamReader) -> Exam
     responses=_READ_PROBLEMS,
 )
 def gate(room: RoomId, centre: CentreDep, _caller: DayReader) -> GateView:
-    day = _day(centre)
+    day = day_of(centre)
     with day.lock:
         latest = day.day.gates.latest(room)
     if latest is None:

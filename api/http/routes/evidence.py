@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.http.deps import Caller, CentreDep, Permit
+from api.http.deps import Caller, CentreDep, Permit, day_of
 from api.http.permissions import Permission
 from api.http.problems import Problem
 from api.http.schemas import ProblemDocument
@@ -72,13 +72,6 @@ class SealedVideo(BaseModel):
     )
 
 
-def _day(centre: Centre) -> DayGuard:
-    guard = centre.guard
-    if not isinstance(guard, DayGuard):
-        raise Problem("not-found", "this centre keeps no exam day")
-    return guard
-
-
 @router.get(
     "/evidence/receipt/{exam}",
     response_class=Response,
@@ -86,7 +79,7 @@ def _day(centre: Centre) -> DayGuard:
     responses={200: {"content": {"text/plain": {}}}, 404: _PROBLEM},
 )
 def receipt(exam: ExamId, centre: CentreDep) -> Response:
-    day = _day(centre)
+    day = day_of(centre)
     with day.lock:
         scored = day.results.get(exam)
     if scored is None or scored.index >= centre.store.size():
@@ -126,7 +119,7 @@ def _stored_blob(centre: Centre, sha256_hex: str) -> bytes | None:
 
 
 def _prove(centre: Centre, data: bytes) -> tuple[RecordingProof, bytes]:
-    log, note = _sealed_log(centre, _day(centre))
+    log, note = _sealed_log(centre, day_of(centre))
     return prove_sealed(data, log, lambda sha: _stored_blob(centre, sha)), note
 
 
