@@ -7,10 +7,11 @@
   checkpoints are cosigned only for logs added here (tlog-witness: 404 for any other origin);
   ``TOKEN`` (a centre token of role ``monitor``) lets the mirror fetch its manifests, kept in
   ``DIR/centre-tokens.json`` (mode 0600);
-- ``monitor serve --dir DIR [--host H] [--port P]``: serve the witness, the mirror's
+- ``monitor serve --dir DIR [--host H] [--port P]``: bind the socket (port 0 picks a free
+  one), print the URL it serves (the port it bound), serve the witness, the mirror's
   checkpoints and findings, and the beacon over HTTP (OpenAPI at ``/openapi.json``), and run
-  the mirror loop beside them, until interrupted; every pull feeds the warnings
-  (``exam_core.monitoring.mirror_feed``);
+  the mirror loop beside them, until SIGINT or SIGTERM (then close the monitor, exit 0); every
+  pull feeds the warnings (``exam_core.monitoring.mirror_feed``);
 - ``monitor mirror --dir DIR [--once] [--workers N]``: run the mirror loop alone (another
   process sharing the centres through the database), or pull every due centre once and print
   what it did; ``N`` processes verify entry signatures beside it.  Each pull feeds the
@@ -28,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from api.cli import monitor_warnings
+from api.cli.arguments import integer
 from api.cli.log import passphrase, passphrase_option
+from api.listen import bind, url_of
 from exam_core.errors import StoreError
 from exam_core.monitoring.centre_tokens import check_token, store_token
 from exam_core.monitoring.home import create_monitor, open_monitor
@@ -75,7 +78,12 @@ def register(commands: Any) -> None:
     serve = actions.add_parser("serve", help="serve the witness and the beacon over HTTP")
     serve.add_argument("--dir", required=True, type=Path, help="monitoring centre directory")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--port",
+        type=integer(0, 65535),
+        default=DEFAULT_PORT,
+        help=f"port, 0 for any (default {DEFAULT_PORT})",
+    )
     serve.add_argument(
         "--no-mirror", action="store_true", help="serve without running the mirror loop"
     )
@@ -142,27 +150,30 @@ def run_add_centre(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve until interrupted.
+    """Serve until SIGINT or SIGTERM; exit code 0 after a clean stop.
 
     Raises:
-        StoreError: the monitoring centre cannot be opened.
+        StoreError: the port cannot be bound or the monitoring centre cannot be opened.
     """
     from api.monitor.app import create_app  # noqa: PLC0415 - the web stack, only when serving
     from api.monitor.mirror_loop import MirrorLoop  # noqa: PLC0415
     from api.monitor.server import serve  # noqa: PLC0415
 
-    with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
-        where = f"http://{args.host}:{args.port}"
-        print(f"monitoring centre {monitor.config.name} on {where}", flush=True)
-        app = create_app(monitor)
-        if not args.no_mirror:
-            feed = feed_warnings(monitor)
-            loop = MirrorLoop(monitor.mirror, workers=args.mirror_workers, tokens=feed.tokens)
-            # Started and stopped with the server: uvicorn ends the process on SIGTERM once
-            # it has shut down, so the loop and its worker processes stop in its shutdown.
-            app.router.on_startup.append(loop.start)
-            app.router.on_shutdown.append(loop.stop)
-        serve(app, args.host, args.port)
+    sock = bind(args.host, args.port)
+    try:
+        with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:
+            print(f"monitoring centre {monitor.config.name} on {url_of(sock)}", flush=True)
+            app = create_app(monitor)
+            if not args.no_mirror:
+                feed = feed_warnings(monitor)
+                loop = MirrorLoop(monitor.mirror, workers=args.mirror_workers, tokens=feed.tokens)
+                # Started and stopped with the server: the loop and its worker processes stop
+                # in uvicorn's shutdown, before the monitor closes.
+                app.router.on_startup.append(loop.start)
+                app.router.on_shutdown.append(loop.stop)
+            serve(app, sock)
+    finally:
+        sock.close()
     return 0
 
 

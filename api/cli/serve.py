@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import signal
-import socket
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from api.cli.arguments import integer
 from api.cli.log import passphrase, passphrase_option
+from api.listen import bind, stop_signals_end_the_run, url_of
 from exam_core.errors import StoreError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -63,35 +60,6 @@ def register(commands: Any) -> None:
     serve.set_defaults(run=run_serve)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as e:
-        raise StoreError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-    return sock
-
-
-@contextmanager
-def _stop_signals_end_the_run() -> Iterator[None]:
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again under the
-    # handlers it found: with these, that ends ``server.run`` and the centre is closed (its
-    # sequencer drained) instead of the process dying before it.
-    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _ignore(_sig: int, _frame: object) -> None:
-    return None
-
-
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; exit code 0 after a clean stop.
 
@@ -112,7 +80,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             raise StoreError(f"no file {path}")
     limits = Limits() if args.max_blob_bytes is None else Limits(max_blob_bytes=args.max_blob_bytes)
-    sock = _bind(args.host, args.port)
+    sock = bind(args.host, args.port)
     try:
         with Centre.open(
             args.dir,
@@ -139,10 +107,8 @@ def run_serve(args: argparse.Namespace) -> int:
             gc.collect()
             gc.freeze()
             scheme = "https" if args.tls_cert is not None else "http"
-            host, port = sock.getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            print(f"serving {centre.origin} on {scheme}://{shown}:{port}", flush=True)
-            with _stop_signals_end_the_run():
+            print(f"serving {centre.origin} on {url_of(sock, scheme)}", flush=True)
+            with stop_signals_end_the_run():
                 server.run(sockets=[sock])
     finally:
         sock.close()

@@ -1,5 +1,6 @@
-"""Running the monitor's app with uvicorn: in the foreground (``examctl monitor serve``) or in a
-background thread on an already bound socket (tests and the demo, on loopback)."""
+"""Running the monitor's app with uvicorn on an already bound socket: in the foreground
+(``examctl monitor serve``, which prints the URL the socket holds first) or in a background
+thread (tests and the demo, on loopback)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from api.listen import stop_signals_end_the_run, url_of
+
 STARTUP_TIMEOUT_S = 10.0
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
-    """Serve ``app`` until interrupted (SIGINT or SIGTERM)."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+def serve(app: FastAPI, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` (bound by ``api.listen.bind``) until SIGINT or SIGTERM; returns
+    once uvicorn has shut down (the app's shutdown handlers run), so the caller can close what
+    it opened."""
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    with stop_signals_end_the_run():
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 class BackgroundServer:
@@ -23,8 +30,7 @@ class BackgroundServer:
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
         self._socket = socket.create_server((host, port))
-        bound_host, bound_port = self._socket.getsockname()[:2]
-        self.url = f"http://{bound_host}:{bound_port}"
+        self.url = url_of(self._socket)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -44,24 +44,31 @@ def monitor_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str
 
 @pytest.fixture
 def serving(tmp_path: Path, monitor_keys: dict[str, str]) -> Iterator[str]:
-    port = free_port()
+    """``examctl monitor serve --port 0``: the URL it prints names the port the OS bound."""
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli.main", "monitor", "serve", "--dir", str(tmp_path / "m"),
-         "--port", str(port)],
+         "--port", "0"],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,
+        stderr=log,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
+        assert server.stdout is not None
+        line = server.stdout.readline().decode()
+        assert line.startswith("monitoring centre monitor.example/p1 on http://127.0.0.1:"), line
+        url = line.rsplit(" on ", 1)[1].strip()
+        assert not url.endswith(":0")
         wait_until_healthy(url, server, tmp_path / "serve.log")
         yield url
     finally:
         server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=30) == 0
+        code = server.wait(timeout=30)
         log.close()
+        if server.stdout is not None:
+            server.stdout.close()
+        assert code == 0, (tmp_path / "serve.log").read_text()
 
 
 def test_a_centre_witnessed_by_a_running_monitor_passes_the_audit(
@@ -166,3 +173,14 @@ def test_monitor_commands_refuse_bad_input_in_one_line(
     code, _, err = run(capsys, "monitor", "serve", "--dir", str(tmp_path / "nothing"))
     assert code == 2
     assert "not a monitor directory" in one_line_error(err)
+
+
+def test_monitor_serve_on_a_taken_port_refuses_in_one_line(
+    tmp_path: Path, serving: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = serving.rsplit(":", 1)[1]
+    assert port != "0"
+    code, out, err = run(capsys, "monitor", "serve", "--dir", str(tmp_path / "m"), "--port", port)
+    assert code == 2
+    assert out == ""
+    assert f"cannot listen on 127.0.0.1:{port}" in one_line_error(err)
