@@ -8,21 +8,28 @@ by its code, a ``StepError`` of the exam day a 409 naming the step ``expected``,
 database or blob store failed; the route checked the request before asking the store).  Routes
 that refuse a request themselves raise ``Problem``.  The body is ``application/problem+json``
 and never carries a traceback; an ``EntryError``'s stable code rides along as the extension
-member ``code``.
+member ``code``.  What a problem looks like and how the handlers answer with it is shared with
+the monitoring centre (``api.problem_details``); the table and the mapping are this service's.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import problem_details
+from api.problem_details import (
+    PROBLEM_MEDIA_TYPE,
+    ProblemType,
+    framework_problem,
+    problem_body,
+    problem_response,
+    problem_table,
+)
 from exam_core.errors import (
     EntryError,
     ExamCoreError,
@@ -32,23 +39,7 @@ from exam_core.errors import (
     TokenError,
 )
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-TYPE_PREFIX = "urn:exam-integrity:problem:"
-
 log = logging.getLogger("exam_integrity.http")
-
-
-@dataclass(frozen=True)
-class ProblemType:
-    """One kind of failure: its stable name, HTTP status and short title."""
-
-    name: str
-    status: int
-    title: str
-
-    @property
-    def uri(self) -> str:
-        return TYPE_PREFIX + self.name
 
 
 _TYPES = (
@@ -95,7 +86,7 @@ _TYPES = (
     ProblemType("internal-error", 500, "The request could not be handled"),
 )
 
-PROBLEMS: Mapping[str, ProblemType] = {t.name: t for t in _TYPES}
+PROBLEMS: Mapping[str, ProblemType] = problem_table(*_TYPES)
 """Every problem type the service answers with, by name."""
 
 _ENTRY_CODES = {
@@ -115,48 +106,11 @@ _ENTRY_CODES = {
 }
 """EntryError code → problem type; a code not listed is ``entry-refused``."""
 
-_STATUS_PROBLEMS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}
 
-
-class Problem(Exception):  # noqa: N818 — it is the problem document, not a programming error
+class Problem(problem_details.Problem):
     """Raised by a route or dependency to answer with a problem of the ``PROBLEMS`` table."""
 
-    def __init__(
-        self,
-        name: str,
-        detail: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.type = PROBLEMS[name]
-        self.detail = detail
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
-
-
-def problem_body(problem: Problem, instance: str | None = None) -> dict[str, Any]:
-    """The RFC 9457 members of a problem (``type``, ``title``, ``status``, ``detail``, …)."""
-    body: dict[str, Any] = {
-        "type": problem.type.uri,
-        "title": problem.type.title,
-        "status": problem.type.status,
-        "detail": problem.detail,
-    }
-    if instance is not None:
-        body["instance"] = instance
-    body.update(problem.extra)
-    return body
-
-
-def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        problem_body(problem, instance),
-        status_code=problem.type.status,
-        headers=problem.headers,
-        media_type=PROBLEM_MEDIA_TYPE,
-    )
+    table = PROBLEMS
 
 
 def problem_of(error: Exception) -> Problem:
@@ -183,34 +137,16 @@ def problem_of(error: Exception) -> Problem:
         return Problem("store-unavailable", str(error), headers={"Retry-After": "1"})
     if isinstance(error, ExamCoreError):
         return Problem("bad-request", str(error))
-    if isinstance(error, RequestValidationError):
-        return Problem("request-invalid", _validation_detail(error))
-    if isinstance(error, StarletteHTTPException):
-        name = _STATUS_PROBLEMS.get(error.status_code, "bad-request")
-        headers = dict(error.headers or {})
-        return Problem(name, str(error.detail), headers=headers)
+    framework = framework_problem(Problem, error)
+    if framework is not None:
+        return framework
     raise TypeError(f"no problem mapping for {type(error).__name__}")
-
-
-def _validation_detail(error: RequestValidationError) -> str:
-    parts = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item.get("loc", ()))
-        parts.append(f"{where}: {item.get('msg', 'invalid')}")
-    return "; ".join(parts) or "the request is invalid"
-
-
-async def _handle(request: Request, error: Exception) -> JSONResponse:
-    problem = problem_of(error)
-    if problem.type.status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, problem.detail)
-    return problem_response(problem, request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every domain error, framework refusal and ``Problem`` as a problem document."""
-    for kind in (Problem, ExamCoreError, RequestValidationError, StarletteHTTPException):
-        app.add_exception_handler(kind, _handle)
+    kinds = (Problem, ExamCoreError, RequestValidationError, StarletteHTTPException)
+    problem_details.install_problem_handlers(app, problem_of, kinds, log)
 
 
 __all__ = [
