@@ -56,6 +56,11 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         ("allocation/verify.py", "import sqlalchemy", "only the persistence modules"),
         ("exam_core/audit/history.py", "import api", "api is the top layer"),
         ("exam_core/log/entry.py", "import allocation", "the log, its service, the audit"),
+        (
+            "exam_core/scoring/sim/route_cab.py",
+            "import exam_core.scoring.sim.route_script",
+            "no import cycles",
+        ),
     ],
 )
 def test_a_planted_forbidden_import_breaks_its_contract(

@@ -21,13 +21,13 @@ from exam_core.scoring.telemetry import (
 )
 
 if TYPE_CHECKING:
-    from exam_core.scoring.sim.route_script import RouteScript
+    from exam_core.scoring.sim.route_steps import RouteSteps
 
 PROMPT_MS = 7000
 """The in-car computer's prompts of the light simulation come every 7 s."""
 
 
-def light_simulation(script: RouteScript) -> None:
+def light_simulation(script: RouteSteps) -> None:
     """灯光模拟, standing before the start: six prompts, each answered after 1 s (X30114: the
     "no street lights" prompt answered with the dipped beam; its near miss answers it after
     4.5 s of the 5)."""
@@ -62,7 +62,7 @@ def light_simulation(script: RouteScript) -> None:
         drv.hold(PROMPT_MS - answer_ms)
 
 
-def wipers_on_command(script: RouteScript) -> None:
+def wipers_on_command(script: RouteSteps) -> None:
     """The wipers on 1 s after the command, off again 3 s later (X10114: never; its near miss
     after 4.5 s)."""
     drv = script.drv
@@ -79,7 +79,7 @@ def wipers_on_command(script: RouteScript) -> None:
     drv.hold(1000)
 
 
-def failed_engagements(script: RouteScript) -> None:
+def failed_engagements(script: RouteSteps) -> None:
     """X10113, standing before the start: the lever goes into first twice without the gearbox
     taking it (the near miss: a failure, a success, another failure)."""
     drv = script.drv
@@ -99,7 +99,7 @@ def failed_engagements(script: RouteScript) -> None:
     drv.mark("X10113", second + 9, second + 11)
 
 
-def gear_change_item(script: RouteScript) -> None:
+def gear_change_item(script: RouteSteps) -> None:
     """加减挡: on the command, up to 47 km/h (into fourth) and back to 29 km/h (into third)
     (X30115: never back down; its near miss takes 27 s; X30116: 47 km/h in first for 2.1 s,
     1.9 s for the near miss)."""
@@ -124,7 +124,7 @@ def gear_change_item(script: RouteScript) -> None:
     car.to(car.s + 40_000, cruise)
 
 
-def cab_faults(script: RouteScript) -> None:
+def cab_faults(script: RouteSteps) -> None:
     """Eyes, hands and body seen by the camera, the pedals, the clutch and a gear change,
     each just over (or under) its limit while cruising."""
     drv, car, cruise = script.drv, script.car, script.cruise
@@ -174,20 +174,20 @@ def cab_faults(script: RouteScript) -> None:
         car.to(car.s + 40_000, cruise)
 
 
-def night_begins(script: RouteScript) -> None:
+def night_begins(script: RouteSteps) -> None:
     """From here the exam is at night: the in-car computer says so, the dipped beam goes on."""
     script.drv.cab.command(cab.NIGHT_BEGINS)
     script.drv.set(DIPPED_BEAM, True)
     script.night = True
 
 
-def flash_high_beam(script: RouteScript, times: int) -> None:
+def flash_high_beam(script: RouteSteps, times: int) -> None:
     """Flash the high beam ``times`` times, 0.4 s on and 0.4 s off, starting now."""
     for n in range(2 * times):
         script.drv.switch_at(HIGH_BEAM, n % 2 == 0, 400 * n)
 
 
-def night_parking_lights(script: RouteScript) -> None:
+def night_parking_lights(script: RouteSteps) -> None:
     """At night, pulled over: headlights off, side lights on before switching off (X31212:
     the headlights stay on; its near miss switches them just before the engine)."""
     drv = script.drv

@@ -14,10 +14,10 @@ from exam_core.scoring.sim.sim_car import Driver, Pt
 from exam_core.scoring.telemetry import GEAR_REVERSE
 
 if TYPE_CHECKING:
-    from exam_core.scoring.sim.route_script import RouteScript
+    from exam_core.scoring.sim.route_steps import RouteSteps
 
 
-def speeding_burst(script: RouteScript) -> None:
+def speeding_burst(script: RouteSteps) -> None:
     """X30101: above the road's limit (50 km/h) for 2.1 s (or 1.9 s).
 
     At 52 km/h at once for 21 (19) frames, then a first firm step down to 47.9 km/h (below the
@@ -35,7 +35,7 @@ def speeding_burst(script: RouteScript) -> None:
     drv.mark("X30101", a + 19, a + 21)
 
 
-def centre_line_excursion(script: RouteScript) -> None:
+def centre_line_excursion(script: RouteSteps) -> None:
     """X30102: out to the left lane and the body over (or just short of) the centre line."""
     drv, car, cruise = script.drv, script.car, script.cruise
     if "X30102" not in script.both:
@@ -54,7 +54,7 @@ def centre_line_excursion(script: RouteScript) -> None:
     script.change_lane(0)
 
 
-def wrong_gear(script: RouteScript) -> None:
+def wrong_gear(script: RouteSteps) -> None:
     """X10107 / X30107: 40 km/h in first gear for 15.5 s (14.5) or 5.5 s (4.5), then the
     gearbox is let change up again."""
     drv, car = script.drv, script.car
@@ -71,7 +71,7 @@ def wrong_gear(script: RouteScript) -> None:
     drv.mark(code, a + limit - 1, a + limit + 1)
 
 
-def jerky_braking(script: RouteScript) -> None:
+def jerky_braking(script: RouteSteps) -> None:
     """X30108: braking from 40 to 18 km/h at 5 m/s² (3.8 m/s² for the near miss)."""
     drv, car = script.drv, script.car
     if "X30108" not in script.both:
@@ -83,7 +83,7 @@ def jerky_braking(script: RouteScript) -> None:
     car.to(car.s + 40_000, script.cruise)
 
 
-def straddling(script: RouteScript) -> None:
+def straddling(script: RouteSteps) -> None:
     """X30109: over the divider of lanes 0 and 1 for 10.5 s (9.5 s).
 
     Moving across over 20 m at 40 km/h the body reaches the divider some 1.25 s before the
@@ -101,7 +101,7 @@ def straddling(script: RouteScript) -> None:
     drv.mark("X30109", a + 103, a + 108)
 
 
-def _turn_round(script: RouteScript, s0: float, leftwards: float) -> list[Pt]:
+def _turn_round(script: RouteSteps, s0: float, leftwards: float) -> list[Pt]:
     """A half circle of radius 6 m turning left, from (s0, d) in the route's own terms;
     ``leftwards`` is +1 facing along the route and -1 facing against it."""
     r, d0 = 6_000.0, script.car.d
@@ -114,7 +114,7 @@ def _turn_round(script: RouteScript, s0: float, leftwards: float) -> list[Pt]:
     return pts
 
 
-def turning_round(script: RouteScript) -> None:
+def turning_round(script: RouteSteps) -> None:
     """X30110: a U-turn between the overtaking section and the U-turn zone, 20 m back against
     the road, and a second one to go on; the near miss backs up 10 m in reverse instead."""
     drv, car = script.drv, script.car

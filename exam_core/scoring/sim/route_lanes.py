@@ -14,11 +14,11 @@ from exam_core.scoring.sim import route_cab
 from exam_core.scoring.telemetry import INDICATOR_LEFT
 
 if TYPE_CHECKING:
-    from exam_core.scoring.sim.route_script import RouteScript
+    from exam_core.scoring.sim.route_steps import RouteSteps
 
 
 def lane_change_section(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """变更车道: out to lane 1 and back (two lanes at once, late, or not at all if asked)."""
     drv, car, cruise = script.drv, script.car, script.cruise
@@ -67,7 +67,7 @@ def lane_change_section(
 
 
 def meeting(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """会车: keep to the right lane and slow down (or still be in lane 1, X30902)."""
     drv, car, cruise = script.drv, script.car, script.cruise
@@ -86,7 +86,7 @@ def meeting(
 
 
 def left_turn(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """Into the leftmost lane and left at the junction, passing left of its centre point,
     then back to the right lane (X30504: turning from the right lane goes round the point;
@@ -116,7 +116,7 @@ def left_turn(
 
 
 def overtaking(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """超车: out to lane 1 and back within the section (or not at all, X31001; or from
     lane 1 out to the right and back, X31002, whose near miss overtakes on the left)."""

@@ -15,12 +15,12 @@ from exam_core.scoring.sim import route_cab
 from exam_core.scoring.sim.route_driver import SLOW
 
 if TYPE_CHECKING:
-    from exam_core.scoring.sim.route_script import RouteScript
+    from exam_core.scoring.sim.route_steps import RouteSteps
 
 STOPS = (("X30121", "yellow_grid"), ("X30122", "no_stopping"))
 
 
-def night_bend(script: RouteScript) -> None:
+def night_bend(script: RouteSteps) -> None:
     """At night, flash the high beam twice (on 0.4 s, off 0.4 s) starting ``bend_flash_lead_s``
     (3 s) before the bend, unless ``flash_at_bends`` is off (X30117 at a bend, marked
     ``X30117@bend``)."""
@@ -37,7 +37,7 @@ def night_bend(script: RouteScript) -> None:
     drv.mark("X30117@bend", a + round(lead * 10) - 2, a + round(lead * 10) + 2)
 
 
-def stops(script: RouteScript) -> None:
+def stops(script: RouteSteps) -> None:
     """Stop on the yellow grid or in the no-stopping area if asked (or just short of it), for
     2 s, then drive on."""
     drv, car = script.drv, script.car

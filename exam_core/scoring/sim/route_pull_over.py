@@ -23,11 +23,11 @@ from exam_core.scoring.telemetry import (
 )
 
 if TYPE_CHECKING:
-    from exam_core.scoring.sim.route_script import RouteScript
+    from exam_core.scoring.sim.route_steps import RouteSteps
 
 
 def pull_over(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """靠边停车: signal right, close in on the edge and stop; creep, brakes, if asked."""
     drv, car, trig, near, both = script.drv, script.car, script.trig, script.near, script.both
@@ -82,7 +82,7 @@ def pull_over(
 
 
 def look_back(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """A look back over the left shoulder before opening the door (X31210: none; its near
     miss looks 4.5 s before), once."""
@@ -98,7 +98,7 @@ def look_back(
 
 
 def leave_car(
-    script: RouteScript,
+    script: RouteSteps,
 ) -> None:
     """Switch off and get out: belt, door with the engine running, parking brake, door."""
     drv, trig, near = script.drv, script.trig, script.near
