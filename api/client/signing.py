@@ -123,16 +123,21 @@ class RemoteLog:
         return future
 
     def append(
-        self, event_type: str, fields: Mapping[str, object], timeout: float | None = None
+        self,
+        event_type: str,
+        fields: Mapping[str, object],
+        timeout: float | None = None,
+        *,
+        ts: int | None = None,
     ) -> int:
-        """Send an event and wait for its index.
+        """Send an event and wait for its index (``ts``: as for ``submit``).
 
         Raises:
             RefusedError: the centre refused it.
             UnavailableError: the centre stayed unreachable (with a bounded retry policy).
             TimeoutError: no answer within ``timeout``.
         """
-        return self.submit(event_type, fields).result(timeout)
+        return self.submit(event_type, fields, ts=ts).result(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Send what is queued, then stop the sender."""

@@ -5,10 +5,11 @@ In order, for one session (docs/allocation.md, docs/exam_day.md):
 1. ``seal``: inside the roster window, ``session.sealed`` names exactly the candidates the log
    shows checked in (read from the centre: ``GET /day/sessions/{s}``) and the crews on duty;
 2. ``commit``: the manifest is built over that roster with every recorded tie (the centre's
-   rows, ``RosterBook``), uploaded as a blob, and committed (``allocation.committed``) for the
-   first beacon round that does not exist yet ``lead_ms`` after the manifest is aimed (time to
-   store and sign the commitment, and for it to reach the centre's witnesses, whose
-   cosignatures show it came first);
+   rows, ``RosterBook``), uploaded as a blob, and committed (``allocation.committed``) for a
+   beacon round at least ``lead_ms`` after the commitment's ``ts`` (``COMMIT_MARGIN_MS``: time
+   for it to be sequenced and reach the centre's witnesses, whose cosignatures, in whole
+   seconds, show it came first); an upload slow enough to eat into that margin aims the
+   manifest again at a later round rather than sign it late;
 3. ``make``: once that round is out, the VRF is proven over the manifest and the beacon value
    and the draw is published (``allocation.made``);
 4. ``repair``: a no-show (or an examiner's withdrawal) is repaired by the rule of
@@ -52,8 +53,23 @@ from api.client.day_reads import DayReads
 from exam_core.log.note import NoteVerifier
 
 SCALE = 10_000
-COMMIT_MARGIN_MS = 150
-"""How far ahead of the clock the commitment is aimed: storing and signing take a moment."""
+COSIGNATURE_RESOLUTION_MS = 1_000
+"""A witness's cosignature time is whole seconds: a tree cosigned at t proves its entries came
+before t + 1 s only (``allocation.commit_timing``)."""
+SEQUENCING_MS = 250
+"""The centre's batch window by default (``exam_core.centre.sequencer.DEFAULT_MAX_AGE_MS``):
+how long a commitment may wait before the checkpoint that includes it is signed."""
+WITNESS_TRIP_MS = 250
+"""Storing that checkpoint, and the witness's round trip to cosign it, on a loaded machine."""
+COMMIT_MARGIN_MS = COSIGNATURE_RESOLUTION_MS + SEQUENCING_MS + WITNESS_TRIP_MS
+"""The least time between the commitment's ``ts`` and its round's: long enough for a witness to
+cosign a tree that includes the commitment a whole second before the round, the audit's
+evidence that it was committed first (DESIGN §4, docs/allocation.md §7).  It is checked when the
+commitment is signed, not only when its round is chosen (``Allocator.commit``).  Clocks apart
+(the allocator's and the beacon's) add to what it must cover: a centre whose allocator's clock
+may lag passes a larger ``lead_ms``."""
+MAX_AIMS = 4
+"""How many times a commitment is aimed and stored before an ever slower upload stops it."""
 REVEAL_PATIENCE_MS = 10_000
 """How long past its time a round may stay unpublished (clocks apart, a slow beacon) before
 the draw gives up."""
@@ -100,8 +116,8 @@ class Allocator:
         cap_share: float = 0.5,
     ) -> None:
         """``beacon_keys`` are the beacon keys the centre's policy pins (a hash chain's
-        commitment must be signed by one); ``lead_ms`` how far past the moment a manifest is
-        aimed its round must lie (at least ``COMMIT_MARGIN_MS``).
+        commitment must be signed by one); ``lead_ms`` how far past the commitment's ``ts`` its
+        round must lie (at least ``COMMIT_MARGIN_MS``).
 
         Raises:
             BeaconError: the beacon's commitment is malformed or not signed by a pinned key.
@@ -143,6 +159,7 @@ class Allocator:
 
         Raises:
             InfeasibleError: no assignment exists for the roster.
+            BeaconError: every upload of the manifest took too long to meet the margin.
             RefusedError, UnavailableError: as ``seal``.
         """
         examiners = self.rows.examiners(session)
@@ -162,13 +179,41 @@ class Allocator:
                 beacon=target,
                 vrf_key=vrf_public_key(self.vrf_secret),
             )
-        manifest = aim_at_next_round(manifest, self.commitment, self._clock() + self.lead_ms)
-        data = encode_manifest(manifest)
-        self.log.client.put_blob(data)
-        index = self.log.append("allocation.committed", committed_fields(data, manifest))
+        manifest, data, ts = self._aim_and_store(manifest)
+        index = self.log.append("allocation.committed", committed_fields(data, manifest), ts=ts)
         with self._lock:
             self._drawn[session] = _Drawn(manifest, data)
         return index, manifest.beacon.round
+
+    def _aim_and_store(self, prepared: Manifest) -> tuple[Manifest, bytes, int]:
+        """``prepared`` aimed at a round and stored; its bytes and the ``ts`` its commitment
+        carries, which lies at least ``lead_ms`` before the round.
+
+        The round is in the manifest, so the manifest is aimed before it is uploaded; an upload
+        that took so long that the margin is no longer met (a loaded machine, a busy centre)
+        is not signed anyway: the manifest is aimed at a later round, allowing twice as long as
+        that upload took, and stored again.
+
+        Raises:
+            BeaconError: ``MAX_AIMS`` uploads in a row each ate the margin.
+            UnavailableError: the centre stayed unreachable.
+        """
+        allowance = 0
+        for _ in range(MAX_AIMS):
+            aimed_at = self._clock()
+            manifest = aim_at_next_round(
+                prepared, self.commitment, aimed_at + self.lead_ms + allowance
+            )
+            data = encode_manifest(manifest)
+            self.log.client.put_blob(data)
+            ts = self._clock()
+            if self.commitment.round_time_ms(manifest.beacon.round) - ts >= self.lead_ms:
+                return manifest, data, ts
+            allowance = 2 * (ts - aimed_at)
+        raise BeaconError(
+            f"storing the manifest of {prepared.session} took {ts - aimed_at} ms, too long to "
+            f"commit it {self.lead_ms} ms before a round, {MAX_AIMS} times"
+        )
 
     def make(self, session: str) -> int:
         """Wait for the committed round, draw and publish; the ``allocation.made`` index.
