@@ -200,6 +200,19 @@ class ExamSession(Base):
     """Face-match score (per mille) at or above which a check-in passes."""
 
 
+class SessionRoute(Base):
+    """One of the approved routes a 科目三 session draws each candidate's route among (rows only
+    when it approves several; a session with one route has none, and its ``route`` is it)."""
+
+    __tablename__ = "session_routes"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    route: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    """A course map version (``name/N``); the session's own ``route`` is among them."""
+
+
 class SessionCrew(Base):
     """An examiner on duty for a session, with the tablet they carry and the car they examine in."""
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import migrations
 
-HEAD = "0007"
+HEAD = "0008"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -18,7 +18,9 @@ The columns of each kind (``*`` required; lists are separated by ``;``):
 - ``vehicles``: ``vehicle_id*``, ``plate*``, ``licence_class*``, ``unit_key*`` (the full key name
   of its in-car unit);
 - ``sessions``: ``session_id*``, ``subject*`` (2 or 3), ``licence_class*``, ``room*`` (configured
-  already), ``route*`` (the course map version, ``name/N``), ``start*`` (ISO 8601 with its UTC
+  already), ``route*`` (the course map version, ``name/N``; a 科目三 session that draws each
+  candidate's route lists its approved routes, ``;``-separated, the first being the session's
+  ``route``, at most ``MAX_ROUTES``), ``start*`` (ISO 8601 with its UTC
   offset), ``seal_opens_min*`` and ``seal_closes_min*`` (the roster window, minutes before the
   start), ``face_threshold`` (per mille, default ``DEFAULT_FACE_THRESHOLD``);
 - ``crews``: ``session_id*``, ``examiner_id*``, ``tablet_key*``, ``vehicle_id*``;
@@ -47,6 +49,7 @@ from exam_core.db.exam_day import (
     ExamSession,
     Room,
     SessionCrew,
+    SessionRoute,
     Vehicle,
 )
 from exam_core.errors import ExamDayError, ImportFileError
@@ -72,12 +75,15 @@ from exam_core.exam_day.row_values import (
     start_ms,
 )
 from exam_core.exam_day.secret import CentreSecret
+from exam_core.log.schemas.session import MAX_ROUTES
 
 KINDS = ("examiners", "candidates", "vehicles", "sessions", "crews", "bookings")
 DEFAULT_FACE_THRESHOLD = 800
 """Per mille: below it a face match fails (DESIGN §7); a session may set its own."""
 MAX_ATTEMPTS = 99
 MAX_WINDOW_MIN = 24 * 60
+SUBJECT_DRAWING_ROUTES = 3
+"""科目三: the one subject whose sessions draw each candidate's route among approved routes."""
 
 PhotoSource = Callable[[str], bytes]
 """Reads a photo named in a candidates file (raises ``ExamDayError`` when it cannot)."""
@@ -277,9 +283,7 @@ def _sessions(db: Session, rows: Sequence[CsvRow], context: ImportContext) -> _B
         room = pseudonym(row, "room")
         if room not in rooms:
             raise RowError(f"room: {room} is not configured (room.configured first)")
-        route = required(row, "route")
-        if ROUTE.fullmatch(route) is None:
-            raise RowError(f"route: {route!r} is not a course map version (name/N)")
+        routes = _routes(row, subject)
         start = start_ms(row)
         opens = integer(row, "seal_opens_min", 1, MAX_WINDOW_MIN)
         closes = integer(row, "seal_closes_min", 0, MAX_WINDOW_MIN)
@@ -298,7 +302,7 @@ def _sessions(db: Session, rows: Sequence[CsvRow], context: ImportContext) -> _B
                 subject=subject,
                 licence_class=licence_class_of(row),
                 room_id=room,
-                route=route,
+                route=routes[0],
                 start_ms=start,
                 seal_from_ms=start - opens * 60_000,
                 seal_until_ms=start - closes * 60_000,
@@ -306,8 +310,30 @@ def _sessions(db: Session, rows: Sequence[CsvRow], context: ImportContext) -> _B
             )
         )
 
+        if len(routes) > 1:
+            batch.children += [SessionRoute(session_id=session, route=r) for r in routes]
+
     rowwise(rows, batch.problems, handle)
     return batch
+
+
+def _routes(row: CsvRow, subject: int) -> list[str]:
+    """The session's routes: its one ``route``, or a 科目三 session's approved routes.
+
+    Raises:
+        RowError: a route is missing, malformed or listed twice; more than ``MAX_ROUTES``; or
+            several for a session that is not 科目三.
+    """
+    required(row, "route")
+    routes = items(row, "route")
+    for route in routes:
+        if ROUTE.fullmatch(route) is None:
+            raise RowError(f"route: {route!r} is not a course map version (name/N)")
+    if len(routes) > 1 and subject != SUBJECT_DRAWING_ROUTES:
+        raise RowError("route: only a 科目三 (subject 3) session draws its route among several")
+    if len(routes) > MAX_ROUTES:
+        raise RowError(f"route: more than {MAX_ROUTES} approved routes")
+    return routes
 
 
 def _session_of(row: CsvRow, sessions: dict[str, ExamSession]) -> ExamSession:

@@ -1,5 +1,6 @@
 """A session as the centre's database holds it: its plan, its candidates' keyed hashes, the
-identification at check-in, and the roster the allocation is drawn over.
+identification at check-in, and the roster the allocation is drawn over (with a 科目三
+session's approved routes, when it draws its candidates' routes among several).
 
 Why it exists: the service opens a session from the rows the administrator imported, checks the
 ID card read at the terminal against the bookings, and hands the allocator a roster with every
@@ -27,6 +28,7 @@ from allocation.roster import (
     PreviousFail,
     Relation,
     Roster,
+    RouteId,
     SchoolId,
 )
 from exam_core.db import exam_day as rows
@@ -78,6 +80,19 @@ def plan_of(db: Session, session: str, gate_fresh_ms: int = DEFAULT_GATE_FRESH_M
         gate_fresh_ms=gate_fresh_ms,
         booked=booked,
         crews=crews,
+        routes=approved_routes(db, session),
+    )
+
+
+def approved_routes(db: Session, session: str) -> tuple[str, ...]:
+    """The approved routes of a 科目三 session that draws its candidates' routes, ascending;
+    () for a session with one route (its ``route``)."""
+    return tuple(
+        db.scalars(
+            select(rows.SessionRoute.route)
+            .where(rows.SessionRoute.session_id == session)
+            .order_by(rows.SessionRoute.route)
+        )
     )
 
 
@@ -189,4 +204,5 @@ def allocation_roster(
             )
             for examiner, candidate in relatives
         ),
+        routes=tuple(RouteId(r) for r in approved_routes(db, session)),
     )

@@ -18,6 +18,7 @@ from exam_core.db.exam_day import (
     ExaminerRelative,
     ExamSession,
     SessionCrew,
+    SessionRoute,
     Vehicle,
 )
 from exam_core.errors import ExamDayError, ImportFileError
@@ -343,3 +344,52 @@ def test_unknown_kind_is_refused(db: Session, context: ImportContext) -> None:
 def test_a_refused_file_leaves_the_database_usable(db: Session, context: ImportContext) -> None:
     refused(db, "examiners", _spoil(rf.EXAMINERS, 4, "E03,赵六,XX,,"), context)
     assert import_csv(db, "examiners", rf.EXAMINERS, context).rows == 3
+
+
+ROUTED_SESSIONS = rf.csv(
+    "session_id,subject,licence_class,room,route,start,seal_opens_min,seal_closes_min",
+    "s-k3,3,C1,field-1,k3-north/2;k3-east/1;k3-west/4,2026-03-02T13:30:00+08:00,30,10",
+    "s-one,3,C1,field-1,k3-north/2,2026-03-02T15:30:00+08:00,30,10",
+)
+
+
+def test_a_k3_session_lists_its_approved_routes(db: Session, context: ImportContext) -> None:
+    assert import_csv(db, "sessions", ROUTED_SESSIONS, context).rows == 2
+    k3 = db.get(ExamSession, "s-k3")
+    assert k3 is not None
+    assert k3.route == "k3-north/2"  # the first listed is the session's route
+    assert set(db.scalars(select(SessionRoute.route).where(SessionRoute.session_id == "s-k3"))) == {
+        "k3-north/2",
+        "k3-east/1",
+        "k3-west/4",
+    }
+    # one route: as before, the session's route and no approved-routes rows
+    one = db.get(ExamSession, "s-one")
+    assert one is not None
+    assert one.route == "k3-north/2"
+    assert count(db, SessionRoute) == 3
+
+
+def test_bad_route_lists_are_refused_by_line(db: Session, context: ImportContext) -> None:
+    header = "session_id,subject,licence_class,room,route,start,seal_opens_min,seal_closes_min"
+    start = "2026-03-02T08:30+08:00,30,10"
+    too_many = ";".join(f"r{k}/1" for k in range(33))
+    sessions = rf.csv(
+        header,
+        f"s-ok,3,C1,field-1,k3-a/1;k3-b/1,{start}",
+        f"s-k2,2,C1,field-1,k2-field-a/1;k2-field-b/1,{start}",
+        f"s-twice,3,C1,field-1,k3-a/1;k3-a/1,{start}",
+        f"s-empty,3,C1,field-1,k3-a/1;,{start}",
+        f"s-bad,3,C1,field-1,k3-a/1;route b,{start}",
+        f"s-many,3,C1,field-1,{too_many},{start}",
+    )
+    problems = refused(db, "sessions", sessions, context)
+    assert problems == [
+        (3, "route: only a 科目三 (subject 3) session draws its route among several"),
+        (4, "route: an item appears twice"),
+        (5, "route: empty item in the list"),
+        (6, "route: 'route b' is not a course map version (name/N)"),
+        (7, "route: more than 32 approved routes"),
+    ]
+    assert count(db, ExamSession) == 0
+    assert count(db, SessionRoute) == 0

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from allocation import BeaconTarget, find_conflicts, prepare_manifest, vrf_public_key
+from allocation import (
+    BeaconTarget,
+    Manifest,
+    Roster,
+    find_conflicts,
+    prepare_manifest,
+    vrf_public_key,
+)
 from exam_core.errors import ExamDayError, IdentityError
 from exam_core.exam_day.imports import ImportContext, import_csv
 from exam_core.exam_day.plan import Crew, parse_plan, session_opened_fields
@@ -33,6 +40,16 @@ def loaded(db: Session, context: ImportContext) -> Session:
     ):
         import_csv(db, kind, data, context)
     return db
+
+
+def _manifest(roster: Roster) -> Manifest:
+    return prepare_manifest(
+        roster,
+        scale=1000,
+        cap=1000,
+        beacon=BeaconTarget("dev", "{}", 1),
+        vrf_key=vrf_public_key(bytes(32)),
+    )
 
 
 def test_the_plan_comes_from_the_rows_and_round_trips(loaded: Session) -> None:
@@ -92,13 +109,38 @@ def test_the_roster_carries_every_tie(loaded: Session) -> None:
     assert conflicts == {("E03", "c-0002"), ("E02", "c-0003"), ("E01", "c-0002")}
     for tie in roster.relatives:
         assert rf.id_number(3) not in tie.evidence
-    manifest = prepare_manifest(
-        roster,
-        scale=1000,
-        cap=1000,
-        beacon=BeaconTarget("dev", "{}", 1),
-        vrf_key=vrf_public_key(bytes(32)),
-    )
+    manifest = _manifest(roster)
     assert manifest.session == "s-am"
     with pytest.raises(ExamDayError, match="not in the database: c-9"):
         allocation_roster(loaded, "s-am", ["c-9"], ["E01"])
+
+
+def test_a_k3_session_opens_and_draws_among_its_approved_routes(
+    loaded: Session, context: ImportContext
+) -> None:
+    sessions = rf.csv(
+        "session_id,subject,licence_class,room,route,start,seal_opens_min,seal_closes_min",
+        "s-k3,3,C1,field-1,k3-north/2;k3-east/1,2026-03-02T13:30:00+08:00,30,10",
+    )
+    import_csv(loaded, "sessions", sessions, context)
+    crews = rf.csv(
+        "session_id,examiner_id,tablet_key,vehicle_id",
+        f"s-k3,E01,{rf.ORIGIN}/tablet/T01,car-01",
+    )
+    import_csv(loaded, "crews", crews, context)
+    import_csv(
+        loaded, "bookings", rf.csv("session_id,id_number", f"s-k3,{rf.id_number(1)}"), context
+    )
+    plan = plan_of(loaded, "s-k3")
+    assert plan.route == "k3-north/2"
+    assert plan.routes == ("k3-east/1", "k3-north/2")
+    assert session_opened_fields(plan)["routes"] == ["k3-east/1", "k3-north/2"]
+    assert parse_plan(session_opened_fields(plan), rf.ORIGIN) == plan
+    roster = allocation_roster(loaded, "s-k3", ["c-0001"], ["E01"])
+    assert roster.routes == ("k3-east/1", "k3-north/2")
+    manifest = _manifest(roster)
+    assert manifest.routes is not None  # the draw picks each candidate's route among them
+    # a one-route session names no approved routes, as before
+    assert plan_of(loaded, "s-am").routes == ()
+    assert "routes" not in session_opened_fields(plan_of(loaded, "s-am"))
+    assert allocation_roster(loaded, "s-am", ["c-0001"], ["E01"]).routes == ()
