@@ -24,9 +24,8 @@ problem that refused it — and the request as a whole is refused only if it is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from concurrent.futures import Future
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -46,7 +45,6 @@ from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
 from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 
 router = APIRouter(tags=["log (write)"])
-T = TypeVar("T")
 
 _ENTRY_BODY = {
     "required": True,
@@ -106,8 +104,9 @@ async def append_entry(
     if missing is not None:
         raise missing
     # (3), (4)
-    future = asyncio.wrap_future(centre.submit_entry(data, entry))
-    index, duplicate = await _within(limits, "bytes", _sequenced(centre, data, future))
+    future = centre.submit_entry(data, entry)
+    await _within(limits, "bytes", [future])
+    index, duplicate = await _sequenced(centre, data, future)
     # (5)
     receipt = None
     if wait is Wait.PUBLISHED:
@@ -118,30 +117,32 @@ async def append_entry(
     return JSONResponse(body, status_code=200 if duplicate else 201)
 
 
-async def _sequenced(centre: Centre, data: bytes, future: asyncio.Future[int]) -> tuple[int, bool]:
-    """The entry's index once sequenced, and whether the log held it already.
+async def _sequenced(centre: Centre, data: bytes, future: Future[int]) -> tuple[int, bool]:
+    """The index of an entry whose future is done, and whether the log held it already.
 
     Raises:
         EntryError: the log refused the entry and does not hold these bytes.
+        ExamDayError: the day refused it (or whatever else the writer failed it with).
     """
-    try:
-        return await future, False
-    except EntryError:
+    error = future.exception()
+    if error is None:
+        return future.result(), False
+    if isinstance(error, EntryError):
         found = await in_thread(centre.store.find_entry, data)
-        if found is None:
-            raise
-        return found, True
+        if found is not None:
+            return found, True
+    raise error
 
 
-async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
-    """Await ``waiting`` up to the publication timeout, shielded: a client that hangs up or
-    times out must not cancel the sequencer's futures.
+async def _within(limits: Limits, what: str, futures: list[Future[int]]) -> None:
+    """Wait until the writer is done with ``futures``, up to the publication timeout; a client
+    that hangs up or times out does not cancel them (``all_done``).
 
     Raises:
         Problem: ``entry-not-published`` when the time is up.
     """
     try:
-        return await asyncio.wait_for(asyncio.shield(waiting), limits.publish_timeout_s)
+        await all_done(futures, limits.publish_timeout_s)
     except TimeoutError as e:
         raise Problem(
             "entry-not-published",
@@ -166,7 +167,7 @@ def _refused(problem: Problem) -> Answer:
 async def _outcome(centre: Centre, data: bytes, future: Future[int]) -> Answer:
     """The answer for one entry of a bundle whose future is done."""
     try:
-        index, duplicate = await _sequenced(centre, data, asyncio.wrap_future(future))
+        index, duplicate = await _sequenced(centre, data, future)
     except (EntryError, ExamDayError) as refusal:
         return _refused(problem_of(refusal))
     return _accepted(index, duplicate)
@@ -213,7 +214,7 @@ async def append_bundle(request: Request, service: ServiceDep) -> JSONResponse:
         else:
             queued.append((i, data, entry))
     futures = centre.submit_entries([(data, entry) for _, data, entry in queued])
-    await _within(limits, "bundle", all_done(futures))
+    await _within(limits, "bundle", futures)
     refused = []
     for (i, data, _), future in zip(queued, futures, strict=True):
         if future.exception() is None:
