@@ -7,8 +7,8 @@ each call — about as much CPU as the token lookup itself on the hot routes, ea
 one or two such trips a request.  ``in_thread`` hands the call to a plain thread pool with the
 loop's ``run_in_executor`` instead: the same thread hop, a fraction of the bookkeeping.
 
-The pool's threads are daemons of the process; a call in flight when the service stops ends
-with it (as with anyio's threads).
+As with anyio's worker threads, the interpreter waits at exit for the calls in flight (each
+ends by its own timeout: a receipt's wait is bounded by the publication timeout).
 """
 
 from __future__ import annotations
