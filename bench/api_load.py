@@ -26,6 +26,14 @@ the server's cores next to nothing):
    this process once the server has stopped (``Centre.submit_entry``, the day's guard in the
    writer, as in ``serve``), same run.
 
+Entries over HTTP are reported both ways, and each two ways: the rate against the in-process
+rate (wall clock, as the goal is stated), and the server's CPU time an entry against the
+in-process CPU time an entry (``/proc`` of the server; ``process_time`` here) — the figure a
+shared machine does not blur.  One entry a request, each sender waiting for its answer before
+the next, is bound by the batch window: at most one batch of ``--entry-units`` entries every
+``--batch-ms`` plus a commit, whatever the CPU.  Bundles are how a unit that was offline
+catches up (it uploads in order what it buffered), and what the ≥ 0.7 goal is held against.
+
 The last line is the JSON figure: the telemetry-upload p99, against the p99 of what one upload
 costs the disk alone (a blob put and a one-entry durable append, in process, same run); the
 trivial endpoint's p99 under the load is printed beside it.
@@ -388,17 +396,25 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         cpu_before = cpu_seconds(process.pid)
         load, load_rps = await day_load(host, port, units, tablets, args.load_s)
         load_cpu = (cpu_seconds(process.pid) - cpu_before) / args.load_s
+        entries = len(senders) * args.per_unit
         lanes = presigned(senders, args.per_unit, blobs)
+        cpu_before = cpu_seconds(process.pid)
         single_rate = await http_entries(host, port, lanes, 1)
+        single_cpu = (cpu_seconds(process.pid) - cpu_before) / entries
         lanes = presigned(senders, args.per_unit, blobs)
+        cpu_before = cpu_seconds(process.pid)
         bundle_rate = await http_entries(host, port, lanes, 64)
+        bundle_cpu = (cpu_seconds(process.pid) - cpu_before) / entries
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     if load.failures:
         raise SystemExit(f"{len(load.failures)} requests failed, e.g. {load.failures[:3]}")
     with Centre.open(root, max_age_ms=args.batch_ms, guard=centre_day_guard) as centre:
-        local_rate = in_process_entries(centre, presigned(senders, args.per_unit, blobs))
+        lanes = presigned(senders, args.per_unit, blobs)
+        cpu_before = time.process_time()
+        local_rate = in_process_entries(centre, lanes)
+        local_cpu = (time.process_time() - cpu_before) / entries
     with Centre.open(root, max_age_ms=0) as centre:
         floor_p50, floor_p99 = durable_floor_ms(centre, FLOOR_KEY, args.floor_rounds)
     return {
@@ -415,6 +431,9 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         "single_rate": single_rate,
         "bundle_rate": bundle_rate,
         "local_rate": local_rate,
+        "single_cpu_us": single_cpu * 1e6,
+        "bundle_cpu_us": bundle_cpu * 1e6,
+        "local_cpu_us": local_cpu * 1e6,
         "floor_p50_ms": floor_p50,
         "floor_p99_ms": floor_p99,
     }
@@ -465,15 +484,19 @@ def main() -> None:
     ratio_single = r["single_rate"] / r["local_rate"]
     ratio_bundle = r["bundle_rate"] / r["local_rate"]
     entries = f"{args.entry_units} units x {args.per_unit} telemetry.chunk entries"
-    print(f"signed entries, in-process ingest ({entries}): {r['local_rate']:7.0f} /s")
     print(
-        f"signed entries over HTTP, one per request:  {r['single_rate']:7.0f} /s  "
-        f"ratio {ratio_single:.2f}"
+        f"signed entries, in-process ingest ({entries}): {r['local_rate']:7.0f} /s, "
+        f"{r['local_cpu_us']:5.0f} us CPU an entry"
     )
-    print(
-        f"signed entries over HTTP, bundles of 64:    {r['bundle_rate']:7.0f} /s  "
-        f"ratio {ratio_bundle:.2f}"
-    )
+    for name, key, ratio in (
+        ("one per request", "single", ratio_single),
+        ("bundles of 64  ", "bundle", ratio_bundle),
+    ):
+        print(
+            f"signed entries over HTTP, {name}: {r[key + '_rate']:7.0f} /s  ratio {ratio:.2f};"
+            f" server {r[key + '_cpu_us']:5.0f} us CPU an entry"
+            f" (in-process / server CPU: {r['local_cpu_us'] / r[key + '_cpu_us']:.2f})"
+        )
     print_result(
         "telemetry_upload_p99_ms",
         r["upload_p99_ms"],
@@ -484,6 +507,8 @@ def main() -> None:
         trivial_p99_ms_under_load=round(r["probe_p99_ms"], 1),
         entries_http_ratio=round(ratio_single, 3),
         entries_http_bundle_ratio=round(ratio_bundle, 3),
+        entries_cpu_ratio=round(r["local_cpu_us"] / r["single_cpu_us"], 3),
+        entries_bundle_cpu_ratio=round(r["local_cpu_us"] / r["bundle_cpu_us"], 3),
     )
 
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from fastapi.concurrency import run_in_threadpool
-
+from api.http.offload import in_thread
 from exam_core.centre.blobs import BlobStore
 
 REMEMBERED = 65_536
@@ -60,7 +59,7 @@ class BlobPresence:
         unknown = [(s, n) for s, n in references if self._known.get(s) != n]
         if not unknown:
             return set()
-        found = await run_in_threadpool(self._lengths, [s for s, _ in unknown])
+        found = await in_thread(self._lengths, [s for s, _ in unknown])
         absent = set()
         for (sha, length), stored in zip(unknown, found, strict=True):
             if stored == length:

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.blob_presence import BlobPresence
 from api.http.limits import Limits
+from api.http.offload import in_thread
 from api.http.permissions import Permission, permits
 from api.http.problems import Problem
 from exam_core.centre.centre import Centre
@@ -105,8 +106,9 @@ class Permit:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, service: ServiceDep, credentials: Credentials) -> Caller:
-        """The authenticated caller.
+    async def __call__(self, service: ServiceDep, credentials: Credentials) -> Caller:
+        """The authenticated caller (the token is looked up in a worker thread: the database
+        may wait, the event loop must not).
 
         Raises:
             Problem: ``token-missing`` or ``permission-denied``.
@@ -121,7 +123,7 @@ class Permit:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         # (2)
-        record = service.tokens.authenticate(credentials.credentials)
+        record = await in_thread(service.tokens.authenticate, credentials.credentials)
         # (3)
         if not permits(record.role, self.permission):
             raise Problem(

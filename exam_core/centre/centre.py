@@ -27,7 +27,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -558,6 +558,11 @@ class Centre:
         """Queue pre-signed entry bytes (from a tablet, terminal or in-car unit); ``parsed``
         is their ``parse_entry`` if the caller has it (see ``Sequencer.submit``)."""
         return self.sequencer.submit(data, parsed)
+
+    def submit_entries(self, items: Sequence[tuple[bytes, Entry | None]]) -> list[Future[int]]:
+        """Queue several pre-signed entries in this order (a device's bundle), each with its
+        ``parse_entry`` if the caller has it; one future each (``Sequencer.submit_many``)."""
+        return self.sequencer.submit_many(items)
 
     def append_entry(self, data: bytes, timeout: float | None = DEFAULT_WAIT_S) -> int:
         """Sequence and publish pre-signed entry bytes; return the index."""

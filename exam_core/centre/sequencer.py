@@ -226,6 +226,46 @@ class Sequencer:
             self._inbox.put(_Submission(data, entry, future, time.monotonic()))
         return future
 
+    def submit_many(self, items: Sequence[tuple[bytes, Entry | None]]) -> list[Future[int]]:
+        """Queue several entries in this order, as ``submit`` does one each (``parsed`` the
+        entry's ``parse_submission`` if the caller has it); one future each.
+
+        Handed to the writer together — one trip through the queue, not one per entry — so a
+        bundle of entries costs the writer's queue what one entry does; a writer batch may
+        still close between two of them (at ``max_batch``).
+
+        Raises:
+            EntryError: an entry does not parse (without a worker pool); none is queued.
+            RuntimeError: the sequencer is not running.
+        """
+        now = time.monotonic()
+        subs = []
+        for data, parsed in items:
+            if self._pipeline:
+                if not isinstance(data, bytes):
+                    raise EntryError("malformed_note", "an entry is submitted as bytes")
+                entry = None
+            elif parsed is not None and parsed.data is data:
+                entry = parsed
+            else:
+                entry = parse_submission(data)
+            subs.append(_Submission(data, entry, Future(), now))
+        if not subs:
+            return []
+        with self._submit_lock:
+            if self._closed or not self._threads:
+                raise RuntimeError("the sequencer is not running")
+            self._submitted = True
+            if self._pipeline:
+                # The feeder thread takes submissions one by one, in arrival order.
+                for sub in subs:
+                    self._inbox.put(sub)
+            else:
+                for start in range(0, len(subs), self._max_batch):
+                    part = subs[start : start + self._max_batch]
+                    self._inbox.put(_Chunk(part, None, now))
+        return [sub.future for sub in subs]
+
     def catch_up_before_submitting(self) -> None:
         """Read what other writers appended since this sequencer started: a process that
         claims an actor after opening the centre signs with the ``seq`` the log holds now, not

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 
 from api.http.day_schemas import (
     AssignedExam,
@@ -34,7 +35,7 @@ from api.http.day_schemas import (
     SessionList,
     SessionView,
 )
-from api.http.deps import Caller, CentreDep, Permit, day_of
+from api.http.deps import Caller, CentreDep, Permit, ServiceDep, day_of
 from api.http.permissions import Permission, permits
 from api.http.problems import Problem
 from api.http.schemas import ProblemDocument
@@ -231,7 +232,10 @@ def session_view(session: SessionId, centre: CentreDep, _caller: DayReader) -> S
     summary="One exam: its crew, phase, telemetry, and its result once scored",
     responses=_READ_PROBLEMS,
 )
-async def exam_view(exam: ExamId, centre: CentreDep, caller: ExamReader) -> ExamView:
+async def exam_view(exam: ExamId, service: ServiceDep, caller: ExamReader) -> JSONResponse:
+    # Polled by every tablet once a second: one dependency for the service (the token check
+    # shares it), and the view dumped once rather than validated again by FastAPI.
+    centre = service.centre
     day = day_of(centre)
     with day.lock:
         flow = day.day.session_of_exam(exam)
@@ -243,7 +247,8 @@ async def exam_view(exam: ExamId, centre: CentreDep, caller: ExamReader) -> Exam
             found.crew.unit,
         ):
             raise Problem("permission-denied", "a crew's devices read their own exams only")
-        return _exam_view(day, flow, found)
+        view = _exam_view(day, flow, found)
+    return JSONResponse(view.model_dump(mode="json"))
 
 
 @router.get(

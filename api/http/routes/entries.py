@@ -24,20 +24,19 @@ problem that refused it — and the request as a whole is refused only if it is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from concurrent.futures import Future
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.http.all_done import all_done
 from api.http.blob_presence import BlobPresence
-from api.http.deps import BlobPresenceDep, CentreDep, LimitsDep
+from api.http.deps import ServiceDep
 from api.http.limits import Limits
+from api.http.offload import in_thread
 from api.http.problems import Problem, problem_body, problem_of
-from api.http.schemas import BundleAnswer, BundleItem, EntryAccepted, ProblemDocument, Wait
+from api.http.schemas import BundleAnswer, EntryAccepted, ProblemDocument, Wait
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import parse_submission
 from exam_core.errors import CheckpointError, EntryError, ExamDayError
@@ -46,7 +45,6 @@ from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
 from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 
 router = APIRouter(tags=["log (write)"])
-T = TypeVar("T")
 
 _ENTRY_BODY = {
     "required": True,
@@ -90,13 +88,14 @@ def _blob_missing(missing: list[str]) -> Problem:
 )
 async def append_entry(
     request: Request,
-    centre: CentreDep,
-    limits: LimitsDep,
-    presence: BlobPresenceDep,
+    service: ServiceDep,
     wait: Annotated[Wait, Query(description="answer once sequenced, or once published")] = (
         Wait.SEQUENCED
     ),
 ) -> JSONResponse:
+    # One dependency (the service) rather than one for each of its parts: FastAPI's solving
+    # of each costs about as much as the rest of this route.
+    centre, limits, presence = service.centre, service.limits, service.blob_presence
     data = await request.body()
     # (1)
     entry = parse_submission(data)
@@ -105,41 +104,45 @@ async def append_entry(
     if missing is not None:
         raise missing
     # (3), (4)
-    future = asyncio.wrap_future(centre.submit_entry(data, entry))
-    index, duplicate = await _within(limits, "bytes", _sequenced(centre, data, future))
+    future = centre.submit_entry(data, entry)
+    await _within(limits, "bytes", [future])
+    index, duplicate = await _sequenced(centre, data, future)
     # (5)
     receipt = None
     if wait is Wait.PUBLISHED:
-        proof = await run_in_threadpool(centre.wait_receipt, index, limits.publish_timeout_s)
+        proof = await in_thread(centre.wait_receipt, index, limits.publish_timeout_s)
         receipt = proof.decode()
-    body = EntryAccepted(index=index, duplicate=duplicate, receipt=receipt)
-    return JSONResponse(body.model_dump(), status_code=200 if duplicate else 201)
+    # ``EntryAccepted``, written out: building and dumping the model costs more than this.
+    body = {"index": index, "duplicate": duplicate, "receipt": receipt}
+    return JSONResponse(body, status_code=200 if duplicate else 201)
 
 
-async def _sequenced(centre: Centre, data: bytes, future: asyncio.Future[int]) -> tuple[int, bool]:
-    """The entry's index once sequenced, and whether the log held it already.
+async def _sequenced(centre: Centre, data: bytes, future: Future[int]) -> tuple[int, bool]:
+    """The index of an entry whose future is done, and whether the log held it already.
 
     Raises:
         EntryError: the log refused the entry and does not hold these bytes.
+        ExamDayError: the day refused it (or whatever else the writer failed it with).
     """
-    try:
-        return await future, False
-    except EntryError:
-        found = await run_in_threadpool(centre.store.find_entry, data)
-        if found is None:
-            raise
-        return found, True
+    error = future.exception()
+    if error is None:
+        return future.result(), False
+    if isinstance(error, EntryError):
+        found = await in_thread(centre.store.find_entry, data)
+        if found is not None:
+            return found, True
+    raise error
 
 
-async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
-    """Await ``waiting`` up to the publication timeout, shielded: a client that hangs up or
-    times out must not cancel the sequencer's futures.
+async def _within(limits: Limits, what: str, futures: list[Future[int]]) -> None:
+    """Wait until the writer is done with ``futures``, up to the publication timeout; a client
+    that hangs up or times out does not cancel them (``all_done``).
 
     Raises:
         Problem: ``entry-not-published`` when the time is up.
     """
     try:
-        return await asyncio.wait_for(asyncio.shield(waiting), limits.publish_timeout_s)
+        await all_done(futures, limits.publish_timeout_s)
     except TimeoutError as e:
         raise Problem(
             "entry-not-published",
@@ -148,13 +151,26 @@ async def _within(limits: Limits, what: str, waiting: Awaitable[T]) -> T:
         ) from e
 
 
-async def _outcome(centre: Centre, data: bytes, future: Future[int]) -> BundleItem:
+Answer = dict[str, object]
+"""One entry's answer in a bundle, as ``BundleItem`` has it (written out: a bundle's answers
+built as models and validated again by FastAPI cost more than its entries' ingest)."""
+
+
+def _accepted(index: int, duplicate: bool) -> Answer:
+    return {"index": index, "duplicate": duplicate, "problem": None}
+
+
+def _refused(problem: Problem) -> Answer:
+    return {"index": None, "duplicate": None, "problem": problem_body(problem)}
+
+
+async def _outcome(centre: Centre, data: bytes, future: Future[int]) -> Answer:
     """The answer for one entry of a bundle whose future is done."""
     try:
-        index, duplicate = await _sequenced(centre, data, asyncio.wrap_future(future))
+        index, duplicate = await _sequenced(centre, data, future)
     except (EntryError, ExamDayError) as refusal:
-        return BundleItem(problem=problem_body(problem_of(refusal)))
-    return BundleItem(index=index, duplicate=duplicate)
+        return _refused(problem_of(refusal))
+    return _accepted(index, duplicate)
 
 
 _BUNDLE_BODY = {
@@ -166,44 +182,47 @@ _BUNDLE_BODY = {
 
 @router.post(
     "/entries/bundle",
+    response_model=BundleAnswer,
     summary="Append up to 256 signed entries in order; one answer per entry",
     openapi_extra={"requestBody": _BUNDLE_BODY},
     responses={400: _PROBLEM, 413: _PROBLEM, 503: _PROBLEM},
 )
-async def append_bundle(
-    request: Request, centre: CentreDep, limits: LimitsDep, presence: BlobPresenceDep
-) -> BundleAnswer:
+async def append_bundle(request: Request, service: ServiceDep) -> JSONResponse:
+    centre, limits, presence = service.centre, service.limits, service.blob_presence
     try:
         datas = decode_entry_bundle(await request.body())
     except CheckpointError as e:
         raise Problem("bundle-malformed", str(e)) from e
     if not 1 <= len(datas) <= TILE_WIDTH:
         raise Problem("bundle-malformed", f"a bundle holds 1-{TILE_WIDTH} entries")
-    answers: list[BundleItem | None] = [None] * len(datas)
-    parsed: list[tuple[int, bytes, Entry]] = []
+    answers: list[Answer | None] = [None] * len(datas)
+    parsed: list[tuple[int, bytes, Entry, list[tuple[str, int]]]] = []
     for i, data in enumerate(datas):
         try:
-            parsed.append((i, data, parse_submission(data)))
+            entry = parse_submission(data)
         except EntryError as e:
-            answers[i] = BundleItem(problem=problem_body(problem_of(e)))
+            answers[i] = _refused(problem_of(e))
+        else:
+            parsed.append((i, data, entry, referenced_blobs(entry)))
     # Every blob of the bundle looked up at once, then the entries queued in order.
-    absent = await presence.absent([r for _, _, e in parsed for r in referenced_blobs(e)])
-    waits: list[tuple[int, bytes, Future[int]]] = []
-    for i, data, entry in parsed:
-        missing = [s for s, n in referenced_blobs(entry) if (s, n) in absent] if absent else []
+    absent = await presence.absent([r for *_, refs in parsed for r in refs])
+    queued: list[tuple[int, bytes, Entry]] = []
+    for i, data, entry, refs in parsed:
+        missing = [s for s, n in refs if (s, n) in absent] if absent else []
         if missing:
-            answers[i] = BundleItem(problem=problem_body(_blob_missing(missing)))
-            continue
-        waits.append((i, data, centre.submit_entry(data, entry)))
-    await _within(limits, "bundle", all_done([f for _, _, f in waits]))
+            answers[i] = _refused(_blob_missing(missing))
+        else:
+            queued.append((i, data, entry))
+    futures = centre.submit_entries([(data, entry) for _, data, entry in queued])
+    await _within(limits, "bundle", futures)
     refused = []
-    for i, data, future in waits:
+    for (i, data, _), future in zip(queued, futures, strict=True):
         if future.exception() is None:
-            answers[i] = BundleItem(index=future.result(), duplicate=False)
+            answers[i] = _accepted(future.result(), False)
         else:
             refused.append((i, data, future))
     # A refused entry may be one the log holds (a resubmission): looked up concurrently.
     outcomes = await asyncio.gather(*(_outcome(centre, d, f) for _, d, f in refused))
     for (i, _, _), outcome in zip(refused, outcomes, strict=True):
         answers[i] = outcome
-    return BundleAnswer(results=[a for a in answers if a is not None])
+    return JSONResponse({"results": answers})

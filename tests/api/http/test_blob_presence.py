@@ -11,6 +11,8 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
+import pytest
+
 from api.http.all_done import all_done
 from api.http.blob_presence import BlobPresence
 from exam_core.centre.blobs import BlobStore
@@ -73,6 +75,25 @@ def test_all_done_wakes_once_every_future_is_done() -> None:
     outcomes = asyncio.run(wait())
     assert isinstance(outcomes[7], EntryError)
     assert outcomes[:7] + outcomes[8:] == [n for n in range(50) if n != 7]
+
+
+def test_all_done_times_out_without_cancelling_the_futures() -> None:
+    async def wait() -> Future[int]:
+        future: Future[int] = Future()
+        with pytest.raises(TimeoutError):
+            await all_done([future], timeout=0.01)
+        # In time, the timer is cancelled with the wait: nothing fails it later.
+        late: Future[int] = Future()
+        waiting = all_done([late], timeout=0.05)
+        late.set_result(1)
+        await waiting
+        await asyncio.sleep(0.1)
+        assert waiting.exception() is None
+        return future
+
+    future = asyncio.run(wait())
+    assert not future.done()
+    assert not future.cancelled()
 
 
 def test_a_bundle_answers_an_entry_whose_blob_is_missing_and_sequences_the_rest(

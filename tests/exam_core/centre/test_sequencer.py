@@ -122,6 +122,35 @@ def test_signatures_checked_in_a_pool_give_the_same_log(store: LogStore, pool: s
     check_published(store)
 
 
+def test_entries_submitted_together_keep_their_order_and_split_at_max_batch(
+    store: LogStore,
+) -> None:
+    seq = sequencer(store, max_batch=4, max_age_ms=60_000)
+    seq.start()
+    first = seq.submit_many([(genesis(), None), (demo(2), parse_entry(demo(2)))])
+    # A reused seq in the middle is refused alone; the entries around it are sequenced.
+    rest = seq.submit_many([(demo(s), None) for s in (3, 4, 4, 5, 6, 7, 8)])
+    assert seq.submit_many([]) == []
+    seq.close()
+    assert [f.result(0) for f in first] == [0, 1]
+    outcomes = []
+    for f in rest:
+        error = f.exception(0)
+        outcomes.append(error.code if isinstance(error, EntryError) else f.result())
+    assert outcomes == [2, 3, "bad_seq", 4, 5, 6, 7]
+    # No batch holds more than max_batch entries, although 7 were handed over at once.
+    assert store.checkpoint_sizes() == [2, 5, 8]
+    check_published(store)
+
+
+def test_a_malformed_entry_submitted_together_queues_none_of_them(store: LogStore) -> None:
+    with sequencer(store) as seq:
+        with pytest.raises(EntryError, match="malformed_note"):
+            seq.submit_many([(genesis(), None), (b"\x00not a note", None)])
+        assert seq.submit_many([(genesis(), None)])[0].result(10) == 0
+    assert store.size() == 1
+
+
 def test_a_failed_commit_fails_the_batch_and_is_forgotten(store: LogStore) -> None:
     calls = []
 
