@@ -151,8 +151,9 @@ def pool_overhead(workers: int) -> float:
 
 def mirror_once(
     tmp: Path, vkey: str, url: str, database_url: str | None, n: int, workers: int
-) -> tuple[float, float, int]:
-    """(wall s, CPU s of this process and its workers, entries) of one mirror from nothing."""
+) -> tuple[float, float, float, int]:
+    """(wall s, CPU s of this process, CPU s of its workers, entries) of one mirror from
+    nothing."""
     root = tmp / f"monitor-{n}"
     create_monitor(root, "bench.example/m", database_url=database_url)
     overhead = pool_overhead(workers)
@@ -168,10 +169,10 @@ def mirror_once(
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
         if pool is not None:
             pool.shutdown()
-        cpu += max(0.0, children_cpu() - children0 - overhead)
+        workers_cpu = max(0.0, children_cpu() - children0 - overhead)
         if outcome.findings or outcome.entries_size != outcome.tree_size:
             raise SystemExit(f"the benchmark centre was not mirrored cleanly: {outcome}")
-        return wall, cpu, outcome.entries_size
+        return wall, cpu, workers_cpu, outcome.entries_size
 
 
 def fresh_database(database_url: str | None, label: str) -> str | None:
@@ -337,12 +338,16 @@ def main() -> None:
             for n in range(repeat):
                 raws.append(raw_rate(sample, keys))
                 database = fresh_database(args.database_url, f"run{n}")
-                runs.append(mirror_once(tmp, vkey, url, database, n, args.workers))
-                wall, cpu, count = runs[-1]
+                wall, own, workers, count = mirror_once(
+                    tmp, vkey, url, database, n, args.workers
+                )
+                cpu = own + workers
+                runs.append((wall, cpu, count))
                 print(
                     f"  raw {raws[-1]:,.0f} /s, then mirror {count / wall:,.0f} entries/s "
-                    f"({cpu / wall:.2f} cores busy, mirror and workers): per CPU-second "
-                    f"{count / cpu / raws[-1]:.2f} of raw"
+                    f"({cpu / wall:.2f} cores busy, mirror and workers; per entry "
+                    f"{own / count * 1e6:.1f} µs CPU in the mirror, {workers / count * 1e6:.1f} µs "
+                    f"in its workers): per CPU-second {count / cpu / raws[-1]:.2f} of raw"
                 )
         finally:
             child.terminate()

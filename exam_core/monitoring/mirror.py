@@ -101,6 +101,9 @@ hashes held while they are checked).  A larger jump is refused: it is either hos
 centre reaches, to exhaust the mirror) or a centre the mirror has not read for months."""
 IN_FLIGHT_BUNDLES = 4
 """Bundles checked against their leaves (and sent to the workers) ahead of the registry."""
+LEAF_TILES_READ = 64
+"""Verified level-0 tiles read from the database in one query when a pull resumes entries
+whose tiles an earlier pull verified (512 KiB)."""
 MAX_DIAGNOSED = 100
 """Rewritten entries named in one finding (the rest are the same evidence)."""
 DEFAULT_INTERVAL_MS = 10_000
@@ -164,6 +167,40 @@ class _Progress:
     def __post_init__(self) -> None:
         if self.fetched < 0:
             self.fetched = self.committed
+
+
+class _LeafTiles:
+    """The verified level-0 tiles a pull holds its entries to, each read once.
+
+    The tiles this pull fetched and verified are kept from step 2 (they are what the database
+    now holds); those an earlier pull verified are read a batch at a time.  Each bundle's
+    entries are checked once, so a tile is let go once taken.
+    """
+
+    def __init__(self, store: MirrorStore, origin: str) -> None:
+        self._store = store
+        self._origin = origin
+        self._held: dict[int, bytes] = {}
+
+    def keep(self, tiles: dict[TilePath, bytes]) -> None:
+        """Hold the level-0 ``tiles`` just verified and committed."""
+        self._held.update((t.n, d) for t, d in tiles.items() if t.level == 0)
+
+    def take(self, bundle: TilePath) -> list[bytes]:
+        """The leaf hashes of ``bundle``'s entries.
+
+        Raises:
+            StoreError: the verified tile is missing or short.
+        """
+        data = self._held.pop(bundle.n, None)
+        if data is None:
+            self._held.update(
+                self._store.tiles(self._origin, 0, bundle.n, bundle.n + LEAF_TILES_READ)
+            )
+            data = self._held.pop(bundle.n, None)
+        if data is None or len(data) < bundle.length * 32:
+            raise StoreError(f"the verified level-0 tile {bundle.n} of {self._origin} is missing")
+        return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
 
 
 def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
@@ -322,12 +359,13 @@ class Mirror:
         except KeyFormatError as e:
             raise StoreError(f"the key of {log.origin} is unusable: {e}") from e
         outcome = PullOutcome(log.origin, tree_size=head.tree_size, entries_size=head.entries_size)
+        leaves = _LeafTiles(self.store, log.origin)
         try:
             data = source.checkpoint()
             outcome.contacted = True
-            head = self._verify_tree(head, data, verifier, source, outcome)
+            head = self._verify_tree(head, data, verifier, source, outcome, leaves)
             if head is not None and not outcome.refused:
-                head = self._verify_entries(head, source, outcome)
+                head = self._verify_entries(head, source, outcome, leaves)
                 if head is not None:
                     self._cosign(head)
         except SourceUnavailableError as e:
@@ -356,8 +394,10 @@ class Mirror:
         verifier: Ed25519Verifier,
         source: LogSource,
         outcome: PullOutcome,
+        leaves: _LeafTiles,
     ) -> MirrorHeadRecord | None:
-        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it.
+        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it; the new
+        level-0 tiles, once committed, are kept in ``leaves`` for step 3.
 
         Raises:
             SourceUnavailableError: a tile could not be fetched.
@@ -447,14 +487,15 @@ class Mirror:
             self._refuse(outcome, finding)
             return None
         stored = {(t.level, t.n): d for t, d in tiles.items()}
-        self.store.advance_tree(
+        if self.store.advance_tree(
             origin,
             head.tree_size,
             checkpoint=data,
             size=cp.size,
             root_hash=cp.root_hash,
             tiles=stored,
-        )
+        ):
+            leaves.keep(tiles)
         outcome.tree_size = cp.size
         return self.store.head(origin)
 
@@ -536,7 +577,7 @@ class Mirror:
     # --- step 3: the entries ---------------------------------------------------------------
 
     def _verify_entries(
-        self, head: MirrorHeadRecord, source: LogSource, outcome: PullOutcome
+        self, head: MirrorHeadRecord, source: LogSource, outcome: PullOutcome, leaves: _LeafTiles
     ) -> MirrorHeadRecord | None:
         """Fetch, check and store the entries after ``head.entries_size``.
 
@@ -566,7 +607,9 @@ class Mirror:
         in_flight: deque[_Checked] = deque()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch") as fetcher:
             for bundle_path, fetched in _prefetched(fetcher, source, progress.committed, size):
-                checked = self._check_leaves(head, bundle_path, fetched.result(), progress)
+                checked = self._check_leaves(
+                    head, bundle_path, fetched.result(), leaves.take(bundle_path), progress
+                )
                 if isinstance(checked, NewFinding):
                     while in_flight:
                         self._admit(in_flight.popleft(), progress, outcome)
@@ -587,20 +630,24 @@ class Mirror:
         self._flush(origin, progress, outcome)
         return self.store.head(origin)
 
+    @staticmethod
     def _check_leaves(
-        self, head: MirrorHeadRecord, bundle_path: TilePath, data: bytes, progress: _Progress
+        head: MirrorHeadRecord,
+        bundle_path: TilePath,
+        data: bytes,
+        leaves: list[bytes],
+        progress: _Progress,
     ) -> _Checked | NewFinding:
-        """The new entries of a bundle, each held to its leaf in the verified tiles.
+        """The new entries of a bundle, each held to its leaf (``leaves``) in the verified
+        tiles.
 
         Raises:
             SourceRefusedError: the bundle does not decode into its width's entries.
-            StoreError: the verified tile is missing.
         """
         try:
             bundle = decode_entry_bundle(data, bundle_path.length)
         except CheckpointError as e:
             raise SourceRefusedError(bundle_path.path, str(e)) from e
-        leaves = self._leaves(head.origin, bundle_path)
         first = bundle_path.n * TILE_WIDTH
         skip = progress.fetched - first
         for k in range(skip, len(bundle)):
@@ -646,12 +693,6 @@ class Mirror:
             )
         if len(progress.pending) >= CHUNK_ENTRIES:
             self._flush(outcome.origin, progress, outcome)
-
-    def _leaves(self, origin: str, bundle: TilePath) -> list[bytes]:
-        data = self.store.tile(origin, 0, bundle.n)
-        if data is None or len(data) < bundle.length * 32:
-            raise StoreError(f"the verified level-0 tile {bundle.n} of {origin} is missing")
-        return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
 
     def _flush(self, origin: str, progress: _Progress, outcome: PullOutcome) -> None:
         """Commit the pending entries, the registry after them and their findings.
