@@ -338,9 +338,7 @@ def main() -> None:
             for n in range(repeat):
                 raws.append(raw_rate(sample, keys))
                 database = fresh_database(args.database_url, f"run{n}")
-                wall, own, workers, count = mirror_once(
-                    tmp, vkey, url, database, n, args.workers
-                )
+                wall, own, workers, count = mirror_once(tmp, vkey, url, database, n, args.workers)
                 cpu = own + workers
                 runs.append((wall, cpu, count))
                 print(
