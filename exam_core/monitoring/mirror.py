@@ -622,22 +622,27 @@ class Mirror:
         in_flight: deque[_Checked] = deque()
         unsent: list[_Checked] = []
 
-        def send() -> None:
-            """Hand the bundles not yet sent to a worker in one call (or to the registry)."""
+        def send(*, each: bool = False) -> None:
+            """Hand the bundles not yet sent to a worker in one call (``each``: a call each, for
+            the last bundles of a pull, so that the registry reads one while the worker verifies
+            the next instead of waiting for a whole call), or to the registry."""
             if self.signatures is not None and unsent:
-                call = self.signatures.submit(
-                    signing_keys, [e for c in unsent for e in c.entries], dict(known)
-                )
-                offset = 0
-                for c in unsent:
-                    c.verified, c.offset = call, offset
-                    offset += len(c.entries)
+                for group in [[c] for c in unsent] if each else [unsent]:
+                    call = self.signatures.submit(
+                        signing_keys, [e for c in group for e in c.entries], dict(known)
+                    )
+                    offset = 0
+                    for c in group:
+                        c.verified, c.offset = call, offset
+                        offset += len(c.entries)
             in_flight.extend(unsent)
             unsent.clear()
 
         start = progress.committed - progress.committed % TILE_WIDTH
-        bundles = (entry_bundle_for(i, size) for i in range(start, size, TILE_WIDTH))
-        for bundle_path, fetched in source.in_order(bundles):
+        firsts = range(start, size, TILE_WIDTH)
+        tail = len(firsts) - IN_FLIGHT_BUNDLES
+        bundles = (entry_bundle_for(i, size) for i in firsts)
+        for k, (bundle_path, fetched) in enumerate(source.in_order(bundles)):
             checked = self._check_leaves(
                 head, bundle_path, fetched.result(), leaves.take(bundle_path), progress
             )
@@ -651,11 +656,13 @@ class Mirror:
             for name, keys in registered_keys(checked.entries).items():
                 known[name] = known.get(name, frozenset()) | keys
             unsent.append(checked)
-            if len(unsent) >= SIGNATURE_BUNDLES:
+            if k >= tail:
+                send(each=True)
+            elif len(unsent) >= SIGNATURE_BUNDLES:
                 send()
             while len(in_flight) > IN_FLIGHT_BUNDLES:
                 self._admit(in_flight.popleft(), progress, outcome)
-        send()
+        send(each=True)
         while in_flight:
             self._admit(in_flight.popleft(), progress, outcome)
         self._flush(origin, progress, outcome)

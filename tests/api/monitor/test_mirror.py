@@ -225,17 +225,18 @@ def test_an_entry_that_fails_the_rules_is_kept_and_reported(
 def test_verdicts_hold_across_many_worker_calls_and_a_key_registered_midway(
     logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull], workers: int
 ) -> None:
-    """Eleven bundles: several calls of several bundles each to the workers, a key whose
-    registration and first entries fall in a later call, and forged signatures in two calls."""
+    """Seventeen bundles: calls of four bundles each to the workers, then a call each for the
+    last eight; a key whose registration and first entries fall in the second call, and forged
+    signatures inside a four-bundle call (not its first bundle) and in a one-bundle call."""
     static, _ = logs
     _, pull = mirrored
     log = demo_log(1400)
     first = Ed25519Signer.from_seed(f"{log.origin}/demo/d1", _seed("d1"))  # demo_log's device
     second = log.key("d2", "demo")
-    while len(log.entries) < 2600:
+    while len(log.entries) < 4200:
         signer = second if len(log.entries) % 2 else first
         log.append(signer, "demo.event", n=len(log.entries))
-    forged_at = [i for i in (1701, 2551) if parse_entry(log.entries[i]).actor == second.name]
+    forged_at = [i for i in (1701, 3901) if parse_entry(log.entries[i]).actor == second.name]
     assert len(forged_at) == 2
     for i in forged_at:
         forged = bytearray(log.entries[i])
@@ -258,7 +259,7 @@ def test_verdicts_hold_across_many_worker_calls_and_a_key_registered_midway(
         (i + k, code) for i in forged_at for k, code in ((0, "bad_signature"), (2, "bad_seq"))
     ]
     assert codes == expected
-    assert (outcome.entries_size, outcome.refused) == (2600, False)
+    assert (outcome.entries_size, outcome.refused) == (4200, False)
 
 
 def test_entries_resumed_under_a_tree_verified_earlier_are_held_to_its_stored_tiles(
