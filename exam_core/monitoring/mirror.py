@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,8 +99,18 @@ MAX_GROWTH = 1 << 22
 """Entries a checkpoint may add to the verified tree in one pull (4,194,304: 128 MiB of leaf
 hashes held while they are checked).  A larger jump is refused: it is either hostile (a size no
 centre reaches, to exhaust the mirror) or a centre the mirror has not read for months."""
-IN_FLIGHT_BUNDLES = 4
-"""Bundles checked against their leaves (and sent to the workers) ahead of the registry."""
+SIGNATURE_BUNDLES = 4
+"""Bundles whose signatures one call of a worker process verifies: each call costs the mirror's
+process a hand-over through the pool's threads and pipes, whatever its size."""
+IN_FLIGHT_BUNDLES = 2 * SIGNATURE_BUNDLES
+"""Bundles checked against their leaves (and sent to the workers) ahead of the registry: two
+workers' calls, so that a worker has the next call while the registry reads the last one."""
+FETCHES_IN_FLIGHT = 4
+"""Requests to a centre in flight at once, in order, while the mirror checks what came before:
+the round trips overlap each other and the checks (a pull's CPU is mostly the checks)."""
+LEAF_TILES_READ = 64
+"""Verified level-0 tiles read from the database in one query when a pull resumes entries
+whose tiles an earlier pull verified (512 KiB)."""
 MAX_DIAGNOSED = 100
 """Rewritten entries named in one finding (the rest are the same evidence)."""
 DEFAULT_INTERVAL_MS = 10_000
@@ -143,11 +153,13 @@ class PullOutcome:
 
 @dataclass
 class _Checked:
-    """A bundle's new entries, held to their leaves; ``verified`` the workers' answer."""
+    """A bundle's new entries, held to their leaves; ``verified`` the workers' answer for the
+    call that held them, from ``offset`` on."""
 
     first: int
     entries: list[bytes]
     verified: Future[list[bytes | None]] | None = None
+    offset: int = 0
 
 
 @dataclass
@@ -164,6 +176,40 @@ class _Progress:
     def __post_init__(self) -> None:
         if self.fetched < 0:
             self.fetched = self.committed
+
+
+class _LeafTiles:
+    """The verified level-0 tiles a pull holds its entries to, each read once.
+
+    The tiles this pull fetched and verified are kept from step 2 (they are what the database
+    now holds); those an earlier pull verified are read a batch at a time.  Each bundle's
+    entries are checked once, so a tile is let go once taken.
+    """
+
+    def __init__(self, store: MirrorStore, origin: str) -> None:
+        self._store = store
+        self._origin = origin
+        self._held: dict[int, bytes] = {}
+
+    def keep(self, tiles: dict[TilePath, bytes]) -> None:
+        """Hold the level-0 ``tiles`` just verified and committed."""
+        self._held.update((t.n, d) for t, d in tiles.items() if t.level == 0)
+
+    def take(self, bundle: TilePath) -> list[bytes]:
+        """The leaf hashes of ``bundle``'s entries.
+
+        Raises:
+            StoreError: the verified tile is missing or short.
+        """
+        data = self._held.pop(bundle.n, None)
+        if data is None:
+            self._held.update(
+                self._store.tiles(self._origin, 0, bundle.n, bundle.n + LEAF_TILES_READ)
+            )
+            data = self._held.pop(bundle.n, None)
+        if data is None or len(data) < bundle.length * 32:
+            raise StoreError(f"the verified level-0 tile {bundle.n} of {self._origin} is missing")
+        return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
 
 
 def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
@@ -322,14 +368,17 @@ class Mirror:
         except KeyFormatError as e:
             raise StoreError(f"the key of {log.origin} is unusable: {e}") from e
         outcome = PullOutcome(log.origin, tree_size=head.tree_size, entries_size=head.entries_size)
+        leaves = _LeafTiles(self.store, log.origin)
         try:
             data = source.checkpoint()
             outcome.contacted = True
-            head = self._verify_tree(head, data, verifier, source, outcome)
-            if head is not None and not outcome.refused:
-                head = self._verify_entries(head, source, outcome)
-                if head is not None:
-                    self._cosign(head)
+            with ThreadPoolExecutor(FETCHES_IN_FLIGHT, thread_name_prefix="mirror-fetch") as fetch:
+                reader = _Reader(fetch, source)
+                head = self._verify_tree(head, data, verifier, reader, outcome, leaves=leaves)
+                if head is not None and not outcome.refused:
+                    head = self._verify_entries(head, reader, outcome, leaves)
+            if head is not None:
+                self._cosign(head)
         except SourceUnavailableError as e:
             outcome.error = str(e)
         except SourceRefusedError as e:
@@ -354,10 +403,13 @@ class Mirror:
         head: MirrorHeadRecord,
         data: bytes,
         verifier: Ed25519Verifier,
-        source: LogSource,
+        source: _Reader,
         outcome: PullOutcome,
+        *,
+        leaves: _LeafTiles,
     ) -> MirrorHeadRecord | None:
-        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it.
+        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it; the new
+        level-0 tiles, once committed, are kept in ``leaves`` for step 3.
 
         Raises:
             SourceUnavailableError: a tile could not be fetched.
@@ -447,14 +499,15 @@ class Mirror:
             self._refuse(outcome, finding)
             return None
         stored = {(t.level, t.n): d for t, d in tiles.items()}
-        self.store.advance_tree(
+        if self.store.advance_tree(
             origin,
             head.tree_size,
             checkpoint=data,
             size=cp.size,
             root_hash=cp.root_hash,
             tiles=stored,
-        )
+        ):
+            leaves.keep(tiles)
         outcome.tree_size = cp.size
         return self.store.head(origin)
 
@@ -471,7 +524,8 @@ class Mirror:
             _fingerprint("fork", cp.size, cp.root_hash.hex()),
         )
 
-    def _fetch_tiles(self, source: LogSource, old: int, new: int) -> dict[TilePath, bytes]:
+    @staticmethod
+    def _fetch_tiles(source: _Reader, old: int, new: int) -> dict[TilePath, bytes]:
         """Every Merkle tile of the tree of ``new`` that the tree of ``old`` lacks or holds
         partly, checked for length.
 
@@ -479,7 +533,7 @@ class Mirror:
             SourceRefusedError: a tile is refused, or is not its width's length.
             SourceUnavailableError: a tile could not be fetched.
         """
-        tiles: dict[TilePath, bytes] = {}
+        wanted: list[TilePath] = []
         level = 0
         while new >> (TILE_HEIGHT * level):
             count_new = new >> (TILE_HEIGHT * level)
@@ -487,14 +541,16 @@ class Mirror:
             if count_new != count_old:
                 for n in range(count_old // TILE_WIDTH, -(-count_new // TILE_WIDTH)):
                     width = min(TILE_WIDTH, count_new - n * TILE_WIDTH)
-                    tile = TilePath(level, n, None if width == TILE_WIDTH else width)
-                    data = source.tile(tile)
-                    try:
-                        split_tile(data, tile)
-                    except CheckpointError as e:
-                        raise SourceRefusedError(tile.path, str(e)) from e
-                    tiles[tile] = data
+                    wanted.append(TilePath(level, n, None if width == TILE_WIDTH else width))
             level += 1
+        tiles: dict[TilePath, bytes] = {}
+        for tile, fetched in source.in_order(wanted):
+            data = fetched.result()
+            try:
+                split_tile(data, tile)
+            except CheckpointError as e:
+                raise SourceRefusedError(tile.path, str(e)) from e
+            tiles[tile] = data
         return tiles
 
     def _tile_reader(
@@ -513,7 +569,7 @@ class Mirror:
         return read
 
     def _rewritten(
-        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: LogSource
+        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: _Reader
     ) -> list[int]:
         """The entries below the verified size whose leaf the centre now serves differently."""
         found: list[int] = []
@@ -523,7 +579,7 @@ class Mirror:
             theirs = by_index.get((0, n))
             if theirs is None:
                 try:
-                    theirs = source.tile(TilePath(0, n))
+                    theirs = source.source.tile(TilePath(0, n))
                 except (SourceRefusedError, SourceUnavailableError):
                     break
             for k in range(min(len(ours), len(theirs)) // 32):
@@ -536,7 +592,7 @@ class Mirror:
     # --- step 3: the entries ---------------------------------------------------------------
 
     def _verify_entries(
-        self, head: MirrorHeadRecord, source: LogSource, outcome: PullOutcome
+        self, head: MirrorHeadRecord, source: _Reader, outcome: PullOutcome, leaves: _LeafTiles
     ) -> MirrorHeadRecord | None:
         """Fetch, check and store the entries after ``head.entries_size``.
 
@@ -564,43 +620,72 @@ class Mirror:
         }
         progress = _Progress(head.entries_size, registry)
         in_flight: deque[_Checked] = deque()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch") as fetcher:
-            for bundle_path, fetched in _prefetched(fetcher, source, progress.committed, size):
-                checked = self._check_leaves(head, bundle_path, fetched.result(), progress)
-                if isinstance(checked, NewFinding):
-                    while in_flight:
-                        self._admit(in_flight.popleft(), progress, outcome)
-                    self._flush(origin, progress, outcome)
-                    self._refuse(outcome, checked)
-                    return None
-                for name, keys in registered_keys(checked.entries).items():
-                    known[name] = known.get(name, frozenset()) | keys
-                if self.signatures is not None:
-                    checked.verified = self.signatures.submit(
-                        signing_keys, checked.entries, dict(known)
+        unsent: list[_Checked] = []
+
+        def send(*, each: bool = False) -> None:
+            """Hand the bundles not yet sent to a worker in one call (``each``: a call each, for
+            the last bundles of a pull, so that the registry reads one while the worker verifies
+            the next instead of waiting for a whole call), or to the registry."""
+            if self.signatures is not None and unsent:
+                for group in [[c] for c in unsent] if each else [unsent]:
+                    call = self.signatures.submit(
+                        signing_keys, [e for c in group for e in c.entries], dict(known)
                     )
-                in_flight.append(checked)
-                while len(in_flight) > IN_FLIGHT_BUNDLES:
+                    offset = 0
+                    for c in group:
+                        c.verified, c.offset = call, offset
+                        offset += len(c.entries)
+            in_flight.extend(unsent)
+            unsent.clear()
+
+        start = progress.committed - progress.committed % TILE_WIDTH
+        firsts = range(start, size, TILE_WIDTH)
+        tail = len(firsts) - IN_FLIGHT_BUNDLES
+        bundles = (entry_bundle_for(i, size) for i in firsts)
+        for k, (bundle_path, fetched) in enumerate(source.in_order(bundles)):
+            checked = self._check_leaves(
+                head, bundle_path, fetched.result(), leaves.take(bundle_path), progress
+            )
+            if isinstance(checked, NewFinding):
+                send()
+                while in_flight:
                     self._admit(in_flight.popleft(), progress, outcome)
-            while in_flight:
+                self._flush(origin, progress, outcome)
+                self._refuse(outcome, checked)
+                return None
+            for name, keys in registered_keys(checked.entries).items():
+                known[name] = known.get(name, frozenset()) | keys
+            unsent.append(checked)
+            if k >= tail:
+                send(each=True)
+            elif len(unsent) >= SIGNATURE_BUNDLES:
+                send()
+            while len(in_flight) > IN_FLIGHT_BUNDLES:
                 self._admit(in_flight.popleft(), progress, outcome)
+        send(each=True)
+        while in_flight:
+            self._admit(in_flight.popleft(), progress, outcome)
         self._flush(origin, progress, outcome)
         return self.store.head(origin)
 
+    @staticmethod
     def _check_leaves(
-        self, head: MirrorHeadRecord, bundle_path: TilePath, data: bytes, progress: _Progress
+        head: MirrorHeadRecord,
+        bundle_path: TilePath,
+        data: bytes,
+        leaves: list[bytes],
+        progress: _Progress,
     ) -> _Checked | NewFinding:
-        """The new entries of a bundle, each held to its leaf in the verified tiles.
+        """The new entries of a bundle, each held to its leaf (``leaves``) in the verified
+        tiles.
 
         Raises:
             SourceRefusedError: the bundle does not decode into its width's entries.
-            StoreError: the verified tile is missing.
         """
         try:
             bundle = decode_entry_bundle(data, bundle_path.length)
         except CheckpointError as e:
             raise SourceRefusedError(bundle_path.path, str(e)) from e
-        leaves = self._leaves(head.origin, bundle_path)
         first = bundle_path.n * TILE_WIDTH
         skip = progress.fetched - first
         for k in range(skip, len(bundle)):
@@ -626,32 +711,26 @@ class Mirror:
             StoreError: the database failed.
         """
         verified: list[bytes | None] = (
-            [None] * len(checked.entries) if checked.verified is None else checked.verified.result()
+            [None] * len(checked.entries)
+            if checked.verified is None
+            else checked.verified.result()[checked.offset : checked.offset + len(checked.entries)]
         )
-        for k, entry_bytes in enumerate(checked.entries):
-            index = checked.first + k
-            progress.pending.append(entry_bytes)
+        progress.pending.extend(checked.entries)
+        registry, findings, refused = progress.registry, progress.findings, progress.refused
+        for index, entry_bytes, key in zip(
+            range(checked.first, checked.first + len(checked.entries)),
+            checked.entries,
+            verified,
+            strict=True,
+        ):
             try:
                 entry = parse_entry(entry_bytes)
             except EntryError as e:
-                progress.findings.add(index, e.code, e.message)
+                findings.add(index, e.code, e.message)
                 continue
-            admit_in_order(
-                progress.registry,
-                index,
-                entry,
-                verified[k],
-                findings=progress.findings,
-                refused=progress.refused,
-            )
+            admit_in_order(registry, index, entry, key, findings=findings, refused=refused)
         if len(progress.pending) >= CHUNK_ENTRIES:
             self._flush(outcome.origin, progress, outcome)
-
-    def _leaves(self, origin: str, bundle: TilePath) -> list[bytes]:
-        data = self.store.tile(origin, 0, bundle.n)
-        if data is None or len(data) < bundle.length * 32:
-            raise StoreError(f"the verified level-0 tile {bundle.n} of {origin} is missing")
-        return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
 
     def _flush(self, origin: str, progress: _Progress, outcome: PullOutcome) -> None:
         """Commit the pending entries, the registry after them and their findings.
@@ -701,22 +780,28 @@ class Mirror:
         self.store.set_cosigned(head.origin, head.tree_size, cosigned)
 
 
-def _prefetched(
-    pool: ThreadPoolExecutor, source: LogSource, start: int, size: int
-) -> Iterator[tuple[TilePath, Future[bytes]]]:
-    """The entry bundles from the one holding ``start`` to the end, each fetched while the one
-    before it is checked."""
-    paths = [entry_bundle_for(i, size) for i in range(start - start % TILE_WIDTH, size, TILE_WIDTH)]
-    futures: dict[int, Future[bytes]] = {}
+class _Reader:
+    """A pull's reads of its ``source``: tiles and bundles fetched a few at a time on ``pool``."""
 
-    def submit(i: int) -> None:
-        if i < len(paths):
-            futures[i] = pool.submit(source.tile, paths[i])
+    def __init__(self, pool: Executor, source: LogSource) -> None:
+        self.pool = pool
+        self.source = source
 
-    submit(0)
-    for i, path in enumerate(paths):
-        submit(i + 1)
-        yield path, futures.pop(i)
+    def in_order(self, paths: Iterable[TilePath]) -> Iterator[tuple[TilePath, Future[bytes]]]:
+        """Each of ``paths`` with its fetch, in order, ``FETCHES_IN_FLIGHT`` requested ahead of
+        the one handed out; a consumer that stops early leaves at most that many unread (the
+        rest are never requested)."""
+        ahead: deque[tuple[TilePath, Future[bytes]]] = deque()
+        try:
+            for path in paths:
+                ahead.append((path, self.pool.submit(self.source.tile, path)))
+                if len(ahead) >= FETCHES_IN_FLIGHT:
+                    yield ahead.popleft()
+            while ahead:
+                yield ahead.popleft()
+        finally:
+            for _, fetch in ahead:
+                fetch.cancel()
 
 
 def _parent_problem(tiles: dict[TilePath, bytes]) -> str | None:

@@ -248,6 +248,24 @@ class MirrorStore:
             )
             return None if data is None else bytes(data)
 
+    def tiles(self, origin: str, level: int, first: int, end: int) -> dict[int, bytes]:
+        """The stored tiles ``first`` … ``end`` − 1 of ``level`` of ``origin``, by index (those
+        held): one query where ``tile`` would make one each.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        with self._begin("cannot read mirrored tiles") as conn:
+            rows = conn.execute(
+                select(MirrorTile.n, MirrorTile.data).where(
+                    MirrorTile.origin == origin,
+                    MirrorTile.level == level,
+                    MirrorTile.n >= first,
+                    MirrorTile.n < end,
+                )
+            )
+            return {int(n): bytes(data) for n, data in rows}
+
     def entries(self, origin: str, start: int, end: int) -> list[bytes]:
         """The stored entries ``start`` … ``end`` − 1 of ``origin`` (fewer if not held).
 

@@ -221,6 +221,68 @@ def test_an_entry_that_fails_the_rules_is_kept_and_reported(
     assert monitor.mirror.store.entries(ORIGIN, 20, 21) == [bytes(forged)]
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_verdicts_hold_across_many_worker_calls_and_a_key_registered_midway(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull], workers: int
+) -> None:
+    """Seventeen bundles: calls of four bundles each to the workers, then a call each for the
+    last eight; a key whose registration and first entries fall in the second call, and forged
+    signatures inside a four-bundle call (not its first bundle) and in a one-bundle call."""
+    static, _ = logs
+    _, pull = mirrored
+    log = demo_log(1400)
+    first = Ed25519Signer.from_seed(f"{log.origin}/demo/d1", _seed("d1"))  # demo_log's device
+    second = log.key("d2", "demo")
+    while len(log.entries) < 4200:
+        signer = second if len(log.entries) % 2 else first
+        log.append(signer, "demo.event", n=len(log.entries))
+    forged_at = [i for i in (1701, 3901) if parse_entry(log.entries[i]).actor == second.name]
+    assert len(forged_at) == 2
+    for i in forged_at:
+        forged = bytearray(log.entries[i])
+        forged[-10] ^= 1
+        log.entries[i] = bytes(forged)
+    static.publish("a", log)
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers
+        else None
+    )
+    mirrored[0].mirror.signatures = pool
+    try:
+        outcome = pull()
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    codes = [(f.finding.index, f.finding.code) for f in outcome.findings]
+    expected = [
+        (i + k, code) for i in forged_at for k, code in ((0, "bad_signature"), (2, "bad_seq"))
+    ]
+    assert codes == expected
+    assert (outcome.entries_size, outcome.refused) == (4200, False)
+
+
+def test_entries_resumed_under_a_tree_verified_earlier_are_held_to_its_stored_tiles(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+) -> None:
+    """A bundle unavailable after the tree was verified: the next pull fetches no tile again
+    and checks the entries against the level-0 tiles the database holds."""
+    static, _ = logs
+    monitor, pull = mirrored
+    log = demo_log(1000)
+    static.publish("a", log)
+    static.faults[("a", "tile/entries/002")] = lambda d: Response(b"busy", status_code=503)
+    stalled = pull()
+    assert stalled.error is not None
+    assert (stalled.tree_size, stalled.entries_size) == (1000, 0)
+    tiles = static.count("a", "tile/0/")
+    del static.faults[("a", "tile/entries/002")]
+    healed = pull()
+    assert (healed.entries_size, healed.refused, healed.findings) == (1000, False, [])
+    assert static.count("a", "tile/0/") == tiles
+    assert monitor.mirror.store.entries(ORIGIN, 0, 1000) == log.entries
+
+
 @pytest.mark.parametrize(
     ("path", "fault", "code"),
     [
