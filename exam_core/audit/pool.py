@@ -8,6 +8,11 @@ per chunk (free, taken by a worker, taken here, done) and, per entry, which regi
 verified it.
 
 - A worker takes the lowest free chunk, verifies it, writes its answers and marks it done.
+  Given the log's origin (``prove``), a worker also proves each entry
+  (``exam_core.audit.signatures.Proof``: it parses, names the log, passes its schema) and
+  posts its ``seq``, ``ts`` and type beside the key, four numbers an entry in shared memory:
+  the ordered pass then neither parses nor re-checks that entry, it only applies the rules
+  that depend on the entries before it.
 - The ordered pass reads the answers in log order.  When its next chunk is still free it takes
   it (the registry then verifies those entries as ingest does).  When a worker holds it and is
   not done, the pass takes the next free chunk and verifies it rather than wait.
@@ -35,7 +40,7 @@ from multiprocessing import get_all_start_methods
 from multiprocessing.context import BaseContext, ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from exam_core.audit.signatures import PROVEN_TYPES, Answer, Proof, ProvingKeys
 
@@ -237,7 +242,7 @@ class ProcessSignatureCheck:
         self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
     ) -> Iterator[bytes | None]:
         """Verify ``entries``' signatures: per entry, the registered key that verified it."""
-        return self._start(entries, keys, None)  # type: ignore[return-value]
+        return cast(Iterator[bytes | None], self._start(entries, keys, None))  # no origin, no Proof
 
     def prove(
         self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str
