@@ -89,7 +89,7 @@ def check_bundle(
         # (2) step 2: the entries from their bundles, as many as the newest checkpoint covers
         entries = hold_to_checkpoint(assemble_entries(bundle, findings), bundle, newest, findings)
         # (3) step 3, started early: workers verify signatures while the tree is rebuilt here
-        verified = start_signature_check(entries, signature_check)
+        verified = start_signature_check(entries, signature_check, history.origin)
         # (2) step 2: the tree rebuilt from the entries, against every checkpoint and tile
         tree = check_tree(bundle, entries, history, findings)
         # (2) step 2, last: checkpoints seen outside the bundle, and the witnesses

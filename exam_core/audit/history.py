@@ -195,6 +195,15 @@ class AdmittedHistory:
             kept[0].append(index)
             kept[1].append(entry)
 
+    def admit_unread(self, index: int, actor: str, ts: int) -> None:
+        """``admit`` for an entry of a type no replayer reads: only its signer and time."""
+        self._times.record(index, actor, ts)
+
+    @property
+    def reads(self) -> Collection[str]:
+        """The types whose entries are kept for the replayers."""
+        return self._by_type.keys()
+
     def earlier(
         self, kinds: Collection[str], stop: int, start: int = 0
     ) -> Iterator[tuple[int, Entry]]:

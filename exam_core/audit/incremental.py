@@ -54,7 +54,7 @@ from exam_core.audit.reader import Bundle
 from exam_core.audit.replayer_state import ResumableReplayer, not_resumable, replayer_name
 from exam_core.audit.report import MAX_FINDINGS_PER_CODE, AuditReport, FindingLog
 from exam_core.audit.saved_state import AuditState, listed_digest, verify_state
-from exam_core.audit.signatures import SignatureCheck, registered_keys
+from exam_core.audit.signatures import Answer, ProvingCheck, SignatureCheck, registered_keys
 from exam_core.errors import AuditStateError, BundleError, CheckpointError, NoteError, ProofError
 from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, verify_checkpoint
@@ -268,7 +268,7 @@ def check_bundle_since(
         return _report(bundle, history, findings, 0), end
     # (2) step 2: the new entries, the tree they extend, the saved checkpoint held to it
     new = _new_entries(bundle, state.size, newest, findings)
-    verified = _start_signature_check(new, state, signature_check)
+    verified = _start_signature_check(new, state, signature_check, history.origin)
     frontier = _check_new_tree(new, state, saved, history, findings)
     tree = _tiles_tree(tiles or _bundle_tiles(bundle), newest)
     _check_new_tiles(
@@ -418,9 +418,10 @@ def _verified_prefix(
 
 
 def _start_signature_check(
-    new: Sequence[bytes], state: AuditState, check: SignatureCheck | None
-) -> Iterator[bytes | None]:
-    """Verify the new entries' signatures ahead (the keys registered before included)."""
+    new: Sequence[bytes], state: AuditState, check: SignatureCheck | None, origin: str | None
+) -> Iterator[Answer]:
+    """Verify the new entries' signatures ahead (the keys registered before included), and
+    prove those of the log ``origin`` when ``check`` can (``ProvingCheck``)."""
     if check is None:
         return itertools.repeat(None)
     keys = {
@@ -428,6 +429,8 @@ def _start_signature_check(
     }
     for name, found in registered_keys(new).items():
         keys[name] = keys.get(name, frozenset()) | found
+    if origin is not None and isinstance(check, ProvingCheck):
+        return check.prove(new, keys, origin)
     return check(new, keys)
 
 

@@ -20,6 +20,7 @@ from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import CheckpointHistory, SeenCheckpoint
 from exam_core.audit.history import AdmittedHistory, Concluding, Replayer
 from exam_core.audit.report import FindingLog
+from exam_core.audit.signatures import Answer, Proof
 from exam_core.audit.timing import CheckpointEvidence, SigningTimes
 from exam_core.errors import EntryError
 from exam_core.log.entry import Entry, parse_entry
@@ -71,13 +72,15 @@ def check_entries(
     replayers: Sequence[Replayer],
     *,
     blobs: BlobCheck,
-    verified: Iterator[bytes | None],
+    verified: Iterator[Answer],
     findings: FindingLog,
     outside: Sequence[SeenCheckpoint] = (),
     resume: PassState | None = None,
 ) -> PassState | None:
     """Check every entry in log order; ``verified`` yields, per entry, the key that verified
-    its signature ahead of this pass, or None for the registry to verify it here.
+    its signature ahead of this pass, or what was proven of it ahead (``Proof``: the registry
+    then only applies the rules that depend on the entries before it), or None for the
+    registry to verify it here.
 
     The replayers may consult the witnessed checkpoints — the bundle's and those seen
     ``outside`` it that it holds — and the beacon keys the policy pins.  With ``resume``,
@@ -109,8 +112,21 @@ def check_entries(
     stopped = None if resume is None else resume.stopped
     history_whole = stopped is None
     refused: dict[str, int] = {} if resume is None else dict(resume.refused)
+    read = set(by_type) | set(admitted.reads)
+    """Types the pass needs parsed: a proof of another type is enough to admit the entry."""
     for index, data in enumerate(entries, first):
-        verified_key = next(verified, None)  # None: the registry verifies it
+        answer = next(verified, None)  # None: the registry verifies it
+        if isinstance(answer, Proof):
+            proof = answer
+            if proof.type not in read and registry.admit_proven(
+                proof.actor, proof.public_key, proof.type, proof.seq
+            ):
+                # the whole of steps 3 to 6 for it: no replayer reads it, it references no blob
+                admitted.admit_unread(index, proof.actor, proof.ts)
+                continue
+            verified_key: bytes | None = proof.public_key  # refused, or read: checked in full
+        else:
+            verified_key = answer
         try:
             entry = parse_entry(data)
         except EntryError as e:

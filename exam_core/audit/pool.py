@@ -8,6 +8,11 @@ per chunk (free, taken by a worker, taken here, done) and, per entry, which regi
 verified it.
 
 - A worker takes the lowest free chunk, verifies it, writes its answers and marks it done.
+  Given the log's origin (``prove``), a worker also proves each entry
+  (``exam_core.audit.signatures.Proof``: it parses, names the log, passes its schema) and
+  posts its ``seq``, ``ts`` and type beside the key, four numbers an entry in shared memory:
+  the ordered pass then neither parses nor re-checks that entry, it only applies the rules
+  that depend on the entries before it.
 - The ordered pass reads the answers in log order.  When its next chunk is still free it takes
   it (the registry then verifies those entries as ingest does).  When a worker holds it and is
   not done, the pass takes the next free chunk and verifies it rather than wait.
@@ -35,9 +40,9 @@ from multiprocessing import get_all_start_methods
 from multiprocessing.context import BaseContext, ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from exam_core.audit.signatures import SigningKeys
+from exam_core.audit.signatures import PROVEN_TYPES, Answer, Proof, ProvingKeys
 
 __all__ = ["ProcessSignatureCheck"]
 
@@ -50,6 +55,8 @@ FREE, HERE, DONE = 0, 1, 2
 WORKER = 3
 NO_KEY = -1
 """A per-entry answer: no registered key verified the entry."""
+NOT_PROVEN = -1
+"""A per-entry type: the entry was not proven (``Proof``), only its key is known."""
 WAIT_SECONDS = 0.2
 """How long the ordered pass waits on a worker before it looks whether the worker still runs."""
 
@@ -72,14 +79,75 @@ class ChunkBoard:
     """The shared state of one audit's signature checks."""
 
     def __init__(
-        self, ctx: BaseContext, entries: Sequence[bytes], chunk: int, key_list: list[bytes]
+        self,
+        ctx: BaseContext,
+        entries: Sequence[bytes],
+        chunk: int,
+        key_list: list[tuple[str, bytes]],
+        origin: str | None,
     ) -> None:
         self.chunk = chunk
         self.chunks = -(-len(entries) // chunk)
         self.key_list = key_list
+        """(name, public key) of every registered key; an answer is a place in this list."""
+        self.origin = origin
+        """The log whose entries are proven (``Proof``); None: verify signatures only."""
         self.states: Any = ctx.RawArray(ctypes.c_uint8, max(self.chunks, 1))
-        self.answers: Any = ctx.RawArray(ctypes.c_int32, max(len(entries), 1))
+        size = max(len(entries), 1)
+        self.answers: Any = ctx.RawArray(ctypes.c_int32, size)
+        self.types: Any = ctx.RawArray(ctypes.c_int16, size)
+        """Per entry, the place of its type in ``PROVEN_TYPES`` if proven, else NOT_PROVEN."""
+        self.seqs: Any = ctx.RawArray(ctypes.c_int64, size)
+        self.times: Any = ctx.RawArray(ctypes.c_int64, size)
         self.changed: Any = ctx.Condition(ctx.Lock())
+
+    def post(self, start: int, found: Sequence[Answer]) -> None:
+        """Write a worker's answers for the entries from ``start`` on (a worker's side)."""
+        by_pair = {pair: i for i, pair in enumerate(self.key_list)}
+        by_key = {public_key: i for (_, public_key), i in reversed(by_pair.items())}
+        type_index = {kind: i for i, kind in enumerate(PROVEN_TYPES)}
+        keys, types, seqs, times = [], [], [], []
+        for answer in found:
+            if answer is None:
+                keys.append(NO_KEY)
+                types.append(NOT_PROVEN)
+                seqs.append(0)
+                times.append(0)
+            elif isinstance(answer, bytes):
+                keys.append(by_key[answer])
+                types.append(NOT_PROVEN)
+                seqs.append(0)
+                times.append(0)
+            else:
+                keys.append(by_pair[answer.actor, answer.public_key])
+                types.append(type_index[answer.type])
+                seqs.append(answer.seq)
+                times.append(answer.ts)
+        end = start + len(found)
+        self.answers[start:end] = keys
+        self.types[start:end] = types
+        self.seqs[start:end] = seqs
+        self.times[start:end] = times
+
+    def read(self, start: int, size: int) -> list[Answer]:
+        """The answers a worker posted for ``size`` entries from ``start`` on."""
+        pairs, end = self.key_list, start + size
+        found: list[Answer] = []
+        for key, kind, seq, ts in zip(
+            self.answers[start:end],
+            self.types[start:end],
+            self.seqs[start:end],
+            self.times[start:end],
+            strict=True,
+        ):
+            if key == NO_KEY:
+                found.append(None)
+            elif kind == NOT_PROVEN:
+                found.append(pairs[key][1])
+            else:
+                name, public_key = pairs[key]
+                found.append(Proof(public_key, name, seq, ts, PROVEN_TYPES[kind]))
+        return found
 
     def claim(self, first: int, state: int) -> int | None:
         """Mark the lowest free chunk from ``first`` on as ``state``; call with the lock held."""
@@ -103,8 +171,7 @@ def verify_chunks(
 ) -> None:
     """A worker's loop: take the lowest free chunk, verify it, post the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the auditing process handles Ctrl-C
-    index = {public_key: i for i, public_key in enumerate(board.key_list)}
-    signing_keys = SigningKeys(keys)
+    prover = ProvingKeys(keys, board.origin)
     chunk, first = board.chunk, 0
     while True:
         with board.changed:
@@ -113,10 +180,7 @@ def verify_chunks(
             return
         first = c + 1
         start = c * chunk
-        found = signing_keys(entries[start : start + chunk])
-        board.answers[start : start + len(found)] = [
-            NO_KEY if key is None else index[key] for key in found
-        ]
+        board.post(start, prover.prove(entries[start : start + chunk]))
         with board.changed:
             board.states[c] = DONE
             board.changed.notify_all()
@@ -177,11 +241,25 @@ class ProcessSignatureCheck:
     def __call__(
         self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
     ) -> Iterator[bytes | None]:
+        """Verify ``entries``' signatures: per entry, the registered key that verified it."""
+        return cast(Iterator[bytes | None], self._start(entries, keys, None))  # no origin, no Proof
+
+    def prove(
+        self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str
+    ) -> Iterator[Answer]:
+        """``ProvingCheck``: verify ``entries`` and prove those of the log ``origin``."""
+        return self._start(entries, keys, origin)
+
+    def _start(
+        self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str | None
+    ) -> Iterator[Answer]:
         if not self._entered:
             raise RuntimeError("use ProcessSignatureCheck as a context manager")
-        key_list = sorted({public_key for found in keys.values() for public_key in found})
+        key_list = sorted(
+            {(name, public_key) for name, found in keys.items() for public_key in found}
+        )
         ctx = _context(self._start_method)
-        board = ChunkBoard(ctx, entries, self._chunk, key_list)
+        board = ChunkBoard(ctx, entries, self._chunk, key_list, origin)
         workers: list[BaseProcess] = []
         for number in range(self._workers if board.chunks > 1 else 0):
             process = ctx.Process(
@@ -207,16 +285,16 @@ class _OrderedPass:
     ) -> None:
         self.board = board
         self.entries = entries
-        self.signing_keys = SigningKeys(keys)
+        self.prover = ProvingKeys(keys, board.origin)
         self.workers = workers
-        self.taken: dict[int, list[bytes | None]] = {}
+        self.taken: dict[int, list[Answer]] = {}
         """Chunks verified here ahead of the pass, by number."""
         self.ahead = 0
         """No chunk before this one is free: the board is claimed from the lowest free up."""
         self.taken_back = 0
         self.handed_back = 0
 
-    def answers(self) -> Iterator[bytes | None]:
+    def answers(self) -> Iterator[Answer]:
         board = self.board
         chunk = board.chunk
         for c in range(board.chunks):
@@ -231,13 +309,9 @@ class _OrderedPass:
                 yield from self.taken.pop(c)
             elif state == HERE:
                 self.taken_back += size
-                yield from (None,) * size  # the registry verifies these, in order
+                yield from self.prover.prove(self.entries[start : start + size])
             elif self._wait_for(c):
-                key_list = board.key_list
-                yield from [
-                    None if i == NO_KEY else key_list[i]
-                    for i in board.answers[start : start + size]
-                ]
+                yield from board.read(start, size)
             else:
                 self.handed_back += size
                 yield from (None,) * size
@@ -262,5 +336,5 @@ class _OrderedPass:
                     continue
             self.ahead = spare + 1
             start = spare * board.chunk
-            self.taken[spare] = self.signing_keys(self.entries[start : start + board.chunk])
+            self.taken[spare] = self.prover.prove(self.entries[start : start + board.chunk])
             self.taken_back += len(self.taken[spare])

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from exam_core.errors import ExamCoreError, NoteError
-from exam_core.log.entry import parse_entry
+from exam_core.errors import EntryError, ExamCoreError, NoteError
+from exam_core.log.entry import parse_entry, parse_plain_entry
 from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
+from exam_core.log.schemas import REGISTRY, validate_event
 
 __all__ = [
+    "KEY_EVENT_TYPES",
     "KEY_REGISTERED_TEXT",
+    "PROVEN_TYPES",
+    "Proof",
+    "ProvingCheck",
+    "ProvingKeys",
     "ScannedEntries",
     "SignatureCheck",
     "SigningKeys",
@@ -30,6 +36,35 @@ __all__ = [
 
 KEY_REGISTERED_TEXT = b'"type":"key.registered"'
 """What the canonical text of every key registration holds: the pre-scan's filter."""
+
+KEY_EVENT_TYPES = frozenset({"key.registered", "key.revoked"})
+"""The types whose admission depends on more than the entry and its signer's record: they
+change the registry, so the ordered pass always checks them in full."""
+
+PROVEN_TYPES: tuple[str, ...] = tuple(sorted(REGISTRY))
+"""Every known event type, numbered by its place here (the same in every process)."""
+
+
+class Proof(NamedTuple):
+    """What a process proved of one entry, order-free: it parses (``parse_entry``), names the
+    audited log, passes its type's schema (``validate_event``), is not a key event, references
+    no blob, and its signature verifies under ``public_key``, a key registered as ``actor``.
+
+    What is left for the ordered pass is what depends on the entries before it: that this key
+    is the registered, unrevoked key of ``actor`` at this point, that its role may sign
+    ``type``, and ``seq`` (``KeyRegistry.admit_proven``).
+    """
+
+    public_key: bytes
+    actor: str
+    seq: int
+    ts: int
+    type: str
+
+
+Answer = bytes | Proof | None
+"""Per entry: a ``Proof``; or only the registered key that verified its signature; or None
+(verify it in the ordered pass, which also finds why it does not parse)."""
 
 SignatureCheck = Callable[[Sequence[bytes], Mapping[str, frozenset[bytes]]], Iterator[bytes | None]]
 """``(entries, registered public keys by name) -> per entry, the key that verified it or None``."""
@@ -100,6 +135,53 @@ class SigningKeys:
         return result
 
 
+class ProvingKeys(SigningKeys):
+    """``SigningKeys`` that also prove entries (``Proof``) of the log named ``origin``.
+
+    Proving costs a strict parse, which the ordered pass would otherwise make itself: an entry
+    is parsed once, in whichever process verifies its signature.
+    """
+
+    def __init__(self, keys: Mapping[str, frozenset[bytes]], origin: str | None) -> None:
+        super().__init__(keys)
+        self._origin = origin
+
+    def prove(self, entries: Sequence[bytes]) -> list[Answer]:
+        """For each entry, its ``Proof``, else the registered key that verifies it, else None."""
+        verifiers, origin = self._verifiers, self._origin
+        result: list[Answer] = []
+        append = result.append
+        event: Mapping[str, Any]
+        for data in entries:
+            plain = parse_plain_entry(data)  # the common shape in one match, else in full
+            if plain is not None:
+                event, actor, key_id, signature, text = plain
+            else:
+                try:
+                    entry = parse_entry(data)
+                except EntryError:
+                    append(None)  # the ordered pass says why
+                    continue
+                event, text = entry.event, entry.note.text
+                actor, key_id, signature = entry.note.signatures[0]
+            verifier = verifiers.get((actor, key_id))
+            if verifier is None or not verifier.verify(text, signature):
+                append(None)
+            elif origin is None or event.get("log") != origin or b'sha256"' in data:
+                append(verifier.public_key)
+            else:
+                kind: str | None
+                try:
+                    kind = validate_event(event).type
+                except EntryError:
+                    kind = None  # refused, with its reason, by the ordered pass
+                if kind is None or kind in KEY_EVENT_TYPES:
+                    append(verifier.public_key)
+                else:
+                    append(Proof(verifier.public_key, actor, event["seq"], event["ts"], kind))
+        return result
+
+
 def signing_keys(
     entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
 ) -> list[bytes | None]:
@@ -120,6 +202,15 @@ def _no_signature_check(
 
 
 @runtime_checkable
+class ProvingCheck(Protocol):
+    """A ``SignatureCheck`` that can also prove entries of one log (``Proof``)."""
+
+    def prove(
+        self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str
+    ) -> Iterator[Answer]: ...
+
+
+@runtime_checkable
 class ScannedEntries(Protocol):
     """Entries read from files that were scanned when first read: ``registration_candidates``
     gives, without reading the other files, every entry of the files whose text held
@@ -129,11 +220,15 @@ class ScannedEntries(Protocol):
 
 
 def start_signature_check(
-    entries: Sequence[bytes], check: SignatureCheck | None
-) -> Iterator[bytes | None]:
+    entries: Sequence[bytes], check: SignatureCheck | None, origin: str | None = None
+) -> Iterator[Answer]:
     """Start ``check`` on ``entries`` with every key their registrations name (None: verify
-    nothing ahead) and return its answers, one per entry, for the ordered pass to read."""
+    nothing ahead) and return its answers, one per entry, for the ordered pass to read; a
+    ``ProvingCheck`` also proves the entries of the log ``origin``."""
     if check is None:
         return _no_signature_check(entries, {})
     scanned = entries.registration_candidates() if isinstance(entries, ScannedEntries) else entries
-    return check(entries, registered_keys(scanned))
+    keys = registered_keys(scanned)
+    if origin is not None and isinstance(check, ProvingCheck):
+        return check.prove(entries, keys, origin)
+    return check(entries, keys)

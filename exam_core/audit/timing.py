@@ -52,19 +52,22 @@ class SigningTimes:
         Raises:
             RuntimeError: ``index`` is not after every index recorded so far.
         """
-        if index < len(self._ts):
-            raise RuntimeError(f"entry {index} recorded after entry {len(self._ts) - 1}")
-        latest = self._latest[-1] if self._latest else self._NONE
-        while len(self._ts) < index:  # refused entries: no signer, no time
-            self._actor.append(self._NONE)
-            self._ts.append(0)
-            self._latest.append(latest)
-        actor_id = self._actor_ids.setdefault(actor, len(self._actors))
-        if actor_id == len(self._actors):
+        ts_all, latests = self._ts, self._latest
+        if index != len(ts_all):
+            if index < len(ts_all):
+                raise RuntimeError(f"entry {index} recorded after entry {len(ts_all) - 1}")
+            gap = index - len(ts_all)  # refused entries: no signer, no time
+            self._actor.extend([self._NONE] * gap)
+            ts_all.extend([0] * gap)
+            latests.extend([latests[-1] if latests else self._NONE] * gap)
+        actor_id = self._actor_ids.get(actor)
+        if actor_id is None:
+            actor_id = self._actor_ids[actor] = len(self._actors)
             self._actors.append(actor)
+        latest = latests[-1] if latests else self._NONE
         self._actor.append(actor_id)
-        self._ts.append(ts)
-        self._latest.append(index if latest == self._NONE or ts > self._ts[latest] else latest)
+        ts_all.append(ts)
+        latests.append(index if latest == self._NONE or ts > ts_all[latest] else latest)
 
     def stamp(self, index: int) -> tuple[str, int] | None:
         """(signer, ``ts``) of entry ``index``; None if it was not admitted (or not yet read)."""

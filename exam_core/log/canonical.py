@@ -18,6 +18,7 @@ outside the range, no duplicate key, no lone surrogate, no nesting deeper than `
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
@@ -167,6 +168,58 @@ def _fast_path_applies(data: bytes) -> bool:
     )
 
 
+_FLAT_VALUE = rb'(?:"[^"\\\x00-\x1f]*"|-?[1-9][0-9]{0,14}|0|true|false|null)'
+_FLAT_PAIR = rb'"[ !#-\[\]-~]*":' + _FLAT_VALUE
+_FLAT_OBJECT = re.compile(rb"\{(?:" + _FLAT_PAIR + rb"(?:," + _FLAT_PAIR + rb")*)?\}")
+"""A flat object whose every member is already in canonical form: an ASCII key that needs no
+escape, and a string that needs none (no quote, backslash or C0 control), an integer of at most
+fifteen digits without leading zeros or ``-0``, or a literal.  Most events are such an object;
+for one, canonical means only: keys in order, none twice (``_flat_canonical``)."""
+
+
+_ASCII_STRING = rb'"[ !#-\[\]-~]*"'
+FLAT_ASCII_OBJECT = (
+    rb"\{"
+    + _ASCII_STRING
+    + rb":(?:"
+    + _ASCII_STRING
+    + rb"|-?[1-9][0-9]{0,14}|0|true|false|null)(?:,"
+    + _ASCII_STRING
+    + rb":(?:"
+    + _ASCII_STRING
+    + rb"|-?[1-9][0-9]{0,14}|0|true|false|null))*\}"
+)
+"""A regular expression (its source, for larger patterns): a non-empty flat object of
+printable ASCII whose every member is in canonical form (as ``_FLAT_OBJECT``, and no byte a
+note refuses: no control character, no DEL).  ``flat_object`` decides the rest."""
+
+
+def flat_object(data: bytes) -> dict[str, Any] | None:
+    """The value of ``data``, which matched ``FLAT_ASCII_OBJECT``, if it is canonical JSON:
+    its keys in order and none twice (see ``_flat_canonical``); else None."""
+    value: dict[str, Any] = _FAST_SCAN(data.decode("ascii"), 0)[0]
+    keys = list(value)
+    if len(keys) == data.count(b'":') and keys == sorted(keys):
+        return value
+    return None
+
+
+def _flat_canonical(data: bytes, text: str) -> Any:
+    """The value of ``data`` if it is a flat object in canonical form, else None (undecided).
+
+    Keys of printable ASCII order by UTF-16 code units as by code points, so Python's sort is
+    JCS's.  No string in a flat object holds a quote, so ``":`` ends a key and nothing else:
+    when the decoded object has as many keys as the text has ``":``, no key came twice.
+    """
+    if _FLAT_OBJECT.fullmatch(data) is None:
+        return None
+    value = _FAST_SCAN(text, 0)[0]
+    keys = list(value)
+    if len(keys) == data.count(b'":') and keys == sorted(keys):
+        return value
+    return None
+
+
 def parse_canonical(data: bytes) -> Any:
     """Parse canonical JSON bytes strictly; raise ``CanonicalError`` for any other encoding.
 
@@ -182,6 +235,9 @@ def parse_canonical(data: bytes) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
+    flat = _flat_canonical(data, text)
+    if flat is not None:
+        return flat
     if _fast_path_applies(data):
         # Any doubt goes to the exact path, which names the defect.  Duplicate keys need no
         # hook here: the parsed value keeps one of them, so its encoding cannot equal the

@@ -9,12 +9,21 @@ type and is at the right ``seq`` is decided by ingest (``exam_core.centre.ingest
 
 from __future__ import annotations
 
+import binascii
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from exam_core.errors import CanonicalError, EntryError, NoteError
-from exam_core.log.canonical import canonical_json, parse_canonical
-from exam_core.log.note import Note, NoteSigner, NoteVerifier, parse_note, sign_note
+from exam_core.log.canonical import FLAT_ASCII_OBJECT, canonical_json, flat_object, parse_canonical
+from exam_core.log.note import (
+    EM_DASH_PREFIX,
+    Note,
+    NoteSigner,
+    NoteVerifier,
+    parse_note,
+    sign_note,
+)
 
 MAX_ENTRY_BYTES = 65_535
 """tlog-tiles entry bundles length-prefix entries with a uint16."""
@@ -93,6 +102,53 @@ def parse_entry(data: bytes) -> Entry:
     if len(note.signatures) != 1 or note.signatures[0].name != actor:
         raise EntryError("bad_signature", "an entry carries exactly one signature, by its actor")
     return Entry(data, note, event)
+
+
+_PLAIN_ENTRY = re.compile(
+    b"("
+    + FLAT_ASCII_OBJECT
+    + b")\n\n"
+    + re.escape(EM_DASH_PREFIX)
+    + rb"([!-*,-~]+) ([A-Za-z0-9+/]{91}=)\n"
+)
+"""The common shape of an entry: a flat object of printable ASCII in canonical form, one line,
+then one Ed25519 signature line by a key whose name is printable ASCII (no space, no ``+``)."""
+
+
+class PlainEntry(NamedTuple):
+    """What ``parse_plain_entry`` gives: what ``parse_entry`` would, without building it."""
+
+    event: dict[str, Any]
+    actor: str
+    key_id: int
+    signature: bytes
+    text: bytes
+    """The signed text: the event's line and its newline."""
+
+
+def parse_plain_entry(data: bytes) -> PlainEntry | None:
+    """Parse an entry of the common shape (``_PLAIN_ENTRY``) in one match; None for any other
+    bytes, valid or not, which ``parse_entry`` must then decide.
+
+    For bytes of that shape ``parse_entry`` would return this event, a note whose text is
+    ``text`` and whose one signature line is ``actor``'s with this key ID and signature: the
+    shape holds no byte its note or canonical-JSON checks refuse, and ``flat_object`` checks
+    the key order.  Made for the audit's workers, which prove every entry of a log
+    (``exam_core.audit.signatures``); the tests hold it to ``parse_entry`` on mutated entries.
+    """
+    if len(data) > MAX_ENTRY_BYTES:
+        return None
+    match = _PLAIN_ENTRY.fullmatch(data)
+    if match is None:
+        return None
+    body, name, encoded = match.groups()
+    event = flat_object(body)
+    if event is None or event.get("actor") != name.decode("ascii"):
+        return None
+    blob = binascii.a2b_base64(encoded)
+    return PlainEntry(
+        event, event["actor"], int.from_bytes(blob[:4], "big"), blob[4:], data[: len(body) + 1]
+    )
 
 
 def verify_entry_signature(entry: Entry, verifier: NoteVerifier) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from exam_core.errors import EntryError, KeyFormatError
 from exam_core.log.entry import Entry, verify_entry_signature
 from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
-from exam_core.log.schemas import validate_event
+from exam_core.log.schemas import REGISTRY, validate_event
 from exam_core.log.schemas.types import ADMIN, EventSchema, Role
 
 DEFAULT_MAX_SKEW_MS = 300_000
@@ -260,6 +260,28 @@ class KeyRegistry:
             self._genesis_open = False
         self._last_seq[entry.actor] = entry.seq
         self._size += 1
+
+    def admit_proven(self, actor: str, public_key: bytes, kind: str, seq: int) -> bool:
+        """``check`` then ``apply`` for an entry whose order-free rules were proven before
+        (``exam_core.audit.signatures.Proof``): it parses, names this log, passes the schema
+        of ``kind``, which is not a key event, and ``public_key``, a key named ``actor``, verifies
+        its signature.  Admits it and returns True if the rules that depend on the entries
+        before it hold too (steps 3, 4, 5 and 6; step 7 only at ingest); else changes nothing
+        and returns False, for the caller to ``check`` the entry and learn why.
+        """
+        record = self._keys.get(actor)
+        if (
+            record is None
+            or record.revoked
+            or record.verifier.public_key != public_key
+            or record.role not in REGISTRY[kind].roles
+            or self._last_seq.get(actor, 0) + 1 != seq
+        ):
+            return False
+        self._genesis_open = False  # only a key registration keeps it open
+        self._last_seq[actor] = seq
+        self._size += 1
+        return True
 
     def admit(self, entry: Entry, now_ms: int | None = None) -> EventSchema:
         """``check`` then ``apply``: the path of a single writer."""

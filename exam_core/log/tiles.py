@@ -387,17 +387,19 @@ def decode_entry_bundle(data: bytes, expected: int | None = None) -> list[bytes]
             holds other than ``expected`` entries.
     """
     entries: list[bytes] = []
-    pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
+    append = entries.append  # an audit splits every bundle: a few operations an entry
+    pos, size = 0, len(data)
+    while pos < size:
+        start = pos + 2
+        if start > size:
             raise CheckpointError(f"entry bundle is truncated inside a length prefix at byte {pos}")
-        length = int.from_bytes(data[pos : pos + 2], "big")
+        length = data[pos] << 8 | data[pos + 1]
         if length == 0:
             raise CheckpointError(f"entry bundle holds an empty entry at byte {pos}")
-        if pos + 2 + length > len(data):
+        pos = start + length
+        if pos > size:
             raise CheckpointError(f"entry bundle is truncated inside entry {len(entries)}")
-        entries.append(data[pos + 2 : pos + 2 + length])
-        pos += 2 + length
+        append(data[start:pos])
         if len(entries) > TILE_WIDTH:
             raise CheckpointError(f"entry bundle holds more than {TILE_WIDTH} entries")
     if expected is not None and len(entries) != expected:

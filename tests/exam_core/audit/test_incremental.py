@@ -15,6 +15,7 @@ from api.replayers import default_replayers
 from exam_core.audit.check import check_bundle
 from exam_core.audit.history import AuditHistory, Replayer
 from exam_core.audit.incremental import AuditEnd, check_bundle_since, state_from_end
+from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import bundle_from_files
 from exam_core.audit.report import AuditReport
 from exam_core.audit.saved_state import FORMAT, AuditState, decode_state, encode_state
@@ -346,3 +347,25 @@ def test_a_state_held_in_memory_resumes_again_and_again(grown: tuple[LogBuilder,
     ]
     assert reports[0] == reports[1] == _summary(_full(log.files())[0])
     assert encode_state(decoded) == state  # the state itself did not move
+
+
+def test_the_growth_proven_in_worker_processes_gives_the_same_findings() -> None:
+    log = ExamLog()
+    log.begin("E1")
+    log.log.checkpoint()
+    state = _save(*_full(log.log.files()))
+    log.finish("E1", 4, log.record("E1", 4))
+    signer = log.log.key("late", "demo")
+    for n in range(40):
+        log.log.append(signer, "demo.event", n=n)
+    log.log.append_bytes(log.log.entries[-3])  # a replay of a plain entry: bad_seq
+    log.log.append(signer, "demo.event", n=41, extra=1)  # a schema defect
+    log.log.checkpoint()
+    files = log.log.files()
+    serial, _ = _since(files, state)
+    assert {"bad_seq", "schema"} <= {f.code for f in serial.errors}
+    with ProcessSignatureCheck(workers=1, chunk=8, start_method="fork") as pool:
+        pooled, _ = check_bundle_since(
+            bundle_from_files(files), decode_state(state), _replayers(), signature_check=pool
+        )
+    assert _summary(pooled) == _summary(serial)

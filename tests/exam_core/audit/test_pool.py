@@ -12,6 +12,7 @@ from exam_core.audit import pool as audit_pool
 from exam_core.audit.check import check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import bundle_from_files
+from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
 
@@ -117,3 +118,37 @@ def test_a_pool_is_used_as_a_context_manager() -> None:
         ProcessSignatureCheck(workers=0)
     with pytest.raises(RuntimeError):
         ProcessSignatureCheck(workers=1, chunk=0)
+
+
+def _refused_by_order() -> dict[str, bytes]:
+    """Entries each well formed and well signed, refused only by what came before them (or by
+    a rule a worker checks: the log, the schema), among plain entries that workers prove."""
+    log = demo_log(40, checkpoint_every=20)
+    signer = log.key("late", "demo")
+    for n in range(30):
+        log.append(signer, "demo.event", n=n)
+    log.append_bytes(log.entries[-5])  # a replay: bad_seq
+    log.append_bytes(make_entry(signer, log.event(signer, "demo.event", n=1) | {"log": "x/y"}))
+    log.append_bytes(make_entry(signer, log.event(signer, "demo.event", n=1, extra=2)))
+    log.event(signer, "demo.event")  # a seq skipped: the next one is a gap
+    log.append(signer, "demo.event", n=2)
+    log.append(log.admin, "key.revoked", name=signer.name, reason="lost")
+    log.append(signer, "demo.event", n=3)
+    log.checkpoint()
+    return log.files()
+
+
+@pytest.mark.parametrize("chunk", [1, 8, 512])
+def test_proven_entries_are_refused_as_the_full_check_refuses_them(chunk: int) -> None:
+    files = _refused_by_order()
+    serial = check_bundle(bundle_from_files(files))
+    assert [f.code for f in serial.errors] == [
+        "bad_seq",
+        "wrong_log",
+        "schema",
+        "bad_seq",
+        "revoked_key",
+    ]
+    with ProcessSignatureCheck(workers=1, chunk=chunk, start_method="fork") as pool:
+        pooled = check_bundle(bundle_from_files(files), signature_check=pool)
+    assert pooled == serial

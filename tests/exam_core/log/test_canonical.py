@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exam_core.errors import CanonicalError
+from exam_core.log import canonical
 from exam_core.log.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_json, parse_canonical
 
 FIXTURES: list[Any] = [
@@ -158,3 +159,59 @@ def test_depth_limit() -> None:
 def test_parse_refuses_every_malformation(data: bytes, reason: str) -> None:
     with pytest.raises(CanonicalError, match=reason):
         parse_canonical(data)
+
+
+_FLAT_TOKENS = st.sampled_from(
+    [
+        '"a"',
+        '"b"',
+        '"A"',
+        '""',
+        '"é"',
+        '"\\n"',
+        '"\\u0041"',
+        '"x\\"',
+        '"\x7f"',
+        '"😀"',
+        ":",
+        ",",
+        "0",
+        "-0",
+        "01",
+        "7",
+        "-12",
+        "9007199254740991",
+        "123456789012345",
+        "1234567890123456",
+        "1.5",
+        "1e3",
+        "true",
+        "false",
+        "null",
+        "[]",
+        "{}",
+        " ",
+        "\t",
+    ]
+)
+
+
+@settings(max_examples=3000)
+@given(st.lists(_FLAT_TOKENS, max_size=12))
+def test_the_flat_fast_path_accepts_only_canonical_objects(tokens: list[str]) -> None:
+    """Whatever bytes the flat path accepts are ``canonical_json`` of what it returns, and the
+    exact path returns the same; what it refuses is left to the exact path (None)."""
+    data = ("{" + "".join(tokens) + "}").encode()
+    found = canonical._flat_canonical(data, data.decode())
+    if found is not None:
+        assert canonical_json(found) == data
+        assert canonical._loads(data.decode(), canonical._unique_object) == found
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{}", b'{"a":1}', b'{"a":"x","b":-7,"c":true,"d":null}', b'{"\x7f":0}', b'{"a":"\xc3\xa9"}'],
+)
+def test_flat_objects_parse_as_by_the_exact_path(data: bytes) -> None:
+    assert parse_canonical(data) == json.loads(data)
+    assert canonical_json(parse_canonical(data)) == data
