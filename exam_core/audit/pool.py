@@ -42,7 +42,8 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Literal, cast
 
-from exam_core.audit.signatures import PROVEN_TYPES, Answer, Proof, ProvingKeys
+from exam_core.audit.answer_columns import AnswerColumns, answer_columns, key_list, read_answers
+from exam_core.audit.signatures import Answer, ProvingKeys
 
 __all__ = ["ProcessSignatureCheck"]
 
@@ -53,10 +54,6 @@ small enough that the last chunks keep every process busy until the end."""
 FREE, HERE, DONE = 0, 1, 2
 """Chunk states; a chunk a worker holds is ``WORKER + its number``."""
 WORKER = 3
-NO_KEY = -1
-"""A per-entry answer: no registered key verified the entry."""
-NOT_PROVEN = -1
-"""A per-entry type: the entry was not proven (``Proof``), only its key is known."""
 WAIT_SECONDS = 0.2
 """How long the ordered pass waits on a worker before it looks whether the worker still runs."""
 
@@ -103,26 +100,7 @@ class ChunkBoard:
 
     def post(self, start: int, found: Sequence[Answer]) -> None:
         """Write a worker's answers for the entries from ``start`` on (a worker's side)."""
-        by_pair = {pair: i for i, pair in enumerate(self.key_list)}
-        by_key = {public_key: i for (_, public_key), i in reversed(by_pair.items())}
-        type_index = {kind: i for i, kind in enumerate(PROVEN_TYPES)}
-        keys, types, seqs, times = [], [], [], []
-        for answer in found:
-            if answer is None:
-                keys.append(NO_KEY)
-                types.append(NOT_PROVEN)
-                seqs.append(0)
-                times.append(0)
-            elif isinstance(answer, bytes):
-                keys.append(by_key[answer])
-                types.append(NOT_PROVEN)
-                seqs.append(0)
-                times.append(0)
-            else:
-                keys.append(by_pair[answer.actor, answer.public_key])
-                types.append(type_index[answer.type])
-                seqs.append(answer.seq)
-                times.append(answer.ts)
+        keys, types, seqs, times = answer_columns(found, self.key_list)
         end = start + len(found)
         self.answers[start:end] = keys
         self.types[start:end] = types
@@ -131,23 +109,14 @@ class ChunkBoard:
 
     def read(self, start: int, size: int) -> list[Answer]:
         """The answers a worker posted for ``size`` entries from ``start`` on."""
-        pairs, end = self.key_list, start + size
-        found: list[Answer] = []
-        for key, kind, seq, ts in zip(
+        end = start + size
+        columns = AnswerColumns(
             self.answers[start:end],
             self.types[start:end],
             self.seqs[start:end],
             self.times[start:end],
-            strict=True,
-        ):
-            if key == NO_KEY:
-                found.append(None)
-            elif kind == NOT_PROVEN:
-                found.append(pairs[key][1])
-            else:
-                name, public_key = pairs[key]
-                found.append(Proof(public_key, name, seq, ts, PROVEN_TYPES[kind]))
-        return found
+        )
+        return list(read_answers(columns, self.key_list))
 
     def claim(self, first: int, state: int) -> int | None:
         """Mark the lowest free chunk from ``first`` on as ``state``; call with the lock held."""
@@ -255,11 +224,8 @@ class ProcessSignatureCheck:
     ) -> Iterator[Answer]:
         if not self._entered:
             raise RuntimeError("use ProcessSignatureCheck as a context manager")
-        key_list = sorted(
-            {(name, public_key) for name, found in keys.items() for public_key in found}
-        )
         ctx = _context(self._start_method)
-        board = ChunkBoard(ctx, entries, self._chunk, key_list, origin)
+        board = ChunkBoard(ctx, entries, self._chunk, key_list(keys), origin)
         workers: list[BaseProcess] = []
         for number in range(self._workers if board.chunks > 1 else 0):
             process = ctx.Process(

@@ -43,9 +43,17 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from exam_core.audit.answer_columns import (
+    NO_KEY,
+    NOT_PROVEN,
+    AnswerColumns,
+    KeyList,
+    key_list,
+    prove_entries,
+)
 from exam_core.audit.ordered_pass import admit_in_order
 from exam_core.audit.report import FindingLog
-from exam_core.audit.signatures import registered_keys, signing_keys
+from exam_core.audit.signatures import PROVEN_TYPES, registered_keys
 from exam_core.errors import (
     CheckpointError,
     EntryError,
@@ -153,13 +161,14 @@ class PullOutcome:
 
 @dataclass
 class _Checked:
-    """A bundle's new entries, held to their leaves; ``verified`` the workers' answer for the
-    call that held them, from ``offset`` on."""
+    """A bundle's new entries, held to their leaves; ``verified`` the proofs of the call that
+    held them (``prove_entries``), from ``offset`` on, keys numbered in ``keys``."""
 
     first: int
     entries: list[bytes]
-    verified: Future[list[bytes | None]] | None = None
+    verified: Future[AnswerColumns] | None = None
     offset: int = 0
+    keys: KeyList = field(default_factory=list)
 
 
 @dataclass
@@ -623,17 +632,22 @@ class Mirror:
         unsent: list[_Checked] = []
 
         def send(*, each: bool = False) -> None:
-            """Hand the bundles not yet sent to a worker in one call (``each``: a call each, for
-            the last bundles of a pull, so that the registry reads one while the worker verifies
-            the next instead of waiting for a whole call), or to the registry."""
-            if self.signatures is not None and unsent:
+            """Hand the bundles not yet sent to a worker to be proven in one call (``each``: a
+            call each, for the last bundles of a pull, so that the registry reads one while the
+            worker proves the next instead of waiting for a whole call), or prove them here."""
+            if unsent:
+                keys = key_list(known)
                 for group in [[c] for c in unsent] if each else [unsent]:
-                    call = self.signatures.submit(
-                        signing_keys, [e for c in group for e in c.entries], dict(known)
-                    )
+                    entries = [e for c in group for e in c.entries]
+                    call: Future[AnswerColumns]
+                    if self.signatures is None:
+                        call = Future()
+                        call.set_result(prove_entries(entries, known, origin))
+                    else:
+                        call = self.signatures.submit(prove_entries, entries, dict(known), origin)
                     offset = 0
                     for c in group:
-                        c.verified, c.offset = call, offset
+                        c.verified, c.offset, c.keys = call, offset, keys
                         offset += len(c.entries)
             in_flight.extend(unsent)
             unsent.clear()
@@ -707,22 +721,37 @@ class Mirror:
     def _admit(self, checked: _Checked, progress: _Progress, outcome: PullOutcome) -> None:
         """Step 3 in log order for one bundle's new entries; commit every ``CHUNK_ENTRIES``.
 
+        An entry a worker proved is admitted by the registry's order-dependent rules alone
+        (``KeyRegistry.admit_proven``), unparsed here; one they refuse, or not proven (a key
+        event, a blob reference, a bad signature, an entry that does not parse or fails its
+        schema), takes the full path, which gives the audit's finding.
+
         Raises:
             StoreError: the database failed.
+            RuntimeError: the bundle was not proven first (a bug of this module).
         """
-        verified: list[bytes | None] = (
-            [None] * len(checked.entries)
-            if checked.verified is None
-            else checked.verified.result()[checked.offset : checked.offset + len(checked.entries)]
-        )
+        if checked.verified is None:  # send() proves every bundle it hands on
+            raise RuntimeError("a bundle reached the registry step unproven")
+        start, end = checked.offset, checked.offset + len(checked.entries)
+        keys_column, types, seqs, _ = checked.verified.result()
+        keys = checked.keys
         progress.pending.extend(checked.entries)
         registry, findings, refused = progress.registry, progress.findings, progress.refused
-        for index, entry_bytes, key in zip(
+        admit_proven = registry.admit_proven
+        for index, entry_bytes, k, kind, seq in zip(
             range(checked.first, checked.first + len(checked.entries)),
             checked.entries,
-            verified,
+            keys_column[start:end],
+            types[start:end],
+            seqs[start:end],
             strict=True,
         ):
+            key: bytes | None = None
+            if k != NO_KEY:
+                actor, key = keys[k]
+                if kind != NOT_PROVEN and admit_proven(actor, key, PROVEN_TYPES[kind], seq):
+                    continue  # proven, and the rules that depend on order hold: admitted
+            # refused, a key event, a blob reference or not proven: the full path says why
             try:
                 entry = parse_entry(entry_bytes)
             except EntryError as e:

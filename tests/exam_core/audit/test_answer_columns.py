@@ -1,0 +1,46 @@
+"""Answers as columns read back as the answers they encode, through a pickle and in order."""
+
+from __future__ import annotations
+
+import pickle
+
+from exam_core.audit.answer_columns import (
+    NO_KEY,
+    NOT_PROVEN,
+    answer_columns,
+    key_list,
+    prove_entries,
+    read_answers,
+)
+from exam_core.audit.signatures import ProvingKeys, registered_keys
+from exam_core.log.note import Ed25519Signer
+from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
+
+
+def _log() -> list[bytes]:
+    log = demo_log(30)
+    impostor = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
+    log.append(impostor, "demo.event", n=7)  # no registered key verifies it
+    log.append_bytes(b"not an entry\n")
+    return log.entries
+
+
+def test_columns_read_back_as_the_answers_they_encode() -> None:
+    entries = _log()
+    keys = registered_keys(entries)
+    answers = ProvingKeys(keys, ORIGIN).prove(entries)
+    columns = pickle.loads(pickle.dumps(answer_columns(answers, key_list(keys))))
+    assert list(read_answers(columns, key_list(keys))) == answers
+    kinds = {type(a).__name__ for a in answers}
+    assert kinds == {"Proof", "bytes", "NoneType"}  # key events are only verified
+
+
+def test_prove_entries_is_proving_keys_as_columns() -> None:
+    entries = _log()
+    keys = registered_keys(entries)
+    columns = prove_entries(entries, keys, ORIGIN)
+    assert list(read_answers(columns, key_list(keys))) == ProvingKeys(keys, ORIGIN).prove(entries)
+    assert list(columns.keys[-2:]) == [NO_KEY, NO_KEY]
+    assert list(columns.types[-2:]) == [NOT_PROVEN, NOT_PROVEN]
+    other = prove_entries(entries, keys, "other.example/log")  # not this log: nothing proven
+    assert set(other.types) == {NOT_PROVEN}
