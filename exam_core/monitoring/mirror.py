@@ -15,7 +15,10 @@ would, with the same code:
    (``consistency_proof``/``verify_consistency``).  The verified checkpoint and its tiles are
    committed together: the tree is verified before any entry of it is read;
 3. the entry bundles after the last stored entry are fetched; each entry must hash to its leaf
-   in the verified level-0 tiles, and passes the audit's ordered registry step
+   in the verified level-0 tiles, is proven as the audit's workers prove it (order-free, in the
+   signature workers: ``exam_core.audit.answer_columns.prove_entries``) and admitted in log
+   order by the rules that depend on the entries before it (``KeyRegistry.admit_proven``);
+   what is not proven, or refused, takes the audit's full registry step
    (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key, signature, role, seq).
    Entries are committed a chunk at a time with the registry after them and the findings they
    gave, so an interrupted pull resumes after the last chunk and downloads nothing committed;
@@ -606,10 +609,10 @@ class Mirror:
         """Fetch, check and store the entries after ``head.entries_size``.
 
         Two stages, a few bundles apart: as a bundle arrives its entries are held to their
-        leaves and, with worker processes, sent to have their signatures checked against every
-        key registered so far (order-free, ``exam_core.audit.signatures``); then, in log order,
-        each entry goes through the registry step, which only confirms that the key that
-        verified it is the one registered at that point.
+        leaves and proven — parsed, log, schema, signature against every key registered so
+        far (order-free, ``exam_core.audit.answer_columns``) — by the worker processes, or here
+        without them; then, in log order, each proven entry is admitted by the rules that
+        depend on the entries before it (``_admit``), and any other takes the full path.
 
         Raises:
             SourceUnavailableError: a bundle could not be fetched.
