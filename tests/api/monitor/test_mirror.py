@@ -289,6 +289,11 @@ def test_entries_resumed_under_a_tree_verified_earlier_are_held_to_its_stored_ti
         ("tile/0/000.p/50", lambda d: Response(d[:-7]), "mirror_response_refused"),
         ("tile/0/000.p/50", lambda d: Response(bytes(len(d))), "mirror_tiles_wrong"),
         ("tile/entries/000.p/50", lambda d: Response(d + b"\x00"), "mirror_response_refused"),
+        (
+            "tile/entries/000.p/50",
+            lambda d: Response(d.replace(b'"n":7,', b'"n":8,')),  # one entry, same length
+            "mirror_entry_mismatch",
+        ),
         ("tile/entries/000.p/50", lambda d: Response(b"x" * 20_000_000), "mirror_response_refused"),
         ("tile/0/000.p/50", lambda d: Response(b"", status_code=404), "mirror_response_refused"),
         ("checkpoint", lambda d: Response(b"x" * 1_000_000), "mirror_response_refused"),
@@ -303,6 +308,7 @@ def test_entries_resumed_under_a_tree_verified_earlier_are_held_to_its_stored_ti
         "short-tile",
         "zero-tile",
         "trailing-bundle",
+        "altered-entry",
         "giant-bundle",
         "404",
         "giant-checkpoint",
