@@ -171,7 +171,7 @@ class MirrorFeed:
 
     def _events(self, origin: str, start: int, end: int) -> list[tuple[int, Mapping[str, Any]]]:
         failed = self.mirror_store.failed_entries(origin, start, end)
-        events = []
+        events: list[tuple[int, Mapping[str, Any]]] = []
         for k, data in enumerate(self.mirror_store.entries(origin, start, end)):
             index = start + k
             if index in failed:
