@@ -77,14 +77,38 @@ def signer_name(data: bytes) -> str | None:
     return line[len(EM_DASH_PREFIX) :].partition(b" ")[0].decode("utf-8", "replace")
 
 
+VERIFIER_CACHE_SIZE = 16_384
+"""Verifiers a worker process keeps between chunks (a few MB at most)."""
+
+_verifiers: dict[tuple[str, bytes], Ed25519Verifier] = {}
+
+
+def _verifier(name: str, public_key: bytes) -> Ed25519Verifier:
+    """The verifier of key ``name`` with ``public_key``, made once per worker process.
+
+    Making one checks the key by the Ed25519 rule (a point decompression in Python, about as
+    costly as a signature check), so a worker keeps those it made across chunks: a centre's
+    actors sign again and again.  Emptied when full, so a stream of new keys cannot grow it.
+
+    Raises:
+        KeyFormatError: ``public_key`` is not a key the rule accepts.
+    """
+    verifier = _verifiers.get((name, public_key))
+    if verifier is None:
+        if len(_verifiers) >= VERIFIER_CACHE_SIZE:
+            _verifiers.clear()
+        verifier = _verifiers[(name, public_key)] = Ed25519Verifier(name, public_key)
+    return verifier
+
+
 def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
     """Strictly parse entries and check each signature under the key given for it.
 
-    A pure function that a process pool runs, so that both the parse and the signature check
-    of a submission cost the writer process nothing but unpickling the result.
+    A function that a process pool runs, so that both the parse and the signature check of a
+    submission cost the writer process nothing but unpickling the result; its only state is
+    the worker's cache of verifiers (``_verifier``), which changes no answer.
     """
     results: list[ParsedSubmission] = []
-    verifiers: dict[tuple[str, bytes], Ed25519Verifier] = {}  # a chunk has few signers
     for data, public_key in jobs:
         try:
             entry = parse_entry(data)
@@ -94,10 +118,7 @@ def parse_and_verify(jobs: Sequence[SubmissionJob]) -> list[ParsedSubmission]:
         ok = False
         if public_key is not None:
             try:
-                name = entry.note.signatures[0].name
-                verifier = verifiers.get((name, public_key))
-                if verifier is None:
-                    verifier = verifiers[(name, public_key)] = Ed25519Verifier(name, public_key)
+                verifier = _verifier(entry.note.signatures[0].name, public_key)
                 verify_entry_signature(entry, verifier)
                 ok = True
             except (EntryError, KeyFormatError):
