@@ -13,6 +13,7 @@ import pytest
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import (
     Ingest,
+    entry_from_parts,
     parse_and_verify,
     parse_submission,
     signer_name,
@@ -310,3 +311,35 @@ def test_parse_and_verify_in_a_worker_is_a_real_check() -> None:
     )
     assert [ok for _, _, ok in results] == [True, False, False]
     assert all(entry is not None and error is None for entry, error, _ in results)
+
+
+def test_a_workers_parts_rebuild_the_entry_parse_entry_makes() -> None:
+    signer = Ed25519Signer.generate(f"{ORIGIN}/x")
+    entries = [
+        make_entry(signer, event(signer, 1, 1, n=1)),  # the common shape, matched at once
+        make_entry(signer, event(signer, 2, 1, note="épreuve")),  # not ASCII: parsed in full
+        make_entry(signer, event(signer, 3, 1, items=[1, {"a": None}])),  # not flat
+    ]
+    results = parse_and_verify([(data, signer.public_key) for data in entries])
+    for data, (parts, error, ok) in zip(entries, results, strict=True):
+        assert parts is not None
+        assert error is None
+        assert ok
+        rebuilt = entry_from_parts(data, parts)
+        assert rebuilt == parse_entry(data)
+        assert rebuilt.note.signatures[0].name == signer.name
+
+
+def test_a_worker_checks_the_key_id_of_the_signature_line() -> None:
+    signer = Ed25519Signer.generate(f"{ORIGIN}/x")
+    data = make_entry(signer, event(signer, 1, 1, n=1))
+    # Same name, same signature bytes, another key ID: refused as verify_entry_signature does.
+    head, _, line = data.rstrip(b"\n").rpartition(b"\n")
+    name, blob = line.rsplit(b" ", 1)
+    raw = bytearray(base64.b64decode(blob))
+    raw[0] ^= 1
+    other_id = head + b"\n" + name + b" " + base64.b64encode(bytes(raw)) + b"\n"
+    [(parts, error, ok)] = parse_and_verify([(other_id, signer.public_key)])
+    assert parts is not None
+    assert error is None
+    assert not ok
