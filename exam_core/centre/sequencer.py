@@ -44,6 +44,7 @@ from exam_core.centre.ingest import (
     Ingest,
     IngestFactory,
     PendingVerification,
+    Proven,
     parse_submission,
 )
 from exam_core.centre.store import CheckpointSigner, LogStore
@@ -374,19 +375,20 @@ class Sequencer:
                         sub.future.set_exception(e)
 
     def _commit(self, chunks: Sequence[_Chunk]) -> None:
-        items: list[tuple[_Submission, Entry, bytes | None]] = []
+        items: list[tuple[_Submission, Entry, bytes | None, Proven]] = []
         for chunk in chunks:
             if chunk.pending is None:
                 for sub in chunk.items:
                     if sub.entry is None:
                         raise RuntimeError("a submission without a pool is parsed at submit")
-                    items.append((sub, sub.entry, None))
+                    items.append((sub, sub.entry, None, None))
                 continue
-            for sub, (parsed, key) in zip(chunk.items, chunk.pending.outcomes(), strict=True):
+            answers = chunk.pending.admissions()
+            for sub, (parsed, key, proven) in zip(chunk.items, answers, strict=True):
                 if isinstance(parsed, EntryError):
                     sub.future.set_exception(parsed)
                 else:
-                    items.append((sub, parsed, key))
+                    items.append((sub, parsed, key, proven))
         now = self._clock_ms()
         accepted: list[_Submission] = []
         refused: list[tuple[_Submission, EntryError | ExamDayError]] = []
@@ -395,9 +397,9 @@ class Sequencer:
                 # (1) catch up with entries other writers appended since our last batch.
                 self._catch_up(writer.size, writer.entries, writer.checkpoint)
                 # (2) admit in order; a refusal leaves the registry as it was.
-                for sub, entry, key in items:
+                for sub, entry, key, proven in items:
                     try:
-                        self._ingest.admit(entry, now, key)
+                        self._ingest.admit(entry, now, key, proven)
                     except (EntryError, ExamDayError) as e:
                         refused.append((sub, e))
                     else:
@@ -414,7 +416,7 @@ class Sequencer:
             # Nothing was written; the registry may hold effects of the lost batch.
             self._resume_from_restart()
             failure = e if isinstance(e, StoreError) else StoreError(f"batch not written: {e}")
-            for sub, _, _ in items:
+            for sub, _, _, _ in items:
                 sub.future.set_exception(failure)
             return
         if result is not None:

@@ -20,6 +20,10 @@ __all__ = ["SHA256_HEX", "blob_references", "referenced_blobs"]
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 """A blob's name: its SHA-256 as 64 lowercase hex digits (the store, bundles, references)."""
 
+_SCALARS = (str, int, float, type(None))
+"""What most fields hold: told apart from containers by a cheap check of built-in types
+before the ``Mapping`` check, an abstract class's, which costs several times more."""
+
 
 def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
     """The (sha256 hex, length) pairs an event references, at any depth.
@@ -44,7 +48,7 @@ def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
                         and not isinstance(length, bool)
                     ):
                         found.append((item, length))
-                elif isinstance(item, Mapping | list):
+                elif not isinstance(item, _SCALARS) and isinstance(item, Mapping | list):
                     stack.append(item)
         elif isinstance(value, list):
             stack.extend(value)

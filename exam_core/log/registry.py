@@ -30,6 +30,10 @@ from exam_core.log.note import Ed25519Verifier, ed25519_verifier_from_vkey
 from exam_core.log.schemas import REGISTRY, validate_event
 from exam_core.log.schemas.types import ADMIN, EventSchema, Role
 
+KEY_EVENT_TYPES = frozenset({"key.registered", "key.revoked"})
+"""The types whose admission depends on more than the entry and its signer's record: they
+change the registry, so they are always checked in full (``check``), never as proven."""
+
 DEFAULT_MAX_SKEW_MS = 300_000
 """Five minutes: a tablet's clock may drift, but an entry dated far off is refused."""
 
@@ -261,26 +265,44 @@ class KeyRegistry:
         self._last_seq[entry.actor] = entry.seq
         self._size += 1
 
-    def admit_proven(self, actor: str, public_key: bytes, kind: str, seq: int) -> bool:
-        """``check`` then ``apply`` for an entry whose order-free rules were proven before
-        (``exam_core.audit.signatures.Proof``): it parses, names this log, passes the schema
-        of ``kind``, which is not a key event, and ``public_key``, a key named ``actor``, verifies
-        its signature.  Admits it and returns True if the rules that depend on the entries
-        before it hold too (steps 3, 4, 5 and 6; step 7 only at ingest); else changes nothing
-        and returns False, for the caller to ``check`` the entry and learn why.
+    def check_proven(
+        self,
+        actor: str,
+        public_key: bytes,
+        kind: str,
+        seq: int,
+        *,
+        ts: int = 0,
+        now_ms: int | None = None,
+    ) -> bool:
+        """``check`` for an entry whose order-free rules were proven before: it parses, names
+        this log, passes the schema of ``kind``, which is not a key event (``KEY_EVENT_TYPES``),
+        and ``public_key``, a key named ``actor``, verifies its signature.  True if the rules
+        that depend on the entries before it hold too (steps 3 to 6, and 7 when ``now_ms`` is
+        given); False for the caller to ``check`` the entry and learn why.  Changes nothing.
         """
         record = self._keys.get(actor)
-        if (
+        return not (
             record is None
             or record.revoked
             or record.verifier.public_key != public_key
             or record.role not in REGISTRY[kind].roles
             or self._last_seq.get(actor, 0) + 1 != seq
-        ):
-            return False
+            or (now_ms is not None and abs(ts - now_ms) > self._max_skew_ms)
+        )
+
+    def apply_proven(self, actor: str, seq: int) -> None:
+        """``apply`` for an entry that ``check_proven`` admitted (it is not a key event)."""
         self._genesis_open = False  # only a key registration keeps it open
         self._last_seq[actor] = seq
         self._size += 1
+
+    def admit_proven(self, actor: str, public_key: bytes, kind: str, seq: int) -> bool:
+        """``check_proven`` then ``apply_proven`` (the audit's ordered pass, which has no
+        clock): True if the entry was admitted; else nothing changed."""
+        if not self.check_proven(actor, public_key, kind, seq):
+            return False
+        self.apply_proven(actor, seq)
         return True
 
     def admit(self, entry: Entry, now_ms: int | None = None) -> EventSchema:

@@ -13,6 +13,7 @@ import pytest
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import (
     Ingest,
+    entry_from_parts,
     parse_and_verify,
     parse_submission,
     signer_name,
@@ -310,3 +311,116 @@ def test_parse_and_verify_in_a_worker_is_a_real_check() -> None:
     )
     assert [ok for _, _, ok in results] == [True, False, False]
     assert all(entry is not None and error is None for entry, error, _ in results)
+
+
+def test_a_workers_parts_rebuild_the_entry_parse_entry_makes() -> None:
+    signer = Ed25519Signer.generate(f"{ORIGIN}/x")
+    entries = [
+        make_entry(signer, event(signer, 1, 1, n=1)),  # the common shape, matched at once
+        make_entry(signer, event(signer, 2, 1, note="épreuve")),  # not ASCII: parsed in full
+        make_entry(signer, event(signer, 3, 1, items=[1, {"a": None}])),  # not flat
+    ]
+    results = parse_and_verify([(data, signer.public_key) for data in entries])
+    for data, (parts, error, ok) in zip(entries, results, strict=True):
+        assert parts is not None
+        assert error is None
+        assert ok
+        rebuilt = entry_from_parts(data, parts)
+        assert rebuilt == parse_entry(data)
+        assert rebuilt.note.signatures[0].name == signer.name
+
+
+def test_a_worker_checks_the_key_id_of_the_signature_line() -> None:
+    signer = Ed25519Signer.generate(f"{ORIGIN}/x")
+    data = make_entry(signer, event(signer, 1, 1, n=1))
+    # Same name, same signature bytes, another key ID: refused as verify_entry_signature does.
+    head, _, line = data.rstrip(b"\n").rpartition(b"\n")
+    name, blob = line.rsplit(b" ", 1)
+    raw = bytearray(base64.b64decode(blob))
+    raw[0] ^= 1
+    other_id = head + b"\n" + name + b" " + base64.b64encode(bytes(raw)) + b"\n"
+    [(parts, error, ok)] = parse_and_verify([(other_id, signer.public_key)])
+    assert parts is not None
+    assert error is None
+    assert not ok
+
+
+def _key_event(admin: Ed25519Signer, seq: int, kind: str, **fields: object) -> bytes:
+    body = {"v": 1, "log": ORIGIN, "type": kind, "ts": 1_000_000, "actor": admin.name, "seq": seq}
+    return make_entry(admin, body | fields)
+
+
+def _admit_all(ingest: Ingest, entries: list[bytes], now: int) -> list[str | None]:
+    """Each entry through a worker (here a thread) and the ordered pass; the refusal codes."""
+    codes: list[str | None] = []
+    for data in entries:  # one at a time: each worker sees the keys registered before it
+        [(entry, key, proven)] = ingest.start_verification([data]).admissions()
+        if isinstance(entry, EntryError):
+            codes.append(entry.code)
+            continue
+        try:
+            ingest.admit(entry, now, key, proven)
+        except EntryError as e:
+            codes.append(e.code)
+        else:
+            codes.append(None)
+    return codes
+
+
+def test_proven_entries_are_refused_and_admitted_as_the_full_check_does() -> None:
+    admin = Ed25519Signer.generate(f"{ORIGIN}/admin")
+    tablet = Ed25519Signer.generate(f"{ORIGIN}/t")
+    gone = Ed25519Signer.generate(f"{ORIGIN}/gone")
+    now = 1_000_000
+    entries = [
+        _key_event(admin, 1, "key.registered", name=admin.name, vkey=admin.vkey, role="admin"),
+        _key_event(admin, 2, "key.registered", name=tablet.name, vkey=tablet.vkey, role=TABLET),
+        _key_event(admin, 3, "key.registered", name=gone.name, vkey=gone.vkey, role=DEMO),
+        make_entry(gone, event(gone, 1, now, n=1)),  # admitted
+        _key_event(admin, 4, "key.revoked", name=gone.name, reason="lost"),
+        make_entry(gone, event(gone, 2, now, n=2)),  # revoked_key
+        make_entry(tablet, event(tablet, 1, now, n=3)),  # role_forbidden (demo.event)
+        make_entry(admin, event(admin, 5, now, n=4)),  # admitted
+        make_entry(admin, event(admin, 5, now, n=5)),  # bad_seq (a replay)
+        make_entry(admin, event(admin, 7, now, n=6)),  # bad_seq (a gap)
+        make_entry(admin, event(admin, 6, now + 400_000, n=7)),  # clock_skew
+        make_entry(admin, event(admin, 6, now + 400_000, n=8) | {"log": "x.example/l"}),
+        make_entry(admin, {**event(admin, 6, now, n=9), "type": "no.such"}),  # unknown_type
+        forge(make_entry(admin, event(admin, 6, now, n=10))),  # bad_signature
+        make_entry(admin, event(admin, 6, now - 299_000, n=11)),  # admitted
+    ]
+    with ThreadPoolExecutor(1) as pool:
+        proving = Ingest(KeyRegistry(ORIGIN), pool)
+        proven_codes = _admit_all(proving, entries, now)
+    checking = Ingest(KeyRegistry(ORIGIN))
+    full_codes = _admit_all(checking, entries, now)
+    assert proven_codes == full_codes, proven_codes
+    assert proven_codes[:3] == [None, None, None]
+    assert proven_codes[3:] == [
+        None,
+        None,
+        "revoked_key",
+        "role_forbidden",
+        None,
+        "bad_seq",
+        "bad_seq",
+        "clock_skew",
+        "wrong_log",
+        "unknown_type",
+        "bad_signature",
+        None,
+    ]
+    assert proving.registry.state() == checking.registry.state()
+
+
+def test_a_worker_proves_only_entries_of_its_log_that_pass_their_schema() -> None:
+    admin = Ed25519Signer.generate(f"{ORIGIN}/admin")
+    key = admin.public_key
+    ok = make_entry(admin, event(admin, 2, 1, n=1))
+    registration = _key_event(admin, 1, "key.registered", name=admin.name, vkey=admin.vkey)
+    elsewhere = make_entry(admin, event(admin, 2, 1, n=1) | {"log": "x.example/l"})
+    unknown = make_entry(admin, {**event(admin, 2, 1), "type": "no.such"})
+    jobs = [(ok, key), (ok, None), (registration, key), (elsewhere, key), (unknown, key)]
+    proven = [parts[4] for parts, _, _ in parse_and_verify(jobs, ORIGIN) if parts is not None]
+    assert proven == ["demo.event", None, None, None, None]
+    assert [parts[4] for parts, _, _ in parse_and_verify(jobs) if parts is not None] == [None] * 5
