@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from exam_core.errors import EntryError, ExamCoreError, NoteError
 from exam_core.log.entry import parse_entry, parse_plain_entry
 from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
+from exam_core.log.registry import KEY_EVENT_TYPES
 from exam_core.log.schemas import REGISTRY, validate_event
 
 __all__ = [
@@ -36,10 +37,6 @@ __all__ = [
 
 KEY_REGISTERED_TEXT = b'"type":"key.registered"'
 """What the canonical text of every key registration holds: the pre-scan's filter."""
-
-KEY_EVENT_TYPES = frozenset({"key.registered", "key.revoked"})
-"""The types whose admission depends on more than the entry and its signer's record: they
-change the registry, so the ordered pass always checks them in full."""
 
 PROVEN_TYPES: tuple[str, ...] = tuple(sorted(REGISTRY))
 """Every known event type, numbered by its place here (the same in every process)."""
