@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from exam_core.errors import EntryError, ExamCoreError, NoteError
-from exam_core.log.entry import parse_entry, parse_plain_entry
+from exam_core.log.entry import parse_entry, parse_entry_parts
 from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
 from exam_core.log.registry import KEY_EVENT_TYPES
 from exam_core.log.schemas import REGISTRY, validate_event
@@ -150,17 +150,11 @@ class ProvingKeys(SigningKeys):
         append = result.append
         event: Mapping[str, Any]
         for data in entries:
-            plain = parse_plain_entry(data)  # the common shape in one match, else in full
-            if plain is not None:
-                event, actor, key_id, signature, text = plain
-            else:
-                try:
-                    entry = parse_entry(data)
-                except EntryError:
-                    append(None)  # the ordered pass says why
-                    continue
-                event, text = entry.event, entry.note.text
-                actor, key_id, signature = entry.note.signatures[0]
+            try:
+                event, actor, key_id, signature, text = parse_entry_parts(data)
+            except EntryError:
+                append(None)  # the ordered pass says why
+                continue
             verifier = verifiers.get((actor, key_id))
             if verifier is None or not verifier.verify(text, signature):
                 append(None)

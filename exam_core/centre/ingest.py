@@ -39,7 +39,7 @@ from typing import Any
 
 from exam_core.centre.guard import EntryGuard
 from exam_core.errors import EntryError, KeyFormatError
-from exam_core.log.entry import Entry, parse_entry, parse_plain_entry
+from exam_core.log.entry import Entry, parse_entry, parse_entry_parts
 from exam_core.log.merkle import MerkleFrontier, leaf_hash
 from exam_core.log.note import EM_DASH_PREFIX, Ed25519Verifier, Note, NoteSignature
 from exam_core.log.registry import KEY_EVENT_TYPES, KeyRegistry, RegistryState
@@ -130,17 +130,11 @@ def parse_and_verify(
     results: list[ParsedSubmission] = []
     append = results.append
     for data, public_key in jobs:
-        plain = parse_plain_entry(data)  # the common shape in one match, else in full
-        if plain is not None:
-            event, actor, key_id, signature, text = plain
-        else:
-            try:
-                entry = parse_entry(data)
-            except EntryError as e:
-                append((None, (e.code, e.message), False))
-                continue
-            event, text = dict(entry.event), entry.note.text
-            actor, key_id, signature = entry.note.signatures[0]
+        try:
+            event, actor, key_id, signature, text = parse_entry_parts(data)
+        except EntryError as e:
+            append((None, (e.code, e.message), False))
+            continue
         ok = False
         if public_key is not None:
             try:

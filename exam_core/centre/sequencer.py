@@ -211,6 +211,21 @@ class Sequencer:
             EntryError: the entry does not parse (without a worker pool).
             RuntimeError: the sequencer is not running.
         """
+        submission = self._submission(data, parsed, time.monotonic())
+        with self._submit_lock:
+            if self._closed or not self._threads:
+                raise RuntimeError("the sequencer is not running")
+            self._submitted = True
+            self._inbox.put(submission)
+        return submission.future
+
+    def _submission(self, data: bytes, parsed: Entry | None, now: float) -> _Submission:
+        """``data`` queued as it is with a worker pool, else parsed here (or taken from
+        ``parsed`` when that is its parse).
+
+        Raises:
+            EntryError: the entry does not parse, or is not bytes.
+        """
         if self._pipeline:
             if not isinstance(data, bytes):
                 raise EntryError("malformed_note", "an entry is submitted as bytes")
@@ -219,13 +234,7 @@ class Sequencer:
             entry = parsed
         else:
             entry = parse_submission(data)
-        future: Future[int] = Future()
-        with self._submit_lock:
-            if self._closed or not self._threads:
-                raise RuntimeError("the sequencer is not running")
-            self._submitted = True
-            self._inbox.put(_Submission(data, entry, future, time.monotonic()))
-        return future
+        return _Submission(data, entry, Future(), now)
 
     def submit_many(self, items: Sequence[tuple[bytes, Entry | None]]) -> list[Future[int]]:
         """Queue several entries in this order, as ``submit`` does one each (``parsed`` the
@@ -240,17 +249,7 @@ class Sequencer:
             RuntimeError: the sequencer is not running.
         """
         now = time.monotonic()
-        subs = []
-        for data, parsed in items:
-            if self._pipeline:
-                if not isinstance(data, bytes):
-                    raise EntryError("malformed_note", "an entry is submitted as bytes")
-                entry = None
-            elif parsed is not None and parsed.data is data:
-                entry = parsed
-            else:
-                entry = parse_submission(data)
-            subs.append(_Submission(data, entry, Future(), now))
+        subs = [self._submission(data, parsed, now) for data, parsed in items]
         if not subs:
             return []
         with self._submit_lock:

@@ -151,6 +151,21 @@ def parse_plain_entry(data: bytes) -> PlainEntry | None:
     )
 
 
+def parse_entry_parts(data: bytes) -> PlainEntry:
+    """The parts of an entry that a verifier needs: ``parse_plain_entry``'s in one match for
+    the common shape, else ``parse_entry``'s, the same parts either way.
+
+    Raises:
+        EntryError: as ``parse_entry``, for bytes that are not an entry.
+    """
+    plain = parse_plain_entry(data)
+    if plain is not None:
+        return plain
+    entry = parse_entry(data)
+    actor, key_id, signature = entry.note.signatures[0]
+    return PlainEntry(dict(entry.event), actor, key_id, signature, entry.note.text)
+
+
 def verify_entry_signature(entry: Entry, verifier: NoteVerifier) -> None:
     """Check the actor's signature with the registered key; raise ``EntryError`` if it fails.
 

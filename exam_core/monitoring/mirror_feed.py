@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exam_core.errors import EntryError, StoreError
-from exam_core.log.entry import parse_entry, parse_plain_entry
+from exam_core.log.entry import parse_entry_parts
 from exam_core.monitoring.centre_tokens import read_tokens
 from exam_core.monitoring.mirror import PullOutcome, manifest_refused
 from exam_core.monitoring.mirror_source import (
@@ -176,12 +176,8 @@ class MirrorFeed:
             index = start + k
             if index in failed:
                 continue
-            plain = parse_plain_entry(data)  # the common shape in one match, else in full
-            if plain is not None:
-                events.append((index, plain.event))
-                continue
             try:
-                events.append((index, parse_entry(data).event))
+                events.append((index, parse_entry_parts(data).event))
             except EntryError:
                 continue  # the mirror recorded its finding
         return events
