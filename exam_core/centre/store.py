@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from exam_core.db.engine import WRITE_LOCK_OPTION
 from exam_core.db.failures import store_error
-from exam_core.db.migrate import upgrade
+from exam_core.db.migrate import upgrade_store
 from exam_core.db.models import LogCheckpoint, LogCosignature, LogEntry, LogNode
 from exam_core.errors import CheckpointError, StoreError
 from exam_core.log.cosignature import add_cosignatures
@@ -175,12 +175,9 @@ class LogStore:
 
         Raises:
             StoreError: the tables cannot be created or upgraded.
-        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
+        """
         if migrate:
-            try:
-                upgrade(engine)
-            except SQLAlchemyError as e:
-                raise store_error("cannot migrate the log database", e) from e
+            upgrade_store(engine, "log database")
         return cls(engine)
 
     def close(self) -> None:

@@ -12,8 +12,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
+from exam_core.db.failures import store_error
 
 HEAD = "0008"
 
@@ -35,3 +37,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     """Undo migrations down to ``revision`` (``base`` removes the log tables)."""
     command.downgrade(alembic_config(engine), revision)
+
+
+def upgrade_store(engine: Engine, database: str) -> None:
+    """``upgrade`` as a store opens: a failure is the store's one ``StoreError``, naming the
+    ``database`` it could not migrate.
+
+    Raises:
+        StoreError: the tables cannot be created or upgraded.
+    """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as e:
+        raise store_error(f"cannot migrate the {database}", e) from e

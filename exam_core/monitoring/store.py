@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from exam_core.db.engine import WRITE_LOCK_OPTION
 from exam_core.db.failures import store_error
-from exam_core.db.migrate import upgrade
+from exam_core.db.migrate import upgrade_store
 from exam_core.db.monitoring import MonitoredLog, WitnessState
 from exam_core.errors import StoreError
 
@@ -65,12 +65,9 @@ class MonitorStore:
 
         Raises:
             StoreError: the database cannot be migrated.
-        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
+        """
         if migrate:
-            try:
-                upgrade(engine)
-            except SQLAlchemyError as e:
-                raise store_error("cannot migrate the monitoring database", e) from e
+            upgrade_store(engine, "monitoring database")
         return cls(engine)
 
     def close(self) -> None:

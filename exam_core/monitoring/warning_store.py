@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exam_core.db.failures import store_error
-from exam_core.db.migrate import upgrade
+from exam_core.db.migrate import upgrade_store
 from exam_core.db.warnings import WarningActionRow, WarningFeedRow, WarningSignal
 from exam_core.monitoring.signals import Signal
 from exam_core.monitoring.warnings import WarningAction
@@ -67,12 +67,9 @@ class WarningStore:
 
         Raises:
             StoreError: the database cannot be migrated.
-        """  # noqa: DOC501 - ``store_error`` builds the StoreError named above
+        """
         if migrate:
-            try:
-                upgrade(engine)
-            except SQLAlchemyError as e:
-                raise store_error("cannot migrate the monitoring database", e) from e
+            upgrade_store(engine, "monitoring database")
         return cls(engine)
 
     @contextmanager
