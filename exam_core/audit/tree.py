@@ -35,6 +35,7 @@ from exam_core.log.merkle import (
     MerkleFrontier,
     consistency_proof,
     hash_source_from_leaf_hashes,
+    leaf_hashes,
     subtree_root,
     verify_consistency,
 )
@@ -180,7 +181,7 @@ def check_tree(
     frontier = MerkleFrontier()  # of the tiles so far, each one leaf
     for first, data_entries in entries.bundles():
         n = first // TILE_WIDTH
-        leaves = [_sha256(b"\x00" + data).digest() for data in data_entries]
+        leaves = leaf_hashes(data_entries)
         nodes = _tile_levels(leaves)
         # Each checkpoint's root recomputed at its size as the entries pass: consistency
         # between successive checkpoints needs no proof when the auditor holds every entry.
@@ -207,9 +208,7 @@ def check_tree(
             data = _read_tile(bundle, tile, findings)
             if data is not None:
                 zero.check(tile, data, (), size)
-    source = TreeHashes(
-        size, tops, lambda n: [_sha256(b"\x00" + e).digest() for e in entries.bundle(n)]
-    )
+    source = TreeHashes(size, tops, lambda n: leaf_hashes(entries.bundle(n)))
     for s in seen:
         cp = s.checkpoint
         root = roots.get(cp.size)

@@ -29,7 +29,7 @@ The subtree proofs of the Merkle Tree Certificates draft (``verify_subtree_inclu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from exam_core.errors import ProofError
 
@@ -45,6 +45,13 @@ HashSource = Callable[[int, int], bytes]
 def leaf_hash(data: bytes) -> bytes:
     """RFC 6962 leaf hash: SHA-256(0x00 ‖ data)."""
     return hashlib.sha256(b"\x00" + data).digest()
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """``leaf_hash`` of each entry, in one comprehension: the audit and the mirror hash every
+    entry of a log, where a call per entry is a measurable share of the work."""
+    sha256 = hashlib.sha256
+    return [sha256(b"\x00" + data).digest() for data in entries]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

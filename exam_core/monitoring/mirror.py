@@ -72,6 +72,7 @@ from exam_core.log.entry import parse_entry
 from exam_core.log.merkle import (
     consistency_proof,
     hash_source_from_leaf_hashes,
+    leaf_hashes,
     verify_consistency,
 )
 from exam_core.log.note import (
@@ -704,8 +705,7 @@ class Mirror:
             raise SourceRefusedError(bundle_path.path, str(e)) from e
         first = bundle_path.n * TILE_WIDTH
         skip = progress.fetched - first
-        sha256 = hashlib.sha256  # leaf_hash inlined: one an entry
-        held = [sha256(b"\x00" + e).digest() for e in bundle[skip:]]
+        held = leaf_hashes(bundle[skip:])
         for k, (ours, theirs) in enumerate(zip(held, leaves[skip:], strict=True), skip):
             if ours != theirs:
                 index = first + k

@@ -21,6 +21,7 @@ from exam_core.log.merkle import (
     hash_source_from_leaf_hashes,
     inclusion_proof,
     leaf_hash,
+    leaf_hashes,
     node_hash,
     root_from_leaf_hashes,
     subtree_root,
@@ -203,3 +204,10 @@ def test_random_trees_agree_with_reference(size: int, data: st.DataObject) -> No
     verify_consistency(size1, size, cproof, root1, root)
     if size1 < size:
         assert not check_consistency(size1, size, cproof, root, root)
+
+
+def test_leaf_hashes_are_each_entrys_leaf_hash() -> None:
+    entries = [b"", b"\x00", b"entry one", bytes(range(256))]
+    assert leaf_hashes(entries) == [leaf_hash(e) for e in entries]
+    assert leaf_hashes(b"x" for _ in range(3)) == [leaf_hash(b"x")] * 3
+    assert leaf_hashes([]) == []
