@@ -35,7 +35,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 import sys
 from array import array
@@ -48,12 +47,14 @@ from exam_core.audit.replayer_state import JsonValue
 from exam_core.audit.timing import SigningTimes
 from exam_core.errors import (
     AuditStateError,
+    CanonicalError,
     CheckpointError,
     EntryError,
     KeyFormatError,
     NoteError,
 )
 from exam_core.findings import WARNING, Finding
+from exam_core.log.canonical import compact_json, parse_compact_json
 from exam_core.log.checkpoint import Checkpoint, parse_checkpoint_text, verify_checkpoint
 from exam_core.log.entry import Entry, parse_entry
 from exam_core.log.merkle import HASH_SIZE, MerkleFrontier
@@ -197,7 +198,7 @@ def encode_state(state: AuditState) -> bytes:
         "overflow": dict(state.overflow),
         "replayers": dict(state.replayers),
     }
-    data = _dumps(body).encode() + b"\n" + b"".join(_int64(a) for a in (actor, ts, latest))
+    data = compact_json(body) + b"\n" + b"".join(_int64(a) for a in (actor, ts, latest))
     return FORMAT + b" sha256:" + hashlib.sha256(data).hexdigest().encode() + b"\n" + data
 
 
@@ -295,36 +296,11 @@ def verify_state(state: AuditState, policy: Policy) -> Checkpoint:
 # -- strict parsing --------------------------------------------------------------------------
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _refuse(value: str) -> Any:
-    raise AuditStateError(f"audit state holds {value!r}, which a state never does")
-
-
-def _refuse_float(value: str) -> Any:
-    raise AuditStateError(f"audit state holds the float {value}; a state holds integers only")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        raise AuditStateError("audit state repeats an object key")
-    return found
-
-
 def _loads(data: bytes) -> Any:
     try:
-        text = data.decode("utf-8")
-        value = json.loads(
-            text, object_pairs_hook=_unique, parse_float=_refuse_float, parse_constant=_refuse
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise AuditStateError(f"audit state body is not JSON: {e}") from e
-    if _dumps(value) != text:
-        raise AuditStateError("audit state body is not in the form the audit writes")
-    return value
+        return parse_compact_json(data)
+    except CanonicalError as e:
+        raise AuditStateError(f"audit state body: {e}") from e
 
 
 def _object(value: Any, fields: frozenset[str], what: str) -> dict[str, Any]:

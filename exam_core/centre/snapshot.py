@@ -36,13 +36,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from exam_core.centre.ingest import AdmissionState
-from exam_core.errors import CheckpointError, KeyFormatError, StoreError
+from exam_core.errors import CanonicalError, CheckpointError, KeyFormatError, StoreError
+from exam_core.log.canonical import compact_json, parse_compact_json
 from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
 from exam_core.log.merkle import HASH_SIZE, MerkleFrontier
 from exam_core.log.note import NoteVerifier, ed25519_verifier_from_vkey
@@ -92,7 +92,7 @@ def encode_snapshot(snapshot: CentreSnapshot) -> bytes:
         ],
         "seq": dict(registry.last_seq),
     }
-    data = _dumps(body).encode() + b"\n"
+    data = compact_json(body) + b"\n"
     return FORMAT + b" sha256:" + hashlib.sha256(data).hexdigest().encode() + b"\n" + data
 
 
@@ -177,39 +177,11 @@ def verify_snapshot(
     return checkpoint
 
 
-def _dumps(value: object) -> str:
-    # The json module's C encoder: a registry of thousands of keys is serialised in
-    # milliseconds (the pure-Python RFC 8785 encoder of event bytes takes ten times longer).
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _refuse(value: str) -> Any:
-    raise StoreError(f"snapshot body holds {value!r}, which a snapshot never does")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        raise StoreError("snapshot body repeats an object key")
-    return found
-
-
 def _loads(data: bytes) -> Any:
-    """The body as ``_dumps`` wrote it: strict both ways.
-
-    Raises:
-        StoreError: the body is not JSON, or not in the exact form the writer saves.
-    """
     try:
-        text = data.decode("utf-8")
-        value = json.loads(
-            text, object_pairs_hook=_unique, parse_float=_refuse, parse_constant=_refuse
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise StoreError(f"snapshot body is not JSON: {e}") from e
-    if _dumps(value) != text:
-        raise StoreError("snapshot body is not in the form the writer saves (order, spacing)")
-    return value
+        return parse_compact_json(data)
+    except CanonicalError as e:
+        raise StoreError(f"snapshot body: {e}") from e
 
 
 def _string(value: Any, what: str) -> str:

@@ -93,7 +93,7 @@ def canonical_json(value: object) -> bytes:
 
 
 def _refuse_float(text: str) -> Any:
-    raise CanonicalError(f"number {text} is not an integer: only integers are allowed")
+    raise CanonicalError(f"number {text} is a float: only integers are allowed")
 
 
 def _refuse_constant(text: str) -> Any:
@@ -323,3 +323,30 @@ def _check_values(value: object) -> None:
                 pending.append((member, depth + 1))
         elif isinstance(item, list):
             pending.extend((member, depth + 1) for member in item)
+
+
+def compact_json(value: object) -> bytes:
+    """A state file's JSON as this project writes it: keys sorted, no spaces, UTF-8.
+
+    For the centre's snapshot and the audit's saved state, whose registries hold thousands of
+    keys: the json module's C encoder, ten times faster than ``canonical_json`` and the same
+    bytes for their values (integers, strings, lists and objects with BMP keys).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_compact_json(data: bytes) -> Any:
+    """The value of bytes that ``compact_json`` wrote, and of nothing else.
+
+    Raises:
+        CanonicalError: the bytes are not UTF-8 JSON, repeat an object key, hold a float or a
+            constant (NaN, Infinity), or are not exactly the form ``compact_json`` writes.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
+    value = _loads(text, _unique_object)
+    if compact_json(value) != data:
+        raise CanonicalError("not in the form it is written in (key order, spacing)")
+    return value
