@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -97,11 +96,6 @@ def monitor_summary(
     )
 
 
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])
-
-
 def _keys(printed: str) -> MonitorKeys:
     found = dict(line.split(" ", 1) for line in printed.splitlines() if " " in line)
     try:
@@ -128,23 +122,41 @@ class MonitorProcess:
             mirror_interval_ms=mirror_interval_ms,
         )
         replace_atomically(config_path, config.to_json())
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = ""
         self._log = (directory / LOG_FILE).open("wb")
-        command = examctl_command("monitor", "serve", "--dir", str(directory), "--port", str(port))
+        command = examctl_command("monitor", "serve", "--dir", str(directory), "--port", "0")
         # The command is this interpreter running examctl on the directory made just above.
         self.process = subprocess.Popen(  # noqa: S603
             command, stdout=self._log, stderr=subprocess.STDOUT, env=examctl_env()
         )
-        self.client = httpx.Client(base_url=self.url, timeout=10.0)
+        self.client = httpx.Client(timeout=10.0)
         try:
-            self._wait_answering()
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            self.url = self._wait_url(deadline)
+            self.client.base_url = httpx.URL(self.url)
+            self._wait_answering(deadline)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_answering(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    def _wait_url(self, deadline: float) -> str:
+        """The URL the monitor printed once its socket was bound (``--port 0``: a port the OS
+        chose, so no other process can take it between choosing and binding).
+
+        Raises:
+            StoreError: the monitor ended, or printed no URL before ``deadline``.
+        """
+        while True:
+            if self.process.poll() is not None:
+                raise StoreError(f"examctl monitor serve ended: {self._log_tail()}")
+            for line in (self.directory / LOG_FILE).read_text(errors="replace").splitlines():
+                if line.startswith(f"monitoring centre {NAME} on "):
+                    return line.rsplit(" on ", 1)[1].strip()
+            if time.monotonic() > deadline:
+                raise StoreError("examctl monitor serve printed no URL")
+            time.sleep(POLL_S)
+
+    def _wait_answering(self, deadline: float) -> None:
         while True:
             if self.process.poll() is not None:
                 raise StoreError(f"examctl monitor serve ended: {self._log_tail()}")

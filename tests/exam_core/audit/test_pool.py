@@ -71,21 +71,30 @@ def _dies_holding_a_chunk(
     keys: Mapping[str, frozenset[bytes]],
     board: audit_pool.ChunkBoard,
 ) -> None:
+    """Claim the last chunk, the one the ordered pass reaches last, and die holding it."""
     assert isinstance(board, audit_pool.ChunkBoard)
     with board.changed:
-        board.claim(0, audit_pool.WORKER + number)
+        board.claim(board.chunks - 1, audit_pool.WORKER + number)
     os._exit(3)  # a worker killed while it holds a chunk
 
 
 def test_a_worker_that_dies_hands_its_chunk_back() -> None:
     files = _tampered()
     serial = _serial(files)
-    with ProcessSignatureCheck(
-        workers=1, chunk=8, start_method="fork", worker=_dies_holding_a_chunk
-    ) as pool:
-        pooled = check_bundle(bundle_from_files(files), signature_check=pool)
-    assert pooled == serial
-    assert pool.handed_back > 0
+    handed_back = []
+    # The hand-back needs the worker to claim a chunk before the ordered pass takes them all;
+    # on a loaded machine the forked worker can start that late, so a few tries are allowed.
+    # Every try must give the serial audit's findings.
+    for _ in range(5):
+        with ProcessSignatureCheck(
+            workers=1, chunk=1, start_method="fork", worker=_dies_holding_a_chunk
+        ) as pool:
+            pooled = check_bundle(bundle_from_files(files), signature_check=pool)
+        assert pooled == serial
+        handed_back.append(pool.handed_back)
+        if pool.handed_back:
+            break
+    assert handed_back[-1] == 1, handed_back
 
 
 @pytest.mark.parametrize("start_method", START_METHODS)
