@@ -74,7 +74,7 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Submission:
     data: bytes
     entry: Entry | None
