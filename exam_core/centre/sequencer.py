@@ -74,7 +74,7 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Submission:
     data: bytes
     entry: Entry | None
@@ -390,6 +390,7 @@ class Sequencer:
                     items.append((sub, parsed, key, proven))
         now = self._clock_ms()
         accepted: list[_Submission] = []
+        actor_seqs: list[tuple[str, int]] = []
         refused: list[tuple[_Submission, EntryError | ExamDayError]] = []
         try:
             with self._store.write() as writer:
@@ -403,10 +404,15 @@ class Sequencer:
                         refused.append((sub, e))
                     else:
                         accepted.append(sub)
+                        actor_seqs.append((entry.event["actor"], entry.event["seq"]))
                 # (3) integrate and publish in the same transaction.
                 result = (
                     writer.append(
-                        [s.data for s in accepted], self._sign, now, self._ingest.frontier
+                        [s.data for s in accepted],
+                        self._sign,
+                        now,
+                        self._ingest.frontier,
+                        actor_seqs,
                     )
                     if accepted
                     else None

@@ -30,9 +30,17 @@ from sqlalchemy.orm import Session
 from exam_core.db.engine import WRITE_LOCK_OPTION
 from exam_core.db.failures import store_error
 from exam_core.db.migrate import upgrade_store
-from exam_core.db.models import LogCheckpoint, LogCosignature, LogEntry, LogNode
-from exam_core.errors import CheckpointError, StoreError
+from exam_core.db.models import (
+    LogActorSeq,
+    LogCheckpoint,
+    LogCosignature,
+    LogEntry,
+    LogNode,
+    actor_hash,
+)
+from exam_core.errors import CheckpointError, EntryError, StoreError
 from exam_core.log.cosignature import add_cosignatures
+from exam_core.log.entry import Entry, parse_entry
 from exam_core.log.merkle import (
     HashSource,
     MerkleFrontier,
@@ -52,6 +60,7 @@ class _InsertStatements:
     entries: str
     nodes: str
     checkpoint: str
+    actor_seqs: str
 
 
 _INSERTS = {
@@ -59,11 +68,13 @@ _INSERTS = {
         "INSERT INTO log_entries (idx, data) VALUES (?, ?)",
         "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)",
         "INSERT INTO log_checkpoints (size, data, published_ms) VALUES (?, ?, ?)",
+        "INSERT INTO log_actor_seqs (actor_hash, seq, idx) VALUES (?, ?, ?)",
     ),
     "pyformat": _InsertStatements(
         "INSERT INTO log_entries (idx, data) VALUES (%s, %s)",
         "INSERT INTO log_nodes (level, idx, hash) VALUES (%s, %s, %s)",
         "INSERT INTO log_checkpoints (size, data, published_ms) VALUES (%s, %s, %s)",
+        "INSERT INTO log_actor_seqs (actor_hash, seq, idx) VALUES (%s, %s, %s)",
     ),
 }
 """The batch inserts in each driver's own parameter style (sqlite3: qmark; psycopg: pyformat)."""
@@ -110,16 +121,20 @@ class LogWriter:
         sign: CheckpointSigner,
         now_ms: int,
         frontier: MerkleFrontier | None = None,
+        actor_seqs: Sequence[tuple[str, int]] | None = None,
     ) -> AppendResult:
         """Stage ``entries`` at the end of the log, their node hashes and a signed checkpoint.
 
         ``frontier`` is the tree of the log as it stands, when the caller keeps it (the
         sequencer does, checked against the log's checkpoints); otherwise it is read from the
-        stored nodes.  Nothing is durable until the ``LogStore.write`` block ends and commits.
+        stored nodes.  ``actor_seqs`` is each entry's actor and ``seq``, when the caller has
+        parsed them (the sequencer has); otherwise each entry is parsed here for them.
+        Nothing is durable until the ``LogStore.write`` block ends and commits.
 
         Raises:
-            RuntimeError: a second batch in one transaction, an empty batch, or a frontier of
-                another size than the log (caller bugs).
+            RuntimeError: a second batch in one transaction, an empty batch, a frontier of
+                another size than the log, or not one actor and seq per entry (caller bugs).
+            EntryError: ``actor_seqs`` is not given and an entry does not parse.
         """
         if self._done:
             raise RuntimeError("a writer appends one batch per transaction")
@@ -133,6 +148,10 @@ class LogWriter:
             stack = list(zip(levels, frontier.subtree_hashes, strict=True))
         else:
             raise RuntimeError(f"a frontier of size {frontier.size} for a log of size {first}")
+        if actor_seqs is None:
+            actor_seqs = [_actor_seq(parse_entry(data)) for data in entries]
+        elif len(actor_seqs) != len(entries):
+            raise RuntimeError(f"{len(actor_seqs)} actors and seqs for {len(entries)} entries")
         self._done = True
         nodes: list[tuple[int, int, bytes]] = []
         size = first
@@ -158,6 +177,10 @@ class LogWriter:
         connection.exec_driver_sql(sql.entries, [(first + i, d) for i, d in enumerate(entries)])
         connection.exec_driver_sql(sql.nodes, nodes)
         connection.exec_driver_sql(sql.checkpoint, [(size, checkpoint, now_ms)])
+        connection.exec_driver_sql(
+            sql.actor_seqs,
+            [(actor_hash(a), s, first + i) for i, (a, s) in enumerate(actor_seqs)],
+        )
         self._size = size
         return AppendResult(first, size, checkpoint, frontier)
 
@@ -233,15 +256,22 @@ class LogStore:
     def find_entry(self, data: bytes) -> int | None:
         """The index of the entry whose bytes are exactly ``data``, if the log holds it.
 
-        Found by its leaf hash (indexed), then compared byte for byte: a client that resubmits
-        an entry after losing the answer is told the index it already has.
+        Found by its actor and ``seq`` (``log_actor_seqs``), then compared byte for byte: a
+        client that resubmits an entry after losing the answer is told the index it already
+        has.  Bytes that do not parse as an entry are not in the log.
 
         Raises:
             StoreError: the database cannot be read.
         """
+        try:
+            actor, seq = _actor_seq(parse_entry(data))
+        except EntryError:
+            return None
         with self._read() as session:
             rows = session.execute(
-                select(LogNode.idx).where(LogNode.hash == leaf_hash(data), LogNode.level == 0)
+                select(LogActorSeq.idx).where(
+                    LogActorSeq.actor_hash == actor_hash(actor), LogActorSeq.seq == seq
+                )
             )
             candidates = sorted(int(i) for i in rows.scalars())
             for index in candidates:
@@ -438,6 +468,14 @@ class LogStore:
         if len(hashes) != width:
             raise StoreError(f"tile {level}/{index} has {len(hashes)} of {width} hashes")
         return b"".join(hashes)
+
+
+def _actor_seq(entry: Entry) -> tuple[str, int]:
+    """The entry's actor and ``seq`` as ``log_actor_seqs`` keeps them: -1 for a ``seq`` that
+    is not a non-negative 64-bit integer (the registry admits no such entry; the store keeps
+    whatever bytes it is given, and finds them again the same way)."""
+    seq = entry.event.get("seq")
+    return entry.actor, seq if type(seq) is int and 0 <= seq < 2**63 else -1
 
 
 def _with_lines(note: bytes, lines: dict[str, bytes]) -> bytes:

@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from exam_core.centre.store import LogStore
 from exam_core.db import make_engine
-from exam_core.errors import StoreError
+from exam_core.errors import EntryError, StoreError
+from exam_core.log.entry import make_entry
 from exam_core.log.merkle import (
     MerkleFrontier,
     hash_source_from_leaf_hashes,
@@ -23,6 +24,7 @@ from exam_core.log.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from exam_core.log.note import Ed25519Signer
 
 ORIGIN = "exam.example/c/test"
 
@@ -36,9 +38,14 @@ def entries_for(start: int, count: int) -> list[bytes]:
     return [f"entry {i}\n".encode() for i in range(start, start + count)]
 
 
+def seqs_of(batch: list[bytes]) -> list[tuple[str, int]]:
+    """An actor and seq for each of ``entries_for``'s entries (which do not parse)."""
+    return [("test/actor", int(data.split()[1])) for data in batch]
+
+
 def append(store: LogStore, batch: list[bytes]) -> int:
     with store.write() as writer:
-        result = writer.append(batch, fake_checkpoint, now_ms=1)
+        result = writer.append(batch, fake_checkpoint, now_ms=1, actor_seqs=seqs_of(batch))
     return result.first_index
 
 
@@ -138,7 +145,9 @@ def test_writer_sees_appends_of_others_and_appends_after_them(store: LogStore) -
     with store.write() as writer:
         assert writer.size == 5
         assert writer.entries(3, 5) == entries_for(3, 2)
-        result = writer.append(entries_for(5, 1), fake_checkpoint, now_ms=2)
+        result = writer.append(
+            entries_for(5, 1), fake_checkpoint, now_ms=2, actor_seqs=seqs_of(entries_for(5, 1))
+        )
     assert result.first_index == 5
     assert result.size == 6
     leaves = [leaf_hash(e) for e in entries_for(0, 6)]
@@ -152,11 +161,15 @@ def test_a_failed_batch_leaves_nothing(store: LogStore) -> None:
         raise StoreError("the log key is unavailable")
 
     with pytest.raises(StoreError), store.write() as writer:
-        writer.append(entries_for(2, 5), failing_signer, now_ms=1)
+        writer.append(
+            entries_for(2, 5), failing_signer, now_ms=1, actor_seqs=seqs_of(entries_for(2, 5))
+        )
 
     def give_up_before_commit() -> None:
         with store.write() as writer:
-            writer.append(entries_for(2, 1), fake_checkpoint, now_ms=1)
+            writer.append(
+                entries_for(2, 1), fake_checkpoint, now_ms=1, actor_seqs=seqs_of(entries_for(2, 1))
+            )
             raise RuntimeError("caller gives up before the commit")
 
     with pytest.raises(RuntimeError):
@@ -172,19 +185,28 @@ def test_writer_misuse_is_a_caller_bug(store: LogStore) -> None:
 
     def append_twice() -> None:
         with store.write() as writer:
-            writer.append(entries_for(0, 1), fake_checkpoint, now_ms=1)
-            writer.append(entries_for(1, 1), fake_checkpoint, now_ms=1)
+            writer.append(
+                entries_for(0, 1), fake_checkpoint, now_ms=1, actor_seqs=seqs_of(entries_for(0, 1))
+            )
+            writer.append(
+                entries_for(1, 1), fake_checkpoint, now_ms=1, actor_seqs=seqs_of(entries_for(1, 1))
+            )
 
     with pytest.raises(RuntimeError):
         append_twice()
     assert store.size() == 0
 
 
-@pytest.mark.parametrize("table", ["log_entries", "log_nodes", "log_checkpoints"])
+@pytest.mark.parametrize("table", ["log_entries", "log_nodes", "log_checkpoints", "log_actor_seqs"])
 @pytest.mark.parametrize("statement", ["UPDATE {t} SET {c} = {c}", "DELETE FROM {t}"])
 def test_database_refuses_update_and_delete(store: LogStore, table: str, statement: str) -> None:
     append(store, entries_for(0, 3))
-    column = {"log_entries": "data", "log_nodes": "hash", "log_checkpoints": "data"}[table]
+    column = {
+        "log_entries": "data",
+        "log_nodes": "hash",
+        "log_checkpoints": "data",
+        "log_actor_seqs": "idx",
+    }[table]
     with pytest.raises(SQLAlchemyError, match="append-only"), store.engine.begin() as conn:
         conn.execute(text(statement.format(t=table, c=column)))
     assert store.entries(0, 10) == entries_for(0, 3)
@@ -252,7 +274,9 @@ def test_a_writer_given_the_frontier_makes_the_same_tree(store: LogStore) -> Non
     append(store, entries_for(0, 13))
     frontier = store.frontier(13)
     with store.write() as writer:
-        with_frontier = writer.append(entries_for(13, 6), fake_checkpoint, 2, frontier)
+        with_frontier = writer.append(
+            entries_for(13, 6), fake_checkpoint, 2, frontier, actor_seqs=seqs_of(entries_for(13, 6))
+        )
     leaves = [leaf_hash(e) for e in entries_for(0, 19)]
     assert with_frontier.checkpoint == fake_checkpoint(19, root_from_leaf_hashes(leaves))
     assert with_frontier.frontier.root() == root_from_leaf_hashes(leaves)
@@ -261,7 +285,9 @@ def test_a_writer_given_the_frontier_makes_the_same_tree(store: LogStore) -> Non
     assert stored[(4, 0)] == root_from_leaf_hashes(leaves[:16])
     # A frontier of another size is a caller bug, and nothing is written.
     with pytest.raises(RuntimeError, match="frontier of size 13"), store.write() as writer:
-        writer.append(entries_for(19, 1), fake_checkpoint, 3, frontier)
+        writer.append(
+            entries_for(19, 1), fake_checkpoint, 3, frontier, actor_seqs=seqs_of(entries_for(19, 1))
+        )
     assert store.size() == 19
 
 
@@ -274,3 +300,57 @@ def test_node_lookups_span_many_levels(store: LogStore) -> None:
     expected = {(lv, ix) for lv, ix in keys if (ix + 1) << lv <= len(leaves)}
     assert set(found) == expected
     assert all(found[key] == source(*key) for key in expected)
+
+
+def signed_entries(signer: Ed25519Signer, seqs: range) -> list[bytes]:
+    return [
+        make_entry(
+            signer,
+            {"v": 1, "log": ORIGIN, "type": "demo.event", "ts": 1, "actor": signer.name, "seq": n},
+        )
+        for n in seqs
+    ]
+
+
+def test_a_logged_entry_is_found_by_its_actor_and_seq(store: LogStore) -> None:
+    a, b = Ed25519Signer.generate("test/a"), Ed25519Signer.generate("test/b")
+    first = signed_entries(a, range(1, 4)) + signed_entries(b, range(1, 3))
+    append(store, entries_for(0, 2))  # not entries: kept, never found
+    with store.write() as writer:
+        writer.append(first, fake_checkpoint, now_ms=1)  # parsed here for actor and seq
+    later = signed_entries(a, range(4, 6))
+    with store.write() as writer:
+        writer.append(later, fake_checkpoint, 2, actor_seqs=[(a.name, 4), (a.name, 5)])
+    for index, data in enumerate(entries_for(0, 2) + first + later):
+        assert store.find_entry(data) == (None if index < 2 else index)
+    # Same actor and seq, other bytes (another ts): not the logged entry.
+    other = make_entry(
+        a, {"v": 1, "log": ORIGIN, "type": "demo.event", "ts": 2, "actor": a.name, "seq": 2}
+    )
+    assert store.find_entry(other) is None
+    assert store.find_entry(signed_entries(a, range(6, 7))[0]) is None
+    assert store.find_entry(b"junk") is None
+
+
+def test_entries_that_share_an_actor_key_and_seq_are_told_apart_by_their_bytes(
+    store: LogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the 8-byte hashes of two names collided: both rows are kept, both entries found.
+    monkeypatch.setattr("exam_core.centre.store.actor_hash", lambda _: bytes(8))
+    a, b = Ed25519Signer.generate("test/a"), Ed25519Signer.generate("test/b")
+    entries = signed_entries(a, range(1, 2)) + signed_entries(b, range(1, 2))
+    append(store, entries_for(0, 1))
+    with store.write() as writer:
+        writer.append(entries, fake_checkpoint, 1)
+    assert [store.find_entry(e) for e in entries] == [1, 2]
+
+
+def test_an_append_without_one_actor_and_seq_an_entry_is_a_caller_bug(store: LogStore) -> None:
+    with (
+        pytest.raises(RuntimeError, match="1 actors and seqs for 2 entries"),
+        store.write() as writer,
+    ):
+        writer.append(entries_for(0, 2), fake_checkpoint, 1, actor_seqs=[("x", 1)])
+    with pytest.raises(EntryError), store.write() as writer:
+        writer.append(entries_for(0, 1), fake_checkpoint, 1)  # not entries, and no seqs
+    assert store.size() == 0

@@ -12,6 +12,7 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from exam_core import db
+from exam_core.centre.store import LogStore
 from exam_core.db import (
     APPEND_ONLY_TABLES,
     EXAM_DAY_TABLES,
@@ -22,6 +23,8 @@ from exam_core.db import (
     upgrade,
 )
 from exam_core.db.migrate import HEAD, alembic_config, downgrade
+from exam_core.log.entry import make_entry
+from exam_core.log.note import Ed25519Signer
 
 ALL_TABLES = (
     set(APPEND_ONLY_TABLES)
@@ -109,3 +112,30 @@ def test_db_package_api() -> None:
     ]
     for name in db.__all__:
         assert getattr(db, name) is not None
+
+
+def test_0009_keys_the_logged_entries_by_actor_and_seq(engine: Engine) -> None:
+    """A log written before 0009 is filled in, so its entries are found by actor and seq; the
+    hash index over every tree node goes, and comes back on a downgrade."""
+    signer = Ed25519Signer.generate("test/a")
+    entries = [
+        make_entry(
+            signer,
+            {"v": 1, "log": "o", "type": "demo.event", "ts": 1, "actor": "test/a", "seq": n},
+        )
+        for n in (1, 2)
+    ] + [b"altered, not an entry"]
+    upgrade(engine, "0008")
+    with engine.begin() as conn:
+        for idx, data in enumerate(entries):
+            conn.execute(
+                text("INSERT INTO log_entries (idx, data) VALUES (:i, :d)"), {"i": idx, "d": data}
+            )
+    assert "ix_log_nodes_leaf_hash" in {i["name"] for i in inspect(engine).get_indexes("log_nodes")}
+    upgrade(engine)
+    store = LogStore(engine)
+    assert [store.find_entry(e) for e in entries] == [0, 1, None]
+    assert inspect(engine).get_indexes("log_nodes") == []
+    downgrade(engine, "0008")
+    assert "log_actor_seqs" not in inspect(engine).get_table_names()
+    assert "ix_log_nodes_leaf_hash" in {i["name"] for i in inspect(engine).get_indexes("log_nodes")}
