@@ -128,19 +128,49 @@ class LogEntries(Sequence[bytes]):
             if self._bundles[n].registers_keys:
                 yield from self.bundle(n)
 
+    def hold(self, n: int) -> None:
+        """Hold bundle ``n`` to its first read, as ``bundle(n)`` does, without decoding it.
+
+        For a pass that needs none of the bundle's entries (the ordered pass, when every one
+        was proven in a worker) but must still find it changed where a read of it would.
+        """
+        if self._last is not None and self._last[0] == n:
+            return
+        meta = self._bundles[n]
+        if self._bytes(n, meta) is None:
+            count = min(meta.count, self._size - n * TILE_WIDTH)
+            self._last = (n, [b""] * count)
+
     def _read(self, n: int, meta: LogBundle) -> list[bytes] | None:
+        data = self._bytes(n, meta)
+        if data is None:
+            return None
+        try:
+            return decode_entry_bundle(data)
+        except CheckpointError as e:  # not after the digest held: assemble_entries decoded it
+            self._changed_finding(n, meta, e)
+            return None
+
+    def _bytes(self, n: int, meta: LogBundle) -> bytes | None:
+        """The bundle file's bytes if they are those first read, else None with a finding."""
         try:
             data = self._files[meta.tile]
-            if hashlib.sha256(data).digest() != meta.digest:
-                raise BundleError(f"{meta.tile.path}: its bytes differ from the first read")
-            return decode_entry_bundle(data)
-        except (BundleError, CheckpointError, KeyError) as e:
-            if self._findings is not None and n not in self._changed:
-                self._changed.add(n)
-                self._findings.add(
-                    n * TILE_WIDTH,
-                    "entry_bundle_changed",
-                    f"{meta.tile.path}: changed while the audit read it "
-                    f"({e}); its entries are read as empty",
-                )
+        except (BundleError, KeyError) as e:
+            self._changed_finding(n, meta, e)
             return None
+        if hashlib.sha256(data).digest() != meta.digest:
+            self._changed_finding(
+                n, meta, BundleError(f"{meta.tile.path}: its bytes differ from the first read")
+            )
+            return None
+        return data
+
+    def _changed_finding(self, n: int, meta: LogBundle, error: Exception) -> None:
+        if self._findings is not None and n not in self._changed:
+            self._changed.add(n)
+            self._findings.add(
+                n * TILE_WIDTH,
+                "entry_bundle_changed",
+                f"{meta.tile.path}: changed while the audit read it "
+                f"({error}); its entries are read as empty",
+            )

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from exam_core.audit.blob_check import BlobCheck
 from exam_core.audit.checkpoint_history import CheckpointHistory, SeenCheckpoint
 from exam_core.audit.history import AdmittedHistory, Concluding, Replayer
+from exam_core.audit.log_entries import LogEntries
 from exam_core.audit.report import FindingLog
 from exam_core.audit.signatures import Answer, Proof
 from exam_core.audit.timing import CheckpointEvidence, SigningTimes
 from exam_core.errors import EntryError
 from exam_core.log.entry import Entry, parse_entry
 from exam_core.log.registry import KeyRegistry
+from exam_core.log.tiles import TILE_WIDTH
 
 __all__ = ["PassState", "admit_in_order", "check_entries"]
 
@@ -114,43 +116,55 @@ def check_entries(
     refused: dict[str, int] = {} if resume is None else dict(resume.refused)
     read = set(by_type) | set(admitted.reads)
     """Types the pass needs parsed: a proof of another type is enough to admit the entry."""
-    for index, data in enumerate(entries, first):
-        answer = next(verified, None)  # None: the registry verifies it
-        if isinstance(answer, Proof):
-            proof = answer
-            if proof.type not in read and registry.admit_proven(
-                proof.actor, proof.public_key, proof.type, proof.seq
-            ):
-                # the whole of steps 3 to 6 for it: no replayer reads it, it references no blob
-                admitted.admit_unread(index, proof.actor, proof.ts)
+    # The entries are taken a bundle's width at a time, and a block is read only when one of
+    # its entries is needed: an entry admitted by its proof alone needs none of its bytes.
+    total = len(entries)
+    for start in range(0, total, TILE_WIDTH):
+        block: Sequence[bytes] | None = None
+        for index in range(first + start, first + min(start + TILE_WIDTH, total)):
+            answer = next(verified, None)  # None: the registry verifies it
+            if isinstance(answer, Proof):
+                proof = answer
+                if proof.type not in read and registry.admit_proven(
+                    proof.actor, proof.public_key, proof.type, proof.seq
+                ):
+                    # all of steps 3 to 6 for it: no replayer reads it, it references no blob
+                    admitted.admit_unread(index, proof.actor, proof.ts)
+                    continue
+                verified_key: bytes | None = proof.public_key  # refused, or read: in full
+            else:
+                verified_key = answer
+            if block is None:
+                block = entries[start : start + TILE_WIDTH]
+            data = block[index - first - start]
+            try:
+                entry = parse_entry(data)
+            except EntryError as e:
+                findings.add(index, e.code, e.message)
+                if history_whole:
+                    history_whole, stopped = False, index
+                    findings.add(
+                        index,
+                        "replay_stopped",
+                        f"entries after {index} are not replayed: entry {index} does not parse",
+                    )
                 continue
-            verified_key: bytes | None = proof.public_key  # refused, or read: checked in full
-        else:
-            verified_key = answer
-        try:
-            entry = parse_entry(data)
-        except EntryError as e:
-            findings.add(index, e.code, e.message)
+            # (3) the ingest rules, in log order
+            if not admit_in_order(
+                registry, index, entry, verified_key, findings=findings, refused=refused
+            ):
+                continue
+            admitted.admit(index, entry)
+            # (4), (5) and device gating: the domain's own recomputation
             if history_whole:
-                history_whole, stopped = False, index
-                findings.add(
-                    index,
-                    "replay_stopped",
-                    f"entries after {index} are not replayed: entry {index} does not parse",
-                )
-            continue
-        # (3) the ingest rules, in log order
-        if not admit_in_order(
-            registry, index, entry, verified_key, findings=findings, refused=refused
-        ):
-            continue
-        admitted.admit(index, entry)
-        # (4), (5) and device gating: the domain's own recomputation
-        if history_whole:
-            for replayer in by_type.get(entry.type, ()):
-                _replay(replayer, index, entry, admitted, findings)
-        # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
-        blobs.check_references(index, entry)
+                for replayer in by_type.get(entry.type, ()):
+                    _replay(replayer, index, entry, admitted, findings)
+            # (6) the evidence it references (canonical JSON: a reference has a key "…sha256")
+            blobs.check_references(index, entry)
+        if block is None and isinstance(entries, LogEntries):
+            # none of its entries read: its bundle is still held to its first read, so that a
+            # bundle changed during the audit is found as when the pass read every entry
+            entries.hold(start // TILE_WIDTH)
     size = first + len(entries)
     judged = len(findings.listed)
     if history_whole:  # what never came is judged only on a log replayed to its end

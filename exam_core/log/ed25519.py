@@ -46,6 +46,7 @@ __all__ = [
     "SIGNATURE_SIZE",
     "is_canonical_point",
     "is_valid",
+    "is_valid_under_checked_key",
     "point_defect",
     "public_key_defect",
     "signature_defect",
@@ -159,6 +160,31 @@ def is_valid(public_key: bytes, signature: bytes, message: bytes) -> bool:
     if int.from_bytes(signature[32:], "little") >= GROUP_ORDER:
         return False
     # (3) the cofactorless equation, R compared byte for byte (libsodium)
+    try:
+        crypto_sign_open(signature + message, public_key)
+    except BadSignatureError:
+        return False
+    return True
+
+
+def is_valid_under_checked_key(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """``is_valid`` for a ``public_key`` that ``verify_public_key`` accepted: the same answer,
+    without the checks of the key, which cannot change between the signatures it verifies.
+
+    A verifier that holds one key checks it once, when it is made (``Ed25519PublicNoteKey``),
+    and then calls this for every signature: an audit verifies millions of them.  Its answer
+    for a key ``verify_public_key`` refuses is not defined; ``is_valid`` is for those callers.
+    """
+    # (1) R: 32 bytes, y < p and not of small order (A was checked, more strictly, once)
+    if len(signature) != SIGNATURE_SIZE:
+        return False
+    y_r = int.from_bytes(signature[:32], "little") & _Y_MASK
+    if y_r >= FIELD_PRIME or y_r in _SMALL_ORDER_Y:
+        return False
+    # (2) S < L
+    if int.from_bytes(signature[32:], "little") >= GROUP_ORDER:
+        return False
+    # (3) the cofactorless equation, R compared byte for byte (libsodium), as ``is_valid``
     try:
         crypto_sign_open(signature + message, public_key)
     except BadSignatureError:

@@ -143,12 +143,19 @@ def parse_plain_entry(data: bytes) -> PlainEntry | None:
         return None
     body, name, encoded = match.groups()
     event = flat_object(body)
-    if event is None or event.get("actor") != name.decode("ascii"):
+    if event is None:
+        return None
+    actor = event.get("actor")
+    if actor != name.decode("ascii"):
         return None
     blob = binascii.a2b_base64(encoded)
-    return PlainEntry(
-        event, event["actor"], int.from_bytes(blob[:4], "big"), blob[4:], data[: len(body) + 1]
+    # built as the tuple it is: PlainEntry(...) parses its arguments in Python, per entry
+    return _new_tuple(
+        PlainEntry, (event, actor, int.from_bytes(blob[:4], "big"), blob[4:], data[: len(body) + 1])
     )
+
+
+_new_tuple = tuple.__new__
 
 
 def parse_entry_parts(data: bytes) -> PlainEntry:

@@ -141,7 +141,8 @@ class Ed25519Verifier(Ed25519PublicNoteKey):
     """An Ed25519 (sigtype 0x01) note key."""
 
     def verify(self, text: bytes, signature: bytes) -> bool:
-        return ed25519.is_valid(self.public_key, signature, text)
+        # the key passed ed25519.verify_public_key when this verifier was made
+        return ed25519.is_valid_under_checked_key(self.public_key, signature, text)
 
 
 def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:

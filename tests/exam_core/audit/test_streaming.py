@@ -8,6 +8,7 @@ second log that the tree and the registry pass see differently.
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from exam_core.audit.history import AuditHistory
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import bundle_from_files, read_bundle
 from exam_core.audit.report import FindingLog
+from exam_core.audit.signatures import Answer, ProvingKeys
 from exam_core.findings import Finding
 from exam_core.log.entry import Entry
 from exam_core.log.tiles import entry_bundle_path
@@ -101,6 +103,38 @@ def test_an_entry_bundle_changed_during_the_audit_is_a_finding(
     assert ("replay_stopped", 512) in codes  # its entries read as empty: they parse as nothing
     # The tree was checked on the bundle as first read: no root or tile differs.
     assert not {"checkpoint_root", "entry_mismatch", "leaf_mismatch"} & {c for c, _ in codes}
+
+
+class _ProvedAhead:
+    """A ``ProvingCheck`` that proves every entry when it is started, before the tree is
+    checked: the ordered pass then needs none of the bytes of an entry no replayer reads."""
+
+    def __call__(
+        self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]]
+    ) -> Iterator[bytes | None]:
+        raise AssertionError("the audit asks a ProvingCheck for proofs")
+
+    def prove(
+        self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str
+    ) -> Iterator[Answer]:
+        return iter(ProvingKeys(keys, origin).prove(list(entries)))
+
+
+@pytest.mark.parametrize("remove", [False, True])
+def test_a_bundle_changed_is_found_even_where_no_entry_of_it_is_read(
+    tmp_path: Path, remove: bool
+) -> None:
+    # Every entry of bundle 2 was proven when it was first read; the file then changes before
+    # the ordered pass reaches it.  The pass reads none of its entries (no replayer reads
+    # demo.event) but holds the file to its first read: the change is a finding, as when the
+    # pass read every entry, and the proofs of the bytes first read stand.
+    log = demo_log(800, checkpoint_every=100)
+    root = write_files(tmp_path / "bundle", log.files())
+    rewriter = _Rewriter(root / entry_bundle_path(2), remove=remove)
+    rewriter.event_types = frozenset({"key.registered"})  # read at the log's start
+    report = check_bundle(read_bundle(root), [rewriter], signature_check=_ProvedAhead())
+    assert rewriter.done
+    assert [(f.code, f.index) for f in report.errors] == [("entry_bundle_changed", 512)]
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])

@@ -113,6 +113,17 @@ def test_the_rule_gives_the_same_answer_on_transplanted_cases(case: Case) -> Non
     assert ref.strict_accepts(case.public_key, case.signature, case.message) is case.valid
 
 
+@pytest.mark.parametrize("case", CASES + TRANSPLANTED, ids=[c.label for c in CASES + TRANSPLANTED])
+def test_a_key_checked_once_gives_the_rules_answer(case: Case) -> None:
+    # A verifier checks its key when it is made and then only the signatures: for every key
+    # that check accepts, the answer is the rule's; the others never reach it.
+    if ed25519.public_key_defect(case.public_key) is not None:
+        assert not case.valid
+        return
+    checked = ed25519.is_valid_under_checked_key(case.public_key, case.signature, case.message)
+    assert checked is case.valid
+
+
 def test_the_small_order_points_are_exactly_the_eight() -> None:
     # Found here by multiplying by 8; the module looks them up by y.
     torsion = [ref.torsion(j) for j in range(8)]
