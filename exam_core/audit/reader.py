@@ -158,6 +158,25 @@ def _open_regular(path: Path) -> int:
     return fd
 
 
+def _read_up_to(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes of ``fd``, to its end.
+
+    Plain ``os.read`` calls: a buffered file's ``read(size)`` costs in proportion to ``size``
+    (an entry bundle's limit is 16 MiB), ~75 µs a file of 80 KB, read four times an audit.
+
+    Raises:
+        OSError: a read failed.
+    """
+    parts: list[bytes] = []
+    while size > 0:
+        part = os.read(fd, size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 class _TileFiles(Mapping[TilePath, bytes]):
     """Tile or entry-bundle files under the bundle's root, found but not read: each is read
     (no symlink, regular file, within its limit) every time it is looked up.
@@ -186,8 +205,7 @@ class _TileFiles(Mapping[TilePath, bytes]):
         except BlobError as e:
             raise BundleError(f"{tile.path}: {e}") from e
         try:
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                data = f.read(limit + 1)
+            data = _read_up_to(fd, limit + 1)
         except OSError as e:
             raise BundleError(f"{tile.path}: {e.strerror or e}") from e
         finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.audit.reader import directory_reader
+from exam_core.audit.reader import directory_reader, read_bundle
 from exam_core.centre.durable import write_files
 from exam_core.errors import BundleError
 from exam_core.log.merkle import leaf_hash, root_from_leaf_hashes
@@ -52,3 +52,15 @@ def test_a_symlinked_oversized_or_special_tile_is_refused(tmp_path: Path) -> Non
     (tmp_path / "tile/1/000.p/1.fifo").rename(tmp_path / "tile/1/000.p/1")
     with pytest.raises(BundleError, match="not a regular file"):
         reader(TilePath(1, 0, 1))
+
+
+def test_a_bundle_file_is_read_whole_up_to_its_limit_on_each_look_up(tmp_path: Path) -> None:
+    write_files(tmp_path, bundle_files(ENTRIES))
+    tiles = read_bundle(tmp_path).tiles
+    tile, path = TilePath(0, 0), tmp_path / "tile/0/000"
+    assert tiles[tile] == path.read_bytes()
+    path.write_bytes(b"\x01" * TILE_MAX_BYTES)  # as large as a tile may be: read to its end
+    assert tiles[tile] == b"\x01" * TILE_MAX_BYTES
+    path.write_bytes(b"\x01" * (TILE_MAX_BYTES + 1))
+    with pytest.raises(BundleError, match="grew beyond"):
+        tiles[tile]  # the look-up is the read
