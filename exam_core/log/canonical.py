@@ -168,30 +168,34 @@ def _fast_path_applies(data: bytes) -> bool:
     )
 
 
-_FLAT_VALUE = rb'(?:"[^"\\\x00-\x1f]*"|-?[1-9][0-9]{0,14}|0|true|false|null)'
-_FLAT_PAIR = rb'"[ !#-\[\]-~]*":' + _FLAT_VALUE
-_FLAT_OBJECT = re.compile(rb"\{(?:" + _FLAT_PAIR + rb"(?:," + _FLAT_PAIR + rb")*)?\}")
+_FLAT_VALUE = rb'(?:"[^"\\\x00-\x1f]*+"|-?[1-9][0-9]{0,14}+|0|true|false|null)'
+_FLAT_PAIR = rb'"[ !#-\[\]-~]*+":' + _FLAT_VALUE
+_FLAT_OBJECT = re.compile(rb"\{(?:" + _FLAT_PAIR + rb"(?:," + _FLAT_PAIR + rb")*+)?\}")
 """A flat object whose every member is already in canonical form: an ASCII key that needs no
 escape, and a string that needs none (no quote, backslash or C0 control), an integer of at most
 fifteen digits without leading zeros or ``-0``, or a literal.  Most events are such an object;
 for one, canonical means only: keys in order, none twice (``_flat_canonical``)."""
 
 
-_ASCII_STRING = rb'"[ !#-\[\]-~]*"'
+_ASCII_STRING = rb'"[ !#-\[\]-~]*+"'
 FLAT_ASCII_OBJECT = (
     rb"\{"
     + _ASCII_STRING
     + rb":(?:"
     + _ASCII_STRING
-    + rb"|-?[1-9][0-9]{0,14}|0|true|false|null)(?:,"
+    + rb"|-?[1-9][0-9]{0,14}+|0|true|false|null)(?:,"
     + _ASCII_STRING
     + rb":(?:"
     + _ASCII_STRING
-    + rb"|-?[1-9][0-9]{0,14}|0|true|false|null))*\}"
+    + rb"|-?[1-9][0-9]{0,14}+|0|true|false|null))*+\}"
 )
 """A regular expression (its source, for larger patterns): a non-empty flat object of
 printable ASCII whose every member is in canonical form (as ``_FLAT_OBJECT``, and no byte a
-note refuses: no control character, no DEL).  ``flat_object`` decides the rest."""
+note refuses: no control character, no DEL).  ``flat_object`` decides the rest.
+
+Its repetitions are possessive (``*+``): each stops where the next token must begin (a string
+at its closing quote, digits at ``,`` or ``}``, the members at ``}``), so giving characters
+back could never lead to a match, and the engine no longer keeps the states to try."""
 
 
 def flat_object(data: bytes) -> dict[str, Any] | None:

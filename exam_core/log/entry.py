@@ -109,7 +109,7 @@ _PLAIN_ENTRY = re.compile(
     + FLAT_ASCII_OBJECT
     + b")\n\n"
     + re.escape(EM_DASH_PREFIX)
-    + rb"([!-*,-~]+) ([A-Za-z0-9+/]{91}=)\n"
+    + rb"([!-*,-~]++) ([A-Za-z0-9+/]{91}=)\n"
 )
 """The common shape of an entry: a flat object of printable ASCII in canonical form, one line,
 then one Ed25519 signature line by a key whose name is printable ASCII (no space, no ``+``)."""
