@@ -159,6 +159,9 @@ def test_point_decoding_agrees_with_rfc_8032_written_out() -> None:
     for encoding in samples:
         expected = len(encoding) == 32 and ref.decode(encoding) is not None
         assert ed25519.is_canonical_point(encoding) is expected, encoding.hex()
+        # the answer is remembered per encoding: asked again, or as other bytes-like, the same
+        assert ed25519.is_canonical_point(encoding) is expected, encoding.hex()
+        assert ed25519.is_canonical_point(bytearray(encoding)) is expected, encoding.hex()
     assert not ed25519.is_canonical_point(b"\x01" * 31)
 
 
