@@ -79,6 +79,7 @@ def answer_columns(found: Sequence[Answer], keys: KeyList) -> AnswerColumns:
 
 def read_answers(columns: AnswerColumns, keys: KeyList) -> Iterator[Answer]:
     """The answers ``columns`` hold, keys named by their place in ``keys``."""
+    new = tuple.__new__  # as Proof(...), without parsing its arguments in Python per entry
     for key, kind, seq, ts in zip(*columns, strict=True):
         if key == NO_KEY:
             yield None
@@ -86,7 +87,7 @@ def read_answers(columns: AnswerColumns, keys: KeyList) -> Iterator[Answer]:
             yield keys[key][1]
         else:
             name, public_key = keys[key]
-            yield Proof(public_key, name, seq, ts, PROVEN_TYPES[kind])
+            yield new(Proof, (public_key, name, seq, ts, PROVEN_TYPES[kind]))
 
 
 def prove_entries(

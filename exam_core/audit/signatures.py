@@ -59,6 +59,10 @@ class Proof(NamedTuple):
     type: str
 
 
+_new_tuple = tuple.__new__
+"""Builds a named tuple from its fields in order, as its class call does after parsing them in
+Python: a proof is built per entry."""
+
 Answer = bytes | Proof | None
 """Per entry: a ``Proof``; or only the registered key that verified its signature; or None
 (verify it in the ordered pass, which also finds why it does not parse)."""
@@ -169,7 +173,8 @@ class ProvingKeys(SigningKeys):
                 if kind is None or kind in KEY_EVENT_TYPES:
                     append(verifier.public_key)
                 else:
-                    append(Proof(verifier.public_key, actor, event["seq"], event["ts"], kind))
+                    proof = (verifier.public_key, actor, event["seq"], event["ts"], kind)
+                    append(_new_tuple(Proof, proof))  # Proof(...) parses its arguments
         return result
 
 
