@@ -162,23 +162,14 @@ def signature_defect(signature: bytes) -> str | None:
 def is_valid(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """Whether ``signature`` is a valid signature of ``message`` under ``public_key`` by the
     rule of this module; never raises for any bytes."""
-    # (1) A and R: 32 bytes each, y < p and not of small order (the inline of point_defect:
-    # this runs once per entry an audit checks)
-    if len(public_key) != PUBLIC_KEY_SIZE or len(signature) != SIGNATURE_SIZE:
+    # (1) A: 32 bytes, y < p and not of small order (the inline of point_defect: this runs
+    # once per signature a caller without a checked key verifies); R and the rest as below
+    if len(public_key) != PUBLIC_KEY_SIZE:
         return False
     y_a = int.from_bytes(public_key, "little") & _Y_MASK
-    y_r = int.from_bytes(signature[:32], "little") & _Y_MASK
-    if y_a >= FIELD_PRIME or y_r >= FIELD_PRIME or y_a in _SMALL_ORDER_Y or y_r in _SMALL_ORDER_Y:
+    if y_a >= FIELD_PRIME or y_a in _SMALL_ORDER_Y:
         return False
-    # (2) S < L
-    if int.from_bytes(signature[32:], "little") >= GROUP_ORDER:
-        return False
-    # (3) the cofactorless equation, R compared byte for byte (libsodium)
-    try:
-        crypto_sign_open(signature + message, public_key)
-    except BadSignatureError:
-        return False
-    return True
+    return is_valid_under_checked_key(public_key, signature, message)
 
 
 def is_valid_under_checked_key(public_key: bytes, signature: bytes, message: bytes) -> bool:
@@ -186,8 +177,8 @@ def is_valid_under_checked_key(public_key: bytes, signature: bytes, message: byt
     without the checks of the key, which cannot change between the signatures it verifies.
 
     A verifier that holds one key checks it once, when it is made (``Ed25519PublicNoteKey``),
-    and then calls this for every signature: an audit verifies millions of them.  Its answer
-    for a key ``verify_public_key`` refuses is not defined; ``is_valid`` is for those callers.
+    and then calls this for every signature: an audit verifies millions of them.  ``is_valid``
+    is this after its own checks of the key, for callers that hold no checked key.
     """
     # (1) R: 32 bytes, y < p and not of small order (A was checked, more strictly, once)
     if len(signature) != SIGNATURE_SIZE:
@@ -198,7 +189,7 @@ def is_valid_under_checked_key(public_key: bytes, signature: bytes, message: byt
     # (2) S < L
     if int.from_bytes(signature[32:], "little") >= GROUP_ORDER:
         return False
-    # (3) the cofactorless equation, R compared byte for byte (libsodium), as ``is_valid``
+    # (3) the cofactorless equation, R compared byte for byte (libsodium)
     try:
         crypto_sign_open(signature + message, public_key)
     except BadSignatureError:
