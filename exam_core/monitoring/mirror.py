@@ -16,7 +16,7 @@ would, with the same code:
    committed together: the tree is verified before any entry of it is read;
 3. the entry bundles after the last stored entry are fetched; each entry must hash to its leaf
    in the verified level-0 tiles, is proven as the audit's workers prove it (order-free, in the
-   signature workers: ``exam_core.audit.answer_columns.prove_entries``) and admitted in log
+   signature workers: ``exam_core.monitoring.mirror_proofs``) and admitted in log
    order by the rules that depend on the entries before it (``KeyRegistry.admit_proven``);
    what is not proven, or refused, takes the audit's full registry step
    (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key, signature, role, seq).
@@ -46,17 +46,10 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from exam_core.audit.answer_columns import (
-    NO_KEY,
-    NOT_PROVEN,
-    AnswerColumns,
-    KeyList,
-    key_list,
-    prove_entries,
-)
+from exam_core.audit.answer_columns import NO_KEY, NOT_PROVEN
 from exam_core.audit.ordered_pass import admit_in_order
 from exam_core.audit.report import FindingLog
-from exam_core.audit.signatures import PROVEN_TYPES, registered_keys
+from exam_core.audit.signatures import PROVEN_TYPES
 from exam_core.errors import (
     CheckpointError,
     EntryError,
@@ -92,6 +85,7 @@ from exam_core.log.tiles import (
     root_from_tiles,
     split_tile,
 )
+from exam_core.monitoring.mirror_proofs import Checked, ProofQueue
 from exam_core.monitoring.mirror_source import LogSource, SourceRefusedError, SourceUnavailableError
 from exam_core.monitoring.mirror_state import decode_registry, encode_registry
 from exam_core.monitoring.mirror_store import (
@@ -160,18 +154,6 @@ class PullOutcome:
     findings: list[NewFinding] = field(default_factory=list)
     error: str | None = None
     """Why the centre could not be read, if it could not."""
-
-
-@dataclass
-class _Checked:
-    """A bundle's new entries, held to their leaves; ``verified`` the proofs of the call that
-    held them (``prove_entries``), from ``offset`` on, keys numbered in ``keys``."""
-
-    first: int
-    entries: list[bytes]
-    verified: Future[AnswerColumns] | None = None
-    offset: int = 0
-    keys: KeyList = field(default_factory=list)
 
 
 @dataclass
@@ -631,30 +613,7 @@ class Mirror:
             name: frozenset({record.verifier.public_key}) for name, record in registry.keys.items()
         }
         progress = _Progress(head.entries_size, registry)
-        in_flight: deque[_Checked] = deque()
-        unsent: list[_Checked] = []
-
-        def send(*, each: bool = False) -> None:
-            """Hand the bundles not yet sent to a worker to be proven in one call (``each``: a
-            call each, for the last bundles of a pull, so that the registry reads one while the
-            worker proves the next instead of waiting for a whole call), or prove them here."""
-            if unsent:
-                keys = key_list(known)
-                for group in [[c] for c in unsent] if each else [unsent]:
-                    entries = [e for c in group for e in c.entries]
-                    call: Future[AnswerColumns]
-                    if self.signatures is None:
-                        call = Future()
-                        call.set_result(prove_entries(entries, known, origin))
-                    else:
-                        call = self.signatures.submit(prove_entries, entries, dict(known), origin)
-                    offset = 0
-                    for c in group:
-                        c.verified, c.offset, c.keys = call, offset, keys
-                        offset += len(c.entries)
-            in_flight.extend(unsent)
-            unsent.clear()
-
+        proofs = ProofQueue(origin, known, self.signatures)
         start = progress.committed - progress.committed % TILE_WIDTH
         firsts = range(start, size, TILE_WIDTH)
         tail = len(firsts) - IN_FLIGHT_BUNDLES
@@ -664,24 +623,22 @@ class Mirror:
                 head, bundle_path, fetched.result(), leaves.take(bundle_path), progress
             )
             if isinstance(checked, NewFinding):
-                send()
-                while in_flight:
-                    self._admit(in_flight.popleft(), progress, outcome)
+                proofs.send()
+                while proofs.sent:
+                    self._admit(proofs.next(), progress, outcome)
                 self._flush(origin, progress, outcome)
                 self._refuse(outcome, checked)
                 return None
-            for name, keys in registered_keys(checked.entries).items():
-                known[name] = known.get(name, frozenset()) | keys
-            unsent.append(checked)
+            proofs.add(checked)
             if k >= tail:
-                send(each=True)
-            elif len(unsent) >= SIGNATURE_BUNDLES:
-                send()
-            while len(in_flight) > IN_FLIGHT_BUNDLES:
-                self._admit(in_flight.popleft(), progress, outcome)
-        send(each=True)
-        while in_flight:
-            self._admit(in_flight.popleft(), progress, outcome)
+                proofs.send(each=True)
+            elif proofs.unsent >= SIGNATURE_BUNDLES:
+                proofs.send()
+            while proofs.sent > IN_FLIGHT_BUNDLES:
+                self._admit(proofs.next(), progress, outcome)
+        proofs.send(each=True)
+        while proofs.sent:
+            self._admit(proofs.next(), progress, outcome)
         self._flush(origin, progress, outcome)
         return self.store.head(origin)
 
@@ -692,7 +649,7 @@ class Mirror:
         data: bytes,
         leaves: list[bytes],
         progress: _Progress,
-    ) -> _Checked | NewFinding:
+    ) -> Checked | NewFinding:
         """The new entries of a bundle, each held to its leaf (``leaves``) in the verified
         tiles.
 
@@ -720,9 +677,9 @@ class Mirror:
                     _fingerprint("entry", index, ours.hex()),
                 )
         progress.fetched = first + len(bundle)
-        return _Checked(first + skip, bundle[skip:])
+        return Checked(first + skip, bundle[skip:])
 
-    def _admit(self, checked: _Checked, progress: _Progress, outcome: PullOutcome) -> None:
+    def _admit(self, checked: Checked, progress: _Progress, outcome: PullOutcome) -> None:
         """Step 3 in log order for one bundle's new entries; commit every ``CHUNK_ENTRIES``.
 
         An entry a worker proved is admitted by the registry's order-dependent rules alone
