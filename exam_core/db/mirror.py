@@ -8,12 +8,16 @@
 - ``mirror_heads``: per log, how far the copy is verified: ``tree_size``/``root_hash``/
   ``checkpoint`` is the newest checkpoint of the centre whose signature, consistency with the
   one before and tiles were verified (its tiles are in ``mirror_tiles``); ``entries_size``
-  entries of it are stored and verified (``mirror_entries``), and ``key_registry`` is the key
+  entries of it are stored and verified (``mirror_bundles``), and ``key_registry`` is the key
   registry after them.  ``cosigned`` is the newest checkpoint the mirror cosigned, once every
   entry under it was held.  Written in short transactions apart from the schedule's lock;
 - ``mirror_tiles``: the Merkle tiles (level ≥ 0) of the verified tree, one row per tile index,
   a partial tile replaced by its longer self as the log grows;
-- ``mirror_entries``: the entries, byte for byte;
+- ``mirror_bundles``: the entries, byte for byte, as the centre's entry bundles hold them: one
+  row per bundle of 256 (C2SP tlog-tiles' ``tile/entries/<N>``, length-prefixed entries), the
+  last one partial until the log grows past it.  A row an entry would cost a mirror several µs
+  an entry to write, as much as the rest of its own work on one; tlog-tiles mirrors keep the
+  bundles as served for the same reason;
 - ``mirror_findings``: what the mirror found wrong (``exam_core.monitoring.mirror_findings``),
   each once per log and ``fingerprint``, numbered in the order recorded, with its evidence.
 """
@@ -84,15 +88,15 @@ class MirrorTile(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
-class MirrorEntry(Base):
-    """One entry of a mirrored log."""
+class MirrorBundle(Base):
+    """Entries ``256 n`` … of a mirrored log, as an entry bundle (at most 256, in order)."""
 
-    __tablename__ = "mirror_entries"
+    __tablename__ = "mirror_bundles"
 
     origin: Mapped[str] = mapped_column(
         ForeignKey("monitored_logs.origin"), primary_key=True, autoincrement=False
     )
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
@@ -118,7 +122,7 @@ MIRROR_TABLES = (
     "mirror_schedule",
     "mirror_heads",
     "mirror_tiles",
-    "mirror_entries",
+    "mirror_bundles",
     "mirror_findings",
 )
 """The mirror's tables in creation order."""

@@ -28,10 +28,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from exam_core.db.failures import store_error
-from exam_core.db.mirror import MirrorEntry, MirrorFinding, MirrorHead, MirrorSchedule, MirrorTile
+from exam_core.db.mirror import MirrorBundle, MirrorFinding, MirrorHead, MirrorSchedule, MirrorTile
 from exam_core.db.monitoring import MonitoredLog
+from exam_core.errors import CheckpointError, StoreError
 from exam_core.findings import ERROR, Finding
 from exam_core.log.merkle import EMPTY_ROOT
+from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 
 __all__ = ["Claim", "MirrorHeadRecord", "MirrorStore", "NewFinding", "RecordedFinding"]
 
@@ -83,9 +85,10 @@ class Claim:
     contact_ms: int | None = field(default=None)
 
 
-_INSERT_ENTRY_SQLITE = "INSERT INTO mirror_entries (origin, idx, data) VALUES (?, ?, ?)"
-_INSERT_ENTRY_PG = "INSERT INTO mirror_entries (origin, idx, data) VALUES (%s, %s, %s)"
-"""The entries' insert in each driver's parameter style (a constant: nothing is interpolated)."""
+def _bundle(entries: Sequence[bytes]) -> bytes:
+    """``entries`` as an entry bundle's bytes (each prefixed with its uint16 length; every entry
+    the mirror holds came out of a bundle, so each fits)."""
+    return b"".join(len(e).to_bytes(2, "big") + e for e in entries)
 
 
 class MirrorStore:
@@ -94,7 +97,6 @@ class MirrorStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-        self._insert_entry_sql = _INSERT_ENTRY_PG if self._postgres else _INSERT_ENTRY_SQLITE
 
     @contextmanager
     def _begin(self, what: str) -> Iterator[Connection]:
@@ -270,16 +272,25 @@ class MirrorStore:
         """The stored entries ``start`` … ``end`` − 1 of ``origin`` (fewer if not held).
 
         Raises:
-            StoreError: the database cannot be read.
+            StoreError: the database cannot be read, or a stored bundle does not decode.
         """
+        if end <= start:
+            return []
+        first = start // TILE_WIDTH
         with self._begin("cannot read mirrored entries") as conn:
-            rows = conn.scalars(
-                select(MirrorEntry.data)
-                .where(MirrorEntry.origin == origin, MirrorEntry.idx >= start)
-                .where(MirrorEntry.idx < end)
-                .order_by(MirrorEntry.idx)
-            )
-            return [bytes(d) for d in rows]
+            rows = conn.execute(
+                select(MirrorBundle.n, MirrorBundle.data)
+                .where(MirrorBundle.origin == origin, MirrorBundle.n >= first)
+                .where(MirrorBundle.n <= (end - 1) // TILE_WIDTH)
+                .order_by(MirrorBundle.n)
+            ).all()
+        held: list[bytes] = []
+        for n, data in rows:
+            if int(n) != first + len(held) // TILE_WIDTH or len(held) % TILE_WIDTH:
+                break  # not held from here on
+            held.extend(_decode_held(origin, int(n), bytes(data)))
+        skip = start - first * TILE_WIDTH
+        return held[skip : skip + end - start]
 
     def advance_tree(
         self,
@@ -357,12 +368,7 @@ class MirrorStore:
             if int(getattr(moved, "rowcount", 0)) != 1:
                 return False  # nothing was written
             if entries:
-                # The driver's own executemany: thousands of rows a chunk, and SQLAlchemy's
-                # per-row parameter processing cost as much as the rest of the commit.
-                conn.exec_driver_sql(
-                    self._insert_entry_sql,
-                    [(origin, expected_size + i, data) for i, data in enumerate(entries)],
-                )
+                self._store_entries(conn, origin, expected_size, entries)
             self._insert_findings(conn, origin, findings, now_ms)
         return True
 
@@ -378,6 +384,32 @@ class MirrorStore:
                 .where(MirrorHead.origin == origin, MirrorHead.entries_size == size)
                 .values(cosigned=note)
             )
+
+    def _store_entries(
+        self, conn: Connection, origin: str, start: int, entries: Sequence[bytes]
+    ) -> None:
+        """Write ``entries`` from index ``start`` on into their bundles' rows: a bundle held in
+        part is completed (its row replaced), the others are new rows.
+
+        Raises:
+            StoreError: the partial bundle held is not the ``start`` % 256 entries it must be.
+        """
+        n, k = divmod(start, TILE_WIDTH)
+        rows: list[dict[str, Any]] = []
+        if k:
+            at_n = (MirrorBundle.origin == origin, MirrorBundle.n == n)
+            held = conn.scalar(select(MirrorBundle.data).where(*at_n))
+            if held is None or len(_decode_held(origin, n, bytes(held))) != k:
+                raise StoreError(f"the mirror's bundle {n} of {origin} is not the {k} entries held")
+            conn.execute(delete(MirrorBundle).where(*at_n))
+            taken = TILE_WIDTH - k
+            rows.append({"origin": origin, "n": n, "data": bytes(held) + _bundle(entries[:taken])})
+            entries, n = entries[taken:], n + 1
+        rows.extend(
+            {"origin": origin, "n": n + i, "data": _bundle(entries[j : j + TILE_WIDTH])}
+            for i, j in enumerate(range(0, len(entries), TILE_WIDTH))
+        )
+        conn.execute(insert(MirrorBundle), rows)
 
     # --- findings --------------------------------------------------------------------------
 
@@ -483,3 +515,15 @@ class MirrorStore:
         if self._postgres:
             return postgresql.insert(table).on_conflict_do_nothing()
         return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _decode_held(origin: str, n: int, data: bytes) -> list[bytes]:
+    """The entries of the stored bundle ``n`` of ``origin``.
+
+    Raises:
+        StoreError: it does not decode (the mirror wrote it from entries it verified).
+    """
+    try:
+        return decode_entry_bundle(data)
+    except CheckpointError as e:
+        raise StoreError(f"the mirror's bundle {n} of {origin} is unreadable: {e}") from e
