@@ -162,9 +162,9 @@ def mirror_once(
     nothing."""
     root = tmp / f"monitor-{n}"
     create_monitor(root, "bench.example/m", database_url=database_url)
-    with open_monitor(root) as monitor, httpx.Client(timeout=30) as client:
-        from api.monitor.mirror_client import http_sources  # noqa: PLC0415
+    from api.monitor.mirror_client import http_sources, mirror_client  # noqa: PLC0415
 
+    with open_monitor(root) as monitor, mirror_client(30) as client:
         monitor.add_log(vkey, url, time.time_ns() // 1_000_000)
         pool = start_pool(workers)
         monitor.mirror.signatures = pool
@@ -291,9 +291,9 @@ def scale(tmp: Path, entries: int, database_url: str | None) -> dict[int, tuple[
             root = tmp / f"scale-{count}"
             database = fresh_database(database_url, f"scale{count}")
             create_monitor(root, "bench.example/s", database_url=database)
-            with open_monitor(root) as monitor, httpx.Client(timeout=30) as client:
-                from api.monitor.mirror_client import http_sources  # noqa: PLC0415
+            from api.monitor.mirror_client import http_sources, mirror_client  # noqa: PLC0415
 
+            with open_monitor(root) as monitor, mirror_client(30) as client:
                 for i, vkey in enumerate(vkeys[:count]):
                     monitor.add_log(vkey, f"http://127.0.0.1:{port}/s{i}", 0)
                 monitor.mirror.interval_ms = 0  # every log due again for the idle round

@@ -7,6 +7,16 @@ verified, so an answer is never held beyond the largest valid one of its kind â€
 note, 256 hashes, 256 entries â€” and a longer one is refused as soon as it is seen, declared or
 not.  No answer, a timeout, a 5xx or a 429 is the centre being unavailable; any other status is
 a refusal: a centre's own checkpoint implies every tile the mirror asks for.
+
+A pull makes two requests per 256 entries (the level-0 tile and the entry bundle), and
+``httpx.Client.send`` costs about 0.6 ms of CPU a request on loopback, most of it in the layers
+around the transport (auth and redirect flows, event hooks, cookie extraction): as much as
+the rest of the mirror's own work on those entries.  A ``MirrorClient`` (``mirror_client``)
+keeps its transport, and a source over one sends tile and bundle requests, built by the
+client (``build_request``: its headers and timeouts), straight to that transport: about 0.25 ms
+less a request.  The mirror uses no cookies, auth flow or hooks, follows no redirect (a 3xx
+is refused either way) and reads centres directly (``trust_env=False``: no proxy from the
+environment).  Any other ``httpx.Client`` is used through ``send`` as usual.
 """
 
 from __future__ import annotations
@@ -24,9 +34,20 @@ from exam_core.monitoring.mirror_source import (
 )
 from exam_core.monitoring.store import KnownLog
 
-__all__ = ["DEFAULT_TIMEOUT_S", "HttpLogSource", "http_sources"]
+__all__ = ["DEFAULT_TIMEOUT_S", "HttpLogSource", "MirrorClient", "http_sources", "mirror_client"]
 
 DEFAULT_TIMEOUT_S = 10.0
+
+
+class MirrorClient(httpx.Client):
+    """An httpx client for the mirror, whose transport tile reads use directly (see above)."""
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.transport = httpx.HTTPTransport()
+        """Where this client sends every request; tile reads go to it without ``send``."""
+        super().__init__(
+            timeout=timeout_s, follow_redirects=False, transport=self.transport, trust_env=False
+        )
 
 
 class HttpLogSource:
@@ -54,6 +75,8 @@ class HttpLogSource:
             SourceRefusedError: another status, or more bytes than 256 hashes or entries.
         """
         limit = ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES
+        if isinstance(self._client, MirrorClient):
+            return self._get_direct(self._client, tile.path, limit)
         return self._get(tile.path, limit)
 
     def blob(self, sha256_hex: str, limit: int) -> bytes:
@@ -70,22 +93,50 @@ class HttpLogSource:
         url = f"{self._url}/{path}"
         try:
             with self._client.stream("GET", url, headers=headers) as answer:
-                status = answer.status_code
-                if status >= 500 or status == 429:
-                    raise SourceUnavailableError(f"{url} answered {status}")
-                if status != 200:
-                    raise SourceRefusedError(path, f"answered {status}", status=status)
-                declared = answer.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > limit:
-                    raise SourceRefusedError(path, f"declares {declared} bytes; at most {limit}")
-                data = bytearray()
-                for chunk in answer.iter_bytes():
-                    data += chunk
-                    if len(data) > limit:
-                        raise SourceRefusedError(path, f"is longer than {limit} bytes")
-                return bytes(data)
+                return _body(answer, url, path, limit)
         except httpx.HTTPError as e:
             raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
+
+    def _get_direct(self, client: MirrorClient, path: str, limit: int) -> bytes:
+        """``_get`` through ``client``'s transport, the request built by ``client``.
+
+        Raises:
+            SourceUnavailableError: no answer, a timeout, a 5xx or 429.
+            SourceRefusedError: another status, or more than ``limit`` bytes.
+        """
+        url = f"{self._url}/{path}"
+        try:
+            answer = client.transport.handle_request(client.build_request("GET", url))
+            try:
+                return _body(answer, url, path, limit)
+            finally:
+                answer.close()
+        except httpx.HTTPError as e:
+            raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
+
+
+def _body(answer: httpx.Response, url: str, path: str, limit: int) -> bytes:
+    """The body of ``answer`` to a GET of ``url``, if it is one the mirror reads.
+
+    Raises:
+        SourceUnavailableError: a 5xx or 429.
+        SourceRefusedError: another status than 200, or more than ``limit`` bytes.
+        httpx.HTTPError: the body could not be read.
+    """
+    status = answer.status_code
+    if status >= 500 or status == 429:
+        raise SourceUnavailableError(f"{url} answered {status}")
+    if status != 200:
+        raise SourceRefusedError(path, f"answered {status}", status=status)
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise SourceRefusedError(path, f"declares {declared} bytes; at most {limit}")
+    data = bytearray()
+    for chunk in answer.iter_bytes():
+        data += chunk
+        if len(data) > limit:
+            raise SourceRefusedError(path, f"is longer than {limit} bytes")
+    return bytes(data)
 
 
 def http_sources(
@@ -106,6 +157,7 @@ def http_sources(
     return open_source
 
 
-def mirror_client(timeout_s: float = DEFAULT_TIMEOUT_S) -> httpx.Client:
-    """An httpx client for the mirror: no redirects followed, bounded time for every read."""
-    return httpx.Client(timeout=timeout_s, follow_redirects=False)
+def mirror_client(timeout_s: float = DEFAULT_TIMEOUT_S) -> MirrorClient:
+    """An httpx client for the mirror: no redirects followed, bounded time for every read, tile
+    reads straight to its transport."""
+    return MirrorClient(timeout_s)

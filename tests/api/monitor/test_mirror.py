@@ -19,7 +19,7 @@ import pytest
 from starlette.responses import Response
 
 from api.monitor.app import create_app
-from api.monitor.mirror_client import http_sources
+from api.monitor.mirror_client import http_sources, mirror_client
 from api.monitor.server import BackgroundServer
 from exam_core.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from exam_core.log.cosignature import cosignature_verifier_from_vkey
@@ -48,7 +48,9 @@ def logs() -> Iterator[tuple[StaticLogs, str]]:
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as c:
+    """The mirror's own client: tiles and bundles read straight from its transport (the other
+    mirror tests read through a plain ``httpx.Client``)."""
+    with mirror_client(10) as c:
         yield c
 
 
