@@ -189,8 +189,8 @@ class _LeafTiles:
         """Hold the level-0 ``tiles`` just verified and committed."""
         self._held.update((t.n, d) for t, d in tiles.items() if t.level == 0)
 
-    def take(self, bundle: TilePath) -> list[bytes]:
-        """The leaf hashes of ``bundle``'s entries.
+    def take(self, bundle: TilePath) -> bytes:
+        """The leaf hashes of ``bundle``'s entries, as the tile holds them (32 bytes each).
 
         Raises:
             StoreError: the verified tile is missing or short.
@@ -203,7 +203,7 @@ class _LeafTiles:
             data = self._held.pop(bundle.n, None)
         if data is None or len(data) < bundle.length * 32:
             raise StoreError(f"the verified level-0 tile {bundle.n} of {self._origin} is missing")
-        return split_tile(data[: bundle.length * 32], TilePath(0, bundle.n, bundle.width))
+        return data[: bundle.length * 32]
 
 
 def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
@@ -647,11 +647,12 @@ class Mirror:
         head: MirrorHeadRecord,
         bundle_path: TilePath,
         data: bytes,
-        leaves: list[bytes],
+        leaves: bytes,
         progress: _Progress,
     ) -> Checked | NewFinding:
-        """The new entries of a bundle, each held to its leaf (``leaves``) in the verified
-        tiles.
+        """The new entries of a bundle, each held to its leaf in the verified tiles (``leaves``:
+        the bundle's level-0 tile, compared whole first, entry by entry only to name the first
+        that differs).
 
         Raises:
             SourceRefusedError: the bundle does not decode into its width's entries.
@@ -663,8 +664,8 @@ class Mirror:
         first = bundle_path.n * TILE_WIDTH
         skip = progress.fetched - first
         held = leaf_hashes(bundle[skip:])
-        for k, (ours, theirs) in enumerate(zip(held, leaves[skip:], strict=True), skip):
-            if ours != theirs:
+        for k, ours in [] if b"".join(held) == leaves[skip * 32 :] else enumerate(held, skip):
+            if ours != leaves[k * 32 : k * 32 + 32]:
                 index = first + k
                 return NewFinding(
                     Finding(
