@@ -15,13 +15,14 @@ the rest of the mirror's own work on those entries.  A ``MirrorClient`` (``mirro
 keeps its transport, and a source over one sends tile and bundle requests, built by the
 client (``build_request``: its headers and timeouts), straight to that transport: about 0.25 ms
 less a request.  The mirror uses no cookies, auth flow or hooks, follows no redirect (a 3xx
-is refused either way) and reads centres directly (``trust_env=False``: no proxy from the
-environment).  Any other ``httpx.Client`` is used through ``send`` as usual.
+is refused either way); with a proxy configured in the environment every request goes through
+``send``, as it would through any other ``httpx.Client``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from urllib.request import getproxies
 
 import httpx
 
@@ -44,10 +45,11 @@ class MirrorClient(httpx.Client):
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.transport = httpx.HTTPTransport()
-        """Where this client sends every request; tile reads go to it without ``send``."""
-        super().__init__(
-            timeout=timeout_s, follow_redirects=False, transport=self.transport, trust_env=False
-        )
+        """Where this client sends every request it does not send through a proxy."""
+        self.direct = not getproxies()
+        """No proxy is configured in the environment (the same variables httpx reads), so every
+        request goes to ``transport``: tile reads may skip ``send``."""
+        super().__init__(timeout=timeout_s, follow_redirects=False, transport=self.transport)
 
 
 class HttpLogSource:
@@ -75,7 +77,7 @@ class HttpLogSource:
             SourceRefusedError: another status, or more bytes than 256 hashes or entries.
         """
         limit = ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES
-        if isinstance(self._client, MirrorClient):
+        if isinstance(self._client, MirrorClient) and self._client.direct:
             return self._get_direct(self._client, tile.path, limit)
         return self._get(tile.path, limit)
 

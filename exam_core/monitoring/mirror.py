@@ -40,9 +40,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +84,7 @@ from exam_core.log.tiles import (
     root_from_tiles,
     split_tile,
 )
+from exam_core.monitoring.mirror_fetch import FETCHES_IN_FLIGHT, FetchAhead
 from exam_core.monitoring.mirror_proofs import Checked, ProofQueue
 from exam_core.monitoring.mirror_source import LogSource, SourceRefusedError, SourceUnavailableError
 from exam_core.monitoring.mirror_state import decode_registry, encode_registry
@@ -110,9 +110,6 @@ process a hand-over through the pool's threads and pipes, whatever its size."""
 IN_FLIGHT_BUNDLES = 2 * SIGNATURE_BUNDLES
 """Bundles checked against their leaves (and sent to the workers) ahead of the registry: two
 workers' calls, so that a worker has the next call while the registry reads the last one."""
-FETCHES_IN_FLIGHT = 4
-"""Requests to a centre in flight at once, in order, while the mirror checks what came before:
-the round trips overlap each other and the checks (a pull's CPU is mostly the checks)."""
 LEAF_TILES_READ = 64
 """Verified level-0 tiles read from the database in one query when a pull resumes entries
 whose tiles an earlier pull verified (512 KiB)."""
@@ -367,7 +364,7 @@ class Mirror:
             data = source.checkpoint()
             outcome.contacted = True
             with ThreadPoolExecutor(FETCHES_IN_FLIGHT, thread_name_prefix="mirror-fetch") as fetch:
-                reader = _Reader(fetch, source)
+                reader = FetchAhead(fetch, source)
                 head = self._verify_tree(head, data, verifier, reader, outcome, leaves=leaves)
                 if head is not None and not outcome.refused:
                     head = self._verify_entries(head, reader, outcome, leaves)
@@ -397,7 +394,7 @@ class Mirror:
         head: MirrorHeadRecord,
         data: bytes,
         verifier: Ed25519Verifier,
-        source: _Reader,
+        source: FetchAhead,
         outcome: PullOutcome,
         *,
         leaves: _LeafTiles,
@@ -519,7 +516,7 @@ class Mirror:
         )
 
     @staticmethod
-    def _fetch_tiles(source: _Reader, old: int, new: int) -> dict[TilePath, bytes]:
+    def _fetch_tiles(source: FetchAhead, old: int, new: int) -> dict[TilePath, bytes]:
         """Every Merkle tile of the tree of ``new`` that the tree of ``old`` lacks or holds
         partly, checked for length.
 
@@ -563,7 +560,7 @@ class Mirror:
         return read
 
     def _rewritten(
-        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: _Reader
+        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: FetchAhead
     ) -> list[int]:
         """The entries below the verified size whose leaf the centre now serves differently."""
         found: list[int] = []
@@ -586,13 +583,13 @@ class Mirror:
     # --- step 3: the entries ---------------------------------------------------------------
 
     def _verify_entries(
-        self, head: MirrorHeadRecord, source: _Reader, outcome: PullOutcome, leaves: _LeafTiles
+        self, head: MirrorHeadRecord, source: FetchAhead, outcome: PullOutcome, leaves: _LeafTiles
     ) -> MirrorHeadRecord | None:
         """Fetch, check and store the entries after ``head.entries_size``.
 
         Two stages, a few bundles apart: as a bundle arrives its entries are held to their
         leaves and proven — parsed, log, schema, signature against every key registered so
-        far (order-free, ``exam_core.audit.answer_columns``) — by the worker processes, or here
+        far (order-free, ``exam_core.monitoring.mirror_proofs``) — by the worker processes, or here
         without them; then, in log order, each proven entry is admitted by the rules that
         depend on the entries before it (``_admit``), and any other takes the full path.
 
@@ -769,30 +766,6 @@ class Mirror:
         stamp = max(self.clock_ms() // 1000, 1)
         cosigned = note.text + b"\n" + log_lines + self._signer.line(note.text, stamp)
         self.store.set_cosigned(head.origin, head.tree_size, cosigned)
-
-
-class _Reader:
-    """A pull's reads of its ``source``: tiles and bundles fetched a few at a time on ``pool``."""
-
-    def __init__(self, pool: Executor, source: LogSource) -> None:
-        self.pool = pool
-        self.source = source
-
-    def in_order(self, paths: Iterable[TilePath]) -> Iterator[tuple[TilePath, Future[bytes]]]:
-        """Each of ``paths`` with its fetch, in order, ``FETCHES_IN_FLIGHT`` requested ahead of
-        the one handed out; a consumer that stops early leaves at most that many unread (the
-        rest are never requested)."""
-        ahead: deque[tuple[TilePath, Future[bytes]]] = deque()
-        try:
-            for path in paths:
-                ahead.append((path, self.pool.submit(self.source.tile, path)))
-                if len(ahead) >= FETCHES_IN_FLIGHT:
-                    yield ahead.popleft()
-            while ahead:
-                yield ahead.popleft()
-        finally:
-            for _, fetch in ahead:
-                fetch.cancel()
 
 
 def _parent_problem(tiles: dict[TilePath, bytes]) -> str | None:
