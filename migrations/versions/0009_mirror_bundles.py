@@ -62,6 +62,7 @@ def _bundles_of(conn: sa.Connection, origin: str) -> Iterator[dict[str, object]]
         sa.select(entries.c.idx, entries.c.data)
         .where(entries.c.origin == origin)
         .order_by(entries.c.idx)
+        .execution_options(yield_per=4096)  # a server-side cursor where there is one
     )
     n, data, expected = 0, bytearray(), 0
     for idx, entry in rows:
@@ -108,23 +109,26 @@ def downgrade() -> None:
     )
     conn = op.get_bind()
     entries, bundles = _entries_table(), _bundles_table()
-    rows = conn.execute(
-        sa.select(bundles.c.origin, bundles.c.n, bundles.c.data).order_by(
-            bundles.c.origin, bundles.c.n
+    for origin in list(conn.scalars(sa.select(bundles.c.origin).distinct())):
+        rows = conn.execute(
+            sa.select(bundles.c.n, bundles.c.data)
+            .where(bundles.c.origin == origin)
+            .order_by(bundles.c.n)
+            .execution_options(yield_per=64)
         )
-    ).all()
-    for origin, n, data in rows:
-        held, pos = [], 0
-        while pos < len(data):
-            length = data[pos] << 8 | data[pos + 1]
-            held.append(
-                {
-                    "origin": origin,
-                    "idx": n * WIDTH + len(held),
-                    "data": data[pos + 2 : pos + 2 + length],
-                }
-            )
-            pos += 2 + length
-        if held:
-            conn.execute(sa.insert(entries), held)
+        for n, data in rows:
+            held: list[dict[str, object]] = []
+            pos = 0
+            while pos < len(data):
+                length = data[pos] << 8 | data[pos + 1]
+                held.append(
+                    {
+                        "origin": origin,
+                        "idx": n * WIDTH + len(held),
+                        "data": data[pos + 2 : pos + 2 + length],
+                    }
+                )
+                pos += 2 + length
+            if held:
+                conn.execute(sa.insert(entries), held)
     op.drop_table("mirror_bundles")
