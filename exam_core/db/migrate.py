@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import migrations
 from exam_core.db.failures import store_error
 
-HEAD = "0009"
+HEAD = "0010"
 
 
 def alembic_config(engine: Engine) -> Config:

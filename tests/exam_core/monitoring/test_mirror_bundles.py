@@ -1,5 +1,5 @@
 """The mirror's entries kept as the centre's entry bundles: written across partial bundles, read
-back by index, and moved over from one row an entry by migration 0009."""
+back by index, and moved over from one row an entry by migration 0010."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_a_partial_bundle_that_is_not_what_the_head_says_stops_the_write(
 
 
 def test_migration_moves_entries_into_bundles_and_back(engine: Engine) -> None:
-    upgrade(engine, "0008")
+    upgrade(engine, "0009")
     entries = _entries(SIZE)
     with engine.begin() as conn:
         conn.execute(
@@ -94,7 +94,7 @@ def test_migration_moves_entries_into_bundles_and_back(engine: Engine) -> None:
     store = MirrorStore(engine)
     assert store.entries("a.example/log", 0, SIZE) == entries
     assert store.entries("b.example/log", 0, SIZE) == entries[:3]
-    downgrade(engine, "0008")
+    downgrade(engine, "0009")
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT data FROM mirror_entries WHERE origin = 'a.example/log' ORDER BY idx")

@@ -1,7 +1,7 @@
 """The mirror keeps a centre's entries as its entry bundles: one row per 256 entries.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 
 ``mirror_entries`` (a row per entry) becomes ``mirror_bundles`` (a row per entry bundle of the
@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
