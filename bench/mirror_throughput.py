@@ -5,7 +5,7 @@ Ed25519 verification; the witness's add-checkpoint rate; the mirror's time from 
    by ``examctl serve`` in its own process on loopback; a new monitoring centre (SQLite, or
    ``--database-url``) mirrors it from nothing: checkpoint, tiles, consistency, every entry
    bundle, each entry hashed to its leaf, proven by a signature worker as the audit's workers
-   prove it (strict parse, log, schema, signature: ``exam_core.monitoring.mirror_proofs``) and
+   prove it (strict parse, log, schema, signature: ``exam_core.audit.answer_columns``) and
    admitted by the registry's order-dependent rules (key, role, seq), stored, cosigned.  The
    figure is entries per second of wall time.  The limit, measured in the same run between
    the mirrors, is raw Ed25519 verification of the same entries by the project's rule on one
@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ed25519_verify import verification_rate
 from bench.result_line import print_result
+from exam_core.audit.answer_columns import prove_entries
 from exam_core.centre.centre import Centre
 from exam_core.log.checkpoint import Checkpoint, sign_checkpoint
 from exam_core.log.merkle import (
@@ -55,7 +56,6 @@ from exam_core.log.note import Ed25519Signer, parse_note
 from exam_core.log.schemas.types import DEMO
 from exam_core.log.tlog_witness import add_checkpoint_body
 from exam_core.monitoring.home import create_monitor, open_monitor
-from exam_core.monitoring.mirror_proofs import prove_mirrored
 
 REPO = Path(__file__).resolve().parent.parent
 ORIGIN = "bench.example/c/mirror"
@@ -150,7 +150,7 @@ def start_pool(workers: int) -> ProcessPoolExecutor | None:
     if workers <= 0:
         return None
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    for f in [pool.submit(prove_mirrored, [], {}, ORIGIN) for _ in range(workers * 4)]:
+    for f in [pool.submit(prove_entries, [], {}, ORIGIN) for _ in range(workers * 4)]:
         f.result()
     return pool
 

@@ -6,72 +6,28 @@ so far, order-free (``exam_core.audit.signatures.ProvingKeys``) — in worker pr
 the pull's own process admits the entries proven before in log order.  This module is that
 hand-over:
 
-- ``prove_mirrored`` is what a worker runs on a call's entries: ``prove_entries`` of the audit,
-  except that it keeps the ``ProvingKeys`` of the last key sets it was given.  Building one
-  checks every registered public key's encoding (``ed25519.verify_public_key``, about 0.1 ms a
-  key), which every call of a pull would otherwise repeat for the same keys: with a centre's
-  dozen keys, a millisecond a call, several µs an entry on calls of a few bundles;
+- what a worker runs on a call's entries is the audit's ``prove_entries``
+  (``exam_core.audit.answer_columns``), answered as columns of integers;
 - ``ProofQueue`` groups the bundles checked against their leaves into calls, keeps the keys
   each call was numbered with, and hands the bundles back in log order with their answers.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections import deque
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from threading import Lock
 
-from exam_core.audit.answer_columns import AnswerColumns, KeyList, answer_columns, key_list
-from exam_core.audit.signatures import KEY_REGISTERED_TEXT, ProvingKeys, registered_keys
+from exam_core.audit.answer_columns import AnswerColumns, KeyList, key_list, prove_entries
+from exam_core.audit.signatures import KEY_REGISTERED_TEXT, registered_keys
 
-__all__ = ["Checked", "ProofQueue", "prove_mirrored"]
-
-KEPT_PROVERS = 16
-"""Key sets whose ``ProvingKeys`` a process keeps: a pull's keys grow a few times at most, and
-one worker serves the pulls of one monitor process in turn."""
-
-_provers: OrderedDict[tuple[str, frozenset[tuple[str, bytes]]], ProvingKeys] = OrderedDict()
-_provers_lock = Lock()
-
-
-def _key_pairs(keys: Mapping[str, frozenset[bytes]]) -> frozenset[tuple[str, bytes]]:
-    return frozenset((name, k) for name, found in keys.items() for k in found)
-
-
-def _prover(keys: Mapping[str, frozenset[bytes]], origin: str) -> ProvingKeys:
-    """The ``ProvingKeys`` of ``keys`` for ``origin``, built once while it is among the last
-    ``KEPT_PROVERS`` used (it holds only public keys: nothing in it depends on the entries)."""
-    wanted = (origin, _key_pairs(keys))
-    with _provers_lock:
-        prover = _provers.get(wanted)
-        if prover is not None:
-            _provers.move_to_end(wanted)
-            return prover
-    prover = ProvingKeys(keys, origin)
-    with _provers_lock:
-        _provers[wanted] = prover
-        while len(_provers) > KEPT_PROVERS:
-            _provers.popitem(last=False)
-    return prover
-
-
-def prove_mirrored(
-    entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str
-) -> AnswerColumns:
-    """``exam_core.audit.answer_columns.prove_entries``, the same answers, with the key set's
-    verifiers kept between calls.
-
-    Pure and order-free: a worker process runs it on a call's entries.
-    """
-    return answer_columns(_prover(keys, origin).prove(entries), key_list(keys))
+__all__ = ["Checked", "ProofQueue"]
 
 
 @dataclass
 class Checked:
     """A bundle's new entries from index ``first``, held to their leaves; once handed over,
-    ``verified`` holds the answers of the call that took them (``prove_mirrored``) from
+    ``verified`` holds the answers of the call that took them (``prove_entries``) from
     ``offset`` on, keys numbered in ``keys``."""
 
     first: int
@@ -133,9 +89,9 @@ class ProofQueue:
             call: Future[AnswerColumns]
             if self._workers is None:
                 call = Future()
-                call.set_result(prove_mirrored(entries, known, origin))
+                call.set_result(prove_entries(entries, known, origin))
             else:
-                call = self._workers.submit(prove_mirrored, entries, dict(known), origin)
+                call = self._workers.submit(prove_entries, entries, dict(known), origin)
             offset = 0
             for c in group:
                 c.verified, c.offset, c.keys = call, offset, keys

@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from exam_core.audit.answer_columns import key_list, prove_entries, read_answers
 from exam_core.audit.signatures import registered_keys
 from exam_core.log.note import Ed25519Signer
-from exam_core.monitoring import mirror_proofs
-from exam_core.monitoring.mirror_proofs import Checked, ProofQueue, prove_mirrored
+from exam_core.monitoring.mirror_proofs import Checked, ProofQueue
 from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
 
 
@@ -18,31 +17,6 @@ def _log() -> list[bytes]:
     log.append(impostor, "demo.event", n=7)  # no registered key verifies it
     log.append_bytes(b"not an entry\n")
     return log.entries
-
-
-def test_prove_mirrored_answers_as_prove_entries_with_kept_keys() -> None:
-    entries = _log()
-    keys = registered_keys(entries)
-    first = prove_mirrored(entries, keys, ORIGIN)
-    kept = mirror_proofs._prover(keys, ORIGIN)
-    assert prove_mirrored(entries, dict(keys), ORIGIN) == first
-    assert mirror_proofs._prover(dict(keys), ORIGIN) is kept  # the same keys: built once
-    assert first == prove_entries(entries, keys, ORIGIN)
-    other = prove_mirrored(entries, keys, "other.example/log")
-    assert other == prove_entries(entries, keys, "other.example/log")
-    fewer = {name: found for name, found in keys.items() if name != sorted(keys)[-1]}
-    assert prove_mirrored(entries, fewer, ORIGIN) == prove_entries(entries, fewer, ORIGIN)
-
-
-def test_prover_keeps_only_the_last_key_sets() -> None:
-    entries = _log()
-    keys = registered_keys(entries)
-    for n in range(mirror_proofs.KEPT_PROVERS + 1):
-        mirror_proofs._prover(keys, f"log{n}.example/x")
-    assert len(mirror_proofs._provers) == mirror_proofs.KEPT_PROVERS
-    assert (f"log{mirror_proofs.KEPT_PROVERS}.example/x", mirror_proofs._key_pairs(keys)) in (
-        mirror_proofs._provers
-    )
 
 
 def test_queue_hands_bundles_back_in_order_with_their_answers() -> None:
@@ -71,3 +45,15 @@ def test_queue_hands_bundles_back_in_order_with_their_answers() -> None:
             assert list(read_answers(type(columns)(*mine), got.keys)) == list(
                 read_answers(want, key_list(every))
             )
+
+
+def test_a_bundle_without_registrations_adds_no_key_and_one_with_them_adds_theirs() -> None:
+    entries = _log()
+    queue = ProofQueue(ORIGIN, {}, None)
+    plain = [e for e in entries if b'"type":"key.registered"' not in e]
+    queue.add(Checked(0, plain))  # no registration: the one search of the bundle says so
+    queue.send()
+    assert queue.next().keys == []
+    queue.add(Checked(len(plain), entries))
+    queue.send()
+    assert queue.next().keys == key_list(registered_keys(entries))
