@@ -24,7 +24,7 @@ from exam_core.log.schemas import (
     session,
     warnings,
 )
-from exam_core.log.schemas.fields import Int, Str, check_fields
+from exam_core.log.schemas.fields import FieldSpec, Int, Str, check_fields, fields_checker
 from exam_core.log.schemas.types import ALL_ROLES, COMMON_FIELDS, EventSchema, Role
 
 __all__ = [
@@ -61,17 +61,57 @@ def _build_registry() -> dict[str, EventSchema]:
 
 REGISTRY: Mapping[str, EventSchema] = _build_registry()
 
-_COMMON = {
+
+_LOG = Str(max_len=255, pattern=r"[^\s+]+")
+_TYPE = Str(max_len=64, pattern=r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_ACTOR = Str(max_len=255, pattern=r"[^\s+]+")
+_COMMON: dict[str, FieldSpec] = {
     "v": Int(minimum=1, maximum=1),
-    "log": Str(max_len=255, pattern=r"[^\s+]+"),
-    "type": Str(max_len=64, pattern=r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+"),
+    "log": _LOG,
+    "type": _TYPE,
     "ts": Int(minimum=0, maximum=MAX_SAFE_INTEGER),
-    "actor": Str(max_len=255, pattern=r"[^\s+]+"),
+    "actor": _ACTOR,
     "seq": Int(minimum=1),
 }
-
-
 _COMMON_CHECKS = tuple((name, _COMMON[name]) for name in COMMON_FIELDS)
+_LOG_SEEN, _TYPE_SEEN, _ACTOR_SEEN = _LOG.passed, _TYPE.passed, _ACTOR.passed
+_TYPE_PRESENT = {
+    name: fields_checker(schema.fields, schema.optional) for name, schema in REGISTRY.items()
+}
+"""Each type's ``fields_checker``: ``validate_event`` tries these first and, when one says
+no, checks again the way that names the defect."""
+
+
+def _valid_schema(event: Mapping[str, object]) -> EventSchema | None:
+    """The event's schema if the event is valid, decided without building any message; None
+    if it is not, or if it is valid in a way these checks leave to ``validate_event``'s own.
+
+    The common fields are ``_COMMON``'s specs written out: every event has them.
+    """
+    try:
+        v, log, kind = event["v"], event["log"], event["type"]
+        ts, actor, seq = event["ts"], event["actor"], event["seq"]
+    except KeyError:
+        return None
+    if (
+        v != 1
+        or type(v) is not int  # True == 1, but is no integer
+        or type(ts) is not int
+        or not 0 <= ts <= MAX_SAFE_INTEGER
+        or type(seq) is not int
+        or not 1 <= seq <= MAX_SAFE_INTEGER
+        or not ((type(log) is str and log in _LOG_SEEN) or _LOG.passes(log))
+        or not ((type(actor) is str and actor in _ACTOR_SEEN) or _ACTOR.passes(actor))
+        or not ((type(kind) is str and kind in _TYPE_SEEN) or _TYPE.passes(kind))
+    ):
+        return None
+    present = _TYPE_PRESENT.get(kind)  # type: ignore[call-overload]
+    if present is None:
+        return None
+    count = present(event)
+    if count < 0 or len(event) != len(COMMON_FIELDS) + count:
+        return None  # a field failed or is missing, or a name is not the type's
+    return REGISTRY[kind]  # type: ignore[index]
 
 
 def validate_event(event: Mapping[str, object]) -> EventSchema:
@@ -82,6 +122,9 @@ def validate_event(event: Mapping[str, object]) -> EventSchema:
             is unknown, missing or malformed (the message names it); code ``unknown_type``: the
             event's type is not registered.
     """
+    schema = _valid_schema(event)
+    if schema is not None:
+        return schema
     for name, spec in _COMMON_CHECKS:
         if name not in event:
             raise EntryError("schema", f"{name}: missing")
