@@ -12,7 +12,7 @@ from exam_core.audit.answer_columns import (
     prove_entries,
     read_answers,
 )
-from exam_core.audit.signatures import ProvingKeys, registered_keys
+from exam_core.audit.signatures import _PROVING_BLOCK, ProvingKeys, registered_keys
 from exam_core.log.note import Ed25519Signer
 from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
 
@@ -44,3 +44,17 @@ def test_prove_entries_is_proving_keys_as_columns() -> None:
     assert list(columns.types[-2:]) == [NOT_PROVEN, NOT_PROVEN]
     other = prove_entries(entries, keys, "other.example/log")  # not this log: nothing proven
     assert set(other.types) == {NOT_PROVEN}
+
+
+def test_proving_a_block_at_a_time_answers_as_one_entry_at_a_time() -> None:
+    """``prove`` parses a block of entries, then verifies it, then proves it: across block
+    edges, with entries that do not parse or verify among them, each answer is what the
+    entry alone gets."""
+    base = _log()
+    entries = [*base] * 20 + base[-2:] + base[:3]  # > two blocks, odd edges, bad entries astride
+    assert len(entries) > 2 * _PROVING_BLOCK
+    assert len(entries) % _PROVING_BLOCK
+    prover = ProvingKeys(registered_keys(entries), ORIGIN)
+    answers = prover.prove(entries)
+    assert answers == [prover.prove([data])[0] for data in entries]
+    assert prover.prove([]) == []
