@@ -98,15 +98,19 @@ from exam_core.monitoring.store import KnownLog, MonitorStore
 
 __all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "manifest_refused", "new_findings"]
 
-CHUNK_ENTRIES = 2048
-"""Entries committed together: a killed pull fetches at most this many again."""
+CHUNK_ENTRIES = 8192
+"""Entries committed together: a killed pull fetches at most this many again (2.6 MB of
+typical entries), and each commit (the head's compare-and-swap, the registry encoded, the
+bundles' rows) is paid once per 8,192: at 2,048 it cost the mirror's process about 1 µs of
+CPU an entry (BENCHMARKS.md)."""
 MAX_GROWTH = 1 << 22
 """Entries a checkpoint may add to the verified tree in one pull (4,194,304: 128 MiB of leaf
 hashes held while they are checked).  A larger jump is refused: it is either hostile (a size no
 centre reaches, to exhaust the mirror) or a centre the mirror has not read for months."""
-SIGNATURE_BUNDLES = 4
-"""Bundles whose signatures one call of a worker process verifies: each call costs the mirror's
-process a hand-over through the pool's threads and pipes, whatever its size."""
+SIGNATURE_BUNDLES = 8
+"""Bundles whose signatures one call of a worker process verifies (2,048 entries, ~0.1 s of
+a core): each call costs the mirror's process a hand-over through the pool's threads and
+pipes, whatever its size."""
 IN_FLIGHT_BUNDLES = 2 * SIGNATURE_BUNDLES
 """Bundles checked against their leaves (and sent to the workers) ahead of the registry: two
 workers' calls, so that a worker has the next call while the registry reads the last one."""

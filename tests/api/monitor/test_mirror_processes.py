@@ -36,6 +36,8 @@ from tests.exam_core.monitoring.conftest import (  # noqa: F401 - shared fixture
 
 REPO = Path(__file__).resolve().parents[3]
 KILL_TIMEOUT_S = 120
+LOG_SIZE = 3 * CHUNK_ENTRIES - 100
+"""Entries of the killed mirror's log: a commit or two, then a partial bundle, still to fetch."""
 
 
 def examctl_mirror(monitor_dir: Path, *extra: str) -> subprocess.Popen[str]:  # noqa: F811
@@ -86,7 +88,7 @@ def test_a_killed_mirror_resumes_without_fetching_what_it_committed(
 ) -> None:
     static, url = logs
     origin = "exam.example/c/370100-01"
-    log = demo_log(origin, 5000, forged_at=100)
+    log = demo_log(origin, LOG_SIZE, forged_at=100)
     static.publish("a", log)
     static.bundle_delay_s = 0.1
     monitor = open_again()
@@ -107,8 +109,8 @@ def test_a_killed_mirror_resumes_without_fetching_what_it_committed(
         child.communicate()
     head = store.head(origin)
     assert head is not None
-    assert CHUNK_ENTRIES <= head.entries_size < 5000
-    assert head.tree_size == 5000
+    assert CHUNK_ENTRIES <= head.entries_size < LOG_SIZE
+    assert head.tree_size == LOG_SIZE
     held = head.entries_size
     findings = [(r.finding.index, r.finding.code) for r in store.findings_after(0)]
     # As the audit says it: the forged entry, and the next one of its actor that follows a gap.
@@ -118,26 +120,26 @@ def test_a_killed_mirror_resumes_without_fetching_what_it_committed(
     again = examctl_mirror(monitor_dir, "--once")
     out, err = again.communicate(timeout=KILL_TIMEOUT_S)
     assert again.returncode == 0, err
-    assert f"{origin} ok tree=5000 entries=5000" in out
+    assert f"{origin} ok tree={LOG_SIZE} entries={LOG_SIZE}" in out
     fetched = {p: n - before.get(p, 0) for p, n in static.requests.items() if n > before.get(p, 0)}
     bundles = sorted(int(p.split("/")[2].split(".")[0]) for _, p in fetched if "entries" in p)
     # Only the checkpoint and the bundles from the first entry not committed: no tile again.
     assert set(fetched) - {("a", p) for p in fetched_paths(bundles)} == {("a", "checkpoint")}
-    assert bundles == list(range(held // 256, -(-5000 // 256)))
+    assert bundles == list(range(held // 256, -(-LOG_SIZE // 256)))
     assert all(n == 1 for n in fetched.values())
     head = store.head(origin)
     assert head is not None
-    assert head.entries_size == 5000
+    assert head.entries_size == LOG_SIZE
     assert head.cosigned is not None
     assert [(r.finding.index, r.finding.code) for r in store.findings_after(0)] == findings
-    assert store.entries(origin, 0, 5000) == log.entries
+    assert store.entries(origin, 0, LOG_SIZE) == log.entries
     store.engine.dispose()
 
 
 def fetched_paths(bundles: list[int]) -> list[str]:
     from exam_core.log.tiles import entry_bundle_for  # noqa: PLC0415
 
-    return [entry_bundle_for(n * 256, 5000).path for n in bundles]
+    return [entry_bundle_for(n * 256, LOG_SIZE).path for n in bundles]
 
 
 @pytest.mark.slow
