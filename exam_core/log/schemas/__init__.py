@@ -123,8 +123,15 @@ def validate_event(event: Mapping[str, object]) -> EventSchema:
             event's type is not registered.
     """
     schema = _valid_schema(event)
-    if schema is not None:
-        return schema
+    return schema if schema is not None else _checked_schema(event)
+
+
+def _checked_schema(event: Mapping[str, object]) -> EventSchema:
+    """``validate_event`` by the full checks alone, which name what is wrong.
+
+    Raises:
+        EntryError: as ``validate_event``.
+    """
     for name, spec in _COMMON_CHECKS:
         if name not in event:
             raise EntryError("schema", f"{name}: missing")

@@ -151,6 +151,16 @@ def demo_log(entries: int = 20, checkpoint_every: int = 7) -> LogBuilder:
     return log
 
 
+def entries_some_unprovable() -> list[bytes]:
+    """Thirty valid entries, then one signed by a key of a registered name that was never
+    registered, then bytes that are no entry: what a prover must answer None for."""
+    log = demo_log(30)
+    impostor = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
+    log.append(impostor, "demo.event", n=7)  # no registered key verifies it
+    log.append_bytes(b"not an entry\n")
+    return log.entries
+
+
 def read_files(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` by relative path (a bundle written to disk, read back)."""
     return {

@@ -13,20 +13,11 @@ from exam_core.audit.answer_columns import (
     read_answers,
 )
 from exam_core.audit.signatures import _PROVING_BLOCK, ProvingKeys, registered_keys
-from exam_core.log.note import Ed25519Signer
-from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
-
-
-def _log() -> list[bytes]:
-    log = demo_log(30)
-    impostor = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
-    log.append(impostor, "demo.event", n=7)  # no registered key verifies it
-    log.append_bytes(b"not an entry\n")
-    return log.entries
+from tests.exam_core.audit.bundle_factory import ORIGIN, entries_some_unprovable
 
 
 def test_columns_read_back_as_the_answers_they_encode() -> None:
-    entries = _log()
+    entries = entries_some_unprovable()
     keys = registered_keys(entries)
     answers = ProvingKeys(keys, ORIGIN).prove(entries)
     columns = pickle.loads(pickle.dumps(answer_columns(answers, key_list(keys))))
@@ -36,7 +27,7 @@ def test_columns_read_back_as_the_answers_they_encode() -> None:
 
 
 def test_prove_entries_is_proving_keys_as_columns() -> None:
-    entries = _log()
+    entries = entries_some_unprovable()
     keys = registered_keys(entries)
     columns = prove_entries(entries, keys, ORIGIN)
     assert list(read_answers(columns, key_list(keys))) == ProvingKeys(keys, ORIGIN).prove(entries)
@@ -50,7 +41,7 @@ def test_proving_a_block_at_a_time_answers_as_one_entry_at_a_time() -> None:
     """``prove`` parses a block of entries, then verifies it, then proves it: across block
     edges, with entries that do not parse or verify among them, each answer is what the
     entry alone gets."""
-    base = _log()
+    base = entries_some_unprovable()
     entries = [*base] * 20 + base[-2:] + base[:3]  # > two blocks, odd edges, bad entries astride
     assert len(entries) > 2 * _PROVING_BLOCK
     assert len(entries) % _PROVING_BLOCK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exam_core.errors import EntryError
-from exam_core.log.schemas import _COMMON, _COMMON_CHECKS, REGISTRY, validate_event
+from exam_core.log.schemas import _checked_schema, validate_event
 from exam_core.log.schemas.fields import Enum, Int, Str, check_fields, fields_checker
 
 
@@ -42,17 +42,9 @@ class _Number(int):
 def _full_check(event: dict[str, object]) -> str:
     """What ``validate_event`` answers by the full checks alone (the type, or the error)."""
     try:
-        for name, spec in _COMMON_CHECKS:
-            if name not in event:
-                raise EntryError("schema", f"{name}: missing")
-            spec.check(event[name], name)
-        schema = REGISTRY.get(str(event["type"]))
-        if schema is None:
-            raise EntryError("unknown_type", f"event type {event['type']!r} is not known")
-        check_fields(event, schema.fields, schema.optional, "", checked=_COMMON)
+        return _checked_schema(event).type
     except EntryError as e:
         return f"{e.code}: {e}"
-    return schema.type
 
 
 def _answer(event: dict[str, object]) -> str:

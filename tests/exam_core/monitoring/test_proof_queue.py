@@ -6,21 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from exam_core.audit.answer_columns import key_list, prove_entries, read_answers
 from exam_core.audit.signatures import registered_keys
-from exam_core.log.note import Ed25519Signer
 from exam_core.monitoring.mirror_proofs import Checked, ProofQueue
-from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
-
-
-def _log() -> list[bytes]:
-    log = demo_log(30)
-    impostor = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
-    log.append(impostor, "demo.event", n=7)  # no registered key verifies it
-    log.append_bytes(b"not an entry\n")
-    return log.entries
+from tests.exam_core.audit.bundle_factory import ORIGIN, entries_some_unprovable
 
 
 def test_queue_hands_bundles_back_in_order_with_their_answers() -> None:
-    entries = _log()
+    entries = entries_some_unprovable()
     bundles = [Checked(i, entries[i : i + 8]) for i in range(0, len(entries), 8)]
     for workers in (None, ThreadPoolExecutor(1)):
         queue = ProofQueue(ORIGIN, {}, workers)
@@ -48,7 +39,7 @@ def test_queue_hands_bundles_back_in_order_with_their_answers() -> None:
 
 
 def test_a_bundle_without_registrations_adds_no_key_and_one_with_them_adds_theirs() -> None:
-    entries = _log()
+    entries = entries_some_unprovable()
     queue = ProofQueue(ORIGIN, {}, None)
     plain = [e for e in entries if b'"type":"key.registered"' not in e]
     queue.add(Checked(0, plain))  # no registration: the one search of the bundle says so
