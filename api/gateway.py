@@ -213,10 +213,24 @@ class Gateway:
                 self._exam_of_device[name] = exam
         return decision, index
 
-    def end_exam(self, room: str) -> None:
-        """The exam in ``room`` ended: its devices' events no longer name it."""
+    def gate_now(self, room: str) -> GateDecision:
+        """What ``room``'s gate would decide now, neither signed nor logged (for a caller that
+        waits until the devices' state it caused has been read).
+
+        Raises:
+            DeviceConfigError: the room is not configured on this gateway.
+        """
+        requirements = self._requirements(room)
+        with self._decide_lock:
+            return decide_gate(requirements, self._views(self._clock()))
+
+    def end_exam(self, room: str, exam: str | None = None) -> None:
+        """The exam in ``room`` ended: its devices' events no longer name it.  Given ``exam``,
+        only a device that still names that exam lets go: where crews share a room, another
+        exam started since holds the room's devices, and one crew's end must not clear it."""
         for name in self._requirements(room).device_names:
-            self._exam_of_device.pop(name, None)
+            if exam is None or self._exam_of_device.get(name) == exam:
+                self._exam_of_device.pop(name, None)
 
     def _requirements(self, room: str) -> RoomRequirements:
         requirements = next((r for r in self.config.rooms if r.room == room), None)

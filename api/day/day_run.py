@@ -60,7 +60,7 @@ from api.day.centre_setup import (
 from api.day.device_key import device_key
 from api.day.in_car import InCarUnit
 from api.day.link import DroppableLink
-from api.day.room_gateway import RoomGateway
+from api.day.room_gateway import POLL_MS, RoomGateway
 from api.day.tablet import Assignment, Tablet
 from api.day.terminal import CardRead, CheckinTerminal, SupervisorDesk
 from exam_core.exam_day.roster_book import RosterBook
@@ -69,6 +69,8 @@ from exam_core.scoring.course import DEFAULT_MAPS, load_course
 from exam_core.scoring.sim.simulator import simulate
 from exam_core.scoring.telemetry import CHUNK_FRAMES, Frame
 
+ALARM_SEEN_TIMEOUT_S = 30.0
+"""How long the alarmed exam waits for the gateway to read the jammer's alarm."""
 PATIENT = RetryPolicy(attempts=None, base_s=0.05, max_s=0.5)
 """Every machine waits out an outage of the centre (a restart) and goes on."""
 STRANGER = 99_999
@@ -463,8 +465,16 @@ class DayRun:
         if start.refused_gates:
             self._count(spec.session, "gate_refusals", start.refused_gates)
         stop = threading.Event()
+        # The exam the jammer's alarm falls in (``_jammer_alarm`` raises it after this start):
+        # it drives on only once the gateway has read the alarm, so the alarm names it.
+        alarmed = (
+            spec.session == self.script.jammer_alarm
+            and self.tallies[spec.session].started == self.script.alarm_after_starts
+        )
 
         def on_chunk(number: int) -> None:
+            if number == 0 and alarmed:
+                self._until_unprotected(spec.room)
             if person in self.script.dead_zones:
                 if number == 1:
                     link.drop()
@@ -488,7 +498,7 @@ class DayRun:
             futures.append(drive.ended)
         for future in futures:
             self.machines.keep(future.result())
-        self.gateway.end_exam(spec.room)
+        self.gateway.end_exam(spec.room, exam)
         self._count(spec.session, "ended")
 
     # --- the jammer ------------------------------------------------------------------------------
@@ -508,6 +518,14 @@ class DayRun:
             time.sleep(0.05)
         self.gateway.clear(spec.room)
         self._tell(spec.session, "exams")
+
+    def _until_unprotected(self, room: str) -> None:
+        """Wait until the room's gateway has read the jammer's alarm (its gate would refuse),
+        then one poll more: the alarm's entry is signed as it is read."""
+        deadline = time.monotonic() + ALARM_SEEN_TIMEOUT_S
+        while self.gateway.protected(room) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(2 * POLL_MS / 1000)
 
 
 def _now_ms() -> int:

@@ -84,8 +84,12 @@ class RoomGateway:
             self.refused[room] += 1
         return decision, index
 
-    def end_exam(self, room: str) -> None:
-        self.gateway.end_exam(room)
+    def end_exam(self, room: str, exam: str) -> None:
+        self.gateway.end_exam(room, exam)
+
+    def protected(self, room: str) -> bool:
+        """Whether the room's gate would allow an exam now (nothing signed)."""
+        return self.gateway.gate_now(room).allowed
 
     def alarm(self, room: str) -> None:
         """A VSWR alarm on band ``ALARM_BAND`` of the room's jammer: the band stops jamming."""

@@ -244,11 +244,15 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
             canary.do("jammed")
             gateway.cycle()
             allowed, index = gateway.request_gate("r", "exam-0002")
+            open_gate = gateway.gate_now("r")
             with pytest.raises(DeviceConfigError):
                 gateway.request_gate("nowhere", "exam-0003")
             jammer.do("band-alarm", {"band": 8, "alarm": "vswr"})
+            # Another crew's exam ending does not let go of the room exam-0002 holds.
+            gateway.end_exam("r", "exam-0001")
             gateway.cycle()  # an alarm during the exam is recorded against it
-            gateway.end_exam("r")
+            shut_gate = gateway.gate_now("r")
+            gateway.end_exam("r", "exam-0002")
             jammer.do("band-clear", {"band": 8, "alarm": "vswr"})
             gateway.cycle()
             gateway.finish()
@@ -259,6 +263,8 @@ def test_an_exam_asks_the_gate(tmp_path: Path) -> None:
     assert "r/j: jammer is standby, not jamming" in refused.reasons
     assert "r/c: canary reports operative, not jammed" in refused.reasons
     assert allowed.allowed
+    assert open_gate.allowed
+    assert not shut_gate.allowed  # what the gate would decide, unsigned
     assert entry.event["exam"] == "exam-0002"
     assert entry.event["allowed"] is True
     assert {e["device"] for e in entry.event["evidence"]} == {"r/j", "r/c"}
