@@ -9,19 +9,27 @@ would, with the same code:
 
 1. the checkpoint is signed by the centre's log key (``verify_checkpoint``); a smaller tree
    than the one verified is a truncation, another root at the verified size a fork;
-2. the tiles that are new or grew since then are fetched; each full tile hashes to its
-   parent's hash in the tile above, the tiles give the checkpoint's root, and an RFC 6962
-   consistency proof built from them takes the verified root to the new one
-   (``consistency_proof``/``verify_consistency``).  The verified checkpoint and its tiles are
-   committed together: the tree is verified before any entry of it is read;
-3. the entry bundles after the last stored entry are fetched; each entry must hash to its leaf
-   in the verified level-0 tiles, is proven as the audit's workers prove it (order-free, in the
-   signature workers: ``exam_core.monitoring.mirror_proofs``) and admitted in log
-   order by the rules that depend on the entries before it (``KeyRegistry.admit_proven``);
-   what is not proven, or refused, takes the audit's full registry step
-   (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key, signature, role, seq).
-   Entries are committed a chunk at a time with the registry after them and the findings they
-   gave, so an interrupted pull resumes after the last chunk and downloads nothing committed;
+2. the tiles that are new or grew since then are fetched — every one of level ≥ 1, and of
+   level 0 only those the tree's check reads: the tile holding the old tree's edge (it grew)
+   and the new tree's partial tile; each full tile hashes to its parent's hash in the tile
+   above, the tiles give the checkpoint's root, and an RFC 6962 consistency proof built from
+   them takes the verified root to the new one (``consistency_proof``/``verify_consistency``).
+   The verified checkpoint and its tiles are committed together: the tree is verified before
+   any entry of it is read;
+3. the entry bundles after the last stored entry are fetched; each entry is held to a hash the
+   signed checkpoint commits to before it is proven or stored: to its leaf in a level-0 tile
+   step 2 verified, or — the full tiles step 2 did not fetch — its bundle's 256 leaf hashes
+   are folded to the tile's hash in the verified level-1 tile, and, equal, are that level-0
+   tile, stored with the entries (unequal, the centre's level-0 tile is fetched to say whether
+   an entry or the tiles are wrong).  Each entry is then proven as the audit's workers prove
+   it (order-free, in the signature workers: ``exam_core.monitoring.mirror_proofs``) and
+   admitted in log order by the rules that depend on the entries before it
+   (``KeyRegistry.admit_proven``); what is not proven, or refused, takes the audit's full
+   registry step (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key,
+   signature, role, seq).  Entries are committed a chunk at a time with their level-0 tiles,
+   the registry after them and the findings they gave, so an interrupted pull resumes after
+   the last chunk and downloads nothing committed, and every entry held has its level-0 tile
+   held (inclusion proofs are built from the stored tiles);
 4. once every entry under the verified checkpoint is held, the mirror cosigns it with its own
    key (``<name>/mirror``, distinct from the witness's: a ``cosignature/v1`` line does not name
    its role).
@@ -63,7 +71,6 @@ from exam_core.log.cosignature import CosignatureSigner
 from exam_core.log.entry import parse_entry
 from exam_core.log.merkle import (
     consistency_proof,
-    hash_source_from_leaf_hashes,
     leaf_hashes,
     verify_consistency,
 )
@@ -104,9 +111,10 @@ typical entries), and each commit (the head's compare-and-swap, the registry enc
 bundles' rows) is paid once per 8,192: at 2,048 it cost the mirror's process about 1 µs of
 CPU an entry (BENCHMARKS.md)."""
 MAX_GROWTH = 1 << 22
-"""Entries a checkpoint may add to the verified tree in one pull (4,194,304: 128 MiB of leaf
-hashes held while they are checked).  A larger jump is refused: it is either hostile (a size no
-centre reaches, to exhaust the mirror) or a centre the mirror has not read for months."""
+"""Entries a checkpoint may add to the verified tree in one pull (4,194,304: their level-1
+tiles, 512 KiB, are fetched, held and committed at once).  A larger jump is refused: it is
+either hostile (a size no centre reaches, to exhaust the mirror) or a centre the mirror has not
+read for months."""
 SIGNATURE_BUNDLES = 8
 """Bundles whose signatures one call of a worker process verifies (2,048 entries, ~0.1 s of
 a core): each call costs the mirror's process a hand-over through the pool's threads and
@@ -115,8 +123,8 @@ IN_FLIGHT_BUNDLES = 2 * SIGNATURE_BUNDLES
 """Bundles checked against their leaves (and sent to the workers) ahead of the registry: two
 workers' calls, so that a worker has the next call while the registry reads the last one."""
 LEAF_TILES_READ = 64
-"""Verified level-0 tiles read from the database in one query when a pull resumes entries
-whose tiles an earlier pull verified (512 KiB)."""
+"""Level-0 tiles looked for in the database in one query when a pull checks entries under a
+tree an earlier pull verified (at most 512 KiB; most are not there: the bundles make them)."""
 MAX_DIAGNOSED = 100
 """Rewritten entries named in one finding (the rest are the same evidence)."""
 DEFAULT_INTERVAL_MS = 10_000
@@ -165,6 +173,9 @@ class _Progress:
     registry: KeyRegistry
     fetched: int = -1
     pending: list[bytes] = field(default_factory=list)
+    tiles: dict[int, bytes] = field(default_factory=dict)
+    """Level-0 tiles made from their bundles' entries, by index, not yet committed: each is
+    committed with the last entry of its bundle."""
     findings: FindingLog = field(default_factory=FindingLog)
     refused: dict[str, int] = field(default_factory=dict)
 
@@ -174,37 +185,65 @@ class _Progress:
 
 
 class _LeafTiles:
-    """The verified level-0 tiles a pull holds its entries to, each read once.
+    """What a pull holds each bundle's entries to: the verified level-0 tile where the mirror
+    has it, else the hash of that tile in the verified level-1 tile.
 
-    The tiles this pull fetched and verified are kept from step 2 (they are what the database
-    now holds); those an earlier pull verified are read a batch at a time.  Each bundle's
-    entries are checked once, so a tile is let go once taken.
+    Step 2 fetches a level-0 tile only where the tree's check needs it (the old tree's edge
+    tile that grew, the new tree's partial tile); those it fetched are kept from it, as are
+    its level-1 tiles, and those an earlier pull verified are read from the database, level-0
+    tiles a batch at a time.  Each bundle's entries are checked once, so a level-0 tile is let
+    go once taken; a level-1 tile serves 256 bundles and is kept.
     """
 
     def __init__(self, store: MirrorStore, origin: str) -> None:
         self._store = store
         self._origin = origin
         self._held: dict[int, bytes] = {}
+        self._read_end = 0
+        """Level-0 tiles below this index were read from the database (if held there)."""
+        self._parents: dict[int, bytes] = {}
 
     def keep(self, tiles: dict[TilePath, bytes]) -> None:
-        """Hold the level-0 ``tiles`` just verified and committed."""
+        """Hold the level-0 and level-1 ``tiles`` just verified and committed."""
         self._held.update((t.n, d) for t, d in tiles.items() if t.level == 0)
+        self._parents.update((t.n, d) for t, d in tiles.items() if t.level == 1)
 
-    def take(self, bundle: TilePath) -> bytes:
-        """The leaf hashes of ``bundle``'s entries, as the tile holds them (32 bytes each).
+    def take(self, bundle: TilePath) -> bytes | None:
+        """The leaf hashes of ``bundle``'s entries as the verified level-0 tile holds them (32
+        bytes each), or None for a full bundle whose tile the mirror does not hold (``parent``
+        then gives what its entries are held to).
 
         Raises:
-            StoreError: the verified tile is missing or short.
+            StoreError: the verified tile of a partial bundle is missing, or one is short.
         """
         data = self._held.pop(bundle.n, None)
-        if data is None:
-            self._held.update(
-                self._store.tiles(self._origin, 0, bundle.n, bundle.n + LEAF_TILES_READ)
-            )
+        if data is None and bundle.n >= self._read_end:
+            self._read_end = bundle.n + LEAF_TILES_READ
+            self._held.update(self._store.tiles(self._origin, 0, bundle.n, self._read_end))
             data = self._held.pop(bundle.n, None)
+        if data is None and not bundle.is_partial:
+            return None
         if data is None or len(data) < bundle.length * 32:
             raise StoreError(f"the verified level-0 tile {bundle.n} of {self._origin} is missing")
         return data[: bundle.length * 32]
+
+    def parent(self, n: int) -> bytes:
+        """The hash of the full level-0 tile ``n`` in the verified level-1 tile.
+
+        Raises:
+            StoreError: the verified level-1 tile is missing or short.
+        """
+        m, k = divmod(n, TILE_WIDTH)
+        data = self._parents.get(m)
+        if data is None:
+            data = self._store.tile(self._origin, 1, m)
+            if data is not None:
+                self._parents[m] = data
+        if data is None or len(data) < (k + 1) * 32:
+            raise StoreError(
+                f"the verified level-1 tile {m} of {self._origin} lacks the hash of tile {n}"
+            )
+        return data[k * 32 : k * 32 + 32]
 
 
 def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
@@ -404,7 +443,7 @@ class Mirror:
         leaves: _LeafTiles,
     ) -> MirrorHeadRecord | None:
         """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it; the new
-        level-0 tiles, once committed, are kept in ``leaves`` for step 3.
+        level-0 and level-1 tiles, once committed, are kept in ``leaves`` for step 3.
 
         Raises:
             SourceUnavailableError: a tile could not be fetched.
@@ -484,9 +523,9 @@ class Mirror:
             except (ProofError, CheckpointError, IndexError):
                 consistent = False
         if not consistent:
-            rewritten = self._rewritten(head, tiles, source)
-            if rewritten:
-                finding = _rewrite(head, cp, rewritten, evidence)
+            rewritten, unheld = self._rewritten(head, tiles, source)
+            if rewritten or unheld:
+                finding = _rewrite(head, cp, rewritten, unheld, evidence)
             elif root != cp.root_hash:
                 finding = _tiles_wrong("the tiles do not give its root", cp, evidence)
             else:
@@ -521,8 +560,11 @@ class Mirror:
 
     @staticmethod
     def _fetch_tiles(source: FetchAhead, old: int, new: int) -> dict[TilePath, bytes]:
-        """Every Merkle tile of the tree of ``new`` that the tree of ``old`` lacks or holds
-        partly, checked for length.
+        """The Merkle tiles of the tree of ``new`` that the tree of ``old`` lacks or holds
+        partly, checked for length: every one of level ≥ 1, and of level 0 only those the root
+        and the consistency proof read — the tile holding the old tree's edge (it grew) and the
+        new tree's partial tile.  A full level-0 tile in between is not fetched: step 3 makes
+        it from its bundle's entries and holds it to its hash in the level-1 tile.
 
         Raises:
             SourceRefusedError: a tile is refused, or is not its width's length.
@@ -534,8 +576,11 @@ class Mirror:
             count_new = new >> (TILE_HEIGHT * level)
             count_old = old >> (TILE_HEIGHT * level)
             if count_new != count_old:
+                edge = count_old // TILE_WIDTH if count_old % TILE_WIDTH else -1
                 for n in range(count_old // TILE_WIDTH, -(-count_new // TILE_WIDTH)):
                     width = min(TILE_WIDTH, count_new - n * TILE_WIDTH)
+                    if level == 0 and width == TILE_WIDTH and n != edge:
+                        continue
                     wanted.append(TilePath(level, n, None if width == TILE_WIDTH else width))
             level += 1
         tiles: dict[TilePath, bytes] = {}
@@ -565,24 +610,43 @@ class Mirror:
 
     def _rewritten(
         self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: FetchAhead
-    ) -> list[int]:
-        """The entries below the verified size whose leaf the centre now serves differently."""
+    ) -> tuple[list[int], list[int]]:
+        """The entries below the verified size whose leaf the centre now serves differently;
+        and the level-0 tiles (by index) of entries verified but not yet held — the mirror
+        holds only their tile's hash in the level-1 tile — that the centre now serves with
+        another hash."""
         found: list[int] = []
+        tiles: list[int] = []
         by_index = {(t.level, t.n): d for t, d in fetched.items() if t.level == 0}
+        parents: dict[int, bytes] = {}
         for n in range(-(-head.tree_size // TILE_WIDTH)):
-            ours = self.store.tile(head.origin, 0, n) or b""
+            ours = self.store.tile(head.origin, 0, n)
             theirs = by_index.get((0, n))
             if theirs is None:
                 try:
                     theirs = source.source.tile(TilePath(0, n))
                 except (SourceRefusedError, SourceUnavailableError):
                     break
+            if ours is None:  # a full tile whose entries are not held: its hash is
+                m, k = divmod(n, TILE_WIDTH)
+                if m not in parents:
+                    parents[m] = self.store.tile(head.origin, 1, m) or b""
+                held = parents[m][k * 32 : k * 32 + 32]
+                if (
+                    len(theirs) == TILE_WIDTH * 32
+                    and len(held) == 32
+                    and _tile_root(split_tile(theirs, TilePath(0, n))) != held
+                ):
+                    tiles.append(n)
+                continue
             for k in range(min(len(ours), len(theirs)) // 32):
                 if ours[k * 32 : k * 32 + 32] != theirs[k * 32 : k * 32 + 32]:
                     found.append(n * TILE_WIDTH + k)
                     if len(found) >= MAX_DIAGNOSED:
-                        return found
-        return found
+                        return found, tiles
+            if len(found) + len(tiles) >= MAX_DIAGNOSED:
+                break
+        return found, tiles
 
     # --- step 3: the entries ---------------------------------------------------------------
 
@@ -621,7 +685,12 @@ class Mirror:
         bundles = (entry_bundle_for(i, size) for i in firsts)
         for k, (bundle_path, fetched) in enumerate(source.in_order(bundles)):
             checked = self._check_leaves(
-                head, bundle_path, fetched.result(), leaves.take(bundle_path), progress
+                head,
+                bundle_path,
+                fetched.result(),
+                leaves=leaves,
+                progress=progress,
+                source=source,
             )
             if isinstance(checked, NewFinding):
                 proofs.send()
@@ -643,20 +712,28 @@ class Mirror:
         self._flush(origin, progress, outcome)
         return self.store.head(origin)
 
-    @staticmethod
     def _check_leaves(
+        self,
         head: MirrorHeadRecord,
         bundle_path: TilePath,
         data: bytes,
-        leaves: bytes,
+        *,
+        leaves: _LeafTiles,
         progress: _Progress,
+        source: FetchAhead,
     ) -> Checked | NewFinding:
-        """The new entries of a bundle, each held to its leaf in the verified tiles (``leaves``:
-        the bundle's level-0 tile, compared whole first, entry by entry only to name the first
-        that differs).
+        """The new entries of a bundle, each held to a hash the verified checkpoint commits to:
+        its leaf in the bundle's level-0 tile where the mirror holds that tile (compared whole
+        first, entry by entry only to name the first that differs), else, for a full bundle,
+        the root of its 256 leaf hashes to the tile's hash in the level-1 tile.  Equal, those
+        leaf hashes are the verified level-0 tile, kept in ``progress`` to be committed with
+        the entries; unequal, ``_unequal`` says whose fault it is.
 
         Raises:
-            SourceRefusedError: the bundle does not decode into its width's entries.
+            SourceRefusedError: the bundle does not decode into its width's entries, or the
+                level-0 tile fetched to diagnose a difference is refused.
+            SourceUnavailableError: that tile could not be fetched.
+            StoreError: a verified tile is missing.
         """
         try:
             bundle = decode_entry_bundle(data, bundle_path.length)
@@ -664,22 +741,52 @@ class Mirror:
             raise SourceRefusedError(bundle_path.path, str(e)) from e
         first = bundle_path.n * TILE_WIDTH
         skip = progress.fetched - first
-        held = leaf_hashes(bundle[skip:])
-        for k, ours in [] if b"".join(held) == leaves[skip * 32 :] else enumerate(held, skip):
-            if ours != leaves[k * 32 : k * 32 + 32]:
-                index = first + k
-                return NewFinding(
-                    Finding(
-                        index,
-                        "mirror_entry_mismatch",
-                        f"entry {index} of {bundle_path.path} does not hash to its leaf in "
-                        "the tiles the checkpoint signs",
-                    ),
-                    {"entries": [index], "checkpoint": _text(head.checkpoint)},
-                    _fingerprint("entry", index, ours.hex()),
-                )
+        tile = leaves.take(bundle_path)
+        if tile is None:  # a full bundle whose level-0 tile step 2 did not fetch
+            held = leaf_hashes(bundle)
+            parent = leaves.parent(bundle_path.n)
+            if _tile_root(held) != parent:
+                return self._unequal(head, bundle_path, held, parent, source.source)
+            progress.tiles[bundle_path.n] = b"".join(held)
+        else:
+            held = leaf_hashes(bundle[skip:])
+            if b"".join(held) != tile[skip * 32 :]:
+                for k, ours in enumerate(held, skip):
+                    if ours != tile[k * 32 : k * 32 + 32]:
+                        return _entry_mismatch(head, bundle_path, first + k, ours)
         progress.fetched = first + len(bundle)
         return Checked(first + skip, bundle[skip:])
+
+    @staticmethod
+    def _unequal(
+        head: MirrorHeadRecord,
+        bundle_path: TilePath,
+        held: list[bytes],
+        parent: bytes,
+        source: LogSource,
+    ) -> NewFinding:
+        """Why a full bundle's leaf hashes do not give its tile's verified hash: the centre's
+        level-0 tile is fetched; if it gives that hash, the first entry that differs from it is
+        named (``mirror_entry_mismatch``), else the tiles are wrong.
+
+        Raises:
+            SourceRefusedError: the tile is refused, or is not 256 hashes.
+            SourceUnavailableError: the tile could not be fetched.
+        """
+        path = TilePath(0, bundle_path.n)
+        try:
+            theirs = split_tile(source.tile(path), path)
+        except CheckpointError as e:
+            raise SourceRefusedError(path.path, str(e)) from e
+        if _tile_root(theirs) != parent:
+            problem = f"{path.path} does not hash to hash {path.n % TILE_WIDTH} of its parent tile"
+            return NewFinding(
+                Finding(None, "mirror_tiles_wrong", f"tiles of the verified tree: {problem}"),
+                {"checkpoint": _text(head.checkpoint), "path": path.path},
+                _fingerprint("tiles", head.tree_size, head.root_hash.hex(), problem),
+            )
+        k = next(k for k, (ours, leaf) in enumerate(zip(held, theirs, strict=True)) if ours != leaf)
+        return _entry_mismatch(head, bundle_path, bundle_path.n * TILE_WIDTH + k, held[k])
 
     def _admit(self, checked: Checked, progress: _Progress, outcome: PullOutcome) -> None:
         """Step 3 in log order for one bundle's new entries; commit every ``CHUNK_ENTRIES``.
@@ -725,7 +832,8 @@ class Mirror:
             self._flush(outcome.origin, progress, outcome)
 
     def _flush(self, origin: str, progress: _Progress, outcome: PullOutcome) -> None:
-        """Commit the pending entries, the registry after them and their findings.
+        """Commit the pending entries, the level-0 tiles made from their bundles, the registry
+        after them and their findings.
 
         Raises:
             StoreError: the database failed, or another pull moved this log's copy.
@@ -736,6 +844,8 @@ class Mirror:
         ]
         if not progress.pending and not new:
             return
+        end = progress.committed + len(progress.pending)
+        tiles = {n: d for n, d in progress.tiles.items() if (n + 1) * TILE_WIDTH <= end}
         if not self.store.advance_entries(
             origin,
             progress.committed,
@@ -743,10 +853,13 @@ class Mirror:
             key_registry=encode_registry(progress.registry.state()),
             findings=new,
             now_ms=self.clock_ms(),
+            leaf_tiles=tiles,
         ):
             raise StoreError(f"the mirror's copy of {origin} moved under this pull")
+        for n in tiles:
+            del progress.tiles[n]
         outcome.findings.extend(new)
-        progress.committed += len(progress.pending)
+        progress.committed = end
         outcome.entries_size = progress.committed
         progress.pending = []
         progress.findings = FindingLog()
@@ -784,10 +897,35 @@ def _parent_problem(tiles: dict[TilePath, bytes]) -> str | None:
         k = tile.n % TILE_WIDTH
         if len(parent) < (k + 1) * 32:
             return f"the parent of {tile.path} is too short"
-        root = hash_source_from_leaf_hashes(split_tile(data, tile))(TILE_HEIGHT, 0)  # full
+        root = _tile_root(split_tile(data, tile))  # full
         if root != parent[k * 32 : k * 32 + 32]:
             return f"{tile.path} does not hash to hash {k} of its parent tile"
     return None
+
+
+def _tile_root(hashes: list[bytes]) -> bytes:
+    """The hash of a full tile's 256 hashes (eight levels of RFC 6962 interior nodes, inlined:
+    the mirror folds a bundle's leaf hashes for every 256 entries)."""
+    sha256 = hashlib.sha256
+    row = hashes
+    while len(row) > 1:
+        row = [sha256(b"\x01" + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
+    return row[0]
+
+
+def _entry_mismatch(
+    head: MirrorHeadRecord, bundle_path: TilePath, index: int, ours: bytes
+) -> NewFinding:
+    return NewFinding(
+        Finding(
+            index,
+            "mirror_entry_mismatch",
+            f"entry {index} of {bundle_path.path} does not hash to its leaf in "
+            "the tiles the checkpoint signs",
+        ),
+        {"entries": [index], "checkpoint": _text(head.checkpoint)},
+        _fingerprint("entry", index, ours.hex()),
+    )
 
 
 def _tiles_wrong(problem: str, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
@@ -799,16 +937,33 @@ def _tiles_wrong(problem: str, cp: Checkpoint, evidence: dict[str, Any]) -> NewF
 
 
 def _rewrite(
-    head: MirrorHeadRecord, cp: Checkpoint, rewritten: list[int], evidence: dict[str, Any]
+    head: MirrorHeadRecord,
+    cp: Checkpoint,
+    rewritten: list[int],
+    unheld: list[int],
+    evidence: dict[str, Any],
 ) -> NewFinding:
-    shown = ", ".join(map(str, rewritten[:10])) + (" …" if len(rewritten) > 10 else "")
-    return NewFinding(
-        Finding(
-            rewritten[0],
-            "log_rewritten",
+    """The finding of a rewritten log: the ``rewritten`` entries, and the entries of the
+    ``unheld`` level-0 tiles (verified by their tile's hash only: which entry of 256 changed
+    is not known)."""
+    parts = []
+    if rewritten:
+        shown = ", ".join(map(str, rewritten[:10])) + (" …" if len(rewritten) > 10 else "")
+        parts.append(
             f"entries {shown} of the tree of {head.tree_size} the mirror verified hash "
-            f"differently in the centre's tree of {cp.size}: its log was rewritten",
-        ),
-        {**evidence, "entries": rewritten},
+            f"differently in the centre's tree of {cp.size}"
+        )
+    if unheld:
+        ranges = [f"{n * TILE_WIDTH}–{n * TILE_WIDTH + TILE_WIDTH - 1}" for n in unheld[:10]]
+        shown = ", ".join(ranges) + (" …" if len(unheld) > 10 else "")
+        parts.append(
+            f"entries {shown} of the tree of {head.tree_size} the mirror verified (by their "
+            f"tile's hash, not yet held) give another tile hash in the centre's tree of {cp.size}"
+        )
+    first = min([*rewritten[:1], *(n * TILE_WIDTH for n in unheld[:1])])
+    tiles = {"tiles": [TilePath(0, n).path for n in unheld]} if unheld else {}
+    return NewFinding(
+        Finding(first, "log_rewritten", "; ".join(parts) + ": its log was rewritten"),
+        {**evidence, "entries": rewritten, **tiles},
         _fingerprint("rewrite", cp.size, cp.root_hash.hex()),
     )
