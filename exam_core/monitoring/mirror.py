@@ -7,15 +7,14 @@ centre it reads the log as any C2SP client would (``LogSource``: checkpoint, til
 bundles) and verifies what is new since the checkpoint it last verified, as ``examctl audit``
 would, with the same code:
 
-1. the checkpoint is signed by the centre's log key (``verify_checkpoint``); a smaller tree
-   than the one verified is a truncation, another root at the verified size a fork;
-2. the tiles that are new or grew since then are fetched — every one of level ≥ 1, and of
-   level 0 only those the tree's check reads: the tile holding the old tree's edge (it grew)
-   and the new tree's partial tile; each full tile hashes to its parent's hash in the tile
-   above, the tiles give the checkpoint's root, and an RFC 6962 consistency proof built from
-   them takes the verified root to the new one (``consistency_proof``/``verify_consistency``).
-   The verified checkpoint and its tiles are committed together: the tree is verified before
-   any entry of it is read;
+1. the checkpoint is signed by the centre's log key; a smaller tree than the one verified is a
+   truncation, another root at the verified size a fork;
+2. the Merkle tiles that are new or grew since then are fetched (of level 0 only those the
+   check reads) and checked against the checkpoint's root and, by a consistency proof, against
+   the verified tree; the checkpoint and its tiles are committed together: the tree is
+   verified before any entry of it is read.  Steps 1 and 2 are
+   ``exam_core.monitoring.mirror_tree.verify_tree``; this module is the pull around them and
+   steps 3 and 4;
 3. the entry bundles after the last stored entry are fetched; each entry is held to a hash the
    signed checkpoint commits to before it is proven or stored: to its leaf in a level-0 tile
    step 2 verified, or — the full tiles step 2 did not fetch — its bundle's 256 leaf hashes
@@ -46,49 +45,27 @@ several monitor processes share the centres with no coordinator.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from exam_core.audit.answer_columns import NO_KEY, NOT_PROVEN
 from exam_core.audit.ordered_pass import admit_in_order
 from exam_core.audit.report import FindingLog
 from exam_core.audit.signatures import PROVEN_TYPES
-from exam_core.errors import (
-    CheckpointError,
-    EntryError,
-    KeyFormatError,
-    NoteError,
-    ProofError,
-    StoreError,
-)
+from exam_core.errors import CheckpointError, EntryError, KeyFormatError, NoteError, StoreError
 from exam_core.findings import ERROR, WARNING, Finding
-from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
 from exam_core.log.cosignature import CosignatureSigner
 from exam_core.log.entry import parse_entry
-from exam_core.log.merkle import (
-    consistency_proof,
-    leaf_hashes,
-    verify_consistency,
-)
-from exam_core.log.note import (
-    Ed25519Verifier,
-    ed25519_verifier_from_vkey,
-    parse_note,
-    signature_line,
-)
+from exam_core.log.merkle import leaf_hashes
+from exam_core.log.note import ed25519_verifier_from_vkey, parse_note, signature_line
 from exam_core.log.registry import KeyRegistry
 from exam_core.log.tiles import (
-    TILE_HEIGHT,
     TILE_WIDTH,
     TilePath,
     decode_entry_bundle,
     entry_bundle_for,
-    hash_source_from_tiles,
-    root_from_tiles,
     split_tile,
 )
 from exam_core.monitoring.mirror_fetch import FETCHES_IN_FLIGHT, FetchAhead
@@ -101,6 +78,7 @@ from exam_core.monitoring.mirror_store import (
     NewFinding,
     RecordedFinding,
 )
+from exam_core.monitoring.mirror_tree import fingerprint, note_text, tile_root, verify_tree
 from exam_core.monitoring.store import KnownLog, MonitorStore
 
 __all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "manifest_refused", "new_findings"]
@@ -110,11 +88,6 @@ CHUNK_ENTRIES = 8192
 typical entries), and each commit (the head's compare-and-swap, the registry encoded, the
 bundles' rows) is paid once per 8,192: at 2,048 it cost the mirror's process about 1 µs of
 CPU an entry (BENCHMARKS.md)."""
-MAX_GROWTH = 1 << 22
-"""Entries a checkpoint may add to the verified tree in one pull (4,194,304: their level-1
-tiles, 512 KiB, are fetched, held and committed at once).  A larger jump is refused: it is
-either hostile (a size no centre reaches, to exhaust the mirror) or a centre the mirror has not
-read for months."""
 SIGNATURE_BUNDLES = 8
 """Bundles whose signatures one call of a worker process verifies (2,048 entries, ~0.1 s of
 a core): each call costs the mirror's process a hand-over through the pool's threads and
@@ -125,8 +98,6 @@ workers' calls, so that a worker has the next call while the registry reads the 
 LEAF_TILES_READ = 64
 """Level-0 tiles looked for in the database in one query when a pull checks entries under a
 tree an earlier pull verified (at most 512 KiB; most are not there: the bundles make them)."""
-MAX_DIAGNOSED = 100
-"""Rewritten entries named in one finding (the rest are the same evidence)."""
 DEFAULT_INTERVAL_MS = 10_000
 DEFAULT_SILENCE_MS = 15 * 60_000
 
@@ -256,10 +227,6 @@ def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]
     return store.findings_after(after_id)
 
 
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
-
-
 def manifest_refused(index: int, sha256_hex: str, problem: str, *, error: bool) -> NewFinding:
     """The finding for the manifest blob committed at entry ``index`` that the centre did not
     serve as committed (``error``) or would not serve to the monitor's token (a warning)."""
@@ -271,12 +238,8 @@ def manifest_refused(index: int, sha256_hex: str, problem: str, *, error: bool) 
             ERROR if error else WARNING,
         ),
         {"entries": [index], "path": f"blobs/{sha256_hex}"},
-        _fingerprint("manifest", index, sha256_hex, problem),
+        fingerprint("manifest", index, sha256_hex, problem),
     )
-
-
-def _text(note: bytes | None) -> str | None:
-    return None if note is None else note.decode("utf-8", "replace")
 
 
 class Mirror:
@@ -362,7 +325,7 @@ class Mirror:
                         f"{self.silence_ms // 1000} s): {outcome.error}",
                     ),
                     {"last_contact_ms": claim.last_contact_ms, "url": log.url},
-                    _fingerprint("silent", claim.last_contact_ms),
+                    fingerprint("silent", claim.last_contact_ms),
                 )
                 self.store.record_findings(log.origin, [silent], done)
                 outcome.findings.append(silent)
@@ -408,9 +371,14 @@ class Mirror:
             outcome.contacted = True
             with ThreadPoolExecutor(FETCHES_IN_FLIGHT, thread_name_prefix="mirror-fetch") as fetch:
                 reader = FetchAhead(fetch, source)
-                head = self._verify_tree(head, data, verifier, reader, outcome, leaves=leaves)
-                if head is not None and not outcome.refused:
-                    head = self._verify_entries(head, reader, outcome, leaves)
+                tree = verify_tree(self.store, head, data, verifier, reader)
+                if isinstance(tree, NewFinding):
+                    self._refuse(outcome, tree)
+                    head = None
+                else:
+                    leaves.keep(tree.tiles)
+                    outcome.tree_size = tree.head.tree_size
+                    head = self._verify_entries(tree.head, reader, outcome, leaves)
             if head is not None:
                 self._cosign(head)
         except SourceUnavailableError as e:
@@ -422,7 +390,7 @@ class Mirror:
                 NewFinding(
                     Finding(None, "mirror_response_refused", str(e)),
                     {"path": e.path},
-                    _fingerprint("refused", e.path, e),
+                    fingerprint("refused", e.path, e),
                 ),
             )
         return outcome
@@ -431,222 +399,6 @@ class Mirror:
         outcome.refused = True
         outcome.findings.append(finding)
         self.store.record_findings(outcome.origin, [finding], self.clock_ms())
-
-    def _verify_tree(
-        self,
-        head: MirrorHeadRecord,
-        data: bytes,
-        verifier: Ed25519Verifier,
-        source: FetchAhead,
-        outcome: PullOutcome,
-        *,
-        leaves: _LeafTiles,
-    ) -> MirrorHeadRecord | None:
-        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it; the new
-        level-0 and level-1 tiles, once committed, are kept in ``leaves`` for step 3.
-
-        Raises:
-            SourceUnavailableError: a tile could not be fetched.
-            SourceRefusedError: a tile was refused by the source.
-            StoreError: the database failed.
-        """
-        origin = head.origin
-        # (1) the log's signature, then the size against the verified tree
-        try:
-            cp = verify_checkpoint(data, verifier)
-        except CheckpointError as e:
-            self._refuse(
-                outcome,
-                NewFinding(
-                    Finding(None, "mirror_checkpoint_refused", f"checkpoint: {e}"),
-                    {"served": _text(data[:4096])},
-                    _fingerprint("checkpoint", hashlib.sha256(data).hexdigest()),
-                ),
-            )
-            return None
-        evidence = {"held": _text(head.checkpoint), "served": _text(data)}
-        if cp.size < head.tree_size:
-            self._refuse(
-                outcome,
-                NewFinding(
-                    Finding(
-                        cp.size,
-                        "log_truncated",
-                        f"the centre signed a tree of {cp.size} entries after the mirror "
-                        f"verified one of {head.tree_size}: entries {cp.size}–"
-                        f"{head.tree_size - 1} are gone from its log",
-                    ),
-                    evidence,
-                    _fingerprint("truncated", cp.size, cp.root_hash.hex()),
-                ),
-            )
-            return None
-        if cp.size == head.tree_size:
-            if cp.root_hash != head.root_hash:
-                self._refuse(outcome, self._fork(head, cp, evidence))
-                return None
-            return head
-        if cp.size - head.tree_size > MAX_GROWTH:
-            self._refuse(
-                outcome,
-                NewFinding(
-                    Finding(
-                        None,
-                        "mirror_response_refused",
-                        f"checkpoint: a tree of {cp.size} entries adds more than {MAX_GROWTH} "
-                        f"to the {head.tree_size} verified, more than one pull checks",
-                    ),
-                    {"path": "checkpoint", "served": _text(data)},
-                    _fingerprint("growth", cp.size, cp.root_hash.hex()),
-                ),
-            )
-            return None
-        # (2) the new tiles: parents, root, and consistency with the verified tree
-        tiles = self._fetch_tiles(source, head.tree_size, cp.size)
-        problem = _parent_problem(tiles)
-        if problem is not None:
-            self._refuse(outcome, _tiles_wrong(problem, cp, evidence))
-            return None
-        read = self._tile_reader(origin, tiles)
-        try:
-            root = root_from_tiles(read, cp.size)
-        except (CheckpointError, IndexError) as e:
-            self._refuse(outcome, _tiles_wrong(str(e), cp, evidence))
-            return None
-        consistent = root == cp.root_hash
-        if consistent and head.tree_size:
-            try:
-                proof = consistency_proof(
-                    hash_source_from_tiles(read, cp.size), head.tree_size, cp.size
-                )
-                verify_consistency(head.tree_size, cp.size, proof, head.root_hash, cp.root_hash)
-            except (ProofError, CheckpointError, IndexError):
-                consistent = False
-        if not consistent:
-            rewritten, unheld = self._rewritten(head, tiles, source)
-            if rewritten or unheld:
-                finding = _rewrite(head, cp, rewritten, unheld, evidence)
-            elif root != cp.root_hash:
-                finding = _tiles_wrong("the tiles do not give its root", cp, evidence)
-            else:
-                finding = self._fork(head, cp, evidence)
-            self._refuse(outcome, finding)
-            return None
-        stored = {(t.level, t.n): d for t, d in tiles.items()}
-        if self.store.advance_tree(
-            origin,
-            head.tree_size,
-            checkpoint=data,
-            size=cp.size,
-            root_hash=cp.root_hash,
-            tiles=stored,
-        ):
-            leaves.keep(tiles)
-        outcome.tree_size = cp.size
-        return self.store.head(origin)
-
-    @staticmethod
-    def _fork(head: MirrorHeadRecord, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
-        return NewFinding(
-            Finding(
-                cp.size - 1 if cp.size else None,
-                "log_forked",
-                f"the centre signed a tree of {cp.size} entries that does not extend the tree "
-                f"of {head.tree_size} the mirror verified (two histories)",
-            ),
-            evidence,
-            _fingerprint("fork", cp.size, cp.root_hash.hex()),
-        )
-
-    @staticmethod
-    def _fetch_tiles(source: FetchAhead, old: int, new: int) -> dict[TilePath, bytes]:
-        """The Merkle tiles of the tree of ``new`` that the tree of ``old`` lacks or holds
-        partly, checked for length: every one of level ≥ 1, and of level 0 only those the root
-        and the consistency proof read — the tile holding the old tree's edge (it grew) and the
-        new tree's partial tile.  A full level-0 tile in between is not fetched: step 3 makes
-        it from its bundle's entries and holds it to its hash in the level-1 tile.
-
-        Raises:
-            SourceRefusedError: a tile is refused, or is not its width's length.
-            SourceUnavailableError: a tile could not be fetched.
-        """
-        wanted: list[TilePath] = []
-        level = 0
-        while new >> (TILE_HEIGHT * level):
-            count_new = new >> (TILE_HEIGHT * level)
-            count_old = old >> (TILE_HEIGHT * level)
-            if count_new != count_old:
-                edge = count_old // TILE_WIDTH if count_old % TILE_WIDTH else -1
-                for n in range(count_old // TILE_WIDTH, -(-count_new // TILE_WIDTH)):
-                    width = min(TILE_WIDTH, count_new - n * TILE_WIDTH)
-                    if level == 0 and width == TILE_WIDTH and n != edge:
-                        continue
-                    wanted.append(TilePath(level, n, None if width == TILE_WIDTH else width))
-            level += 1
-        tiles: dict[TilePath, bytes] = {}
-        for tile, fetched in source.in_order(wanted):
-            data = fetched.result()
-            try:
-                split_tile(data, tile)
-            except CheckpointError as e:
-                raise SourceRefusedError(tile.path, str(e)) from e
-            tiles[tile] = data
-        return tiles
-
-    def _tile_reader(
-        self, origin: str, fetched: dict[TilePath, bytes]
-    ) -> Callable[[TilePath], bytes]:
-        by_index = {(t.level, t.n): d for t, d in fetched.items()}
-
-        def read(tile: TilePath) -> bytes:
-            data = by_index.get((tile.level, tile.n))
-            if data is None:
-                data = self.store.tile(origin, tile.level, tile.n)
-            if data is None:
-                raise CheckpointError(f"{tile.path} is neither fetched nor held")
-            return data[: tile.length * 32]
-
-        return read
-
-    def _rewritten(
-        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: FetchAhead
-    ) -> tuple[list[int], list[int]]:
-        """The entries below the verified size whose leaf the centre now serves differently;
-        and the level-0 tiles (by index) of entries verified but not yet held — the mirror
-        holds only their tile's hash in the level-1 tile — that the centre now serves with
-        another hash."""
-        found: list[int] = []
-        tiles: list[int] = []
-        by_index = {(t.level, t.n): d for t, d in fetched.items() if t.level == 0}
-        parents: dict[int, bytes] = {}
-        for n in range(-(-head.tree_size // TILE_WIDTH)):
-            ours = self.store.tile(head.origin, 0, n)
-            theirs = by_index.get((0, n))
-            if theirs is None:
-                try:
-                    theirs = source.source.tile(TilePath(0, n))
-                except (SourceRefusedError, SourceUnavailableError):
-                    break
-            if ours is None:  # a full tile whose entries are not held: its hash is
-                m, k = divmod(n, TILE_WIDTH)
-                if m not in parents:
-                    parents[m] = self.store.tile(head.origin, 1, m) or b""
-                held = parents[m][k * 32 : k * 32 + 32]
-                if (
-                    len(theirs) == TILE_WIDTH * 32
-                    and len(held) == 32
-                    and _tile_root(split_tile(theirs, TilePath(0, n))) != held
-                ):
-                    tiles.append(n)
-                continue
-            for k in range(min(len(ours), len(theirs)) // 32):
-                if ours[k * 32 : k * 32 + 32] != theirs[k * 32 : k * 32 + 32]:
-                    found.append(n * TILE_WIDTH + k)
-                    if len(found) >= MAX_DIAGNOSED:
-                        return found, tiles
-            if len(found) + len(tiles) >= MAX_DIAGNOSED:
-                break
-        return found, tiles
 
     # --- step 3: the entries ---------------------------------------------------------------
 
@@ -745,7 +497,7 @@ class Mirror:
         if tile is None:  # a full bundle whose level-0 tile step 2 did not fetch
             held = leaf_hashes(bundle)
             parent = leaves.parent(bundle_path.n)
-            if _tile_root(held) != parent:
+            if tile_root(held) != parent:
                 return self._unequal(head, bundle_path, held, parent, source.source)
             progress.tiles[bundle_path.n] = b"".join(held)
         else:
@@ -778,12 +530,12 @@ class Mirror:
             theirs = split_tile(source.tile(path), path)
         except CheckpointError as e:
             raise SourceRefusedError(path.path, str(e)) from e
-        if _tile_root(theirs) != parent:
+        if tile_root(theirs) != parent:
             problem = f"{path.path} does not hash to hash {path.n % TILE_WIDTH} of its parent tile"
             return NewFinding(
                 Finding(None, "mirror_tiles_wrong", f"tiles of the verified tree: {problem}"),
-                {"checkpoint": _text(head.checkpoint), "path": path.path},
-                _fingerprint("tiles", head.tree_size, head.root_hash.hex(), problem),
+                {"checkpoint": note_text(head.checkpoint), "path": path.path},
+                fingerprint("tiles", head.tree_size, head.root_hash.hex(), problem),
             )
         k = next(k for k, (ours, leaf) in enumerate(zip(held, theirs, strict=True)) if ours != leaf)
         return _entry_mismatch(head, bundle_path, bundle_path.n * TILE_WIDTH + k, held[k])
@@ -839,7 +591,7 @@ class Mirror:
             StoreError: the database failed, or another pull moved this log's copy.
         """
         new = [
-            NewFinding(f, {"entries": [f.index]}, _fingerprint("entry-rule", f.index, f.code))
+            NewFinding(f, {"entries": [f.index]}, fingerprint("entry-rule", f.index, f.code))
             for f in progress.findings.done()
         ]
         if not progress.pending and not new:
@@ -885,34 +637,6 @@ class Mirror:
         self.store.set_cosigned(head.origin, head.tree_size, cosigned)
 
 
-def _parent_problem(tiles: dict[TilePath, bytes]) -> str | None:
-    """Why a fetched full tile does not hash to its parent's hash, or None."""
-    by_index = {(t.level, t.n): d for t, d in tiles.items()}
-    for tile, data in tiles.items():
-        if tile.is_partial:
-            continue
-        parent = by_index.get((tile.level + 1, tile.n // TILE_WIDTH))
-        if parent is None:
-            return f"{tile.path} has no parent tile among those fetched"
-        k = tile.n % TILE_WIDTH
-        if len(parent) < (k + 1) * 32:
-            return f"the parent of {tile.path} is too short"
-        root = _tile_root(split_tile(data, tile))  # full
-        if root != parent[k * 32 : k * 32 + 32]:
-            return f"{tile.path} does not hash to hash {k} of its parent tile"
-    return None
-
-
-def _tile_root(hashes: list[bytes]) -> bytes:
-    """The hash of a full tile's 256 hashes (eight levels of RFC 6962 interior nodes, inlined:
-    the mirror folds a bundle's leaf hashes for every 256 entries)."""
-    sha256 = hashlib.sha256
-    row = hashes
-    while len(row) > 1:
-        row = [sha256(b"\x01" + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
-    return row[0]
-
-
 def _entry_mismatch(
     head: MirrorHeadRecord, bundle_path: TilePath, index: int, ours: bytes
 ) -> NewFinding:
@@ -923,47 +647,6 @@ def _entry_mismatch(
             f"entry {index} of {bundle_path.path} does not hash to its leaf in "
             "the tiles the checkpoint signs",
         ),
-        {"entries": [index], "checkpoint": _text(head.checkpoint)},
-        _fingerprint("entry", index, ours.hex()),
-    )
-
-
-def _tiles_wrong(problem: str, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
-    return NewFinding(
-        Finding(None, "mirror_tiles_wrong", f"tiles of the tree of {cp.size}: {problem}"),
-        evidence,
-        _fingerprint("tiles", cp.size, cp.root_hash.hex(), problem),
-    )
-
-
-def _rewrite(
-    head: MirrorHeadRecord,
-    cp: Checkpoint,
-    rewritten: list[int],
-    unheld: list[int],
-    evidence: dict[str, Any],
-) -> NewFinding:
-    """The finding of a rewritten log: the ``rewritten`` entries, and the entries of the
-    ``unheld`` level-0 tiles (verified by their tile's hash only: which entry of 256 changed
-    is not known)."""
-    parts = []
-    if rewritten:
-        shown = ", ".join(map(str, rewritten[:10])) + (" …" if len(rewritten) > 10 else "")
-        parts.append(
-            f"entries {shown} of the tree of {head.tree_size} the mirror verified hash "
-            f"differently in the centre's tree of {cp.size}"
-        )
-    if unheld:
-        ranges = [f"{n * TILE_WIDTH}–{n * TILE_WIDTH + TILE_WIDTH - 1}" for n in unheld[:10]]
-        shown = ", ".join(ranges) + (" …" if len(unheld) > 10 else "")
-        parts.append(
-            f"entries {shown} of the tree of {head.tree_size} the mirror verified (by their "
-            f"tile's hash, not yet held) give another tile hash in the centre's tree of {cp.size}"
-        )
-    first = min([*rewritten[:1], *(n * TILE_WIDTH for n in unheld[:1])])
-    tiles = {"tiles": [TilePath(0, n).path for n in unheld]} if unheld else {}
-    return NewFinding(
-        Finding(first, "log_rewritten", "; ".join(parts) + ": its log was rewritten"),
-        {**evidence, "entries": rewritten, **tiles},
-        _fingerprint("rewrite", cp.size, cp.root_hash.hex()),
+        {"entries": [index], "checkpoint": note_text(head.checkpoint)},
+        fingerprint("entry", index, ours.hex()),
     )
