@@ -3,16 +3,18 @@ Ed25519 verification; the witness's add-checkpoint rate; the mirror's time from 
 
 1. **Mirror throughput.** A centre of ``--entries`` signed entries (``--actors`` demo actors,
    eight by default, signing in turn) is served by ``examctl serve`` in its own process on
-   loopback; a new monitoring centre (SQLite, or ``--database-url``) mirrors it from nothing: checkpoint, tiles, consistency, every entry
-   bundle, each entry hashed to its leaf, proven by a signature worker as the audit's workers
-   prove it (strict parse, log, schema, signature: ``exam_core.audit.answer_columns``) and
-   admitted by the registry's order-dependent rules (key, role, seq), stored, cosigned.  The
-   figure is entries per second of wall time.  The limit, measured in the same run between
-   the mirrors, is raw Ed25519 verification of the same entries by the project's rule on one
-   core (CPU time, ``bench/ed25519_verify.py``); the ratio is per CPU-second: entries per
-   CPU-second of the mirror process and its ``--workers`` signature workers over the limit.
-   Each mirror line also gives µs of CPU per entry in the mirror process and in its workers.
-   Best of ``--repeat`` each: a shared machine only ever makes a pass slower.
+   loopback; a new monitoring centre (SQLite, or ``--database-url``) mirrors it from nothing:
+   checkpoint, tiles, consistency, every entry bundle, each entry held to the verified tree (its
+   leaf, or its bundle's hash in the level-1 tile), proven by a signature worker as the audit's
+   workers prove it (strict parse, log, schema, signature:
+   ``exam_core.monitoring.mirror_proofs.prove_call``) and admitted by the registry's
+   order-dependent rules (key, role, seq), stored, cosigned. The figure is entries per second of
+   wall time. The limit, measured in the same run between the mirrors, is raw Ed25519
+   verification of the same entries by the project's rule on one core (CPU time,
+   ``bench/ed25519_verify.py``); the ratio is per CPU-second: entries per CPU-second of the
+   mirror process and its ``--workers`` signature workers over the limit. Each mirror line also
+   gives µs of CPU per entry in the mirror process and in its workers. Best of ``--repeat``
+   each: a shared machine only ever makes a pass slower.
 2. **Witness.** ``examctl monitor serve`` in its own process; four logs, one client thread each,
    post ``add-checkpoint`` requests that each grow the log by one leaf with its consistency
    proof; requests per second over all four.
