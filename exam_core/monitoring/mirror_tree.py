@@ -62,7 +62,8 @@ tiles, 512 KiB, are fetched, held and committed at once).  A larger jump is refu
 either hostile (a size no centre reaches, to exhaust the mirror) or a centre the mirror has not
 read for months."""
 MAX_DIAGNOSED = 100
-"""Rewritten entries named in one finding (the rest are the same evidence)."""
+"""Rewritten entries, and level-0 tiles of entries not yet held, named in one finding (the rest
+are the same evidence)."""
 
 
 @dataclass(frozen=True)
