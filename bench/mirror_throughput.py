@@ -1,18 +1,20 @@
 """The monitoring centre's mirror: entries mirrored and fully verified per second, against raw
 Ed25519 verification; the witness's add-checkpoint rate; the mirror's time from 10 to 100 logs.
 
-1. **Mirror throughput.** A centre of ``--entries`` signed entries (eight demo actors) is served
-   by ``examctl serve`` in its own process on loopback; a new monitoring centre (SQLite, or
-   ``--database-url``) mirrors it from nothing: checkpoint, tiles, consistency, every entry
-   bundle, each entry hashed to its leaf, proven by a signature worker as the audit's workers
-   prove it (strict parse, log, schema, signature: ``exam_core.audit.answer_columns``) and
-   admitted by the registry's order-dependent rules (key, role, seq), stored, cosigned.  The
-   figure is entries per second of wall time.  The limit, measured in the same run between
-   the mirrors, is raw Ed25519 verification of the same entries by the project's rule on one
-   core (CPU time, ``bench/ed25519_verify.py``); the ratio is per CPU-second: entries per
-   CPU-second of the mirror process and its ``--workers`` signature workers over the limit.
-   Each mirror line also gives µs of CPU per entry in the mirror process and in its workers.
-   Best of ``--repeat`` each: a shared machine only ever makes a pass slower.
+1. **Mirror throughput.** A centre of ``--entries`` signed entries (``--actors`` demo actors,
+   eight by default, signing in turn) is served by ``examctl serve`` in its own process on
+   loopback; a new monitoring centre (SQLite, or ``--database-url``) mirrors it from nothing:
+   checkpoint, tiles, consistency, every entry bundle, each entry held to the verified tree (its
+   leaf, or its bundle's hash in the level-1 tile), proven by a signature worker as the audit's
+   workers prove it (strict parse, log, schema, signature:
+   ``exam_core.monitoring.mirror_proofs.prove_call``) and admitted by the registry's
+   order-dependent rules (key, role, seq), stored, cosigned. The figure is entries per second of
+   wall time. The limit, measured in the same run between the mirrors, is raw Ed25519
+   verification of the same entries by the project's rule on one core (CPU time,
+   ``bench/ed25519_verify.py``); the ratio is per CPU-second: entries per CPU-second of the
+   mirror process and its ``--workers`` signature workers over the limit. Each mirror line also
+   gives µs of CPU per entry in the mirror process and in its workers. Best of ``--repeat``
+   each: a shared machine only ever makes a pass slower.
 2. **Witness.** ``examctl monitor serve`` in its own process; four logs, one client thread each,
    post ``add-checkpoint`` requests that each grow the log by one leaf with its consistency
    proof; requests per second over all four.
@@ -20,7 +22,8 @@ Ed25519 verification; the witness's add-checkpoint rate; the mirror's time from 
    mirror process registers 10 of them, another all 100: the time of the first round (mirror
    everything) and of an idle round (nothing new: one checkpoint read each).
 
-    python bench/mirror_throughput.py [--quick] [--entries N] [--repeat R] [--database-url URL]
+    python bench/mirror_throughput.py [--quick] [--entries N] [--actors K] [--repeat R]
+                                      [--database-url URL]
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ed25519_verify import verification_rate
 from bench.result_line import print_result
-from exam_core.audit.answer_columns import prove_entries
 from exam_core.centre.centre import Centre
 from exam_core.log.checkpoint import Checkpoint, sign_checkpoint
 from exam_core.log.merkle import (
@@ -56,6 +58,7 @@ from exam_core.log.note import Ed25519Signer, parse_note
 from exam_core.log.schemas.types import DEMO
 from exam_core.log.tlog_witness import add_checkpoint_body
 from exam_core.monitoring.home import create_monitor, open_monitor
+from exam_core.monitoring.mirror_proofs import prove_call
 
 REPO = Path(__file__).resolve().parent.parent
 ORIGIN = "bench.example/c/mirror"
@@ -93,14 +96,17 @@ def examctl(*args: str) -> subprocess.Popen[bytes]:
 # --- 1. mirror throughput ------------------------------------------------------------------
 
 
-def build_centre(root: Path, entries: int) -> tuple[str, list[bytes], dict[str, bytes]]:
-    """A centre of ``entries`` entries; its vkey, its entries and its actors' public keys."""
+def build_centre(
+    root: Path, entries: int, actors_count: int = ACTORS
+) -> tuple[str, list[bytes], dict[str, bytes]]:
+    """A centre of ``entries`` entries signed in turn by ``actors_count`` registered actors;
+    its vkey, its entries and its actors' public keys."""
     centre = Centre.create(root, ORIGIN, max_age_ms=20)
     try:
-        actors = [centre.register_key(f"bench{i}", DEMO) for i in range(ACTORS)]
+        actors = [centre.register_key(f"bench{i}", DEMO) for i in range(actors_count)]
         pending = []
         for n in range(max(0, entries - centre.store.size())):
-            pending.append(centre.submit(actors[n % ACTORS], "demo.event", {"n": n}))
+            pending.append(centre.submit(actors[n % actors_count], "demo.event", {"n": n}))
             if len(pending) >= 2048:
                 for f in pending:
                     f.result()
@@ -150,7 +156,7 @@ def start_pool(workers: int) -> ProcessPoolExecutor | None:
     if workers <= 0:
         return None
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    for f in [pool.submit(prove_entries, [], {}, ORIGIN) for _ in range(workers * 4)]:
+    for f in [pool.submit(prove_call, [], b"", ORIGIN) for _ in range(workers * 4)]:
         f.result()
     return pool
 
@@ -321,6 +327,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="signature worker processes of the mirror"
     )
+    parser.add_argument(
+        "--actors", type=int, default=ACTORS, help="registered keys signing the centre's entries"
+    )
     parser.add_argument("--serve-static", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_static:
@@ -331,7 +340,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp_name:
         tmp = Path(tmp_name)
         t = time.perf_counter()
-        vkey, log_entries, keys = build_centre(tmp / "centre", entries)
+        vkey, log_entries, keys = build_centre(tmp / "centre", entries, args.actors)
         print(f"built a centre of {len(log_entries)} entries in {time.perf_counter() - t:.1f} s")
         sample = log_entries[: min(len(log_entries), 4000)]
         port = free_port()

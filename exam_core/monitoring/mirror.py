@@ -7,21 +7,28 @@ centre it reads the log as any C2SP client would (``LogSource``: checkpoint, til
 bundles) and verifies what is new since the checkpoint it last verified, as ``examctl audit``
 would, with the same code:
 
-1. the checkpoint is signed by the centre's log key (``verify_checkpoint``); a smaller tree
-   than the one verified is a truncation, another root at the verified size a fork;
-2. the tiles that are new or grew since then are fetched; each full tile hashes to its
-   parent's hash in the tile above, the tiles give the checkpoint's root, and an RFC 6962
-   consistency proof built from them takes the verified root to the new one
-   (``consistency_proof``/``verify_consistency``).  The verified checkpoint and its tiles are
-   committed together: the tree is verified before any entry of it is read;
-3. the entry bundles after the last stored entry are fetched; each entry must hash to its leaf
-   in the verified level-0 tiles, is proven as the audit's workers prove it (order-free, in the
-   signature workers: ``exam_core.monitoring.mirror_proofs``) and admitted in log
-   order by the rules that depend on the entries before it (``KeyRegistry.admit_proven``);
-   what is not proven, or refused, takes the audit's full registry step
-   (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key, signature, role, seq).
-   Entries are committed a chunk at a time with the registry after them and the findings they
-   gave, so an interrupted pull resumes after the last chunk and downloads nothing committed;
+1. the checkpoint is signed by the centre's log key; a smaller tree than the one verified is a
+   truncation, another root at the verified size a fork;
+2. the Merkle tiles that are new or grew since then are fetched (of level 0 only those the
+   check reads) and checked against the checkpoint's root and, by a consistency proof, against
+   the verified tree; the checkpoint and its tiles are committed together: the tree is
+   verified before any entry of it is read.  Steps 1 and 2 are
+   ``exam_core.monitoring.mirror_tree.verify_tree``; this module is the pull around them and
+   steps 3 and 4;
+3. the entry bundles after the last stored entry are fetched; each entry is held to a hash the
+   signed checkpoint commits to before it is proven or stored: to its leaf in a level-0 tile
+   step 2 verified, or — the full tiles step 2 did not fetch — its bundle's 256 leaf hashes
+   are folded to the tile's hash in the verified level-1 tile, and, equal, are that level-0
+   tile, stored with the entries (unequal, the centre's level-0 tile is fetched to say whether
+   an entry or the tiles are wrong).  Each entry is then proven as the audit's workers prove
+   it (order-free, in the signature workers: ``exam_core.monitoring.mirror_proofs``) and
+   admitted in log order by the rules that depend on the entries before it
+   (``KeyRegistry.admit_proven``); what is not proven, or refused, takes the audit's full
+   registry step (``exam_core.audit.ordered_pass.admit_in_order``: log, schema, key,
+   signature, role, seq).  Entries are committed a chunk at a time with their level-0 tiles,
+   the registry after them and the findings they gave, so an interrupted pull resumes after
+   the last chunk and downloads nothing committed, and every entry held has its level-0 tile
+   held (inclusion proofs are built from the stored tiles);
 4. once every entry under the verified checkpoint is held, the mirror cosigns it with its own
    key (``<name>/mirror``, distinct from the witness's: a ``cosignature/v1`` line does not name
    its role).
@@ -38,50 +45,27 @@ several monitor processes share the centres with no coordinator.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from exam_core.audit.answer_columns import NO_KEY, NOT_PROVEN
 from exam_core.audit.ordered_pass import admit_in_order
 from exam_core.audit.report import FindingLog
 from exam_core.audit.signatures import PROVEN_TYPES
-from exam_core.errors import (
-    CheckpointError,
-    EntryError,
-    KeyFormatError,
-    NoteError,
-    ProofError,
-    StoreError,
-)
+from exam_core.errors import CheckpointError, EntryError, KeyFormatError, NoteError, StoreError
 from exam_core.findings import ERROR, WARNING, Finding
-from exam_core.log.checkpoint import Checkpoint, verify_checkpoint
 from exam_core.log.cosignature import CosignatureSigner
 from exam_core.log.entry import parse_entry
-from exam_core.log.merkle import (
-    consistency_proof,
-    hash_source_from_leaf_hashes,
-    leaf_hashes,
-    verify_consistency,
-)
-from exam_core.log.note import (
-    Ed25519Verifier,
-    ed25519_verifier_from_vkey,
-    parse_note,
-    signature_line,
-)
+from exam_core.log.merkle import leaf_hashes
+from exam_core.log.note import ed25519_verifier_from_vkey, parse_note, signature_line
 from exam_core.log.registry import KeyRegistry
 from exam_core.log.tiles import (
-    TILE_HEIGHT,
     TILE_WIDTH,
     TilePath,
     decode_entry_bundle,
     entry_bundle_for,
-    hash_source_from_tiles,
-    root_from_tiles,
     split_tile,
 )
 from exam_core.monitoring.mirror_fetch import FETCHES_IN_FLIGHT, FetchAhead
@@ -94,6 +78,7 @@ from exam_core.monitoring.mirror_store import (
     NewFinding,
     RecordedFinding,
 )
+from exam_core.monitoring.mirror_tree import fingerprint, note_text, tile_root, verify_tree
 from exam_core.monitoring.store import KnownLog, MonitorStore
 
 __all__ = ["MIRROR_CODES", "Mirror", "PullOutcome", "manifest_refused", "new_findings"]
@@ -103,10 +88,6 @@ CHUNK_ENTRIES = 8192
 typical entries), and each commit (the head's compare-and-swap, the registry encoded, the
 bundles' rows) is paid once per 8,192: at 2,048 it cost the mirror's process about 1 µs of
 CPU an entry (BENCHMARKS.md)."""
-MAX_GROWTH = 1 << 22
-"""Entries a checkpoint may add to the verified tree in one pull (4,194,304: 128 MiB of leaf
-hashes held while they are checked).  A larger jump is refused: it is either hostile (a size no
-centre reaches, to exhaust the mirror) or a centre the mirror has not read for months."""
 SIGNATURE_BUNDLES = 8
 """Bundles whose signatures one call of a worker process verifies (2,048 entries, ~0.1 s of
 a core): each call costs the mirror's process a hand-over through the pool's threads and
@@ -115,10 +96,8 @@ IN_FLIGHT_BUNDLES = 2 * SIGNATURE_BUNDLES
 """Bundles checked against their leaves (and sent to the workers) ahead of the registry: two
 workers' calls, so that a worker has the next call while the registry reads the last one."""
 LEAF_TILES_READ = 64
-"""Verified level-0 tiles read from the database in one query when a pull resumes entries
-whose tiles an earlier pull verified (512 KiB)."""
-MAX_DIAGNOSED = 100
-"""Rewritten entries named in one finding (the rest are the same evidence)."""
+"""Level-0 tiles looked for in the database in one query when a pull checks entries under a
+tree an earlier pull verified (at most 512 KiB; most are not there: the bundles make them)."""
 DEFAULT_INTERVAL_MS = 10_000
 DEFAULT_SILENCE_MS = 15 * 60_000
 
@@ -165,6 +144,9 @@ class _Progress:
     registry: KeyRegistry
     fetched: int = -1
     pending: list[bytes] = field(default_factory=list)
+    tiles: dict[int, bytes] = field(default_factory=dict)
+    """Level-0 tiles made from their bundles' entries, by index, not yet committed: each is
+    committed with the last entry of its bundle."""
     findings: FindingLog = field(default_factory=FindingLog)
     refused: dict[str, int] = field(default_factory=dict)
 
@@ -174,37 +156,65 @@ class _Progress:
 
 
 class _LeafTiles:
-    """The verified level-0 tiles a pull holds its entries to, each read once.
+    """What a pull holds each bundle's entries to: the verified level-0 tile where the mirror
+    has it, else the hash of that tile in the verified level-1 tile.
 
-    The tiles this pull fetched and verified are kept from step 2 (they are what the database
-    now holds); those an earlier pull verified are read a batch at a time.  Each bundle's
-    entries are checked once, so a tile is let go once taken.
+    Step 2 fetches a level-0 tile only where the tree's check needs it (the old tree's edge
+    tile that grew, the new tree's partial tile); those it fetched are kept from it, as are
+    its level-1 tiles, and those an earlier pull verified are read from the database, level-0
+    tiles a batch at a time.  Each bundle's entries are checked once, so a level-0 tile is let
+    go once taken; a level-1 tile serves 256 bundles and is kept.
     """
 
     def __init__(self, store: MirrorStore, origin: str) -> None:
         self._store = store
         self._origin = origin
         self._held: dict[int, bytes] = {}
+        self._read_end = 0
+        """Level-0 tiles below this index were read from the database (if held there)."""
+        self._parents: dict[int, bytes] = {}
 
     def keep(self, tiles: dict[TilePath, bytes]) -> None:
-        """Hold the level-0 ``tiles`` just verified and committed."""
+        """Hold the level-0 and level-1 ``tiles`` just verified and committed."""
         self._held.update((t.n, d) for t, d in tiles.items() if t.level == 0)
+        self._parents.update((t.n, d) for t, d in tiles.items() if t.level == 1)
 
-    def take(self, bundle: TilePath) -> bytes:
-        """The leaf hashes of ``bundle``'s entries, as the tile holds them (32 bytes each).
+    def take(self, bundle: TilePath) -> bytes | None:
+        """The leaf hashes of ``bundle``'s entries as the verified level-0 tile holds them (32
+        bytes each), or None for a full bundle whose tile the mirror does not hold (``parent``
+        then gives what its entries are held to).
 
         Raises:
-            StoreError: the verified tile is missing or short.
+            StoreError: the verified tile of a partial bundle is missing, or one is short.
         """
         data = self._held.pop(bundle.n, None)
-        if data is None:
-            self._held.update(
-                self._store.tiles(self._origin, 0, bundle.n, bundle.n + LEAF_TILES_READ)
-            )
+        if data is None and bundle.n >= self._read_end:
+            self._read_end = bundle.n + LEAF_TILES_READ
+            self._held.update(self._store.tiles(self._origin, 0, bundle.n, self._read_end))
             data = self._held.pop(bundle.n, None)
+        if data is None and not bundle.is_partial:
+            return None
         if data is None or len(data) < bundle.length * 32:
             raise StoreError(f"the verified level-0 tile {bundle.n} of {self._origin} is missing")
         return data[: bundle.length * 32]
+
+    def parent(self, n: int) -> bytes:
+        """The hash of the full level-0 tile ``n`` in the verified level-1 tile.
+
+        Raises:
+            StoreError: the verified level-1 tile is missing or short.
+        """
+        m, k = divmod(n, TILE_WIDTH)
+        data = self._parents.get(m)
+        if data is None:
+            data = self._store.tile(self._origin, 1, m)
+            if data is not None:
+                self._parents[m] = data
+        if data is None or len(data) < (k + 1) * 32:
+            raise StoreError(
+                f"the verified level-1 tile {m} of {self._origin} lacks the hash of tile {n}"
+            )
+        return data[k * 32 : k * 32 + 32]
 
 
 def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]:
@@ -215,10 +225,6 @@ def new_findings(store: MirrorStore, after_id: int = 0) -> list[RecordedFinding]
         StoreError: the database cannot be read.
     """
     return store.findings_after(after_id)
-
-
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
 
 
 def manifest_refused(index: int, sha256_hex: str, problem: str, *, error: bool) -> NewFinding:
@@ -232,12 +238,8 @@ def manifest_refused(index: int, sha256_hex: str, problem: str, *, error: bool) 
             ERROR if error else WARNING,
         ),
         {"entries": [index], "path": f"blobs/{sha256_hex}"},
-        _fingerprint("manifest", index, sha256_hex, problem),
+        fingerprint("manifest", index, sha256_hex, problem),
     )
-
-
-def _text(note: bytes | None) -> str | None:
-    return None if note is None else note.decode("utf-8", "replace")
 
 
 class Mirror:
@@ -323,7 +325,7 @@ class Mirror:
                         f"{self.silence_ms // 1000} s): {outcome.error}",
                     ),
                     {"last_contact_ms": claim.last_contact_ms, "url": log.url},
-                    _fingerprint("silent", claim.last_contact_ms),
+                    fingerprint("silent", claim.last_contact_ms),
                 )
                 self.store.record_findings(log.origin, [silent], done)
                 outcome.findings.append(silent)
@@ -369,9 +371,14 @@ class Mirror:
             outcome.contacted = True
             with ThreadPoolExecutor(FETCHES_IN_FLIGHT, thread_name_prefix="mirror-fetch") as fetch:
                 reader = FetchAhead(fetch, source)
-                head = self._verify_tree(head, data, verifier, reader, outcome, leaves=leaves)
-                if head is not None and not outcome.refused:
-                    head = self._verify_entries(head, reader, outcome, leaves)
+                tree = verify_tree(self.store, head, data, verifier, reader)
+                if isinstance(tree, NewFinding):
+                    self._refuse(outcome, tree)
+                    head = None
+                else:
+                    leaves.keep(tree.tiles)
+                    outcome.tree_size = tree.head.tree_size
+                    head = self._verify_entries(tree.head, reader, outcome, leaves)
             if head is not None:
                 self._cosign(head)
         except SourceUnavailableError as e:
@@ -383,7 +390,7 @@ class Mirror:
                 NewFinding(
                     Finding(None, "mirror_response_refused", str(e)),
                     {"path": e.path},
-                    _fingerprint("refused", e.path, e),
+                    fingerprint("refused", e.path, e),
                 ),
             )
         return outcome
@@ -392,197 +399,6 @@ class Mirror:
         outcome.refused = True
         outcome.findings.append(finding)
         self.store.record_findings(outcome.origin, [finding], self.clock_ms())
-
-    def _verify_tree(
-        self,
-        head: MirrorHeadRecord,
-        data: bytes,
-        verifier: Ed25519Verifier,
-        source: FetchAhead,
-        outcome: PullOutcome,
-        *,
-        leaves: _LeafTiles,
-    ) -> MirrorHeadRecord | None:
-        """Steps 1 and 2: the checkpoint, and the tiles from the verified tree to it; the new
-        level-0 tiles, once committed, are kept in ``leaves`` for step 3.
-
-        Raises:
-            SourceUnavailableError: a tile could not be fetched.
-            SourceRefusedError: a tile was refused by the source.
-            StoreError: the database failed.
-        """
-        origin = head.origin
-        # (1) the log's signature, then the size against the verified tree
-        try:
-            cp = verify_checkpoint(data, verifier)
-        except CheckpointError as e:
-            self._refuse(
-                outcome,
-                NewFinding(
-                    Finding(None, "mirror_checkpoint_refused", f"checkpoint: {e}"),
-                    {"served": _text(data[:4096])},
-                    _fingerprint("checkpoint", hashlib.sha256(data).hexdigest()),
-                ),
-            )
-            return None
-        evidence = {"held": _text(head.checkpoint), "served": _text(data)}
-        if cp.size < head.tree_size:
-            self._refuse(
-                outcome,
-                NewFinding(
-                    Finding(
-                        cp.size,
-                        "log_truncated",
-                        f"the centre signed a tree of {cp.size} entries after the mirror "
-                        f"verified one of {head.tree_size}: entries {cp.size}–"
-                        f"{head.tree_size - 1} are gone from its log",
-                    ),
-                    evidence,
-                    _fingerprint("truncated", cp.size, cp.root_hash.hex()),
-                ),
-            )
-            return None
-        if cp.size == head.tree_size:
-            if cp.root_hash != head.root_hash:
-                self._refuse(outcome, self._fork(head, cp, evidence))
-                return None
-            return head
-        if cp.size - head.tree_size > MAX_GROWTH:
-            self._refuse(
-                outcome,
-                NewFinding(
-                    Finding(
-                        None,
-                        "mirror_response_refused",
-                        f"checkpoint: a tree of {cp.size} entries adds more than {MAX_GROWTH} "
-                        f"to the {head.tree_size} verified, more than one pull checks",
-                    ),
-                    {"path": "checkpoint", "served": _text(data)},
-                    _fingerprint("growth", cp.size, cp.root_hash.hex()),
-                ),
-            )
-            return None
-        # (2) the new tiles: parents, root, and consistency with the verified tree
-        tiles = self._fetch_tiles(source, head.tree_size, cp.size)
-        problem = _parent_problem(tiles)
-        if problem is not None:
-            self._refuse(outcome, _tiles_wrong(problem, cp, evidence))
-            return None
-        read = self._tile_reader(origin, tiles)
-        try:
-            root = root_from_tiles(read, cp.size)
-        except (CheckpointError, IndexError) as e:
-            self._refuse(outcome, _tiles_wrong(str(e), cp, evidence))
-            return None
-        consistent = root == cp.root_hash
-        if consistent and head.tree_size:
-            try:
-                proof = consistency_proof(
-                    hash_source_from_tiles(read, cp.size), head.tree_size, cp.size
-                )
-                verify_consistency(head.tree_size, cp.size, proof, head.root_hash, cp.root_hash)
-            except (ProofError, CheckpointError, IndexError):
-                consistent = False
-        if not consistent:
-            rewritten = self._rewritten(head, tiles, source)
-            if rewritten:
-                finding = _rewrite(head, cp, rewritten, evidence)
-            elif root != cp.root_hash:
-                finding = _tiles_wrong("the tiles do not give its root", cp, evidence)
-            else:
-                finding = self._fork(head, cp, evidence)
-            self._refuse(outcome, finding)
-            return None
-        stored = {(t.level, t.n): d for t, d in tiles.items()}
-        if self.store.advance_tree(
-            origin,
-            head.tree_size,
-            checkpoint=data,
-            size=cp.size,
-            root_hash=cp.root_hash,
-            tiles=stored,
-        ):
-            leaves.keep(tiles)
-        outcome.tree_size = cp.size
-        return self.store.head(origin)
-
-    @staticmethod
-    def _fork(head: MirrorHeadRecord, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
-        return NewFinding(
-            Finding(
-                cp.size - 1 if cp.size else None,
-                "log_forked",
-                f"the centre signed a tree of {cp.size} entries that does not extend the tree "
-                f"of {head.tree_size} the mirror verified (two histories)",
-            ),
-            evidence,
-            _fingerprint("fork", cp.size, cp.root_hash.hex()),
-        )
-
-    @staticmethod
-    def _fetch_tiles(source: FetchAhead, old: int, new: int) -> dict[TilePath, bytes]:
-        """Every Merkle tile of the tree of ``new`` that the tree of ``old`` lacks or holds
-        partly, checked for length.
-
-        Raises:
-            SourceRefusedError: a tile is refused, or is not its width's length.
-            SourceUnavailableError: a tile could not be fetched.
-        """
-        wanted: list[TilePath] = []
-        level = 0
-        while new >> (TILE_HEIGHT * level):
-            count_new = new >> (TILE_HEIGHT * level)
-            count_old = old >> (TILE_HEIGHT * level)
-            if count_new != count_old:
-                for n in range(count_old // TILE_WIDTH, -(-count_new // TILE_WIDTH)):
-                    width = min(TILE_WIDTH, count_new - n * TILE_WIDTH)
-                    wanted.append(TilePath(level, n, None if width == TILE_WIDTH else width))
-            level += 1
-        tiles: dict[TilePath, bytes] = {}
-        for tile, fetched in source.in_order(wanted):
-            data = fetched.result()
-            try:
-                split_tile(data, tile)
-            except CheckpointError as e:
-                raise SourceRefusedError(tile.path, str(e)) from e
-            tiles[tile] = data
-        return tiles
-
-    def _tile_reader(
-        self, origin: str, fetched: dict[TilePath, bytes]
-    ) -> Callable[[TilePath], bytes]:
-        by_index = {(t.level, t.n): d for t, d in fetched.items()}
-
-        def read(tile: TilePath) -> bytes:
-            data = by_index.get((tile.level, tile.n))
-            if data is None:
-                data = self.store.tile(origin, tile.level, tile.n)
-            if data is None:
-                raise CheckpointError(f"{tile.path} is neither fetched nor held")
-            return data[: tile.length * 32]
-
-        return read
-
-    def _rewritten(
-        self, head: MirrorHeadRecord, fetched: dict[TilePath, bytes], source: FetchAhead
-    ) -> list[int]:
-        """The entries below the verified size whose leaf the centre now serves differently."""
-        found: list[int] = []
-        by_index = {(t.level, t.n): d for t, d in fetched.items() if t.level == 0}
-        for n in range(-(-head.tree_size // TILE_WIDTH)):
-            ours = self.store.tile(head.origin, 0, n) or b""
-            theirs = by_index.get((0, n))
-            if theirs is None:
-                try:
-                    theirs = source.source.tile(TilePath(0, n))
-                except (SourceRefusedError, SourceUnavailableError):
-                    break
-            for k in range(min(len(ours), len(theirs)) // 32):
-                if ours[k * 32 : k * 32 + 32] != theirs[k * 32 : k * 32 + 32]:
-                    found.append(n * TILE_WIDTH + k)
-                    if len(found) >= MAX_DIAGNOSED:
-                        return found
-        return found
 
     # --- step 3: the entries ---------------------------------------------------------------
 
@@ -621,7 +437,12 @@ class Mirror:
         bundles = (entry_bundle_for(i, size) for i in firsts)
         for k, (bundle_path, fetched) in enumerate(source.in_order(bundles)):
             checked = self._check_leaves(
-                head, bundle_path, fetched.result(), leaves.take(bundle_path), progress
+                head,
+                bundle_path,
+                fetched.result(),
+                leaves=leaves,
+                progress=progress,
+                source=source,
             )
             if isinstance(checked, NewFinding):
                 proofs.send()
@@ -643,20 +464,28 @@ class Mirror:
         self._flush(origin, progress, outcome)
         return self.store.head(origin)
 
-    @staticmethod
     def _check_leaves(
+        self,
         head: MirrorHeadRecord,
         bundle_path: TilePath,
         data: bytes,
-        leaves: bytes,
+        *,
+        leaves: _LeafTiles,
         progress: _Progress,
+        source: FetchAhead,
     ) -> Checked | NewFinding:
-        """The new entries of a bundle, each held to its leaf in the verified tiles (``leaves``:
-        the bundle's level-0 tile, compared whole first, entry by entry only to name the first
-        that differs).
+        """The new entries of a bundle, each held to a hash the verified checkpoint commits to:
+        its leaf in the bundle's level-0 tile where the mirror holds that tile (compared whole
+        first, entry by entry only to name the first that differs), else, for a full bundle,
+        the root of its 256 leaf hashes to the tile's hash in the level-1 tile.  Equal, those
+        leaf hashes are the verified level-0 tile, kept in ``progress`` to be committed with
+        the entries; unequal, ``_unequal`` says whose fault it is.
 
         Raises:
-            SourceRefusedError: the bundle does not decode into its width's entries.
+            SourceRefusedError: the bundle does not decode into its width's entries, or the
+                level-0 tile fetched to diagnose a difference is refused.
+            SourceUnavailableError: that tile could not be fetched.
+            StoreError: a verified tile is missing.
         """
         try:
             bundle = decode_entry_bundle(data, bundle_path.length)
@@ -664,22 +493,52 @@ class Mirror:
             raise SourceRefusedError(bundle_path.path, str(e)) from e
         first = bundle_path.n * TILE_WIDTH
         skip = progress.fetched - first
-        held = leaf_hashes(bundle[skip:])
-        for k, ours in [] if b"".join(held) == leaves[skip * 32 :] else enumerate(held, skip):
-            if ours != leaves[k * 32 : k * 32 + 32]:
-                index = first + k
-                return NewFinding(
-                    Finding(
-                        index,
-                        "mirror_entry_mismatch",
-                        f"entry {index} of {bundle_path.path} does not hash to its leaf in "
-                        "the tiles the checkpoint signs",
-                    ),
-                    {"entries": [index], "checkpoint": _text(head.checkpoint)},
-                    _fingerprint("entry", index, ours.hex()),
-                )
+        tile = leaves.take(bundle_path)
+        if tile is None:  # a full bundle whose level-0 tile step 2 did not fetch
+            held = leaf_hashes(bundle)
+            parent = leaves.parent(bundle_path.n)
+            if tile_root(held) != parent:
+                return self._unequal(head, bundle_path, held, parent, source.source)
+            progress.tiles[bundle_path.n] = b"".join(held)
+        else:
+            held = leaf_hashes(bundle[skip:])
+            if b"".join(held) != tile[skip * 32 :]:
+                for k, ours in enumerate(held, skip):
+                    if ours != tile[k * 32 : k * 32 + 32]:
+                        return _entry_mismatch(head, bundle_path, first + k, ours)
         progress.fetched = first + len(bundle)
         return Checked(first + skip, bundle[skip:])
+
+    @staticmethod
+    def _unequal(
+        head: MirrorHeadRecord,
+        bundle_path: TilePath,
+        held: list[bytes],
+        parent: bytes,
+        source: LogSource,
+    ) -> NewFinding:
+        """Why a full bundle's leaf hashes do not give its tile's verified hash: the centre's
+        level-0 tile is fetched; if it gives that hash, the first entry that differs from it is
+        named (``mirror_entry_mismatch``), else the tiles are wrong.
+
+        Raises:
+            SourceRefusedError: the tile is refused, or is not 256 hashes.
+            SourceUnavailableError: the tile could not be fetched.
+        """
+        path = TilePath(0, bundle_path.n)
+        try:
+            theirs = split_tile(source.tile(path), path)
+        except CheckpointError as e:
+            raise SourceRefusedError(path.path, str(e)) from e
+        if tile_root(theirs) != parent:
+            problem = f"{path.path} does not hash to hash {path.n % TILE_WIDTH} of its parent tile"
+            return NewFinding(
+                Finding(None, "mirror_tiles_wrong", f"tiles of the verified tree: {problem}"),
+                {"checkpoint": note_text(head.checkpoint), "path": path.path},
+                fingerprint("tiles", head.tree_size, head.root_hash.hex(), problem),
+            )
+        k = next(k for k, (ours, leaf) in enumerate(zip(held, theirs, strict=True)) if ours != leaf)
+        return _entry_mismatch(head, bundle_path, bundle_path.n * TILE_WIDTH + k, held[k])
 
     def _admit(self, checked: Checked, progress: _Progress, outcome: PullOutcome) -> None:
         """Step 3 in log order for one bundle's new entries; commit every ``CHUNK_ENTRIES``.
@@ -725,17 +584,20 @@ class Mirror:
             self._flush(outcome.origin, progress, outcome)
 
     def _flush(self, origin: str, progress: _Progress, outcome: PullOutcome) -> None:
-        """Commit the pending entries, the registry after them and their findings.
+        """Commit the pending entries, the level-0 tiles made from their bundles, the registry
+        after them and their findings.
 
         Raises:
             StoreError: the database failed, or another pull moved this log's copy.
         """
         new = [
-            NewFinding(f, {"entries": [f.index]}, _fingerprint("entry-rule", f.index, f.code))
+            NewFinding(f, {"entries": [f.index]}, fingerprint("entry-rule", f.index, f.code))
             for f in progress.findings.done()
         ]
         if not progress.pending and not new:
             return
+        end = progress.committed + len(progress.pending)
+        tiles = {n: d for n, d in progress.tiles.items() if (n + 1) * TILE_WIDTH <= end}
         if not self.store.advance_entries(
             origin,
             progress.committed,
@@ -743,10 +605,13 @@ class Mirror:
             key_registry=encode_registry(progress.registry.state()),
             findings=new,
             now_ms=self.clock_ms(),
+            leaf_tiles=tiles,
         ):
             raise StoreError(f"the mirror's copy of {origin} moved under this pull")
+        for n in tiles:
+            del progress.tiles[n]
         outcome.findings.extend(new)
-        progress.committed += len(progress.pending)
+        progress.committed = end
         outcome.entries_size = progress.committed
         progress.pending = []
         progress.findings = FindingLog()
@@ -772,43 +637,16 @@ class Mirror:
         self.store.set_cosigned(head.origin, head.tree_size, cosigned)
 
 
-def _parent_problem(tiles: dict[TilePath, bytes]) -> str | None:
-    """Why a fetched full tile does not hash to its parent's hash, or None."""
-    by_index = {(t.level, t.n): d for t, d in tiles.items()}
-    for tile, data in tiles.items():
-        if tile.is_partial:
-            continue
-        parent = by_index.get((tile.level + 1, tile.n // TILE_WIDTH))
-        if parent is None:
-            return f"{tile.path} has no parent tile among those fetched"
-        k = tile.n % TILE_WIDTH
-        if len(parent) < (k + 1) * 32:
-            return f"the parent of {tile.path} is too short"
-        root = hash_source_from_leaf_hashes(split_tile(data, tile))(TILE_HEIGHT, 0)  # full
-        if root != parent[k * 32 : k * 32 + 32]:
-            return f"{tile.path} does not hash to hash {k} of its parent tile"
-    return None
-
-
-def _tiles_wrong(problem: str, cp: Checkpoint, evidence: dict[str, Any]) -> NewFinding:
-    return NewFinding(
-        Finding(None, "mirror_tiles_wrong", f"tiles of the tree of {cp.size}: {problem}"),
-        evidence,
-        _fingerprint("tiles", cp.size, cp.root_hash.hex(), problem),
-    )
-
-
-def _rewrite(
-    head: MirrorHeadRecord, cp: Checkpoint, rewritten: list[int], evidence: dict[str, Any]
+def _entry_mismatch(
+    head: MirrorHeadRecord, bundle_path: TilePath, index: int, ours: bytes
 ) -> NewFinding:
-    shown = ", ".join(map(str, rewritten[:10])) + (" …" if len(rewritten) > 10 else "")
     return NewFinding(
         Finding(
-            rewritten[0],
-            "log_rewritten",
-            f"entries {shown} of the tree of {head.tree_size} the mirror verified hash "
-            f"differently in the centre's tree of {cp.size}: its log was rewritten",
+            index,
+            "mirror_entry_mismatch",
+            f"entry {index} of {bundle_path.path} does not hash to its leaf in "
+            "the tiles the checkpoint signs",
         ),
-        {**evidence, "entries": rewritten},
-        _fingerprint("rewrite", cp.size, cp.root_hash.hex()),
+        {"entries": [index], "checkpoint": note_text(head.checkpoint)},
+        fingerprint("entry", index, ours.hex()),
     )

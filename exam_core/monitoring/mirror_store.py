@@ -347,10 +347,13 @@ class MirrorStore:
         key_registry: bytes,
         findings: Sequence[NewFinding],
         now_ms: int,
+        leaf_tiles: Mapping[int, bytes] | None = None,
     ) -> bool:
-        """Store ``entries`` from index ``expected_size`` on, with the registry after them and
-        the findings they gave, in one transaction; False, changing nothing, if the head's
-        entries are no longer at ``expected_size``.
+        """Store ``entries`` from index ``expected_size`` on, with the registry after them, the
+        findings they gave and ``leaf_tiles`` (the full level-0 tiles, by index, that the
+        mirror made from these entries and held to their level-1 hashes), in one transaction;
+        False, changing nothing, if the head's entries are no longer at ``expected_size``.
+        Every stored entry thus has its level-0 tile stored, which inclusion proofs read.
 
         Raises:
             StoreError: the database cannot be written.
@@ -369,6 +372,14 @@ class MirrorStore:
                 return False  # nothing was written
             if entries:
                 self._store_entries(conn, origin, expected_size, entries)
+            if leaf_tiles:
+                conn.execute(
+                    insert(MirrorTile),
+                    [
+                        {"origin": origin, "level": 0, "n": n, "data": data}
+                        for n, data in leaf_tiles.items()
+                    ],
+                )
             self._insert_findings(conn, origin, findings, now_ms)
         return True
 

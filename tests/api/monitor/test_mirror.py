@@ -25,6 +25,7 @@ from exam_core.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpo
 from exam_core.log.cosignature import cosignature_verifier_from_vkey
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer, open_note
+from exam_core.monitoring.entry_proof import prove_entry
 from exam_core.monitoring.home import Monitor
 from exam_core.monitoring.mirror import PullOutcome, new_findings
 from tests.api.monitor.static_log import StaticLogs
@@ -380,3 +381,157 @@ def test_a_server_error_is_unavailability_and_long_silence_a_finding(
     assert [r.finding.code for r in new_findings(monitor.mirror.store)] == ["centre_silent"]
     del static.faults[("a", "checkpoint")]
     assert pull().contacted
+
+
+# --- level-0 tiles made from the bundles ---------------------------------------------------
+
+
+def _index_of(log: LogBuilder, needle: bytes) -> int:
+    [index] = [i for i, e in enumerate(log.entries) if needle in e]
+    return index
+
+
+def test_a_full_pull_fetches_no_full_level_0_tile_and_stores_every_one(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+) -> None:
+    """The full level-0 tiles are made from the bundles, held to the level-1 tile and stored
+    with their entries: the dashboard's inclusion proofs read them."""
+    static, _ = logs
+    monitor, pull = mirrored
+    log = demo_log(2000)
+    static.publish("a", log)
+    outcome = pull()
+    assert (outcome.entries_size, outcome.findings) == (2000, [])
+    assert set(static.requests) == {
+        ("a", "checkpoint"),
+        ("a", "tile/0/007.p/208"),
+        ("a", "tile/1/000.p/7"),
+        *(("a", f"tile/entries/00{n}") for n in range(7)),
+        ("a", "tile/entries/007.p/208"),
+    }
+    store = monitor.mirror.store
+    served = static.files["a"]
+    assert store.tiles(ORIGIN, 0, 0, 8) == {
+        n: served[f"tile/0/00{n}" if n < 7 else "tile/0/007.p/208"] for n in range(8)
+    }
+    for index in (0, 300, 1791, 1999):
+        proof = prove_entry(store, ORIGIN, log.log_key.vkey, index)
+        assert (proof.verified, proof.problem) == (True, None)
+
+
+def test_a_bundle_that_does_not_give_its_tile_hash_names_the_entry(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+) -> None:
+    """The centre's level-0 tile hashes to its parent: the entry that differs from it is
+    named, and the bundles before are kept with their tiles."""
+    static, _ = logs
+    monitor, pull = mirrored
+    log = demo_log(600)
+    static.publish("a", log)
+    altered = _index_of(log, b'"n":300,')
+    static.faults[("a", "tile/entries/001")] = lambda d: Response(
+        d.replace(b'"n":300,', b'"n":399,')
+    )
+    outcome = pull()
+    assert outcome.refused
+    [finding] = outcome.findings
+    assert (finding.finding.code, finding.finding.index) == ("mirror_entry_mismatch", altered)
+    assert finding.evidence["entries"] == [altered]
+    assert static.count("a", "tile/0/001") == 1  # fetched to tell whose fault it is
+    head = monitor.mirror.store.head(ORIGIN)
+    assert head is not None
+    assert (head.tree_size, head.entries_size) == (600, 256)
+    assert monitor.mirror.store.tiles(ORIGIN, 0, 0, 3) == {
+        0: static.files["a"]["tile/0/000"],
+        2: static.files["a"]["tile/0/002.p/88"],
+    }
+    del static.faults[("a", "tile/entries/001")]
+    healed = pull()
+    assert (healed.entries_size, healed.refused) == (600, False)
+    assert monitor.mirror.store.tile(ORIGIN, 0, 1) == static.files["a"]["tile/0/001"]
+
+
+def test_a_bundle_and_its_tile_that_miss_the_tile_hash_are_wrong_tiles(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+) -> None:
+    static, _ = logs
+    monitor, pull = mirrored
+    static.publish("a", demo_log(600))
+    static.faults[("a", "tile/entries/001")] = lambda d: Response(
+        d.replace(b'"n":300,', b'"n":399,')
+    )
+    static.faults[("a", "tile/0/001")] = lambda d: Response(bytes(len(d)))
+    [finding] = pull().findings
+    assert (finding.finding.code, finding.finding.index) == ("mirror_tiles_wrong", None)
+    assert "tile/0/001 does not hash to hash 1 of its parent tile" in finding.finding.message
+    assert finding.evidence["path"] == "tile/0/001"
+    head = monitor.mirror.store.head(ORIGIN)
+    assert head is not None
+    assert head.entries_size == 256
+    assert monitor.mirror.store.tile(ORIGIN, 0, 1) is None
+
+
+@pytest.mark.parametrize("altered", [False, True])
+def test_entries_resumed_are_held_to_the_stored_level_1_tile(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull], altered: bool
+) -> None:
+    """The tree was verified by an earlier pull: the next one fetches no tile (the centre's
+    tiles now answer 404) and holds the bundles to the level-1 tile the database holds."""
+    static, _ = logs
+    monitor, pull = mirrored
+    log = demo_log(1000)
+    static.publish("a", log)
+    static.faults[("a", "tile/entries/000")] = lambda d: Response(b"busy", status_code=503)
+    assert pull().error is not None
+    served = dict(static.files["a"])
+    for path in [p for p in served if p.startswith(("tile/0/", "tile/1/"))]:
+        del static.files["a"][path]
+    static.faults.clear()
+    if altered:
+        static.faults[("a", "tile/entries/001")] = lambda d: Response(
+            d.replace(b'"n":300,', b'"n":399,')
+        )
+        [finding] = pull().findings  # the diagnosis asks for the tile: it is gone
+        assert (finding.finding.code, finding.evidence) == (
+            "mirror_response_refused",
+            {"path": "tile/0/001"},
+        )
+        static.files["a"]["tile/0/001"] = served["tile/0/001"]
+        [finding] = pull().findings
+        index = _index_of(log, b'"n":300,')
+        assert (finding.finding.code, finding.finding.index) == ("mirror_entry_mismatch", index)
+        return
+    healed = pull()
+    assert (healed.entries_size, healed.refused, healed.findings) == (1000, False, [])
+    assert monitor.mirror.store.tiles(ORIGIN, 0, 0, 4) == {
+        0: served["tile/0/000"],
+        1: served["tile/0/001"],
+        2: served["tile/0/002"],
+        3: served["tile/0/003.p/232"],
+    }
+
+
+def test_a_rewrite_among_entries_verified_but_not_yet_held_names_their_tile(
+    logs: tuple[StaticLogs, str], mirrored: tuple[Monitor, Pull]
+) -> None:
+    """Entries 0–999 verified through the level-1 tile, none held yet (a bundle was busy):
+    entry 600 rewritten is known only as one of the entries of its tile."""
+    static, _ = logs
+    monitor, pull = mirrored
+    log = demo_log(1200)
+    static.publish("a", log, 1000)
+    static.faults[("a", "tile/entries/000")] = lambda d: Response(b"busy", status_code=503)
+    assert pull().error is not None
+    event = parse_entry(log.entries[600]).event
+    device = Ed25519Signer.from_seed(str(event["actor"]), _seed("d1"))
+    log.entries[600] = make_entry(device, {**event, "n": 99999})
+    static.publish("a", log)
+    static.faults.clear()
+    outcome = pull()
+    [finding] = outcome.findings
+    assert (finding.finding.code, finding.finding.index) == ("log_rewritten", 512)
+    assert "entries 512–767 of the tree of 1000" in finding.finding.message
+    assert (finding.evidence["entries"], finding.evidence["tiles"]) == ([], ["tile/0/002"])
+    head = monitor.mirror.store.head(ORIGIN)
+    assert head is not None
+    assert (head.tree_size, head.entries_size) == (1000, 0)

@@ -1,4 +1,5 @@
-"""docs/monitoring.md explains every code of the mirror's own findings, and only those."""
+"""docs/monitoring.md explains every code of the mirror's own findings (emitted by the pull and
+its tree step), and only those."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_every_mirror_finding_code_is_emitted_listed_and_documented() -> None:
-    source = (REPO / "exam_core" / "monitoring" / "mirror.py").read_text()
     emitted = {
         node.args[1].value
-        for node in ast.walk(ast.parse(source))
+        for module in ("mirror.py", "mirror_tree.py")
+        for node in ast.walk(ast.parse((REPO / "exam_core" / "monitoring" / module).read_text()))
         if isinstance(node, ast.Call)
         and getattr(node.func, "id", None) == "Finding"
         and len(node.args) > 1

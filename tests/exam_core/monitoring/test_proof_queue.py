@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from exam_core.audit.answer_columns import key_list, prove_entries, read_answers
+from exam_core.audit.answer_columns import NO_KEY, NOT_PROVEN, key_list, prove_entries, read_answers
 from exam_core.audit.signatures import registered_keys
-from exam_core.monitoring.mirror_proofs import Checked, ProofQueue
+from exam_core.log.note import parse_note
+from exam_core.monitoring.mirror_proofs import Checked, ProofQueue, encode_keys, prove_call
 from tests.exam_core.audit.bundle_factory import ORIGIN, entries_some_unprovable
 
 
@@ -48,3 +49,20 @@ def test_a_bundle_without_registrations_adds_no_key_and_one_with_them_adds_their
     queue.add(Checked(len(plain), entries))
     queue.send()
     assert queue.next().keys == key_list(registered_keys(entries))
+
+
+def test_a_call_answers_as_prove_entries_with_the_keys_it_is_sent_each_time() -> None:
+    """The verifiers a process keeps from one call to the next never answer for other keys:
+    a key added, then taken away again, changes the answers at once, for this log only."""
+    entries = entries_some_unprovable()
+    every = registered_keys(entries)
+    signer = parse_note(entries[5]).signatures[0].name
+    fewer = {name: keys for name, keys in every.items() if name != signer}
+    for keys in (fewer, every, every, fewer, {}, every):
+        encoded = encode_keys(key_list(keys))
+        got = prove_call(entries, encoded, ORIGIN)
+        want = prove_entries(entries, keys, ORIGIN)
+        assert list(read_answers(got, key_list(keys))) == list(read_answers(want, key_list(keys)))
+        assert (got.keys[5] == NO_KEY) == (keys is not every)
+        other = prove_call(entries, encoded, "other.example/log")
+        assert set(other.types) == {NOT_PROVEN}
