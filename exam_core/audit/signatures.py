@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from exam_core.errors import EntryError, ExamCoreError, NoteError
 from exam_core.log import ed25519
+from exam_core.log.blob_refs import may_reference_blobs
 from exam_core.log.entry import PlainEntry, parse_entry, parse_entry_parts, parse_plain_entry
 from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
 from exam_core.log.registry import KEY_EVENT_TYPES
@@ -196,7 +197,7 @@ class ProvingKeys(SigningKeys):
                 append(None)
                 continue
             event, actor = parts[0], parts[1]
-            if origin is None or event.get("log") != origin or b'sha256"' in data:
+            if origin is None or event.get("log") != origin or may_reference_blobs(data):
                 append(public_key)
                 continue
             kind: str | None

@@ -277,6 +277,12 @@ class Sequencer:
             self._catch_up(self._store.size(), self._store.entries, self._store.checkpoint)
             self._set_published(self._ingest.size)
 
+    @property
+    def parses_in_workers(self) -> bool:
+        """Whether submitted entries are parsed by the worker processes (each one's future
+        then fails with its ``EntryError``) rather than at ``submit``, which raises it."""
+        return self._pipeline
+
     def published_size(self) -> int:
         with self._published:
             return self._published_size

@@ -15,7 +15,7 @@ from typing import Any
 
 from exam_core.log.entry import Entry
 
-__all__ = ["SHA256_HEX", "blob_references", "referenced_blobs"]
+__all__ = ["SHA256_HEX", "blob_references", "may_reference_blobs", "referenced_blobs"]
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 """A blob's name: its SHA-256 as 64 lowercase hex digits (the store, bundles, references)."""
@@ -55,9 +55,16 @@ def blob_references(event: Mapping[str, Any]) -> list[tuple[str, int]]:
     return found
 
 
+def may_reference_blobs(data: bytes) -> bool:
+    """Whether entry bytes can hold a blob reference, without parsing them: in canonical JSON
+    (which every entry is, or it is refused) a reference needs a key ending in ``sha256"``,
+    written as it is, so bytes without it reference no blob.  Most entries do not."""
+    return b'sha256"' in data
+
+
 def referenced_blobs(entry: Entry) -> list[tuple[str, int]]:
     """``blob_references`` of an entry's event, skipping the walk for the many entries that
-    cannot reference a blob: in canonical JSON a reference needs a key ending in ``sha256"``."""
-    if b'sha256"' not in entry.data:
+    cannot reference a blob (``may_reference_blobs``)."""
+    if not may_reference_blobs(entry.data):
         return []
     return blob_references(entry.event)

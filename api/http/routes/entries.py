@@ -40,7 +40,7 @@ from api.http.schemas import BundleAnswer, EntryAccepted, ProblemDocument, Wait
 from exam_core.centre.centre import Centre
 from exam_core.centre.ingest import parse_submission
 from exam_core.errors import CheckpointError, EntryError, ExamDayError
-from exam_core.log.blob_refs import referenced_blobs
+from exam_core.log.blob_refs import may_reference_blobs, referenced_blobs
 from exam_core.log.entry import MAX_ENTRY_BYTES, Entry
 from exam_core.log.tiles import TILE_WIDTH, decode_entry_bundle
 
@@ -196,8 +196,16 @@ async def append_bundle(request: Request, service: ServiceDep) -> JSONResponse:
     if not 1 <= len(datas) <= TILE_WIDTH:
         raise Problem("bundle-malformed", f"a bundle holds 1-{TILE_WIDTH} entries")
     answers: list[Answer | None] = [None] * len(datas)
-    parsed: list[tuple[int, bytes, Entry, list[tuple[str, int]]]] = []
+    parsed: list[tuple[int, bytes, Entry | None, list[tuple[str, int]]]] = []
+    # Parsed here only where it is needed: for the blobs an entry references, or when the
+    # sequencer would parse at submit (no worker processes), where one bad entry would refuse
+    # the whole call.  Otherwise its worker parses it, once, off this loop, and a malformed
+    # entry gets its own answer from its future as here.
+    parse_here = not centre.sequencer.parses_in_workers
     for i, data in enumerate(datas):
+        if not (parse_here or may_reference_blobs(data)):
+            parsed.append((i, data, None, []))
+            continue
         try:
             entry = parse_submission(data)
         except EntryError as e:
@@ -206,13 +214,13 @@ async def append_bundle(request: Request, service: ServiceDep) -> JSONResponse:
             parsed.append((i, data, entry, referenced_blobs(entry)))
     # Every blob of the bundle looked up at once, then the entries queued in order.
     absent = await presence.absent([r for *_, refs in parsed for r in refs])
-    queued: list[tuple[int, bytes, Entry]] = []
-    for i, data, entry, refs in parsed:
+    queued: list[tuple[int, bytes, Entry | None]] = []
+    for i, data, parsed_entry, refs in parsed:
         missing = [s for s, n in refs if (s, n) in absent] if absent else []
         if missing:
             answers[i] = _refused(_blob_missing(missing))
         else:
-            queued.append((i, data, entry))
+            queued.append((i, data, parsed_entry))
     futures = centre.submit_entries([(data, entry) for _, data, entry in queued])
     await _within(limits, "bundle", futures)
     refused = []

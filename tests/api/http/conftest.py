@@ -74,12 +74,19 @@ def clock() -> list[int]:
 
 
 @pytest.fixture
-def served_centre(db_url: str, tmp_path: Path, clock: list[int]) -> Iterator[Centre]:
+def served_centre(
+    request: pytest.FixtureRequest, db_url: str, tmp_path: Path, clock: list[int]
+) -> Iterator[Centre]:
     """A centre that keeps the exam day, as ``examctl serve`` opens it (the day script's ID
-    hashes stand for the centre's database)."""
+    hashes stand for the centre's database); parametrized indirectly, the number of its
+    verification worker processes (none by default)."""
     Centre.create(tmp_path / "centre", ORIGIN, database_url=db_url).close()
     c = Centre.open(
-        tmp_path / "centre", max_age_ms=2, clock_ms=lambda: clock[0], guard=script_guard
+        tmp_path / "centre",
+        max_age_ms=2,
+        clock_ms=lambda: clock[0],
+        guard=script_guard,
+        verify_workers=getattr(request, "param", 0),
     )
     yield c
     c.close()

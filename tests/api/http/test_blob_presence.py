@@ -96,6 +96,7 @@ def test_all_done_times_out_without_cancelling_the_futures() -> None:
     assert not future.cancelled()
 
 
+@pytest.mark.parametrize("served_centre", [0, 1], ids=["parsed-here", "workers"], indirect=True)
 def test_a_bundle_answers_an_entry_whose_blob_is_missing_and_sequences_the_rest(
     client: AppClient, day: ServedDay, tokens: TokenStore
 ) -> None:

@@ -224,6 +224,7 @@ def test_the_admin_signs_key_registrations_over_http(
     refused(client, make_entry(admin, event), 409, "entry-key-exists", "key_exists")
 
 
+@pytest.mark.parametrize("served_centre", [0, 1], ids=["parsed-here", "workers"], indirect=True)
 def test_a_bundle_appends_in_order_and_answers_each_entry(client: AppClient, demo: Actor) -> None:
     start = size(client)
     first, second, third = demo.entry(), demo.entry(), demo.entry()
