@@ -14,11 +14,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from exam_core.errors import EntryError, ExamCoreError, NoteError
+from exam_core.errors import EntryError, ExamCoreError, KeyFormatError, NoteError
 from exam_core.log import ed25519
 from exam_core.log.blob_refs import may_reference_blobs
 from exam_core.log.entry import PlainEntry, parse_entry, parse_entry_parts, parse_plain_entry
-from exam_core.log.note import Ed25519Verifier, NoteSignature, parse_signature_line, parse_vkey
+from exam_core.log.note import (
+    SIGTYPE_ED25519,
+    Ed25519Verifier,
+    NoteSignature,
+    parse_signature_line,
+    parse_vkey,
+)
 from exam_core.log.registry import KEY_EVENT_TYPES
 from exam_core.log.schemas import REGISTRY, validate_event
 
@@ -91,6 +97,8 @@ def registered_keys(entries: Iterable[bytes]) -> dict[str, frozenset[bytes]]:
             vkey = parse_vkey(str(event.get("vkey")))
         except ExamCoreError:
             continue
+        if vkey.sigtype != SIGTYPE_ED25519:
+            continue  # cannot verify an entry; the registry refuses it, and says why, in order
         keys[vkey.name].add(vkey.public_key)
     return {name: frozenset(found) for name, found in keys.items()}
 
@@ -119,7 +127,10 @@ class SigningKeys:
         self._verifiers: dict[tuple[str, int], Ed25519Verifier] = {}
         for name, public_keys in keys.items():
             for public_key in public_keys:
-                verifier = Ed25519Verifier(name, public_key)
+                try:
+                    verifier = Ed25519Verifier(name, public_key)
+                except KeyFormatError:
+                    continue  # no Ed25519 key: it verifies nothing (the registry says why)
                 self._verifiers[(name, verifier.key_id)] = verifier
 
     def __call__(self, entries: Sequence[bytes]) -> list[bytes | None]:

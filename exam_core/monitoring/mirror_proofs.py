@@ -41,12 +41,13 @@ _provers_lock = threading.Lock()
 
 
 def encode_keys(keys: KeyList) -> bytes:
-    """``keys`` as one byte string: per key, its name's and its public key's lengths (2 bytes
-    and 1) followed by each."""
+    """``keys`` as one byte string: per key, its name's length (4 bytes) and name, then its
+    public key's length (4 bytes) and key.  Whatever a log registers fits: a registration of
+    another signature type may name a key of any length."""
     out = bytearray()
     for name, public_key in keys:
         raw = name.encode("utf-8", "surrogatepass")
-        out += len(raw).to_bytes(2, "big") + raw + len(public_key).to_bytes(1, "big") + public_key
+        out += len(raw).to_bytes(4, "big") + raw + len(public_key).to_bytes(4, "big") + public_key
     return bytes(out)
 
 
@@ -54,10 +55,10 @@ def _decode_keys(data: bytes) -> dict[str, frozenset[bytes]]:
     found: dict[str, set[bytes]] = {}
     pos = 0
     while pos < len(data):
-        end = pos + 2 + int.from_bytes(data[pos : pos + 2], "big")
-        name = data[pos + 2 : end].decode("utf-8", "surrogatepass")
-        pos = end + 1 + data[end]
-        found.setdefault(name, set()).add(data[end + 1 : pos])
+        end = pos + 4 + int.from_bytes(data[pos : pos + 4], "big")
+        name = data[pos + 4 : end].decode("utf-8", "surrogatepass")
+        pos = end + 4 + int.from_bytes(data[end : end + 4], "big")
+        found.setdefault(name, set()).add(data[end + 4 : pos])
     return {name: frozenset(keys) for name, keys in found.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
@@ -13,8 +14,8 @@ from exam_core.audit.check import check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import bundle_from_files
 from exam_core.log.entry import make_entry
-from exam_core.log.note import Ed25519Signer
-from tests.exam_core.audit.bundle_factory import ORIGIN, demo_log
+from exam_core.log.note import Ed25519Signer, key_id
+from tests.exam_core.audit.bundle_factory import ORIGIN, LogBuilder, demo_log
 
 START_METHODS = ["fork", "spawn"]
 
@@ -118,6 +119,31 @@ def test_unregistered_keys_verify_nothing() -> None:
     entries = demo_log(40).entries
     with ProcessSignatureCheck(workers=1, chunk=5) as pool:
         assert list(pool(entries, {})) == [None] * len(entries)
+
+
+@pytest.mark.parametrize("sigtype", [0x02, 0x04, 0xFF])
+def test_a_registration_of_another_key_type_is_a_finding_in_every_process(sigtype: int) -> None:
+    """A key of another signature type, of any length, cannot verify an entry: the pre-scan
+    hands no worker such a key (which could not be made a verifier), and the registry refuses
+    its registration in order, as without workers."""
+    log = LogBuilder()
+    demo = log.key("d1", "demo")
+    name = f"{log.origin}/demo/other"
+    raw = bytes([sigtype]) * 300 if sigtype != 0x04 else b"\x07" * 32
+    encoded = base64.b64encode(bytes([sigtype]) + raw).decode()
+    vkey = f"{name}+{key_id(name, sigtype, raw):08x}+{encoded}"
+    at = log.append(log.admin, "key.registered", name=name, vkey=vkey, role="demo")
+    for n in range(40):
+        log.append(demo, "demo.event", n=n)
+    log.checkpoint()
+    files = log.files()
+    serial = check_bundle(bundle_from_files(files), policy=files["policy"])
+    with ProcessSignatureCheck(workers=1, chunk=8) as pool:
+        pooled = check_bundle(
+            bundle_from_files(files), policy=files["policy"], signature_check=pool
+        )
+    assert [(f.index, f.code) for f in pooled.findings] == [(at, "schema")]
+    assert pooled.findings == serial.findings
 
 
 def test_a_pool_is_used_as_a_context_manager() -> None:

@@ -66,3 +66,14 @@ def test_a_call_answers_as_prove_entries_with_the_keys_it_is_sent_each_time() ->
         assert (got.keys[5] == NO_KEY) == (keys is not every)
         other = prove_call(entries, encoded, "other.example/log")
         assert set(other.types) == {NOT_PROVEN}
+
+
+def test_keys_of_any_length_cross_to_a_call() -> None:
+    """A log may register a key of another signature type, of any length, under any name: the
+    keys still cross to the workers (the one byte string), and the answers stay the audit's."""
+    entries = entries_some_unprovable()
+    every = registered_keys(entries)
+    odd = {**every, "x" * 70_000: frozenset({b"\x07" * 300}), "é/ключ": frozenset({b""})}
+    got = prove_call(entries, encode_keys(key_list(odd)), ORIGIN)
+    want = prove_entries(entries, odd, ORIGIN)
+    assert list(read_answers(got, key_list(odd))) == list(read_answers(want, key_list(odd)))
