@@ -289,6 +289,18 @@ def test_a_replayer_that_cannot_restore_makes_the_audit_refuse(
         )
 
 
+@pytest.mark.parametrize("size", [5, 256, 300])
+def test_a_bundle_that_did_not_grow_audits_from_its_state_as_in_full(size: int) -> None:
+    """The entry bundle of a partial last tile holds no entry after the saved size: it is not
+    read again, so it is not missing (a log that did not grow since the last audit)."""
+    log = demo_log(size, checkpoint_every=size)
+    files = log.files()
+    full, end = _full(files)
+    resumed, _ = _since(files, _save(full, end))
+    assert full.ok
+    assert _summary(resumed) == _summary(full)
+
+
 def test_no_state_is_saved_from_an_audit_that_failed() -> None:
     log = demo_log(20, checkpoint_every=7)
     files = log.files()
