@@ -240,6 +240,8 @@ def _resealed(state: bytes, change: Any) -> bytes:
         (lambda b: b["replayers"].update(ScoringReplayer={"exams": []}), "no state"),
         (lambda b: b["replayers"]["AllocationReplayer"].update(allow_dev_beacon=False), "with"),
         (lambda b: b.update(origin="other.example/log"), "of log"),
+        (lambda b: b["frontier"].__setitem__(0, "\u00e9" + b["frontier"][0][1:]), "not base64"),
+        (lambda b: _dumps(b).replace('"origin":"', '"origin":"\\udcff', 1), "lone surrogate"),
     ],
 )
 def test_a_forged_state_with_a_matching_digest_is_refused_clearly(
