@@ -116,7 +116,7 @@ class RequestLimits:
         declared = [v for k, v in headers if k.lower() == b"content-length"]
         if declared:
             text = declared[0].decode("latin-1")
-            if len(declared) > 1 or not text.isdigit() or len(text) > 18:
+            if len(declared) > 1 or not (text.isascii() and text.isdigit()) or len(text) > 18:
                 detail = "Content-Length must be one decimal number"
                 await _send_problem(send, Problem("bad-request", detail), path)
                 return

@@ -15,7 +15,7 @@ from itertools import groupby
 
 from exam_core.audit.log_entries import LogBundle, LogEntries
 from exam_core.audit.reader import Bundle
-from exam_core.audit.report import FindingLog
+from exam_core.audit.report import MAX_FINDINGS_PER_CODE, FindingLog
 from exam_core.audit.signatures import KEY_REGISTERED_TEXT
 from exam_core.errors import BundleError, CheckpointError
 from exam_core.findings import Finding
@@ -25,10 +25,10 @@ from exam_core.log.tiles import (
     TILE_WIDTH,
     TilePath,
     decode_entry_bundle,
-    tiles_for_size,
+    entry_bundle_for,
 )
 
-__all__ = ["assemble_entries", "hold_to_checkpoint"]
+__all__ = ["assemble_entries", "hold_to_checkpoint", "report_missing_bundles"]
 
 
 def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
@@ -117,9 +117,13 @@ def hold_to_checkpoint(
     between the bundles and that checkpoint; unchanged when there is no checkpoint."""
     if newest is None:
         return entries
-    for tile in tiles_for_size(newest.size):
-        if tile.is_entries and tile not in bundle.entry_bundles:
-            findings.add(tile.n * TILE_WIDTH, "missing_entry_bundle", f"{tile.path}: missing")
+    size = newest.size
+    held = {
+        t.n
+        for t in bundle.entry_bundles
+        if t.n * TILE_WIDTH < size and t == entry_bundle_for(t.n * TILE_WIDTH, size)
+    }
+    report_missing_bundles(size, 0, held, findings)
     for tile in sorted(bundle.entry_bundles, key=lambda t: t.sort_key):
         if tile.n * TILE_WIDTH + tile.length > newest.size:
             findings.add(
@@ -143,3 +147,25 @@ def hold_to_checkpoint(
         )
         entries.cut(newest.size)
     return entries
+
+
+def report_missing_bundles(size: int, first: int, held: set[int], findings: FindingLog) -> None:
+    """``missing_entry_bundle`` for every entry bundle a log of ``size`` needs from bundle
+    number ``first`` on whose number is not in ``held``.
+
+    The size is the newest checkpoint's, signed by the party audited: a key holder can claim
+    2^63 entries.  So the work is bounded by the bundles held and the findings listed
+    (``MAX_FINDINGS_PER_CODE``), and the rest are counted, not made one by one.
+    """
+    needed = -(-size // TILE_WIDTH) - first
+    missing = needed - sum(1 for n in held if first <= n < first + needed)
+    listed = 0
+    n = first
+    while listed < min(missing, MAX_FINDINGS_PER_CODE):
+        if n not in held:
+            tile = entry_bundle_for(n * TILE_WIDTH, size)
+            findings.add(n * TILE_WIDTH, "missing_entry_bundle", f"{tile.path}: missing")
+            listed += 1
+        n += 1
+    if missing > listed:
+        findings.add_unlisted("missing_entry_bundle", missing - listed)

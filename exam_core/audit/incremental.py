@@ -43,6 +43,7 @@ from exam_core.audit.checkpoint_history import (
     check_policy,
     witness_times,
 )
+from exam_core.audit.entry_bundles import report_missing_bundles
 from exam_core.audit.history import Replayer
 from exam_core.audit.ordered_pass import PassState, check_entries
 from exam_core.audit.outside_checkpoints import (
@@ -75,6 +76,7 @@ from exam_core.log.tiles import (
     TilePath,
     TileReader,
     decode_entry_bundle,
+    entry_bundle_for,
     hash_source_from_tiles,
     parse_tile_path,
     tiles_for_size,
@@ -463,11 +465,16 @@ def _new_entries(
             )
         if tile.length >= widths.get(tile.n, 0):
             decoded[tile.n], widths[tile.n] = entries[: tile.length], tile.length
-    for tile in tiles_for_size(newest.size):
-        if tile.is_entries and (tile.n + 1) * TILE_WIDTH > size:
-            present = decoded.get(tile.n)
-            if present is None or len(present) < tile.length:
-                findings.add(tile.n * TILE_WIDTH, "missing_entry_bundle", f"{tile.path}: missing")
+    # only a bundle holding an entry after ``size`` is read, so only such a one is missing
+    # (the partial bundle of a log that did not grow holds none)
+    if newest.size > size:
+        held = {
+            n
+            for n, entries in decoded.items()
+            if n * TILE_WIDTH < newest.size
+            and len(entries) >= entry_bundle_for(n * TILE_WIDTH, newest.size).length
+        }
+        report_missing_bundles(newest.size, size // TILE_WIDTH, held, findings)
     log: list[bytes] = []
     n = size // TILE_WIDTH
     while n in decoded:

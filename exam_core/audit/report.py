@@ -69,6 +69,14 @@ class FindingLog:
         elif severity != WARNING:
             self._unlisted_errors[code] += 1
 
+    def add_unlisted(self, code: str, count: int, severity: str = ERROR) -> None:
+        """Count ``count`` more findings of ``code`` without making them: for a step that
+        listed ``MAX_FINDINGS_PER_CODE`` of them and can tell how many more there are, where
+        making each would cost what the bundle claims rather than what it holds."""
+        self._count[code] += count
+        if severity != WARNING:
+            self._unlisted_errors[code] += count
+
     def extend(self, findings: Sequence[Finding]) -> None:
         for f in findings:
             self.add(f.index, f.code, f.message, f.severity)

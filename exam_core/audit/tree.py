@@ -39,7 +39,14 @@ from exam_core.log.merkle import (
     subtree_root,
     verify_consistency,
 )
-from exam_core.log.tiles import TILE_HEIGHT, TILE_WIDTH, TilePath, split_tile, tiles_for_size
+from exam_core.log.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TilePath,
+    split_tile,
+    tile_for,
+    tiles_for_size,
+)
 
 __all__ = ["TreeHashes", "check_tree", "consistency_problem"]
 
@@ -169,9 +176,7 @@ def check_tree(
     for tile in sorted(bundle.tiles, key=lambda t: t.sort_key):
         if tile.level == 0:
             level0.setdefault(tile.n, []).append(tile)
-    newest_level0 = (
-        {t.n: t for t in tiles_for_size(newest.size) if t.level == 0} if newest is not None else {}
-    )
+    newest_size = newest.size if newest is not None else 0
     zero = _LevelZero(agree=newest is not None and size == newest.size)
     seen = history.seen
     sizes = sorted({s.checkpoint.size for s in seen if s.checkpoint.size <= size})
@@ -192,7 +197,9 @@ def check_tree(
         if len(leaves) == TILE_WIDTH:
             tops.append(nodes(TILE_HEIGHT, 0))
             frontier.append(tops[-1])
-        newest_tile = newest_level0.get(n)
+        # the newest tree's level-0 tile here, by position: the newest size is the audited
+        # party's word, and may claim more tiles than any bundle could hold
+        newest_tile = tile_for(0, first, newest_size) if first < newest_size else None
         if newest_tile not in bundle.tiles:
             zero.agree = False
         for tile in level0.pop(n, ()):
@@ -301,18 +308,19 @@ def _check_consistency(
 
 def _tile_hashes(bundle: Bundle, size: int) -> TreeHashes | None:
     """The tree the level-0 tile files give at ``size``, or None if they cannot give it."""
-    tiles = [t for t in tiles_for_size(size) if t.level == 0]
 
     def leaves_of(n: int) -> list[bytes]:
-        tile = tiles[n]
+        tile = tile_for(0, n * TILE_WIDTH, size)
         return split_tile(bundle.tiles[tile], tile)
 
+    # tile by tile, up to the first one absent: never more than the bundle holds, whatever
+    # size the checkpoint claims
     tops: list[bytes] = []
     try:
-        for n, tile in enumerate(tiles):
-            if tile not in bundle.tiles:
+        for first in range(0, size, TILE_WIDTH):
+            if tile_for(0, first, size) not in bundle.tiles:
                 return None
-            leaves = leaves_of(n)
+            leaves = leaves_of(first // TILE_WIDTH)
             if len(leaves) == TILE_WIDTH:
                 tops.append(_tile_levels(leaves)(TILE_HEIGHT, 0))
     except (CheckpointError, BundleError):

@@ -34,7 +34,6 @@ entry from the log, so an entry admitted under a forged registry would be report
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
@@ -211,7 +210,7 @@ def _list(value: Any, what: str) -> list[Any]:
 def _hash(value: Any) -> bytes:
     try:
         raw = base64.b64decode(_string(value, "frontier hash"), validate=True)
-    except binascii.Error as e:
+    except ValueError as e:  # binascii.Error, or a text that is not ASCII
         raise StoreError(f"snapshot frontier hash is not base64: {e}") from e
     if len(raw) != HASH_SIZE or base64.b64encode(raw).decode() != value:
         raise StoreError(f"snapshot frontier hash is not {HASH_SIZE} canonically encoded bytes")

@@ -343,14 +343,19 @@ def parse_compact_json(data: bytes) -> Any:
     """The value of bytes that ``compact_json`` wrote, and of nothing else.
 
     Raises:
-        CanonicalError: the bytes are not UTF-8 JSON, repeat an object key, hold a float or a
-            constant (NaN, Infinity), or are not exactly the form ``compact_json`` writes.
+        CanonicalError: the bytes are not UTF-8 JSON, repeat an object key, hold a float, a
+            constant (NaN, Infinity) or a lone surrogate, or are not exactly the form
+            ``compact_json`` writes.
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from e
     value = _loads(text, _unique_object)
-    if compact_json(value) != data:
+    try:
+        written = compact_json(value)
+    except UnicodeEncodeError as e:  # an escaped lone surrogate: ``compact_json`` writes none
+        raise CanonicalError("string holds a lone surrogate, which is not valid Unicode") from e
+    if written != data:
         raise CanonicalError("not in the form it is written in (key order, spacing)")
     return value

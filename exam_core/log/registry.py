@@ -209,7 +209,12 @@ class KeyRegistry:
         if verified_public_key is None:
             verify_entry_signature(entry, verifier)
         elif verified_public_key != verifier.public_key:
-            raise EntryError("bad_signature", f"entry is not signed by the key of {actor}")
+            # verified under another key of that name (a refused registration of it): say why
+            # as a check without the hint says it, so workers or none, the finding is the same
+            verify_entry_signature(entry, verifier)
+            raise EntryError(
+                "bad_signature", f"entry is not signed by the registered key of {actor}"
+            )
         # (5) the role may sign this type
         if role not in schema.roles:
             raise EntryError("role_forbidden", f"role {role} may not sign {schema.type}")

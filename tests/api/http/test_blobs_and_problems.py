@@ -109,10 +109,15 @@ def test_a_path_or_query_too_long_is_414(client: AppClient) -> None:
     assert client.get("/seq", params={"actor": "a" * 512}).status_code == 200
 
 
-def test_a_malformed_content_length_is_400(client: AppClient) -> None:
-    answer = client.post(
-        "/entries", content=b"abc", headers={"Content-Length": "3, 3"}
-    )  # two values: a request-smuggling shape
+@pytest.mark.parametrize(
+    "declared",
+    [
+        b"3, 3",  # two values: a request-smuggling shape
+        "\u00b3".encode("latin-1"),  # a digit to ``str.isdigit``, not to ``int``: was a 500
+    ],
+)
+def test_a_malformed_content_length_is_400(client: AppClient, declared: bytes) -> None:
+    answer = client.post("/entries", content=b"abc", headers={b"Content-Length": declared})
     assert answer.status_code == 400
     assert answer.json()["type"] == PROBLEM + "bad-request"
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.types import Message, Scope
 
+from api.monitor.app import create_app
 from exam_core.log.cosignature import add_cosignatures, verified_witnesses
 from exam_core.log.cosignature import cosignature_verifier_from_vkey as witness_key
 from exam_core.log.note import Ed25519Signer
@@ -111,3 +114,40 @@ def test_hostile_requests_get_4xx_never_500(
 ) -> None:
     answer = http.request(method, path, content=body)
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+
+
+@pytest.mark.parametrize("declared", ["²", "9" * 5000, "0" * 40 + "12"])
+def test_a_declared_length_no_server_passes_is_a_4xx_in_the_app_too(
+    monitor: Monitor, declared: str
+) -> None:
+    """uvicorn refuses such a Content-Length itself; the app, served by another server or
+    called directly, answers 4xx as well (``int`` refused "²" and 5,000 digits: a 500)."""
+    body = b"old 0\n\nx\n"
+    answers: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        answers.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/add-checkpoint",
+        "raw_path": b"/add-checkpoint",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"monitor"),
+            (b"content-length", declared.encode("latin-1", "replace")),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("monitor", 80),
+    }
+    asyncio.run(create_app(monitor)(scope, receive, send))
+    status = next(m["status"] for m in answers if m["type"] == "http.response.start")
+    assert 400 <= status < 500

@@ -240,6 +240,8 @@ def _resealed(state: bytes, change: Any) -> bytes:
         (lambda b: b["replayers"].update(ScoringReplayer={"exams": []}), "no state"),
         (lambda b: b["replayers"]["AllocationReplayer"].update(allow_dev_beacon=False), "with"),
         (lambda b: b.update(origin="other.example/log"), "of log"),
+        (lambda b: b["frontier"].__setitem__(0, "\u00e9" + b["frontier"][0][1:]), "not base64"),
+        (lambda b: _dumps(b).replace('"origin":"', '"origin":"\\udcff', 1), "lone surrogate"),
     ],
 )
 def test_a_forged_state_with_a_matching_digest_is_refused_clearly(
@@ -287,6 +289,18 @@ def test_a_replayer_that_cannot_restore_makes_the_audit_refuse(
         check_bundle_since(
             bundle_from_files(log.files()), decode_state(state), [*_replayers(), _Forgetful()]
         )
+
+
+@pytest.mark.parametrize("size", [5, 256, 300])
+def test_a_bundle_that_did_not_grow_audits_from_its_state_as_in_full(size: int) -> None:
+    """The entry bundle of a partial last tile holds no entry after the saved size: it is not
+    read again, so it is not missing (a log that did not grow since the last audit)."""
+    log = demo_log(size, checkpoint_every=size)
+    files = log.files()
+    full, end = _full(files)
+    resumed, _ = _since(files, _save(full, end))
+    assert full.ok
+    assert _summary(resumed) == _summary(full)
 
 
 def test_no_state_is_saved_from_an_audit_that_failed() -> None:

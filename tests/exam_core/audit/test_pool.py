@@ -146,6 +146,30 @@ def test_a_registration_of_another_key_type_is_a_finding_in_every_process(sigtyp
     assert pooled.findings == serial.findings
 
 
+def test_an_entry_signed_by_a_refused_second_key_of_a_name_is_the_same_finding() -> None:
+    """A second key registered under a name already registered is refused (``key_exists``),
+    but the pre-scan hands it to the workers, who verify the entries it signs with it: the
+    registry then refuses them with the very finding it gives without workers."""
+    log = LogBuilder()
+    demo = log.key("d1", "demo")
+    second = Ed25519Signer.from_seed(demo.name, bytes(range(32)))
+    refused = log.append(log.admin, "key.registered", name=demo.name, vkey=second.vkey, role="demo")
+    log.append(demo, "demo.event", n=0)
+    signed = log.append(second, "demo.event", n=1)
+    log.checkpoint()
+    files = log.files()
+    serial = check_bundle(bundle_from_files(files), policy=files["policy"])
+    with ProcessSignatureCheck(workers=1, chunk=2) as pool:
+        pooled = check_bundle(
+            bundle_from_files(files), policy=files["policy"], signature_check=pool
+        )
+    assert [(f.index, f.code) for f in serial.errors] == [
+        (refused, "key_exists"),
+        (signed, "bad_signature"),
+    ]
+    assert pooled.findings == serial.findings
+
+
 def test_a_pool_is_used_as_a_context_manager() -> None:
     with pytest.raises(RuntimeError, match="context manager"):
         ProcessSignatureCheck(workers=1)([], {})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from exam_core.centre.centre import KEYS_DIR, SNAPSHOT_FILE, Centre, key_file_na
 from exam_core.centre.ingest import AdmissionState
 from exam_core.centre.keys import read_key_file
 from exam_core.centre.snapshot import (
+    FORMAT,
     CentreSnapshot,
     decode_snapshot,
     encode_snapshot,
@@ -330,3 +333,22 @@ def test_snapshot_registry_must_not_contradict_itself(centre: Centre) -> None:
             ed25519_verifier_from_vkey(centre.log_vkey),
             snapshot.checkpoint,
         )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda text: text.replace('"frontier":["', '"frontier":["\u00e9', 1), "not base64"),
+        (lambda text: text.replace('"origin":"', '"origin":"\\udcff', 1), "lone surrogate"),
+    ],
+)
+def test_a_resealed_snapshot_with_odd_text_is_refused(
+    centre: Centre, change: Callable[[str], str], reason: str
+) -> None:
+    """A snapshot whose digest matches but whose text holds what no writer writes (a frontier
+    hash that is not ASCII, an escaped lone surrogate) is refused with ``StoreError``."""
+    data = (grown_and_closed(centre, 3) / SNAPSHOT_FILE).read_bytes()
+    body = change(data.split(b"\n", 1)[1].decode()).encode()
+    forged = FORMAT + b" sha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    with pytest.raises(StoreError, match=reason):
+        decode_snapshot(forged)

@@ -215,3 +215,11 @@ def test_the_flat_fast_path_accepts_only_canonical_objects(tokens: list[str]) ->
 def test_flat_objects_parse_as_by_the_exact_path(data: bytes) -> None:
     assert parse_canonical(data) == json.loads(data)
     assert canonical_json(parse_canonical(data)) == data
+
+
+@pytest.mark.parametrize("data", [b'["\\udcff"]', b'{"\\ud800":1}', b'{"a":"x\\udfffy"}'])
+def test_a_state_file_with_an_escaped_lone_surrogate_is_refused(data: bytes) -> None:
+    """``compact_json`` can write no lone surrogate: one escaped in a state file is refused
+    with the parser's own error (re-encoding it to compare raised UnicodeEncodeError)."""
+    with pytest.raises(CanonicalError, match="lone surrogate"):
+        canonical.parse_compact_json(data)
