@@ -22,7 +22,8 @@ def bind(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (port 0: any free port), not yet listening.
 
     Raises:
-        StoreError: the address cannot be resolved or bound (in use, not ours, no permission).
+        StoreError: the address is not a host name, or cannot be resolved or bound (in use,
+            not ours, no permission).
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -30,6 +31,10 @@ def bind(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, kind, proto)
     except OSError as e:
         raise StoreError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    except UnicodeError as e:
+        # The resolver encodes a name as IDNA first: a label over 63 characters, an empty one
+        # ("a..b") or argv bytes that are not UTF-8 fail there, before any OSError.
+        raise StoreError(f"cannot listen on {host}:{port}: not a host name ({e})") from e
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import ssl
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from api.cli.arguments import integer, seconds
+from api.cli.log import passphrase
 from api.client import CentreClient
 from api.gateway import run_gateway_loop, run_remote_gateway_loop
 from devices.device_spec import BAUD_RATES, KIND_CHOICES, DeviceSpec
@@ -260,12 +260,7 @@ def run_gateway(args: argparse.Namespace) -> int:
         )
     if args.key is None:
         raise DeviceConfigError("--centre-url needs --key, the gateway's private key file")
-    passphrase = None
-    if args.passphrase_env is not None:
-        value = os.environ.get(args.passphrase_env)
-        if value is None:
-            raise DeviceConfigError(f"environment variable {args.passphrase_env} is not set")
-        passphrase = value.encode()
+    key_passphrase = passphrase(args)
     verify: ssl.SSLContext | bool = True
     if args.ca_file is not None:
         verify = ssl.create_default_context(cafile=str(args.ca_file))
@@ -275,7 +270,7 @@ def run_gateway(args: argparse.Namespace) -> int:
             args.key,
             config,
             stop,
-            passphrase=passphrase,
+            passphrase=key_passphrase,
             duration_s=args.duration_s,
             cycles=args.cycles,
         )

@@ -126,7 +126,9 @@ def passphrase(args: argparse.Namespace) -> bytes | None:
     value = os.environ.get(var)
     if value is None:
         raise KeyFormatError(f"environment variable {var} (the passphrase) is not set")
-    return value.encode()
+    # The bytes the environment holds: Python decodes a value that is not UTF-8 with
+    # surrogateescape, which str.encode() refuses with a traceback.
+    return os.fsencode(value)
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -33,6 +33,23 @@ class Appended:
     receipt: bytes | None = None
 
 
+def _centre_url(base_url: str) -> httpx.URL:
+    """``base_url`` parsed, once, into the URL every request of a client starts from.
+
+    Raises:
+        UnavailableError: it is no URL, or its host is no name a resolver takes.
+    """
+    try:
+        url = httpx.URL(base_url.rstrip("/"))
+        # The resolver encodes a name as IDNA before it looks it up: an empty label ("a..b")
+        # or one over 63 characters fails there with a UnicodeError, which httpx passes on
+        # as it is, from the first request rather than here.
+        url.host.encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as e:
+        raise UnavailableError(f"{base_url!r} is not a URL a centre can be reached at: {e}") from e
+    return url
+
+
 class CentreClient:
     """A connection pool to one centre, with a bearer token for reads (optional)."""
 
@@ -46,10 +63,15 @@ class CentreClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """A client of the centre at ``base_url``.
+
+        Raises:
+            UnavailableError: ``base_url`` is no URL a centre can be reached at.
+        """
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         self.retry = retry if retry is not None else RetryPolicy()
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
+            base_url=_centre_url(base_url),
             headers=headers,
             verify=verify,
             timeout=timeout_s,

@@ -99,5 +99,7 @@ class HttpBeacon:
                     detail = bytes(data[:300]).decode("utf-8", "replace")
                     raise BeaconError(f"{url} answered {answer.status_code}: {detail}")
                 return bytes(data)
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as e:
+            # InvalidURL (a host that is not IDNA) is no HTTPError; the resolver's UnicodeError
+            # (an empty label, one over 63 characters) comes through httpx as it is.
             raise BeaconError(f"{url}: {type(e).__name__}: {e}") from e

@@ -40,6 +40,12 @@ __all__ = ["DEFAULT_TIMEOUT_S", "HttpLogSource", "MirrorClient", "http_sources",
 DEFAULT_TIMEOUT_S = 10.0
 
 
+_NO_ANSWER = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
+"""What a GET of a centre's URL raises when no answer comes: httpx's InvalidURL (a host that is
+not IDNA) is no HTTPError, and httpx passes on the resolver's UnicodeError (an empty label, one
+over 63 characters) as it is."""
+
+
 class MirrorClient(httpx.Client):
     """An httpx client for the mirror, whose transport tile reads use directly (see above)."""
 
@@ -96,7 +102,7 @@ class HttpLogSource:
         try:
             with self._client.stream("GET", url, headers=headers) as answer:
                 return _body(answer, url, path, limit)
-        except httpx.HTTPError as e:
+        except _NO_ANSWER as e:
             raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
 
     def _get_direct(self, client: MirrorClient, path: str, limit: int) -> bytes:
@@ -113,7 +119,7 @@ class HttpLogSource:
                 return _body(answer, url, path, limit)
             finally:
                 answer.close()
-        except httpx.HTTPError as e:
+        except _NO_ANSWER as e:
             raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
 
 

@@ -55,7 +55,10 @@ class WitnessTransport:
                 return WitnessAnswer(
                     answer.status_code, answer.headers.get("content-type", ""), bytes(data)
                 )
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as e:
+            # InvalidURL (a host that is not IDNA) is no HTTPError, and httpx passes on the
+            # resolver's UnicodeError (an empty label, one over 63 characters) as it is: a
+            # witness URL such as http://a..b/ would otherwise end the witnessing thread.
             raise WitnessUnreachableError(f"{self.url}: {type(e).__name__}: {e}") from e
 
     def close(self) -> None:

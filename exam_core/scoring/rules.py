@@ -32,6 +32,8 @@ DISQUALIFYING = 100
 
 SUBJECT_2 = 2
 SUBJECT_3 = 3
+_SUBJECT_KEYS = {str(n): n for n in (SUBJECT_2, SUBJECT_3)}
+"""The keys of ``pass_marks``: a subject in its one decimal spelling."""
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,11 @@ def parse_rule_table(data: bytes) -> RuleTable:
         raise ScoringError("pass_marks must be an object")
     for subject, marks in doc["pass_marks"].items():
         parsed = _int_map(marks, f"pass_marks.{subject}")
-        if "default" not in parsed or not subject.isdigit():
-            raise ScoringError(f"pass_marks.{subject} needs a default and a numeric subject")
-        pass_marks[int(subject)] = parsed
+        # The key names a subject exactly as the rules' "subjects" do: "²" or "١" pass
+        # str.isdigit() and "02" would silently stand for (or replace) subject 2.
+        if "default" not in parsed or subject not in _SUBJECT_KEYS:
+            raise ScoringError(f"pass_marks.{subject!r} needs a default and a subject 2 or 3")
+        pass_marks[_SUBJECT_KEYS[subject]] = parsed
     tel = _int_map(doc["telemetry"], "telemetry")
     _exact_keys(tel, {"timing_tolerance_ms", "max_step_mm", "max_speed_mm_s"}, "telemetry")
     rules: dict[str, Rule] = {}

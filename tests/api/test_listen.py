@@ -34,3 +34,11 @@ def test_a_taken_port_is_a_clear_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(StoreError, match=f"cannot listen on 127.0.0.1:{port}"):
             bind("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("host", ["a" * 64, "a..b", ".", "a\udcffb"])
+def test_a_host_that_is_no_host_name_is_a_clear_error(host: str) -> None:
+    # Each fails in the IDNA encoding getaddrinfo does first (a 64-character label, an empty
+    # label, an argv byte that is not UTF-8), with a UnicodeError rather than an OSError.
+    with pytest.raises(StoreError, match=r"cannot listen on .*: not a host name"):
+        bind(host, 0)

@@ -17,6 +17,7 @@ import pytest
 
 from allocation import ASSIGNMENT_FILE, MANIFEST_FILE, PROOF_FILE
 from api.cli.main import main
+from exam_core.centre.centre import Centre
 from exam_core.errors import InputFileError
 from exam_core.input_file import read_input_file, read_json_file
 
@@ -262,6 +263,46 @@ def test_numbers_out_of_range_are_refused_before_any_work(
 def test_emulate_with_a_fault_delay_of_nan_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["emulate", "jammer", "--listen", "socket://127.0.0.1:0", "--faults", "slow=nans"]
     assert "duration" in exits_2(capsys, argv)
+
+
+# --- the environment -----------------------------------------------------------------------
+
+NOT_UTF8 = b"pass\xffword"
+"""A passphrase an operator's shell may hold: Python decodes it with surrogateescape."""
+
+
+def test_a_passphrase_that_is_not_utf8_is_the_bytes_the_environment_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EXAM_TEST_PASSPHRASE", os.fsdecode(NOT_UTF8))
+    root = tmp_path / "c"
+    argv = ["init", "--dir", str(root), "--origin", ORIGIN, "--passphrase-env"]
+    assert main([*argv, "EXAM_TEST_PASSPHRASE"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    Centre.open(root, passphrase=NOT_UTF8).close()
+
+
+@pytest.mark.parametrize("value", [None, NOT_UTF8])
+def test_the_gateway_reads_its_passphrase_as_every_command_does(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    value: bytes | None,
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("EXAM_TEST_PASSPHRASE", os.fsdecode(value))
+    else:
+        monkeypatch.delenv("EXAM_TEST_PASSPHRASE", raising=False)
+    config = tmp_path / "gateway.json"
+    jammer = {"name": "room-1/jammer", "kind": "jammer", "url": "socket://127.0.0.1:9"}
+    room = {"room": "room-1", "jammers": {jammer["name"]: [1]}, "canaries": [], "max_age_ms": 2000}
+    config.write_text(json.dumps({"key": "gateway/room-1", "devices": [jammer], "rooms": [room]}))
+    key = tmp_path / "gateway.pem"
+    key.write_bytes(b"not a key")
+    argv = ["gateway", "--centre-url", "http://127.0.0.1:9", "--key", str(key), "--cycles", "1"]
+    argv += ["--config", str(config), "--passphrase-env", "EXAM_TEST_PASSPHRASE"]
+    line = exits_2(capsys, argv)
+    assert ("EXAM_TEST_PASSPHRASE" in line) == (value is None)
 
 
 # --- the reader itself ---------------------------------------------------------------------

@@ -78,3 +78,9 @@ def test_a_value_of_another_day_does_not_verify(
 def test_an_unreachable_monitor_is_a_beacon_error() -> None:
     with pytest.raises(BeaconError, match="ConnectError"):
         HttpBeacon("http://127.0.0.1:9", 1, [])
+
+
+@pytest.mark.parametrize("url", ["http://a..b", f"http://{'a' * 64}.example", "http://ü..b"])
+def test_a_beacon_url_whose_host_is_no_name_is_a_beacon_error(url: str) -> None:
+    with pytest.raises(BeaconError, match=r"InvalidURL|UnicodeError"):
+        HttpBeacon(url, 1, [])

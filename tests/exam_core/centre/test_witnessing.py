@@ -14,6 +14,7 @@ from exam_core.audit.check import check_bundle
 from exam_core.audit.reader import read_bundle
 from exam_core.centre.centre import Centre
 from exam_core.centre.export import export_bundle
+from exam_core.centre.witness_http import WitnessTransport, WitnessUnreachableError
 from exam_core.errors import CheckpointError, KeyFormatError, StoreError
 from exam_core.log.cosignature import verified_witnesses
 from exam_core.log.schemas.types import DEMO
@@ -178,3 +179,15 @@ def test_naming_witnesses_in_the_policy(centre: Centre, monitor: Monitor) -> Non
     centre.close()
     with Centre.open(root) as again:
         assert len(again.policy().witnesses) == 2
+
+
+@pytest.mark.parametrize("url", ["http://a..b", f"http://{'a' * 64}.example", "http://ü..b"])
+def test_a_witness_url_whose_host_is_no_name_is_unreachable_not_a_crash(url: str) -> None:
+    # httpx raises InvalidURL (no HTTPError) for the last and passes on the resolver's
+    # UnicodeError for the others; either would have ended the witnessing thread.
+    transport = WitnessTransport(url)
+    try:
+        with pytest.raises(WitnessUnreachableError, match=r"InvalidURL|UnicodeError"):
+            transport.add_checkpoint(b"old 0\n")
+    finally:
+        transport.close()

@@ -119,6 +119,13 @@ def _mutated(change: Any) -> bytes:
         lambda d: d["rules"][1].update(code=d["rules"][0]["code"]),
         lambda d: d["rules"][1]["params"].update(max_ms=2.5),
         lambda d: d["pass_marks"]["2"].pop("default"),
+        # A subject key that str.isdigit() takes but int() refuses, reads otherwise, or that
+        # is another spelling of a subject the table has already.
+        lambda d: d["pass_marks"].update({"²": {"default": 80}}),
+        lambda d: d["pass_marks"].update({"1" * 5_000: {"default": 80}}),
+        lambda d: d["pass_marks"].update({"\u0663": {"default": 80}}),
+        lambda d: d["pass_marks"].update({"02": {"default": 0}}),
+        lambda d: d["pass_marks"].update({"1": {"default": 80}}),
         lambda d: d["telemetry"].update(extra=1),
         lambda d: d["rules"][0].update(method=0),
         lambda d: d["rules"][0].update(method="2"),
