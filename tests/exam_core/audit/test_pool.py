@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from exam_core.audit import pool as audit_pool
-from exam_core.audit.check import check_bundle
+from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import bundle_from_files
 from exam_core.log.entry import make_entry
@@ -121,6 +121,21 @@ def test_unregistered_keys_verify_nothing() -> None:
         assert list(pool(entries, {})) == [None] * len(entries)
 
 
+def _audited_in_one_process_and_with_a_worker(
+    log: LogBuilder, chunk: int
+) -> tuple[AuditReport, AuditReport]:
+    """``log``, checkpointed now, audited with its policy pinned: in one process, then with one
+    worker process verifying chunks of ``chunk`` entries."""
+    log.checkpoint()
+    files = log.files()
+    serial = check_bundle(bundle_from_files(files), policy=files["policy"])
+    with ProcessSignatureCheck(workers=1, chunk=chunk) as pool:
+        pooled = check_bundle(
+            bundle_from_files(files), policy=files["policy"], signature_check=pool
+        )
+    return serial, pooled
+
+
 @pytest.mark.parametrize("sigtype", [0x02, 0x04, 0xFF])
 def test_a_registration_of_another_key_type_is_a_finding_in_every_process(sigtype: int) -> None:
     """A key of another signature type, of any length, cannot verify an entry: the pre-scan
@@ -135,13 +150,7 @@ def test_a_registration_of_another_key_type_is_a_finding_in_every_process(sigtyp
     at = log.append(log.admin, "key.registered", name=name, vkey=vkey, role="demo")
     for n in range(40):
         log.append(demo, "demo.event", n=n)
-    log.checkpoint()
-    files = log.files()
-    serial = check_bundle(bundle_from_files(files), policy=files["policy"])
-    with ProcessSignatureCheck(workers=1, chunk=8) as pool:
-        pooled = check_bundle(
-            bundle_from_files(files), policy=files["policy"], signature_check=pool
-        )
+    serial, pooled = _audited_in_one_process_and_with_a_worker(log, chunk=8)
     assert [(f.index, f.code) for f in pooled.findings] == [(at, "schema")]
     assert pooled.findings == serial.findings
 
@@ -156,13 +165,7 @@ def test_an_entry_signed_by_a_refused_second_key_of_a_name_is_the_same_finding()
     refused = log.append(log.admin, "key.registered", name=demo.name, vkey=second.vkey, role="demo")
     log.append(demo, "demo.event", n=0)
     signed = log.append(second, "demo.event", n=1)
-    log.checkpoint()
-    files = log.files()
-    serial = check_bundle(bundle_from_files(files), policy=files["policy"])
-    with ProcessSignatureCheck(workers=1, chunk=2) as pool:
-        pooled = check_bundle(
-            bundle_from_files(files), policy=files["policy"], signature_check=pool
-        )
+    serial, pooled = _audited_in_one_process_and_with_a_worker(log, chunk=2)
     assert [(f.index, f.code) for f in serial.errors] == [
         (refused, "key_exists"),
         (signed, "bad_signature"),
