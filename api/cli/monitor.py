@@ -32,6 +32,7 @@ from api.cli import monitor_warnings
 from api.cli.arguments import integer
 from api.cli.log import passphrase, passphrase_option
 from api.listen import bind, url_of
+from exam_core.centre.witness_http import url_problem
 from exam_core.errors import StoreError
 from exam_core.monitoring.centre_tokens import check_token, store_token
 from exam_core.monitoring.home import create_monitor, open_monitor
@@ -132,11 +133,13 @@ def run_add_centre(args: argparse.Namespace) -> int:
 
     Raises:
         KeyFormatError: the vkey is not an Ed25519 log key.
-        StoreError: the URL is not http(s), or the origin is watched with another key or URL.
+        StoreError: no request can be sent to the URL (``witness_http.url_problem``), or the
+            origin is watched with another key or URL.
     """
     url = args.url.rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise StoreError(f"centre URL {args.url!r} is not an http(s) URL prefix")
+    problem = url_problem(url)
+    if problem is not None:
+        raise StoreError(f"centre URL {args.url!r}: {problem}")
     if args.token is not None:
         check_token(args.token)  # before the centre is added: a refusal adds nothing
     with open_monitor(args.dir, passphrase=passphrase(args)) as monitor:

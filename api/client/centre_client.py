@@ -19,6 +19,7 @@ import httpx
 
 from api.client.errors import RefusedError, UnavailableError
 from api.client.retry import RETRYABLE_STATUS, RetryPolicy
+from exam_core.centre.witness_http import url_problem
 
 DEFAULT_TIMEOUT_S = 35.0
 """A little more than the centre's own wait for publication (30 s)."""
@@ -39,15 +40,10 @@ def _centre_url(base_url: str) -> httpx.URL:
     Raises:
         UnavailableError: it is no URL, or its host is no name a resolver takes.
     """
-    try:
-        url = httpx.URL(base_url.rstrip("/"))
-        # The resolver encodes a name as IDNA before it looks it up: an empty label ("a..b")
-        # or one over 63 characters fails there with a UnicodeError, which httpx passes on
-        # as it is, from the first request rather than here.
-        url.host.encode("idna")
-    except (httpx.InvalidURL, UnicodeError) as e:
-        raise UnavailableError(f"{base_url!r} is not a URL a centre can be reached at: {e}") from e
-    return url
+    problem = url_problem(base_url)
+    if problem is not None:
+        raise UnavailableError(f"{base_url!r} is not a URL a centre can be reached at: {problem}")
+    return httpx.URL(base_url.rstrip("/"))
 
 
 class CentreClient:

@@ -15,6 +15,7 @@ import httpx
 
 from allocation.beacon import BeaconReading, HashChainCommitment, parse_commitment
 from allocation.errors import BeaconError
+from exam_core.centre.witness_http import NO_ANSWER
 from exam_core.log.note import NoteVerifier
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -99,7 +100,5 @@ class HttpBeacon:
                     detail = bytes(data[:300]).decode("utf-8", "replace")
                     raise BeaconError(f"{url} answered {answer.status_code}: {detail}")
                 return bytes(data)
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as e:
-            # InvalidURL (a host that is not IDNA) is no HTTPError; the resolver's UnicodeError
-            # (an empty label, one over 63 characters) comes through httpx as it is.
+        except NO_ANSWER as e:
             raise BeaconError(f"{url}: {type(e).__name__}: {e}") from e

@@ -26,6 +26,7 @@ from urllib.request import getproxies
 
 import httpx
 
+from exam_core.centre.witness_http import NO_ANSWER
 from exam_core.log.checkpoint import MAX_CHECKPOINT_BYTES
 from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES, TILE_MAX_BYTES, TilePath
 from exam_core.monitoring.mirror_source import (
@@ -38,12 +39,6 @@ from exam_core.monitoring.store import KnownLog
 __all__ = ["DEFAULT_TIMEOUT_S", "HttpLogSource", "MirrorClient", "http_sources", "mirror_client"]
 
 DEFAULT_TIMEOUT_S = 10.0
-
-
-_NO_ANSWER = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
-"""What a GET of a centre's URL raises when no answer comes: httpx's InvalidURL (a host that is
-not IDNA) is no HTTPError, and httpx passes on the resolver's UnicodeError (an empty label, one
-over 63 characters) as it is."""
 
 
 class MirrorClient(httpx.Client):
@@ -102,7 +97,7 @@ class HttpLogSource:
         try:
             with self._client.stream("GET", url, headers=headers) as answer:
                 return _body(answer, url, path, limit)
-        except _NO_ANSWER as e:
+        except NO_ANSWER as e:
             raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
 
     def _get_direct(self, client: MirrorClient, path: str, limit: int) -> bytes:
@@ -119,7 +114,7 @@ class HttpLogSource:
                 return _body(answer, url, path, limit)
             finally:
                 answer.close()
-        except _NO_ANSWER as e:
+        except NO_ANSWER as e:
             raise SourceUnavailableError(f"{url}: {type(e).__name__}: {e}") from e
 
 

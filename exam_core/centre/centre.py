@@ -64,6 +64,7 @@ from exam_core.centre.snapshot import (
     verify_snapshot,
 )
 from exam_core.centre.store import LogStore
+from exam_core.centre.witness_http import url_problem
 from exam_core.centre.witnessing import Witnessing, describe
 from exam_core.db.engine import make_engine
 from exam_core.errors import KeyFormatError, StoreError
@@ -604,12 +605,13 @@ class Centre:
         Raises:
             KeyFormatError: ``vkey`` is not a ``cosignature/v1`` (0x04) vkey.
             CheckpointError: the witness is named already, or the quorum is out of range.
-            StoreError: ``url`` is not an http(s) URL.
+            StoreError: no request can be sent to ``url`` (``witness_http.url_problem``).
             OSError: ``centre.json`` cannot be written (it is then left as it was).
         """
         cosignature_verifier_from_vkey(vkey)
-        if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
-            raise StoreError(f"witness URL {url!r} is not an http(s) URL prefix")
+        problem = url_problem(url)
+        if problem is not None:
+            raise StoreError(f"witness URL {url!r}: {problem}")
         config = replace(
             self.config,
             witnesses=(*self.config.witnesses, WitnessConfig(vkey, url.rstrip("/"))),

@@ -4,6 +4,10 @@
 this module only POSTs the body to ``<submission prefix>/add-checkpoint`` and hands back the
 status, content type and (bounded) body — the seam, like ``devices.transport`` for serial
 lines.  One keep-alive client per witness, as tlog-witness recommends.
+
+It also holds what every HTTP client of the project (witnessing here; the monitor's mirror and
+beacon, the machines' centre client in ``api``) agrees on with httpx: which exceptions mean no
+answer came (``NO_ANSWER``), and which URLs no request can be sent to (``url_problem``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,25 @@ from exam_core.log.tlog_witness import ADD_CHECKPOINT_PATH
 DEFAULT_TIMEOUT_S = 5.0
 MAX_ANSWER_BYTES = 64 * 1024
 """A witness answers a few signature lines or a size; anything longer is not an answer."""
+
+
+NO_ANSWER: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
+"""What an httpx request raises when no answer comes: its own errors; ``InvalidURL``, which is
+no ``HTTPError``, for a host that is not IDNA; and the resolver's ``UnicodeError`` (an empty
+label, one over 63 characters), which httpx passes on as it is."""
+
+
+def url_problem(url: str) -> str | None:
+    """Why no request can be sent to ``url`` — not an http(s) URL, blanks in it, or a host that
+    is no name a resolver takes (``http://a..b/``) — or None when one can."""
+    if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
+        return "not an http(s) URL"
+    try:
+        # the resolver encodes the name as IDNA before it looks it up, at the first request
+        httpx.URL(url).host.encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as e:
+        return f"its host is no name a resolver takes ({e})"
+    return None
 
 
 class WitnessUnreachableError(Exception):
@@ -55,10 +78,7 @@ class WitnessTransport:
                 return WitnessAnswer(
                     answer.status_code, answer.headers.get("content-type", ""), bytes(data)
                 )
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as e:
-            # InvalidURL (a host that is not IDNA) is no HTTPError, and httpx passes on the
-            # resolver's UnicodeError (an empty label, one over 63 characters) as it is: a
-            # witness URL such as http://a..b/ would otherwise end the witnessing thread.
+        except NO_ANSWER as e:  # a witness named before its URL was checked ends no thread
             raise WitnessUnreachableError(f"{self.url}: {type(e).__name__}: {e}") from e
 
     def close(self) -> None:

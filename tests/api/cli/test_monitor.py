@@ -165,11 +165,12 @@ def test_monitor_commands_refuse_bad_input_in_one_line(
     )
     assert code == 2
     one_line_error(err)
-    code, _, err = run(
-        capsys, "monitor", "add-centre", "--dir", monitor, "gopher://c", monitor_keys["beacon"]
-    )
-    assert code == 2
-    assert "URL" in one_line_error(err)
+    for url in ("gopher://c", "http://a..b/", "http://ü..b"):
+        code, _, err = run(
+            capsys, "monitor", "add-centre", "--dir", monitor, url, monitor_keys["beacon"]
+        )
+        assert code == 2
+        assert "URL" in one_line_error(err)
     code, _, err = run(capsys, "monitor", "serve", "--dir", str(tmp_path / "nothing"))
     assert code == 2
     assert "not a monitor directory" in one_line_error(err)

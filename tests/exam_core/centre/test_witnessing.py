@@ -172,8 +172,9 @@ def test_naming_witnesses_in_the_policy(centre: Centre, monitor: Monitor) -> Non
     assert other.name == "other.example/m2"
     with pytest.raises(KeyFormatError):
         centre.add_witness(centre.log_vkey, "https://x.example")
-    with pytest.raises(StoreError, match="URL"):
-        centre.add_witness(monitor.mirror_vkey, "ftp://x.example")
+    for url in ("ftp://x.example", "http://a..b/", f"https://{'a' * 64}.example", "http://ü..b"):
+        with pytest.raises(StoreError, match="URL"):
+            centre.add_witness(monitor.mirror_vkey, url)
     # What was refused left centre.json as it was; it reopens with the two witnesses.
     root = centre.root
     centre.close()
