@@ -32,6 +32,12 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+
+# What the board's shared arrays and lock are made by, imported with this module rather than by
+# the first board an audit makes: they bring ``tempfile`` and ``subprocess``, ~10 ms that the
+# first audit of a process would otherwise spend before any worker could start.
+import multiprocessing.sharedctypes  # noqa: F401
+import multiprocessing.synchronize  # noqa: F401
 import signal
 import sys
 import threading
