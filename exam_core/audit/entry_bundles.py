@@ -11,6 +11,7 @@ entries no checkpoint covers are left out of the later steps.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from itertools import groupby
 
 from exam_core.audit.log_entries import LogBundle, LogEntries
@@ -32,8 +33,15 @@ from exam_core.log.tiles import (
 __all__ = ["assemble_entries", "hold_to_checkpoint", "report_missing_bundles"]
 
 
-def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
+def assemble_entries(
+    bundle: Bundle,
+    findings: FindingLog,
+    lined_up: Callable[[LogBundle], None] | None = None,
+) -> LogEntries:
     """The entries of the full bundles in order, then of the widest partial bundle after them.
+
+    ``lined_up`` is handed each of the log's bundles as soon as it is known to be one, so that
+    work on its entries can start before the rest are read (``LinedUp.line_up``).
 
     Each bundle file is read once here, a position at a time (every file of one position is
     held together, to hold the partial ones to the log's), and its entries are counted; they
@@ -96,6 +104,8 @@ def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
                         KEY_REGISTERED_TEXT in data,
                     )
                 )
+                if lined_up is not None:
+                    lined_up(log[-1])
             log_open = full is not None and full[1] == TILE_WIDTH
         else:
             log_open = False
