@@ -14,6 +14,7 @@ import pytest
 from exam_core.centre.centre import KEYS_DIR, SNAPSHOT_FILE, Centre, key_file_name
 from exam_core.centre.ingest import AdmissionState
 from exam_core.centre.keys import read_key_file
+from exam_core.centre.sequencer import DEFAULT_SAVE_EVERY
 from exam_core.centre.snapshot import (
     FORMAT,
     CentreSnapshot,
@@ -63,8 +64,8 @@ def grown_and_closed(centre: Centre, entries: int) -> Path:
     return centre.root
 
 
-def reopen(centre: Centre, **options: int) -> Centre:
-    return Centre.open(centre.root, max_age_ms=5, **options)
+def reopen(centre: Centre, snapshot_every: int = DEFAULT_SAVE_EVERY) -> Centre:
+    return Centre.open(centre.root, max_age_ms=5, snapshot_every=snapshot_every)
 
 
 def replayed_view(root: Path) -> View:

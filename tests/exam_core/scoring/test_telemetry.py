@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -221,9 +222,9 @@ def _time_shift(fs: list[Frame], index: int, t: int) -> list[Frame]:
 def test_broken_recordings_are_refused_with_a_reason(
     signer: Ed25519Signer,
     table: RuleTable,
-    build,
+    build: Callable[[Ed25519Signer], list[bytes]],
     expected: str,
-    frame: int | None,  # type: ignore[no-untyped-def]
+    frame: int | None,
 ) -> None:
     with pytest.raises(TelemetryError) as e:
         _track(table, build(signer))
