@@ -13,9 +13,11 @@ from api.cli.main import main
 from exam_core.centre.centre import Centre, key_file_name
 from exam_core.centre.keys import write_key_file
 from exam_core.db.engine import make_engine
+from exam_core.errors import StoreError
 from exam_core.exam_day.room_rows import load_room
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.note import Ed25519Signer, encode_vkey
+from exam_core.log.schemas.types import ADMIN
 from tests.api.cli.test_log import ORIGIN, centre_dir, one_line_error, run
 
 __all__ = ["centre_dir"]  # the fixture, re-exported for pytest
@@ -184,8 +186,8 @@ def test_administrator_keys_are_not_registered_this_way(
                 device.vkey,
             ]
         )
-    with Centre.open(centre_dir) as centre, pytest.raises(Exception, match="made with the centre"):
-        centre.register_public_key("admin/a2", "admin", device.vkey)  # type: ignore[arg-type]
+    with Centre.open(centre_dir) as centre, pytest.raises(StoreError, match="made with the centre"):
+        centre.register_public_key("admin/a2", ADMIN, device.vkey)
 
 
 ROOM = {

@@ -253,7 +253,7 @@ class DayScript:
         self.repairs += 1
         repaired = repair_assignment(
             self.manifest,
-            tuple(self.assignment.items()),  # type: ignore[arg-type]
+            tuple((CandidateId(c), ExaminerId(e)) for c, e in self.assignment.items()),
             changes,
             draw_seed(self.allocation.beta),
             self.repairs,

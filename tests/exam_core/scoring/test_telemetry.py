@@ -127,7 +127,9 @@ def _rewrite_frame(blob: bytes, index: int, **changes: int) -> bytes:
         (lambda b: _rewrite_frame(b, 1, signals=1 << 20), "bad_value"),
     ],
 )
-def test_malformed_chunks_are_refused(signer: Ed25519Signer, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_chunks_are_refused(
+    signer: Ed25519Signer, mutate: Callable[[bytes], bytes], expected: str
+) -> None:
     blob = make_chunk_v1(signer, EXAM, 0, 0, frames(3))
     with pytest.raises(TelemetryError) as e:
         parse_chunk(mutate(blob))
