@@ -40,6 +40,8 @@ def _chain(lag_ms: int = 0) -> HashChainBeacon:
 
 
 def _allocator(beacon: BeaconSource, keys: Sequence[NoteVerifier]) -> Allocator:
+    # Only the beacon is read: the log, the reads and the rows (concrete HTTP clients in the
+    # signature) are never touched, so they are None on purpose.
     return Allocator(None, None, None, beacon, b"\x01" * 32, beacon_keys=keys)  # type: ignore[arg-type]
 
 
