@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -82,7 +83,7 @@ def public_keys() -> list[tuple[str, bytes]]:
     return [(label, key) for key, label in seen.items()]
 
 
-_LENGTH_EDITS = {
+_LENGTH_EDITS: dict[str, Callable[[bytes], bytes]] = {
     "empty signature": lambda s: b"",
     "s missing": lambda s: s[:32],
     "signature too short": lambda s: s[:62],

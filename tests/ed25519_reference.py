@@ -233,9 +233,9 @@ def forge_speccheck(case: int, message: bytes) -> tuple[bytes, bytes]:
         for j in range(1, 8):
             a = encode(mul(j, t8))
             for i in range(1, 8):
-                r = encode(mul(i, t8))
-                if same(neg(mul(challenge(r, a, message), decode(a) or IDENTITY)), mul(i, t8)):
-                    return a, _signature(r, 0)
+                big_r = encode(mul(i, t8))
+                if same(neg(mul(challenge(big_r, a, message), decode(a) or IDENTITY)), mul(i, t8)):
+                    return a, _signature(big_r, 0)
         raise LookupError("no small-order pair fits this message")
     if case == 1:  # small A, mixed R = [r]B + iT, S = r: needs iT = −k·jT
         for r in _scalars(label):

@@ -12,7 +12,7 @@ verifier that used a library's default instead of the rule would fail here.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -261,8 +261,12 @@ def test_the_key_registry_follows_the_rule() -> None:
     # The ordered pass of ingest and of the audit: registration, then the entry's signature.
     registry = KeyRegistry(ORIGIN, pinned_admins=frozenset({ADMIN_SIGNER.vkey}))
     registry.admit(parse_entry(_registration(ADMIN_SIGNER, ADMIN_SIGNER.vkey, 1, ADMIN)))
+
+    def admit(data: bytes) -> object:
+        return registry.admit(parse_entry(data))
+
     for actor, data in registrations(ADMIN_SIGNER, 2):
-        refused = not accepted(lambda data=data: registry.admit(parse_entry(data)), EntryError)
+        refused = not accepted(partial(admit, data), EntryError)
         assert refused is key_refused(ACTOR_KEYS[actor]), actor
     codes: dict[str, str] = {}
     for e in ENTRIES:
@@ -289,11 +293,13 @@ def test_a_centre_admits_exactly_the_entries_the_rule_accepts(tmp_path: Path, wo
     root = tmp_path / "centre"
     Centre.create(root, ORIGIN, clock_ms=lambda: TS, max_age_ms=5).close()
     with Centre.open(root, clock_ms=lambda: TS, verify_workers=workers, max_age_ms=5) as centre:
+
+        def register(fields: Mapping[str, object]) -> int:
+            return centre.append(centre.admin(), "key.registered", fields)
+
         for actor, public_key in ACTOR_KEYS.items():
             fields = {"name": actor, "vkey": encode_vkey(actor, 1, public_key), "role": DEMO}
-            refused = not accepted(
-                lambda f=fields: centre.append(centre.admin(), "key.registered", f), EntryError
-            )
+            refused = not accepted(partial(register, fields), EntryError)
             assert refused is key_refused(public_key), actor
         given: dict[str, bool] = {}
         futures = {}

@@ -89,9 +89,10 @@ def point_defect(encoding: bytes) -> str | None:
     return None
 
 
-def is_canonical_point(encoding: bytes) -> bool:
+def is_canonical_point(encoding: bytes | bytearray) -> bool:
     """Whether RFC 8032 §5.1.3 decodes ``encoding``: 32 bytes, ``y < p``, a point of the curve,
-    and not ``x = 0`` with the sign bit set."""
+    and not ``x = 0`` with the sign bit set.  A ``bytearray`` is copied to ``bytes`` first, as
+    the remembered answers are keyed by immutable bytes."""
     if len(encoding) != 32:
         return False
     return _decodes(bytes(encoding))

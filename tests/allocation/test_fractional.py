@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def random_problem(rng: random.Random, scale: int = 60) -> AssignmentProblem:
 
 def _lp(
     problem: AssignmentProblem,
-    pair_bounds: list[list[tuple[float, float]]] | None,
+    pair_bounds: Sequence[Sequence[tuple[float, float]]] | None,
 ) -> float | None:
     """Minimise the largest pair weight t (in units) over the LP; None when infeasible.
 
@@ -64,7 +65,7 @@ def _lp(
         r[j], r[k] = 1, -1
         rows.append(r)
         rhs.append(0)
-    bounds: list[tuple[float, float | None]] = [(0, s)] * k + [(0, s)]
+    bounds: list[tuple[float, float | None]] = [(0, s) for _ in range(k + 1)]  # pairs, then t
     if pair_bounds is not None:
         flat = [
             pair_bounds[c][p] for c, row in enumerate(problem.eligible) for p in range(len(row))

@@ -11,6 +11,8 @@ import pytest
 
 from allocation import (
     BeaconTarget,
+    CandidateId,
+    ExaminerId,
     ManifestError,
     encode_manifest,
     find_conflicts,
@@ -40,9 +42,9 @@ def test_round_trip_is_byte_exact(manifest_bytes: bytes) -> None:
 def test_conflicts_carry_their_evidence() -> None:
     conflicts = find_conflicts(small_roster())
     reasons = {(c.candidate, c.examiner): (c.reason, c.evidence) for c in conflicts}
-    assert reasons[("c-07", "e-3")] == ("relative", "decl/1")
-    assert reasons[("c-05", "e-5")] == ("previous_fail", "exam/005")
-    assert reasons[("c-01", "e-1")] == ("former_school", "hr/1")
+    assert reasons[CandidateId("c-07"), ExaminerId("e-3")] == ("relative", "decl/1")
+    assert reasons[CandidateId("c-05"), ExaminerId("e-5")] == ("previous_fail", "exam/005")
+    assert reasons[CandidateId("c-01"), ExaminerId("e-1")] == ("former_school", "hr/1")
     assert {c.reason for c in conflicts} == {"relative", "previous_fail", "former_school"}
 
 

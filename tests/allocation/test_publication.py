@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_untouched_bundle_holds_with_only_the_insecure_beacon_warning(
 @pytest.mark.parametrize("name", [MANIFEST_FILE, PROOF_FILE, ASSIGNMENT_FILE])
 def test_every_changed_byte_fails_with_a_reason(files: dict[str, bytes], name: str) -> None:
     data = files[name]
-    positions = range(len(data))
+    positions: Sequence[int] = range(len(data))
     if len(data) > 400:
         positions = sorted(random.Random(name).sample(range(len(data)), 400))
     for i in positions:
@@ -88,9 +89,9 @@ def _proof_json(files: dict[str, bytes]) -> dict[str, object]:
 
 def test_other_beacon_value_is_reported_as_such(files: dict[str, bytes]) -> None:
     proof = _proof_json(files)
-    beacon = dict(proof["beacon"])  # type: ignore[call-overload]
-    beacon["value"] = "00" * 32
-    proof["beacon"] = beacon
+    beacon = proof["beacon"]
+    assert isinstance(beacon, dict)
+    proof["beacon"] = beacon | {"value": "00" * 32}
     errors = _check(files, proof_json=canonical_json(proof))
     assert any(e.startswith("beacon_invalid: value of round 5") for e in errors)
     assert any(e.startswith("vrf_invalid") for e in errors)
@@ -98,9 +99,9 @@ def test_other_beacon_value_is_reported_as_such(files: dict[str, bytes]) -> None
 
 def test_other_round_is_reported(files: dict[str, bytes]) -> None:
     proof = _proof_json(files)
-    beacon = dict(proof["beacon"])  # type: ignore[call-overload]
-    beacon["round"] = 6
-    proof["beacon"] = beacon
+    beacon = proof["beacon"]
+    assert isinstance(beacon, dict)
+    proof["beacon"] = beacon | {"round": 6}
     errors = _check(files, proof_json=canonical_json(proof))
     assert any("beacon round 6 is not the committed round 5" in e for e in errors)
 
@@ -167,17 +168,17 @@ def test_cli_demo_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "Q* = 1667/10000" in said
     assert sorted(p.name for p in out.iterdir()) == [ASSIGNMENT_FILE, MANIFEST_FILE, PROOF_FILE]
     assert main(["alloc", "verify", str(out)]) == 0
-    said = capsys.readouterr()
-    assert "verifies" in said.out
-    assert "beacon_insecure" in said.out
+    captured = capsys.readouterr()
+    assert "verifies" in captured.out
+    assert "beacon_insecure" in captured.out
 
     proof = json.loads((out / PROOF_FILE).read_text())
     proof["proof"] = proof["proof"][:-2] + ("00" if proof["proof"][-2:] != "00" else "01")
     (out / PROOF_FILE).write_bytes(canonical_json(proof))
     assert main(["alloc", "verify", str(out), "--no-recompute"]) == 1
-    said = capsys.readouterr()
-    assert "error: vrf_invalid" in said.err
-    assert "does NOT verify" in said.err
+    captured = capsys.readouterr()
+    assert "error: vrf_invalid" in captured.err
+    assert "does NOT verify" in captured.err
 
 
 def test_cli_refuses_a_cap_below_q_star(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -293,7 +293,10 @@ def test_forged_draw_then_repair_is_reported_not_crashed(published: Published) -
     history = honest(published)
     forged = replace(
         published.allocation,
-        assignment=(("c-nobody", "e-0"), *published.allocation.assignment[1:]),  # type: ignore[arg-type]
+        assignment=(
+            (CandidateId("c-nobody"), ExaminerId("e-0")),
+            *published.allocation.assignment[1:],
+        ),
     )
     history.entries.pop()
     history.append(MADE, made_fields(forged, published.manifest.session), ROUND_TIME + 10)

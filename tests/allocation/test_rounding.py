@@ -49,11 +49,11 @@ def test_draws_are_feasible_and_match_f(manifest: Manifest) -> None:
         loads = Counter(e for _, e in assignment)
         for j, examiner in enumerate(roster.examiners):
             assert problem.load_min[j] <= loads[examiner.id] <= problem.load_max[j]
-        for c, (candidate, examiner) in enumerate(assignment):
+        for c, (candidate, drawn) in enumerate(assignment):
             assert candidate == roster.candidates[c].id
-            assert (candidate, examiner) not in conflicts
-            assert index[examiner] in problem.eligible[c]
-            counts[c][index[examiner]] += 1
+            assert (candidate, drawn) not in conflicts
+            assert index[drawn] in problem.eligible[c]
+            counts[c][index[drawn]] += 1
 
     assert_draws_match_f(counts, manifest.fractional, scale, manifest.cap, DRAWS)
 

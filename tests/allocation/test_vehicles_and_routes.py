@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -160,7 +162,8 @@ def test_the_examiner_draw_of_a_manifest_is_the_same_in_both_versions(
     for k in range(5):
         seed = bytes([k]) * 32
         assert draw_assignment(v1, seed) == draw_assignment(manifest, seed)
-        assert draw_vehicles(v1, seed) == draw_routes(v1, seed) == ()
+        assert draw_vehicles(v1, seed) == ()
+        assert draw_routes(v1, seed) == ()
 
 
 def _files(published: Published) -> dict[str, bytes]:
@@ -271,15 +274,17 @@ def test_a_cap_below_the_vehicle_q_star_is_refused() -> None:
     ],
     ids=["too few cars", "every car of a candidate's school", "mixed classes"],
 )
-def test_a_fleet_no_draw_can_use_is_refused_with_the_reason(change: object, message: str) -> None:
-    roster = change(fleet_roster())  # type: ignore[operator]
+def test_a_fleet_no_draw_can_use_is_refused_with_the_reason(
+    change: Callable[[Roster], Roster], message: str
+) -> None:
+    roster = change(fleet_roster())
     with pytest.raises(InfeasibleError, match=message):
         publish(roster, cap=1000)
 
 
 def test_malformed_version_2_manifests_are_refused(published: Published) -> None:
     value = json.loads(published.manifest_bytes)
-    for edit, message in [
+    edits: list[tuple[Callable[[dict[str, Any]], object], str]] = [
         (lambda v: v.update(vehicles=None, routes=None), "draws vehicles, routes or both"),
         (lambda v: v["vehicles"]["fleet"].reverse(), "vehicles must be listed by ascending id"),
         (lambda v: v["vehicles"]["fleet"][0].update({"class": "Z"}), "unknown licence class"),
@@ -288,7 +293,8 @@ def test_malformed_version_2_manifests_are_refused(published: Published) -> None
         (lambda v: v["routes"]["fractional"].pop(), "routes has 23 rows for 24 candidates"),
         (lambda v: v.pop("routes"), "routes: missing"),
         (lambda v: v.update(algorithm=ALGORITHM), "unknown field"),
-    ]:
+    ]
+    for edit, message in edits:
         changed = json.loads(json.dumps(value))
         edit(changed)
         with pytest.raises(ManifestError, match=message):

@@ -44,7 +44,7 @@ def test_threaded_gate_decisions_rest_on_the_latest_logged_status(tmp_path: Path
             stop = threading.Event()
             runner = threading.Thread(target=gateway.run_threads, args=(stop,))
             runner.start()
-            asked = []
+            asked: list[bool] = []
             try:
                 # The room switches between protected and not while the devices are polled.
                 for device, action in [

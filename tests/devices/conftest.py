@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
-from devices.emulators import EmulatorServer, FaultSpec, PtyEndpoint, SocketEndpoint
-from devices.emulators.server import Responder
+from devices.emulators import EmulatorServer, FaultSpec, PtyEndpoint, SocketEndpoint, Step
+from devices.emulators.server import Clock, Responder
 
 
 class ManualClock:
@@ -51,7 +53,19 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-ServeFn = Callable[..., EmulatorServer]
+class ServeFn(Protocol):
+    """The ``serve`` fixture: start an emulator server on a pty (default) or a socket."""
+
+    def __call__(
+        self,
+        responder: Responder,
+        *,
+        transport: str = ...,
+        baudrate: int = ...,
+        faults: str = ...,
+        scenario: Sequence[Step] = ...,
+        clock: Clock = ...,
+    ) -> EmulatorServer: ...
 
 
 @pytest.fixture
@@ -65,7 +79,8 @@ def serve(tmp_path: Path) -> Iterator[ServeFn]:
         transport: str = "pty",
         baudrate: int = 115200,
         faults: str = "",
-        **kwargs: object,
+        scenario: Sequence[Step] = (),
+        clock: Clock = time.monotonic,
     ) -> EmulatorServer:
         if transport == "pty":
             endpoint: PtyEndpoint | SocketEndpoint = PtyEndpoint(tmp_path / f"tty{len(servers)}")
@@ -76,7 +91,8 @@ def serve(tmp_path: Path) -> Iterator[ServeFn]:
             endpoint,
             baudrate=baudrate,
             faults=FaultSpec.parse(faults),
-            **kwargs,  # type: ignore[arg-type]
+            scenario=scenario,
+            clock=clock,
         )
         servers.append(server.start())
         return server

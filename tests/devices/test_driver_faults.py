@@ -9,6 +9,7 @@ from devices.emulators import FaultSpec, JammerModel, ModbusSlave
 from devices.errors import (
     CrcError,
     DeviceError,
+    ExceptionResponseError,
     FrameError,
     LocalEchoError,
     ResponseTimeoutError,
@@ -145,5 +146,5 @@ def test_exception_response_is_typed(serve: ServeFn) -> None:
     driver = _driver(server.url)
     with pytest.raises(DeviceError) as info:
         driver.master.read_input_registers(1, 0x0200, 2)
-    assert type(info.value).__name__ == "ExceptionResponseError"
-    assert info.value.code == 2  # type: ignore[attr-defined]
+    assert type(info.value) is ExceptionResponseError
+    assert info.value.code == 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypedDict
+
 import pytest
 
 from devices.errors import DeviceConfigError
@@ -118,6 +121,15 @@ def test_age_limit_is_configurable() -> None:
     assert decide_gate(room, views(c=DeviceView("c", "canary", ONLINE, 4000, canary()))).allowed
 
 
+class RequirementOptions(TypedDict, total=False):
+    """``RoomRequirements``' fields after the room: well typed, their values out of range."""
+
+    jammers: Mapping[str, frozenset[int]]
+    detectors: tuple[str, ...]
+    canaries: tuple[str, ...]
+    max_age_ms: int
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -127,9 +139,9 @@ def test_age_limit_is_configurable() -> None:
         {"canaries": ("c",), "max_age_ms": 0},
     ],
 )
-def test_bad_requirements(kwargs: dict[str, object]) -> None:
+def test_bad_requirements(kwargs: RequirementOptions) -> None:
     with pytest.raises(DeviceConfigError):
-        RoomRequirements(room="r", **kwargs)  # type: ignore[arg-type]
+        RoomRequirements(room="r", **kwargs)
 
 
 def test_room_names_every_required_device_once() -> None:

@@ -4,6 +4,7 @@ as written: a device listed as what it is not, a device listed twice, a room nam
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -24,7 +25,7 @@ GOOD_ROOM = {
 }
 
 
-def _config(*rooms: dict[str, object]) -> bytes:
+def _config(*rooms: Mapping[str, object]) -> bytes:
     return json.dumps({"key": "gateway/g", "devices": DEVICES, "rooms": list(rooms)}).encode()
 
 

@@ -16,6 +16,7 @@ import pytest
 from pymodbus.client import ModbusSerialClient
 from pymodbus.datastore import ModbusServerContext, ModbusSlaveContext, ModbusSparseDataBlock
 from pymodbus.framer import FramerType
+from pymodbus.pdu import ExceptionResponse
 from pymodbus.server import ModbusTcpServer
 
 from devices.emulators import JammerModel, ModbusSlave
@@ -121,7 +122,7 @@ def test_pymodbus_client_reads_our_emulator(serve: ServeFn) -> None:
         rr = client.read_holding_registers(0x0121, count=2, slave=1)
         assert rr.registers == [0x6553, 0xF100]
         rr = client.read_input_registers(0x0200, count=1, slave=1)
-        assert rr.isError()
+        assert isinstance(rr, ExceptionResponse)
         assert rr.exception_code == 2
         rr = client.read_discrete_inputs(0, count=16, slave=1)
         assert not rr.isError()

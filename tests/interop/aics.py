@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +129,7 @@ def aics_witness(
         log_file.close()
 
 
-def run_script(python: Path, script: str, payload: dict[str, object]) -> dict[str, object]:
+def run_script(python: Path, script: str, payload: Mapping[str, object]) -> dict[str, object]:
     """Run ``script`` (a file in this folder) under the interop interpreter with a JSON payload
     on stdin; return its JSON answer."""
     done = subprocess.run(

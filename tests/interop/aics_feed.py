@@ -15,7 +15,8 @@ from aics_witness.feeder import FeederError, WitnessClient
 
 job = json.load(sys.stdin)
 tree = MerkleTree(base64.b64decode(x) for x in job["leaves"])
-lines, errors = [], []
+lines: list[str] = []
+errors: list[str] = []
 with WitnessClient(job["url"], job["witness_vkey"], max_attempts=2) as client:
     for note in job["checkpoints"]:
         try:

@@ -3,6 +3,7 @@ otherwise; the table that says which module adds which command cannot drift from
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import subprocess
 import sys
@@ -24,8 +25,9 @@ def test_each_module_adds_exactly_the_commands_the_table_names(module: str) -> N
     assert list(commands.choices) == list(GROUPS[module])
 
 
-def _commands(parser: object) -> list[str]:
-    sub = next(a for a in parser._actions if a.dest == "command")  # type: ignore[attr-defined]
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert isinstance(sub.choices, dict), sub
     return list(sub.choices)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -49,23 +50,49 @@ def monitor_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return root
 
 
-def warnings_json(capsys: pytest.CaptureFixture[str], root: Path) -> list[dict[str, object]]:
+class ListedSubject(TypedDict):
+    kind: str
+    name: str
+
+
+class ListedSignal(TypedDict):
+    entries: list[int]
+
+
+class ListedAction(TypedDict):
+    why: str
+
+
+class ListedWarning(TypedDict):
+    """The fields of ``monitor warnings --json`` that these tests read."""
+
+    id: str
+    level: str
+    status: str
+    subject: ListedSubject
+    entries: list[int]
+    signals: list[ListedSignal]
+    actions: list[ListedAction]
+
+
+def warnings_json(capsys: pytest.CaptureFixture[str], root: Path) -> list[ListedWarning]:
     code, out, err = run(capsys, "monitor", "warnings", "--dir", str(root), "--json")
     assert code == 0, err
-    return list(json.loads(out)["warnings"])
+    listed: list[ListedWarning] = json.loads(out)["warnings"]
+    return listed
 
 
 def test_warnings_are_listed_highest_first_with_their_evidence(
     monitor_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     listed = warnings_json(capsys, monitor_dir)
-    assert [(w["level"], w["subject"]["kind"]) for w in listed] == [  # type: ignore[index]
+    assert [(w["level"], w["subject"]["kind"]) for w in listed] == [
         ("red", "centre"),
         ("blue", "examiner"),
         ("blue", "vehicle"),
     ]
     assert listed[0]["entries"] == [17]
-    assert listed[1]["signals"][0]["entries"] == [17]  # type: ignore[index]
+    assert listed[1]["signals"][0]["entries"] == [17]
     code, out, _ = run(capsys, "monitor", "warnings", "--dir", str(monitor_dir))
     assert code == 0
     assert out.splitlines()[0].split()[1] == "red"
@@ -94,7 +121,7 @@ def test_ack_and_close_by_prefix_are_entries_of_the_monitors_log(
     assert out.startswith(f"acknowledged {wid} (red) by monitor.example/p1/log/duty/li.wei: entry ")
     after = warnings_json(capsys, monitor_dir)[0]
     assert after["status"] == "acknowledged"
-    assert after["actions"][0]["why"] == "escalated to the bureau"  # type: ignore[index]
+    assert after["actions"][0]["why"] == "escalated to the bureau"
     code, out, err = run(
         capsys,
         "monitor",
@@ -110,7 +137,7 @@ def test_ack_and_close_by_prefix_are_entries_of_the_monitors_log(
     assert code == 0, err
     # the centre's warning is closed with both its signals; the examiner's and the car's stay
     left = warnings_json(capsys, monitor_dir)
-    assert [(w["level"], w["subject"]["kind"]) for w in left] == [  # type: ignore[index]
+    assert [(w["level"], w["subject"]["kind"]) for w in left] == [
         ("blue", "examiner"),
         ("blue", "vehicle"),
     ]
@@ -175,5 +202,5 @@ def test_text_lists_the_newest_signals_and_json_lists_all(
     assert block[0].strip().startswith("emergency_stop  entries 105")
     assert block[10].strip() == "… and 5 earlier signals (--json lists all)"
     listed = warnings_json(capsys, monitor_dir)
-    e09 = next(w for w in listed if w["subject"]["name"] == "e-09")  # type: ignore[index]
-    assert (e09["level"], len(e09["signals"])) == ("yellow", 15)  # type: ignore[arg-type]
+    e09 = next(w for w in listed if w["subject"]["name"] == "e-09")
+    assert (e09["level"], len(e09["signals"])) == ("yellow", 15)

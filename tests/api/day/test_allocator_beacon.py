@@ -9,13 +9,14 @@ but the beacon.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
 
-from allocation.beacon import BeaconReading, DevBeacon, HashChainBeacon
+from allocation.beacon import BeaconReading, BeaconSource, DevBeacon, HashChainBeacon
 from allocation.errors import BeaconError
 from api.day.allocator import Allocator
-from exam_core.log.note import Ed25519Signer
+from exam_core.log.note import Ed25519Signer, NoteVerifier
 
 BEACON = Ed25519Signer.from_seed("monitor.example/beacon", bytes(32))
 OTHER = Ed25519Signer.from_seed("monitor.example/beacon", bytes([7]) * 32)
@@ -38,7 +39,9 @@ def _chain(lag_ms: int = 0) -> HashChainBeacon:
     )
 
 
-def _allocator(beacon: object, keys: list[object]) -> Allocator:
+def _allocator(beacon: BeaconSource, keys: Sequence[NoteVerifier]) -> Allocator:
+    # Only the beacon is read: the log, the reads and the rows (concrete HTTP clients in the
+    # signature) are never touched, so they are None on purpose.
     return Allocator(None, None, None, beacon, b"\x01" * 32, beacon_keys=keys)  # type: ignore[arg-type]
 
 

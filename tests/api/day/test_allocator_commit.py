@@ -82,6 +82,8 @@ def _commit(uploads_ms: list[int]) -> tuple[_Log, DevBeacon, int]:
     clock = _Clock()
     beacon = DevBeacon(bytes(32), genesis_ms=GENESIS_MS, period_ms=PERIOD_MS, clock=clock)
     log = _Log(_Centre(clock, uploads_ms), clock)
+    # Allocator takes the concrete RemoteLog and DayReads: _Log has the part of RemoteLog a
+    # commit uses, and a commit reads nothing, so the reads are None.
     allocator = Allocator(
         log,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]

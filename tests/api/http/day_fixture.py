@@ -77,7 +77,7 @@ class ServedDay(ds.DayScript):
         self.day = centre.guard.day
 
     def do(
-        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, **fields: Any
+        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, /, **fields: Any
     ) -> Step:
         assert self.centre is not None
         if manifest is not None:

@@ -206,13 +206,14 @@ def test_the_admin_signs_key_registrations_over_http(
 ) -> None:
     admin = served_centre.admin()
     device = Ed25519Signer.generate(f"{ORIGIN}/tablet/T9")
+    seq = served_centre.next_seq(admin.name)
     event = {
         "v": 1,
         "log": ORIGIN,
         "type": "key.registered",
         "ts": clock[0],
         "actor": admin.name,
-        "seq": served_centre.next_seq(admin.name),
+        "seq": seq,
         "name": device.name,
         "vkey": device.vkey,
         "role": "tablet",
@@ -220,7 +221,7 @@ def test_the_admin_signs_key_registrations_over_http(
     data = make_entry(admin, event)
     assert client.post("/entries", content=data).status_code == 201
     assert client.post("/entries", content=data).status_code == 200
-    event["seq"] = int(event["seq"]) + 1  # type: ignore[call-overload]
+    event["seq"] = seq + 1
     refused(client, make_entry(admin, event), 409, "entry-key-exists", "key_exists")
 
 

@@ -297,11 +297,11 @@ def test_a_centre_serving_a_wrong_manifest_is_refused_with_a_red_warning(
         assert position.entries_fed == len(log.entries)
     shelf = monitor_dir / "manifests"
     assert sorted(p.name for p in shelf.iterdir()) == [hashlib.sha256(good).hexdigest()]
-    refused = {
-        r.finding.index: r.finding.message
-        for r in monitor.mirror.store.findings_after(0)
-        if r.finding.code == "mirror_manifest_refused"
-    }
+    refused: dict[int, str] = {}
+    for r in monitor.mirror.store.findings_after(0):
+        if r.finding.code == "mirror_manifest_refused":
+            assert r.finding.index is not None, r.finding  # a refusal names its entry
+            refused[r.finding.index] = r.finding.message
     assert sorted(refused) == [i_swapped, i_short, i_missing, i_withheld]
     assert "not served for 3600 s" in refused[i_withheld]
     assert "SHA-256" in refused[i_swapped]

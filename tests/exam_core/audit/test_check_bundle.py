@@ -6,7 +6,6 @@ import hashlib
 import inspect
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -318,7 +317,7 @@ class EvenReplayer:
 class BrokenReplayer:
     event_types = reads = frozenset({"demo.event"})
 
-    def replay(self, index: int, entry: Entry, history: AuditHistory) -> Sequence[Finding]:
+    def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
         raise ZeroDivisionError("replayer bug")
 
 

@@ -335,8 +335,8 @@ def test_another_policy_verifies_the_saved_checkpoints_again_with_the_same_answe
 
 def test_signing_times_that_no_audit_records_are_refused() -> None:
     times = SigningTimes()
-    for index, ts in ((0, 5), (1, 9), (3, 7)):  # entry 2 refused
-        times.record(index, f"a{index % 2}", ts)
+    for index, when in ((0, 5), (1, 9), (3, 7)):  # entry 2 refused
+        times.record(index, f"a{index % 2}", when)
     actors, actor, ts, latest = times.saved()
     assert SigningTimes.resumed(actors, actor, ts, latest).latest_before(4) == (1, "a1", 9)
     bad = [

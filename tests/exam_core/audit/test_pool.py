@@ -5,19 +5,20 @@ from __future__ import annotations
 import base64
 import multiprocessing
 import os
+from typing import get_args
 
 import pytest
 
 from exam_core.audit import pool as audit_pool
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.chunk_sources import ChunkSource
-from exam_core.audit.pool import ProcessSignatureCheck
+from exam_core.audit.pool import ProcessSignatureCheck, StartMethod
 from exam_core.audit.reader import bundle_from_files
 from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer, key_id
 from tests.exam_core.audit.bundle_factory import ORIGIN, LogBuilder, demo_log
 
-START_METHODS = ["fork", "spawn"]
+START_METHODS: tuple[StartMethod, ...] = get_args(StartMethod)
 
 
 def _tampered() -> dict[str, bytes]:
@@ -45,7 +46,7 @@ def _serial(files: dict[str, bytes]) -> object:
 
 @pytest.mark.parametrize("start_method", START_METHODS)
 @pytest.mark.parametrize("chunk", [1, 3, 7, 64])
-def test_worker_processes_agree_with_one_process(start_method: str, chunk: int) -> None:
+def test_worker_processes_agree_with_one_process(start_method: StartMethod, chunk: int) -> None:
     files = _tampered()
     serial = _serial(files)
     with ProcessSignatureCheck(workers=2, chunk=chunk, start_method=start_method) as pool:
@@ -95,7 +96,7 @@ def test_a_worker_that_dies_hands_its_chunk_back() -> None:
 
 
 @pytest.mark.parametrize("start_method", START_METHODS)
-def test_workers_stop_when_the_audit_stops_early(start_method: str) -> None:
+def test_workers_stop_when_the_audit_stops_early(start_method: StartMethod) -> None:
     entries = demo_log(3000, checkpoint_every=1000).entries
     pool = ProcessSignatureCheck(workers=1, chunk=16, start_method=start_method)
     with pytest.raises(KeyboardInterrupt), pool:  # noqa: PT012 - interrupted mid-way

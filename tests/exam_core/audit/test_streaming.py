@@ -10,13 +10,14 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from exam_core.audit.check import check_bundle
 from exam_core.audit.entry_bundles import assemble_entries
 from exam_core.audit.history import AuditHistory
-from exam_core.audit.pool import ProcessSignatureCheck
+from exam_core.audit.pool import ProcessSignatureCheck, StartMethod
 from exam_core.audit.reader import bundle_from_files, read_bundle
 from exam_core.audit.report import FindingLog
 from exam_core.audit.signatures import Answer, ProvingKeys
@@ -137,8 +138,10 @@ def test_a_bundle_changed_is_found_even_where_no_entry_of_it_is_read(
     assert [(f.code, f.index) for f in report.errors] == [("entry_bundle_changed", 512)]
 
 
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_workers_read_their_chunks_from_the_files(tmp_path: Path, start_method: str) -> None:
+@pytest.mark.parametrize("start_method", get_args(StartMethod))
+def test_workers_read_their_chunks_from_the_files(
+    tmp_path: Path, start_method: StartMethod
+) -> None:
     log = demo_log(900, checkpoint_every=300)
     log.append_bytes(log.entries[700].replace(b'"n":', b'"n":1'))  # signature no longer holds
     log.checkpoint()

@@ -219,11 +219,12 @@ def test_refusals_within_a_batch_keep_the_accepted_ones(centre: Centre) -> None:
     good = [make_entry(demo, event(demo, seq, now_ms(), n=seq)) for seq in (1, 2, 3)]
     replay = good[1]
     futures = [centre.submit_entry(d) for d in (good[0], good[1], replay, good[2])]
-    indices = []
+    indices: list[int | str] = []
     for f in futures:
         error = f.exception(timeout=30)
         indices.append(error.code if isinstance(error, EntryError) else f.result())
     base = indices[0]
+    assert isinstance(base, int), base
     assert indices == [base, base + 1, "bad_seq", base + 2]
     size = centre.store.size()
     leaves = [leaf_hash(d) for d in centre.store.entries(0, size)]

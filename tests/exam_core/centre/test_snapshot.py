@@ -8,12 +8,14 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
 from exam_core.centre.centre import KEYS_DIR, SNAPSHOT_FILE, Centre, key_file_name
 from exam_core.centre.ingest import AdmissionState
 from exam_core.centre.keys import read_key_file
+from exam_core.centre.sequencer import DEFAULT_SAVE_EVERY
 from exam_core.centre.snapshot import (
     FORMAT,
     CentreSnapshot,
@@ -63,8 +65,8 @@ def grown_and_closed(centre: Centre, entries: int) -> Path:
     return centre.root
 
 
-def reopen(centre: Centre, **options: int) -> Centre:
-    return Centre.open(centre.root, max_age_ms=5, **options)
+def reopen(centre: Centre, snapshot_every: int = DEFAULT_SAVE_EVERY) -> Centre:
+    return Centre.open(centre.root, max_age_ms=5, snapshot_every=snapshot_every)
 
 
 def replayed_view(root: Path) -> View:
@@ -81,11 +83,19 @@ def replayed_view(root: Path) -> View:
     return seen
 
 
-def forge(root: Path, change: dict[str, object]) -> None:
+class SnapshotChange(TypedDict, total=False):
+    """Fields of ``CentreSnapshot`` that ``forge`` replaces."""
+
+    origin: str
+    checkpoint: bytes
+    state: AdmissionState
+
+
+def forge(root: Path, change: SnapshotChange) -> None:
     """Rewrite the snapshot with some fields changed, and a digest that matches again."""
     path = root / SNAPSHOT_FILE
     snapshot = decode_snapshot(path.read_bytes())
-    path.write_bytes(encode_snapshot(dataclasses.replace(snapshot, **change)))  # type: ignore[arg-type]
+    path.write_bytes(encode_snapshot(dataclasses.replace(snapshot, **change)))
 
 
 def test_reopened_from_snapshot_is_indistinguishable_from_replay(centre: Centre) -> None:
@@ -272,7 +282,7 @@ def test_snapshot_claiming_a_tree_the_log_does_not_have_is_refused(
     for n in range(3):
         longer.append(bytes([n]) * 32)
     longer_registry = dataclasses.replace(snapshot.state.registry, size=size + 3)
-    cases: list[tuple[dict[str, object], str]] = [
+    cases: list[tuple[SnapshotChange, str]] = [
         ({"state": forged_frontier}, "does not reproduce the checkpoint's root"),
         (
             {"state": forged_frontier, "checkpoint": signed(size, other.root())},

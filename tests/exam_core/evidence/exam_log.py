@@ -11,11 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from exam_core.evidence.snapshot_draw import snapshot_moments
 from exam_core.evidence.video_chain import GENESIS, seal_link, sealed_fields
-from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from tests.exam_core.audit.bundle_factory import TS, LogBuilder
 
@@ -75,11 +73,9 @@ class ExamLog:
             ],
         )
 
-    def add(self, signer: Ed25519Signer, type_: str, ts: int | None = None, **fields: Any) -> int:
-        event = self.log.event(signer, type_, **fields)
-        if ts is not None:
-            event["ts"] = ts
-        return self.log.append_bytes(make_entry(signer, event))
+    def add(self, signer: Ed25519Signer, type_: str, /, **fields: object) -> int:
+        """Append ``signer``'s next event; a ``ts`` among ``fields`` overrides the builder's."""
+        return self.log.append(signer, type_, **fields)
 
     def board(self, examiner: str) -> str:
         exam = EXAMS[examiner]
@@ -140,7 +136,7 @@ class ExamLog:
         return head
 
     def end(self, examiner: str, segments: int | None, head: bytes | None, ts: int = END_TS) -> int:
-        video: dict[str, Any] = {}
+        video: dict[str, object] = {}
         if segments is not None and head is not None:
             video = {"video_segments": segments, "video_head": head.hex()}
         return self.add(

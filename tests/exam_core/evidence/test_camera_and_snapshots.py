@@ -3,6 +3,7 @@ moments; a forged "camera ok" from the wrong key is refused.  (The live flow: te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -98,11 +99,11 @@ def test_a_forged_camera_ok_from_the_wrong_key_is_refused(tmp_path: Path) -> Non
     assert {"wrong_unit", "camera_not_ready"} <= codes
 
 
-def _photographed(tmp_path: Path, change: object) -> set[str]:
+def _photographed(tmp_path: Path, change: Callable[[ExamLog], object]) -> set[str]:
     log = ExamLog()
     log.begin("E1")
     head = log.record("E1", 2)
-    change(log)  # type: ignore[operator]
+    change(log)
     log.end("E1", 2, head)
     return {code for code, severity in _findings(log, tmp_path / "b") if severity == "error"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -112,10 +113,10 @@ def test_a_file_that_is_not_sealed_video_fails_with_the_reason(
     tmp_path: Path,
     bundle: Path,
     capsys: pytest.CaptureFixture[str],
-    make: object,
+    make: Callable[[], bytes],
     reason: str,
 ) -> None:
-    data = make()  # type: ignore[operator]
+    data = make()
     code, out, err = _verify(tmp_path, bundle, data, capsys)
     assert code == 1, out
     assert err.startswith("not sealed: ")
@@ -223,9 +224,11 @@ def _other_unit(log: ExamLog) -> None:
     ],
     ids=["dropped", "dropped at the end", "swapped", "unclosed", "no video", "another unit"],
 )
-def test_the_audit_finds_a_broken_chain(tmp_path: Path, script: object, expected: set[str]) -> None:
+def test_the_audit_finds_a_broken_chain(
+    tmp_path: Path, script: Callable[[ExamLog], object], expected: set[str]
+) -> None:
     log = ExamLog()
-    script(log)  # type: ignore[operator]
+    script(log)
     assert set(_audit(log.write(tmp_path / "bundle"))) == expected
 
 

@@ -2,7 +2,9 @@
 
 Steps are values (``Step``), not signed entries: the state machine is pure, and signing is
 tested where entries are made.  ``DayScript.do`` applies a step, ``refused`` checks that a step
-is refused and that the refusal changed nothing.
+is refused and that the refusal changed nothing.  Their own arguments (type, actor, time and
+manifest) are positional-only, so that every keyword is an event field and none can be taken
+for one of them.
 """
 
 from __future__ import annotations
@@ -114,12 +116,12 @@ class DayScript:
     assignment: dict[str, str] = field(default_factory=dict)
     repairs: int = 0
 
-    def step(self, step_type: str, actor: str, ts: int, **fields: Any) -> Step:
+    def step(self, step_type: str, actor: str, ts: int, /, **fields: Any) -> Step:
         event = {"v": 1, "log": ORIGIN, "type": step_type, "ts": ts, "actor": actor, "seq": 1}
         return Step(self.index, step_type, actor, ts, event | fields)
 
     def do(
-        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, **fields: Any
+        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, /, **fields: Any
     ) -> Step:
         step = self.step(step_type, actor, ts, **fields)
         self.day.check(step, manifest)
@@ -128,7 +130,7 @@ class DayScript:
         return step
 
     def refused(
-        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, **fields: Any
+        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, /, **fields: Any
     ) -> ExamDayError:
         before = self.snapshot()
         step = self.step(step_type, actor, ts, **fields)
@@ -225,7 +227,7 @@ class DayScript:
             "allocation.committed",
             ALLOCATOR,
             SEAL_UNTIL,
-            manifest=data,
+            data,
             **committed_fields(data, self.manifest),
         )
 
@@ -251,7 +253,7 @@ class DayScript:
         self.repairs += 1
         repaired = repair_assignment(
             self.manifest,
-            tuple(self.assignment.items()),  # type: ignore[arg-type]
+            tuple((CandidateId(c), ExaminerId(e)) for c, e in self.assignment.items()),
             changes,
             draw_seed(self.allocation.beta),
             self.repairs,

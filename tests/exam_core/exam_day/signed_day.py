@@ -91,7 +91,7 @@ class SignedDay(ds.DayScript):
             assert self.signers[name].name == name
 
     def do(
-        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, **fields: Any
+        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, /, **fields: Any
     ) -> Step:
         self.index = len(self.log.entries)
         step = self.step(step_type, actor, ts, **fields)

@@ -70,7 +70,7 @@ class GuardedDay(ds.DayScript):
         return self.centre
 
     def do(
-        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, **fields: Any
+        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, /, **fields: Any
     ) -> Step:
         assert self.centre is not None
         if manifest is not None:

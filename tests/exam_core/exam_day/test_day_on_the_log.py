@@ -53,7 +53,7 @@ class LoggedDay(ds.DayScript):
     manifests: dict[str, bytes] = field(default_factory=dict)
 
     def do(
-        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, **fields: Any
+        self, step_type: str, actor: str, ts: int, manifest: bytes | None = None, /, **fields: Any
     ) -> Step:
         assert self.centre is not None
         self.index = self.centre.store.size()

@@ -149,7 +149,7 @@ def test_hostile_strings_are_refused_as_format(text: str) -> None:
 def test_non_strings_are_refused() -> None:
     for value in (None, 11010519491231002, b"11010519491231002X"):
         with pytest.raises(IdentityError):
-            parse_id_number(value, TODAY)  # type: ignore[arg-type]
+            parse_id_number(value, TODAY)  # type: ignore[arg-type]  # ill-typed on purpose
 
 
 @given(st.text(max_size=40))

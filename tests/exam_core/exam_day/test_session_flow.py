@@ -21,7 +21,7 @@ from exam_core.errors import ExamDayError, StepError
 from exam_core.exam_day.checkin import CheckinState
 from exam_core.exam_day.exam_flow import ExamPhase
 from exam_core.exam_day.plan import exam_id
-from exam_core.exam_day.session_flow import Phase
+from exam_core.exam_day.session_flow import Phase, SessionFlow
 from tests.exam_core.exam_day.day_script import (
     ADMIN,
     ALLOCATOR,
@@ -62,6 +62,12 @@ def step_error(error: ExamDayError, code: str, expected: str) -> None:
     assert expected in error.expected, error
 
 
+def checkin_state(flow: SessionFlow, candidate: str) -> CheckinState:
+    """``candidate``'s check-in state, read afresh: a step changes it behind the type checker's
+    back, so an assertion on the attribute itself would narrow its type for the rest of the test."""
+    return flow.checkins[candidate].state
+
+
 def test_a_whole_session_in_order(script: DayScript) -> None:
     flow = script.day.sessions[SESSION]
     # Check-in: four pass at once; one passes on the second try; a proxy is locked and refused.
@@ -71,7 +77,7 @@ def test_a_whole_session_in_order(script: DayScript) -> None:
     script.check_in("c-05", face=900, attempt=2)
     for attempt in (1, 2, 3):
         script.check_in("c-06", face=120, attempt=attempt)
-    assert flow.checkins["c-06"].state is CheckinState.LOCKED
+    assert checkin_state(flow, "c-06") is CheckinState.LOCKED
     script.do(
         "checkin.decided",
         SUPERVISOR,
@@ -81,7 +87,7 @@ def test_a_whole_session_in_order(script: DayScript) -> None:
         decision="refuse",
         reason="proxy_suspected",
     )
-    assert flow.checkins["c-06"].state is CheckinState.REFUSED
+    assert checkin_state(flow, "c-06") is CheckinState.REFUSED
     # The roster is the check-ins: c-06 (refused), c-07 and c-08 (absent) are not on it.
     script.seal()
     assert flow.roster == ("c-01", "c-02", "c-03", "c-04", "c-05")
@@ -253,16 +259,14 @@ def test_allocation_steps_in_order(script: DayScript) -> None:
     assert script.manifest is not None
     fields = committed_fields(data, script.manifest)
     step_error(
-        script.refused("allocation.committed", ALLOCATOR, SEAL_UNTIL, manifest=data, **fields),
+        script.refused("allocation.committed", ALLOCATOR, SEAL_UNTIL, data, **fields),
         "out_of_order",
         "session.sealed",
     )
     script.seal()
     with pytest.raises(RuntimeError, match="with the manifest"):
         script.day.check(script.step("allocation.committed", ALLOCATOR, SEAL_UNTIL, **fields))
-    error = script.refused(
-        "allocation.committed", ALLOCATOR, SEAL_UNTIL, manifest=data + b" ", **fields
-    )
+    error = script.refused("allocation.committed", ALLOCATOR, SEAL_UNTIL, data + b" ", **fields)
     assert error.code == "manifest_mismatch"
     # A manifest over another roster (a candidate who did not check in) is refused.
     original = script.manifest
@@ -280,7 +284,7 @@ def test_allocation_steps_in_order(script: DayScript) -> None:
         "allocation.committed",
         ALLOCATOR,
         SEAL_UNTIL,
-        manifest=forged,
+        forged,
         **committed_fields(forged, replace(original, roster=roster)),
     )
     assert error.code == "manifest"
@@ -293,7 +297,7 @@ def test_allocation_steps_in_order(script: DayScript) -> None:
             "allocation.committed",
             ALLOCATOR,
             SEAL_UNTIL,
-            manifest=earlier,
+            earlier,
             **committed_fields(earlier, script.manifest),
         ),
         "recommit",
@@ -322,7 +326,7 @@ def test_allocation_steps_in_order(script: DayScript) -> None:
             "allocation.committed",
             ALLOCATOR,
             SEAL_UNTIL,
-            manifest=script.manifest_bytes,
+            script.manifest_bytes,
             **committed_fields(script.manifest_bytes, script.manifest),
         ),
         "out_of_order",

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from allocation import (
     BeaconTarget,
+    CandidateId,
+    ExaminerId,
     Manifest,
     Roster,
     find_conflicts,
@@ -97,13 +99,13 @@ def test_the_roster_carries_every_tie(loaded: Session) -> None:
     )
     assert [c.id for c in roster.candidates] == ["c-0001", "c-0002", "c-0003"]
     by_id = {c.id: c for c in roster.candidates}
-    previous = by_id["c-0002"].previous_fail
+    previous = by_id[CandidateId("c-0002")].previous_fail
     assert previous is not None
     assert previous.examiner == "E01"
     assert [(r.examiner, r.candidate) for r in roster.relatives] == [("E02", "c-0003")]
     examiners = {e.id: e for e in roster.examiners}
-    assert examiners["E01"].classes == {"C1", "C2"}
-    assert [s.school for s in examiners["E03"].former_schools] == ["school-2"]
+    assert examiners[ExaminerId("E01")].classes == {"C1", "C2"}
+    assert [s.school for s in examiners[ExaminerId("E03")].former_schools] == ["school-2"]
     conflicts = {(c.examiner, c.candidate) for c in find_conflicts(roster)}
     # a former school (E03, c-0002's school-2), a relative (E02), the last failed attempt (E01)
     assert conflicts == {("E03", "c-0002"), ("E02", "c-0003"), ("E01", "c-0002")}

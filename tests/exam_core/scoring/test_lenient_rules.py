@@ -62,7 +62,9 @@ def pose_for_corner(dims: VehicleDims, skew_deg: float, corner_mm: float) -> flo
     return corner_mm - dims.front * math.sin(a) + dims.width / 2 * math.cos(a)
 
 
-def skewed_pull_over(route: RouteCourse, skew_deg: float, corner_mm: float) -> tuple[list, int]:
+def skewed_pull_over(
+    route: RouteCourse, skew_deg: float, corner_mm: float
+) -> tuple[list[Frame], int]:
     """Drive the route to the pull-over section and stop there askew."""
     drv = still_driver()
     zone = next(z for z in route.zones if z.item == "pull_over")
@@ -77,7 +79,9 @@ def skewed_pull_over(route: RouteCourse, skew_deg: float, corner_mm: float) -> t
     return drv.frames, stop
 
 
-def skewed_hill_stop(field: FieldCourse, skew_deg: float, corner_mm: float) -> tuple[list, int]:
+def skewed_hill_stop(
+    field: FieldCourse, skew_deg: float, corner_mm: float
+) -> tuple[list[Frame], int]:
     """Stop askew at the hill start's pole, the front-right corner ``corner_mm`` from the edge
     line (y = -1100, the road on its left)."""
     drv = still_driver()

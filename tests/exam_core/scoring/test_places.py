@@ -97,7 +97,7 @@ def test_a_field_without_dividers_has_none_to_straddle(
 ) -> None:
     older = load_course("k2-field-a-v2.json")
     assert isinstance(older, FieldCourse)
-    run = simulate(load_course("k2-field-a-v3.json"), 7, ["X20004"])  # type: ignore[arg-type]
+    run = simulate(load_course("k2-field-a-v3.json"), 7, ["X20004"])
     result = score_chunks(make_chunks(vehicle, EXAM_ID, run.frames), older, table, "C1")
     assert "X20004" not in {d.code for d in result.deductions}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -126,7 +127,9 @@ def _rewrite_frame(blob: bytes, index: int, **changes: int) -> bytes:
         (lambda b: _rewrite_frame(b, 1, signals=1 << 20), "bad_value"),
     ],
 )
-def test_malformed_chunks_are_refused(signer: Ed25519Signer, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_chunks_are_refused(
+    signer: Ed25519Signer, mutate: Callable[[bytes], bytes], expected: str
+) -> None:
     blob = make_chunk_v1(signer, EXAM, 0, 0, frames(3))
     with pytest.raises(TelemetryError) as e:
         parse_chunk(mutate(blob))
@@ -221,9 +224,9 @@ def _time_shift(fs: list[Frame], index: int, t: int) -> list[Frame]:
 def test_broken_recordings_are_refused_with_a_reason(
     signer: Ed25519Signer,
     table: RuleTable,
-    build,
+    build: Callable[[Ed25519Signer], list[bytes]],
     expected: str,
-    frame: int | None,  # type: ignore[no-untyped-def]
+    frame: int | None,
 ) -> None:
     with pytest.raises(TelemetryError) as e:
         _track(table, build(signer))
