@@ -319,10 +319,9 @@ class _Reader:
         opened = self._open(rel, limit)
         if opened is None:
             return None
-        fd, _ = opened
+        fd, size = opened
         try:
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                data = f.read(limit + 1)
+            data = _read_up_to(fd, limit + 1, size)
         except OSError as e:
             self.problems.append(_problem("unreadable_file", rel, e.strerror or str(e)))
             return None
