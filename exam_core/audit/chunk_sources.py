@@ -151,6 +151,10 @@ class LiningUp:
         """Every bundle is published; the log holds ``size`` entries."""
         self._state[1] = size + 1
 
+    @property
+    def ended(self) -> bool:
+        return bool(self._state[1])
+
     def published(self, since: int) -> tuple[list[LogBundle], int | None]:
         """(the bundles published from number ``since`` on, the log's size if known)."""
         end = self._state[0]

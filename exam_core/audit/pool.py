@@ -144,11 +144,14 @@ class ChunkBoard:
         self.times: Any = zeros(ctypes.c_int64, size)
 
     def end(self, size: int) -> None:
-        """The log holds ``size`` entries: no chunk past them is claimed any more."""
+        """The log holds ``size`` entries: no chunk past them is claimed any more.  Once only:
+        a later call changes nothing."""
         with self.changed:
-            self.limit[0] = min(self.chunks, -(-size // self.chunk))
             if self.lining_up is not None:
+                if self.lining_up.ended:
+                    return
                 self.lining_up.end(size)
+            self.limit[0] = min(self.chunks, -(-size // self.chunk))
             self.changed.notify_all()
 
     def post(self, c: int, found: Sequence[Answer], chunk: Chunk) -> None:
@@ -237,6 +240,8 @@ class ProcessSignatureCheck:
         self._worker = worker or verify_chunks
         self._entered = False
         self._processes: list[BaseProcess] = []
+        self._lining_up: list[ChunkBoard] = []
+        """Boards of workers started before the log was lined up (``begin``)."""
         self._passes: list[_OrderedPass] = []
 
     @property
@@ -265,11 +270,14 @@ class ProcessSignatureCheck:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for board in self._lining_up:
+            board.end(0)  # a log never lined up (the audit stopped before): nothing is left
         for process in self._processes:
             if process.exitcode is None and exc_type is not None:
                 process.terminate()  # the audit stopped early: its answers are not wanted
             process.join()
         self._processes.clear()
+        self._lining_up.clear()
         self._entered = False
 
     def __call__(
@@ -309,6 +317,7 @@ class ProcessSignatureCheck:
         workers = self._fork(
             ctx, board, lambda: LinedUpEntries(files, lining_up, board.changed, cap, origin)
         )
+        self._lining_up.append(board)
         return LinedUpProof(self, board, lining_up, workers)
 
     def _check_entered(self) -> None:

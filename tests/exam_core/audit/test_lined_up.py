@@ -17,12 +17,15 @@ import pytest
 
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.chunk_sources import Chunk, KeyListDigests
+from exam_core.audit.history import AuditHistory
 from exam_core.audit.log_entries import LogEntries
 from exam_core.audit.pool import ChunkBoard, LinedUpProof, ProcessSignatureCheck
 from exam_core.audit.reader import bundle_from_files
 from exam_core.audit.signatures import Proof, ProvingKeys, keys_by_name, registered_key_pairs
+from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint, sign_checkpoint
 from exam_core.log.cosignature import add_cosignatures, cosign_checkpoint
+from exam_core.log.entry import Entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.tiles import decode_entry_bundle, encode_entry_bundle
 from tests.exam_core.audit.bundle_factory import LogBuilder, demo_log
@@ -167,3 +170,31 @@ def test_answers_numbered_by_another_key_list_are_not_read() -> None:
     elsewhere.add(other)
     board.post(0, found, Chunk(log.entries, ProvingKeys(keys, log.origin), other, elsewhere.last))
     assert board.read(0, 10, digests.digests) is None  # numbered by a list this one is not
+
+
+class _Interrupts:
+    """A replayer that stops the audit (Ctrl-C) at its first entry, after the log was lined up
+    and while workers still prove."""
+
+    event_types = frozenset({"demo.event"})
+    reads = frozenset[str]()
+
+    def replay(self, index: int, entry: Entry, history: AuditHistory) -> list[Finding]:
+        raise KeyboardInterrupt
+
+
+def test_workers_stop_when_the_audit_stops_early() -> None:
+    files = _log().files()
+    pool = ProcessSignatureCheck(workers=1, chunk=CHUNK, start_method="fork")
+    with pytest.raises(KeyboardInterrupt), pool:
+        check_bundle(bundle_from_files(files), [_Interrupts()], signature_check=pool)
+    assert not multiprocessing.active_children()
+
+
+def test_workers_stop_when_the_log_is_never_lined_up() -> None:
+    # Started on the bundle's files, but the audit goes no further (its caller gave up): the
+    # pool still ends, its workers told that the log holds nothing.
+    files = bundle_from_files(_log().files()).entry_bundles
+    with ProcessSignatureCheck(workers=2, chunk=CHUNK, start_method="fork") as pool:
+        assert pool.begin(files, "o", None) is not None
+    assert not multiprocessing.active_children()
