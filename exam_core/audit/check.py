@@ -53,7 +53,11 @@ from exam_core.audit.outside_checkpoints import (
 )
 from exam_core.audit.reader import Bundle
 from exam_core.audit.report import AuditReport, FindingLog
-from exam_core.audit.signatures import SignatureCheck, start_signature_check
+from exam_core.audit.signatures import (
+    SignatureCheck,
+    begin_signature_check,
+    start_signature_check,
+)
 from exam_core.audit.tree import check_tree
 from exam_core.findings import ERROR, WARNING
 
@@ -86,10 +90,24 @@ def check_bundle(
         trusted = check_policy(policy if pinned else bundle.policy, findings, pinned=pinned)
         history = check_checkpoints(bundle, trusted, findings)
         newest = history.newest.checkpoint if history.newest is not None else None
+        # (3) step 3, started first where it can be: workers verify signatures of the entry
+        # bundles as they are lined up below, and while the tree is rebuilt
+        started = begin_signature_check(
+            signature_check,
+            bundle.entry_bundles,
+            history.origin,
+            newest.size if newest is not None else None,
+        )
         # (2) step 2: the entries from their bundles, as many as the newest checkpoint covers
-        entries = hold_to_checkpoint(assemble_entries(bundle, findings), bundle, newest, findings)
-        # (3) step 3, started early: workers verify signatures while the tree is rebuilt here
-        verified = start_signature_check(entries, signature_check, history.origin)
+        lined_up = started.line_up if started is not None else None
+        entries = hold_to_checkpoint(
+            assemble_entries(bundle, findings, lined_up), bundle, newest, findings
+        )
+        verified = (
+            started.answers(entries)
+            if started is not None
+            else start_signature_check(entries, signature_check, history.origin)
+        )
         # (2) step 2: the tree rebuilt from the entries, against every checkpoint and tile
         tree = check_tree(bundle, entries, history, findings)
         # (2) step 2, last: checkpoints seen outside the bundle, and the witnesses

@@ -11,6 +11,7 @@ entries no checkpoint covers are left out of the later steps.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from itertools import groupby
 
 from exam_core.audit.log_entries import LogBundle, LogEntries
@@ -24,6 +25,7 @@ from exam_core.log.tiles import (
     ENTRIES_LEVEL,
     TILE_WIDTH,
     TilePath,
+    count_entry_bundle,
     decode_entry_bundle,
     entry_bundle_for,
 )
@@ -31,11 +33,19 @@ from exam_core.log.tiles import (
 __all__ = ["assemble_entries", "hold_to_checkpoint", "report_missing_bundles"]
 
 
-def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
+def assemble_entries(
+    bundle: Bundle,
+    findings: FindingLog,
+    lined_up: Callable[[LogBundle], None] | None = None,
+) -> LogEntries:
     """The entries of the full bundles in order, then of the widest partial bundle after them.
 
+    ``lined_up`` is handed each of the log's bundles as soon as it is known to be one, so that
+    work on its entries can start before the rest are read (``LinedUp.line_up``).
+
     Each bundle file is read once here, a position at a time (every file of one position is
-    held together, to hold the partial ones to the log's); the entries are read again from
+    held together, to hold the partial ones to the log's), and its entries are counted; they
+    are split out only where a position holds more than one file, and are read again from
     the files when a later step reaches them.
     """
     shape: list[Finding] = []  # malformed or miscounted bundles, in file order
@@ -46,26 +56,33 @@ def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
     tiles = sorted(files, key=lambda t: t.sort_key)
     for n, group in groupby(tiles, key=lambda t: t.n):
         first = n * TILE_WIDTH
-        decoded: dict[TilePath, tuple[list[bytes], bytes]] = {}
-        for tile in group:
+        at_position = list(group)
+        # the entries themselves are needed only to hold bundles of one position to each other
+        compare = len(at_position) > 1
+        decoded: dict[TilePath, tuple[list[bytes], int, bytes]] = {}
+        for tile in at_position:
             try:
                 data = files[tile]
-                entries = decode_entry_bundle(data)
+                if compare:
+                    entries = decode_entry_bundle(data)
+                    count = len(entries)
+                else:
+                    entries, count = [], count_entry_bundle(data)
             except BundleError as e:
                 shape.append(Finding(first, "entry_bundle_changed", str(e)))
                 continue
             except CheckpointError as e:
                 shape.append(Finding(first, "entry_bundle_malformed", f"{tile.path}: {e}"))
                 continue
-            if len(entries) != tile.length:
+            if count != tile.length:
                 shape.append(
                     Finding(
-                        first + min(len(entries), tile.length),
+                        first + min(count, tile.length),
                         "entry_bundle_count",
-                        f"{tile.path}: holds {len(entries)} entries, its name says {tile.length}",
+                        f"{tile.path}: holds {count} entries, its name says {tile.length}",
                     )
                 )
-            decoded[tile] = (entries[: tile.length], data)
+            decoded[tile] = (entries[: tile.length], min(count, tile.length), data)
         held: list[bytes] | None = None  # the log's entries at this position
         if log_open and n == len(log):
             full = decoded.get(TilePath(ENTRIES_LEVEL, n))
@@ -78,21 +95,23 @@ def assemble_entries(bundle: Bundle, findings: FindingLog) -> LogEntries:
                 else None
             )
             if chosen is not None:
-                held, data = decoded[chosen]
+                held, count, data = decoded[chosen]
                 log.append(
                     LogBundle(
                         chosen,
-                        len(held),
+                        count,
                         hashlib.sha256(data).digest(),
                         KEY_REGISTERED_TEXT in data,
                     )
                 )
-            log_open = full is not None and len(full[0]) == TILE_WIDTH
+                if lined_up is not None:
+                    lined_up(log[-1])
+            log_open = full is not None and full[1] == TILE_WIDTH
         else:
             log_open = False
         # Partial bundles kept for older checkpoints must be prefixes of the log.
-        for tile, (entries, _) in decoded.items():
-            if held is None:
+        for tile, (entries, _, _) in decoded.items():
+            if held is None or not compare:
                 continue
             for k, data in enumerate(entries[: len(held)]):
                 if held[k] != data:

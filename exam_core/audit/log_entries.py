@@ -52,7 +52,10 @@ class LogEntries(Sequence[bytes]):
         self._files = files
         self._bundles = list(bundles)
         self._findings = findings
-        self._size = sum(b.count for b in self._bundles)
+        self.lined_up = sum(b.count for b in self._bundles)
+        """Entries of the bundles, the cut aside."""
+        self._cut: int | None = None
+        self._size = self.lined_up
         self._changed: set[int] = set()
         self._last: tuple[int, list[bytes]] | None = None
 
@@ -64,8 +67,24 @@ class LogEntries(Sequence[bytes]):
         return state
 
     def cut(self, size: int) -> None:
-        """Keep only the first ``size`` entries."""
-        self._size = min(self._size, max(size, 0))
+        """Keep only the first ``size`` entries, now and after any ``extend``."""
+        self._cut = max(size, 0) if self._cut is None else min(self._cut, max(size, 0))
+        self._size = min(self._size, self._cut)
+
+    def extend(self, bundles: Sequence[LogBundle]) -> None:
+        """Add the log's next bundles (as they are lined up), up to the cut if any."""
+        self._bundles.extend(bundles)
+        self.lined_up += sum(b.count for b in bundles)
+        self._size = self.lined_up if self._cut is None else min(self.lined_up, self._cut)
+
+    @property
+    def bundles_lined_up(self) -> int:
+        """How many bundles it was given, the cut aside."""
+        return len(self._bundles)
+
+    def registers_keys(self, n: int) -> bool:
+        """``LogBundle.registers_keys`` of bundle ``n``."""
+        return self._bundles[n].registers_keys
 
     def __len__(self) -> int:
         return self._size

@@ -32,6 +32,12 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+
+# What the board's shared arrays and lock are made by, imported with this module rather than by
+# the first board an audit makes: they bring ``tempfile`` and ``subprocess``, ~10 ms that the
+# first audit of a process would otherwise spend before any worker could start.
+import multiprocessing.sharedctypes  # noqa: F401
+import multiprocessing.synchronize  # noqa: F401
 import signal
 import sys
 import threading
@@ -42,10 +48,28 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Literal, cast
 
-from exam_core.audit.answer_columns import AnswerColumns, answer_columns, key_list, read_answers
-from exam_core.audit.signatures import Answer, ProvingKeys
+from exam_core.audit.answer_columns import (
+    AnswerColumns,
+    KeyList,
+    answer_columns,
+    key_list,
+    read_answers,
+)
+from exam_core.audit.chunk_sources import (
+    Chunk,
+    ChunkSource,
+    HeldEntries,
+    KeyListDigests,
+    LinedUpEntries,
+    LiningUp,
+    shared_zeros,
+)
+from exam_core.audit.log_entries import LogBundle, LogEntries
+from exam_core.audit.signatures import Answer, ProvingKeys, keys_by_name, registered_key_pairs
+from exam_core.log.merkle import HASH_SIZE
+from exam_core.log.tiles import TILE_WIDTH, TilePath
 
-__all__ = ["ProcessSignatureCheck"]
+__all__ = ["LinedUpProof", "ProcessSignatureCheck"]
 
 DEFAULT_CHUNK = 512
 """Entries a chunk: tens of milliseconds of verification, so the board is touched rarely, and
@@ -73,42 +97,84 @@ def _context(start_method: StartMethod | None) -> ForkContext | SpawnContext:
 
 
 class ChunkBoard:
-    """The shared state of one audit's signature checks."""
+    """The shared state of one audit's signature checks.
+
+    ``lining_up`` makes the board of workers forked before the log is lined up
+    (``exam_core.audit.chunk_sources``): its arrays are sized for the most entries the log's
+    bundles could hold, in memory the kernel gives as it is written, and the bundles are
+    published on ``lining_up`` as they are lined up.
+    """
 
     def __init__(
         self,
         ctx: BaseContext,
-        entries: Sequence[bytes],
+        size: int,
         chunk: int,
-        key_list: list[tuple[str, bytes]],
+        key_list: KeyList,
         origin: str | None,
+        *,
+        lining_up: LiningUp | None = None,
     ) -> None:
         self.chunk = chunk
-        self.chunks = -(-len(entries) // chunk)
+        self.chunks = -(-size // chunk)
         self.key_list = key_list
-        """(name, public key) of every registered key; an answer is a place in this list."""
+        """The auditing process's key list: an answer's key is a place in it."""
         self.origin = origin
         """The log whose entries are proven (``Proof``); None: verify signatures only."""
-        self.states: Any = ctx.RawArray(ctypes.c_uint8, max(self.chunks, 1))
-        size = max(len(entries), 1)
-        self.answers: Any = ctx.RawArray(ctypes.c_int32, size)
-        self.types: Any = ctx.RawArray(ctypes.c_int16, size)
-        """Per entry, the place of its type in ``PROVEN_TYPES`` if proven, else NOT_PROVEN."""
-        self.seqs: Any = ctx.RawArray(ctypes.c_int64, size)
-        self.times: Any = ctx.RawArray(ctypes.c_int64, size)
         self.changed: Any = ctx.Condition(ctx.Lock())
+        self.lining_up = lining_up
 
-    def post(self, start: int, found: Sequence[Answer]) -> None:
-        """Write a worker's answers for the entries from ``start`` on (a worker's side)."""
-        keys, types, seqs, times = answer_columns(found, self.key_list)
+        def zeros(ctype: Any, count: int) -> Any:
+            if lining_up is None:
+                return ctx.RawArray(ctype, max(count, 1))
+            return shared_zeros(ctype, count)
+
+        self.limit: Any = zeros(ctypes.c_int64, 1)
+        """How many chunks may be claimed: all but those past the log, once its size is known."""
+        self.limit[0] = self.chunks
+        self.states: Any = zeros(ctypes.c_uint8, self.chunks)
+        self.listed: Any = zeros(ctypes.c_int32, self.chunks)
+        """Per chunk, the length of the key list its answers number keys by …"""
+        self.listed_digests: Any = zeros(ctypes.c_ubyte, self.chunks * HASH_SIZE)
+        """… and that list's digest (``KeyListDigests``)."""
+        self.answers: Any = zeros(ctypes.c_int32, size)
+        self.types: Any = zeros(ctypes.c_int16, size)
+        """Per entry, the place of its type in ``PROVEN_TYPES`` if proven, else NOT_PROVEN."""
+        self.seqs: Any = zeros(ctypes.c_int64, size)
+        self.times: Any = zeros(ctypes.c_int64, size)
+
+    def end(self, size: int) -> None:
+        """The log holds ``size`` entries: no chunk past them is claimed any more.  Once only:
+        a later call changes nothing."""
+        with self.changed:
+            if self.lining_up is not None:
+                if self.lining_up.ended:
+                    return
+                self.lining_up.end(size)
+            self.limit[0] = min(self.chunks, -(-size // self.chunk))
+            self.changed.notify_all()
+
+    def post(self, c: int, found: Sequence[Answer], chunk: Chunk) -> None:
+        """Write a worker's answers for chunk ``c`` (a worker's side)."""
+        keys, types, seqs, times = answer_columns(found, chunk.listed)
+        start = c * self.chunk
         end = start + len(found)
         self.answers[start:end] = keys
         self.types[start:end] = types
         self.seqs[start:end] = seqs
         self.times[start:end] = times
+        self.listed[c] = len(chunk.listed)
+        self.listed_digests[c * HASH_SIZE : (c + 1) * HASH_SIZE] = chunk.listed_digest
 
-    def read(self, start: int, size: int) -> list[Answer]:
-        """The answers a worker posted for ``size`` entries from ``start`` on."""
+    def read(self, c: int, size: int, digests: Sequence[bytes]) -> list[Answer] | None:
+        """The answers a worker posted for the ``size`` entries of chunk ``c``; None if they
+        number keys by a list that is not the first keys of ``key_list`` (whose prefixes have
+        ``digests``)."""
+        listed = self.listed[c]
+        posted = bytes(self.listed_digests[c * HASH_SIZE : (c + 1) * HASH_SIZE])
+        if listed >= len(digests) or digests[listed] != posted:
+            return None
+        start = c * self.chunk
         end = start + size
         columns = AnswerColumns(
             self.answers[start:end],
@@ -121,35 +187,30 @@ class ChunkBoard:
     def claim(self, first: int, state: int) -> int | None:
         """Mark the lowest free chunk from ``first`` on as ``state``; call with the lock held."""
         states = self.states
-        for c in range(first, self.chunks):
+        for c in range(first, self.limit[0]):
             if states[c] == FREE:
                 states[c] = state
                 return c
         return None
 
 
-WorkerLoop = Callable[[int, Sequence[bytes], Mapping[str, frozenset[bytes]], ChunkBoard], None]
-"""What a worker process runs: its number, the entries, the keys and the shared board."""
+WorkerLoop = Callable[[int, ChunkSource, ChunkBoard], None]
+"""What a worker process runs: its number, where it reads its chunks, and the shared board."""
 
 
-def verify_chunks(
-    number: int,
-    entries: Sequence[bytes],
-    keys: Mapping[str, frozenset[bytes]],
-    board: ChunkBoard,
-) -> None:
+def verify_chunks(number: int, source: ChunkSource, board: ChunkBoard) -> None:
     """A worker's loop: take the lowest free chunk, verify it, post the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the auditing process handles Ctrl-C
-    prover = ProvingKeys(keys, board.origin)
-    chunk, first = board.chunk, 0
+    size, first = board.chunk, 0
     while True:
         with board.changed:
             c = board.claim(first, WORKER + number)
         if c is None:
             return
         first = c + 1
-        start = c * chunk
-        board.post(start, prover.prove(entries[start : start + chunk]))
+        chunk = source.chunk(c * size, size)
+        if chunk.entries:  # none: the chunk is past the log, which ended before it
+            board.post(c, chunk.prover.prove(chunk.entries), chunk)
         with board.changed:
             board.states[c] = DONE
             board.changed.notify_all()
@@ -178,6 +239,9 @@ class ProcessSignatureCheck:
         self._start_method = start_method
         self._worker = worker or verify_chunks
         self._entered = False
+        self._processes: list[BaseProcess] = []
+        self._lining_up: list[ChunkBoard] = []
+        """Boards of workers started before the log was lined up (``begin``)."""
         self._passes: list[_OrderedPass] = []
 
     @property
@@ -187,8 +251,14 @@ class ProcessSignatureCheck:
 
     @property
     def handed_back(self) -> int:
-        """Entries of chunks a stopped worker had taken, verified by the auditing process."""
+        """Entries of chunks a worker took whose answers the auditing process could not use
+        (the worker stopped, or numbered keys by another list), and verified itself."""
         return sum(p.handed_back for p in self._passes)
+
+    @property
+    def verified_by_workers(self) -> int:
+        """Entries whose signature a worker verified (its answer read and not None)."""
+        return sum(p.verified_by_workers for p in self._passes)
 
     def __enter__(self) -> ProcessSignatureCheck:
         self._entered = True
@@ -200,11 +270,14 @@ class ProcessSignatureCheck:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for ordered in self._passes:
-            for process in ordered.workers:
-                if process.exitcode is None and exc_type is not None:
-                    process.terminate()  # the audit stopped early: its answers are not wanted
-                process.join()
+        for board in self._lining_up:
+            board.end(0)  # a log never lined up (the audit stopped before): nothing is left
+        for process in self._processes:
+            if process.exitcode is None and exc_type is not None:
+                process.terminate()  # the audit stopped early: its answers are not wanted
+            process.join()
+        self._processes.clear()
+        self._lining_up.clear()
         self._entered = False
 
     def __call__(
@@ -219,23 +292,105 @@ class ProcessSignatureCheck:
         """``ProvingCheck``: verify ``entries`` and prove those of the log ``origin``."""
         return self._start(entries, keys, origin)
 
+    def begin(
+        self, files: Mapping[TilePath, bytes], origin: str, cap: int | None
+    ) -> LinedUpProof | None:
+        """``EarlyProvingCheck``: start workers on the log's entry bundle ``files`` before they
+        are lined up, to prove the entries of the log ``origin`` up to ``cap`` (the newest
+        checkpoint's size).  None when workers are not forked (a spawned worker is sent what it
+        reads, which is not known yet) or the log is too small for more than one chunk.
+        """
+        self._check_entered()
+        ctx = _context(self._start_method)
+        if not isinstance(ctx, ForkContext):
+            return None
+        positions = {tile.n for tile in files}
+        held = next(n for n in range(len(positions) + 1) if n not in positions)
+        size = held * TILE_WIDTH if cap is None else min(cap, held * TILE_WIDTH)
+        if size <= self._chunk:
+            return None
+        try:
+            lining_up = LiningUp(held)
+            board = ChunkBoard(ctx, size, self._chunk, [], origin, lining_up=lining_up)
+        except (OSError, OverflowError, ValueError, MemoryError):
+            return None  # more than this machine maps: start once the log is lined up
+        workers = self._fork(
+            ctx, board, lambda: LinedUpEntries(files, lining_up, board.changed, cap, origin)
+        )
+        self._lining_up.append(board)
+        return LinedUpProof(self, board, lining_up, workers)
+
+    def _check_entered(self) -> None:
+        if not self._entered:
+            raise RuntimeError("use ProcessSignatureCheck as a context manager")
+
     def _start(
         self, entries: Sequence[bytes], keys: Mapping[str, frozenset[bytes]], origin: str | None
     ) -> Iterator[Answer]:
-        if not self._entered:
-            raise RuntimeError("use ProcessSignatureCheck as a context manager")
+        self._check_entered()
         ctx = _context(self._start_method)
-        board = ChunkBoard(ctx, entries, self._chunk, key_list(keys), origin)
+        board = ChunkBoard(ctx, len(entries), self._chunk, key_list(keys), origin)
+        source = HeldEntries(entries, keys, origin, board.key_list)
+        workers = self._fork(ctx, board, lambda: source) if board.chunks > 1 else []
+        return self.ordered_pass(board, entries, keys, workers)
+
+    def _fork(
+        self,
+        ctx: ForkContext | SpawnContext,
+        board: ChunkBoard,
+        source: Callable[[], ChunkSource],
+    ) -> list[BaseProcess]:
         workers: list[BaseProcess] = []
-        for number in range(self._workers if board.chunks > 1 else 0):
-            process = ctx.Process(
-                target=self._worker, args=(number, entries, dict(keys), board), daemon=True
-            )
+        for number in range(self._workers):
+            process = ctx.Process(target=self._worker, args=(number, source(), board), daemon=True)
             process.start()
             workers.append(process)
+        self._processes.extend(workers)
+        return workers
+
+    def ordered_pass(
+        self,
+        board: ChunkBoard,
+        entries: Sequence[bytes],
+        keys: Mapping[str, frozenset[bytes]],
+        workers: list[BaseProcess],
+    ) -> Iterator[Answer]:
+        """The answers for ``entries`` in log order, read from ``board`` or verified here."""
         ordered = _OrderedPass(board, entries, keys, workers)
         self._passes.append(ordered)
         return ordered.answers()
+
+
+class LinedUpProof:
+    """Workers started before the log is lined up (``ProcessSignatureCheck.begin``): the
+    auditing process's side, which publishes each bundle as it is lined up, then reads the
+    answers."""
+
+    def __init__(
+        self,
+        pool: ProcessSignatureCheck,
+        board: ChunkBoard,
+        lining_up: LiningUp,
+        workers: list[BaseProcess],
+    ) -> None:
+        self._pool = pool
+        self._board = board
+        self._lining_up = lining_up
+        self._workers = workers
+
+    def line_up(self, bundle: LogBundle) -> None:
+        """The log's next entry bundle, as ``assemble_entries`` lines it up."""
+        with self._board.changed:
+            self._lining_up.publish(bundle)
+            self._board.changed.notify_all()
+
+    def answers(self, entries: LogEntries) -> Iterator[Answer]:
+        """The log is lined up (``entries``, cut to its newest checkpoint): per entry, what
+        was proven of it, in log order."""
+        self._board.end(len(entries))
+        listed = registered_key_pairs(entries.registration_candidates())
+        self._board.key_list = listed
+        return self._pool.ordered_pass(self._board, entries, keys_by_name(listed), self._workers)
 
 
 class _OrderedPass:
@@ -253,17 +408,22 @@ class _OrderedPass:
         self.entries = entries
         self.prover = ProvingKeys(keys, board.origin)
         self.workers = workers
+        digests = KeyListDigests()
+        digests.add(board.key_list)
+        self.digests = digests.digests
+        """Of the first k keys of the board's list, for each k: what a worker's list must be."""
         self.taken: dict[int, list[Answer]] = {}
         """Chunks verified here ahead of the pass, by number."""
         self.ahead = 0
         """No chunk before this one is free: the board is claimed from the lowest free up."""
         self.taken_back = 0
         self.handed_back = 0
+        self.verified_by_workers = 0
 
     def answers(self) -> Iterator[Answer]:
         board = self.board
         chunk = board.chunk
-        for c in range(board.chunks):
+        for c in range(-(-len(self.entries) // chunk)):
             start = c * chunk
             size = min(chunk, len(self.entries) - start)
             self.ahead = max(self.ahead, c + 1)
@@ -273,14 +433,18 @@ class _OrderedPass:
                     board.states[c] = state = HERE
             if c in self.taken:
                 yield from self.taken.pop(c)
-            elif state == HERE:
+                continue
+            if state == HERE:
                 self.taken_back += size
                 yield from self.prover.prove(self.entries[start : start + size])
-            elif self._wait_for(c):
-                yield from board.read(start, size)
-            else:
+                continue
+            posted = board.read(c, size, self.digests) if self._wait_for(c) else None
+            if posted is None:
                 self.handed_back += size
                 yield from (None,) * size
+                continue
+            self.verified_by_workers += size - posted.count(None)
+            yield from posted
 
     def _wait_for(self, c: int) -> bool:
         """Until a worker is done with chunk ``c``, verify free chunks here; True once it is,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from exam_core.errors import EntryError, ExamCoreError, KeyFormatError, NoteError
 from exam_core.log import ed25519
@@ -28,16 +28,25 @@ from exam_core.log.note import (
 from exam_core.log.registry import KEY_EVENT_TYPES
 from exam_core.log.schemas import REGISTRY, validate_event
 
+if TYPE_CHECKING:
+    from exam_core.audit.log_entries import LogBundle, LogEntries
+    from exam_core.log.tiles import TilePath
+
 __all__ = [
     "KEY_EVENT_TYPES",
     "KEY_REGISTERED_TEXT",
     "PROVEN_TYPES",
+    "EarlyProvingCheck",
+    "LinedUp",
     "Proof",
     "ProvingCheck",
     "ProvingKeys",
     "ScannedEntries",
     "SignatureCheck",
     "SigningKeys",
+    "begin_signature_check",
+    "keys_by_name",
+    "registered_key_pairs",
     "registered_keys",
     "signing_keys",
     "start_signature_check",
@@ -86,7 +95,13 @@ def registered_keys(entries: Iterable[bytes]) -> dict[str, frozenset[bytes]]:
     ``"type":"key.registered"`` are parsed.  Nothing here is trusted; the ordered registry pass
     decides which key was registered when.
     """
-    keys: dict[str, set[bytes]] = defaultdict(set)
+    return keys_by_name(registered_key_pairs(entries))
+
+
+def registered_key_pairs(entries: Iterable[bytes]) -> list[tuple[str, bytes]]:
+    """``registered_keys`` as (key name, public key) pairs in the order the entries first
+    name them: a list that only grows at its end as the log is read further."""
+    pairs: dict[tuple[str, bytes], None] = {}
     for data in entries:
         if KEY_REGISTERED_TEXT not in data:
             continue
@@ -99,7 +114,15 @@ def registered_keys(entries: Iterable[bytes]) -> dict[str, frozenset[bytes]]:
             continue
         if vkey.sigtype != SIGTYPE_ED25519:
             continue  # cannot verify an entry; the registry refuses it, and says why, in order
-        keys[vkey.name].add(vkey.public_key)
+        pairs[vkey.name, vkey.public_key] = None
+    return list(pairs)
+
+
+def keys_by_name(pairs: Iterable[tuple[str, bytes]]) -> dict[str, frozenset[bytes]]:
+    """(key name, public key) pairs as the public keys of each name."""
+    keys: dict[str, set[bytes]] = defaultdict(set)
+    for name, public_key in pairs:
+        keys[name].add(public_key)
     return {name: frozenset(found) for name, found in keys.items()}
 
 
@@ -279,3 +302,38 @@ def start_signature_check(
     if origin is not None and isinstance(check, ProvingCheck):
         return check.prove(entries, keys, origin)
     return check(entries, keys)
+
+
+class LinedUp(Protocol):
+    """Signature checks started before the log was lined up (``EarlyProvingCheck.begin``)."""
+
+    def line_up(self, bundle: LogBundle) -> None:
+        """The log's next entry bundle, as ``assemble_entries`` lines it up."""
+        ...
+
+    def answers(self, entries: LogEntries) -> Iterator[Answer]:
+        """The lined-up log's answers, one per entry, for the ordered pass to read."""
+        ...
+
+
+@runtime_checkable
+class EarlyProvingCheck(Protocol):
+    """A ``ProvingCheck`` that can start before the log is lined up, on its bundle files."""
+
+    def begin(
+        self, files: Mapping[TilePath, bytes], origin: str, cap: int | None
+    ) -> LinedUp | None: ...
+
+
+def begin_signature_check(
+    check: SignatureCheck | None,
+    files: Mapping[TilePath, bytes],
+    origin: str | None,
+    cap: int | None,
+) -> LinedUp | None:
+    """Start ``check`` on the entry bundle ``files`` of the log ``origin`` (up to ``cap``
+    entries, the newest checkpoint's size) before they are lined up, if it can; None: start it
+    once they are (``start_signature_check``)."""
+    if origin is None or not isinstance(check, EarlyProvingCheck):
+        return None
+    return check.begin(files, origin, cap)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
 from typing import get_args
 
 import pytest
 
 from exam_core.audit import pool as audit_pool
 from exam_core.audit.check import AuditReport, check_bundle
+from exam_core.audit.chunk_sources import ChunkSource
 from exam_core.audit.pool import ProcessSignatureCheck, StartMethod
 from exam_core.audit.reader import bundle_from_files
 from exam_core.log.entry import make_entry
@@ -67,14 +67,10 @@ def test_the_ordered_pass_verifies_chunks_itself_rather_than_wait() -> None:
     assert pool.taken_back > 0
 
 
-def _dies_holding_a_chunk(
-    number: int,
-    entries: Sequence[bytes],
-    keys: Mapping[str, frozenset[bytes]],
-    board: audit_pool.ChunkBoard,
-) -> None:
+def _dies_holding_a_chunk(number: int, source: ChunkSource, board: audit_pool.ChunkBoard) -> None:
     """Claim the last chunk, the one the ordered pass reaches last, and die holding it."""
     assert isinstance(board, audit_pool.ChunkBoard)
+    del source
     with board.changed:
         board.claim(board.chunks - 1, audit_pool.WORKER + number)
     os._exit(3)  # a worker killed while it holds a chunk

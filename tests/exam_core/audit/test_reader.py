@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.audit.reader import directory_reader, read_bundle
+from exam_core.audit.reader import _read_up_to, directory_reader, read_bundle
 from exam_core.centre.durable import write_files
 from exam_core.errors import BundleError
 from exam_core.log.merkle import leaf_hash, root_from_leaf_hashes
@@ -64,3 +64,19 @@ def test_a_bundle_file_is_read_whole_up_to_its_limit_on_each_look_up(tmp_path: P
     path.write_bytes(b"\x01" * (TILE_MAX_BYTES + 1))
     with pytest.raises(BundleError, match="grew beyond"):
         tiles[tile]  # the look-up is the read
+
+
+@pytest.mark.parametrize("size", [0, 1, 70_000, 200_000])
+def test_a_file_is_read_as_it_is_whatever_its_size_when_opened(tmp_path: Path, size: int) -> None:
+    # The size seen when the file was opened only sizes the reads: a file that grew or shrank
+    # between that look and the read is read to its end, or up to the limit.
+    path = tmp_path / "f"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    for seen in {0, max(size - 1, 0), size, size + 1, 2 * size + 3}:
+        for limit in {1, max(size, 1), size + 1, 1 << 24}:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                assert _read_up_to(fd, limit, seen) == data[:limit], (seen, limit)
+            finally:
+                os.close(fd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from exam_core.log.tiles import (
     bundle_files,
     bundles_for_append,
     checkpoint_history_path,
+    count_entry_bundle,
     decode_entry_bundle,
     encode_entry_bundle,
     encode_tile_index,
@@ -238,6 +240,9 @@ def test_bundle_encoding() -> None:
 def test_bad_bundles(data: bytes, reason: str) -> None:
     with pytest.raises(CheckpointError, match=reason):
         decode_entry_bundle(data, 2 if reason == "expected 2" else None)
+    if reason != "expected 2":
+        with pytest.raises(CheckpointError, match=reason):
+            count_entry_bundle(data)
 
 
 def test_bundle_layout_paths() -> None:
@@ -269,9 +274,16 @@ def test_bundle_files_are_every_tile_and_entry_bundle_of_the_log() -> None:
 def test_hostile_bundle_bytes_raise_only_our_error(data: bytes) -> None:
     try:
         entries = decode_entry_bundle(data)
-    except CheckpointError:
+    except CheckpointError as e:
+        refused = str(e)
+    else:
+        refused = ""
+    if refused:  # counting refuses what splitting refuses, with the same reason
+        with pytest.raises(CheckpointError, match=re.escape(refused)):
+            count_entry_bundle(data)
         return
     assert encode_entry_bundle(entries) == data
+    assert count_entry_bundle(data) == len(entries)
 
 
 @settings(max_examples=300, deadline=None)
