@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from devices.errors import FrameError
 
 MAX_LINE = 128
+MAX_REPLY = 1024
+"""The most bytes one reply to ``AT#JDR=`` may take.  Its echo, ``OK`` and the report are under
+64 bytes; a modem that sends far more is flooding the line.  The reply is the evidence a gate
+decision cites, and the log holds a cited frame of at most 4,096 bytes
+(``exam_core/log/schemas/devices.py``): a longer one made every entry citing it refused."""
 JDR_MODES = range(6)
 JDR_MNPL = range(128)
 JDR_DCMN = range(255)
@@ -58,6 +63,16 @@ def split_lines(buffer: bytes) -> tuple[list[str], bytes]:
     if len(rest) > MAX_LINE:
         raise FrameError(f"line longer than {MAX_LINE} bytes without a terminator")
     return lines, rest
+
+
+def check_reply_length(raw: bytes | bytearray) -> None:
+    """Refuse a reply longer than ``MAX_REPLY`` (read live, or logged).
+
+    Raises:
+        FrameError: ``raw`` is longer than ``MAX_REPLY`` bytes.
+    """
+    if len(raw) > MAX_REPLY:
+        raise FrameError(f"modem reply of {len(raw)} bytes or more, over {MAX_REPLY}: a flood")
 
 
 def _decode_line(raw: bytes) -> str:

@@ -1,0 +1,86 @@
+"""Devices that misbehave on purpose, served on real pseudo-terminals: each poll ends in a
+typed error within the driver's deadline, or in a reading the log can hold and the gate may
+judge — never in a traceback, a hang, or evidence the log refuses.
+
+The device is a scripted responder behind the emulator server: it answers each request (or
+talks unasked) with whatever bytes the test chooses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import pytest
+
+from devices.at_canary import MAX_REPLY
+from devices.canary import CanaryDriver, canary_reading_from_frame
+from devices.emulators.modbus_slave import Exchange
+from devices.errors import FrameError
+from devices.transport import SerialLink
+from tests.devices.conftest import ServeFn
+
+FAST = 10_000_000
+"""A line rate at which the emulator puts a flood on the pty at once."""
+
+
+class ScriptedDevice:
+    """A responder answering each chunk of requests with ``answer(data)`` (None: silence) and
+    sending ``unsolicited(now)`` between them."""
+
+    def __init__(
+        self,
+        answer: Callable[[bytes], bytes | None],
+        unsolicited: Callable[[float], bytes] | None = None,
+        protocol: str = "text",
+    ) -> None:
+        self.protocol = protocol
+        self._answer = answer
+        self._unsolicited = unsolicited
+
+    def feed(self, data: bytes, now: float) -> list[Exchange]:
+        reply = self._answer(data)
+        return [] if reply is None else [Exchange(data, reply)]
+
+    def unsolicited(self, now: float) -> bytes:
+        return self._unsolicited(now) if self._unsolicited is not None else b""
+
+    def act(self, action: str, args: Mapping[str, object]) -> None:
+        raise AssertionError(f"a scripted device takes no action ({action})")
+
+
+def _canary_answering(reply: bytes) -> ScriptedDevice:
+    return ScriptedDevice(lambda data: reply if b"AT#JDR" in data else None)
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [b"\r\n" * 3_000, b"#JDR: OPERATIVE\r\n" * 300, b"OK\r\n" * 1_000],
+    ids=["empty lines", "reports", "finals"],
+)
+def test_a_canary_flooding_valid_lines_is_refused_not_cited(serve: ServeFn, flood: bytes) -> None:
+    # Every line is one the modem may send, and the reply ends in OK and a report: the reading
+    # was accepted with all of it as its evidence, over the 4,096 bytes the log holds for a
+    # cited frame, and the log refused every status and gate entry that cited it.
+    server = serve(_canary_answering(flood + b"OK\r\n#JDR: JAMMED\r\n"), baudrate=FAST)
+    driver = CanaryDriver(SerialLink(server.url, baudrate=115200), response_timeout_s=0.5)
+    started = time.monotonic()
+    with pytest.raises(FrameError, match="flood"):
+        driver.poll()
+    assert time.monotonic() - started < 2.0
+    driver.close()
+
+
+def test_a_canary_reply_within_bounds_still_reads(serve: ServeFn) -> None:
+    server = serve(_canary_answering(b"\r\n" * 10 + b"OK\r\n#JDR: JAMMED\r\n"), baudrate=FAST)
+    driver = CanaryDriver(SerialLink(server.url, baudrate=115200), response_timeout_s=0.5)
+    reading = driver.poll()
+    driver.close()
+    assert reading.values["jammed"] == 1
+
+
+def test_a_logged_canary_reply_over_the_bound_is_refused_as_the_live_one_is() -> None:
+    reply = b"OK\r\n#JDR: JAMMED\r\n"
+    assert canary_reading_from_frame(b"\r\n" * 100 + reply).values["jammed"] == 1
+    with pytest.raises(FrameError, match="flood"):
+        canary_reading_from_frame(b"\r\n" * (MAX_REPLY // 2) + reply)
