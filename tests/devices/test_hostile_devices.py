@@ -18,6 +18,19 @@ from devices.canary import CanaryDriver, canary_reading_from_frame
 from devices.emulators.modbus_slave import Exchange
 from devices.errors import FrameError
 from devices.transport import SerialLink
+from devices.vendor_jammer import (
+    ATTRIBUTE,
+    CMD_GET_RF,
+    CMD_STATUS,
+    MAX_SEGMENT,
+    SYNC,
+    VendorStatus,
+    decode_frame,
+    encode_frame,
+    encode_status,
+    find_frame,
+)
+from devices.vendor_jammer_driver import VendorJammerDriver
 from tests.devices.conftest import ServeFn
 
 FAST = 10_000_000
@@ -84,3 +97,46 @@ def test_a_logged_canary_reply_over_the_bound_is_refused_as_the_live_one_is() ->
     assert canary_reading_from_frame(b"\r\n" * 100 + reply).values["jammed"] == 1
     with pytest.raises(FrameError, match="flood"):
         canary_reading_from_frame(b"\r\n" * (MAX_REPLY // 2) + reply)
+
+
+STATUS = encode_status(VendorStatus(7, 12_000, 500, 30, 0x3FFFF, 0, 1, 1))
+CUT = SYNC + (MAX_SEGMENT).to_bytes(2, "little") + bytes([ATTRIBUTE, CMD_STATUS]) + b"\x01\x02"
+"""A status report's first bytes, announcing a 512-byte segment, and no more of it."""
+
+
+class Reporter:
+    """Unsolicited output: ``first``, then a status report every ``period_s``."""
+
+    def __init__(self, first: bytes, period_s: float) -> None:
+        self.first = first
+        self.period_s = period_s
+        self.next_at: float | None = None
+
+    def __call__(self, now: float) -> bytes:
+        if self.next_at is None:
+            self.next_at = now + self.period_s
+            return self.first
+        if now < self.next_at:
+            return b""
+        self.next_at = now + self.period_s
+        return STATUS
+
+
+def test_a_vendor_jammer_that_stops_mid_frame_is_read_at_its_next_report(serve: ServeFn) -> None:
+    # The cut frame's header announced 518 bytes: the driver waited for them, through the
+    # next fifteen reports, and each poll meanwhile timed out.
+    server = serve(ScriptedDevice(lambda _data: None, Reporter(CUT, 0.3)), baudrate=FAST)
+    driver = VendorJammerDriver(SerialLink(server.url, baudrate=115200), report_timeout_s=2.0)
+    started = time.monotonic()
+    reading = driver.poll()
+    assert time.monotonic() - started < 1.5
+    assert reading.raw == STATUS
+    assert reading.extra["state"] == "jamming"
+    driver.close()
+
+
+def test_a_cut_frame_before_a_whole_one_is_noise() -> None:
+    whole = encode_frame(CMD_GET_RF, b"\x01\x02")
+    assert find_frame(CUT + whole) == (decode_frame(whole), len(CUT + whole))
+    assert find_frame(CUT + whole[:-1]) == (None, 0)  # the cut frame may still be coming
+    assert find_frame(b"noise" + CUT) == (None, 5)
