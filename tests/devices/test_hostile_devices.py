@@ -17,6 +17,8 @@ from devices.at_canary import MAX_REPLY
 from devices.canary import CanaryDriver, canary_reading_from_frame
 from devices.emulators.modbus_slave import Exchange
 from devices.errors import FrameError
+from devices.monitor import DeviceMonitor
+from devices.reading import MAX_EVENTS_PER_POLL
 from devices.transport import SerialLink
 from devices.vendor_jammer import (
     ATTRIBUTE,
@@ -140,3 +142,20 @@ def test_a_cut_frame_before_a_whole_one_is_noise() -> None:
     assert find_frame(CUT + whole) == (decode_frame(whole), len(CUT + whole))
     assert find_frame(CUT + whole[:-1]) == (None, 0)  # the cut frame may still be coming
     assert find_frame(b"noise" + CUT) == (None, 5)
+
+
+def test_a_vendor_jammer_flooding_reports_cannot_flood_the_log(serve: ServeFn) -> None:
+    # A hundred reports between two polls were a hundred device.event entries per poll.
+    server = serve(ScriptedDevice(lambda _data: None, lambda _now: STATUS * 100), baudrate=FAST)
+    driver = VendorJammerDriver(SerialLink(server.url, baudrate=115200), report_timeout_s=2.0)
+    logged: list[tuple[str, dict[str, object]]] = []
+    monitor = DeviceMonitor("room-1/vendor", driver, lambda t, f: logged.append((t, f)))
+    for _ in range(3):
+        assert monitor.poll_once() is not None
+    driver.close()
+    events = [f for t, f in logged if t == "device.event"]
+    kept = [f for f in events if f["event_type"] != 0]
+    lost = [f for f in events if f["event_type"] == 0]
+    assert 0 < len(kept) <= 3 * MAX_EVENTS_PER_POLL
+    assert lost
+    assert all(isinstance(f["value"], int) and f["value"] > 0 for f in lost)
