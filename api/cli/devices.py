@@ -129,7 +129,14 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
 
 
 def _endpoint(args: argparse.Namespace) -> Endpoint:
-    if args.pty:
+    """Where ``emulate`` serves: ``--pty PATH`` or ``--listen socket://HOST:PORT``.
+
+    Raises:
+        DeviceConfigError: an empty ``--pty`` path or a ``--listen`` that is not such a URL.
+    """
+    if args.pty is not None:
+        if not args.pty:
+            raise DeviceConfigError("--pty needs a path for the link to the pty")
         return PtyEndpoint(Path(args.pty))
     m = _SOCKET_URL.fullmatch(args.listen)
     if m is None or int(m.group(2)) > 65535:

@@ -75,3 +75,15 @@ def test_a_ca_file_without_a_certificate_is_a_one_line_error(
 def test_a_pem_certificate_is_trusted_and_nothing_else(tmp_path: Path) -> None:
     cert, _ = self_signed(tmp_path)
     assert trust_context(cert).cert_store_stats()["x509"] == 1
+
+
+@pytest.mark.parametrize("where", [["--pty", ""], ["--listen", ""]])
+def test_emulate_with_an_empty_place_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], where: list[str]
+) -> None:
+    # An empty --pty was taken for no --pty at all, and the missing --listen was matched as a
+    # URL: TypeError, with its traceback.
+    assert main(["emulate", "jammer", *where, "--duration-s", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert where[0] in err
