@@ -17,13 +17,17 @@ from devices.at_canary import MAX_REPLY
 from devices.canary import CanaryDriver, canary_reading_from_frame
 from devices.emulators.modbus_slave import Exchange
 from devices.errors import FrameError
-from devices.monitor import DeviceMonitor
-from devices.reading import MAX_EVENTS_PER_POLL
+from devices.gate import RoomRequirements, decide_gate
+from devices.gate_event import MAX_EVIDENCE, gate_fields
+from devices.modbus_rtu import MAX_ADU_BYTES
+from devices.monitor import ONLINE, DeviceMonitor, DeviceView
+from devices.reading import MAX_EVENTS_PER_POLL, Reading
 from devices.transport import SerialLink
 from devices.vendor_jammer import (
     ATTRIBUTE,
     CMD_GET_RF,
     CMD_STATUS,
+    HEADER_BYTES,
     MAX_SEGMENT,
     SYNC,
     VendorStatus,
@@ -33,6 +37,8 @@ from devices.vendor_jammer import (
     find_frame,
 )
 from devices.vendor_jammer_driver import VendorJammerDriver
+from exam_core.log.entry import MAX_ENTRY_BYTES, make_entry
+from exam_core.log.note import Ed25519Signer
 from tests.devices.conftest import ServeFn
 
 FAST = 10_000_000
@@ -159,3 +165,30 @@ def test_a_vendor_jammer_flooding_reports_cannot_flood_the_log(serve: ServeFn) -
     assert 0 < len(kept) <= 3 * MAX_EVENTS_PER_POLL
     assert lost
     assert all(isinstance(f["value"], int) and f["value"] > 0 for f in lost)
+
+
+@pytest.mark.parametrize(
+    ("kind", "largest"),
+    [
+        ("jammer", MAX_ADU_BYTES),
+        ("vendor-jammer", HEADER_BYTES + MAX_SEGMENT),
+        ("canary", MAX_REPLY),
+    ],
+)
+def test_a_gate_citing_the_largest_frames_a_driver_accepts_fits_in_an_entry(
+    kind: str, largest: int
+) -> None:
+    # A room of MAX_EVIDENCE devices, each status the longest its driver accepts: the gate
+    # entry citing them all must still be one the log takes (65,535 bytes at most).
+    names = [f"room-1/device-{n:02d}" for n in range(MAX_EVIDENCE)]
+    reading = Reading(kind=kind, values={}, flags={}, raw=b"\xa5" * largest)
+    views = {n: DeviceView(n, kind, ONLINE, 0, reading, 0) for n in names}
+    role = {"jammers": {n: frozenset({1}) for n in names}} if kind != "canary" else {}
+    requirements = RoomRequirements(
+        "room-1", canaries=tuple(names) if kind == "canary" else (), **role
+    )
+    fields = gate_fields(decide_gate(requirements, views), 1_000, exam="exam-1")
+    event = {"v": 1, "log": "exam.example/c/1", "type": "device.gate", "ts": 1, "seq": 1}
+    event["actor"] = "exam.example/c/1/gateway/g1"
+    signer = Ed25519Signer.generate(str(event["actor"]))
+    assert len(make_entry(signer, {**event, **fields})) <= MAX_ENTRY_BYTES
