@@ -16,6 +16,10 @@ import pytest
 from api.cli.main import main
 from api.client import CentreClient, RemoteLog, UnavailableError
 from api.client.retry import RetryPolicy
+from api.gateway import Gateway
+from devices.device_spec import DeviceSpec
+from devices.gate import RoomRequirements
+from devices.gateway_config import GatewayConfig
 from exam_core.log.note import Ed25519Signer
 
 ORIGIN = "exam.example/c/5"
@@ -23,18 +27,21 @@ ONCE = RetryPolicy(attempts=1)
 
 
 class HostileCentre:
-    """Answers ``GET``/``POST`` of each path with the bytes in ``answers`` (status 200)."""
+    """Answers ``GET``/``POST`` of each path with the bytes in ``answers``, with the status in
+    ``statuses`` (200 by default)."""
 
     def __init__(self) -> None:
         self.answers: dict[str, bytes] = {}
-        answers = self.answers
+        self.statuses: dict[str, int] = {}
+        answers, statuses = self.answers, self.statuses
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
-                body = answers.get(self.path.split("?")[0], b"{}")
-                self.send_response(200)
+                path = self.path.split("?")[0]
+                body = answers.get(path, b"{}")
+                self.send_response(statuses.get(path, 200))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -72,6 +79,7 @@ def served() -> Iterator[HostileCentre]:
 @pytest.fixture
 def centre(served: HostileCentre) -> HostileCentre:
     served.answers.clear()
+    served.statuses.clear()
     served.answer("/health", {"status": "ok", "origin": ORIGIN, "size": 1})
     served.answer("/seq", {"next_seq": 1})
     return served
@@ -179,3 +187,27 @@ def test_answers_of_the_right_shape_still_read(centre: HostileCentre) -> None:
         assert not isinstance(first, Exception)
         assert first.index == 7
         assert isinstance(second, Exception)
+
+
+def test_a_gateway_stopping_while_the_centre_answers_503_ends(centre: HostileCentre) -> None:
+    # The remote log retries an entry without end while the centre is down, and the gateway's
+    # stop waited for every queued entry: examctl gateway --duration-s 1 never ended.
+    centre.statuses["/entries"] = 503
+    centre.statuses["/entries/bundle"] = 503
+    signer = Ed25519Signer.generate(f"{ORIGIN}/gateway/g1")
+    config = GatewayConfig(
+        key="gateway/g1",
+        devices=(DeviceSpec("r/j", "jammer", "socket://127.0.0.1:9"),),
+        rooms=(RoomRequirements("r", jammers={"r/j": frozenset({1})}),),
+    )
+    with CentreClient(centre.url) as client:
+        log = RemoteLog(client, signer, origin=ORIGIN)
+        gateway = Gateway(log, config, finish_wait_s=0.2)
+        gateway.cycle()  # a gate decision to sign: refused, no device read
+        stopping = threading.Thread(target=gateway.finish)
+        stopping.start()
+        stopping.join(10)
+        assert not stopping.is_alive()
+        log.close(timeout=0.1)
+    assert gateway.unsent >= 1
+    assert gateway.appended == 0
