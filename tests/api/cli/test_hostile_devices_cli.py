@@ -87,3 +87,22 @@ def test_emulate_with_an_empty_place_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert where[0] in err
+
+
+@pytest.mark.parametrize("scheme", ["spy://", "SPY://", "loop://", "alt://", "cp2110://"])
+def test_a_device_url_of_another_scheme_is_refused_and_touches_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scheme: str
+) -> None:
+    # spy://…?file=PATH truncated PATH to log the traffic in it, even when the port then
+    # failed to open.
+    precious = tmp_path / "precious.txt"
+    precious.write_text("the only copy")
+    url = f"{scheme}socket://127.0.0.1:9?file={precious}"
+    assert main(["devices", "poll", "--url", url, "--kind", "jammer", "--once"]) == 2
+    config = tmp_path / "gateway.json"
+    config.write_text(CONFIG.replace("socket://127.0.0.1:9", url))
+    assert main(["gateway", "--dir", str(tmp_path), "--config", str(config), "--cycles", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2
+    assert err.count("a port's path or one of socket://, rfc2217://, hwgrep://") == 2
+    assert precious.read_text() == "the only copy"
