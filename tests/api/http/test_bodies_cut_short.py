@@ -13,6 +13,10 @@ import socket
 import time
 from pathlib import Path
 
+from starlette.requests import ClientDisconnect
+
+from api.http.problems import problem_of as centre_problem_of
+from api.monitor.problems import problem_of as monitor_problem_of
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore
 from exam_core.log.entry import parse_entry
@@ -60,3 +64,11 @@ def test_a_body_cut_short_is_the_client_s_end_not_a_server_error(tmp_path: Path)
         added = centre.store.entries(size, centre.store.size())
         assert [parse_entry(e).type for e in added] == ["key.registered"]
         assert centre.blobs.digests() == []
+
+
+def test_both_services_answer_a_body_cut_short_as_the_client_s_fault() -> None:
+    # The monitoring centre's witness reads its bodies the same way; its catch-all made the
+    # disconnect an internal error, logged with its traceback.
+    for problem_of in (centre_problem_of, monitor_problem_of):
+        problem = problem_of(ClientDisconnect())
+        assert (problem.type.name, problem.type.status) == ("bad-request", 400)
