@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +39,9 @@ from exam_core.errors import ExamCoreError, StoreError
 from exam_core.log.schemas.types import GATEWAY
 
 MAX_PENDING = 10_000
+FINISH_WAIT_S = DEFAULT_WAIT_S
+"""How long a stopping gateway waits for the log to take what it queued: a centre that is down
+or answers 503 would otherwise hold the stop for ever (the remote log retries without end)."""
 
 
 class EventLog(Protocol):
@@ -81,12 +84,16 @@ class Gateway:
         config: GatewayConfig,
         *,
         clock_ms: Callable[[], int] = monotonic_ms,
+        finish_wait_s: float = FINISH_WAIT_S,
     ) -> None:
         self.log: EventLog = CentreLog(log, config.key) if isinstance(log, Centre) else log
         self.config = config
         self.pending: list[Future[int]] = []
         self.refused: list[str] = []
         self.appended = 0
+        self.unsent = 0
+        """Entries the log had not taken when the gateway stopped waiting for them."""
+        self._finish_wait_s = finish_wait_s
         self._clock = clock_ms
         # Held while a monitor publishes and while a gate is decided and queued: the log then
         # never holds a device event before a gate decision that did not see it.
@@ -120,13 +127,20 @@ class Gateway:
         if backlog:
             self._collect(block=True)
 
-    def _collect(self, block: bool = False) -> None:
+    def _collect(self, block: bool = False, wait_s: float | None = None) -> None:
+        """Count the entries the log took or refused; with ``block``, wait for them, for at
+        most ``wait_s`` in all (None: as long as it takes), and count the rest as unsent."""
         with self._lock:
             pending, self.pending = self.pending, []
+        if block:
+            wait(pending, timeout=wait_s)
         still: list[Future[int]] = []
         for future in pending:
-            if not block and not future.done():
-                still.append(future)
+            if not future.done():
+                if block:
+                    self.unsent += 1
+                else:
+                    still.append(future)
                 continue
             try:
                 future.result()
@@ -239,9 +253,17 @@ class Gateway:
         return requirements
 
     def finish(self) -> None:
+        """Close the devices and wait, for at most ``finish_wait_s``, for the log to take what
+        is queued; what it has not taken by then is counted in ``unsent``."""
         for monitor in self.monitors:
             monitor.device.close()
-        self._collect(block=True)
+        self._collect(block=True, wait_s=self._finish_wait_s)
+        if self.unsent:
+            print(
+                f"gateway: {self.unsent} entries not logged: the centre had not taken them "
+                f"{self._finish_wait_s:g} s after the stop",
+                file=sys.stderr,
+            )
 
 
 def run_gateway_loop(
@@ -290,7 +312,7 @@ def run_remote_gateway_loop(
     try:
         return _run(Gateway(log, config), stop, duration_s, cycles)
     finally:
-        log.close()
+        log.close(timeout=1.0)  # the gateway has waited for what it queued
 
 
 def _run(
@@ -316,7 +338,7 @@ def _run(
         gateway.finish()
     print(
         f"gateway: {done} cycles, {gateway.appended} entries signed, "
-        f"{len(gateway.refused)} refused",
+        f"{len(gateway.refused)} refused, {gateway.unsent} not sent",
         flush=True,
     )
-    return 1 if gateway.refused else 0
+    return 1 if gateway.refused or gateway.unsent else 0

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:exam-integrity:problem:"
@@ -110,12 +111,24 @@ P = TypeVar("P", bound=Problem)
 
 FRAMEWORK_PROBLEMS = ("request-invalid", "bad-request", "not-found", "method-not-allowed")
 """The types every service's table holds for the framework's own refusals."""
+FRAMEWORK_ERRORS: tuple[type[Exception], ...] = (
+    RequestValidationError,
+    StarletteHTTPException,
+    ClientDisconnect,
+)
+"""The framework's exceptions that ``framework_problem`` answers: every service handles them."""
 _STATUS_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
 
 
 def framework_problem(kind: type[P], error: Exception) -> P | None:
     """The problem of ``kind`` for a refusal of FastAPI's own (a request that does not validate,
-    no such route or method), or None for any other error."""
+    no such route or method) or a body its client stopped sending, or None for any other error.
+
+    A client that closes its connection before the end of the body it announced is the
+    client's failure, not the service's: a 400 that nobody reads, and no traceback in the log.
+    """
+    if isinstance(error, ClientDisconnect):
+        return kind("bad-request", "the client went away before the request body was complete")
     if isinstance(error, RequestValidationError):
         return kind("request-invalid", validation_detail(error))
     if isinstance(error, StarletteHTTPException):
@@ -150,6 +163,7 @@ def install_problem_handlers(
 
 
 __all__ = [
+    "FRAMEWORK_ERRORS",
     "FRAMEWORK_PROBLEMS",
     "PROBLEM_MEDIA_TYPE",
     "TYPE_PREFIX",

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from devices.errors import FrameError
 
 MAX_LINE = 128
+MAX_REPLY = 512
+"""The most bytes one reply to ``AT#JDR=`` may take.  Its echo, ``OK`` and the report are under
+64 bytes, with the rest of a report cut short before the command under 200; a modem that sends
+far more is flooding the line.  The reply is the evidence a gate decision cites, and a gate
+entry cites up to 32 devices within the 65,535 bytes of an entry, as hex: at 1,024 bytes, 32
+canaries' replies made a gate entry the log refuses, and more than 4,096 bytes every entry
+citing one."""
 JDR_MODES = range(6)
 JDR_MNPL = range(128)
 JDR_DCMN = range(255)
@@ -58,6 +65,16 @@ def split_lines(buffer: bytes) -> tuple[list[str], bytes]:
     if len(rest) > MAX_LINE:
         raise FrameError(f"line longer than {MAX_LINE} bytes without a terminator")
     return lines, rest
+
+
+def check_reply_length(raw: bytes | bytearray) -> None:
+    """Refuse a reply longer than ``MAX_REPLY`` (read live, or logged).
+
+    Raises:
+        FrameError: ``raw`` is longer than ``MAX_REPLY`` bytes.
+    """
+    if len(raw) > MAX_REPLY:
+        raise FrameError(f"modem reply of {len(raw)} bytes or more, over {MAX_REPLY}: a flood")
 
 
 def _decode_line(raw: bytes) -> str:

@@ -16,6 +16,7 @@ from devices.at_canary import (
     FinalResult,
     JdrReport,
     JdrSettings,
+    check_reply_length,
     encode_command,
     jdr_set_command,
     parse_line,
@@ -71,8 +72,10 @@ def canary_reading_from_frame(raw: bytes) -> Reading:
     """The ``Reading`` a logged reply to ``AT#JDR=...`` shows: ``OK`` and its latest report.
 
     Raises:
-        FrameError: a line the modem cannot send, or no ``OK`` and ``#JDR`` report in it.
+        FrameError: a line the modem cannot send, no ``OK`` and ``#JDR`` report in it, or more
+            bytes than a reply takes.
     """
+    check_reply_length(raw)
     lines, _ = split_lines(raw)
     final, report = scan_reply(lines, (None, None))
     if final is None or report is None:
@@ -137,6 +140,7 @@ class CanaryDriver:
                 raise ResponseTimeoutError(f"modem did not complete AT#JDR within timeout: {got}")
             chunk = self.link.receive_available(min(left, 0.05))
             raw += chunk
+            check_reply_length(raw)
             lines, pending = split_lines(pending + chunk)
             final, report = scan_reply(lines, (final, report), echo=self.command)
         reading = canary_reading(report.jammed, bytes(raw), {"mnpl": self.mnpl, "dcmn": self.dcmn})

@@ -24,6 +24,10 @@ from devices.vendor_jammer_driver import VendorJammerDriver
 KIND_CHOICES = KINDS
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
+URL_SCHEMES = ("socket", "rfc2217", "hwgrep")
+"""The pyserial URL schemes a device may be reached by, besides a port's path.  Others do more
+than reach a port: ``spy://…?file=PATH`` truncates PATH to log the traffic into it, even when
+the port then fails to open, so a configuration naming one could destroy any file."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,12 @@ class DeviceSpec:
             raise DeviceConfigError(f"{self.name}: kind must be one of {', '.join(KIND_CHOICES)}")
         if not self.url:
             raise DeviceConfigError(f"{self.name}: url is empty")
+        scheme, sep, _ = self.url.partition("://")
+        if sep and scheme not in URL_SCHEMES:
+            raise DeviceConfigError(
+                f"{self.name}: url {self.url[:80]!r}: a port's path or one of "
+                f"{', '.join(s + '://' for s in URL_SCHEMES)} is expected"
+            )
         if self.unit is not None and not 1 <= self.unit <= 247:
             raise DeviceConfigError(f"{self.name}: unit {self.unit} outside 1-247")
         if self.baudrate not in BAUD_RATES:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from devices.errors import FrameError, LinkError, ReadbackError, ResponseTimeoutError
 from devices.modbus_master import ModbusMaster
 from devices.modbus_rtu import READ_INPUT_REGISTERS, Request, decode_reply
-from devices.reading import DeviceEvent, Reading
+from devices.reading import MAX_EVENTS_PER_POLL, DeviceEvent, Reading
 from devices.register_map import (
     CMD_ACK,
     CMD_POP_EVENT,
@@ -44,9 +44,6 @@ from devices.register_map import (
 
 RTC_TOLERANCE_S = 1
 """How far a device clock may read back from what was just written: it ticks meanwhile."""
-
-MAX_EVENTS_PER_POLL = 16
-"""Bound on one poll's FIFO drain so a flood cannot starve the status loop; the rest waits."""
 
 
 class LiveStatus(Protocol):

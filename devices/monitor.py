@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices.errors import DeviceError, cause_name
-from devices.reading import PolledDevice, Reading
+from devices.reading import MAX_EVENTS_PER_POLL, PolledDevice, Reading
 
 UNKNOWN = "UNKNOWN"
 ONLINE = "ONLINE"
@@ -229,7 +229,11 @@ class DeviceMonitor:
                 uptime_s=int(reading.values.get("uptime_s", 0)),
                 raw=raw,
             )
-        for ev in reading.events:
+        # A device sending reports or records far faster than it is polled (a vendor jammer's
+        # reports, a canary's) must not flood the log: the rest are counted, as lost records are.
+        events = reading.events[:MAX_EVENTS_PER_POLL]
+        lost = reading.events_lost + len(reading.events) - len(events)
+        for ev in events:
             self._emit(
                 "device.event",
                 now,
@@ -241,14 +245,14 @@ class DeviceMonitor:
                 uptime_s=ev.uptime_s,
                 raw=ev.raw.hex(),
             )
-        if reading.events_lost:
+        if lost:
             self._emit(
                 "device.event",
                 now,
                 event_seq=0,
                 event_type=0,
                 subject=0xFFFF,
-                value=min(reading.events_lost, 0xFFFF),
+                value=min(lost, 0xFFFF),
                 rtc_s=0,
                 uptime_s=0,
                 raw="",

@@ -22,6 +22,12 @@ VENDOR_JAMMER = "vendor-jammer"
 KINDS = (JAMMER, DETECTOR, CANARY, VENDOR_JAMMER)
 
 
+MAX_EVENTS_PER_POLL = 16
+"""The most device events one poll logs: a Modbus driver drains no more of the FIFO (the rest
+waits for the next poll), and the monitor logs no more of what any driver returns (the rest is
+counted as lost), so a device flooding reports or records cannot flood the log."""
+
+
 @dataclass(frozen=True)
 class DeviceEvent:
     """One record of the device's event FIFO, with the exact reply frame it came in."""

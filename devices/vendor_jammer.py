@@ -134,27 +134,38 @@ def decode_frame(data: bytes) -> VendorFrame:
 def find_frame(buffer: bytes) -> tuple[VendorFrame | None, int]:
     """The first valid frame in ``buffer`` and how many bytes it and any noise before it used.
 
-    Bytes before a sync are noise; a sync whose frame fails its checks is skipped.  Returns
-    ``(None, n)`` when no complete frame is there yet (``n`` noise bytes may be dropped).
+    Bytes before a sync are noise; a sync whose frame fails its checks is skipped.  A sync whose
+    frame is not complete yet waits for its bytes, unless a complete valid frame follows it: the
+    device then stopped in the middle of that frame and went on with the next, and the cut one is
+    noise.  (Waiting instead for the bytes its header announced — up to 518 — blinded the
+    driver to every report until they had come.)  Returns ``(None, n)`` when no complete frame
+    is there yet (``n`` noise bytes may be dropped).
     """
     start = 0
+    waiting: int | None = None
     while True:
         at = buffer.find(SYNC, start)
         if at < 0:
-            return None, max(0, len(buffer) - (len(SYNC) - 1))
+            break
         if len(buffer) - at < HEADER_BYTES:
-            return None, at
+            waiting = at if waiting is None else waiting
+            break
         try:
             total = frame_length(buffer[at : at + HEADER_BYTES])
         except FrameError:
             start = at + 1
             continue
         if len(buffer) - at < total:
-            return None, at
+            waiting = at if waiting is None else waiting
+            start = at + 1
+            continue
         try:
             return decode_frame(buffer[at : at + total]), at + total
         except FrameError:
             start = at + 1
+    if waiting is not None:
+        return None, waiting
+    return None, max(0, len(buffer) - (len(SYNC) - 1))
 
 
 def decode_status(frame: VendorFrame) -> VendorStatus:

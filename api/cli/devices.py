@@ -43,6 +43,8 @@ MAX_DURATION_S = 366 * 86_400.0
 MAX_CYCLES = 10**9
 MAX_POLLS = 10**9
 MAX_SCENARIO_BYTES = 1 << 20
+MAX_CA_FILE_BYTES = 1 << 20
+"""A CA file holds a few PEM certificates: a megabyte is hundreds of them."""
 
 
 def register(commands: Any) -> None:
@@ -127,7 +129,14 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
 
 
 def _endpoint(args: argparse.Namespace) -> Endpoint:
-    if args.pty:
+    """Where ``emulate`` serves: ``--pty PATH`` or ``--listen socket://HOST:PORT``.
+
+    Raises:
+        DeviceConfigError: an empty ``--pty`` path or a ``--listen`` that is not such a URL.
+    """
+    if args.pty is not None:
+        if not args.pty:
+            raise DeviceConfigError("--pty needs a path for the link to the pty")
         return PtyEndpoint(Path(args.pty))
     m = _SOCKET_URL.fullmatch(args.listen)
     if m is None or int(m.group(2)) > 65535:
@@ -245,6 +254,27 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def trust_context(path: Path) -> ssl.SSLContext:
+    """A TLS context trusting the certificates of the PEM file ``path``, read as every file a
+    command reads is (handing the path to OpenSSL waited forever on a FIFO).
+
+    Raises:
+        InputFileError: the file is missing, not a regular file, or over ``MAX_CA_FILE_BYTES``.
+        DeviceConfigError: it is empty, is not text, or holds no PEM certificate.
+    """
+    data = read_input_file(path, limit=MAX_CA_FILE_BYTES, what="CA file")
+    if not data.strip():
+        # Given no data at all, the context would trust the system's authorities instead.
+        raise DeviceConfigError(f"CA file {path} is empty")
+    try:
+        context = ssl.create_default_context(cadata=data.decode("ascii"))
+    except UnicodeDecodeError as e:
+        raise DeviceConfigError(f"CA file {path} is not PEM text") from e
+    except ssl.SSLError as e:
+        raise DeviceConfigError(f"CA file {path} holds no PEM certificate: {e}") from e
+    return context
+
+
 def run_gateway(args: argparse.Namespace) -> int:
     """Poll into the centre on this machine (``--dir``) or over HTTP (``--centre-url``).
 
@@ -263,7 +293,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     key_passphrase = passphrase(args)
     verify: ssl.SSLContext | bool = True
     if args.ca_file is not None:
-        verify = ssl.create_default_context(cafile=str(args.ca_file))
+        verify = trust_context(args.ca_file)
     with CentreClient(args.centre_url, verify=verify) as client:
         return run_remote_gateway_loop(
             client,

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from api.client.answer import json_object, member
 from api.client.errors import RefusedError, UnavailableError
 from api.client.retry import RETRYABLE_STATUS, RetryPolicy
 from exam_core.centre.witness_http import url_problem
@@ -129,20 +130,15 @@ class CentreClient:
             UnavailableError: the centre could not be reached after every attempt.
         """
         params = {"wait": "published"} if wait_published else {}
-        body = self.request(
+        response = self.request(
             "POST",
             "/entries",
             content=entry,
             params=params,
             headers={"Content-Type": "application/octet-stream"},
             retry=retry,
-        ).json()
-        receipt = body.get("receipt")
-        return Appended(
-            int(body["index"]),
-            bool(body["duplicate"]),
-            None if receipt is None else str(receipt).encode(),
         )
+        return _appended(response, json_object(response))
 
     def append_bundle(
         self, entries: Sequence[bytes], *, retry: RetryPolicy | None = None
@@ -157,20 +153,30 @@ class CentreClient:
             UnavailableError: the centre could not be reached after every attempt.
         """
         body = b"".join(len(e).to_bytes(2, "big") + e for e in entries)
-        results = self.request(
+        response = self.request(
             "POST",
             "/entries/bundle",
             content=body,
             headers={"Content-Type": "application/octet-stream"},
             retry=retry,
-        ).json()["results"]
+        )
+        results = member(response, json_object(response), "results", list)
+        if len(results) != len(entries):
+            # Fewer answers left the sender waiting on an entry forever; more, one it never sent.
+            raise UnavailableError(
+                f"POST /entries/bundle: {len(results)} answers to {len(entries)} entries"
+            )
         answers: list[Appended | RefusedError] = []
         for item in results:
+            if not isinstance(item, dict):
+                raise UnavailableError("POST /entries/bundle: an answer is not a JSON object")
             problem = item.get("problem")
-            if problem is not None:
-                answers.append(RefusedError(int(problem.get("status", 400)), problem))
+            if problem is None:
+                answers.append(_appended(response, item))
+            elif isinstance(problem, dict) and type(problem.get("status", 400)) is int:
+                answers.append(RefusedError(problem.get("status", 400), problem))
             else:
-                answers.append(Appended(int(item["index"]), bool(item["duplicate"])))
+                raise UnavailableError("POST /entries/bundle: a refusal is not a problem document")
         return answers
 
     def put_blob(self, data: bytes, *, retry: RetryPolicy | None = None) -> str:
@@ -211,7 +217,9 @@ class CentreClient:
         Raises:
             RefusedError, UnavailableError: as ``request``.
         """
-        return int(self.request("GET", "/seq", params={"actor": actor}).json()["next_seq"])
+        response = self.request("GET", "/seq", params={"actor": actor})
+        next_seq: int = member(response, json_object(response), "next_seq", int)
+        return next_seq
 
     def receipt(self, index: int) -> bytes:
         """The tlog-proof of a published entry.
@@ -267,8 +275,7 @@ class CentreClient:
         Raises:
             RefusedError, UnavailableError: as ``request``.
         """
-        body: Mapping[str, Any] = self.request("GET", "/health").json()
-        return body
+        return json_object(self.request("GET", "/health"))
 
     def origin(self) -> str:
         """The log's origin (the name of its key).
@@ -276,7 +283,9 @@ class CentreClient:
         Raises:
             RefusedError, UnavailableError: as ``request``.
         """
-        return str(self.health()["origin"])
+        response = self.request("GET", "/health")
+        origin: str = member(response, json_object(response), "origin", str)
+        return origin
 
     def whoami(self) -> Mapping[str, Any]:
         """What the client's token is: id, role, actor, permissions.
@@ -284,8 +293,26 @@ class CentreClient:
         Raises:
             RefusedError, UnavailableError: as ``request``.
         """
-        body: Mapping[str, Any] = self.request("GET", "/whoami").json()
-        return body
+        return json_object(self.request("GET", "/whoami"))
+
+
+def _appended(response: httpx.Response, body: Mapping[str, Any]) -> Appended:
+    """An entry's answer: its index, whether it was there already, its receipt if asked.
+
+    Raises:
+        UnavailableError: the answer lacks one of them or holds one of another type.
+    """
+    receipt = body.get("receipt")
+    if receipt is not None and not isinstance(receipt, str):
+        raise UnavailableError(
+            f"{response.request.method} {response.request.url.path}: "
+            "the answer's 'receipt' is not a str"
+        )
+    return Appended(
+        member(response, body, "index", int),
+        member(response, body, "duplicate", bool),
+        None if receipt is None else receipt.encode(),
+    )
 
 
 def _problem(response: httpx.Response) -> Mapping[str, Any]:

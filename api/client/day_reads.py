@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from api.client.answer import json_object, member
 from api.client.centre_client import CentreClient
 from api.client.retry import RetryPolicy
 
@@ -23,8 +24,7 @@ class DayReads:
         self.client = client
 
     def _get(self, path: str, retry: RetryPolicy | None = None) -> Mapping[str, Any]:
-        body: Mapping[str, Any] = self.client.request("GET", path, retry=retry).json()
-        return body
+        return json_object(self.client.request("GET", path, retry=retry))
 
     def sessions(self) -> list[Mapping[str, Any]]:
         """Every session of the day (``SessionView`` documents).
@@ -32,7 +32,11 @@ class DayReads:
         Raises:
             RefusedError, UnavailableError: as ``CentreClient.request``.
         """
-        return list(self._get("/day/sessions")["sessions"])
+        response = self.client.request("GET", "/day/sessions")
+        sessions: list[Mapping[str, Any]] = member(
+            response, json_object(response), "sessions", list
+        )
+        return sessions
 
     def session(self, session: str) -> Mapping[str, Any]:
         """One session: its phase, bookings, check-ins, roster, manifest and exams.
@@ -80,10 +84,11 @@ class DayReads:
                 holder is not booked for ``session``; ``code`` says which).
             UnavailableError: as ``CentreClient.request``.
         """
-        body = self.client.request(
+        response = self.client.request(
             "POST", f"/day/sessions/{session}/identify", json={"id_number": id_number}
-        ).json()
-        return str(body["candidate"]), str(body["id_hash"])
+        )
+        body = json_object(response)
+        return member(response, body, "candidate", str), member(response, body, "id_hash", str)
 
 
 __all__ = ["DayReads"]

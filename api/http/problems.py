@@ -18,11 +18,10 @@ import logging
 from collections.abc import Mapping
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problem_details
 from api.problem_details import (
+    FRAMEWORK_ERRORS,
     PROBLEM_MEDIA_TYPE,
     ProblemType,
     framework_problem,
@@ -145,7 +144,7 @@ def problem_of(error: Exception) -> Problem:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every domain error, framework refusal and ``Problem`` as a problem document."""
-    kinds = (Problem, ExamCoreError, RequestValidationError, StarletteHTTPException)
+    kinds = (Problem, ExamCoreError, *FRAMEWORK_ERRORS)
     problem_details.install_problem_handlers(app, problem_of, kinds, log)
 
 

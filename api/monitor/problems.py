@@ -14,14 +14,12 @@ import logging
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from allocation.errors import BeaconError
 from api import problem_details
 from api.monitor.request_body import BodyTooLargeError
-from api.problem_details import ProblemType, framework_problem, problem_table
+from api.problem_details import FRAMEWORK_ERRORS, ProblemType, framework_problem, problem_table
 from exam_core.errors import ExamCoreError, SizeConflictError, StoreError, WitnessError
 from exam_core.log.tlog_witness import SIZE_CONTENT_TYPE, size_body
 
@@ -84,8 +82,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         BodyTooLargeError,
         BeaconError,
         ExamCoreError,
-        RequestValidationError,
-        StarletteHTTPException,
+        *FRAMEWORK_ERRORS,
         Exception,
     )
     problem_details.install_problem_handlers(app, problem_of, kinds, log)

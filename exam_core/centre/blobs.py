@@ -41,14 +41,19 @@ class BlobStore:
         """Store ``data`` durably and return its SHA-256 (hex); storing it twice is a no-op.
 
         Raises:
-            OSError: the blob cannot be written or synced (no partial blob is left).
+            StoreError: the blob cannot be written or synced (no partial blob is left).  The
+                store failed, not the request: the service answers 503 and the uploader retries
+                (an ``OSError`` was a 500, which no client retries, and the evidence was lost).
         """
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.exists():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(target, data)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(target, data)
+        except OSError as e:
+            raise StoreError(f"cannot store blob {digest}: {e.strerror or e}") from e
         return digest
 
     def has(self, sha256_hex: str) -> bool:

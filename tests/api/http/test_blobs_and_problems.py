@@ -87,6 +87,24 @@ def test_an_oversized_blob_is_refused_whether_declared_or_streamed(
     assert client.put(f"/blobs/{sha(exact)}", content=exact, headers=writer).status_code == 201
 
 
+def test_a_blob_the_store_cannot_write_is_503_and_stored_on_the_retry(
+    client: AppClient, served_centre: Centre, writer: dict[str, str], reader: dict[str, str]
+) -> None:
+    # The store's OSError was a 500, which no client retries: the in-car unit's chunk was lost.
+    data = b"a telemetry chunk the disk cannot take yet"
+    folder = served_centre.blobs.path(sha(data)).parent
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_bytes(b"not a folder")  # the store cannot make the blob's folder
+    answer = client.put(f"/blobs/{sha(data)}", content=data, headers=writer)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["type"] == PROBLEM + "store-unavailable"
+    assert answer.headers["Retry-After"] == "1"
+    assert not served_centre.blobs.has(sha(data))
+    folder.unlink()
+    assert client.put(f"/blobs/{sha(data)}", content=data, headers=writer).status_code == 201
+    assert client.get(f"/blobs/{sha(data)}", headers=reader).content == data
+
+
 def test_a_missing_blob_is_404(client: AppClient, reader: dict[str, str]) -> None:
     answer = client.get(f"/blobs/{sha(b'never')}", headers=reader)
     assert answer.status_code == 404
