@@ -14,6 +14,8 @@ import multiprocessing
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exam_core.audit.check import AuditReport, check_bundle
 from exam_core.audit.chunk_sources import Chunk, KeyListDigests
@@ -198,3 +200,46 @@ def test_workers_stop_when_the_log_is_never_lined_up() -> None:
     with ProcessSignatureCheck(workers=2, chunk=CHUNK, start_method="fork") as pool:
         assert pool.begin(files, "o", None) is not None
     assert not multiprocessing.active_children()
+
+
+_DAMAGED_LOG = demo_log(700, checkpoint_every=300)
+"""Two full bundles, a partial one and three checkpoints; every example damages a copy."""
+
+
+@st.composite
+def _damaged(draw: st.DrawFn) -> dict[str, bytes]:
+    """The log's bundle with a few of its entry bundle files dropped, cut, grown, swapped or
+    joined by partial bundles of other bytes."""
+    files = dict(_DAMAGED_LOG.files())
+    paths = sorted(p for p in files if p.startswith("tile/entries/"))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(paths))
+        action = draw(st.sampled_from(["drop", "cut", "grow", "swap", "partial"]))
+        if path not in files:
+            continue
+        data = files[path]
+        if action == "drop":
+            del files[path]
+        elif action == "cut":
+            files[path] = data[: draw(st.integers(0, len(data)))]
+        elif action == "grow":
+            files[path] = data + draw(st.binary(min_size=1, max_size=40))
+        elif action == "swap":
+            files[path] = files[draw(st.sampled_from(paths))]
+        else:
+            width = draw(st.integers(1, 255))
+            entries = decode_entry_bundle(files[draw(st.sampled_from(paths))])[:width]
+            full = path.split(".p/")[0]
+            files[f"{full}.p/{len(entries)}"] = encode_entry_bundle(entries) if entries else b""
+    return files
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=_damaged())
+def test_a_bundle_damaged_anyhow_is_audited_alike(files: dict[str, bytes]) -> None:
+    serial = check_bundle(bundle_from_files(files), policy=files["policy"])
+    with ProcessSignatureCheck(workers=2, chunk=32, start_method="fork") as pool:
+        pooled = check_bundle(
+            bundle_from_files(files), policy=files["policy"], signature_check=pool
+        )
+    assert pooled == serial
