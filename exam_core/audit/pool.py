@@ -133,6 +133,8 @@ class ChunkBoard:
         """How many chunks may be claimed: all but those past the log, once its size is known."""
         self.limit[0] = self.chunks
         self.states: Any = zeros(ctypes.c_uint8, self.chunks)
+        self.posted: Any = zeros(ctypes.c_int32, self.chunks)
+        """Per chunk, how many answers a worker posted for it."""
         self.listed: Any = zeros(ctypes.c_int32, self.chunks)
         """Per chunk, the length of the key list its answers number keys by …"""
         self.listed_digests: Any = zeros(ctypes.c_ubyte, self.chunks * HASH_SIZE)
@@ -165,14 +167,15 @@ class ChunkBoard:
         self.times[start:end] = times
         self.listed[c] = len(chunk.listed)
         self.listed_digests[c * HASH_SIZE : (c + 1) * HASH_SIZE] = chunk.listed_digest
+        self.posted[c] = len(found)
 
     def read(self, c: int, size: int, digests: Sequence[bytes]) -> list[Answer] | None:
-        """The answers a worker posted for the ``size`` entries of chunk ``c``; None if they
-        number keys by a list that is not the first keys of ``key_list`` (whose prefixes have
-        ``digests``)."""
+        """The answers a worker posted for the ``size`` entries of chunk ``c``; None if it
+        posted another number of them, or numbered keys by a list that is not the first keys
+        of ``key_list`` (whose prefixes have ``digests``): the chunk is then verified here."""
         listed = self.listed[c]
-        posted = bytes(self.listed_digests[c * HASH_SIZE : (c + 1) * HASH_SIZE])
-        if listed >= len(digests) or digests[listed] != posted:
+        digest = bytes(self.listed_digests[c * HASH_SIZE : (c + 1) * HASH_SIZE])
+        if self.posted[c] != size or listed >= len(digests) or digests[listed] != digest:
             return None
         start = c * self.chunk
         end = start + size

@@ -166,12 +166,15 @@ def test_answers_numbered_by_another_key_list_are_not_read() -> None:
     digests.add(listed)
     found = ProvingKeys(keys, log.origin).prove(log.entries)
     assert any(isinstance(answer, Proof) for answer in found)
-    board.post(0, found, Chunk(log.entries, ProvingKeys(keys, log.origin), listed, digests.last))
+    ours = (listed, digests.last)
+    board.post(0, found, Chunk(log.entries, ProvingKeys(keys, log.origin), *ours))
     assert board.read(0, 10, digests.digests) == found
     elsewhere = KeyListDigests()
     elsewhere.add(other)
     board.post(0, found, Chunk(log.entries, ProvingKeys(keys, log.origin), other, elsewhere.last))
     assert board.read(0, 10, digests.digests) is None  # numbered by a list this one is not
+    board.post(0, found[:9], Chunk(log.entries[:9], ProvingKeys(keys, log.origin), *ours))
+    assert board.read(0, 10, digests.digests) is None  # answers for fewer entries than asked
 
 
 class _Interrupts:
