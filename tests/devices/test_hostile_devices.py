@@ -183,9 +183,11 @@ def test_a_gate_citing_the_largest_frames_a_driver_accepts_fits_in_an_entry(
     names = [f"room-1/device-{n:02d}" for n in range(MAX_EVIDENCE)]
     reading = Reading(kind=kind, values={}, flags={}, raw=b"\xa5" * largest)
     views = {n: DeviceView(n, kind, ONLINE, 0, reading, 0) for n in names}
-    role = {"jammers": {n: frozenset({1}) for n in names}} if kind != "canary" else {}
+    canary = kind == "canary"
     requirements = RoomRequirements(
-        "room-1", canaries=tuple(names) if kind == "canary" else (), **role
+        "room-1",
+        jammers={} if canary else {n: frozenset({1}) for n in names},
+        canaries=tuple(names) if canary else (),
     )
     fields = gate_fields(decide_gate(requirements, views), 1_000, exam="exam-1")
     event = {"v": 1, "log": "exam.example/c/1", "type": "device.gate", "ts": 1, "seq": 1}
