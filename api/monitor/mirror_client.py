@@ -26,7 +26,7 @@ from urllib.request import getproxies
 
 import httpx
 
-from exam_core.centre.witness_http import NO_ANSWER
+from exam_core.centre.witness_http import NO_ANSWER, AnswerTooLongError, read_bounded
 from exam_core.log.checkpoint import MAX_CHECKPOINT_BYTES
 from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES, TILE_MAX_BYTES, TilePath
 from exam_core.monitoring.mirror_source import (
@@ -131,15 +131,10 @@ def _body(answer: httpx.Response, url: str, path: str, limit: int) -> bytes:
         raise SourceUnavailableError(f"{url} answered {status}")
     if status != 200:
         raise SourceRefusedError(path, f"answered {status}", status=status)
-    declared = answer.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise SourceRefusedError(path, f"declares {declared} bytes; at most {limit}")
-    data = bytearray()
-    for chunk in answer.iter_bytes():
-        data += chunk
-        if len(data) > limit:
-            raise SourceRefusedError(path, f"is longer than {limit} bytes")
-    return bytes(data)
+    try:
+        return read_bounded(answer, limit)
+    except AnswerTooLongError as e:
+        raise SourceRefusedError(path, str(e)) from e
 
 
 def http_sources(

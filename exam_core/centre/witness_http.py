@@ -7,7 +7,9 @@ lines.  One keep-alive client per witness, as tlog-witness recommends.
 
 It also holds what every HTTP client of the project (witnessing here; the monitor's mirror and
 beacon, the machines' centre client in ``api``) agrees on with httpx: which exceptions mean no
-answer came (``NO_ANSWER``), and which URLs no request can be sent to (``url_problem``).
+answer came (``NO_ANSWER``), which URLs no request can be sent to (``url_problem``), and how
+much of an answer is read (``read_bounded``): a server is hostile until its answer is checked,
+and one that answers without end must not fill the reader's memory.
 """
 
 from __future__ import annotations
@@ -42,6 +44,32 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+class AnswerTooLongError(Exception):
+    """An answer is longer than its reader takes: the server declared it, or sent it."""
+
+
+def read_bounded(answer: httpx.Response, limit: int) -> bytes:
+    """The body of the streamed ``answer``, which must be at most ``limit`` bytes once decoded.
+
+    1. A ``Content-Length`` over ``limit`` is refused before any of the body is read.
+    2. Otherwise the body is read as it comes and refused as soon as it passes ``limit``: a
+       declared length is never trusted to stop the read (chunked, absent, or a lie).
+
+    Raises:
+        AnswerTooLongError: the answer declares, or sends, more than ``limit`` bytes.
+        httpx.HTTPError: the body could not be read (one of ``NO_ANSWER``).
+    """
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:  # (1)
+        raise AnswerTooLongError(f"declares {declared} bytes; at most {limit} are read")
+    data = bytearray()
+    for chunk in answer.iter_bytes():  # (2)
+        data += chunk
+        if len(data) > limit:
+            raise AnswerTooLongError(f"is longer than {limit} bytes")
+    return bytes(data)
+
+
 class WitnessUnreachableError(Exception):
     """The witness could not be asked: no connection, a timeout, or an oversized answer."""
 
@@ -70,14 +98,12 @@ class WitnessTransport:
             with self._client.stream(
                 "POST", self.url, content=body, headers={"content-type": "text/plain"}
             ) as answer:
-                data = bytearray()
-                for chunk in answer.iter_bytes():
-                    data += chunk
-                    if len(data) > MAX_ANSWER_BYTES:
-                        raise WitnessUnreachableError(f"{self.url} answered more than 64 KiB")
+                data = read_bounded(answer, MAX_ANSWER_BYTES)
                 return WitnessAnswer(
-                    answer.status_code, answer.headers.get("content-type", ""), bytes(data)
+                    answer.status_code, answer.headers.get("content-type", ""), data
                 )
+        except AnswerTooLongError as e:
+            raise WitnessUnreachableError(f"{self.url}: the answer {e}") from e
         except NO_ANSWER as e:  # a witness named before its URL was checked ends no thread
             raise WitnessUnreachableError(f"{self.url}: {type(e).__name__}: {e}") from e
 
