@@ -22,7 +22,12 @@ import httpx
 from api.client.answer import json_object, member
 from api.client.errors import RefusedError, UnavailableError
 from api.client.retry import RETRYABLE_STATUS, RetryPolicy
-from exam_core.centre.witness_http import AnswerTooLongError, read_bounded, url_problem
+from exam_core.centre.witness_http import (
+    AS_SENT,
+    UnboundedAnswerError,
+    read_bounded,
+    url_problem,
+)
 from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES
 
 DEFAULT_TIMEOUT_S = 35.0
@@ -73,7 +78,7 @@ class CentreClient:
         Raises:
             UnavailableError: ``base_url`` is no URL a centre can be reached at.
         """
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers = {**AS_SENT, **({"Authorization": f"Bearer {token}"} if token is not None else {})}
         self.retry = retry if retry is not None else RetryPolicy()
         self._http = httpx.Client(
             base_url=_centre_url(base_url),
@@ -109,14 +114,15 @@ class CentreClient:
         Raises:
             RefusedError: the centre answered 4xx (or a 5xx that retrying does not cure).
             UnavailableError: no useful answer after every attempt, or one longer than
-                ``limit`` (not retried: a centre that answered so is broken or hostile).
+                ``limit`` or compressed (not retried: a centre that answered so is broken or
+                hostile).
         """
         policy = retry if retry is not None else self.retry
         delays = policy.delays()
         while True:
             try:
                 response = self._send(method, path, limit, kwargs)
-            except AnswerTooLongError as e:
+            except UnboundedAnswerError as e:
                 raise UnavailableError(f"{method} {path}: the answer {e}") from e
             except httpx.TransportError as e:
                 failure = f"{method} {path}: {type(e).__name__}: {e}"
@@ -137,7 +143,7 @@ class CentreClient:
         """One attempt: the answer, its body read within ``limit`` bytes.
 
         Raises:
-            AnswerTooLongError: the answer is longer than ``limit``.
+            UnboundedAnswerError: the answer is longer than ``limit``, or compressed.
             httpx.TransportError: no answer, or its body broke off.
         """
         streamed = self._http.send(self._http.build_request(method, path, **kwargs), stream=True)
@@ -145,7 +151,7 @@ class CentreClient:
             body = read_bounded(streamed, limit)
         finally:
             streamed.close()
-        # The body is decoded already: the answer carries it without the headers of its framing.
+        # The body is read already: the answer carries it without the headers of its framing.
         headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _FRAMING]
         return httpx.Response(
             streamed.status_code, headers=headers, content=body, request=streamed.request
@@ -329,7 +335,7 @@ class CentreClient:
         return json_object(self.request("GET", "/whoami"))
 
 
-_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 def _appended(response: httpx.Response, body: Mapping[str, Any]) -> Appended:

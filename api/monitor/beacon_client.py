@@ -15,7 +15,7 @@ import httpx
 
 from allocation.beacon import BeaconReading, HashChainCommitment, parse_commitment
 from allocation.errors import BeaconError
-from exam_core.centre.witness_http import NO_ANSWER, AnswerTooLongError, read_bounded
+from exam_core.centre.witness_http import AS_SENT, NO_ANSWER, UnboundedAnswerError, read_bounded
 from exam_core.log.note import NoteVerifier
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -43,7 +43,7 @@ class HttpBeacon:
             BeaconError: the commitment cannot be fetched or is not signed by a trusted key.
         """
         self._base = f"{url.rstrip('/')}/beacon/days/{day}"
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, headers=AS_SENT)
         self.day = day
         try:
             self._text = self._get("commitment").decode("utf-8", "replace")
@@ -98,7 +98,7 @@ class HttpBeacon:
                     detail = bytes(data[:300]).decode("utf-8", "replace")
                     raise BeaconError(f"{url} answered {answer.status_code}: {detail}")
                 return data
-        except AnswerTooLongError as e:
+        except UnboundedAnswerError as e:
             raise BeaconError(f"{url}: the answer {e}") from e
         except NO_ANSWER as e:
             raise BeaconError(f"{url}: {type(e).__name__}: {e}") from e

@@ -3,8 +3,9 @@
 A server — a centre, a monitor's beacon, a witness, a log the mirror follows — is hostile until
 its answer is checked.  Each client is asked over real HTTP by a server that answers a body
 longer than the client's bound: under an honest ``Content-Length`` (refused before it is read),
-chunked without end (refused once the bound is passed), and under a ``Content-Length`` that
-says less than is sent (only the declared bytes are read).  Each client ends in its usual
+chunked without end (refused once the bound is passed), compressed (refused unread: one chunk
+of it decodes to more than any bound), and under a ``Content-Length`` that says less than is
+sent (only the declared bytes are read).  Each client ends in its usual
 error, never a traceback, and holds little more than its bound in memory.
 """
 
@@ -28,11 +29,13 @@ from exam_core.centre.witness_http import WitnessTransport, WitnessUnreachableEr
 from exam_core.log.checkpoint import MAX_CHECKPOINT_BYTES
 from exam_core.log.tiles import TILE_MAX_BYTES, TilePath
 from exam_core.monitoring.mirror_source import SourceRefusedError
-from tests.api.client.hostile_centre import ENDLESS, Framing, HostileCentre
+from tests.api.client.hostile_centre import ENDLESS, Framing, HostileCentre, gzipped_zeros
 
 ONCE = RetryPolicy(attempts=1)
 LIE = 100
 """What a lying ``Content-Length`` declares (``HostileCentre``)."""
+GZIP_BOMB = 256 << 20
+"""Zeros that gzip (twice) to under a kilobyte: many times the largest bound, in any piece."""
 
 
 def _centre(url: str) -> object:
@@ -87,6 +90,7 @@ CLIENTS = {
 
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[HostileCentre]:
+    gzipped_zeros(GZIP_BOMB)  # made once, before any memory is counted
     server = HostileCentre()
     yield server
     server.close()
@@ -107,19 +111,19 @@ def _asked(client: Client, url: str) -> tuple[object, int]:
 
 
 @pytest.mark.parametrize("name", CLIENTS)
-@pytest.mark.parametrize("framing", ["honest", "chunked"])
+@pytest.mark.parametrize("framing", ["honest", "chunked", "gzip"])
 def test_an_answer_longer_than_the_bound_is_refused_in_bounded_memory(
     hostile: HostileCentre, name: str, framing: Framing
 ) -> None:
     client = CLIENTS[name]
-    size = client.limit + 1 if framing == "honest" else ENDLESS
+    size = {"honest": client.limit + 1, "chunked": ENDLESS, "gzip": GZIP_BOMB}[framing]
     hostile.floods[client.path] = (framing, size)
     try:
         got, peak = _asked(client, hostile.url)
     finally:
         del hostile.floods[client.path]
     assert isinstance(got, client.error)
-    assert "longer than" in str(got) or "declares" in str(got)
+    assert any(why in str(got) for why in ("longer than", "declares", "compressed"))
     assert peak < 2 * client.limit + (1 << 20)
 
 

@@ -2,23 +2,40 @@
 
 ``HostileCentre`` answers each path with the bytes given to it — a web page, JSON of another
 shape — or floods it: a body longer than its reader takes, with an honest ``Content-Length``,
-chunked without end, or under a ``Content-Length`` that says less than is sent.  Every HTTP
+chunked without end, under a ``Content-Length`` that says less than is sent, or compressed (a
+few bytes that decode to hundreds of megabytes).  Every HTTP
 client of the project is held to these answers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import json
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
-Framing = Literal["honest", "chunked", "lying"]
+Framing = Literal["honest", "chunked", "lying", "gzip"]
 
 FLOOD_CHUNK = b"x" * 65536
 ENDLESS = 1 << 30
 """As good as endless: a client that reads it all has no bound (and the test would time out)."""
+
+
+@functools.cache
+def gzipped_zeros(size: int) -> bytes:
+    """``size`` zero bytes gzipped, twice (``Content-Encoding: gzip, gzip``): under a kilobyte
+    for 256 MiB, which a reader that decodes gets whole from any piece of it."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    once = b"".join(
+        packer.compress(zeros[: min(len(zeros), size - done)])
+        for done in range(0, size, len(zeros))
+    )
+    return gzip.compress(once + packer.flush(), 9)
 
 
 class HostileCentre:
@@ -52,9 +69,17 @@ class HostileCentre:
                 self.wfile.write(body)
 
             def _flood(self, framing: Framing, size: int) -> None:
-                """``size`` bytes of ``x`` under ``framing``; a lying length declares 100."""
+                """``size`` bytes of ``x`` under ``framing``; a lying length declares 100; gzip
+                sends ``size`` zero bytes, compressed twice."""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                if framing == "gzip":
+                    body = gzipped_zeros(size)
+                    self.send_header("Content-Encoding", "gzip, gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if framing == "chunked":
                     self.send_header("Transfer-Encoding", "chunked")
                 else:
