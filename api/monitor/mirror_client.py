@@ -71,7 +71,7 @@ class HttpLogSource:
 
         Raises:
             SourceUnavailableError: no answer, a timeout, a 5xx or 429.
-            SourceRefusedError: another status, or a note longer than any valid one.
+            SourceRefusedError: another status, a note longer than any valid one, or compressed.
         """
         return self._get("checkpoint", MAX_CHECKPOINT_BYTES, AS_SENT)
 
@@ -93,7 +93,7 @@ class HttpLogSource:
 
         Raises:
             SourceUnavailableError: no answer, a timeout, a 5xx or 429.
-            SourceRefusedError: another status, or more than ``limit`` bytes.
+            SourceRefusedError: another status, more than ``limit`` bytes, or a compressed answer.
         """
         return self._get(f"blobs/{sha256_hex}", limit, self._blob_headers)
 
@@ -110,7 +110,7 @@ class HttpLogSource:
 
         Raises:
             SourceUnavailableError: no answer, a timeout, a 5xx or 429.
-            SourceRefusedError: another status, or more than ``limit`` bytes.
+            SourceRefusedError: another status, more than ``limit`` bytes, or a compressed answer.
         """
         url = f"{self._url}/{path}"
         try:
@@ -128,7 +128,7 @@ def _body(answer: httpx.Response, url: str, path: str, limit: int) -> bytes:
 
     Raises:
         SourceUnavailableError: a 5xx or 429.
-        SourceRefusedError: another status than 200, or more than ``limit`` bytes.
+        SourceRefusedError: another status than 200, more than ``limit`` bytes, or compressed.
         httpx.HTTPError: the body could not be read.
     """
     status = answer.status_code

@@ -87,7 +87,7 @@ def read_bounded(answer: httpx.Response, limit: int) -> bytes:
 
 
 class WitnessUnreachableError(Exception):
-    """The witness could not be asked: no connection, a timeout, or an oversized answer."""
+    """The witness could not be asked: no connection, a timeout, a long or compressed answer."""
 
 
 @dataclass(frozen=True)
