@@ -5,6 +5,8 @@ blobs, the public log, tokens.  It retries what is safe to retry (``api.client.r
 the link drops or the server restarts mid-request, the same bytes are sent again, and the centre
 answers a resubmitted entry with the index it already has, so a retry never makes a second
 entry.  A problem document (4xx) is never retried; it raises ``RefusedError`` with the problem.
+No answer is read beyond ``MAX_ANSWER_BYTES`` (``read_bounded``): a hostile or broken "centre"
+that answers without end makes the request unavailable, never fills the machine's memory.
 """
 
 from __future__ import annotations
@@ -20,10 +22,21 @@ import httpx
 from api.client.answer import json_object, member
 from api.client.errors import RefusedError, UnavailableError
 from api.client.retry import RETRYABLE_STATUS, RetryPolicy
-from exam_core.centre.witness_http import url_problem
+from exam_core.centre.witness_http import (
+    AS_SENT,
+    UnboundedAnswerError,
+    read_bounded,
+    url_problem,
+)
+from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES
 
 DEFAULT_TIMEOUT_S = 35.0
 """A little more than the centre's own wait for publication (30 s)."""
+MAX_ANSWER_BYTES = ENTRY_BUNDLE_MAX_BYTES
+"""The longest answer a centre's routes give this client: an entry bundle (``/tile/entries/<N>``,
+256 entries of at most 65,535 bytes, each behind its 2-byte length; 16 MiB and 512 bytes).  It
+also holds the largest blob an event references (16 MiB, a telemetry chunk; the service's
+default blob bound); a checkpoint, receipt, policy, entry or JSON answer is far shorter."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,7 @@ class CentreClient:
         Raises:
             UnavailableError: ``base_url`` is no URL a centre can be reached at.
         """
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers = {**AS_SENT, **({"Authorization": f"Bearer {token}"} if token is not None else {})}
         self.retry = retry if retry is not None else RetryPolicy()
         self._http = httpx.Client(
             base_url=_centre_url(base_url),
@@ -92,19 +105,25 @@ class CentreClient:
         path: str,
         *,
         retry: RetryPolicy | None = None,
+        limit: int = MAX_ANSWER_BYTES,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send a request, retrying link and server failures; return a 2xx response.
+        """Send a request, retrying link and server failures; return a 2xx response, its body
+        read (at most ``limit`` bytes).
 
         Raises:
             RefusedError: the centre answered 4xx (or a 5xx that retrying does not cure).
-            UnavailableError: no useful answer after every attempt.
+            UnavailableError: no useful answer after every attempt, or one longer than
+                ``limit`` or compressed (not retried: a centre that answered so is broken or
+                hostile).
         """
         policy = retry if retry is not None else self.retry
         delays = policy.delays()
         while True:
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = self._send(method, path, limit, kwargs)
+            except UnboundedAnswerError as e:
+                raise UnavailableError(f"{method} {path}: the answer {e}") from e
             except httpx.TransportError as e:
                 failure = f"{method} {path}: {type(e).__name__}: {e}"
             else:
@@ -117,6 +136,26 @@ class CentreClient:
             if delay is None:
                 raise UnavailableError(failure)
             policy.sleep(delay)
+
+    def _send(
+        self, method: str, path: str, limit: int, kwargs: Mapping[str, Any]
+    ) -> httpx.Response:
+        """One attempt: the answer, its body read within ``limit`` bytes.
+
+        Raises:
+            UnboundedAnswerError: the answer is longer than ``limit``, or compressed.
+            httpx.TransportError: no answer, or its body broke off.
+        """
+        streamed = self._http.send(self._http.build_request(method, path, **kwargs), stream=True)
+        try:
+            body = read_bounded(streamed, limit)
+        finally:
+            streamed.close()
+        # The body is read already: the answer carries it without the headers of its framing.
+        headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _FRAMING]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=body, request=streamed.request
+        )
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -198,15 +237,15 @@ class CentreClient:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def get_blob(self, sha256: str) -> bytes:
-        """A blob, checked against its hash.
+    def get_blob(self, sha256: str, *, limit: int = MAX_ANSWER_BYTES) -> bytes:
+        """A blob, checked against its hash; ``limit`` for a centre that raised its blob bound.
 
         Raises:
             RefusedError: no such blob, or no permission.
             UnavailableError: the centre could not be reached, or the bytes that came back do
                 not match the hash.
         """
-        data = self.request("GET", f"/blobs/{sha256}").content
+        data = self.request("GET", f"/blobs/{sha256}", limit=limit).content
         if hashlib.sha256(data).hexdigest() != sha256:
             raise UnavailableError(f"blob {sha256} came back altered")
         return data
@@ -294,6 +333,9 @@ class CentreClient:
             RefusedError, UnavailableError: as ``request``.
         """
         return json_object(self.request("GET", "/whoami"))
+
+
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 def _appended(response: httpx.Response, body: Mapping[str, Any]) -> Appended:

@@ -15,11 +15,13 @@ import httpx
 
 from allocation.beacon import BeaconReading, HashChainCommitment, parse_commitment
 from allocation.errors import BeaconError
-from exam_core.centre.witness_http import NO_ANSWER
+from exam_core.centre.witness_http import AS_SENT, NO_ANSWER, UnboundedAnswerError, read_bounded
 from exam_core.log.note import NoteVerifier
 
 DEFAULT_TIMEOUT_S = 10.0
 MAX_ANSWER_BYTES = 16 * 1024
+"""A commitment is a signed note of a few lines, a round a little JSON: anything longer is not
+an answer of a beacon."""
 
 
 class HttpBeacon:
@@ -41,7 +43,7 @@ class HttpBeacon:
             BeaconError: the commitment cannot be fetched or is not signed by a trusted key.
         """
         self._base = f"{url.rstrip('/')}/beacon/days/{day}"
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, headers=AS_SENT)
         self.day = day
         try:
             self._text = self._get("commitment").decode("utf-8", "replace")
@@ -91,14 +93,12 @@ class HttpBeacon:
         url = f"{self._base}/{path}"
         try:
             with self._client.stream("GET", url) as answer:
-                data = bytearray()
-                for chunk in answer.iter_bytes():
-                    data += chunk
-                    if len(data) > MAX_ANSWER_BYTES:
-                        raise BeaconError(f"{url} answered more than {MAX_ANSWER_BYTES} bytes")
+                data = read_bounded(answer, MAX_ANSWER_BYTES)
                 if answer.status_code != 200:
                     detail = bytes(data[:300]).decode("utf-8", "replace")
                     raise BeaconError(f"{url} answered {answer.status_code}: {detail}")
-                return bytes(data)
+                return data
+        except UnboundedAnswerError as e:
+            raise BeaconError(f"{url}: the answer {e}") from e
         except NO_ANSWER as e:
             raise BeaconError(f"{url}: {type(e).__name__}: {e}") from e

@@ -26,7 +26,7 @@ from urllib.request import getproxies
 
 import httpx
 
-from exam_core.centre.witness_http import NO_ANSWER
+from exam_core.centre.witness_http import AS_SENT, NO_ANSWER, UnboundedAnswerError, read_bounded
 from exam_core.log.checkpoint import MAX_CHECKPOINT_BYTES
 from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES, TILE_MAX_BYTES, TilePath
 from exam_core.monitoring.mirror_source import (
@@ -50,7 +50,9 @@ class MirrorClient(httpx.Client):
         self.direct = not getproxies()
         """No proxy is configured in the environment (the same variables httpx reads), so every
         request goes to ``transport``: tile reads may skip ``send``."""
-        super().__init__(timeout=timeout_s, follow_redirects=False, transport=self.transport)
+        super().__init__(
+            timeout=timeout_s, follow_redirects=False, transport=self.transport, headers=AS_SENT
+        )
 
 
 class HttpLogSource:
@@ -59,16 +61,19 @@ class HttpLogSource:
     def __init__(self, client: httpx.Client, url: str, token: str | None = None) -> None:
         self._client = client
         self._url = url.rstrip("/")
-        self._headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        # every request asks for the answer as sent, whatever client it goes through
+        self._blob_headers = (
+            AS_SENT if token is None else {**AS_SENT, "Authorization": f"Bearer {token}"}
+        )
 
     def checkpoint(self) -> bytes:
         """The newest checkpoint note, unverified.
 
         Raises:
             SourceUnavailableError: no answer, a timeout, a 5xx or 429.
-            SourceRefusedError: another status, or a note longer than any valid one.
+            SourceRefusedError: another status, a note longer than any valid one, or compressed.
         """
-        return self._get("checkpoint", MAX_CHECKPOINT_BYTES)
+        return self._get("checkpoint", MAX_CHECKPOINT_BYTES, AS_SENT)
 
     def tile(self, tile: TilePath) -> bytes:
         """A Merkle tile or entry bundle, unverified.
@@ -80,7 +85,7 @@ class HttpLogSource:
         limit = ENTRY_BUNDLE_MAX_BYTES if tile.is_entries else TILE_MAX_BYTES
         if isinstance(self._client, MirrorClient) and self._client.direct:
             return self._get_direct(self._client, tile.path, limit)
-        return self._get(tile.path, limit)
+        return self._get(tile.path, limit, AS_SENT)
 
     def blob(self, sha256_hex: str, limit: int) -> bytes:
         """The blob of that hash (``GET /blobs/<sha256>`` with the monitor's bearer token),
@@ -88,11 +93,11 @@ class HttpLogSource:
 
         Raises:
             SourceUnavailableError: no answer, a timeout, a 5xx or 429.
-            SourceRefusedError: another status, or more than ``limit`` bytes.
+            SourceRefusedError: another status, more than ``limit`` bytes, or a compressed answer.
         """
-        return self._get(f"blobs/{sha256_hex}", limit, self._headers)
+        return self._get(f"blobs/{sha256_hex}", limit, self._blob_headers)
 
-    def _get(self, path: str, limit: int, headers: dict[str, str] | None = None) -> bytes:
+    def _get(self, path: str, limit: int, headers: Mapping[str, str]) -> bytes:
         url = f"{self._url}/{path}"
         try:
             with self._client.stream("GET", url, headers=headers) as answer:
@@ -105,7 +110,7 @@ class HttpLogSource:
 
         Raises:
             SourceUnavailableError: no answer, a timeout, a 5xx or 429.
-            SourceRefusedError: another status, or more than ``limit`` bytes.
+            SourceRefusedError: another status, more than ``limit`` bytes, or a compressed answer.
         """
         url = f"{self._url}/{path}"
         try:
@@ -123,7 +128,7 @@ def _body(answer: httpx.Response, url: str, path: str, limit: int) -> bytes:
 
     Raises:
         SourceUnavailableError: a 5xx or 429.
-        SourceRefusedError: another status than 200, or more than ``limit`` bytes.
+        SourceRefusedError: another status than 200, more than ``limit`` bytes, or compressed.
         httpx.HTTPError: the body could not be read.
     """
     status = answer.status_code
@@ -131,15 +136,10 @@ def _body(answer: httpx.Response, url: str, path: str, limit: int) -> bytes:
         raise SourceUnavailableError(f"{url} answered {status}")
     if status != 200:
         raise SourceRefusedError(path, f"answered {status}", status=status)
-    declared = answer.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise SourceRefusedError(path, f"declares {declared} bytes; at most {limit}")
-    data = bytearray()
-    for chunk in answer.iter_bytes():
-        data += chunk
-        if len(data) > limit:
-            raise SourceRefusedError(path, f"is longer than {limit} bytes")
-    return bytes(data)
+    try:
+        return read_bounded(answer, limit)
+    except UnboundedAnswerError as e:
+        raise SourceRefusedError(path, str(e)) from e
 
 
 def http_sources(

@@ -7,12 +7,16 @@ lines.  One keep-alive client per witness, as tlog-witness recommends.
 
 It also holds what every HTTP client of the project (witnessing here; the monitor's mirror and
 beacon, the machines' centre client in ``api``) agrees on with httpx: which exceptions mean no
-answer came (``NO_ANSWER``), and which URLs no request can be sent to (``url_problem``).
+answer came (``NO_ANSWER``), which URLs no request can be sent to (``url_problem``), and how an
+answer is read within a bound (``read_bounded``, ``AS_SENT``): a server is hostile until its
+answer is checked, and one that answers without end must not fill the reader's memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import httpx
 
@@ -42,8 +46,48 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+AS_SENT: Mapping[str, str] = MappingProxyType({"Accept-Encoding": "identity"})
+"""Headers of every request: an answer is bounded as it is read (``read_bounded``), so it must
+come as it was made, not compressed (httpx asks for gzip by default)."""
+
+
+class UnboundedAnswerError(Exception):
+    """An answer its reader cannot read within its bound: longer, declared or sent, or
+    compressed (its length unknown until it is decoded)."""
+
+
+def read_bounded(answer: httpx.Response, limit: int) -> bytes:
+    """The body of the streamed ``answer``, which must be at most ``limit`` bytes.
+
+    1. A compressed answer is refused unread: decoding one chunk of a few kilobytes can make
+       gigabytes (gzip within gzip), before any count sees them.  Requests ask for none
+       (``AS_SENT``).
+    2. A ``Content-Length`` over ``limit`` is refused before any of the body is read.
+    3. Otherwise the body is read as it comes and refused as soon as it passes ``limit``: a
+       declared length is never trusted to stop the read (chunked, absent, or a lie; httpx
+       reads no further than a declared length).
+
+    Raises:
+        UnboundedAnswerError: the answer is compressed, or declares or sends more than
+            ``limit`` bytes.
+        httpx.HTTPError: the body could not be read (one of ``NO_ANSWER``).
+    """
+    encoding = answer.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):  # (1)
+        raise UnboundedAnswerError(f"is compressed ({encoding})")
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:  # (2)
+        raise UnboundedAnswerError(f"declares {declared} bytes; at most {limit} are read")
+    data = bytearray()
+    for chunk in answer.iter_bytes():  # (3): as it came, since it is not compressed
+        data += chunk
+        if len(data) > limit:
+            raise UnboundedAnswerError(f"is longer than {limit} bytes")
+    return bytes(data)
+
+
 class WitnessUnreachableError(Exception):
-    """The witness could not be asked: no connection, a timeout, or an oversized answer."""
+    """The witness could not be asked: no connection, a timeout, a long or compressed answer."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +102,7 @@ class WitnessTransport:
 
     def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.url = url.rstrip("/") + "/" + ADD_CHECKPOINT_PATH
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, headers=AS_SENT)
 
     def add_checkpoint(self, body: bytes) -> WitnessAnswer:
         """POST ``body``; the witness's answer, whatever its status.
@@ -70,14 +114,12 @@ class WitnessTransport:
             with self._client.stream(
                 "POST", self.url, content=body, headers={"content-type": "text/plain"}
             ) as answer:
-                data = bytearray()
-                for chunk in answer.iter_bytes():
-                    data += chunk
-                    if len(data) > MAX_ANSWER_BYTES:
-                        raise WitnessUnreachableError(f"{self.url} answered more than 64 KiB")
+                data = read_bounded(answer, MAX_ANSWER_BYTES)
                 return WitnessAnswer(
-                    answer.status_code, answer.headers.get("content-type", ""), bytes(data)
+                    answer.status_code, answer.headers.get("content-type", ""), data
                 )
+        except UnboundedAnswerError as e:
+            raise WitnessUnreachableError(f"{self.url}: the answer {e}") from e
         except NO_ANSWER as e:  # a witness named before its URL was checked ends no thread
             raise WitnessUnreachableError(f"{self.url}: {type(e).__name__}: {e}") from e
 

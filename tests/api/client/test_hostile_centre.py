@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,52 +20,10 @@ from devices.device_spec import DeviceSpec
 from devices.gate import RoomRequirements
 from devices.gateway_config import GatewayConfig
 from exam_core.log.note import Ed25519Signer
+from tests.api.client.hostile_centre import HostileCentre
 
 ORIGIN = "exam.example/c/5"
 ONCE = RetryPolicy(attempts=1)
-
-
-class HostileCentre:
-    """Answers ``GET``/``POST`` of each path with the bytes in ``answers``, with the status in
-    ``statuses`` (200 by default)."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, bytes] = {}
-        self.statuses: dict[str, int] = {}
-        answers, statuses = self.answers, self.statuses
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                path = self.path.split("?")[0]
-                body = answers.get(path, b"{}")
-                self.send_response(statuses.get(path, 200))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._answer()
-
-            def do_POST(self) -> None:
-                self._answer()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def answer(self, path: str, body: object) -> None:
-        self.answers[path] = body if isinstance(body, bytes) else json.dumps(body).encode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
