@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from exam_core.audit.blob_check import sha256_of_pieces
 from exam_core.audit.reader import PIECE_BYTES
 from exam_core.errors import EvidenceError
 from exam_core.evidence.video_chain import Seal
@@ -66,13 +67,6 @@ def _pieces(recording: Recording, start: int, end: int) -> Iterator[bytes]:
     """Bytes ``start..end`` of ``recording``, at most ``PIECE_BYTES`` at a time."""
     for at in range(start, end, PIECE_BYTES):
         yield recording.read(at, min(PIECE_BYTES, end - at))
-
-
-def _hash_range(recording: Recording, start: int, end: int) -> bytes:
-    digest = hashlib.sha256()
-    for piece in _pieces(recording, start, end):
-        digest.update(piece)
-    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -194,7 +188,8 @@ def match_recording(
         if (
             successor is not None
             and pos + successor.length <= recording.size
-            and successor.sha256 == _hash_range(recording, pos, pos + successor.length)
+            and successor.sha256
+            == sha256_of_pieces(_pieces(recording, pos, pos + successor.length))[0]
         ):
             found: Seal | None = successor
         else:
