@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,44 @@ def test_a_video_file_that_is_not_a_regular_file_is_refused(
         video.symlink_to("/dev/zero")
     assert main(["evidence", "verify", str(video), "--bundle", str(large_bundle)]) == 2
     assert "a regular file is expected" in capsys.readouterr().err
+
+
+def _holds_open(pid: int, path: Path) -> bool:
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        names = list(fds.iterdir())
+    except OSError:
+        return False
+    for fd in names:
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("change", [LARGE // 2, LARGE + 1], ids=["shrinks", "grows"])
+def test_examctl_refuses_a_video_file_whose_size_changes_while_it_is_verified(
+    tmp_path: Path, large_bundle: Path, change: int
+) -> None:
+    """The size changes once examctl has opened the file, while it hashes 384 MiB: exit 2 and
+    no verdict, whether a read finds the file short or the final check finds another size."""
+    video = _sparse(tmp_path / "video.bin", LARGE)
+    args = [sys.executable, "-c", CHILD, str(HEADROOM), str(video), "--bundle", str(large_bundle)]
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+    ) as child:
+        while child.poll() is None and not _holds_open(child.pid, video):
+            time.sleep(0.001)
+        os.truncate(video, change)
+        out, err = child.communicate(timeout=300)
+    assert (child.returncode, out) == (2, "")
+    assert err == (
+        f"examctl: error: video file {video} changed size while it was read "
+        f"({LARGE} bytes when opened, {change} now); nothing of it was verified\n"
+    )
 
 
 def _prove(video: InputFile, bundle: Path) -> None:
