@@ -114,15 +114,16 @@ def _first_difference(a: bytes, b: bytes) -> int:
     return low
 
 
-def _differences(recording: Recording, pos: int, sealed: bytes) -> tuple[int, int]:
-    """How the file's ``len(sealed)`` bytes from ``pos`` (which it must hold) differ from
-    ``sealed``: the first byte that differs (``len(sealed)`` if none) and the last."""
-    first, last = len(sealed), -1
+def _differences(recording: Recording, pos: int, sealed: bytes, length: int) -> tuple[int, int]:
+    """How the file's ``length`` bytes from ``pos`` (which it must hold) differ from the first
+    ``length`` of ``sealed``: the first byte that differs (``length`` if none) and the last
+    (-1 if none).  Piece by piece: neither side is copied whole."""
+    first, last = length, -1
     offset = 0
-    for piece in _pieces(recording, pos, pos + len(sealed)):
+    for piece in _pieces(recording, pos, pos + length):
         want = sealed[offset : offset + len(piece)]
         if piece != want:
-            if first == len(sealed):
+            if first == length:
                 first = offset + _first_difference(piece, want)
             last = offset + len(piece) - 1 - _first_difference(piece[::-1], want[::-1])
         offset += len(piece)
@@ -148,10 +149,10 @@ def _diagnose(
         if sealed is None:
             continue
         name = f"segment {seal.segment} of exam {seal.exam} ({seal.length} bytes)"
-        if rest < seal.length and _differences(recording, pos, sealed[:rest])[1] < 0:
+        if rest < seal.length and _differences(recording, pos, sealed, rest)[1] < 0:
             return f"trimmed: {where} are the first {rest} bytes of {name}"
         if rest >= seal.length:
-            first, last = _differences(recording, pos, sealed)
+            first, last = _differences(recording, pos, sealed, seal.length)
             if first >= last:
                 return f"altered: {where} match {name} up to its byte {first}, which differs"
     if successor is not None and rest < successor.length:

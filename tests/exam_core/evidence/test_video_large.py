@@ -20,8 +20,15 @@ import pytest
 from api.cli.evidence import MAX_VIDEO_BYTES
 from api.cli.main import main
 from exam_core.audit.reader import PIECE_BYTES, read_bundle
-from exam_core.errors import InputFileError
-from exam_core.evidence import BundleLog, prove_recording
+from exam_core.errors import EvidenceError, InputFileError
+from exam_core.evidence import (
+    BundleLog,
+    BytesRecording,
+    Seal,
+    SegmentMatch,
+    match_recording,
+    prove_recording,
+)
 from exam_core.evidence.video_chain import GENESIS, seal_link
 from exam_core.input_file import InputFile
 from exam_core.log.policy import parse_policy
@@ -221,3 +228,32 @@ def test_a_range_outside_the_file_is_a_caller_bug(tmp_path: Path) -> None:
             video.read(9, 2)
     with pytest.raises(RuntimeError, match="closed"):
         video.read(0, 1)
+
+
+def _seal_of(data: bytes) -> Seal:
+    sha = hashlib.sha256(data).digest()
+    return Seal(0, "unit", EXAMS["E1"], 0, GENESIS, sha, len(data), TS, TS + SEGMENT_MS)
+
+
+@pytest.mark.parametrize(
+    ("changes", "cut", "reason"),
+    [
+        ([2 * PIECE_BYTES + 5], 0, f"altered: .* up to its byte {2 * PIECE_BYTES + 5}, which"),
+        ([5, 2 * PIECE_BYTES + 5], 0, "re-encoded or altered: .* start no sealed segment"),
+        ([PIECE_BYTES - 1, PIECE_BYTES], 0, "re-encoded or altered"),
+        ([], PIECE_BYTES + 7, f"trimmed: the {2 * PIECE_BYTES + 89} bytes .* are the first"),
+        ([PIECE_BYTES + 3], PIECE_BYTES + 7, "re-encoded or altered"),
+    ],
+    ids=["one byte", "two pieces", "two bytes astride pieces", "trimmed", "trimmed and changed"],
+)
+def test_the_diagnosis_compares_a_segment_of_many_pieces_piece_by_piece(
+    changes: list[int], cut: int, reason: str
+) -> None:
+    sealed = hashlib.sha256(b"segment").digest() * ((3 * PIECE_BYTES + 96) // 32)
+    data = bytearray(sealed[: len(sealed) - cut])
+    for at in changes:
+        data[at] ^= 0x01
+    seal = _seal_of(sealed)
+    assert match_recording(BytesRecording(sealed), [seal]) == [SegmentMatch(0, seal)]
+    with pytest.raises(EvidenceError, match=reason):
+        match_recording(BytesRecording(bytes(data)), [seal], {seal.sha256.hex(): sealed}.get)
