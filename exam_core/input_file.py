@@ -3,7 +3,8 @@
 Every file ``examctl`` reads on a user's say-so (a centre's ``centre.json`` and key files, a
 published allocation, an exam directory, a gateway configuration, an emulator scenario, a
 pinned policy) comes through ``read_input_file``, so that none of them can make a command hang
-or grow without bound:
+or grow without bound; a file too large to hold in memory (an exam's video) is an
+``InputFile``, opened by the same rules and read in ranges:
 
 - the file is opened non-blocking, so a FIFO does not wait for a writer, and refused unless
   it is a regular file (a FIFO, a character device such as ``/dev/zero``, a socket or a
@@ -44,22 +45,18 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_input_file(
+def _open_input_file(
     path: Path | str,
     *,
     limit: int,
     what: str,
     check_stat: Callable[[os.stat_result], None] | None = None,
-) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them.
-
-    ``what`` names the file in errors ("gateway configuration"); ``check_stat``, when given,
-    sees the opened file's status before it is read and raises to refuse it (a key file that
-    others can read).
+) -> tuple[int, os.stat_result]:
+    """A read-only descriptor of the regular file ``path`` of at most ``limit`` bytes, and its
+    status when opened: the checks every input file passes before a byte of it is read.
 
     Raises:
-        InputFileError: the file cannot be opened, is not a regular file, or holds more than
-            ``limit`` bytes.
+        InputFileError: the file cannot be opened, is not a regular file, or is over ``limit``.
         RuntimeError: ``limit`` is negative (a caller bug).
     """
     if limit < 0:
@@ -80,6 +77,35 @@ def read_input_file(
             )
         if check_stat is not None:
             check_stat(info)
+    except OSError as e:
+        os.close(fd)
+        raise InputFileError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def read_input_file(
+    path: Path | str,
+    *,
+    limit: int,
+    what: str,
+    check_stat: Callable[[os.stat_result], None] | None = None,
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    ``what`` names the file in errors ("gateway configuration"); ``check_stat``, when given,
+    sees the opened file's status before it is read and raises to refuse it (a key file that
+    others can read).
+
+    Raises:
+        InputFileError: the file cannot be opened, is not a regular file, or holds more than
+            ``limit`` bytes.
+        RuntimeError: ``limit`` is negative (a caller bug).
+    """
+    fd, _ = _open_input_file(path, limit=limit, what=what, check_stat=check_stat)
+    try:
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -95,6 +121,86 @@ def read_input_file(
     if size > limit:
         raise InputFileError(f"{what} {path} grew beyond the limit of {limit} bytes while read")
     return b"".join(chunks)
+
+
+class InputFile:
+    """A regular input file kept open and read in ranges, for a file too large to read whole
+    (an exam's video, up to gigabytes): the checks of ``read_input_file`` when opened, then
+    only the ranges asked for, each read where it lies (``os.pread``).
+
+    The size is the one the file had when opened, and no read goes past it.  A file that
+    shrinks under a read, or whose size is no longer the one it was opened with when the reader
+    asks (``check_unchanged``), is refused: the answer would be about bytes that are not the
+    file's.  Use it as a context manager; it closes the descriptor.
+    """
+
+    def __init__(self, path: Path | str, *, limit: int, what: str) -> None:
+        """Open ``path`` (``read_input_file``'s rules and messages).
+
+        Raises:
+            InputFileError: as ``read_input_file``.
+        """
+        self._path = path
+        self._what = what
+        self._fd: int | None
+        self._fd, info = _open_input_file(path, limit=limit, what=what)
+        self.size = info.st_size
+
+    def __enter__(self) -> InputFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _descriptor(self) -> int:
+        if self._fd is None:
+            raise RuntimeError(f"{self._what} {self._path} is read after it was closed")
+        return self._fd
+
+    def _changed(self, now: int) -> InputFileError:
+        return InputFileError(
+            f"{self._what} {self._path} changed size while it was read "
+            f"({self.size} bytes when opened, {now} now); nothing of it was verified"
+        )
+
+    def read(self, offset: int, size: int) -> bytes:
+        """The ``size`` bytes at ``offset``, which must lie within the size the file was
+        opened with (the caller bounds ``size``: it is what the read costs in memory).
+
+        Raises:
+            InputFileError: the file is shorter now, or cannot be read.
+            RuntimeError: the range is outside the file, or the file is closed (a caller bug).
+        """
+        if offset < 0 or size < 0 or offset + size > self.size:
+            raise RuntimeError(f"bytes {offset}..{offset + size} are outside {self.size}")
+        fd = self._descriptor()
+        parts: list[bytes] = []
+        done = 0
+        try:
+            while done < size:
+                part = os.pread(fd, size - done, offset + done)
+                if not part:
+                    raise self._changed(os.fstat(fd).st_size)
+                parts.append(part)
+                done += len(part)
+        except OSError as e:
+            raise InputFileError(f"cannot read {self._what} {self._path}: {e.strerror or e}") from e
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def check_unchanged(self) -> None:
+        """Refuse the file if its size is not the one it was opened with.
+
+        Raises:
+            InputFileError: it grew or shrank, or cannot be examined.
+        """
+        try:
+            now = os.fstat(self._descriptor()).st_size
+        except OSError as e:
+            raise InputFileError(f"cannot read {self._what} {self._path}: {e.strerror or e}") from e
+        if now != self.size:
+            raise self._changed(now)
 
 
 def read_json_file(path: Path | str, *, limit: int, what: str) -> Any:

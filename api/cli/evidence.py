@@ -4,6 +4,8 @@ Prints which exam the file is, which segments of its chain (with their times and
 that sealed them), and the checkpoint whose inclusion proofs it was checked against; or the
 reason it is not sealed video (re-encoded, trimmed, spliced, a segment missing or out of
 order).  Exit codes: 0 sealed, 1 not sealed (the reason on stderr), 2 input that cannot be read.
+The video file is read in pieces, never whole (``InputFile``), and refused if its size changes
+while it is verified.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from exam_core.audit.reader import BundleLimits, read_bundle
 from exam_core.errors import CheckpointError, EvidenceError, ProofError
 from exam_core.evidence.bundle_log import BundleLog
 from exam_core.evidence.recording_proof import RecordingProof, prove_recording
-from exam_core.input_file import read_input_file
+from exam_core.input_file import InputFile, read_input_file
 from exam_core.log.policy import Policy, parse_policy
 
 EXIT_OK = 0
 EXIT_NOT_SEALED = 1
 MAX_VIDEO_BYTES = 4 << 30
-"""A whole exam's recording: 20 minutes of in-car video is a few hundred megabytes."""
+"""A whole exam's recording: 20 minutes of in-car video is a few hundred megabytes.  It is
+read in pieces, so the limit bounds the time a verification takes, not its memory."""
 
 
 def register(commands: Any) -> None:
@@ -81,13 +84,16 @@ def _report(name: str, proof: RecordingProof) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    data = read_input_file(Path(args.file), limit=MAX_VIDEO_BYTES, what="video file")
-    bundle = read_bundle(Path(args.bundle))
-    policy = read_policy(args.policy, bundle.policy)
-    try:
-        proof = prove_recording(data, BundleLog(bundle), policy)
-    except (EvidenceError, CheckpointError, ProofError) as e:
-        print(f"not sealed: {args.file}: {e}", file=sys.stderr)
-        return EXIT_NOT_SEALED
+    with InputFile(Path(args.file), limit=MAX_VIDEO_BYTES, what="video file") as video:
+        bundle = read_bundle(Path(args.bundle))
+        policy = read_policy(args.policy, bundle.policy)
+        try:
+            proof = prove_recording(video, BundleLog(bundle), policy)
+        except (EvidenceError, CheckpointError, ProofError) as e:
+            # A file that changed as it was read is refused as unreadable, whatever it matched.
+            video.check_unchanged()
+            print(f"not sealed: {args.file}: {e}", file=sys.stderr)
+            return EXIT_NOT_SEALED
+        video.check_unchanged()
     _report(args.file, proof)
     return EXIT_OK

@@ -6,7 +6,8 @@ The blobs are checked against their names before the ordered pass, so that repla
 see blobs that match their hash; the ordered pass then checks each admitted entry's references,
 and what no entry references is listed last, as a warning.  A blob is hashed as a stream, a
 piece at a time (``exam_core.audit.reader.BlobFile``): twelve blobs of 250 MiB cost the audit
-one piece of memory, not 3 GB.
+one piece of memory, not 3 GB.  ``sha256_of_pieces`` is that hash, also used by
+``examctl evidence verify`` for the segments of a video file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,21 @@ from exam_core.findings import WARNING
 from exam_core.log.blob_refs import referenced_blobs
 from exam_core.log.entry import Entry
 
-__all__ = ["BlobCheck"]
+__all__ = ["BlobCheck", "sha256_of_pieces"]
+
+
+def sha256_of_pieces(pieces: Iterable[bytes]) -> tuple[bytes, int]:
+    """The SHA-256 and the length of content given in pieces, none of them kept.
+
+    Raises:
+        Whatever producing the pieces raises (``BlobError``, ``InputFileError``).
+    """
+    digest = hashlib.sha256()
+    length = 0
+    for piece in pieces:
+        digest.update(piece)
+        length += len(piece)
+    return digest.digest(), length
 
 
 class BlobCheck:
@@ -61,16 +76,12 @@ class BlobCheck:
         for name, blob in sorted(self._files.items()):
             if name in self.good:
                 continue  # checked by the saved audit this one resumes
-            digest = hashlib.sha256()
-            length = 0
             try:
-                for piece in blob.pieces():
-                    digest.update(piece)
-                    length += len(piece)
+                digest, length = sha256_of_pieces(blob.pieces())
             except BlobError as e:
                 self._findings.add(None, "unreadable_file", f"blobs/{name}: {e}")
                 continue
-            if digest.hexdigest() != name:
+            if digest.hex() != name:
                 self._findings.add(None, "blob_hash", f"blobs/{name}: content does not match name")
             else:
                 self.good[name] = blob

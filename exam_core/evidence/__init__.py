@@ -29,7 +29,12 @@ from exam_core.evidence.result_receipt import (
     receipt_from_bundle,
     verify_result_receipt,
 )
-from exam_core.evidence.segment_match import SegmentMatch, match_recording
+from exam_core.evidence.segment_match import (
+    BytesRecording,
+    Recording,
+    SegmentMatch,
+    match_recording,
+)
 from exam_core.evidence.snapshot_draw import snapshot_moments
 from exam_core.evidence.snapshot_replayer import SnapshotReplayer
 from exam_core.evidence.video_chain import (
@@ -46,11 +51,13 @@ from exam_core.evidence.video_replayer import VideoSealReplayer
 __all__ = [
     "GENESIS",
     "BundleLog",
+    "BytesRecording",
     "CameraReplayer",
     "ChainEnd",
     "ChainState",
     "CurrentResult",
     "LogSource",
+    "Recording",
     "RecordingProof",
     "ResultReceipt",
     "Seal",

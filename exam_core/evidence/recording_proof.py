@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 from exam_core.errors import EntryError, EvidenceError
 from exam_core.evidence.bundle_log import BundleLog
-from exam_core.evidence.segment_match import BlobLookup, SegmentMatch, match_recording
+from exam_core.evidence.segment_match import (
+    BlobLookup,
+    Recording,
+    SegmentMatch,
+    match_recording,
+)
 from exam_core.evidence.video_chain import VIDEO_SEALED, ChainEnd, Seal, check_chain
 from exam_core.findings import Finding
 from exam_core.log.checkpoint import Checkpoint
@@ -41,13 +46,14 @@ class RecordingProof:
     chain_findings: tuple[Finding, ...]
 
 
-def prove_recording(data: bytes, log: BundleLog, policy: Policy) -> RecordingProof:
-    """Prove that ``data`` is sealed video of one exam in ``log`` (steps in the module doc).
+def prove_recording(recording: Recording, log: BundleLog, policy: Policy) -> RecordingProof:
+    """Prove that ``recording`` is sealed video of one exam in ``log`` (steps in the module doc).
 
     Raises:
         CheckpointError: the newest checkpoint does not verify under ``policy``.
         EvidenceError: the bundle's entries are not the checkpoint's log, or the file is not
             sealed video (the message says why: re-encoded, trimmed, spliced, ...).
+        Whatever ``recording.read`` raises when the file cannot be read (``InputFileError``).
     """
     # (1)
     cp, witnesses = policy.verify_checkpoint(log.checkpoint_note())
@@ -75,7 +81,7 @@ def prove_recording(data: bytes, log: BundleLog, policy: Policy) -> RecordingPro
                 ),
             )
     return prove_sealed(
-        data,
+        recording,
         SealedLog(cp, witnesses, seals, ends, log.entries.__getitem__, log.inclusion_proof),
         log.blob,
     )
@@ -98,19 +104,20 @@ class SealedLog:
     inclusion_proof: Callable[[int, int], list[bytes]]
 
 
-def prove_sealed(data: bytes, log: SealedLog, blob: BlobLookup) -> RecordingProof:
+def prove_sealed(recording: Recording, log: SealedLog, blob: BlobLookup) -> RecordingProof:
     """Steps 4–6 of the module doc over seals already admitted under ``log.checkpoint``.
 
     Raises:
         EvidenceError: the file is not sealed video (the message says why).
         ProofError: a seal's inclusion proof does not lead to the checkpoint's root.
+        Whatever ``recording.read`` raises when the file cannot be read (``InputFileError``).
     """
     cp = log.checkpoint
     seals = [s for s in log.seals if s.index < cp.size]
     if not seals:
         raise EvidenceError("the log holds no sealed video")
     # (4)
-    matches = match_recording(data, seals, blob)
+    matches = match_recording(recording, seals, blob)
     # (5)
     proofs = []
     for match in matches:

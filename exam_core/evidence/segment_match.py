@@ -13,23 +13,60 @@ file from its first byte:
 - a later segment of the same exam follows: the segments between are missing;
 - an earlier segment follows: out of order (swapped).
 
-Pure: the file's bytes, the seals and (optionally) the sealed segments' bytes in; the matched
-segments out, or ``EvidenceError`` with the reason.  Each candidate length is hashed once per
-position, feeding one SHA-256 and copying it at every sealed length, so a file is read about
-once per segment it holds.
+Pure: the file (a ``Recording``: its size and its bytes by range), the seals and (optionally)
+the sealed segments' bytes in; the matched segments out, or ``EvidenceError`` with the reason.
+Each candidate length is hashed once per position, feeding one SHA-256 and copying it at every
+sealed length, so a file is read about once per segment it holds.  The file is read in pieces
+of at most ``PIECE_BYTES`` and only as far as a seal reaches: an exam's recording of gigabytes
+costs a piece of memory, not its size, and a hostile file costs no more.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from exam_core.audit.blob_check import sha256_of_pieces
+from exam_core.audit.reader import PIECE_BYTES
 from exam_core.errors import EvidenceError
 from exam_core.evidence.video_chain import Seal
 
 BlobLookup = Callable[[str], bytes | None]
 """The bytes of a sealed segment by SHA-256 hex, when the bundle holds them (for diagnosis)."""
+
+
+class Recording(Protocol):
+    """A video file to match: its size, and its bytes by range (``exam_core.input_file.InputFile``
+    for a file on disk, ``BytesRecording`` for bytes already in memory)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read(self, offset: int, size: int) -> bytes:
+        """The ``size`` bytes at ``offset`` (within ``size``); raises if they cannot be read."""
+        ...
+
+
+@dataclass(frozen=True)
+class BytesRecording:
+    """A recording already in memory (an upload to the centre, a test)."""
+
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.data[offset : offset + size]
+
+
+def _pieces(recording: Recording, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start..end`` of ``recording``, at most ``PIECE_BYTES`` at a time."""
+    for at in range(start, end, PIECE_BYTES):
+        yield recording.read(at, min(PIECE_BYTES, end - at))
 
 
 @dataclass(frozen=True)
@@ -41,16 +78,17 @@ class SegmentMatch:
 
 
 def _find_at(
-    data: bytes, pos: int, lengths: Sequence[int], by_key: dict[tuple[int, bytes], Seal]
+    recording: Recording, pos: int, lengths: Sequence[int], by_key: dict[tuple[int, bytes], Seal]
 ) -> Seal | None:
     """The seal whose segment starts at ``pos`` (one pass over the longest candidate)."""
     digest = hashlib.sha256()
     done = pos
     for length in lengths:
         end = pos + length
-        if end > len(data):
+        if end > recording.size:
             break
-        digest.update(data[done:end])
+        for piece in _pieces(recording, done, end):
+            digest.update(piece)
         done = end
         seal = by_key.get((length, digest.copy().digest()))
         if seal is not None:
@@ -76,30 +114,50 @@ def _first_difference(a: bytes, b: bytes) -> int:
     return low
 
 
+def _differences(recording: Recording, pos: int, sealed: bytes, length: int) -> tuple[int, int]:
+    """How the file's ``length`` bytes from ``pos`` (which it must hold) differ from the first
+    ``length`` of ``sealed``: the first byte that differs (``length`` if none) and the last
+    (-1 if none).  Piece by piece: neither side is copied whole."""
+    first, last = length, -1
+    offset = 0
+    for piece in _pieces(recording, pos, pos + length):
+        want = sealed[offset : offset + len(piece)]
+        if piece != want:
+            if first == length:
+                first = offset + _first_difference(piece, want)
+            last = offset + len(piece) - 1 - _first_difference(piece[::-1], want[::-1])
+        offset += len(piece)
+    return first, last
+
+
 def _diagnose(
-    data: bytes, pos: int, successor: Seal | None, seals: Sequence[Seal], blob: BlobLookup
+    recording: Recording,
+    pos: int,
+    successor: Seal | None,
+    seals: Sequence[Seal],
+    blob: BlobLookup,
 ) -> str:
     """Why no sealed segment starts at ``pos``: compared with the segments the bundle holds."""
-    rest = data[pos:]
-    where = f"the {len(rest)} bytes from offset {pos}"
+    rest = recording.size - pos
+    where = f"the {rest} bytes from offset {pos}"
     if successor is not None:
         likely = [successor]
     else:
-        likely = sorted(seals, key=lambda s: (abs(s.length - len(rest)), s.index))[:MAX_DIAGNOSED]
+        likely = sorted(seals, key=lambda s: (abs(s.length - rest), s.index))[:MAX_DIAGNOSED]
     for seal in likely:
         sealed = blob(seal.sha256.hex())
         if sealed is None:
             continue
         name = f"segment {seal.segment} of exam {seal.exam} ({seal.length} bytes)"
-        if len(rest) < seal.length and sealed.startswith(rest):
-            return f"trimmed: {where} are the first {len(rest)} bytes of {name}"
-        if len(rest) >= seal.length:
-            first = _first_difference(rest[: seal.length], sealed)
-            if rest[first + 1 : seal.length] == sealed[first + 1 :]:
+        if rest < seal.length and _differences(recording, pos, sealed, rest)[1] < 0:
+            return f"trimmed: {where} are the first {rest} bytes of {name}"
+        if rest >= seal.length:
+            first, last = _differences(recording, pos, sealed, seal.length)
+            if first >= last:
                 return f"altered: {where} match {name} up to its byte {first}, which differs"
-    if successor is not None and len(rest) < successor.length:
+    if successor is not None and rest < successor.length:
         return (
-            f"trimmed or altered: the file ends {len(rest)} bytes into where segment "
+            f"trimmed or altered: the file ends {rest} bytes into where segment "
             f"{successor.segment} of exam {successor.exam} ({successor.length} bytes) should be"
         )
     return (
@@ -109,33 +167,36 @@ def _diagnose(
 
 
 def match_recording(
-    data: bytes, seals: Sequence[Seal], blob: BlobLookup = lambda _sha: None
+    recording: Recording, seals: Sequence[Seal], blob: BlobLookup = lambda _sha: None
 ) -> list[SegmentMatch]:
-    """The sealed segments ``data`` consists of, in order.
+    """The sealed segments ``recording`` consists of, in order.
 
     Raises:
         EvidenceError: the file is empty, or is not one sealed segment or consecutive segments
             of one exam in chain order; the message says where and why.
+        Whatever ``recording.read`` raises when the file cannot be read (``InputFileError``).
     """
-    if not data:
+    if not recording.size:
         raise EvidenceError("the file is empty: no sealed segment is empty")
     by_key = {(s.length, s.sha256): s for s in seals}
     by_place = {(s.exam, s.segment): s for s in seals}
     lengths = sorted({s.length for s in seals})
     matched: list[SegmentMatch] = []
     pos = 0
-    while pos < len(data):
+    while pos < recording.size:
         last = matched[-1].seal if matched else None
         successor = None if last is None else by_place.get((last.exam, last.segment + 1))
         if (
             successor is not None
-            and successor.sha256 == hashlib.sha256(data[pos : pos + successor.length]).digest()
+            and pos + successor.length <= recording.size
+            and successor.sha256
+            == sha256_of_pieces(_pieces(recording, pos, pos + successor.length))[0]
         ):
             found: Seal | None = successor
         else:
-            found = _find_at(data, pos, lengths, by_key)
+            found = _find_at(recording, pos, lengths, by_key)
         if found is None:
-            raise EvidenceError(_diagnose(data, pos, successor, seals, blob))
+            raise EvidenceError(_diagnose(recording, pos, successor, seals, blob))
         if last is not None and found is not successor:
             here = f"at offset {pos}, after segment {last.segment} of exam {last.exam}"
             if found.exam != last.exam:

@@ -31,6 +31,7 @@ from exam_core.centre.centre import Centre
 from exam_core.errors import CheckpointError, EvidenceError, NoteError, ProofError
 from exam_core.evidence.recording_proof import RecordingProof, SealedLog, prove_sealed
 from exam_core.evidence.result_receipt import make_result_receipt
+from exam_core.evidence.segment_match import BytesRecording
 from exam_core.exam_day.day_guard import DayGuard
 
 router = APIRouter(tags=["evidence"])
@@ -120,7 +121,7 @@ def _stored_blob(centre: Centre, sha256_hex: str) -> bytes | None:
 
 def _prove(centre: Centre, data: bytes) -> tuple[RecordingProof, bytes]:
     log, note = _sealed_log(centre, day_of(centre))
-    return prove_sealed(data, log, lambda sha: _stored_blob(centre, sha)), note
+    return prove_sealed(BytesRecording(data), log, lambda sha: _stored_blob(centre, sha)), note
 
 
 @router.post(

@@ -17,7 +17,7 @@ from exam_core.audit.check import check_bundle
 from exam_core.audit.history import Replayer
 from exam_core.audit.reader import read_bundle
 from exam_core.errors import EvidenceError
-from exam_core.evidence import GENESIS, Seal, match_recording
+from exam_core.evidence import GENESIS, BytesRecording, Seal, match_recording
 from exam_core.evidence.video_chain import check_chain, seal_link
 from exam_core.exam_day.replayer import ExamDayReplayer
 from exam_core.log.note import Ed25519Signer
@@ -253,6 +253,7 @@ def test_check_chain_and_match_recording_directly() -> None:
         seals.append(seal)
         head = seal.link
     assert check_chain(seals) == []
-    assert [m.seal.segment for m in match_recording(recording("E1", [0, 1, 2]), seals)] == [0, 1, 2]
+    matches = match_recording(BytesRecording(recording("E1", [0, 1, 2])), seals)
+    assert [m.seal.segment for m in matches] == [0, 1, 2]
     with pytest.raises(EvidenceError, match="out of order"):
-        match_recording(recording("E1", [1, 0, 2]), seals)
+        match_recording(BytesRecording(recording("E1", [1, 0, 2])), seals)
