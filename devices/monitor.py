@@ -121,6 +121,7 @@ class DeviceMonitor:
 
     def poll_once(self) -> Reading | None:
         """Poll the device once; emit what changed; return the reading or None on failure."""
+        started = self._clock()
         try:
             reading = self.device.poll()
         except DeviceError as e:
@@ -137,7 +138,7 @@ class DeviceMonitor:
             now = self._clock()
             self._online(now, reading)
             self._diff(now, reading)
-            self._judge_uptime(now, reading)
+            self._judge_uptime(now, started, reading)
             self.reading = reading
             self.last_ok_ms = now
             self.failures = 0
@@ -235,14 +236,18 @@ class DeviceMonitor:
             raw=reading.raw.hex(),
         )
 
-    def _judge_uptime(self, now: int, reading: Reading) -> None:
+    def _judge_uptime(self, now: int, started: int, reading: Reading) -> None:
         """Apply the uptime rule to this poll's counters; log the suspicion as it starts and
-        ends (devices without an uptime counter are not judged)."""
+        ends (devices without an uptime counter are not judged).
+
+        The sample is timed when the poll began, not when it ended: the counters are the poll's
+        first read, and the status read and FIFO drain after them take a varying time.
+        """
         uptime, boots = reading.values.get("uptime_s"), reading.values.get("boot_count")
         if uptime is None or boots is None:
             return
         before = self._uptime
-        sample = UptimeSample(int(uptime), int(boots), now)
+        sample = UptimeSample(int(uptime), int(boots), started)
         self._uptime, verdict = watch_uptime(before, sample)
         if self._uptime.suspect == before.suspect or before.anchor is None:
             return
@@ -256,7 +261,7 @@ class DeviceMonitor:
             boot_count=sample.boot_count,
             previous_uptime_s=anchor.uptime_s,
             previous_boot_count=anchor.boot_count,
-            elapsed_ms=now - anchor.read_ms,
+            elapsed_ms=sample.read_ms - anchor.read_ms,
             raw=reading.raw.hex(),
         )
 

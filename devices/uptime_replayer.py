@@ -4,8 +4,9 @@ entry say what the uptime rule says of the two samples it carries?
 Why it exists: the gate replay (``devices.gate_replayer``) takes a device's standing uptime
 suspicion from these entries, so an entry that clears a suspicion its own samples do not lift
 would let a replayed device count as protecting the room.  Each entry carries the earlier
-sample (``previous_uptime_s``, ``previous_boot_count``, read ``elapsed_ms`` before) and the
-later one (``uptime_s``, ``boot_count``, read at ``mono_ms``), so the auditor judges them with
+sample (``previous_uptime_s``, ``previous_boot_count``, read ``elapsed_ms`` before the later
+one) and the later one (``uptime_s``, ``boot_count``; the rule needs only the time between the
+two, so the later is placed at ``mono_ms``), so the auditor judges them with
 ``devices.uptime_rule.judge_uptime``, the function the monitor applied live.
 
 Finding (error): ``uptime_verdict_wrong`` — a ``set`` that names no suspect verdict or another

@@ -20,10 +20,10 @@ UPTIME_RESOLUTION_MS = 1000
 """The counter counts whole seconds (``uptime_s``, research/serial.md §6): two truncated
 readings differ from the true elapsed time by less than one second either way."""
 POLL_JITTER_MS = 1000
-"""How far the monitor's time of a poll may lie from the moment the counters were read: the
-counters are read first and the poll is stamped when it ends, after the status read and up to
-16 FIFO records (read and pop each) with a retry after a reply timeout (0.5 s by default).
-Between two polls that difference varies by less than a second."""
+"""How far the time the monitor gives a sample may lie from the moment the counters were read.
+The monitor times a sample when the poll begins and the counters are the poll's first read;
+what can fall between is one retry after a reply timeout (0.5 s by default) or, after a lost
+link, the reconnect's identity read and clock write: well under a second, either way."""
 UPTIME_TOLERANCE_MS = UPTIME_RESOLUTION_MS + POLL_JITTER_MS
 """How far an uptime's advance may differ from the polls' elapsed time (2000 ms).  A frozen
 counter is therefore caught once more than 2 s separate two polls, and one running 10× fast
