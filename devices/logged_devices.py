@@ -3,8 +3,7 @@
 Why it exists: the audit's gate replay must know, for every device a ``device.gate`` entry
 cites, what the gateway had logged about it before the decision — its kind, its link state,
 its latest entry, the alarms and detections still standing, and whether its uptime stands
-suspect — to check that the decision
-rests on the device's latest logged status (audit item 7).
+suspect — to check that the decision rests on the device's latest logged status (audit item 7).
 
 A gateway logs every poll's changes with the poll's monotonic time (``mono_ms``), and a new
 monitor (a gateway restart) begins with a ``device.state`` entry whose ``previous`` is
