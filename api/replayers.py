@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from allocation.replayer import AllocationReplayer
 from devices.gate_replayer import DeviceGatingReplayer
+from devices.uptime_replayer import UptimeVerdictReplayer
 from exam_core.audit.history import Replayer
 from exam_core.evidence.camera_replayer import CameraReplayer
 from exam_core.evidence.snapshot_replayer import SnapshotReplayer
@@ -23,7 +24,8 @@ def default_replayers(*, allow_dev_beacon: bool = False) -> list[Replayer]:
     """The replayers an audit runs: DESIGN §3.5 steps 4, 5 and the gating of step 6.
 
     Allocations are recomputed from their manifest, beacon and VRF proof; scores from their
-    signed telemetry; gate decisions from the device frames they cite; every exam's camera
+    signed telemetry; gate decisions from the device frames they cite, and the gateway's
+    verdicts on device uptimes from the samples they carry; every exam's camera
     health, video chain and snapshots from the in-car unit's entries; the exam day's steps by its
     own state machine (roster, gates under the room's configuration, boarding, outcomes).  A
     draw on a development beacon fails the audit unless ``allow_dev_beacon`` (``examctl audit
@@ -33,6 +35,7 @@ def default_replayers(*, allow_dev_beacon: bool = False) -> list[Replayer]:
         AllocationReplayer(allow_dev_beacon=allow_dev_beacon),
         ScoringReplayer(),
         DeviceGatingReplayer(),
+        UptimeVerdictReplayer(),
         CameraReplayer(),
         VideoSealReplayer(),
         SnapshotReplayer(),

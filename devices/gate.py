@@ -6,7 +6,8 @@ takes values (the room's requirements and a view of each device: link state, age
 decoded ``Reading``) and returns the decision with every reason it is refused.  An exam may
 start only when every required jammer is jamming with every required band radiating and no
 alarm (live or unacknowledged), every detector is armed and quiet, every canary reports jammed,
-and each of those statuses is from an ONLINE device and at most ``max_age_ms`` old.
+each of those statuses is from an ONLINE device and at most ``max_age_ms`` old, and no device's
+uptime is suspect of a replayed recording (``devices.uptime_rule``, judged by the monitor).
 
 Each refusal names its device and its cause (``Refusal``), so an auditor can tell a frame that
 contradicts "allowed" from a device that was down or a status that was too old.
@@ -34,6 +35,9 @@ LINK_DOWN = "link-down"
 """The device's link is not ONLINE."""
 TOO_OLD = "too-old"
 """The status is older than the room's freshness bound."""
+UPTIME_SUSPECT = "uptime-suspect"
+"""The device's uptime does not advance with the time between polls: frozen, too fast or too
+slow, as a recorded exchange played back would answer (``devices.uptime_rule``)."""
 CONTRADICTS = "contradicts"
 """The status itself shows a condition that forbids the start (off, alarm, detection...)."""
 
@@ -188,7 +192,16 @@ def decide_gate(requirements: RoomRequirements, views: Mapping[str, DeviceView])
             refusals.append(
                 Refusal(name, TOO_OLD, f"status older than {requirements.max_age_ms} ms")
             )
-        # (3) showing what the room needs of its kind
+        # (3) a live device, not a recording: its uptime advances with the polls
+        if view.uptime_suspect is not None:
+            refusals.append(
+                Refusal(
+                    name,
+                    UPTIME_SUSPECT,
+                    f"uptime {view.uptime_suspect}, not advancing with the time between polls",
+                )
+            )
+        # (4) showing what the room needs of its kind
         details = _condition(kind, reading, requirements.jammers.get(name, frozenset()))
         refusals.extend(Refusal(name, CONTRADICTS, d) for d in details)
     return GateDecision(requirements, tuple(refusals), tuple(evidence))
@@ -199,7 +212,7 @@ def _condition(kind: str, reading: Reading, bands: frozenset[int]) -> list[str]:
     details: list[str] = []
     state = reading.extra.get("state")
     if kind == JAMMER:
-        # (3a) jamming, every required band radiating.  A vendor-protocol jammer names its
+        # (4a) jamming, every required band radiating.  A vendor-protocol jammer names its
         # bands "channel-N" (research/domain.md §5.1).
         label = "channel" if reading.kind == VENDOR_JAMMER else "band"
         if state != "jamming":
@@ -209,14 +222,14 @@ def _condition(kind: str, reading: Reading, bands: frozenset[int]) -> list[str]:
             f"band {b} not radiating" for b in sorted(bands) if f"{label}-{b}" not in radiating
         ]
     elif kind == DETECTOR:
-        # (3b) armed and quiet
+        # (4b) armed and quiet
         if state != "scanning":
             details.append(f"detector is {state}, not scanning quietly")
         details += [f"detecting {c}" for c in sorted(reading.flags.get("detected", frozenset()))]
     elif reading.values.get("jammed") != 1:
-        # (3c) the canary modem confirms the jamming
+        # (4c) the canary modem confirms the jamming
         details.append("canary reports operative, not jammed")
-    # (3d) no alarm, live or latched and not yet acknowledged
+    # (4d) no alarm, live or latched and not yet acknowledged
     alarms = sorted(reading.flags.get("alarm", frozenset()))
     latched = sorted(reading.flags.get("latched", frozenset()) - set(alarms))
     details += [f"alarm {a}" for a in alarms]

@@ -6,7 +6,8 @@ Why it exists: a gateway key could sign ``allowed: true`` while the jammer was o
 ``device.gate`` entry carries the room's requirements, the raw status reply of each device with
 the time it was read, and its own time, so the auditor decodes those frames again with each
 driver's pure frame → reading function, takes each cited device's link state from the gateway's
-own ``device.state`` entries, and applies ``devices.gate.decide_gate`` — the very rule the
+own ``device.state`` entries and whether its uptime stands suspect from the gateway's
+``device.uptime_suspect`` entries, and applies ``devices.gate.decide_gate`` — the very rule the
 gateway applied live — to them.  An allowed gate must moreover cite, for every required device,
 its latest logged status (``devices.logged_devices``): no entry of that device logged after the
 frame was read, and no alarm or detection standing in the log.
@@ -17,7 +18,8 @@ a device cited twice, a frame read after the decision), ``gate_unknown_device`` 
 never seen in a ``device.*`` entry); for an allowed gate, ``gate_evidence_missing`` (no
 requirements, a required device with no cited frame, or a frame without its read time),
 ``gate_evidence_stale`` (a frame older than the room's freshness bound, or not the device's
-latest logged status), ``gate_device_down`` (its link was not ONLINE), ``gate_unsupported`` (the
+latest logged status), ``gate_device_down`` (its link was not ONLINE), ``gate_uptime_suspect``
+(its gateway had logged its uptime suspect and not cleared), ``gate_unsupported`` (the
 frame shows a condition that forbids the start); and ``gate_decision_wrong`` for a refusal the
 rule would have allowed.
 """
@@ -33,6 +35,7 @@ from devices.gate import (
     LINK_DOWN,
     NO_STATUS,
     TOO_OLD,
+    UPTIME_SUSPECT,
     WRONG_KIND,
     GateDecision,
     decide_gate,
@@ -55,6 +58,7 @@ FINDING_OF_CAUSE = {
     TOO_OLD: "gate_evidence_stale",
     WRONG_KIND: "gate_unsupported",
     CONTRADICTS: "gate_unsupported",
+    UPTIME_SUSPECT: "gate_uptime_suspect",
 }
 """The finding for each cause the gate rule can refuse an allowed gate for."""
 
@@ -117,7 +121,9 @@ def recompute_gate(
         if age is not None and age < 0:
             problem("gate_bad_evidence", name, "frame read after the decision")
             continue
-        views[name] = DeviceView(name, logged.kind, logged.link, age, reading, citation.read_ms)
+        views[name] = DeviceView(
+            name, logged.kind, logged.link, age, reading, citation.read_ms, logged.uptime_suspect
+        )
     return ReplayedGate(decide_gate(requirements, views), tuple(problems), frozenset(unjudged))
 
 

@@ -2,8 +2,8 @@
 
 Why it exists: the audit's gate replay must know, for every device a ``device.gate`` entry
 cites, what the gateway had logged about it before the decision — its kind, its link state,
-its latest entry and the alarms and detections still standing — to check that the decision
-rests on the device's latest logged status (audit item 7).
+its latest entry, the alarms and detections still standing, and whether its uptime stands
+suspect — to check that the decision rests on the device's latest logged status (audit item 7).
 
 A gateway logs every poll's changes with the poll's monotonic time (``mono_ms``), and a new
 monitor (a gateway restart) begins with a ``device.state`` entry whose ``previous`` is
@@ -33,6 +33,8 @@ class LoggedDevice:
     """The largest ``mono_ms`` among its entries in this run (-1: none carried one)."""
     latest_at: tuple[int, str] = (-1, "")
     """(index, type) of the entry with that time."""
+    uptime_suspect: str | None = None
+    """The verdict of the latest ``device.uptime_suspect`` set, until an entry clears it."""
     standing: dict[str, int] = field(default_factory=dict)
     """Conditions set and not cleared since ("alarm high-vswr"), with the index that set them."""
 
@@ -43,6 +45,9 @@ class LoggedDevice:
         mono = entry.event.get("mono_ms")
         if type(mono) is int and mono >= self.latest_ms:
             self.latest_ms, self.latest_at = mono, (index, entry.type)
+        if entry.type == "device.uptime_suspect":
+            set_ = entry.event.get("action") == "set"
+            self.uptime_suspect = str(entry.event.get("verdict")) if set_ else None
         what = CONDITIONS.get(entry.type)
         if what is not None:
             condition = f"{what} {entry.event.get('name')}"

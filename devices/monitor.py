@@ -10,7 +10,10 @@ what it sees into events for the signed log, each carrying the raw reply bytes a
   the heartbeat period passed (default 60 s);
 - ``device.alarm``: a live alarm set or cleared; ``device.detection``: a category detected or
   gone; ``device.event``: each record drained from the device's FIFO, so an alarm raised and
-  cleared between two polls is still logged; ``device.reboot``: uptime or boot count went back.
+  cleared between two polls is still logged; ``device.reboot``: uptime or boot count went back;
+- ``device.uptime_suspect``: the device's uptime stopped advancing with the time between polls
+  (frozen, too fast, too slow: ``devices.uptime_rule``), set, and cleared once it advances
+  consistently again; while it stands, the view tells the gate so.
 
 Rules (§5.4): ONLINE → STALE when at least ``stale_after_ms`` passed since the last good poll
 *and* at least ``stale_min_failures`` polls failed in a row; → OFFLINE when ``offline_after_ms``
@@ -31,6 +34,7 @@ from typing import Any
 
 from devices.errors import DeviceError, cause_name
 from devices.reading import MAX_EVENTS_PER_POLL, PolledDevice, Reading
+from devices.uptime_rule import UptimeSample, UptimeWatch, watch_uptime
 
 UNKNOWN = "UNKNOWN"
 ONLINE = "ONLINE"
@@ -70,6 +74,9 @@ class DeviceView:
     age_ms: int | None
     reading: Reading | None
     read_ms: int | None = None
+    uptime_suspect: str | None = None
+    """The standing verdict of ``devices.uptime_rule`` (``frozen``, ``too-fast``,
+    ``too-slow``), or None while the device's uptime is not suspect."""
 
 
 class DeviceMonitor:
@@ -108,11 +115,13 @@ class DeviceMonitor:
         self.reading: Reading | None = None
         self._down_since_ms: int | None = None
         self._last_status_ms: int | None = None
+        self._uptime = UptimeWatch()
 
     # -- the poll -------------------------------------------------------------------------------
 
     def poll_once(self) -> Reading | None:
         """Poll the device once; emit what changed; return the reading or None on failure."""
+        started = self._clock()
         try:
             reading = self.device.poll()
         except DeviceError as e:
@@ -129,6 +138,7 @@ class DeviceMonitor:
             now = self._clock()
             self._online(now, reading)
             self._diff(now, reading)
+            self._judge_uptime(now, started, reading)
             self.reading = reading
             self.last_ok_ms = now
             self.failures = 0
@@ -164,7 +174,15 @@ class DeviceMonitor:
             now = self._clock() if now_ms is None else now_ms
             age = None if self.last_ok_ms is None else now - self.last_ok_ms
             kind = self.reading.kind if self.reading else getattr(self.device, "kind", "")
-            return DeviceView(self.name, kind, self.state, age, self.reading, self.last_ok_ms)
+            return DeviceView(
+                self.name,
+                kind,
+                self.state,
+                age,
+                self.reading,
+                self.last_ok_ms,
+                self._uptime.suspect,
+            )
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -215,6 +233,35 @@ class DeviceMonitor:
             failures=self.failures,
             silent_ms=down_ms,
             cause="",
+            raw=reading.raw.hex(),
+        )
+
+    def _judge_uptime(self, now: int, started: int, reading: Reading) -> None:
+        """Apply the uptime rule to this poll's counters; log the suspicion as it starts and
+        ends (devices without an uptime counter are not judged).
+
+        The sample is timed when the poll began, not when it ended: the counters are the poll's
+        first read, and the status read and FIFO drain after them take a varying time.
+        """
+        uptime, boots = reading.values.get("uptime_s"), reading.values.get("boot_count")
+        if uptime is None or boots is None:
+            return
+        before = self._uptime
+        sample = UptimeSample(int(uptime), int(boots), started)
+        self._uptime, verdict = watch_uptime(before, sample)
+        if self._uptime.suspect == before.suspect or before.anchor is None:
+            return
+        anchor = before.anchor
+        self._emit(
+            "device.uptime_suspect",
+            now,
+            action="clear" if self._uptime.suspect is None else "set",
+            verdict=verdict,
+            uptime_s=sample.uptime_s,
+            boot_count=sample.boot_count,
+            previous_uptime_s=anchor.uptime_s,
+            previous_boot_count=anchor.boot_count,
+            elapsed_ms=sample.read_ms - anchor.read_ms,
             raw=reading.raw.hex(),
         )
 

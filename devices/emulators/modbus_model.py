@@ -84,6 +84,8 @@ class ModbusDeviceModel:
         self.clock = clock
         self.boot_count = 1
         self._booted_at = clock()
+        self._uptime_rate: tuple[float, float, int] | None = None
+        """A faulty uptime counter: (uptime then, clock then, rate in percent), or None."""
         self.event_seq = 0
         self.config_seq = 0
         self.fifo: deque[tuple[int, ...]] = deque(maxlen=FIFO_DEPTH)
@@ -104,7 +106,24 @@ class ModbusDeviceModel:
     # -- time ---------------------------------------------------------------------------------
 
     def uptime_s(self) -> int:
-        return max(0, int(self.clock() - self._booted_at))
+        return max(0, int(self._uptime()))
+
+    def _uptime(self) -> float:
+        if self._uptime_rate is None:
+            return self.clock() - self._booted_at
+        then, at, rate_pct = self._uptime_rate
+        return then + (self.clock() - at) * rate_pct / 100
+
+    def set_uptime_rate(self, rate_pct: int) -> None:
+        """Make the uptime counter run at ``rate_pct`` percent of the clock from now on: 0 is
+        a frozen counter (a recorded reply played back), 1000 one ten times too fast.
+
+        Raises:
+            DeviceConfigError: a negative rate.
+        """
+        if rate_pct < 0:
+            raise DeviceConfigError("uptime rate_pct must not be negative")
+        self._uptime_rate = (self._uptime(), self.clock(), rate_pct)
 
     def rtc_s(self) -> int:
         if self._rtc_set is None:
@@ -155,6 +174,8 @@ class ModbusDeviceModel:
         """Power cycle: uptime, counter, alarms and FIFO restart; the boot count goes up."""
         self.boot_count = (self.boot_count + 1) & 0xFFFF
         self._booted_at = self.clock()
+        if self._uptime_rate is not None:
+            self._uptime_rate = (0.0, self.clock(), self._uptime_rate[2])
         self.event_seq = 0
         self.fifo.clear()
         self.alarm_latched = self.alarm_live = 0
@@ -330,6 +351,8 @@ class ModbusDeviceModel:
             self.busy_until = self.clock() + int_arg(args, "ms", 2000) / 1000
         elif action == "ack":  # the acknowledge key on the device's front panel
             self.acknowledge()
+        elif action == "uptime":  # a faulty counter, or a recording played back
+            self.set_uptime_rate(int_arg(args, "rate_pct", 100))
         else:
             raise DeviceConfigError(f"{type(self).__name__} has no action {action!r}")
 

@@ -59,6 +59,7 @@ FINDING_SOURCES: Mapping[str, str] = MappingProxyType(
         "exam_ungated": "exam_ungated",
         "gate_unsupported": "exam_ungated",
         "gate_device_down": "exam_ungated",
+        "gate_uptime_suspect": "exam_ungated",
         "gate_evidence_missing": "exam_ungated",
         "gate_evidence_stale": "exam_ungated",
         # Allowed, counted: an abort and re-commit of the same manifest.

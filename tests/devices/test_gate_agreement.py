@@ -3,7 +3,8 @@
 Real drivers poll emulated devices over pseudo-terminals; every monitor event and every gate
 decision is signed into a log as the gateway signs it; then the replayer recomputes each gate
 from the frames that very entry cites.  Both sides must reach the same decision with the same
-reasons, through the alarm, latched-alarm, detection, stale, offline and too-old cases.
+reasons, through the alarm, latched-alarm, detection, stale, offline and too-old cases, and a
+jammer whose uptime freezes or runs ten times too fast (a recorded exchange played back).
 """
 
 from __future__ import annotations
@@ -178,6 +179,14 @@ STEPS = (
     Step("jammer stale"),
     Step("jammer offline", advance_s=9.0),
     Step("jammer back", (("r/jammer", "replug", {}),)),
+    # Each poll is 1 s after the last; the uptime tolerance is 2 s (devices.uptime_rule).
+    Step("jammer replayed 1 s", (("r/jammer", "uptime", {"rate_pct": 0}),)),
+    Step("jammer replayed 2 s"),
+    Step("jammer replayed 3 s"),
+    Step("jammer live 1 s", (("r/jammer", "uptime", {"rate_pct": 100}),)),
+    Step("jammer live 2 s"),
+    Step("jammer live 3 s"),
+    Step("jammer ten times fast", (("r/jammer", "uptime", {"rate_pct": 1000}),)),
 )
 
 
@@ -213,5 +222,18 @@ def test_live_gate_and_replay_agree_on_every_fixture_room(room: Room) -> None:
     assert "r/jammer: link STALE" in seen["jammer stale", "band-3"].reasons
     assert "r/jammer: link OFFLINE" in seen["jammer offline", "band-3"].reasons
     assert seen["jammer back", "full"].allowed
+    frozen = "r/jammer: uptime frozen, not advancing with the time between polls"
+    # A frozen counter passes for live until more than the tolerance has passed, then not.
+    assert seen["jammer replayed 1 s", "full"].allowed
+    assert seen["jammer replayed 2 s", "full"].allowed
+    assert seen["jammer replayed 3 s", "band-3"].reasons == (frozen,)
+    assert frozen in seen["jammer replayed 3 s", "full"].reasons
+    # Advancing again lifts it only once a whole judgement window shows it.
+    assert seen["jammer live 2 s", "band-3"].reasons == (frozen,)
+    assert seen["jammer live 3 s", "full"].allowed
+    assert seen["jammer ten times fast", "band-3"].reasons == (
+        "r/jammer: uptime too-fast, not advancing with the time between polls",
+    )
+    assert seen["jammer ten times fast", "vendor"].allowed
     assert all(not d.allowed for (_, name), d in seen.items() if name == "mixed-up")
     assert "r/canary: is a canary, required as a jammer" in seen["protected", "mixed-up"].reasons

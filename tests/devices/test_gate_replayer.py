@@ -146,3 +146,31 @@ def test_evidence_of_every_kind() -> None:
         "band 1 not radiating",
         "alarm high-temperature",
     ]
+
+
+def _uptime_suspect(seq: int, action: str, verdict: str) -> Entry:
+    return _entry(
+        seq,
+        "device.uptime_suspect",
+        device="r/j",
+        kind="jammer",
+        mono_ms=1,
+        action=action,
+        verdict=verdict,
+        uptime_s=40,
+        boot_count=1,
+        previous_uptime_s=40,
+        previous_boot_count=1,
+        elapsed_ms=1,
+        raw="",
+    )
+
+
+def test_allowed_while_uptime_suspect_is_found() -> None:
+    jammer = JammerModel(clock=lambda: 0.0)
+    jammer.command(1)
+    state, gate = _log(_status_frame(jammer), allowed=True, reasons=[])
+    suspect = _uptime_suspect(2, "set", "frozen")
+    assert _replay([state, suspect, gate]) == ["gate_uptime_suspect"]
+    lifted = _uptime_suspect(3, "clear", "consistent")
+    assert _replay([state, suspect, lifted, gate]) == []

@@ -150,6 +150,19 @@ SCHEMAS: tuple[EventSchema, ...] = (
         uptime_s=U32,
         raw=RAW,
     ),
+    _device_schema(
+        "device.uptime_suspect",
+        "The device's uptime stopped (set) or resumed (clear) advancing with the time between "
+        "polls (devices.uptime_rule), judged on the two samples given.",
+        action=ACTION,
+        verdict=Enum(frozenset({"frozen", "too-fast", "too-slow", "consistent"})),
+        uptime_s=U32,
+        boot_count=U16,
+        previous_uptime_s=U32,
+        previous_boot_count=U16,
+        elapsed_ms=Int(minimum=0),
+        raw=RAW,
+    ),
     EventSchema(
         type="device.gate",
         roles=frozenset({GATEWAY}),

@@ -23,6 +23,7 @@ SOURCES = [
     REPO / "allocation" / "verify.py",
     REPO / "allocation" / "commit_timing.py",
     REPO / "devices" / "gate_replayer.py",
+    REPO / "devices" / "uptime_replayer.py",
     REPO / "exam_core" / "scoring" / "replayer.py",
     REPO / "exam_core" / "exam_day" / "replayer.py",
 ]
