@@ -18,6 +18,7 @@ from exam_core.errors import EntryError, ExamCoreError, KeyFormatError, NoteErro
 from exam_core.log import ed25519
 from exam_core.log.blob_refs import may_reference_blobs
 from exam_core.log.entry import PlainEntry, parse_entry, parse_entry_parts, parse_plain_entry
+from exam_core.log.entry_shapes import EntryShapes, ShapedEntry
 from exam_core.log.note import (
     SIGTYPE_ED25519,
     Ed25519Verifier,
@@ -176,12 +177,15 @@ class ProvingKeys(SigningKeys):
     """``SigningKeys`` that also prove entries (``Proof``) of the log named ``origin``.
 
     Proving costs a strict parse, which the ordered pass would otherwise make itself: an entry
-    is parsed once, in whichever process verifies its signature.
+    is parsed once, in whichever process verifies its signature.  An entry in the compiled
+    shape of its type (``exam_core.log.entry_shapes``) is proven by one match; any other by
+    the full parse and schema check.
     """
 
     def __init__(self, keys: Mapping[str, frozenset[bytes]], origin: str | None) -> None:
         super().__init__(keys)
         self._origin = origin
+        self._shapes = EntryShapes(origin) if origin is not None else None
         self._checked_keys = {at: v.public_key for at, v in self._verifiers.items()}
         """Each verifier's key, which it checked when made: ``prove`` calls the verification
         it would (``Ed25519Verifier.verify``) itself, a call less per entry."""
@@ -204,15 +208,18 @@ class ProvingKeys(SigningKeys):
     def _prove_block(self, entries: Sequence[bytes]) -> list[Answer]:
         checked_keys, origin = self._checked_keys, self._origin
         is_valid = ed25519.is_valid_under_checked_key
-        parsed: list[PlainEntry | None] = []
+        shaped = self._shapes.match if self._shapes is not None else _no_shape
+        parsed: list[ShapedEntry | PlainEntry | None] = []
         keep = parsed.append
         for data in entries:
-            parts = parse_plain_entry(data)  # the common shape; else the full parse, below
+            parts: ShapedEntry | PlainEntry | None = shaped(data)  # parsed and checked at once
             if parts is None:
-                try:
-                    parts = parse_entry_parts(data)
-                except EntryError:
-                    parts = None  # the ordered pass says why
+                parts = parse_plain_entry(data)  # the common shape; else the full parse
+                if parts is None:
+                    try:
+                        parts = parse_entry_parts(data)
+                    except EntryError:
+                        parts = None  # the ordered pass says why
             keep(parts)
         verified: list[bytes | None] = []
         found = verified.append
@@ -230,21 +237,31 @@ class ProvingKeys(SigningKeys):
             if parts is None or public_key is None:
                 append(None)
                 continue
-            event, actor = parts[0], parts[1]
-            if origin is None or event.get("log") != origin or may_reference_blobs(data):
-                append(public_key)
-                continue
-            kind: str | None
-            try:
-                kind = validate_event(event).type
-            except EntryError:
-                kind = None  # refused, with its reason, by the ordered pass
-            if kind is None or kind in KEY_EVENT_TYPES:
+            if isinstance(parts, ShapedEntry):
+                # its shape is its type's in this log: it parses and passes the type's schema
+                kind, actor, seq, ts = parts.type, parts.actor, parts.seq, parts.ts
+            else:
+                event, actor = parts[0], parts[1]
+                if origin is None or event.get("log") != origin:
+                    append(public_key)
+                    continue
+                try:
+                    kind = validate_event(event).type
+                except EntryError:
+                    append(public_key)  # refused, with its reason, by the ordered pass
+                    continue
+                seq, ts = event["seq"], event["ts"]
+            if kind in KEY_EVENT_TYPES or may_reference_blobs(data):
                 append(public_key)
             else:
-                proof = (public_key, actor, event["seq"], event["ts"], kind)
-                append(_new_tuple(Proof, proof))  # Proof(...) parses its arguments
+                # Proof(...) parses its arguments
+                append(_new_tuple(Proof, (public_key, actor, seq, ts, kind)))
         return result
+
+
+def _no_shape(data: bytes) -> None:
+    """No compiled shapes (no log named): every entry takes the full parse."""
+    del data
 
 
 _PROVING_BLOCK = 256

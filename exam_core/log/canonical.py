@@ -177,17 +177,26 @@ fifteen digits without leading zeros or ``-0``, or a literal.  Most events are s
 for one, canonical means only: keys in order, none twice (``_flat_canonical``)."""
 
 
-_ASCII_STRING = rb'"[ !#-\[\]-~]*+"'
+FLAT_ASCII_CHAR = rb"[ !#-\[\]-~]"
+"""A character of a string in the flat-ASCII form: printable ASCII but the quote and the
+backslash, which canonical JSON writes as they are (no escape) and a note accepts."""
+FLAT_INTEGER = rb"-?[1-9][0-9]{0,14}+|0"
+"""An integer in canonical form (no leading zero, no ``-0``) of at most fifteen digits, so
+within ±(2^53−1) whatever they are (``FLAT_INTEGER_MAX``)."""
+FLAT_INTEGER_MAX = 10**15 - 1
+
+_ASCII_STRING = rb'"' + FLAT_ASCII_CHAR + rb'*+"'
+_ASCII_VALUE = _ASCII_STRING + rb"|" + FLAT_INTEGER + rb"|true|false|null"
 FLAT_ASCII_OBJECT = (
     rb"\{"
     + _ASCII_STRING
     + rb":(?:"
-    + _ASCII_STRING
-    + rb"|-?[1-9][0-9]{0,14}+|0|true|false|null)(?:,"
+    + _ASCII_VALUE
+    + rb")(?:,"
     + _ASCII_STRING
     + rb":(?:"
-    + _ASCII_STRING
-    + rb"|-?[1-9][0-9]{0,14}+|0|true|false|null))*+\}"
+    + _ASCII_VALUE
+    + rb"))*+\}"
 )
 """A regular expression (its source, for larger patterns): a non-empty flat object of
 printable ASCII whose every member is in canonical form (as ``_FLAT_OBJECT``, and no byte a

@@ -104,13 +104,12 @@ def parse_entry(data: bytes) -> Entry:
     return Entry(data, note, event)
 
 
-_PLAIN_ENTRY = re.compile(
-    b"("
-    + FLAT_ASCII_OBJECT
-    + b")\n\n"
-    + re.escape(EM_DASH_PREFIX)
-    + rb"([!-*,-~]++) ([A-Za-z0-9+/]{91}=)\n"
-)
+PLAIN_SIGNATURE_LINE = b"\n\n" + re.escape(EM_DASH_PREFIX) + rb"([!-*,-~]++) ([A-Za-z0-9+/]{91}=)\n"
+"""A regular expression (its source): after an entry's text, its blank line and its one
+Ed25519 signature line, by a key whose name is printable ASCII (no space, no ``+``); the name
+and the base64 of key ID and signature are its two groups (``key_id_and_signature``)."""
+
+_PLAIN_ENTRY = re.compile(b"(" + FLAT_ASCII_OBJECT + b")" + PLAIN_SIGNATURE_LINE)
 """The common shape of an entry: a flat object of printable ASCII in canonical form, one line,
 then one Ed25519 signature line by a key whose name is printable ASCII (no space, no ``+``)."""
 
@@ -148,11 +147,16 @@ def parse_plain_entry(data: bytes) -> PlainEntry | None:
     actor = event.get("actor")
     if actor != name.decode("ascii"):
         return None
-    blob = binascii.a2b_base64(encoded)
+    key_id, signature = key_id_and_signature(encoded)
     # built as the tuple it is: PlainEntry(...) parses its arguments in Python, per entry
-    return _new_tuple(
-        PlainEntry, (event, actor, int.from_bytes(blob[:4], "big"), blob[4:], data[: len(body) + 1])
-    )
+    return _new_tuple(PlainEntry, (event, actor, key_id, signature, data[: len(body) + 1]))
+
+
+def key_id_and_signature(encoded: bytes) -> tuple[int, bytes]:
+    """The key ID and signature of a signature line's base64, as ``PLAIN_SIGNATURE_LINE``
+    matched it (92 characters: 68 bytes, whatever they are)."""
+    blob = binascii.a2b_base64(encoded)
+    return int.from_bytes(blob[:4], "big"), blob[4:]
 
 
 _new_tuple = tuple.__new__

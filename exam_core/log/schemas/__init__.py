@@ -30,6 +30,7 @@ from exam_core.log.schemas.types import ALL_ROLES, COMMON_FIELDS, EventSchema, R
 __all__ = [
     "ALL_ROLES",
     "COMMON_FIELDS",
+    "COMMON_SPECS",
     "REGISTRY",
     "EventSchema",
     "Role",
@@ -73,6 +74,8 @@ _COMMON: dict[str, FieldSpec] = {
     "actor": _ACTOR,
     "seq": Int(minimum=1),
 }
+COMMON_SPECS: Mapping[str, FieldSpec] = _COMMON
+"""The common fields' specs, by name."""
 _COMMON_CHECKS = tuple((name, _COMMON[name]) for name in COMMON_FIELDS)
 _LOG_SEEN, _TYPE_SEEN, _ACTOR_SEEN = _LOG.passed, _TYPE.passed, _ACTOR.passed
 _TYPE_PRESENT = {

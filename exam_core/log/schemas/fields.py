@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from exam_core.errors import EntryError
-from exam_core.log.canonical import MAX_SAFE_INTEGER
+from exam_core.log.canonical import (
+    FLAT_ASCII_CHAR,
+    FLAT_INTEGER,
+    FLAT_INTEGER_MAX,
+    MAX_SAFE_INTEGER,
+)
 
 _PASSED_LIMIT = 4096
 """How many passing values a string field remembers (a bound on memory, not on correctness)."""
@@ -22,11 +28,39 @@ def _fail(path: str, message: str) -> EntryError:
     return EntryError("schema", f"{path}: {message}")
 
 
+class FlatValue(NamedTuple):
+    """Values of a field as a regular expression over their canonical JSON, in the flat-ASCII
+    form (``exam_core.log.canonical.FLAT_ASCII_OBJECT``): what ``FieldSpec.flat_value`` gives,
+    from which ``exam_core.log.entry_shapes`` compiles an event type's whole entry."""
+
+    pattern: bytes
+    """The regular expression: of the JSON value, or with ``string``, of the characters
+    between its quotes."""
+    exact: bool
+    """Every value it matches passes the spec; else each one matched is put to ``passes``."""
+    string: bool = False
+
+
+_FLAT_STRING = FLAT_ASCII_CHAR + rb"{%d,%d}+"
+_FLAT_NATURAL = rb"0|[1-9][0-9]{0,14}+"
+_FLAT_POSITIVE = rb"[1-9][0-9]{0,14}+"
+
+
 class FieldSpec:
     """Base of all validators."""
 
     def check(self, value: object, path: str) -> None:
         raise NotImplementedError
+
+    def flat_value(self) -> FlatValue | None:
+        """This field's values in the flat-ASCII form, or None: none are written so.
+
+        The pattern may match fewer values than ``check`` passes (the others are decided by
+        ``check`` through the full parse), never one that it refuses, unless ``exact`` is
+        False.  It is the same rule as ``check``, written beside it: a subclass that changes
+        ``check`` and not this has no pattern (``flat_value_of``).
+        """
+        return None
 
     def passes(self, value: object) -> bool:
         """Whether ``check`` passes ``value``, decided without a path: an error's message is
@@ -49,12 +83,28 @@ class Int(FieldSpec):
         if not self.minimum <= value <= self.maximum:
             raise _fail(path, f"{value} is outside [{self.minimum}, {self.maximum}]")
 
+    def flat_value(self) -> FlatValue | None:
+        if self.minimum == self.maximum and abs(self.minimum) <= FLAT_INTEGER_MAX:
+            return FlatValue(str(self.minimum).encode(), exact=True)
+        if self.minimum >= 1:
+            low, pattern = 1, _FLAT_POSITIVE
+        elif self.minimum >= 0:
+            low, pattern = 0, _FLAT_NATURAL
+        else:
+            low, pattern = -FLAT_INTEGER_MAX, FLAT_INTEGER
+        if self.maximum < low:
+            return None
+        return FlatValue(pattern, exact=self.minimum <= low and self.maximum >= FLAT_INTEGER_MAX)
+
 
 @dataclass(frozen=True)
 class Bool(FieldSpec):
     def check(self, value: object, path: str) -> None:
         if not isinstance(value, bool):
             raise _fail(path, "must be true or false")
+
+    def flat_value(self) -> FlatValue:
+        return FlatValue(rb"true|false", exact=True)
 
 
 @dataclass(frozen=True)
@@ -95,6 +145,12 @@ class Str(FieldSpec):
         if type(value) is str and len(self._passed) < _PASSED_LIMIT:
             self._passed[value] = None
 
+    def flat_value(self) -> FlatValue | None:
+        if self.min_len > self.max_len:
+            return None
+        pattern = _FLAT_STRING % (max(self.min_len, 0), self.max_len)
+        return FlatValue(pattern, exact=self.pattern is None, string=True)
+
 
 @dataclass(frozen=True)
 class Hex(FieldSpec):
@@ -112,6 +168,12 @@ class Hex(FieldSpec):
         if size > self.max_bytes:
             raise _fail(path, f"longer than {self.max_bytes} bytes")
 
+    def flat_value(self) -> FlatValue | None:
+        low, high = (self.nbytes, self.nbytes) if self.nbytes is not None else (0, self.max_bytes)
+        if low > self.max_bytes:
+            return None
+        return FlatValue(rb"(?:[0-9a-f]{2}){%d,%d}+" % (low, high), exact=True, string=True)
+
 
 @dataclass(frozen=True)
 class Enum(FieldSpec):
@@ -121,6 +183,11 @@ class Enum(FieldSpec):
         # A list or object is unhashable: tested for membership it would raise TypeError.
         if not isinstance(value, str) or value not in self.values:
             raise _fail(path, f"must be one of {sorted(self.values)}")
+
+    def flat_value(self) -> FlatValue | None:
+        flat = re.compile(FLAT_ASCII_CHAR.decode() + "*")
+        written = sorted(re.escape(v).encode() for v in self.values if flat.fullmatch(v))
+        return FlatValue(b"|".join(written), exact=True, string=True) if written else None
 
 
 @dataclass(frozen=True)
@@ -158,6 +225,10 @@ class AnyJson(FieldSpec):
     def check(self, value: object, path: str) -> None:
         return None
 
+    def flat_value(self) -> FlatValue:
+        string = rb'"' + FLAT_ASCII_CHAR + rb'*+"'
+        return FlatValue(string + rb"|" + FLAT_INTEGER + rb"|true|false|null", exact=True)
+
 
 @dataclass(frozen=True)
 class Nullable(FieldSpec):
@@ -166,6 +237,21 @@ class Nullable(FieldSpec):
     def check(self, value: object, path: str) -> None:
         if value is not None:
             self.inner.check(value, path)
+
+    def flat_value(self) -> FlatValue | None:
+        inner = flat_value_of(self.inner)
+        if inner is None:
+            return None
+        written = rb'"(?:' + inner.pattern + rb')"' if inner.string else inner.pattern
+        return FlatValue(rb"null|" + written, exact=inner.exact)
+
+
+def flat_value_of(spec: FieldSpec) -> FlatValue | None:
+    """``spec.flat_value()`` if the class whose ``check`` it runs also wrote its
+    ``flat_value``, else None: a pattern inherited past a changed ``check`` could match a value
+    the new ``check`` refuses."""
+    owner = next(c for c in type(spec).__mro__ if "check" in c.__dict__)
+    return spec.flat_value() if "flat_value" in owner.__dict__ else None
 
 
 def check_fields(
