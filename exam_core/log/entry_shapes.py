@@ -60,8 +60,10 @@ class _Shape(NamedTuple):
     pattern: re.Pattern[bytes]
     groups: tuple[int, ...]
     """The groups of body, actor, signer's name, seq, ts and signature line's base64."""
+    actor: FieldSpec
+    """The actor's spec: its name is read as any string of the flat form, then checked."""
     checks: tuple[tuple[int, FieldSpec, bool], ...]
-    """(group, spec, is a string) of the values its pattern does not decide alone."""
+    """(group, spec, is a string) of the other values its pattern does not decide alone."""
 
 
 class EntryShapes:
@@ -90,25 +92,14 @@ class EntryShapes:
         if match is None:
             return None
         body, actor, signer, seq, ts, encoded = match.group(*shape.groups)
-        if actor != signer:
+        name = actor.decode("ascii")
+        if actor != signer or not shape.actor.passes(name):
             return None
-        for group, spec, string in shape.checks:
-            value = match.group(group)
-            if value is not None and not spec.passes(_flat_scalar(value, string)):
-                return None
+        if shape.checks and not _values_pass(match, shape.checks):
+            return None
         key_id, signature = key_id_and_signature(encoded)
-        return _new_tuple(
-            ShapedEntry,
-            (
-                shape.type,
-                actor.decode("ascii"),
-                key_id,
-                signature,
-                data[: len(body) + 1],
-                int(seq),
-                int(ts),
-            ),
-        )
+        entry = (shape.type, name, key_id, signature, data[: len(body) + 1], int(seq), int(ts))
+        return _new_tuple(ShapedEntry, entry)
 
     def _compile(self, named: bytes) -> _Shape | None:
         """The shape of the type ``named`` (remembered), or None: no such type, or its entries
@@ -145,12 +136,23 @@ def _compile_shape(schema: EventSchema, origin: str) -> _Shape | None:
         schema.type,
         pattern,
         tuple(index[g] for g in ("body", "actor", "signer", "seq", "ts", "signature")),
+        COMMON_SPECS["actor"],
         tuple(
             (index[_group(f)], f.spec, f.value.string)
             for f in fields
-            if f.captured and not f.value.exact
+            if f.captured and not f.value.exact and f.name != "actor"
         ),
     )
+
+
+def _values_pass(match: re.Match[bytes], checks: Sequence[tuple[int, FieldSpec, bool]]) -> bool:
+    """Whether the values of the groups ``checks`` names pass their specs (a group that did
+    not take part is an optional field left out)."""
+    for group, spec, string in checks:
+        value = match.group(group)
+        if value is not None and not spec.passes(_flat_scalar(value, string)):
+            return False
+    return True
 
 
 def entry_pattern(schema: EventSchema, origin: str) -> bytes | None:
@@ -201,7 +203,7 @@ def _entry_pattern(fields: Sequence[_Field], optional: frozenset[str]) -> bytes:
         value = f.value.pattern
         if f.captured:
             value = rb"(?P<" + _group(f).encode() + rb">" + value + rb")"
-        else:
+        elif b"|" in value:
             value = rb"(?:" + value + rb")"
         if f.value.string:
             value = rb'"' + value + rb'"'
