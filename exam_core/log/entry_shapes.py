@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from exam_core.log.canonical import FLAT_ASCII_CHAR
@@ -104,10 +105,10 @@ class EntryShapes:
     def _compile(self, named: bytes) -> _Shape | None:
         """The shape of the type ``named`` (remembered), or None: no such type, or its entries
         have no flat layout.  Only registered names are remembered: the bytes are untrusted."""
-        schema = REGISTRY.get(named.decode("ascii", "replace"))
-        if schema is None:
+        kind = named.decode("ascii", "replace")
+        if kind not in REGISTRY:
             return None
-        compiled = _compile_shape(schema, self._origin)
+        compiled = _compile_shape(kind, self._origin)
         self._shapes[named] = compiled
         return compiled
 
@@ -126,7 +127,12 @@ _READ = ("actor", "seq", "ts")
 """The common fields a proof reads from a match: named groups of every shape."""
 
 
-def _compile_shape(schema: EventSchema, origin: str) -> _Shape | None:
+@lru_cache(maxsize=4096)
+def _compile_shape(kind: str, origin: str) -> _Shape | None:
+    """The shape of the registered type ``kind`` in the log ``origin``, built once per
+    process: a prover is made per set of keys (a worker's grows as registrations come), and a
+    monitoring centre proves the entries of many logs."""
+    schema = REGISTRY[kind]
     fields = _flat_fields(schema, origin)
     if fields is None:
         return None
