@@ -104,10 +104,15 @@ def parse_entry(data: bytes) -> Entry:
     return Entry(data, note, event)
 
 
-PLAIN_SIGNATURE_LINE = b"\n\n" + re.escape(EM_DASH_PREFIX) + rb"([!-*,-~]++) ([A-Za-z0-9+/]{91}=)\n"
+PLAIN_SIGNATURE_LINE = (
+    b"\n\n"
+    + re.escape(EM_DASH_PREFIX)
+    + rb"(?P<signer>[!-*,-~]++) (?P<signature>[A-Za-z0-9+/]{91}=)\n"
+)
 """A regular expression (its source): after an entry's text, its blank line and its one
-Ed25519 signature line, by a key whose name is printable ASCII (no space, no ``+``); the name
-and the base64 of key ID and signature are its two groups (``key_id_and_signature``)."""
+Ed25519 signature line, by a key whose name is printable ASCII (no space, no ``+``): the name
+is its group ``signer``, the base64 of key ID and signature (``key_id_and_signature``) its
+group ``signature``."""
 
 _PLAIN_ENTRY = re.compile(b"(" + FLAT_ASCII_OBJECT + b")" + PLAIN_SIGNATURE_LINE)
 """The common shape of an entry: a flat object of printable ASCII in canonical form, one line,

@@ -121,6 +121,8 @@ class _Field(NamedTuple):
     value: FlatValue
     captured: bool
     """Its value is a group of the pattern: read (actor, seq, ts) or put to ``passes``."""
+    place: int
+    """Its place among the type's fields, sorted."""
 
 
 _READ = ("actor", "seq", "ts")
@@ -176,7 +178,7 @@ def _flat_fields(schema: EventSchema, origin: str) -> list[_Field] | None:
     log, kind = COMMON_SPECS["log"], COMMON_SPECS["type"]
     if set(schema.fields) & set(COMMON_SPECS):
         return None
-    fields = []
+    fields: list[_Field] = []
     for name, spec in sorted([*COMMON_SPECS.items(), *schema.fields.items()]):
         if name == "log":
             value: FlatValue | None = _written_in(origin, log)
@@ -188,7 +190,8 @@ def _flat_fields(schema: EventSchema, origin: str) -> list[_Field] | None:
             return None
         if name in _READ and value.string != (name == "actor"):
             return None  # the actor is read as a string, seq and ts as integers
-        fields.append(_Field(name, spec, value, name in _READ or not value.exact))
+        captured = name in _READ or not value.exact
+        fields.append(_Field(name, spec, value, captured, len(fields)))
     return fields
 
 
@@ -200,7 +203,8 @@ def _written_in(value: str, spec: FieldSpec) -> FlatValue | None:
 
 
 def _group(f: _Field) -> str:
-    return f.name if f.name in _READ else f"f_{f.name}"
+    """The group of a captured field's value: a field's name need not be a group's name."""
+    return f.name if f.name in _READ else f"field{f.place}"
 
 
 def _entry_pattern(fields: Sequence[_Field], optional: frozenset[str]) -> bytes:
@@ -224,11 +228,7 @@ def _entry_pattern(fields: Sequence[_Field], optional: frozenset[str]) -> bytes:
             body += member
         else:
             body += rb"(?:," + member + rb")?" if is_optional else rb"," + member
-    signature_line = PLAIN_SIGNATURE_LINE.replace(
-        rb"([!-*,-~]++) ([A-Za-z0-9+/]{91}=)",
-        rb"(?P<signer>[!-*,-~]++) (?P<signature>[A-Za-z0-9+/]{91}=)",
-    )
-    return rb"(?P<body>\{" + body + rb"\})" + signature_line
+    return rb"(?P<body>\{" + body + rb"\})" + PLAIN_SIGNATURE_LINE
 
 
 _LITERALS: dict[bytes, object] = {b"null": None, b"true": True, b"false": False}
