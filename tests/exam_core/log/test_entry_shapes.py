@@ -22,7 +22,7 @@ from exam_core.errors import EntryError
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.entry_shapes import EntryShapes, ShapedEntry, entry_pattern
 from exam_core.log.note import Ed25519Signer
-from exam_core.log.schemas import REGISTRY, validate_event
+from exam_core.log.schemas import REGISTRY, EventSchema, validate_event
 from exam_core.log.schemas.fields import (
     AnyJson,
     Bool,
@@ -248,3 +248,19 @@ def test_a_spec_whose_check_changed_has_no_inherited_pattern() -> None:
 
     assert flat_value_of(Int()) is not None
     assert flat_value_of(Even()) is None
+
+
+def test_optional_fields_before_the_first_required_one_and_names_that_are_no_identifiers() -> None:
+    schema = EventSchema(
+        type="demo.event",
+        roles=frozenset(),
+        fields={"a-b": Str(max_len=8, pattern=r"[a-z]+"), "aa": Int(minimum=2, maximum=5)},
+        optional=frozenset({"a-b", "aa"}),
+    )
+    pattern = re.compile(entry_pattern(schema, ORIGIN) or b"")
+    for extra in ({}, {"a-b": "xy"}, {"aa": 3}, {"a-b": "xy", "aa": 3}):
+        drawn = pattern.fullmatch(_demo(**extra).replace(b'"n":7,', b""))
+        assert drawn is not None, extra
+        assert drawn["seq"] == b"1"
+        assert drawn["ts"] == b"1790000000000"
+    assert pattern.fullmatch(_demo(**{"a-b": "xy"})) is None  # "n" is not this type's
