@@ -3,8 +3,9 @@
 The mirror verifies each entry and hands it here decoded (``ExamWatch.observe``); this module
 knows the exam day's event types well enough to say who an event concerns and whether it is
 worth a signal.  It keeps only what later entries need: which examiner and car each exam has
-(``boarding.confirmed``), which examiner carries each tablet (``session.opened`` crews), and
-which bands each room requires of each jammer (``room.configured``).
+(``boarding.confirmed``), which examiner carries each tablet (``session.opened`` crews),
+which bands each room requires of each jammer (``room.configured``), and which devices' uptime
+stands suspect (``device.uptime_suspect`` set, until a clear).
 
 Signals raised here (``exam_core.monitoring.signals`` says why these come from the entries and
 not from findings):
@@ -16,7 +17,11 @@ not from findings):
 - ``device.alarm`` or ``device.detection`` set during an exam: ``device_alarm_during_exam``,
   against the exam's examiner;
 - a jammer's ``device.status`` during an exam that lacks a band its room requires:
-  ``jammer_band_silent`` (once per exam, jammer and band), against the exam's examiner.
+  ``jammer_band_silent`` (once per exam, jammer and band), against the exam's examiner;
+- ``device.uptime_suspect`` set (a device's uptime stopped advancing with the time between
+  polls: a replayed serial exchange): ``device_uptime_suspect``, against the exam's examiner
+  when the entry carries one, else the centre alone; once per device and exam (or none) while
+  the suspicion stands, so a gateway that logs it again before a clear counts it once.
 
 Every signal is held against the centre as well.  ``attribute`` and ``entry_time`` give the
 findings of verification (``signals_from_findings``) the same examiner and car.
@@ -56,6 +61,7 @@ class ExamWatch:
         self._exam_at: dict[int, str] = {}
         self._ts_at: dict[int, int] = {}
         self._silent_bands: set[tuple[str, str, int]] = set()
+        self._suspect: dict[tuple[str, str], set[str | None]] = {}
 
     # --- what findings need ----------------------------------------------------------------
 
@@ -214,6 +220,28 @@ class ExamWatch:
             self._crew_of(event),
         )
 
+    def _uptime_suspect(self, index: int, event: Mapping[str, Any]) -> list[Signal]:
+        device = (str(event["actor"]), str(event["device"]))
+        if event.get("action") != "set":
+            self._suspect.pop(device, None)
+            return []
+        exam = event.get("exam")
+        exam = exam if isinstance(exam, str) else None
+        signalled = self._suspect.setdefault(device, set())
+        if exam in signalled:
+            return []
+        signalled.add(exam)
+        during = f" during exam {exam}" if exam is not None else ", no exam running"
+        return self._signal(
+            "device_uptime_suspect",
+            index,
+            event,
+            f"{event['kind']} {event['device']} uptime {event['verdict']}: "
+            f"{event['previous_uptime_s']} s then {event['uptime_s']} s "
+            f"{event['elapsed_ms']} ms later{during}",
+            self._crew_of(event) if exam is not None else None,
+        )
+
 
 _LEARN = {
     "session.opened": ExamWatch._learn_session,
@@ -228,4 +256,5 @@ _SIGNAL = {
     "device.alarm": ExamWatch._device_alarm,
     "device.detection": ExamWatch._device_alarm,
     "device.status": ExamWatch._device_status,
+    "device.uptime_suspect": ExamWatch._uptime_suspect,
 }

@@ -66,6 +66,8 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "allocation_rerolled": "an allocation re-committed with other inputs, or drawn twice",
         "exam_ungated": "an exam started without an allowed gate decision",
         "jammer_band_silent": "a required jammer band not radiating while an exam runs",
+        "device_uptime_suspect": "a device's uptime not advancing with the time between polls "
+        "(a replayed serial exchange)",
         "device_alarm_during_exam": "a device alarm or a detection while an exam runs",
         "allocation_recommitted": "an allocation aborted and re-committed for a later round",
         "face_match_override": "a supervisor admitted a candidate the face match refused",
@@ -143,6 +145,7 @@ DEFAULT_TABLE = PointsTable(
             "allocation_rerolled": _weight(50, "red"),
             "exam_ungated": _weight(25, "orange"),
             "jammer_band_silent": _weight(10, "yellow"),
+            "device_uptime_suspect": _weight(10, "yellow"),
             "device_alarm_during_exam": _weight(5),
             "allocation_recommitted": _weight(3),
             "face_match_override": _weight(2),

@@ -7,7 +7,8 @@ Signals come from three places, each source from exactly one of them so nothing 
   an error code it does not name is ``entry_invalid`` (an entry or file that fails
   verification), a warning code it does not name adds nothing;
 - the **entries** themselves, decoded, for what is allowed but worth counting (an emergency
-  stop, a supervisor's override, an opening of personal data): ``exam_core.monitoring.exam_watch``;
+  stop, a supervisor's override, an opening of personal data, a device alarm, a jammer band
+  not radiating, a device's uptime not advancing): ``exam_core.monitoring.exam_watch``;
 - the **statistics** over a month of allocations and results: ``exam_core.monitoring.statistics``;
   and the mirror's own clock for a centre that stays silent (``centre_silent_signal``).
 

@@ -92,3 +92,18 @@ class Day:
         if exam is not None:
             base["exam"] = exam
         return self.add(type_, GATEWAY, **(base | fields))
+
+    def uptime(self, action: str, exam: str | None = EXAM, **fields: Any) -> int:
+        """A ``device.uptime_suspect`` entry: ``set`` on a frozen counter, ``clear`` once it
+        advances with the polls again."""
+        frozen = action == "set"
+        body = {
+            "action": action,
+            "verdict": "frozen" if frozen else "consistent",
+            "uptime_s": 120 if frozen else 123,
+            "boot_count": 3,
+            "previous_uptime_s": 120,
+            "previous_boot_count": 3,
+            "elapsed_ms": 2250 if frozen else 3000,
+        }
+        return self.device("device.uptime_suspect", exam, **(body | fields))

@@ -166,3 +166,25 @@ def test_findings_and_silence_are_recorded_once(monitor_dir: Path) -> None:
     assert sorted(s.source for s in signals) == ["centre_silent", "exam_ungated", "log_forked"]
     ungated = next(s for s in signals if s.source == "exam_ungated")
     assert (ungated.examiner, ungated.entries) == ("e-07", (started,))
+
+
+def test_an_uptime_suspicion_handed_over_twice_is_recorded_once(monitor_dir: Path) -> None:
+    day = Day()
+    day.session()
+    day.room()
+    day.boarding()
+    suspect = day.uptime("set")
+    day.uptime("clear")
+    with open_monitor(monitor_dir) as monitor:
+        store = WarningStore(monitor.store.engine)
+        recorded = []
+        for _ in range(2):  # a restarted mirror handing the same entries over again
+            feed = CentreFeed(CENTRE, store, DEFAULT_TABLE, lambda _: None, clock_ms=lambda: NOW)
+            recorded.append(sum(feed.entry(index, event) for index, event in day.events))
+        assert recorded == [1, 0]
+        signals = store.signals_since(0)
+    assert [(s.source, s.entries, s.examiner) for s in signals] == [
+        ("device_uptime_suspect", (suspect,), "e-07")
+    ]
+    (centre,) = [w for w in grade(signals, DEFAULT_TABLE, NOW) if w.subject.kind == "centre"]
+    assert (centre.level, centre.points) == ("yellow", 10)

@@ -246,3 +246,70 @@ def test_a_room_reconfigured_keeps_the_other_rooms_of_its_gateway() -> None:
     ]
     assert "band 1" in signals[0].message
     assert "band 5" in signals[1].message
+
+
+def test_an_uptime_suspect_during_an_exam_is_yellow_for_the_examiner_and_the_centre() -> None:
+    day = exam_day()
+    suspect = day.uptime("set")
+    _, signals = watched(day)
+    assert [(s.source, s.entries, s.examiner, s.vehicle) for s in signals] == [
+        ("device_uptime_suspect", (suspect,), EXAMINER, None)
+    ]
+    assert "jammer-1 uptime frozen" in signals[0].message
+    assert f"during exam {'ab' * 16}" in signals[0].message
+    warnings = by_subject(grade(signals, DEFAULT_TABLE, NOW))
+    assert set(warnings) == {("centre", CENTRE), ("examiner", EXAMINER)}
+    for w in warnings.values():
+        assert (w.level, w.points, w.entries) == ("yellow", 10, (suspect,))
+
+
+def test_an_uptime_suspect_outside_an_exam_is_the_centres_alone() -> None:
+    day = exam_day()
+    suspect = day.uptime("set", exam=None)
+    _, signals = watched(day)
+    assert [(s.source, s.entries, s.examiner) for s in signals] == [
+        ("device_uptime_suspect", (suspect,), None)
+    ]
+    assert "no exam running" in signals[0].message
+    (w,) = grade(signals, DEFAULT_TABLE, NOW)
+    assert (w.subject.kind, w.subject.name, w.level, w.entries) == (
+        "centre",
+        CENTRE,
+        "yellow",
+        (suspect,),
+    )
+
+
+def test_an_uptime_suspicion_cleared_raises_nothing() -> None:
+    day = exam_day()
+    day.uptime("clear")
+    day.uptime("clear", exam=None)
+    _, signals = watched(day)
+    assert signals == []
+
+
+def test_an_uptime_suspicion_counts_once_while_it_stands() -> None:
+    day = exam_day()
+    first = day.uptime("set", exam=None)
+    day.uptime("set", exam=None)  # logged again before a clear (the gateway restarted)
+    during = day.uptime("set")  # the same suspicion, now during an exam: the examiner's too
+    day.uptime("set")
+    other = day.uptime("set", device="detector-1")  # another device's own suspicion
+    day.uptime("clear")
+    again = day.uptime("set")  # a new suspicion after the clear
+    _, signals = watched(day)
+    assert [(s.entries, s.examiner) for s in signals] == [
+        ((first,), None),
+        ((during,), EXAMINER),
+        ((other,), EXAMINER),
+        ((again,), EXAMINER),
+    ]
+    # The same entries observed again (a watch rebuilt after a restart) are the same signals.
+    _, seen_again = watched(day)
+    assert [s.id for s in seen_again] == [s.id for s in signals]
+    warnings = by_subject(grade(signals + seen_again, DEFAULT_TABLE, NOW))
+    assert (warnings[("centre", CENTRE)].points, warnings[("centre", CENTRE)].level) == (
+        40,
+        "orange",
+    )
+    assert warnings[("examiner", EXAMINER)].entries == (during, other, again)
