@@ -31,8 +31,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from result_line import print_result  # before bench/ leaves sys.path below
-
 # This script is named like the package it measures: import the package, not the script.
 _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(_BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
@@ -58,6 +56,7 @@ from allocation import (  # noqa: E402
     vrf_input,
     vrf_public_key,
 )
+from bench.result_line import print_result  # noqa: E402
 
 T = TypeVar("T")
 SCALE = 10_000

@@ -56,9 +56,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from result_line import print_result
-from started_day import RunningExam, start_day
-
+from bench.result_line import print_result
+from bench.started_day import RunningExam, start_day
 from exam_core.centre.blobs import BlobStore
 from exam_core.centre.centre import Centre
 from exam_core.centre.tokens import TokenStore

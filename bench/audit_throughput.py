@@ -27,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from result_line import print_result
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ed25519_verify import verification_rate
+from bench.result_line import print_result
 from exam_core.audit.check import check_bundle
 from exam_core.audit.pool import ProcessSignatureCheck
 from exam_core.audit.reader import read_bundle

@@ -11,12 +11,14 @@ here for the same settings.  Usage: python bench/device_polling.py [--quick]
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from result_line import print_result
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.result_line import print_result
 from devices.emulators import EmulatorServer, JammerModel, ModbusSlave, PtyEndpoint
 from devices.errors import DeviceError
 from devices.jammer import JammerDriver

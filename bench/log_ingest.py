@@ -31,9 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from result_line import print_result
-
 from bench.ed25519_verify import verification_rate
+from bench.result_line import print_result
 from exam_core.centre.centre import Centre
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.schemas.types import DEMO

@@ -23,8 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from result_line import print_result
-
+from bench.result_line import print_result
 from exam_core.centre.centre import Centre
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas.types import DEMO

@@ -54,13 +54,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from result_line import print_result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ed25519_verify import verification_rate
+from bench.result_line import print_result
 from exam_core.centre.centre import KEYS_DIR, SNAPSHOT_FILE, Centre, key_file_name
 from exam_core.centre.keys import read_key_file
 from exam_core.centre.store import LogStore
@@ -353,11 +353,11 @@ def measure(sizes: list[int], url: str | None, repeat: int, batch: int) -> list[
             )
             # The incremental audit: INCREMENT entries more, audited from the saved state.
             build(log, fig.audit_entries + INCREMENT, pool)
-            fig.since_s, fig.since_peak_mb, entries = audit(log, work, "--since", str(state))
+            fig.since_s, fig.since_peak_mb, audited = audit(log, work, "--since", str(state))
             fig.startup_s = startup_seconds()
             print(
                 f"{fig.size:>9,} entries: incremental audit of the last {INCREMENT:,} of "
-                f"{entries:,} entries in {fig.since_s:.2f} s, peak {fig.since_peak_mb:.0f} MB "
+                f"{audited:,} entries in {fig.since_s:.2f} s, peak {fig.since_peak_mb:.0f} MB "
                 f"(`examctl audit --help` just after: {fig.startup_s:.2f} s)",
                 flush=True,
             )

@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from result_line import print_result
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.result_line import print_result
 from exam_core.log.note import Ed25519Signer
 from exam_core.scoring import (
     RouteCourse,

@@ -189,8 +189,8 @@ def start_day(root: Path, origin: str, n: int) -> StartedDay:
         )
         do(allocator, "allocation.made", seal_until + 20_000, **made_fields(allocation, SESSION))
         first: dict[str, str] = {}
-        for candidate, examiner in sorted(dict(allocation.assignment).items()):
-            first.setdefault(str(examiner), str(candidate))
+        for candidate_id, examiner_id in sorted(dict(allocation.assignment).items()):
+            first.setdefault(str(examiner_id), str(candidate_id))
         day = StartedDay()
         for crew in crews:
             candidate = first.get(crew["examiner"])

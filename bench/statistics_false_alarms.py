@@ -16,12 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from result_line import print_result  # before bench/ leaves sys.path below
-
 # bench/allocation.py is named like the package the simulation imports: drop bench/ from the path.
 _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(_BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 
+from bench.result_line import print_result  # noqa: E402
 from exam_core.monitoring.month_simulation import Collusion, simulate_month  # noqa: E402
 from exam_core.monitoring.points_table import DEFAULT_TABLE  # noqa: E402
 from exam_core.monitoring.statistics import statistical_findings  # noqa: E402
