@@ -69,7 +69,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	for script in bench/*.py; do $(PY) $$script --quick || exit 1; done
+	for script in $(filter-out bench/__init__.py,$(wildcard bench/*.py)); do $(PY) $$script --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(INTEROP_VENV) $(DEMO_DIR) .mypy_cache .pytest_cache .ruff_cache

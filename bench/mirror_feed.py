@@ -14,7 +14,7 @@ centre (SQLite, or ``--database-url``); then, timed apart from the mirror:
 
 Best of ``--repeat`` each (a shared machine only makes a pass slower).
 
-    python bench/mirror_feed.py [--entries N] [--repeat R] [--database-url URL]
+    python bench/mirror_feed.py [--quick] [--entries N] [--repeat R] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -102,11 +102,13 @@ def one_pass(log: LogBuilder, url: str | None) -> tuple[float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="2,000 entries, one pass")
+    parser.add_argument("--entries", type=int, help="entries mirrored (default 20,000)")
+    parser.add_argument("--repeat", type=int, help="passes to take the best of (default 2)")
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    log = build_log(args.entries)
+    args.repeat = max(1, args.repeat or (1 if args.quick else 2))
+    log = build_log(args.entries or (2_000 if args.quick else 20_000))
     n = len(log.entries)
     handed = rebuilt = float("inf")
     parse = float("inf")
