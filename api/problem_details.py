@@ -21,6 +21,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from api.request_body import BadContentLengthError, BodyTooLargeError
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:exam-integrity:problem:"
 MAX_VALIDATION_ERRORS = 5
@@ -109,12 +111,20 @@ def validation_detail(error: RequestValidationError) -> str:
 
 P = TypeVar("P", bound=Problem)
 
-FRAMEWORK_PROBLEMS = ("request-invalid", "bad-request", "not-found", "method-not-allowed")
+FRAMEWORK_PROBLEMS = (
+    "request-invalid",
+    "bad-request",
+    "not-found",
+    "method-not-allowed",
+    "body-too-large",
+)
 """The types every service's table holds for the framework's own refusals."""
 FRAMEWORK_ERRORS: tuple[type[Exception], ...] = (
     RequestValidationError,
     StarletteHTTPException,
     ClientDisconnect,
+    BodyTooLargeError,
+    BadContentLengthError,
 )
 """The framework's exceptions that ``framework_problem`` answers: every service handles them."""
 _STATUS_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
@@ -122,13 +132,19 @@ _STATUS_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
 
 def framework_problem(kind: type[P], error: Exception) -> P | None:
     """The problem of ``kind`` for a refusal of FastAPI's own (a request that does not validate,
-    no such route or method) or a body its client stopped sending, or None for any other error.
+    no such route or method), a body its client stopped sending, or a body over the endpoint's
+    bound or a ``Content-Length`` that is no length (``api.request_body``, the rule of every
+    face), or None for any other error.
 
     A client that closes its connection before the end of the body it announced is the
     client's failure, not the service's: a 400 that nobody reads, and no traceback in the log.
     """
     if isinstance(error, ClientDisconnect):
         return kind("bad-request", "the client went away before the request body was complete")
+    if isinstance(error, BodyTooLargeError):
+        return kind("body-too-large", str(error))
+    if isinstance(error, BadContentLengthError):
+        return kind("bad-request", str(error))
     if isinstance(error, RequestValidationError):
         return kind("request-invalid", validation_detail(error))
     if isinstance(error, StarletteHTTPException):

@@ -10,7 +10,8 @@
   ``room.configured`` entry (``room``, ``kind``, ``gateway``, ``jammers`` as
   ``[{"device": …, "bands": […]}]``, ``detectors``, ``canaries``, ``max_age_ms``); the
   administrator signs it into the log, then the centre's copy of the room is updated.  The
-  gateway must be a registered gateway key.
+  gateway must be a registered, unrevoked gateway key (``rooms.check_room_gateway``, the rule
+  the service's exam day applies to every ``room.configured`` it is sent; ``room_setup``).
 """
 
 from __future__ import annotations
@@ -29,15 +30,10 @@ from exam_core.exam_day.db_session import exam_day_session
 from exam_core.exam_day.imports import KINDS, ImportContext, import_csv
 from exam_core.exam_day.people import centre_secret_for
 from exam_core.exam_day.photos import PhotoFolder
-from exam_core.exam_day.room_rows import save_room
-from exam_core.exam_day.rooms import (
-    ROOM_CONFIGURED,
-    parse_room_configuration,
-    room_configured_fields,
-)
+from exam_core.exam_day.room_setup import configure_room
+from exam_core.exam_day.rooms import parse_room_configuration
 from exam_core.input_file import read_input_file
 from exam_core.log.canonical import parse_strict_json
-from exam_core.log.schemas.types import GATEWAY
 
 EXIT_REFUSED = 2
 MAX_ROOM_FILE_BYTES = 65_536
@@ -123,14 +119,6 @@ def run_room(args: argparse.Namespace) -> int:
     doc = read_room_file(args.file)
     with Centre.open(args.dir, passphrase=passphrase(args)) as centre:
         config = parse_room_configuration(doc, centre.origin)
-        record = centre.sequencer.registry_view.registry.keys.get(config.gateway)
-        if record is None or record.revoked or record.role != GATEWAY:
-            raise ExamDayError(
-                "room_config", f"{config.gateway} is not a registered gateway key (keys register)"
-            )
-        index = centre.append(centre.admin(), ROOM_CONFIGURED, room_configured_fields(config))
-        # The entry first: a room the centre uses is always one whose configuration is signed.
-        with exam_day_session(centre, transaction=True) as db:
-            save_room(db, config, index)
+        index = configure_room(centre, config)
     print(f"room {config.room} configured at index {index}")
     return 0

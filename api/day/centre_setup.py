@@ -36,12 +36,8 @@ from exam_core.exam_day.identity import check_character
 from exam_core.exam_day.imports import ImportContext, import_csv
 from exam_core.exam_day.people import centre_secret_for
 from exam_core.exam_day.plan import session_opened_fields
-from exam_core.exam_day.room_rows import save_room
-from exam_core.exam_day.rooms import (
-    ROOM_CONFIGURED,
-    parse_room_configuration,
-    room_configured_fields,
-)
+from exam_core.exam_day.room_setup import configure_room
+from exam_core.exam_day.rooms import parse_room_configuration
 from exam_core.exam_day.roster_book import RosterBook
 from exam_core.exam_day.secret import CentreSecret
 from exam_core.log.schemas.types import (
@@ -262,9 +258,7 @@ def _configure_room(centre: Centre, room: str) -> None:
         },
         centre.origin,
     )
-    index = centre.append(centre.admin(), ROOM_CONFIGURED, room_configured_fields(config))
-    with exam_day_session(centre, transaction=True) as db:
-        save_room(db, config, index)
+    configure_room(centre, config)
 
 
 def _people_files(

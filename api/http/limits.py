@@ -1,11 +1,12 @@
 """Bounds on what a request may send, enforced before any route reads it (DESIGN §9).
 
 ``RequestLimits`` is plain ASGI middleware: it refuses a path and query longer than 2 KiB
-(414), headers that are too many or too large (431), a declared ``Content-Length`` over the
-endpoint's bound (413, without reading the body), and a body that grows past the bound while
-it streams in (the route's read raises ``BodyTooLarge``, answered 413).  Bounds are per
-endpoint: a blob upload may be megabytes, an entry at most 65,535 bytes, a bundle 256 of them,
-anything else a little JSON.
+(414), headers that are too many or too large (431), a ``Content-Length`` that is not one
+decimal number (400) or is over the endpoint's bound (413, without reading the body), and a
+body that grows past the bound while it streams in (the route's read raises
+``BodyTooLargeError``, answered 413).  The body rule is the monitoring centre's too
+(``api.request_body``); the bounds are this service's, per endpoint: a blob upload may be
+megabytes, an entry at most 65,535 bytes, a bundle 256 of them, anything else a little JSON.
 
 ``LastResort`` is the outermost guard: an exception no handler claimed is logged with its
 traceback on the server and answered with an ``internal-error`` problem that carries none.
@@ -20,6 +21,13 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.problems import Problem, problem_body
+from api.problem_details import framework_problem
+from api.request_body import (
+    BadContentLengthError,
+    BodyTooLargeError,
+    bounded_receive,
+    check_declared_length,
+)
 from exam_core.log.entry import MAX_ENTRY_BYTES
 from exam_core.log.tiles import ENTRY_BUNDLE_MAX_BYTES
 
@@ -65,14 +73,6 @@ class Limits:
         return self.max_body_bytes
 
 
-class BodyTooLarge(Problem):
-    """The body streamed past the endpoint's bound (raised from the route's read)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__("body-too-large", f"the request body is larger than {limit} bytes")
-        self.limit = limit
-
-
 async def _send_problem(send: Send, problem: Problem, path: str) -> None:
     data = json.dumps(problem_body(problem, path)).encode()
     headers = [
@@ -113,33 +113,14 @@ class RequestLimits:
             await _send_problem(send, Problem("headers-too-large", detail), path)
             return
         limit = self.limits.body_limit(str(scope.get("method", "")), path)
-        declared = [v for k, v in headers if k.lower() == b"content-length"]
-        if declared:
-            text = declared[0].decode("latin-1")
-            if len(declared) > 1 or not (text.isascii() and text.isdigit()) or len(text) > 18:
-                detail = "Content-Length must be one decimal number"
-                await _send_problem(send, Problem("bad-request", detail), path)
-                return
-            if int(text) > limit:
-                detail = f"the body is {int(text)} bytes; this endpoint accepts {limit}"
-                await _send_problem(send, Problem("body-too-large", detail), path)
-                return
-        await self.app(scope, _bounded(receive, limit), send)
-
-
-def _bounded(receive: Receive, limit: int) -> Receive:
-    received = 0
-
-    async def bounded_receive() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise BodyTooLarge(limit)
-        return message
-
-    return bounded_receive
+        try:
+            check_declared_length(headers, limit)
+        except (BadContentLengthError, BodyTooLargeError) as e:
+            # Both are framework refusals: answered as the routes' handlers answer them.
+            problem = framework_problem(Problem, e) or Problem("bad-request", str(e))
+            await _send_problem(send, problem, path)
+            return
+        await self.app(scope, bounded_receive(receive, limit), send)
 
 
 class LastResort:
@@ -169,4 +150,4 @@ class LastResort:
                 await _send_problem(send, problem, str(scope.get("path", "")))
 
 
-__all__ = ["BodyTooLarge", "LastResort", "Limits", "RequestLimits"]
+__all__ = ["LastResort", "Limits", "RequestLimits"]

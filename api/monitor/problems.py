@@ -18,7 +18,6 @@ from fastapi.responses import Response
 
 from allocation.errors import BeaconError
 from api import problem_details
-from api.monitor.request_body import BodyTooLargeError
 from api.problem_details import FRAMEWORK_ERRORS, ProblemType, framework_problem, problem_table
 from exam_core.errors import ExamCoreError, SizeConflictError, StoreError, WitnessError
 from exam_core.log.tlog_witness import SIZE_CONTENT_TYPE, size_body
@@ -49,8 +48,6 @@ class MonitorProblem(problem_details.Problem):
 def problem_of(error: Exception) -> MonitorProblem:
     """The problem that answers an error below a route (witness refusals excepted); an error
     of no known kind is a bug, answered ``internal-error``."""
-    if isinstance(error, BodyTooLargeError):
-        return MonitorProblem("body-too-large", str(error))
     if isinstance(error, BeaconError):
         return MonitorProblem("beacon-unavailable", str(error))
     if isinstance(error, StoreError):
@@ -78,11 +75,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map every failure a route can raise to its answer: tlog-witness text for the witness's
     refusals, a problem for everything else (``Exception`` too: no traceback leaves)."""
     app.add_exception_handler(WitnessError, _witness_refusal)
-    kinds = (
-        BodyTooLargeError,
-        BeaconError,
-        ExamCoreError,
-        *FRAMEWORK_ERRORS,
-        Exception,
-    )
+    kinds: tuple[type[Exception], ...] = (BeaconError, ExamCoreError, *FRAMEWORK_ERRORS, Exception)
     problem_details.install_problem_handlers(app, problem_of, kinds, log)

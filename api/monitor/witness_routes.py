@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.monitor.deps import MonitorDep
-from api.monitor.request_body import read_bounded_body
+from api.request_body import read_bounded_body
 from exam_core.errors import UnknownLogError
 from exam_core.log.tlog_witness import MAX_REQUEST_BYTES
 

@@ -29,7 +29,12 @@ from exam_core.exam_day.day import ExamDay
 from exam_core.exam_day.exam_flow import ExamFlow, ExamPhase
 from exam_core.exam_day.identity import IdNumber, check_character, parse_id_number
 from exam_core.exam_day.plan import Crew, SessionPlan, exam_id, parse_plan, session_opened_fields
-from exam_core.exam_day.rooms import RoomConfig, parse_room_configuration, room_configured_fields
+from exam_core.exam_day.rooms import (
+    RoomConfig,
+    check_room_gateway,
+    parse_room_configuration,
+    room_configured_fields,
+)
 from exam_core.exam_day.secret import (
     SECRET_FILE,
     CentreSecret,
@@ -57,6 +62,7 @@ __all__ = [
     "SessionPlan",
     "Step",
     "check_character",
+    "check_room_gateway",
     "create_centre_secret",
     "exam_id",
     "parse_id_number",

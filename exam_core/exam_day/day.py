@@ -9,7 +9,10 @@ the day) pass through unchanged.
 
 Routing:
 
-- ``room.configured``: the room's configuration in force from here on;
+- ``key.registered``, ``key.revoked``: the keys the log holds so far (the registry has judged
+  them: the day only remembers each key's role and whether it is revoked);
+- ``room.configured``: the room's configuration in force from here on, whose gateway must be a
+  registered, unrevoked gateway key at this point of the log (``rooms.check_room_gateway``);
 - ``device.gate``: its room's latest decision, signed by the room's configured gateway;
 - ``session.opened``: a new session, in a configured room;
 - ``checkin.*``, ``session.*``, ``allocation.*``, ``boarding.confirmed``, ``exam.started``: the
@@ -24,7 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from exam_core.errors import ExamDayError, StepError
-from exam_core.exam_day.rooms import ROOM_CONFIGURED, RoomConfig, parse_room_configuration
+from exam_core.exam_day.rooms import (
+    ROOM_CONFIGURED,
+    RegisteredKey,
+    RoomConfig,
+    check_room_gateway,
+    parse_room_configuration,
+)
 from exam_core.exam_day.session_flow import SessionFlow
 from exam_core.exam_day.steps import GateBoard, Step
 
@@ -51,6 +60,8 @@ class ExamDay:
         self.origin = origin
         self.gates = GateBoard()
         self.rooms: dict[str, tuple[RoomConfig, int]] = {}
+        self.keys: dict[str, RegisteredKey] = {}
+        """Every key the log has registered so far, by full name (revoked ones included)."""
         self.sessions: dict[str, SessionFlow] = {}
         self._exams: dict[str, str] = {}
         self._id_hashes = id_hashes
@@ -78,7 +89,10 @@ class ExamDay:
         return None if session is None else self.sessions[session]
 
     def _route(self, step: Step, manifest: bytes | None, commit: bool) -> None:
-        if step.type == ROOM_CONFIGURED:
+        if step.type in ("key.registered", "key.revoked"):
+            if commit:
+                self._key(step)
+        elif step.type == ROOM_CONFIGURED:
             self._room(step, commit)
         elif step.type == "device.gate":
             self._gate(step, commit)
@@ -122,8 +136,16 @@ class ExamDay:
             if k not in ("v", "log", "type", "ts", "actor", "seq")
         }
         config = parse_room_configuration(fields, self.origin)
+        check_room_gateway(config.gateway, self.keys)
         if commit:
             self.rooms[config.room] = (config, step.index)
+
+    def _key(self, step: Step) -> None:
+        name = step.text("name")
+        if step.type == "key.registered":
+            self.keys[name] = RegisteredKey(step.text("role"))
+        elif name in self.keys:
+            self.keys[name] = RegisteredKey(self.keys[name].role, revoked=True)
 
     def _gate(self, step: Step, commit: bool) -> None:
         configured = self.rooms.get(step.text("room"))

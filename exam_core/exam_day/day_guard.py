@@ -4,7 +4,9 @@ Why it exists: the centre's writer takes a rule above the log (``exam_core.centr
 without knowing the exam day; ``DayGuard`` is that rule for the day.  It feeds ``ExamDay`` every
 entry of the log in order — from the log when the centre opens, then each admitted entry — and
 refuses an entry the day refuses (``StepError``: out of order; ``ExamDayError``: it contradicts
-the day).  Entries of other types pass unchecked.
+the day — a room configured with a gateway that is not a registered gateway key among them).
+Entries of other types pass unchecked; key registrations and revocations are recorded (the day
+judges a room's gateway by them), never refused.
 
 Besides the day it keeps what the service reads about it: the examiner's calls of each exam
 (``exam.examiner_judged``, which the scorer counts), the sealed video segments and how each
@@ -40,8 +42,9 @@ from exam_core.log.entry import Entry, parse_entry
 logger = logging.getLogger(__name__)
 
 DAY_TYPE = re.compile(
-    rb'"type":"(?:room\.configured|device\.gate|session\.|checkin\.|allocation\.|boarding\.'
-    rb"|exam\.|telemetry\.chunk|video\.sealed|camera\.status|snapshot\.taken)"
+    rb'"type":"(?:key\.registered|key\.revoked|room\.configured|device\.gate|session\.'
+    rb"|checkin\.|allocation\.|boarding\.|exam\.|telemetry\.chunk|video\.sealed|camera\.status"
+    rb"|snapshot\.taken)"
 )
 """Bytes of an entry whose type the day may route (a superset: the parse decides)."""
 

@@ -8,7 +8,8 @@ reports what it refuses, with the refused entry's index:
 
 - ``day_out_of_order`` (the step cannot come now: ``StepError``, the message names what may
   come) and ``day_refused`` (the step contradicts the day: not booked, another crew's tablet
-  or car, a roster other than the check-ins, a score that passes a stopped exam, ...:
+  or car, a roster other than the check-ins, a score that passes a stopped exam, a room
+  configured with a gateway that was not a registered, unrevoked gateway key there, ...:
   ``ExamDayError``, its code in the message).  Hence the roster is the check-ins (the seal must
   name exactly the candidates checked in, the committed manifest exactly the sealed roster),
   whoever boarded is who the draw or its repair assigned (examiner, car, tablet), and every
@@ -84,6 +85,8 @@ BY_SESSION = frozenset(
 EXAM_STEPS = BY_EXAM | {"boarding.confirmed", "exam.started"}
 """The steps whose refusal holds back one exam rather than its whole session."""
 DAY_TYPES = BY_EXAM | BY_SESSION | {"room.configured", "device.gate", "session.opened"}
+KEY_TYPES = frozenset({"key.registered", "key.revoked"})
+"""What the day learns the keys from: a room's gateway must be a registered gateway key."""
 IDENTITY_OPENED = "identity.opened"
 
 PLAUSIBLE_EXAM_MS = 2 * 3_600_000
@@ -132,7 +135,7 @@ class ExamDayReplayer(RebuiltFromHistory):
 
     @property
     def event_types(self) -> frozenset[str]:
-        return DAY_TYPES | {IDENTITY_OPENED}
+        return DAY_TYPES | KEY_TYPES | {IDENTITY_OPENED}
 
     @property
     def reads(self) -> frozenset[str]:

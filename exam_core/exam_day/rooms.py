@@ -7,16 +7,23 @@ checks all of that, for the administrator's command before signing and for anyon
 entry afterwards; ``room_configured_fields`` lays a configuration out as the entry's fields, in a
 canonical order (devices sorted by name, bands ascending), so that the same configuration is
 always the same entry.
+
+``check_room_gateway`` is the one rule on the configuration's gateway at its place in the log:
+a registered, unrevoked key with the ``gateway`` role.  The administrator's command checks it
+against the centre's registry before signing; the exam day (``day.ExamDay``, which ingest's
+guard and the audit's day replayer both run) checks it against the keys the log registered
+before the entry, so the service refuses what the command refuses and the audit flags it alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from exam_core.errors import EntryError, ExamDayError
 from exam_core.log.schemas import check_type_fields
+from exam_core.log.schemas.types import GATEWAY
 
 ROOM_CONFIGURED = "room.configured"
 
@@ -79,6 +86,46 @@ def parse_room_configuration(fields: Mapping[str, object], origin: str) -> RoomC
         canaries=frozenset(canaries),
         max_age_ms=cast(int, fields["max_age_ms"]),
     )
+
+
+class KeyStanding(Protocol):
+    """What the gateway rule reads of a key: its role and whether it is revoked
+    (``exam_core.log.registry.KeyRecord`` and ``RegisteredKey`` both are one)."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def revoked(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RegisteredKey:
+    """A key as the exam day learns it from the log's ``key.registered`` and ``key.revoked``."""
+
+    role: str
+    revoked: bool = False
+
+
+def check_room_gateway(gateway: str, keys: Mapping[str, KeyStanding]) -> None:
+    """Whether ``gateway`` may watch a room, given the keys registered so far (by full name).
+
+    Raises:
+        ExamDayError: (``room_gateway``) the gateway is not a registered key, has been revoked,
+            or is registered with another role than ``gateway``.
+    """
+    record = keys.get(gateway)
+    if record is None:
+        raise ExamDayError(
+            "room_gateway",
+            f"gateway {gateway} is not a registered key (register it with the gateway role first)",
+        )
+    if record.revoked:
+        raise ExamDayError("room_gateway", f"gateway {gateway} is a revoked key")
+    if record.role != GATEWAY:
+        raise ExamDayError(
+            "room_gateway", f"gateway {gateway} is a {record.role} key, not a gateway key"
+        )
 
 
 def room_configured_fields(config: RoomConfig) -> dict[str, object]:

@@ -209,7 +209,7 @@ def test_admin_room_signs_the_configuration_and_copies_it(
     before = log_size(centre_dir)
     code, err = run(capsys, "admin", "room", "--dir", str(centre_dir), str(room_file))[0::2]
     assert code == 2
-    assert "is not a registered gateway key" in one_line_error(err)
+    assert f"gateway {ORIGIN}/gateway/g1 is not a registered key" in one_line_error(err)
     assert log_size(centre_dir) == before
     gateway = Ed25519Signer.generate(f"{ORIGIN}/gateway/g1")
     assert _register(capsys, centre_dir, "gateway/g1", gateway.vkey, role="gateway")[0] == 0
@@ -225,6 +225,30 @@ def test_admin_room_signs_the_configuration_and_copies_it(
     assert loaded is not None
     assert loaded[1] == index
     assert loaded[0].jammers == {"field-1/jammer": frozenset({1, 2, 3})}
+
+
+def test_admin_room_refuses_a_revoked_or_other_role_gateway(
+    centre_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The words of the service's refusal (``rooms.check_room_gateway``), nothing logged."""
+    tablet = Ed25519Signer.generate(f"{ORIGIN}/tablet/T1")
+    assert _register(capsys, centre_dir, "tablet/T1", tablet.vkey, role="tablet")[0] == 0
+    old = Ed25519Signer.generate(f"{ORIGIN}/gateway/old")
+    assert _register(capsys, centre_dir, "gateway/old", old.vkey, role="gateway")[0] == 0
+    with Centre.open(centre_dir) as centre:
+        centre.revoke_key("gateway/old", "replaced")
+    before = log_size(centre_dir)
+    for gateway, why in (
+        (tablet.name, f"gateway {tablet.name} is a tablet key, not a gateway key"),
+        (old.name, f"gateway {old.name} is a revoked key"),
+    ):
+        room_file = tmp_path / "room.json"
+        room_file.write_text(json.dumps(ROOM | {"gateway": gateway}))
+        code, err = run(capsys, "admin", "room", "--dir", str(centre_dir), str(room_file))[0::2]
+        assert code == 2
+        assert why in one_line_error(err)
+        assert "Traceback" not in err
+    assert log_size(centre_dir) == before
 
 
 @pytest.mark.parametrize(

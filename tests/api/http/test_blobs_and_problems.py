@@ -138,6 +138,20 @@ def test_a_malformed_content_length_is_400(client: AppClient, declared: bytes) -
     answer = client.post("/entries", content=b"abc", headers={b"Content-Length": declared})
     assert answer.status_code == 400
     assert answer.json()["type"] == PROBLEM + "bad-request"
+    assert answer.json()["detail"] == "Content-Length must be one decimal number"
+
+
+def test_a_length_of_thousands_of_digits_is_too_large_and_leading_zeros_are_a_length(
+    client: AppClient,
+) -> None:
+    """The monitoring centre's rule too (``api.request_body``): 5,000 digits declare a body
+    over any bound, unread; zeros before a length change nothing."""
+    answer = client.post("/entries", content=b"abc", headers={b"Content-Length": b"9" * 5000})
+    assert answer.status_code == 413
+    assert answer.json()["type"] == PROBLEM + "body-too-large"
+    answer = client.post("/entries", content=b"abc", headers={b"Content-Length": b"0" * 40 + b"3"})
+    assert answer.status_code == 400  # read whole, then refused as an entry
+    assert answer.json()["type"] == PROBLEM + "entry-malformed"
 
 
 def test_unknown_paths_and_methods_are_problems(client: AppClient) -> None:

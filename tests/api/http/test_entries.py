@@ -15,7 +15,7 @@ from exam_core.exam_day.plan import exam_id
 from exam_core.log.entry import make_entry
 from exam_core.log.note import Ed25519Signer
 from exam_core.log.policy import parse_policy
-from exam_core.log.schemas.types import TABLET
+from exam_core.log.schemas.types import GATEWAY, TABLET
 from exam_core.log.tiles import encode_entry_bundle
 from exam_core.log.tlog_proof import verify_receipt
 from tests.api.http.conftest import Actor, AppClient, bearer, make_actor
@@ -199,6 +199,43 @@ def test_entries_of_several_actors_interleave(
             indices.append(answer.json()["index"])
     assert indices == sorted(indices)
     assert len(set(indices)) == 12
+
+
+ROOM = {
+    "room": "field-7",
+    "kind": "field",
+    "jammers": [{"device": "field-7/jammer", "bands": [1, 2]}],
+    "detectors": [],
+    "canaries": [],
+    "max_age_ms": 2000,
+}
+
+
+def test_a_room_over_http_needs_a_registered_gateway_key(
+    client: AppClient, served_centre: Centre, clock: list[int]
+) -> None:
+    """The day refuses, as ``examctl admin room`` does, a room whose gateway is not a
+    registered, unrevoked gateway key: 422 with the code ``room_gateway``, nothing logged."""
+    admin = Actor(served_centre.admin(), clock[0])
+    unknown = f"{ORIGIN}/gateway/nobody"
+    tablet = served_centre.register_key("tablet/T7", TABLET).name
+    revoked = served_centre.register_key("gateway/old", GATEWAY).name
+    served_centre.revoke_key("gateway/old", "replaced")
+    admin.seq = served_centre.next_seq(admin.signer.name) - 1
+    for gateway, why in (
+        (unknown, f"gateway {unknown} is not a registered key"),
+        (tablet, f"gateway {tablet} is a tablet key, not a gateway key"),
+        (revoked, f"gateway {revoked} is a revoked key"),
+    ):
+        data = admin.entry("room.configured", ROOM | {"gateway": gateway})
+        answer = refused(client, data, 422, "day/exam-day-refused", "room_gateway")
+        assert answer.json()["detail"].startswith(why)
+        admin.seq -= 1  # refused: the seq is not used up
+    gateway = served_centre.register_key("gateway/g7", GATEWAY).name
+    admin.seq = served_centre.next_seq(admin.signer.name) - 1
+    data = admin.entry("room.configured", ROOM | {"gateway": gateway})
+    accepted = client.post("/entries", content=data)
+    assert accepted.status_code == 201, accepted.text
 
 
 def test_the_admin_signs_key_registrations_over_http(

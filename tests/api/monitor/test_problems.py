@@ -19,7 +19,7 @@ from allocation.errors import BeaconError
 from api import problem_details
 from api.http.problems import PROBLEMS as CENTRE_PROBLEMS
 from api.monitor.problems import PROBLEMS, install_problem_handlers
-from api.monitor.request_body import BodyTooLargeError
+from api.request_body import BadContentLengthError, BodyTooLargeError
 from exam_core.errors import ExamCoreError, SizeConflictError, StoreError, UnknownLogError
 
 PROBLEM = "urn:exam-integrity:problem:"
@@ -30,6 +30,7 @@ def _app() -> FastAPI:
     install_problem_handlers(app)
     raised: dict[str, Exception] = {
         "too-large": BodyTooLargeError(1024),
+        "bad-length": BadContentLengthError(),
         "beacon": BeaconError("round 7 is not out yet"),
         "store": StoreError("the database is gone"),
         "domain": ExamCoreError("no such thing"),
@@ -66,6 +67,7 @@ def get() -> Iterator[Get]:
     ("path", "status", "name"),
     [
         ("/raise/too-large", 413, "body-too-large"),
+        ("/raise/bad-length", 400, "bad-request"),
         ("/raise/beacon", 404, "beacon-unavailable"),
         ("/raise/store", 503, "store-unavailable"),
         ("/raise/domain", 400, "bad-request"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -116,12 +117,21 @@ def test_hostile_requests_get_4xx_never_500(
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
 
 
-@pytest.mark.parametrize("declared", ["²", "9" * 5000, "0" * 40 + "12"])
+@pytest.mark.parametrize(
+    ("declared", "status", "problem"),
+    [
+        ("²", 400, "bad-request"),
+        ("9, 9", 400, "bad-request"),
+        ("9" * 5000, 413, "body-too-large"),
+        ("0" * 40 + "12", 400, None),  # a length, read as 12: the witness refuses the body
+    ],
+)
 def test_a_declared_length_no_server_passes_is_a_4xx_in_the_app_too(
-    monitor: Monitor, declared: str
+    monitor: Monitor, declared: str, status: int, problem: str | None
 ) -> None:
     """uvicorn refuses such a Content-Length itself; the app, served by another server or
-    called directly, answers 4xx as well (``int`` refused "²" and 5,000 digits: a 500)."""
+    called directly, answers 4xx as well (``int`` refused "²" and 5,000 digits: a 500), by the
+    rule of the centre's service (``api.request_body``)."""
     body = b"old 0\n\nx\n"
     answers: list[Message] = []
 
@@ -149,5 +159,10 @@ def test_a_declared_length_no_server_passes_is_a_4xx_in_the_app_too(
         "server": ("monitor", 80),
     }
     asyncio.run(create_app(monitor)(scope, receive, send))
-    status = next(m["status"] for m in answers if m["type"] == "http.response.start")
-    assert 400 <= status < 500
+    start = next(m for m in answers if m["type"] == "http.response.start")
+    assert start["status"] == status
+    body = b"".join(m.get("body", b"") for m in answers if m["type"] == "http.response.body")
+    if problem is None:
+        assert dict(start["headers"])[b"content-type"].startswith(b"text/plain")
+    else:
+        assert json.loads(body)["type"] == "urn:exam-integrity:problem:" + problem

@@ -116,6 +116,13 @@ class DayScript:
     assignment: dict[str, str] = field(default_factory=dict)
     repairs: int = 0
 
+    def __post_init__(self) -> None:
+        # The log registered the room's gateway before the day began: a room names a gateway
+        # key the day has seen registered (``rooms.check_room_gateway``).
+        registered = {"v": 1, "log": ORIGIN, "type": "key.registered", "ts": 0, "actor": ADMIN}
+        registered |= {"seq": 1, "name": GATEWAY, "role": "gateway"}
+        self.day.apply(Step(-1, "key.registered", ADMIN, 0, registered))
+
     def step(self, step_type: str, actor: str, ts: int, /, **fields: Any) -> Step:
         event = {"v": 1, "log": ORIGIN, "type": step_type, "ts": ts, "actor": actor, "seq": 1}
         return Step(self.index, step_type, actor, ts, event | fields)

@@ -84,6 +84,7 @@ class SignedDay(ds.DayScript):
     strict: bool = True
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.signers[ds.ADMIN] = self.log.admin
         for name, role in _roles().items():
             label = name.rsplit("/", 1)[1]

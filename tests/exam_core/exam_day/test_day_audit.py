@@ -378,3 +378,21 @@ def test_a_session_opened_in_a_room_never_configured_holds_its_session_back() ->
     (held,) = report.warnings
     assert held.code == "day_unchecked"
     assert f"3 later steps of session {ds.SESSION}" in held.message
+
+
+def test_a_room_whose_gateway_is_not_a_gateway_key_is_refused_as_ingest_refuses_it() -> None:
+    """Signed over a door that did not check it, a room naming a tablet as its gateway: the
+    audit refuses it with the service's words (``room_gateway``), and the day it held back."""
+    tablet = ds.tablet(ds.EXAMINERS[0])
+
+    def tablet_gateway(kind: str, actor: str, fields: dict[str, Any]) -> Any:
+        if kind == "room.configured":
+            return actor, fields | {"gateway": tablet}
+        return actor, fields
+
+    day, report = _audit(tablet_gateway)
+    configured = day.index_of("room.configured")
+    errors = _only(report)
+    assert (errors[0].index, errors[0].code) == (configured, "day_refused")
+    assert f"room_gateway: gateway {tablet} is a tablet key, not a gateway key" in errors[0].message
+    assert not report.ok

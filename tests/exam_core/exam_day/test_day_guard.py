@@ -202,7 +202,9 @@ def test_a_whole_session_then_a_reopened_centre_has_the_same_day(guarded: Guarde
 
 
 def test_the_filter_finds_every_day_type_and_skips_others() -> None:
-    for kind in ("checkin.verified", "device.gate", "exam.scored", "telemetry.chunk"):
+    # Key registrations and revocations too: the day judges a room's gateway by them.
+    kinds = ("checkin.verified", "device.gate", "exam.scored", "telemetry.chunk", "key.revoked")
+    for kind in (*kinds, "key.registered"):
         assert DAY_TYPE.search(b'{"actor":"x","type":"' + kind.encode() + b'","v":1}')
     assert DAY_TYPE.search(b'{"type":"demo.event","x":"\\"type\\":\\"exam.started"}') is None
-    assert DAY_TYPE.search(b'{"type":"key.registered"}') is None
+    assert DAY_TYPE.search(b'{"type":"device.status"}') is None
