@@ -75,9 +75,14 @@ def read_bounded(answer: httpx.Response, limit: int) -> bytes:
     encoding = answer.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):  # (1)
         raise UnboundedAnswerError(f"is compressed ({encoding})")
-    declared = answer.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:  # (2)
-        raise UnboundedAnswerError(f"declares {declared} bytes; at most {limit} are read")
+    declared = answer.headers.get("content-length", "").lstrip("0")
+    # (2), read as a number only when it is ASCII digits of a size int() takes: "²" is a digit
+    # to str.isdigit, and int() refuses more than 4,300 digits
+    if declared.isascii() and declared.isdigit():
+        if len(declared) > len(str(limit)):
+            raise UnboundedAnswerError(f"declares a length of {len(declared)} digits")
+        if int(declared) > limit:
+            raise UnboundedAnswerError(f"declares {declared} bytes; at most {limit} are read")
     data = bytearray()
     for chunk in answer.iter_bytes():  # (3): as it came, since it is not compressed
         data += chunk

@@ -15,6 +15,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
 from allocation.errors import BeaconError
@@ -25,7 +26,12 @@ from api.monitor.beacon_client import MAX_ANSWER_BYTES as BEACON_MAX_ANSWER_BYTE
 from api.monitor.beacon_client import HttpBeacon
 from api.monitor.mirror_client import HttpLogSource, mirror_client
 from exam_core.centre.witness_http import MAX_ANSWER_BYTES as WITNESS_MAX_ANSWER_BYTES
-from exam_core.centre.witness_http import WitnessTransport, WitnessUnreachableError
+from exam_core.centre.witness_http import (
+    UnboundedAnswerError,
+    WitnessTransport,
+    WitnessUnreachableError,
+    read_bounded,
+)
 from exam_core.log.checkpoint import MAX_CHECKPOINT_BYTES
 from exam_core.log.tiles import TILE_MAX_BYTES, TilePath
 from exam_core.monitoring.mirror_source import SourceRefusedError
@@ -141,3 +147,27 @@ def test_a_length_that_lies_is_read_no_further_than_it_says(
     # what it read refuses it as it refuses any garbage; the others hand it on to be checked.
     assert isinstance(got, client.error) or got == b"x" * LIE
     assert peak < 2 * client.limit + (1 << 20)
+
+
+@pytest.mark.parametrize(
+    ("declared", "refused"),
+    [
+        ("9" * 5_000, "a length of 5000 digits"),  # past what int() reads
+        ("0" * 40 + "17", "declares 17 bytes"),
+        ("²", None),  # a digit to str.isdigit, not a length: the body is counted as it comes
+        ("16", None),
+    ],
+)
+def test_a_declared_length_is_read_as_a_number_only_when_it_is_one(
+    declared: str, refused: str | None
+) -> None:
+    answer = httpx.Response(  # the header as the server sent it, not as httpx would count
+        200,
+        headers=[(b"content-length", declared.encode("latin-1"))],
+        stream=httpx.ByteStream(b"x" * 16),
+    )
+    if refused is None:
+        assert read_bounded(answer, 16) == b"x" * 16
+    else:
+        with pytest.raises(UnboundedAnswerError, match=refused):
+            read_bounded(answer, 16)
