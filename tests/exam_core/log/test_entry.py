@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from exam_core.errors import EntryError
 from exam_core.log.canonical import canonical_json
 from exam_core.log.entry import MAX_ENTRY_BYTES, make_entry, parse_entry, verify_entry_signature
 from exam_core.log.note import Ed25519Signer, sign_note
+from tests.exam_core.log.demo_event import ACTOR, ORIGIN, demo_event
 
-ORIGIN = "exam.example/c/370100-01"
-ACTOR = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
 OTHER = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d2", bytes(range(1, 33)))
 
 
-def _event(**extra: Any) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "log": ORIGIN,
-        "type": "demo.event",
-        "ts": 1_790_000_000_000,
-        "actor": ACTOR.name,
-        "seq": 1,
-        "n": 7,
-    } | extra
-
-
 def test_round_trip() -> None:
-    data = make_entry(ACTOR, _event(note="科目三"))
-    assert data.startswith(canonical_json(_event(note="科目三")) + b"\n\n")
+    data = make_entry(ACTOR, demo_event(note="科目三"))
+    assert data.startswith(canonical_json(demo_event(note="科目三")) + b"\n\n")
     entry = parse_entry(data)
     assert entry.data == data
-    assert entry.event == _event(note="科目三")
+    assert entry.event == demo_event(note="科目三")
     assert (entry.type, entry.actor, entry.seq, entry.ts) == (
         "demo.event",
         ACTOR.name,
@@ -44,15 +29,15 @@ def test_round_trip() -> None:
 
 
 def test_make_entry_is_deterministic_and_canonical() -> None:
-    reordered = dict(reversed(list(_event().items())))
-    assert make_entry(ACTOR, reordered) == make_entry(ACTOR, _event())
+    reordered = dict(reversed(list(demo_event().items())))
+    assert make_entry(ACTOR, reordered) == make_entry(ACTOR, demo_event())
 
 
 def test_make_entry_refusals() -> None:
     with pytest.raises(RuntimeError):
-        make_entry(OTHER, _event())
+        make_entry(OTHER, demo_event())
     with pytest.raises(EntryError) as too_large:
-        make_entry(ACTOR, _event(note="x" * MAX_ENTRY_BYTES))
+        make_entry(ACTOR, demo_event(note="x" * MAX_ENTRY_BYTES))
     assert too_large.value.code == "too_large"
 
 
@@ -71,10 +56,10 @@ def _signed(text: bytes, *signers: Ed25519Signer) -> bytes:
     [
         (b"x" * (MAX_ENTRY_BYTES + 1), "too_large"),
         (b"", "malformed_note"),
-        (canonical_json(_event()) + b"\n", "malformed_note"),
-        (b"\xff" + make_entry(ACTOR, _event()), "malformed_note"),
-        (make_entry(ACTOR, _event())[:-1], "malformed_note"),
-        (make_entry(ACTOR, _event())[:-10] + b"\n", "malformed_note"),
+        (canonical_json(demo_event()) + b"\n", "malformed_note"),
+        (b"\xff" + make_entry(ACTOR, demo_event()), "malformed_note"),
+        (make_entry(ACTOR, demo_event())[:-1], "malformed_note"),
+        (make_entry(ACTOR, demo_event())[:-10] + b"\n", "malformed_note"),
         (_signed(b'{"a":1}\n{"b":2}\n'), "malformed_event"),
         (_signed(b'{"a": 1}\n'), "malformed_event"),
         (_signed(b'{"a":1.5}\n'), "malformed_event"),
@@ -83,13 +68,15 @@ def _signed(text: bytes, *signers: Ed25519Signer) -> bytes:
         (_signed(b"[1,2]\n"), "malformed_event"),
         (_signed(b"\n"), "malformed_event"),
         (
-            _signed(canonical_json({k: v for k, v in _event().items() if k != "actor"}) + b"\n"),
+            _signed(
+                canonical_json({k: v for k, v in demo_event().items() if k != "actor"}) + b"\n"
+            ),
             "schema",
         ),
-        (_signed(canonical_json(_event(actor=7)) + b"\n"), "schema"),
-        (_signed(canonical_json(_event()) + b"\n", OTHER), "bad_signature"),
-        (_signed(canonical_json(_event()) + b"\n", ACTOR, OTHER), "bad_signature"),
-        (_signed(canonical_json(_event()) + b"\n", ACTOR, ACTOR), "bad_signature"),
+        (_signed(canonical_json(demo_event(actor=7)) + b"\n"), "schema"),
+        (_signed(canonical_json(demo_event()) + b"\n", OTHER), "bad_signature"),
+        (_signed(canonical_json(demo_event()) + b"\n", ACTOR, OTHER), "bad_signature"),
+        (_signed(canonical_json(demo_event()) + b"\n", ACTOR, ACTOR), "bad_signature"),
     ],
 )
 def test_parse_entry_refusals(data: bytes, code: str) -> None:
@@ -97,16 +84,16 @@ def test_parse_entry_refusals(data: bytes, code: str) -> None:
 
 
 def test_signature_check_against_the_registered_key() -> None:
-    entry = parse_entry(make_entry(ACTOR, _event()))
+    entry = parse_entry(make_entry(ACTOR, demo_event()))
     impostor = Ed25519Signer.from_seed(ACTOR.name, bytes(32))
     with pytest.raises(EntryError) as wrong_key:
         verify_entry_signature(entry, impostor.verifier)
     assert wrong_key.value.code == "bad_signature"
-    forged = make_entry(impostor, _event())
+    forged = make_entry(impostor, demo_event())
     with pytest.raises(EntryError) as forged_sig:
         verify_entry_signature(parse_entry(forged), ACTOR.verifier)
     assert forged_sig.value.code == "bad_signature"
-    tampered = make_entry(ACTOR, _event()).replace(b'"n":7', b'"n":8')
+    tampered = make_entry(ACTOR, demo_event()).replace(b'"n":7', b'"n":8')
     with pytest.raises(EntryError) as tampered_sig:
         verify_entry_signature(parse_entry(tampered), ACTOR.verifier)
     assert tampered_sig.value.code == "bad_signature"

@@ -21,7 +21,6 @@ from exam_core.audit.signatures import Answer, ProvingKeys, registered_keys
 from exam_core.errors import EntryError
 from exam_core.log.entry import make_entry, parse_entry
 from exam_core.log.entry_shapes import EntryShapes, ShapedEntry, entry_pattern
-from exam_core.log.note import Ed25519Signer
 from exam_core.log.schemas import REGISTRY, EventSchema, validate_event
 from exam_core.log.schemas.fields import (
     AnyJson,
@@ -38,10 +37,8 @@ from exam_core.log.schemas.fields import (
 )
 from tests.exam_core.exam_day import day_script as ds
 from tests.exam_core.exam_day.signed_day import SignedDay
+from tests.exam_core.log.demo_event import ACTOR, ORIGIN, demo_event
 from tests.mutations import every_mutation, mutate
-
-ORIGIN = "exam.example/c/370100-01"
-ACTOR = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
 
 
 def _agrees(shapes: EntryShapes, origin: str, data: bytes) -> bool:
@@ -63,16 +60,7 @@ def _agrees(shapes: EntryShapes, origin: str, data: bytes) -> bool:
 
 
 def _demo(**extra: Any) -> bytes:
-    event = {
-        "v": 1,
-        "log": ORIGIN,
-        "type": "demo.event",
-        "ts": 1_790_000_000_000,
-        "actor": ACTOR.name,
-        "seq": 1,
-        "n": 7,
-    }
-    return make_entry(ACTOR, event | extra)
+    return make_entry(ACTOR, demo_event(**extra))
 
 
 DEMO_SEEDS = [_demo(), _demo(note="exam-room-A3 poll"), _demo(n=999_999_999_999_999, note="x")]

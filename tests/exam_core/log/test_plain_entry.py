@@ -8,29 +8,14 @@ returns is what ``parse_entry`` gives.  It may leave any entry to ``parse_entry`
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
 from exam_core.errors import EntryError
 from exam_core.log.entry import PlainEntry, make_entry, parse_entry, parse_plain_entry
-from exam_core.log.note import Ed25519Signer, signature_line
+from exam_core.log.note import signature_line
+from tests.exam_core.log.demo_event import ACTOR, demo_event
 from tests.mutations import every_mutation, mutate
-
-ORIGIN = "exam.example/c/370100-01"
-ACTOR = Ed25519Signer.from_seed(f"{ORIGIN}/demo/d1", bytes(range(32)))
-
-
-def _event(**extra: Any) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "log": ORIGIN,
-        "type": "demo.event",
-        "ts": 1_790_000_000_000,
-        "actor": ACTOR.name,
-        "seq": 1,
-        "n": 7,
-    } | extra
 
 
 def _as_parse_entry(data: bytes) -> PlainEntry | None:
@@ -53,9 +38,9 @@ def _agrees(data: bytes) -> bool:
 
 
 SEEDS = [
-    make_entry(ACTOR, _event()),
-    make_entry(ACTOR, _event(note="exam-room-A3 poll", flag=True, none=None, neg=-12, zero=0)),
-    make_entry(ACTOR, _event(n=999_999_999_999_999, note="")),
+    make_entry(ACTOR, demo_event()),
+    make_entry(ACTOR, demo_event(note="exam-room-A3 poll", flag=True, none=None, neg=-12, zero=0)),
+    make_entry(ACTOR, demo_event(n=999_999_999_999_999, note="")),
 ]
 
 
@@ -92,7 +77,7 @@ def test_what_is_not_plain_canonical_is_left_to_parse_entry(body: bytes) -> None
 
 
 def test_other_note_layouts_are_left_to_parse_entry() -> None:
-    data = make_entry(ACTOR, _event())
+    data = make_entry(ACTOR, demo_event())
     text, sig = data.split(b"\n\n")
     assert parse_plain_entry(data + sig) is None  # two signature lines
     assert parse_plain_entry(data + b"x") is None
