@@ -56,6 +56,10 @@ class UnboundedAnswerError(Exception):
     compressed (its length unknown until it is decoded)."""
 
 
+_MAX_LENGTH_DIGITS = 18
+"""The most digits of a declared length read as a number: more is over any bound."""
+
+
 def read_bounded(answer: httpx.Response, limit: int) -> bytes:
     """The body of the streamed ``answer``, which must be at most ``limit`` bytes.
 
@@ -79,7 +83,7 @@ def read_bounded(answer: httpx.Response, limit: int) -> bytes:
     # (2), read as a number only when it is ASCII digits of a size int() takes: "²" is a digit
     # to str.isdigit, and int() refuses more than 4,300 digits
     if declared.isascii() and declared.isdigit():
-        if len(declared) > len(str(limit)):
+        if len(declared) > _MAX_LENGTH_DIGITS:
             raise UnboundedAnswerError(f"declares a length of {len(declared)} digits")
         if int(declared) > limit:
             raise UnboundedAnswerError(f"declares {declared} bytes; at most {limit} are read")
