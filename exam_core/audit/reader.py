@@ -55,6 +55,7 @@ __all__ = [
     "BlobFile",
     "Bundle",
     "BundleLimits",
+    "MemoryBlob",
     "bundle_from_files",
     "directory_reader",
     "read_blob",
@@ -125,7 +126,9 @@ class _DiskBlob:
 
 
 @dataclass(frozen=True)
-class _MemoryBlob:
+class MemoryBlob:
+    """A blob already in memory (a bundle given as files, a test), in pieces like one on disk."""
+
     data: bytes
 
     @property
@@ -434,7 +437,7 @@ class _MemoryReader(_Reader):
 
     def blob(self, rel: str, limit: int) -> BlobFile | None:
         data = self.read(rel, limit)
-        return None if data is None else _MemoryBlob(data)
+        return None if data is None else MemoryBlob(data)
 
     def file_tile(self, tile: TilePath, limit: int) -> None:
         data = self.read(tile.path, limit)

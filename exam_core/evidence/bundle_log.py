@@ -12,13 +12,12 @@ under its policy).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
 from exam_core.audit.entry_bundles import assemble_entries
-from exam_core.audit.reader import Bundle, BundleLimits, read_blob
+from exam_core.audit.reader import BlobFile, Bundle
 from exam_core.audit.report import FindingLog
-from exam_core.errors import BlobError, CheckpointError, EvidenceError, NoteError
+from exam_core.errors import CheckpointError, EvidenceError, NoteError
 from exam_core.log.checkpoint import parse_checkpoint_text
 from exam_core.log.merkle import (
     HashSource,
@@ -74,18 +73,11 @@ class BundleLog:
     def checkpoint_note(self) -> bytes:
         return self._note
 
-    def blob(self, sha256_hex: str) -> bytes | None:
-        """The blob of that hash if the bundle holds it intact (only ever to explain a refusal)."""
-        found = self._blobs.get(sha256_hex)
-        if found is None:
-            return None
-        try:
-            data = read_blob(found, BundleLimits().blob_bytes)
-        except BlobError:
-            return None
-        if hashlib.sha256(data).hexdigest() != sha256_hex:
-            return None
-        return data
+    def blob(self, sha256_hex: str) -> BlobFile | None:
+        """The blob of that name if the bundle holds one (only ever to explain a refusal): not
+        read here, nor trusted; ``segment_match`` reads it in pieces and uses it only if they
+        hash to its name."""
+        return self._blobs.get(sha256_hex)
 
     def _source(self) -> HashSource:
         if self._nodes is None:

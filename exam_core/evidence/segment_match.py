@@ -14,27 +14,31 @@ file from its first byte:
 - an earlier segment follows: out of order (swapped).
 
 Pure: the file (a ``Recording``: its size and its bytes by range), the seals and (optionally)
-the sealed segments' bytes in; the matched segments out, or ``EvidenceError`` with the reason.
+the sealed segments' blobs in; the matched segments out, or ``EvidenceError`` with the reason.
 Each candidate length is hashed once per position, feeding one SHA-256 and copying it at every
 sealed length, so a file is read about once per segment it holds.  The file is read in pieces
 of at most ``PIECE_BYTES`` and only as far as a seal reaches: an exam's recording of gigabytes
-costs a piece of memory, not its size, and a hostile file costs no more.
+costs a piece of memory, not its size, and a hostile file costs no more.  The explanation of a
+refusal reads the sealed segments the same way (a ``BlobFile``, in pieces, each piece compared
+with the file's bytes at its place and hashed), and uses a segment only when its pieces hash to
+its seal: it costs a piece of each side, not a segment of up to 256 MiB.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from exam_core.audit.blob_check import sha256_of_pieces
-from exam_core.audit.reader import PIECE_BYTES
-from exam_core.errors import EvidenceError
+from exam_core.audit.reader import PIECE_BYTES, BlobFile
+from exam_core.errors import BlobError, EvidenceError
 from exam_core.evidence.video_chain import Seal
 
-BlobLookup = Callable[[str], bytes | None]
-"""The bytes of a sealed segment by SHA-256 hex, when the bundle holds them (for diagnosis)."""
+BlobLookup = Callable[[str], BlobFile | None]
+"""A sealed segment's blob by SHA-256 hex, when the bundle holds one (only to explain a
+refusal): not yet read, nor trusted; its pieces are used only if they hash to that name."""
 
 
 class Recording(Protocol):
@@ -114,20 +118,65 @@ def _first_difference(a: bytes, b: bytes) -> int:
     return low
 
 
-def _differences(recording: Recording, pos: int, sealed: bytes, length: int) -> tuple[int, int]:
+class _Comparison:
     """How the file's ``length`` bytes from ``pos`` (which it must hold) differ from the first
-    ``length`` of ``sealed``: the first byte that differs (``length`` if none) and the last
-    (-1 if none).  Piece by piece: neither side is copied whole."""
-    first, last = length, -1
-    offset = 0
-    for piece in _pieces(recording, pos, pos + length):
-        want = sealed[offset : offset + len(piece)]
-        if piece != want:
-            if first == length:
-                first = offset + _first_difference(piece, want)
-            last = offset + len(piece) - 1 - _first_difference(piece[::-1], want[::-1])
-        offset += len(piece)
-    return first, last
+    ``length`` of a blob whose pieces pass through ``feed``: the first byte that differs
+    (``length`` if none) and the last (-1 if none).  Piece by piece: neither side is held whole,
+    and the file is read only where a piece of the blob lies."""
+
+    def __init__(self, recording: Recording, pos: int, length: int) -> None:
+        self._recording = recording
+        self._pos = pos
+        self._length = length
+        self._at = 0
+        self.first, self.last = length, -1
+
+    @property
+    def hopeless(self) -> bool:
+        """Two bytes apart differ: the blob explains nothing (neither cut short nor one byte)."""
+        return self.first < self.last
+
+    def _compare(self, piece: bytes) -> None:
+        start = self._at
+        end = min(start + len(piece), self._length)
+        view = memoryview(piece)
+        for got in _pieces(self._recording, self._pos + start, self._pos + end):
+            offset = self._at - start
+            want = bytes(view[offset : offset + len(got)])
+            if got != want:
+                if self.first == self._length:
+                    self.first = self._at + _first_difference(got, want)
+                self.last = self._at + len(got) - 1 - _first_difference(got[::-1], want[::-1])
+            self._at += len(got)
+        self._at = start + len(piece)
+
+    def feed(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        """The blob's ``pieces``, each compared as it passes; they stop once ``hopeless``."""
+        for piece in pieces:
+            if self._at < self._length:
+                self._compare(piece)
+            yield piece
+            if self.hopeless:
+                return
+
+
+def _differences(
+    recording: Recording, pos: int, seal: Seal, found: BlobFile, length: int
+) -> tuple[int, int] | None:
+    """The first and last byte that differ between the file's ``length`` bytes from ``pos``
+    and the first ``length`` of ``found``; None when ``found`` cannot be read, is not
+    ``seal``'s segment (its pieces, all read, do not hash to the seal), or differs in bytes
+    too far apart to explain anything.  Nothing of it counts before its hash is checked."""
+    if found.size != seal.length:
+        return None  # not the sealed segment: it cannot hash to the seal
+    comparison = _Comparison(recording, pos, length)
+    try:
+        digest, size = sha256_of_pieces(comparison.feed(found.pieces()))
+    except BlobError:
+        return None
+    if comparison.hopeless or size != seal.length or digest != seal.sha256:
+        return None
+    return comparison.first, comparison.last
 
 
 def _diagnose(
@@ -145,16 +194,18 @@ def _diagnose(
     else:
         likely = sorted(seals, key=lambda s: (abs(s.length - rest), s.index))[:MAX_DIAGNOSED]
     for seal in likely:
-        sealed = blob(seal.sha256.hex())
-        if sealed is None:
+        found = blob(seal.sha256.hex())
+        if found is None:
             continue
+        differences = _differences(recording, pos, seal, found, min(rest, seal.length))
+        if differences is None:
+            continue
+        first, last = differences
         name = f"segment {seal.segment} of exam {seal.exam} ({seal.length} bytes)"
-        if rest < seal.length and _differences(recording, pos, sealed, rest)[1] < 0:
+        if rest < seal.length and last < 0:
             return f"trimmed: {where} are the first {rest} bytes of {name}"
-        if rest >= seal.length:
-            first, last = _differences(recording, pos, sealed, seal.length)
-            if first >= last:
-                return f"altered: {where} match {name} up to its byte {first}, which differs"
+        if rest >= seal.length and first >= last:
+            return f"altered: {where} match {name} up to its byte {first}, which differs"
     if successor is not None and rest < successor.length:
         return (
             f"trimmed or altered: the file ends {rest} bytes into where segment "

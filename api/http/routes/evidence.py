@@ -27,6 +27,7 @@ from api.http.deps import Caller, CentreDep, Permit, day_of
 from api.http.permissions import Permission
 from api.http.problems import Problem
 from api.http.schemas import ProblemDocument
+from exam_core.centre.blobs import StoredBlob
 from exam_core.centre.centre import Centre
 from exam_core.errors import CheckpointError, EvidenceError, NoteError, ProofError
 from exam_core.evidence.recording_proof import RecordingProof, SealedLog, prove_sealed
@@ -114,9 +115,10 @@ def _sealed_log(centre: Centre, day: DayGuard) -> tuple[SealedLog, bytes]:
     return log, note
 
 
-def _stored_blob(centre: Centre, sha256_hex: str) -> bytes | None:
-    """A sealed segment's bytes when the centre holds them (only to explain a refusal)."""
-    return centre.blobs.get(sha256_hex) if centre.blobs.has(sha256_hex) else None
+def _stored_blob(centre: Centre, sha256_hex: str) -> StoredBlob | None:
+    """A sealed segment's blob when the centre holds one (only to explain a refusal), read in
+    pieces and used only if they hash to its name."""
+    return centre.blobs.open(sha256_hex)
 
 
 def _prove(centre: Centre, data: bytes) -> tuple[RecordingProof, bytes]:

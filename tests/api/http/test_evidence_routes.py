@@ -169,3 +169,25 @@ def test_a_centre_with_no_sealed_video_says_so(
     answer = client.post("/evidence/video", content=SEGMENTS[0], headers=investigator)
     assert answer.status_code == 422
     assert "no sealed video" in answer.json()["detail"]
+
+
+def test_the_centre_explains_a_refusal_with_its_stored_segment_only_while_it_is_intact(
+    client: AppClient, served_centre: Centre, exam: str, investigator: dict[str, str]
+) -> None:
+    sha = served_centre.blobs.put(SEGMENTS[0])
+    altered = SEGMENTS[0][:5] + b"X" + SEGMENTS[0][6:]
+    answer = client.post("/evidence/video", content=altered, headers=investigator)
+    assert answer.status_code == 422, answer.text
+    size = len(SEGMENTS[0])
+    assert answer.json()["detail"] == (
+        f"altered: the {size} bytes from offset 0 match segment 0 of exam {exam} ({size} bytes) "
+        "up to its byte 5, which differs"
+    )
+    # The stored copy changed on disk (to the file itself): it no longer hashes to its name,
+    # and explains nothing.
+    served_centre.blobs.path(sha).write_bytes(altered)
+    answer = client.post("/evidence/video", content=altered, headers=investigator)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith(
+        f"re-encoded or altered: the {size} bytes from offset 0 start no sealed segment"
+    )

@@ -19,7 +19,7 @@ import pytest
 
 from api.cli.evidence import MAX_VIDEO_BYTES
 from api.cli.main import main
-from exam_core.audit.reader import PIECE_BYTES, read_bundle
+from exam_core.audit.reader import PIECE_BYTES, MemoryBlob, read_bundle
 from exam_core.errors import EvidenceError, InputFileError
 from exam_core.evidence import (
     BundleLog,
@@ -256,4 +256,6 @@ def test_the_diagnosis_compares_a_segment_of_many_pieces_piece_by_piece(
     seal = _seal_of(sealed)
     assert match_recording(BytesRecording(sealed), [seal]) == [SegmentMatch(0, seal)]
     with pytest.raises(EvidenceError, match=reason):
-        match_recording(BytesRecording(bytes(data)), [seal], {seal.sha256.hex(): sealed}.get)
+        match_recording(
+            BytesRecording(bytes(data)), [seal], {seal.sha256.hex(): MemoryBlob(sealed)}.get
+        )
