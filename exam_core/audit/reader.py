@@ -55,6 +55,7 @@ __all__ = [
     "BlobFile",
     "Bundle",
     "BundleLimits",
+    "DiskBlob",
     "MemoryBlob",
     "bundle_from_files",
     "directory_reader",
@@ -102,8 +103,9 @@ def read_blob(blob: BlobFile, max_bytes: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class _DiskBlob:
-    """A blob file under the bundle's root, opened anew (with the reader's rules) each read."""
+class DiskBlob:
+    """A blob file on disk (under a bundle's root, or in a centre's store), opened anew with
+    the reader's rules (no symlink, no FIFO, at most ``limit`` bytes) each time it is read."""
 
     path: Path
     size: int
@@ -127,13 +129,17 @@ class _DiskBlob:
 
 @dataclass(frozen=True)
 class MemoryBlob:
-    """A blob already in memory (a bundle given as files, a test), in pieces like one on disk."""
+    """A blob already in memory (a bundle given as files, a video uploaded to the centre, a
+    test): in pieces like one on disk, and by range (``evidence.segment_match.Recording``)."""
 
     data: bytes
 
     @property
     def size(self) -> int:
         return len(self.data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.data[offset : offset + size]
 
     def pieces(self) -> Iterator[bytes]:
         view = memoryview(self.data)
@@ -342,7 +348,7 @@ class _Reader:
             return None
         fd, size = opened
         os.close(fd)
-        return _DiskBlob(self.root / rel, size, limit)
+        return DiskBlob(self.root / rel, size, limit)
 
     def bundle(self) -> Bundle:
         return Bundle(

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from exam_core.audit.reader import PIECE_BYTES
+from exam_core.audit.reader import DiskBlob
 from exam_core.centre.durable import replace_atomically
-from exam_core.errors import BlobError, InputFileError, StoreError
-from exam_core.input_file import InputFile, read_input_file
+from exam_core.errors import InputFileError, StoreError
+from exam_core.input_file import read_input_file
 from exam_core.log.blob_refs import SHA256_HEX
 
 MAX_BLOB_BYTES = 256 << 20
@@ -28,30 +26,6 @@ MAX_BLOB_BYTES = 256 << 20
 def _check_digest(sha256_hex: str) -> None:
     if SHA256_HEX.fullmatch(sha256_hex) is None:
         raise StoreError(f"not a lowercase hex SHA-256: {sha256_hex[:80]!r}")
-
-
-@dataclass(frozen=True)
-class StoredBlob:
-    """A stored blob not yet read (an ``exam_core.audit.reader.BlobFile``): its size when found,
-    and its content in pieces of at most ``PIECE_BYTES``, unverified (the reader hashes them)."""
-
-    path: Path
-    size: int
-
-    def pieces(self) -> Iterator[bytes]:
-        """The content, read where it lies.
-
-        Raises:
-            BlobError: the blob is no longer a regular file of at most ``MAX_BLOB_BYTES``,
-                cannot be read, or changed size while it was read.
-        """
-        try:
-            with InputFile(self.path, limit=MAX_BLOB_BYTES, what="blob") as f:
-                for at in range(0, f.size, PIECE_BYTES):
-                    yield f.read(at, min(PIECE_BYTES, f.size - at))
-                f.check_unchanged()
-        except InputFileError as e:
-            raise BlobError(str(e)) from e
 
 
 class BlobStore:
@@ -104,7 +78,7 @@ class BlobStore:
             raise StoreError(f"blob {sha256_hex} is corrupt: its content has another hash")
         return data
 
-    def open(self, sha256_hex: str) -> StoredBlob | None:
+    def open(self, sha256_hex: str) -> DiskBlob | None:
         """The blob with this hash to read in pieces, or None when there is none; unlike
         ``get`` it is not read here, and its reader checks its hash.
 
@@ -116,7 +90,7 @@ class BlobStore:
             size = os.lstat(path).st_size
         except OSError:
             return None
-        return StoredBlob(path, size)
+        return DiskBlob(path, size, MAX_BLOB_BYTES)
 
     def digests(self) -> list[str]:
         """Every stored blob's hash, sorted (temporary files of interrupted writes excluded)."""

@@ -30,7 +30,6 @@ from exam_core.evidence.result_receipt import (
     verify_result_receipt,
 )
 from exam_core.evidence.segment_match import (
-    BytesRecording,
     Recording,
     SegmentMatch,
     match_recording,
@@ -51,7 +50,6 @@ from exam_core.evidence.video_replayer import VideoSealReplayer
 __all__ = [
     "GENESIS",
     "BundleLog",
-    "BytesRecording",
     "CameraReplayer",
     "ChainEnd",
     "ChainState",

@@ -43,7 +43,7 @@ refusal): not yet read, nor trusted; its pieces are used only if they hash to th
 
 class Recording(Protocol):
     """A video file to match: its size, and its bytes by range (``exam_core.input_file.InputFile``
-    for a file on disk, ``BytesRecording`` for bytes already in memory)."""
+    for a file on disk, ``exam_core.audit.reader.MemoryBlob`` for bytes already in memory)."""
 
     @property
     def size(self) -> int: ...
@@ -51,20 +51,6 @@ class Recording(Protocol):
     def read(self, offset: int, size: int) -> bytes:
         """The ``size`` bytes at ``offset`` (within ``size``); raises if they cannot be read."""
         ...
-
-
-@dataclass(frozen=True)
-class BytesRecording:
-    """A recording already in memory (an upload to the centre, a test)."""
-
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def read(self, offset: int, size: int) -> bytes:
-        return self.data[offset : offset + size]
 
 
 def _pieces(recording: Recording, start: int, end: int) -> Iterator[bytes]:

@@ -27,12 +27,11 @@ from api.http.deps import Caller, CentreDep, Permit, day_of
 from api.http.permissions import Permission
 from api.http.problems import Problem
 from api.http.schemas import ProblemDocument
-from exam_core.centre.blobs import StoredBlob
+from exam_core.audit.reader import DiskBlob, MemoryBlob
 from exam_core.centre.centre import Centre
 from exam_core.errors import CheckpointError, EvidenceError, NoteError, ProofError
 from exam_core.evidence.recording_proof import RecordingProof, SealedLog, prove_sealed
 from exam_core.evidence.result_receipt import make_result_receipt
-from exam_core.evidence.segment_match import BytesRecording
 from exam_core.exam_day.day_guard import DayGuard
 
 router = APIRouter(tags=["evidence"])
@@ -115,7 +114,7 @@ def _sealed_log(centre: Centre, day: DayGuard) -> tuple[SealedLog, bytes]:
     return log, note
 
 
-def _stored_blob(centre: Centre, sha256_hex: str) -> StoredBlob | None:
+def _stored_blob(centre: Centre, sha256_hex: str) -> DiskBlob | None:
     """A sealed segment's blob when the centre holds one (only to explain a refusal), read in
     pieces and used only if they hash to its name."""
     return centre.blobs.open(sha256_hex)
@@ -123,7 +122,7 @@ def _stored_blob(centre: Centre, sha256_hex: str) -> StoredBlob | None:
 
 def _prove(centre: Centre, data: bytes) -> tuple[RecordingProof, bytes]:
     log, note = _sealed_log(centre, day_of(centre))
-    return prove_sealed(BytesRecording(data), log, lambda sha: _stored_blob(centre, sha)), note
+    return prove_sealed(MemoryBlob(data), log, lambda sha: _stored_blob(centre, sha)), note
 
 
 @router.post(

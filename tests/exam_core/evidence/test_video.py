@@ -15,9 +15,9 @@ from api.cli.main import main
 from api.replayers import default_replayers
 from exam_core.audit.check import check_bundle
 from exam_core.audit.history import Replayer
-from exam_core.audit.reader import read_bundle
+from exam_core.audit.reader import MemoryBlob, read_bundle
 from exam_core.errors import EvidenceError
-from exam_core.evidence import GENESIS, BytesRecording, Seal, match_recording
+from exam_core.evidence import GENESIS, Seal, match_recording
 from exam_core.evidence.video_chain import check_chain, seal_link
 from exam_core.exam_day.replayer import ExamDayReplayer
 from exam_core.log.note import Ed25519Signer
@@ -253,7 +253,7 @@ def test_check_chain_and_match_recording_directly() -> None:
         seals.append(seal)
         head = seal.link
     assert check_chain(seals) == []
-    matches = match_recording(BytesRecording(recording("E1", [0, 1, 2])), seals)
+    matches = match_recording(MemoryBlob(recording("E1", [0, 1, 2])), seals)
     assert [m.seal.segment for m in matches] == [0, 1, 2]
     with pytest.raises(EvidenceError, match="out of order"):
-        match_recording(BytesRecording(recording("E1", [1, 0, 2])), seals)
+        match_recording(MemoryBlob(recording("E1", [1, 0, 2])), seals)

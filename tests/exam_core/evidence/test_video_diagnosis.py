@@ -19,9 +19,9 @@ import pytest
 import exam_core.audit.reader
 import exam_core.evidence.segment_match
 from api.cli.main import main
-from exam_core.audit.reader import read_bundle
+from exam_core.audit.reader import MemoryBlob, read_bundle
 from exam_core.errors import BlobError, EvidenceError
-from exam_core.evidence import GENESIS, BundleLog, BytesRecording, Seal, prove_recording
+from exam_core.evidence import GENESIS, BundleLog, Seal, prove_recording
 from exam_core.evidence.segment_match import match_recording
 from exam_core.input_file import InputFile
 from exam_core.log.policy import parse_policy
@@ -178,4 +178,4 @@ def test_a_blob_that_cannot_be_read_explains_nothing() -> None:
     data = _segment()[: 1 << 20]
     seal = Seal(0, "unit", EXAM, 0, GENESIS, hashlib.sha256(data).digest(), len(data), 0, 1)
     with pytest.raises(EvidenceError, match=r"^re-encoded or altered: "):
-        match_recording(BytesRecording(_flip(data, 7)), [seal], lambda _sha: _FailingBlob(data))
+        match_recording(MemoryBlob(_flip(data, 7)), [seal], lambda _sha: _FailingBlob(data))

@@ -23,7 +23,6 @@ from exam_core.audit.reader import PIECE_BYTES, MemoryBlob, read_bundle
 from exam_core.errors import EvidenceError, InputFileError
 from exam_core.evidence import (
     BundleLog,
-    BytesRecording,
     Seal,
     SegmentMatch,
     match_recording,
@@ -254,8 +253,8 @@ def test_the_diagnosis_compares_a_segment_of_many_pieces_piece_by_piece(
     for at in changes:
         data[at] ^= 0x01
     seal = _seal_of(sealed)
-    assert match_recording(BytesRecording(sealed), [seal]) == [SegmentMatch(0, seal)]
+    assert match_recording(MemoryBlob(sealed), [seal]) == [SegmentMatch(0, seal)]
     with pytest.raises(EvidenceError, match=reason):
         match_recording(
-            BytesRecording(bytes(data)), [seal], {seal.sha256.hex(): MemoryBlob(sealed)}.get
+            MemoryBlob(bytes(data)), [seal], {seal.sha256.hex(): MemoryBlob(sealed)}.get
         )
