@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 from exam_core.errors import EntryError, ExamCoreError, KeyFormatError, NoteError
 from exam_core.log import ed25519
 from exam_core.log.blob_refs import may_reference_blobs
-from exam_core.log.entry import PlainEntry, parse_entry, parse_entry_parts, parse_plain_entry
+from exam_core.log.entry import PlainEntry, parse_entry, parse_entry_parts
 from exam_core.log.entry_shapes import EntryShapes, ShapedEntry
 from exam_core.log.note import (
     SIGTYPE_ED25519,
@@ -214,12 +214,10 @@ class ProvingKeys(SigningKeys):
         for data in entries:
             parts: ShapedEntry | PlainEntry | None = shaped(data)  # parsed and checked at once
             if parts is None:
-                parts = parse_plain_entry(data)  # the common shape; else the full parse
-                if parts is None:
-                    try:
-                        parts = parse_entry_parts(data)
-                    except EntryError:
-                        parts = None  # the ordered pass says why
+                try:
+                    parts = parse_entry_parts(data)  # the common shape, else the full parse
+                except EntryError:
+                    parts = None  # the ordered pass says why
             keep(parts)
         verified: list[bytes | None] = []
         found = verified.append
