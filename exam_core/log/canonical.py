@@ -180,6 +180,8 @@ for one, canonical means only: keys in order, none twice (``_flat_canonical``)."
 FLAT_ASCII_CHAR = rb"[ !#-\[\]-~]"
 """A character of a string in the flat-ASCII form: printable ASCII but the quote and the
 backslash, which canonical JSON writes as they are (no escape) and a note accepts."""
+FLAT_ASCII_TEXT = re.compile(FLAT_ASCII_CHAR.decode() + "*")
+"""A string every character of which is ``FLAT_ASCII_CHAR``: written as it is, no escape."""
 FLAT_INTEGER = rb"-?[1-9][0-9]{0,14}+|0"
 """An integer in canonical form (no leading zero, no ``-0``) of at most fifteen digits, so
 within ±(2^53−1) whatever they are (``FLAT_INTEGER_MAX``)."""

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from exam_core.log.canonical import FLAT_ASCII_CHAR
+from exam_core.log.canonical import FLAT_ASCII_TEXT
 from exam_core.log.entry import MAX_ENTRY_BYTES, PLAIN_SIGNATURE_LINE, key_id_and_signature
 from exam_core.log.schemas import COMMON_SPECS, REGISTRY, EventSchema
 from exam_core.log.schemas.fields import FieldSpec, FlatValue, flat_value_of
@@ -51,7 +51,6 @@ _new_tuple = tuple.__new__
 """Builds a named tuple from its fields in order, without parsing them in Python: per entry."""
 
 _TYPE_KEY = b'"type":"'
-_FLAT_TEXT = re.compile(FLAT_ASCII_CHAR + rb"*")
 
 
 class _Shape(NamedTuple):
@@ -186,7 +185,7 @@ def _flat_fields(schema: EventSchema, origin: str) -> list[_Field] | None:
             value = _written_in(schema.type, kind)
         else:
             value = flat_value_of(spec)
-        if value is None or _FLAT_TEXT.fullmatch(name.encode()) is None:
+        if value is None or FLAT_ASCII_TEXT.fullmatch(name) is None:
             return None
         if name in _READ and value.string != (name == "actor"):
             return None  # the actor is read as a string, seq and ts as integers
@@ -197,7 +196,7 @@ def _flat_fields(schema: EventSchema, origin: str) -> list[_Field] | None:
 
 def _written_in(value: str, spec: FieldSpec) -> FlatValue | None:
     """The one string a field may hold in this shape, if its spec passes it."""
-    if _FLAT_TEXT.fullmatch(value.encode()) is None or not spec.passes(value):
+    if FLAT_ASCII_TEXT.fullmatch(value) is None or not spec.passes(value):
         return None
     return FlatValue(re.escape(value.encode()), exact=True, string=True)
 

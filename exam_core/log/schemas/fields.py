@@ -14,6 +14,7 @@ from typing import NamedTuple
 from exam_core.errors import EntryError
 from exam_core.log.canonical import (
     FLAT_ASCII_CHAR,
+    FLAT_ASCII_TEXT,
     FLAT_INTEGER,
     FLAT_INTEGER_MAX,
     MAX_SAFE_INTEGER,
@@ -185,8 +186,8 @@ class Enum(FieldSpec):
             raise _fail(path, f"must be one of {sorted(self.values)}")
 
     def flat_value(self) -> FlatValue | None:
-        flat = re.compile(FLAT_ASCII_CHAR.decode() + "*")
-        written = sorted(re.escape(v).encode() for v in self.values if flat.fullmatch(v))
+        flat = FLAT_ASCII_TEXT.fullmatch
+        written = sorted(re.escape(v).encode() for v in self.values if flat(v))
         return FlatValue(b"|".join(written), exact=True, string=True) if written else None
 
 
